@@ -1,0 +1,233 @@
+//! The resolved model: what the parser produces and the engines consume.
+
+use rust_decimal::Decimal;
+
+use crate::Expr;
+
+/// A position in a model file, 1-based, for error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub line: u32,
+    pub column: u32,
+}
+
+/// One problem found in a model file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: String,
+    pub span: Span,
+    pub message: String,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.span.line, self.span.column, self.message
+        )
+    }
+}
+
+/// The shared side of a brand's catalog: work centres and materials that
+/// several products' routings and BOMs point at.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Factory {
+    pub work_centers: Vec<WorkCenter>,
+    pub materials: Vec<Material>,
+}
+
+impl Factory {
+    pub fn work_center(&self, id: &str) -> Option<&WorkCenter> {
+        self.work_centers.iter().find(|w| w.id == id)
+    }
+    pub fn material(&self, id: &str) -> Option<&Material> {
+        self.materials.iter().find(|m| m.id == id)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkCenter {
+    pub id: String,
+    pub name: String,
+    /// Identical machines that work in parallel.
+    pub machines: u32,
+    /// Productive minutes per machine on a working day.
+    pub minutes_per_day: u32,
+    /// Working weekdays, 1 = Monday .. 7 = Sunday.
+    pub weekdays: Vec<u8>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Material {
+    pub id: String,
+    pub name: String,
+    pub unit: String,
+    /// Stock on hand when the catalog is loaded.
+    pub on_hand: Decimal,
+    /// Supplier lead time in calendar days.
+    pub lead_days: u32,
+    /// Minimum order quantity for a purchase.
+    pub moq: Decimal,
+    pub unit_cost: Decimal,
+    pub span: Span,
+}
+
+/// A customizable product.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Product {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub currency: String,
+    pub base_price: Decimal,
+    /// Calendar days from the end of production to delivery.
+    pub ship_days: u32,
+    /// Base components: always present, never deselected.
+    pub components: Vec<Component>,
+    pub options: Vec<OptionDef>,
+    pub rules: Vec<Rule>,
+    pub prices: Vec<PriceRule>,
+    pub bom: Vec<BomLine>,
+    pub operations: Vec<Operation>,
+    pub preview: Preview,
+    pub span: Span,
+}
+
+impl Product {
+    pub fn option(&self, id: &str) -> Option<&OptionDef> {
+        self.options.iter().find(|o| o.id == id)
+    }
+}
+
+/// A part of the product that is always there, e.g. a mug's handle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Component {
+    pub id: String,
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptionDef {
+    pub id: String,
+    pub name: String,
+    pub kind: OptionKind,
+    /// An optional option may be left unset ("no engraving").
+    pub optional: bool,
+    /// The value used while the customer has not chosen one.
+    pub default: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum OptionKind {
+    /// One of a list of values.
+    Choice { values: Vec<Value> },
+    /// A colour from a palette; values are `#rrggbb`.
+    Color { values: Vec<Value> },
+    /// Free text, e.g. an engraving or a monogram.
+    Text { max_length: u32 },
+    /// A number in a range, e.g. a body measurement. Never enumerated.
+    Number {
+        min: Decimal,
+        max: Decimal,
+        unit: String,
+    },
+}
+
+impl OptionKind {
+    /// The enumerable values of a choice or colour option.
+    pub fn values(&self) -> &[Value] {
+        match self {
+            OptionKind::Choice { values } | OptionKind::Color { values } => values,
+            _ => &[],
+        }
+    }
+    pub fn name(&self) -> &'static str {
+        match self {
+            OptionKind::Choice { .. } => "choice",
+            OptionKind::Color { .. } => "color",
+            OptionKind::Text { .. } => "text",
+            OptionKind::Number { .. } => "number",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Value {
+    /// What selections and rules use, e.g. `L` or `#1d3557`.
+    pub id: String,
+    /// What a customer reads, e.g. `450 ml`.
+    pub label: String,
+}
+
+/// `if` implies `then`; a rule without `if` must always hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// `rule-1`, `rule-2`, ... in file order unless the file names it.
+    pub id: String,
+    pub condition: Expr,
+    pub then: Expr,
+    pub message: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceRule {
+    pub label: String,
+    pub condition: Expr,
+    pub add: Decimal,
+    /// When set, `add` is charged per character of this text option.
+    pub per_char_of: Option<String>,
+    pub span: Span,
+}
+
+/// A quantity that may depend on one option's value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Quantity {
+    Fixed(Decimal),
+    ByValue {
+        option: String,
+        by_value: Vec<(String, Decimal)>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BomLine {
+    pub material: String,
+    /// Per unit of product.
+    pub qty: Quantity,
+    pub condition: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operation {
+    pub id: String,
+    pub name: String,
+    pub work_center: String,
+    /// Run time per unit, in minutes.
+    pub minutes: Quantity,
+    /// Changeover time once per batch of one SKU, in minutes.
+    pub setup_minutes: Decimal,
+    pub condition: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Preview {
+    /// SVG viewBox, e.g. `0 0 200 200`.
+    pub view_box: String,
+    pub layers: Vec<PreviewLayer>,
+}
+
+/// An SVG fragment drawn when `condition` holds. `{option}` in the fragment is
+/// replaced by the option's value, XML-escaped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviewLayer {
+    pub svg: String,
+    pub condition: Expr,
+    pub span: Span,
+}
