@@ -1,14 +1,515 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! The configurator engine: given a product and a shopper's selections, it
+//! answers which values remain available (backtrack-free), why the others are
+//! not (minimal explanations), and the canonical SKU, price, BOM, routing and
+//! preview of the completed configuration.
+//!
+//! Pure: no I/O, no async, no threads. The product is compiled once into a
+//! finite-domain CSP ([`compile`]); all reasoning goes through the small
+//! question set of [`search::Engine`], which a compiled decision diagram can
+//! later answer for very large models without changing this API.
+
+mod compile;
+mod explain;
+mod preview;
+mod price;
+mod search;
+mod sku;
+
+use std::collections::BTreeMap;
+
+use kiln_model::{OptionKind, Product};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use compile::Abstract;
+use explain::Session;
+use search::Engine;
+
+/// Option id -> value text, as the API sends them.
+pub type Selections = BTreeMap<String, String>;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SelectionError {
+    #[error("unknown option `{option}`")]
+    UnknownOption { option: String },
+    #[error("`{value}` is not a value of `{option}` (allowed: {})", allowed.join(", "))]
+    UnknownValue {
+        option: String,
+        value: String,
+        allowed: Vec<String>,
+    },
+    #[error("`{option}` takes at most {max_length} characters")]
+    TextTooLong { option: String, max_length: u32 },
+    #[error("`{value}` is not a number (option `{option}`)")]
+    NotANumber { option: String, value: String },
+    #[error("{value} is outside {min}..{max} (option `{option}`)")]
+    OutOfRange {
+        option: String,
+        value: String,
+        min: Decimal,
+        max: Decimal,
+    },
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl SelectionError {
+    /// The option at fault, so the API can point at `/selections/<option>`.
+    pub fn option(&self) -> &str {
+        match self {
+            SelectionError::UnknownOption { option }
+            | SelectionError::UnknownValue { option, .. }
+            | SelectionError::TextTooLong { option, .. }
+            | SelectionError::NotANumber { option, .. }
+            | SelectionError::OutOfRange { option, .. } => option,
+        }
+    }
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// The selections are consistent with the rules.
+    pub valid: bool,
+    /// `valid`, and every option that is not left out has a concrete value in
+    /// `configuration` (a required text without default has none).
+    pub complete: bool,
+    /// When valid: the selections plus, for unselected options, the
+    /// lexicographically first valid completion (defaults first, optional
+    /// options left out when possible). When invalid: the selections as given.
+    pub configuration: Selections,
+    pub options: Vec<OptionState>,
+    /// When invalid: a minimal conflicting subset of the selections.
+    pub conflict: Option<Reason>,
+    /// When complete and valid.
+    pub sku: Option<String>,
+    /// When complete and valid.
+    pub price: Option<PriceBreakdown>,
+    /// Per unit, for the completed configuration; empty when invalid.
+    pub bom: Vec<BomRequirement>,
+    /// For the completed configuration; empty when invalid.
+    pub routing: Vec<RoutingStep>,
+    /// Always drawn from `configuration`.
+    pub preview_svg: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionState {
+    pub id: String,
+    pub name: String,
+    /// `choice`, `color`, `text` or `number`.
+    pub kind: &'static str,
+    pub optional: bool,
+    /// The explicit selection (normalised: colours as declared, numbers canonical).
+    pub selected: Option<String>,
+    /// The effective value in `configuration`.
+    pub value: Option<String>,
+    /// Empty for text and number options.
+    pub values: Vec<ValueState>,
+    /// Optional, and leaving it out still extends to a valid configuration.
+    pub can_be_omitted: bool,
+    pub max_length: Option<u32>,
+    pub min: Option<Decimal>,
+    pub max: Option<Decimal>,
+    pub unit: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ValueState {
+    pub id: String,
+    pub label: String,
+    /// Some complete valid configuration has this value and agrees with the
+    /// explicit selections of every other option.
+    pub available: bool,
+    /// Set exactly when not available.
+    pub reason: Option<Reason>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reason {
+    /// A minimal subset of the explicit selections, as (option, value).
+    pub selections: Vec<(String, String)>,
+    /// A minimal set of rules that already forbids it given those selections.
+    pub rules: Vec<RuleRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleRef {
+    pub id: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PriceBreakdown {
+    pub currency: String,
+    pub base: Decimal,
+    pub lines: Vec<PriceLine>,
+    pub total: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PriceLine {
+    pub label: String,
+    pub amount: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BomRequirement {
+    pub material: String,
+    pub qty: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoutingStep {
+    pub operation: String,
+    pub name: String,
+    pub work_center: String,
+    pub minutes: Decimal,
+    pub setup_minutes: Decimal,
+}
+
+/// One product, compiled for configuring.
+pub struct Configurator {
+    product: Product,
+    engine: Engine,
+    sku: sku::SkuCodec,
+    satisfiable: bool,
+    /// Options linked through rules: selections outside an option's component
+    /// can never explain its values.
+    component: Vec<usize>,
+    /// Reasons of values that are impossible even with no selections.
+    dead: Vec<Vec<Option<Reason>>>,
+}
+
+impl Configurator {
+    pub fn new(product: &Product) -> Configurator {
+        let engine = Engine::new(compile::compile(product));
+        let n = product.options.len();
+        let mut component: Vec<usize> = (0..n).collect();
+        fn root(c: &mut [usize], mut i: usize) -> usize {
+            while c[i] != i {
+                c[i] = c[c[i]];
+                i = c[i];
+            }
+            i
+        }
+        for r in &engine.csp.rules {
+            for w in r.vars.windows(2) {
+                let (a, b) = (root(&mut component, w[0]), root(&mut component, w[1]));
+                component[a] = b;
+            }
+        }
+        for i in 0..n {
+            component[i] = root(&mut component, i);
+        }
+        let satisfiable = engine.sat(&vec![None; n]).is_some();
+        let mut c = Configurator {
+            product: product.clone(),
+            engine,
+            sku: sku::SkuCodec::new(product),
+            satisfiable,
+            component,
+            dead: Vec::new(),
+        };
+        c.dead = c.dead_values();
+        c
+    }
+
+    pub fn product(&self) -> &Product {
+        &self.product
+    }
+
+    /// At least one complete valid configuration exists.
+    pub fn is_satisfiable(&self) -> bool {
+        self.satisfiable
+    }
+
+    fn dead_values(&self) -> Vec<Vec<Option<Reason>>> {
+        let mut session = Session::new(&self.engine);
+        let n = self.product.options.len();
+        let none = vec![None; n];
+        let sup = self.engine.supports(&none);
+        (0..n)
+            .map(|i| {
+                (0..self.engine.csp.vars[i].size())
+                    .map(|v| {
+                        if sup[i][v] {
+                            return None;
+                        }
+                        let mut q = none.clone();
+                        q[i] = Some(v);
+                        let rules = session.minimal_rules(&q);
+                        Some(self.reason(&[], &[], &rules))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn reason(&self, selections: &[usize], concrete: &[Option<String>], rules: &[usize]) -> Reason {
+        Reason {
+            selections: selections
+                .iter()
+                .map(|&j| {
+                    let value = concrete[j].clone().unwrap_or_default();
+                    (self.product.options[j].id.clone(), value)
+                })
+                .collect(),
+            rules: rules
+                .iter()
+                .map(|&r| {
+                    let rule = &self.product.rules[r];
+                    RuleRef {
+                        id: rule.id.clone(),
+                        message: rule.message.clone(),
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// Maps a selection to its abstract value and canonical text; `None` for
+    /// an empty text, which means "no text chosen".
+    fn parse(&self, i: usize, value: &str) -> Result<Option<(usize, String)>, SelectionError> {
+        let opt = &self.product.options[i];
+        let option = opt.id.clone();
+        let var = &self.engine.csp.vars[i];
+        match &opt.kind {
+            OptionKind::Choice { values } | OptionKind::Color { values } => {
+                let colour = matches!(opt.kind, OptionKind::Color { .. });
+                let found = values
+                    .iter()
+                    .position(|v| v.id == value || (colour && v.id.eq_ignore_ascii_case(value)));
+                match found {
+                    Some(k) => Ok(Some((k, values[k].id.clone()))),
+                    None => Err(SelectionError::UnknownValue {
+                        option,
+                        value: value.to_string(),
+                        allowed: values.iter().map(|v| v.id.clone()).collect(),
+                    }),
+                }
+            }
+            OptionKind::Text { max_length } => {
+                if value.is_empty() {
+                    Ok(None)
+                } else if value.chars().count() > *max_length as usize {
+                    Err(SelectionError::TextTooLong {
+                        option,
+                        max_length: *max_length,
+                    })
+                } else {
+                    Ok(Some((0, value.to_string())))
+                }
+            }
+            OptionKind::Number { min, max, .. } => {
+                let x: Decimal = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| SelectionError::NotANumber {
+                        option: option.clone(),
+                        value: value.to_string(),
+                    })?;
+                if x < *min || x > *max {
+                    return Err(SelectionError::OutOfRange {
+                        option,
+                        value: value.to_string(),
+                        min: *min,
+                        max: *max,
+                    });
+                }
+                let k = var
+                    .values
+                    .iter()
+                    .position(|a| a.contains(x))
+                    .expect("the intervals cover the range");
+                Ok(Some((k, x.normalize().to_string())))
+            }
+        }
+    }
+
+    /// The concrete value an unselected option gets from its abstract value.
+    fn concrete_of(&self, i: usize, a: usize) -> Option<String> {
+        let opt = &self.product.options[i];
+        let abs = &self.engine.csp.vars[i].values[a];
+        match abs {
+            Abstract::Value(k) => Some(opt.kind.values()[*k].id.clone()),
+            Abstract::Absent => None,
+            Abstract::Present => opt.default.clone().filter(|d| self.parse(i, d).is_ok()),
+            Abstract::Interval { .. } => {
+                let default = opt
+                    .default
+                    .as_deref()
+                    .and_then(|d| d.parse::<Decimal>().ok());
+                let x = default
+                    .filter(|d| abs.contains(*d))
+                    .or_else(|| abs.representative())?;
+                Some(x.normalize().to_string())
+            }
+        }
+    }
+
+    /// Value preference when completing: left out if optional, else the
+    /// default, then declaration order.
+    fn preference(&self, i: usize) -> Vec<usize> {
+        let opt = &self.product.options[i];
+        let var = &self.engine.csp.vars[i];
+        let mut order: Vec<usize> = Vec::new();
+        if opt.optional {
+            order.extend(var.absent);
+        } else if let Some(Ok(Some((k, _)))) = opt.default.as_deref().map(|d| self.parse(i, d)) {
+            order.push(k);
+        }
+        let first = order.clone();
+        order.extend((0..var.size()).filter(|v| !first.contains(v)));
+        order
+    }
+
+    pub fn configure(&self, selections: &Selections) -> Result<Outcome, SelectionError> {
+        let product = &self.product;
+        let n = product.options.len();
+        let mut sel: Vec<Option<usize>> = vec![None; n];
+        let mut concrete: Vec<Option<String>> = vec![None; n];
+        for (option, value) in selections {
+            let i = product
+                .options
+                .iter()
+                .position(|o| &o.id == option)
+                .ok_or_else(|| SelectionError::UnknownOption {
+                    option: option.clone(),
+                })?;
+            if let Some((a, text)) = self.parse(i, value)? {
+                sel[i] = Some(a);
+                concrete[i] = Some(text);
+            }
+        }
+
+        let mut session = Session::new(&self.engine);
+        // Domains are computed against `base`: the selections minus every
+        // conflict, removed one minimal conflict at a time until consistent.
+        let mut base = sel.clone();
+        let mut conflict = None;
+        while !session.sat(&base) {
+            let candidates: Vec<usize> = (0..n).filter(|&j| base[j].is_some()).collect();
+            let subset = session.minimal_selections(&base, &[], &candidates);
+            let mut q = vec![None; n];
+            subset.iter().for_each(|&j| q[j] = base[j]);
+            let rules = session.minimal_rules(&q);
+            if conflict.is_none() {
+                conflict = Some(self.reason(&subset, &concrete, &rules));
+            }
+            if subset.is_empty() {
+                break; // the product itself has no valid configuration
+            }
+            subset.iter().for_each(|&j| base[j] = None);
+        }
+        let valid = conflict.is_none();
+
+        let sup = self.engine.supports(&base);
+        let mut options = Vec::with_capacity(n);
+        let completion = if valid {
+            let prefer: Vec<Vec<usize>> = (0..n).map(|i| self.preference(i)).collect();
+            self.engine.first(&sel, &prefer)
+        } else {
+            None
+        };
+        let mut configuration = Selections::new();
+        let mut complete = valid;
+        for i in 0..n {
+            let value = match (&concrete[i], &completion) {
+                (Some(c), _) => Some(c.clone()),
+                (None, Some(sol)) => {
+                    let v = self.concrete_of(i, sol[i]);
+                    if v.is_none() && Some(sol[i]) != self.engine.csp.vars[i].absent {
+                        complete = false;
+                    }
+                    v
+                }
+                (None, None) => None,
+            };
+            if let Some(v) = value {
+                configuration.insert(product.options[i].id.clone(), v);
+            }
+        }
+
+        for (i, opt) in product.options.iter().enumerate() {
+            let var = &self.engine.csp.vars[i];
+            let mut values = Vec::new();
+            for (k, v) in opt.kind.values().iter().enumerate() {
+                let available = sup[i][k];
+                let reason = (!available).then(|| match &self.dead[i][k] {
+                    Some(r) => r.clone(),
+                    None => {
+                        let mut q = base.clone();
+                        q[i] = Some(k);
+                        let candidates: Vec<usize> = (0..n)
+                            .filter(|&j| {
+                                j != i
+                                    && base[j].is_some()
+                                    && self.component[j] == self.component[i]
+                            })
+                            .collect();
+                        let subset = session.minimal_selections(&q, &[i], &candidates);
+                        let mut only = vec![None; n];
+                        only[i] = Some(k);
+                        subset.iter().for_each(|&j| only[j] = base[j]);
+                        let rules = session.minimal_rules(&only);
+                        self.reason(&subset, &concrete, &rules)
+                    }
+                });
+                values.push(ValueState {
+                    id: v.id.clone(),
+                    label: v.label.clone(),
+                    available,
+                    reason,
+                });
+            }
+            let (max_length, min, max, unit) = match &opt.kind {
+                OptionKind::Text { max_length } => (Some(*max_length), None, None, None),
+                OptionKind::Number { min, max, unit } => {
+                    (None, Some(*min), Some(*max), Some(unit.clone()))
+                }
+                _ => (None, None, None, None),
+            };
+            options.push(OptionState {
+                id: opt.id.clone(),
+                name: opt.name.clone(),
+                kind: opt.kind.name(),
+                optional: opt.optional,
+                selected: concrete[i].clone(),
+                value: configuration.get(&opt.id).cloned(),
+                values,
+                can_be_omitted: var.absent.is_some_and(|a| sup[i][a]),
+                max_length,
+                min,
+                max,
+                unit,
+            });
+        }
+
+        let (sku, price) = if complete {
+            (
+                Some(self.sku.sku(&configuration)),
+                Some(price::price(product, &configuration)),
+            )
+        } else {
+            (None, None)
+        };
+        let (bom, routing) = if valid {
+            (
+                price::bom(product, &configuration),
+                price::routing(product, &configuration),
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        Ok(Outcome {
+            valid,
+            complete,
+            preview_svg: preview::svg(product, &configuration),
+            configuration,
+            options,
+            conflict,
+            sku,
+            price,
+            bom,
+            routing,
+        })
     }
 }

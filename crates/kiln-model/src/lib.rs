@@ -8,8 +8,20 @@
 //!
 //! This crate is pure: no I/O beyond what callers hand it as strings.
 
+mod check;
+mod condition;
+mod ctx;
 mod expr;
+mod factory;
+mod parse;
+mod span;
+mod tree;
 mod types;
 
+#[cfg(test)]
+mod tests;
+
+pub use check::{CheckReport, check, resolve, resolve_in};
 pub use expr::{Assignment, CmpOp, Expr, Truth};
+pub use parse::{parse_factory, parse_product};
 pub use types::*;

@@ -1,14 +1,43 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! The planning engine behind promised dates and purchase suggestions.
+//!
+//! Pure by design: no I/O, no clock reads, no async. "Today" and every other date come in
+//! as parameters so the same inputs always give the same plan, which keeps promises
+//! reproducible and the engine easy to test. The server maps model and store types into
+//! the plain types here.
+
+pub mod bom;
+pub mod calendar;
+pub mod capacity;
+pub mod error;
+pub mod mrp;
+pub mod promise;
+
+pub use bom::explode;
+pub use calendar::{Downtime, WorkCenterCalendar};
+pub use capacity::CapacityLedger;
+pub use error::PlanError;
+pub use mrp::{
+    GrossRequirement, MaterialPosition, NetRequirement, PurchaseSuggestion, material_release,
+    net_requirements,
+};
+pub use promise::{
+    Booking, PlannedOrder, Promise, Replan, Replanned, RoutingDemand, promise, replan,
+};
+
+use jiff::{Span, civil::Date};
+
+/// Adds whole calendar days, turning jiff's range errors into a plan error instead of a panic.
+pub(crate) fn add_days(day: Date, days: u32) -> Result<Date, PlanError> {
+    let span = Span::new()
+        .try_days(i64::from(days))
+        .map_err(|_| PlanError::DateOutOfRange)?;
+    day.checked_add(span).map_err(|_| PlanError::DateOutOfRange)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+/// Subtracts whole calendar days, saturating at the earliest representable date.
+pub(crate) fn sub_days_saturating(day: Date, days: u32) -> Date {
+    match Span::new().try_days(i64::from(days)) {
+        Ok(span) => day.saturating_sub(span),
+        Err(_) => Date::MIN,
     }
 }

@@ -1,14 +1,117 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Storage for Kiln: one [`Store`] trait, implemented for SQLite (the embedded
+//! default) and PostgreSQL (production).
+//!
+//! Both implementations run the same portable SQL (see `migrations/`), written
+//! once in [`sql`] and instantiated per backend, so the two cannot drift apart;
+//! what differs per backend (connection options, locking) lives in its module.
+//! Every method that writes does so in a single transaction.
+
+mod migrate;
+mod postgres;
+mod records;
+mod sql;
+mod sqlite;
+
+use async_trait::async_trait;
+
+pub use postgres::PostgresStore;
+pub use records::*;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// The request clashes with the stored state, e.g. completing an
+    /// operation that was never started.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub type Result<T> = std::result::Result<T, StoreError>;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
+/// How an order placement ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placed {
+    Created,
+    /// An order with this idempotency key already exists: nothing was written.
+    Existing {
+        order_id: String,
+    },
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> Result<()>;
+
+    async fn create_brand(&self, brand: &Brand, created_at: i64) -> Result<()>;
+    async fn brand_by_slug(&self, slug: &str) -> Result<Option<Brand>>;
+    async fn brands(&self) -> Result<Vec<Brand>>;
+    /// Keys are stored only as their SHA-256 hash.
+    async fn add_api_key(&self, brand_id: &str, key_hash: &str, label: &str, at: i64)
+    -> Result<()>;
+    async fn brand_by_key_hash(&self, key_hash: &str) -> Result<Option<Brand>>;
+
+    async fn put_catalog_file(&self, brand_id: &str, file: &CatalogFile, at: i64) -> Result<()>;
+    async fn catalog_files(&self, brand_id: &str) -> Result<Vec<CatalogFile>>;
+    /// Adds materials that are not stored yet; existing positions are kept.
+    async fn seed_materials(&self, brand_id: &str, materials: &[MaterialRow]) -> Result<()>;
+    async fn materials(&self, brand_id: &str) -> Result<Vec<MaterialRow>>;
+    async fn bookings(&self, brand_id: &str) -> Result<Vec<BookingRow>>;
+    /// Planned work orders by SKU: new lines of the same SKU batch into them.
+    async fn planned_work_orders(&self, brand_id: &str) -> Result<Vec<(String, String)>>;
+
+    async fn order_by_idempotency_key(&self, brand_id: &str, key: &str) -> Result<Option<Order>>;
+    async fn place_order(&self, order: &NewOrder) -> Result<Placed>;
+    async fn order(&self, brand_id: &str, order_id: &str) -> Result<Option<Order>>;
+    async fn orders(
+        &self,
+        brand_id: &str,
+        customer_email: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<OrderSummary>>;
+    async fn suggestions(&self, brand_id: &str) -> Result<Vec<PurchaseSuggestion>>;
+
+    async fn work_orders(&self, brand_id: &str, open_only: bool) -> Result<Vec<WorkOrder>>;
+    async fn work_order(&self, brand_id: &str, id: &str) -> Result<Option<WorkOrder>>;
+    /// Starts or completes one operation and rolls the change up into the
+    /// work order and its orders' statuses and timelines.
+    async fn record_operation(
+        &self,
+        brand_id: &str,
+        work_order_id: &str,
+        seq: i64,
+        action: OperationAction,
+        at: i64,
+        event_ids: &mut (dyn Iterator<Item = String> + Send),
+    ) -> Result<OperationChange>;
+
+    async fn create_shipment(
+        &self,
+        brand_id: &str,
+        shipment: &Shipment,
+        event_id: &str,
+    ) -> Result<Shipment>;
+    async fn mark_delivered(
+        &self,
+        brand_id: &str,
+        shipment_id: &str,
+        at: i64,
+        event_id: &str,
+    ) -> Result<Shipment>;
+}
+
+/// Order statuses, in the order an order moves through them.
+pub mod status {
+    pub const PLANNED: &str = "planned";
+    pub const IN_PRODUCTION: &str = "in_production";
+    pub const MADE: &str = "made";
+    pub const SHIPPED: &str = "shipped";
+    pub const DELIVERED: &str = "delivered";
 }

@@ -1,3 +1,42 @@
-fn main() {
-    println!("Hello, world!");
+//! `kiln`: one binary for the whole platform. The subcommands are thin: they
+//! parse arguments, wire a store to the server or an engine, and print.
+
+mod model;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "kiln",
+    version,
+    about = "Made-to-order manufacturing: configure, order, plan, make, ship"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform: JSON API, OpenAPI document, health and metrics.
+    Serve(serve::ServeArgs),
+    /// Check product model files.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Model(cmd) => model::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

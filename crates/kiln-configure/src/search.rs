@@ -1,0 +1,325 @@
+//! Satisfiability over the compiled CSP: depth-first search with propagation.
+//!
+//! This is the only module that searches. Everything above it asks three
+//! questions: "is this restriction satisfiable (and with which solution, or
+//! which rules refute it)?", "what is the first solution in this value
+//! order?" and "which values of each variable have support?". A compiled
+//! decision diagram can later answer the same questions behind `Engine`.
+
+use kiln_model::Truth;
+
+use crate::compile::{CExpr, Csp};
+
+/// A restriction: per variable, `Some(value)` to fix it, `None` to leave it free.
+pub(crate) type Fixed = [Option<usize>];
+
+pub(crate) struct Engine {
+    pub csp: Csp,
+}
+
+/// How the search picks the next variable and value.
+enum Branch<'a> {
+    /// Smallest domain first: fastest to find a solution or a refutation.
+    FailFirst,
+    /// Declaration order, values in the given preference order: gives the
+    /// lexicographically first solution, i.e. a greedy backtrack-free completion.
+    Lex(&'a [Vec<usize>]),
+    /// Smallest domain first, values not yet marked supported first.
+    Prefer(&'a [Vec<bool>]),
+}
+
+impl Engine {
+    pub(crate) fn new(csp: Csp) -> Engine {
+        Engine { csp }
+    }
+
+    /// `Ok(solution)` or `Err(rules)`: a set of rule indexes that alone refutes
+    /// the restriction (not necessarily minimal).
+    pub(crate) fn solve(&self, fixed: &Fixed, active: &[bool]) -> Result<Vec<usize>, Vec<usize>> {
+        let mut s = Search::new(&self.csp, active);
+        match s.run(fixed, &Branch::FailFirst) {
+            Some(sol) => Ok(sol),
+            None => Err((0..active.len()).filter(|&r| s.used[r]).collect()),
+        }
+    }
+
+    pub(crate) fn sat(&self, fixed: &Fixed) -> Option<Vec<usize>> {
+        self.solve(fixed, &vec![true; self.csp.rules.len()]).ok()
+    }
+
+    /// The first solution when free variables are decided in declaration order,
+    /// each trying its values in `prefer[var]` order.
+    pub(crate) fn first(&self, fixed: &Fixed, prefer: &[Vec<usize>]) -> Option<Vec<usize>> {
+        let active = vec![true; self.csp.rules.len()];
+        Search::new(&self.csp, &active).run(fixed, &Branch::Lex(prefer))
+    }
+
+    /// `supported[var][value]`: some solution agrees with `base` on every
+    /// *other* variable and has this value. Each solution found marks every
+    /// value it supports, and the search tries not-yet-supported values first,
+    /// so few searches are needed; values that propagation already removes
+    /// need no search at all.
+    pub(crate) fn supports(&self, base: &Fixed) -> Vec<Vec<bool>> {
+        let vars = &self.csp.vars;
+        let active = vec![true; self.csp.rules.len()];
+        let mut sup: Vec<Vec<bool>> = vars.iter().map(|v| vec![false; v.size()]).collect();
+        let root = Search::new(&self.csp, &active).root(base);
+        for i in 0..vars.len() {
+            // The other selections only: propagate without this one.
+            let start = match (base[i], &root) {
+                (None, Some(root)) => root.clone(),
+                (None, None) => continue,
+                (Some(_), _) => {
+                    let mut q = base.to_vec();
+                    q[i] = None;
+                    match Search::new(&self.csp, &active).root(&q) {
+                        Some(d) => d,
+                        None => continue,
+                    }
+                }
+            };
+            let var = &vars[i];
+            for v in 0..var.size() {
+                if sup[i][v] || !has_bit(&start[var.off..], v) {
+                    continue;
+                }
+                let mut doms = start.clone();
+                doms[var.off..var.off + var.words].fill(0);
+                set_bit(&mut doms[var.off..], v);
+                let mut s = Search::new(&self.csp, &active);
+                if !s.propagate(&mut doms, self.csp.watch[i].clone()) {
+                    continue;
+                }
+                let Some(found) = s.dfs(doms, &Branch::Prefer(&sup)) else {
+                    continue;
+                };
+                let sol = s.solution(&found);
+                let off: Vec<usize> = (0..vars.len())
+                    .filter(|&j| base[j].is_some_and(|b| b != sol[j]))
+                    .collect();
+                match off[..] {
+                    [] => (0..vars.len()).for_each(|j| sup[j][sol[j]] = true),
+                    [k] => sup[k][sol[k]] = true,
+                    _ => {}
+                }
+            }
+        }
+        sup
+    }
+}
+
+struct Search<'a> {
+    csp: &'a Csp,
+    active: &'a [bool],
+    /// Rules that pruned a value or failed: together they refute the query.
+    used: Vec<bool>,
+}
+
+impl<'a> Search<'a> {
+    fn new(csp: &'a Csp, active: &'a [bool]) -> Search<'a> {
+        Search {
+            csp,
+            active,
+            used: vec![false; csp.rules.len()],
+        }
+    }
+
+    fn run(&mut self, fixed: &Fixed, branch: &Branch) -> Option<Vec<usize>> {
+        let doms = self.root(fixed)?;
+        let found = self.dfs(doms, branch)?;
+        Some(self.solution(&found))
+    }
+
+    fn solution(&self, doms: &[u64]) -> Vec<usize> {
+        self.csp
+            .vars
+            .iter()
+            .map(|v| first_bit(&doms[v.off..v.off + v.words]).expect("non-empty"))
+            .collect()
+    }
+
+    /// The restriction's domains after propagating every rule; `None` if that
+    /// already wipes a domain out.
+    fn root(&mut self, fixed: &Fixed) -> Option<Vec<u64>> {
+        let mut doms = vec![0u64; self.csp.total_words];
+        for (i, var) in self.csp.vars.iter().enumerate() {
+            match fixed[i] {
+                Some(v) => set_bit(&mut doms[var.off..], v),
+                None => (0..var.size()).for_each(|v| set_bit(&mut doms[var.off..], v)),
+            }
+        }
+        let all: Vec<usize> = (0..self.csp.rules.len()).collect();
+        self.propagate(&mut doms, all).then_some(doms)
+    }
+
+    fn dfs(&mut self, doms: Vec<u64>, branch: &Branch) -> Option<Vec<u64>> {
+        let vars = &self.csp.vars;
+        let count = |i: usize| popcount(&doms[vars[i].off..vars[i].off + vars[i].words]);
+        let open = (0..vars.len()).filter(|&i| count(i) > 1);
+        let pick = match branch {
+            Branch::FailFirst | Branch::Prefer(_) => open.min_by_key(|&i| count(i)),
+            Branch::Lex(_) => open.min(),
+        };
+        let Some(i) = pick else {
+            // Propagation already rejected every False rule; this is a cheap guard.
+            let broken =
+                self.csp.rules.iter().find(|r| {
+                    self.active[r.index] && eval(&r.expr, &doms, self.csp) != Truth::True
+                });
+            if let Some(r) = broken {
+                self.used[r.index] = true;
+                return None;
+            }
+            return Some(doms);
+        };
+        let var = &vars[i];
+        let order: Vec<usize> = match branch {
+            Branch::Lex(prefer) => prefer[i].clone(),
+            Branch::FailFirst => (0..var.size()).collect(),
+            Branch::Prefer(sup) => {
+                let (new, old): (Vec<usize>, Vec<usize>) =
+                    (0..var.size()).partition(|&v| !sup[i][v]);
+                new.into_iter().chain(old).collect()
+            }
+        };
+        for v in order {
+            if !has_bit(&doms[var.off..], v) {
+                continue;
+            }
+            let mut next = doms.clone();
+            next[var.off..var.off + var.words].fill(0);
+            set_bit(&mut next[var.off..], v);
+            if self.propagate(&mut next, self.csp.watch[i].clone())
+                && let Some(found) = self.dfs(next, branch)
+            {
+                return Some(found);
+            }
+        }
+        None
+    }
+
+    /// Removes every value that, with the other domains as they are, makes a
+    /// rule False. Sound (never removes a value of a solution), not complete.
+    fn propagate(&mut self, doms: &mut [u64], mut queue: Vec<usize>) -> bool {
+        let csp = self.csp;
+        let mut queued = vec![false; csp.rules.len()];
+        queue.retain(|&r| self.active[r]);
+        queue.iter().for_each(|&r| queued[r] = true);
+        while let Some(r) = queue.pop() {
+            queued[r] = false;
+            let rule = &csp.rules[r];
+            match eval(&rule.expr, doms, csp) {
+                Truth::True => continue,
+                Truth::False => {
+                    self.used[r] = true;
+                    return false;
+                }
+                Truth::Unknown => {}
+            }
+            for (&u, classes) in rule.vars.iter().zip(&rule.classes) {
+                let var = &csp.vars[u];
+                let range = var.off..var.off + var.words;
+                if popcount(&doms[range.clone()]) <= 1 {
+                    continue;
+                }
+                let saved: Vec<u64> = doms[range.clone()].to_vec();
+                let mut kept = saved.clone();
+                for class in classes {
+                    if saved.iter().zip(class).all(|(d, c)| d & c == 0) {
+                        continue;
+                    }
+                    for (w, (d, c)) in saved.iter().zip(class).enumerate() {
+                        doms[var.off + w] = d & c;
+                    }
+                    if eval(&rule.expr, doms, csp) == Truth::False {
+                        kept.iter_mut().zip(class).for_each(|(k, c)| *k &= !c);
+                    }
+                }
+                doms[range.clone()].copy_from_slice(&kept);
+                if kept != saved {
+                    self.used[r] = true;
+                    if popcount(&kept) == 0 {
+                        return false;
+                    }
+                    for &other in &csp.watch[u] {
+                        if other != r && self.active[other] && !queued[other] {
+                            queued[other] = true;
+                            queue.push(other);
+                        }
+                    }
+                }
+            }
+        }
+        true
+    }
+}
+
+/// Three-valued evaluation on domains: an atom is True if every remaining
+/// value satisfies it, False if none does.
+fn eval(e: &CExpr, doms: &[u64], csp: &Csp) -> Truth {
+    match e {
+        CExpr::Const(b) => truth(*b),
+        CExpr::Atom(v, set) => {
+            let var = &csp.vars[*v];
+            let d = &doms[var.off..var.off + var.words];
+            if d.iter().zip(set).all(|(d, s)| d & !s == 0) {
+                Truth::True
+            } else if d.iter().zip(set).all(|(d, s)| d & s == 0) {
+                Truth::False
+            } else {
+                Truth::Unknown
+            }
+        }
+        CExpr::Not(e) => match eval(e, doms, csp) {
+            Truth::True => Truth::False,
+            Truth::False => Truth::True,
+            Truth::Unknown => Truth::Unknown,
+        },
+        CExpr::And(es) => {
+            let mut out = Truth::True;
+            for e in es {
+                match eval(e, doms, csp) {
+                    Truth::False => return Truth::False,
+                    Truth::Unknown => out = Truth::Unknown,
+                    Truth::True => {}
+                }
+            }
+            out
+        }
+        CExpr::Or(es) => {
+            let mut out = Truth::False;
+            for e in es {
+                match eval(e, doms, csp) {
+                    Truth::True => return Truth::True,
+                    Truth::Unknown => out = Truth::Unknown,
+                    Truth::False => {}
+                }
+            }
+            out
+        }
+    }
+}
+
+fn truth(b: bool) -> Truth {
+    if b { Truth::True } else { Truth::False }
+}
+
+fn set_bit(words: &mut [u64], v: usize) {
+    words[v / 64] |= 1 << (v % 64);
+}
+
+fn has_bit(words: &[u64], v: usize) -> bool {
+    words[v / 64] >> (v % 64) & 1 == 1
+}
+
+fn popcount(words: &[u64]) -> u32 {
+    words.iter().map(|w| w.count_ones()).sum()
+}
+
+fn first_bit(words: &[u64]) -> Option<usize> {
+    words
+        .iter()
+        .enumerate()
+        .find(|(_, w)| **w != 0)
+        .map(|(k, w)| k * 64 + w.trailing_zeros() as usize)
+}

@@ -1,0 +1,198 @@
+//! Checks across files: a product's routing and BOM point at work centres and
+//! materials that a separate factory file declares.
+
+use crate::ctx::{Ctx, get};
+use crate::parse::{self, Ref, RefKind};
+use crate::{Diagnostic, Factory, Product, Span};
+
+/// The outcome of checking a set of model files together.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckReport {
+    /// Products whose own file parsed without errors, in file order.
+    pub products: Vec<Product>,
+    /// Every factory file's work centres and materials, merged.
+    pub factory: Factory,
+    /// Every problem in every file, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl CheckReport {
+    pub fn is_ok(&self) -> bool {
+        self.diagnostics.is_empty()
+    }
+}
+
+/// Checks a set of `(name, source)` files. A file with `[product]` is a
+/// product; one with `[factory]`, `[work_center.*]` or `[material.*]` is a
+/// factory file.
+pub fn check(files: &[(String, String)]) -> CheckReport {
+    let mut report = CheckReport::default();
+    let mut refs: Vec<(String, Ref)> = Vec::new();
+    let mut factory_files = 0;
+    let mut product_ids: Vec<(String, String, Span)> = Vec::new();
+    let mut wc_seen: Vec<(String, String, Span)> = Vec::new();
+    let mut mat_seen: Vec<(String, String, Span)> = Vec::new();
+    for (name, source) in files {
+        let mut ctx = Ctx::new(name, source);
+        let root = match parse::read(&mut ctx) {
+            Ok(r) => r,
+            Err(d) => {
+                report.diagnostics.extend(d);
+                continue;
+            }
+        };
+        let is_product = get(&root, "product").is_some();
+        let is_factory = ["factory", "work_center", "material"]
+            .iter()
+            .any(|k| get(&root, k).is_some());
+        if is_product && get(&root, "factory").is_some() {
+            let at = root
+                .iter()
+                .find(|(k, _)| k.name == "factory")
+                .map_or(0, |(k, _)| k.span.start);
+            ctx.err(
+                at,
+                "a file is either a product (`[product]`) or a factory (`[factory]`), not both",
+            );
+        }
+        if is_product {
+            let (p, r) = parse::product(&mut ctx, &root);
+            let at = p.span;
+            if let Some((_, file, first)) = product_ids.iter().find(|(id, _, _)| *id == p.id) {
+                let msg = format!(
+                    "duplicate product id `{}` (first in {file} at line {}, column {})",
+                    p.id, first.line, first.column
+                );
+                push(&mut ctx.diags, name, at, msg);
+            } else {
+                product_ids.push((p.id.clone(), name.clone(), at));
+            }
+            let clean = ctx.diags.is_empty();
+            refs.extend(r.into_iter().map(|r| (name.clone(), r)));
+            if clean {
+                report.products.push(p);
+            }
+        } else if is_factory {
+            factory_files += 1;
+            let f = crate::factory::factory(&mut ctx, &root);
+            for w in f.work_centers {
+                if dup(&mut wc_seen, &w.id, name, w.span, &mut ctx, "work centre") {
+                    report.factory.work_centers.push(w);
+                }
+            }
+            for m in f.materials {
+                if dup(&mut mat_seen, &m.id, name, m.span, &mut ctx, "material") {
+                    report.factory.materials.push(m);
+                }
+            }
+        } else {
+            ctx.err(
+                0,
+                "neither a product file (`[product]`) nor a factory file (`[factory]`)",
+            );
+        }
+        report.diagnostics.extend(ctx.diags);
+    }
+    let hint = if factory_files == 0 {
+        " (no factory file was given)"
+    } else {
+        ""
+    };
+    for (file, r) in refs {
+        if let Some(msg) = unknown(&report.factory, &r, hint) {
+            push(&mut report.diagnostics, &file, r.span, msg);
+        }
+    }
+    report
+}
+
+/// Records a factory item's id; false (and an error) if another file or
+/// table already declared it.
+fn dup(
+    seen: &mut Vec<(String, String, Span)>,
+    id: &str,
+    file: &str,
+    at: Span,
+    ctx: &mut Ctx,
+    what: &str,
+) -> bool {
+    if let Some((_, f, first)) = seen.iter().find(|(s, _, _)| s == id) {
+        let msg = format!(
+            "duplicate {what} `{id}` (first in {f} at line {}, column {})",
+            first.line, first.column
+        );
+        push(&mut ctx.diags, file, at, msg);
+        false
+    } else {
+        seen.push((id.to_owned(), file.to_owned(), at));
+        true
+    }
+}
+
+fn push(diags: &mut Vec<Diagnostic>, file: &str, span: Span, message: String) {
+    diags.push(Diagnostic {
+        file: file.to_owned(),
+        span,
+        message,
+    });
+}
+
+fn unknown(f: &Factory, r: &Ref, hint: &str) -> Option<String> {
+    match r.kind {
+        RefKind::WorkCenter if f.work_center(&r.id).is_none() => Some(format!(
+            "unknown work centre `{}`{}",
+            r.id,
+            known(
+                f.work_centers.iter().map(|w| w.id.as_str()),
+                "work centres",
+                hint
+            )
+        )),
+        RefKind::Material if f.material(&r.id).is_none() => Some(format!(
+            "unknown material `{}`{}",
+            r.id,
+            known(f.materials.iter().map(|m| m.id.as_str()), "materials", hint)
+        )),
+        _ => None,
+    }
+}
+
+fn known<'a>(ids: impl Iterator<Item = &'a str>, what: &str, hint: &str) -> String {
+    let ids: Vec<&str> = ids.collect();
+    if ids.is_empty() {
+        hint.to_owned()
+    } else {
+        format!(" ({what} are: {})", ids.join(", "))
+    }
+}
+
+/// Cross-checks one already parsed product against a factory. Positions are
+/// those of the BOM line or operation; `file` is left empty because a
+/// resolved product doesn't know its file (see [`resolve_in`]).
+pub fn resolve(product: &Product, factory: &Factory) -> Vec<Diagnostic> {
+    resolve_in("", product, factory)
+}
+
+/// [`resolve`] with the file name to put in the diagnostics.
+pub fn resolve_in(file: &str, product: &Product, factory: &Factory) -> Vec<Diagnostic> {
+    let refs = product
+        .bom
+        .iter()
+        .map(|b| Ref {
+            kind: RefKind::Material,
+            id: b.material.clone(),
+            span: b.span,
+        })
+        .chain(product.operations.iter().map(|o| Ref {
+            kind: RefKind::WorkCenter,
+            id: o.work_center.clone(),
+            span: o.span,
+        }));
+    let mut out = Vec::new();
+    for r in refs {
+        if let Some(msg) = unknown(factory, &r, "") {
+            push(&mut out, file, r.span, msg);
+        }
+    }
+    out
+}

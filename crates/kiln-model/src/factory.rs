@@ -1,0 +1,141 @@
+//! Factory files: the work centers and materials products point at.
+
+use crate::ctx::{Ctx, Table, get};
+use crate::tree::{self, Node, Val};
+use crate::{Factory, Material, WorkCenter};
+
+const FACTORY_FILE_KEYS: &[&str] = &["factory", "work_center", "material"];
+
+pub(crate) fn factory(ctx: &mut Ctx, root: &Table) -> Factory {
+    ctx.keys(root, FACTORY_FILE_KEYS, "a factory file");
+    let mut f = Factory::default();
+    if let Some(n) = get(root, "factory")
+        && let Some(t) = ctx.table(n, "factory")
+    {
+        ctx.keys(t, &["name"], "[factory]");
+        let _ = ctx.opt_string(t, "name");
+    }
+    if let Some(n) = get(root, "work_center")
+        && let Some(t) = ctx.table(n, "work_center")
+    {
+        for (k, n) in t {
+            if let Some(w) = work_center(ctx, k, n) {
+                f.work_centers.push(w);
+            }
+        }
+    }
+    if let Some(n) = get(root, "material")
+        && let Some(t) = ctx.table(n, "material")
+    {
+        for (k, n) in t {
+            if let Some(m) = material(ctx, k, n) {
+                f.materials.push(m);
+            }
+        }
+    }
+    f
+}
+
+fn work_center(ctx: &mut Ctx, key: &tree::Key, n: &Node) -> Option<WorkCenter> {
+    let id = key.name.clone();
+    let what = format!("work center `{id}`");
+    let t = ctx.table(n, &id)?;
+    ctx.keys(
+        t,
+        &["name", "machines", "minutes_per_day", "weekdays"],
+        &what,
+    );
+    let mut w = WorkCenter {
+        name: ctx.opt_string(t, "name").unwrap_or_else(|| id.clone()),
+        id,
+        machines: 1,
+        minutes_per_day: 480,
+        weekdays: vec![1, 2, 3, 4, 5],
+        span: ctx.span(n.span.start),
+    };
+    if let Some(v) = get(t, "machines")
+        && let Some(m) = ctx.u32(v, "machines")
+    {
+        if m == 0 {
+            ctx.err(v.span.start, "`machines` must be at least 1");
+        }
+        w.machines = m;
+    }
+    if let Some(v) = get(t, "minutes_per_day")
+        && let Some(m) = ctx.u32(v, "minutes_per_day")
+    {
+        if !(1..=1440).contains(&m) {
+            ctx.err(v.span.start, "`minutes_per_day` must be from 1 to 1440");
+        }
+        w.minutes_per_day = m;
+    }
+    if let Some(v) = get(t, "weekdays") {
+        w.weekdays = weekdays(ctx, v);
+    }
+    Some(w)
+}
+
+fn weekdays(ctx: &mut Ctx, n: &Node) -> Vec<u8> {
+    let Val::Array(items) = &n.val else {
+        ctx.err(
+            n.span.start,
+            "`weekdays` must be a list of days, 1 = Monday .. 7 = Sunday",
+        );
+        return Vec::new();
+    };
+    if items.is_empty() {
+        ctx.err(
+            n.span.start,
+            "`weekdays` is empty: the work center never works",
+        );
+    }
+    let mut out = Vec::new();
+    for item in items {
+        match &item.val {
+            Val::Int(d @ 1..=7) if !out.contains(&(*d as u8)) => out.push(*d as u8),
+            Val::Int(d @ 1..=7) => ctx.err(item.span.start, format!("duplicate weekday {d}")),
+            _ => ctx.err(
+                item.span.start,
+                "a weekday is a number from 1 (Monday) to 7 (Sunday)",
+            ),
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+fn material(ctx: &mut Ctx, key: &tree::Key, n: &Node) -> Option<Material> {
+    let id = key.name.clone();
+    let what = format!("material `{id}`");
+    let t = ctx.table(n, &id)?;
+    ctx.keys(
+        t,
+        &["name", "unit", "on_hand", "lead_days", "moq", "unit_cost"],
+        &what,
+    );
+    let unit = ctx
+        .require(t, "unit", n.span.start, &what)
+        .and_then(|v| ctx.string(v, "unit"))
+        .unwrap_or_default();
+    let amount = |ctx: &mut Ctx, key: &str| {
+        get(t, key)
+            .and_then(|v| ctx.amount(v, key))
+            .unwrap_or_default()
+    };
+    let on_hand = amount(ctx, "on_hand");
+    let moq = amount(ctx, "moq");
+    let unit_cost = amount(ctx, "unit_cost");
+    let lead_days = get(t, "lead_days")
+        .and_then(|v| ctx.u32(v, "lead_days"))
+        .unwrap_or_default();
+    Some(Material {
+        name: ctx.opt_string(t, "name").unwrap_or_else(|| id.clone()),
+        id,
+        unit,
+        on_hand,
+        lead_days,
+        moq,
+        unit_cost,
+        span: ctx.span(n.span.start),
+    })
+}

@@ -1,0 +1,895 @@
+//! TOML model files to resolved types. Every problem becomes a diagnostic and
+//! parsing carries on, so one run shows the author everything to fix.
+
+use rust_decimal::Decimal;
+
+use crate::condition::{self, domain_value, lookup, not_a_value, value_list};
+use crate::ctx::{Ctx, Table, get};
+use crate::tree::{self, Node, Val};
+use crate::{
+    BomLine, Component, Diagnostic, Expr, Factory, Operation, OptionDef, OptionKind, Preview,
+    PreviewLayer, PriceRule, Product, Quantity, Rule, Span, Value,
+};
+
+/// A product's reference to something a factory file declares, checked once
+/// all files are read.
+#[derive(Debug, Clone)]
+pub(crate) struct Ref {
+    pub kind: RefKind,
+    pub id: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefKind {
+    WorkCenter,
+    Material,
+}
+
+pub(crate) const DEFAULT_VIEW_BOX: &str = "0 0 200 200";
+
+/// Parses a product file.
+pub fn parse_product(file: &str, source: &str) -> Result<Product, Vec<Diagnostic>> {
+    let mut ctx = Ctx::new(file, source);
+    let root = read(&mut ctx)?;
+    let (p, _) = product(&mut ctx, &root);
+    finish(ctx, p)
+}
+
+/// Parses a factory file: work centres and materials.
+pub fn parse_factory(file: &str, source: &str) -> Result<Factory, Vec<Diagnostic>> {
+    let mut ctx = Ctx::new(file, source);
+    let root = read(&mut ctx)?;
+    let f = crate::factory::factory(&mut ctx, &root);
+    finish(ctx, f)
+}
+
+fn finish<T>(ctx: Ctx, t: T) -> Result<T, Vec<Diagnostic>> {
+    if ctx.diags.is_empty() {
+        Ok(t)
+    } else {
+        Err(ctx.diags)
+    }
+}
+
+/// TOML syntax errors stop the file: there is no tree to walk.
+pub(crate) fn read(ctx: &mut Ctx) -> Result<Vec<(tree::Key, Node)>, Vec<Diagnostic>> {
+    tree::parse(ctx.source).map_err(|e| {
+        let at = e.span().map_or(0, |s| s.start);
+        ctx.err(at, syntax_message(&e));
+        std::mem::take(&mut ctx.diags)
+    })
+}
+
+/// The toml error's Display repeats the position and a source excerpt; the
+/// message alone reads better next to our own line:column.
+fn syntax_message(e: &toml::de::Error) -> String {
+    let m = e.message().trim();
+    let m = m.lines().next().unwrap_or(m);
+    format!("TOML syntax error: {m}")
+}
+
+const PRODUCT_FILE_KEYS: &[&str] = &[
+    "product",
+    "component",
+    "option",
+    "rule",
+    "price",
+    "bom",
+    "operation",
+    "preview",
+];
+const PRODUCT_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "currency",
+    "base_price",
+    "ship_days",
+];
+const OPTION_COMMON: &[&str] = &["name", "kind", "optional", "default"];
+const KINDS: &[(&str, &[&str])] = &[
+    ("choice", &["values"]),
+    ("color", &["palette"]),
+    ("text", &["max_length"]),
+    ("number", &["min", "max", "unit"]),
+];
+
+/// Option ids appear bare in conditions and `{placeholders}`, so they must
+/// lex as one word there.
+fn valid_option_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+        && !condition::is_keyword(id)
+}
+
+pub(crate) fn product(ctx: &mut Ctx, root: &Table) -> (Product, Vec<Ref>) {
+    ctx.keys(root, PRODUCT_FILE_KEYS, "a product file");
+    let mut p = Product {
+        id: String::new(),
+        name: String::new(),
+        description: String::new(),
+        currency: String::new(),
+        base_price: Decimal::ZERO,
+        ship_days: 0,
+        components: Vec::new(),
+        options: Vec::new(),
+        rules: Vec::new(),
+        prices: Vec::new(),
+        bom: Vec::new(),
+        operations: Vec::new(),
+        preview: Preview {
+            view_box: DEFAULT_VIEW_BOX.into(),
+            layers: Vec::new(),
+        },
+        span: Span::default(),
+    };
+    let mut refs = Vec::new();
+    match get(root, "product") {
+        None => ctx.err(0, "missing `[product]` table"),
+        Some(n) => header(ctx, n, &mut p),
+    }
+    if let Some(n) = get(root, "component") {
+        p.components = components(ctx, n);
+    }
+    if let Some(n) = get(root, "option")
+        && let Some(t) = ctx.table(n, "option")
+    {
+        for (k, n) in t {
+            if let Some(o) = option(ctx, k, n) {
+                p.options.push(o);
+            }
+        }
+    }
+    if let Some(n) = get(root, "rule") {
+        p.rules = rules(ctx, n, &p.options);
+    }
+    if let Some(n) = get(root, "price") {
+        p.prices = prices(ctx, n, &p.options);
+    }
+    if let Some(n) = get(root, "bom") {
+        p.bom = bom(ctx, n, &p.options, &mut refs);
+    }
+    if let Some(n) = get(root, "operation") {
+        p.operations = operations(ctx, n, &p.options, &mut refs);
+    }
+    if let Some(n) = get(root, "preview") {
+        p.preview = preview(ctx, n, &p.options);
+    }
+    (p, refs)
+}
+
+fn header(ctx: &mut Ctx, n: &Node, p: &mut Product) {
+    p.span = ctx.span(n.span.start);
+    let Some(t) = ctx.table(n, "product") else {
+        return;
+    };
+    let what = "[product]";
+    ctx.keys(t, PRODUCT_KEYS, what);
+    let at = n.span.start;
+    if let Some(v) = ctx.require(t, "id", at, what) {
+        p.id = ctx.string(v, "id").unwrap_or_default();
+        if p.id.is_empty() || p.id.chars().any(char::is_whitespace) {
+            let at = ctx.content(v, &p.id);
+            ctx.err(at, "product `id` must be a non-empty word without spaces");
+        }
+    }
+    if let Some(v) = ctx.require(t, "name", at, what) {
+        p.name = ctx.string(v, "name").unwrap_or_default();
+    }
+    p.description = ctx.opt_string(t, "description").unwrap_or_default();
+    if let Some(v) = ctx.require(t, "currency", at, what) {
+        p.currency = ctx.string(v, "currency").unwrap_or_default();
+        if !(p.currency.len() == 3 && p.currency.bytes().all(|b| b.is_ascii_uppercase())) {
+            let at = ctx.content(v, &p.currency);
+            ctx.err(
+                at,
+                format!("`{}` is not an ISO 4217 currency code like EUR", p.currency),
+            );
+        }
+    }
+    if let Some(v) = ctx.require(t, "base_price", at, what) {
+        p.base_price = ctx.amount(v, "base_price").unwrap_or_default();
+    }
+    if let Some(v) = get(t, "ship_days") {
+        p.ship_days = ctx.u32(v, "ship_days").unwrap_or_default();
+    }
+}
+
+/// Reports a repeated id at its second use, pointing back at the first.
+fn unique(ctx: &mut Ctx, seen: &mut Vec<(String, Span)>, id: &str, at: usize, what: &str) {
+    if let Some((_, first)) = seen.iter().find(|(s, _)| s == id) {
+        let first = *first;
+        ctx.err(
+            at,
+            format!(
+                "duplicate {what} `{id}` (first at line {}, column {})",
+                first.line, first.column
+            ),
+        );
+    } else {
+        seen.push((id.to_owned(), ctx.span(at)));
+    }
+}
+
+fn components(ctx: &mut Ctx, n: &Node) -> Vec<Component> {
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for (i, item) in ctx.tables(n, "component").into_iter().enumerate() {
+        let Val::Table(t) = &item.val else { continue };
+        let what = format!("component {}", i + 1);
+        ctx.keys(t, &["id", "name"], &what);
+        let Some(idn) = ctx.require(t, "id", item.span.start, &what) else {
+            continue;
+        };
+        let Some(id) = ctx.string(idn, "id") else {
+            continue;
+        };
+        let at = ctx.content(idn, &id);
+        unique(ctx, &mut seen, &id, at, "component id");
+        let name = ctx.opt_string(t, "name").unwrap_or_else(|| id.clone());
+        out.push(Component {
+            id,
+            name,
+            span: ctx.span(item.span.start),
+        });
+    }
+    out
+}
+
+fn option(ctx: &mut Ctx, key: &tree::Key, n: &Node) -> Option<OptionDef> {
+    let id = key.name.clone();
+    let what = format!("option `{id}`");
+    if !valid_option_id(&id) {
+        ctx.err(
+            key.span.start,
+            format!(
+                "option id `{id}` must be one word of letters, digits, `_` or `-`, and not and/or/not/in"
+            ),
+        );
+    }
+    let t = ctx.table(n, &id)?;
+    let kind_name = match get(t, "kind") {
+        None => "choice".to_owned(),
+        Some(k) => ctx.string(k, "kind")?,
+    };
+    let Some((_, specific)) = KINDS.iter().find(|(k, _)| *k == kind_name) else {
+        let k = get(t, "kind")?;
+        let at = ctx.content(k, &kind_name);
+        ctx.err(
+            at,
+            format!("unknown option kind `{kind_name}` (kinds are: choice, color, text, number)"),
+        );
+        return None;
+    };
+    for (k, _) in t.iter() {
+        let name = k.name.as_str();
+        if OPTION_COMMON.contains(&name) || specific.contains(&name) {
+            continue;
+        }
+        if let Some((other, _)) = KINDS.iter().find(|(_, keys)| keys.contains(&name)) {
+            ctx.err(
+                k.span.start,
+                format!(
+                    "`{name}` belongs to {other} options; {what} is a {kind_name} option (set `kind = \"{other}\"`?)"
+                ),
+            );
+        } else {
+            let mut allowed = OPTION_COMMON.to_vec();
+            allowed.extend_from_slice(specific);
+            ctx.err(
+                k.span.start,
+                format!(
+                    "unknown key `{name}` in {what} (expected one of: {})",
+                    allowed.join(", ")
+                ),
+            );
+        }
+    }
+    let name = ctx.opt_string(t, "name").unwrap_or_else(|| id.clone());
+    let optional = get(t, "optional")
+        .and_then(|v| ctx.boolean(v, "optional"))
+        .unwrap_or(false);
+    let at = n.span.start;
+    let kind = match kind_name.as_str() {
+        "choice" => OptionKind::Choice {
+            values: values(ctx, t, "values", at, &what, false),
+        },
+        "color" => OptionKind::Color {
+            values: values(ctx, t, "palette", at, &what, true),
+        },
+        "text" => OptionKind::Text {
+            max_length: match ctx.require(t, "max_length", at, &what) {
+                Some(v) => match ctx.u32(v, "max_length") {
+                    Some(0) => {
+                        ctx.err(v.span.start, "`max_length` must be at least 1");
+                        1
+                    }
+                    Some(m) => m,
+                    None => u32::MAX,
+                },
+                None => u32::MAX,
+            },
+        },
+        _ => {
+            let min = ctx
+                .require(t, "min", at, &what)
+                .and_then(|v| ctx.decimal(v, "min"));
+            let max_node = ctx.require(t, "max", at, &what);
+            let max = max_node.and_then(|v| ctx.decimal(v, "max"));
+            if let (Some(lo), Some(hi), Some(v)) = (min, max, max_node)
+                && lo > hi
+            {
+                ctx.err(
+                    v.span.start,
+                    format!("`max` ({hi}) is below `min` ({lo}) in {what}"),
+                );
+            }
+            OptionKind::Number {
+                min: min.unwrap_or(Decimal::MIN),
+                max: max.unwrap_or(Decimal::MAX),
+                unit: ctx.opt_string(t, "unit").unwrap_or_default(),
+            }
+        }
+    };
+    let mut o = OptionDef {
+        id,
+        name,
+        kind,
+        optional,
+        default: None,
+        span: ctx.span(n.span.start),
+    };
+    if let Some(d) = get(t, "default") {
+        o.default = default(ctx, d, &o);
+    }
+    Some(o)
+}
+
+/// A choice's `values` or a colour's `palette`: a list of ids, or a table of
+/// id = label.
+fn values(ctx: &mut Ctx, t: &Table, key: &str, at: usize, what: &str, color: bool) -> Vec<Value> {
+    let Some(n) = ctx.require(t, key, at, what) else {
+        return Vec::new();
+    };
+    let mut raw: Vec<(String, String, usize)> = Vec::new();
+    match &n.val {
+        Val::Array(items) => {
+            for item in items {
+                if let Some(s) = ctx.string(item, key) {
+                    let at = ctx.content(item, &s);
+                    raw.push((s.clone(), s, at));
+                }
+            }
+        }
+        Val::Table(entries) => {
+            for (k, v) in entries {
+                if let Some(label) = ctx.string(v, key) {
+                    raw.push((k.name.clone(), label, k.span.start));
+                }
+            }
+        }
+        _ => {
+            ctx.err(
+                n.span.start,
+                format!(
+                    "`{key}` must be a list of values or a table of value = label, found {}",
+                    n.val.type_name()
+                ),
+            );
+            return Vec::new();
+        }
+    }
+    if raw.is_empty() && matches!(n.val, Val::Array(_) | Val::Table(_)) {
+        ctx.err(n.span.start, format!("{what} has no values"));
+    }
+    let mut out: Vec<Value> = Vec::new();
+    let mut seen = Vec::new();
+    for (mut id, label, at) in raw {
+        if color {
+            if !is_hex_color(&id) {
+                ctx.err(
+                    at,
+                    format!("palette entry `{id}` is not a `#rrggbb` colour"),
+                );
+                continue;
+            }
+            id = id.to_ascii_lowercase();
+        } else if id.trim().is_empty() {
+            ctx.err(at, format!("empty value in {what}"));
+            continue;
+        }
+        let before = seen.len();
+        unique(ctx, &mut seen, &id, at, "value");
+        if seen.len() > before {
+            out.push(Value { id, label });
+        }
+    }
+    out
+}
+
+fn is_hex_color(s: &str) -> bool {
+    s.len() == 7 && s.starts_with('#') && s[1..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn default(ctx: &mut Ctx, n: &Node, o: &OptionDef) -> Option<String> {
+    match &o.kind {
+        OptionKind::Choice { values } | OptionKind::Color { values } => {
+            let s = ctx.string(n, "default")?;
+            let id = domain_value(o, &s);
+            // Without values the option is already reported; don't pile on.
+            if id.is_none() && !values.is_empty() {
+                let at = ctx.content(n, &s);
+                ctx.err(at, format!("default {}", not_a_value(o, &s)));
+            }
+            id
+        }
+        OptionKind::Text { max_length } => {
+            let s = ctx.string(n, "default")?;
+            let len = s.chars().count();
+            if len > *max_length as usize {
+                ctx.err(
+                    n.span.start,
+                    format!(
+                        "default is {len} characters; option `{}` allows {max_length}",
+                        o.id
+                    ),
+                );
+            }
+            Some(s)
+        }
+        OptionKind::Number { min, max, .. } => {
+            let d = ctx.decimal(n, "default")?;
+            if d < *min || d > *max {
+                ctx.err(
+                    n.span.start,
+                    format!("default {d} is outside {min}..{max} of option `{}`", o.id),
+                );
+            }
+            Some(d.normalize().to_string())
+        }
+    }
+}
+
+/// Parses and checks the condition string in `n`; errors point at the
+/// offending token inside the string.
+fn cond_expr(ctx: &mut Ctx, n: &Node, key: &str, options: &[OptionDef]) -> Expr {
+    let Some(s) = ctx.string(n, key) else {
+        return Expr::always();
+    };
+    match condition::parse(&s) {
+        Err(e) => {
+            let at = ctx.lines.in_string(n.span.start, &s, e.at);
+            ctx.err(at, e.message);
+            Expr::always()
+        }
+        Ok(c) => {
+            let mut errs = Vec::new();
+            let e = condition::resolve(&c, options, &mut |off, msg| errs.push((off, msg)));
+            for (off, msg) in errs {
+                let at = ctx.lines.in_string(n.span.start, &s, off);
+                ctx.err(at, msg);
+            }
+            e
+        }
+    }
+}
+
+fn opt_condition(ctx: &mut Ctx, t: &Table, key: &str, options: &[OptionDef]) -> Expr {
+    match get(t, key) {
+        Some(n) => cond_expr(ctx, n, key, options),
+        None => Expr::always(),
+    }
+}
+
+fn rules(ctx: &mut Ctx, n: &Node, options: &[OptionDef]) -> Vec<Rule> {
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for (i, item) in ctx.tables(n, "rule").into_iter().enumerate() {
+        let Val::Table(t) = &item.val else { continue };
+        let what = format!("rule {}", i + 1);
+        ctx.keys(t, &["id", "if", "then", "message"], &what);
+        let id = match get(t, "id") {
+            Some(v) => {
+                let id = ctx.string(v, "id").unwrap_or_default();
+                let at = ctx.content(v, &id);
+                unique(ctx, &mut seen, &id, at, "rule id");
+                id
+            }
+            None => format!("rule-{}", i + 1),
+        };
+        let condition = opt_condition(ctx, t, "if", options);
+        let then = match ctx.require(t, "then", item.span.start, &what) {
+            Some(v) => cond_expr(ctx, v, "then", options),
+            None => Expr::always(),
+        };
+        let message = ctx.opt_string(t, "message").unwrap_or_else(|| {
+            let then = get(t, "then").and_then(|v| match &v.val {
+                Val::Str(s) => Some(s.clone()),
+                _ => None,
+            });
+            let cond = get(t, "if").and_then(|v| match &v.val {
+                Val::Str(s) => Some(s.clone()),
+                _ => None,
+            });
+            match (cond, then) {
+                (Some(c), Some(t)) => format!("when {c}: {t}"),
+                (None, Some(t)) => t,
+                _ => id.clone(),
+            }
+        });
+        out.push(Rule {
+            id,
+            condition,
+            then,
+            message,
+            span: ctx.span(item.span.start),
+        });
+    }
+    out
+}
+
+fn prices(ctx: &mut Ctx, n: &Node, options: &[OptionDef]) -> Vec<PriceRule> {
+    let mut out = Vec::new();
+    for (i, item) in ctx.tables(n, "price").into_iter().enumerate() {
+        let Val::Table(t) = &item.val else { continue };
+        let what = format!("price {}", i + 1);
+        ctx.keys(t, &["label", "if", "add", "per_char_of"], &what);
+        let condition = opt_condition(ctx, t, "if", options);
+        let add = ctx
+            .require(t, "add", item.span.start, &what)
+            .and_then(|v| ctx.decimal(v, "add"))
+            .unwrap_or_default();
+        let per_char_of = get(t, "per_char_of").and_then(|v| {
+            let s = ctx.string(v, "per_char_of")?;
+            let word = condition::Word {
+                text: s.clone(),
+                at: ctx.content(v, &s),
+            };
+            let mut errs = Vec::new();
+            let o = lookup(options, &word, &mut |at, m| errs.push((at, m)));
+            for (at, m) in errs {
+                ctx.err(at, m);
+            }
+            if let Some(o) = o
+                && !matches!(o.kind, OptionKind::Text { .. })
+            {
+                ctx.err(
+                    word.at,
+                    format!(
+                        "`per_char_of` needs a text option; `{}` is a {} option",
+                        o.id,
+                        o.kind.name()
+                    ),
+                );
+            }
+            Some(s)
+        });
+        let label =
+            ctx.opt_string(t, "label")
+                .unwrap_or_else(|| match get(t, "if").map(|v| &v.val) {
+                    Some(Val::Str(s)) => s.clone(),
+                    _ => format!("price-{}", i + 1),
+                });
+        out.push(PriceRule {
+            label,
+            condition,
+            add,
+            per_char_of,
+            span: ctx.span(item.span.start),
+        });
+    }
+    out
+}
+
+/// `qty`/`minutes`: a number, or a table keyed by one option's values.
+fn quantity(
+    ctx: &mut Ctx,
+    n: &Node,
+    key: &str,
+    by: Option<&Node>,
+    options: &[OptionDef],
+) -> Quantity {
+    let Val::Table(entries) = &n.val else {
+        if let Some(b) = by {
+            ctx.err(
+                b.span.start,
+                format!("`by` applies only when `{key}` is a table of values"),
+            );
+        }
+        return Quantity::Fixed(ctx.amount(n, key).unwrap_or_default());
+    };
+    let enumerable =
+        |o: &&OptionDef| matches!(o.kind, OptionKind::Choice { .. } | OptionKind::Color { .. });
+    let opt = match by {
+        Some(b) => {
+            let s = ctx.string(b, "by").unwrap_or_default();
+            let word = condition::Word {
+                text: s.clone(),
+                at: ctx.content(b, &s),
+            };
+            let mut errs = Vec::new();
+            let o = lookup(options, &word, &mut |at, m| errs.push((at, m)));
+            for (at, m) in errs {
+                ctx.err(at, m);
+            }
+            match o {
+                Some(o) if !enumerable(&o) => {
+                    ctx.err(
+                        word.at,
+                        format!(
+                            "`by` needs a choice or color option; `{}` is a {} option",
+                            o.id,
+                            o.kind.name()
+                        ),
+                    );
+                    None
+                }
+                o => o,
+            }
+        }
+        None => {
+            let fits: Vec<&OptionDef> = options
+                .iter()
+                .filter(enumerable)
+                .filter(|o| {
+                    entries
+                        .iter()
+                        .all(|(k, _)| domain_value(o, &k.name).is_some())
+                })
+                .collect();
+            match fits.as_slice() {
+                [o] => Some(*o),
+                [] => {
+                    ctx.err(
+                        n.span.start,
+                        format!(
+                            "the keys of `{key}` are not the values of any one option; name the option with `by`"
+                        ),
+                    );
+                    None
+                }
+                many => {
+                    let names: Vec<&str> = many.iter().map(|o| o.id.as_str()).collect();
+                    ctx.err(
+                        n.span.start,
+                        format!(
+                            "the keys of `{key}` fit several options ({}); name one with `by`",
+                            names.join(", ")
+                        ),
+                    );
+                    None
+                }
+            }
+        }
+    };
+    let mut given: Vec<(String, Decimal)> = Vec::new();
+    for (k, v) in entries {
+        let amount = ctx.amount(v, key).unwrap_or_default();
+        match opt {
+            Some(o) => match domain_value(o, &k.name) {
+                Some(id) => given.push((id, amount)),
+                None => ctx.err(k.span.start, not_a_value(o, &k.name)),
+            },
+            None => given.push((k.name.clone(), amount)),
+        }
+    }
+    let Some(o) = opt else {
+        return Quantity::ByValue {
+            option: String::new(),
+            by_value: given,
+        };
+    };
+    let missing: Vec<&str> = o
+        .kind
+        .values()
+        .iter()
+        .filter(|v| !given.iter().any(|(g, _)| *g == v.id))
+        .map(|v| v.id.as_str())
+        .collect();
+    if !missing.is_empty() {
+        ctx.err(
+            n.span.start,
+            format!(
+                "`{key}` has no entry for {} of option `{}` ({})",
+                missing
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                o.id,
+                value_list(o)
+            ),
+        );
+    }
+    // Canonical order: the option's value order, whatever the file's.
+    let by_value = o
+        .kind
+        .values()
+        .iter()
+        .filter_map(|v| given.iter().find(|(g, _)| *g == v.id).cloned())
+        .collect();
+    Quantity::ByValue {
+        option: o.id.clone(),
+        by_value,
+    }
+}
+
+fn reference(ctx: &mut Ctx, n: &Node, key: &str, kind: RefKind, refs: &mut Vec<Ref>) -> String {
+    let id = ctx.string(n, key).unwrap_or_default();
+    let at = ctx.content(n, &id);
+    refs.push(Ref {
+        kind,
+        id: id.clone(),
+        span: ctx.span(at),
+    });
+    id
+}
+
+fn bom(ctx: &mut Ctx, n: &Node, options: &[OptionDef], refs: &mut Vec<Ref>) -> Vec<BomLine> {
+    let mut out = Vec::new();
+    for (i, item) in ctx.tables(n, "bom").into_iter().enumerate() {
+        let Val::Table(t) = &item.val else { continue };
+        let what = format!("BOM line {}", i + 1);
+        ctx.keys(t, &["material", "qty", "by", "if"], &what);
+        let at = item.span.start;
+        let material = match ctx.require(t, "material", at, &what) {
+            Some(v) => reference(ctx, v, "material", RefKind::Material, refs),
+            None => String::new(),
+        };
+        let qty = match ctx.require(t, "qty", at, &what) {
+            Some(v) => quantity(ctx, v, "qty", get(t, "by"), options),
+            None => Quantity::Fixed(Decimal::ZERO),
+        };
+        let condition = opt_condition(ctx, t, "if", options);
+        out.push(BomLine {
+            material,
+            qty,
+            condition,
+            span: ctx.span(at),
+        });
+    }
+    out
+}
+
+fn operations(
+    ctx: &mut Ctx,
+    n: &Node,
+    options: &[OptionDef],
+    refs: &mut Vec<Ref>,
+) -> Vec<Operation> {
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for (i, item) in ctx.tables(n, "operation").into_iter().enumerate() {
+        let Val::Table(t) = &item.val else { continue };
+        let what = format!("operation {}", i + 1);
+        ctx.keys(
+            t,
+            &[
+                "id",
+                "name",
+                "work_center",
+                "minutes",
+                "by",
+                "setup_minutes",
+                "if",
+            ],
+            &what,
+        );
+        let at = item.span.start;
+        let id = match ctx.require(t, "id", at, &what) {
+            Some(v) => {
+                let id = ctx.string(v, "id").unwrap_or_default();
+                let at = ctx.content(v, &id);
+                unique(ctx, &mut seen, &id, at, "operation id");
+                id
+            }
+            None => format!("operation-{}", i + 1),
+        };
+        let name = ctx.opt_string(t, "name").unwrap_or_else(|| id.clone());
+        let work_center = match ctx.require(t, "work_center", at, &what) {
+            Some(v) => reference(ctx, v, "work_center", RefKind::WorkCenter, refs),
+            None => String::new(),
+        };
+        let minutes = match ctx.require(t, "minutes", at, &what) {
+            Some(v) => quantity(ctx, v, "minutes", get(t, "by"), options),
+            None => Quantity::Fixed(Decimal::ZERO),
+        };
+        let setup_minutes = get(t, "setup_minutes")
+            .and_then(|v| ctx.amount(v, "setup_minutes"))
+            .unwrap_or_default();
+        let condition = opt_condition(ctx, t, "if", options);
+        out.push(Operation {
+            id,
+            name,
+            work_center,
+            minutes,
+            setup_minutes,
+            condition,
+            span: ctx.span(at),
+        });
+    }
+    out
+}
+
+fn preview(ctx: &mut Ctx, n: &Node, options: &[OptionDef]) -> Preview {
+    let mut p = Preview {
+        view_box: DEFAULT_VIEW_BOX.into(),
+        layers: Vec::new(),
+    };
+    let Some(t) = ctx.table(n, "preview") else {
+        return p;
+    };
+    ctx.keys(t, &["view_box", "layer"], "[preview]");
+    if let Some(v) = get(t, "view_box")
+        && let Some(s) = ctx.string(v, "view_box")
+    {
+        let nums = s
+            .split_whitespace()
+            .filter_map(|x| x.parse::<f64>().ok())
+            .count();
+        if nums != 4 || s.split_whitespace().count() != 4 {
+            let at = ctx.content(v, &s);
+            ctx.err(
+                at,
+                format!("`view_box` must be four numbers like \"{DEFAULT_VIEW_BOX}\""),
+            );
+        }
+        p.view_box = s;
+    }
+    let Some(layers) = get(t, "layer") else {
+        return p;
+    };
+    for (i, item) in ctx.tables(layers, "layer").into_iter().enumerate() {
+        let Val::Table(t) = &item.val else { continue };
+        let what = format!("preview layer {}", i + 1);
+        ctx.keys(t, &["svg", "if"], &what);
+        let svg = match ctx.require(t, "svg", item.span.start, &what) {
+            Some(v) => {
+                let s = ctx.string(v, "svg").unwrap_or_default();
+                for (off, name) in placeholders(&s) {
+                    if !options.iter().any(|o| o.id == name) {
+                        let at = ctx.lines.in_string(v.span.start, &s, off);
+                        ctx.err(
+                            at,
+                            format!(
+                                "unknown option `{name}` in placeholder (options are: {})",
+                                condition::option_list(options)
+                            ),
+                        );
+                    }
+                }
+                s
+            }
+            None => String::new(),
+        };
+        let condition = opt_condition(ctx, t, "if", options);
+        p.layers.push(PreviewLayer {
+            svg,
+            condition,
+            span: ctx.span(item.span.start),
+        });
+    }
+    p
+}
+
+/// `{name}` placeholders in an SVG fragment with the byte offset of `name`.
+/// Only a brace directly around one word counts, so CSS blocks (`{ fill: red }`)
+/// pass through untouched.
+pub(crate) fn placeholders(svg: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut rest = 0;
+    while let Some(i) = svg[rest..].find('{') {
+        let start = rest + i + 1;
+        let len = svg[start..]
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+            .unwrap_or(svg.len() - start);
+        if len > 0 && svg[start + len..].starts_with('}') {
+            out.push((start, &svg[start..start + len]));
+        }
+        rest = start;
+    }
+    out
+}

@@ -1,0 +1,157 @@
+//! Material requirements planning: net gross requirements against stock and open purchase
+//! orders, and suggest purchases that respect lead times and minimum order quantities.
+//!
+//! Single level for now. Requirements carry a material and a need-by date rather than a
+//! parent item, so a multi-level pass can later feed a level's suggestions back in as the
+//! next level's gross requirements.
+
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::{PlanError, add_days, sub_days_saturating};
+
+/// What the factory has and expects of one material.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MaterialPosition {
+    pub material: String,
+    pub on_hand: Decimal,
+    /// Already promised to other orders.
+    pub allocated: Decimal,
+    /// Open purchase orders not yet received.
+    pub on_order: Decimal,
+    /// Supplier lead time in calendar days.
+    pub lead_days: u32,
+    /// Minimum order quantity; 0 when the supplier has none.
+    pub moq: Decimal,
+}
+
+/// How much of a material an order needs, and by when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrossRequirement {
+    pub material: String,
+    pub qty: Decimal,
+    pub need_by: Date,
+}
+
+/// One material's requirement after netting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetRequirement {
+    pub material: String,
+    pub gross: Decimal,
+    /// `on_hand + on_order - allocated`, floored at 0.
+    pub available: Decimal,
+    /// How much of `gross` the available quantity covers.
+    pub allocated_now: Decimal,
+    pub shortage: Decimal,
+    pub suggestion: Option<PurchaseSuggestion>,
+}
+
+/// A purchase the buyer should place to cover a shortage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PurchaseSuggestion {
+    pub material: String,
+    /// `max(shortage, moq)`: suppliers will not sell less than their minimum.
+    pub qty: Decimal,
+    /// Latest day to order and still arrive by `need_by` (`need_by - lead_days`), but never
+    /// before today: a late order should still be placed now.
+    pub order_by: Date,
+    /// `today + lead_days`, if ordered today.
+    pub arrives: Date,
+    pub need_by: Date,
+}
+
+impl PurchaseSuggestion {
+    /// Whether even an order placed today arrives after the need.
+    pub fn is_late(&self) -> bool {
+        self.arrives > self.need_by
+    }
+}
+
+/// Nets `gross` against `positions`, one result per material in first-seen order.
+///
+/// Lines of the same material are summed and take the earliest `need_by`, because the first
+/// need is the one a purchase must meet. Open purchase orders count as available whatever
+/// their arrival date (single-level simplification).
+pub fn net_requirements(
+    positions: &[MaterialPosition],
+    gross: &[GrossRequirement],
+    today: Date,
+) -> Result<Vec<NetRequirement>, PlanError> {
+    for (i, p) in positions.iter().enumerate() {
+        if positions[..i].iter().any(|q| q.material == p.material) {
+            return Err(PlanError::DuplicateMaterial {
+                material: p.material.clone(),
+            });
+        }
+    }
+
+    // (material, total qty, earliest need_by), first-seen order.
+    let mut totals: Vec<(&str, Decimal, Date)> = Vec::new();
+    for line in gross {
+        if line.qty.is_sign_negative() && !line.qty.is_zero() {
+            return Err(PlanError::NegativeQuantity {
+                material: line.material.clone(),
+            });
+        }
+        match totals.iter_mut().find(|(m, _, _)| *m == line.material) {
+            Some((_, qty, need_by)) => {
+                *qty += line.qty;
+                *need_by = (*need_by).min(line.need_by);
+            }
+            None => totals.push((&line.material, line.qty, line.need_by)),
+        }
+    }
+
+    totals
+        .into_iter()
+        .map(|(material, gross, need_by)| {
+            let position = positions
+                .iter()
+                .find(|p| p.material == material)
+                .ok_or_else(|| PlanError::UnknownMaterial {
+                    material: material.to_owned(),
+                })?;
+            net_one(position, gross, need_by, today)
+        })
+        .collect()
+}
+
+fn net_one(
+    position: &MaterialPosition,
+    gross: Decimal,
+    need_by: Date,
+    today: Date,
+) -> Result<NetRequirement, PlanError> {
+    let available = (position.on_hand + position.on_order - position.allocated).max(Decimal::ZERO);
+    let allocated_now = gross.min(available);
+    let shortage = gross - allocated_now;
+    let suggestion = if shortage > Decimal::ZERO {
+        Some(PurchaseSuggestion {
+            material: position.material.clone(),
+            qty: shortage.max(position.moq),
+            order_by: sub_days_saturating(need_by, position.lead_days).max(today),
+            arrives: add_days(today, position.lead_days)?,
+            need_by,
+        })
+    } else {
+        None
+    };
+    Ok(NetRequirement {
+        material: position.material.clone(),
+        gross,
+        available,
+        allocated_now,
+        shortage,
+        suggestion,
+    })
+}
+
+/// The earliest day production can start given the shortages: today if none, else the
+/// latest `arrives` among the suggestions.
+pub fn material_release(net: &[NetRequirement], today: Date) -> Date {
+    net.iter()
+        .filter_map(|n| n.suggestion.as_ref())
+        .map(|s| s.arrives)
+        .fold(today, Date::max)
+}

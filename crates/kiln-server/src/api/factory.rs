@@ -1,0 +1,343 @@
+//! The factory side: work orders, operators starting and completing
+//! operations, purchase suggestions, stock, and shipping.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use kiln_store::{OperationAction, PurchaseSuggestion, Shipment, WorkOrder};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::api::orders::{ShipmentView, shipment_view};
+use crate::auth::brand_admin;
+use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::extract::Body;
+use crate::ids::{new_id, now_ms};
+
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(list_work_orders))
+        .routes(routes!(get_work_order))
+        .routes(routes!(start_operation))
+        .routes(routes!(complete_operation))
+        .routes(routes!(list_suggestions))
+        .routes(routes!(list_materials))
+        .routes(routes!(create_shipment))
+        .routes(routes!(deliver_shipment))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WorkOrderFilter {
+    /// `open` (default) for work orders not done yet, or `all`.
+    state: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WorkOrderList {
+    pub work_orders: Vec<WorkOrder>,
+}
+
+/// Work orders, one per SKU batch, with their operations.
+#[utoipa::path(get, path = "/brands/{brand}/work-orders", tag = "factory",
+    params(("brand" = String, Path, description = "brand slug"), WorkOrderFilter),
+    security(("brand_key" = [])),
+    responses((status = 200, body = WorkOrderList), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn list_work_orders(
+    State(state): State<Arc<AppState>>,
+    Path(brand): Path<String>,
+    Query(filter): Query<WorkOrderFilter>,
+    headers: HeaderMap,
+) -> ApiResult<Json<WorkOrderList>> {
+    let rt = brand_admin(&state, &headers, &brand).await?;
+    let open_only = match filter.state.as_deref() {
+        None | Some("open") => true,
+        Some("all") => false,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "state",
+                format!("`{other}` is not `open` or `all`"),
+            ));
+        }
+    };
+    let work_orders = state.store.work_orders(&rt.brand.id, open_only).await?;
+    Ok(Json(WorkOrderList { work_orders }))
+}
+
+/// One work order.
+#[utoipa::path(get, path = "/brands/{brand}/work-orders/{work_order}", tag = "factory",
+    params(("brand" = String, Path, description = "brand slug"), ("work_order" = String, Path, description = "work order id")),
+    security(("brand_key" = [])),
+    responses((status = 200, body = WorkOrder), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn get_work_order(
+    State(state): State<Arc<AppState>>,
+    Path((brand, work_order)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Json<WorkOrder>> {
+    let rt = brand_admin(&state, &headers, &brand).await?;
+    state
+        .store
+        .work_order(&rt.brand.id, &work_order)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no work order `{work_order}`")))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OperationResult {
+    pub work_order: WorkOrder,
+    /// Orders whose status moved, as `[order id, new status]`.
+    pub orders: Vec<(String, String)>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteRequest {
+    /// Units scrapped during the operation.
+    #[serde(default)]
+    pub scrap: u32,
+}
+
+async fn record(
+    state: &AppState,
+    headers: &HeaderMap,
+    brand: &str,
+    work_order: &str,
+    seq: i64,
+    action: OperationAction,
+) -> ApiResult<Json<OperationResult>> {
+    let rt = brand_admin(state, headers, brand).await?;
+    let mut ids = std::iter::repeat_with(|| new_id("evt"));
+    let change = state
+        .store
+        .record_operation(&rt.brand.id, work_order, seq, action, now_ms(), &mut ids)
+        .await
+        .map_err(|e| match e {
+            kiln_store::StoreError::NotFound => {
+                ApiError::NotFound(format!("no operation {seq} in work order `{work_order}`"))
+            }
+            other => other.into(),
+        })?;
+    if action == OperationAction::Start {
+        // A started work order no longer takes new lines.
+        let mut plan = rt.plan.lock().await;
+        if plan.planned.get(&change.work_order.sku) == Some(&change.work_order.id) {
+            plan.planned.remove(&change.work_order.sku);
+        }
+    }
+    Ok(Json(OperationResult {
+        work_order: change.work_order,
+        orders: change.orders,
+    }))
+}
+
+/// Start an operation (an operator at its work centre).
+#[utoipa::path(post, path = "/brands/{brand}/work-orders/{work_order}/operations/{seq}/start", tag = "factory",
+    params(("brand" = String, Path, description = "brand slug"), ("work_order" = String, Path, description = "work order id"),
+           ("seq" = i64, Path, description = "operation number, from 1")),
+    security(("brand_key" = [])),
+    responses((status = 200, body = OperationResult), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem, description = "already started, or an earlier operation is open")))]
+async fn start_operation(
+    State(state): State<Arc<AppState>>,
+    Path((brand, work_order, seq)): Path<(String, String, i64)>,
+    headers: HeaderMap,
+) -> ApiResult<Json<OperationResult>> {
+    record(
+        &state,
+        &headers,
+        &brand,
+        &work_order,
+        seq,
+        OperationAction::Start,
+    )
+    .await
+}
+
+/// Complete a started operation, recording scrap.
+#[utoipa::path(post, path = "/brands/{brand}/work-orders/{work_order}/operations/{seq}/complete", tag = "factory",
+    params(("brand" = String, Path, description = "brand slug"), ("work_order" = String, Path, description = "work order id"),
+           ("seq" = i64, Path, description = "operation number, from 1")),
+    request_body(content = Option<CompleteRequest>),
+    security(("brand_key" = [])),
+    responses((status = 200, body = OperationResult), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem, description = "not started")))]
+async fn complete_operation(
+    State(state): State<Arc<AppState>>,
+    Path((brand, work_order, seq)): Path<(String, String, i64)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<OperationResult>> {
+    let req: CompleteRequest = if body.is_empty() {
+        CompleteRequest::default()
+    } else {
+        crate::extract::parse_json(&body)?
+    };
+    let action = OperationAction::Complete {
+        scrap: i64::from(req.scrap),
+    };
+    record(&state, &headers, &brand, &work_order, seq, action).await
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SuggestionList {
+    pub purchase_suggestions: Vec<PurchaseSuggestion>,
+}
+
+/// Purchase suggestions from material planning.
+#[utoipa::path(get, path = "/brands/{brand}/purchase-suggestions", tag = "factory",
+    params(("brand" = String, Path, description = "brand slug")),
+    security(("brand_key" = [])),
+    responses((status = 200, body = SuggestionList), (status = 401, body = Problem)))]
+async fn list_suggestions(
+    State(state): State<Arc<AppState>>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<SuggestionList>> {
+    let rt = brand_admin(&state, &headers, &brand).await?;
+    let purchase_suggestions = state.store.suggestions(&rt.brand.id).await?;
+    Ok(Json(SuggestionList {
+        purchase_suggestions,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MaterialView {
+    pub id: String,
+    pub name: String,
+    pub unit: String,
+    pub on_hand: String,
+    pub allocated: String,
+    pub on_order: String,
+    /// on hand + on order - allocated; negative means short.
+    pub available: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MaterialList {
+    pub materials: Vec<MaterialView>,
+}
+
+/// Stock positions of the brand's materials.
+#[utoipa::path(get, path = "/brands/{brand}/materials", tag = "factory",
+    params(("brand" = String, Path, description = "brand slug")),
+    security(("brand_key" = [])),
+    responses((status = 200, body = MaterialList), (status = 401, body = Problem)))]
+async fn list_materials(
+    State(state): State<Arc<AppState>>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<MaterialList>> {
+    let rt = brand_admin(&state, &headers, &brand).await?;
+    let plan = rt.plan.lock().await;
+    let materials = rt
+        .catalog
+        .factory
+        .materials
+        .iter()
+        .map(|m| {
+            let pos = plan.materials.get(&m.id);
+            let get = |f: fn(&crate::runtime::Position) -> rust_decimal::Decimal| {
+                pos.map(f).unwrap_or_default()
+            };
+            let (on_hand, allocated, on_order) = (
+                get(|p| p.on_hand),
+                get(|p| p.allocated),
+                get(|p| p.on_order),
+            );
+            MaterialView {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                unit: m.unit.clone(),
+                on_hand: on_hand.normalize().to_string(),
+                allocated: allocated.normalize().to_string(),
+                on_order: on_order.normalize().to_string(),
+                available: (on_hand + on_order - allocated).normalize().to_string(),
+            }
+        })
+        .collect();
+    Ok(Json(MaterialList { materials }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipmentRequest {
+    pub carrier: String,
+    pub tracking_number: String,
+}
+
+/// Ship a made order: carrier and tracking number.
+#[utoipa::path(post, path = "/brands/{brand}/orders/{order}/shipments", tag = "shipping",
+    params(("brand" = String, Path, description = "brand slug"), ("order" = String, Path, description = "order id")),
+    request_body = ShipmentRequest,
+    security(("brand_key" = [])),
+    responses((status = 201, body = ShipmentView), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem, description = "the order is not made yet"), (status = 422, body = Problem)))]
+async fn create_shipment(
+    State(state): State<Arc<AppState>>,
+    Path((brand, order)): Path<(String, String)>,
+    headers: HeaderMap,
+    Body(req): Body<ShipmentRequest>,
+) -> ApiResult<(StatusCode, Json<ShipmentView>)> {
+    let rt = brand_admin(&state, &headers, &brand).await?;
+    let mut errors = Vec::new();
+    if req.carrier.trim().is_empty() {
+        errors.push(FieldError::new("/carrier", "a carrier is required"));
+    }
+    if req.tracking_number.trim().is_empty() {
+        errors.push(FieldError::new(
+            "/tracking_number",
+            "a tracking number is required",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid_fields(errors));
+    }
+    let shipment = Shipment {
+        id: new_id("shp"),
+        order_id: order.clone(),
+        carrier: req.carrier.trim().to_string(),
+        tracking_number: req.tracking_number.trim().to_string(),
+        status: "in_transit".into(),
+        created_at: now_ms(),
+        delivered_at: None,
+    };
+    let stored = state
+        .store
+        .create_shipment(&rt.brand.id, &shipment, &new_id("evt"))
+        .await
+        .map_err(|e| match e {
+            kiln_store::StoreError::NotFound => ApiError::NotFound(format!("no order `{order}`")),
+            other => other.into(),
+        })?;
+    Ok((StatusCode::CREATED, Json(shipment_view(stored))))
+}
+
+/// Mark a shipment delivered (a carrier's tracking event).
+#[utoipa::path(post, path = "/brands/{brand}/shipments/{shipment}/delivered", tag = "shipping",
+    params(("brand" = String, Path, description = "brand slug"), ("shipment" = String, Path, description = "shipment id")),
+    security(("brand_key" = [])),
+    responses((status = 200, body = ShipmentView), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn deliver_shipment(
+    State(state): State<Arc<AppState>>,
+    Path((brand, shipment)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Json<ShipmentView>> {
+    let rt = brand_admin(&state, &headers, &brand).await?;
+    let delivered = state
+        .store
+        .mark_delivered(&rt.brand.id, &shipment, now_ms(), &new_id("evt"))
+        .await
+        .map_err(|e| match e {
+            kiln_store::StoreError::NotFound => {
+                ApiError::NotFound(format!("no shipment `{shipment}`"))
+            }
+            other => other.into(),
+        })?;
+    Ok(Json(shipment_view(delivered)))
+}

@@ -1,0 +1,59 @@
+//! A JSON body extractor whose errors name the offending field's path.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+
+use crate::error::{ApiError, FieldError};
+
+/// Like `axum::Json`, but a body that does not deserialize gives a
+/// problem document pointing at the field (`/lines/0/quantity`).
+pub struct Body<T>(pub T);
+
+impl<S, T> FromRequest<S> for Body<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::BadRequest {
+                detail: e.body_text(),
+                errors: Vec::new(),
+            })?;
+        parse_json(&bytes).map(Body)
+    }
+}
+
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = json_pointer(e.path());
+        let message = e.inner().to_string();
+        ApiError::BadRequest {
+            detail: format!("the body is not valid: {message}"),
+            errors: vec![FieldError::new(path, message)],
+        }
+    })
+}
+
+fn json_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("/{index}")),
+            Segment::Map { key } => out.push_str(&format!("/{}", escape(key))),
+            Segment::Enum { variant } => out.push_str(&format!("/{}", escape(variant))),
+            Segment::Unknown => {}
+        }
+    }
+    out
+}
+
+/// RFC 6901 escaping of a pointer segment.
+pub fn escape(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}

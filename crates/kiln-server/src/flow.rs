@@ -1,0 +1,388 @@
+//! The order flow: a validated order request becomes priced lines, work
+//! orders batched by SKU, material requirements netted against stock, and a
+//! promise from a forward finite-capacity schedule; all written at once.
+
+use std::collections::HashMap;
+
+use jiff::civil::Date;
+use kiln_configure::{Configurator, Outcome};
+use kiln_plan::{GrossRequirement, MaterialPosition, Promise, RoutingDemand};
+use kiln_store::{
+    BookingRow, MaterialRow, NewOrder, OrderEvent, OrderLine, PurchaseSuggestion, Requirement,
+    WorkOrderOperation, WorkOrderWrite,
+};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use crate::error::{ApiError, ApiResult};
+use crate::ids::new_id;
+use crate::runtime::{BrandRuntime, PlanState, Position};
+
+pub const MAX_QUANTITY: u32 = 10_000;
+pub const MAX_LINES: usize = 1_000;
+/// How far ahead the scheduler looks for capacity before it gives up.
+const HORIZON_DAYS: u32 = 730;
+
+/// One order line, configured and priced.
+pub struct PricedLine<'a> {
+    pub configurator: &'a Configurator,
+    pub outcome: Outcome,
+    pub quantity: u32,
+}
+
+impl PricedLine<'_> {
+    pub fn sku(&self) -> &str {
+        self.outcome.sku.as_deref().unwrap_or_default()
+    }
+    pub fn unit_price(&self) -> Decimal {
+        self.outcome
+            .price
+            .as_ref()
+            .map(|p| p.total)
+            .unwrap_or_default()
+    }
+}
+
+/// Minutes of a routing for `quantity` units, setup included when the work
+/// order is new. Rounded up: a started minute is a booked minute.
+fn demand(outcome: &Outcome, quantity: u32, with_setup: bool) -> Vec<RoutingDemand> {
+    outcome
+        .routing
+        .iter()
+        .map(|step| {
+            let setup = if with_setup {
+                step.setup_minutes
+            } else {
+                Decimal::ZERO
+            };
+            let total = setup + step.minutes * Decimal::from(quantity);
+            RoutingDemand {
+                operation: step.operation.clone(),
+                work_center: step.work_center.clone(),
+                minutes: total.ceil().to_u64().unwrap_or(0),
+            }
+        })
+        .collect()
+}
+
+fn positions(
+    rt: &BrandRuntime,
+    plan: &PlanState,
+    gross: &[GrossRequirement],
+) -> Vec<MaterialPosition> {
+    let mut out: Vec<MaterialPosition> = Vec::new();
+    for g in gross {
+        if out.iter().any(|p| p.material == g.material) {
+            continue;
+        }
+        let spec = rt.catalog.factory.material(&g.material);
+        let pos = plan.materials.get(&g.material);
+        out.push(MaterialPosition {
+            material: g.material.clone(),
+            on_hand: pos.map(|p| p.on_hand).unwrap_or_default(),
+            allocated: pos.map(|p| p.allocated).unwrap_or_default(),
+            on_order: pos.map(|p| p.on_order).unwrap_or_default(),
+            lead_days: spec.map(|m| m.lead_days).unwrap_or(0),
+            moq: spec.map(|m| m.moq).unwrap_or_default(),
+        });
+    }
+    out
+}
+
+fn gross(lines: &[(&Outcome, u32)], today: Date) -> Vec<GrossRequirement> {
+    let mut out: Vec<GrossRequirement> = Vec::new();
+    for (outcome, quantity) in lines {
+        for b in &outcome.bom {
+            let qty = b.qty * Decimal::from(*quantity);
+            match out.iter_mut().find(|g| g.material == b.material) {
+                Some(g) => g.qty += qty,
+                None => out.push(GrossRequirement {
+                    material: b.material.clone(),
+                    qty,
+                    need_by: today,
+                }),
+            }
+        }
+    }
+    out
+}
+
+fn plan_error(e: kiln_plan::PlanError) -> ApiError {
+    ApiError::Conflict(format!("the factory cannot plan this order: {e}"))
+}
+
+/// The delivery date the factory could promise now, without booking it.
+pub async fn quote_promise(
+    rt: &BrandRuntime,
+    product: &kiln_model::Product,
+    outcome: &Outcome,
+    quantity: u32,
+) -> Option<Date> {
+    let today = crate::ids::today();
+    let plan = rt.plan.lock().await;
+    let gross = gross(&[(outcome, quantity)], today);
+    let net = kiln_plan::net_requirements(&positions(rt, &plan, &gross), &gross, today).ok()?;
+    let release = kiln_plan::material_release(&net, today);
+    let steps = demand(outcome, quantity, true);
+    kiln_plan::promise(
+        &rt.catalog.calendars,
+        &plan.ledger,
+        &steps,
+        release,
+        product.ship_days,
+        HORIZON_DAYS,
+    )
+    .ok()
+    .map(|p| p.delivery)
+}
+
+/// What placing an order changes in the live plan, kept so that a failed
+/// write can be undone.
+pub struct PlanChange {
+    promises: Vec<Promise>,
+    materials: Vec<(String, Option<Position>)>,
+    planned: Vec<String>,
+}
+
+impl PlanChange {
+    pub fn undo(self, plan: &mut PlanState) {
+        for p in &self.promises {
+            plan.ledger.unapply(p);
+        }
+        for (id, old) in self.materials {
+            match old {
+                Some(pos) => plan.materials.insert(id, pos),
+                None => plan.materials.remove(&id),
+            };
+        }
+        for sku in self.planned {
+            plan.planned.remove(&sku);
+        }
+    }
+}
+
+/// The order as it will be written, minus what the caller fills in.
+pub struct Plotted {
+    pub lines: Vec<OrderLine>,
+    pub work_orders: Vec<WorkOrderWrite>,
+    pub bookings: Vec<BookingRow>,
+    pub requirements: Vec<Requirement>,
+    pub suggestions: Vec<PurchaseSuggestion>,
+    pub materials: Vec<MaterialRow>,
+    pub promised: Date,
+    pub total: Decimal,
+}
+
+/// Plans an order into `plan` (mutating it; see [`PlanChange::undo`]).
+pub fn plan_order(
+    rt: &BrandRuntime,
+    plan: &mut PlanState,
+    order_id: &str,
+    lines: &[PricedLine<'_>],
+    today: Date,
+) -> ApiResult<(Plotted, PlanChange)> {
+    let mut change = PlanChange {
+        promises: Vec::new(),
+        materials: Vec::new(),
+        planned: Vec::new(),
+    };
+    match plot(rt, plan, order_id, lines, today, &mut change) {
+        Ok(plotted) => Ok((plotted, change)),
+        Err(e) => {
+            change.undo(plan);
+            Err(e)
+        }
+    }
+}
+
+fn plot(
+    rt: &BrandRuntime,
+    plan: &mut PlanState,
+    order_id: &str,
+    lines: &[PricedLine<'_>],
+    today: Date,
+    change: &mut PlanChange,
+) -> ApiResult<Plotted> {
+    // Materials first: a shortage delays the start of production.
+    let pairs: Vec<(&Outcome, u32)> = lines.iter().map(|l| (&l.outcome, l.quantity)).collect();
+    let gross = gross(&pairs, today);
+    let net = kiln_plan::net_requirements(&positions(rt, plan, &gross), &gross, today)
+        .map_err(plan_error)?;
+    let release = kiln_plan::material_release(&net, today);
+    let mut requirements = Vec::new();
+    let mut suggestions = Vec::new();
+    let mut materials = Vec::new();
+    for n in &net {
+        let old = plan.materials.get(&n.material).cloned();
+        change.materials.push((n.material.clone(), old.clone()));
+        let mut pos = old.unwrap_or(Position {
+            on_hand: Decimal::ZERO,
+            allocated: Decimal::ZERO,
+            on_order: Decimal::ZERO,
+        });
+        pos.allocated += n.gross;
+        if let Some(s) = &n.suggestion {
+            pos.on_order += s.qty;
+            suggestions.push(PurchaseSuggestion {
+                id: new_id("pur"),
+                order_id: order_id.to_string(),
+                material: s.material.clone(),
+                qty: s.qty.normalize().to_string(),
+                order_by: s.order_by.to_string(),
+                arrives: s.arrives.to_string(),
+                need_by: s.need_by.to_string(),
+            });
+        }
+        requirements.push(Requirement {
+            material: n.material.clone(),
+            gross: n.gross.normalize().to_string(),
+            allocated: n.allocated_now.normalize().to_string(),
+            shortage: n.shortage.normalize().to_string(),
+        });
+        materials.push(MaterialRow {
+            id: n.material.clone(),
+            on_hand: pos.on_hand.to_string(),
+            allocated: pos.allocated.to_string(),
+            on_order: pos.on_order.to_string(),
+        });
+        plan.materials.insert(n.material.clone(), pos);
+    }
+
+    let mut order_lines = Vec::new();
+    let mut work_orders = Vec::new();
+    let mut bookings = Vec::new();
+    let mut promised = today;
+    let mut total = Decimal::ZERO;
+    let mut new_in_order: HashMap<String, usize> = HashMap::new();
+    for (i, line) in lines.iter().enumerate() {
+        let sku = line.sku().to_string();
+        let quantity = i64::from(line.quantity);
+        let (work_order_id, with_setup) = if let Some(&at) = new_in_order.get(&sku) {
+            if let WorkOrderWrite::Create {
+                id, quantity: q, ..
+            } = &mut work_orders[at]
+            {
+                *q += quantity;
+                (id.clone(), false)
+            } else {
+                unreachable!("new_in_order only points at created work orders")
+            }
+        } else if let Some(id) = plan.planned.get(&sku) {
+            work_orders.push(WorkOrderWrite::AddQuantity {
+                id: id.clone(),
+                quantity,
+            });
+            (id.clone(), false)
+        } else {
+            let id = new_id("wo");
+            new_in_order.insert(sku.clone(), work_orders.len());
+            work_orders.push(WorkOrderWrite::Create {
+                id: id.clone(),
+                sku: sku.clone(),
+                product_id: line.configurator.product().id.clone(),
+                quantity,
+                operations: operations(&line.outcome),
+            });
+            plan.planned.insert(sku.clone(), id.clone());
+            change.planned.push(sku.clone());
+            (id, true)
+        };
+        let steps = demand(&line.outcome, line.quantity, with_setup);
+        let ship_days = line.configurator.product().ship_days;
+        let p = kiln_plan::promise(
+            &rt.catalog.calendars,
+            &plan.ledger,
+            &steps,
+            release,
+            ship_days,
+            HORIZON_DAYS,
+        )
+        .map_err(plan_error)?;
+        plan.ledger.apply(&p);
+        promised = promised.max(p.delivery);
+        bookings.extend(p.bookings.iter().map(|b| BookingRow {
+            order_id: order_id.to_string(),
+            line_no: i as i64 + 1,
+            operation: b.operation.clone(),
+            work_center: b.work_center.clone(),
+            day: b.day.to_string(),
+            minutes: b.minutes as i64,
+        }));
+        change.promises.push(p);
+        let unit_price = line.unit_price();
+        total += unit_price * Decimal::from(line.quantity);
+        order_lines.push(OrderLine {
+            line_no: i as i64 + 1,
+            product_id: line.configurator.product().id.clone(),
+            selections: serde_json::to_string(&line.outcome.configuration).unwrap_or_default(),
+            sku,
+            quantity,
+            unit_price: unit_price.to_string(),
+            work_order_id,
+        });
+    }
+    Ok(Plotted {
+        lines: order_lines,
+        work_orders,
+        bookings,
+        requirements,
+        suggestions,
+        materials,
+        promised,
+        total,
+    })
+}
+
+fn operations(outcome: &Outcome) -> Vec<WorkOrderOperation> {
+    outcome
+        .routing
+        .iter()
+        .enumerate()
+        .map(|(i, step)| WorkOrderOperation {
+            seq: i as i64 + 1,
+            operation: step.operation.clone(),
+            name: step.name.clone(),
+            work_center: step.work_center.clone(),
+            setup_minutes: step.setup_minutes.to_string(),
+            run_minutes: step.minutes.to_string(),
+            status: "pending".into(),
+            started_at: None,
+            completed_at: None,
+            scrap: 0,
+        })
+        .collect()
+}
+
+/// The events an order's timeline starts with.
+pub fn first_events(channel: &str, promised: Date, at: i64) -> Vec<OrderEvent> {
+    vec![
+        OrderEvent {
+            id: new_id("evt"),
+            status: "ordered".into(),
+            note: format!("received through {channel}"),
+            at,
+        },
+        OrderEvent {
+            id: new_id("evt"),
+            status: kiln_store::status::PLANNED.into(),
+            note: format!("work orders and materials planned; promised for {promised}"),
+            at,
+        },
+    ]
+}
+
+/// Fills a [`NewOrder`] from what the request and the plan gave.
+pub fn new_order(head: NewOrder, plotted: Plotted, events: Vec<OrderEvent>) -> NewOrder {
+    NewOrder {
+        total: plotted.total.to_string(),
+        promised_date: plotted.promised.to_string(),
+        lines: plotted.lines,
+        work_orders: plotted.work_orders,
+        bookings: plotted.bookings,
+        requirements: plotted.requirements,
+        suggestions: plotted.suggestions,
+        materials: plotted.materials,
+        events,
+        ..head
+    }
+}

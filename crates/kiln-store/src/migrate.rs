@@ -1,0 +1,7 @@
+//! Schema migrations, embedded in the binary and applied at start on both
+//! backends. A hand-rolled list rather than sqlx's migrator: that one needs
+//! sqlx's proc-macros, a heavy build for a few files of plain SQL.
+
+/// `(version, name, sql)`, in order. Never edit an applied migration; add one.
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "spine", include_str!("../migrations/0001_spine.sql"))];

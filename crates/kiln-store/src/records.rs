@@ -1,0 +1,232 @@
+//! Rows as the store reads and writes them. Decimals and dates travel as text
+//! so that both backends store them exactly the same way; the server parses
+//! them into domain values.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Brand {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogFile {
+    /// `product` or `factory`.
+    pub kind: String,
+    pub name: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaterialRow {
+    pub id: String,
+    pub on_hand: String,
+    pub allocated: String,
+    pub on_order: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Customer {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub phone: Option<String>,
+}
+
+/// Everything one order placement writes, in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub brand_id: String,
+    pub id: String,
+    pub idempotency_key: Option<String>,
+    /// Hash of the request body, to refuse a reused key with another body.
+    pub request_hash: String,
+    /// Used if no customer with this email exists yet.
+    pub customer: Customer,
+    pub channel: String,
+    pub store_id: Option<String>,
+    /// JSON text of the shipping address.
+    pub ship_to: String,
+    pub status: String,
+    pub currency: String,
+    pub total: String,
+    pub promised_date: String,
+    pub created_at: i64,
+    pub lines: Vec<OrderLine>,
+    pub work_orders: Vec<WorkOrderWrite>,
+    pub bookings: Vec<BookingRow>,
+    pub requirements: Vec<Requirement>,
+    pub suggestions: Vec<PurchaseSuggestion>,
+    /// New absolute positions of the materials this order touched.
+    pub materials: Vec<MaterialRow>,
+    pub events: Vec<OrderEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderLine {
+    pub line_no: i64,
+    pub product_id: String,
+    /// JSON object text of the selections.
+    pub selections: String,
+    pub sku: String,
+    pub quantity: i64,
+    pub unit_price: String,
+    pub work_order_id: String,
+}
+
+/// A new work order, or more quantity for a planned one of the same SKU.
+#[derive(Debug, Clone)]
+pub enum WorkOrderWrite {
+    Create {
+        id: String,
+        sku: String,
+        product_id: String,
+        quantity: i64,
+        operations: Vec<WorkOrderOperation>,
+    },
+    AddQuantity {
+        id: String,
+        quantity: i64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WorkOrderOperation {
+    pub seq: i64,
+    pub operation: String,
+    pub name: String,
+    pub work_center: String,
+    pub setup_minutes: String,
+    /// Per unit.
+    pub run_minutes: String,
+    /// `pending`, `started` or `done`.
+    pub status: String,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub scrap: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WorkOrder {
+    pub id: String,
+    pub sku: String,
+    pub product_id: String,
+    pub quantity: i64,
+    /// `planned`, `in_progress` or `done`.
+    pub status: String,
+    pub created_at: i64,
+    pub operations: Vec<WorkOrderOperation>,
+    pub order_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BookingRow {
+    pub order_id: String,
+    pub line_no: i64,
+    pub operation: String,
+    pub work_center: String,
+    pub day: String,
+    pub minutes: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Requirement {
+    pub material: String,
+    pub gross: String,
+    pub allocated: String,
+    pub shortage: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PurchaseSuggestion {
+    pub id: String,
+    pub order_id: String,
+    pub material: String,
+    pub qty: String,
+    pub order_by: String,
+    pub arrives: String,
+    pub need_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderEvent {
+    pub id: String,
+    pub status: String,
+    pub note: String,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Shipment {
+    pub id: String,
+    pub order_id: String,
+    pub carrier: String,
+    pub tracking_number: String,
+    /// `in_transit` or `delivered`.
+    pub status: String,
+    pub created_at: i64,
+    pub delivered_at: Option<i64>,
+}
+
+/// An order with everything that hangs off it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Order {
+    pub id: String,
+    pub customer: Customer,
+    pub channel: String,
+    pub store_id: Option<String>,
+    pub ship_to: String,
+    pub status: String,
+    pub currency: String,
+    pub total: String,
+    pub promised_date: String,
+    pub created_at: i64,
+    pub request_hash: String,
+    pub lines: Vec<OrderLine>,
+    pub events: Vec<OrderEvent>,
+    pub requirements: Vec<Requirement>,
+    pub shipments: Vec<Shipment>,
+}
+
+/// A short row for order lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderSummary {
+    pub id: String,
+    pub customer_email: String,
+    pub channel: String,
+    pub status: String,
+    pub total: String,
+    pub currency: String,
+    pub promised_date: String,
+    pub created_at: i64,
+}
+
+/// What an operator does to an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationAction {
+    Start,
+    Complete { scrap: i64 },
+}
+
+/// What happened to a work order and its orders when an operation moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OperationChange {
+    pub work_order: WorkOrder,
+    /// Orders whose status moved, with their new status.
+    pub orders: Vec<(String, String)>,
+}

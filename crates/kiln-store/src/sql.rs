@@ -1,0 +1,994 @@
+//! The one SQL implementation of [`crate::Store`], instantiated for each
+//! backend by [`impl_store!`]. Placeholders are `$1, $2, ...` in ascending
+//! order, which both SQLite and PostgreSQL bind by number.
+
+/// Implements `Store` for a struct with `read` and `write` pools of `$db`.
+macro_rules! impl_store {
+    ($store:ty, $db:ty, $backend:literal) => {
+        use sqlx::Row as _;
+        use $crate::records::*;
+        use $crate::{OperationAction, Placed, Result, StoreError, status};
+
+        type DbRow = <$db as sqlx::Database>::Row;
+
+        fn customer_from(row: &DbRow) -> Result<Customer> {
+            Ok(Customer {
+                id: row.try_get("customer_id")?,
+                email: row.try_get("email")?,
+                name: row.try_get("customer_name")?,
+                phone: row.try_get("phone")?,
+            })
+        }
+
+        fn operation_from(row: &DbRow) -> Result<WorkOrderOperation> {
+            Ok(WorkOrderOperation {
+                seq: row.try_get("seq")?,
+                operation: row.try_get("operation")?,
+                name: row.try_get("name")?,
+                work_center: row.try_get("work_center")?,
+                setup_minutes: row.try_get("setup_minutes")?,
+                run_minutes: row.try_get("run_minutes")?,
+                status: row.try_get("status")?,
+                started_at: row.try_get("started_at")?,
+                completed_at: row.try_get("completed_at")?,
+                scrap: row.try_get("scrap")?,
+            })
+        }
+
+        fn shipment_from(row: &DbRow) -> Result<Shipment> {
+            Ok(Shipment {
+                id: row.try_get("id")?,
+                order_id: row.try_get("order_id")?,
+                carrier: row.try_get("carrier")?,
+                tracking_number: row.try_get("tracking_number")?,
+                status: row.try_get("status")?,
+                created_at: row.try_get("created_at")?,
+                delivered_at: row.try_get("delivered_at")?,
+            })
+        }
+
+        const ORDER_COLUMNS: &str = "o.id, o.customer_id, c.email, c.name AS customer_name, \
+            c.phone, o.channel, o.store_id, o.ship_to, o.status, o.currency, o.total, \
+            o.promised_date, o.created_at, o.request_hash";
+
+        impl $store {
+            pub async fn migrate(&self) -> Result<()> {
+                let mut conn = self.write.acquire().await?;
+                sqlx::raw_sql(
+                    "CREATE TABLE IF NOT EXISTS kiln_migrations \
+                     (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
+                )
+                .execute(&mut *conn)
+                .await?;
+                let applied: Vec<i64> =
+                    sqlx::query_scalar("SELECT version FROM kiln_migrations")
+                        .fetch_all(&mut *conn)
+                        .await?;
+                drop(conn);
+                for (version, name, sql) in $crate::migrate::MIGRATIONS {
+                    if applied.contains(version) {
+                        continue;
+                    }
+                    let mut tx = self.write.begin().await?;
+                    sqlx::raw_sql(sql).execute(&mut *tx).await?;
+                    sqlx::query("INSERT INTO kiln_migrations (version, name) VALUES ($1, $2)")
+                        .bind(*version)
+                        .bind(*name)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                }
+                Ok(())
+            }
+
+            async fn load_order(
+                &self,
+                brand_id: &str,
+                where_clause: &str,
+                key: &str,
+            ) -> Result<Option<Order>> {
+                let sql = format!(
+                    "SELECT {ORDER_COLUMNS} FROM orders o JOIN customers c \
+                     ON c.brand_id = o.brand_id AND c.id = o.customer_id \
+                     WHERE o.brand_id = $1 AND {where_clause} = $2"
+                );
+                let Some(row) = sqlx::query(&sql)
+                    .bind(brand_id)
+                    .bind(key)
+                    .fetch_optional(&self.read)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let id: String = row.try_get("id")?;
+                let lines = sqlx::query(
+                    "SELECT line_no, product_id, selections, sku, quantity, unit_price, \
+                     work_order_id FROM order_lines WHERE brand_id = $1 AND order_id = $2 \
+                     ORDER BY line_no",
+                )
+                .bind(brand_id)
+                .bind(&id)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(OrderLine {
+                        line_no: r.try_get("line_no")?,
+                        product_id: r.try_get("product_id")?,
+                        selections: r.try_get("selections")?,
+                        sku: r.try_get("sku")?,
+                        quantity: r.try_get("quantity")?,
+                        unit_price: r.try_get("unit_price")?,
+                        work_order_id: r.try_get("work_order_id")?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+                let events = sqlx::query(
+                    "SELECT id, status, note, at FROM order_events \
+                     WHERE brand_id = $1 AND order_id = $2 ORDER BY at, id",
+                )
+                .bind(brand_id)
+                .bind(&id)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(OrderEvent {
+                        id: r.try_get("id")?,
+                        status: r.try_get("status")?,
+                        note: r.try_get("note")?,
+                        at: r.try_get("at")?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+                let requirements = sqlx::query(
+                    "SELECT material, gross, allocated, shortage FROM material_requirements \
+                     WHERE brand_id = $1 AND order_id = $2 ORDER BY material",
+                )
+                .bind(brand_id)
+                .bind(&id)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(Requirement {
+                        material: r.try_get("material")?,
+                        gross: r.try_get("gross")?,
+                        allocated: r.try_get("allocated")?,
+                        shortage: r.try_get("shortage")?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+                let shipments = sqlx::query(
+                    "SELECT * FROM shipments WHERE brand_id = $1 AND order_id = $2 \
+                     ORDER BY created_at, id",
+                )
+                .bind(brand_id)
+                .bind(&id)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(shipment_from)
+                .collect::<Result<Vec<_>>>()?;
+                Ok(Some(Order {
+                    customer: customer_from(&row)?,
+                    id,
+                    channel: row.try_get("channel")?,
+                    store_id: row.try_get("store_id")?,
+                    ship_to: row.try_get("ship_to")?,
+                    status: row.try_get("status")?,
+                    currency: row.try_get("currency")?,
+                    total: row.try_get("total")?,
+                    promised_date: row.try_get("promised_date")?,
+                    created_at: row.try_get("created_at")?,
+                    request_hash: row.try_get("request_hash")?,
+                    lines,
+                    events,
+                    requirements,
+                    shipments,
+                }))
+            }
+
+            async fn load_work_orders(
+                &self,
+                brand_id: &str,
+                filter: &str,
+                key: &str,
+            ) -> Result<Vec<WorkOrder>> {
+                let sql = format!(
+                    "SELECT id, sku, product_id, quantity, status, created_at FROM work_orders \
+                     WHERE brand_id = $1 AND {filter} ORDER BY created_at, id"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(brand_id)
+                    .bind(key)
+                    .fetch_all(&self.read)
+                    .await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let id: String = r.try_get("id")?;
+                    let operations = sqlx::query(
+                        "SELECT * FROM work_order_operations \
+                         WHERE brand_id = $1 AND work_order_id = $2 ORDER BY seq",
+                    )
+                    .bind(brand_id)
+                    .bind(&id)
+                    .fetch_all(&self.read)
+                    .await?
+                    .iter()
+                    .map(operation_from)
+                    .collect::<Result<Vec<_>>>()?;
+                    let order_ids: Vec<String> = sqlx::query_scalar(
+                        "SELECT DISTINCT order_id FROM order_lines \
+                         WHERE brand_id = $1 AND work_order_id = $2 ORDER BY order_id",
+                    )
+                    .bind(brand_id)
+                    .bind(&id)
+                    .fetch_all(&self.read)
+                    .await?;
+                    out.push(WorkOrder {
+                        id,
+                        sku: r.try_get("sku")?,
+                        product_id: r.try_get("product_id")?,
+                        quantity: r.try_get("quantity")?,
+                        status: r.try_get("status")?,
+                        created_at: r.try_get("created_at")?,
+                        operations,
+                        order_ids,
+                    });
+                }
+                Ok(out)
+            }
+        }
+
+        async fn insert_event(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            brand_id: &str,
+            order_id: &str,
+            event: &OrderEvent,
+        ) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO order_events (brand_id, order_id, id, status, note, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(brand_id)
+            .bind(order_id)
+            .bind(&event.id)
+            .bind(&event.status)
+            .bind(&event.note)
+            .bind(event.at)
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
+        async fn set_order_status(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            brand_id: &str,
+            order_id: &str,
+            event: &OrderEvent,
+        ) -> Result<()> {
+            sqlx::query("UPDATE orders SET status = $1 WHERE brand_id = $2 AND id = $3")
+                .bind(&event.status)
+                .bind(brand_id)
+                .bind(order_id)
+                .execute(&mut **tx)
+                .await?;
+            insert_event(tx, brand_id, order_id, event).await
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(&self.read).await?;
+                Ok(())
+            }
+
+            async fn create_brand(&self, brand: &Brand, created_at: i64) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO brands (id, slug, name, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&brand.id)
+                .bind(&brand.slug)
+                .bind(&brand.name)
+                .bind(created_at)
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            async fn brand_by_slug(&self, slug: &str) -> Result<Option<Brand>> {
+                let row = sqlx::query("SELECT id, slug, name FROM brands WHERE slug = $1")
+                    .bind(slug)
+                    .fetch_optional(&self.read)
+                    .await?;
+                row.map(|r| {
+                    Ok(Brand {
+                        id: r.try_get("id")?,
+                        slug: r.try_get("slug")?,
+                        name: r.try_get("name")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn brands(&self) -> Result<Vec<Brand>> {
+                sqlx::query("SELECT id, slug, name FROM brands ORDER BY slug")
+                    .fetch_all(&self.read)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok(Brand {
+                            id: r.try_get("id")?,
+                            slug: r.try_get("slug")?,
+                            name: r.try_get("name")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn add_api_key(
+                &self,
+                brand_id: &str,
+                key_hash: &str,
+                label: &str,
+                at: i64,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO api_keys (id, brand_id, key_hash, label, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&key_hash[..16])
+                .bind(brand_id)
+                .bind(key_hash)
+                .bind(label)
+                .bind(at)
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            async fn brand_by_key_hash(&self, key_hash: &str) -> Result<Option<Brand>> {
+                let row = sqlx::query(
+                    "SELECT b.id, b.slug, b.name FROM api_keys k JOIN brands b \
+                     ON b.id = k.brand_id WHERE k.key_hash = $1",
+                )
+                .bind(key_hash)
+                .fetch_optional(&self.read)
+                .await?;
+                row.map(|r| {
+                    Ok(Brand {
+                        id: r.try_get("id")?,
+                        slug: r.try_get("slug")?,
+                        name: r.try_get("name")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn put_catalog_file(
+                &self,
+                brand_id: &str,
+                file: &CatalogFile,
+                at: i64,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO catalog_files (brand_id, kind, name, source, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (brand_id, kind, name) \
+                     DO UPDATE SET source = excluded.source, updated_at = excluded.updated_at",
+                )
+                .bind(brand_id)
+                .bind(&file.kind)
+                .bind(&file.name)
+                .bind(&file.source)
+                .bind(at)
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            async fn catalog_files(&self, brand_id: &str) -> Result<Vec<CatalogFile>> {
+                sqlx::query(
+                    "SELECT kind, name, source FROM catalog_files WHERE brand_id = $1 \
+                     ORDER BY kind, name",
+                )
+                .bind(brand_id)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(CatalogFile {
+                        kind: r.try_get("kind")?,
+                        name: r.try_get("name")?,
+                        source: r.try_get("source")?,
+                    })
+                })
+                .collect()
+            }
+
+            async fn seed_materials(&self, brand_id: &str, materials: &[MaterialRow]) -> Result<()> {
+                let mut tx = self.write.begin().await?;
+                for m in materials {
+                    sqlx::query(
+                        "INSERT INTO materials (brand_id, id, on_hand, allocated, on_order) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (brand_id, id) DO NOTHING",
+                    )
+                    .bind(brand_id)
+                    .bind(&m.id)
+                    .bind(&m.on_hand)
+                    .bind(&m.allocated)
+                    .bind(&m.on_order)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn materials(&self, brand_id: &str) -> Result<Vec<MaterialRow>> {
+                sqlx::query(
+                    "SELECT id, on_hand, allocated, on_order FROM materials \
+                     WHERE brand_id = $1 ORDER BY id",
+                )
+                .bind(brand_id)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(MaterialRow {
+                        id: r.try_get("id")?,
+                        on_hand: r.try_get("on_hand")?,
+                        allocated: r.try_get("allocated")?,
+                        on_order: r.try_get("on_order")?,
+                    })
+                })
+                .collect()
+            }
+
+            async fn bookings(&self, brand_id: &str) -> Result<Vec<BookingRow>> {
+                sqlx::query(
+                    "SELECT order_id, line_no, operation, work_center, day, minutes \
+                     FROM bookings WHERE brand_id = $1 ORDER BY day, work_center",
+                )
+                .bind(brand_id)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(BookingRow {
+                        order_id: r.try_get("order_id")?,
+                        line_no: r.try_get("line_no")?,
+                        operation: r.try_get("operation")?,
+                        work_center: r.try_get("work_center")?,
+                        day: r.try_get("day")?,
+                        minutes: r.try_get("minutes")?,
+                    })
+                })
+                .collect()
+            }
+
+            async fn planned_work_orders(&self, brand_id: &str) -> Result<Vec<(String, String)>> {
+                sqlx::query(
+                    "SELECT sku, id FROM work_orders WHERE brand_id = $1 AND status = $2 \
+                     ORDER BY created_at",
+                )
+                .bind(brand_id)
+                .bind("planned")
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("sku")?, r.try_get("id")?)))
+                .collect()
+            }
+
+            async fn order_by_idempotency_key(
+                &self,
+                brand_id: &str,
+                key: &str,
+            ) -> Result<Option<Order>> {
+                self.load_order(brand_id, "o.idempotency_key", key).await
+            }
+
+            async fn place_order(&self, order: &NewOrder) -> Result<Placed> {
+                let b = &order.brand_id;
+                let mut tx = self.write.begin().await?;
+                if let Some(key) = &order.idempotency_key {
+                    let existing: Option<String> = sqlx::query_scalar(
+                        "SELECT id FROM orders WHERE brand_id = $1 AND idempotency_key = $2",
+                    )
+                    .bind(b)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(order_id) = existing {
+                        return Ok(Placed::Existing { order_id });
+                    }
+                }
+                let c = &order.customer;
+                sqlx::query(
+                    "INSERT INTO customers (brand_id, id, email, name, phone, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (brand_id, email) DO NOTHING",
+                )
+                .bind(b)
+                .bind(&c.id)
+                .bind(&c.email)
+                .bind(&c.name)
+                .bind(&c.phone)
+                .bind(order.created_at)
+                .execute(&mut *tx)
+                .await?;
+                let customer_id: String = sqlx::query_scalar(
+                    "SELECT id FROM customers WHERE brand_id = $1 AND email = $2",
+                )
+                .bind(b)
+                .bind(&c.email)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO orders (brand_id, id, idempotency_key, request_hash, \
+                     customer_id, channel, store_id, ship_to, status, currency, total, \
+                     promised_date, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                )
+                .bind(b)
+                .bind(&order.id)
+                .bind(&order.idempotency_key)
+                .bind(&order.request_hash)
+                .bind(&customer_id)
+                .bind(&order.channel)
+                .bind(&order.store_id)
+                .bind(&order.ship_to)
+                .bind(&order.status)
+                .bind(&order.currency)
+                .bind(&order.total)
+                .bind(&order.promised_date)
+                .bind(order.created_at)
+                .execute(&mut *tx)
+                .await?;
+                for l in &order.lines {
+                    sqlx::query(
+                        "INSERT INTO order_lines (brand_id, order_id, line_no, product_id, \
+                         selections, sku, quantity, unit_price, work_order_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(b)
+                    .bind(&order.id)
+                    .bind(l.line_no)
+                    .bind(&l.product_id)
+                    .bind(&l.selections)
+                    .bind(&l.sku)
+                    .bind(l.quantity)
+                    .bind(&l.unit_price)
+                    .bind(&l.work_order_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for w in &order.work_orders {
+                    match w {
+                        WorkOrderWrite::Create { id, sku, product_id, quantity, operations } => {
+                            sqlx::query(
+                                "INSERT INTO work_orders (brand_id, id, sku, product_id, \
+                                 quantity, status, created_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                            )
+                            .bind(b)
+                            .bind(id)
+                            .bind(sku)
+                            .bind(product_id)
+                            .bind(quantity)
+                            .bind("planned")
+                            .bind(order.created_at)
+                            .execute(&mut *tx)
+                            .await?;
+                            for op in operations {
+                                sqlx::query(
+                                    "INSERT INTO work_order_operations (brand_id, \
+                                     work_order_id, seq, operation, name, work_center, \
+                                     setup_minutes, run_minutes, status, started_at, \
+                                     completed_at, scrap) \
+                                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                                )
+                                .bind(b)
+                                .bind(id)
+                                .bind(op.seq)
+                                .bind(&op.operation)
+                                .bind(&op.name)
+                                .bind(&op.work_center)
+                                .bind(&op.setup_minutes)
+                                .bind(&op.run_minutes)
+                                .bind(&op.status)
+                                .bind(op.started_at)
+                                .bind(op.completed_at)
+                                .bind(op.scrap)
+                                .execute(&mut *tx)
+                                .await?;
+                            }
+                        }
+                        WorkOrderWrite::AddQuantity { id, quantity } => {
+                            let done = sqlx::query(
+                                "UPDATE work_orders SET quantity = quantity + $1 \
+                                 WHERE brand_id = $2 AND id = $3 AND status = $4",
+                            )
+                            .bind(quantity)
+                            .bind(b)
+                            .bind(id)
+                            .bind("planned")
+                            .execute(&mut *tx)
+                            .await?;
+                            if done.rows_affected() != 1 {
+                                return Err(StoreError::Conflict(format!(
+                                    "work order {id} is no longer planned"
+                                )));
+                            }
+                        }
+                    }
+                }
+                for k in &order.bookings {
+                    sqlx::query(
+                        "INSERT INTO bookings (brand_id, order_id, line_no, operation, \
+                         work_center, day, minutes) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(b)
+                    .bind(&k.order_id)
+                    .bind(k.line_no)
+                    .bind(&k.operation)
+                    .bind(&k.work_center)
+                    .bind(&k.day)
+                    .bind(k.minutes)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for r in &order.requirements {
+                    sqlx::query(
+                        "INSERT INTO material_requirements (brand_id, order_id, material, \
+                         gross, allocated, shortage) VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(b)
+                    .bind(&order.id)
+                    .bind(&r.material)
+                    .bind(&r.gross)
+                    .bind(&r.allocated)
+                    .bind(&r.shortage)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for s in &order.suggestions {
+                    sqlx::query(
+                        "INSERT INTO purchase_suggestions (brand_id, id, order_id, material, \
+                         qty, order_by, arrives, need_by) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(b)
+                    .bind(&s.id)
+                    .bind(&s.order_id)
+                    .bind(&s.material)
+                    .bind(&s.qty)
+                    .bind(&s.order_by)
+                    .bind(&s.arrives)
+                    .bind(&s.need_by)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for m in &order.materials {
+                    sqlx::query(
+                        "UPDATE materials SET on_hand = $1, allocated = $2, on_order = $3 \
+                         WHERE brand_id = $4 AND id = $5",
+                    )
+                    .bind(&m.on_hand)
+                    .bind(&m.allocated)
+                    .bind(&m.on_order)
+                    .bind(b)
+                    .bind(&m.id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for e in &order.events {
+                    insert_event(&mut tx, b, &order.id, e).await?;
+                }
+                tx.commit().await?;
+                Ok(Placed::Created)
+            }
+
+            async fn order(&self, brand_id: &str, order_id: &str) -> Result<Option<Order>> {
+                self.load_order(brand_id, "o.id", order_id).await
+            }
+
+            async fn orders(
+                &self,
+                brand_id: &str,
+                customer_email: Option<&str>,
+                limit: i64,
+            ) -> Result<Vec<OrderSummary>> {
+                let filter = if customer_email.is_some() { "c.email = $2" } else { "$2 = $2" };
+                let sql = format!(
+                    "SELECT o.id, c.email, o.channel, o.status, o.total, o.currency, \
+                     o.promised_date, o.created_at FROM orders o JOIN customers c \
+                     ON c.brand_id = o.brand_id AND c.id = o.customer_id \
+                     WHERE o.brand_id = $1 AND {filter} ORDER BY o.created_at DESC, o.id DESC \
+                     LIMIT $3"
+                );
+                sqlx::query(&sql)
+                    .bind(brand_id)
+                    .bind(customer_email.unwrap_or(""))
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok(OrderSummary {
+                            id: r.try_get("id")?,
+                            customer_email: r.try_get("email")?,
+                            channel: r.try_get("channel")?,
+                            status: r.try_get("status")?,
+                            total: r.try_get("total")?,
+                            currency: r.try_get("currency")?,
+                            promised_date: r.try_get("promised_date")?,
+                            created_at: r.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn suggestions(&self, brand_id: &str) -> Result<Vec<PurchaseSuggestion>> {
+                sqlx::query(
+                    "SELECT * FROM purchase_suggestions WHERE brand_id = $1 \
+                     ORDER BY order_by, material",
+                )
+                .bind(brand_id)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(PurchaseSuggestion {
+                        id: r.try_get("id")?,
+                        order_id: r.try_get("order_id")?,
+                        material: r.try_get("material")?,
+                        qty: r.try_get("qty")?,
+                        order_by: r.try_get("order_by")?,
+                        arrives: r.try_get("arrives")?,
+                        need_by: r.try_get("need_by")?,
+                    })
+                })
+                .collect()
+            }
+
+            async fn work_orders(&self, brand_id: &str, open_only: bool) -> Result<Vec<WorkOrder>> {
+                if open_only {
+                    self.load_work_orders(brand_id, "status <> $2", "done").await
+                } else {
+                    self.load_work_orders(brand_id, "$2 = $2", "").await
+                }
+            }
+
+            async fn work_order(&self, brand_id: &str, id: &str) -> Result<Option<WorkOrder>> {
+                Ok(self.load_work_orders(brand_id, "id = $2", id).await?.pop())
+            }
+
+            async fn record_operation(
+                &self,
+                brand_id: &str,
+                work_order_id: &str,
+                seq: i64,
+                action: OperationAction,
+                at: i64,
+                event_ids: &mut (dyn Iterator<Item = String> + Send),
+            ) -> Result<OperationChange> {
+                let mut tx = self.write.begin().await?;
+                let current: Option<String> = sqlx::query_scalar(
+                    "SELECT status FROM work_order_operations \
+                     WHERE brand_id = $1 AND work_order_id = $2 AND seq = $3",
+                )
+                .bind(brand_id)
+                .bind(work_order_id)
+                .bind(seq)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(current) = current else {
+                    return Err(StoreError::NotFound);
+                };
+                let earlier_open: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM work_order_operations WHERE brand_id = $1 \
+                     AND work_order_id = $2 AND seq < $3 AND status <> $4",
+                )
+                .bind(brand_id)
+                .bind(work_order_id)
+                .bind(seq)
+                .bind("done")
+                .fetch_one(&mut *tx)
+                .await?;
+                let (next, scrap) = match (action, current.as_str()) {
+                    (OperationAction::Start, "pending") if earlier_open == 0 => ("started", 0),
+                    (OperationAction::Start, "pending") => {
+                        return Err(StoreError::Conflict(
+                            "the previous operations of this work order are not complete".into(),
+                        ));
+                    }
+                    (OperationAction::Complete { scrap }, "started") => ("done", scrap),
+                    (OperationAction::Start, s) | (OperationAction::Complete { .. }, s) => {
+                        return Err(StoreError::Conflict(format!(
+                            "the operation is {s}; it cannot be {}",
+                            if matches!(action, OperationAction::Start) {
+                                "started"
+                            } else {
+                                "completed before it is started"
+                            }
+                        )));
+                    }
+                };
+                let column = if next == "started" { "started_at" } else { "completed_at" };
+                sqlx::query(&format!(
+                    "UPDATE work_order_operations SET status = $1, {column} = $2, scrap = $3 \
+                     WHERE brand_id = $4 AND work_order_id = $5 AND seq = $6"
+                ))
+                .bind(next)
+                .bind(at)
+                .bind(scrap)
+                .bind(brand_id)
+                .bind(work_order_id)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+                let open: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM work_order_operations WHERE brand_id = $1 \
+                     AND work_order_id = $2 AND status <> $3",
+                )
+                .bind(brand_id)
+                .bind(work_order_id)
+                .bind("done")
+                .fetch_one(&mut *tx)
+                .await?;
+                let wo_status = if open == 0 { "done" } else { "in_progress" };
+                sqlx::query("UPDATE work_orders SET status = $1 WHERE brand_id = $2 AND id = $3")
+                    .bind(wo_status)
+                    .bind(brand_id)
+                    .bind(work_order_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let affected = sqlx::query(
+                    "SELECT DISTINCT o.id, o.status FROM orders o JOIN order_lines l \
+                     ON l.brand_id = o.brand_id AND l.order_id = o.id \
+                     WHERE o.brand_id = $1 AND l.work_order_id = $2 ORDER BY o.id",
+                )
+                .bind(brand_id)
+                .bind(work_order_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut moved = Vec::new();
+                for row in affected {
+                    let order_id: String = row.try_get("id")?;
+                    let order_status: String = row.try_get("status")?;
+                    let unfinished: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM order_lines l JOIN work_orders w \
+                         ON w.brand_id = l.brand_id AND w.id = l.work_order_id \
+                         WHERE l.brand_id = $1 AND l.order_id = $2 AND w.status <> $3",
+                    )
+                    .bind(brand_id)
+                    .bind(&order_id)
+                    .bind("done")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let mut steps = Vec::new();
+                    if order_status == status::PLANNED {
+                        steps.push((status::IN_PRODUCTION, "production started"));
+                    }
+                    if unfinished == 0
+                        && matches!(order_status.as_str(), status::PLANNED | status::IN_PRODUCTION)
+                    {
+                        steps.push((status::MADE, "all items made; ready to ship"));
+                    }
+                    for (new_status, note) in steps {
+                        let event = OrderEvent {
+                            id: event_ids.next().unwrap_or_default(),
+                            status: new_status.to_string(),
+                            note: note.to_string(),
+                            at,
+                        };
+                        set_order_status(&mut tx, brand_id, &order_id, &event).await?;
+                        moved.push((order_id.clone(), new_status.to_string()));
+                    }
+                }
+                tx.commit().await?;
+                let work_order = self
+                    .work_order(brand_id, work_order_id)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                Ok(OperationChange { work_order, orders: moved })
+            }
+
+            async fn create_shipment(
+                &self,
+                brand_id: &str,
+                shipment: &Shipment,
+                event_id: &str,
+            ) -> Result<Shipment> {
+                let mut tx = self.write.begin().await?;
+                let order_status: Option<String> = sqlx::query_scalar(
+                    "SELECT status FROM orders WHERE brand_id = $1 AND id = $2",
+                )
+                .bind(brand_id)
+                .bind(&shipment.order_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                match order_status.as_deref() {
+                    None => return Err(StoreError::NotFound),
+                    Some(status::MADE) => {}
+                    Some(s) => {
+                        return Err(StoreError::Conflict(format!(
+                            "the order is {s}; only a made order can be shipped"
+                        )));
+                    }
+                }
+                sqlx::query(
+                    "INSERT INTO shipments (brand_id, id, order_id, carrier, tracking_number, \
+                     status, created_at, delivered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(brand_id)
+                .bind(&shipment.id)
+                .bind(&shipment.order_id)
+                .bind(&shipment.carrier)
+                .bind(&shipment.tracking_number)
+                .bind(&shipment.status)
+                .bind(shipment.created_at)
+                .bind(shipment.delivered_at)
+                .execute(&mut *tx)
+                .await?;
+                let event = OrderEvent {
+                    id: event_id.to_string(),
+                    status: status::SHIPPED.to_string(),
+                    note: format!("{} {}", shipment.carrier, shipment.tracking_number),
+                    at: shipment.created_at,
+                };
+                set_order_status(&mut tx, brand_id, &shipment.order_id, &event).await?;
+                tx.commit().await?;
+                Ok(shipment.clone())
+            }
+
+            async fn mark_delivered(
+                &self,
+                brand_id: &str,
+                shipment_id: &str,
+                at: i64,
+                event_id: &str,
+            ) -> Result<Shipment> {
+                let mut tx = self.write.begin().await?;
+                let row = sqlx::query("SELECT * FROM shipments WHERE brand_id = $1 AND id = $2")
+                    .bind(brand_id)
+                    .bind(shipment_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                let mut shipment = shipment_from(&row)?;
+                if shipment.status == "delivered" {
+                    return Ok(shipment);
+                }
+                sqlx::query(
+                    "UPDATE shipments SET status = $1, delivered_at = $2 \
+                     WHERE brand_id = $3 AND id = $4",
+                )
+                .bind("delivered")
+                .bind(at)
+                .bind(brand_id)
+                .bind(shipment_id)
+                .execute(&mut *tx)
+                .await?;
+                let event = OrderEvent {
+                    id: event_id.to_string(),
+                    status: status::DELIVERED.to_string(),
+                    note: format!("{} {}", shipment.carrier, shipment.tracking_number),
+                    at,
+                };
+                set_order_status(&mut tx, brand_id, &shipment.order_id, &event).await?;
+                tx.commit().await?;
+                shipment.status = "delivered".into();
+                shipment.delivered_at = Some(at);
+                Ok(shipment)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;

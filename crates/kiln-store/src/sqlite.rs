@@ -1,0 +1,51 @@
+//! SQLite, the embedded default: one file in the data directory, in WAL mode.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Pool, Sqlite};
+
+/// Reads go through a pool; writes through a single connection, because
+/// SQLite has one writer at a time and a queue in-process is cheaper than
+/// `SQLITE_BUSY` retries.
+#[derive(Clone)]
+pub struct SqliteStore {
+    read: Pool<Sqlite>,
+    write: Pool<Sqlite>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `kiln.db` in `data_dir`, and migrates it.
+    pub async fn open_dir(data_dir: &Path) -> crate::Result<SqliteStore> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| crate::StoreError::Database(sqlx::Error::Io(e)))?;
+        SqliteStore::open(&format!("sqlite://{}", data_dir.join("kiln.db").display())).await
+    }
+
+    /// Opens a `sqlite://PATH` URL, and migrates it.
+    pub async fn open(url: &str) -> crate::Result<SqliteStore> {
+        // WAL with synchronous=NORMAL survives a killed process without losing
+        // a committed transaction; only a power cut can lose the last ones.
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(true))
+            .await?;
+        let store = SqliteStore { read, write };
+        store.migrate().await?;
+        Ok(store)
+    }
+}
+
+crate::sql::impl_store!(SqliteStore, Sqlite, "sqlite");
