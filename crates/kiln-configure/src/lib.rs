@@ -65,6 +65,7 @@ impl SelectionError {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Outcome {
     /// The selections are consistent with the rules.
     pub valid: bool,
@@ -91,6 +92,7 @@ pub struct Outcome {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OptionState {
     pub id: String,
     pub name: String,
@@ -112,6 +114,7 @@ pub struct OptionState {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValueState {
     pub id: String,
     pub label: String,
@@ -123,6 +126,7 @@ pub struct ValueState {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reason {
     /// A minimal subset of the explicit selections, as (option, value).
     pub selections: Vec<(String, String)>,
@@ -131,12 +135,14 @@ pub struct Reason {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleRef {
     pub id: String,
     pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PriceBreakdown {
     pub currency: String,
     pub base: Decimal,
@@ -145,18 +151,21 @@ pub struct PriceBreakdown {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PriceLine {
     pub label: String,
     pub amount: Decimal,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BomRequirement {
     pub material: String,
     pub qty: Decimal,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoutingStep {
     pub operation: String,
     pub name: String,

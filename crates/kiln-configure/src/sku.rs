@@ -7,8 +7,9 @@
 //! among the product's optional options and `_` never occurs in a bare
 //! segment, so a reader always knows which option a segment belongs to.
 //! Choice and colour values within an option map to distinct segments.
-//! Numbers are written exactly; text contributes an 8-hex-digit FNV-1a hash,
-//! the one place where two configurations could (rarely) share a SKU.
+//! Numbers are written exactly; text contributes a 16-hex-digit FNV-1a 64
+//! hash, the one place where two configurations could share a SKU (about one
+//! chance in 10^6 across ten million different texts of one option).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -120,7 +121,7 @@ impl SkuCodec {
                 PartKind::Values(segs) => {
                     segs.get(value).cloned().unwrap_or_else(|| sanitize(value))
                 }
-                PartKind::Text => format!("{:08X}", fnv1a32(value)),
+                PartKind::Text => format!("{:016X}", fnv1a64(value)),
                 // Numbers are stored normalised; `-` would break segments.
                 PartKind::Number => value.replace('-', "N"),
             };
@@ -139,14 +140,14 @@ impl SkuCodec {
     }
 }
 
-/// FNV-1a 64 folded to 32 bits: stable across platforms and releases.
-pub(crate) fn fnv1a32(s: &str) -> u32 {
+/// FNV-1a 64: stable across platforms and releases.
+pub(crate) fn fnv1a64(s: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.as_bytes() {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    (h ^ (h >> 32)) as u32
+    h
 }
 
 #[cfg(test)]
@@ -154,13 +155,7 @@ mod tests {
     #[test]
     fn fnv_reference_values() {
         // FNV-1a 64 of "" is the offset basis; of "a" is 0xaf63dc4c8601ec8c.
-        assert_eq!(
-            super::fnv1a32(""),
-            (0xcbf29ce484222325u64 ^ 0xcbf29ce4) as u32
-        );
-        assert_eq!(
-            super::fnv1a32("a"),
-            (0xaf63dc4c8601ec8cu64 ^ 0xaf63dc4c) as u32
-        );
+        assert_eq!(super::fnv1a64(""), 0xcbf29ce484222325);
+        assert_eq!(super::fnv1a64("a"), 0xaf63dc4c8601ec8c);
     }
 }

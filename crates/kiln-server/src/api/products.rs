@@ -167,7 +167,6 @@ pub struct ConfigureRequest {
 pub struct ConfigureResponse {
     /// Valid values with reasons, price, SKU, BOM, routing and preview.
     #[serde(flatten)]
-    #[schema(value_type = Object)]
     pub outcome: Outcome,
     /// The earliest delivery date the factory can promise for this
     /// configuration now (ISO date), when it is valid and complete.
