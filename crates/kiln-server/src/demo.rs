@@ -69,8 +69,6 @@ pub async fn seed(store: &dyn Store) -> Result<(Brand, String), StoreError> {
         .map(|m| MaterialRow {
             id: m.id.clone(),
             on_hand: m.on_hand.to_string(),
-            allocated: "0".into(),
-            on_order: "0".into(),
         })
         .collect();
     store.seed_materials(&brand.id, &materials).await?;

@@ -8,7 +8,7 @@ use jiff::civil::Date;
 use kiln_configure::{Configurator, Outcome};
 use kiln_plan::{GrossRequirement, MaterialPosition, Promise, RoutingDemand};
 use kiln_store::{
-    BookingRow, MaterialRow, NewOrder, OrderEvent, OrderLine, PurchaseSuggestion, Requirement,
+    BookingRow, NewOrder, OrderEvent, OrderLine, PurchaseSuggestion, Requirement,
     WorkOrderOperation, WorkOrderWrite,
 };
 use rust_decimal::Decimal;
@@ -16,7 +16,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
-use crate::runtime::{BrandRuntime, PlanState, Position};
+use crate::runtime::{BrandRuntime, PlanState};
 
 pub const MAX_QUANTITY: u32 = 10_000;
 pub const MAX_LINES: usize = 1_000;
@@ -136,12 +136,14 @@ pub async fn quote_promise(
     .map(|p| p.delivery)
 }
 
-/// What placing an order changes in the live plan, kept so that a failed
-/// write can be undone.
+/// What placing an order changed in the live plan, as deltas, so that a
+/// failed write can be undone even after later orders were planned on top.
 pub struct PlanChange {
     promises: Vec<Promise>,
-    materials: Vec<(String, Option<Position>)>,
-    planned: Vec<String>,
+    /// (material, allocated, put on order)
+    materials: Vec<(String, Decimal, Decimal)>,
+    /// (SKU, work order) batches this order opened.
+    planned: Vec<(String, String)>,
 }
 
 impl PlanChange {
@@ -149,14 +151,15 @@ impl PlanChange {
         for p in &self.promises {
             plan.ledger.unapply(p);
         }
-        for (id, old) in self.materials {
-            match old {
-                Some(pos) => plan.materials.insert(id, pos),
-                None => plan.materials.remove(&id),
-            };
+        for (id, allocated, ordered) in self.materials {
+            let pos = plan.position(&id);
+            pos.allocated -= allocated;
+            pos.on_order -= ordered;
         }
-        for sku in self.planned {
-            plan.planned.remove(&sku);
+        for (sku, work_order) in self.planned {
+            if plan.planned.get(&sku) == Some(&work_order) {
+                plan.planned.remove(&sku);
+            }
         }
     }
 }
@@ -168,7 +171,6 @@ pub struct Plotted {
     pub bookings: Vec<BookingRow>,
     pub requirements: Vec<Requirement>,
     pub suggestions: Vec<PurchaseSuggestion>,
-    pub materials: Vec<MaterialRow>,
     pub promised: Date,
     pub total: Decimal,
 }
@@ -211,18 +213,15 @@ fn plot(
     let release = kiln_plan::material_release(&net, today);
     let mut requirements = Vec::new();
     let mut suggestions = Vec::new();
-    let mut materials = Vec::new();
     for n in &net {
-        let old = plan.materials.get(&n.material).cloned();
-        change.materials.push((n.material.clone(), old.clone()));
-        let mut pos = old.unwrap_or(Position {
-            on_hand: Decimal::ZERO,
-            allocated: Decimal::ZERO,
-            on_order: Decimal::ZERO,
-        });
+        let ordered = n.suggestion.as_ref().map(|s| s.qty).unwrap_or_default();
+        change
+            .materials
+            .push((n.material.clone(), n.gross, ordered));
+        let pos = plan.position(&n.material);
         pos.allocated += n.gross;
+        pos.on_order += ordered;
         if let Some(s) = &n.suggestion {
-            pos.on_order += s.qty;
             suggestions.push(PurchaseSuggestion {
                 id: new_id("pur"),
                 order_id: order_id.to_string(),
@@ -239,13 +238,6 @@ fn plot(
             allocated: n.allocated_now.normalize().to_string(),
             shortage: n.shortage.normalize().to_string(),
         });
-        materials.push(MaterialRow {
-            id: n.material.clone(),
-            on_hand: pos.on_hand.to_string(),
-            allocated: pos.allocated.to_string(),
-            on_order: pos.on_order.to_string(),
-        });
-        plan.materials.insert(n.material.clone(), pos);
     }
 
     let mut order_lines = Vec::new();
@@ -284,7 +276,7 @@ fn plot(
                 operations: operations(&line.outcome),
             });
             plan.planned.insert(sku.clone(), id.clone());
-            change.planned.push(sku.clone());
+            change.planned.push((sku.clone(), id.clone()));
             (id, true)
         };
         let steps = demand(&line.outcome, line.quantity, with_setup);
@@ -327,7 +319,6 @@ fn plot(
         bookings,
         requirements,
         suggestions,
-        materials,
         promised,
         total,
     })
@@ -381,7 +372,6 @@ pub fn new_order(head: NewOrder, plotted: Plotted, events: Vec<OrderEvent>) -> N
         bookings: plotted.bookings,
         requirements: plotted.requirements,
         suggestions: plotted.suggestions,
-        materials: plotted.materials,
         events,
         ..head
     }

@@ -10,6 +10,7 @@ mod extract;
 pub mod flow;
 mod ids;
 pub mod runtime;
+mod writer;
 
 use std::sync::{Arc, OnceLock};
 
@@ -23,12 +24,14 @@ pub use runtime::Runtimes;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub runtimes: Runtimes,
+    pub orders: writer::OrderWriter,
     metrics: PrometheusHandle,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>) -> Arc<AppState> {
         Arc::new(AppState {
+            orders: writer::OrderWriter::spawn(store.clone()),
             store,
             runtimes: Runtimes::default(),
             metrics: metrics_handle(),

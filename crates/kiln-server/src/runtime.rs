@@ -71,6 +71,18 @@ pub struct PlanState {
     pub planned: HashMap<String, String>,
 }
 
+impl PlanState {
+    pub fn position(&mut self, material: &str) -> &mut Position {
+        self.materials
+            .entry(material.to_string())
+            .or_insert(Position {
+                on_hand: Decimal::ZERO,
+                allocated: Decimal::ZERO,
+                on_order: Decimal::ZERO,
+            })
+    }
+}
+
 pub struct BrandRuntime {
     pub brand: Brand,
     pub catalog: Catalog,
@@ -104,10 +116,16 @@ impl BrandRuntime {
         for m in store.materials(&brand.id).await? {
             let position = Position {
                 on_hand: decimal(&m.on_hand)?,
-                allocated: decimal(&m.allocated)?,
-                on_order: decimal(&m.on_order)?,
+                allocated: Decimal::ZERO,
+                on_order: Decimal::ZERO,
             };
             plan.materials.insert(m.id, position);
+        }
+        for r in store.requirements(&brand.id).await? {
+            plan.position(&r.material).allocated += decimal(&r.gross)?;
+        }
+        for s in store.suggestions(&brand.id).await? {
+            plan.position(&s.material).on_order += decimal(&s.qty)?;
         }
         for (sku, work_order) in store.planned_work_orders(&brand.id).await? {
             plan.planned.insert(sku, work_order);

@@ -26,8 +26,6 @@ CREATE TABLE materials (
     brand_id TEXT NOT NULL REFERENCES brands(id),
     id TEXT NOT NULL,
     on_hand TEXT NOT NULL,
-    allocated TEXT NOT NULL,
-    on_order TEXT NOT NULL,
     PRIMARY KEY (brand_id, id)
 );
 CREATE TABLE customers (

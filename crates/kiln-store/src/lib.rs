@@ -37,11 +37,11 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// How an order placement ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placed {
-    Created,
+    /// Written; the customer is the one stored under the order's email,
+    /// which may predate this order.
+    Created { customer_id: String },
     /// An order with this idempotency key already exists: nothing was written.
-    Existing {
-        order_id: String,
-    },
+    Existing { order_id: String },
 }
 
 #[async_trait]
@@ -68,7 +68,18 @@ pub trait Store: Send + Sync + 'static {
     async fn planned_work_orders(&self, brand_id: &str) -> Result<Vec<(String, String)>>;
 
     async fn order_by_idempotency_key(&self, brand_id: &str, key: &str) -> Result<Option<Order>>;
-    async fn place_order(&self, order: &NewOrder) -> Result<Placed>;
+    /// Writes orders in placement order, sharing one transaction where it
+    /// can; one result per order.
+    async fn place_orders(&self, orders: &[NewOrder]) -> Vec<Result<Placed>>;
+    async fn place_order(&self, order: &NewOrder) -> Result<Placed> {
+        let mut placed = self.place_orders(std::slice::from_ref(order)).await;
+        placed
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Conflict("nothing was written".into())))
+    }
+    /// Every order's material requirements: with the purchase suggestions,
+    /// what is allocated and on order.
+    async fn requirements(&self, brand_id: &str) -> Result<Vec<Requirement>>;
     async fn order(&self, brand_id: &str, order_id: &str) -> Result<Option<Order>>;
     async fn orders(
         &self,

@@ -23,9 +23,10 @@ pub struct CatalogFile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MaterialRow {
     pub id: String,
+    /// Stock on hand. What is allocated and on order is derived from the
+    /// orders' requirements and the purchase suggestions, so an order never
+    /// rewrites a shared row.
     pub on_hand: String,
-    pub allocated: String,
-    pub on_order: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,8 +62,6 @@ pub struct NewOrder {
     pub bookings: Vec<BookingRow>,
     pub requirements: Vec<Requirement>,
     pub suggestions: Vec<PurchaseSuggestion>,
-    /// New absolute positions of the materials this order touched.
-    pub materials: Vec<MaterialRow>,
     pub events: Vec<OrderEvent>,
 }
 

@@ -241,6 +241,186 @@ macro_rules! impl_store {
             }
         }
 
+        /// A bound value, so rows of different tables share one insert helper.
+        enum Arg<'a> {
+            S(&'a str),
+            OptS(Option<&'a str>),
+            I(i64),
+            OptI(Option<i64>),
+        }
+
+        /// Multi-row `INSERT INTO {head} VALUES (...), (...) {tail}`, chunked
+        /// under both backends' limits on bound parameters.
+        async fn insert_rows(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            head: &str,
+            rows: Vec<Vec<Arg<'_>>>,
+            tail: &str,
+        ) -> Result<()> {
+            let Some(width) = rows.first().map(Vec::len) else {
+                return Ok(());
+            };
+            for chunk in rows.chunks((30_000 / width).max(1)) {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!("INSERT INTO {head} "));
+                qb.push_values(chunk, |mut b, row| {
+                    for arg in row {
+                        match arg {
+                            Arg::S(v) => b.push_bind(*v),
+                            Arg::OptS(v) => b.push_bind(*v),
+                            Arg::I(v) => b.push_bind(*v),
+                            Arg::OptI(v) => b.push_bind(*v),
+                        };
+                    }
+                });
+                qb.push(tail);
+                qb.build().execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
+        impl $store {
+            async fn write_batch(&self, orders: &[NewOrder]) -> Result<Vec<Result<Placed>>> {
+                use Arg::{I, OptI, OptS, S};
+                let mut tx = self.write.begin().await?;
+                let mut customers: Vec<Vec<Arg<'_>>> = Vec::new();
+                let mut seen = std::collections::HashSet::new();
+                for o in orders {
+                    let c = &o.customer;
+                    if seen.insert((o.brand_id.as_str(), c.email.as_str())) {
+                        customers.push(vec![
+                            S(&o.brand_id), S(&c.id), S(&c.email), S(&c.name),
+                            OptS(c.phone.as_deref()), I(o.created_at),
+                        ]);
+                    }
+                }
+                insert_rows(
+                    &mut tx,
+                    "customers (brand_id, id, email, name, phone, created_at)",
+                    customers,
+                    " ON CONFLICT (brand_id, email) DO NOTHING",
+                )
+                .await?;
+                let mut customer_ids = std::collections::HashMap::new();
+                for (brand, email) in &seen {
+                    let id: String = sqlx::query_scalar(
+                        "SELECT id FROM customers WHERE brand_id = $1 AND email = $2",
+                    )
+                    .bind(*brand)
+                    .bind(*email)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    customer_ids.insert((*brand, *email), id);
+                }
+                let (mut heads, mut lines, mut wos, mut ops, mut bookings) =
+                    (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                let (mut reqs, mut sugs, mut events) = (Vec::new(), Vec::new(), Vec::new());
+                for o in orders {
+                    let b = o.brand_id.as_str();
+                    let customer_id = customer_ids[&(b, o.customer.email.as_str())].as_str();
+                    heads.push(vec![
+                        S(b), S(&o.id), OptS(o.idempotency_key.as_deref()), S(&o.request_hash),
+                        S(customer_id), S(&o.channel), OptS(o.store_id.as_deref()), S(&o.ship_to),
+                        S(&o.status), S(&o.currency), S(&o.total), S(&o.promised_date),
+                        I(o.created_at),
+                    ]);
+                    for l in &o.lines {
+                        lines.push(vec![
+                            S(b), S(&o.id), I(l.line_no), S(&l.product_id), S(&l.selections),
+                            S(&l.sku), I(l.quantity), S(&l.unit_price), S(&l.work_order_id),
+                        ]);
+                    }
+                    for w in &o.work_orders {
+                        if let WorkOrderWrite::Create { id, sku, product_id, quantity, operations } = w {
+                            wos.push(vec![
+                                S(b), S(id), S(sku), S(product_id), I(*quantity),
+                                S("planned"), I(o.created_at),
+                            ]);
+                            for op in operations {
+                                ops.push(vec![
+                                    S(b), S(id), I(op.seq), S(&op.operation), S(&op.name),
+                                    S(&op.work_center), S(&op.setup_minutes), S(&op.run_minutes),
+                                    S(&op.status), OptI(op.started_at), OptI(op.completed_at),
+                                    I(op.scrap),
+                                ]);
+                            }
+                        }
+                    }
+                    for k in &o.bookings {
+                        bookings.push(vec![
+                            S(b), S(&k.order_id), I(k.line_no), S(&k.operation),
+                            S(&k.work_center), S(&k.day), I(k.minutes),
+                        ]);
+                    }
+                    for r in &o.requirements {
+                        reqs.push(vec![
+                            S(b), S(&o.id), S(&r.material), S(&r.gross), S(&r.allocated),
+                            S(&r.shortage),
+                        ]);
+                    }
+                    for p in &o.suggestions {
+                        sugs.push(vec![
+                            S(b), S(&p.id), S(&p.order_id), S(&p.material), S(&p.qty),
+                            S(&p.order_by), S(&p.arrives), S(&p.need_by),
+                        ]);
+                    }
+                    for e in &o.events {
+                        events.push(vec![
+                            S(b), S(&o.id), S(&e.id), S(&e.status), S(&e.note), I(e.at),
+                        ]);
+                    }
+                }
+                insert_rows(&mut tx, "orders (brand_id, id, idempotency_key, request_hash, \
+                    customer_id, channel, store_id, ship_to, status, currency, total, \
+                    promised_date, created_at)", heads, "").await?;
+                insert_rows(&mut tx, "order_lines (brand_id, order_id, line_no, product_id, \
+                    selections, sku, quantity, unit_price, work_order_id)", lines, "").await?;
+                insert_rows(&mut tx, "work_orders (brand_id, id, sku, product_id, quantity, \
+                    status, created_at)", wos, "").await?;
+                insert_rows(&mut tx, "work_order_operations (brand_id, work_order_id, seq, \
+                    operation, name, work_center, setup_minutes, run_minutes, status, \
+                    started_at, completed_at, scrap)", ops, "").await?;
+                // Quantities added to planned work orders, in placement order
+                // so a work order created earlier in this batch exists.
+                for o in orders {
+                    for w in &o.work_orders {
+                        if let WorkOrderWrite::AddQuantity { id, quantity } = w {
+                            let done = sqlx::query(
+                                "UPDATE work_orders SET quantity = quantity + $1 \
+                                 WHERE brand_id = $2 AND id = $3 AND status = $4",
+                            )
+                            .bind(quantity)
+                            .bind(&o.brand_id)
+                            .bind(id)
+                            .bind("planned")
+                            .execute(&mut *tx)
+                            .await?;
+                            if done.rows_affected() != 1 {
+                                return Err(StoreError::Conflict(format!(
+                                    "work order {id} is no longer planned"
+                                )));
+                            }
+                        }
+                    }
+                }
+                insert_rows(&mut tx, "bookings (brand_id, order_id, line_no, operation, \
+                    work_center, day, minutes)", bookings, "").await?;
+                insert_rows(&mut tx, "material_requirements (brand_id, order_id, material, \
+                    gross, allocated, shortage)", reqs, "").await?;
+                insert_rows(&mut tx, "purchase_suggestions (brand_id, id, order_id, material, \
+                    qty, order_by, arrives, need_by)", sugs, "").await?;
+                insert_rows(&mut tx, "order_events (brand_id, order_id, id, status, note, at)",
+                    events, "").await?;
+                tx.commit().await?;
+                Ok(orders
+                    .iter()
+                    .map(|o| {
+                        let id = &customer_ids[&(o.brand_id.as_str(), o.customer.email.as_str())];
+                        Ok(Placed::Created { customer_id: id.clone() })
+                    })
+                    .collect())
+            }
+        }
+
         async fn insert_event(
             tx: &mut sqlx::Transaction<'_, $db>,
             brand_id: &str,
@@ -414,14 +594,12 @@ macro_rules! impl_store {
                 let mut tx = self.write.begin().await?;
                 for m in materials {
                     sqlx::query(
-                        "INSERT INTO materials (brand_id, id, on_hand, allocated, on_order) \
-                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (brand_id, id) DO NOTHING",
+                        "INSERT INTO materials (brand_id, id, on_hand) \
+                         VALUES ($1, $2, $3) ON CONFLICT (brand_id, id) DO NOTHING",
                     )
                     .bind(brand_id)
                     .bind(&m.id)
                     .bind(&m.on_hand)
-                    .bind(&m.allocated)
-                    .bind(&m.on_order)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -431,8 +609,7 @@ macro_rules! impl_store {
 
             async fn materials(&self, brand_id: &str) -> Result<Vec<MaterialRow>> {
                 sqlx::query(
-                    "SELECT id, on_hand, allocated, on_order FROM materials \
-                     WHERE brand_id = $1 ORDER BY id",
+                    "SELECT id, on_hand FROM materials WHERE brand_id = $1 ORDER BY id",
                 )
                 .bind(brand_id)
                 .fetch_all(&self.read)
@@ -442,8 +619,6 @@ macro_rules! impl_store {
                     Ok(MaterialRow {
                         id: r.try_get("id")?,
                         on_hand: r.try_get("on_hand")?,
-                        allocated: r.try_get("allocated")?,
-                        on_order: r.try_get("on_order")?,
                     })
                 })
                 .collect()
@@ -493,204 +668,53 @@ macro_rules! impl_store {
                 self.load_order(brand_id, "o.idempotency_key", key).await
             }
 
-            async fn place_order(&self, order: &NewOrder) -> Result<Placed> {
-                let b = &order.brand_id;
-                let mut tx = self.write.begin().await?;
-                if let Some(key) = &order.idempotency_key {
-                    let existing: Option<String> = sqlx::query_scalar(
-                        "SELECT id FROM orders WHERE brand_id = $1 AND idempotency_key = $2",
-                    )
-                    .bind(b)
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if let Some(order_id) = existing {
-                        return Ok(Placed::Existing { order_id });
+            async fn place_orders(&self, orders: &[NewOrder]) -> Vec<Result<Placed>> {
+                // One transaction for the whole batch: the commit is the
+                // expensive part, and it is shared. If anything in the batch
+                // fails, each order is retried alone so one bad order cannot
+                // sink the others.
+                if orders.len() > 1 {
+                    if let Ok(placed) = self.write_batch(orders).await {
+                        return placed;
                     }
                 }
-                let c = &order.customer;
+                let mut out = Vec::with_capacity(orders.len());
+                for order in orders {
+                    out.push(match self.write_batch(std::slice::from_ref(order)).await {
+                        Ok(mut placed) => placed.pop().unwrap_or_else(|| {
+                            Err(StoreError::Conflict("nothing was written".into()))
+                        }),
+                        Err(e) => match &order.idempotency_key {
+                            // Lost a race with the same key: the winner stands.
+                            Some(key) => match self.order_by_idempotency_key(&order.brand_id, key).await {
+                                Ok(Some(existing)) => Ok(Placed::Existing { order_id: existing.id }),
+                                _ => Err(e),
+                            },
+                            None => Err(e),
+                        },
+                    });
+                }
+                out
+            }
+
+            async fn requirements(&self, brand_id: &str) -> Result<Vec<Requirement>> {
                 sqlx::query(
-                    "INSERT INTO customers (brand_id, id, email, name, phone, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (brand_id, email) DO NOTHING",
+                    "SELECT material, gross, allocated, shortage FROM material_requirements \
+                     WHERE brand_id = $1",
                 )
-                .bind(b)
-                .bind(&c.id)
-                .bind(&c.email)
-                .bind(&c.name)
-                .bind(&c.phone)
-                .bind(order.created_at)
-                .execute(&mut *tx)
-                .await?;
-                let customer_id: String = sqlx::query_scalar(
-                    "SELECT id FROM customers WHERE brand_id = $1 AND email = $2",
-                )
-                .bind(b)
-                .bind(&c.email)
-                .fetch_one(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO orders (brand_id, id, idempotency_key, request_hash, \
-                     customer_id, channel, store_id, ship_to, status, currency, total, \
-                     promised_date, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                )
-                .bind(b)
-                .bind(&order.id)
-                .bind(&order.idempotency_key)
-                .bind(&order.request_hash)
-                .bind(&customer_id)
-                .bind(&order.channel)
-                .bind(&order.store_id)
-                .bind(&order.ship_to)
-                .bind(&order.status)
-                .bind(&order.currency)
-                .bind(&order.total)
-                .bind(&order.promised_date)
-                .bind(order.created_at)
-                .execute(&mut *tx)
-                .await?;
-                for l in &order.lines {
-                    sqlx::query(
-                        "INSERT INTO order_lines (brand_id, order_id, line_no, product_id, \
-                         selections, sku, quantity, unit_price, work_order_id) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    )
-                    .bind(b)
-                    .bind(&order.id)
-                    .bind(l.line_no)
-                    .bind(&l.product_id)
-                    .bind(&l.selections)
-                    .bind(&l.sku)
-                    .bind(l.quantity)
-                    .bind(&l.unit_price)
-                    .bind(&l.work_order_id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                for w in &order.work_orders {
-                    match w {
-                        WorkOrderWrite::Create { id, sku, product_id, quantity, operations } => {
-                            sqlx::query(
-                                "INSERT INTO work_orders (brand_id, id, sku, product_id, \
-                                 quantity, status, created_at) \
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                            )
-                            .bind(b)
-                            .bind(id)
-                            .bind(sku)
-                            .bind(product_id)
-                            .bind(quantity)
-                            .bind("planned")
-                            .bind(order.created_at)
-                            .execute(&mut *tx)
-                            .await?;
-                            for op in operations {
-                                sqlx::query(
-                                    "INSERT INTO work_order_operations (brand_id, \
-                                     work_order_id, seq, operation, name, work_center, \
-                                     setup_minutes, run_minutes, status, started_at, \
-                                     completed_at, scrap) \
-                                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                                )
-                                .bind(b)
-                                .bind(id)
-                                .bind(op.seq)
-                                .bind(&op.operation)
-                                .bind(&op.name)
-                                .bind(&op.work_center)
-                                .bind(&op.setup_minutes)
-                                .bind(&op.run_minutes)
-                                .bind(&op.status)
-                                .bind(op.started_at)
-                                .bind(op.completed_at)
-                                .bind(op.scrap)
-                                .execute(&mut *tx)
-                                .await?;
-                            }
-                        }
-                        WorkOrderWrite::AddQuantity { id, quantity } => {
-                            let done = sqlx::query(
-                                "UPDATE work_orders SET quantity = quantity + $1 \
-                                 WHERE brand_id = $2 AND id = $3 AND status = $4",
-                            )
-                            .bind(quantity)
-                            .bind(b)
-                            .bind(id)
-                            .bind("planned")
-                            .execute(&mut *tx)
-                            .await?;
-                            if done.rows_affected() != 1 {
-                                return Err(StoreError::Conflict(format!(
-                                    "work order {id} is no longer planned"
-                                )));
-                            }
-                        }
-                    }
-                }
-                for k in &order.bookings {
-                    sqlx::query(
-                        "INSERT INTO bookings (brand_id, order_id, line_no, operation, \
-                         work_center, day, minutes) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(b)
-                    .bind(&k.order_id)
-                    .bind(k.line_no)
-                    .bind(&k.operation)
-                    .bind(&k.work_center)
-                    .bind(&k.day)
-                    .bind(k.minutes)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                for r in &order.requirements {
-                    sqlx::query(
-                        "INSERT INTO material_requirements (brand_id, order_id, material, \
-                         gross, allocated, shortage) VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(b)
-                    .bind(&order.id)
-                    .bind(&r.material)
-                    .bind(&r.gross)
-                    .bind(&r.allocated)
-                    .bind(&r.shortage)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                for s in &order.suggestions {
-                    sqlx::query(
-                        "INSERT INTO purchase_suggestions (brand_id, id, order_id, material, \
-                         qty, order_by, arrives, need_by) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    )
-                    .bind(b)
-                    .bind(&s.id)
-                    .bind(&s.order_id)
-                    .bind(&s.material)
-                    .bind(&s.qty)
-                    .bind(&s.order_by)
-                    .bind(&s.arrives)
-                    .bind(&s.need_by)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                for m in &order.materials {
-                    sqlx::query(
-                        "UPDATE materials SET on_hand = $1, allocated = $2, on_order = $3 \
-                         WHERE brand_id = $4 AND id = $5",
-                    )
-                    .bind(&m.on_hand)
-                    .bind(&m.allocated)
-                    .bind(&m.on_order)
-                    .bind(b)
-                    .bind(&m.id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                for e in &order.events {
-                    insert_event(&mut tx, b, &order.id, e).await?;
-                }
-                tx.commit().await?;
-                Ok(Placed::Created)
+                .bind(brand_id)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(Requirement {
+                        material: r.try_get("material")?,
+                        gross: r.try_get("gross")?,
+                        allocated: r.try_get("allocated")?,
+                        shortage: r.try_get("shortage")?,
+                    })
+                })
+                .collect()
             }
 
             async fn order(&self, brand_id: &str, order_id: &str) -> Result<Option<Order>> {

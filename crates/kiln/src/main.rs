@@ -1,6 +1,7 @@
 //! `kiln`: one binary for the whole platform. The subcommands are thin: they
 //! parse arguments, wire a store to the server or an engine, and print.
 
+mod bench;
 mod model;
 mod serve;
 
@@ -24,6 +25,9 @@ enum Command {
     /// Check product model files.
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Benchmarks: engines on standard files, the platform over HTTP.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -31,6 +35,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Model(cmd) => model::run(cmd),
+        Command::Bench(cmd) => bench::run(cmd),
     };
     match result {
         Ok(code) => code,

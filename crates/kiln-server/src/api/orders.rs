@@ -413,15 +413,28 @@ async fn place_order(
         bookings: Vec::new(),
         requirements: Vec::new(),
         suggestions: Vec::new(),
-        materials: Vec::new(),
         events: Vec::new(),
     };
     let order = flow::new_order(head, plotted, events);
-    match state.store.place_order(&order).await {
-        Ok(Placed::Created) => {}
+    // Queued under the plan lock so the writer sees orders in plan order;
+    // the lock is released before the commit so the next order can plan.
+    let written = state.orders.enqueue(order.clone());
+    drop(plan);
+    let placed = written.await.unwrap_or_else(|_| {
+        Err(kiln_store::StoreError::Conflict(
+            "the order writer has stopped".into(),
+        ))
+    });
+    match placed {
+        Ok(Placed::Created { customer_id }) => {
+            metrics::counter!("kiln_orders_placed_total").increment(1);
+            Ok((
+                StatusCode::CREATED,
+                Json(view(placed_form(order, customer_id))),
+            ))
+        }
         Ok(Placed::Existing { .. }) | Err(_) => {
-            change.undo(&mut plan);
-            drop(plan);
+            change.undo(&mut *rt.plan.lock().await);
             // A concurrent request with the same key won the race.
             if let Some(key) = &key
                 && let Some(existing) = state
@@ -431,17 +444,35 @@ async fn place_order(
             {
                 return replay(existing, &request_hash);
             }
-            return Err(ApiError::Internal("the order could not be stored".into()));
+            Err(ApiError::Conflict(
+                "the order could not be stored; it was not placed, and it is safe to retry".into(),
+            ))
         }
     }
-    drop(plan);
-    metrics::counter!("kiln_orders_placed_total").increment(1);
-    let stored = state
-        .store
-        .order(&rt.brand.id, &order_id)
-        .await?
-        .ok_or_else(|| ApiError::Internal("a placed order vanished".into()))?;
-    Ok((StatusCode::CREATED, Json(view(stored))))
+}
+
+/// The order as it now stands in the store, without reading it back.
+fn placed_form(o: NewOrder, customer_id: String) -> kiln_store::Order {
+    kiln_store::Order {
+        id: o.id,
+        customer: Customer {
+            id: customer_id,
+            ..o.customer
+        },
+        channel: o.channel,
+        store_id: o.store_id,
+        ship_to: o.ship_to,
+        status: o.status,
+        currency: o.currency,
+        total: o.total,
+        promised_date: o.promised_date,
+        created_at: o.created_at,
+        request_hash: o.request_hash,
+        lines: o.lines,
+        events: o.events,
+        requirements: o.requirements,
+        shipments: Vec::new(),
+    }
 }
 
 fn replay(
