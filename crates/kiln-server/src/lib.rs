@@ -10,6 +10,7 @@ mod extract;
 pub mod flow;
 mod ids;
 pub mod runtime;
+mod ui;
 mod writer;
 
 use std::sync::{Arc, OnceLock};

@@ -89,6 +89,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<OrderSummary>>;
     async fn suggestions(&self, brand_id: &str) -> Result<Vec<PurchaseSuggestion>>;
 
+    async fn save_design(&self, brand_id: &str, design: &Design) -> Result<()>;
+    async fn design(&self, brand_id: &str, code: &str) -> Result<Option<Design>>;
+    /// A cart's lines as JSON text.
+    async fn cart(&self, brand_id: &str, cart_id: &str) -> Result<Option<String>>;
+    async fn put_cart(&self, brand_id: &str, cart_id: &str, lines: &str, at: i64) -> Result<()>;
+    async fn delete_cart(&self, brand_id: &str, cart_id: &str) -> Result<()>;
+
     async fn work_orders(&self, brand_id: &str, open_only: bool) -> Result<Vec<WorkOrder>>;
     async fn work_order(&self, brand_id: &str, id: &str) -> Result<Option<WorkOrder>>;
     /// Starts or completes one operation and rolls the change up into the

@@ -3,5 +3,11 @@
 //! sqlx's proc-macros, a heavy build for a few files of plain SQL.
 
 /// `(version, name, sql)`, in order. Never edit an applied migration; add one.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "spine", include_str!("../migrations/0001_spine.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "spine", include_str!("../migrations/0001_spine.sql")),
+    (
+        2,
+        "storefront",
+        include_str!("../migrations/0002_storefront.sql"),
+    ),
+];

@@ -46,6 +46,8 @@ pub struct NewOrder {
     pub idempotency_key: Option<String>,
     /// Hash of the request body, to refuse a reused key with another body.
     pub request_hash: String,
+    /// The secret in the customer's link to the order page.
+    pub access_token: String,
     /// Used if no customer with this email exists yet.
     pub customer: Customer,
     pub channel: String,
@@ -194,6 +196,7 @@ pub struct Order {
     pub promised_date: String,
     pub created_at: i64,
     pub request_hash: String,
+    pub access_token: String,
     pub lines: Vec<OrderLine>,
     pub events: Vec<OrderEvent>,
     pub requirements: Vec<Requirement>,
@@ -228,4 +231,15 @@ pub struct OperationChange {
     pub work_order: WorkOrder,
     /// Orders whose status moved, with their new status.
     pub orders: Vec<(String, String)>,
+}
+
+/// A saved configuration behind a short shareable code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Design {
+    pub code: String,
+    pub product_id: String,
+    /// JSON object text of the selections.
+    pub selections: String,
+    pub created_at: i64,
 }

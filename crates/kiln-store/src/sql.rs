@@ -49,7 +49,7 @@ macro_rules! impl_store {
 
         const ORDER_COLUMNS: &str = "o.id, o.customer_id, c.email, c.name AS customer_name, \
             c.phone, o.channel, o.store_id, o.ship_to, o.status, o.currency, o.total, \
-            o.promised_date, o.created_at, o.request_hash";
+            o.promised_date, o.created_at, o.request_hash, o.access_token";
 
         impl $store {
             pub async fn migrate(&self) -> Result<()> {
@@ -182,6 +182,7 @@ macro_rules! impl_store {
                     promised_date: row.try_get("promised_date")?,
                     created_at: row.try_get("created_at")?,
                     request_hash: row.try_get("request_hash")?,
+                    access_token: row.try_get("access_token")?,
                     lines,
                     events,
                     requirements,
@@ -321,7 +322,7 @@ macro_rules! impl_store {
                         S(b), S(&o.id), OptS(o.idempotency_key.as_deref()), S(&o.request_hash),
                         S(customer_id), S(&o.channel), OptS(o.store_id.as_deref()), S(&o.ship_to),
                         S(&o.status), S(&o.currency), S(&o.total), S(&o.promised_date),
-                        I(o.created_at),
+                        I(o.created_at), S(&o.access_token),
                     ]);
                     for l in &o.lines {
                         lines.push(vec![
@@ -371,7 +372,7 @@ macro_rules! impl_store {
                 }
                 insert_rows(&mut tx, "orders (brand_id, id, idempotency_key, request_hash, \
                     customer_id, channel, store_id, ship_to, status, currency, total, \
-                    promised_date, created_at)", heads, "").await?;
+                    promised_date, created_at, access_token)", heads, "").await?;
                 insert_rows(&mut tx, "order_lines (brand_id, order_id, line_no, product_id, \
                     selections, sku, quantity, unit_price, work_order_id)", lines, "").await?;
                 insert_rows(&mut tx, "work_orders (brand_id, id, sku, product_id, quantity, \
@@ -778,6 +779,73 @@ macro_rules! impl_store {
                     })
                 })
                 .collect()
+            }
+
+            async fn save_design(&self, brand_id: &str, design: &Design) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO designs (brand_id, code, product_id, selections, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(brand_id)
+                .bind(&design.code)
+                .bind(&design.product_id)
+                .bind(&design.selections)
+                .bind(design.created_at)
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            async fn design(&self, brand_id: &str, code: &str) -> Result<Option<Design>> {
+                let row = sqlx::query(
+                    "SELECT code, product_id, selections, created_at FROM designs \
+                     WHERE brand_id = $1 AND code = $2",
+                )
+                .bind(brand_id)
+                .bind(code)
+                .fetch_optional(&self.read)
+                .await?;
+                row.map(|r| {
+                    Ok(Design {
+                        code: r.try_get("code")?,
+                        product_id: r.try_get("product_id")?,
+                        selections: r.try_get("selections")?,
+                        created_at: r.try_get("created_at")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn cart(&self, brand_id: &str, cart_id: &str) -> Result<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT lines FROM carts WHERE brand_id = $1 AND id = $2")
+                    .bind(brand_id)
+                    .bind(cart_id)
+                    .fetch_optional(&self.read)
+                    .await?)
+            }
+
+            async fn put_cart(&self, brand_id: &str, cart_id: &str, lines: &str, at: i64) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO carts (brand_id, id, lines, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (brand_id, id) DO UPDATE SET lines = excluded.lines, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(brand_id)
+                .bind(cart_id)
+                .bind(lines)
+                .bind(at)
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            async fn delete_cart(&self, brand_id: &str, cart_id: &str) -> Result<()> {
+                sqlx::query("DELETE FROM carts WHERE brand_id = $1 AND id = $2")
+                    .bind(brand_id)
+                    .bind(cart_id)
+                    .execute(&self.write)
+                    .await?;
+                Ok(())
             }
 
             async fn work_orders(&self, brand_id: &str, open_only: bool) -> Result<Vec<WorkOrder>> {

@@ -18,6 +18,7 @@ use crate::auth::brand_admin;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::extract::Body;
 use crate::ids::{new_id, now_ms};
+use crate::runtime::BrandRuntime;
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
@@ -112,6 +113,19 @@ async fn record(
     action: OperationAction,
 ) -> ApiResult<Json<OperationResult>> {
     let rt = brand_admin(state, headers, brand).await?;
+    record_operation(state, &rt, work_order, seq, action)
+        .await
+        .map(Json)
+}
+
+/// Starts or completes an operation; the API and the console both use it.
+pub async fn record_operation(
+    state: &AppState,
+    rt: &BrandRuntime,
+    work_order: &str,
+    seq: i64,
+    action: OperationAction,
+) -> ApiResult<OperationResult> {
     let mut ids = std::iter::repeat_with(|| new_id("evt"));
     let change = state
         .store
@@ -130,10 +144,10 @@ async fn record(
             plan.planned.remove(&change.work_order.sku);
         }
     }
-    Ok(Json(OperationResult {
+    Ok(OperationResult {
         work_order: change.work_order,
         orders: change.orders,
-    }))
+    })
 }
 
 /// Start an operation (an operator at its work centre).

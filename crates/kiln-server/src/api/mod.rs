@@ -5,7 +5,7 @@ pub mod factory;
 pub mod orders;
 pub mod products;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -40,28 +40,114 @@ impl Modify for BrandKey {
     }
 }
 
+/// The generated document, kept for the route that serves it.
+static OPENAPI: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+
 pub fn router(state: Arc<AppState>) -> Router {
     let v1 = OpenApiRouter::new()
+        .routes(routes!(openapi_json))
         .merge(products::routes())
         .merge(orders::routes())
         .merge(factory::routes());
-    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(metrics))
         .nest("/api/v1", v1)
         .split_for_parts();
-    let openapi = Arc::new(openapi);
-    router
-        .route(
-            "/api/v1/openapi.json",
-            axum::routing::get(move || {
-                let doc = openapi.clone();
-                async move { Json(doc.as_ref().clone()) }
-            }),
-        )
+    let _ = OPENAPI.set(openapi);
+    // Problem documents for the API only; the web UI answers with pages.
+    api.layer(middleware::from_fn(problems))
+        .merge(crate::ui::routes())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(middleware::from_fn(track))
         .with_state(state)
+}
+
+/// This document: every route, generated from the handlers.
+#[utoipa::path(get, path = "/openapi.json", tag = "platform",
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
+async fn openapi_json() -> Response {
+    match OPENAPI.get() {
+        Some(doc) => Json(doc).into_response(),
+        None => ApiError::Internal("the OpenAPI document is not built yet".into()).into_response(),
+    }
+}
+
+/// axum's own rejections (a query string or a path parameter that does not
+/// parse, a method a route does not take) are plain text; they become
+/// problem documents like every other error, naming the parameter at fault.
+async fn problems(req: Request, next: Next) -> Response {
+    use axum::http::{StatusCode, header};
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let response = next.run(req).await;
+    let status = response.status();
+    let problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if problem || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&body).trim().to_string();
+    let mut out = match status {
+        StatusCode::BAD_REQUEST => {
+            let field = rejected_field(&text, route.as_ref().map(MatchedPath::as_str));
+            let errors = field
+                .map(|f| vec![crate::error::FieldError::new(f, text.clone())])
+                .unwrap_or_default();
+            ApiError::BadRequest {
+                detail: text,
+                errors,
+            }
+            .into_response()
+        }
+        StatusCode::NOT_FOUND => ApiError::NotFound(text).into_response(),
+        _ => {
+            let title = status.canonical_reason().unwrap_or("Error").to_string();
+            let problem = crate::error::Problem {
+                kind: format!("/problems/{}", status.as_u16()),
+                detail: if text.is_empty() { title.clone() } else { text },
+                title,
+                status: status.as_u16(),
+                errors: Vec::new(),
+            };
+            let mut r = (status, Json(problem)).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/problem+json"),
+            );
+            r
+        }
+    };
+    if let Some(allow) = allow {
+        out.headers_mut().insert(header::ALLOW, allow);
+    }
+    out
+}
+
+/// The query or path parameter an axum rejection message is about.
+fn rejected_field(text: &str, route: Option<&str>) -> Option<String> {
+    if let Some(rest) = text.strip_prefix("Failed to deserialize query string: ") {
+        let (field, _) = rest.split_once(": ")?;
+        return (!field.contains(' ')).then(|| field.to_string());
+    }
+    // `Invalid URL: Cannot parse value at index 2 with value ...`
+    let index: usize = text
+        .split_once("at index ")?
+        .1
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()?;
+    route?
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        .nth(index)
+        .map(str::to_string)
 }
 
 /// Counts requests and their latency per route, for `/metrics`.

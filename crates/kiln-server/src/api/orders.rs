@@ -19,6 +19,7 @@ use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::extract::{escape, parse_json};
 use crate::flow::{self, MAX_LINES, MAX_QUANTITY, PricedLine};
 use crate::ids::{new_id, now_ms, rfc3339, today};
+use crate::runtime::BrandRuntime;
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
@@ -163,7 +164,7 @@ pub fn shipment_view(s: kiln_store::Shipment) -> ShipmentView {
     }
 }
 
-fn view(o: kiln_store::Order) -> OrderView {
+pub fn view(o: kiln_store::Order) -> OrderView {
     OrderView {
         id: o.id,
         status: o.status,
@@ -311,6 +312,19 @@ async fn place_order(
     let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
     let key = idempotency_key(&headers)?;
     let req: OrderRequest = parse_json(&body)?;
+    let order = place(&state, &rt, key, req).await?;
+    Ok((StatusCode::CREATED, Json(view(order))))
+}
+
+/// Places an order: checks, configures, plans and writes it; or returns the
+/// order this idempotency key placed before. The API and the storefront's
+/// checkout both come through here.
+pub async fn place(
+    state: &AppState,
+    rt: &BrandRuntime,
+    key: Option<String>,
+    req: OrderRequest,
+) -> ApiResult<kiln_store::Order> {
     // The hash is over the parsed request, so whitespace or key order in a
     // retried body does not matter.
     let request_hash = hex::encode(Sha256::digest(serde_json::to_vec(&req).unwrap_or_default()));
@@ -387,13 +401,14 @@ async fn place_order(
     let order_id = new_id("ord");
     let created_at = now_ms();
     let mut plan = rt.plan.lock().await;
-    let (plotted, change) = flow::plan_order(&rt, &mut plan, &order_id, &lines, today())?;
+    let (plotted, change) = flow::plan_order(rt, &mut plan, &order_id, &lines, today())?;
     let events = flow::first_events(req.channel.as_str(), plotted.promised, created_at);
     let head = NewOrder {
         brand_id: rt.brand.id.clone(),
         id: order_id.clone(),
         idempotency_key: key.clone(),
         request_hash: request_hash.clone(),
+        access_token: uuid::Uuid::new_v4().simple().to_string(),
         customer: Customer {
             id: new_id("cus"),
             email: req.customer.email.trim().to_lowercase(),
@@ -428,10 +443,7 @@ async fn place_order(
     match placed {
         Ok(Placed::Created { customer_id }) => {
             metrics::counter!("kiln_orders_placed_total").increment(1);
-            Ok((
-                StatusCode::CREATED,
-                Json(view(placed_form(order, customer_id))),
-            ))
+            Ok(placed_form(order, customer_id))
         }
         Ok(Placed::Existing { .. }) | Err(_) => {
             change.undo(&mut *rt.plan.lock().await);
@@ -468,6 +480,7 @@ fn placed_form(o: NewOrder, customer_id: String) -> kiln_store::Order {
         promised_date: o.promised_date,
         created_at: o.created_at,
         request_hash: o.request_hash,
+        access_token: o.access_token,
         lines: o.lines,
         events: o.events,
         requirements: o.requirements,
@@ -475,17 +488,14 @@ fn placed_form(o: NewOrder, customer_id: String) -> kiln_store::Order {
     }
 }
 
-fn replay(
-    existing: kiln_store::Order,
-    request_hash: &str,
-) -> ApiResult<(StatusCode, Json<OrderView>)> {
+fn replay(existing: kiln_store::Order, request_hash: &str) -> ApiResult<kiln_store::Order> {
     if existing.request_hash != request_hash {
         return Err(ApiError::invalid(
             "Idempotency-Key",
             "this Idempotency-Key was used for a different order; use a new key for a new order",
         ));
     }
-    Ok((StatusCode::CREATED, Json(view(existing))))
+    Ok(existing)
 }
 
 /// One order, with its lines, timeline, material requirements and shipments.

@@ -1,0 +1,202 @@
+//! The web UI: server-rendered HTML with one small script. Every form works
+//! without JavaScript; the script only redraws the configurator in place.
+
+mod console;
+mod shop;
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use rust_decimal::Decimal;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(home))
+        .route("/static/kiln.css", get(css))
+        .route("/static/kiln.js", get(js))
+        .merge(shop::routes())
+        .merge(console::routes())
+}
+
+/// An error shown as a page rather than a problem document.
+pub struct UiError(ApiError);
+
+impl From<ApiError> for UiError {
+    fn from(e: ApiError) -> UiError {
+        UiError(e)
+    }
+}
+
+impl From<kiln_store::StoreError> for UiError {
+    fn from(e: kiln_store::StoreError) -> UiError {
+        UiError(e.into())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    title: String,
+    detail: String,
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        let status = match &self.0 {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        let title = match status {
+            StatusCode::NOT_FOUND => "Not found".to_string(),
+            StatusCode::INTERNAL_SERVER_ERROR => "Something went wrong".to_string(),
+            _ => "That did not work".to_string(),
+        };
+        let detail = match &self.0 {
+            ApiError::Internal(_) => "Please try again in a moment.".to_string(),
+            other => other.to_string(),
+        };
+        (status, page(&ErrorPage { title, detail })).into_response()
+    }
+}
+
+pub type UiResult<T> = Result<T, UiError>;
+
+/// Renders a template; a template that fails to render is a bug, shown as 500.
+fn page(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+        }
+    }
+}
+
+fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// The value of one cookie from the request.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+fn set_cookie(response: &mut Response, name: &str, value: &str, path: &str, max_age: i64) {
+    let cookie = format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax");
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+pub fn money(currency: &str, amount: Decimal) -> String {
+    let amount = amount.round_dp(2);
+    match currency {
+        "EUR" => format!("€{amount:.2}"),
+        "GBP" => format!("£{amount:.2}"),
+        "USD" => format!("${amount:.2}"),
+        other => format!("{amount:.2} {other}"),
+    }
+}
+
+/// `Thu 26 Nov 2026`.
+pub fn long_date(date: &str) -> String {
+    date.parse::<jiff::civil::Date>()
+        .map(|d| d.strftime("%a %-d %b %Y").to_string())
+        .unwrap_or_else(|_| date.to_string())
+}
+
+async fn css() -> impl IntoResponse {
+    static_file(
+        "text/css; charset=utf-8",
+        include_str!("../../static/kiln.css"),
+    )
+}
+
+async fn js() -> impl IntoResponse {
+    static_file(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/kiln.js"),
+    )
+}
+
+fn static_file(kind: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+}
+
+pub struct ProductCard {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub price: String,
+}
+
+pub struct BrandCards {
+    pub slug: String,
+    pub name: String,
+    pub products: Vec<ProductCard>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct Home {
+    brands: Vec<BrandCards>,
+}
+
+fn cards(rt: &crate::runtime::BrandRuntime) -> Vec<ProductCard> {
+    rt.catalog
+        .products
+        .iter()
+        .map(|c| {
+            let p = c.product();
+            ProductCard {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                description: p.description.clone(),
+                price: money(&p.currency, p.base_price),
+            }
+        })
+        .collect()
+}
+
+async fn home(State(state): State<Arc<AppState>>) -> UiResult<Response> {
+    let mut brands = Vec::new();
+    for b in state.store.brands().await? {
+        // A brand whose catalog does not load is left out of the front page.
+        if let Ok(rt) = state.runtimes.get(state.store.as_ref(), &b.slug).await {
+            brands.push(BrandCards {
+                slug: b.slug.clone(),
+                name: b.name.clone(),
+                products: cards(&rt),
+            });
+        }
+    }
+    Ok(page(&Home { brands }))
+}

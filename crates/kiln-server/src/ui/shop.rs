@@ -1,0 +1,875 @@
+//! The storefront: catalog, product page with live configurator, saved
+//! designs, cart, checkout and the customer's order page.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Form;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use kiln_configure::{Configurator, Outcome, Reason, Selections};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::{UiResult, cookie, long_date, money, page, see_other, set_cookie};
+use crate::AppState;
+use crate::api::orders::{self, Address, Channel, CustomerInput, LineInput, OrderRequest};
+use crate::error::ApiError;
+use crate::ids::{new_id, now_ms};
+use crate::runtime::BrandRuntime;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/shop/{brand}", get(catalog))
+        .route("/shop/{brand}/p/{product}", get(product_page))
+        .route("/shop/{brand}/p/{product}/panel", get(panel))
+        .route("/shop/{brand}/designs", post(save_design))
+        .route("/shop/{brand}/d/{code}", get(design_page))
+        .route("/shop/{brand}/cart", get(cart_page).post(add_to_cart))
+        .route("/shop/{brand}/cart/remove", post(remove_from_cart))
+        .route("/shop/{brand}/checkout", get(checkout_page).post(checkout))
+        .route("/shop/{brand}/orders/{order}", get(order_page))
+}
+
+type Fields = Vec<(String, String)>;
+
+/// Form fields that are selections: control fields start with `_`, and an
+/// empty value means "not chosen".
+fn selections_of(fields: &Fields) -> Selections {
+    fields
+        .iter()
+        .filter(|(k, v)| !k.starts_with('_') && !v.trim().is_empty())
+        .map(|(k, v)| (k.clone(), v.trim().to_string()))
+        .collect()
+}
+
+fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Configures, dropping selections the product does not know (an old link,
+/// a hand-edited URL) and saying so, rather than failing the page.
+fn configure_leniently(c: &Configurator, mut selections: Selections) -> (Outcome, Vec<String>) {
+    let mut dropped = Vec::new();
+    loop {
+        match c.configure(&selections) {
+            Ok(outcome) => return (outcome, dropped),
+            Err(e) => {
+                dropped.push(e.to_string());
+                selections.remove(e.option());
+            }
+        }
+    }
+}
+
+pub struct ValueView {
+    pub id: String,
+    pub label: String,
+    pub checked: bool,
+    pub available: bool,
+    pub reason: String,
+}
+
+pub struct OptionView {
+    pub id: String,
+    pub name: String,
+    pub optional: bool,
+    pub is_text: bool,
+    pub is_number: bool,
+    pub is_color: bool,
+    pub value: String,
+    pub values: Vec<ValueView>,
+    pub reason: String,
+    pub max_length: u32,
+    pub min: String,
+    pub max: String,
+    pub unit: String,
+}
+
+pub struct PanelView {
+    pub brand: String,
+    pub product: String,
+    pub name: String,
+    pub description: String,
+    pub svg: String,
+    pub conflict: Option<String>,
+    pub options: Vec<OptionView>,
+    pub base: String,
+    pub price_lines: Vec<(String, String)>,
+    pub total: String,
+    pub promise: String,
+    pub sku: String,
+    pub orderable: bool,
+}
+
+/// A reason in words: the rules' messages, and which choices trigger them.
+fn reason_text(c: &Configurator, reason: &Reason) -> String {
+    let rules: Vec<&str> = reason.rules.iter().map(|r| r.message.as_str()).collect();
+    let mut text = rules.join("; ");
+    if !reason.selections.is_empty() {
+        let with: Vec<String> = reason
+            .selections
+            .iter()
+            .map(|(o, v)| selection_label(c, o, v))
+            .collect();
+        text.push_str(&format!(" (with {})", with.join(", ")));
+    }
+    if text.is_empty() {
+        "it breaks the product's rules".into()
+    } else {
+        text
+    }
+}
+
+/// `Shape: Conical` for an option and a value id.
+fn selection_label(c: &Configurator, option: &str, value: &str) -> String {
+    let Some(o) = c.product().option(option) else {
+        return format!("{option} = {value}");
+    };
+    let label = o
+        .kind
+        .values()
+        .iter()
+        .find(|v| v.id.eq_ignore_ascii_case(value))
+        .map(|v| v.label.as_str())
+        .unwrap_or(value);
+    format!("{}: {}", o.name, label)
+}
+
+/// The preview with an accessible name that lists the configuration, so
+/// screen readers (and any change of option) see a different picture.
+fn accessible_svg(svg: &str, c: &Configurator, outcome: &Outcome) -> String {
+    let described: Vec<String> = outcome
+        .options
+        .iter()
+        .filter_map(|o| o.value.as_ref().map(|v| selection_label(c, &o.id, v)))
+        .collect();
+    let label = format!("{}: {}", c.product().name, described.join(", "));
+    let label = label
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('"', "&quot;");
+    match svg.find('>') {
+        Some(end) if svg.starts_with("<svg") => format!(
+            "{} role=\"img\" aria-label=\"{label}\"><title>{label}</title>{}",
+            &svg[..end],
+            &svg[end + 1..]
+        ),
+        _ => svg.to_string(),
+    }
+}
+
+async fn panel_view(rt: &BrandRuntime, c: &Configurator, selections: Selections) -> PanelView {
+    let p = c.product();
+    let (outcome, dropped) = configure_leniently(c, selections);
+    let options = outcome
+        .options
+        .iter()
+        .map(|o| {
+            let mut values: Vec<ValueView> = o
+                .values
+                .iter()
+                .map(|v| ValueView {
+                    id: v.id.clone(),
+                    label: v.label.clone(),
+                    checked: o.value.as_deref() == Some(v.id.as_str()),
+                    available: v.available,
+                    reason: v
+                        .reason
+                        .as_ref()
+                        .map(|r| reason_text(c, r))
+                        .unwrap_or_default(),
+                })
+                .collect();
+            if o.optional && !o.values.is_empty() {
+                values.insert(
+                    0,
+                    ValueView {
+                        id: String::new(),
+                        label: "None".into(),
+                        checked: o.value.is_none(),
+                        available: o.can_be_omitted,
+                        reason: if o.can_be_omitted {
+                            String::new()
+                        } else {
+                            "your other choices need it".into()
+                        },
+                    },
+                );
+            }
+            OptionView {
+                id: o.id.clone(),
+                name: o.name.clone(),
+                optional: o.optional,
+                is_text: o.kind == "text",
+                is_number: o.kind == "number",
+                is_color: o.kind == "color",
+                value: o.value.clone().unwrap_or_default(),
+                values,
+                reason: String::new(),
+                max_length: o.max_length.unwrap_or(0),
+                min: o.min.map(|d| d.to_string()).unwrap_or_default(),
+                max: o.max.map(|d| d.to_string()).unwrap_or_default(),
+                unit: o.unit.clone().unwrap_or_default(),
+            }
+        })
+        .collect();
+    let mut conflict = outcome
+        .conflict
+        .as_ref()
+        .map(|r| format!("These choices do not go together: {}", reason_text(c, r)));
+    if !dropped.is_empty() {
+        let note = format!("Ignored: {}", dropped.join("; "));
+        conflict = Some(conflict.map(|c| format!("{c}. {note}")).unwrap_or(note));
+    }
+    let orderable = outcome.valid && outcome.complete;
+    let promise = if orderable {
+        crate::flow::quote_promise(rt, p, &outcome, 1)
+            .await
+            .map(|d| long_date(&d.to_string()))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let (base, price_lines, total) = match &outcome.price {
+        Some(price) => (
+            money(&price.currency, price.base),
+            price
+                .lines
+                .iter()
+                .map(|l| (l.label.clone(), money(&price.currency, l.amount)))
+                .collect(),
+            money(&price.currency, price.total),
+        ),
+        None => (money(&p.currency, p.base_price), Vec::new(), "–".into()),
+    };
+    PanelView {
+        brand: rt.brand.slug.clone(),
+        product: p.id.clone(),
+        name: p.name.clone(),
+        description: p.description.clone(),
+        svg: accessible_svg(&outcome.preview_svg, c, &outcome),
+        conflict,
+        options,
+        base,
+        price_lines,
+        total,
+        promise,
+        sku: outcome.sku.clone().unwrap_or_else(|| "–".into()),
+        orderable,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "product.html")]
+struct ProductPage {
+    brand: String,
+    cart_count: usize,
+    share: Option<String>,
+    p: PanelView,
+}
+
+#[derive(Template)]
+#[template(path = "panel.html")]
+struct PanelFragment {
+    p: PanelView,
+}
+
+#[derive(Template)]
+#[template(path = "catalog.html")]
+struct CatalogPage {
+    brand: String,
+    brand_name: String,
+    cart_count: usize,
+    products: Vec<super::ProductCard>,
+}
+
+async fn catalog(
+    State(state): State<Arc<AppState>>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+) -> UiResult<Response> {
+    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    let cart_count = cart_lines(&state, &rt, &headers).await.len();
+    Ok(page(&CatalogPage {
+        brand: rt.brand.slug.clone(),
+        brand_name: rt.brand.name.clone(),
+        cart_count,
+        products: super::cards(&rt),
+    }))
+}
+
+async fn product_page(
+    State(state): State<Arc<AppState>>,
+    Path((brand, product)): Path<(String, String)>,
+    Query(fields): Query<Fields>,
+    headers: HeaderMap,
+) -> UiResult<Response> {
+    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    let c = rt.product(&product)?;
+    let p = panel_view(&rt, c, selections_of(&fields)).await;
+    let cart_count = cart_lines(&state, &rt, &headers).await.len();
+    Ok(page(&ProductPage {
+        brand: rt.brand.slug.clone(),
+        cart_count,
+        share: None,
+        p,
+    }))
+}
+
+async fn panel(
+    State(state): State<Arc<AppState>>,
+    Path((brand, product)): Path<(String, String)>,
+    Query(fields): Query<Fields>,
+) -> UiResult<Response> {
+    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    let c = rt.product(&product)?;
+    let p = panel_view(&rt, c, selections_of(&fields)).await;
+    Ok(page(&PanelFragment { p }))
+}
+
+/// Short, unambiguous, unguessable enough for a shared link.
+fn design_code() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let bits = uuid::Uuid::new_v4().as_u128();
+    (0..10)
+        .map(|i| ALPHABET[((bits >> (i * 5)) % ALPHABET.len() as u128) as usize] as char)
+        .collect()
+}
+
+async fn save_design(
+    State(state): State<Arc<AppState>>,
+    Path(brand): Path<String>,
+    Form(fields): Form<Fields>,
+) -> UiResult<Response> {
+    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    let product = field(&fields, "_product").unwrap_or_default().to_string();
+    let c = rt.product(&product)?;
+    let (outcome, _) = configure_leniently(c, selections_of(&fields));
+    // Only what the customer chose: defaults may change, choices should not.
+    let chosen: Selections = outcome
+        .options
+        .iter()
+        .filter_map(|o| o.selected.clone().map(|v| (o.id.clone(), v)))
+        .collect();
+    let design = kiln_store::Design {
+        code: design_code(),
+        product_id: product,
+        selections: serde_json::to_string(&chosen).unwrap_or_default(),
+        created_at: now_ms(),
+    };
+    state.store.save_design(&rt.brand.id, &design).await?;
+    Ok(see_other(&format!(
+        "/shop/{}/d/{}",
+        rt.brand.slug, design.code
+    )))
+}
+
+async fn design_page(
+    State(state): State<Arc<AppState>>,
+    Path((brand, code)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> UiResult<Response> {
+    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    let design = state
+        .store
+        .design(&rt.brand.id, &code)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no saved design `{code}`")))?;
+    let c = rt.product(&design.product_id)?;
+    let selections: Selections = serde_json::from_str(&design.selections).unwrap_or_default();
+    let p = panel_view(&rt, c, selections).await;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let share = Some(format!(
+        "http://{host}/shop/{}/d/{}",
+        rt.brand.slug, design.code
+    ));
+    let cart_count = cart_lines(&state, &rt, &headers).await.len();
+    Ok(page(&ProductPage {
+        brand: rt.brand.slug.clone(),
+        cart_count,
+        share,
+        p,
+    }))
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+struct CartLine {
+    product: String,
+    selections: Selections,
+    quantity: u32,
+}
+
+const CART_COOKIE: &str = "kiln_cart";
+
+async fn cart_lines(state: &AppState, rt: &BrandRuntime, headers: &HeaderMap) -> Vec<CartLine> {
+    let Some(id) = cookie(headers, CART_COOKIE) else {
+        return Vec::new();
+    };
+    match state.store.cart(&rt.brand.id, &id).await {
+        Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+async fn add_to_cart(
+    State(state): State<Arc<AppState>>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+    Form(fields): Form<Fields>,
+) -> UiResult<Response> {
+    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    let product = field(&fields, "_product").unwrap_or_default().to_string();
+    let c = rt.product(&product)?;
+    let quantity: u32 = field(&fields, "_quantity")
+        .and_then(|q| q.trim().parse().ok())
+        .unwrap_or(1);
+    if quantity == 0 || quantity > crate::flow::MAX_QUANTITY {
+        return Err(ApiError::invalid("_quantity", "choose a quantity between 1 and 10000").into());
+    }
+    let outcome = c
+        .configure(&selections_of(&fields))
+        .map_err(|e| ApiError::invalid(e.option(), e.to_string()))?;
+    if !(outcome.valid && outcome.complete) {
+        return Err(ApiError::invalid(
+            "selections",
+            "this configuration cannot be made; change the options marked unavailable",
+        )
+        .into());
+    }
+    let id = cookie(&headers, CART_COOKIE).unwrap_or_else(|| new_id("cart"));
+    let mut lines = cart_lines(&state, &rt, &headers).await;
+    lines.push(CartLine {
+        product,
+        selections: outcome.configuration.clone(),
+        quantity,
+    });
+    let json = serde_json::to_string(&lines).unwrap_or_default();
+    state
+        .store
+        .put_cart(&rt.brand.id, &id, &json, now_ms())
+        .await?;
+    let mut response = see_other(&format!("/shop/{}/cart", rt.brand.slug));
+    set_cookie(
+        &mut response,
+        CART_COOKIE,
+        &id,
+        &format!("/shop/{}", rt.brand.slug),
+        30 * 86_400,
+    );
+    Ok(response)
+}
+
+async fn remove_from_cart(
+    State(state): State<Arc<AppState>>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+    Form(fields): Form<Fields>,
+) -> UiResult<Response> {
+    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    if let Some(id) = cookie(&headers, CART_COOKIE) {
+        let mut lines = cart_lines(&state, &rt, &headers).await;
+        if let Some(i) = field(&fields, "line").and_then(|l| l.parse::<usize>().ok()) {
+            if i < lines.len() {
+                lines.remove(i);
+            }
+        }
+        let json = serde_json::to_string(&lines).unwrap_or_default();
+        state
+            .store
+            .put_cart(&rt.brand.id, &id, &json, now_ms())
+            .await?;
+    }
+    Ok(see_other(&format!("/shop/{}/cart", rt.brand.slug)))
+}
+
+pub struct CartLineView {
+    name: String,
+    summary: String,
+    quantity: u32,
+    price: String,
+}
+
+#[derive(Template)]
+#[template(path = "cart.html")]
+struct CartPage {
+    brand: String,
+    cart_count: usize,
+    lines: Vec<CartLineView>,
+    total: String,
+}
+
+/// Cart lines priced now; a line whose product changed and no longer fits
+/// is shown with its reason instead of a price.
+fn priced(rt: &BrandRuntime, lines: &[CartLine]) -> (Vec<CartLineView>, String) {
+    let mut total = Decimal::ZERO;
+    let mut currency = String::from("EUR");
+    let views = lines
+        .iter()
+        .map(|l| {
+            let Some(c) = rt.catalog.product(&l.product) else {
+                return CartLineView {
+                    name: l.product.clone(),
+                    summary: "no longer sold".into(),
+                    quantity: l.quantity,
+                    price: "–".into(),
+                };
+            };
+            let summary = l
+                .selections
+                .iter()
+                .map(|(o, v)| selection_label(c, o, v))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let price = match c.configure(&l.selections).ok().and_then(|o| o.price) {
+                Some(p) => {
+                    currency = p.currency.clone();
+                    let line = p.total * Decimal::from(l.quantity);
+                    total += line;
+                    money(&p.currency, line)
+                }
+                None => "cannot be made as configured".into(),
+            };
+            CartLineView {
+                name: c.product().name.clone(),
+                summary,
+                quantity: l.quantity,
+                price,
+            }
+        })
+        .collect();
+    (views, money(&currency, total))
+}
+
+async fn cart_page(
+    State(state): State<Arc<AppState>>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+) -> UiResult<Response> {
+    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    let lines = cart_lines(&state, &rt, &headers).await;
+    let (lines, total) = priced(&rt, &lines);
+    Ok(page(&CartPage {
+        brand: rt.brand.slug.clone(),
+        cart_count: lines.len(),
+        lines,
+        total,
+    }))
+}
+
+pub struct FieldView {
+    name: &'static str,
+    label: &'static str,
+    kind: &'static str,
+    autocomplete: &'static str,
+    value: String,
+    error: String,
+}
+
+#[derive(Template)]
+#[template(path = "checkout.html")]
+struct CheckoutPage {
+    brand: String,
+    cart_count: usize,
+    count: usize,
+    total: String,
+    problem: String,
+    fields: Vec<FieldView>,
+    countries: Vec<(&'static str, &'static str)>,
+}
+
+const COUNTRIES: &[(&str, &str)] = &[
+    ("GB", "United Kingdom"),
+    ("DE", "Germany"),
+    ("FR", "France"),
+    ("IT", "Italy"),
+    ("ES", "Spain"),
+    ("NL", "Netherlands"),
+    ("IE", "Ireland"),
+    ("US", "United States"),
+    ("CN", "China"),
+    ("JP", "Japan"),
+];
+
+/// (field, label, input type, autocomplete, path in the order request)
+const CHECKOUT_FIELDS: &[(&str, &str, &str, &str, &str)] = &[
+    ("name", "Full name", "text", "name", "/customer/name"),
+    ("email", "Email", "email", "email", "/customer/email"),
+    ("phone", "Phone (optional)", "tel", "tel", "/customer/phone"),
+    (
+        "line1",
+        "Street address",
+        "text",
+        "address-line1",
+        "/ship_to/line1",
+    ),
+    ("city", "City", "text", "address-level2", "/ship_to/city"),
+    (
+        "postal_code",
+        "Postal code",
+        "text",
+        "postal-code",
+        "/ship_to/postal_code",
+    ),
+    ("country", "Country", "text", "country", "/ship_to/country"),
+];
+
+fn checkout_form(
+    rt: &BrandRuntime,
+    lines: &[CartLine],
+    values: &Fields,
+    errors: &[crate::error::FieldError],
+    problem: String,
+) -> CheckoutPage {
+    let (views, total) = priced(rt, lines);
+    let fields = CHECKOUT_FIELDS
+        .iter()
+        .map(|(name, label, kind, autocomplete, path)| FieldView {
+            name,
+            label,
+            kind,
+            autocomplete,
+            value: field(values, name).unwrap_or_default().to_string(),
+            error: errors
+                .iter()
+                .filter(|e| e.path == *path || (*name == "name" && e.path == "/ship_to/name"))
+                .map(|e| e.message.clone())
+                .next()
+                .unwrap_or_default(),
+        })
+        .collect();
+    CheckoutPage {
+        brand: rt.brand.slug.clone(),
+        cart_count: views.len(),
+        count: views.len(),
+        total,
+        problem,
+        fields,
+        countries: COUNTRIES.to_vec(),
+    }
+}
+
+async fn checkout_page(
+    State(state): State<Arc<AppState>>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+) -> UiResult<Response> {
+    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    let lines = cart_lines(&state, &rt, &headers).await;
+    if lines.is_empty() {
+        return Ok(see_other(&format!("/shop/{}/cart", rt.brand.slug)));
+    }
+    Ok(page(&checkout_form(
+        &rt,
+        &lines,
+        &Vec::new(),
+        &[],
+        String::new(),
+    )))
+}
+
+async fn checkout(
+    State(state): State<Arc<AppState>>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+    Form(values): Form<Fields>,
+) -> UiResult<Response> {
+    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    let Some(cart_id) = cookie(&headers, CART_COOKIE) else {
+        return Ok(see_other(&format!("/shop/{}/cart", rt.brand.slug)));
+    };
+    let lines = cart_lines(&state, &rt, &headers).await;
+    if lines.is_empty() {
+        return Ok(see_other(&format!("/shop/{}/cart", rt.brand.slug)));
+    }
+    let get = |name: &str| field(&values, name).unwrap_or_default().trim().to_string();
+    let name = get("name");
+    let request = OrderRequest {
+        customer: CustomerInput {
+            name: name.clone(),
+            email: get("email"),
+            phone: Some(get("phone")).filter(|p| !p.is_empty()),
+        },
+        ship_to: Address {
+            name,
+            line1: get("line1"),
+            line2: None,
+            city: get("city"),
+            postal_code: get("postal_code"),
+            region: None,
+            country: get("country").to_uppercase(),
+        },
+        channel: Channel::Online,
+        store_id: None,
+        lines: lines
+            .iter()
+            .map(|l| LineInput {
+                product: l.product.clone(),
+                selections: l.selections.clone(),
+                quantity: l.quantity,
+            })
+            .collect(),
+    };
+    // The cart is the idempotency key: a double submit places one order.
+    match orders::place(&state, &rt, Some(format!("checkout-{cart_id}")), request).await {
+        Ok(order) => {
+            state.store.delete_cart(&rt.brand.id, &cart_id).await?;
+            let to = format!(
+                "/shop/{}/orders/{}?token={}",
+                rt.brand.slug, order.id, order.access_token
+            );
+            let mut response = see_other(&to);
+            set_cookie(
+                &mut response,
+                CART_COOKIE,
+                "",
+                &format!("/shop/{}", rt.brand.slug),
+                0,
+            );
+            Ok(response)
+        }
+        Err(ApiError::Invalid { detail, errors }) => {
+            let known: Vec<&str> = CHECKOUT_FIELDS
+                .iter()
+                .map(|f| f.4)
+                .chain(["/ship_to/name"])
+                .collect();
+            let problem = if errors.iter().all(|e| known.contains(&e.path.as_str())) {
+                "Please correct the fields marked below.".to_string()
+            } else {
+                detail
+            };
+            let form = checkout_form(&rt, &lines, &values, &errors, problem);
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page(&form)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub struct StepView {
+    label: &'static str,
+    done: bool,
+    at: String,
+    note: String,
+}
+
+#[derive(Template)]
+#[template(path = "order.html")]
+struct OrderPage {
+    brand: String,
+    cart_count: usize,
+    id: String,
+    status_label: String,
+    promised: String,
+    steps: Vec<StepView>,
+    lines: Vec<(String, String, i64, String)>,
+    total: String,
+}
+
+pub const STEPS: &[(&str, &str)] = &[
+    ("ordered", "Ordered"),
+    ("planned", "Planned"),
+    ("in_production", "In production"),
+    ("made", "Made"),
+    ("shipped", "Shipped"),
+    ("delivered", "Delivered"),
+];
+
+#[derive(Deserialize)]
+struct Token {
+    token: Option<String>,
+}
+
+async fn order_page(
+    State(state): State<Arc<AppState>>,
+    Path((brand, order)): Path<(String, String)>,
+    Query(token): Query<Token>,
+) -> UiResult<Response> {
+    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    let not_found =
+        || ApiError::NotFound("no such order; check the link in your confirmation".into());
+    let o = state
+        .store
+        .order(&rt.brand.id, &order)
+        .await?
+        .ok_or_else(not_found)?;
+    // The token in the customer's link is the only way in without a key.
+    if o.access_token.is_empty() || token.token.as_deref() != Some(o.access_token.as_str()) {
+        return Err(not_found().into());
+    }
+    let steps = STEPS
+        .iter()
+        .map(|(status, label)| {
+            let event = o.events.iter().find(|e| e.status == *status);
+            StepView {
+                label,
+                done: event.is_some(),
+                at: event
+                    .map(|e| {
+                        crate::ids::rfc3339(e.at)
+                            .chars()
+                            .take(16)
+                            .collect::<String>()
+                            .replace('T', " ")
+                    })
+                    .unwrap_or_default(),
+                note: event.map(|e| e.note.clone()).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let status_label = STEPS
+        .iter()
+        .find(|(s, _)| *s == o.status)
+        .map(|(_, l)| l.to_string())
+        .unwrap_or(o.status.clone());
+    let lines = o
+        .lines
+        .iter()
+        .map(|l| {
+            let selections: BTreeMap<String, String> =
+                serde_json::from_str(&l.selections).unwrap_or_default();
+            let (name, summary) = match rt.catalog.product(&l.product_id) {
+                Some(c) => (
+                    c.product().name.clone(),
+                    selections
+                        .iter()
+                        .map(|(k, v)| selection_label(c, k, v))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+                None => (l.product_id.clone(), l.sku.clone()),
+            };
+            let unit = l
+                .unit_price
+                .parse()
+                .map(|d| money(&o.currency, d))
+                .unwrap_or(l.unit_price.clone());
+            (name, summary, l.quantity, unit)
+        })
+        .collect();
+    let total = o
+        .total
+        .parse()
+        .map(|d| money(&o.currency, d))
+        .unwrap_or(o.total.clone());
+    Ok(page(&OrderPage {
+        brand: rt.brand.slug.clone(),
+        cart_count: 0,
+        id: o.id.clone(),
+        status_label,
+        promised: long_date(&o.promised_date),
+        steps,
+        lines,
+        total,
+    }))
+}

@@ -1,0 +1,31 @@
+// Kiln's only script: redraw the configurator after each change without a
+// page load. Without it the forms still work: they submit and the server
+// renders the same page.
+(function () {
+  var form = document.getElementById("configure");
+  if (!form) return;
+  var seq = 0;
+  function refresh(ev) {
+    var panel = document.getElementById("configurator");
+    // Give focus back to the radio the user just chose; a text field has
+    // already lost focus when its change fires.
+    var t = ev && ev.target;
+    var focus = t && t.type === "radio" ? [t.name, t.value] : null;
+    var query = new URLSearchParams(new FormData(form)).toString();
+    var mine = ++seq;
+    fetch(form.dataset.panel + "?" + query, { headers: { Accept: "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        if (mine !== seq) return;
+        panel.innerHTML = html;
+        history.replaceState(null, "", form.action + "?" + query);
+        if (focus) {
+          var el = panel.querySelector('[name="' + CSS.escape(focus[0]) + '"][value="' + CSS.escape(focus[1]) + '"]') ||
+                   panel.querySelector('[name="' + CSS.escape(focus[0]) + '"]');
+          if (el) el.focus();
+        }
+      })
+      .catch(function () {});
+  }
+  form.addEventListener("change", refresh);
+})();

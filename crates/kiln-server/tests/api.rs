@@ -1,0 +1,1139 @@
+//! The whole loop over HTTP, against a real server on a random port: catalog,
+//! configure, order, work orders, shipping, tenancy, and the platform routes.
+//!
+//! Every behaviour runs on SQLite (a fresh temporary directory per test), and
+//! on PostgreSQL (a fresh database per test) when `KILN_TEST_POSTGRES` holds a
+//! server URL such as `postgres://postgres@127.0.0.1:5432/postgres`. The
+//! PostgreSQL variants live in `mod postgres`, so `cargo test -- postgres`
+//! runs exactly them.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::Arc;
+
+use kiln_store::{Brand, CatalogFile, PostgresStore, SqliteStore, Store};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+// ---------------------------------------------------------------------------
+// Harness.
+
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where a test's database lives, to be removed when the test ends.
+enum Scratch {
+    Dir(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Scratch {
+    async fn remove(self) {
+        if let Scratch::Postgres { admin_url, name } = self {
+            // Best effort: a failed drop leaves a stray database, not a failure.
+            let mut admin = pg_connect(&admin_url).await;
+            if let Err(e) = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await
+            {
+                eprintln!("could not drop {name}: {e}");
+            }
+        }
+    }
+}
+
+async fn pg_connect(url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection as _;
+    sqlx::PgConnection::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {url}: {e}"))
+}
+
+/// `admin_url` with its database name replaced by `name`.
+fn database_url(admin_url: &str, name: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (admin_url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map(|i| scheme_end + i)
+        .unwrap_or(base.len());
+    format!("{}/{name}{query}", &base[..host_end])
+}
+
+/// A fresh, migrated store; `None` when PostgreSQL is asked for but not
+/// configured (the test is skipped).
+async fn open_store(backend: Backend, test: &str) -> Option<(Arc<dyn Store>, Scratch)> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let store = SqliteStore::open_dir(dir.path())
+                .await
+                .expect("SQLite opens and migrates");
+            Some((Arc::new(store), Scratch::Dir(dir)))
+        }
+        Backend::Postgres => {
+            let Ok(admin_url) = std::env::var("KILN_TEST_POSTGRES") else {
+                eprintln!("skipping {test}: set KILN_TEST_POSTGRES=postgres://... to run it");
+                return None;
+            };
+            let name = format!("kiln_test_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = pg_connect(&admin_url).await;
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .await
+                .expect("CREATE DATABASE");
+            drop(admin);
+            let store = PostgresStore::open(&database_url(&admin_url, &name))
+                .await
+                .expect("PostgreSQL opens and migrates");
+            Some((Arc::new(store), Scratch::Postgres { admin_url, name }))
+        }
+    }
+}
+
+/// A running server on `127.0.0.1:<random port>` with the demo brand seeded.
+struct App {
+    base: String,
+    slug: String,
+    key: String,
+    store: Arc<dyn Store>,
+    http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Opens a store on `backend`, seeds the demo brand and serves it.
+async fn spawn_app(backend: Backend, test: &str) -> Option<(App, Scratch)> {
+    let (store, scratch) = open_store(backend, test).await?;
+    let (brand, key) = kiln_server::demo::seed(store.as_ref())
+        .await
+        .expect("the demo seeds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let addr = listener.local_addr().unwrap();
+    let state = kiln_server::AppState::new(store.clone());
+    let server = tokio::spawn(async move {
+        kiln_server::serve(listener, state)
+            .await
+            .expect("the server runs");
+    });
+    let app = App {
+        base: format!("http://{addr}"),
+        slug: brand.slug,
+        key,
+        store,
+        http: reqwest::Client::new(),
+        server,
+    };
+    Some((app, scratch))
+}
+
+/// Runs `body` against a fresh app, cleans up whether it passed or panicked,
+/// then passes the panic on.
+async fn run<F, Fut>(backend: Backend, test: &str, body: F)
+where
+    F: FnOnce(App) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some((app, scratch)) = spawn_app(backend, test).await else {
+        return;
+    };
+    let outcome = tokio::spawn(body(app)).await;
+    scratch.remove().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// Instantiates each behaviour for both backends: `sqlite::NAME` and
+/// `postgres::NAME`.
+macro_rules! api_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let test = concat!("sqlite::", stringify!($name));
+                    super::run(super::Backend::Sqlite, test, super::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let test = concat!("postgres::", stringify!($name));
+                    super::run(super::Backend::Postgres, test, super::$name).await;
+                }
+            )*
+        }
+    };
+}
+
+api_tests!(
+    catalog_lists_and_configures,
+    configure_errors_are_problems,
+    place_order_is_idempotent,
+    concurrent_retries_make_one_order,
+    order_errors_name_the_field,
+    same_configuration_batches_into_one_work_order,
+    reading_an_order_needs_the_brand_key,
+    order_loop_to_delivery,
+    operations_run_in_order,
+    platform_routes,
+    parameter_errors_are_problems,
+);
+
+// ---------------------------------------------------------------------------
+// HTTP helpers.
+
+struct Reply {
+    status: StatusCode,
+    content_type: String,
+    body: Value,
+    text: String,
+}
+
+impl Reply {
+    async fn from(response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let text = response.text().await.expect("a response body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            content_type,
+            body,
+            text,
+        }
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    fn expect(self, status: StatusCode) -> Reply {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self
+    }
+
+    /// Asserts an RFC 9457 problem with `status`, returning its field paths.
+    fn problem(self, status: StatusCode) -> Vec<String> {
+        let reply = self.expect(status);
+        assert_eq!(reply.content_type, "application/problem+json");
+        assert_eq!(reply.body["status"], status.as_u16());
+        assert!(reply.body["title"].is_string(), "{}", reply.text);
+        assert!(reply.body["type"].is_string(), "{}", reply.text);
+        reply.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| e["path"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl App {
+    /// `/api/v1/brands/<slug><path>`.
+    fn brand_url(&self, path: &str) -> String {
+        format!("{}/api/v1/brands/{}{path}", self.base, self.slug)
+    }
+
+    async fn get_public(&self, path: &str) -> Reply {
+        Reply::from(self.http.get(self.brand_url(path)).send().await.unwrap()).await
+    }
+
+    /// GET with the brand's key.
+    async fn get(&self, path: &str) -> Reply {
+        self.get_with_key(path, Some(&self.key)).await
+    }
+
+    async fn get_with_key(&self, path: &str, key: Option<&str>) -> Reply {
+        let mut req = self.http.get(self.brand_url(path));
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
+        Reply::from(req.send().await.unwrap()).await
+    }
+
+    /// POST JSON with the brand's key.
+    async fn post(&self, path: &str, body: &Value) -> Reply {
+        let req = self
+            .http
+            .post(self.brand_url(path))
+            .bearer_auth(&self.key)
+            .json(body);
+        Reply::from(req.send().await.unwrap()).await
+    }
+
+    async fn post_raw(&self, path: &str, body: &str) -> Reply {
+        let req = self
+            .http
+            .post(self.brand_url(path))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string());
+        Reply::from(req.send().await.unwrap()).await
+    }
+
+    async fn configure(&self, product: &str, selections: Value) -> Reply {
+        self.post(
+            &format!("/products/{product}/configure"),
+            &json!({ "selections": selections }),
+        )
+        .await
+    }
+
+    async fn place(&self, key: Option<&str>, body: &Value) -> Reply {
+        let mut req = self.http.post(self.brand_url("/orders")).json(body);
+        if let Some(key) = key {
+            req = req.header("Idempotency-Key", key);
+        }
+        Reply::from(req.send().await.unwrap()).await
+    }
+
+    /// Places `body` and returns the new order's id.
+    async fn place_ok(&self, body: &Value) -> String {
+        let key = uuid::Uuid::new_v4().to_string();
+        let reply = self
+            .place(Some(&key), body)
+            .await
+            .expect(StatusCode::CREATED);
+        reply.body["id"].as_str().expect("an order id").to_string()
+    }
+
+    async fn order(&self, id: &str) -> Value {
+        self.get(&format!("/orders/{id}"))
+            .await
+            .expect(StatusCode::OK)
+            .body
+    }
+
+    /// A second brand, created straight in the store, with its own key and
+    /// the demo catalog.
+    async fn other_brand(&self) -> (Brand, String) {
+        let brand = Brand {
+            id: format!("brd_other_{}", uuid::Uuid::new_v4().simple()),
+            slug: "other".into(),
+            name: "Other Brand".into(),
+        };
+        self.store.create_brand(&brand, 0).await.unwrap();
+        for (kind, name, source) in kiln_server::demo::FILES {
+            let file = CatalogFile {
+                kind: kind.to_string(),
+                name: name.to_string(),
+                source: source.to_string(),
+            };
+            self.store
+                .put_catalog_file(&brand.id, &file, 0)
+                .await
+                .unwrap();
+        }
+        let key = kiln_server::auth::new_key();
+        self.store
+            .add_api_key(&brand.id, &kiln_server::auth::hash_key(&key), "test", 0)
+            .await
+            .unwrap();
+        (brand, key)
+    }
+}
+
+fn order_body(email: &str, product: &str, selections: Value, quantity: u32) -> Value {
+    json!({
+        "customer": { "name": "Ada Lovelace", "email": email },
+        "ship_to": {
+            "name": "Ada Lovelace",
+            "line1": "12 Analytical Way",
+            "city": "London",
+            "postal_code": "N1 9GU",
+            "country": "GB"
+        },
+        "channel": "online",
+        "lines": [{ "product": product, "selections": selections, "quantity": quantity }]
+    })
+}
+
+fn mug(email: &str) -> Value {
+    order_body(
+        email,
+        "mug",
+        json!({ "size": "L", "shape": "tall", "glaze": "#1d3557", "pattern": "stripes" }),
+        2,
+    )
+}
+
+fn option<'a>(outcome: &'a Value, id: &str) -> &'a Value {
+    outcome["options"]
+        .as_array()
+        .expect("options")
+        .iter()
+        .find(|o| o["id"] == id)
+        .unwrap_or_else(|| panic!("no option {id} in {outcome}"))
+}
+
+fn value<'a>(option: &'a Value, id: &str) -> &'a Value {
+    option["values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .find(|v| v["id"] == id)
+        .unwrap_or_else(|| panic!("no value {id} in {option}"))
+}
+
+/// The distinct work orders of an order's lines.
+fn work_orders_of(order: &Value) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in order["lines"].as_array().expect("lines") {
+        let id = line["work_order_id"].as_str().expect("a work order id");
+        if !out.iter().any(|w| w == id) {
+            out.push(id.to_string());
+        }
+    }
+    out
+}
+
+fn timestamp(at: &Value) -> jiff::Timestamp {
+    at.as_str()
+        .unwrap_or_else(|| panic!("a time, not {at}"))
+        .parse()
+        .unwrap_or_else(|e| panic!("{at} is not RFC 3339: {e}"))
+}
+
+// ---------------------------------------------------------------------------
+// Behaviours.
+
+async fn catalog_lists_and_configures(app: App) {
+    let list = app.get_public("/products").await.expect(StatusCode::OK);
+    let ids: BTreeSet<&str> = list.body["products"]
+        .as_array()
+        .expect("products")
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.len() >= 3, "{ids:?}");
+    for id in ["mug", "sneaker", "shirt"] {
+        assert!(ids.contains(id), "{id} is missing from {ids:?}");
+    }
+    for p in list.body["products"].as_array().unwrap() {
+        assert!(p["name"].is_string(), "{p}");
+    }
+
+    let mug = app.get_public("/products/mug").await.expect(StatusCode::OK);
+    assert_eq!(mug.body["id"], "mug");
+    let shape = option(&mug.body, "shape");
+    assert!(value(shape, "conical")["name"].is_string());
+    assert!(!mug.body["components"].as_array().unwrap().is_empty());
+    assert!(mug.body["rules"].as_array().unwrap().len() >= 3);
+    app.get_public("/products/teapot")
+        .await
+        .problem(StatusCode::NOT_FOUND);
+
+    // The defaults make a complete configuration.
+    let defaults = app.configure("mug", json!({})).await.expect(StatusCode::OK);
+    let outcome = &defaults.body;
+    assert_eq!(outcome["valid"], true, "{outcome}");
+    assert_eq!(outcome["complete"], true, "{outcome}");
+    assert!(!outcome["sku"].as_str().unwrap().is_empty());
+    // Money is decimal text, never a float.
+    let total = outcome["price"]["total"]
+        .as_str()
+        .expect("a decimal string");
+    assert!(total.parse::<f64>().unwrap() > 0.0, "{total}");
+    assert!(!outcome["bom"].as_array().unwrap().is_empty());
+    assert!(!outcome["routing"].as_array().unwrap().is_empty());
+    assert!(outcome["preview_svg"].as_str().unwrap().contains("<svg"));
+    assert!(outcome["promised_date"].is_string(), "{outcome}");
+
+    // A conical mug cannot be large, and says why.
+    let conical = app
+        .configure("mug", json!({ "shape": "conical" }))
+        .await
+        .expect(StatusCode::OK);
+    let large = value(option(&conical.body, "size"), "L");
+    assert_eq!(large["available"], false, "{large}");
+    let rules = large["reason"]["rules"].as_array().expect("a reason");
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["message"] == "Conical mugs come in S and M"),
+        "{large}"
+    );
+    assert_eq!(value(option(&conical.body, "size"), "S")["available"], true);
+
+    // The same configuration in another order of selections has the same SKU.
+    let a = app
+        .configure("mug", json!({ "size": "L", "glaze": "#e63946" }))
+        .await
+        .expect(StatusCode::OK);
+    let b = app
+        .configure("mug", json!({ "glaze": "#e63946", "size": "L" }))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(a.body["sku"], b.body["sku"]);
+    assert_ne!(a.body["sku"], defaults.body["sku"]);
+
+    // The other two products configure with their defaults too.
+    for product in ["sneaker", "shirt"] {
+        let r = app
+            .configure(product, json!({}))
+            .await
+            .expect(StatusCode::OK);
+        assert_eq!(r.body["valid"], true, "{product}: {}", r.text);
+        assert!(r.body["sku"].is_string(), "{product}: {}", r.text);
+    }
+}
+
+async fn configure_errors_are_problems(app: App) {
+    let paths = app
+        .configure("mug", json!({ "handle_colour": "red" }))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, ["/selections/handle_colour"]);
+
+    let paths = app
+        .configure("mug", json!({ "size": "XXL" }))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, ["/selections/size"]);
+
+    // A selection value that is not a string cannot be read.
+    let paths = app
+        .post_raw("/products/mug/configure", r#"{"selections": {"size": 3}}"#)
+        .await
+        .problem(StatusCode::BAD_REQUEST);
+    assert_eq!(paths, ["/selections/size"]);
+
+    // Broken JSON is a 400 problem too.
+    app.post_raw("/products/mug/configure", r#"{"selections": "#)
+        .await
+        .problem(StatusCode::BAD_REQUEST);
+
+    app.configure("teapot", json!({}))
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    let nobrand = app
+        .http
+        .get(format!("{}/api/v1/brands/nobody/products", app.base))
+        .send()
+        .await
+        .unwrap();
+    Reply::from(nobrand).await.problem(StatusCode::NOT_FOUND);
+}
+
+async fn place_order_is_idempotent(app: App) {
+    let body = mug("ada@example.com");
+    let placed = app
+        .place(Some("order-1"), &body)
+        .await
+        .expect(StatusCode::CREATED);
+    let id = placed.body["id"].as_str().expect("an id").to_string();
+    assert!(!id.is_empty());
+    assert_eq!(placed.body["status"], "planned");
+    let promised: jiff::civil::Date = placed.body["promised_date"]
+        .as_str()
+        .expect("a promised date")
+        .parse()
+        .expect("an ISO date");
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    assert!(promised >= today, "{promised} is before {today}");
+    assert!(placed.body["total"].is_string(), "{}", placed.text);
+
+    // The retry returns the same order and creates nothing.
+    let again = app
+        .place(Some("order-1"), &body)
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(again.body["id"], id.as_str());
+    // Whitespace and key order do not make it another body.
+    let reordered = serde_json::to_string_pretty(&body).unwrap();
+    let req = app
+        .http
+        .post(app.brand_url("/orders"))
+        .header("Idempotency-Key", "order-1")
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(reordered);
+    let pretty = Reply::from(req.send().await.unwrap())
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(pretty.body["id"], id.as_str());
+
+    let list = app.get("/orders").await.expect(StatusCode::OK);
+    assert_eq!(
+        list.body["orders"].as_array().unwrap().len(),
+        1,
+        "{}",
+        list.text
+    );
+    let order = app.order(&id).await;
+    let wo = &work_orders_of(&order)[0];
+    let wo = app
+        .get(&format!("/work-orders/{wo}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(wo.body["quantity"], 2);
+
+    // The same key with another body is refused, and names the header.
+    let paths = app
+        .place(Some("order-1"), &mug("bob@example.com"))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, ["Idempotency-Key"]);
+    let list = app.get("/orders").await.expect(StatusCode::OK);
+    assert_eq!(list.body["orders"].as_array().unwrap().len(), 1);
+
+    // Another key is another order.
+    let other = app
+        .place(Some("order-2"), &body)
+        .await
+        .expect(StatusCode::CREATED);
+    assert_ne!(other.body["id"], id.as_str());
+}
+
+async fn concurrent_retries_make_one_order(app: App) {
+    let app = Arc::new(app);
+    let body = mug("ada@example.com");
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (app, body) = (app.clone(), body.clone());
+            tokio::spawn(async move {
+                let reply = app.place(Some("same-key"), &body).await;
+                (reply.status, reply.body["id"].clone(), reply.text)
+            })
+        })
+        .collect();
+    let mut ids = BTreeSet::new();
+    for t in tasks {
+        let (status, id, text) = t.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{text}");
+        ids.insert(id.as_str().expect("an id").to_string());
+    }
+    assert_eq!(ids.len(), 1, "one key, one order: {ids:?}");
+    let list = app.get("/orders").await.expect(StatusCode::OK);
+    assert_eq!(
+        list.body["orders"].as_array().unwrap().len(),
+        1,
+        "{}",
+        list.text
+    );
+    let id = ids.into_iter().next().unwrap();
+    let wo = work_orders_of(&app.order(&id).await).remove(0);
+    let wo = app
+        .get(&format!("/work-orders/{wo}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(wo.body["quantity"], 2, "{}", wo.text);
+}
+
+async fn order_errors_name_the_field(app: App) {
+    // A quantity that is a string cannot be read.
+    let mut body = mug("ada@example.com");
+    body["lines"][0]["quantity"] = json!("two");
+    let paths = app
+        .place(Some("bad-1"), &body)
+        .await
+        .problem(StatusCode::BAD_REQUEST);
+    assert_eq!(paths, ["/lines/0/quantity"]);
+
+    // A missing field.
+    let mut body = mug("ada@example.com");
+    body["ship_to"].as_object_mut().unwrap().remove("city");
+    let paths = app
+        .place(Some("bad-2"), &body)
+        .await
+        .problem(StatusCode::BAD_REQUEST);
+    assert_eq!(paths.len(), 1);
+    assert!(paths[0].starts_with("/ship_to"), "{paths:?}");
+
+    // Domain checks, all reported at once.
+    let mut body = mug("not-an-email");
+    body["lines"][0]["quantity"] = json!(0);
+    body["ship_to"]["country"] = json!("Britain");
+    let paths = app
+        .place(Some("bad-3"), &body)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    for path in ["/customer/email", "/ship_to/country", "/lines/0/quantity"] {
+        assert!(paths.iter().any(|p| p == path), "{path} not in {paths:?}");
+    }
+
+    // An unknown value, a configuration that breaks a rule, an unknown product.
+    let bad_value = order_body("ada@example.com", "mug", json!({ "size": "XXL" }), 1);
+    let paths = app
+        .place(Some("bad-4"), &bad_value)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, ["/lines/0/selections/size"]);
+    let breaks_rule = order_body(
+        "ada@example.com",
+        "mug",
+        json!({ "shape": "conical", "size": "L" }),
+        1,
+    );
+    let paths = app
+        .place(Some("bad-5"), &breaks_rule)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths.len(), 1);
+    assert!(paths[0].starts_with("/lines/0/selections"), "{paths:?}");
+    let teapot = order_body("ada@example.com", "teapot", json!({}), 1);
+    let paths = app
+        .place(Some("bad-6"), &teapot)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, ["/lines/0/product"]);
+
+    // Nothing was placed, and the refused keys are still free.
+    let list = app.get("/orders").await.expect(StatusCode::OK);
+    assert!(
+        list.body["orders"].as_array().unwrap().is_empty(),
+        "{}",
+        list.text
+    );
+    app.place(Some("bad-1"), &mug("ada@example.com"))
+        .await
+        .expect(StatusCode::CREATED);
+}
+
+async fn same_configuration_batches_into_one_work_order(app: App) {
+    let first = app.place_ok(&mug("ada@example.com")).await;
+    let second = app.place_ok(&mug("bob@example.com")).await;
+    let other = app
+        .place_ok(&order_body(
+            "cy@example.com",
+            "mug",
+            json!({ "size": "S" }),
+            1,
+        ))
+        .await;
+    let wo_first = work_orders_of(&app.order(&first).await);
+    let wo_second = work_orders_of(&app.order(&second).await);
+    let wo_other = work_orders_of(&app.order(&other).await);
+    assert_eq!(wo_first.len(), 1);
+    assert_eq!(
+        wo_first, wo_second,
+        "the same SKU batches into one work order"
+    );
+    assert_ne!(wo_first, wo_other, "another SKU gets its own work order");
+
+    let wo = app
+        .get(&format!("/work-orders/{}", wo_first[0]))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(wo.body["quantity"], 4);
+    let mut expected = vec![first.clone(), second.clone()];
+    expected.sort();
+    assert_eq!(wo.body["order_ids"], json!(expected));
+
+    let open = app.get("/work-orders").await.expect(StatusCode::OK);
+    assert_eq!(open.body["work_orders"].as_array().unwrap().len(), 2);
+    app.get("/work-orders?state=sideways")
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Once the batch starts, a new order of that SKU opens a new work order.
+    app.post(
+        &format!("/work-orders/{}/operations/1/start", wo_first[0]),
+        &json!({}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let third = app.place_ok(&mug("dee@example.com")).await;
+    let wo_third = work_orders_of(&app.order(&third).await);
+    assert_ne!(wo_third, wo_first);
+}
+
+async fn reading_an_order_needs_the_brand_key(app: App) {
+    let id = app.place_ok(&mug("ada@example.com")).await;
+    let path = format!("/orders/{id}");
+
+    let paths = app
+        .get_with_key(&path, None)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    assert!(paths.is_empty());
+    app.get_with_key(&path, Some("kiln_not_a_key"))
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+
+    let (other, other_key) = app.other_brand().await;
+    app.get_with_key(&path, Some(&other_key))
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    app.get_with_key("/orders", Some(&other_key))
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    app.get_with_key("/work-orders", Some(&other_key))
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    // Even through its own brand's path, the other brand does not see it.
+    let url = format!("{}/api/v1/brands/{}/orders/{id}", app.base, other.slug);
+    let theirs = app
+        .http
+        .get(&url)
+        .bearer_auth(&other_key)
+        .send()
+        .await
+        .unwrap();
+    Reply::from(theirs).await.problem(StatusCode::NOT_FOUND);
+    let url = format!("{}/api/v1/brands/{}/orders", app.base, other.slug);
+    let theirs = app
+        .http
+        .get(&url)
+        .bearer_auth(&other_key)
+        .send()
+        .await
+        .unwrap();
+    let theirs = Reply::from(theirs).await.expect(StatusCode::OK);
+    assert!(
+        theirs.body["orders"].as_array().unwrap().is_empty(),
+        "{}",
+        theirs.text
+    );
+
+    let mine = app.order(&id).await;
+    assert_eq!(mine["id"], id.as_str());
+    app.get(&format!("/orders/ord_{}", uuid::Uuid::new_v4().simple()))
+        .await
+        .problem(StatusCode::NOT_FOUND);
+}
+
+async fn order_loop_to_delivery(app: App) {
+    let body = order_body("ada@example.com", "sneaker", json!({ "size": "40" }), 1);
+    let id = app.place_ok(&body).await;
+    let order = app.order(&id).await;
+    assert_eq!(order["status"], "planned");
+    assert!(
+        !order["requirements"].as_array().unwrap().is_empty(),
+        "{order}"
+    );
+
+    // Shipping before it is made is refused.
+    let ship = json!({ "carrier": "DHL", "tracking_number": "JD014600006281230704" });
+    app.post(&format!("/orders/{id}/shipments"), &ship)
+        .await
+        .problem(StatusCode::CONFLICT);
+
+    // The operator works through every operation of every work order.
+    for wo in work_orders_of(&order) {
+        let work_order = app
+            .get(&format!("/work-orders/{wo}"))
+            .await
+            .expect(StatusCode::OK);
+        let seqs: Vec<i64> = work_order.body["operations"]
+            .as_array()
+            .expect("operations")
+            .iter()
+            .map(|op| op["seq"].as_i64().unwrap())
+            .collect();
+        assert!(!seqs.is_empty());
+        for seq in seqs {
+            let started = app
+                .post(
+                    &format!("/work-orders/{wo}/operations/{seq}/start"),
+                    &json!({}),
+                )
+                .await
+                .expect(StatusCode::OK);
+            assert_eq!(started.body["work_order"]["status"], "in_progress");
+            let done = app
+                .post(
+                    &format!("/work-orders/{wo}/operations/{seq}/complete"),
+                    &json!({ "scrap": 0 }),
+                )
+                .await
+                .expect(StatusCode::OK);
+            let op = &done.body["work_order"]["operations"][(seq - 1) as usize];
+            assert_eq!(op["status"], "done", "{}", done.text);
+        }
+        let finished = app
+            .get(&format!("/work-orders/{wo}"))
+            .await
+            .expect(StatusCode::OK);
+        assert_eq!(finished.body["status"], "done");
+    }
+    assert_eq!(app.order(&id).await["status"], "made");
+
+    // Shipping needs a carrier and a tracking number.
+    let paths = app
+        .post(
+            &format!("/orders/{id}/shipments"),
+            &json!({ "carrier": " ", "tracking_number": "" }),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, ["/carrier", "/tracking_number"]);
+    let shipment = app
+        .post(&format!("/orders/{id}/shipments"), &ship)
+        .await
+        .expect(StatusCode::CREATED);
+    let shipment_id = shipment.body["id"]
+        .as_str()
+        .expect("a shipment id")
+        .to_string();
+    assert_eq!(shipment.body["carrier"], "DHL");
+    assert_eq!(shipment.body["tracking_number"], "JD014600006281230704");
+    assert_eq!(app.order(&id).await["status"], "shipped");
+
+    let delivered = app
+        .post(&format!("/shipments/{shipment_id}/delivered"), &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(delivered.body["status"], "delivered");
+    assert!(delivered.body["delivered_at"].is_string());
+    app.post("/shipments/shp_nope/delivered", &json!({}))
+        .await
+        .problem(StatusCode::NOT_FOUND);
+
+    let order = app.order(&id).await;
+    assert_eq!(order["status"], "delivered");
+    assert_eq!(order["shipments"][0]["status"], "delivered");
+    let timeline = order["timeline"].as_array().expect("a timeline");
+    let statuses: Vec<&str> = timeline
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "ordered",
+            "planned",
+            "in_production",
+            "made",
+            "shipped",
+            "delivered"
+        ]
+    );
+    let times: Vec<jiff::Timestamp> = timeline.iter().map(|e| timestamp(&e["at"])).collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "the timeline is out of order: {timeline:?}"
+    );
+}
+
+async fn operations_run_in_order(app: App) {
+    let id = app.place_ok(&mug("ada@example.com")).await;
+    let wo = work_orders_of(&app.order(&id).await).remove(0);
+    let op = |seq: i64, action: &str| format!("/work-orders/{wo}/operations/{seq}/{action}");
+
+    app.post(&op(1, "complete"), &json!({}))
+        .await
+        .problem(StatusCode::CONFLICT);
+    app.post(&op(2, "start"), &json!({}))
+        .await
+        .problem(StatusCode::CONFLICT);
+    app.post(&op(99, "start"), &json!({}))
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    app.post("/work-orders/wo_nope/operations/1/start", &json!({}))
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    let started = app
+        .post(&op(1, "start"), &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(started.body["orders"], json!([[id, "in_production"]]));
+    app.post(&op(1, "start"), &json!({}))
+        .await
+        .problem(StatusCode::CONFLICT);
+    let paths = app
+        .post(&op(1, "complete"), &json!({ "scrap": "one" }))
+        .await
+        .problem(StatusCode::BAD_REQUEST);
+    assert_eq!(paths, ["/scrap"]);
+    // The operator routes need the key.
+    let anonymous = app
+        .http
+        .post(app.brand_url(&op(1, "complete")))
+        .send()
+        .await
+        .unwrap();
+    Reply::from(anonymous)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    let done = app
+        .post(&op(1, "complete"), &json!({ "scrap": 1 }))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(done.body["work_order"]["operations"][0]["scrap"], 1);
+    assert_eq!(app.order(&id).await["status"], "in_production");
+}
+
+/// Every route the router serves, as `(method, OpenAPI path)`.
+const ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/metrics"),
+    ("get", "/api/v1/openapi.json"),
+    ("get", "/api/v1/brands/{brand}/products"),
+    ("get", "/api/v1/brands/{brand}/products/{product}"),
+    (
+        "post",
+        "/api/v1/brands/{brand}/products/{product}/configure",
+    ),
+    ("post", "/api/v1/brands/{brand}/orders"),
+    ("get", "/api/v1/brands/{brand}/orders"),
+    ("get", "/api/v1/brands/{brand}/orders/{order}"),
+    ("get", "/api/v1/brands/{brand}/work-orders"),
+    ("get", "/api/v1/brands/{brand}/work-orders/{work_order}"),
+    (
+        "post",
+        "/api/v1/brands/{brand}/work-orders/{work_order}/operations/{seq}/start",
+    ),
+    (
+        "post",
+        "/api/v1/brands/{brand}/work-orders/{work_order}/operations/{seq}/complete",
+    ),
+    ("get", "/api/v1/brands/{brand}/purchase-suggestions"),
+    ("get", "/api/v1/brands/{brand}/materials"),
+    ("post", "/api/v1/brands/{brand}/orders/{order}/shipments"),
+    (
+        "post",
+        "/api/v1/brands/{brand}/shipments/{shipment}/delivered",
+    ),
+];
+
+async fn platform_routes(app: App) {
+    let health = Reply::from(
+        app.http
+            .get(format!("{}/healthz", app.base))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .expect(StatusCode::OK);
+    assert_eq!(health.text, "ok");
+
+    // A request first, so the metrics have something to say.
+    app.get_public("/products").await.expect(StatusCode::OK);
+    let metrics = Reply::from(
+        app.http
+            .get(format!("{}/metrics", app.base))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .expect(StatusCode::OK);
+    assert!(
+        metrics.content_type.starts_with("text/plain"),
+        "{}",
+        metrics.content_type
+    );
+    assert!(
+        metrics.text.contains("kiln_http_requests_total"),
+        "{}",
+        metrics.text
+    );
+
+    let doc = Reply::from(
+        app.http
+            .get(format!("{}/api/v1/openapi.json", app.base))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let openapi = doc.body["openapi"].as_str().expect("an openapi version");
+    assert!(openapi.starts_with("3.1"), "{openapi}");
+    let paths = doc.body["paths"].as_object().expect("paths");
+    let mut missing = Vec::new();
+    for (method, path) in ROUTES {
+        if paths.get(*path).and_then(|p| p.get(*method)).is_none() {
+            missing.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "not in the OpenAPI document: {missing:?}"
+    );
+    // And nothing in the document that the router does not serve.
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                assert!(
+                    ROUTES.contains(&(method.as_str(), path.as_str())),
+                    "{method} {path} is documented but not in this test's list of routes"
+                );
+            }
+        }
+    }
+    // Every documented route answers (something other than the fallback 404
+    // "no such route").
+    for (method, path) in ROUTES {
+        let url = format!(
+            "{}{}",
+            app.base,
+            path.replace("{brand}", &app.slug)
+                .replace("{product}", "mug")
+                .replace("{seq}", "1")
+                .replace(['{', '}'], "")
+        );
+        let req = match *method {
+            "get" => app.http.get(&url),
+            _ => app.http.post(&url).json(&json!({})),
+        };
+        let reply = Reply::from(req.bearer_auth(&app.key).send().await.unwrap()).await;
+        assert_ne!(
+            reply.body["detail"], "no such route",
+            "{method} {path} is not served"
+        );
+    }
+    // Unknown routes are problems too.
+    let nowhere = Reply::from(
+        app.http
+            .get(format!("{}/api/v1/nowhere", app.base))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    nowhere.problem(StatusCode::NOT_FOUND);
+}
+
+async fn parameter_errors_are_problems(app: App) {
+    // A query parameter that does not parse.
+    let paths = app
+        .get("/orders?limit=many")
+        .await
+        .problem(StatusCode::BAD_REQUEST);
+    assert_eq!(paths, ["limit"]);
+    // A path parameter that does not parse.
+    let paths = app
+        .post("/work-orders/wo_x/operations/first/start", &json!({}))
+        .await
+        .problem(StatusCode::BAD_REQUEST);
+    assert_eq!(paths, ["seq"]);
+    // A method the route does not take.
+    let reply = Reply::from(
+        app.http
+            .delete(app.brand_url("/products"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    reply.problem(StatusCode::METHOD_NOT_ALLOWED);
+}

@@ -1,0 +1,18 @@
+-- The storefront: shareable designs, carts, and the secret in a customer's
+-- order page link.
+CREATE TABLE designs (
+    brand_id TEXT NOT NULL REFERENCES brands(id),
+    code TEXT NOT NULL,
+    product_id TEXT NOT NULL,
+    selections TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (brand_id, code)
+);
+CREATE TABLE carts (
+    brand_id TEXT NOT NULL REFERENCES brands(id),
+    id TEXT NOT NULL,
+    lines TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (brand_id, id)
+);
+ALTER TABLE orders ADD COLUMN access_token TEXT NOT NULL DEFAULT '';

@@ -1,0 +1,311 @@
+//! A server killed with SIGKILL while orders are being placed loses no order
+//! it acknowledged: the real binary is started on a temporary data directory,
+//! eight clients place orders, the process is killed mid-flight, restarted on
+//! the same directory, and every acknowledged order is counted back.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const CLIENTS: usize = 8;
+/// How long the clients place orders before the kill.
+const LOAD: Duration = Duration::from_millis(1500);
+/// Upper bound on the orders one client places, whatever the speed.
+const MAX_PER_CLIENT: usize = 20_000;
+
+/// A running `kiln serve --demo`; killed (SIGKILL) and reaped when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    key: String,
+}
+
+impl Server {
+    /// Starts the binary on a free port and waits for its key line.
+    fn start(data_dir: &Path) -> Server {
+        let mut last_error = String::new();
+        // A free port can be taken between probing and binding: try a few.
+        for _ in 0..5 {
+            match Server::try_start(data_dir) {
+                Ok(server) => return server,
+                Err(e) => last_error = e,
+            }
+        }
+        panic!("the server did not start: {last_error}");
+    }
+
+    fn try_start(data_dir: &Path) -> Result<Server, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .args(["serve", "--demo", "--addr", &addr, "--data-dir"])
+            .arg(data_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("spawning kiln: {e}"))?;
+        // Drain both pipes for the life of the process, so it never blocks on
+        // a full pipe; stdout lines come back here.
+        let (tx, rx) = mpsc::channel::<String>();
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let tx_err = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx_err.send(format!("stderr: {line}"));
+            }
+        });
+        let mut server = Server {
+            child,
+            base: format!("http://{addr}"),
+            key: String::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut seen = Vec::new();
+        let mut listening = false;
+        while Instant::now() < deadline && (!listening || server.key.is_empty()) {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) => {
+                    if let Some(key) = line.strip_prefix("demo brand key: ") {
+                        server.key = key.trim().to_string();
+                    }
+                    if line.starts_with("kiln listening on ") {
+                        listening = true;
+                    }
+                    seen.push(line);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let Ok(Some(status)) = server.child.try_wait() {
+                        return Err(format!("kiln exited with {status}: {seen:?}"));
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(format!("kiln closed its output: {seen:?}"));
+                }
+            }
+        }
+        if !listening || server.key.is_empty() {
+            return Err(format!("no key and listening lines within 60 s: {seen:?}"));
+        }
+        Ok(server)
+    }
+
+    /// SIGKILL (what `Child::kill` sends on unix), then reap.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The order a client sends for its `n`th request; the same inputs give the
+/// same body, so a retry can resend it exactly.
+fn order_body(client: usize, n: usize) -> Value {
+    let size = ["S", "M", "L"][n % 3];
+    let glaze = ["#f4f1de", "#1d3557", "#e63946", "#81b29a"][client % 4];
+    json!({
+        "customer": { "name": format!("Client {client}"), "email": format!("client{client}@example.com") },
+        "ship_to": {
+            "name": format!("Client {client}"),
+            "line1": "1 Kiln Yard",
+            "city": "Stoke-on-Trent",
+            "postal_code": "ST1 1AA",
+            "country": "GB"
+        },
+        "channel": "api",
+        "lines": [{ "product": "mug", "selections": { "size": size, "glaze": glaze }, "quantity": 1 }]
+    })
+}
+
+struct Acked {
+    client: usize,
+    n: usize,
+    key: String,
+    id: String,
+}
+
+#[derive(Default)]
+struct ClientReport {
+    acked: Vec<Acked>,
+    /// HTTP answers other than 201: the server answered, and refused.
+    refused: Vec<String>,
+    /// Whether the last request failed in transport (in flight at the kill).
+    cut_off: bool,
+}
+
+async fn place_orders(
+    http: reqwest::Client,
+    url: String,
+    client: usize,
+    stop: Arc<AtomicBool>,
+) -> ClientReport {
+    let mut report = ClientReport::default();
+    for n in 0..MAX_PER_CLIENT {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let key = format!("crash-{client}-{n}-{}", uuid::Uuid::new_v4().simple());
+        let sent = http
+            .post(&url)
+            .header("Idempotency-Key", &key)
+            .json(&order_body(client, n))
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(_) => {
+                report.cut_off = true;
+                break;
+            }
+        };
+        let status = response.status();
+        // Acknowledged means: a 201 whose body, with the id, arrived whole.
+        match response.json::<Value>().await {
+            Ok(body) if status == reqwest::StatusCode::CREATED => {
+                let id = body["id"]
+                    .as_str()
+                    .expect("a 201 carries an id")
+                    .to_string();
+                report.acked.push(Acked { client, n, key, id });
+            }
+            Ok(body) => report.refused.push(format!("{status}: {body}")),
+            Err(_) => {
+                report.cut_off = true;
+                break;
+            }
+        }
+    }
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_loses_no_acknowledged_order() {
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let dir = data.path().to_path_buf();
+    let mut first = tokio::task::spawn_blocking(move || Server::start(&dir))
+        .await
+        .unwrap();
+    let old_key = first.key.clone();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+
+    let url = format!("{}/api/v1/brands/demo/orders", first.base);
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| tokio::spawn(place_orders(http.clone(), url.clone(), c, stop.clone())))
+        .collect();
+    tokio::time::sleep(LOAD).await;
+    // Kill while the clients are still sending.
+    first.kill();
+    stop.store(true, Ordering::SeqCst);
+    let mut acked = Vec::new();
+    let mut refused = Vec::new();
+    let mut cut_off = 0;
+    for c in clients {
+        let report = c.await.expect("a client task");
+        acked.extend(report.acked);
+        refused.extend(report.refused);
+        cut_off += usize::from(report.cut_off);
+    }
+    drop(first);
+    eprintln!(
+        "{} orders acknowledged before SIGKILL; {cut_off} of {CLIENTS} clients had a request cut off",
+        acked.len()
+    );
+    assert!(refused.is_empty(), "the server refused orders: {refused:?}");
+    assert!(
+        !acked.is_empty(),
+        "no order was acknowledged before the kill"
+    );
+
+    // Restart on the same data directory: a fresh key is printed.
+    let dir = data.path().to_path_buf();
+    let second = tokio::task::spawn_blocking(move || Server::start(&dir))
+        .await
+        .unwrap();
+    assert_ne!(second.key, old_key);
+    let base = second.base.clone();
+    let acked = Arc::new(acked);
+    let mut checkers = Vec::new();
+    for c in 0..CLIENTS {
+        let (http, base, acked) = (http.clone(), base.clone(), acked.clone());
+        let keys = [second.key.clone(), old_key.clone()];
+        checkers.push(tokio::spawn(async move {
+            let mut problems = Vec::new();
+            for a in acked.iter().skip(c).step_by(CLIENTS) {
+                // Readable with the new key, and with the old one.
+                for key in &keys {
+                    let r = http
+                        .get(format!("{base}/api/v1/brands/demo/orders/{}", a.id))
+                        .bearer_auth(key)
+                        .send()
+                        .await
+                        .expect("the restarted server answers");
+                    if r.status() != reqwest::StatusCode::OK {
+                        problems.push(format!("GET {}: {}", a.id, r.status()));
+                        continue;
+                    }
+                    let body: Value = r.json().await.unwrap();
+                    if body["id"] != a.id.as_str() {
+                        problems.push(format!("GET {} returned {}", a.id, body["id"]));
+                    }
+                }
+                // The same key and body replays the same order.
+                let r = http
+                    .post(format!("{base}/api/v1/brands/demo/orders"))
+                    .header("Idempotency-Key", &a.key)
+                    .json(&order_body(a.client, a.n))
+                    .send()
+                    .await
+                    .expect("the restarted server answers");
+                let status = r.status();
+                let body: Value = r.json().await.unwrap_or(Value::Null);
+                if status != reqwest::StatusCode::CREATED || body["id"] != a.id.as_str() {
+                    problems.push(format!(
+                        "retrying {} gave {status} {} instead of {}",
+                        a.key, body["id"], a.id
+                    ));
+                }
+            }
+            problems
+        }));
+    }
+    let mut problems = Vec::new();
+    for c in checkers {
+        problems.extend(c.await.expect("a checker task"));
+    }
+    eprintln!(
+        "after the restart: {} of {} acknowledged orders found",
+        acked.len() - problems.len().min(acked.len()),
+        acked.len()
+    );
+    assert!(
+        problems.is_empty(),
+        "{} problems after the restart, e.g. {:?}",
+        problems.len(),
+        &problems[..problems.len().min(10)]
+    );
+    drop(second);
+}
