@@ -479,10 +479,10 @@ async fn remove_from_cart(
     let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
     if let Some(id) = cookie(&headers, CART_COOKIE) {
         let mut lines = cart_lines(&state, &rt, &headers).await;
-        if let Some(i) = field(&fields, "line").and_then(|l| l.parse::<usize>().ok()) {
-            if i < lines.len() {
-                lines.remove(i);
-            }
+        if let Some(i) = field(&fields, "line").and_then(|l| l.parse::<usize>().ok())
+            && i < lines.len()
+        {
+            lines.remove(i);
         }
         let json = serde_json::to_string(&lines).unwrap_or_default();
         state
