@@ -1,7 +1,7 @@
 //! The demo brand: a ceramic mug, a sneaker and a made-to-measure shirt,
 //! made in one shared factory. `kiln serve --demo` seeds it.
 
-use kiln_store::{Brand, CatalogFile, MaterialRow, Store, StoreError};
+use kiln_store::{Brand, CatalogFile, MaterialRow, Store, StoreError, StoreLocation};
 
 use crate::auth::{hash_key, new_key};
 use crate::ids::now_ms;
@@ -29,6 +29,26 @@ pub const FILES: &[(&str, &str, &str)] = &[
         "product",
         "shirt.toml",
         include_str!("../../../catalog/demo/shirt.toml"),
+    ),
+];
+
+/// The demo brand's shops: (id, name, street, city, postal code, country).
+const STORES: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "london",
+        "Kiln London, Covent Garden",
+        "14 Floral Street",
+        "London",
+        "WC2E 9DH",
+        "GB",
+    ),
+    (
+        "berlin",
+        "Kiln Berlin, Mitte",
+        "Alte Schönhauser Str. 7",
+        "Berlin",
+        "10119",
+        "DE",
     ),
 ];
 
@@ -72,6 +92,17 @@ pub async fn seed(store: &dyn Store) -> Result<(Brand, String), StoreError> {
         })
         .collect();
     store.seed_materials(&brand.id, &materials).await?;
+    for (id, name, line1, city, postal_code, country) in STORES {
+        let address = serde_json::json!({
+            "name": name, "line1": line1, "city": city, "postal_code": postal_code, "country": country,
+        });
+        let location = StoreLocation {
+            id: id.to_string(),
+            name: name.to_string(),
+            address: address.to_string(),
+        };
+        store.put_store(&brand.id, &location).await?;
+    }
     let key = new_key();
     store
         .add_api_key(&brand.id, &hash_key(&key), "demo", at)

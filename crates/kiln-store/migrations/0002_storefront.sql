@@ -16,3 +16,12 @@ CREATE TABLE carts (
     PRIMARY KEY (brand_id, id)
 );
 ALTER TABLE orders ADD COLUMN access_token TEXT NOT NULL DEFAULT '';
+-- Physical stores of a brand, where clerks sell (channel `store`).
+CREATE TABLE stores (
+    brand_id TEXT NOT NULL REFERENCES brands(id),
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    PRIMARY KEY (brand_id, id)
+);
+CREATE INDEX customers_by_phone ON customers (brand_id, phone);

@@ -89,6 +89,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<OrderSummary>>;
     async fn suggestions(&self, brand_id: &str) -> Result<Vec<PurchaseSuggestion>>;
 
+    /// Adds the store, or renames it if it exists.
+    async fn put_store(&self, brand_id: &str, store: &StoreLocation) -> Result<()>;
+    async fn stores(&self, brand_id: &str) -> Result<Vec<StoreLocation>>;
+    /// Customers whose email or phone is exactly `query`.
+    async fn find_customers(&self, brand_id: &str, query: &str) -> Result<Vec<Customer>>;
+
     async fn save_design(&self, brand_id: &str, design: &Design) -> Result<()>;
     async fn design(&self, brand_id: &str, code: &str) -> Result<Option<Design>>;
     /// A cart's lines as JSON text.

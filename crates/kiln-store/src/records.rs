@@ -243,3 +243,13 @@ pub struct Design {
     pub selections: String,
     pub created_at: i64,
 }
+
+/// A physical store of a brand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StoreLocation {
+    pub id: String,
+    pub name: String,
+    /// JSON text of the store's address (orders picked up there ship to it).
+    pub address: String,
+}

@@ -781,6 +781,52 @@ macro_rules! impl_store {
                 .collect()
             }
 
+            async fn put_store(&self, brand_id: &str, store: &StoreLocation) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO stores (brand_id, id, name, address) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (brand_id, id) DO UPDATE SET name = excluded.name, \
+                     address = excluded.address",
+                )
+                .bind(brand_id)
+                .bind(&store.id)
+                .bind(&store.name)
+                .bind(&store.address)
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            async fn stores(&self, brand_id: &str) -> Result<Vec<StoreLocation>> {
+                sqlx::query("SELECT id, name, address FROM stores WHERE brand_id = $1 ORDER BY name")
+                    .bind(brand_id)
+                    .fetch_all(&self.read)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok(StoreLocation {
+                            id: r.try_get("id")?,
+                            name: r.try_get("name")?,
+                            address: r.try_get("address")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn find_customers(&self, brand_id: &str, query: &str) -> Result<Vec<Customer>> {
+                sqlx::query(
+                    "SELECT id AS customer_id, email, name AS customer_name, phone FROM customers \
+                     WHERE brand_id = $1 AND (email = $2 OR phone = $3) ORDER BY email LIMIT 20",
+                )
+                .bind(brand_id)
+                .bind(query.trim().to_lowercase())
+                .bind(query.trim())
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(customer_from)
+                .collect()
+            }
+
             async fn save_design(&self, brand_id: &str, design: &Design) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO designs (brand_id, code, product_id, selections, created_at) \

@@ -2,6 +2,7 @@
 //! without JavaScript; the script only redraws the configurator in place.
 
 mod console;
+mod pos;
 mod shop;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/static/kiln.js", get(js))
         .merge(shop::routes())
         .merge(console::routes())
+        .merge(pos::routes())
 }
 
 /// An error shown as a page rather than a problem document.

@@ -39,7 +39,7 @@ type Fields = Vec<(String, String)>;
 
 /// Form fields that are selections: control fields start with `_`, and an
 /// empty value means "not chosen".
-fn selections_of(fields: &Fields) -> Selections {
+pub(super) fn selections_of(fields: &Fields) -> Selections {
     fields
         .iter()
         .filter(|(k, v)| !k.starts_with('_') && !v.trim().is_empty())
@@ -47,7 +47,7 @@ fn selections_of(fields: &Fields) -> Selections {
         .collect()
 }
 
-fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
+pub(super) fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
     fields
         .iter()
         .find(|(k, _)| k == name)
@@ -107,6 +107,8 @@ pub struct PanelView {
     pub promise: String,
     pub sku: String,
     pub orderable: bool,
+    /// A clerk's page: the customer's details replace cart and design.
+    pub store_mode: bool,
 }
 
 /// A reason in words: the rules' messages, and which choices trigger them.
@@ -166,7 +168,11 @@ fn accessible_svg(svg: &str, c: &Configurator, outcome: &Outcome) -> String {
     }
 }
 
-async fn panel_view(rt: &BrandRuntime, c: &Configurator, selections: Selections) -> PanelView {
+pub(super) async fn panel_view(
+    rt: &BrandRuntime,
+    c: &Configurator,
+    selections: Selections,
+) -> PanelView {
     let p = c.product();
     let (outcome, dropped) = configure_leniently(c, selections);
     let options = outcome
@@ -264,6 +270,7 @@ async fn panel_view(rt: &BrandRuntime, c: &Configurator, selections: Selections)
         promise,
         sku: outcome.sku.clone().unwrap_or_else(|| "–".into()),
         orderable,
+        store_mode: false,
     }
 }
 
@@ -278,8 +285,8 @@ struct ProductPage {
 
 #[derive(Template)]
 #[template(path = "panel.html")]
-struct PanelFragment {
-    p: PanelView,
+pub(super) struct PanelFragment {
+    pub p: PanelView,
 }
 
 #[derive(Template)]
@@ -765,7 +772,7 @@ pub struct StepView {
 
 #[derive(Template)]
 #[template(path = "order.html")]
-struct OrderPage {
+pub(super) struct OrderPage {
     brand: String,
     cart_count: usize,
     id: String,
@@ -807,6 +814,11 @@ async fn order_page(
     if o.access_token.is_empty() || token.token.as_deref() != Some(o.access_token.as_str()) {
         return Err(not_found().into());
     }
+    Ok(page(&order_view(&rt, &o)))
+}
+
+/// The order page of one order, for the customer or a clerk.
+pub(super) fn order_view(rt: &BrandRuntime, o: &kiln_store::Order) -> OrderPage {
     let steps = STEPS
         .iter()
         .map(|(status, label)| {
@@ -862,7 +874,7 @@ async fn order_page(
         .parse()
         .map(|d| money(&o.currency, d))
         .unwrap_or(o.total.clone());
-    Ok(page(&OrderPage {
+    OrderPage {
         brand: rt.brand.slug.clone(),
         cart_count: 0,
         id: o.id.clone(),
@@ -871,5 +883,5 @@ async fn order_page(
         steps,
         lines,
         total,
-    }))
+    }
 }

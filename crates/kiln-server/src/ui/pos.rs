@@ -1,0 +1,351 @@
+//! Store mode (point of sale): a clerk signs in for a store, looks a walk-in
+//! customer up by email or phone with their orders from every channel, and
+//! configures and places an order on channel `store`.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use super::shop::{PanelFragment, PanelView, field, order_view, panel_view, selections_of};
+use super::{ProductCard, UiResult, cookie, long_date, money, page, see_other, set_cookie};
+use crate::AppState;
+use crate::api::orders::{self, Address, Channel, CustomerInput, LineInput, OrderRequest};
+use crate::auth::hash_key;
+use crate::error::ApiError;
+use crate::runtime::BrandRuntime;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/store", get(home))
+        .route("/store/sign-in", post(sign_in))
+        .route("/store/choose", post(choose))
+        .route("/store/sign-out", post(sign_out))
+        .route("/store/p/{product}", get(product))
+        .route("/store/p/{product}/panel", get(panel))
+        .route("/store/orders", post(place))
+        .route("/store/orders/{order}", get(order))
+}
+
+const KEY_COOKIE: &str = "kiln_pos";
+const STORE_COOKIE: &str = "kiln_pos_store";
+
+/// The signed-in brand and, once chosen, the store the clerk works at.
+struct Session {
+    rt: Arc<BrandRuntime>,
+    store: Option<kiln_store::StoreLocation>,
+}
+
+async fn session(state: &AppState, headers: &HeaderMap) -> UiResult<Option<Session>> {
+    let Some(key) = cookie(headers, KEY_COOKIE) else {
+        return Ok(None);
+    };
+    let Some(brand) = state.store.brand_by_key_hash(&hash_key(&key)).await? else {
+        return Ok(None);
+    };
+    let rt = state
+        .runtimes
+        .get(state.store.as_ref(), &brand.slug)
+        .await?;
+    let store = match cookie(headers, STORE_COOKIE) {
+        Some(id) => state
+            .store
+            .stores(&rt.brand.id)
+            .await?
+            .into_iter()
+            .find(|s| s.id == id),
+        None => None,
+    };
+    Ok(Some(Session { rt, store }))
+}
+
+/// A signed-in clerk at a store, or a redirect to sign in.
+async fn at_store(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> UiResult<(Arc<BrandRuntime>, kiln_store::StoreLocation)> {
+    match session(state, headers).await? {
+        Some(Session {
+            rt,
+            store: Some(store),
+        }) => Ok((rt, store)),
+        _ => Err(ApiError::Unauthorized.into()),
+    }
+}
+
+pub struct CustomerView {
+    name: String,
+    email: String,
+    phone: String,
+    /// (id, channel, status, promised, total)
+    orders: Vec<(String, String, String, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "pos.html")]
+struct Home {
+    problem: String,
+    signed_in: bool,
+    store_name: String,
+    stores: Vec<(String, String)>,
+    query: String,
+    customers: Vec<CustomerView>,
+    products: Vec<ProductCard>,
+}
+
+#[derive(Deserialize)]
+struct Lookup {
+    customer: Option<String>,
+}
+
+async fn home(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(lookup): Query<Lookup>,
+) -> UiResult<Response> {
+    let mut view = Home {
+        problem: String::new(),
+        signed_in: false,
+        store_name: String::new(),
+        stores: Vec::new(),
+        query: lookup.customer.unwrap_or_default().trim().to_string(),
+        customers: Vec::new(),
+        products: Vec::new(),
+    };
+    let Some(Session { rt, store }) = session(&state, &headers).await? else {
+        return Ok(page(&view));
+    };
+    view.signed_in = true;
+    let Some(store) = store else {
+        view.stores = state
+            .store
+            .stores(&rt.brand.id)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.name))
+            .collect();
+        if view.stores.is_empty() {
+            view.problem = "This brand has no stores yet.".into();
+        }
+        return Ok(page(&view));
+    };
+    view.store_name = store.name;
+    view.products = super::cards(&rt);
+    if !view.query.is_empty() {
+        for c in state
+            .store
+            .find_customers(&rt.brand.id, &view.query)
+            .await?
+        {
+            let orders = state
+                .store
+                .orders(&rt.brand.id, Some(&c.email), 50)
+                .await?
+                .into_iter()
+                .map(|o| {
+                    let total = o
+                        .total
+                        .parse()
+                        .map(|d| money(&o.currency, d))
+                        .unwrap_or(o.total);
+                    (
+                        o.id,
+                        o.channel,
+                        o.status.replace('_', " "),
+                        long_date(&o.promised_date),
+                        total,
+                    )
+                })
+                .collect();
+            view.customers.push(CustomerView {
+                name: c.name,
+                email: c.email,
+                phone: c.phone.unwrap_or_default(),
+                orders,
+            });
+        }
+    }
+    Ok(page(&view))
+}
+
+#[derive(Deserialize)]
+struct KeyForm {
+    key: String,
+}
+
+async fn sign_in(
+    State(state): State<Arc<AppState>>,
+    Form(form): Form<KeyForm>,
+) -> UiResult<Response> {
+    let key = form.key.trim();
+    if state
+        .store
+        .brand_by_key_hash(&hash_key(key))
+        .await?
+        .is_none()
+    {
+        let view = Home {
+            problem: "That key is not valid.".into(),
+            signed_in: false,
+            store_name: String::new(),
+            stores: Vec::new(),
+            query: String::new(),
+            customers: Vec::new(),
+            products: Vec::new(),
+        };
+        return Ok((StatusCode::UNAUTHORIZED, page(&view)).into_response());
+    }
+    let mut response = see_other("/store");
+    set_cookie(&mut response, KEY_COOKIE, key, "/store", 12 * 3600);
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct Choose {
+    store: String,
+}
+
+async fn choose(Form(form): Form<Choose>) -> Response {
+    let mut response = see_other("/store");
+    set_cookie(
+        &mut response,
+        STORE_COOKIE,
+        form.store.trim(),
+        "/store",
+        12 * 3600,
+    );
+    response
+}
+
+async fn sign_out() -> Response {
+    let mut response = see_other("/store");
+    set_cookie(&mut response, KEY_COOKIE, "", "/store", 0);
+    set_cookie(&mut response, STORE_COOKIE, "", "/store", 0);
+    response
+}
+
+#[derive(Template)]
+#[template(path = "pos_product.html")]
+struct ProductPage {
+    store_name: String,
+    problem: String,
+    name: String,
+    email: String,
+    phone: String,
+    p: PanelView,
+}
+
+async fn store_panel(
+    rt: &BrandRuntime,
+    product: &str,
+    fields: &[(String, String)],
+) -> UiResult<PanelView> {
+    let c = rt.product(product)?;
+    let mut p = panel_view(rt, c, selections_of(&fields.to_vec())).await;
+    p.store_mode = true;
+    Ok(p)
+}
+
+async fn product(
+    State(state): State<Arc<AppState>>,
+    Path(product): Path<String>,
+    headers: HeaderMap,
+    Query(fields): Query<Vec<(String, String)>>,
+) -> UiResult<Response> {
+    let (rt, store) = at_store(&state, &headers).await?;
+    let p = store_panel(&rt, &product, &fields).await?;
+    let get = |n: &str| field(&fields, n).unwrap_or_default().to_string();
+    Ok(page(&ProductPage {
+        store_name: store.name,
+        problem: String::new(),
+        name: get("_name"),
+        email: get("_email"),
+        phone: get("_phone"),
+        p,
+    }))
+}
+
+async fn panel(
+    State(state): State<Arc<AppState>>,
+    Path(product): Path<String>,
+    headers: HeaderMap,
+    Query(fields): Query<Vec<(String, String)>>,
+) -> UiResult<Response> {
+    let (rt, _) = at_store(&state, &headers).await?;
+    let p = store_panel(&rt, &product, &fields).await?;
+    Ok(page(&PanelFragment { p }))
+}
+
+async fn place(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> UiResult<Response> {
+    let (rt, store) = at_store(&state, &headers).await?;
+    let get = |n: &str| field(&fields, n).unwrap_or_default().trim().to_string();
+    let product = get("_product");
+    let quantity = get("_quantity").parse().unwrap_or(1);
+    // Walk-in orders are picked up at the store: it is the address.
+    let mut ship_to: Address = serde_json::from_str(&store.address)
+        .map_err(|e| ApiError::Internal(format!("store {} address: {e}", store.id)))?;
+    ship_to.name = get("_name");
+    let request = OrderRequest {
+        customer: CustomerInput {
+            name: get("_name"),
+            email: get("_email"),
+            phone: Some(get("_phone")).filter(|p| !p.is_empty()),
+        },
+        ship_to,
+        channel: Channel::Store,
+        store_id: Some(store.id.clone()),
+        lines: vec![LineInput {
+            product: product.clone(),
+            selections: selections_of(&fields),
+            quantity,
+        }],
+    };
+    match orders::place(&state, &rt, None, request).await {
+        Ok(order) => Ok(see_other(&format!("/store/orders/{}", order.id))),
+        Err(ApiError::Invalid { errors, detail }) => {
+            let problem = if errors.is_empty() {
+                detail
+            } else {
+                errors
+                    .iter()
+                    .map(|e| e.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            let p = store_panel(&rt, &product, &fields).await?;
+            let view = ProductPage {
+                store_name: store.name,
+                problem,
+                name: get("_name"),
+                email: get("_email"),
+                phone: get("_phone"),
+                p,
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page(&view)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn order(
+    State(state): State<Arc<AppState>>,
+    Path(order): Path<String>,
+    headers: HeaderMap,
+) -> UiResult<Response> {
+    let (rt, _) = at_store(&state, &headers).await?;
+    let o = state
+        .store
+        .order(&rt.brand.id, &order)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no order `{order}`")))?;
+    Ok(page(&order_view(&rt, &o)))
+}
