@@ -17,12 +17,16 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::BadRequest {
-                detail: e.body_text(),
-                errors: Vec::new(),
-            })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::BadRequest {
+                    detail: e.body_text(),
+                    errors: Vec::new(),
+                }
+            }
+        })?;
         parse_json(&bytes).map(Body)
     }
 }

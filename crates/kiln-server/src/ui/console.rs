@@ -287,7 +287,7 @@ fn gantt(rt: &BrandRuntime, ledger: &kiln_plan::CapacityLedger) -> String {
     let width = label_w + cell * DAYS;
     let height = head + row_h * centers.len() as i32 + 4;
     let mut svg = format!(
-        "<svg class=\"gantt\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" \
+        "<svg class=\"gantt\" style=\"min-width:{width}px\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" \
          role=\"img\" aria-label=\"Schedule: booked minutes per work centre and day\" font-size=\"11\" \
          font-family=\"system-ui, sans-serif\"><title>Schedule by work centre</title>"
     );

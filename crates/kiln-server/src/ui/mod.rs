@@ -58,6 +58,7 @@ impl IntoResponse for UiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 StatusCode::INTERNAL_SERVER_ERROR
