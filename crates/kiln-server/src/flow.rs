@@ -364,7 +364,10 @@ pub fn first_events(channel: &str, promised: Date, at: i64) -> Vec<OrderEvent> {
 
 /// Fills a [`NewOrder`] from what the request and the plan gave.
 pub fn new_order(head: NewOrder, plotted: Plotted, events: Vec<OrderEvent>) -> NewOrder {
+    use crate::payment::PaymentProvider;
+    let payment = crate::payment::Manual.open(&head.id, plotted.total, &head.currency);
     NewOrder {
+        payment,
         total: plotted.total.to_string(),
         promised_date: plotted.promised.to_string(),
         lines: plotted.lines,

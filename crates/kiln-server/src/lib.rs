@@ -9,6 +9,7 @@ pub mod error;
 mod extract;
 pub mod flow;
 mod ids;
+pub mod payment;
 pub mod runtime;
 mod ui;
 mod writer;

@@ -549,6 +549,10 @@ async fn place_order_is_idempotent(app: App) {
     let id = placed.body["id"].as_str().expect("an id").to_string();
     assert!(!id.is_empty());
     assert_eq!(placed.body["status"], "planned");
+    // Paid offline through the built-in manual provider, for the order's total.
+    assert_eq!(placed.body["payment"]["provider"], "manual");
+    assert_eq!(placed.body["payment"]["status"], "awaiting_payment");
+    assert_eq!(placed.body["payment"]["amount"], placed.body["total"]);
     let promised: jiff::civil::Date = placed.body["promised_date"]
         .as_str()
         .expect("a promised date")

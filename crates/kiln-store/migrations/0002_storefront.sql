@@ -25,3 +25,16 @@ CREATE TABLE stores (
     PRIMARY KEY (brand_id, id)
 );
 CREATE INDEX customers_by_phone ON customers (brand_id, phone);
+-- Payments, one per order, through a provider adapter (built in: manual).
+CREATE TABLE payments (
+    brand_id TEXT NOT NULL REFERENCES brands(id),
+    order_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    status TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    instructions TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (brand_id, order_id)
+);

@@ -95,6 +95,16 @@ pub trait Store: Send + Sync + 'static {
     /// Customers whose email or phone is exactly `query`.
     async fn find_customers(&self, brand_id: &str, query: &str) -> Result<Vec<Customer>>;
 
+    /// Records that an order's payment arrived (or failed), as its provider
+    /// reports it.
+    async fn set_payment_status(
+        &self,
+        brand_id: &str,
+        order_id: &str,
+        status: &str,
+        at: i64,
+    ) -> Result<()>;
+
     async fn save_design(&self, brand_id: &str, design: &Design) -> Result<()>;
     async fn design(&self, brand_id: &str, code: &str) -> Result<Option<Design>>;
     /// A cart's lines as JSON text.

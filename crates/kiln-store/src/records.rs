@@ -65,6 +65,7 @@ pub struct NewOrder {
     pub requirements: Vec<Requirement>,
     pub suggestions: Vec<PurchaseSuggestion>,
     pub events: Vec<OrderEvent>,
+    pub payment: Payment,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -201,6 +202,7 @@ pub struct Order {
     pub events: Vec<OrderEvent>,
     pub requirements: Vec<Requirement>,
     pub shipments: Vec<Shipment>,
+    pub payment: Option<Payment>,
 }
 
 /// A short row for order lists.
@@ -252,4 +254,20 @@ pub struct StoreLocation {
     pub name: String,
     /// JSON text of the store's address (orders picked up there ship to it).
     pub address: String,
+}
+
+/// How an order is paid, as its payment provider reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Payment {
+    /// `manual` for the built-in offline provider.
+    pub provider: String,
+    /// `awaiting_payment`, `paid` or `failed`.
+    pub status: String,
+    pub amount: String,
+    pub currency: String,
+    /// What the customer quotes when paying, e.g. on a bank transfer.
+    pub reference: String,
+    /// What the customer has to do, in words.
+    pub instructions: String,
 }

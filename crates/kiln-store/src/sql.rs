@@ -170,7 +170,27 @@ macro_rules! impl_store {
                 .iter()
                 .map(shipment_from)
                 .collect::<Result<Vec<_>>>()?;
+                let payment = sqlx::query(
+                    "SELECT provider, status, amount, currency, reference, instructions \
+                     FROM payments WHERE brand_id = $1 AND order_id = $2",
+                )
+                .bind(brand_id)
+                .bind(&id)
+                .fetch_optional(&self.read)
+                .await?
+                .map(|r| -> Result<Payment> {
+                    Ok(Payment {
+                        provider: r.try_get("provider")?,
+                        status: r.try_get("status")?,
+                        amount: r.try_get("amount")?,
+                        currency: r.try_get("currency")?,
+                        reference: r.try_get("reference")?,
+                        instructions: r.try_get("instructions")?,
+                    })
+                })
+                .transpose()?;
                 Ok(Some(Order {
+                    payment,
                     customer: customer_from(&row)?,
                     id,
                     channel: row.try_get("channel")?,
@@ -315,6 +335,7 @@ macro_rules! impl_store {
                 let (mut heads, mut lines, mut wos, mut ops, mut bookings) =
                     (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
                 let (mut reqs, mut sugs, mut events) = (Vec::new(), Vec::new(), Vec::new());
+                let mut payments = Vec::new();
                 for o in orders {
                     let b = o.brand_id.as_str();
                     let customer_id = customer_ids[&(b, o.customer.email.as_str())].as_str();
@@ -364,6 +385,11 @@ macro_rules! impl_store {
                             S(&p.order_by), S(&p.arrives), S(&p.need_by),
                         ]);
                     }
+                    let p = &o.payment;
+                    payments.push(vec![
+                        S(b), S(&o.id), S(&p.provider), S(&p.status), S(&p.amount),
+                        S(&p.currency), S(&p.reference), S(&p.instructions), I(o.created_at),
+                    ]);
                     for e in &o.events {
                         events.push(vec![
                             S(b), S(&o.id), S(&e.id), S(&e.status), S(&e.note), I(e.at),
@@ -409,6 +435,8 @@ macro_rules! impl_store {
                     gross, allocated, shortage)", reqs, "").await?;
                 insert_rows(&mut tx, "purchase_suggestions (brand_id, id, order_id, material, \
                     qty, order_by, arrives, need_by)", sugs, "").await?;
+                insert_rows(&mut tx, "payments (brand_id, order_id, provider, status, amount, \
+                    currency, reference, instructions, updated_at)", payments, "").await?;
                 insert_rows(&mut tx, "order_events (brand_id, order_id, id, status, note, at)",
                     events, "").await?;
                 tx.commit().await?;
@@ -825,6 +853,29 @@ macro_rules! impl_store {
                 .iter()
                 .map(customer_from)
                 .collect()
+            }
+
+            async fn set_payment_status(
+                &self,
+                brand_id: &str,
+                order_id: &str,
+                status: &str,
+                at: i64,
+            ) -> Result<()> {
+                let done = sqlx::query(
+                    "UPDATE payments SET status = $1, updated_at = $2 \
+                     WHERE brand_id = $3 AND order_id = $4",
+                )
+                .bind(status)
+                .bind(at)
+                .bind(brand_id)
+                .bind(order_id)
+                .execute(&self.write)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
             }
 
             async fn save_design(&self, brand_id: &str, design: &Design) -> Result<()> {

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use kiln_store::{
     BookingRow, Brand, CatalogFile, Customer, MaterialRow, NewOrder, OperationAction, OrderEvent,
-    OrderLine, Placed, PostgresStore, PurchaseSuggestion, Requirement, Shipment, SqliteStore,
-    Store, StoreError, WorkOrderOperation, WorkOrderWrite, status,
+    OrderLine, Payment, Placed, PostgresStore, PurchaseSuggestion, Requirement, Shipment,
+    SqliteStore, Store, StoreError, WorkOrderOperation, WorkOrderWrite, status,
 };
 
 // ---------------------------------------------------------------------------
@@ -279,6 +279,14 @@ fn order(
                 at: T0,
             },
         ],
+        payment: Payment {
+            provider: "manual".into(),
+            status: "awaiting_payment".into(),
+            amount: "24.00".into(),
+            currency: "EUR".into(),
+            reference: format!("KILN-{id}"),
+            instructions: "pay by transfer".into(),
+        },
     }
 }
 

@@ -151,6 +151,8 @@ pub struct OrderView {
     pub timeline: Vec<TimelineEntry>,
     pub requirements: Vec<RequirementView>,
     pub shipments: Vec<ShipmentView>,
+    /// How the order is paid; absent only for orders placed before payments existed.
+    pub payment: Option<kiln_store::Payment>,
 }
 
 pub fn shipment_view(s: kiln_store::Shipment) -> ShipmentView {
@@ -209,6 +211,7 @@ pub fn view(o: kiln_store::Order) -> OrderView {
             })
             .collect(),
         shipments: o.shipments.into_iter().map(shipment_view).collect(),
+        payment: o.payment,
     }
 }
 
@@ -429,6 +432,7 @@ pub async fn place(
         requirements: Vec::new(),
         suggestions: Vec::new(),
         events: Vec::new(),
+        payment: Default::default(),
     };
     let order = flow::new_order(head, plotted, events);
     // Queued under the plan lock so the writer sees orders in plan order;
@@ -485,6 +489,7 @@ fn placed_form(o: NewOrder, customer_id: String) -> kiln_store::Order {
         events: o.events,
         requirements: o.requirements,
         shipments: Vec::new(),
+        payment: Some(o.payment),
     }
 }
 

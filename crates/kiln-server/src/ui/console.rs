@@ -35,6 +35,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/console/orders/{order}/ship", get(ship_form).post(ship))
         .route("/console/shipments/{shipment}/delivered", post(delivered))
+        .route("/console/orders/{order}/paid", post(paid))
 }
 
 const KEY_COOKIE: &str = "kiln_console";
@@ -121,6 +122,8 @@ struct OrderRow {
     promised: String,
     ship_url: Option<String>,
     deliver_url: Option<String>,
+    payment: String,
+    paid_url: Option<String>,
 }
 
 struct MaterialRow {
@@ -214,16 +217,20 @@ async fn console(
                 .rev()
                 .collect();
         let ship_url = (o.status == status::MADE).then(|| format!("/console/orders/{}/ship", o.id));
-        let deliver_url = if o.status == status::SHIPPED {
-            state
-                .store
-                .order(b, &o.id)
-                .await?
-                .and_then(|full| full.shipments.into_iter().find(|s| s.status != "delivered"))
-                .map(|s| format!("/console/shipments/{}/delivered", s.id))
-        } else {
-            None
-        };
+        let full = state.store.order(b, &o.id).await?;
+        let deliver_url = full
+            .as_ref()
+            .filter(|_| o.status == status::SHIPPED)
+            .and_then(|f| f.shipments.iter().find(|s| s.status != "delivered"))
+            .map(|s| format!("/console/shipments/{}/delivered", s.id));
+        let payment = full.as_ref().and_then(|f| f.payment.clone());
+        let paid_url = payment
+            .as_ref()
+            .filter(|p| p.status == "awaiting_payment")
+            .map(|_| format!("/console/orders/{}/paid", o.id));
+        let payment = payment
+            .map(|p| p.status.replace('_', " "))
+            .unwrap_or_default();
         orders.push(OrderRow {
             id: o.id.clone(),
             short,
@@ -233,6 +240,8 @@ async fn console(
             promised: long_date(&o.promised_date),
             ship_url,
             deliver_url,
+            payment,
+            paid_url,
         });
     }
 
@@ -466,6 +475,19 @@ async fn delivered(
     state
         .store
         .mark_delivered(&rt.brand.id, &shipment, now_ms(), &new_id("evt"))
+        .await?;
+    Ok(see_other("/console"))
+}
+
+async fn paid(
+    State(state): State<Arc<AppState>>,
+    Path(order): Path<String>,
+    headers: HeaderMap,
+) -> UiResult<Response> {
+    let rt = require(&state, &headers).await?;
+    state
+        .store
+        .set_payment_status(&rt.brand.id, &order, "paid", now_ms())
         .await?;
     Ok(see_other("/console"))
 }

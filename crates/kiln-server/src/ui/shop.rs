@@ -773,6 +773,7 @@ pub struct StepView {
 #[derive(Template)]
 #[template(path = "order.html")]
 pub(super) struct OrderPage {
+    payment: String,
     brand: String,
     cart_count: usize,
     id: String,
@@ -874,7 +875,14 @@ pub(super) fn order_view(rt: &BrandRuntime, o: &kiln_store::Order) -> OrderPage 
         .parse()
         .map(|d| money(&o.currency, d))
         .unwrap_or(o.total.clone());
+    let payment = match &o.payment {
+        Some(p) if p.status == "paid" => format!("Paid ({})", p.reference),
+        Some(p) if p.status == "awaiting_payment" => p.instructions.clone(),
+        Some(p) => format!("{} ({})", p.status.replace('_', " "), p.reference),
+        None => String::new(),
+    };
     OrderPage {
+        payment,
         brand: rt.brand.slug.clone(),
         cart_count: 0,
         id: o.id.clone(),

@@ -1,0 +1,47 @@
+//! Payment providers. An order's payment goes through one adapter; the
+//! built-in one is manual (offline): the customer pays by bank transfer or at
+//! the counter quoting a reference, and staff record that it arrived.
+
+use kiln_store::Payment;
+use rust_decimal::Decimal;
+
+/// What a payment provider must do for an order being placed.
+pub trait PaymentProvider: Send + Sync {
+    fn id(&self) -> &'static str;
+    /// Starts the payment for an order; called before the order is written,
+    /// so the payment is stored with it in the same transaction.
+    fn open(&self, order_id: &str, amount: Decimal, currency: &str) -> Payment;
+}
+
+/// Offline payment: bank transfer or at the counter.
+pub struct Manual;
+
+impl PaymentProvider for Manual {
+    fn id(&self) -> &'static str {
+        "manual"
+    }
+
+    fn open(&self, order_id: &str, amount: Decimal, currency: &str) -> Payment {
+        // The reference is short enough to type into a banking app.
+        let tail: String = order_id
+            .chars()
+            .rev()
+            .take(8)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let reference = format!("KILN-{}", tail.to_uppercase());
+        Payment {
+            provider: self.id().into(),
+            status: "awaiting_payment".into(),
+            amount: amount.to_string(),
+            currency: currency.into(),
+            instructions: format!(
+                "Pay {amount} {currency} by bank transfer or at the counter, quoting {reference}. \
+                 Production does not wait for it."
+            ),
+            reference,
+        }
+    }
+}
