@@ -28,4 +28,12 @@
       .catch(function () {});
   }
   form.addEventListener("change", refresh);
+  // Enter in a field redraws; otherwise it would press the first button of
+  // the form, which adds to the cart.
+  form.addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter" && ev.target.tagName === "INPUT" && ev.target.type !== "radio") {
+      ev.preventDefault();
+      refresh(ev);
+    }
+  });
 })();

@@ -200,7 +200,12 @@ async fn console(
                     "/console/work-orders/{}/operations/{}/{action}",
                     wo.id, op.seq
                 ),
-                button: format!("{verb} {} ({})", op.name, wo.sku),
+                button: format!(
+                    "{verb} {} ({}, work order …{})",
+                    op.name,
+                    wo.sku,
+                    tail(&wo.id)
+                ),
             });
         }
     }
@@ -208,14 +213,7 @@ async fn console(
 
     let mut orders = Vec::new();
     for o in state.store.orders(b, None, 50).await? {
-        let short: String =
-            o.id.chars()
-                .rev()
-                .take(6)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
+        let short = tail(&o.id);
         let ship_url = (o.status == status::MADE).then(|| format!("/console/orders/{}/ship", o.id));
         let full = state.store.order(b, &o.id).await?;
         let deliver_url = full
@@ -291,7 +289,7 @@ async fn console(
 /// centre, one cell per day, filled by the share of capacity booked.
 fn gantt(rt: &BrandRuntime, ledger: &kiln_plan::CapacityLedger) -> String {
     let start = today();
-    let (label_w, cell, row_h, head) = (150, 44, 28, 34);
+    let (label_w, cell, row_h, head) = (200, 44, 28, 34);
     let centers = &rt.catalog.calendars;
     let width = label_w + cell * DAYS;
     let height = head + row_h * centers.len() as i32 + 4;
@@ -357,6 +355,12 @@ fn gantt(rt: &BrandRuntime, ledger: &kiln_plan::CapacityLedger) -> String {
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// The last characters of an id: enough to tell rows apart on screen.
+fn tail(id: &str) -> String {
+    let n = id.chars().count();
+    id.chars().skip(n.saturating_sub(6)).collect()
 }
 
 fn xml(s: &str) -> String {

@@ -834,6 +834,7 @@ pub(super) fn order_view(rt: &BrandRuntime, o: &kiln_store::Order) -> OrderPage 
                             .take(16)
                             .collect::<String>()
                             .replace('T', " ")
+                            + " UTC"
                     })
                     .unwrap_or_default(),
                 note: event.map(|e| e.note.clone()).unwrap_or_default(),

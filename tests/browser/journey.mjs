@@ -1,0 +1,597 @@
+// Kiln's web UI, walked in headless Debian Chromium the way people use it:
+// a shopper on a phone configures a mug, sees a value become unavailable with
+// its reason, saves and reopens the design, checks out (first with errors),
+// and follows the order; a planner on a desktop signs in to the factory
+// console, works the order's operations, ships it and marks it delivered; the
+// shopper's order page then says Delivered. A second shopper without
+// JavaScript does the basic flow with plain form posts.
+//
+// Elements are found by role and label (getByRole / getByLabel), never by CSS
+// class. Every step is asserted; the figures (preview redraw time, bytes per
+// page) are measured and printed, not asserted.
+//
+//   node journey.mjs BASE_URL BRAND_KEY [SCREENSHOT_DIR]
+//
+// BASE_URL is e.g. http://127.0.0.1:8080 and must be on 127.0.0.1. The key is
+// the `demo brand key: kiln_...` line `kiln serve --demo` prints. Screenshots
+// default to <repo>/target/screenshots. Exit status 0 when every step and
+// check held, 1 otherwise; the last line of stdout is one JSON object.
+
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const BASE = (process.argv[2] || process.env.KILN_URL || "").replace(/\/$/, "");
+const KEY = process.argv[3] || process.env.KILN_KEY || "";
+const SHOTS = resolve(process.argv[4] || process.env.KILN_SCREENSHOTS || resolve(HERE, "../../target/screenshots"));
+const BRAND = process.env.KILN_BRAND || "demo";
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+
+if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(BASE) || !KEY) {
+  console.error("usage: node journey.mjs http://127.0.0.1:PORT BRAND_KEY [SCREENSHOT_DIR]");
+  process.exit(2);
+}
+mkdirSync(SHOTS, { recursive: true });
+
+// A hard limit on the whole run, so CI never hangs on a stuck browser.
+const WATCHDOG_MS = Number(process.env.KILN_JOURNEY_TIMEOUT_MS || 240_000);
+const watchdog = setTimeout(() => {
+  console.error(`FAIL journey did not finish within ${WATCHDOG_MS} ms`);
+  process.exit(1);
+}, WATCHDOG_MS);
+
+// ---------------------------------------------------------------- bookkeeping
+
+const failures = [];
+const passed = [];
+const t0 = Date.now();
+
+class StepFailed extends Error {}
+
+/** A check that must hold; a failed one is recorded, and the step and the journey go on. */
+function check(cond, message) {
+  if (!cond) failures.push(message);
+  return !!cond;
+}
+
+/** A check the rest of the journey depends on: a failed one ends the step and the steps after it. */
+function must(cond, message) {
+  if (!cond) throw new StepFailed(message);
+}
+
+async function step(name, fn) {
+  const before = failures.length;
+  const start = Date.now();
+  let hard = false;
+  try {
+    await fn();
+  } catch (e) {
+    hard = true;
+    // Playwright's errors carry a long call log; the first line says what failed.
+    const text = e instanceof StepFailed ? e.message : String((e && e.message) || e).replace(/\x1b\[[0-9;]*m/g, "");
+    const where = e instanceof StepFailed ? "" : ` [${((e && e.stack) || "").split("\n").find((l) => l.includes("journey.mjs"))?.trim() || ""}]`;
+    failures.push(`${text.split("\n")[0]}${where}`);
+  }
+  const ms = Date.now() - start;
+  const tag = name.split(" ")[0];
+  for (let i = before; i < failures.length; i++) failures[i] = `[${tag}] ${failures[i]}`;
+  if (failures.length === before) {
+    passed.push(name);
+    console.log(`ok   ${name} (${ms} ms)`);
+  }
+  for (const f of failures.slice(before)) console.log(`FAIL ${name}: ${f}`);
+  // The next steps can go on unless this one broke off.
+  return !hard;
+}
+
+const p95 = (xs) => {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(0.95 * s.length) - 1)];
+};
+const round = (x, d = 1) => (x == null ? null : Math.round(x * 10 ** d) / 10 ** d);
+const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+// ---------------------------------------------------------------- the browser
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+  ],
+  timeout: 30_000,
+});
+
+// Every request any page makes, to prove none leaves 127.0.0.1.
+const requests = [];
+const pageErrors = [];
+const consoleErrors = [];
+
+// Sizes of what came over the wire, by URL, so a page's weight can be
+// counted as if the cache were empty (CSS and JS are cached after the first page).
+const wireSize = new Map();
+
+async function newContext(opts) {
+  const ctx = await browser.newContext(opts);
+  ctx.setDefaultTimeout(10_000);
+  ctx.setDefaultNavigationTimeout(15_000);
+  ctx.on("request", (r) => requests.push(r.url()));
+  ctx.on("page", (p) => watchPage(p));
+  return ctx;
+}
+
+function watchPage(page) {
+  page.on("pageerror", (e) => pageErrors.push(`${page.url()}: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") consoleErrors.push(`${page.url()}: ${m.text()}`);
+  });
+  page.__loads = [];
+  page.on("requestfinished", (r) => page.__loads.push(r));
+}
+
+/**
+ * Runs `action` (a navigation: goto, click on a link, a form post) and
+ * returns the bytes it moved: `transferred` as it happened, `cold` as if
+ * nothing were cached yet (headers + encoded body of every resource used).
+ */
+async function measured(page, action) {
+  page.__loads = [];
+  await action();
+  await page.waitForLoadState("load");
+  const loads = page.__loads;
+  page.__loads = [];
+  let transferred = 0;
+  let cold = 0;
+  for (const r of loads) {
+    const s = await r.sizes().catch(() => null);
+    const bytes = s ? s.responseHeadersSize + s.responseBodySize : 0;
+    if (bytes > 0) wireSize.set(r.url(), Math.max(bytes, wireSize.get(r.url()) || 0));
+    transferred += bytes;
+    cold += bytes > 0 ? bytes : wireSize.get(r.url()) || 0;
+  }
+  return { transferred, cold, requests: loads.length };
+}
+
+const shot = async (page, name) => {
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+};
+
+/** No horizontal scrolling at the page's viewport width. */
+async function fitsWidth(page, what) {
+  const inner = page.viewportSize().width;
+  const { scroll, wide } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    wide: [...document.querySelectorAll("main *")]
+      .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+      .filter((e) => !e.closest(".scroll"))
+      .slice(0, 3)
+      .map((e) => `<${e.tagName.toLowerCase()}> "${(e.textContent || "").trim().slice(0, 40)}"`),
+  }));
+  check(scroll <= inner, `${what}: page is ${scroll}px wide in a ${inner}px viewport (scrolls sideways; too wide: ${wide.join(", ")})`);
+}
+
+/** Every visible form control has an accessible name. */
+async function allLabelled(page, what) {
+  const unnamed = await page.evaluate(() =>
+    [...document.querySelectorAll("input:not([type=hidden]), select, textarea, button")]
+      .filter((e) => e.offsetParent !== null || e.type === "radio")
+      .filter((e) => {
+        if (e.getAttribute("aria-label") || e.getAttribute("aria-labelledby")) return false;
+        if (e.labels && [...e.labels].some((l) => l.textContent.trim())) return false;
+        if (e.tagName === "BUTTON" && e.textContent.trim()) return false;
+        return true;
+      })
+      .map((e) => e.outerHTML.slice(0, 80)),
+  );
+  check(unnamed.length === 0, `${what}: controls without an accessible name: ${unnamed.join(" | ")}`);
+}
+
+// The accessible description of an element: the text of what aria-describedby points at.
+const description = (loc) =>
+  loc.evaluate((el) =>
+    (el.getAttribute("aria-describedby") || "")
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((id) => document.getElementById(id)?.textContent.trim() || "")
+      .join(" "),
+  );
+
+// The product form's options as a person reads them: group name → checked radio's name.
+async function checkedRadios(page) {
+  const out = {};
+  const groups = page.getByRole("group");
+  for (let i = 0; i < (await groups.count()); i++) {
+    const g = groups.nth(i);
+    const legend = (await g.locator("legend").first().textContent()).trim();
+    const radios = g.getByRole("radio", { checked: true });
+    out[legend] = (await radios.count()) ? ((await radios.first().evaluate((e) => e.labels[0].textContent)) || "").trim() : null;
+  }
+  return out;
+}
+
+const radio = (page, group, value) =>
+  page.getByRole("group", { name: group, exact: true }).getByRole("radio", { name: value, exact: true });
+
+const preview = (page) => page.getByRole("img", { name: /^Ceramic mug/ });
+// The drawing itself: the SVG without its accessible name and <title>, which
+// list the choices and so change even when the picture does not.
+const previewSvg = (page) =>
+  preview(page).evaluate((e) => {
+    const c = e.cloneNode(true);
+    c.removeAttribute("aria-label");
+    c.querySelectorAll("title").forEach((t) => t.remove());
+    return c.outerHTML;
+  });
+
+// ---------------------------------------------------------------- the journey
+
+// A phone's viewport. (Not `isMobile`: with it Chromium zooms a too-wide page
+// out to fit, which hides exactly the sideways overflow we want to catch.)
+const PHONE = { width: 375, height: 812 };
+const figures = { preview_ms: [], pages: {} };
+const state = {};
+
+const phone = await newContext({
+  viewport: PHONE,
+});
+const shopper = await phone.newPage();
+
+const ok1 = await step("1. home → mug → configure; preview redraws; Conical makes 450 ml unavailable with its reason", async () => {
+  figures.pages.home = await measured(shopper, () => shopper.goto(BASE + "/"));
+  must(await shopper.getByRole("heading", { name: "Made to order", level: 1 }).isVisible(), "home has no 'Made to order' heading");
+  await fitsWidth(shopper, "home");
+  await shot(shopper, "01-home");
+
+  const mug = shopper.getByRole("link", { name: "Ceramic mug" }).first();
+  must(await mug.count(), "home has no link to the Ceramic mug");
+  figures.pages.product = await measured(shopper, () => mug.click());
+  must(new URL(shopper.url()).pathname === `/shop/${BRAND}/p/mug`, `mug link went to ${shopper.url()}`);
+  must(await shopper.getByRole("heading", { name: "Ceramic mug", level: 1 }).isVisible(), "product page has no 'Ceramic mug' heading");
+  for (const g of ["Size", "Shape", "Glaze", "Pattern"]) {
+    check(await shopper.getByRole("group", { name: g, exact: true }).count(), `product page: no labelled group '${g}'`);
+  }
+  check(await shopper.getByLabel(/^Engraving/).count(), "product page: no field labelled 'Engraving'");
+  check(await shopper.getByLabel("Quantity").count(), "product page: no field labelled 'Quantity'");
+  const summary = shopper.getByRole("region", { name: "Price and delivery" });
+  must(await summary.count(), "product page: no 'Price and delivery' region");
+  check(/Total\s*€\d/.test(await summary.innerText()), "product page: no total price shown");
+  check(/promised by/.test(await summary.innerText()), "product page: no promised delivery date shown");
+  await fitsWidth(shopper, "product");
+  await allLabelled(shopper, "product");
+  must(await preview(shopper).isVisible(), "product page: no SVG preview named 'Ceramic mug: …'");
+  await shot(shopper, "02-product");
+
+  // Time each change from the `change` event to the frame after the panel is redrawn.
+  await shopper.evaluate(() => {
+    const form = document.getElementById("configure");
+    const panel = document.getElementById("configurator");
+    window.__kiln = { change: 0, redraws: [] };
+    form.addEventListener("change", () => (window.__kiln.change = performance.now()), true);
+    new MutationObserver(() => {
+      const dom = performance.now();
+      requestAnimationFrame(() =>
+        window.__kiln.redraws.push({ dom: dom - window.__kiln.change, frame: performance.now() - window.__kiln.change }),
+      );
+    }).observe(panel, { childList: true });
+  });
+
+  // Click a radio and wait for the redraw; returns whether the preview changed.
+  const choose = async (group, value) => {
+    const r = radio(shopper, group, value);
+    must(await r.count(), `no radio '${value}' in group '${group}'`);
+    if (await r.isDisabled()) return null;
+    const before = await previewSvg(shopper);
+    const n = await shopper.evaluate(() => window.__kiln.redraws.length);
+    await r.click();
+    await shopper.waitForFunction((k) => window.__kiln.redraws.length > k, n, { timeout: 5_000 });
+    const t = await shopper.evaluate((k) => window.__kiln.redraws[k], n);
+    figures.preview_ms.push(t.frame);
+    must(await radio(shopper, group, value).isChecked(), `after clicking '${value}' (${group}) it is not checked`);
+    const focused = await shopper.evaluate(() => {
+      const a = document.activeElement;
+      return a && a.type === "radio" ? a.labels[0]?.textContent.trim() : null;
+    });
+    check(focused === value, `after choosing '${value}' (${group}) focus is on ${JSON.stringify(focused)}, not the chosen radio`);
+    return (await previewSvg(shopper)) !== before;
+  };
+
+  // A tour of changes; each visible option should change the picture.
+  const tour = [
+    ["Glaze", "Navy"], ["Glaze", "Poppy"], ["Pattern", "Stripes"], ["Glaze", "Sage"],
+    ["Pattern", "Dots"], ["Size", "450 ml"], ["Glaze", "Charcoal"], ["Shape", "Tall"],
+    ["Pattern", "Plain"], ["Size", "350 ml"], ["Shape", "Classic"], ["Pattern", "Waves"],
+    ["Glaze", "Navy"], ["Pattern", "Stripes"],
+  ];
+  let changed = 0;
+  let tried = 0;
+  for (const [g, v] of tour) {
+    const c = await choose(g, v);
+    if (c === null) continue;
+    tried++;
+    if (c) changed++;
+    else check(false, `preview did not change after choosing ${g}: ${v}`);
+  }
+  must(tried >= 10, `only ${tried} configuration changes could be made`);
+
+  // Conical: 450 ml becomes unavailable, and says why.
+  must((await choose("Shape", "Conical")) !== null, "Shape: Conical is unavailable from Size 350 ml");
+  const large = radio(shopper, "Size", "450 ml");
+  must(await large.isDisabled(), "with Shape: Conical, Size 450 ml is not disabled");
+  const why = await description(large);
+  check(/Conical mugs come in S and M/.test(why), `450 ml's accessible description does not give the reason: ${JSON.stringify(why)}`);
+  check(/not available/.test(why), `450 ml's accessible description does not say it is unavailable: ${JSON.stringify(why)}`);
+  const tip = await large.evaluate((e) => e.closest("label")?.getAttribute("title") || "");
+  check(/Conical/.test(tip), `450 ml has no reason on hover (title): ${JSON.stringify(tip)}`);
+  // The reason also shows on focus: the text is on the page, visible.
+  check(await shopper.getByText(/^450 ml is not available: Conical mugs/).isVisible(), "the reason for 450 ml is not visible on the page");
+  check(await radio(shopper, "Size", "350 ml").isChecked(), "Size 350 ml is no longer checked after choosing Conical");
+  state.configured = await checkedRadios(shopper);
+  state.configuredSvg = await previewSvg(shopper);
+  state.sku = await summary.evaluate((s) => {
+    const dt = [...s.querySelectorAll("dt")].find((d) => d.textContent.trim() === "SKU");
+    return dt?.nextElementSibling?.textContent.trim() || "";
+  });
+  check(state.sku && state.sku !== "–", "the configured mug has no SKU");
+  await shot(shopper, "03-configured");
+});
+
+const ok2 = ok1 && (await step("2. save design → share link → opens elsewhere with the same choices", async () => {
+  await shopper.getByRole("button", { name: "Save design" }).click();
+  await shopper.waitForURL(new RegExp(`/shop/${BRAND}/d/[^/?]+$`));
+  must(await shopper.getByRole("heading", { name: "Design saved" }).isVisible(), "no 'Design saved' heading after saving");
+  const link = await shopper.getByLabel("Share link").inputValue();
+  must(/^http:\/\/127\.0\.0\.1:\d+\/shop\/[^/]+\/d\/\S+$/.test(link), `share link looks wrong: ${link}`);
+  check(await shopper.getByRole("link", { name: link }).count(), "the share link is not also a link");
+  check(link === shopper.url(), `share link ${link} is not the page's address ${shopper.url()}`);
+  await fitsWidth(shopper, "design");
+  await shot(shopper, "04-design");
+  state.shareLink = link;
+
+  // Someone else opens it: a fresh browser context, no cookies.
+  const friend = await newContext({ viewport: PHONE });
+  const p = await friend.newPage();
+  await p.goto(link);
+  const reopened = await checkedRadios(p);
+  check(JSON.stringify(reopened) === JSON.stringify(state.configured),
+    `the shared design shows ${JSON.stringify(reopened)}, saved was ${JSON.stringify(state.configured)}`);
+  check((await previewSvg(p)) === state.configuredSvg, "the shared design draws a different preview");
+  check(await radio(p, "Size", "450 ml").isDisabled(), "the shared design does not show 450 ml unavailable");
+  await friend.close();
+}));
+
+const ok3 = ok2 && (await step("3. add to cart → checkout → empty submit shows inline errors, keeps the cart → order placed", async () => {
+  figures.pages.cart = await measured(shopper, () => shopper.getByRole("button", { name: "Add to cart" }).click());
+  must(new URL(shopper.url()).pathname === `/shop/${BRAND}/cart`, `Add to cart went to ${shopper.url()}`);
+  must(await shopper.getByRole("heading", { name: "Your cart" }).isVisible(), "no 'Your cart' heading");
+  const row = shopper.getByRole("row").filter({ hasText: "Ceramic mug" });
+  must((await row.count()) === 1, `cart has ${await row.count()} Ceramic mug rows, expected 1`);
+  check(/Shape: Conical/.test(await row.innerText()), "the cart line does not say Shape: Conical");
+  check(await shopper.getByRole("link", { name: "Cart (1)" }).count(), "the nav does not say Cart (1)");
+  await fitsWidth(shopper, "cart");
+  await allLabelled(shopper, "cart");
+  await shot(shopper, "05-cart");
+
+  figures.pages.checkout = await measured(shopper, () => shopper.getByRole("link", { name: "Checkout" }).click());
+  must(await shopper.getByRole("heading", { name: "Checkout" }).isVisible(), "no 'Checkout' heading");
+  await allLabelled(shopper, "checkout");
+
+  // Submit empty: inline errors on the required fields, the cart still there.
+  const resp = shopper.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/checkout"));
+  await shopper.getByRole("button", { name: "Place order" }).click();
+  check((await resp).status() === 422, `empty checkout answered ${(await resp).status()}, expected 422`);
+  await shopper.waitForLoadState("load");
+  check(await shopper.getByRole("alert").isVisible(), "no alert after an empty checkout");
+  for (const label of ["Full name", "Email", "Street address", "City", "Postal code", "Country"]) {
+    const f = shopper.getByLabel(label, { exact: true });
+    must(await f.count(), `checkout has no field labelled '${label}'`);
+    check((await f.getAttribute("aria-invalid")) === "true", `empty '${label}' is not aria-invalid`);
+    const msg = await description(f);
+    check(msg.length > 0, `empty '${label}' has no error message in its description`);
+    // the message sits next to its field
+    const near = await f.evaluate((el) => {
+      const m = document.getElementById(el.getAttribute("aria-describedby") || "");
+      return !!m && el.closest(".field, div") === m.closest(".field, div");
+    });
+    check(near, `the error for '${label}' is not next to its field`);
+  }
+  check((await shopper.getByLabel("Phone (optional)").getAttribute("aria-invalid")) !== "true", "the optional phone is marked invalid");
+  check(/1 item/.test(await shopper.getByRole("main").innerText()), "after the failed checkout the cart's item is gone");
+  check(await shopper.getByRole("link", { name: "Cart (1)" }).count(), "after the failed checkout the nav does not say Cart (1)");
+  await fitsWidth(shopper, "checkout errors");
+  await shot(shopper, "06-checkout-errors");
+
+  // A bad email alone is caught too, and what was typed is kept.
+  await shopper.getByLabel("Full name").fill("Ada Lovelace");
+  await shopper.getByLabel("Email").fill("ada@example.org");
+  await shopper.getByLabel("Phone (optional)").fill("+49 30 1234567");
+  await shopper.getByLabel("Street address").fill("Unter den Linden 1");
+  await shopper.getByLabel("City").fill("Berlin");
+  await shopper.getByLabel("Postal code").fill("10117");
+  await shopper.getByLabel("Country").selectOption({ label: "Germany" });
+  figures.pages.order = await measured(shopper, () => shopper.getByRole("button", { name: "Place order" }).click());
+  const u = new URL(shopper.url());
+  const m = u.pathname.match(new RegExp(`^/shop/${BRAND}/orders/([^/]+)$`));
+  must(m && u.searchParams.get("token"), `placing the order went to ${shopper.url()}`);
+  state.orderId = decodeURIComponent(m[1]);
+  state.orderUrl = shopper.url();
+  must(await shopper.getByRole("heading", { name: "Your order" }).isVisible(), "no 'Your order' heading");
+  const main = await shopper.getByRole("main").innerText();
+  check(/Promised delivery:\s*\w{3} \d{1,2} \w{3} \d{4}/.test(main), "the order page shows no promised delivery date");
+  const timeline = shopper.getByRole("list").filter({ has: shopper.getByRole("listitem").filter({ hasText: /^Ordered/ }) });
+  must(await timeline.count(), "the order page has no timeline list");
+  const steps = (await timeline.getByRole("listitem").allInnerTexts()).map((s) => s.trim().split(/\s·/)[0].trim());
+  check(JSON.stringify(steps) === JSON.stringify(["Ordered", "Planned", "In production", "Made", "Shipped", "Delivered"]),
+    `timeline steps are ${JSON.stringify(steps)}`);
+  check(/Ordered\s*·\s*\d{4}-\d\d-\d\d/.test(await timeline.innerText()), "the timeline has no time for Ordered");
+  check(/Conical/.test(main), "the order page does not list the configured mug");
+  check(await shopper.getByRole("link", { name: /^Cart$/ }).count(), "after ordering the nav still counts cart items");
+  await fitsWidth(shopper, "order");
+  await shot(shopper, "07-order");
+}));
+
+const desk = await newContext({ viewport: { width: 1280, height: 900 } });
+const planner = await desk.newPage();
+
+const ok4 = ok3 && (await step("4. console: sign in with the key → work the order's operations → ship → mark delivered", async () => {
+  await planner.goto(BASE + "/console");
+  must(await planner.getByRole("heading", { name: "Factory console" }).isVisible(), "no console sign-in page");
+  // A wrong key is refused with a message.
+  await planner.getByLabel("Brand API key").fill("kiln_not_a_key");
+  await planner.getByRole("button", { name: "Sign in" }).click();
+  check(/not valid/.test(await planner.getByRole("alert").innerText().catch(() => "")), "a wrong key gives no 'not valid' alert");
+  await planner.getByLabel("Brand API key").fill(KEY);
+  await planner.getByRole("button", { name: "Sign in" }).click();
+  await planner.waitForURL(BASE + "/console");
+  must(await planner.getByRole("heading", { name: /factory console$/, level: 1 }).isVisible(), "sign-in with the brand key did not open the console");
+  check(await planner.getByRole("img", { name: /^Schedule/ }).isVisible(), "the console has no schedule chart");
+  const short = state.orderId.slice(-6);
+  const row = planner.getByRole("row").filter({ hasText: state.orderId });
+  must((await row.count()) === 1, `the console's orders table does not list ${state.orderId}`);
+  check(await planner.getByRole("heading", { name: "Queues" }).isVisible(), "the console has no Queues heading");
+  const ours = planner.getByRole("button", { name: new RegExp(`^(Start|Complete) .*\\(${esc(state.sku)}, work order …[0-9a-f]{6}\\)$`) });
+  must((await ours.count()) > 0, `no Start/Complete button for ${state.sku} in the queues`);
+  await allLabelled(planner, "console");
+  await shot(planner, "08-console");
+
+  // Work every operation until none of this order's is left.
+  let clicks = 0;
+  while ((await ours.count()) > 0) {
+    must(clicks < 40, "still operations after 40 clicks");
+    const b = ours.first();
+    const name = (await b.textContent()).trim();
+    const tc = Date.now();
+    await b.click();
+    await planner.waitForLoadState("load");
+    if (process.env.KILN_JOURNEY_DEBUG) console.error(`  clicked '${name}' in ${Date.now() - tc} ms`);
+    const alert = planner.getByRole("alert");
+    if (await alert.count()) must(false, `clicking '${name}' gave: ${await alert.innerText()}`);
+    clicks++;
+  }
+  state.operationClicks = clicks;
+  check(clicks >= 2 && clicks % 2 === 0, `odd number of Start/Complete clicks: ${clicks}`);
+
+  const ship = planner.getByRole("link", { name: `Ship order ${short}` });
+  must(await ship.count(), `after the operations there is no 'Ship order ${short}' link (row: ${await row.innerText()})`);
+  check(/made/i.test(await row.innerText()), `the order row does not say made: ${await row.innerText()}`);
+  await ship.click();
+  must(await planner.getByRole("heading", { name: new RegExp(`shipment for order ${esc(state.orderId)}`) }).isVisible(), "no shipment form");
+  await allLabelled(planner, "ship form");
+  // Empty shipment: refused with a message.
+  await planner.getByRole("button", { name: "Create shipment" }).click();
+  check(await planner.getByRole("alert").isVisible(), "an empty shipment gives no alert");
+  await shot(planner, "08a-ship-form");
+  await planner.getByLabel("Carrier").selectOption("DHL");
+  await planner.getByLabel("Tracking number").fill("JD014600006281234567");
+  await planner.getByRole("button", { name: "Create shipment" }).click();
+  await planner.waitForURL(BASE + "/console");
+  check(/shipped/i.test(await row.innerText()), `after shipping the row says: ${await row.innerText()}`);
+  const deliver = planner.getByRole("button", { name: `Mark delivered: order ${short}` });
+  must(await deliver.count(), `no 'Mark delivered: order ${short}' button after shipping`);
+  await deliver.click();
+  await planner.waitForURL(BASE + "/console");
+  check(/delivered/i.test(await row.innerText()), `after Mark delivered the row says: ${await row.innerText()}`);
+  check(!(await deliver.count()), "the Mark delivered button is still there");
+  await shot(planner, "08b-console-after");
+}));
+
+const ok5 = ok4 && (await step("5. the customer's order page says Delivered", async () => {
+  await shopper.goto(state.orderUrl);
+  const main = await shopper.getByRole("main").innerText();
+  check(/status\s+Delivered/.test(main), `order page status is not Delivered: ${main.split("\n").slice(0, 3).join(" / ")}`);
+  const items = await shopper.getByRole("listitem").filter({ hasText: /^(Shipped|Delivered)/ }).allInnerTexts();
+  check(items.some((t) => /^Shipped\s*·\s*\d{4}-\d\d-\d\d.*DHL|^Shipped\s*·\s*\d{4}/.test(t)), `the timeline's Shipped step has no time: ${items}`);
+  check(items.some((t) => /^Delivered\s*·\s*\d{4}-\d\d-\d\d/.test(t)), `the timeline's Delivered step has no time: ${items}`);
+  await fitsWidth(shopper, "delivered order");
+  await shot(shopper, "09-delivered");
+}));
+
+// ---------------------------------------------------------------- without JavaScript
+
+await step("no-JS: configure by submitting the form, add to cart, check out with form posts", async () => {
+  const ctx = await newContext({ viewport: PHONE, javaScriptEnabled: false });
+  const p = await ctx.newPage();
+  await p.goto(`${BASE}/shop/${BRAND}`);
+  await p.getByRole("link", { name: "Ceramic mug" }).first().click();
+  const update = p.getByRole("button", { name: "Update preview" });
+  must(await update.isVisible(), "without JavaScript there is no visible 'Update preview' button");
+  const before = await previewSvg(p);
+  await radio(p, "Glaze", "Navy").check();
+  await radio(p, "Shape", "Conical").check();
+  await update.click();
+  await p.waitForLoadState("load");
+  check(/glaze=%231d3557/i.test(p.url()), `Update preview did not submit the glaze: ${p.url()}`);
+  check(await radio(p, "Glaze", "Navy").isChecked(), "after Update preview Navy is not checked");
+  check(await radio(p, "Shape", "Conical").isChecked(), "after Update preview Conical is not checked");
+  check((await previewSvg(p)) !== before, "after Update preview the preview is unchanged");
+  check(await radio(p, "Size", "450 ml").isDisabled(), "without JavaScript, Conical does not disable 450 ml");
+  check(/Conical mugs come in S and M/.test(await description(radio(p, "Size", "450 ml"))), "without JavaScript, 450 ml has no reason");
+  await shot(p, "10-nojs-configured");
+
+  await p.getByRole("button", { name: "Add to cart" }).click();
+  await p.waitForURL(new RegExp(`/shop/${BRAND}/cart$`));
+  must((await p.getByRole("row").filter({ hasText: "Ceramic mug" }).count()) === 1, "without JavaScript the cart has no mug");
+  await p.getByRole("link", { name: "Checkout" }).click();
+  await p.getByRole("button", { name: "Place order" }).click();
+  await p.waitForLoadState("load");
+  check((await p.getByLabel("Email").getAttribute("aria-invalid")) === "true", "without JavaScript, empty checkout marks no error");
+  await p.getByLabel("Full name").fill("Grace Hopper");
+  await p.getByLabel("Email").fill("grace@example.org");
+  await p.getByLabel("Street address").fill("1 Navy Yard");
+  await p.getByLabel("City").fill("Dublin");
+  await p.getByLabel("Postal code").fill("D02 X285");
+  await p.getByLabel("Country").selectOption({ label: "Ireland" });
+  await p.getByRole("button", { name: "Place order" }).click();
+  await p.waitForURL(new RegExp(`/shop/${BRAND}/orders/[^/]+\\?token=`));
+  must(await p.getByRole("heading", { name: "Your order" }).isVisible(), "without JavaScript the order page did not come");
+  check(/Promised delivery:\s*\w{3} \d/.test(await p.getByRole("main").innerText()), "without JavaScript the order page has no promise");
+  await shot(p, "11-nojs-order");
+  await ctx.close();
+});
+
+// ---------------------------------------------------------------- 6. nothing leaves the machine
+
+await step("6. no request leaves 127.0.0.1", async () => {
+  const outside = requests.filter((u) => {
+    const url = new URL(u);
+    if (["data:", "blob:", "about:"].includes(url.protocol)) return false;
+    return url.hostname !== "127.0.0.1";
+  });
+  must(requests.length > 20, `only ${requests.length} requests were recorded`);
+  check(outside.length === 0, `requests left 127.0.0.1: ${[...new Set(outside)].join(", ")}`);
+  check(pageErrors.length === 0, `script errors: ${pageErrors.join(" | ")}`);
+});
+
+await browser.close();
+clearTimeout(watchdog);
+
+// ---------------------------------------------------------------- 7. figures
+
+const kb = (b) => round(b / 1024, 1);
+const result = {
+  pass: failures.length === 0 && ok5,
+  steps_passed: passed.length,
+  failures,
+  requests: requests.length,
+  console_errors: consoleErrors,
+  operation_clicks: state.operationClicks ?? null,
+  preview_changes: figures.preview_ms.length,
+  preview_p50_ms: round(figures.preview_ms.length ? [...figures.preview_ms].sort((a, b) => a - b)[Math.floor(figures.preview_ms.length / 2)] : null),
+  preview_p95_ms: round(p95(figures.preview_ms)),
+  preview_max_ms: round(figures.preview_ms.length ? Math.max(...figures.preview_ms) : null),
+  page_kb_cold: Object.fromEntries(Object.entries(figures.pages).map(([k, v]) => [k, kb(v.cold)])),
+  page_kb_transferred: Object.fromEntries(Object.entries(figures.pages).map(([k, v]) => [k, kb(v.transferred)])),
+  screenshots: SHOTS,
+  seconds: round((Date.now() - t0) / 1000),
+};
+console.log(result.pass ? "journey passed" : `journey FAILED: ${failures.length} failure(s)`);
+console.log(JSON.stringify(result));
+process.exit(result.pass ? 0 : 1);
