@@ -11,6 +11,7 @@ pub mod capacity;
 pub mod error;
 pub mod mrp;
 pub mod promise;
+pub mod shop;
 
 pub use bom::explode;
 pub use calendar::{Downtime, WorkCenterCalendar};

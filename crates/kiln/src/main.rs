@@ -3,6 +3,7 @@
 
 mod bench;
 mod model;
+mod schedule;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,9 @@ enum Command {
     /// Benchmarks: engines on standard files, the platform over HTTP.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Schedule job shops and flexible job shops from standard benchmark files.
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -36,6 +40,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Model(cmd) => model::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Schedule(cmd) => schedule::run(cmd),
     };
     match result {
         Ok(code) => code,
