@@ -32,7 +32,7 @@ impl<'a> Session<'a> {
         if let Some(s) = self.cache.get(fixed) {
             return s.clone();
         }
-        let all = vec![true; self.engine.csp.rules.len()];
+        let all = vec![true; self.engine.constraints()];
         let s = self.engine.solve(fixed, &all).err();
         self.cache.insert(fixed.to_vec(), s.clone());
         s
@@ -44,7 +44,7 @@ impl<'a> Session<'a> {
         for &j in undecided {
             if !core
                 .iter()
-                .any(|&r| self.engine.csp.rules[r].vars.contains(&j))
+                .any(|&r| self.engine.constraint_vars(r).contains(&j))
             {
                 q[j] = None;
             }
@@ -89,7 +89,7 @@ impl<'a> Session<'a> {
     }
     /// A minimal set of rules that alone makes `fixed` unsatisfiable.
     pub(crate) fn minimal_rules(&mut self, fixed: &Fixed) -> Vec<usize> {
-        let n = self.engine.csp.rules.len();
+        let n = self.engine.constraints();
         let all = vec![true; n];
         let core = match self.engine.solve(fixed, &all) {
             Ok(_) => return Vec::new(),

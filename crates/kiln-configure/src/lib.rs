@@ -9,17 +9,22 @@
 //! later answer for very large models without changing this API.
 
 mod compile;
+mod count;
 mod explain;
 mod preview;
 mod price;
 mod search;
 mod sku;
+mod table;
 
 use std::collections::BTreeMap;
 
 use kiln_model::{OptionKind, Product};
 use rust_decimal::Decimal;
 use serde::Serialize;
+
+pub use count::CountError;
+pub use num_bigint::BigUint;
 
 use compile::Abstract;
 use explain::Session;
@@ -183,13 +188,34 @@ pub struct Configurator {
     /// Options linked through rules: selections outside an option's component
     /// can never explain its values.
     component: Vec<usize>,
-    /// Reasons of values that are impossible even with no selections.
+    /// Reasons of values that are impossible even with no selections
+    /// (precomputed for the expression engine only; empty otherwise).
     dead: Vec<Vec<Option<Reason>>>,
+    /// Option id -> index.
+    index: std::collections::HashMap<String, usize>,
+}
+
+/// What [`Configurator::domains`] answers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Domains {
+    pub consistent: bool,
+    /// Per choice/colour option (file order): the values still possible.
+    /// Empty when inconsistent.
+    pub domains: Vec<(String, Vec<String>)>,
+    /// When inconsistent: a minimal conflicting subset of the selections.
+    pub conflict: Option<Reason>,
 }
 
 impl Configurator {
     pub fn new(product: &Product) -> Configurator {
-        let engine = Engine::new(compile::compile(product));
+        let csp = compile::compile(product);
+        // Tables (imported XCSP/DIMACS models) go to the table engine, which
+        // also takes the product's rules as tables of their allowed tuples.
+        let engine = if product.tables.is_empty() {
+            Engine::new(csp)
+        } else {
+            Engine::with_tables(product, csp)
+        };
         let n = product.options.len();
         let mut component: Vec<usize> = (0..n).collect();
         fn root(c: &mut [usize], mut i: usize) -> usize {
@@ -199,8 +225,8 @@ impl Configurator {
             }
             i
         }
-        for r in &engine.csp.rules {
-            for w in r.vars.windows(2) {
+        for c in 0..engine.constraints() {
+            for w in engine.constraint_vars(c).windows(2) {
                 let (a, b) = (root(&mut component, w[0]), root(&mut component, w[1]));
                 component[a] = b;
             }
@@ -216,8 +242,16 @@ impl Configurator {
             satisfiable,
             component,
             dead: Vec::new(),
+            index: product
+                .options
+                .iter()
+                .enumerate()
+                .map(|(i, o)| (o.id.clone(), i))
+                .collect(),
         };
-        c.dead = c.dead_values();
+        if c.engine.table.is_none() {
+            c.dead = c.dead_values();
+        }
         c
     }
 
@@ -261,17 +295,145 @@ impl Configurator {
                     (self.product.options[j].id.clone(), value)
                 })
                 .collect(),
-            rules: rules
-                .iter()
-                .map(|&r| {
-                    let rule = &self.product.rules[r];
-                    RuleRef {
-                        id: rule.id.clone(),
-                        message: rule.message.clone(),
-                    }
-                })
-                .collect(),
+            rules: rules.iter().map(|&r| self.rule_ref(r)).collect(),
         }
+    }
+
+    /// Constraint `r` of the engine's index space: rules, then tables.
+    fn rule_ref(&self, r: usize) -> RuleRef {
+        let rules = &self.product.rules;
+        match rules.get(r) {
+            Some(rule) => RuleRef {
+                id: rule.id.clone(),
+                message: rule.message.clone(),
+            },
+            None => {
+                let t = &self.product.tables[r - rules.len()];
+                RuleRef {
+                    id: t.id.clone(),
+                    message: t.message.clone(),
+                }
+            }
+        }
+    }
+
+    /// Selections as abstract values and canonical texts, per option.
+    #[allow(clippy::type_complexity)]
+    fn resolve(
+        &self,
+        selections: &Selections,
+    ) -> Result<(Vec<Option<usize>>, Vec<Option<String>>), SelectionError> {
+        let n = self.product.options.len();
+        let mut sel: Vec<Option<usize>> = vec![None; n];
+        let mut concrete: Vec<Option<String>> = vec![None; n];
+        for (option, value) in selections {
+            let i = self.option_index(option)?;
+            if let Some((a, text)) = self.parse(i, value)? {
+                sel[i] = Some(a);
+                concrete[i] = Some(text);
+            }
+        }
+        Ok((sel, concrete))
+    }
+
+    fn option_index(&self, option: &str) -> Result<usize, SelectionError> {
+        self.index
+            .get(option)
+            .copied()
+            .ok_or_else(|| SelectionError::UnknownOption {
+                option: option.to_owned(),
+            })
+    }
+
+    /// The values of every choice/colour option that extend *all* the
+    /// selections to a complete valid configuration (a selected option keeps
+    /// just its value), or a minimal conflicting subset when there is none.
+    /// Cheaper than [`Configurator::configure`]: no reasons, price or SKU.
+    pub fn domains(&self, selections: &Selections) -> Result<Domains, SelectionError> {
+        let (sel, concrete) = self.resolve(selections)?;
+        let Some(sup) = self.engine.supports_fixed(&sel) else {
+            let mut session = Session::new(&self.engine);
+            let n = sel.len();
+            let candidates: Vec<usize> = (0..n).filter(|&j| sel[j].is_some()).collect();
+            let subset = session.minimal_selections(&sel, &[], &candidates);
+            let mut q = vec![None; n];
+            subset.iter().for_each(|&j| q[j] = sel[j]);
+            let rules = session.minimal_rules(&q);
+            return Ok(Domains {
+                consistent: false,
+                domains: Vec::new(),
+                conflict: Some(self.reason(&subset, &concrete, &rules)),
+            });
+        };
+        let domains = self
+            .product
+            .options
+            .iter()
+            .enumerate()
+            .map(|(i, opt)| {
+                let values = opt
+                    .kind
+                    .values()
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| sup[i][*k])
+                    .map(|(_, v)| v.id.clone())
+                    .collect();
+                (opt.id.clone(), values)
+            })
+            .collect();
+        Ok(Domains {
+            consistent: true,
+            domains,
+            conflict: None,
+        })
+    }
+
+    /// Why `option = value` is not available with these selections (the
+    /// option's own selection set aside): a minimal subset of the other
+    /// selections that rules it out and a minimal set of rules/tables that
+    /// do. `None` when the value is available.
+    pub fn explain(
+        &self,
+        selections: &Selections,
+        option: &str,
+        value: &str,
+    ) -> Result<Option<Reason>, SelectionError> {
+        let (mut sel, concrete) = self.resolve(selections)?;
+        let i = self.option_index(option)?;
+        let Some((k, _)) = self.parse(i, value)? else {
+            return Ok(None);
+        };
+        sel[i] = Some(k);
+        let mut session = Session::new(&self.engine);
+        if session.sat(&sel) {
+            return Ok(None);
+        }
+        let n = sel.len();
+        let candidates: Vec<usize> = (0..n)
+            .filter(|&j| j != i && sel[j].is_some() && self.component[j] == self.component[i])
+            .collect();
+        let subset = session.minimal_selections(&sel, &[i], &candidates);
+        let mut only = vec![None; n];
+        only[i] = Some(k);
+        subset.iter().for_each(|&j| only[j] = sel[j]);
+        let rules = session.minimal_rules(&only);
+        Ok(Some(self.reason(&subset, &concrete, &rules)))
+    }
+
+    /// The exact number of complete valid configurations (an optional
+    /// option left out counts as one more value). Fails when the product has
+    /// text or number options, whose values are not countable.
+    pub fn count(&self) -> Result<BigUint, CountError> {
+        if self
+            .product
+            .options
+            .iter()
+            .any(|o| o.kind.values().is_empty())
+        {
+            return Err(CountError::NotCountable);
+        }
+        count::count(&self.engine, &self.product)
     }
 
     /// Maps a selection to its abstract value and canonical text; `None` for
@@ -442,26 +604,27 @@ impl Configurator {
             let mut values = Vec::new();
             for (k, v) in opt.kind.values().iter().enumerate() {
                 let available = sup[i][k];
-                let reason = (!available).then(|| match &self.dead[i][k] {
-                    Some(r) => r.clone(),
-                    None => {
-                        let mut q = base.clone();
-                        q[i] = Some(k);
-                        let candidates: Vec<usize> = (0..n)
-                            .filter(|&j| {
-                                j != i
-                                    && base[j].is_some()
-                                    && self.component[j] == self.component[i]
-                            })
-                            .collect();
-                        let subset = session.minimal_selections(&q, &[i], &candidates);
-                        let mut only = vec![None; n];
-                        only[i] = Some(k);
-                        subset.iter().for_each(|&j| only[j] = base[j]);
-                        let rules = session.minimal_rules(&only);
-                        self.reason(&subset, &concrete, &rules)
-                    }
-                });
+                let reason =
+                    (!available).then(|| match self.dead.get(i).and_then(|d| d[k].as_ref()) {
+                        Some(r) => r.clone(),
+                        None => {
+                            let mut q = base.clone();
+                            q[i] = Some(k);
+                            let candidates: Vec<usize> = (0..n)
+                                .filter(|&j| {
+                                    j != i
+                                        && base[j].is_some()
+                                        && self.component[j] == self.component[i]
+                                })
+                                .collect();
+                            let subset = session.minimal_selections(&q, &[i], &candidates);
+                            let mut only = vec![None; n];
+                            only[i] = Some(k);
+                            subset.iter().for_each(|&j| only[j] = base[j]);
+                            let rules = session.minimal_rules(&only);
+                            self.reason(&subset, &concrete, &rules)
+                        }
+                    });
                 values.push(ValueState {
                     id: v.id.clone(),
                     label: v.label.clone(),

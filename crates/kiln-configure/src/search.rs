@@ -9,12 +9,15 @@
 use kiln_model::Truth;
 
 use crate::compile::{CExpr, Csp};
+use crate::table::TableEngine;
 
 /// A restriction: per variable, `Some(value)` to fix it, `None` to leave it free.
 pub(crate) type Fixed = [Option<usize>];
 
 pub(crate) struct Engine {
     pub csp: Csp,
+    /// Set for products with tables: the table engine answers instead.
+    pub table: Option<TableEngine>,
 }
 
 /// How the search picks the next variable and value.
@@ -30,12 +33,58 @@ enum Branch<'a> {
 
 impl Engine {
     pub(crate) fn new(csp: Csp) -> Engine {
-        Engine { csp }
+        Engine { csp, table: None }
+    }
+
+    /// The engine for a product with extensional constraints.
+    pub(crate) fn with_tables(product: &kiln_model::Product, csp: Csp) -> Engine {
+        let table = TableEngine::new(product, &csp);
+        Engine {
+            csp,
+            table: Some(table),
+        }
+    }
+
+    /// Size of the constraint index space: rules, then tables.
+    pub(crate) fn constraints(&self) -> usize {
+        match &self.table {
+            Some(t) => t.cons.len(),
+            None => self.csp.rules.len(),
+        }
+    }
+
+    /// The variables constraint `c` mentions.
+    pub(crate) fn constraint_vars(&self, c: usize) -> &[usize] {
+        match &self.table {
+            Some(t) => &t.cons[c].scope,
+            None => &self.csp.rules[c].vars,
+        }
+    }
+
+    /// Supports with every selection held (a selected variable supports only
+    /// its own value); `None` when the selections conflict.
+    pub(crate) fn supports_fixed(&self, base: &Fixed) -> Option<Vec<Vec<bool>>> {
+        match &self.table {
+            Some(t) => t.supports(base, true),
+            None => {
+                self.sat(base)?;
+                let mut sup = self.supports(base);
+                for (i, b) in base.iter().enumerate() {
+                    if let Some(a) = *b {
+                        sup[i].iter_mut().enumerate().for_each(|(k, s)| *s = k == a);
+                    }
+                }
+                Some(sup)
+            }
+        }
     }
 
     /// `Ok(solution)` or `Err(rules)`: a set of rule indexes that alone refutes
     /// the restriction (not necessarily minimal).
     pub(crate) fn solve(&self, fixed: &Fixed, active: &[bool]) -> Result<Vec<usize>, Vec<usize>> {
+        if let Some(t) = &self.table {
+            return t.solve(fixed, active);
+        }
         let mut s = Search::new(&self.csp, active);
         match s.run(fixed, &Branch::FailFirst) {
             Some(sol) => Ok(sol),
@@ -44,12 +93,15 @@ impl Engine {
     }
 
     pub(crate) fn sat(&self, fixed: &Fixed) -> Option<Vec<usize>> {
-        self.solve(fixed, &vec![true; self.csp.rules.len()]).ok()
+        self.solve(fixed, &vec![true; self.constraints()]).ok()
     }
 
     /// The first solution when free variables are decided in declaration order,
     /// each trying its values in `prefer[var]` order.
     pub(crate) fn first(&self, fixed: &Fixed, prefer: &[Vec<usize>]) -> Option<Vec<usize>> {
+        if let Some(t) = &self.table {
+            return t.first(fixed, prefer);
+        }
         let active = vec![true; self.csp.rules.len()];
         Search::new(&self.csp, &active).run(fixed, &Branch::Lex(prefer))
     }
@@ -60,6 +112,9 @@ impl Engine {
     /// so few searches are needed; values that propagation already removes
     /// need no search at all.
     pub(crate) fn supports(&self, base: &Fixed) -> Vec<Vec<bool>> {
+        if let Some(t) = &self.table {
+            return t.supports(base, false).unwrap_or_default();
+        }
         let vars = &self.csp.vars;
         let active = vec![true; self.csp.rules.len()];
         let mut sup: Vec<Vec<bool>> = vars.iter().map(|v| vec![false; v.size()]).collect();
@@ -256,6 +311,10 @@ impl<'a> Search<'a> {
 
 /// Three-valued evaluation on domains: an atom is True if every remaining
 /// value satisfies it, False if none does.
+pub(crate) fn eval_on(e: &CExpr, doms: &[u64], csp: &Csp) -> Truth {
+    eval(e, doms, csp)
+}
+
 fn eval(e: &CExpr, doms: &[u64], csp: &Csp) -> Truth {
     match e {
         CExpr::Const(b) => truth(*b),

@@ -142,6 +142,7 @@ fn mug() -> Product {
                 "Black glaze is out of stock",
             ),
         ],
+        tables: Vec::new(),
         prices: vec![
             PriceRule {
                 label: "Large".into(),

@@ -68,6 +68,7 @@ fn big() -> Product {
         components: vec![],
         options,
         rules,
+        tables: Vec::new(),
         prices: vec![],
         bom: vec![],
         operations: vec![],

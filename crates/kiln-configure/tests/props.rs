@@ -81,6 +81,7 @@ fn model(opts: &[(usize, bool)], rules: &[(usize, u8, usize, u8)]) -> Model {
             components: vec![],
             options,
             rules,
+            tables: Vec::new(),
             prices: vec![],
             bom: vec![],
             operations: vec![],

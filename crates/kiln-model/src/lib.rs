@@ -13,6 +13,7 @@ mod condition;
 mod ctx;
 mod expr;
 mod factory;
+pub mod import;
 mod parse;
 mod span;
 mod tree;
@@ -23,5 +24,6 @@ mod tests;
 
 pub use check::{CheckReport, check, resolve, resolve_in};
 pub use expr::{Assignment, CmpOp, Expr, Truth};
+pub use import::{Format, import_dimacs, import_xcsp, load_product, to_toml};
 pub use parse::{parse_factory, parse_product};
 pub use types::*;

@@ -88,6 +88,8 @@ pub struct Product {
     pub components: Vec<Component>,
     pub options: Vec<OptionDef>,
     pub rules: Vec<Rule>,
+    /// Extensional constraints (`[[table]]`, XCSP relations, DIMACS clauses).
+    pub tables: Vec<TableConstraint>,
     pub prices: Vec<PriceRule>,
     pub bom: Vec<BomLine>,
     pub operations: Vec<Operation>,
@@ -172,6 +174,52 @@ pub struct Rule {
     pub then: Expr,
     pub message: String,
     pub span: Span,
+}
+
+/// Whether a table lists the allowed or the forbidden combinations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableKind {
+    /// Exactly the listed tuples are allowed.
+    Supports,
+    /// Every tuple except the listed ones is allowed.
+    Conflicts,
+}
+
+/// An extensional constraint over choice options: the combinations of their
+/// values that are allowed (`Supports`) or forbidden (`Conflicts`). Imported
+/// XCSP relations and DIMACS clauses become tables; a clause is a conflicts
+/// table with the one tuple that falsifies it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableConstraint {
+    /// `table-1`, ... unless the file names it (XCSP constraint names, `c12`
+    /// for the 12th DIMACS clause).
+    pub id: String,
+    /// Indexes into `Product::options`; at least one, each a choice or colour
+    /// option, no option twice.
+    pub scope: Vec<usize>,
+    pub kind: TableKind,
+    /// Flat tuples of `scope.len()` value indexes each (into the option's
+    /// `kind.values()`), without duplicates.
+    pub tuples: Vec<u32>,
+    pub message: String,
+    pub span: Span,
+}
+
+impl TableConstraint {
+    pub fn arity(&self) -> usize {
+        self.scope.len()
+    }
+    /// Number of tuples. Every table has at least one option in its scope.
+    pub fn len(&self) -> usize {
+        self.tuples.len() / self.scope.len().max(1)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.tuples.is_empty()
+    }
+    pub fn tuple(&self, k: usize) -> &[u32] {
+        let a = self.scope.len();
+        &self.tuples[k * a..k * a + a]
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -2,8 +2,12 @@
 
 use std::process::ExitCode;
 
+use std::path::{Path, PathBuf};
+
 use anyhow::Context;
-use kiln_model::Diagnostic;
+use kiln_configure::{Configurator, Reason, Selections};
+use kiln_model::{Diagnostic, Product};
+use serde_json::json;
 
 #[derive(clap::Subcommand)]
 pub enum ModelCommand {
@@ -14,12 +18,163 @@ pub enum ModelCommand {
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
     },
+    /// Print the exact number of valid configurations (one decimal integer).
+    Count { file: PathBuf },
+    /// Print the values of every option still possible given the selections.
+    Domains {
+        file: PathBuf,
+        /// A selection, OPTION=VALUE; repeat for more.
+        #[arg(long = "set", value_name = "OPTION=VALUE")]
+        set: Vec<String>,
+        /// Print one JSON object: {"consistent": .., "domains": {..}}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Explain why OPTION=VALUE is not available given the selections.
+    Explain {
+        file: PathBuf,
+        #[arg(long = "set", value_name = "OPTION=VALUE")]
+        set: Vec<String>,
+        #[arg(long, value_name = "OPTION=VALUE")]
+        why: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Convert an XCSP 2.1 (.xml) or DIMACS (.cnf, .dimacs) model to a native
+    /// model file (TOML).
+    Import {
+        file: PathBuf,
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
 }
 
 pub fn run(cmd: ModelCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ModelCommand::Check { files } => check(&files),
+        ModelCommand::Count { file } => {
+            let c = Configurator::new(&load(&file)?);
+            println!("{}", c.count()?);
+            Ok(ExitCode::SUCCESS)
+        }
+        ModelCommand::Domains { file, set, json } => domains(&file, &set, json),
+        ModelCommand::Explain {
+            file,
+            set,
+            why,
+            json,
+        } => explain(&file, &set, &why, json),
+        ModelCommand::Import { file, output } => {
+            let product = load(&file)?;
+            std::fs::write(&output, kiln_model::to_toml(&product))
+                .with_context(|| format!("writing {}", output.display()))?;
+            println!(
+                "{}: {} options, {} tables",
+                output.display(),
+                product.options.len(),
+                product.tables.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// Reads a model in any format `kiln model` takes (by extension).
+pub fn load(path: &Path) -> anyhow::Result<Product> {
+    let source =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let name = path.display().to_string();
+    kiln_model::load_product(&name, &source).map_err(|ds| {
+        let lines: Vec<String> = ds.iter().map(|d| d.to_string()).collect();
+        anyhow::anyhow!("{}", lines.join("\n"))
+    })
+}
+
+fn selections(set: &[String]) -> anyhow::Result<Selections> {
+    let mut out = Selections::new();
+    for s in set {
+        let (k, v) = s
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("`{s}`: expected OPTION=VALUE"))?;
+        out.insert(k.trim().to_owned(), v.trim().to_owned());
+    }
+    Ok(out)
+}
+
+fn reason_json(r: &Reason) -> serde_json::Value {
+    json!({
+        "selections": r.selections.iter().map(|(k, v)| json!({"option": k, "value": v})).collect::<Vec<_>>(),
+        "rules": r.rules.iter().map(|x| json!({"id": x.id, "message": x.message})).collect::<Vec<_>>(),
+    })
+}
+
+fn reason_text(r: &Reason) -> String {
+    let sel: Vec<String> = r
+        .selections
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let rules: Vec<String> = r
+        .rules
+        .iter()
+        .map(|x| {
+            if x.message == x.id {
+                x.id.clone()
+            } else {
+                format!("{} ({})", x.id, x.message)
+            }
+        })
+        .collect();
+    format!(
+        "selections: {}\nrules: {}",
+        if sel.is_empty() {
+            "(none: never possible)".into()
+        } else {
+            sel.join(", ")
+        },
+        rules.join(", ")
+    )
+}
+
+fn domains(file: &Path, set: &[String], as_json: bool) -> anyhow::Result<ExitCode> {
+    let c = Configurator::new(&load(file)?);
+    let d = c.domains(&selections(set)?)?;
+    if as_json {
+        let mut doms = serde_json::Map::new();
+        for (k, vs) in &d.domains {
+            doms.insert(k.clone(), json!(vs));
+        }
+        let mut out = json!({"consistent": d.consistent, "domains": doms});
+        if let Some(r) = &d.conflict {
+            out["conflict"] = reason_json(r);
+        }
+        println!("{out}");
+    } else if d.consistent {
+        for (k, vs) in &d.domains {
+            println!("{k}: {}", vs.join(" "));
+        }
+    } else {
+        println!("inconsistent selections");
+        if let Some(r) = &d.conflict {
+            println!("{}", reason_text(r));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn explain(file: &Path, set: &[String], why: &str, as_json: bool) -> anyhow::Result<ExitCode> {
+    let c = Configurator::new(&load(file)?);
+    let (option, value) = why
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("--why `{why}`: expected OPTION=VALUE"))?;
+    let r = c.explain(&selections(set)?, option.trim(), value.trim())?;
+    match (r, as_json) {
+        (None, true) => println!("{}", json!({"available": true})),
+        (None, false) => println!("{why} is available"),
+        (Some(r), true) => println!("{}", json!({"available": false, "reason": reason_json(&r)})),
+        (Some(r), false) => println!("{why} is not available\n{}", reason_text(&r)),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(paths: &[std::path::PathBuf]) -> anyhow::Result<ExitCode> {

@@ -1,6 +1,7 @@
 //! `kiln bench ...`: measure the engines and the platform on standard or
 //! generated cases. Figures go to stdout (`--json` for one object).
 
+mod configurator;
 mod orders;
 
 use std::process::ExitCode;
@@ -9,10 +10,14 @@ use std::process::ExitCode;
 pub enum BenchCommand {
     /// Place orders concurrently over HTTP against a running `kiln serve --demo`.
     Orders(orders::OrdersArgs),
+    /// Configurator: replay real sales configurations as sessions (domains
+    /// and an explanation after every step).
+    Configurator(configurator::ConfiguratorArgs),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Orders(args) => orders::run(args),
+        BenchCommand::Configurator(args) => configurator::run(args),
     }
 }

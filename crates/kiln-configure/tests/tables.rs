@@ -1,0 +1,215 @@
+//! Table models (as imported from XCSP / DIMACS): exact counts and domains
+//! against brute-force enumeration, minimal explanations, and import errors
+//! with line numbers.
+
+use kiln_configure::{Configurator, Selections};
+use kiln_model::{import_dimacs, import_xcsp};
+use proptest::prelude::*;
+
+/// A random table model as XCSP text: `n` variables with small domains and
+/// a few supports/conflicts relations.
+/// Scope, supports (true) or conflicts, tuples.
+type Con = (Vec<usize>, bool, Vec<Vec<usize>>);
+
+fn xcsp(doms: &[usize], cons: &[Con]) -> String {
+    let mut s =
+        String::from("<instance>\n<presentation name=\"t\" format=\"XCSP 2.1\"/>\n<domains>\n");
+    for (i, d) in doms.iter().enumerate() {
+        s += &format!(
+            "<domain name=\"D{i}\" nbValues=\"{d}\">0..{}</domain>\n",
+            d - 1
+        );
+    }
+    s += "</domains>\n<variables>\n";
+    for i in 0..doms.len() {
+        s += &format!("<variable name=\"v{i}\" domain=\"D{i}\"/>\n");
+    }
+    s += "</variables>\n<relations>\n";
+    for (k, (scope, pos, tuples)) in cons.iter().enumerate() {
+        let body: Vec<String> = tuples
+            .iter()
+            .map(|t| {
+                t.iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        s += &format!(
+            "<relation name=\"R{k}\" arity=\"{}\" nbTuples=\"{}\" semantics=\"{}\">{}</relation>\n",
+            scope.len(),
+            tuples.len(),
+            if *pos { "supports" } else { "conflicts" },
+            body.join("|")
+        );
+    }
+    s += "</relations>\n<constraints>\n";
+    for (k, (scope, _, _)) in cons.iter().enumerate() {
+        let sc: Vec<String> = scope.iter().map(|v| format!("v{v}")).collect();
+        s += &format!(
+            "<constraint name=\"C{k}\" arity=\"{}\" scope=\"{}\" reference=\"R{k}\"/>\n",
+            scope.len(),
+            sc.join(" ")
+        );
+    }
+    s + "</constraints>\n</instance>\n"
+}
+
+fn holds(cons: &[Con], a: &[usize]) -> bool {
+    cons.iter().all(|(scope, pos, tuples)| {
+        let t: Vec<usize> = scope.iter().map(|&v| a[v]).collect();
+        tuples.contains(&t) == *pos
+    })
+}
+
+fn all(doms: &[usize]) -> Vec<Vec<usize>> {
+    let mut out = vec![vec![]];
+    for &d in doms {
+        out = out
+            .into_iter()
+            .flat_map(|p| {
+                (0..d).map(move |x| {
+                    let mut q = p.clone();
+                    q.push(x);
+                    q
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+type Model = (Vec<usize>, Vec<Con>);
+
+fn model() -> impl Strategy<Value = Model> {
+    prop::collection::vec(1usize..4, 2..6).prop_flat_map(|doms| {
+        let n = doms.len();
+        let d2 = doms.clone();
+        let con = (
+            prop::sample::subsequence((0..n).collect::<Vec<_>>(), 1..=n.min(3)),
+            any::<bool>(),
+        )
+            .prop_flat_map(move |(scope, pos)| {
+                let sizes: Vec<usize> = scope.iter().map(|&v| d2[v]).collect();
+                let tuple = sizes.iter().map(|&s| 0..s).collect::<Vec<_>>();
+                (Just(scope), Just(pos), prop::collection::vec(tuple, 0..6))
+            })
+            .prop_map(|(scope, pos, mut tuples)| {
+                tuples.sort();
+                tuples.dedup();
+                (scope, pos, tuples)
+            });
+        (Just(doms), prop::collection::vec(con, 0..4))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(150))]
+
+    #[test]
+    fn count_and_domains_match_brute_force((doms, cons) in model(), pick in any::<u64>()) {
+        let p = import_xcsp("t.xml", &xcsp(&doms, &cons)).expect("valid fixture");
+        let c = Configurator::new(&p);
+        let sols: Vec<Vec<usize>> = all(&doms).into_iter().filter(|a| holds(&cons, a)).collect();
+        prop_assert_eq!(c.count().expect("countable").to_string(), sols.len().to_string());
+        // Random selections: a prefix of a random assignment.
+        let every = all(&doms);
+        let a = &every[(pick as usize) % every.len()];
+        let k = (pick >> 32) as usize % (doms.len() + 1);
+        let mut sel = Selections::new();
+        for (v, x) in a.iter().enumerate().take(k) {
+            sel.insert(format!("v{v}"), x.to_string());
+        }
+        let d = c.domains(&sel).expect("known values");
+        let ext: Vec<&Vec<usize>> = sols.iter().filter(|s| (0..k).all(|v| s[v] == a[v])).collect();
+        prop_assert_eq!(d.consistent, !ext.is_empty());
+        if d.consistent {
+            for (v, (name, vals)) in d.domains.iter().enumerate() {
+                prop_assert_eq!(name, &format!("v{v}"));
+                let want: Vec<String> = (0..doms[v]).filter(|&x| ext.iter().any(|s| s[v] == x)).map(|x| x.to_string()).collect();
+                prop_assert_eq!(vals, &want);
+            }
+        } else {
+            // The conflict is minimal: it conflicts, and no proper subset does.
+            let r = d.conflict.expect("a conflict");
+            let conflicts = |subset: &[(String, String)]| !sols.iter().any(|s| subset.iter().all(|(o, x)| s[o[1..].parse::<usize>().unwrap()].to_string() == *x));
+            prop_assert!(conflicts(&r.selections));
+            for skip in 0..r.selections.len() {
+                let mut less = r.selections.clone();
+                less.remove(skip);
+                prop_assert!(!conflicts(&less));
+            }
+        }
+        // Explanations of a disabled value: valid and minimal.
+        if d.consistent && k > 0 {
+            let v = k.min(doms.len() - 1);
+            for x in 0..doms[v] {
+                let mut others = sel.clone();
+                others.remove(&format!("v{v}"));
+                let Some(r) = c.explain(&others, &format!("v{v}"), &x.to_string()).expect("known") else { continue };
+                let rules_out = |subset: &[(String, String)]| !sols.iter().any(|s| s[v] == x && subset.iter().all(|(o, y)| s[o[1..].parse::<usize>().unwrap()].to_string() == *y));
+                prop_assert!(rules_out(&r.selections));
+                for skip in 0..r.selections.len() {
+                    let mut less = r.selections.clone();
+                    less.remove(skip);
+                    prop_assert!(!rules_out(&less));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn dimacs_count_matches_brute_force() {
+    // (x1 or x2) and (not x1 or x3) and (not x2 or not x3): 2 of 8 assignments.
+    let p = import_dimacs("f.cnf", "c 1 Root\np cnf 3 3\n1 2 0\n-1 3 0\n-2 -3 0\n").unwrap();
+    assert_eq!(p.options[0].name, "Root");
+    let c = Configurator::new(&p);
+    let brute = (0..8u32)
+        .filter(|m| {
+            let x = |i: u32| m >> (i - 1) & 1 == 1;
+            (x(1) || x(2)) && (!x(1) || x(3)) && (!x(2) || !x(3))
+        })
+        .count();
+    assert_eq!(c.count().unwrap().to_string(), brute.to_string());
+    let mut sel = Selections::new();
+    sel.insert("1".into(), "1".into());
+    let d = c.domains(&sel).unwrap();
+    assert!(d.consistent);
+    assert_eq!(d.domains[2].1, vec!["1".to_string()]);
+    assert_eq!(d.domains[1].1, vec!["0".to_string()]);
+}
+
+#[test]
+fn malformed_imports_name_the_line() {
+    let e = import_dimacs("f.cnf", "p cnf 2 1\n1 x 0\n").unwrap_err();
+    assert_eq!((e.span.line, e.span.column), (2, 3), "{e}");
+    let e = import_dimacs("f.cnf", "p cnf 2 1\n1 3 0\n").unwrap_err();
+    assert_eq!(e.span.line, 2, "{e}");
+    let e = import_dimacs("f.cnf", "1 2 0\n").unwrap_err();
+    assert_eq!(e.span.line, 1, "{e}");
+    let bad = "<instance>\n<domains>\n<domain name=\"D\" nbValues=\"2\">0 x</domain>\n</domains>\n</instance>\n";
+    let e = import_xcsp("m.xml", bad).unwrap_err();
+    assert_eq!(e.span.line, 3, "{e}");
+    let e = import_xcsp("m.xml", "<instance>\n<domains>\n</instance>").unwrap_err();
+    assert_eq!(e.span.line, 3, "{e}");
+    let unknown = "<instance><domains><domain name=\"D\">0 1</domain></domains>\n<variables><variable name=\"a\" domain=\"D\"/></variables>\n<relations><relation name=\"R\" arity=\"1\" semantics=\"supports\">0</relation></relations>\n<constraints>\n<constraint name=\"C\" arity=\"1\" scope=\"b\" reference=\"R\"/></constraints></instance>";
+    let e = import_xcsp("m.xml", unknown).unwrap_err();
+    assert_eq!(e.span.line, 5, "{e}");
+}
+
+proptest! {
+    #[test]
+    fn imports_never_panic(src in ".{0,200}", cut in any::<usize>()) {
+        let _ = import_dimacs("f.cnf", &src);
+        let _ = import_xcsp("m.xml", &src);
+        let base = xcsp(&[2, 3], &[(vec![0, 1], true, vec![vec![0, 1], vec![1, 2]])]);
+        let k = cut % (base.len() + 1);
+        let mut s = base.clone();
+        s.truncate(k);
+        let _ = import_xcsp("m.xml", &s);
+        let mut t = base;
+        t.insert_str(k.min(t.len()), &src);
+        let _ = import_xcsp("m.xml", &t);
+    }
+}
