@@ -2,6 +2,7 @@
 //! parse arguments, wire a store to the server or an engine, and print.
 
 mod bench;
+mod forecast;
 mod model;
 mod schedule;
 mod serve;
@@ -32,6 +33,8 @@ enum Command {
     /// Schedule job shops and flexible job shops from standard benchmark files.
     #[command(subcommand)]
     Schedule(schedule::ScheduleCommand),
+    /// Forecast every series of a CSV file, each with the model chosen by cross-validation.
+    Forecast(forecast::ForecastArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -41,6 +44,7 @@ fn main() -> std::process::ExitCode {
         Command::Model(cmd) => model::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Schedule(cmd) => schedule::run(cmd),
+        Command::Forecast(args) => forecast::run(args),
     };
     match result {
         Ok(code) => code,

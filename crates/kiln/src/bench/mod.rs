@@ -2,6 +2,7 @@
 //! generated cases. Figures go to stdout (`--json` for one object).
 
 mod configurator;
+mod forecast;
 mod orders;
 
 use std::process::ExitCode;
@@ -13,11 +14,15 @@ pub enum BenchCommand {
     /// Configurator: replay real sales configurations as sessions (domains
     /// and an explanation after every step).
     Configurator(configurator::ConfiguratorArgs),
+    /// Forecasting: M4 accuracy (sMAPE, MASE, OWA) and a million intermittent series.
+    #[command(subcommand)]
+    Forecast(forecast::ForecastBench),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Orders(args) => orders::run(args),
         BenchCommand::Configurator(args) => configurator::run(args),
+        BenchCommand::Forecast(cmd) => forecast::run(cmd),
     }
 }
