@@ -71,7 +71,31 @@ pub struct PlanState {
     pub planned: HashMap<String, String>,
 }
 
+impl Position {
+    const ZERO: Position = Position {
+        on_hand: Decimal::ZERO,
+        allocated: Decimal::ZERO,
+        on_order: Decimal::ZERO,
+    };
+
+    /// What is left for new orders; negative means short.
+    pub fn available(&self) -> Decimal {
+        self.on_hand + self.on_order - self.allocated
+    }
+}
+
 impl PlanState {
+    /// Every material of the factory with its position, zero if untouched.
+    pub fn positions<'a>(
+        &'a self,
+        factory: &'a Factory,
+    ) -> impl Iterator<Item = (&'a kiln_model::Material, &'a Position)> + 'a {
+        factory
+            .materials
+            .iter()
+            .map(|m| (m, self.materials.get(&m.id).unwrap_or(&Position::ZERO)))
+    }
+
     pub fn position(&mut self, material: &str) -> &mut Position {
         self.materials
             .entry(material.to_string())

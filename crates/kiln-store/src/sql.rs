@@ -11,6 +11,14 @@ macro_rules! impl_store {
 
         type DbRow = <$db as sqlx::Database>::Row;
 
+        fn brand_from(row: &DbRow) -> Result<Brand> {
+            Ok(Brand {
+                id: row.try_get("id")?,
+                slug: row.try_get("slug")?,
+                name: row.try_get("name")?,
+            })
+        }
+
         fn customer_from(row: &DbRow) -> Result<Customer> {
             Ok(Customer {
                 id: row.try_get("customer_id")?,
@@ -515,14 +523,7 @@ macro_rules! impl_store {
                     .bind(slug)
                     .fetch_optional(&self.read)
                     .await?;
-                row.map(|r| {
-                    Ok(Brand {
-                        id: r.try_get("id")?,
-                        slug: r.try_get("slug")?,
-                        name: r.try_get("name")?,
-                    })
-                })
-                .transpose()
+                row.as_ref().map(brand_from).transpose()
             }
 
             async fn brands(&self) -> Result<Vec<Brand>> {
@@ -530,13 +531,7 @@ macro_rules! impl_store {
                     .fetch_all(&self.read)
                     .await?
                     .iter()
-                    .map(|r| {
-                        Ok(Brand {
-                            id: r.try_get("id")?,
-                            slug: r.try_get("slug")?,
-                            name: r.try_get("name")?,
-                        })
-                    })
+                    .map(brand_from)
                     .collect()
             }
 
@@ -569,14 +564,7 @@ macro_rules! impl_store {
                 .bind(key_hash)
                 .fetch_optional(&self.read)
                 .await?;
-                row.map(|r| {
-                    Ok(Brand {
-                        id: r.try_get("id")?,
-                        slug: r.try_get("slug")?,
-                        name: r.try_get("name")?,
-                    })
-                })
-                .transpose()
+                row.as_ref().map(brand_from).transpose()
             }
 
             async fn put_catalog_file(

@@ -249,30 +249,16 @@ async fn list_materials(
 ) -> ApiResult<Json<MaterialList>> {
     let rt = brand_admin(&state, &headers, &brand).await?;
     let plan = rt.plan.lock().await;
-    let materials = rt
-        .catalog
-        .factory
-        .materials
-        .iter()
-        .map(|m| {
-            let pos = plan.materials.get(&m.id);
-            let get = |f: fn(&crate::runtime::Position) -> rust_decimal::Decimal| {
-                pos.map(f).unwrap_or_default()
-            };
-            let (on_hand, allocated, on_order) = (
-                get(|p| p.on_hand),
-                get(|p| p.allocated),
-                get(|p| p.on_order),
-            );
-            MaterialView {
-                id: m.id.clone(),
-                name: m.name.clone(),
-                unit: m.unit.clone(),
-                on_hand: on_hand.normalize().to_string(),
-                allocated: allocated.normalize().to_string(),
-                on_order: on_order.normalize().to_string(),
-                available: (on_hand + on_order - allocated).normalize().to_string(),
-            }
+    let materials = plan
+        .positions(&rt.catalog.factory)
+        .map(|(m, p)| MaterialView {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            unit: m.unit.clone(),
+            on_hand: p.on_hand.normalize().to_string(),
+            allocated: p.allocated.normalize().to_string(),
+            on_order: p.on_order.normalize().to_string(),
+            available: p.available().normalize().to_string(),
         })
         .collect();
     Ok(Json(MaterialList { materials }))

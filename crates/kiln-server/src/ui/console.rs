@@ -13,7 +13,6 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use jiff::ToSpan;
 use kiln_store::{OperationAction, Shipment, status};
-use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::{UiResult, cookie, long_date, page, see_other, set_cookie};
@@ -245,29 +244,15 @@ async fn console(
 
     let (gantt, materials) = {
         let plan = rt.plan.lock().await;
-        let materials = rt
-            .catalog
-            .factory
-            .materials
-            .iter()
-            .map(|m| {
-                let pos = plan.materials.get(&m.id);
-                let get =
-                    |f: fn(&crate::runtime::Position) -> Decimal| pos.map(f).unwrap_or_default();
-                let (on_hand, allocated, on_order) = (
-                    get(|p| p.on_hand),
-                    get(|p| p.allocated),
-                    get(|p| p.on_order),
-                );
-                let available = on_hand + on_order - allocated;
-                MaterialRow {
-                    name: format!("{} ({})", m.name, m.unit),
-                    on_hand: on_hand.normalize().to_string(),
-                    allocated: allocated.normalize().to_string(),
-                    on_order: on_order.normalize().to_string(),
-                    available: available.normalize().to_string(),
-                    short: on_hand < allocated,
-                }
+        let materials = plan
+            .positions(&rt.catalog.factory)
+            .map(|(m, p)| MaterialRow {
+                name: format!("{} ({})", m.name, m.unit),
+                on_hand: p.on_hand.normalize().to_string(),
+                allocated: p.allocated.normalize().to_string(),
+                on_order: p.on_order.normalize().to_string(),
+                available: p.available().normalize().to_string(),
+                short: p.on_hand < p.allocated,
             })
             .collect();
         (gantt(&rt, &plan.ledger), materials)
