@@ -533,6 +533,24 @@ impl Configurator {
     }
 
     pub fn configure(&self, selections: &Selections) -> Result<Outcome, SelectionError> {
+        self.configure_with(selections, true)
+    }
+
+    /// Like [`Configurator::configure`], without a reason for each unavailable
+    /// value (`reason` is `None`): what placing an order needs, for less work.
+    /// A conflict among the selections is still explained.
+    pub fn configure_unexplained(
+        &self,
+        selections: &Selections,
+    ) -> Result<Outcome, SelectionError> {
+        self.configure_with(selections, false)
+    }
+
+    fn configure_with(
+        &self,
+        selections: &Selections,
+        explain: bool,
+    ) -> Result<Outcome, SelectionError> {
         let product = &self.product;
         let n = product.options.len();
         let mut sel: Vec<Option<usize>> = vec![None; n];
@@ -604,8 +622,8 @@ impl Configurator {
             let mut values = Vec::new();
             for (k, v) in opt.kind.values().iter().enumerate() {
                 let available = sup[i][k];
-                let reason =
-                    (!available).then(|| match self.dead.get(i).and_then(|d| d[k].as_ref()) {
+                let reason = (explain && !available).then(|| {
+                    match self.dead.get(i).and_then(|d| d[k].as_ref()) {
                         Some(r) => r.clone(),
                         None => {
                             let mut q = base.clone();
@@ -624,7 +642,8 @@ impl Configurator {
                             let rules = session.minimal_rules(&only);
                             self.reason(&subset, &concrete, &rules)
                         }
-                    });
+                    }
+                });
                 values.push(ValueState {
                     id: v.id.clone(),
                     label: v.label.clone(),

@@ -451,3 +451,30 @@ fn outcome_serializes_money_as_strings() {
     let json = serde_json::to_string(&o).unwrap();
     assert!(json.contains(r#""total":"15.00""#), "{json}");
 }
+
+#[test]
+fn unexplained_outcome_differs_only_in_reasons() {
+    let c = Configurator::new(&mug());
+    for pairs in [
+        &[][..],
+        &[("shape", "conical")][..],
+        &[("size", "L"), ("shape", "conical")][..],
+    ] {
+        let full = c.configure(&sel(pairs)).unwrap();
+        let mut light = c.configure_unexplained(&sel(pairs)).unwrap();
+        assert!(
+            light
+                .options
+                .iter()
+                .flat_map(|o| &o.values)
+                .all(|v| v.reason.is_none())
+        );
+        // Put the reasons back: everything else must be the same.
+        for (o, f) in light.options.iter_mut().zip(&full.options) {
+            for (v, fv) in o.values.iter_mut().zip(&f.values) {
+                v.reason = fv.reason.clone();
+            }
+        }
+        assert_eq!(format!("{light:?}"), format!("{full:?}"));
+    }
+}

@@ -349,7 +349,7 @@ pub async fn place(
             ));
             continue;
         };
-        match configurator.configure(&line.selections) {
+        match configurator.configure_unexplained(&line.selections) {
             Err(e) => errors.push(FieldError::new(
                 format!("/lines/{i}/selections/{}", escape(e.option())),
                 e.to_string(),
