@@ -194,6 +194,7 @@ api_tests!(
     operations_run_in_order,
     platform_routes,
     parameter_errors_are_problems,
+    store_mode_places_and_finds_store_orders,
 );
 
 // ---------------------------------------------------------------------------
@@ -1140,4 +1141,114 @@ async fn parameter_errors_are_problems(app: App) {
     )
     .await;
     reply.problem(StatusCode::METHOD_NOT_ALLOWED);
+}
+
+// ---------------------------------------------------------------------------
+// Store mode, through its HTML forms as a clerk's browser would post them.
+
+/// The `name=value` of every `Set-Cookie` in a response.
+fn cookies_of(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
+        .collect()
+}
+
+async fn store_mode_places_and_finds_store_orders(app: App) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let post = |path: &str, form: &[(&str, &str)], cookie: &str| {
+        http.post(format!("{}{path}", app.base))
+            .header(reqwest::header::COOKIE, cookie.to_string())
+            .form(form)
+            .send()
+    };
+    // A wrong key is refused; the brand key signs the clerk in.
+    let refused = post("/store/sign-in", &[("key", "kiln_not_a_key")], "")
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let signed = post("/store/sign-in", &[("key", app.key.as_str())], "")
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    let mut cookie = cookies_of(&signed).join("; ");
+    let chose = post("/store/choose", &[("store", "london")], &cookie)
+        .await
+        .unwrap();
+    cookie = [cookie, cookies_of(&chose).join("; ")].join("; ");
+
+    // A walk-in order: configured on the counter, channel `store`, picked up at the store.
+    let placed = post(
+        "/store/orders",
+        &[
+            ("_product", "mug"),
+            ("shape", "tall"),
+            ("_name", "Walk In"),
+            ("_email", "walk.in@example.com"),
+            ("_phone", "+44 7700 900123"),
+            ("_quantity", "2"),
+        ],
+        &cookie,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        placed.status(),
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        placed.text().await
+    );
+    let location = placed.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let order_id = location
+        .strip_prefix("/store/orders/")
+        .expect("the store order page")
+        .to_string();
+    let order = Reply::from(
+        app.http
+            .get(format!(
+                "{}/api/v1/brands/{}/orders/{order_id}",
+                app.base, app.slug
+            ))
+            .bearer_auth(&app.key)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .expect(StatusCode::OK);
+    assert_eq!(order.body["channel"], "store");
+    assert_eq!(order.body["store_id"], "london");
+    assert_eq!(order.body["ship_to"]["city"], "London");
+    assert_eq!(order.body["lines"][0]["quantity"], 2);
+
+    // An order without the customer's email is refused on the page, not lost.
+    let missing = post(
+        "/store/orders",
+        &[("_product", "mug"), ("_name", "No Mail")],
+        &cookie,
+    )
+    .await
+    .unwrap();
+    assert_eq!(missing.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(missing.text().await.unwrap().contains("email"));
+
+    // The clerk finds the customer by phone, with the order.
+    let found = http
+        .get(format!("{}/store?customer=%2B44%207700%20900123", app.base))
+        .header(reqwest::header::COOKIE, cookie.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.status(), StatusCode::OK);
+    let page = found.text().await.unwrap();
+    assert!(page.contains("walk.in@example.com"), "{page}");
+    assert!(page.contains(&order_id), "{page}");
 }
