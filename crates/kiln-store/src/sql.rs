@@ -19,6 +19,15 @@ macro_rules! impl_store {
             })
         }
 
+        fn requirement_from(row: &DbRow) -> Result<Requirement> {
+            Ok(Requirement {
+                material: row.try_get("material")?,
+                gross: row.try_get("gross")?,
+                allocated: row.try_get("allocated")?,
+                shortage: row.try_get("shortage")?,
+            })
+        }
+
         fn customer_from(row: &DbRow) -> Result<Customer> {
             Ok(Customer {
                 id: row.try_get("customer_id")?,
@@ -158,14 +167,7 @@ macro_rules! impl_store {
                 .fetch_all(&self.read)
                 .await?
                 .iter()
-                .map(|r| {
-                    Ok(Requirement {
-                        material: r.try_get("material")?,
-                        gross: r.try_get("gross")?,
-                        allocated: r.try_get("allocated")?,
-                        shortage: r.try_get("shortage")?,
-                    })
-                })
+                .map(requirement_from)
                 .collect::<Result<Vec<_>>>()?;
                 let shipments = sqlx::query(
                     "SELECT * FROM shipments WHERE brand_id = $1 AND order_id = $2 \
@@ -723,14 +725,7 @@ macro_rules! impl_store {
                 .fetch_all(&self.read)
                 .await?
                 .iter()
-                .map(|r| {
-                    Ok(Requirement {
-                        material: r.try_get("material")?,
-                        gross: r.try_get("gross")?,
-                        allocated: r.try_get("allocated")?,
-                        shortage: r.try_get("shortage")?,
-                    })
-                })
+                .map(requirement_from)
                 .collect()
             }
 
