@@ -15,10 +15,11 @@ use jiff::ToSpan;
 use kiln_store::{OperationAction, Shipment, status};
 use serde::Deserialize;
 
-use super::{UiResult, cookie, long_date, page, see_other, set_cookie};
+use super::{
+    KeyForm, UiResult, brand_for_key, brand_from_cookie, long_date, page, see_other, set_cookie,
+};
 use crate::AppState;
 use crate::api::factory::record_operation;
-use crate::auth::hash_key;
 use crate::error::ApiError;
 use crate::ids::{new_id, now_ms, today};
 use crate::runtime::BrandRuntime;
@@ -43,18 +44,7 @@ const DAYS: i32 = 14;
 
 /// The brand of the signed-in key, or `None` when not signed in.
 async fn signed_in(state: &AppState, headers: &HeaderMap) -> UiResult<Option<Arc<BrandRuntime>>> {
-    let Some(key) = cookie(headers, KEY_COOKIE) else {
-        return Ok(None);
-    };
-    let Some(brand) = state.store.brand_by_key_hash(&hash_key(&key)).await? else {
-        return Ok(None);
-    };
-    Ok(Some(
-        state
-            .runtimes
-            .get(state.store.as_ref(), &brand.slug)
-            .await?,
-    ))
+    brand_from_cookie(state, headers, KEY_COOKIE).await
 }
 
 async fn require(state: &AppState, headers: &HeaderMap) -> UiResult<Arc<BrandRuntime>> {
@@ -69,22 +59,12 @@ struct SignIn {
     problem: String,
 }
 
-#[derive(Deserialize)]
-struct KeyForm {
-    key: String,
-}
-
 async fn sign_in(
     State(state): State<Arc<AppState>>,
     Form(form): Form<KeyForm>,
 ) -> UiResult<Response> {
     let key = form.key.trim();
-    if state
-        .store
-        .brand_by_key_hash(&hash_key(key))
-        .await?
-        .is_none()
-    {
+    if brand_for_key(&state, key).await?.is_none() {
         return Ok(page(&SignIn {
             problem: "That key is not valid. Paste the brand API key again.".into(),
         }));

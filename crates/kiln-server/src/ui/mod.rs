@@ -154,6 +154,44 @@ fn static_file(kind: &'static str, body: &'static str) -> impl IntoResponse {
     )
 }
 
+/// The sign-in form of the staff pages (console, store mode).
+#[derive(serde::Deserialize)]
+struct KeyForm {
+    key: String,
+}
+
+/// The brand a staff key opens; `None` for a key no brand has.
+async fn brand_for_key(
+    state: &AppState,
+    key: &str,
+) -> UiResult<Option<Arc<crate::runtime::BrandRuntime>>> {
+    let Some(brand) = state
+        .store
+        .brand_by_key_hash(&crate::auth::hash_key(key.trim()))
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(
+        state
+            .runtimes
+            .get(state.store.as_ref(), &brand.slug)
+            .await?,
+    ))
+}
+
+/// The brand of the key a staff page keeps in the cookie `name`.
+async fn brand_from_cookie(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &str,
+) -> UiResult<Option<Arc<crate::runtime::BrandRuntime>>> {
+    match cookie(headers, name) {
+        Some(key) => brand_for_key(state, &key).await,
+        None => Ok(None),
+    }
+}
+
 pub struct ProductCard {
     pub id: String,
     pub name: String,

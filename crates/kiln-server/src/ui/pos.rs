@@ -13,10 +13,12 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::shop::{PanelFragment, PanelView, field, order_view, panel_view, selections_of};
-use super::{ProductCard, UiResult, cookie, long_date, money, page, see_other, set_cookie};
+use super::{
+    KeyForm, ProductCard, UiResult, brand_for_key, brand_from_cookie, cookie, long_date, money,
+    page, see_other, set_cookie,
+};
 use crate::AppState;
 use crate::api::orders::{self, Address, Channel, CustomerInput, LineInput, OrderRequest};
-use crate::auth::hash_key;
 use crate::error::ApiError;
 use crate::runtime::BrandRuntime;
 
@@ -42,16 +44,9 @@ struct Session {
 }
 
 async fn session(state: &AppState, headers: &HeaderMap) -> UiResult<Option<Session>> {
-    let Some(key) = cookie(headers, KEY_COOKIE) else {
+    let Some(rt) = brand_from_cookie(state, headers, KEY_COOKIE).await? else {
         return Ok(None);
     };
-    let Some(brand) = state.store.brand_by_key_hash(&hash_key(&key)).await? else {
-        return Ok(None);
-    };
-    let rt = state
-        .runtimes
-        .get(state.store.as_ref(), &brand.slug)
-        .await?;
     let store = match cookie(headers, STORE_COOKIE) {
         Some(id) => state
             .store
@@ -173,22 +168,12 @@ async fn home(
     Ok(page(&view))
 }
 
-#[derive(Deserialize)]
-struct KeyForm {
-    key: String,
-}
-
 async fn sign_in(
     State(state): State<Arc<AppState>>,
     Form(form): Form<KeyForm>,
 ) -> UiResult<Response> {
     let key = form.key.trim();
-    if state
-        .store
-        .brand_by_key_hash(&hash_key(key))
-        .await?
-        .is_none()
-    {
+    if brand_for_key(&state, key).await?.is_none() {
         let view = Home {
             problem: "That key is not valid.".into(),
             signed_in: false,
