@@ -429,6 +429,19 @@ async fn cart_lines(state: &AppState, rt: &BrandRuntime, headers: &HeaderMap) ->
     }
 }
 
+async fn save_cart(
+    state: &AppState,
+    rt: &BrandRuntime,
+    id: &str,
+    lines: &[CartLine],
+) -> UiResult<()> {
+    let json = serde_json::to_string(lines).unwrap_or_default();
+    Ok(state
+        .store
+        .put_cart(&rt.brand.id, id, &json, now_ms())
+        .await?)
+}
+
 async fn add_to_cart(
     State(state): State<Arc<AppState>>,
     Path(brand): Path<String>,
@@ -442,10 +455,14 @@ async fn add_to_cart(
         .and_then(|q| q.trim().parse().ok())
         .unwrap_or(1);
     if quantity == 0 || quantity > crate::flow::MAX_QUANTITY {
-        return Err(ApiError::invalid("_quantity", "choose a quantity between 1 and 10000").into());
+        let message = format!(
+            "choose a quantity between 1 and {}",
+            crate::flow::MAX_QUANTITY
+        );
+        return Err(ApiError::invalid("_quantity", message).into());
     }
     let outcome = c
-        .configure(&selections_of(&fields))
+        .configure_unexplained(&selections_of(&fields))
         .map_err(|e| ApiError::invalid(e.option(), e.to_string()))?;
     if !(outcome.valid && outcome.complete) {
         return Err(ApiError::invalid(
@@ -461,11 +478,7 @@ async fn add_to_cart(
         selections: outcome.configuration.clone(),
         quantity,
     });
-    let json = serde_json::to_string(&lines).unwrap_or_default();
-    state
-        .store
-        .put_cart(&rt.brand.id, &id, &json, now_ms())
-        .await?;
+    save_cart(&state, &rt, &id, &lines).await?;
     let mut response = see_other(&format!("/shop/{}/cart", rt.brand.slug));
     set_cookie(
         &mut response,
@@ -491,11 +504,7 @@ async fn remove_from_cart(
         {
             lines.remove(i);
         }
-        let json = serde_json::to_string(&lines).unwrap_or_default();
-        state
-            .store
-            .put_cart(&rt.brand.id, &id, &json, now_ms())
-            .await?;
+        save_cart(&state, &rt, &id, &lines).await?;
     }
     Ok(see_other(&format!("/shop/{}/cart", rt.brand.slug)))
 }
@@ -538,7 +547,11 @@ fn priced(rt: &BrandRuntime, lines: &[CartLine]) -> (Vec<CartLineView>, String) 
                 .map(|(o, v)| selection_label(c, o, v))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let price = match c.configure(&l.selections).ok().and_then(|o| o.price) {
+            let price = match c
+                .configure_unexplained(&l.selections)
+                .ok()
+                .and_then(|o| o.price)
+            {
                 Some(p) => {
                     currency = p.currency.clone();
                     let line = p.total * Decimal::from(l.quantity);
