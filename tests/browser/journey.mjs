@@ -462,6 +462,22 @@ const ok4 = ok3 && (await step("4. console: sign in with the key → work the or
   await allLabelled(planner, "console");
   await shot(planner, "08-console");
 
+  // A disruption: the throwing wheel is down for 30 days; the planner sees
+  // which promises move, and the customer's order page says so.
+  const iso = (d) => d.toISOString().slice(0, 10);
+  const now = new Date();
+  await planner.getByLabel("Work centre", { exact: true }).selectOption("wheel");
+  await planner.getByLabel("First day down").fill(iso(now));
+  await planner.getByLabel("Last day down").fill(iso(new Date(now.getTime() + 29 * 86400000)));
+  await planner.getByLabel("Reason").fill("wheel motor replaced");
+  await planner.getByRole("button", { name: "Mark down and replan" }).click();
+  await planner.waitForLoadState("load");
+  const replan = await planner.getByRole("status").innerText().catch(() => "");
+  must(/promises? moved/.test(replan) && replan.includes(short), `marking the wheel down did not report order …${short} moving: ${replan}`);
+  check(await planner.getByRole("img", { name: /^Schedule/ }).isVisible(), "no schedule chart after the replan");
+  await shot(planner, "08c-console-replanned");
+  state.replanNotice = replan;
+
   // Work every operation until none of this order's is left.
   let clicks = 0;
   while ((await ours.count()) > 0) {
@@ -506,6 +522,7 @@ const ok4 = ok3 && (await step("4. console: sign in with the key → work the or
 const ok5 = ok4 && (await step("5. the customer's order page says Delivered", async () => {
   await shopper.goto(state.orderUrl);
   const main = await shopper.getByRole("main").innerText();
+  check(/Changes to your promise[\s\S]*promise moved from/.test(main), `the order page does not show the moved promise: ${main.slice(0, 300)}`);
   check(/status\s+Delivered/.test(main), `order page status is not Delivered: ${main.split("\n").slice(0, 3).join(" / ")}`);
   const items = await shopper.getByRole("listitem").filter({ hasText: /^(Shipped|Delivered)/ }).allInnerTexts();
   check(items.some((t) => /^Shipped\s*·\s*\d{4}-\d\d-\d\d.*DHL|^Shipped\s*·\s*\d{4}/.test(t)), `the timeline's Shipped step has no time: ${items}`);

@@ -22,7 +22,7 @@ pub use mrp::{
     net_requirements,
 };
 pub use promise::{
-    Booking, PlannedOrder, Promise, Replan, Replanned, RoutingDemand, promise, replan,
+    Booking, PlannedOrder, Promise, Replan, Replanned, RoutingDemand, promise, replan, replan_onto,
 };
 
 use jiff::{Span, civil::Date};

@@ -163,7 +163,18 @@ pub fn replan(
     orders: &[PlannedOrder],
     horizon_days: u32,
 ) -> Replan {
-    let mut ledger = CapacityLedger::new();
+    replan_onto(CapacityLedger::new(), calendars, orders, horizon_days)
+}
+
+/// [`replan`] on top of load that cannot move: work already started or done keeps its
+/// bookings in `fixed`, and the re-promised orders fit around it.
+pub fn replan_onto(
+    fixed: CapacityLedger,
+    calendars: &[WorkCenterCalendar],
+    orders: &[PlannedOrder],
+    horizon_days: u32,
+) -> Replan {
+    let mut ledger = fixed;
     let orders = orders
         .iter()
         .map(|order| {

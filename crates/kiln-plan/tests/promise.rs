@@ -3,7 +3,7 @@
 use jiff::civil::{Date, date};
 use kiln_plan::{
     Booking, CapacityLedger, Downtime, PlanError, PlannedOrder, RoutingDemand, WorkCenterCalendar,
-    promise, replan,
+    promise, replan, replan_onto,
 };
 
 const MON: Date = date(2025, 6, 2);
@@ -321,4 +321,28 @@ fn replan_reports_orders_that_no_longer_fit() {
     assert_eq!(r.orders[0].delivery(), None);
     assert_eq!(r.orders[1].delivery(), Some(MON));
     assert!(!r.orders[1].moved);
+}
+
+#[test]
+fn replan_onto_fits_around_work_that_cannot_move() {
+    let mut kiln = weekdays("kiln", 1, 480);
+    kiln.down.push(Downtime { from: TUE, to: TUE });
+    // Started work holds Wednesday morning; B must take what is left.
+    let mut fixed = CapacityLedger::new();
+    fixed.book("kiln", WED, 400);
+    let b = PlannedOrder {
+        release: TUE,
+        ..order("B", 480, TUE)
+    };
+    let r = replan_onto(fixed, &[kiln], &[b], 60);
+    let b = r.orders[0].promise.as_ref().unwrap();
+    assert_eq!(
+        b.bookings,
+        vec![
+            booking("fire", "kiln", WED, 80),
+            booking("fire", "kiln", THU, 400)
+        ]
+    );
+    assert_eq!(r.ledger.booked("kiln", WED), 480, "fixed load is kept");
+    assert!(r.orders[0].moved);
 }

@@ -21,7 +21,7 @@ use crate::runtime::{BrandRuntime, PlanState};
 pub const MAX_QUANTITY: u32 = 10_000;
 pub const MAX_LINES: usize = 1_000;
 /// How far ahead the scheduler looks for capacity before it gives up.
-const HORIZON_DAYS: u32 = 730;
+pub const HORIZON_DAYS: u32 = 730;
 
 /// One order line, configured and priced.
 pub struct PricedLine<'a> {
@@ -125,7 +125,7 @@ pub async fn quote_promise(
     let release = kiln_plan::material_release(&net, today);
     let steps = demand(outcome, quantity, true);
     kiln_plan::promise(
-        &rt.catalog.calendars,
+        &plan.calendars,
         &plan.ledger,
         &steps,
         release,
@@ -139,6 +139,7 @@ pub async fn quote_promise(
 /// What placing an order changed in the live plan, as deltas, so that a
 /// failed write can be undone even after later orders were planned on top.
 pub struct PlanChange {
+    generation: u64,
     promises: Vec<Promise>,
     /// (material, allocated, put on order)
     materials: Vec<(String, Decimal, Decimal)>,
@@ -148,8 +149,12 @@ pub struct PlanChange {
 
 impl PlanChange {
     pub fn undo(self, plan: &mut PlanState) {
-        for p in &self.promises {
-            plan.ledger.unapply(p);
+        // A replan since rebuilt the ledger from what was stored, which never
+        // held this order's bookings.
+        if plan.generation == self.generation {
+            for p in &self.promises {
+                plan.ledger.unapply(p);
+            }
         }
         for (id, allocated, ordered) in self.materials {
             let pos = plan.position(&id);
@@ -184,6 +189,7 @@ pub fn plan_order(
     today: Date,
 ) -> ApiResult<(Plotted, PlanChange)> {
     let mut change = PlanChange {
+        generation: plan.generation,
         promises: Vec::new(),
         materials: Vec::new(),
         planned: Vec::new(),
@@ -282,7 +288,7 @@ fn plot(
         let steps = demand(&line.outcome, line.quantity, with_setup);
         let ship_days = line.configurator.product().ship_days;
         let p = kiln_plan::promise(
-            &rt.catalog.calendars,
+            &plan.calendars,
             &plan.ledger,
             &steps,
             release,

@@ -5,12 +5,14 @@
 pub mod api;
 pub mod auth;
 pub mod demo;
+pub mod disruption;
 pub mod error;
 mod extract;
 pub mod flow;
 mod ids;
 pub mod payment;
 pub mod runtime;
+pub mod schedule;
 mod ui;
 mod writer;
 

@@ -65,6 +65,11 @@ pub struct Position {
 /// The live plan of one brand's factory.
 #[derive(Clone, Default)]
 pub struct PlanState {
+    /// The catalog's calendars minus recorded downtime: what promises use.
+    pub calendars: Vec<WorkCenterCalendar>,
+    /// Bumped when a replan rebuilds the ledger, so an order placed on the
+    /// old ledger knows not to take its bookings back out of the new one.
+    pub generation: u64,
     pub ledger: CapacityLedger,
     pub materials: BTreeMap<String, Position>,
     /// SKU -> the planned (not yet started) work order new lines batch into.
@@ -131,7 +136,25 @@ impl BrandRuntime {
             .collect();
         let catalog = Catalog::load(&files)
             .map_err(|e| ApiError::Internal(format!("catalog of {}: {e}", brand.slug)))?;
-        let mut plan = PlanState::default();
+        let mut plan = PlanState {
+            calendars: catalog.calendars.clone(),
+            ..PlanState::default()
+        };
+        for d in store.downtimes(&brand.id).await? {
+            let down = kiln_plan::Downtime {
+                from: d
+                    .from_day
+                    .parse()
+                    .map_err(|_| corrupt("downtime day", &d.from_day))?,
+                to: d
+                    .to_day
+                    .parse()
+                    .map_err(|_| corrupt("downtime day", &d.to_day))?,
+            };
+            if let Some(c) = plan.calendars.iter_mut().find(|c| c.id == d.work_center) {
+                c.down.push(down);
+            }
+        }
         for b in store.bookings(&brand.id).await? {
             let day = b.day.parse().map_err(|_| corrupt("booking day", &b.day))?;
             plan.ledger

@@ -9,33 +9,54 @@ use tokio::sync::{mpsc, oneshot};
 
 type Ack = oneshot::Sender<Result<Placed, StoreError>>;
 
+enum Job {
+    Order(Box<NewOrder>, Ack),
+    /// Answered once every order queued before it is written.
+    Flush(oneshot::Sender<()>),
+}
+
 /// Most orders written in one transaction.
 const MAX_BATCH: usize = 256;
 
 #[derive(Clone)]
 pub struct OrderWriter {
-    queue: mpsc::UnboundedSender<(NewOrder, Ack)>,
+    queue: mpsc::UnboundedSender<Job>,
 }
 
 impl OrderWriter {
     /// Starts the writer task on the current tokio runtime.
     pub fn spawn(store: Arc<dyn Store>) -> OrderWriter {
-        let (queue, mut rx) = mpsc::unbounded_channel::<(NewOrder, Ack)>();
+        let (queue, mut rx) = mpsc::unbounded_channel::<Job>();
         tokio::spawn(async move {
-            let mut batch = Vec::new();
+            let mut orders = Vec::new();
+            let mut acks = Vec::new();
+            let mut flushed = Vec::new();
             while let Some(first) = rx.recv().await {
-                batch.push(first);
-                while batch.len() < MAX_BATCH {
-                    match rx.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
+                let mut next = Some(first);
+                while let Some(job) = next.take() {
+                    match job {
+                        Job::Order(order, ack) => {
+                            orders.push(*order);
+                            acks.push(ack);
+                        }
+                        Job::Flush(done) => flushed.push(done),
+                    }
+                    if orders.len() < MAX_BATCH {
+                        next = rx.try_recv().ok();
                     }
                 }
-                let (orders, acks): (Vec<NewOrder>, Vec<Ack>) = batch.drain(..).unzip();
-                let results = store.place_orders(&orders).await;
-                for (ack, result) in acks.into_iter().zip(results) {
-                    // The request may have gone away; the order stands anyway.
-                    let _ = ack.send(result);
+                if !orders.is_empty() {
+                    let results = store.place_orders(&orders).await;
+                    orders.clear();
+                    for (ack, result) in acks.drain(..).zip(results) {
+                        // The request may have gone away; the order stands anyway.
+                        let _ = ack.send(result);
+                    }
+                }
+                // Flushes queued after orders of this batch are answered
+                // after its commit, so they never overtake an order.
+                for done in flushed.drain(..) {
+                    let _ = done.send(());
                 }
             }
         });
@@ -46,11 +67,21 @@ impl OrderWriter {
     /// lock queues orders in exactly the order it planned them.
     pub fn enqueue(&self, order: NewOrder) -> oneshot::Receiver<Result<Placed, StoreError>> {
         let (ack, done) = oneshot::channel();
-        if let Err(mpsc::error::SendError((_, ack))) = self.queue.send((order, ack)) {
+        if let Err(mpsc::error::SendError(Job::Order(_, ack))) =
+            self.queue.send(Job::Order(Box::new(order), ack))
+        {
             let _ = ack.send(Err(StoreError::Conflict(
                 "the order writer has stopped".into(),
             )));
         }
         done
+    }
+
+    /// Waits until every order queued so far is written (or has failed).
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.queue.send(Job::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
     }
 }

@@ -195,6 +195,7 @@ api_tests!(
     platform_routes,
     parameter_errors_are_problems,
     store_mode_places_and_finds_store_orders,
+    work_centre_down_moves_promises,
 );
 
 // ---------------------------------------------------------------------------
@@ -1016,6 +1017,17 @@ const ROUTES: &[(&str, &str)] = &[
         "post",
         "/api/v1/brands/{brand}/shipments/{shipment}/delivered",
     ),
+    ("get", "/api/v1/brands/{brand}/schedule"),
+    (
+        "get",
+        "/api/v1/brands/{brand}/work-centers/{work_center}/queue",
+    ),
+    ("get", "/api/v1/brands/{brand}/shortages"),
+    ("get", "/api/v1/brands/{brand}/downtimes"),
+    (
+        "post",
+        "/api/v1/brands/{brand}/work-centers/{work_center}/downtimes",
+    ),
 ];
 
 async fn platform_routes(app: App) {
@@ -1251,4 +1263,128 @@ async fn store_mode_places_and_finds_store_orders(app: App) {
     let page = found.text().await.unwrap();
     assert!(page.contains("walk.in@example.com"), "{page}");
     assert!(page.contains(&order_id), "{page}");
+}
+
+fn today_plus(days: i64) -> String {
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    today
+        .checked_add(jiff::Span::new().days(days))
+        .unwrap()
+        .to_string()
+}
+
+async fn work_centre_down_moves_promises(app: App) {
+    let mug_order = app.place_ok(&mug("ada@example.com")).await;
+    let shirt = order_body("bo@example.com", "shirt", json!({}), 1);
+    let shirt_order = app.place_ok(&shirt).await;
+    let before = app.order(&mug_order).await["promised_date"].clone();
+    let shirt_before = app.order(&shirt_order).await["promised_date"].clone();
+
+    // Refusals first: nothing recorded, nothing moved.
+    let down =
+        |from: String, to: String| json!({ "from": from, "to": to, "reason": "wheel motor" });
+    let paths = app
+        .post(
+            "/work-centers/wheel/downtimes",
+            &down(today_plus(3), today_plus(1)),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, ["/to"]);
+    let paths = app
+        .post(
+            "/work-centers/wheel/downtimes",
+            &json!({ "from": "soon", "to": "2030-01-01" }),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, ["/from"]);
+    app.post(
+        "/work-centers/nowhere/downtimes",
+        &down(today_plus(0), today_plus(1)),
+    )
+    .await
+    .problem(StatusCode::NOT_FOUND);
+    let anonymous = app
+        .http
+        .post(app.brand_url("/work-centers/wheel/downtimes"))
+        .json(&down(today_plus(0), today_plus(1)))
+        .send()
+        .await
+        .unwrap();
+    Reply::from(anonymous)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    assert_eq!(app.order(&mug_order).await["promised_date"], before);
+
+    // The wheel is down for the next 60 days: the mug moves, the shirt
+    // (which never uses the wheel) keeps its date.
+    let disruption = app
+        .post(
+            "/work-centers/wheel/downtimes",
+            &down(today_plus(0), today_plus(59)),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let moved = disruption.body["moved"].as_array().expect("moved");
+    assert_eq!(moved.len(), 1, "{}", disruption.text);
+    assert_eq!(moved[0]["order_id"], mug_order.as_str());
+    assert_eq!(moved[0]["previous_date"], before);
+    let after = app.order(&mug_order).await;
+    assert_eq!(after["promised_date"], moved[0]["promised_date"]);
+    assert!(
+        after["promised_date"].as_str().unwrap() > today_plus(59).as_str(),
+        "{after}"
+    );
+    let last = after["timeline"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["status"], "promise_moved");
+    assert!(last["note"].as_str().unwrap().contains("is down"), "{last}");
+    assert_eq!(app.order(&shirt_order).await["promised_date"], shirt_before);
+    assert_eq!(after["status"], "planned");
+
+    // The schedule shows the wheel down, with nothing on it.
+    let schedule = app
+        .get(&format!("/schedule?from={}&days=7", today_plus(0)))
+        .await
+        .expect(StatusCode::OK);
+    let wheel = schedule.body["work_centers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["id"] == "wheel")
+        .expect("the wheel in the schedule")
+        .clone();
+    for day in wheel["days"].as_array().unwrap() {
+        assert_eq!(day["down"], true, "{day}");
+        assert_eq!(day["capacity_minutes"], 0);
+        assert!(day["bars"].as_array().unwrap().is_empty(), "{day}");
+    }
+    app.get("/schedule?days=0")
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    let downtimes = app.get("/downtimes").await.expect(StatusCode::OK);
+    assert_eq!(downtimes.body["downtimes"].as_array().unwrap().len(), 1);
+
+    // A new order is promised around the downtime too.
+    let next = app.place_ok(&mug("cy@example.com")).await;
+    let promised = app.order(&next).await["promised_date"].clone();
+    assert!(promised.as_str().unwrap() > today_plus(59).as_str());
+
+    // Queues and shortages answer for the factory.
+    let queue = app
+        .get("/work-centers/wheel/queue")
+        .await
+        .expect(StatusCode::OK);
+    assert!(!queue.body["queue"].as_array().unwrap().is_empty());
+    app.get("/work-centers/nowhere/queue")
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    app.get("/shortages").await.expect(StatusCode::OK);
 }

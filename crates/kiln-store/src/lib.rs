@@ -64,6 +64,13 @@ pub trait Store: Send + Sync + 'static {
     async fn seed_materials(&self, brand_id: &str, materials: &[MaterialRow]) -> Result<()>;
     async fn materials(&self, brand_id: &str) -> Result<Vec<MaterialRow>>;
     async fn bookings(&self, brand_id: &str) -> Result<Vec<BookingRow>>;
+    /// Bookings on days `from..=to` (ISO dates), in day order.
+    async fn bookings_between(
+        &self,
+        brand_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<BookingRow>>;
     /// Planned work orders by SKU: new lines of the same SKU batch into them.
     async fn planned_work_orders(&self, brand_id: &str) -> Result<Vec<(String, String)>>;
 
@@ -132,6 +139,18 @@ pub trait Store: Send + Sync + 'static {
         shipment: &Shipment,
         event_id: &str,
     ) -> Result<Shipment>;
+    async fn downtimes(&self, brand_id: &str) -> Result<Vec<Downtime>>;
+    /// Orders still `planned`, earliest promise first: what a replan may move.
+    async fn open_promises(&self, brand_id: &str) -> Result<Vec<OpenPromise>>;
+    /// Records a downtime and the replan it caused, in one transaction: each
+    /// repromised order's bookings are replaced and its date updated.
+    async fn record_downtime(
+        &self,
+        brand_id: &str,
+        downtime: &Downtime,
+        repromises: &[Repromise],
+    ) -> Result<()>;
+
     async fn mark_delivered(
         &self,
         brand_id: &str,

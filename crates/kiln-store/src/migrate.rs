@@ -10,4 +10,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "storefront",
         include_str!("../migrations/0002_storefront.sql"),
     ),
+    (
+        3,
+        "disruptions",
+        include_str!("../migrations/0003_disruptions.sql"),
+    ),
 ];

@@ -271,3 +271,35 @@ pub struct Payment {
     /// What the customer has to do, in words.
     pub instructions: String,
 }
+
+/// A period a work centre cannot work; days are ISO dates, both inclusive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Downtime {
+    pub id: String,
+    pub work_center: String,
+    pub from_day: String,
+    pub to_day: String,
+    pub reason: String,
+    pub created_at: i64,
+}
+
+/// An order a replan may move: still `planned`, so none of its work started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenPromise {
+    pub order_id: String,
+    pub promised_date: String,
+    pub created_at: i64,
+    /// `(line_no, product_id)` in line order.
+    pub lines: Vec<(i64, String)>,
+}
+
+/// A replan's new promise for one order: its bookings replace the old ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repromise {
+    pub order_id: String,
+    pub promised_date: String,
+    pub bookings: Vec<BookingRow>,
+    /// The timeline entry telling the customer, when the date moved.
+    pub event: Option<OrderEvent>,
+}

@@ -28,6 +28,17 @@ macro_rules! impl_store {
             })
         }
 
+        fn booking_from(r: &DbRow) -> Result<BookingRow> {
+            Ok(BookingRow {
+                order_id: r.try_get("order_id")?,
+                line_no: r.try_get("line_no")?,
+                operation: r.try_get("operation")?,
+                work_center: r.try_get("work_center")?,
+                day: r.try_get("day")?,
+                minutes: r.try_get("minutes")?,
+            })
+        }
+
         fn customer_from(row: &DbRow) -> Result<Customer> {
             Ok(Customer {
                 id: row.try_get("customer_id")?,
@@ -652,16 +663,28 @@ macro_rules! impl_store {
                 .fetch_all(&self.read)
                 .await?
                 .iter()
-                .map(|r| {
-                    Ok(BookingRow {
-                        order_id: r.try_get("order_id")?,
-                        line_no: r.try_get("line_no")?,
-                        operation: r.try_get("operation")?,
-                        work_center: r.try_get("work_center")?,
-                        day: r.try_get("day")?,
-                        minutes: r.try_get("minutes")?,
-                    })
-                })
+                .map(booking_from)
+                .collect()
+            }
+
+            async fn bookings_between(
+                &self,
+                brand_id: &str,
+                from: &str,
+                to: &str,
+            ) -> Result<Vec<BookingRow>> {
+                sqlx::query(
+                    "SELECT order_id, line_no, operation, work_center, day, minutes \
+                     FROM bookings WHERE brand_id = $1 AND day >= $2 AND day <= $3 \
+                     ORDER BY day, work_center",
+                )
+                .bind(brand_id)
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(booking_from)
                 .collect()
             }
 
@@ -1117,6 +1140,115 @@ macro_rules! impl_store {
                 set_order_status(&mut tx, brand_id, &shipment.order_id, &event).await?;
                 tx.commit().await?;
                 Ok(shipment.clone())
+            }
+
+            async fn downtimes(&self, brand_id: &str) -> Result<Vec<Downtime>> {
+                sqlx::query(
+                    "SELECT id, work_center, from_day, to_day, reason, created_at \
+                     FROM downtimes WHERE brand_id = $1 ORDER BY from_day, created_at, id",
+                )
+                .bind(brand_id)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(Downtime {
+                        id: r.try_get("id")?,
+                        work_center: r.try_get("work_center")?,
+                        from_day: r.try_get("from_day")?,
+                        to_day: r.try_get("to_day")?,
+                        reason: r.try_get("reason")?,
+                        created_at: r.try_get("created_at")?,
+                    })
+                })
+                .collect()
+            }
+
+            async fn open_promises(&self, brand_id: &str) -> Result<Vec<OpenPromise>> {
+                let rows = sqlx::query(
+                    "SELECT o.id, o.promised_date, o.created_at, l.line_no, l.product_id \
+                     FROM orders o JOIN order_lines l \
+                       ON l.brand_id = o.brand_id AND l.order_id = o.id \
+                     WHERE o.brand_id = $1 AND o.status = $2 \
+                     ORDER BY o.promised_date, o.created_at, o.id, l.line_no",
+                )
+                .bind(brand_id)
+                .bind(status::PLANNED)
+                .fetch_all(&self.read)
+                .await?;
+                let mut out: Vec<OpenPromise> = Vec::new();
+                for r in &rows {
+                    let id: String = r.try_get("id")?;
+                    let line = (r.try_get("line_no")?, r.try_get("product_id")?);
+                    match out.last_mut() {
+                        Some(o) if o.order_id == id => o.lines.push(line),
+                        _ => out.push(OpenPromise {
+                            order_id: id,
+                            promised_date: r.try_get("promised_date")?,
+                            created_at: r.try_get("created_at")?,
+                            lines: vec![line],
+                        }),
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn record_downtime(
+                &self,
+                brand_id: &str,
+                downtime: &Downtime,
+                repromises: &[Repromise],
+            ) -> Result<()> {
+                use Arg::{I, S};
+                let mut tx = self.write.begin().await?;
+                sqlx::query(
+                    "INSERT INTO downtimes (brand_id, id, work_center, from_day, to_day, \
+                     reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(brand_id)
+                .bind(&downtime.id)
+                .bind(&downtime.work_center)
+                .bind(&downtime.from_day)
+                .bind(&downtime.to_day)
+                .bind(&downtime.reason)
+                .bind(downtime.created_at)
+                .execute(&mut *tx)
+                .await?;
+                let mut bookings: Vec<Vec<Arg<'_>>> = Vec::new();
+                let mut events: Vec<Vec<Arg<'_>>> = Vec::new();
+                for r in repromises {
+                    sqlx::query("DELETE FROM bookings WHERE brand_id = $1 AND order_id = $2")
+                        .bind(brand_id)
+                        .bind(&r.order_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "UPDATE orders SET promised_date = $1 WHERE brand_id = $2 AND id = $3",
+                    )
+                    .bind(&r.promised_date)
+                    .bind(brand_id)
+                    .bind(&r.order_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    for b in &r.bookings {
+                        bookings.push(vec![
+                            S(brand_id), S(&b.order_id), I(b.line_no), S(&b.operation),
+                            S(&b.work_center), S(&b.day), I(b.minutes),
+                        ]);
+                    }
+                    if let Some(e) = &r.event {
+                        events.push(vec![
+                            S(brand_id), S(&r.order_id), S(&e.id), S(&e.status), S(&e.note),
+                            I(e.at),
+                        ]);
+                    }
+                }
+                insert_rows(&mut tx, "bookings (brand_id, order_id, line_no, operation, \
+                    work_center, day, minutes)", bookings, "").await?;
+                insert_rows(&mut tx, "order_events (brand_id, order_id, id, status, note, at)",
+                    events, "").await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn mark_delivered(

@@ -10,9 +10,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use kiln_store::{
-    BookingRow, Brand, CatalogFile, Customer, MaterialRow, NewOrder, OperationAction, OrderEvent,
-    OrderLine, Payment, Placed, PostgresStore, PurchaseSuggestion, Requirement, Shipment,
-    SqliteStore, Store, StoreError, WorkOrderOperation, WorkOrderWrite, status,
+    BookingRow, Brand, CatalogFile, Customer, Downtime, MaterialRow, NewOrder, OperationAction,
+    OrderEvent, OrderLine, Payment, Placed, PostgresStore, PurchaseSuggestion, Repromise,
+    Requirement, Shipment, SqliteStore, Store, StoreError, WorkOrderOperation, WorkOrderWrite,
+    status,
 };
 
 // ---------------------------------------------------------------------------
@@ -142,6 +143,7 @@ store_tests!(
     record_operation_transitions,
     shipment_only_after_made,
     tenancy_brand_b_never_sees_brand_a,
+    downtime_replaces_bookings_and_moves_promises,
 );
 
 // ---------------------------------------------------------------------------
@@ -1190,4 +1192,121 @@ async fn tenancy_brand_b_never_sees_brand_a(store: Arc<dyn Store>) {
     );
     let a2 = store.order(&a.id, "ord_a2").await.unwrap().unwrap();
     assert_eq!(a2.status, status::SHIPPED);
+}
+
+async fn downtime_replaces_bookings_and_moves_promises(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let a = brand(store, "alpha").await;
+    let b = brand(store, "beta").await;
+    let mut later = order(
+        &a,
+        "ord_2",
+        None,
+        "bo@example.com",
+        1,
+        create_wo("wo_2", "MUG-L", 1, 1),
+    );
+    later.promised_date = "2026-01-20".into();
+    let first = order(
+        &a,
+        "ord_1",
+        None,
+        "ada@example.com",
+        2,
+        create_wo("wo_1", "MUG-M", 2, 1),
+    );
+    store.place_orders(&[later, first]).await;
+    store
+        .place_order(&order(
+            &b,
+            "ord_b",
+            None,
+            "cy@example.com",
+            1,
+            create_wo("wo_b", "X", 1, 1),
+        ))
+        .await
+        .unwrap();
+
+    // Earliest promise first; only the brand's own orders.
+    let open = store.open_promises(&a.id).await.unwrap();
+    let ids: Vec<_> = open.iter().map(|o| o.order_id.as_str()).collect();
+    assert_eq!(ids, ["ord_1", "ord_2"]);
+    assert_eq!(open[0].lines, vec![(1, "mug".to_string())]);
+
+    let down = Downtime {
+        id: "dt_1".into(),
+        work_center: "wc1".into(),
+        from_day: "2026-01-12".into(),
+        to_day: "2026-01-13".into(),
+        reason: "kiln element failed".into(),
+        created_at: T0 + 5,
+    };
+    let moved = Repromise {
+        order_id: "ord_1".into(),
+        promised_date: "2026-01-17".into(),
+        bookings: vec![BookingRow {
+            order_id: "ord_1".into(),
+            line_no: 1,
+            operation: "op1".into(),
+            work_center: "wc1".into(),
+            day: "2026-01-14".into(),
+            minutes: 25,
+        }],
+        event: Some(OrderEvent {
+            id: "evt_moved".into(),
+            status: "promise_moved".into(),
+            note: "2026-01-15 -> 2026-01-17".into(),
+            at: T0 + 5,
+        }),
+    };
+    store
+        .record_downtime(&a.id, &down, std::slice::from_ref(&moved))
+        .await
+        .unwrap();
+
+    assert_eq!(store.downtimes(&a.id).await.unwrap(), vec![down.clone()]);
+    assert!(store.downtimes(&b.id).await.unwrap().is_empty());
+    let o = store.order(&a.id, "ord_1").await.unwrap().unwrap();
+    assert_eq!(o.promised_date, "2026-01-17");
+    assert_eq!(
+        o.status,
+        status::PLANNED,
+        "a moved promise is not a new status"
+    );
+    assert_eq!(o.events.last().map(|e| e.id.as_str()), Some("evt_moved"));
+    let days: Vec<_> = store
+        .bookings(&a.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.order_id, b.day))
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ("ord_2".to_string(), "2026-01-12".to_string()),
+            ("ord_1".to_string(), "2026-01-14".to_string())
+        ]
+    );
+    assert_eq!(
+        store.bookings(&b.id).await.unwrap().len(),
+        1,
+        "beta untouched"
+    );
+    let window = store
+        .bookings_between(&a.id, "2026-01-13", "2026-01-14")
+        .await
+        .unwrap();
+    assert_eq!(window.len(), 1);
+    assert_eq!(window[0].order_id, "ord_1");
+
+    // The same downtime id twice is refused whole: nothing half-written.
+    let again = Repromise {
+        promised_date: "2026-02-01".into(),
+        ..moved
+    };
+    assert!(store.record_downtime(&a.id, &down, &[again]).await.is_err());
+    let o = store.order(&a.id, "ord_1").await.unwrap().unwrap();
+    assert_eq!(o.promised_date, "2026-01-17");
 }

@@ -3,6 +3,7 @@
 
 pub mod factory;
 pub mod orders;
+pub mod planning;
 pub mod products;
 
 use std::sync::{Arc, OnceLock};
@@ -24,7 +25,7 @@ use crate::error::{ApiError, ApiResult};
 #[openapi(
     info(title = "Kiln", description = "Made-to-order manufacturing: configure, order, plan, make, ship."),
     modifiers(&BrandKey),
-    tags((name = "catalog"), (name = "orders"), (name = "factory"), (name = "shipping"), (name = "platform"))
+    tags((name = "catalog"), (name = "orders"), (name = "factory"), (name = "planning"), (name = "shipping"), (name = "platform"))
 )]
 struct ApiDoc;
 
@@ -48,7 +49,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(openapi_json))
         .merge(products::routes())
         .merge(orders::routes())
-        .merge(factory::routes());
+        .merge(factory::routes())
+        .merge(planning::routes());
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(metrics))

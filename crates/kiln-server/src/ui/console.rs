@@ -36,6 +36,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/console/orders/{order}/ship", get(ship_form).post(ship))
         .route("/console/shipments/{shipment}/delivered", post(delivered))
         .route("/console/orders/{order}/paid", post(paid))
+        .route("/console/downtimes", post(downtime))
 }
 
 const KEY_COOKIE: &str = "kiln_console";
@@ -120,6 +121,10 @@ struct Console {
     brand: String,
     brand_name: String,
     problem: String,
+    notice: String,
+    /// (id, name) for the downtime form.
+    work_centers: Vec<(String, String)>,
+    today: String,
     days: i32,
     gantt: String,
     queues: Vec<Queue>,
@@ -131,6 +136,7 @@ struct Console {
 #[derive(Deserialize)]
 struct Notice {
     problem: Option<String>,
+    notice: Option<String>,
 }
 
 async fn console(
@@ -222,6 +228,12 @@ async fn console(
         });
     }
 
+    let from = today();
+    let to = from.checked_add((DAYS - 1).days()).unwrap_or(from);
+    let bookings = state
+        .store
+        .bookings_between(b, &from.to_string(), &to.to_string())
+        .await?;
     let (gantt, materials) = {
         let plan = rt.plan.lock().await;
         let materials = plan
@@ -235,12 +247,22 @@ async fn console(
                 short: p.on_hand < p.allocated,
             })
             .collect();
-        (gantt(&rt, &plan.ledger), materials)
+        let schedule = crate::schedule::gantt(&rt, &plan, &bookings, from, DAYS);
+        (gantt_svg(&schedule), materials)
     };
     Ok(page(&Console {
         brand: rt.brand.slug.clone(),
         brand_name: rt.brand.name.clone(),
         problem: notice.problem.unwrap_or_default(),
+        notice: notice.notice.unwrap_or_default(),
+        work_centers: rt
+            .catalog
+            .factory
+            .work_centers
+            .iter()
+            .map(|w| (w.id.clone(), w.name.clone()))
+            .collect(),
+        today: from.to_string(),
         days: DAYS,
         gantt,
         queues,
@@ -250,76 +272,118 @@ async fn console(
     }))
 }
 
-/// The load of each work centre per day as an SVG chart: one row per work
-/// centre, one cell per day, filled by the share of capacity booked.
-fn gantt(rt: &BrandRuntime, ledger: &kiln_plan::CapacityLedger) -> String {
-    let start = today();
-    let (label_w, cell, row_h, head) = (200, 44, 28, 34);
-    let centers = &rt.catalog.calendars;
+/// The schedule as an SVG Gantt chart: one row per work centre, one lane
+/// per machine, one column per day; each bar is one order's operation,
+/// placed by its minutes within the working day. Down days are marked.
+fn gantt_svg(schedule: &[crate::schedule::WorkCenterSchedule]) -> String {
+    let (label_w, cell, lane_h, head, gap) = (170, 56, 12, 34, 8);
+    // Room for the two label lines even with one machine.
+    let inner =
+        |w: &crate::schedule::WorkCenterSchedule| (lane_h * w.machines.clamp(1, 6) as i32).max(26);
+    let rows: Vec<i32> = schedule.iter().map(|w| inner(w) + gap).collect();
     let width = label_w + cell * DAYS;
-    let height = head + row_h * centers.len() as i32 + 4;
+    let height = head + rows.iter().sum::<i32>() + 4;
     let mut svg = format!(
         "<svg class=\"gantt\" style=\"min-width:{width}px\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" \
-         role=\"img\" aria-label=\"Schedule: booked minutes per work centre and day\" font-size=\"11\" \
-         font-family=\"system-ui, sans-serif\"><title>Schedule by work centre</title>"
+         role=\"img\" aria-label=\"Schedule: each work centre's machines, day by day, with the operations booked on them\" \
+         font-size=\"11\" font-family=\"system-ui, sans-serif\"><title>Schedule by work centre</title>"
     );
-    for d in 0..DAYS {
-        let day = start.checked_add(d.days()).unwrap_or(start);
-        let x = label_w + d * cell;
+    if let Some(first) = schedule.first() {
+        for (d, day) in first.days.iter().enumerate() {
+            let x = label_w + d as i32 * cell + cell / 2;
+            let _ = write!(
+                svg,
+                "<text x=\"{x}\" y=\"14\" text-anchor=\"middle\">{}</text><text x=\"{x}\" y=\"28\" text-anchor=\"middle\" fill=\"#5b6470\">{}</text>",
+                day.day.strftime("%a"),
+                day.day.strftime("%-d %b")
+            );
+        }
+    }
+    let mut y = head;
+    for (w, row_h) in schedule.iter().zip(&rows) {
+        let lanes = w.machines.clamp(1, 6);
+        let lane_h = inner(w) / lanes as i32;
         let _ = write!(
             svg,
-            "<text x=\"{}\" y=\"14\" text-anchor=\"middle\">{}</text><text x=\"{}\" y=\"28\" text-anchor=\"middle\" fill=\"#5b6470\">{}</text>",
-            x + cell / 2,
-            day.strftime("%a"),
-            x + cell / 2,
-            day.strftime("%-d %b")
+            "<text x=\"4\" y=\"{}\">{}</text><text x=\"4\" y=\"{}\" fill=\"#5b6470\" font-size=\"9\">{} machine{}</text>",
+            y + 11,
+            xml(&w.name),
+            y + 22,
+            w.machines,
+            if w.machines == 1 { "" } else { "s" }
         );
-    }
-    for (i, cal) in centers.iter().enumerate() {
-        let y = head + i as i32 * row_h;
-        let name = rt
-            .catalog
-            .factory
-            .work_center(&cal.id)
-            .map(|w| w.name.as_str())
-            .unwrap_or(&cal.id);
-        let _ = write!(svg, "<text x=\"4\" y=\"{}\">{}</text>", y + 18, xml(name));
-        for d in 0..DAYS {
-            let day = start.checked_add(d.days()).unwrap_or(start);
-            let capacity = cal.capacity_on(day);
-            let booked = ledger.booked(&cal.id, day);
-            let x = label_w + d * cell;
-            let (fill, tip) = if capacity == 0 {
-                ("#e5e7eb".to_string(), format!("{name}, {day}: closed"))
+        for (d, day) in w.days.iter().enumerate() {
+            let x = label_w + d as i32 * cell;
+            let lane_w = (cell - 4) as f64;
+            let (fill, tip) = if day.down {
+                ("url(#down)", format!("{}, {}: down", w.name, day.day))
+            } else if day.capacity_minutes == 0 {
+                ("#eceef1", format!("{}, {}: closed", w.name, day.day))
             } else {
-                let share = (booked as f64 / capacity as f64).min(1.0);
-                let shade = (235.0 - share * 180.0) as u8;
                 (
-                    format!("rgb({shade},{},{})", shade.saturating_add(10), 255),
-                    format!("{name}, {day}: {booked} of {capacity} min booked"),
+                    "#f6f8fa",
+                    format!(
+                        "{}, {}: {} of {} machine minutes booked",
+                        w.name, day.day, day.booked_minutes, day.capacity_minutes
+                    ),
                 )
             };
             let _ = write!(
                 svg,
-                "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"3\" fill=\"{fill}\"><title>{}</title></rect>",
+                "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\" stroke=\"#d0d7de\" stroke-width=\"0.5\"><title>{}</title></rect>",
                 x + 2,
-                y + 3,
+                y + 1,
                 cell - 4,
-                row_h - 6,
+                lanes as i32 * lane_h,
                 xml(&tip)
             );
-            if booked > 0 {
+            if day.down {
                 let _ = write!(
                     svg,
-                    "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#1f2328\">{booked}</text>",
+                    "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#b42318\" font-weight=\"600\">down</text>",
                     x + cell / 2,
-                    y + 18
+                    y + 11
+                );
+            }
+            let len = f64::from(w.minutes_per_day.max(1));
+            for bar in &day.bars {
+                let lane = bar.machine.min(lanes - 1) as i32;
+                let bx = x as f64 + 2.0 + lane_w * (bar.start_minute as f64 / len).min(1.0);
+                let bw = (lane_w * ((bar.end_minute - bar.start_minute) as f64 / len))
+                    .min(x as f64 + 2.0 + lane_w - bx)
+                    .max(1.0);
+                let _ = write!(
+                    svg,
+                    "<rect x=\"{bx:.1}\" y=\"{}\" width=\"{bw:.1}\" height=\"{}\" rx=\"2\" fill=\"{}\"><title>{}</title></rect>",
+                    y + 2 + lane * lane_h,
+                    lane_h - 2,
+                    colour(&bar.order_id),
+                    xml(&format!(
+                        "order …{} · {} · machine {} · minutes {}–{}",
+                        tail(&bar.order_id),
+                        bar.operation,
+                        bar.machine + 1,
+                        bar.start_minute,
+                        bar.end_minute
+                    ))
                 );
             }
         }
+        y += row_h;
     }
-    svg.push_str("</svg>");
+    svg.push_str(
+        "<defs><pattern id=\"down\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">\
+         <rect width=\"6\" height=\"6\" fill=\"#fde8e7\"/><rect width=\"2\" height=\"6\" fill=\"#f5b5b0\"/></pattern></defs></svg>",
+    );
     svg
+}
+
+/// A stable colour per order, so one order's bars read as one across the chart.
+fn colour(id: &str) -> String {
+    let h = id.bytes().fold(2166136261u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(16777619)
+    });
+    format!("hsl({}, 55%, 52%)", h % 360)
 }
 
 /// The last characters of an id: enough to tell rows apart on screen.
@@ -336,8 +400,13 @@ fn xml(s: &str) -> String {
 }
 
 fn back_with(problem: &str) -> Response {
-    let mut to = String::from("/console?problem=");
-    for b in problem.bytes() {
+    back("problem", problem)
+}
+
+/// Back to the console with a message in the query string.
+fn back(param: &str, text: &str) -> Response {
+    let mut to = format!("/console?{param}=");
+    for b in text.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => to.push(b as char),
             _ => {
@@ -459,4 +528,82 @@ async fn paid(
         .set_payment_status(&rt.brand.id, &order, "paid", now_ms())
         .await?;
     Ok(see_other("/console"))
+}
+
+#[derive(Deserialize)]
+struct DowntimeFields {
+    work_center: String,
+    from: String,
+    to: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Marks a work centre down and comes back with the promises that moved.
+async fn downtime(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<DowntimeFields>,
+) -> UiResult<Response> {
+    let rt = require(&state, &headers).await?;
+    let (Ok(from), Ok(to)) = (form.from.parse(), form.to.parse()) else {
+        return Ok(back_with("Enter both days of the downtime as dates."));
+    };
+    let request = crate::disruption::MarkDown {
+        work_center: &form.work_center,
+        from,
+        to,
+        reason: &form.reason,
+    };
+    let d = match crate::disruption::mark_down(&state, &rt, request).await {
+        Ok(d) => d,
+        Err(ApiError::Invalid { detail, .. } | ApiError::NotFound(detail)) => {
+            return Ok(back_with(&detail));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let name = rt
+        .catalog
+        .factory
+        .work_center(&d.downtime.work_center)
+        .map_or(d.downtime.work_center.as_str(), |w| w.name.as_str());
+    let mut text = format!(
+        "{name} marked down {} to {}. {} open order{} replanned; ",
+        long_date(&d.downtime.from_day),
+        long_date(&d.downtime.to_day),
+        d.replanned,
+        if d.replanned == 1 { "" } else { "s" }
+    );
+    match d.moved.len() {
+        0 => text.push_str("no promise moved."),
+        1 => text.push_str("1 promise moved: "),
+        n => {
+            let _ = write!(text, "{n} promises moved: ");
+        }
+    }
+    let shown: Vec<String> = d
+        .moved
+        .iter()
+        .take(8)
+        .map(|m| {
+            format!(
+                "order …{} from {} to {}",
+                tail(&m.order_id),
+                long_date(&m.previous_date.to_string()),
+                long_date(&m.promised_date.to_string())
+            )
+        })
+        .collect();
+    text.push_str(&shown.join("; "));
+    if d.moved.len() > shown.len() {
+        let _ = write!(text, "; and {} more", d.moved.len() - shown.len());
+    }
+    if !d.at_risk.is_empty() {
+        let _ = write!(
+            text,
+            ". {} order(s) no longer fit the planning horizon: act on them",
+            d.at_risk.len()
+        );
+    }
+    Ok(back("notice", &text))
 }

@@ -793,6 +793,8 @@ pub(super) struct OrderPage {
     status_label: String,
     promised: String,
     steps: Vec<StepView>,
+    /// (when, what) for each change to the promise, newest last.
+    updates: Vec<(String, String)>,
     lines: Vec<(String, String, i64, String)>,
     total: String,
 }
@@ -840,19 +842,16 @@ pub(super) fn order_view(rt: &BrandRuntime, o: &kiln_store::Order) -> OrderPage 
             StepView {
                 label,
                 done: event.is_some(),
-                at: event
-                    .map(|e| {
-                        crate::ids::rfc3339(e.at)
-                            .chars()
-                            .take(16)
-                            .collect::<String>()
-                            .replace('T', " ")
-                            + " UTC"
-                    })
-                    .unwrap_or_default(),
+                at: event.map(|e| minute(e.at)).unwrap_or_default(),
                 note: event.map(|e| e.note.clone()).unwrap_or_default(),
             }
         })
+        .collect();
+    let updates = o
+        .events
+        .iter()
+        .filter(|e| e.status == "promise_moved")
+        .map(|e| (minute(e.at), e.note.clone()))
         .collect();
     let status_label = STEPS
         .iter()
@@ -903,7 +902,18 @@ pub(super) fn order_view(rt: &BrandRuntime, o: &kiln_store::Order) -> OrderPage 
         status_label,
         promised: long_date(&o.promised_date),
         steps,
+        updates,
         lines,
         total,
     }
+}
+
+/// A timestamp to the minute, for timelines.
+fn minute(ms: i64) -> String {
+    crate::ids::rfc3339(ms)
+        .chars()
+        .take(16)
+        .collect::<String>()
+        .replace('T', " ")
+        + " UTC"
 }
