@@ -522,7 +522,7 @@ const ok4 = ok3 && (await step("4. console: sign in with the key → work the or
 const ok5 = ok4 && (await step("5. the customer's order page says Delivered", async () => {
   await shopper.goto(state.orderUrl);
   const main = await shopper.getByRole("main").innerText();
-  check(/Changes to your promise[\s\S]*promise moved from/.test(main), `the order page does not show the moved promise: ${main.slice(0, 300)}`);
+  check(/Changes to your promise[\s\S]*promise moved from/i.test(main), `the order page does not show the moved promise: ${main.slice(0, 300)}`);
   check(/status\s+Delivered/.test(main), `order page status is not Delivered: ${main.split("\n").slice(0, 3).join(" / ")}`);
   const items = await shopper.getByRole("listitem").filter({ hasText: /^(Shipped|Delivered)/ }).allInnerTexts();
   check(items.some((t) => /^Shipped\s*·\s*\d{4}-\d\d-\d\d.*DHL|^Shipped\s*·\s*\d{4}/.test(t)), `the timeline's Shipped step has no time: ${items}`);

@@ -175,7 +175,7 @@ pub async fn mark_down(
         let event = if lost {
             at_risk.push(o.order_id.clone());
             Some(format!(
-                "promise at risk: {name} is down {}; the factory will contact you",
+                "Promise at risk: {name} is down {}; the factory will contact you",
                 period(req.from, req.to)
             ))
         } else {
@@ -187,7 +187,7 @@ pub async fn mark_down(
                         promised_date: d,
                     });
                     Some(format!(
-                        "promise moved from {} to {}: {name} is down {}",
+                        "Promise moved from {} to {}: {name} is down {}",
                         long_date(&previous.to_string()),
                         long_date(&d.to_string()),
                         period(req.from, req.to)

@@ -168,6 +168,9 @@ impl BrandRuntime {
             };
             plan.materials.insert(m.id, position);
         }
+        for (material, qty) in store.stock_moves(&brand.id).await? {
+            plan.position(&material).on_hand += decimal(&qty)?;
+        }
         for r in store.requirements(&brand.id).await? {
             plan.position(&r.material).allocated += decimal(&r.gross)?;
         }

@@ -196,6 +196,7 @@ api_tests!(
     parameter_errors_are_problems,
     store_mode_places_and_finds_store_orders,
     work_centre_down_moves_promises,
+    purchases_are_received_and_made_orders_consume_stock,
 );
 
 // ---------------------------------------------------------------------------
@@ -1011,6 +1012,10 @@ const ROUTES: &[(&str, &str)] = &[
         "/api/v1/brands/{brand}/work-orders/{work_order}/operations/{seq}/complete",
     ),
     ("get", "/api/v1/brands/{brand}/purchase-suggestions"),
+    (
+        "post",
+        "/api/v1/brands/{brand}/purchase-suggestions/{suggestion}/receive",
+    ),
     ("get", "/api/v1/brands/{brand}/materials"),
     ("post", "/api/v1/brands/{brand}/orders/{order}/shipments"),
     (
@@ -1387,4 +1392,142 @@ async fn work_centre_down_moves_promises(app: App) {
         .await
         .problem(StatusCode::NOT_FOUND);
     app.get("/shortages").await.expect(StatusCode::OK);
+}
+
+/// material id -> (on hand, allocated, on order)
+async fn stock(app: &App) -> std::collections::HashMap<String, (f64, f64, f64)> {
+    let num = |v: &Value| v.as_str().unwrap().parse::<f64>().unwrap();
+    app.get("/materials").await.expect(StatusCode::OK).body["materials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["id"].as_str().unwrap().to_string(),
+                (
+                    num(&m["on_hand"]),
+                    num(&m["allocated"]),
+                    num(&m["on_order"]),
+                ),
+            )
+        })
+        .collect()
+}
+
+async fn work_everything(app: &App, order: &Value) {
+    for wo in work_orders_of(order) {
+        let work_order = app
+            .get(&format!("/work-orders/{wo}"))
+            .await
+            .expect(StatusCode::OK);
+        for op in work_order.body["operations"].as_array().unwrap() {
+            let seq = op["seq"].as_i64().unwrap();
+            for action in ["start", "complete"] {
+                app.post(
+                    &format!("/work-orders/{wo}/operations/{seq}/{action}"),
+                    &json!({}),
+                )
+                .await
+                .expect(StatusCode::OK);
+            }
+        }
+    }
+}
+
+async fn purchases_are_received_and_made_orders_consume_stock(app: App) {
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    let before = stock(&app).await;
+    // Far more sneakers than the leather in stock: a purchase is suggested.
+    let id = app
+        .place_ok(&order_body(
+            "ada@example.com",
+            "sneaker",
+            json!({ "size": "40" }),
+            600,
+        ))
+        .await;
+    let order = app.order(&id).await;
+    let placed = stock(&app).await;
+    let suggestions = app
+        .get("/purchase-suggestions")
+        .await
+        .expect(StatusCode::OK);
+    let first = suggestions.body["purchase_suggestions"][0].clone();
+    let material = first["material"]
+        .as_str()
+        .expect("a suggestion")
+        .to_string();
+    let qty: f64 = first["qty"].as_str().unwrap().parse().unwrap();
+    assert!(close(placed[&material].2, before[&material].2 + qty));
+
+    let suggestion = first["id"].as_str().unwrap();
+    app.post(
+        &format!("/purchase-suggestions/{suggestion}/receive"),
+        &json!({}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let received = stock(&app).await;
+    assert!(
+        close(received[&material].0, placed[&material].0 + qty),
+        "on hand rises"
+    );
+    assert!(
+        close(received[&material].2, placed[&material].2 - qty),
+        "no longer on order"
+    );
+    app.post(
+        &format!("/purchase-suggestions/{suggestion}/receive"),
+        &json!({}),
+    )
+    .await
+    .problem(StatusCode::CONFLICT);
+    app.post("/purchase-suggestions/pur_nope/receive", &json!({}))
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    let open = app.get("/purchase-suggestions").await.body["purchase_suggestions"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        open + 1,
+        suggestions.body["purchase_suggestions"]
+            .as_array()
+            .unwrap()
+            .len()
+    );
+
+    // Made: the order's materials leave stock and stop being allocated.
+    work_everything(&app, &order).await;
+    assert_eq!(app.order(&id).await["status"], "made");
+    let made = stock(&app).await;
+    for r in order["requirements"].as_array().unwrap() {
+        let m = r["material"].as_str().unwrap();
+        let gross: f64 = r["gross"].as_str().unwrap().parse().unwrap();
+        assert!(close(made[m].1, before[m].1), "{m}: allocation released");
+        assert!(close(made[m].0, received[m].0 - gross), "{m}: consumed");
+    }
+    // And the server rebuilds the same positions after a restart.
+    let rebuilt = kiln_server::AppState::new(app.store.clone());
+    let rt = rebuilt
+        .runtimes
+        .get(app.store.as_ref(), &app.slug)
+        .await
+        .expect("the brand loads");
+    let plan = rt.plan.lock().await;
+    for (m, (on_hand, allocated, on_order)) in &made {
+        let p = plan.materials.get(m);
+        let got = p.map_or((0.0, 0.0, 0.0), |p| {
+            (
+                p.on_hand.to_string().parse().unwrap(),
+                p.allocated.to_string().parse().unwrap(),
+                p.on_order.to_string().parse().unwrap(),
+            )
+        });
+        assert!(
+            close(got.0, *on_hand) && close(got.1, *allocated) && close(got.2, *on_order),
+            "{m}: rebuilt {got:?}, live {:?}",
+            (on_hand, allocated, on_order)
+        );
+    }
 }

@@ -84,8 +84,8 @@ pub trait Store: Send + Sync + 'static {
             .pop()
             .unwrap_or_else(|| Err(StoreError::Conflict("nothing was written".into())))
     }
-    /// Every order's material requirements: with the purchase suggestions,
-    /// what is allocated and on order.
+    /// Material requirements not yet consumed: with the open purchase
+    /// suggestions, what is allocated and on order.
     async fn requirements(&self, brand_id: &str) -> Result<Vec<Requirement>>;
     async fn order(&self, brand_id: &str, order_id: &str) -> Result<Option<Order>>;
     async fn orders(
@@ -94,7 +94,19 @@ pub trait Store: Send + Sync + 'static {
         customer_email: Option<&str>,
         limit: i64,
     ) -> Result<Vec<OrderSummary>>;
+    /// Open purchase suggestions: not yet received.
     async fn suggestions(&self, brand_id: &str) -> Result<Vec<PurchaseSuggestion>>;
+    /// Records a suggested purchase as received: its quantity moves into
+    /// stock. Receiving twice is a conflict.
+    async fn receive_purchase(
+        &self,
+        brand_id: &str,
+        suggestion_id: &str,
+        move_id: &str,
+        at: i64,
+    ) -> Result<PurchaseSuggestion>;
+    /// Every stock move as `(material, signed quantity)`, oldest first.
+    async fn stock_moves(&self, brand_id: &str) -> Result<Vec<(String, String)>>;
 
     /// Adds the store, or renames it if it exists.
     async fn put_store(&self, brand_id: &str, store: &StoreLocation) -> Result<()>;

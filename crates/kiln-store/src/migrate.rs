@@ -15,4 +15,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "disruptions",
         include_str!("../migrations/0003_disruptions.sql"),
     ),
+    (
+        4,
+        "stock moves",
+        include_str!("../migrations/0004_stock_moves.sql"),
+    ),
 ];

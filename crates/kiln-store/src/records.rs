@@ -233,6 +233,8 @@ pub struct OperationChange {
     pub work_order: WorkOrder,
     /// Orders whose status moved, with their new status.
     pub orders: Vec<(String, String)>,
+    /// `(material, quantity)` consumed by orders that became made.
+    pub consumed: Vec<(String, String)>,
 }
 
 /// A saved configuration behind a short shareable code.

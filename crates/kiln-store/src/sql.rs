@@ -39,6 +39,18 @@ macro_rules! impl_store {
             })
         }
 
+        fn suggestion_from(r: &DbRow) -> Result<PurchaseSuggestion> {
+            Ok(PurchaseSuggestion {
+                id: r.try_get("id")?,
+                order_id: r.try_get("order_id")?,
+                material: r.try_get("material")?,
+                qty: r.try_get("qty")?,
+                order_by: r.try_get("order_by")?,
+                arrives: r.try_get("arrives")?,
+                need_by: r.try_get("need_by")?,
+            })
+        }
+
         fn customer_from(row: &DbRow) -> Result<Customer> {
             Ok(Customer {
                 id: row.try_get("customer_id")?,
@@ -289,6 +301,57 @@ macro_rules! impl_store {
             OptS(Option<&'a str>),
             I(i64),
             OptI(Option<i64>),
+        }
+
+        /// A made order's materials leave stock: one consumption move per
+        /// requirement not consumed yet, which then stops counting as allocated.
+        async fn consume(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            brand_id: &str,
+            order_id: &str,
+            at: i64,
+        ) -> Result<Vec<(String, String)>> {
+            let rows = sqlx::query(
+                "SELECT material, gross FROM material_requirements \
+                 WHERE brand_id = $1 AND order_id = $2 AND consumed_at IS NULL ORDER BY material",
+            )
+            .bind(brand_id)
+            .bind(order_id)
+            .fetch_all(&mut **tx)
+            .await?;
+            let mut out = Vec::new();
+            for r in rows {
+                let material: String = r.try_get("material")?;
+                let gross: String = r.try_get("gross")?;
+                let negative = match gross.strip_prefix('-') {
+                    Some(positive) => positive.to_string(),
+                    None => format!("-{gross}"),
+                };
+                sqlx::query(
+                    "INSERT INTO stock_moves (brand_id, id, material, qty, kind, reference, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(brand_id)
+                .bind(format!("mov_{order_id}_{material}"))
+                .bind(&material)
+                .bind(&negative)
+                .bind("consumption")
+                .bind(order_id)
+                .bind(at)
+                .execute(&mut **tx)
+                .await?;
+                out.push((material, gross));
+            }
+            sqlx::query(
+                "UPDATE material_requirements SET consumed_at = $1 \
+                 WHERE brand_id = $2 AND order_id = $3 AND consumed_at IS NULL",
+            )
+            .bind(at)
+            .bind(brand_id)
+            .bind(order_id)
+            .execute(&mut **tx)
+            .await?;
+            Ok(out)
         }
 
         /// Multi-row `INSERT INTO {head} VALUES (...), (...) {tail}`, chunked
@@ -742,7 +805,7 @@ macro_rules! impl_store {
             async fn requirements(&self, brand_id: &str) -> Result<Vec<Requirement>> {
                 sqlx::query(
                     "SELECT material, gross, allocated, shortage FROM material_requirements \
-                     WHERE brand_id = $1",
+                     WHERE brand_id = $1 AND consumed_at IS NULL",
                 )
                 .bind(brand_id)
                 .fetch_all(&self.read)
@@ -795,23 +858,74 @@ macro_rules! impl_store {
             async fn suggestions(&self, brand_id: &str) -> Result<Vec<PurchaseSuggestion>> {
                 sqlx::query(
                     "SELECT * FROM purchase_suggestions WHERE brand_id = $1 \
-                     ORDER BY order_by, material",
+                     AND received_at IS NULL ORDER BY order_by, material",
                 )
                 .bind(brand_id)
                 .fetch_all(&self.read)
                 .await?
                 .iter()
-                .map(|r| {
-                    Ok(PurchaseSuggestion {
-                        id: r.try_get("id")?,
-                        order_id: r.try_get("order_id")?,
-                        material: r.try_get("material")?,
-                        qty: r.try_get("qty")?,
-                        order_by: r.try_get("order_by")?,
-                        arrives: r.try_get("arrives")?,
-                        need_by: r.try_get("need_by")?,
-                    })
-                })
+                .map(suggestion_from)
+                .collect()
+            }
+
+            async fn receive_purchase(
+                &self,
+                brand_id: &str,
+                suggestion_id: &str,
+                move_id: &str,
+                at: i64,
+            ) -> Result<PurchaseSuggestion> {
+                let mut tx = self.write.begin().await?;
+                let row = sqlx::query(
+                    "SELECT * FROM purchase_suggestions WHERE brand_id = $1 AND id = $2",
+                )
+                .bind(brand_id)
+                .bind(suggestion_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                let received: Option<i64> = row.try_get("received_at")?;
+                if received.is_some() {
+                    return Err(StoreError::Conflict(
+                        "this purchase was already received".into(),
+                    ));
+                }
+                let suggestion = suggestion_from(&row)?;
+                sqlx::query(
+                    "UPDATE purchase_suggestions SET received_at = $1 \
+                     WHERE brand_id = $2 AND id = $3",
+                )
+                .bind(at)
+                .bind(brand_id)
+                .bind(suggestion_id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO stock_moves (brand_id, id, material, qty, kind, reference, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(brand_id)
+                .bind(move_id)
+                .bind(&suggestion.material)
+                .bind(&suggestion.qty)
+                .bind("receipt")
+                .bind(suggestion_id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(suggestion)
+            }
+
+            async fn stock_moves(&self, brand_id: &str) -> Result<Vec<(String, String)>> {
+                sqlx::query(
+                    "SELECT material, qty FROM stock_moves WHERE brand_id = $1 ORDER BY at, id",
+                )
+                .bind(brand_id)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("material")?, r.try_get("qty")?)))
                 .collect()
             }
 
@@ -1053,6 +1167,7 @@ macro_rules! impl_store {
                 .fetch_all(&mut *tx)
                 .await?;
                 let mut moved = Vec::new();
+                let mut consumed = Vec::new();
                 for row in affected {
                     let order_id: String = row.try_get("id")?;
                     let order_status: String = row.try_get("status")?;
@@ -1084,6 +1199,9 @@ macro_rules! impl_store {
                         };
                         set_order_status(&mut tx, brand_id, &order_id, &event).await?;
                         moved.push((order_id.clone(), new_status.to_string()));
+                        if new_status == status::MADE {
+                            consumed.extend(consume(&mut tx, brand_id, &order_id, at).await?);
+                        }
                     }
                 }
                 tx.commit().await?;
@@ -1091,7 +1209,7 @@ macro_rules! impl_store {
                     .work_order(brand_id, work_order_id)
                     .await?
                     .ok_or(StoreError::NotFound)?;
-                Ok(OperationChange { work_order, orders: moved })
+                Ok(OperationChange { work_order, orders: moved, consumed })
             }
 
             async fn create_shipment(

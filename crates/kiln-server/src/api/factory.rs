@@ -18,7 +18,7 @@ use crate::auth::brand_admin;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::extract::Body;
 use crate::ids::{new_id, now_ms};
-use crate::runtime::BrandRuntime;
+use crate::runtime::{BrandRuntime, decimal};
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
@@ -27,6 +27,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(start_operation))
         .routes(routes!(complete_operation))
         .routes(routes!(list_suggestions))
+        .routes(routes!(receive_purchase))
         .routes(routes!(list_materials))
         .routes(routes!(create_shipment))
         .routes(routes!(deliver_shipment))
@@ -137,11 +138,18 @@ pub async fn record_operation(
             }
             other => other.into(),
         })?;
-    if action == OperationAction::Start {
-        // A started work order no longer takes new lines.
+    if action == OperationAction::Start || !change.consumed.is_empty() {
         let mut plan = rt.plan.lock().await;
+        // A started work order no longer takes new lines.
         if plan.planned.get(&change.work_order.sku) == Some(&change.work_order.id) {
             plan.planned.remove(&change.work_order.sku);
+        }
+        // A made order's materials leave stock and stop being allocated.
+        for (material, qty) in &change.consumed {
+            let qty = decimal(qty)?;
+            let position = plan.position(material);
+            position.on_hand -= qty;
+            position.allocated -= qty;
         }
     }
     Ok(OperationResult {
@@ -218,6 +226,45 @@ async fn list_suggestions(
     Ok(Json(SuggestionList {
         purchase_suggestions,
     }))
+}
+
+/// Record a suggested purchase as received: its quantity moves into stock
+/// and stops counting as on order.
+#[utoipa::path(post, path = "/brands/{brand}/purchase-suggestions/{suggestion}/receive", tag = "factory",
+    params(("brand" = String, Path, description = "brand slug"), ("suggestion" = String, Path, description = "purchase suggestion id")),
+    security(("brand_key" = [])),
+    responses((status = 200, body = PurchaseSuggestion), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn receive_purchase(
+    State(state): State<Arc<AppState>>,
+    Path((brand, suggestion)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Json<PurchaseSuggestion>> {
+    let rt = brand_admin(&state, &headers, &brand).await?;
+    receive(&state, &rt, &suggestion).await.map(Json)
+}
+
+/// Receives a purchase into stock; the API and the console both use it.
+pub async fn receive(
+    state: &AppState,
+    rt: &BrandRuntime,
+    suggestion: &str,
+) -> ApiResult<PurchaseSuggestion> {
+    let received = state
+        .store
+        .receive_purchase(&rt.brand.id, suggestion, &new_id("mov"), now_ms())
+        .await
+        .map_err(|e| match e {
+            kiln_store::StoreError::NotFound => {
+                ApiError::NotFound(format!("no purchase suggestion `{suggestion}`"))
+            }
+            other => other.into(),
+        })?;
+    let qty = decimal(&received.qty)?;
+    let mut plan = rt.plan.lock().await;
+    let position = plan.position(&received.material);
+    position.on_hand += qty;
+    position.on_order -= qty;
+    Ok(received)
 }
 
 #[derive(Serialize, ToSchema)]

@@ -37,6 +37,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/console/shipments/{shipment}/delivered", post(delivered))
         .route("/console/orders/{order}/paid", post(paid))
         .route("/console/downtimes", post(downtime))
+        .route(
+            "/console/purchase-suggestions/{suggestion}/receive",
+            post(receive),
+        )
 }
 
 const KEY_COOKIE: &str = "kiln_console";
@@ -606,4 +610,20 @@ async fn downtime(
         );
     }
     Ok(back("notice", &text))
+}
+
+/// Receives a suggested purchase into stock.
+async fn receive(
+    State(state): State<Arc<AppState>>,
+    Path(suggestion): Path<String>,
+    headers: HeaderMap,
+) -> UiResult<Response> {
+    let rt = require(&state, &headers).await?;
+    Ok(
+        match crate::api::factory::receive(&state, &rt, &suggestion).await {
+            Ok(_) => see_other("/console#purchases"),
+            Err(ApiError::Conflict(m) | ApiError::NotFound(m)) => back_with(&m),
+            Err(e) => return Err(e.into()),
+        },
+    )
 }
