@@ -531,6 +531,35 @@ const ok5 = ok4 && (await step("5. the customer's order page says Delivered", as
   await shot(shopper, "09-delivered");
 }));
 
+const ok6 = ok5 && (await step("6. store mode: clerk signs in at a store, finds the shopper's online order by email, places a walk-in store order", async () => {
+  const counter = await (await newContext({ viewport: { width: 1024, height: 800 } })).newPage();
+  await counter.goto(BASE + "/store");
+  await counter.getByLabel("Brand API key").fill(KEY);
+  await counter.getByRole("button", { name: "Sign in" }).click();
+  const work = counter.getByRole("button", { name: /^Work at / }).first();
+  must(await work.count(), "no store to choose after signing in");
+  const storeName = (await work.innerText()).replace(/^Work at /, "");
+  await work.click();
+  must(await counter.getByRole("heading", { name: `Store mode: ${storeName}` }).isVisible(), "the chosen store is not shown");
+  await counter.getByLabel("Customer email or phone").fill("ada@example.org");
+  await counter.getByRole("button", { name: "Find customer" }).click();
+  const found = counter.getByRole("region", { name: /^Customer / });
+  must(await found.count(), "the shopper is not found by email");
+  check((await found.innerText()).includes(state.orderId), "the customer's online order is not listed");
+  await allLabelled(counter, "store mode");
+  await counter.getByRole("link", { name: "Ceramic mug" }).click();
+  await counter.getByLabel("Customer name").fill("Ada Lovelace");
+  await counter.getByLabel("Customer email").fill("ada@example.org");
+  await counter.getByRole("button", { name: "Place store order" }).click();
+  await counter.waitForLoadState("load");
+  const body = await counter.getByRole("main").innerText();
+  must(/store/i.test(body) && !(await counter.getByRole("alert").count()), `the store order was not placed: ${body.slice(0, 200)}`);
+  await counter.goto(BASE + "/store?customer=ada%40example.org");
+  const rows = await counter.getByRole("region", { name: /^Customer / }).getByRole("row").allInnerTexts();
+  check(rows.some((r) => /\bonline\b/.test(r)) && rows.some((r) => /\bstore\b/.test(r)), `the customer's orders do not show both channels: ${rows}`);
+  await shot(counter, "10-store-mode");
+}));
+
 // ---------------------------------------------------------------- without JavaScript
 
 await step("no-JS: configure by submitting the form, add to cart, check out with form posts", async () => {
@@ -551,7 +580,7 @@ await step("no-JS: configure by submitting the form, add to cart, check out with
   check((await previewSvg(p)) !== before, "after Update preview the preview is unchanged");
   check(await radio(p, "Size", "450 ml").isDisabled(), "without JavaScript, Conical does not disable 450 ml");
   check(/Conical mugs come in S and M/.test(await description(radio(p, "Size", "450 ml"))), "without JavaScript, 450 ml has no reason");
-  await shot(p, "10-nojs-configured");
+  await shot(p, "11-nojs-configured");
 
   await p.getByRole("button", { name: "Add to cart" }).click();
   await p.waitForURL(new RegExp(`/shop/${BRAND}/cart$`));
@@ -570,13 +599,13 @@ await step("no-JS: configure by submitting the form, add to cart, check out with
   await p.waitForURL(new RegExp(`/shop/${BRAND}/orders/[^/]+\\?token=`));
   must(await p.getByRole("heading", { name: "Your order" }).isVisible(), "without JavaScript the order page did not come");
   check(/Promised delivery:\s*\w{3} \d/.test(await p.getByRole("main").innerText()), "without JavaScript the order page has no promise");
-  await shot(p, "11-nojs-order");
+  await shot(p, "12-nojs-order");
   await ctx.close();
 });
 
 // ---------------------------------------------------------------- 6. nothing leaves the machine
 
-await step("6. no request leaves 127.0.0.1", async () => {
+await step("7. no request leaves 127.0.0.1", async () => {
   const outside = requests.filter((u) => {
     const url = new URL(u);
     if (["data:", "blob:", "about:"].includes(url.protocol)) return false;
