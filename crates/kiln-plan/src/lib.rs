@@ -9,6 +9,7 @@ pub mod bom;
 pub mod calendar;
 pub mod capacity;
 pub mod error;
+pub mod live;
 pub mod mrp;
 pub mod promise;
 pub mod shop;

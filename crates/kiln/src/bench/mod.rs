@@ -4,6 +4,7 @@
 mod configurator;
 mod forecast;
 mod orders;
+mod promise;
 
 use std::process::ExitCode;
 
@@ -17,6 +18,9 @@ pub enum BenchCommand {
     /// Forecasting: M4 accuracy (sMAPE, MASE, OWA) and a million intermittent series.
     #[command(subcommand)]
     Forecast(forecast::ForecastBench),
+    /// Capable-to-promise: insert orders one by one into a generated live plan; then one
+    /// work centre goes down and the replan is timed.
+    Promise(promise::PromiseArgs),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -24,5 +28,6 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Orders(args) => orders::run(args),
         BenchCommand::Configurator(args) => configurator::run(args),
         BenchCommand::Forecast(cmd) => forecast::run(cmd),
+        BenchCommand::Promise(args) => promise::run(args),
     }
 }

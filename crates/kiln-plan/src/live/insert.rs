@@ -1,0 +1,413 @@
+//! Capable-to-promise: place a new order into the gaps of the committed plan.
+
+use std::sync::Arc;
+
+use jiff::civil::Date;
+use serde::Serialize;
+
+use super::{
+    Bar, Booking, LiveError, Minute, OpState, OperationStatus, Order, OrderState, Schedule,
+    Timeline, calendar::Working,
+};
+
+/// A quote: where the order's operations would go and the delivery that follows.
+///
+/// Nothing is booked until [`Schedule::commit`]; dropping it throws the quote away.
+#[derive(Debug, Clone, Serialize)]
+pub struct Promise {
+    pub order: String,
+    /// In routing order.
+    pub bookings: Vec<Booking>,
+    /// Start of the first operation's processing.
+    pub start: Minute,
+    /// End of the last operation.
+    pub finish: Minute,
+    /// The finish's day plus the order's ship days.
+    pub delivery: Date,
+    /// Whether `delivery` is no later than the requested date (true without one).
+    pub on_time: bool,
+    #[serde(skip)]
+    pub(super) draft: Draft,
+}
+
+/// The quote's changes, kept as copies of the machine timelines it touched, so committing an
+/// unchanged schedule is a swap and quoting never writes to the schedule.
+#[derive(Debug, Clone)]
+pub(super) struct Draft {
+    version: u64,
+    order: Order,
+    timelines: Vec<(u16, u16, Timeline)>,
+}
+
+/// Where an operation fits on one machine.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    setup_start: Minute,
+    start: Minute,
+    end: Minute,
+    setup: u32,
+    /// The next operation on the machine gets a new setup: `(key, setup_start, setup)`.
+    next: Option<(Minute, Minute, u32)>,
+}
+
+/// A slot on a given machine.
+#[derive(Debug, Clone, Copy)]
+struct Fit {
+    wc: u16,
+    m: u16,
+    slot: Slot,
+}
+
+/// The earliest fit on machine timeline `tl` for `minutes` of processing ready at `ready`,
+/// if it finishes before `bound` (`(end, setup)`, compared in that order).
+#[allow(clippy::too_many_arguments)]
+fn fit_on(
+    tl: &Timeline,
+    w: &Working,
+    setup_minutes: u32,
+    sku: u32,
+    minutes: Minute,
+    ready: Minute,
+    now: Minute,
+    bound: Option<(Minute, u32)>,
+) -> Option<Slot> {
+    // Processing starts at or after `ready`, so every operation that starts before `ready`
+    // stays before the new one: the first usable gap follows the last of them. That is the
+    // last one keyed (by setup start) before `ready`, unless only its setup is before
+    // `ready`: then it may still follow the new one (and even lose its setup to it).
+    let mut earlier = tl.range(..ready).rev().map(|(_, b)| b);
+    let mut prev = earlier.next();
+    let mut straddling = None;
+    if prev.is_some_and(|p| p.start >= ready) {
+        straddling = prev;
+        prev = earlier.next();
+    }
+    let mut later = straddling
+        .into_iter()
+        .chain(tl.range(ready..).map(|(_, b)| b));
+    loop {
+        let next = later.next();
+        let gap_start = prev.map_or(now, |b| b.end.max(now));
+        if bound.is_some_and(|(e, _)| gap_start >= e) {
+            return None;
+        }
+        let setup = if prev.is_some_and(|b| b.sku == sku) {
+            0
+        } else {
+            setup_minutes
+        };
+        let start = w.next_working(ready.max(w.advance(gap_start, Minute::from(setup))?))?;
+        let end = w.advance(start, minutes)?;
+        if bound.is_some_and(|b| (end, setup) >= b) {
+            // Later gaps only finish later.
+            return None;
+        }
+        let setup_start = w.retreat(start, Minute::from(setup))?;
+        match next {
+            None => {
+                return Some(Slot {
+                    setup_start,
+                    start,
+                    end,
+                    setup,
+                    next: None,
+                });
+            }
+            Some(n) if n.fixed => {
+                if end <= n.setup_start {
+                    return Some(Slot {
+                        setup_start,
+                        start,
+                        end,
+                        setup,
+                        next: None,
+                    });
+                }
+            }
+            Some(n) => {
+                let n_setup = if n.sku == sku { 0 } else { setup_minutes };
+                if let Some(n_setup_start) = w.retreat(n.start, Minute::from(n_setup))
+                    && end <= n_setup_start
+                {
+                    let next = (n.setup_start != n_setup_start || n.setup != n_setup).then_some((
+                        n.setup_start,
+                        n_setup_start,
+                        n_setup,
+                    ));
+                    return Some(Slot {
+                        setup_start,
+                        start,
+                        end,
+                        setup,
+                        next,
+                    });
+                }
+            }
+        }
+        prev = next;
+    }
+}
+
+/// Books a fit on its timeline, moving the next operation's setup if the fit changed it.
+fn apply_fit(tl: &mut Timeline, fit: &Slot, order: u32, op: u16, sku: u32) {
+    if let Some((key, setup_start, setup)) = fit.next
+        && let Some(mut n) = tl.remove(&key)
+    {
+        n.setup_start = setup_start;
+        n.setup = setup;
+        tl.insert(setup_start, n);
+    }
+    tl.insert(
+        fit.setup_start,
+        Bar {
+            order,
+            op,
+            sku,
+            setup_start: fit.setup_start,
+            start: fit.start,
+            end: fit.end,
+            setup: fit.setup,
+            fixed: false,
+        },
+    );
+}
+
+/// A machine's timeline as the quote sees it: its own copy if it changed one.
+fn view<'t>(base: &'t Schedule, cow: &'t [(u16, u16, Timeline)], wc: u16, m: u16) -> &'t Timeline {
+    cow.iter().find(|t| t.0 == wc && t.1 == m).map_or(
+        &base.centres[usize::from(wc)].machines[usize::from(m)],
+        |t| &t.2,
+    )
+}
+
+impl Schedule {
+    /// Best fit over the eligible machines; `tl` gives the timeline to search for each.
+    fn best_fit<'t>(
+        &self,
+        alts: &[u16],
+        sku: u32,
+        minutes: Minute,
+        ready: Minute,
+        tl: impl Fn(u16, u16) -> &'t Timeline,
+    ) -> Option<Fit> {
+        let mut best: Option<Fit> = None;
+        for &wc in alts {
+            let c = &self.centres[usize::from(wc)];
+            for m in 0..c.def.machines {
+                let bound = best.map(|b| (b.slot.end, b.slot.setup));
+                if let Some(slot) = fit_on(
+                    tl(wc, m),
+                    &c.working,
+                    c.def.setup_minutes,
+                    sku,
+                    minutes,
+                    ready,
+                    self.now,
+                    bound,
+                ) {
+                    best = Some(Fit { wc, m, slot });
+                }
+            }
+        }
+        best
+    }
+
+    /// Checks an order and resolves its work centres.
+    fn resolve(&self, order: &Order) -> Result<Vec<Vec<u16>>, LiveError> {
+        if self.order_ix.contains_key(&order.id) {
+            return Err(LiveError::DuplicateOrder {
+                order: order.id.clone(),
+            });
+        }
+        if order.operations.is_empty() {
+            return Err(LiveError::EmptyRouting {
+                order: order.id.clone(),
+            });
+        }
+        if order.operations.len() > usize::from(u16::MAX) {
+            return Err(LiveError::TooManyOperations {
+                order: order.id.clone(),
+                count: order.operations.len(),
+            });
+        }
+        if order.release < 0 {
+            return Err(LiveError::NegativeRelease {
+                release: order.release,
+            });
+        }
+        order
+            .operations
+            .iter()
+            .enumerate()
+            .map(|(k, op)| {
+                if op.minutes == 0 {
+                    return Err(LiveError::ZeroMinutes {
+                        order: order.id.clone(),
+                        operation: k,
+                    });
+                }
+                if op.work_centres.is_empty() {
+                    return Err(LiveError::NoEligibleWorkCentre {
+                        order: order.id.clone(),
+                        operation: k,
+                    });
+                }
+                op.work_centres.iter().map(|wc| self.centre(wc)).collect()
+            })
+            .collect()
+    }
+
+    /// Capable-to-promise: the earliest this order can be made and delivered without moving
+    /// any committed operation. Books nothing; see [`Schedule::commit`].
+    ///
+    /// Operations go in routing order, each on the eligible machine where it finishes
+    /// earliest (ties: the one needing less setup, then the first listed), no earlier than
+    /// the release, `now` and the end of the previous operation.
+    pub fn insert(&self, order: &Order) -> Result<Promise, LiveError> {
+        let alts = self.resolve(order)?;
+        let sku = self
+            .sku_ix
+            .get(&order.sku)
+            .copied()
+            .unwrap_or(self.skus.len() as u32);
+        let order_ix = self.orders.len() as u32;
+        let mut timelines: Vec<(u16, u16, Timeline)> = Vec::new();
+        let mut bookings = Vec::with_capacity(order.operations.len());
+        let mut ready = order.release.max(self.now);
+        for (k, (op, alts)) in order.operations.iter().zip(&alts).enumerate() {
+            let fit = self
+                .best_fit(alts, sku, Minute::from(op.minutes), ready, |wc, m| {
+                    view(self, &timelines, wc, m)
+                })
+                .ok_or_else(|| LiveError::NoCapacity {
+                    order: order.id.clone(),
+                    operation: k,
+                })?;
+            let i = match timelines.iter().position(|t| t.0 == fit.wc && t.1 == fit.m) {
+                Some(i) => i,
+                None => {
+                    let copy =
+                        self.centres[usize::from(fit.wc)].machines[usize::from(fit.m)].clone();
+                    timelines.push((fit.wc, fit.m, copy));
+                    timelines.len() - 1
+                }
+            };
+            apply_fit(&mut timelines[i].2, &fit.slot, order_ix, k as u16, sku);
+            bookings.push(Booking {
+                operation: k,
+                work_centre: self.centres[usize::from(fit.wc)].def.id.clone(),
+                machine: fit.m,
+                setup_start: fit.slot.setup_start,
+                start: fit.slot.start,
+                end: fit.slot.end,
+                setup_minutes: fit.slot.setup,
+            });
+            ready = fit.slot.end;
+        }
+        let start = bookings.first().map_or(ready, |b| b.start);
+        let delivery = self.delivery(ready, order.ship_days)?;
+        Ok(Promise {
+            order: order.id.clone(),
+            bookings,
+            start,
+            finish: ready,
+            delivery,
+            on_time: order.due.is_none_or(|due| delivery <= due),
+            draft: Draft {
+                version: self.version,
+                order: order.clone(),
+                timelines,
+            },
+        })
+    }
+
+    /// Books a quote. Fails with [`LiveError::Stale`] if anything changed since the quote
+    /// (another commit, a disruption, a status change): quote again then.
+    pub fn commit(&mut self, promise: Promise) -> Result<(), LiveError> {
+        let Draft {
+            version,
+            order,
+            timelines,
+        } = promise.draft;
+        if version != self.version {
+            return Err(LiveError::Stale);
+        }
+        let alts = self.resolve(&order)?;
+        let sku = match self.sku_ix.get(&order.sku) {
+            Some(&s) => s,
+            None => {
+                let s = self.skus.len() as u32;
+                self.skus.push(order.sku.clone());
+                self.sku_ix.insert(order.sku.clone(), s);
+                s
+            }
+        };
+        let o = self.orders.len() as u32;
+        self.order_ix.insert(order.id.clone(), o);
+        self.orders.push(OrderState {
+            sku,
+            ops: alts
+                .into_iter()
+                .map(|alts| OpState {
+                    alts,
+                    at: None,
+                    status: OperationStatus::Planned,
+                })
+                .collect(),
+            finish: Some(promise.finish),
+            promised: Some(promise.delivery),
+            due: order.due.unwrap_or(promise.delivery),
+            order: Arc::new(order),
+        });
+        for (wc, m, tl) in timelines {
+            self.centres[usize::from(wc)].machines[usize::from(m)] = tl;
+            self.reindex(wc, m);
+        }
+        self.version += 1;
+        Ok(())
+    }
+
+    /// Places one planned operation of a committed order directly (used by replans). With
+    /// `undo`, the timeline it changes is saved there first (once per machine).
+    pub(super) fn place_operation(
+        &mut self,
+        o: u32,
+        k: usize,
+        ready: Minute,
+        undo: Option<&mut Vec<(u16, u16, Timeline)>>,
+    ) -> Result<Minute, LiveError> {
+        let state = &self.orders[o as usize];
+        let minutes = Minute::from(state.order.operations[k].minutes);
+        let fit = self
+            .best_fit(&state.ops[k].alts, state.sku, minutes, ready, |wc, m| {
+                &self.centres[usize::from(wc)].machines[usize::from(m)]
+            })
+            .ok_or_else(|| LiveError::NoCapacity {
+                order: state.order.id.clone(),
+                operation: k,
+            })?;
+        let sku = state.sku;
+        if let Some(undo) = undo
+            && !undo.iter().any(|t| t.0 == fit.wc && t.1 == fit.m)
+        {
+            let tl = self.centres[usize::from(fit.wc)].machines[usize::from(fit.m)].clone();
+            undo.push((fit.wc, fit.m, tl));
+        }
+        apply_fit(
+            &mut self.centres[usize::from(fit.wc)].machines[usize::from(fit.m)],
+            &fit.slot,
+            o,
+            k as u16,
+            sku,
+        );
+        if let Some((_, key, _)) = fit.slot.next
+            && let Some(bar) =
+                self.centres[usize::from(fit.wc)].machines[usize::from(fit.m)].get(&key)
+        {
+            self.orders[bar.order as usize].ops[usize::from(bar.op)].at =
+                Some((fit.wc, fit.m, key));
+        }
+        self.orders[o as usize].ops[k].at = Some((fit.wc, fit.m, fit.slot.setup_start));
+        Ok(fit.slot.end)
+    }
+}

@@ -1,0 +1,543 @@
+//! The live finite-capacity schedule: every committed operation on a machine, at minute
+//! resolution, and capable-to-promise by insertion into its free gaps.
+//!
+//! - **Time** is whole minutes since the schedule's `origin` date at 00:00 ([`Minute`]).
+//! - **Work centres** have identical parallel machines, one [`Calendar`] for all of them, and
+//!   a setup time paid when a machine switches SKU (the first operation on a machine pays it
+//!   too: its state is unknown). Same-SKU operations back to back batch without setup.
+//! - **Operations** may be split across shifts: work stops at the end of a shift (or at a
+//!   weekend, holiday or downtime) and resumes at the next working minute, and the machine
+//!   stays with the operation meanwhile. Nothing is lost by holding it, since the whole
+//!   work centre shares the calendar; in exchange an operation longer than a shift can be
+//!   placed at all. A setup takes working time too and runs right before its operation; it
+//!   may run before the operation's material or predecessor is ready (the machine is
+//!   prepared while waiting), never before `now`.
+//! - [`Schedule::insert`] quotes: it places a new order's operations, in routing order, each
+//!   on the eligible machine where it finishes earliest (ties: less setup), in the gaps
+//!   between committed operations, without moving any of them. It borrows the schedule
+//!   immutably, so a quote books nothing; [`Schedule::commit`] books a quote if the schedule
+//!   has not changed since.
+//! - [`Schedule::mark_down`] takes a work centre down for a period and replans the
+//!   operations it hits (see `disrupt.rs`).
+//!
+//! Each machine's timeline is a `BTreeMap` of busy intervals keyed by start, so finding the
+//! gap at a ready time is O(log n) and a quote touches only the machines it considers.
+
+mod calendar;
+mod disrupt;
+mod insert;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use jiff::Span;
+use serde::{Deserialize, Serialize};
+
+/// Calendar dates (holidays, deliveries) are jiff's, re-exported for callers without jiff.
+pub use jiff::civil::Date;
+
+pub use calendar::{Calendar, Period, Shift};
+pub use disrupt::{Disruption, OrderChange};
+pub use insert::Promise;
+
+use calendar::Working;
+
+/// Minutes since the schedule's origin (00:00 on its origin date).
+pub type Minute = i64;
+/// Minutes in a day.
+pub const DAY: Minute = 1440;
+
+/// Longest horizon a schedule unrolls calendars for (ten years), to bound memory.
+pub const MAX_HORIZON_DAYS: u32 = 3660;
+
+/// A work centre: identical machines in parallel sharing one calendar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkCentre {
+    pub id: String,
+    pub machines: u16,
+    /// Working minutes to set a machine up for a different SKU.
+    pub setup_minutes: u32,
+    pub calendar: Calendar,
+}
+
+/// One routing step of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operation {
+    pub name: String,
+    /// Working minutes of processing, setup excluded; at least 1.
+    pub minutes: u32,
+    /// Eligible work centres (alternatives), any of which can do the whole operation.
+    pub work_centres: Vec<String>,
+}
+
+/// An order to promise: a routing of operations done one after the other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: String,
+    pub sku: String,
+    /// When its material is there: no operation starts earlier.
+    pub release: Minute,
+    /// The delivery date the customer asked for; without one, the first promise becomes the
+    /// date the factory must keep.
+    pub due: Option<Date>,
+    /// Importance when a disruption forces a choice (higher first); 1 is ordinary.
+    pub weight: u32,
+    /// Calendar days from the end of the last operation to delivery.
+    pub ship_days: u32,
+    pub operations: Vec<Operation>,
+}
+
+/// Where an operation stands on the shop floor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperationStatus {
+    Planned,
+    /// Started or done operations are fixed: no insert or replan moves them.
+    Started,
+    Done,
+}
+
+/// One operation placed on a machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Booking {
+    /// Index in the order's routing.
+    pub operation: usize,
+    pub work_centre: String,
+    /// 0-based machine within the work centre.
+    pub machine: u16,
+    /// Setup runs `[setup_start, start)`; equal to `start` when no setup is needed.
+    pub setup_start: Minute,
+    pub start: Minute,
+    pub end: Minute,
+    pub setup_minutes: u32,
+}
+
+/// One bar of the Gantt chart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GanttBar {
+    pub order: String,
+    pub operation: usize,
+    pub operation_name: String,
+    pub sku: String,
+    pub setup_start: Minute,
+    pub start: Minute,
+    pub end: Minute,
+    pub setup_minutes: u32,
+    pub status: OperationStatus,
+}
+
+/// The Gantt data of one work centre: one bar list per machine, in time order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GanttWorkCentre {
+    pub work_centre: String,
+    pub machines: Vec<Vec<GanttBar>>,
+}
+
+/// An order as the schedule holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderPlan {
+    pub order: Order,
+    /// One per operation; `None` for an operation a replan could not place.
+    pub bookings: Vec<Option<Booking>>,
+    pub status: Vec<OperationStatus>,
+    /// End of the last operation.
+    pub finish: Option<Minute>,
+    /// The delivery date currently promised.
+    pub promised: Option<Date>,
+    /// The date the factory must keep: the requested date, else the first promise.
+    pub due: Date,
+}
+
+/// Why the live schedule refused a request. Serializable so the server can return it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LiveError {
+    #[error("unknown work centre `{work_centre}`")]
+    UnknownWorkCentre { work_centre: String },
+    #[error("work centre `{work_centre}` is listed twice")]
+    DuplicateWorkCentre { work_centre: String },
+    #[error("{count} work centres is more than a schedule holds (65535)")]
+    TooManyWorkCentres { count: usize },
+    #[error("work centre `{work_centre}` has no machines")]
+    NoMachines { work_centre: String },
+    #[error("work centre `{work_centre}`: shift {from}..{to} is not within one day (0..1440)")]
+    BadShift {
+        work_centre: String,
+        from: u16,
+        to: u16,
+    },
+    #[error("period {from}..{to} is empty or reversed")]
+    BadPeriod { from: Minute, to: Minute },
+    #[error("horizon of {days} days is not within 1..={MAX_HORIZON_DAYS}")]
+    BadHorizon { days: u32 },
+    #[error("order `{order}` already exists")]
+    DuplicateOrder { order: String },
+    #[error("unknown order `{order}`")]
+    UnknownOrder { order: String },
+    #[error("order `{order}` has no operations")]
+    EmptyRouting { order: String },
+    #[error("order `{order}` has too many operations ({count})")]
+    TooManyOperations { order: String, count: usize },
+    #[error("order `{order}` operation {operation}: minutes must be at least 1")]
+    ZeroMinutes { order: String, operation: usize },
+    #[error("order `{order}` operation {operation} has no eligible work centre")]
+    NoEligibleWorkCentre { order: String, operation: usize },
+    #[error("order `{order}` has no operation {operation}")]
+    UnknownOperation { order: String, operation: usize },
+    #[error("order `{order}` operation {operation} cannot start before the one before it")]
+    OutOfOrder { order: String, operation: usize },
+    #[error("order `{order}` operation {operation} is not on the schedule")]
+    NotPlaced { order: String, operation: usize },
+    #[error("release {release} is before time 0")]
+    NegativeRelease { release: Minute },
+    #[error("no capacity for order `{order}` operation {operation} within the horizon")]
+    NoCapacity { order: String, operation: usize },
+    #[error("the schedule changed since this quote; quote again")]
+    Stale,
+    #[error("time cannot go back from {now} to {to}")]
+    TimeBackwards { now: Minute, to: Minute },
+    #[error("date out of range")]
+    DateOutOfRange,
+}
+
+/// A placed operation as the machine timeline holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Bar {
+    order: u32,
+    op: u16,
+    sku: u32,
+    setup_start: Minute,
+    start: Minute,
+    end: Minute,
+    setup: u32,
+    fixed: bool,
+}
+
+/// Busy intervals of one machine keyed by `setup_start` (spans are disjoint and non-empty).
+pub(crate) type Timeline = BTreeMap<Minute, Bar>;
+
+#[derive(Debug, Clone)]
+struct Centre {
+    def: WorkCentre,
+    working: Working,
+    machines: Vec<Timeline>,
+}
+
+#[derive(Debug, Clone)]
+struct OpState {
+    /// Work centre indices of the alternatives.
+    alts: Vec<u16>,
+    /// `(work centre, machine, timeline key)`.
+    at: Option<(u16, u16, Minute)>,
+    status: OperationStatus,
+}
+
+#[derive(Debug, Clone)]
+struct OrderState {
+    /// Shared, so saving an order's state for a replan trial does not copy its routing.
+    order: Arc<Order>,
+    sku: u32,
+    ops: Vec<OpState>,
+    finish: Option<Minute>,
+    promised: Option<Date>,
+    due: Date,
+}
+
+/// The live schedule of one factory.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    origin: Date,
+    horizon_days: u32,
+    now: Minute,
+    centres: Vec<Centre>,
+    centre_ix: HashMap<String, u16>,
+    orders: Vec<OrderState>,
+    order_ix: HashMap<String, u32>,
+    skus: Vec<String>,
+    sku_ix: HashMap<String, u32>,
+    /// Bumped by every change, so a quote knows whether it can still be committed as is.
+    version: u64,
+}
+
+impl Schedule {
+    /// An empty schedule; calendars are unrolled for `horizon_days` from `origin`, and no
+    /// work can be placed beyond.
+    pub fn new(
+        origin: Date,
+        horizon_days: u32,
+        work_centres: Vec<WorkCentre>,
+    ) -> Result<Schedule, LiveError> {
+        if horizon_days == 0 || horizon_days > MAX_HORIZON_DAYS {
+            return Err(LiveError::BadHorizon { days: horizon_days });
+        }
+        if work_centres.len() > usize::from(u16::MAX) {
+            return Err(LiveError::TooManyWorkCentres {
+                count: work_centres.len(),
+            });
+        }
+        let mut centre_ix = HashMap::new();
+        let mut centres = Vec::with_capacity(work_centres.len());
+        for (i, def) in work_centres.into_iter().enumerate() {
+            if def.machines == 0 {
+                return Err(LiveError::NoMachines {
+                    work_centre: def.id,
+                });
+            }
+            def.calendar.validate(&def.id)?;
+            if centre_ix.insert(def.id.clone(), i as u16).is_some() {
+                return Err(LiveError::DuplicateWorkCentre {
+                    work_centre: def.id,
+                });
+            }
+            centres.push(Centre {
+                working: Working::build(&def.calendar, origin, horizon_days),
+                machines: vec![Timeline::new(); usize::from(def.machines)],
+                def,
+            });
+        }
+        Ok(Schedule {
+            origin,
+            horizon_days,
+            now: 0,
+            centres,
+            centre_ix,
+            orders: Vec::new(),
+            order_ix: HashMap::new(),
+            skus: Vec::new(),
+            sku_ix: HashMap::new(),
+            version: 0,
+        })
+    }
+
+    pub fn origin(&self) -> Date {
+        self.origin
+    }
+
+    pub fn horizon_days(&self) -> u32 {
+        self.horizon_days
+    }
+
+    pub fn now(&self) -> Minute {
+        self.now
+    }
+
+    /// Moves the clock forward: nothing new is placed before `now`.
+    pub fn set_now(&mut self, now: Minute) -> Result<(), LiveError> {
+        if now < self.now {
+            return Err(LiveError::TimeBackwards {
+                now: self.now,
+                to: now,
+            });
+        }
+        self.now = now;
+        self.version += 1;
+        Ok(())
+    }
+
+    pub fn work_centres(&self) -> impl Iterator<Item = &WorkCentre> {
+        self.centres.iter().map(|c| &c.def)
+    }
+
+    /// Number of operations on the schedule.
+    pub fn operation_count(&self) -> usize {
+        self.centres
+            .iter()
+            .flat_map(|c| &c.machines)
+            .map(BTreeMap::len)
+            .sum()
+    }
+
+    pub fn order_ids(&self) -> impl Iterator<Item = &str> {
+        self.orders.iter().map(|o| o.order.id.as_str())
+    }
+
+    /// The calendar date of minute `t`.
+    pub fn date_of(&self, t: Minute) -> Result<Date, LiveError> {
+        add_days(self.origin, t.div_euclid(DAY))
+    }
+
+    /// Delivery for work finishing at `finish` (an exclusive end: work ending at midnight
+    /// ended the day before).
+    fn delivery(&self, finish: Minute, ship_days: u32) -> Result<Date, LiveError> {
+        add_days(
+            self.origin,
+            (finish - 1).div_euclid(DAY) + i64::from(ship_days),
+        )
+    }
+
+    /// An order with its bookings and dates.
+    pub fn order(&self, id: &str) -> Option<OrderPlan> {
+        let o = &self.orders[*self.order_ix.get(id)? as usize];
+        let bookings = o
+            .ops
+            .iter()
+            .enumerate()
+            .map(|(k, op)| {
+                let (wc, m, key) = op.at?;
+                let bar = &self.centres[usize::from(wc)].machines[usize::from(m)][&key];
+                Some(self.booking(k, wc, m, bar))
+            })
+            .collect();
+        Some(OrderPlan {
+            order: Order::clone(&o.order),
+            bookings,
+            status: o.ops.iter().map(|op| op.status).collect(),
+            finish: o.finish,
+            promised: o.promised,
+            due: o.due,
+        })
+    }
+
+    fn booking(&self, op: usize, wc: u16, m: u16, bar: &Bar) -> Booking {
+        Booking {
+            operation: op,
+            work_centre: self.centres[usize::from(wc)].def.id.clone(),
+            machine: m,
+            setup_start: bar.setup_start,
+            start: bar.start,
+            end: bar.end,
+            setup_minutes: bar.setup,
+        }
+    }
+
+    fn gantt_bar(&self, bar: &Bar) -> GanttBar {
+        let o = &self.orders[bar.order as usize];
+        let op = usize::from(bar.op);
+        GanttBar {
+            order: o.order.id.clone(),
+            operation: op,
+            operation_name: o.order.operations[op].name.clone(),
+            sku: o.order.sku.clone(),
+            setup_start: bar.setup_start,
+            start: bar.start,
+            end: bar.end,
+            setup_minutes: bar.setup,
+            status: o.ops[op].status,
+        }
+    }
+
+    /// Gantt data: per work centre and machine, the operations in time order.
+    pub fn gantt(&self) -> Vec<GanttWorkCentre> {
+        self.centres
+            .iter()
+            .map(|c| GanttWorkCentre {
+                work_centre: c.def.id.clone(),
+                machines: c
+                    .machines
+                    .iter()
+                    .map(|tl| tl.values().map(|b| self.gantt_bar(b)).collect())
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// The queue at a work centre: operations not yet started, in planned start order.
+    pub fn queue(&self, work_centre: &str) -> Result<Vec<GanttBar>, LiveError> {
+        let c = &self.centres[usize::from(self.centre(work_centre)?)];
+        let mut bars: Vec<&Bar> = c
+            .machines
+            .iter()
+            .flat_map(|tl| tl.values())
+            .filter(|b| !b.fixed)
+            .collect();
+        bars.sort_by_key(|b| (b.start, b.order, b.op));
+        Ok(bars.into_iter().map(|b| self.gantt_bar(b)).collect())
+    }
+
+    fn centre(&self, id: &str) -> Result<u16, LiveError> {
+        self.centre_ix
+            .get(id)
+            .copied()
+            .ok_or_else(|| LiveError::UnknownWorkCentre {
+                work_centre: id.to_owned(),
+            })
+    }
+
+    /// Records that an operation started (it keeps its planned times and becomes fixed).
+    pub fn start_operation(&mut self, order: &str, operation: usize) -> Result<(), LiveError> {
+        self.set_status(order, operation, OperationStatus::Started)
+    }
+
+    /// Records that an operation is done (fixed for good).
+    pub fn complete_operation(&mut self, order: &str, operation: usize) -> Result<(), LiveError> {
+        self.set_status(order, operation, OperationStatus::Done)
+    }
+
+    fn set_status(
+        &mut self,
+        order: &str,
+        operation: usize,
+        status: OperationStatus,
+    ) -> Result<(), LiveError> {
+        let o = *self
+            .order_ix
+            .get(order)
+            .ok_or_else(|| LiveError::UnknownOrder {
+                order: order.to_owned(),
+            })?;
+        let ops = &mut self.orders[o as usize].ops;
+        if operation >= ops.len() {
+            return Err(LiveError::UnknownOperation {
+                order: order.to_owned(),
+                operation,
+            });
+        }
+        // Operators work in routing order; a replan relies on it to keep precedence.
+        if status != OperationStatus::Planned
+            && operation > 0
+            && ops
+                .get(operation - 1)
+                .is_some_and(|p| p.status == OperationStatus::Planned)
+        {
+            return Err(LiveError::OutOfOrder {
+                order: order.to_owned(),
+                operation,
+            });
+        }
+        let op = ops
+            .get_mut(operation)
+            .ok_or_else(|| LiveError::UnknownOperation {
+                order: order.to_owned(),
+                operation,
+            })?;
+        let (wc, m, key) = op.at.ok_or_else(|| LiveError::NotPlaced {
+            order: order.to_owned(),
+            operation,
+        })?;
+        op.status = status;
+        let fixed = status != OperationStatus::Planned;
+        if let Some(bar) = self.centres[usize::from(wc)].machines[usize::from(m)].get_mut(&key) {
+            bar.fixed = fixed;
+        }
+        self.version += 1;
+        Ok(())
+    }
+
+    /// Points each bar of a machine's timeline back from its order.
+    fn reindex(&mut self, wc: u16, m: u16) {
+        let Self {
+            centres, orders, ..
+        } = self;
+        for (key, bar) in &centres[usize::from(wc)].machines[usize::from(m)] {
+            orders[bar.order as usize].ops[usize::from(bar.op)].at = Some((wc, m, *key));
+        }
+    }
+
+    /// Finish of an order's last placed operation, if every operation is placed.
+    fn order_finish(&self, o: u32) -> Option<Minute> {
+        let mut finish = None;
+        for op in &self.orders[o as usize].ops {
+            let (wc, m, key) = op.at?;
+            let end = self.centres[usize::from(wc)].machines[usize::from(m)][&key].end;
+            finish = Some(finish.map_or(end, |f: Minute| f.max(end)));
+        }
+        finish
+    }
+}
+
+fn add_days(day: Date, days: i64) -> Result<Date, LiveError> {
+    let span = Span::new()
+        .try_days(days)
+        .map_err(|_| LiveError::DateOutOfRange)?;
+    day.checked_add(span).map_err(|_| LiveError::DateOutOfRange)
+}

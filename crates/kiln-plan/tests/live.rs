@@ -1,0 +1,905 @@
+//! The live schedule: hand-checked cases, an independent feasibility checker, and proptests
+//! on random tiny instances. 2025-06-02 is a Monday; minute 0 is its midnight.
+
+use std::collections::HashMap;
+
+use jiff::civil::{Date, date};
+use kiln_plan::live::{
+    Calendar, DAY, GanttBar, LiveError, Minute, Operation, OperationStatus, Order, Period,
+    Schedule, Shift, WorkCentre,
+};
+use proptest::prelude::*;
+
+const ORIGIN: Date = date(2025, 6, 2);
+const HORIZON: u32 = 14;
+
+// ---------------------------------------------------------------------------------------
+// The checker: minute by minute, sharing no code with the engine.
+
+/// Per-minute working flags and their prefix sums for one work centre.
+struct MinuteCalendar {
+    cum: Vec<i64>,
+}
+
+impl MinuteCalendar {
+    fn new(wc: &WorkCentre, origin: Date, days: u32) -> Self {
+        let n = i64::from(days) * DAY;
+        let mut cum = vec![0i64; n as usize + 1];
+        for t in 0..n {
+            cum[t as usize + 1] = cum[t as usize] + i64::from(is_working(wc, origin, t));
+        }
+        MinuteCalendar { cum }
+    }
+
+    fn len(&self) -> Minute {
+        self.cum.len() as Minute - 1
+    }
+
+    /// Working minutes in `[a, b)`.
+    fn work(&self, a: Minute, b: Minute) -> i64 {
+        let clamp = |t: Minute| t.clamp(0, self.len()) as usize;
+        if b <= a {
+            0
+        } else {
+            self.cum[clamp(b)] - self.cum[clamp(a)]
+        }
+    }
+
+    fn working_at(&self, t: Minute) -> bool {
+        self.work(t, t + 1) == 1
+    }
+}
+
+fn is_working(wc: &WorkCentre, origin: Date, t: Minute) -> bool {
+    let day = t.div_euclid(DAY);
+    let d = origin.checked_add(jiff::Span::new().days(day)).unwrap();
+    if wc.calendar.holidays.contains(&d) {
+        return false;
+    }
+    let minute = t - day * DAY;
+    let shifts = &wc.calendar.week[d.weekday().to_monday_zero_offset() as usize];
+    shifts
+        .iter()
+        .any(|s| i64::from(s.from) <= minute && minute < i64::from(s.to))
+        && !wc.calendar.down.iter().any(|p| p.from <= t && t < p.to)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Placed {
+    wc: usize,
+    machine: usize,
+    setup_start: Minute,
+    start: Minute,
+    end: Minute,
+    status: OperationStatus,
+}
+
+/// Every operation on the schedule, by `(order, operation)`.
+fn placements(s: &Schedule) -> HashMap<(String, usize), Placed> {
+    let mut out = HashMap::new();
+    for (wc, g) in s.gantt().into_iter().enumerate() {
+        for (machine, bars) in g.machines.into_iter().enumerate() {
+            for b in bars {
+                let prev = out.insert(
+                    (b.order.clone(), b.operation),
+                    Placed {
+                        wc,
+                        machine,
+                        setup_start: b.setup_start,
+                        start: b.start,
+                        end: b.end,
+                        status: b.status,
+                    },
+                );
+                assert!(
+                    prev.is_none(),
+                    "{} op {} placed twice",
+                    b.order,
+                    b.operation
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Checks the whole schedule against the work centres as the test defined them (downtime
+/// included) and the orders it committed. `placed` lists orders that must be fully placed.
+fn check(s: &Schedule, centres: &[WorkCentre], orders: &[Order]) {
+    let cals: Vec<MinuteCalendar> = centres
+        .iter()
+        .map(|wc| MinuteCalendar::new(wc, ORIGIN, HORIZON + 7))
+        .collect();
+    let gantt = s.gantt();
+    assert_eq!(gantt.len(), centres.len());
+    let mut seen = 0;
+    for (w, g) in gantt.iter().enumerate() {
+        let wc = &centres[w];
+        assert_eq!(g.work_centre, wc.id);
+        assert_eq!(g.machines.len(), usize::from(wc.machines));
+        for bars in &g.machines {
+            let mut prev: Option<&GanttBar> = None;
+            for b in bars {
+                seen += 1;
+                let order = orders
+                    .iter()
+                    .find(|o| o.id == b.order)
+                    .unwrap_or_else(|| panic!("unknown order {}", b.order));
+                let op = &order.operations[b.operation];
+                assert_eq!(b.sku, order.sku);
+                assert!(
+                    op.work_centres.contains(&wc.id),
+                    "{} op {} on ineligible {}",
+                    b.order,
+                    b.operation,
+                    wc.id
+                );
+                assert!(b.setup_start <= b.start && b.start < b.end, "{b:?}");
+                // One operation per machine at a time, setups included.
+                if let Some(p) = prev {
+                    assert!(
+                        p.end <= b.setup_start,
+                        "overlap on {}: {p:?} then {b:?}",
+                        wc.id
+                    );
+                }
+                if b.status != OperationStatus::Done {
+                    let cal = &cals[w];
+                    assert_eq!(
+                        cal.work(b.start, b.end),
+                        i64::from(op.minutes),
+                        "calendar: {b:?} on {}",
+                        wc.id
+                    );
+                    assert!(cal.working_at(b.start), "starts off shift: {b:?}");
+                    assert!(cal.working_at(b.end - 1), "ends off shift: {b:?}");
+                }
+                if b.status == OperationStatus::Planned {
+                    let needs = match prev {
+                        Some(p) if p.sku == b.sku => 0,
+                        _ => i64::from(wc.setup_minutes),
+                    };
+                    assert!(
+                        cals[w].work(b.setup_start, b.start) >= needs,
+                        "setup {needs} missing: {b:?} after {prev:?}"
+                    );
+                }
+                prev = Some(b);
+            }
+        }
+    }
+    // Every operation of every order once, in routing order, after the release.
+    let placed = placements(s);
+    assert_eq!(placed.len(), seen);
+    for order in orders {
+        let Some(plan) = s.order(&order.id) else {
+            continue;
+        };
+        let mut ready = order.release;
+        for (k, booking) in plan.bookings.iter().enumerate() {
+            let Some(b) = booking else {
+                // Only a suffix of an order can be off the plan.
+                assert!(plan.bookings[k..].iter().all(Option::is_none));
+                break;
+            };
+            let p = placed[&(order.id.clone(), k)];
+            assert_eq!((p.start, p.end), (b.start, b.end));
+            assert!(
+                p.start >= ready || p.status == OperationStatus::Done,
+                "{} op {k} starts at {} before ready {ready}",
+                order.id,
+                p.start
+            );
+            ready = p.end;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Builders.
+
+fn shift(from: u16, to: u16) -> Shift {
+    Shift { from, to }
+}
+
+fn day_shift() -> Calendar {
+    Calendar::weekdays(&[shift(480, 960)])
+}
+
+fn centre(id: &str, machines: u16, setup_minutes: u32, calendar: Calendar) -> WorkCentre {
+    WorkCentre {
+        id: id.into(),
+        machines,
+        setup_minutes,
+        calendar,
+    }
+}
+
+fn op(name: &str, minutes: u32, wcs: &[&str]) -> Operation {
+    Operation {
+        name: name.into(),
+        minutes,
+        work_centres: wcs.iter().map(|w| (*w).into()).collect(),
+    }
+}
+
+fn order(id: &str, sku: &str, release: Minute, ops: Vec<Operation>) -> Order {
+    Order {
+        id: id.into(),
+        sku: sku.into(),
+        release,
+        due: None,
+        weight: 1,
+        ship_days: 2,
+        operations: ops,
+    }
+}
+
+fn commit(s: &mut Schedule, o: &Order) -> kiln_plan::live::Promise {
+    let p = s.insert(o).unwrap();
+    s.commit(p.clone()).unwrap();
+    p
+}
+
+/// Monday `h:m` plus `d` days, in minutes.
+fn at(d: i64, h: i64, m: i64) -> Minute {
+    d * DAY + h * 60 + m
+}
+
+// ---------------------------------------------------------------------------------------
+// Hand-checked cases.
+
+#[test]
+fn one_operation_split_across_two_shifts() {
+    let wcs = vec![centre("kiln", 1, 30, day_shift())];
+    let mut s = Schedule::new(ORIGIN, HORIZON, wcs.clone()).unwrap();
+    let a = order("a", "X", 0, vec![op("fire", 600, &["kiln"])]);
+    let p = commit(&mut s, &a);
+    // Setup 08:00-08:30, then 450 minutes on Monday and 150 on Tuesday.
+    assert_eq!(p.bookings[0].setup_start, at(0, 8, 0));
+    assert_eq!(p.start, at(0, 8, 30));
+    assert_eq!(p.finish, at(1, 10, 30));
+    assert_eq!(p.delivery, date(2025, 6, 5));
+    check(&s, &wcs, &[a]);
+}
+
+#[test]
+fn same_sku_batches_without_setup_and_a_new_sku_pays_it() {
+    let wcs = vec![centre("kiln", 1, 30, day_shift())];
+    let mut s = Schedule::new(ORIGIN, HORIZON, wcs.clone()).unwrap();
+    let orders = [
+        order("a", "X", 0, vec![op("fire", 60, &["kiln"])]),
+        order("b", "X", 0, vec![op("fire", 60, &["kiln"])]),
+        order("c", "Y", 0, vec![op("fire", 60, &["kiln"])]),
+    ];
+    let ps: Vec<_> = orders.iter().map(|o| commit(&mut s, o)).collect();
+    assert_eq!((ps[0].start, ps[0].finish), (at(0, 8, 30), at(0, 9, 30)));
+    assert_eq!(ps[1].bookings[0].setup_minutes, 0);
+    assert_eq!((ps[1].start, ps[1].finish), (at(0, 9, 30), at(0, 10, 30)));
+    assert_eq!(ps[2].bookings[0].setup_minutes, 30);
+    assert_eq!((ps[2].start, ps[2].finish), (at(0, 11, 0), at(0, 12, 0)));
+    check(&s, &wcs, &orders);
+}
+
+#[test]
+fn insertion_fills_an_earlier_gap_without_moving_committed_work() {
+    let wcs = vec![centre("kiln", 1, 30, day_shift())];
+    let mut s = Schedule::new(ORIGIN, HORIZON, wcs.clone()).unwrap();
+    // Committed for Tuesday 08:00; its setup runs ahead, Monday 15:30-16:00.
+    let a = order("a", "X", at(1, 8, 0), vec![op("fire", 120, &["kiln"])]);
+    let pa = commit(&mut s, &a);
+    assert_eq!(pa.bookings[0].setup_start, at(0, 15, 30));
+    assert_eq!((pa.start, pa.finish), (at(1, 8, 0), at(1, 10, 0)));
+    // Fits on Monday, before it.
+    let b = order("b", "Y", 0, vec![op("fire", 400, &["kiln"])]);
+    let pb = commit(&mut s, &b);
+    assert_eq!((pb.start, pb.finish), (at(0, 8, 30), at(0, 15, 10)));
+    // 30 + 430 minutes would end at 15:40, inside a's setup: after `a` instead.
+    let c = order("c", "Y", 0, vec![op("fire", 430, &["kiln"])]);
+    let pc = commit(&mut s, &c);
+    assert_eq!(pc.start, at(1, 10, 30));
+    let plan = s.order("a").unwrap();
+    assert_eq!(
+        (plan.bookings[0].as_ref().unwrap().start, plan.finish),
+        (pa.start, Some(pa.finish))
+    );
+    check(&s, &wcs, &[a, b, c]);
+}
+
+#[test]
+fn a_same_sku_insertion_takes_the_setup_of_the_next_operation() {
+    let wcs = vec![centre("kiln", 1, 60, day_shift())];
+    let mut s = Schedule::new(ORIGIN, HORIZON, wcs.clone()).unwrap();
+    // `a` is set up 12:00-13:00 and runs 13:00-15:00.
+    let a = order("a", "X", at(0, 13, 0), vec![op("fire", 120, &["kiln"])]);
+    let pa = commit(&mut s, &a);
+    assert_eq!(pa.bookings[0].setup_start, at(0, 12, 0));
+    // `b` (same SKU) takes the setup, 08:00-09:00, and runs 09:00-13:00 right before `a`,
+    // which then needs none.
+    let b = order("b", "X", 0, vec![op("fire", 240, &["kiln"])]);
+    let pb = commit(&mut s, &b);
+    assert_eq!((pb.start, pb.finish), (at(0, 9, 0), at(0, 13, 0)));
+    let ga = &s.gantt()[0].machines[0];
+    assert_eq!(ga[1].order, "a");
+    assert_eq!(
+        (ga[1].setup_minutes, ga[1].setup_start, ga[1].start),
+        (0, at(0, 13, 0), pa.start)
+    );
+    check(&s, &wcs, &[a, b]);
+}
+
+#[test]
+fn a_different_sku_before_a_batch_must_leave_room_for_its_setup() {
+    let wcs = vec![centre("kiln", 1, 60, day_shift())];
+    let mut s = Schedule::new(ORIGIN, HORIZON, wcs.clone()).unwrap();
+    let a = order("a", "X", at(0, 10, 0), vec![op("fire", 60, &["kiln"])]);
+    commit(&mut s, &a);
+    let b = order("b", "X", at(0, 11, 0), vec![op("fire", 60, &["kiln"])]);
+    commit(&mut s, &b);
+    // 09:00-10:00 is a's setup, 10:00-12:00 a and b. A 60-minute Y job released at 08:00
+    // would need 08:00-09:00 setup and 09:00-10:00 work, but then `a` needs a setup in
+    // the same hour: it goes after `b`.
+    let c = order("c", "Y", at(0, 8, 0), vec![op("glaze", 60, &["kiln"])]);
+    let pc = commit(&mut s, &c);
+    assert_eq!((pc.start, pc.finish), (at(0, 13, 0), at(0, 14, 0)));
+    check(&s, &wcs, &[a, b, c]);
+}
+
+#[test]
+fn alternatives_and_parallel_machines() {
+    let wcs = vec![
+        centre("wheel", 2, 0, day_shift()),
+        centre("kiln", 1, 0, day_shift()),
+        centre("kiln-2", 1, 0, Calendar::weekdays(&[shift(360, 1320)])),
+    ];
+    let mut s = Schedule::new(ORIGIN, HORIZON, wcs.clone()).unwrap();
+    let mk = |id: &str| {
+        order(
+            id,
+            "X",
+            0,
+            vec![
+                op("throw", 120, &["wheel"]),
+                op("fire", 240, &["kiln", "kiln-2"]),
+            ],
+        )
+    };
+    let orders = [mk("a"), mk("b"), mk("c")];
+    let ps: Vec<_> = orders.iter().map(|o| commit(&mut s, o)).collect();
+    // a and b throw in parallel 08:00-10:00; c follows on the first free wheel.
+    assert_eq!(ps[0].bookings[0].machine, 0);
+    assert_eq!(ps[1].bookings[0].machine, 1);
+    assert_eq!(ps[1].bookings[0].end, at(0, 10, 0));
+    assert_eq!(ps[2].bookings[0].end, at(0, 12, 0));
+    // Firing: both kilns finish 10:00 + 240 = 14:00; the first listed wins the tie, then
+    // the long-shift kiln takes b.
+    assert_eq!(ps[0].bookings[1].work_centre, "kiln");
+    assert_eq!(ps[1].bookings[1].work_centre, "kiln-2");
+    assert_eq!(ps[1].finish, at(0, 14, 0));
+    // c: kiln-2 frees at 14:00 and finishes 18:00; kiln at 16:00 is off shift.
+    assert_eq!(ps[2].bookings[1].work_centre, "kiln-2");
+    assert_eq!(ps[2].finish, at(0, 18, 0));
+    check(&s, &wcs, &orders);
+}
+
+#[test]
+fn a_night_shift_runs_on_past_midnight_and_holidays_are_skipped() {
+    let mut cal = Calendar::weekdays(&[shift(1200, 1440), shift(0, 360)]);
+    cal.holidays.push(date(2025, 6, 3));
+    let wcs = vec![centre("kiln", 1, 0, cal)];
+    let mut s = Schedule::new(ORIGIN, HORIZON, wcs.clone()).unwrap();
+    // Monday 00:00-06:00 (360), then Monday 20:00 to Tuesday 00:00 (240): Tuesday is a
+    // holiday, so Wednesday 00:00 onwards.
+    let a = order("a", "X", 0, vec![op("fire", 700, &["kiln"])]);
+    let p = commit(&mut s, &a);
+    assert_eq!(p.finish, at(2, 1, 40));
+    check(&s, &wcs, &[a]);
+}
+
+#[test]
+fn a_quote_books_nothing_and_a_stale_quote_is_refused() {
+    let wcs = vec![centre("kiln", 1, 30, day_shift())];
+    let mut s = Schedule::new(ORIGIN, HORIZON, wcs).unwrap();
+    let a = order("a", "X", 0, vec![op("fire", 60, &["kiln"])]);
+    let b = order("b", "X", 0, vec![op("fire", 60, &["kiln"])]);
+    let before = s.gantt();
+    let qa = s.insert(&a).unwrap();
+    let qb = s.insert(&b).unwrap();
+    assert_eq!(s.gantt(), before);
+    assert_eq!(
+        qa.finish, qb.finish,
+        "both quotes see the same free machine"
+    );
+    s.commit(qa).unwrap();
+    assert_eq!(s.commit(qb), Err(LiveError::Stale));
+    let qb = s.insert(&b).unwrap();
+    assert_eq!(qb.finish, at(0, 10, 30));
+    s.commit(qb).unwrap();
+    assert_eq!(s.operation_count(), 2);
+}
+
+#[test]
+fn bad_input_is_an_error() {
+    let wcs = vec![centre("kiln", 1, 30, day_shift())];
+    let s = Schedule::new(ORIGIN, HORIZON, wcs.clone()).unwrap();
+    let err = |o: Order| s.insert(&o).unwrap_err();
+    assert!(matches!(
+        err(order("a", "X", 0, vec![op("fire", 60, &["oven"])])),
+        LiveError::UnknownWorkCentre { .. }
+    ));
+    assert!(matches!(
+        err(order("a", "X", 0, vec![op("fire", 0, &["kiln"])])),
+        LiveError::ZeroMinutes { .. }
+    ));
+    assert!(matches!(
+        err(order("a", "X", 0, vec![])),
+        LiveError::EmptyRouting { .. }
+    ));
+    assert!(matches!(
+        err(order("a", "X", 0, vec![op("fire", 5, &[])])),
+        LiveError::NoEligibleWorkCentre { .. }
+    ));
+    assert!(matches!(
+        err(order(
+            "a",
+            "X",
+            0,
+            vec![op("fire", 60 * 24 * 30, &["kiln"])]
+        )),
+        LiveError::NoCapacity { .. }
+    ));
+    let mut bad = wcs.clone();
+    bad[0].calendar.week[0].push(shift(900, 1500));
+    assert!(matches!(
+        Schedule::new(ORIGIN, HORIZON, bad),
+        Err(LiveError::BadShift { .. })
+    ));
+    let mut two = wcs.clone();
+    two.push(wcs[0].clone());
+    assert!(matches!(
+        Schedule::new(ORIGIN, HORIZON, two),
+        Err(LiveError::DuplicateWorkCentre { .. })
+    ));
+    assert!(matches!(
+        Schedule::new(ORIGIN, 0, wcs),
+        Err(LiveError::BadHorizon { .. })
+    ));
+}
+
+#[test]
+fn queue_lists_unstarted_work_in_start_order() {
+    let wcs = vec![centre("kiln", 2, 0, day_shift())];
+    let mut s = Schedule::new(ORIGIN, HORIZON, wcs).unwrap();
+    for (id, minutes) in [("a", 300), ("b", 60), ("c", 60)] {
+        commit(
+            &mut s,
+            &order(id, "X", 0, vec![op("fire", minutes, &["kiln"])]),
+        );
+    }
+    s.start_operation("b", 0).unwrap();
+    let q: Vec<_> = s
+        .queue("kiln")
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.order, b.start))
+        .collect();
+    assert_eq!(
+        q,
+        vec![("a".into(), at(0, 8, 0)), ("c".into(), at(0, 9, 0))]
+    );
+    assert!(matches!(
+        s.start_operation("a", 1),
+        Err(LiveError::UnknownOperation { .. })
+    ));
+}
+
+#[test]
+fn operations_start_in_routing_order() {
+    let wcs = vec![centre("kiln", 1, 0, day_shift())];
+    let mut s = Schedule::new(ORIGIN, HORIZON, wcs).unwrap();
+    commit(
+        &mut s,
+        &order(
+            "a",
+            "X",
+            0,
+            vec![op("throw", 60, &["kiln"]), op("fire", 60, &["kiln"])],
+        ),
+    );
+    assert!(matches!(
+        s.start_operation("a", 1),
+        Err(LiveError::OutOfOrder { .. })
+    ));
+    s.start_operation("a", 0).unwrap();
+    s.start_operation("a", 1).unwrap();
+}
+
+#[test]
+fn a_downtime_moves_what_it_hits_and_reports_the_promises() {
+    let mut wcs = vec![centre("kiln", 1, 0, day_shift())];
+    let mut s = Schedule::new(ORIGIN, HORIZON, wcs.clone()).unwrap();
+    let mut a = order("a", "X", 0, vec![op("fire", 480, &["kiln"])]);
+    a.due = Some(date(2025, 6, 4));
+    let b = order("b", "Y", 0, vec![op("fire", 480, &["kiln"])]);
+    let c = order("c", "Z", at(3, 0, 0), vec![op("fire", 60, &["kiln"])]);
+    for o in [&a, &b, &c] {
+        commit(&mut s, o);
+    }
+    assert_eq!(s.order("a").unwrap().promised, Some(date(2025, 6, 4)));
+    // Monday is lost: only `a` was hit. It goes after `b`, which keeps Tuesday, to
+    // Wednesday: delivery Friday, late.
+    let d = s.mark_down("kiln", 0, DAY).unwrap();
+    wcs[0].calendar.down.push(Period { from: 0, to: DAY });
+    let moved: Vec<_> = d
+        .moved()
+        .map(|o| (o.order.as_str(), o.old_delivery, o.new_delivery, o.late))
+        .collect();
+    assert_eq!(
+        moved,
+        vec![("a", Some(date(2025, 6, 4)), Some(date(2025, 6, 6)), true)]
+    );
+    assert_eq!(d.late().count(), 1);
+    assert_eq!(d.operations_moved, 1);
+    assert_eq!(s.order("b").unwrap().finish, Some(at(1, 16, 0)));
+    // c (Thursday) was not hit and does not move.
+    assert_eq!(s.order("c").unwrap().finish, Some(at(3, 9, 0)));
+    check(&s, &wcs, &[a, b, c]);
+}
+
+#[test]
+fn a_replan_tries_priority_rules_and_keeps_the_least_weighted_lateness() {
+    let mut wcs = vec![centre("kiln", 1, 0, day_shift())];
+    let mut s = Schedule::new(ORIGIN, HORIZON, wcs.clone()).unwrap();
+    let a = order("a", "X", 0, vec![op("fire", 480, &["kiln"])]);
+    let mut b = order("b", "X", 0, vec![op("fire", 480, &["kiln"])]);
+    b.weight = 3;
+    let c = order("c", "X", at(2, 0, 0), vec![op("fire", 480, &["kiln"])]);
+    for o in [&a, &b, &c] {
+        commit(&mut s, o);
+    }
+    // a: Monday, due Wednesday; b: Tuesday, due Thursday; c keeps Wednesday.
+    let d = s.mark_down("kiln", 0, 2 * DAY).unwrap();
+    wcs[0].calendar.down.push(Period {
+        from: 0,
+        to: 2 * DAY,
+    });
+    // Earliest promise first: a Thursday (3 days late x 1), b Friday (3 x 3) = 12.
+    // Highest weight first: b Thursday (2 x 3), a Friday (4 x 1) = 10, kept.
+    assert_eq!(d.rule, "highest weight first");
+    let got: Vec<_> = d
+        .orders
+        .iter()
+        .map(|o| (o.order.as_str(), o.new_delivery, o.late))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("b", Some(date(2025, 6, 7)), true),
+            ("a", Some(date(2025, 6, 8)), true),
+        ]
+    );
+    check(&s, &wcs, &[a, b, c]);
+}
+
+#[test]
+fn an_order_that_no_longer_fits_the_horizon_is_reported_and_left_off() {
+    let wcs = vec![centre("kiln", 1, 0, day_shift())];
+    let mut s = Schedule::new(ORIGIN, 3, wcs).unwrap();
+    let a = order(
+        "a",
+        "X",
+        0,
+        vec![op("throw", 240, &["kiln"]), op("fire", 120, &["kiln"])],
+    );
+    commit(&mut s, &a);
+    s.set_now(at(0, 9, 0)).unwrap();
+    s.start_operation("a", 0).unwrap();
+    // The rest of the horizon is down: `throw` resumes never, `fire` cannot be placed.
+    let d = s.mark_down("kiln", at(0, 10, 0), 3 * DAY).unwrap();
+    assert_eq!(d.orders.len(), 1);
+    assert_eq!((d.orders[0].new_finish, d.orders[0].late), (None, true));
+    let plan = s.order("a").unwrap();
+    assert!(plan.bookings[0].is_some() && plan.bookings[1].is_none());
+    assert_eq!(plan.promised, None);
+}
+
+#[test]
+fn a_started_operation_resumes_after_the_downtime() {
+    let mut wcs = vec![centre("kiln", 1, 0, day_shift())];
+    let mut s = Schedule::new(ORIGIN, HORIZON, wcs.clone()).unwrap();
+    let a = order("a", "X", 0, vec![op("fire", 240, &["kiln"])]);
+    let b = order("b", "X", 0, vec![op("fire", 60, &["kiln"])]);
+    commit(&mut s, &a);
+    commit(&mut s, &b);
+    s.set_now(at(0, 9, 0)).unwrap();
+    s.start_operation("a", 0).unwrap();
+    // Down 10:00-11:00: a keeps its start and ends an hour later; b moves behind it.
+    let d = s.mark_down("kiln", at(0, 10, 0), at(0, 11, 0)).unwrap();
+    wcs[0].calendar.down.push(Period {
+        from: at(0, 10, 0),
+        to: at(0, 11, 0),
+    });
+    let pa = s.order("a").unwrap();
+    let ba = pa.bookings[0].as_ref().unwrap();
+    assert_eq!((ba.start, ba.end), (at(0, 8, 0), at(0, 13, 0)));
+    assert_eq!(pa.status[0], OperationStatus::Started);
+    assert_eq!(s.order("b").unwrap().finish, Some(at(0, 14, 0)));
+    assert_eq!(d.orders.len(), 2);
+    assert_eq!(d.moved().count(), 0, "same day: the delivery dates hold");
+    check(&s, &wcs, &[a, b]);
+}
+
+#[test]
+fn a_downtime_in_the_past_changes_nothing() {
+    let wcs = vec![centre("kiln", 1, 0, day_shift())];
+    let mut s = Schedule::new(ORIGIN, HORIZON, wcs).unwrap();
+    commit(&mut s, &order("a", "X", 0, vec![op("fire", 60, &["kiln"])]));
+    s.set_now(DAY).unwrap();
+    let before = s.gantt();
+    let d = s.mark_down("kiln", 0, DAY).unwrap();
+    assert!(d.orders.is_empty());
+    assert_eq!(s.gantt(), before);
+    assert!(matches!(
+        s.mark_down("kiln", 5, 5),
+        Err(LiveError::BadPeriod { .. })
+    ));
+    assert!(matches!(s.set_now(0), Err(LiveError::TimeBackwards { .. })));
+}
+
+// ---------------------------------------------------------------------------------------
+// Properties on random tiny instances.
+
+const SHIFTS: [(u16, u16); 5] = [(360, 840), (840, 1320), (0, 1440), (480, 720), (1200, 1440)];
+
+fn arb_centre(i: usize) -> impl Strategy<Value = WorkCentre> {
+    (
+        1u16..=2,
+        prop_oneof![Just(0u32), 1u32..=60],
+        prop::collection::vec(prop::collection::vec(0..SHIFTS.len(), 0..=2), 7),
+        prop::option::of(0i64..5),
+    )
+        .prop_map(move |(machines, setup, week, holiday)| {
+            let mut cal = Calendar::default();
+            for (d, shifts) in week.into_iter().enumerate() {
+                cal.week[d] = shifts
+                    .into_iter()
+                    .map(|k| shift(SHIFTS[k].0, SHIFTS[k].1))
+                    .collect();
+            }
+            // Always some working time, so most orders fit in the horizon.
+            cal.week[0].push(shift(480, 960));
+            cal.week[3].push(shift(480, 960));
+            if let Some(h) = holiday {
+                cal.holidays
+                    .push(ORIGIN.checked_add(jiff::Span::new().days(h)).unwrap());
+            }
+            centre(&format!("wc{i}"), machines, setup, cal)
+        })
+}
+
+fn arb_order(i: usize, n_wc: usize) -> impl Strategy<Value = Order> {
+    (
+        0usize..3,
+        0i64..3000,
+        prop::collection::vec(
+            (1u32..=300, prop::collection::btree_set(0..n_wc, 1..=n_wc)),
+            1..=3,
+        ),
+        1u32..=3,
+    )
+        .prop_map(move |(sku, release, ops, weight)| {
+            let mut o = order(
+                &format!("o{i}"),
+                ["A", "B", "C"][sku],
+                release,
+                ops.into_iter()
+                    .enumerate()
+                    .map(|(k, (minutes, wcs))| Operation {
+                        name: format!("op{k}"),
+                        minutes,
+                        work_centres: wcs.into_iter().map(|w| format!("wc{w}")).collect(),
+                    })
+                    .collect(),
+            );
+            o.weight = weight;
+            o
+        })
+}
+
+fn arb_instance() -> impl Strategy<Value = (Vec<WorkCentre>, Vec<Order>)> {
+    (1usize..=3).prop_flat_map(|n| {
+        let centres: Vec<_> = (0..n).map(arb_centre).collect();
+        (
+            centres,
+            prop::collection::vec(Just(()), 1..=7)
+                .prop_flat_map(move |v| (0..v.len()).map(|i| arb_order(i, n)).collect::<Vec<_>>()),
+        )
+    })
+}
+
+/// The earliest finish of a one-operation order, by trying every machine, every place
+/// between its operations and every start minute.
+fn brute_force_finish(s: &Schedule, centres: &[WorkCentre], o: &Order) -> Option<Minute> {
+    let op = &o.operations[0];
+    let ready = o.release.max(s.now());
+    let gantt = s.gantt();
+    let mut best: Option<Minute> = None;
+    for (w, wc) in centres.iter().enumerate() {
+        if !op.work_centres.contains(&wc.id) {
+            continue;
+        }
+        let cal = MinuteCalendar::new(wc, ORIGIN, HORIZON);
+        let fwd = |s: Minute, p: i64| (s..=cal.len()).find(|&e| cal.work(s, e) == p);
+        let back = |s: Minute, u: i64| (0..=s).rev().find(|&b| cal.work(b, s) == u);
+        let setup = i64::from(wc.setup_minutes);
+        for bars in &gantt[w].machines {
+            for i in 0..=bars.len() {
+                let prev = i.checked_sub(1).map(|j| &bars[j]);
+                let next = bars.get(i);
+                let u = if prev.is_some_and(|p| p.sku == o.sku) {
+                    0
+                } else {
+                    setup
+                };
+                let lo = prev.map_or(s.now(), |p| p.end.max(s.now()));
+                let hi = next.map_or(cal.len(), |n| n.start);
+                for start in ready.max(lo)..hi {
+                    if !cal.working_at(start) {
+                        continue;
+                    }
+                    let Some(setup_start) = back(start, u) else {
+                        continue;
+                    };
+                    if setup_start < lo {
+                        continue;
+                    }
+                    let Some(end) = fwd(start, i64::from(op.minutes)) else {
+                        break;
+                    };
+                    if best.is_some_and(|b| end >= b) {
+                        break;
+                    }
+                    let fits = match next {
+                        None => true,
+                        Some(n) if n.status != OperationStatus::Planned => end <= n.setup_start,
+                        Some(n) => {
+                            let un = if n.sku == o.sku { 0 } else { setup };
+                            back(n.start, un).is_some_and(|b| end <= b)
+                        }
+                    };
+                    if fits {
+                        best = Some(end);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    best
+}
+
+fn snapshot(s: &Schedule) -> HashMap<(String, usize), (usize, usize, Minute, Minute)> {
+    placements(s)
+        .into_iter()
+        .map(|(k, p)| (k, (p.wc, p.machine, p.start, p.end)))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn insert_is_feasible_never_moves_committed_work_and_is_earliest_for_one_operation(
+        (centres, orders) in arb_instance(),
+    ) {
+        let mut s = Schedule::new(ORIGIN, HORIZON, centres.clone()).unwrap();
+        let mut committed: Vec<Order> = Vec::new();
+        for o in &orders {
+            let before = snapshot(&s);
+            let gantt = s.gantt();
+            let q = match s.insert(o) {
+                Ok(q) => q,
+                Err(LiveError::NoCapacity { .. }) => continue,
+                Err(e) => panic!("{e}"),
+            };
+            prop_assert_eq!(&s.gantt(), &gantt, "a quote must not book");
+            if o.operations.len() == 1 {
+                let brute = brute_force_finish(&s, &centres, o);
+                prop_assert_eq!(Some(q.finish), brute, "{:?}", q.bookings);
+            }
+            s.commit(q.clone()).unwrap();
+            committed.push(o.clone());
+            let after = snapshot(&s);
+            for (k, v) in &before {
+                prop_assert_eq!(after.get(k), Some(v), "committed {:?} moved", k);
+            }
+            for b in &q.bookings {
+                let p = after[&(o.id.clone(), b.operation)];
+                prop_assert_eq!((p.2, p.3), (b.start, b.end));
+            }
+            check(&s, &centres, &committed);
+        }
+    }
+
+    #[test]
+    fn mark_down_is_feasible_and_keeps_work_out_of_the_downtime(
+        (mut centres, orders) in arb_instance(),
+        now in 0i64..3 * DAY,
+        downs in prop::collection::vec((0usize..3, 0i64..4 * DAY, 1i64..2 * DAY), 1..=2),
+    ) {
+        let mut s = Schedule::new(ORIGIN, HORIZON, centres.clone()).unwrap();
+        let mut committed = Vec::new();
+        for o in &orders {
+            if let Ok(q) = s.insert(o) {
+                s.commit(q).unwrap();
+                committed.push(o.clone());
+            }
+        }
+        // The shop floor at `now`: what began is started, what ended is done.
+        s.set_now(now).unwrap();
+        for o in &committed {
+            let plan = s.order(&o.id).unwrap();
+            for (k, b) in plan.bookings.iter().enumerate() {
+                let b = b.as_ref().unwrap();
+                if b.start < now {
+                    s.start_operation(&o.id, k).unwrap();
+                    if b.end <= now {
+                        s.complete_operation(&o.id, k).unwrap();
+                    }
+                } else {
+                    break;
+                }
+            }
+        }
+        for (wc, from, len) in downs {
+            let before = placements(&s);
+            let wc = wc % centres.len();
+            let id = centres[wc].id.clone();
+            let d = s.mark_down(&id, from, from + len).unwrap();
+            if d.from < d.to {
+                centres[wc].calendar.down.push(Period { from: d.from, to: d.to });
+            }
+            check(&s, &centres, &committed);
+            let after = placements(&s);
+            for (k, p) in &before {
+                let q = after.get(k);
+                if p.status != OperationStatus::Planned {
+                    let q = q.expect("fixed work stays on the plan");
+                    prop_assert_eq!((q.wc, q.machine, q.start), (p.wc, p.machine, p.start));
+                    if p.status == OperationStatus::Done {
+                        prop_assert_eq!(q.end, p.end);
+                    }
+                } else if let Some(q) = q && (q.start, q.end) != (p.start, p.end) {
+                    prop_assert!(q.setup_start >= now, "moved into the past: {:?}", q);
+                }
+            }
+            // Every order whose finish changed is reported, with both dates.
+            let finish = |m: &HashMap<(String, usize), Placed>, o: &Order| {
+                let ends: Vec<Minute> =
+                    m.iter().filter(|(k, _)| k.0 == o.id).map(|(_, p)| p.end).collect();
+                (ends.len() == o.operations.len()).then(|| ends.into_iter().max()).flatten()
+            };
+            for o in &committed {
+                let (old, new) = (finish(&before, o), finish(&after, o));
+                if old != new {
+                    let c = d.orders.iter().find(|c| c.order == o.id);
+                    prop_assert!(c.is_some(), "{} finish {:?} -> {:?} unreported", o.id, old, new);
+                    let c = c.unwrap();
+                    prop_assert_eq!((c.old_finish, c.new_finish), (old, new));
+                }
+            }
+        }
+        // Promising still works around started work and downtime.
+        let mut extra = orders[0].clone();
+        extra.id = "extra".into();
+        if let Ok(q) = s.insert(&extra) {
+            prop_assert!(q.bookings.iter().all(|b| b.setup_start >= now));
+            if extra.operations.len() == 1 {
+                prop_assert_eq!(Some(q.finish), brute_force_finish(&s, &centres, &extra));
+            }
+            s.commit(q).unwrap();
+            committed.push(extra);
+            check(&s, &centres, &committed);
+        }
+    }
+}
