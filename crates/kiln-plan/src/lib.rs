@@ -19,8 +19,8 @@ pub use calendar::{Downtime, WorkCenterCalendar};
 pub use capacity::CapacityLedger;
 pub use error::PlanError;
 pub use mrp::{
-    GrossRequirement, MaterialPosition, NetRequirement, PurchaseSuggestion, material_release,
-    net_requirements,
+    GrossRequirement, MaterialPosition, MrpError, MrpPlan, NetRequirement, PurchaseSuggestion,
+    material_release, net_requirements,
 };
 pub use promise::{
     Booking, PlannedOrder, Promise, Replan, Replanned, RoutingDemand, promise, replan, replan_onto,

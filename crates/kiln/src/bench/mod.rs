@@ -3,6 +3,7 @@
 
 mod configurator;
 mod forecast;
+mod mrp;
 mod orders;
 mod promise;
 
@@ -18,6 +19,8 @@ pub enum BenchCommand {
     /// Forecasting: M4 accuracy (sMAPE, MASE, OWA) and a million intermittent series.
     #[command(subcommand)]
     Forecast(forecast::ForecastBench),
+    /// MRP: full regeneration and net change on a generated multi-level BOM.
+    Mrp(mrp::MrpArgs),
     /// Capable-to-promise: insert orders one by one into a generated live plan; then one
     /// work centre goes down and the replan is timed.
     Promise(promise::PromiseArgs),
@@ -28,6 +31,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Orders(args) => orders::run(args),
         BenchCommand::Configurator(args) => configurator::run(args),
         BenchCommand::Forecast(cmd) => forecast::run(cmd),
+        BenchCommand::Mrp(args) => mrp::run(args),
         BenchCommand::Promise(args) => promise::run(args),
     }
 }

@@ -1,9 +1,6 @@
-//! Material requirements planning: net gross requirements against stock and open purchase
-//! orders, and suggest purchases that respect lead times and minimum order quantities.
-//!
-//! Single level for now. Requirements carry a material and a need-by date rather than a
-//! parent item, so a multi-level pass can later feed a level's suggestions back in as the
-//! next level's gross requirements.
+//! Single-level netting for one order at a time, as the order flow places it: the order's
+//! materials against the live stock position, open purchase orders counted whatever their
+//! arrival date. The multi-level, time-phased plan is [`super::MrpPlan`].
 
 use jiff::civil::Date;
 use rust_decimal::Decimal;
