@@ -15,13 +15,30 @@ pub fn acf(y: &[f64], lag: usize) -> f64 {
     num / den
 }
 
+/// Autocorrelations of `y` at lags `1..=max_lag` (the mean and variance computed once).
+pub fn acfs(y: &[f64], max_lag: usize) -> Vec<f64> {
+    let n = y.len();
+    let m = y.iter().sum::<f64>() / n.max(1) as f64;
+    let c: Vec<f64> = y.iter().map(|v| v - m).collect();
+    let den: f64 = c.iter().map(|v| v * v).sum();
+    (1..=max_lag)
+        .map(|lag| {
+            if lag >= n || den <= 0.0 {
+                return 0.0;
+            }
+            let num: f64 = c[lag..].iter().zip(&c[..n - lag]).map(|(a, b)| a * b).sum();
+            num / den
+        })
+        .collect()
+}
+
 /// The M4 benchmarks' 90% test for seasonality at period `m`.
 pub fn is_seasonal(y: &[f64], m: usize) -> bool {
     let n = y.len();
     if m < 2 || n < 3 * m {
         return false;
     }
-    let r: Vec<f64> = (1..=m).map(|k| acf(y, k)).collect();
+    let r = acfs(y, m);
     let s: f64 = r[..m - 1].iter().map(|v| v * v).sum();
     let limit = 1.645 * ((1.0 + 2.0 * s) / n as f64).sqrt();
     r[m - 1].abs() > limit

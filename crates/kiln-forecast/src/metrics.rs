@@ -36,6 +36,11 @@ pub fn mase_scale(insample: &[f64], m: usize) -> f64 {
 
 /// Mean absolute scaled error against the seasonal naive in-sample error at lag `m`.
 pub fn mase(insample: &[f64], actual: &[f64], forecast: &[f64], m: usize) -> f64 {
+    mase_scaled(actual, forecast, mase_scale(insample, m))
+}
+
+/// MASE with its scale ([`mase_scale`]) given.
+pub fn mase_scaled(actual: &[f64], forecast: &[f64], scale: f64) -> f64 {
     let n = actual.len().min(forecast.len());
     if n == 0 {
         return 0.0;
@@ -46,7 +51,6 @@ pub fn mase(insample: &[f64], actual: &[f64], forecast: &[f64], m: usize) -> f64
         .map(|(y, f)| (y - f).abs())
         .sum::<f64>()
         / n as f64;
-    let scale = mase_scale(insample, m);
     if scale > 0.0 {
         mae / scale
     } else if mae == 0.0 {
@@ -56,9 +60,27 @@ pub fn mase(insample: &[f64], actual: &[f64], forecast: &[f64], m: usize) -> f64
     }
 }
 
+/// The in-sample scale of RMSSE: mean squared one-step difference.
+pub fn rmsse_scale(insample: &[f64]) -> f64 {
+    if insample.len() > 1 {
+        insample
+            .windows(2)
+            .map(|w| (w[1] - w[0]) * (w[1] - w[0]))
+            .sum::<f64>()
+            / (insample.len() - 1) as f64
+    } else {
+        0.0
+    }
+}
+
 /// Root mean squared scaled error (M5): RMSE over the in-sample mean squared one-step
 /// difference's root.
 pub fn rmsse(insample: &[f64], actual: &[f64], forecast: &[f64]) -> f64 {
+    rmsse_scaled(actual, forecast, rmsse_scale(insample))
+}
+
+/// RMSSE with its scale ([`rmsse_scale`]) given.
+pub fn rmsse_scaled(actual: &[f64], forecast: &[f64], scale: f64) -> f64 {
     let n = actual.len().min(forecast.len());
     if n == 0 {
         return 0.0;
@@ -69,15 +91,6 @@ pub fn rmsse(insample: &[f64], actual: &[f64], forecast: &[f64]) -> f64 {
         .map(|(y, f)| (y - f) * (y - f))
         .sum::<f64>()
         / n as f64;
-    let scale = if insample.len() > 1 {
-        insample
-            .windows(2)
-            .map(|w| (w[1] - w[0]) * (w[1] - w[0]))
-            .sum::<f64>()
-            / (insample.len() - 1) as f64
-    } else {
-        0.0
-    };
     if scale > 0.0 {
         (mse / scale).sqrt()
     } else if mse == 0.0 {

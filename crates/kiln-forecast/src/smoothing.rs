@@ -3,7 +3,7 @@
 //! multiplicative errors and none, additive or damped additive trend, fitted by maximum
 //! likelihood and chosen by AICc.
 
-use crate::optim::{minimise_1d, nelder_mead};
+use crate::optim::{BATCH, minimise_1d_batch, nelder_mead};
 
 /// SES with a fixed `alpha`: the one-step forecast after the last observation, with the
 /// first fitted value equal to the first observation (statsforecast's convention).
@@ -30,16 +30,40 @@ pub fn ses_sse(y: &[f64], alpha: f64) -> f64 {
     sse
 }
 
-/// The `alpha` in `[lo, hi]` that minimises the SES squared error.
+/// [`ses_sse`] for several `alpha`s in one pass over `y`.
+pub fn ses_sse_batch(y: &[f64], alphas: &[f64; BATCH]) -> [f64; BATCH] {
+    let mut sse = [0.0; BATCH];
+    let Some(&first) = y.first() else {
+        return sse;
+    };
+    let mut f = [first; BATCH];
+    let keep = alphas.map(|a| 1.0 - a);
+    for w in y.windows(2) {
+        let (prev, v) = (w[0], w[1]);
+        for k in 0..BATCH {
+            f[k] = alphas[k] * prev + keep[k] * f[k];
+            let e = v - f[k];
+            sse[k] += e * e;
+        }
+    }
+    sse
+}
+
+/// The `alpha` in `[lo, hi]` that minimises the SES squared error (to within 1e-5).
 pub fn ses_alpha(y: &[f64], lo: f64, hi: f64) -> f64 {
+    ses_alpha_within(y, lo, hi, 1e-5)
+}
+
+/// [`ses_alpha`] to within `tol`.
+pub fn ses_alpha_within(y: &[f64], lo: f64, hi: f64, tol: f64) -> f64 {
     if y.len() < 3 {
         return lo;
     }
-    minimise_1d(|a| ses_sse(y, a), lo, hi, 1e-5)
+    minimise_1d_batch(|a| ses_sse_batch(y, a), lo, hi, tol)
 }
 
 /// Trend of a non-seasonal ETS model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Trend {
     None,
     Additive,
@@ -47,7 +71,7 @@ pub enum Trend {
 }
 
 /// Error of an ETS model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Error {
     Additive,
     Multiplicative,
@@ -67,7 +91,14 @@ pub struct EtsFit {
     pub aicc: f64,
     /// Standard deviation of the one-step errors (absolute).
     pub sigma: f64,
+    /// The optimiser's solution (unconstrained smoothing parameters, then initial states
+    /// for short series): a warm start for a fit of the same model on similar data.
+    pub solution: Vec<f64>,
 }
+
+/// Solutions of earlier fits by model, to warm-start fits of the same models on similar
+/// data (the training parts of consecutive rolling origins).
+pub type EtsHints = std::cell::RefCell<std::collections::HashMap<(Error, Trend), Vec<f64>>>;
 
 impl EtsFit {
     pub fn forecast(&self, h: usize) -> Vec<f64> {
@@ -118,53 +149,85 @@ fn run(
     l0: f64,
     b0: f64,
 ) -> Run {
-    let (mut l, mut b) = (l0, if trend == Trend::None { 0.0 } else { b0 });
-    let phi = match trend {
-        Trend::None => 0.0,
-        Trend::Additive => 1.0,
-        Trend::Damped => phi,
+    let (b0, phi) = match trend {
+        Trend::None => (0.0, 0.0),
+        Trend::Additive => (b0, 1.0),
+        Trend::Damped => (b0, phi),
     };
-    let mut sse = 0.0;
-    let mut sse_rel = 0.0;
-    let mut log_mu = 0.0;
-    for &v in y {
-        let mu = l + phi * b;
-        let e = v - mu;
-        sse += e * e;
-        match error {
-            Error::Additive => {
-                l = mu + alpha * e;
-                b = phi * b + beta * e;
-            }
-            Error::Multiplicative => {
-                if mu.abs() < 1e-10 {
-                    return Run {
-                        lik: f64::INFINITY,
-                        level: l,
-                        slope: b,
-                        sse,
-                    };
-                }
-                let r = e / mu;
-                sse_rel += r * r;
-                log_mu += mu.abs().ln();
-                l = mu * (1.0 + alpha * r);
-                b = phi * b + beta * mu * r;
-            }
-        }
+    // one loop per error type, so that the hot loop has no branch on it
+    match error {
+        Error::Additive => run_additive(y, alpha, beta, phi, l0, b0),
+        Error::Multiplicative => run_multiplicative(y, alpha, beta, phi, l0, b0),
     }
-    let n = y.len() as f64;
-    let lik = match error {
-        Error::Additive => n * (sse.max(1e-300)).ln(),
-        Error::Multiplicative => n * (sse_rel.max(1e-300)).ln() + 2.0 * log_mu,
-    };
+}
+
+fn run_additive(y: &[f64], alpha: f64, beta: f64, phi: f64, l0: f64, b0: f64) -> Run {
+    // The state update written as a linear recursion, `l' = (1 - alpha)(l + phi b) +
+    // alpha v` and `b' = phi (1 - beta) b - beta l + beta v`, so that each step's
+    // dependency chain is one multiply and one add (the errors are computed aside).
+    let (mut l, mut b) = (l0, b0);
+    let (ll, lb) = (1.0 - alpha, (1.0 - alpha) * phi);
+    let (bl, bb) = (-beta, phi * (1.0 - beta));
+    let mut sse = 0.0;
+    for &v in y {
+        let e = v - (l + phi * b);
+        sse += e * e;
+        let nl = ll * l + lb * b + alpha * v;
+        let nb = bl * l + bb * b + beta * v;
+        l = nl;
+        b = nb;
+    }
     Run {
-        lik,
+        lik: y.len() as f64 * (sse.max(1e-300)).ln(),
         level: l,
         slope: b,
         sse,
     }
 }
+
+fn run_multiplicative(y: &[f64], alpha: f64, beta: f64, phi: f64, l0: f64, b0: f64) -> Run {
+    let (mut l, mut b) = (l0, b0);
+    let mut sse = 0.0;
+    let mut sse_rel = 0.0;
+    // sum of ln|mu| as the logarithm of a running product, taken only when the product
+    // nears the ends of the floating-point range: one logarithm per many steps
+    let mut log_mu = 0.0;
+    let mut prod = 1.0f64;
+    for &v in y {
+        let mu = l + phi * b;
+        let e = v - mu;
+        sse += e * e;
+        let m = mu.abs();
+        if !(1e-10..=1e100).contains(&m) {
+            return Run {
+                lik: f64::INFINITY,
+                level: l,
+                slope: b,
+                sse,
+            };
+        }
+        let r = e / mu;
+        sse_rel += r * r;
+        prod *= m;
+        if !(1e-100..=1e100).contains(&prod) {
+            log_mu += prod.ln();
+            prod = 1.0;
+        }
+        l = mu * (1.0 + alpha * r);
+        b = phi * b + beta * mu * r;
+    }
+    log_mu += prod.ln();
+    let n = y.len() as f64;
+    Run {
+        lik: n * (sse_rel.max(1e-300)).ln() + 2.0 * log_mu,
+        level: l,
+        slope: b,
+        sse,
+    }
+}
+
+/// Initial simplex of a warm-started fit, relative to a cold start's.
+const WARM_STEP: f64 = 0.25;
 
 fn logistic(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
@@ -177,6 +240,17 @@ fn logit(p: f64) -> f64 {
 /// Fits one non-seasonal ETS model by maximum likelihood (smoothing parameters and initial
 /// states). `None` when the model does not apply (multiplicative errors need positive data).
 pub fn fit_ets(y: &[f64], error: Error, trend: Trend) -> Option<EtsFit> {
+    fit_ets_from(y, error, trend, None)
+}
+
+/// [`fit_ets`] with the optimiser started from `start` (an earlier fit's
+/// [`EtsFit::solution`] for the same model) with a smaller simplex, when its length fits.
+pub fn fit_ets_from(
+    y: &[f64],
+    error: Error,
+    trend: Trend,
+    start: Option<&[f64]>,
+) -> Option<EtsFit> {
     let n = y.len();
     if n < 3 || (error == Error::Multiplicative && y.iter().any(|&v| v <= 0.0)) {
         return None;
@@ -249,7 +323,11 @@ pub fn fit_ets(y: &[f64], error: Error, trend: Trend) -> Option<EtsFit> {
     } else {
         60 * x0.len()
     };
-    let (x, _) = nelder_mead(obj, &x0, &step, evals, 1e-8);
+    if let Some(x) = start.filter(|x| x.len() == x0.len() && x.iter().all(|v| v.is_finite())) {
+        x0.copy_from_slice(x);
+        step.iter_mut().for_each(|s| *s *= WARM_STEP);
+    }
+    let (x, _) = nelder_mead(obj, &x0, &step, evals, 1e-5);
     let (alpha, beta, phi, l, b) = unpack(&x);
     let r = run(y, error, trend, alpha, beta, phi, l, b);
     if !r.lik.is_finite() || !r.level.is_finite() || !r.slope.is_finite() {
@@ -274,18 +352,40 @@ pub fn fit_ets(y: &[f64], error: Error, trend: Trend) -> Option<EtsFit> {
         slope: r.slope,
         aicc,
         sigma: (r.sse / nf).sqrt(),
+        solution: x,
     })
 }
 
 /// Automatic non-seasonal ETS: every applicable model, the one with the lowest AICc.
 pub fn auto_ets(y: &[f64]) -> Option<EtsFit> {
+    auto_ets_among(y, &[Error::Additive, Error::Multiplicative])
+}
+
+/// Automatic non-seasonal ETS among the models with the given error types.
+pub fn auto_ets_among(y: &[f64], errors: &[Error]) -> Option<EtsFit> {
+    auto_ets_hinted(y, errors, None, None)
+}
+
+/// [`auto_ets_among`], each model warm-started from `hints` (and its solution recorded
+/// there); `ann`, when given, is the already fitted ETS(A,N,N).
+pub fn auto_ets_hinted(
+    y: &[f64],
+    errors: &[Error],
+    hints: Option<&EtsHints>,
+    ann: Option<Option<EtsFit>>,
+) -> Option<EtsFit> {
+    let mut ann = ann;
     let mut best: Option<EtsFit> = None;
-    for error in [Error::Additive, Error::Multiplicative] {
+    for &error in errors {
         for trend in [Trend::None, Trend::Additive, Trend::Damped] {
             if trend != Trend::None && y.len() < 6 {
                 continue;
             }
-            if let Some(f) = fit_ets(y, error, trend)
+            let fit = match (error, trend, ann.take()) {
+                (Error::Additive, Trend::None, Some(f)) => f,
+                _ => fit_hinted(y, error, trend, hints),
+            };
+            if let Some(f) = fit
                 && best.as_ref().is_none_or(|b| f.aicc < b.aicc)
             {
                 best = Some(f);
@@ -293,6 +393,21 @@ pub fn auto_ets(y: &[f64]) -> Option<EtsFit> {
         }
     }
     best
+}
+
+/// [`fit_ets_from`] started from the hint for the model, recording the new solution.
+pub fn fit_hinted(
+    y: &[f64],
+    error: Error,
+    trend: Trend,
+    hints: Option<&EtsHints>,
+) -> Option<EtsFit> {
+    let start = hints.and_then(|h| h.borrow().get(&(error, trend)).cloned());
+    let fit = fit_ets_from(y, error, trend, start.as_deref());
+    if let (Some(h), Some(f)) = (hints, &fit) {
+        h.borrow_mut().insert((error, trend), f.solution.clone());
+    }
+    fit
 }
 
 /// Ordinary least squares of `y` on 1..=n: (value at t = 0, slope).
@@ -312,4 +427,30 @@ pub fn ols(y: &[f64]) -> (f64, f64) {
     }
     let b = sxy / sxx;
     (my - b * mx, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batched_squared_errors_equal_one_at_a_time() {
+        let y: Vec<f64> = (0..40).map(|t| ((t * 7) % 11) as f64).collect();
+        let alphas: [f64; BATCH] = std::array::from_fn(|i| 0.05 + 0.1 * i as f64);
+        let batch = ses_sse_batch(&y, &alphas);
+        for (a, s) in alphas.iter().zip(batch) {
+            assert!((ses_sse(&y, *a) - s).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn refining_grid_finds_the_minimum() {
+        let y: Vec<f64> = (0..60).map(|t| 10.0 + ((t * 13) % 7) as f64).collect();
+        let a = ses_alpha(&y, 0.01, 0.99);
+        // no point of a fine grid does better
+        let best = (1..=980)
+            .map(|i| ses_sse(&y, 0.01 + 0.001 * i as f64))
+            .fold(f64::INFINITY, f64::min);
+        assert!(ses_sse(&y, a) <= best + 1e-6 * best, "{a}");
+    }
 }

@@ -49,6 +49,10 @@ pub struct Stl {
 }
 
 pub fn stl(y: &[f64], p: &StlParams) -> Stl {
+    stl_in(y, p, &mut Scratch::default())
+}
+
+fn stl_in(y: &[f64], p: &StlParams, scratch: &mut Scratch) -> Stl {
     let n = y.len();
     let np = p.period.max(2);
     let ns = next_odd(p.seasonal.max(3));
@@ -62,47 +66,24 @@ pub fn stl(y: &[f64], p: &StlParams) -> Stl {
     let mut w1 = vec![0.0; n + 2 * np];
     let mut w2 = vec![0.0; n + 2 * np];
     let mut w3 = vec![0.0; n + 2 * np];
-    let mut scratch = Scratch::default();
     let jump = |len: usize| if p.jumps { len.div_ceil(10) } else { 1 };
     for _ in 0..p.inner.max(1) {
         for i in 0..n {
             w1[i] = y[i] - trend[i];
         }
         // cycle-subseries smoothing into w2 (length n + 2 np)
-        cycle_subseries(
-            &w1[..n],
-            np,
-            ns,
-            p.seasonal_deg,
-            jump(ns),
-            &mut w2,
-            &mut scratch,
-        );
+        cycle_subseries(&w1[..n], np, ns, p.seasonal_deg, jump(ns), &mut w2, scratch);
         // low-pass filter: MA(np), MA(np), MA(3), then LOESS
         moving_average(&w2[..n + 2 * np], np, &mut w3);
         moving_average(&w3[..n + np + 1], np, &mut w1);
         moving_average(&w1[..n + 2], 3, &mut w3);
         let mut low = vec![0.0; n];
-        loess(
-            &w3[..n],
-            nl,
-            p.low_pass_deg,
-            jump(nl),
-            &mut low,
-            &mut scratch,
-        );
+        loess(&w3[..n], nl, p.low_pass_deg, jump(nl), &mut low, scratch);
         for i in 0..n {
             season[i] = w2[np + i] - low[i];
             w1[i] = y[i] - season[i];
         }
-        loess(
-            &w1[..n],
-            nt,
-            p.trend_deg,
-            jump(nt),
-            &mut trend,
-            &mut scratch,
-        );
+        loess(&w1[..n], nt, p.trend_deg, jump(nt), &mut trend, scratch);
     }
     Stl {
         seasonal: season,
@@ -115,6 +96,10 @@ struct Scratch {
     w: Vec<f64>,
     sub: Vec<f64>,
     sub_out: Vec<f64>,
+    /// Effective weights of LOESS fits away from the symmetric interior, by geometry:
+    /// (series length, window, degree, position relative to the window's left end,
+    /// window width). The same fits recur in every pass of an MSTL.
+    fits: FitCache,
 }
 
 fn moving_average(x: &[f64], len: usize, out: &mut [f64]) {
@@ -142,6 +127,11 @@ fn cycle_subseries(
     s: &mut Scratch,
 ) {
     let n = y.len();
+    // Smoothing a subseries (and extending it one cycle each way) is linear in its values
+    // with weights that depend only on its length. Short subseries (a long period over few
+    // cycles: every subseries has one of two lengths) are smoothed by that linear map,
+    // built once per length by smoothing unit vectors, instead of by LOESS fits per point.
+    let mut maps: Vec<(usize, Vec<f64>)> = Vec::new();
     for j in 0..np {
         if j >= n {
             // fewer points than one period: no subseries
@@ -160,17 +150,81 @@ fn cycle_subseries(
         sub.extend((0..k).map(|i| y[i * np + j]));
         out.clear();
         out.resize(k + 2, 0.0);
-        loess(&sub, ns, deg, jump, &mut out[1..k + 1], s);
-        let nright = ns.min(k);
-        out[0] = est(&sub, ns, deg, 0.0, 1, nright, &mut s.w).unwrap_or(out[1]);
-        let nleft = if k + 1 > ns { k + 1 - ns } else { 1 };
-        out[k + 1] = est(&sub, ns, deg, (k + 1) as f64, nleft, k, &mut s.w).unwrap_or(out[k]);
+        if k <= ns {
+            let mi = match maps.iter().position(|m| m.0 == k) {
+                Some(i) => i,
+                None => {
+                    let mut map = vec![0.0; (k + 2) * k];
+                    let mut unit = vec![0.0; k];
+                    let mut col = vec![0.0; k + 2];
+                    for c in 0..k {
+                        unit.fill(0.0);
+                        unit[c] = 1.0;
+                        smooth_subseries(&unit, ns, deg, jump, &mut col, s);
+                        for (r, v) in col.iter().enumerate() {
+                            map[r * k + c] = *v;
+                        }
+                    }
+                    maps.push((k, map));
+                    maps.len() - 1
+                }
+            };
+            let map = &maps[mi].1;
+            for (r, o) in out.iter_mut().enumerate() {
+                *o = map[r * k..(r + 1) * k]
+                    .iter()
+                    .zip(&sub)
+                    .map(|(a, b)| a * b)
+                    .sum();
+            }
+        } else {
+            smooth_subseries(&sub, ns, deg, jump, &mut out, s);
+        }
         for m in 0..k + 2 {
             season[m * np + j] = out[m];
         }
         s.sub = sub;
         s.sub_out = out;
     }
+}
+
+/// LOESS of one cycle-subseries (`k` values) into `out` (`k + 2`: extended by one
+/// cycle before and after).
+fn smooth_subseries(
+    sub: &[f64],
+    ns: usize,
+    deg: usize,
+    jump: usize,
+    out: &mut [f64],
+    s: &mut Scratch,
+) {
+    let k = sub.len();
+    loess(sub, ns, deg, jump, &mut out[1..k + 1], s);
+    let nright = ns.min(k);
+    out[0] = s.est(sub, ns, deg, 0.0, 1, nright).unwrap_or(out[1]);
+    let nleft = if k + 1 > ns { k + 1 - ns } else { 1 };
+    out[k + 1] = s
+        .est(sub, ns, deg, (k + 1) as f64, nleft, k)
+        .unwrap_or(out[k]);
+}
+
+/// Dot product in four lanes (vectorisable; the order of the sum differs from a plain
+/// fold only in rounding).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..4 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// LOESS smoothing of `y` (positions 1..=n) with window `len` and degree `deg`.
@@ -183,7 +237,40 @@ fn loess(y: &[f64], len: usize, deg: usize, jump: usize, ys: &mut [f64], s: &mut
         return;
     }
     let newnj = jump.min(n - 1).max(1);
+    // Away from the ends the window is symmetric about the point, so the local linear
+    // fit's slope term vanishes and the fit is a fixed tricube-weighted average: compute
+    // those weights once per call instead of once per point.
     let mut w = std::mem::take(&mut s.w);
+    let half = (len - 1) / 2;
+    if len % 2 == 1 && len < n {
+        w.clear();
+        let h = half as f64;
+        let (h9, h1) = (0.999 * h, 0.001 * h);
+        w.extend((0..len).map(|t| {
+            let r = (t as f64 - h).abs();
+            if r > h9 {
+                0.0
+            } else if r <= h1 {
+                1.0
+            } else {
+                let q = r / h;
+                let u = 1.0 - q * q * q;
+                u * u * u
+            }
+        }));
+        let total: f64 = w.iter().sum();
+        w.iter_mut().for_each(|v| *v /= total);
+    } else {
+        w.clear();
+    }
+    let mut fit = |i: usize, nleft: usize, nright: usize| -> f64 {
+        if !w.is_empty() && nleft + half == i && nright == i + half {
+            dot(&w, &y[nleft - 1..nright])
+        } else {
+            s.est(y, len, deg, i as f64, nleft, nright)
+                .unwrap_or(y[i - 1])
+        }
+    };
     let mut nleft;
     let mut nright;
     if len >= n {
@@ -191,7 +278,7 @@ fn loess(y: &[f64], len: usize, deg: usize, jump: usize, ys: &mut [f64], s: &mut
         nright = n;
         let mut i = 1;
         while i <= n {
-            ys[i - 1] = est(y, len, deg, i as f64, nleft, nright, &mut w).unwrap_or(y[i - 1]);
+            ys[i - 1] = fit(i, nleft, nright);
             i += newnj;
         }
     } else if newnj == 1 {
@@ -203,7 +290,7 @@ fn loess(y: &[f64], len: usize, deg: usize, jump: usize, ys: &mut [f64], s: &mut
                 nleft += 1;
                 nright += 1;
             }
-            ys[i - 1] = est(y, len, deg, i as f64, nleft, nright, &mut w).unwrap_or(y[i - 1]);
+            ys[i - 1] = fit(i, nleft, nright);
         }
     } else {
         let nsh = len.div_ceil(2);
@@ -221,7 +308,7 @@ fn loess(y: &[f64], len: usize, deg: usize, jump: usize, ys: &mut [f64], s: &mut
                 nleft = i - nsh + 1;
                 nright = len + i - nsh;
             }
-            ys[i - 1] = est(y, len, deg, i as f64, nleft, nright, &mut w).unwrap_or(y[i - 1]);
+            ys[i - 1] = fit(i, nleft, nright);
             i += newnj;
         }
     }
@@ -236,7 +323,7 @@ fn loess(y: &[f64], len: usize, deg: usize, jump: usize, ys: &mut [f64], s: &mut
         }
         let k = ((n - 1) / newnj) * newnj + 1;
         if k != n {
-            ys[n - 1] = est(y, len, deg, n as f64, nleft, nright, &mut w).unwrap_or(y[n - 1]);
+            ys[n - 1] = fit(n, nleft, nright);
             if k != n - 1 {
                 let delta = (ys[n - 1] - ys[k - 1]) / (n - k) as f64;
                 for j in k + 1..n {
@@ -248,20 +335,69 @@ fn loess(y: &[f64], len: usize, deg: usize, jump: usize, ys: &mut [f64], s: &mut
     s.w = w;
 }
 
-/// Local weighted (tricube) fit at `xs` over positions `nleft..=nright` (1-based).
-fn est(
-    y: &[f64],
+type FitCache = std::collections::HashMap<
+    (usize, usize, usize, i64, usize),
+    Option<Vec<f64>>,
+    std::hash::BuildHasherDefault<GeometryHasher>,
+>;
+
+/// A multiply-rotate hasher for the small integer keys of [`Scratch::fits`] (SipHash
+/// cost more than a short fit).
+#[derive(Default)]
+struct GeometryHasher(u64);
+
+impl std::hash::Hasher for GeometryHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+    fn write_i64(&mut self, v: i64) {
+        self.write_u64(v as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Scratch {
+    /// The local fit at `xs` over positions `nleft..=nright` (1-based) of `y`, its
+    /// weights computed once per geometry ([`est_weights`]).
+    fn est(
+        &mut self,
+        y: &[f64],
+        len: usize,
+        deg: usize,
+        xs: f64,
+        nleft: usize,
+        nright: usize,
+    ) -> Option<f64> {
+        let key = (y.len(), len, deg, xs as i64 - nleft as i64, nright - nleft);
+        let w = self
+            .fits
+            .entry(key)
+            .or_insert_with(|| est_weights(y.len(), len, deg, xs, nleft, nright));
+        w.as_ref().map(|w| dot(w, &y[nleft - 1..nright]))
+    }
+}
+
+/// Weights of the local weighted (tricube) fit at `xs` over positions `nleft..=nright`
+/// (1-based) of a series of `n` values, as the reference Fortran's `est` forms them: the
+/// fit is their dot product with the window's values. `None` when every weight is zero.
+fn est_weights(
+    n: usize,
     len: usize,
     deg: usize,
     xs: f64,
     nleft: usize,
     nright: usize,
-    w: &mut Vec<f64>,
-) -> Option<f64> {
-    let n = y.len();
-    if w.len() < n + 1 {
-        w.resize(n + 1, 0.0);
-    }
+) -> Option<Vec<f64>> {
     let range = n as f64 - 1.0;
     let mut h = (xs - nleft as f64).max(nright as f64 - xs);
     if len > n {
@@ -269,47 +405,39 @@ fn est(
     }
     let h9 = 0.999 * h;
     let h1 = 0.001 * h;
-    let mut a = 0.0;
-    for j in nleft..=nright {
-        w[j] = 0.0;
-        let r = (j as f64 - xs).abs();
-        if r <= h9 {
-            w[j] = if r <= h1 {
+    let mut w: Vec<f64> = (nleft..=nright)
+        .map(|j| {
+            let r = (j as f64 - xs).abs();
+            if r > h9 {
+                0.0
+            } else if r <= h1 {
                 1.0
             } else {
                 (1.0 - (r / h).powi(3)).powi(3)
-            };
-            a += w[j];
-        }
-    }
+            }
+        })
+        .collect();
+    let a: f64 = w.iter().sum();
     if a <= 0.0 {
         return None;
     }
-    for j in nleft..=nright {
-        w[j] /= a;
-    }
+    w.iter_mut().for_each(|v| *v /= a);
     if h > 0.0 && deg > 0 {
-        let mut a = 0.0;
-        for j in nleft..=nright {
-            a += w[j] * j as f64;
-        }
-        let mut b = xs - a;
-        let mut c = 0.0;
-        for j in nleft..=nright {
-            c += w[j] * (j as f64 - a) * (j as f64 - a);
-        }
+        let pos = |t: usize| (nleft + t) as f64;
+        let a: f64 = w.iter().enumerate().map(|(t, v)| v * pos(t)).sum();
+        let c: f64 = w
+            .iter()
+            .enumerate()
+            .map(|(t, v)| v * (pos(t) - a) * (pos(t) - a))
+            .sum();
         if c.sqrt() > 0.001 * range {
-            b /= c;
-            for j in nleft..=nright {
-                w[j] *= b * (j as f64 - a) + 1.0;
+            let b = (xs - a) / c;
+            for (t, v) in w.iter_mut().enumerate() {
+                *v *= b * (pos(t) - a) + 1.0;
             }
         }
     }
-    let mut ys = 0.0;
-    for j in nleft..=nright {
-        ys += w[j] * y[j - 1];
-    }
-    Some(ys)
+    Some(w)
 }
 
 /// MSTL: seasonal components for each period (shortest first) and the deseasonalised series.
@@ -350,6 +478,7 @@ pub fn mstl_with(y: &[f64], periods: &[usize], exact: bool) -> Mstl {
         };
     }
     let iterate = if ps.len() == 1 { 1 } else { 2 };
+    let mut scratch = Scratch::default();
     let mut trend = Vec::new();
     for _ in 0..iterate {
         for (i, &p) in ps.iter().enumerate() {
@@ -359,7 +488,7 @@ pub fn mstl_with(y: &[f64], periods: &[usize], exact: bool) -> Mstl {
             let mut params = StlParams::new(p, 7 + 4 * (i + 1));
             params.jumps = !exact;
             params.inner = if exact { 5 } else { 2 };
-            let fit = stl(&deseas, &params);
+            let fit = stl_in(&deseas, &params, &mut scratch);
             seasonals[i] = fit.seasonal;
             trend = fit.trend;
             for t in 0..n {

@@ -176,20 +176,39 @@ pub fn run(args: ForecastArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The global model per rolling origin (the final fit and one per validation window),
-/// fitted in parallel.
+/// The global model per rolling origin (the final fit and one per validation window): the
+/// series split across the worker threads, each accumulating its share of the normal
+/// equations, then one solve per origin.
 pub fn fit_globals(
     series: &[SeriesData],
     h: usize,
     windows: usize,
     threads: Option<usize>,
 ) -> Vec<Option<kiln_forecast::global::GlobalAr>> {
-    let refs: Vec<&[f64]> = series.iter().map(|s| s.values.as_slice()).collect();
-    let origins: Vec<usize> = (0..=windows).collect();
-    let o = kiln_forecast::global::GlobalOptions::default();
-    par_map(&origins, threads, None, |&k| {
-        kiln_forecast::fit_global_origin(&refs, h, k, &o)
-    })
+    use kiln_forecast::global::{GlobalAccumulator, GlobalOptions};
+    let o = GlobalOptions::default();
+    let threads = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let parts: Vec<&[SeriesData]> = series
+        .chunks(series.len().div_ceil(threads).max(1))
+        .collect();
+    let mut accs = par_map(&parts, Some(threads), None, |part| {
+        let mut acc = GlobalAccumulator::new(h, windows + 1, &o);
+        for s in *part {
+            acc.add(&s.values);
+        }
+        acc
+    });
+    let Some(mut acc) = accs.pop() else {
+        return Vec::new();
+    };
+    for other in accs {
+        acc.merge(other);
+    }
+    acc.flush();
+    let origins: Vec<usize> = (0..acc.origins()).collect();
+    par_map(&origins, Some(threads), None, |&k| acc.solve(k))
 }
 
 fn to_json(id: &str, f: &Forecast) -> serde_json::Value {
@@ -272,7 +291,7 @@ pub fn par_map<T: Sync, R: Send>(
 }
 
 /// Splits one CSV line into fields (RFC 4180 quoting, no newlines inside fields).
-fn split_csv(line: &str) -> Result<Vec<String>, String> {
+pub(crate) fn split_csv(line: &str) -> Result<Vec<String>, String> {
     let mut fields = Vec::new();
     let mut cur = String::new();
     let mut chars = line.chars().peekable();

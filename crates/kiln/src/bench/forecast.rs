@@ -4,6 +4,9 @@
 //!   (sMAPE, MASE against the in-sample seasonal naive error, OWA against Naive2).
 //! - `intermittent`: a generated catalog of intermittent weekly series (default one
 //!   million, 104 weeks each), forecast 12 weeks ahead with the intermittent models.
+//! - `hot`: on a retailer's order lines (the UCI Online Retail layout), how precisely the
+//!   first week of each month predicts the month's top 20 products by quantity, against
+//!   last month's top 20.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -22,6 +25,29 @@ pub enum ForecastBench {
     M4(M4Args),
     /// Forecast a generated catalog of intermittent series with the intermittent models.
     Intermittent(IntermittentArgs),
+    /// Hot products: precision@20 of the first week's signal for the month's top 20.
+    Hot(HotArgs),
+}
+
+#[derive(clap::Args)]
+pub struct HotArgs {
+    /// Order lines, UCI Online Retail layout (InvoiceNo,StockCode,Description,Quantity,
+    /// InvoiceDate,UnitPrice,CustomerID,Country); `.gz` is read through `gzip -dc`.
+    #[arg(long)]
+    retail: PathBuf,
+    /// Size of the top list.
+    #[arg(long, default_value_t = 20)]
+    top: usize,
+    /// Days of the month seen before predicting.
+    #[arg(long, default_value_t = 7)]
+    days: usize,
+    /// Bound of the demand-sensing factor (the first days' actual over forecast).
+    #[arg(long, default_value_t = 3.0)]
+    max_factor: f64,
+    #[arg(long)]
+    threads: Option<usize>,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -84,6 +110,7 @@ pub fn run(cmd: ForecastBench) -> anyhow::Result<ExitCode> {
     match cmd {
         ForecastBench::M4(a) => m4(a),
         ForecastBench::Intermittent(a) => intermittent(a),
+        ForecastBench::Hot(a) => hot(a),
     }
 }
 
@@ -312,6 +339,219 @@ fn intermittent(a: IntermittentArgs) -> anyhow::Result<ExitCode> {
         if !chosen.is_empty() {
             println!("    chosen: {chosen:?}");
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The text of a file, decompressed through `gzip -dc` when it ends in `.gz`.
+fn read_maybe_gzip(path: &std::path::Path) -> anyhow::Result<String> {
+    use anyhow::Context;
+    if path.extension().is_some_and(|e| e == "gz") {
+        let out = std::process::Command::new("gzip")
+            .arg("-dc")
+            .arg(path)
+            .output()
+            .with_context(|| format!("running gzip -dc {}", path.display()))?;
+        if !out.status.success() {
+            bail!(
+                "gzip -dc {}: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        String::from_utf8(out.stdout).with_context(|| format!("{} is not UTF-8", path.display()))
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    }
+}
+
+/// Daily quantities per product (StockCode) of a retailer's order lines: cancellations
+/// (invoices starting with `C`), returns (quantity 0 or less) and non-product codes
+/// (postage, fees, manual adjustments: codes not starting with five digits) left out.
+struct Retail {
+    first_day: i64,
+    codes: Vec<String>,
+    /// `daily[code][day - first_day]`
+    daily: Vec<Vec<f64>>,
+}
+
+fn read_retail(path: &std::path::Path) -> anyhow::Result<Retail> {
+    use kiln_forecast::demand::parse_date;
+    let text = read_maybe_gzip(path)?;
+    let mut index: std::collections::HashMap<String, usize> = Default::default();
+    let mut codes = Vec::new();
+    let mut rows: Vec<(usize, i64, f64)> = Vec::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let ln = i + 1;
+        let f = crate::forecast::split_csv(line)
+            .map_err(|e| anyhow::anyhow!("{}: line {ln}: {e}", path.display()))?;
+        if f.len() < 6 {
+            bail!(
+                "{}: line {ln}: {} fields, expected 8",
+                path.display(),
+                f.len()
+            );
+        }
+        let (invoice, code, qty, date) = (f[0].trim(), f[1].trim(), f[3].trim(), f[4].trim());
+        let qty: f64 = qty.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "{}: line {ln}: quantity `{qty}` is not a number",
+                path.display()
+            )
+        })?;
+        let day = parse_date(date).ok_or_else(|| {
+            anyhow::anyhow!("{}: line {ln}: `{date}` is not a date", path.display())
+        })?;
+        let product = code.len() >= 5 && code.as_bytes()[..5].iter().all(u8::is_ascii_digit);
+        if invoice.starts_with('C') || qty <= 0.0 || !product {
+            continue;
+        }
+        let c = *index.entry(code.to_string()).or_insert_with(|| {
+            codes.push(code.to_string());
+            codes.len() - 1
+        });
+        rows.push((c, day, qty));
+    }
+    let Some(first_day) = rows.iter().map(|r| r.1).min() else {
+        bail!("{}: no product order lines", path.display());
+    };
+    let last_day = rows.iter().map(|r| r.1).max().unwrap_or(first_day);
+    let len = (last_day - first_day + 1) as usize;
+    let mut daily = vec![vec![0.0; len]; codes.len()];
+    for (c, d, q) in rows {
+        daily[c][(d - first_day) as usize] += q;
+    }
+    Ok(Retail {
+        first_day,
+        codes,
+        daily,
+    })
+}
+
+/// Indices of the `k` largest totals (ties by index), largest first.
+fn top_k(totals: &[f64], k: usize) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..totals.len()).filter(|&i| totals[i] > 0.0).collect();
+    idx.sort_by(|&a, &b| totals[b].total_cmp(&totals[a]).then(a.cmp(&b)));
+    idx.truncate(k);
+    idx
+}
+
+fn hot(a: HotArgs) -> anyhow::Result<ExitCode> {
+    use kiln_forecast::demand::{Bucket, format_date};
+    use kiln_forecast::hot::{HotOptions, assess};
+    let t = Instant::now();
+    let r = read_retail(&a.retail)?;
+    let read_s = t.elapsed().as_secs_f64();
+    let len = r.daily.first().map_or(0, Vec::len);
+    let last_day = r.first_day + len as i64 - 1;
+    let first_month = Bucket::Month.of(r.first_day);
+    let last_month = Bucket::Month.of(last_day);
+    let k = a.top;
+    let t = Instant::now();
+    let mut months = Vec::new();
+    let (mut hits_signal, mut hits_base, mut hits_rate, mut total) =
+        (0usize, 0usize, 0usize, 0usize);
+    let (mut new_total, mut new_caught) = (0usize, 0usize);
+    // months with a whole month before them and wholly inside the data
+    for m in first_month + 1..=last_month {
+        let (start, end) = (Bucket::Month.start(m), Bucket::Month.start(m + 1));
+        let prev = Bucket::Month.start(m - 1);
+        if prev < r.first_day || end - 1 > last_day {
+            continue;
+        }
+        let at = |d: i64| (d - r.first_day) as usize;
+        let sum =
+            |c: usize, from: i64, to: i64| -> f64 { r.daily[c][at(from)..at(to)].iter().sum() };
+        let n = r.codes.len();
+        let truth = top_k(&(0..n).map(|c| sum(c, start, end)).collect::<Vec<_>>(), k);
+        let baseline = top_k(&(0..n).map(|c| sum(c, prev, start)).collect::<Vec<_>>(), k);
+        let cutoff = start + a.days as i64;
+        let rate = top_k(
+            &(0..n)
+                .map(|c| sum(c, start, cutoff) * (end - start) as f64 / a.days as f64)
+                .collect::<Vec<_>>(),
+            k,
+        );
+        // products sold in the four weeks before the cut-off: the rest cannot be near the top
+        let active: Vec<usize> = (0..n)
+            .filter(|&c| sum(c, cutoff - 28, cutoff) > 0.0)
+            .collect();
+        let o = HotOptions {
+            recent: a.days,
+            season: vec![7],
+            ahead: (end - cutoff) as usize,
+            max_factor: a.max_factor,
+            ..Default::default()
+        };
+        let assessed = par_map(&active, a.threads, None, |&c| {
+            let y = &r.daily[c][..at(cutoff)];
+            assess(&r.codes[c], y, &o).map(|x| (c, x))
+        });
+        let mut predicted = vec![0.0; n];
+        let mut flagged = 0;
+        for (c, x) in assessed.into_iter().flatten() {
+            predicted[c] = x.actual_total + x.sensed.iter().sum::<f64>();
+            flagged += usize::from(x.hot);
+        }
+        let signal = top_k(&predicted, k);
+        let hits = |l: &[usize]| l.iter().filter(|c| truth.contains(c)).count();
+        let (hs, hb, hr) = (hits(&signal), hits(&baseline), hits(&rate));
+        // products entering the top list this month: the baseline cannot have them
+        let entrants: Vec<usize> = truth
+            .iter()
+            .copied()
+            .filter(|c| !baseline.contains(c))
+            .collect();
+        let caught = entrants.iter().filter(|c| signal.contains(c)).count();
+        new_total += entrants.len();
+        new_caught += caught;
+        hits_signal += hs;
+        hits_base += hb;
+        hits_rate += hr;
+        total += truth.len();
+        months.push(json!({"month": &format_date(start)[..7], "signal": hs, "baseline": hb,
+            "run_rate": hr, "of": truth.len(), "entrants": entrants.len(), "entrants_caught": caught,
+            "hot_flags": flagged, "assessed": active.len()}));
+    }
+    let secs = t.elapsed().as_secs_f64();
+    if total == 0 {
+        bail!("no month with a whole month before it in the data");
+    }
+    let p = |h: usize| (h as f64 / total as f64 * 1000.0).round() / 1000.0;
+    let out = json!({"products": r.codes.len(), "months": months.len(), "top": k, "days_seen": a.days,
+        "ranking": "quantity", "precision_signal": p(hits_signal), "precision_baseline": p(hits_base),
+        "precision_run_rate": p(hits_rate), "entrants": new_total, "entrants_caught": new_caught, "read_s": (read_s * 100.0).round() / 100.0,
+        "seconds": (secs * 100.0).round() / 100.0, "by_month": months});
+    if a.json {
+        println!("{out}");
+    } else {
+        for m in &months {
+            println!(
+                "{}  signal {:>2}/{}  baseline {:>2}/{}  run rate {:>2}/{}  new in the top {k}: {} caught of {}  ({} hot of {} assessed)",
+                m["month"].as_str().unwrap_or(""),
+                m["signal"],
+                m["of"],
+                m["baseline"],
+                m["of"],
+                m["run_rate"],
+                m["of"],
+                m["entrants_caught"],
+                m["entrants"],
+                m["hot_flags"],
+                m["assessed"]
+            );
+        }
+        println!(
+            "precision@{k} over {} months (top {k} by quantity, {} days of each month seen): signal {:.3}, last month's top {k} {:.3}, first-week run rate {:.3}; products new in the top {k}: the signal caught {new_caught} of {new_total}  ({secs:.1} s, read {read_s:.1} s)",
+            months.len(),
+            a.days,
+            p(hits_signal),
+            p(hits_base),
+            p(hits_rate)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
