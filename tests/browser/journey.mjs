@@ -462,6 +462,15 @@ const ok4 = ok3 && (await step("4. console: sign in with the key → work the or
   await allLabelled(planner, "console");
   await shot(planner, "08-console");
 
+  // Demand: forecasts per product with charts, and the glaze running hot.
+  await planner.getByRole("link", { name: "Demand" }).click();
+  must(await planner.getByRole("heading", { name: /: demand$/, level: 1 }).isVisible(), "no demand page from the console");
+  check((await planner.getByRole("img", { name: /weekly units sold and forecast$/ }).count()) >= 3, "the demand page has no forecast chart per product");
+  check(await planner.getByRole("region", { name: /^Hot: Ceramic mug · Glaze: Sage$/ }).isVisible(), "the demo's hot glaze is not flagged");
+  await allLabelled(planner, "demand");
+  await shot(planner, "08d-demand");
+  await planner.goto(BASE + "/console");
+
   // A disruption: the throwing wheel is down for 30 days; the planner sees
   // which promises move, and the customer's order page says so.
   const iso = (d) => d.toISOString().slice(0, 10);

@@ -1,7 +1,11 @@
 //! The demo brand: a ceramic mug, a sneaker and a made-to-measure shirt,
 //! made in one shared factory. `kiln serve --demo` seeds it.
 
-use kiln_store::{Brand, CatalogFile, MaterialRow, Store, StoreError, StoreLocation};
+use std::collections::BTreeMap;
+
+use jiff::ToSpan;
+use kiln_configure::Configurator;
+use kiln_store::{Brand, CatalogFile, MaterialRow, SalesLine, Store, StoreError, StoreLocation};
 
 use crate::auth::{hash_key, new_key};
 use crate::ids::now_ms;
@@ -103,9 +107,95 @@ pub async fn seed(store: &dyn Store) -> Result<(Brand, String), StoreError> {
         };
         store.put_store(&brand.id, &location).await?;
     }
+    if store
+        .sales_lines(&brand.id, "0000-01-01", i64::MAX)
+        .await?
+        .is_empty()
+    {
+        let products: Vec<Configurator> = report.products.iter().map(Configurator::new).collect();
+        store
+            .add_sales_history(&brand.id, &history(&products, crate::ids::today()))
+            .await?;
+    }
     let key = new_key();
     store
         .add_api_key(&brand.id, &hash_key(&key), "demo", at)
         .await?;
     Ok((brand, key))
+}
+
+/// A year of the demo brand's sales before it came to Kiln, up to
+/// yesterday: weekly rhythm, slow growth, and one glaze taking off in the
+/// last week so the analytics have a hot value to show. Deterministic.
+fn history(products: &[Configurator], today: jiff::civil::Date) -> Vec<SalesLine> {
+    // xorshift: reproducible without a dependency.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    // 24 valid configurations per product to draw sales from.
+    let pools: Vec<Vec<BTreeMap<String, String>>> = products
+        .iter()
+        .map(|c| (0..24).filter_map(|_| sample(c, &mut next)).collect())
+        .collect();
+    let (base, hot_glaze) = ([6.0, 3.0, 2.0], "#81b29a");
+    let mut lines = Vec::new();
+    for back in (1..=364i64).rev() {
+        let Ok(day) = today.checked_sub(back.days()) else {
+            continue;
+        };
+        let weekend = day.weekday().to_monday_one_offset() >= 6;
+        let growth = 1.0 + (364 - back) as f64 / 364.0 * 0.3;
+        for (p, pool) in pools.iter().enumerate() {
+            if pool.is_empty() {
+                continue;
+            }
+            let rate =
+                base.get(p).copied().unwrap_or(2.0) * growth * if weekend { 1.4 } else { 1.0 };
+            let units = (rate * (0.6 + 0.8 * next())).round() as usize;
+            for n in 0..units {
+                let mut selections =
+                    pool[(next() * pool.len() as f64) as usize % pool.len()].clone();
+                // The last week: one glaze in three mugs sold.
+                if back <= 7 && p == 0 && next() < 0.6 {
+                    selections.insert("glaze".into(), hot_glaze.into());
+                }
+                lines.push(SalesLine {
+                    id: format!("hist_{}_{day}_{n}", products[p].product().id),
+                    day: day.to_string(),
+                    at: 0,
+                    product_id: products[p].product().id.clone(),
+                    selections: serde_json::to_string(&selections).unwrap_or_default(),
+                    quantity: 1,
+                });
+            }
+        }
+    }
+    lines
+}
+
+/// One valid, complete configuration, choosing each choice option's value at
+/// random among those still available.
+fn sample(c: &Configurator, next: &mut impl FnMut() -> f64) -> Option<BTreeMap<String, String>> {
+    let mut selections = BTreeMap::new();
+    for option in &c.product().options {
+        let outcome = c.configure_unexplained(&selections).ok()?;
+        let state = outcome.options.iter().find(|o| o.id == option.id)?;
+        let open: Vec<&str> = state
+            .values
+            .iter()
+            .filter(|v| v.available)
+            .map(|v| v.id.as_str())
+            .collect();
+        if open.is_empty() {
+            continue;
+        }
+        let pick = open[(next() * open.len() as f64) as usize % open.len()];
+        selections.insert(option.id.clone(), pick.to_string());
+    }
+    let outcome = c.configure_unexplained(&selections).ok()?;
+    outcome.complete.then_some(outcome.configuration)
 }

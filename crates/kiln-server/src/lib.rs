@@ -2,6 +2,7 @@
 //! OpenAPI document, health and metrics, and the order flow that ties the
 //! configurator, the planner and the store together.
 
+pub mod analytics;
 pub mod api;
 pub mod auth;
 pub mod demo;

@@ -197,6 +197,8 @@ api_tests!(
     store_mode_places_and_finds_store_orders,
     work_centre_down_moves_promises,
     purchases_are_received_and_made_orders_consume_stock,
+    demand_forecasts_and_hot_values_from_history,
+    finished_operations_free_their_capacity,
 );
 
 // ---------------------------------------------------------------------------
@@ -1029,6 +1031,8 @@ const ROUTES: &[(&str, &str)] = &[
     ),
     ("get", "/api/v1/brands/{brand}/shortages"),
     ("get", "/api/v1/brands/{brand}/downtimes"),
+    ("get", "/api/v1/brands/{brand}/demand"),
+    ("post", "/api/v1/brands/{brand}/sales-history"),
     (
         "post",
         "/api/v1/brands/{brand}/work-centers/{work_center}/downtimes",
@@ -1529,5 +1533,146 @@ async fn purchases_are_received_and_made_orders_consume_stock(app: App) {
             "{m}: rebuilt {got:?}, live {:?}",
             (on_hand, allocated, on_order)
         );
+    }
+}
+
+async fn demand_forecasts_and_hot_values_from_history(app: App) {
+    let demand = app.get("/demand").await.expect(StatusCode::OK);
+    let d = &demand.body;
+    assert!(
+        d["sales_lines"].as_u64().unwrap() > 1000,
+        "the demo has a year of sales"
+    );
+    assert_eq!(d["forecast_weeks"].as_array().unwrap().len(), 8);
+    let mug = d["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["product"] == "mug")
+        .expect("a mug forecast")
+        .clone();
+    assert_eq!(mug["forecast"].as_array().unwrap().len(), 8);
+    assert!(
+        mug["forecast"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f.as_f64().unwrap() >= 0.0)
+    );
+    // Reconciled: the sizes' forecasts add up to the mug's.
+    let product_total: f64 = mug["forecast"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_f64().unwrap())
+        .sum();
+    let sizes: f64 = mug["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["option"] == "size")
+        .map(|v| v["forecast_units"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (sizes - product_total).abs() < 1e-6 * product_total.max(1.0),
+        "{sizes} vs {product_total}"
+    );
+    // Materials are planned through the BOM: clay for mugs.
+    let clay = d["materials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["material"] == "stoneware-clay")
+        .expect("clay is needed");
+    assert!(clay["total"].as_f64().unwrap() > 0.0);
+    // The glaze that took off last week is flagged.
+    let hot: Vec<&str> = d["hot"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["label"].as_str().unwrap())
+        .collect();
+    assert!(hot.iter().any(|l| l.contains("Sage")), "{hot:?}");
+
+    // Imports are checked line by line, and retried imports add nothing.
+    let line = |id: &str, day: &str, product: &str, qty: u32| json!({ "id": id, "day": day, "product": product, "selections": { "size": "M" }, "quantity": qty });
+    let paths = app
+        .post(
+            "/sales-history",
+            &json!({ "lines": [line("a", "2026-13-01", "mug", 1), line("b", "2026-01-01", "nope", 0)] }),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        paths,
+        ["/lines/0/day", "/lines/1/quantity", "/lines/1/product"]
+    );
+    let body = json!({ "lines": [line("x1", "2026-01-05", "mug", 3)] });
+    let first = app
+        .post("/sales-history", &body)
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(first.body["added"], 1);
+    let again = app
+        .post("/sales-history", &body)
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(again.body["added"], 0);
+}
+
+/// Booked minutes per work centre on days after today, from the schedule.
+async fn booked_ahead(app: &App) -> std::collections::HashMap<String, u64> {
+    let schedule = app
+        .get(&format!("/schedule?from={}&days=92", today_plus(1)))
+        .await
+        .expect(StatusCode::OK);
+    schedule.body["work_centers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            let minutes = w["days"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["booked_minutes"].as_u64().unwrap())
+                .sum();
+            (w["id"].as_str().unwrap().to_string(), minutes)
+        })
+        .collect()
+}
+
+async fn finished_operations_free_their_capacity(app: App) {
+    // Enough shirts that the first operation runs over several days.
+    let id = app
+        .place_ok(&order_body("ada@example.com", "shirt", json!({}), 400))
+        .await;
+    let order = app.order(&id).await;
+    let wo = &work_orders_of(&order)[0];
+    let work_order = app
+        .get(&format!("/work-orders/{wo}"))
+        .await
+        .expect(StatusCode::OK);
+    let first = &work_order.body["operations"][0];
+    let wc = first["work_center"].as_str().unwrap().to_string();
+    let before = booked_ahead(&app).await;
+    assert!(
+        before[&wc] > 0,
+        "the first operation books days ahead: {before:?}"
+    );
+    for action in ["start", "complete"] {
+        app.post(
+            &format!("/work-orders/{wo}/operations/1/{action}"),
+            &json!({}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    }
+    let after = booked_ahead(&app).await;
+    assert_eq!(after[&wc], 0, "done early: its days ahead are free again");
+    for (other, minutes) in &before {
+        if *other != wc {
+            assert_eq!(after[other], *minutes, "{other} keeps its bookings");
+        }
     }
 }

@@ -151,6 +151,29 @@ pub trait Store: Send + Sync + 'static {
         shipment: &Shipment,
         event_id: &str,
     ) -> Result<Shipment>;
+    /// Adds imported sales; a line whose id is already stored is skipped, so
+    /// an import can be retried.
+    async fn add_sales_history(&self, brand_id: &str, lines: &[SalesLine]) -> Result<u64>;
+    /// Imported sales on or after `since` (ISO date), then every order line
+    /// placed since `since_ms`: the history demand sensing reads.
+    async fn sales_lines(
+        &self,
+        brand_id: &str,
+        since: &str,
+        since_ms: i64,
+    ) -> Result<Vec<SalesLine>>;
+
+    /// Removes the bookings after `day` (ISO date) of one operation of a
+    /// work order, for every order line in it, and returns them: the work is
+    /// done, so the capacity is free again.
+    async fn release_bookings(
+        &self,
+        brand_id: &str,
+        work_order_id: &str,
+        operation: &str,
+        day: &str,
+    ) -> Result<Vec<BookingRow>>;
+
     async fn downtimes(&self, brand_id: &str) -> Result<Vec<Downtime>>;
     /// Orders still `planned`, earliest promise first: what a replan may move.
     async fn open_promises(&self, brand_id: &str) -> Result<Vec<OpenPromise>>;

@@ -20,4 +20,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "stock moves",
         include_str!("../migrations/0004_stock_moves.sql"),
     ),
+    (
+        5,
+        "sales history",
+        include_str!("../migrations/0005_sales_history.sql"),
+    ),
 ];

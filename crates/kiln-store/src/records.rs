@@ -305,3 +305,18 @@ pub struct Repromise {
     /// The timeline entry telling the customer, when the date moved.
     pub event: Option<OrderEvent>,
 }
+
+/// One line of demand: imported sales history (`day` set) or an order placed
+/// in Kiln (`at` set, epoch milliseconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SalesLine {
+    pub id: String,
+    /// ISO date of an imported sale; empty for an order.
+    pub day: String,
+    /// When an order was placed; 0 for an imported sale.
+    pub at: i64,
+    pub product_id: String,
+    /// The configuration as JSON text: option to value.
+    pub selections: String,
+    pub quantity: i64,
+}

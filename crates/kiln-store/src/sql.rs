@@ -1260,6 +1260,125 @@ macro_rules! impl_store {
                 Ok(shipment.clone())
             }
 
+            async fn add_sales_history(&self, brand_id: &str, lines: &[SalesLine]) -> Result<u64> {
+                use Arg::{I, S};
+                let mut tx = self.write.begin().await?;
+                let before: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM sales_history WHERE brand_id = $1",
+                )
+                .bind(brand_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                let rows = lines
+                    .iter()
+                    .map(|l| {
+                        vec![
+                            S(brand_id), S(&l.id), S(&l.day), S(&l.product_id), S(&l.selections),
+                            I(l.quantity),
+                        ]
+                    })
+                    .collect();
+                insert_rows(&mut tx, "sales_history (brand_id, id, day, product_id, selections, \
+                    quantity)", rows, " ON CONFLICT (brand_id, id) DO NOTHING").await?;
+                let after: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM sales_history WHERE brand_id = $1",
+                )
+                .bind(brand_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok((after - before).max(0) as u64)
+            }
+
+            async fn sales_lines(
+                &self,
+                brand_id: &str,
+                since: &str,
+                since_ms: i64,
+            ) -> Result<Vec<SalesLine>> {
+                let mut out: Vec<SalesLine> = sqlx::query(
+                    "SELECT id, day, product_id, selections, quantity FROM sales_history \
+                     WHERE brand_id = $1 AND day >= $2 ORDER BY day, id",
+                )
+                .bind(brand_id)
+                .bind(since)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(SalesLine {
+                        id: r.try_get("id")?,
+                        day: r.try_get("day")?,
+                        at: 0,
+                        product_id: r.try_get("product_id")?,
+                        selections: r.try_get("selections")?,
+                        quantity: r.try_get("quantity")?,
+                    })
+                })
+                .collect::<Result<_>>()?;
+                let orders = sqlx::query(
+                    "SELECT o.id, o.created_at, l.line_no, l.product_id, l.selections, l.quantity \
+                     FROM orders o JOIN order_lines l ON l.brand_id = o.brand_id AND l.order_id = o.id \
+                     WHERE o.brand_id = $1 AND o.created_at >= $2 ORDER BY o.created_at, o.id, l.line_no",
+                )
+                .bind(brand_id)
+                .bind(since_ms)
+                .fetch_all(&self.read)
+                .await?;
+                for r in &orders {
+                    let id: String = r.try_get("id")?;
+                    let line_no: i64 = r.try_get("line_no")?;
+                    out.push(SalesLine {
+                        id: format!("{id}#{line_no}"),
+                        day: String::new(),
+                        at: r.try_get("created_at")?,
+                        product_id: r.try_get("product_id")?,
+                        selections: r.try_get("selections")?,
+                        quantity: r.try_get("quantity")?,
+                    });
+                }
+                Ok(out)
+            }
+
+            async fn release_bookings(
+                &self,
+                brand_id: &str,
+                work_order_id: &str,
+                operation: &str,
+                day: &str,
+            ) -> Result<Vec<BookingRow>> {
+                const LINES: &str = "SELECT l.order_id FROM order_lines l WHERE l.brand_id = $1 \
+                     AND l.work_order_id = $2 AND l.order_id = b.order_id AND l.line_no = b.line_no";
+                let mut tx = self.write.begin().await?;
+                let rows = sqlx::query(&format!(
+                    "SELECT b.order_id, b.line_no, b.operation, b.work_center, b.day, b.minutes \
+                     FROM bookings b WHERE b.brand_id = $1 AND b.operation = $3 AND b.day > $4 \
+                     AND EXISTS ({LINES})"
+                ))
+                .bind(brand_id)
+                .bind(work_order_id)
+                .bind(operation)
+                .bind(day)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(booking_from)
+                .collect::<Result<Vec<_>>>()?;
+                sqlx::query(&format!(
+                    "DELETE FROM bookings WHERE brand_id = $1 AND operation = $3 AND day > $4 \
+                     AND EXISTS ({})",
+                    LINES.replace("b.order_id", "bookings.order_id").replace("b.line_no", "bookings.line_no")
+                ))
+                .bind(brand_id)
+                .bind(work_order_id)
+                .bind(operation)
+                .bind(day)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(rows)
+            }
+
             async fn downtimes(&self, brand_id: &str) -> Result<Vec<Downtime>> {
                 sqlx::query(
                     "SELECT id, work_center, from_day, to_day, reason, created_at \

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use kiln_store::{
     BookingRow, Brand, CatalogFile, Customer, Downtime, MaterialRow, NewOrder, OperationAction,
     OrderEvent, OrderLine, Payment, Placed, PostgresStore, PurchaseSuggestion, Repromise,
-    Requirement, Shipment, SqliteStore, Store, StoreError, WorkOrderOperation, WorkOrderWrite,
-    status,
+    Requirement, SalesLine, Shipment, SqliteStore, Store, StoreError, WorkOrderOperation,
+    WorkOrderWrite, status,
 };
 
 // ---------------------------------------------------------------------------
@@ -144,6 +144,7 @@ store_tests!(
     shipment_only_after_made,
     tenancy_brand_b_never_sees_brand_a,
     downtime_replaces_bookings_and_moves_promises,
+    sales_history_imports_once_and_reads_with_orders,
 );
 
 // ---------------------------------------------------------------------------
@@ -1309,4 +1310,57 @@ async fn downtime_replaces_bookings_and_moves_promises(store: Arc<dyn Store>) {
     assert!(store.record_downtime(&a.id, &down, &[again]).await.is_err());
     let o = store.order(&a.id, "ord_1").await.unwrap().unwrap();
     assert_eq!(o.promised_date, "2026-01-17");
+}
+
+async fn sales_history_imports_once_and_reads_with_orders(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let a = brand(store, "alpha").await;
+    let b = brand(store, "beta").await;
+    let sale = |id: &str, day: &str| SalesLine {
+        id: id.into(),
+        day: day.into(),
+        at: 0,
+        product_id: "mug".into(),
+        selections: r#"{"size":"L"}"#.into(),
+        quantity: 2,
+    };
+    let lines = [sale("s1", "2025-12-01"), sale("s2", "2026-01-03")];
+    assert_eq!(store.add_sales_history(&a.id, &lines).await.unwrap(), 2);
+    // A retried import adds only what is new.
+    let again = [sale("s2", "2026-01-03"), sale("s3", "2026-01-04")];
+    assert_eq!(store.add_sales_history(&a.id, &again).await.unwrap(), 1);
+    assert_eq!(store.add_sales_history(&b.id, &lines).await.unwrap(), 2);
+    store
+        .place_order(&order(
+            &a,
+            "ord_1",
+            None,
+            "ada@example.com",
+            3,
+            create_wo("wo_1", "MUG-L", 3, 1),
+        ))
+        .await
+        .unwrap();
+
+    let read = store.sales_lines(&a.id, "2026-01-01", 0).await.unwrap();
+    let summary: Vec<_> = read
+        .iter()
+        .map(|l| (l.id.as_str(), l.day.as_str(), l.at, l.quantity))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("s2", "2026-01-03", 0, 2),
+            ("s3", "2026-01-04", 0, 2),
+            ("ord_1#1", "", T0, 3)
+        ]
+    );
+    assert!(
+        store
+            .sales_lines(&a.id, "2026-01-01", T0 + 1)
+            .await
+            .unwrap()
+            .len()
+            == 2
+    );
 }

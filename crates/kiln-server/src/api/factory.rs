@@ -138,6 +138,30 @@ pub async fn record_operation(
             }
             other => other.into(),
         })?;
+    // Finished work needs no more capacity: bookings still ahead are freed.
+    let mut released = Vec::new();
+    if matches!(action, OperationAction::Complete { .. })
+        && let Some(op) = change.work_order.operations.iter().find(|o| o.seq == seq)
+    {
+        released = state
+            .store
+            .release_bookings(
+                &rt.brand.id,
+                work_order,
+                &op.operation,
+                &crate::ids::today().to_string(),
+            )
+            .await?;
+    }
+    if !released.is_empty() {
+        let mut plan = rt.plan.lock().await;
+        for b in &released {
+            if let Ok(day) = b.day.parse() {
+                plan.ledger
+                    .release(&b.work_center, day, b.minutes.max(0) as u64);
+            }
+        }
+    }
     if action == OperationAction::Start || !change.consumed.is_empty() {
         let mut plan = rt.plan.lock().await;
         // A started work order no longer takes new lines.

@@ -1,6 +1,7 @@
 //! Routes, grouped by who uses them, and the OpenAPI document built from
 //! their annotations.
 
+pub mod demand;
 pub mod factory;
 pub mod orders;
 pub mod planning;
@@ -25,7 +26,7 @@ use crate::error::{ApiError, ApiResult};
 #[openapi(
     info(title = "Kiln", description = "Made-to-order manufacturing: configure, order, plan, make, ship."),
     modifiers(&BrandKey),
-    tags((name = "catalog"), (name = "orders"), (name = "factory"), (name = "planning"), (name = "shipping"), (name = "platform"))
+    tags((name = "catalog"), (name = "orders"), (name = "factory"), (name = "planning"), (name = "demand"), (name = "shipping"), (name = "platform"))
 )]
 struct ApiDoc;
 
@@ -50,7 +51,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(products::routes())
         .merge(orders::routes())
         .merge(factory::routes())
-        .merge(planning::routes());
+        .merge(planning::routes())
+        .merge(demand::routes());
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(metrics))

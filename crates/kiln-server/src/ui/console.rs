@@ -52,7 +52,7 @@ async fn signed_in(state: &AppState, headers: &HeaderMap) -> UiResult<Option<Arc
     brand_from_cookie(state, headers, KEY_COOKIE).await
 }
 
-async fn require(state: &AppState, headers: &HeaderMap) -> UiResult<Arc<BrandRuntime>> {
+pub(super) async fn require(state: &AppState, headers: &HeaderMap) -> UiResult<Arc<BrandRuntime>> {
     signed_in(state, headers)
         .await?
         .ok_or_else(|| ApiError::Unauthorized.into())

@@ -1,6 +1,7 @@
 //! The web UI: server-rendered HTML with one small script. Every form works
 //! without JavaScript; the script only redraws the configurator in place.
 
+mod analytics;
 mod console;
 mod pos;
 mod shop;
@@ -25,6 +26,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/static/kiln.js", get(js))
         .merge(shop::routes())
         .merge(console::routes())
+        .merge(analytics::routes())
         .merge(pos::routes())
 }
 
