@@ -469,6 +469,10 @@ const ok4 = ok3 && (await step("4. console: sign in with the key → work the or
   check(await planner.getByRole("region", { name: /^Hot: Ceramic mug · Glaze: Sage$/ }).isVisible(), "the demo's hot glaze is not flagged");
   await allLabelled(planner, "demand");
   await shot(planner, "08d-demand");
+  // The forecast's shortfalls become purchase suggestions in the console.
+  await planner.getByRole("button", { name: "Suggest purchases for the forecast" }).click();
+  await planner.waitForLoadState("load");
+  check((await planner.getByRole("row").filter({ hasText: "forecast" }).count()) > 0, "no purchase suggestion for the forecast in the console");
   await planner.goto(BASE + "/console");
 
   // A disruption: the throwing wheel is down for 30 days; the planner sees

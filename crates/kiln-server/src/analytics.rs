@@ -454,6 +454,62 @@ fn hot(lines: &[OrderLine], products: &[&Product], today: Date) -> Vec<HotFlag> 
         .collect()
 }
 
+/// Turns the forecast's material shortfalls into purchase suggestions (for
+/// order `forecast`), so forecasts reach purchasing the way orders do. What
+/// is already on order counts as available, so asking twice suggests only
+/// what is still short.
+pub async fn suggest_purchases(
+    state: &AppState,
+    rt: &BrandRuntime,
+) -> ApiResult<Vec<kiln_store::PurchaseSuggestion>> {
+    use rust_decimal::Decimal;
+    let d = demand(state, rt).await?;
+    let today = today();
+    let need_by = d
+        .forecast_weeks
+        .first()
+        .and_then(|w| w.parse::<Date>().ok())
+        .unwrap_or(today)
+        .max(today);
+    let mut plan = rt.plan.lock().await;
+    let mut out = Vec::new();
+    for m in &d.materials {
+        let available = plan
+            .materials
+            .get(&m.material)
+            .map_or(Decimal::ZERO, |p| p.available());
+        // Thousandths, rounded up: a suggestion never understates the need.
+        let total = Decimal::from_f64_retain(m.total)
+            .unwrap_or_default()
+            .round_dp_with_strategy(3, rust_decimal::RoundingStrategy::AwayFromZero);
+        let short = total - available.max(Decimal::ZERO);
+        if short <= Decimal::ZERO {
+            continue;
+        }
+        let spec = rt.catalog.factory.material(&m.material);
+        let lead = spec.map_or(0, |s| s.lead_days);
+        let qty = short.max(spec.map_or(Decimal::ZERO, |s| s.moq));
+        out.push(kiln_store::PurchaseSuggestion {
+            id: crate::ids::new_id("pur"),
+            order_id: "forecast".into(),
+            material: m.material.clone(),
+            qty: qty.normalize().to_string(),
+            order_by: m.order_by.to_string(),
+            arrives: today
+                .checked_add(i64::from(lead).days())
+                .unwrap_or(today)
+                .to_string(),
+            need_by: need_by.to_string(),
+        });
+    }
+    state.store.add_suggestions(&rt.brand.id, &out).await?;
+    for s in &out {
+        let qty: Decimal = s.qty.parse().unwrap_or_default();
+        plan.position(&s.material).on_order += qty;
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1033,6 +1033,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/brands/{brand}/downtimes"),
     ("get", "/api/v1/brands/{brand}/demand"),
     ("post", "/api/v1/brands/{brand}/sales-history"),
+    ("post", "/api/v1/brands/{brand}/demand/purchase-suggestions"),
     (
         "post",
         "/api/v1/brands/{brand}/work-centers/{work_center}/downtimes",
@@ -1593,6 +1594,41 @@ async fn demand_forecasts_and_hot_values_from_history(app: App) {
         .map(|h| h["label"].as_str().unwrap())
         .collect();
     assert!(hot.iter().any(|l| l.contains("Sage")), "{hot:?}");
+
+    // The forecast's shortfalls become purchase suggestions, once.
+    let short: Vec<String> = d["materials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["shortfall"].as_f64().unwrap() > 0.0)
+        .map(|m| m["material"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!short.is_empty(), "the demo's stock does not cover 8 weeks");
+    let suggested = app
+        .post("/demand/purchase-suggestions", &json!({}))
+        .await
+        .expect(StatusCode::CREATED);
+    let mut materials: Vec<String> = suggested.body["purchase_suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert_eq!(s["order_id"], "forecast");
+            s["material"].as_str().unwrap().to_string()
+        })
+        .collect();
+    materials.sort();
+    let mut expected = short.clone();
+    expected.sort();
+    assert_eq!(materials, expected);
+    let again = app
+        .post("/demand/purchase-suggestions", &json!({}))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(
+        again.body["purchase_suggestions"].as_array().unwrap().len(),
+        0
+    );
 
     // Imports are checked line by line, and retried imports add nothing.
     let line = |id: &str, day: &str, product: &str, qty: u32| json!({ "id": id, "day": day, "product": product, "selections": { "size": "M" }, "quantity": qty });

@@ -105,6 +105,13 @@ pub trait Store: Send + Sync + 'static {
         move_id: &str,
         at: i64,
     ) -> Result<PurchaseSuggestion>;
+    /// Adds purchase suggestions that no order placed, e.g. from the demand
+    /// forecast (their `order_id` says where they came from).
+    async fn add_suggestions(
+        &self,
+        brand_id: &str,
+        suggestions: &[PurchaseSuggestion],
+    ) -> Result<()>;
     /// Every stock move as `(material, signed quantity)`, oldest first.
     async fn stock_moves(&self, brand_id: &str) -> Result<Vec<(String, String)>>;
 

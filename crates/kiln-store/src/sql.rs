@@ -917,6 +917,28 @@ macro_rules! impl_store {
                 Ok(suggestion)
             }
 
+            async fn add_suggestions(
+                &self,
+                brand_id: &str,
+                suggestions: &[PurchaseSuggestion],
+            ) -> Result<()> {
+                use Arg::S;
+                let mut tx = self.write.begin().await?;
+                let rows = suggestions
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            S(brand_id), S(&s.id), S(&s.order_id), S(&s.material), S(&s.qty),
+                            S(&s.order_by), S(&s.arrives), S(&s.need_by),
+                        ]
+                    })
+                    .collect();
+                insert_rows(&mut tx, "purchase_suggestions (brand_id, id, order_id, material, \
+                    qty, order_by, arrives, need_by)", rows, "").await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn stock_moves(&self, brand_id: &str) -> Result<Vec<(String, String)>> {
                 sqlx::query(
                     "SELECT material, qty FROM stock_moves WHERE brand_id = $1 ORDER BY at, id",

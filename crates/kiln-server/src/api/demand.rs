@@ -23,6 +23,34 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
         .routes(routes!(get_demand))
         .routes(routes!(import_sales))
+        .routes(routes!(forecast_purchases))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ForecastPurchases {
+    pub purchase_suggestions: Vec<kiln_store::PurchaseSuggestion>,
+}
+
+/// Suggest purchases for what the forecast needs beyond stock, purchases on
+/// order and what orders already hold: forecasts enter purchasing as gross
+/// requirements, consumed by the orders already booked.
+#[utoipa::path(post, path = "/brands/{brand}/demand/purchase-suggestions", tag = "demand",
+    params(("brand" = String, Path, description = "brand slug")),
+    security(("brand_key" = [])),
+    responses((status = 201, body = ForecastPurchases), (status = 401, body = Problem)))]
+async fn forecast_purchases(
+    State(state): State<Arc<AppState>>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<(StatusCode, Json<ForecastPurchases>)> {
+    let rt = brand_admin(&state, &headers, &brand).await?;
+    let purchase_suggestions = crate::analytics::suggest_purchases(&state, &rt).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ForecastPurchases {
+            purchase_suggestions,
+        }),
+    ))
 }
 
 /// Forecasts per product and option value for the next 8 weeks, material

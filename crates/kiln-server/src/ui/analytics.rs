@@ -9,15 +9,17 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use super::console::require;
-use super::{UiResult, page};
+use super::{UiResult, page, see_other};
 use crate::AppState;
 use crate::analytics::demand;
 
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/console/demand", get(analytics))
+    Router::new()
+        .route("/console/demand", get(analytics))
+        .route("/console/demand/purchases", post(purchases))
 }
 
 /// History weeks drawn before the forecast.
@@ -242,4 +244,11 @@ fn xml(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// Suggests purchases for the forecast's shortfalls, then shows them.
+async fn purchases(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiResult<Response> {
+    let rt = require(&state, &headers).await?;
+    crate::analytics::suggest_purchases(&state, &rt).await?;
+    Ok(see_other("/console#purchases"))
 }
