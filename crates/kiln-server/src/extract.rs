@@ -34,8 +34,16 @@ where
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = json_pointer(e.path());
+        let mut path = json_pointer(e.path());
         let message = e.inner().to_string();
+        // serde reports a missing field at its parent; point at the field itself.
+        if let Some(field) = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            path.push('/');
+            path.push_str(&escape(field));
+        }
         ApiError::BadRequest {
             detail: format!("the body is not valid: {message}"),
             errors: vec![FieldError::new(path, message)],
@@ -60,4 +68,38 @@ fn json_pointer(path: &serde_path_to_error::Path) -> String {
 /// RFC 6901 escaping of a pointer segment.
 pub fn escape(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Line {
+        quantity: u32,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Order {
+        lines: Vec<Line>,
+    }
+
+    fn path_of(body: &str) -> String {
+        match parse_json::<Order>(body.as_bytes()) {
+            Err(ApiError::BadRequest { errors, .. }) => errors[0].path.clone(),
+            other => panic!("expected a bad request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_point_at_the_field() {
+        assert_eq!(
+            path_of(r#"{"lines":[{"quantity":"x"}]}"#),
+            "/lines/0/quantity"
+        );
+        assert_eq!(path_of(r#"{"lines":[{}]}"#), "/lines/0/quantity");
+        assert_eq!(path_of(r#"{}"#), "/lines");
+    }
 }
