@@ -45,6 +45,23 @@ pub struct SolveArgs {
     /// Iteration budget per thread (for reproducible runs); the time limit still applies.
     #[arg(long)]
     iterations: Option<u64>,
+    /// Tuning: non-improving iterations before a restart.
+    #[arg(long, hide = true)]
+    stagnation: Option<u64>,
+    /// Tuning: at most this many random moves at a restart.
+    #[arg(long, hide = true)]
+    perturbation: Option<u64>,
+    /// Tuning: tabu tenure range, `MIN,MAX`.
+    #[arg(long, hide = true, value_parser = parse_range)]
+    tenure: Option<(u64, u64)>,
+}
+
+fn parse_range(text: &str) -> Result<(u64, u64), String> {
+    let (a, b) = text
+        .split_once(',')
+        .ok_or_else(|| format!("expected `MIN,MAX`, found `{text}`"))?;
+    let num = |t: &str| t.trim().parse::<u64>().map_err(|e| format!("`{t}`: {e}"));
+    Ok((num(a)?, num(b)?))
 }
 
 pub fn run(cmd: ScheduleCommand) -> anyhow::Result<ExitCode> {
@@ -90,7 +107,13 @@ fn solve(args: SolveArgs) -> anyhow::Result<ExitCode> {
         threads,
         max_iterations: args.iterations,
         lower_bound: args.lower_bound,
+        stagnation: args.stagnation,
+        tenure: args.tenure,
         ..SolveOptions::default()
+    };
+    let options = SolveOptions {
+        perturbation: args.perturbation.unwrap_or(options.perturbation),
+        ..options
     };
     let solved = shop::solve(&instance, &options, &|| Instant::now() >= deadline);
     let schedule = solved.schedule;

@@ -42,16 +42,116 @@ impl Operation {
     }
 }
 
+/// Releases, due dates and weights above this are refused (sums stay far from overflow).
+pub const MAX_TIME: u64 = 1_000_000_000_000;
+/// Weights above this are refused.
+pub const MAX_WEIGHT: u64 = 1_000_000;
+/// More job families than this are refused (the setup tables are families²  per machine).
+pub const MAX_FAMILIES: usize = 1_024;
+
+/// An order's terms for one job: when its material arrives, when it is due, what a unit of
+/// lateness costs, and its setup family (the SKU: jobs of one family need no setup between
+/// them on a machine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobTerms {
+    /// No operation of the job starts earlier.
+    pub release: u64,
+    /// Completion after this is tardy; `None`: never tardy.
+    pub due: Option<u64>,
+    /// Weight of each unit of tardiness.
+    pub weight: u64,
+    /// Setup family, an index into [`Setups`].
+    pub family: u32,
+}
+
+impl Default for JobTerms {
+    fn default() -> Self {
+        Self {
+            release: 0,
+            due: None,
+            weight: 1,
+            family: 0,
+        }
+    }
+}
+
+/// Sequence-dependent setup times on each machine, by job family: the machine is idle for
+/// `time(machine, from, to)` between an operation of family `from` and the next one, of
+/// family `to`. Same family: zero. The first operation on a machine needs none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setups {
+    families: usize,
+    /// Per machine, row-major `from * families + to`.
+    times: Vec<Vec<u64>>,
+}
+
+impl Setups {
+    /// `times[machine]` is a `families × families` matrix, row-major (`from * families + to`),
+    /// with a zero diagonal.
+    pub fn new(families: usize, times: Vec<Vec<u64>>) -> Result<Self, String> {
+        if families == 0 || families > MAX_FAMILIES {
+            return Err(format!("setups: {families} families (1 to {MAX_FAMILIES})"));
+        }
+        for (m, t) in times.iter().enumerate() {
+            if t.len() != families * families {
+                return Err(format!(
+                    "setups: machine {m} has {} times, expected {families}×{families}",
+                    t.len()
+                ));
+            }
+            for f in 0..families {
+                if t[f * families + f] != 0 {
+                    return Err(format!("setups: machine {m} family {f} to itself is not 0"));
+                }
+            }
+            if let Some(&big) = t.iter().find(|&&x| x > MAX_DURATION) {
+                return Err(format!("setups: machine {m}: time {big} too large"));
+            }
+        }
+        Ok(Self { families, times })
+    }
+
+    /// The same setup `time` between any two different families on every machine.
+    pub fn uniform(machines: usize, families: usize, time: u64) -> Result<Self, String> {
+        let row: Vec<u64> = (0..families * families)
+            .map(|i| {
+                if i / families == i % families {
+                    0
+                } else {
+                    time
+                }
+            })
+            .collect();
+        Self::new(families, vec![row; machines])
+    }
+
+    /// Number of families.
+    pub fn families(&self) -> usize {
+        self.families
+    }
+
+    /// Setup on `machine` between families `from` and `to`.
+    #[inline]
+    pub fn time(&self, machine: u32, from: u32, to: u32) -> u64 {
+        self.times[machine as usize][from as usize * self.families + to as usize]
+    }
+}
+
 /// A (flexible) job shop: jobs are sequences of operations.
 ///
 /// Operations are also numbered globally, job by job in file order (`op_id`), which is the
-/// numbering the solver works with.
+/// numbering the solver works with. Jobs may carry [`JobTerms`] and machines [`Setups`];
+/// without them (the benchmark formats) every job is released at 0, never tardy, and the
+/// objective is the makespan alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
     jobs: Vec<Vec<Operation>>,
     /// Machine names as they appear in the file, by dense index.
     machine_labels: Vec<u32>,
     job_start: Vec<usize>,
+    /// Empty, or one per job.
+    terms: Vec<JobTerms>,
+    setups: Option<Setups>,
 }
 
 impl Instance {
@@ -88,7 +188,96 @@ impl Instance {
             jobs,
             machine_labels,
             job_start,
+            terms: Vec::new(),
+            setups: None,
         }
+    }
+
+    /// Gives every job its terms (one per job, in job order).
+    pub fn with_terms(mut self, terms: Vec<JobTerms>) -> Result<Self, String> {
+        if terms.len() != self.jobs.len() {
+            return Err(format!(
+                "terms for {} job(s), the instance has {}",
+                terms.len(),
+                self.jobs.len()
+            ));
+        }
+        for (j, t) in terms.iter().enumerate() {
+            if t.release > MAX_TIME || t.due.is_some_and(|d| d > MAX_TIME) {
+                return Err(format!("job {j}: release or due date above {MAX_TIME}"));
+            }
+            if t.weight > MAX_WEIGHT {
+                return Err(format!("job {j}: weight {} above {MAX_WEIGHT}", t.weight));
+            }
+            if let Some(s) = &self.setups
+                && t.family as usize >= s.families
+            {
+                return Err(format!(
+                    "job {j}: family {} but the setups know {}",
+                    t.family, s.families
+                ));
+            }
+        }
+        self.terms = terms;
+        Ok(self)
+    }
+
+    /// Gives the machines sequence-dependent setups. Every duration must then be positive
+    /// (a zero-length operation would leave the order on its machine, hence its setups,
+    /// undefined).
+    pub fn with_setups(mut self, setups: Setups) -> Result<Self, String> {
+        if setups.times.len() != self.machines() {
+            return Err(format!(
+                "setups for {} machine(s), the instance has {}",
+                setups.times.len(),
+                self.machines()
+            ));
+        }
+        for (j, job) in self.jobs.iter().enumerate() {
+            if let Some(t) = self.terms.get(j)
+                && t.family as usize >= setups.families
+            {
+                return Err(format!(
+                    "job {j}: family {} but the setups know {}",
+                    t.family, setups.families
+                ));
+            }
+            for (k, op) in job.iter().enumerate() {
+                if op.alternatives.iter().any(|a| a.1 == 0) {
+                    return Err(format!(
+                        "job {j} operation {k}: zero duration is not allowed with setups"
+                    ));
+                }
+            }
+        }
+        self.setups = Some(setups);
+        Ok(self)
+    }
+
+    /// The terms of `job` (defaults when none were given).
+    #[inline]
+    pub fn terms(&self, job: usize) -> JobTerms {
+        self.terms.get(job).copied().unwrap_or_default()
+    }
+
+    /// The machines' setups, if any.
+    pub fn setups(&self) -> Option<&Setups> {
+        self.setups.as_ref()
+    }
+
+    /// Setup on `machine` between an operation of job `from` and one of job `to`.
+    #[inline]
+    pub fn setup(&self, machine: u32, from: usize, to: usize) -> u64 {
+        match &self.setups {
+            Some(s) => s.time(machine, self.terms(from).family, self.terms(to).family),
+            None => 0,
+        }
+    }
+
+    /// True when no job has a release or a due date and there are no setups: a benchmark
+    /// instance, scheduled for the makespan alone.
+    pub fn is_plain(&self) -> bool {
+        self.setups.is_none() && self.terms.iter().all(|t| t.release == 0 && t.due.is_none())
     }
 
     /// The jobs, each a sequence of operations.
@@ -129,13 +318,16 @@ impl Instance {
             .all(|o| o.alternatives.len() == 1)
     }
 
-    /// A simple lower bound on the makespan: the longest job (shortest durations) and, for
-    /// machines that some operations must use, their unavoidable load.
+    /// A simple lower bound on the makespan: the longest job (its release plus its shortest
+    /// durations) and, for machines that some operations must use, their unavoidable load.
     pub fn lower_bound(&self) -> u64 {
         let job_lb = self
             .jobs
             .iter()
-            .map(|j| j.iter().map(Operation::min_duration).sum::<u64>())
+            .enumerate()
+            .map(|(j, ops)| {
+                self.terms(j).release + ops.iter().map(Operation::min_duration).sum::<u64>()
+            })
             .max()
             .unwrap_or(0);
         let mut forced = vec![0u64; self.machines()];

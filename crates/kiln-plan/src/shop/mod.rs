@@ -2,14 +2,18 @@
 //!
 //! - [`instance`]: the instance model and the JSP / FJSP text formats.
 //! - [`schedule`]: a schedule and an independent feasibility checker.
-//! - [`solve`]: the tabu-search solver.
+//! - [`solve`]: the tabu-search solver; [`timed`] its variant for releases, due dates and
+//!   setups (weighted tardiness first, then makespan).
 
 pub mod instance;
 pub mod schedule;
 pub mod solve;
+pub mod timed;
 
-pub use instance::{Format, Instance, Operation, ParseError, parse, parse_fjsp, parse_jsp};
-pub use schedule::{Infeasible, Placed, Schedule, check};
+pub use instance::{
+    Format, Instance, JobTerms, Operation, ParseError, Setups, parse, parse_fjsp, parse_jsp,
+};
+pub use schedule::{Infeasible, Objective, Placed, Schedule, check, evaluate};
 pub use solve::{SolveOptions, SolveStats, Solved, solve};
 
 #[cfg(test)]

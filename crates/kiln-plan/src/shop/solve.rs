@@ -27,9 +27,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::instance::Instance;
-use super::schedule::{Placed, Schedule};
+use super::schedule::{Objective, Placed, Schedule};
 
-const NONE: u32 = u32::MAX;
+pub(super) const NONE: u32 = u32::MAX;
 
 /// How to run the solver.
 #[derive(Debug, Clone)]
@@ -85,15 +85,24 @@ pub struct SolveStats {
 #[derive(Debug, Clone)]
 pub struct Solved {
     pub schedule: Schedule,
+    /// Weighted tardiness (zero without due dates) and makespan of `schedule`.
+    pub objective: Objective,
     pub stats: SolveStats,
 }
 
 /// Solves `instance`, calling `stop` between iterations to learn whether to end.
+///
+/// Plain instances (no releases, due dates or setups: the benchmark formats) minimise the
+/// makespan with the search below; the others go to [`super::timed`], which minimises
+/// weighted tardiness first, then the makespan.
 pub fn solve(
     instance: &Instance,
     options: &SolveOptions,
     stop: &(dyn Fn() -> bool + Sync),
 ) -> Solved {
+    if !instance.is_plain() {
+        return super::timed::solve(instance, options, stop);
+    }
     let mut problem = Problem::new(instance, options.lower_bound);
     if let Some((lo, hi)) = options.tenure {
         problem.tenure_min = lo.max(1);
@@ -140,8 +149,13 @@ pub fn solve(
         }
     }
     let best = best.expect("at least one thread");
+    let schedule = to_schedule(&problem, instance, &best);
     Solved {
-        schedule: to_schedule(&problem, instance, &best),
+        objective: Objective {
+            weighted_tardiness: 0,
+            makespan: schedule.makespan,
+        },
+        schedule,
         stats,
     }
 }
@@ -232,10 +246,10 @@ struct Solution {
 }
 
 /// A small, fast, seedable generator (xorshift64*).
-struct Rng(u64);
+pub(super) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Self {
+    pub(super) fn new(seed: u64) -> Self {
         // splitmix64 scrambles the seed so that seeds 0, 1, 2 give unrelated streams.
         let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -243,7 +257,7 @@ impl Rng {
         z ^= z >> 31;
         Self(z | 1)
     }
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -252,23 +266,23 @@ impl Rng {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     /// Uniform in `0..n` (`n > 0`).
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
     }
-    fn chance(&mut self, num: u64, den: u64) -> bool {
+    pub(super) fn chance(&mut self, num: u64, den: u64) -> bool {
         self.below(den) < num
     }
 }
 
 /// Tabu attributes in a fixed-size hashed table: a collision only makes a move tabu a little
 /// longer, and memory stays constant whatever the instance size.
-struct TabuTable {
+pub(super) struct TabuTable {
     expiry: Vec<u64>,
     mask: usize,
 }
 
 impl TabuTable {
-    fn new(bits: u32) -> Self {
+    pub(super) fn new(bits: u32) -> Self {
         Self {
             expiry: vec![0; 1 << bits],
             mask: (1 << bits) - 1,
@@ -280,20 +294,20 @@ impl TabuTable {
             .wrapping_mul(0xD6E8_FEB8_6659_FD93);
         ((h >> 32) as usize) & self.mask
     }
-    fn is_tabu(&self, a: u32, b: u32, kind: u64, now: u64) -> bool {
+    pub(super) fn is_tabu(&self, a: u32, b: u32, kind: u64, now: u64) -> bool {
         self.expiry[self.slot(a, b, kind)] > now
     }
-    fn set(&mut self, a: u32, b: u32, kind: u64, until: u64) {
+    pub(super) fn set(&mut self, a: u32, b: u32, kind: u64, until: u64) {
         let s = self.slot(a, b, kind);
         self.expiry[s] = until;
     }
-    fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.expiry.fill(0);
     }
 }
 
-const ORDER: u64 = 1;
-const ASSIGN: u64 = 2;
+pub(super) const ORDER: u64 = 1;
+pub(super) const ASSIGN: u64 = 2;
 
 /// A candidate move: `v` goes to `machine` at final index `to` of its sequence.
 #[derive(Clone, Copy)]
