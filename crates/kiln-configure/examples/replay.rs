@@ -1,6 +1,7 @@
 //! `cargo run --release -p kiln-configure --example replay -- MODEL SALES [N]`:
 //! the core of `kiln bench configurator` without the CLI: replay sales lines
-//! as sessions, domains after every step; prints p50/p99/max in µs.
+//! as sessions, all valid values after every step and one explanation;
+//! prints p50/p99/max in µs.
 
 use std::time::Instant;
 
@@ -15,31 +16,48 @@ fn main() {
     let limit: usize = a.get(3).and_then(|x| x.parse().ok()).unwrap_or(usize::MAX);
     let mut lines = sales.lines();
     let names: Vec<&str> = lines.next().expect("header").split_whitespace().collect();
+    let index: Vec<usize> = names
+        .iter()
+        .map(|n| {
+            product
+                .options
+                .iter()
+                .position(|o| o.id == *n)
+                .expect("option")
+        })
+        .collect();
     let (mut steps, mut refused, mut ex) = (Vec::new(), 0, Vec::new());
     for line in lines.filter(|l| !l.trim().is_empty()).take(limit) {
+        let mut state = c.state(&Default::default()).expect("empty");
         let mut sel = kiln_configure::Selections::new();
-        let mut offered: Option<Vec<(String, Vec<String>)>> = None;
+        let mut offered: Option<kiln_configure::Available> = None;
         for (k, (o, v)) in names.iter().zip(line.split_whitespace()).enumerate() {
-            if let Some(d) = &offered
-                && !d.iter().any(|(x, vs)| x == o && vs.iter().any(|y| y == v))
+            let i = index[k];
+            let vi = product.options[i]
+                .kind
+                .values()
+                .iter()
+                .position(|x| x.id == v);
+            if let (Some(d), Some(vi)) = (&offered, vi)
+                && !d.contains(i, vi)
             {
                 refused += 1;
             }
             sel.insert(o.to_string(), v.to_string());
             let t = Instant::now();
-            let d = c.domains(&sel).expect("known values");
+            c.set(&mut state, o, v).expect("known value");
+            let d = c.available(&state);
             steps.push(t.elapsed().as_micros() as u64);
-            if let Some(&next) = names.get(k + 1)
-                && let Some((_, vs)) = d.domains.iter().find(|(x, _)| x == next)
-                && let Some(val) = product
-                    .option(next)
-                    .and_then(|op| op.kind.values().iter().find(|x| !vs.contains(&x.id)))
+            if let (Some(d), Some(&next)) = (&d, index.get(k + 1))
+                && let Some(x) =
+                    (0..product.options[next].kind.values().len()).find(|&x| !d.contains(next, x))
             {
+                let opt = &product.options[next];
                 let t = Instant::now();
-                let _ = c.explain(&sel, next, &val.id);
+                let _ = c.explain(&sel, &opt.id, &opt.kind.values()[x].id);
                 ex.push(t.elapsed().as_micros() as u64);
             }
-            offered = Some(d.domains);
+            offered = d;
         }
     }
     steps.sort_unstable();

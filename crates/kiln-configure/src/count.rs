@@ -116,6 +116,12 @@ impl fmt::Display for CountError {
 impl std::error::Error for CountError {}
 
 pub(crate) fn count(engine: &Engine, product: &kiln_model::Product) -> Result<BigUint, CountError> {
+    if let Some(c) = &engine.compiled {
+        return Ok(c.count());
+    }
+    if engine.empty {
+        return Ok(BigUint::from(0u32));
+    }
     let owned;
     let t = match &engine.table {
         Some(t) => t,

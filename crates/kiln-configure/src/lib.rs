@@ -9,6 +9,7 @@
 //! later answer for very large models without changing this API.
 
 mod compile;
+mod compiled;
 mod count;
 mod explain;
 mod preview;
@@ -193,6 +194,59 @@ pub struct Configurator {
     dead: Vec<Vec<Option<Reason>>>,
     /// Option id -> index.
     index: std::collections::HashMap<String, usize>,
+    /// Value `k` of option `i` is bit `lit_base[i] + k` of [`Available`].
+    lit_base: Vec<usize>,
+    /// Per option, its number of declared values.
+    counts: Vec<usize>,
+}
+
+/// Selections resolved against the product, for a caller that changes them
+/// one at a time (a shopper's session): set, change and clear them in any
+/// order with [`Configurator::set`] and [`Configurator::clear`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    /// Per option: the selected abstract value.
+    values: Vec<Option<usize>>,
+    /// Per option: the selection's canonical text.
+    texts: Vec<Option<String>>,
+}
+
+impl State {
+    /// The selections, as the API sends them.
+    pub fn selections(&self, c: &Configurator) -> Selections {
+        c.product
+            .options
+            .iter()
+            .zip(&self.texts)
+            .filter_map(|(o, t)| t.as_ref().map(|t| (o.id.clone(), t.clone())))
+            .collect()
+    }
+}
+
+/// The values still possible after a step, with every selection held: value
+/// `k` of option `i` (in `Product::options` and `kind.values()` order) is
+/// available iff some valid complete configuration extends the selections
+/// with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Available<'a> {
+    bits: Vec<u64>,
+    base: &'a [usize],
+    counts: &'a [usize],
+}
+
+impl Available<'_> {
+    pub fn contains(&self, option: usize, value: usize) -> bool {
+        if value >= self.counts[option] {
+            return false;
+        }
+        let l = self.base[option] + value;
+        self.bits[l / 64] >> (l % 64) & 1 == 1
+    }
+
+    /// The available values of option `option`, as value indexes.
+    pub fn values(&self, option: usize) -> impl Iterator<Item = usize> + '_ {
+        (0..self.counts[option]).filter(move |&k| self.contains(option, k))
+    }
 }
 
 /// What [`Configurator::domains`] answers.
@@ -234,8 +288,15 @@ impl Configurator {
         for i in 0..n {
             component[i] = root(&mut component, i);
         }
-        let satisfiable = engine.sat(&vec![None; n]).is_some();
+        let satisfiable = engine.satisfiable();
+        let lit_base = engine.lit_base();
         let mut c = Configurator {
+            lit_base,
+            counts: product
+                .options
+                .iter()
+                .map(|o| o.kind.values().len())
+                .collect(),
             product: product.clone(),
             engine,
             sku: sku::SkuCodec::new(product),
@@ -345,13 +406,56 @@ impl Configurator {
             })
     }
 
+    /// Resolves selections once, for [`Configurator::available`] and for
+    /// changing them one at a time.
+    pub fn state(&self, selections: &Selections) -> Result<State, SelectionError> {
+        let (values, texts) = self.resolve(selections)?;
+        Ok(State { values, texts })
+    }
+
+    /// Sets or changes one selection (an empty text clears a text option).
+    pub fn set(&self, state: &mut State, option: &str, value: &str) -> Result<(), SelectionError> {
+        let i = self.option_index(option)?;
+        match self.parse(i, value)? {
+            Some((a, text)) => {
+                state.values[i] = Some(a);
+                state.texts[i] = Some(text);
+            }
+            None => {
+                state.values[i] = None;
+                state.texts[i] = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// Clears one selection.
+    pub fn clear(&self, state: &mut State, option: &str) -> Result<(), SelectionError> {
+        let i = self.option_index(option)?;
+        state.values[i] = None;
+        state.texts[i] = None;
+        Ok(())
+    }
+
+    /// The values still possible with every selection held, or `None` when
+    /// the selections conflict: the engine's answer to a step, without
+    /// naming anything (see [`Configurator::domains`] for names).
+    pub fn available(&self, state: &State) -> Option<Available<'_>> {
+        let bits = self.engine.supported(&state.values)?;
+        Some(Available {
+            bits,
+            base: &self.lit_base,
+            counts: &self.counts,
+        })
+    }
+
     /// The values of every choice/colour option that extend *all* the
     /// selections to a complete valid configuration (a selected option keeps
     /// just its value), or a minimal conflicting subset when there is none.
     /// Cheaper than [`Configurator::configure`]: no reasons, price or SKU.
     pub fn domains(&self, selections: &Selections) -> Result<Domains, SelectionError> {
         let (sel, concrete) = self.resolve(selections)?;
-        let Some(sup) = self.engine.supports_fixed(&sel) else {
+        let Some(bits) = self.engine.supported(&sel) else {
             let mut session = Session::new(&self.engine);
             let n = sel.len();
             let candidates: Vec<usize> = (0..n).filter(|&j| sel[j].is_some()).collect();
@@ -371,12 +475,13 @@ impl Configurator {
             .iter()
             .enumerate()
             .map(|(i, opt)| {
+                let base = self.lit_base[i];
                 let values = opt
                     .kind
                     .values()
                     .iter()
                     .enumerate()
-                    .filter(|(k, _)| sup[i][*k])
+                    .filter(|(k, _)| bits[(base + k) / 64] >> ((base + k) % 64) & 1 == 1)
                     .map(|(_, v)| v.id.clone())
                     .collect();
                 (opt.id.clone(), values)

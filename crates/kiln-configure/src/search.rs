@@ -9,6 +9,12 @@
 use kiln_model::Truth;
 
 use crate::compile::{CExpr, Csp};
+use crate::compiled::{Compiled, Mode, TooBig};
+
+/// Diagram elements (nodes, edges, children, carried values) past which
+/// compilation gives up and the engine searches instead: 8 to 16 bytes each.
+/// Real car models need under 100,000.
+const COMPILE_LIMIT: usize = 10_000_000;
 use crate::table::TableEngine;
 
 /// A restriction: per variable, `Some(value)` to fix it, `None` to leave it free.
@@ -18,6 +24,11 @@ pub(crate) struct Engine {
     pub csp: Csp,
     /// Set for products with tables: the table engine answers instead.
     pub table: Option<TableEngine>,
+    /// The table engine's network compiled into a decision diagram, when it
+    /// fits: then supports and satisfiability need no search.
+    pub compiled: Option<Compiled>,
+    /// The product has no valid configuration (known at compilation).
+    pub empty: bool,
 }
 
 /// How the search picks the next variable and value.
@@ -33,15 +44,27 @@ enum Branch<'a> {
 
 impl Engine {
     pub(crate) fn new(csp: Csp) -> Engine {
-        Engine { csp, table: None }
+        Engine {
+            csp,
+            table: None,
+            compiled: None,
+            empty: false,
+        }
     }
 
     /// The engine for a product with extensional constraints.
     pub(crate) fn with_tables(product: &kiln_model::Product, csp: Csp) -> Engine {
         let table = TableEngine::new(product, &csp);
+        let (compiled, empty) = match Compiled::build(&table, COMPILE_LIMIT) {
+            Ok(Some(c)) => (Some(c), false),
+            Ok(None) => (None, true),
+            Err(TooBig) => (None, false),
+        };
         Engine {
             csp,
             table: Some(table),
+            compiled,
+            empty,
         }
     }
 
@@ -61,9 +84,47 @@ impl Engine {
         }
     }
 
+    /// Literal `(var, value)` is bit `lit_base()[var] + value` of
+    /// [`Engine::supported`].
+    pub(crate) fn lit_base(&self) -> Vec<usize> {
+        let mut out = Vec::with_capacity(self.csp.vars.len());
+        let mut total = 0;
+        for v in &self.csp.vars {
+            out.push(total);
+            total += v.size();
+        }
+        out
+    }
+
+    /// [`Engine::supports_fixed`] as a bitset of literals.
+    pub(crate) fn supported(&self, base: &Fixed) -> Option<Vec<u64>> {
+        if let Some(c) = &self.compiled {
+            return c.supported(base);
+        }
+        let sup = self.supports_fixed(base)?;
+        let lit_base = self.lit_base();
+        let total: usize = sup.iter().map(|s| s.len()).sum();
+        let mut lits = vec![0u64; total.div_ceil(64).max(1)];
+        for (v, vals) in sup.iter().enumerate() {
+            for (k, &s) in vals.iter().enumerate() {
+                if s {
+                    let l = lit_base[v] + k;
+                    lits[l / 64] |= 1 << (l % 64);
+                }
+            }
+        }
+        Some(lits)
+    }
+
     /// Supports with every selection held (a selected variable supports only
     /// its own value); `None` when the selections conflict.
     pub(crate) fn supports_fixed(&self, base: &Fixed) -> Option<Vec<Vec<bool>>> {
+        if let Some(c) = &self.compiled {
+            return c.supports(base, Mode::Fixed);
+        }
+        if self.empty {
+            return None;
+        }
         match &self.table {
             Some(t) => t.supports(base, true),
             None => {
@@ -92,6 +153,14 @@ impl Engine {
         }
     }
 
+    /// At least one complete valid configuration exists.
+    pub(crate) fn satisfiable(&self) -> bool {
+        if self.compiled.is_some() {
+            return true;
+        }
+        !self.empty && self.sat(&vec![None; self.csp.vars.len()]).is_some()
+    }
+
     pub(crate) fn sat(&self, fixed: &Fixed) -> Option<Vec<usize>> {
         self.solve(fixed, &vec![true; self.constraints()]).ok()
     }
@@ -112,6 +181,9 @@ impl Engine {
     /// so few searches are needed; values that propagation already removes
     /// need no search at all.
     pub(crate) fn supports(&self, base: &Fixed) -> Vec<Vec<bool>> {
+        if let Some(c) = &self.compiled {
+            return c.supports(base, Mode::Others).unwrap_or_default();
+        }
         if let Some(t) = &self.table {
             return t.supports(base, false).unwrap_or_default();
         }

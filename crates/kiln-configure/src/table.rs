@@ -6,6 +6,9 @@
 //! a product mixes both. It answers the same questions as the expression
 //! search in `search.rs`, so everything above `Engine` is shared.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use kiln_model::{Product, TableKind, Truth};
 
 use crate::compile::{CExpr, Csp};
@@ -16,9 +19,70 @@ pub(crate) struct TCon {
     positive: bool,
     /// Flat tuples, `scope.len()` values each.
     tuples: Vec<u32>,
+    /// Tuples by (position, value): `ids[starts[at[k] + a]..starts[at[k] + a + 1]]`,
+    /// so a position with a fixed value is scanned through its tuples only.
+    at: Vec<usize>,
+    starts: Vec<u32>,
+    ids: Vec<u32>,
 }
 
 impl TCon {
+    fn new(scope: Vec<usize>, positive: bool, tuples: Vec<u32>, sizes: &[usize]) -> TCon {
+        let a = scope.len();
+        let mut at = Vec::with_capacity(a);
+        let mut total = 0;
+        for &v in &scope {
+            at.push(total);
+            total += sizes[v] + 1;
+        }
+        let mut starts = vec![0u32; total + 1];
+        if a > 0 {
+            for t in tuples.chunks_exact(a) {
+                for (k, &x) in t.iter().enumerate() {
+                    starts[at[k] + x as usize + 1] += 1;
+                }
+            }
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut fill = starts.clone();
+        let mut ids = vec![0u32; tuples.len()];
+        if a > 0 {
+            for (i, t) in tuples.chunks_exact(a).enumerate() {
+                for (k, &x) in t.iter().enumerate() {
+                    let slot = &mut fill[at[k] + x as usize];
+                    ids[*slot as usize] = i as u32;
+                    *slot += 1;
+                }
+            }
+        }
+        TCon {
+            scope,
+            positive,
+            tuples,
+            at,
+            starts,
+            ids,
+        }
+    }
+
+    /// The tuples with value `x` at position `k`.
+    fn with(&self, k: usize, x: usize) -> &[u32] {
+        let i = self.at[k] + x;
+        &self.ids[self.starts[i] as usize..self.starts[i + 1] as usize]
+    }
+
+    /// The tuples worth scanning given `value(v)` (a variable's only value,
+    /// if it has one): those of the most selective fixed position, or all.
+    fn candidates(&self, value: impl Fn(usize) -> Option<usize>) -> Option<&[u32]> {
+        self.scope
+            .iter()
+            .enumerate()
+            .filter_map(|(k, &v)| value(v).map(|x| self.with(k, x)))
+            .min_by_key(|l| l.len())
+    }
+
     pub(crate) fn is_positive(&self) -> bool {
         self.positive
     }
@@ -36,7 +100,162 @@ pub(crate) struct TableEngine {
     /// Indexed like the constraint space: `Product::rules`, then `Product::tables`.
     pub cons: Vec<TCon>,
     watch: Vec<Vec<usize>>,
+    /// The propagated domains with no selection, and why each variable
+    /// lost values: explanations start from here instead of from scratch.
+    /// `None` when the model has no configuration.
+    base: Option<(Vec<u64>, Vec<u64>)>,
 }
+
+/// Reasons of prunings, per variable: a bitset of constraints (bits
+/// `0..cons`) and of selections (bit `cons + v` for the selection of `v`).
+/// Rows start as those of `base` (the reasons with no selection) and are
+/// copied on first change, so a query pays only for what it touches.
+pub(crate) struct Why<'a> {
+    cons: usize,
+    cw: usize,
+    base: &'a [u64],
+    rows: std::collections::HashMap<usize, Vec<u64>>,
+    /// While searching: each row's previous state, to undo on backtrack.
+    trailing: bool,
+    trail: Vec<(usize, Option<Vec<u64>>)>,
+    /// After a wipe-out: the constraints and the selected variables that
+    /// together refute the query.
+    pub core: (Vec<usize>, Vec<usize>),
+}
+
+impl<'a> Why<'a> {
+    fn new(vars: usize, cons: usize, base: &'a [u64]) -> Why<'a> {
+        let cw = (cons + vars).div_ceil(64).max(1);
+        Why {
+            cons,
+            cw,
+            base,
+            rows: Default::default(),
+            trailing: false,
+            trail: Vec::new(),
+            core: (Vec::new(), Vec::new()),
+        }
+    }
+
+    fn mark(&self) -> usize {
+        self.trail.len()
+    }
+
+    fn undo(&mut self, mark: usize) {
+        while self.trail.len() > mark {
+            let (v, old) = self.trail.pop().expect("non-empty");
+            match old {
+                Some(r) => self.rows.insert(v, r),
+                None => self.rows.remove(&v),
+            };
+        }
+    }
+
+    /// All rows, flat (for a base).
+    fn flat(&self, vars: usize) -> Vec<u64> {
+        let mut out = vec![0u64; vars * self.cw];
+        for (&v, r) in &self.rows {
+            out[v * self.cw..(v + 1) * self.cw].copy_from_slice(r);
+        }
+        out
+    }
+
+    fn row(&self, v: usize) -> Option<&[u64]> {
+        match self.rows.get(&v) {
+            Some(r) => Some(r),
+            None if self.base.is_empty() => None,
+            None => Some(&self.base[v * self.cw..(v + 1) * self.cw]),
+        }
+    }
+
+    fn row_mut(&mut self, v: usize) -> &mut Vec<u64> {
+        if self.trailing {
+            self.trail.push((v, self.rows.get(&v).cloned()));
+        }
+        let (cw, base) = (self.cw, self.base);
+        self.rows.entry(v).or_insert_with(|| {
+            if base.is_empty() {
+                vec![0; cw]
+            } else {
+                base[v * cw..(v + 1) * cw].to_vec()
+            }
+        })
+    }
+
+    /// `v` is fixed by its selection, which alone explains its domain.
+    fn selected(&mut self, v: usize) {
+        let b = self.cons + v;
+        let row = self.row_mut(v);
+        row.fill(0);
+        row[b / 64] |= 1 << (b % 64);
+    }
+
+    /// `c` pruned `v`: what `v` now depends on grows by `c` and by what the
+    /// other variables of `c` depend on.
+    fn pruned(&mut self, c: usize, v: usize, scope: &[usize]) {
+        let mut acc = vec![0u64; self.cw];
+        for &u in scope {
+            if u != v
+                && let Some(r) = self.row(u)
+            {
+                acc.iter_mut().zip(r).for_each(|(a, x)| *a |= x);
+            }
+        }
+        acc[c / 64] |= 1 << (c % 64);
+        let row = self.row_mut(v);
+        row.iter_mut().zip(&acc).for_each(|(a, x)| *a |= x);
+    }
+
+    fn set_core(&mut self, acc: &[u64]) {
+        let (mut cons, mut vars) = (Vec::new(), Vec::new());
+        for (k, &w) in acc.iter().enumerate() {
+            let mut x = w;
+            while x != 0 {
+                let i = k * 64 + x.trailing_zeros() as usize;
+                x &= x - 1;
+                if i < self.cons {
+                    cons.push(i);
+                } else {
+                    vars.push(i - self.cons);
+                }
+            }
+        }
+        self.core = (cons, vars);
+    }
+
+    /// Why `v` has lost the values it lost (its own selection excluded).
+    fn fail_on_domain(&mut self, v: usize) {
+        let acc = self
+            .row(v)
+            .map_or_else(|| vec![0; self.cw], <[u64]>::to_vec);
+        self.set_core(&acc);
+    }
+
+    /// Selecting a value of `v` that is already gone: what removed it.
+    fn fail_on(&mut self, v: usize) {
+        let mut acc = self
+            .row(v)
+            .map_or_else(|| vec![0; self.cw], <[u64]>::to_vec);
+        let b = self.cons + v;
+        acc[b / 64] |= 1 << (b % 64);
+        self.set_core(&acc);
+    }
+
+    fn fail(&mut self, c: usize, scope: &[usize]) {
+        let mut acc = vec![0u64; self.cw];
+        for &u in scope {
+            if let Some(r) = self.row(u) {
+                acc.iter_mut().zip(r).for_each(|(a, x)| *a |= x);
+            }
+        }
+        acc[c / 64] |= 1 << (c % 64);
+        self.set_core(&acc);
+    }
+}
+
+/// Search nodes an explanation may spend before it settles for every
+/// constraint (far more than real models need).
+const SEARCH_BUDGET: usize = 200_000;
 
 /// Value preference of the search.
 pub(crate) enum Order<'a> {
@@ -59,16 +278,18 @@ impl TableEngine {
         }
         let mut cons = Vec::new();
         for r in &csp.rules {
-            cons.push(rule_table(csp, &r.expr, &r.vars));
+            let (scope, positive, tuples) = rule_table(csp, &r.expr, &r.vars);
+            cons.push(TCon::new(scope, positive, tuples, &sizes));
         }
         for t in &product.tables {
             // Table value indexes are declared-value indexes, which are the
             // first abstract values of a choice/colour variable.
-            cons.push(TCon {
-                scope: t.scope.clone(),
-                positive: t.kind == TableKind::Supports,
-                tuples: t.tuples.clone(),
-            });
+            cons.push(TCon::new(
+                t.scope.clone(),
+                t.kind == TableKind::Supports,
+                t.tuples.clone(),
+                &sizes,
+            ));
         }
         let mut watch = vec![Vec::new(); sizes.len()];
         for (c, con) in cons.iter().enumerate() {
@@ -76,14 +297,36 @@ impl TableEngine {
                 watch[v].push(c);
             }
         }
-        TableEngine {
+        let mut t = TableEngine {
             sizes,
             off,
             words,
             total_words: total,
             cons,
             watch,
+            base: None,
+        };
+        let mut d = t.full(&vec![None; t.sizes.len()]);
+        let n = t.cons.len();
+        let mut why = Why::new(t.sizes.len(), n, &[]);
+        let (active, mut used) = (vec![true; n], vec![false; n]);
+        if t.propagate_why(&mut d, (0..n).collect(), &active, &mut used, Some(&mut why)) {
+            let rows = why.flat(t.sizes.len());
+            t.base = Some((d, rows));
         }
+        t
+    }
+
+    /// Domains with the fixed variables fixed and the others full.
+    fn full(&self, fixed: &Fixed) -> Vec<u64> {
+        let mut d = vec![0u64; self.total_words];
+        for (v, &s) in self.sizes.iter().enumerate() {
+            match fixed[v] {
+                Some(a) => d[self.off[v] + a / 64] |= 1 << (a % 64),
+                None => (0..s).for_each(|a| d[self.off[v] + a / 64] |= 1 << (a % 64)),
+            }
+        }
+        d
     }
 
     fn dom<'d>(&self, d: &'d [u64], v: usize) -> &'d [u64] {
@@ -127,15 +370,60 @@ impl TableEngine {
     pub(crate) fn propagate(
         &self,
         d: &mut [u64],
-        mut queue: Vec<usize>,
+        queue: Vec<usize>,
         active: &[bool],
         used: &mut [bool],
     ) -> bool {
+        self.propagate_why(d, queue, active, used, None)
+    }
+
+    /// How many tuples a revision of `c` would scan now.
+    fn scan_cost(&self, d: &[u64], c: usize) -> usize {
+        let con = &self.cons[c];
+        match con.candidates(|v| self.single(d, v)) {
+            Some(ids) => ids.len(),
+            None => con.tuples.len() / con.scope.len().max(1),
+        }
+    }
+
+    /// The only value of `v`, if it has one.
+    fn single(&self, d: &[u64], v: usize) -> Option<usize> {
+        let w = self.dom(d, v);
+        let mut found = None;
+        for (k, &x) in w.iter().enumerate() {
+            if x != 0 {
+                if found.is_some() || x & (x - 1) != 0 {
+                    return None;
+                }
+                found = Some(k * 64 + x.trailing_zeros() as usize);
+            }
+        }
+        found
+    }
+
+    /// [`TableEngine::propagate`], optionally recording why: `why.rows[v]`
+    /// is the set of constraints whose prunings led to `v`'s domain, and on
+    /// a wipe-out `why.core` the constraints that together refute the query.
+    fn propagate_why(
+        &self,
+        d: &mut [u64],
+        mut queue: Vec<usize>,
+        active: &[bool],
+        used: &mut [bool],
+        mut why: Option<&mut Why<'_>>,
+    ) -> bool {
+        // Cheapest revision first (fewest tuples to scan): conflicts are
+        // usually local to the fixed variables, whose tuples are indexed, so
+        // a wipe-out is met before the expensive tables are scanned at all.
         let mut queued = vec![false; self.cons.len()];
         queue.retain(|&c| active[c]);
         queue.iter().for_each(|&c| queued[c] = true);
+        let mut heap: BinaryHeap<Reverse<(usize, usize)>> = queue
+            .iter()
+            .map(|&c| Reverse((self.scan_cost(d, c), c)))
+            .collect();
         let mut keep: Vec<Vec<u64>> = Vec::new();
-        while let Some(c) = queue.pop() {
+        while let Some(Reverse((_, c))) = heap.pop() {
             queued[c] = false;
             let con = &self.cons[c];
             let a = con.scope.len();
@@ -143,6 +431,9 @@ impl TableEngine {
                 // A constant rule: `positive` means it can never hold.
                 if con.positive {
                     used[c] = true;
+                    if let Some(w) = why.as_deref_mut() {
+                        w.fail(c, &[]);
+                    }
                     return false;
                 }
                 continue;
@@ -151,7 +442,7 @@ impl TableEngine {
             keep.extend(con.scope.iter().map(|&v| vec![0u64; self.words[v]]));
             if con.positive {
                 let mut any = false;
-                for t in con.tuples.chunks_exact(a) {
+                let mut take = |t: &[u32]| {
                     if con
                         .scope
                         .iter()
@@ -163,9 +454,18 @@ impl TableEngine {
                             keep[k][x as usize / 64] |= 1 << (x % 64);
                         }
                     }
+                };
+                match con.candidates(|v| self.single(d, v)) {
+                    Some(ids) => ids
+                        .iter()
+                        .for_each(|&i| take(&con.tuples[i as usize * a..][..a])),
+                    None => con.tuples.chunks_exact(a).for_each(take),
                 }
                 if !any {
                     used[c] = true;
+                    if let Some(w) = why.as_deref_mut() {
+                        w.fail(c, &con.scope);
+                    }
                     return false;
                 }
             } else {
@@ -211,13 +511,19 @@ impl TableEngine {
                 }
                 if changed {
                     used[c] = true;
+                    if let Some(w) = why.as_deref_mut() {
+                        w.pruned(c, v, &con.scope);
+                    }
                     if d[range].iter().all(|&w| w == 0) {
+                        if let Some(w) = why.as_deref_mut() {
+                            w.fail(c, &con.scope);
+                        }
                         return false;
                     }
                     for &o in &self.watch[v] {
                         if o != c && active[o] && !queued[o] {
                             queued[o] = true;
-                            queue.push(o);
+                            heap.push(Reverse((self.scan_cost(d, o), o)));
                         }
                     }
                 }
@@ -226,7 +532,171 @@ impl TableEngine {
         true
     }
 
-    /// Depth-first search from propagated domains.
+    /// When propagation alone refutes the restriction: the constraints and
+    /// the fixed variables its refutation went through (a small core, not
+    /// necessarily minimal).
+    pub(crate) fn refute_core(&self, fixed: &Fixed) -> Option<(Vec<usize>, Vec<usize>)> {
+        let n = self.cons.len();
+        let Some((base, rows)) = &self.base else {
+            // Nothing is possible: every constraint together refutes it.
+            return Some(((0..n).collect(), Vec::new()));
+        };
+        let mut d = base.clone();
+        let mut why = Why::new(self.sizes.len(), n, rows);
+        let mut queue = Vec::new();
+        let mut queued = vec![false; n];
+        for (v, f) in fixed.iter().enumerate() {
+            let Some(a) = *f else { continue };
+            if !self.has(&d, v, a) {
+                // Gone with no selection at all: why it went is the refutation.
+                why.fail_on(v);
+                return Some(why.core);
+            }
+            self.fix(&mut d, v, a);
+            why.selected(v);
+            for &c in &self.watch[v] {
+                if !queued[c] {
+                    queued[c] = true;
+                    queue.push(c);
+                }
+            }
+        }
+        let (active, mut used) = (vec![true; n], vec![false; n]);
+        if !self.propagate_why(&mut d, queue, &active, &mut used, Some(&mut why)) {
+            return Some(why.core);
+        }
+        // Propagation alone does not refute it: search, explaining every
+        // failure and jumping back over decisions a failure does not need.
+        let mut budget = SEARCH_BUDGET;
+        why.trailing = true;
+        match self.cbj(d, &mut why, &mut budget) {
+            Ok(()) => None,
+            Err(Some(core)) => Some(core),
+            // Too hard to explain by search: every constraint, every selection.
+            Err(None) => Some((
+                (0..n).collect(),
+                (0..fixed.len()).filter(|&v| fixed[v].is_some()).collect(),
+            )),
+        }
+    }
+
+    /// Conflict-directed backjumping from propagated domains: `Ok` when a
+    /// solution exists, else the constraints and selections that refute
+    /// (decisions are recorded as selections of their variable and
+    /// discharged on the way back). `Err(None)` when out of budget.
+    #[allow(clippy::type_complexity)]
+    fn cbj(
+        &self,
+        d: Vec<u64>,
+        why: &mut Why<'_>,
+        budget: &mut usize,
+    ) -> Result<(), Option<(Vec<usize>, Vec<usize>)>> {
+        let open = (0..self.sizes.len())
+            .filter(|&v| !self.watch[v].is_empty() && self.count(&d, v) > 1)
+            .min_by_key(|&v| self.count(&d, v));
+        let Some(y) = open else {
+            return Ok(());
+        };
+        let n = self.cons.len();
+        let (active, mut used) = (vec![true; n], vec![false; n]);
+        let (mut cons, mut vars): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
+        for a in 0..self.sizes[y] {
+            if !self.has(&d, y, a) {
+                continue;
+            }
+            if *budget == 0 {
+                return Err(None);
+            }
+            *budget -= 1;
+            let mut d2 = d.clone();
+            // The reasons are undone on the way back (a trail, not a copy
+            // per level).
+            let mark = why.mark();
+            self.fix(&mut d2, y, a);
+            why.selected(y);
+            let core = if self.propagate_why(
+                &mut d2,
+                self.watch[y].clone(),
+                &active,
+                &mut used,
+                Some(&mut *why),
+            ) {
+                match self.cbj(d2, why, budget) {
+                    Ok(()) => return Ok(()),
+                    Err(None) => return Err(None),
+                    Err(Some(core)) => core,
+                }
+            } else {
+                std::mem::take(&mut why.core)
+            };
+            why.undo(mark);
+            if !core.1.contains(&y) {
+                // This failure does not depend on the decision: it refutes
+                // the node itself.
+                return Err(Some(core));
+            }
+            cons.extend(core.0);
+            vars.extend(core.1.into_iter().filter(|&v| v != y));
+        }
+        // Every value of `y` failed; its other values were removed for the
+        // reasons recorded on it.
+        why.fail_on_domain(y);
+        let (c, v) = std::mem::take(&mut why.core);
+        cons.extend(c);
+        vars.extend(v);
+        cons.sort_unstable();
+        cons.dedup();
+        vars.sort_unstable();
+        vars.dedup();
+        Err(Some((cons, vars)))
+    }
+
+    /// Constraints on variable `v`.
+    pub(crate) fn watching(&self, v: usize) -> &[usize] {
+        &self.watch[v]
+    }
+
+    /// Constraint `c` alone rules out the fixed values: no allowed tuple
+    /// agrees with them (or every combination left is forbidden).
+    pub(crate) fn forbids(&self, c: usize, fixed: &Fixed) -> bool {
+        let con = &self.cons[c];
+        let a = con.scope.len();
+        if a == 0 {
+            return con.positive;
+        }
+        if con.scope.iter().all(|&v| fixed[v].is_none()) {
+            return false;
+        }
+        let agrees = |t: &[u32]| {
+            con.scope
+                .iter()
+                .zip(t)
+                .all(|(&v, &x)| fixed[v].is_none_or(|f| f == x as usize))
+        };
+        let matching = match con.candidates(|v| fixed[v]) {
+            Some(ids) => ids
+                .iter()
+                .filter(|&&i| agrees(&con.tuples[i as usize * a..][..a]))
+                .count(),
+            None => con.tuples.chunks_exact(a).filter(|t| agrees(t)).count(),
+        };
+        if con.positive {
+            matching == 0
+        } else {
+            let free: usize = con
+                .scope
+                .iter()
+                .filter(|&&v| fixed[v].is_none())
+                .map(|&v| self.sizes[v])
+                .product();
+            matching == free
+        }
+    }
+
+    /// Depth-first search from propagated domains. Only variables that an
+    /// active constraint mentions are decided: once those are fixed, every
+    /// active constraint holds (propagation keeps them consistent), and
+    /// branching on the others would only multiply failures.
     pub(crate) fn dfs(
         &self,
         d: Vec<u64>,
@@ -234,7 +704,31 @@ impl TableEngine {
         active: &[bool],
         used: &mut [bool],
     ) -> Option<Vec<u64>> {
-        let open = (0..self.sizes.len()).filter(|&v| self.count(&d, v) > 1);
+        let relevant = self.relevant(active);
+        self.dfs_on(d, order, active, &relevant, used)
+    }
+
+    /// Variables mentioned by an active constraint.
+    fn relevant(&self, active: &[bool]) -> Vec<bool> {
+        let mut r = vec![false; self.sizes.len()];
+        for (c, con) in self.cons.iter().enumerate() {
+            if active[c] {
+                con.scope.iter().for_each(|&v| r[v] = true);
+            }
+        }
+        r
+    }
+
+    fn dfs_on(
+        &self,
+        d: Vec<u64>,
+        order: &Order,
+        active: &[bool],
+        relevant: &[bool],
+        used: &mut [bool],
+    ) -> Option<Vec<u64>> {
+        let lex = matches!(order, Order::Lex(_));
+        let open = (0..self.sizes.len()).filter(|&v| (lex || relevant[v]) && self.count(&d, v) > 1);
         let pick = match order {
             Order::Lex(_) => open.min(),
             _ => open.min_by_key(|&v| self.count(&d, v)),
@@ -258,7 +752,7 @@ impl TableEngine {
             let mut next = d.clone();
             self.fix(&mut next, v, a);
             if self.propagate(&mut next, self.watch[v].clone(), active, used)
-                && let Some(found) = self.dfs(next, order, active, used)
+                && let Some(found) = self.dfs_on(next, order, active, relevant, used)
             {
                 return Some(found);
             }
@@ -355,15 +849,12 @@ impl TableEngine {
     }
 }
 
-/// A native rule as the table of its allowed abstract tuples.
-fn rule_table(csp: &Csp, expr: &CExpr, vars: &[usize]) -> TCon {
+/// A native rule as the table of its allowed abstract tuples: scope,
+/// supports (true), tuples.
+fn rule_table(csp: &Csp, expr: &CExpr, vars: &[usize]) -> (Vec<usize>, bool, Vec<u32>) {
     if vars.is_empty() {
         let holds = crate::search::eval_on(expr, &vec![0u64; csp.total_words], csp) == Truth::True;
-        return TCon {
-            scope: Vec::new(),
-            positive: !holds,
-            tuples: Vec::new(),
-        };
+        return (Vec::new(), !holds, Vec::new());
     }
     let sizes: Vec<usize> = vars.iter().map(|&v| csp.vars[v].size()).collect();
     let mut tuples = Vec::new();
@@ -382,11 +873,7 @@ fn rule_table(csp: &Csp, expr: &CExpr, vars: &[usize]) -> TCon {
         let mut k = 0;
         loop {
             if k == t.len() {
-                return TCon {
-                    scope: vars.to_vec(),
-                    positive: true,
-                    tuples,
-                };
+                return (vars.to_vec(), true, tuples);
             }
             t[k] += 1;
             if t[k] < sizes[k] {

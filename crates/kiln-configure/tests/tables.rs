@@ -154,6 +154,20 @@ proptest! {
                     less.remove(skip);
                     prop_assert!(!rules_out(&less));
                 }
+                // The named constraints alone rule it out with those
+                // selections, and none of them can be left out.
+                let ids: Vec<usize> = r.rules.iter().map(|x| x.id[1..].parse().unwrap()).collect();
+                let fixed: Vec<(usize, usize)> = r.selections.iter().map(|(o, y)| (o[1..].parse().unwrap(), y.parse().unwrap())).chain([(v, x)]).collect();
+                let rules_forbid = |ids: &[usize]| {
+                    let some: Vec<Con> = ids.iter().map(|&k| cons[k].clone()).collect();
+                    !every.iter().any(|s| fixed.iter().all(|&(o, y)| s[o] == y) && holds(&some, s))
+                };
+                prop_assert!(rules_forbid(&ids), "rules {:?} do not rule out v{}={}", ids, v, x);
+                for skip in 0..ids.len() {
+                    let mut less = ids.clone();
+                    less.remove(skip);
+                    prop_assert!(!rules_forbid(&less), "rules {:?} not minimal", ids);
+                }
             }
         }
     }

@@ -3,6 +3,11 @@
 //! step the engine computes every valid domain and explains one disabled
 //! value. A value the engine did not offer before it was set is a refusal:
 //! every sales line is a valid configuration, so any refusal is a bug.
+//!
+//! A step is timed as a session sees it: setting the selection on the
+//! session's resolved state and computing the available values of every
+//! option (`Configurator::set` + `Configurator::available`). Rendering value
+//! names for display is not part of it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +70,16 @@ pub fn run(args: ConfiguratorArgs) -> anyhow::Result<ExitCode> {
         .take(args.limit.unwrap_or(usize::MAX))
         .map(|l| l.split_whitespace().collect())
         .collect();
+    let index: Vec<usize> = names
+        .iter()
+        .map(|n| {
+            product
+                .options
+                .iter()
+                .position(|o| o.id == *n)
+                .with_context(|| format!("the model has no option `{n}`"))
+        })
+        .collect::<anyhow::Result<_>>()?;
     let (mut steps, mut explain_us) = (Vec::new(), Vec::new());
     let mut refused = 0u64;
     let mut first_refusal = None;
@@ -77,36 +92,42 @@ pub fn run(args: ConfiguratorArgs) -> anyhow::Result<ExitCode> {
             names.len()
         );
         let mut sel = Selections::new();
-        let mut offered: Option<Vec<(String, Vec<String>)>> = None;
+        let mut state = cfg.state(&sel)?;
+        // Before the first step: what the model itself allows.
+        let mut offered = cfg.available(&state);
         for (k, (&option, &value)) in names.iter().zip(row).enumerate() {
+            let i = index[k];
             // The value must have been offered after the previous step.
-            if let Some(d) = &offered {
-                let ok = d
-                    .iter()
-                    .find(|(o, _)| o == option)
-                    .is_some_and(|(_, vs)| vs.iter().any(|v| v == value));
-                if !ok {
-                    refused += 1;
-                    first_refusal.get_or_insert_with(|| {
-                        format!("session {} step {}: {option}={value}", n + 1, k + 1)
-                    });
-                }
+            let position = product.options[i]
+                .kind
+                .values()
+                .iter()
+                .position(|v| v.id == value);
+            let ok = offered
+                .as_ref()
+                .zip(position)
+                .is_some_and(|(d, x): (&kiln_configure::Available, usize)| d.contains(i, x));
+            if !ok {
+                refused += 1;
+                first_refusal.get_or_insert_with(|| {
+                    format!("session {} step {}: {option}={value}", n + 1, k + 1)
+                });
             }
             sel.insert(option.to_owned(), value.to_owned());
             let t = Instant::now();
-            let d = cfg.domains(&sel)?;
+            cfg.set(&mut state, option, value)?;
+            let d = cfg.available(&state);
             steps.push(t.elapsed().as_micros() as u64);
             // One explanation: the first disabled value of the next option.
-            if let Some(&next) = names.get(k + 1)
-                && let Some(opt) = product.option(next)
-                && let Some((_, vs)) = d.domains.iter().find(|(o, _)| o == next)
-                && let Some(v) = opt.kind.values().iter().find(|v| !vs.contains(&v.id))
-            {
-                let t = Instant::now();
-                let _ = cfg.explain(&sel, next, &v.id)?;
-                explain_us.push(t.elapsed().as_micros() as u64);
+            if let (Some(d), Some(&next)) = (&d, index.get(k + 1)) {
+                let opt = &product.options[next];
+                if let Some(x) = (0..opt.kind.values().len()).find(|&x| !d.contains(next, x)) {
+                    let t = Instant::now();
+                    let _ = cfg.explain(&sel, &opt.id, &opt.kind.values()[x].id)?;
+                    explain_us.push(t.elapsed().as_micros() as u64);
+                }
             }
-            offered = Some(d.domains);
+            offered = d;
         }
     }
     steps.sort_unstable();
