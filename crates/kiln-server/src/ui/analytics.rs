@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 use super::console::require;
-use super::{UiResult, page, see_other};
+use super::{UiResult, page, see_other, xml};
 use crate::AppState;
 use crate::analytics::demand;
 
@@ -237,13 +237,6 @@ fn chart(
         h - 6.0
     );
     svg
-}
-
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Suggests purchases for the forecast's shortfalls, then shows them.

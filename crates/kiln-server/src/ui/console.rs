@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 use super::{
     KeyForm, UiResult, brand_for_key, brand_from_cookie, long_date, page, see_other, set_cookie,
+    xml,
 };
 use crate::AppState;
 use crate::api::factory::record_operation;
@@ -394,13 +395,6 @@ fn colour(id: &str) -> String {
 fn tail(id: &str) -> String {
     let n = id.chars().count();
     id.chars().skip(n.saturating_sub(6)).collect()
-}
-
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn back_with(problem: &str) -> Response {

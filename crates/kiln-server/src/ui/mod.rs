@@ -243,3 +243,11 @@ async fn home(State(state): State<Arc<AppState>>) -> UiResult<Response> {
     }
     Ok(page(&Home { brands }))
 }
+
+/// Text made safe inside SVG and HTML built by hand (charts).
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
