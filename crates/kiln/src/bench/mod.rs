@@ -6,6 +6,7 @@ mod forecast;
 mod mrp;
 mod orders;
 mod promise;
+mod rng;
 
 use std::process::ExitCode;
 

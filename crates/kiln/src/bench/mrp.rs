@@ -6,6 +6,7 @@
 //! full regeneration, then `--orders` new single orders each planned by net change, then
 //! traces the shortages of sampled demand lines.
 
+use super::rng::Rng;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -41,28 +42,6 @@ pub struct MrpArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
-}
-
-/// SplitMix64: small, fast and the same on every platform.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len())]
-    }
 }
 
 struct Generated {

@@ -6,6 +6,7 @@
 //! centre goes down for a day and the replan is timed. Everything is generated from
 //! `--seed`, so runs are comparable.
 
+use super::rng::Rng;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -30,24 +31,6 @@ pub struct PromiseArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
-}
-
-/// SplitMix64: deterministic and dependency-free.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
 }
 
 /// Releases (material arrivals) spread over the first four weeks.
