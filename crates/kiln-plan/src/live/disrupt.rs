@@ -295,15 +295,9 @@ impl Schedule {
                 let Self {
                     centres, orders, ..
                 } = self;
-                let place = remove_bar(
-                    &mut centres[usize::from(wc)],
-                    orders,
-                    wc,
-                    m,
-                    key,
-                    now,
-                    &mut stack,
-                );
+                let (place, misfit) =
+                    remove_bar(&mut centres[usize::from(wc)], orders, wc, m, key, now);
+                stack.extend(misfit);
                 orders[o as usize].ops[j].at = None;
                 old.push(((o, j), (wc, m, place.0, place.1)));
             }
@@ -388,32 +382,33 @@ impl Schedule {
     }
 }
 
-/// Removes one bar and re-fits the setup of the operation after it; if that setup no longer
-/// fits, that operation is displaced too. Returns the removed bar's `(start, end)`.
-fn remove_bar(
+/// Removes one bar and re-fits the setup of the planned operation after it (its predecessor
+/// changed). Returns the removed bar's `(start, end)` and, if that setup no longer fits
+/// before the next operation's start, that operation (`(order, operation)`), left as it was.
+pub(super) fn remove_bar(
     c: &mut Centre,
     orders: &mut [OrderState],
     wc: u16,
     m: u16,
     key: Minute,
     now: Minute,
-    stack: &mut Vec<(u32, usize)>,
-) -> (Minute, Minute) {
+) -> ((Minute, Minute), Option<(u32, usize)>) {
     let tl = &mut c.machines[usize::from(m)];
     let Some(bar) = tl.remove(&key) else {
-        return (key, key);
+        return ((key, key), None);
     };
+    let removed = (bar.start, bar.end);
     let Some((&nkey, n)) = tl.range(key..).next() else {
-        return (bar.start, bar.end);
+        return (removed, None);
     };
     if n.fixed {
-        return (bar.start, bar.end);
+        return (removed, None);
     }
     let prev = tl.range(..nkey).next_back().map(|(_, p)| p);
     let setup = if prev.is_some_and(|p| p.sku == n.sku) {
         0
     } else {
-        c.def.setup_minutes
+        n.changeover
     };
     let lower = prev.map_or(now.min(nkey), |p| p.end);
     match c.working.retreat(n.start, Minute::from(setup)) {
@@ -426,8 +421,8 @@ fn remove_bar(
                 orders[n.order as usize].ops[usize::from(n.op)].at = Some((wc, m, ns));
                 tl.insert(ns, n);
             }
+            (removed, None)
         }
-        _ => stack.push((n.order, usize::from(n.op))),
+        _ => (removed, Some((n.order, usize::from(n.op)))),
     }
-    (bar.start, bar.end)
 }

@@ -46,6 +46,8 @@ struct Slot {
     start: Minute,
     end: Minute,
     setup: u32,
+    /// The setup this operation needs after a different SKU on this machine's work centre.
+    changeover: u32,
     /// The next operation on the machine gets a new setup: `(key, setup_start, setup)`.
     next: Option<(Minute, Minute, u32)>,
 }
@@ -59,12 +61,14 @@ struct Fit {
 }
 
 /// The earliest fit on machine timeline `tl` for `minutes` of processing ready at `ready`,
-/// if it finishes before `bound` (`(end, setup)`, compared in that order).
+/// if it finishes before `bound` (`(end, setup)`, compared in that order). `changeover` is
+/// the setup the new operation needs after a different SKU; the operation after it needs
+/// its own (`Bar::changeover`).
 #[allow(clippy::too_many_arguments)]
 fn fit_on(
     tl: &Timeline,
     w: &Working,
-    setup_minutes: u32,
+    changeover: u32,
     sku: u32,
     minutes: Minute,
     ready: Minute,
@@ -94,7 +98,7 @@ fn fit_on(
         let setup = if prev.is_some_and(|b| b.sku == sku) {
             0
         } else {
-            setup_minutes
+            changeover
         };
         let start = w.next_working(ready.max(w.advance(gap_start, Minute::from(setup))?))?;
         let end = w.advance(start, minutes)?;
@@ -110,6 +114,7 @@ fn fit_on(
                     start,
                     end,
                     setup,
+                    changeover,
                     next: None,
                 });
             }
@@ -120,12 +125,13 @@ fn fit_on(
                         start,
                         end,
                         setup,
+                        changeover,
                         next: None,
                     });
                 }
             }
             Some(n) => {
-                let n_setup = if n.sku == sku { 0 } else { setup_minutes };
+                let n_setup = if n.sku == sku { 0 } else { n.changeover };
                 if let Some(n_setup_start) = w.retreat(n.start, Minute::from(n_setup))
                     && end <= n_setup_start
                 {
@@ -139,6 +145,7 @@ fn fit_on(
                         start,
                         end,
                         setup,
+                        changeover,
                         next,
                     });
                 }
@@ -167,6 +174,7 @@ fn apply_fit(tl: &mut Timeline, fit: &Slot, order: u32, op: u16, sku: u32) {
             start: fit.start,
             end: fit.end,
             setup: fit.setup,
+            changeover: fit.changeover,
             fixed: false,
         },
     );
@@ -182,11 +190,14 @@ fn view<'t>(base: &'t Schedule, cow: &'t [(u16, u16, Timeline)], wc: u16, m: u16
 
 impl Schedule {
     /// Best fit over the eligible machines; `tl` gives the timeline to search for each.
+    /// `setup` is the operation's own setup, if it has one (else each work centre's).
+    #[allow(clippy::too_many_arguments)]
     fn best_fit<'t>(
         &self,
         alts: &[u16],
         sku: u32,
         minutes: Minute,
+        setup: Option<u32>,
         ready: Minute,
         tl: impl Fn(u16, u16) -> &'t Timeline,
     ) -> Option<Fit> {
@@ -198,7 +209,7 @@ impl Schedule {
                 if let Some(slot) = fit_on(
                     tl(wc, m),
                     &c.working,
-                    c.def.setup_minutes,
+                    setup.unwrap_or(c.def.setup_minutes),
                     sku,
                     minutes,
                     ready,
@@ -213,7 +224,7 @@ impl Schedule {
     }
 
     /// Checks an order and resolves its work centres.
-    fn resolve(&self, order: &Order) -> Result<Vec<Vec<u16>>, LiveError> {
+    pub(super) fn resolve(&self, order: &Order) -> Result<Vec<Vec<u16>>, LiveError> {
         if self.order_ix.contains_key(&order.id) {
             return Err(LiveError::DuplicateOrder {
                 order: order.id.clone(),
@@ -276,9 +287,14 @@ impl Schedule {
         let mut ready = order.release.max(self.now);
         for (k, (op, alts)) in order.operations.iter().zip(&alts).enumerate() {
             let fit = self
-                .best_fit(alts, sku, Minute::from(op.minutes), ready, |wc, m| {
-                    view(self, &timelines, wc, m)
-                })
+                .best_fit(
+                    alts,
+                    sku,
+                    Minute::from(op.minutes),
+                    op.setup_minutes,
+                    ready,
+                    |wc, m| view(self, &timelines, wc, m),
+                )
                 .ok_or_else(|| LiveError::NoCapacity {
                     order: order.id.clone(),
                     operation: k,
@@ -377,11 +393,16 @@ impl Schedule {
         undo: Option<&mut Vec<(u16, u16, Timeline)>>,
     ) -> Result<Minute, LiveError> {
         let state = &self.orders[o as usize];
-        let minutes = Minute::from(state.order.operations[k].minutes);
+        let op = &state.order.operations[k];
         let fit = self
-            .best_fit(&state.ops[k].alts, state.sku, minutes, ready, |wc, m| {
-                &self.centres[usize::from(wc)].machines[usize::from(m)]
-            })
+            .best_fit(
+                &state.ops[k].alts,
+                state.sku,
+                Minute::from(op.minutes),
+                op.setup_minutes,
+                ready,
+                |wc, m| &self.centres[usize::from(wc)].machines[usize::from(m)],
+            )
             .ok_or_else(|| LiveError::NoCapacity {
                 order: state.order.id.clone(),
                 operation: k,

@@ -19,6 +19,9 @@
 //!   has not changed since.
 //! - [`Schedule::mark_down`] takes a work centre down for a period and replans the
 //!   operations it hits (see `disrupt.rs`).
+//! - [`Schedule::restore`] puts persisted orders back after a restart, exactly as they were;
+//!   [`Schedule::remove`] takes an order off (a failed commit's rollback, a cancellation);
+//!   [`Schedule::complete_operation_at`] frees the rest of an operation finished early.
 //!
 //! Each machine's timeline is a `BTreeMap` of busy intervals keyed by start, so finding the
 //! gap at a ready time is O(log n) and a quote touches only the machines it considers.
@@ -55,7 +58,8 @@ pub const MAX_HORIZON_DAYS: u32 = 3660;
 pub struct WorkCentre {
     pub id: String,
     pub machines: u16,
-    /// Working minutes to set a machine up for a different SKU.
+    /// Working minutes to set a machine up for a different SKU, for operations that do not
+    /// give their own ([`Operation::setup_minutes`]).
     pub setup_minutes: u32,
     pub calendar: Calendar,
 }
@@ -68,6 +72,11 @@ pub struct Operation {
     pub minutes: u32,
     /// Eligible work centres (alternatives), any of which can do the whole operation.
     pub work_centres: Vec<String>,
+    /// Working minutes to set a machine up for this operation when the machine's previous
+    /// operation is of a different SKU (or there is none); `None`: the work centre's
+    /// `setup_minutes`.
+    #[serde(default)]
+    pub setup_minutes: Option<u32>,
 }
 
 /// An order to promise: a routing of operations done one after the other.
@@ -98,7 +107,7 @@ pub enum OperationStatus {
 }
 
 /// One operation placed on a machine.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Booking {
     /// Index in the order's routing.
     pub operation: usize,
@@ -146,6 +155,32 @@ pub struct OrderPlan {
     pub promised: Option<Date>,
     /// The date the factory must keep: the requested date, else the first promise.
     pub due: Date,
+}
+
+/// An order as it was committed and persisted, to put back into a rebuilt schedule with
+/// [`Schedule::restore`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoredOrder {
+    pub order: Order,
+    /// One per operation of `order.operations`, in routing order; `None` for an operation
+    /// that has no placement.
+    pub bookings: Vec<Option<Booking>>,
+    /// One per operation.
+    pub status: Vec<OperationStatus>,
+    pub promised: Option<Date>,
+    pub due: Date,
+}
+
+impl From<OrderPlan> for RestoredOrder {
+    fn from(plan: OrderPlan) -> Self {
+        RestoredOrder {
+            order: plan.order,
+            bookings: plan.bookings,
+            status: plan.status,
+            promised: plan.promised,
+            due: plan.due,
+        }
+    }
 }
 
 /// Why the live schedule refused a request. Serializable so the server can return it.
@@ -198,6 +233,14 @@ pub enum LiveError {
     TimeBackwards { now: Minute, to: Minute },
     #[error("date out of range")]
     DateOutOfRange,
+    #[error("order `{order}` is in production (an operation started or is done)")]
+    OrderInProduction { order: String },
+    #[error("work centre `{work_centre}` has no machine {machine}")]
+    UnknownMachine { work_centre: String, machine: u16 },
+    #[error("order `{order}` operation {operation} overlaps other work on its machine")]
+    Overlap { order: String, operation: usize },
+    #[error("cannot restore order `{order}`: {reason}")]
+    BadRestore { order: String, reason: String },
 }
 
 /// A placed operation as the machine timeline holds it.
@@ -210,6 +253,9 @@ pub(crate) struct Bar {
     start: Minute,
     end: Minute,
     setup: u32,
+    /// The setup this operation needs after a different SKU (its own, else its work
+    /// centre's), so the bar can be set up again when its predecessor changes.
+    changeover: u32,
     fixed: bool,
 }
 
@@ -431,6 +477,24 @@ impl Schedule {
             .collect()
     }
 
+    /// The operation after the one whose setup starts at `setup_start` on a machine, as
+    /// `(order, operation)`: the one whose setup an insertion may have changed.
+    pub fn next_on_machine(
+        &self,
+        work_centre: &str,
+        machine: u16,
+        setup_start: Minute,
+    ) -> Option<(String, usize)> {
+        let c = &self.centres[usize::from(self.centre(work_centre).ok()?)];
+        let (_, bar) = c
+            .machines
+            .get(usize::from(machine))?
+            .range(setup_start.checked_add(1)?..)
+            .next()?;
+        let o = &self.orders[bar.order as usize];
+        Some((o.order.id.clone(), usize::from(bar.op)))
+    }
+
     /// The queue at a work centre: operations not yet started, in planned start order.
     pub fn queue(&self, work_centre: &str) -> Result<Vec<GanttBar>, LiveError> {
         let c = &self.centres[usize::from(self.centre(work_centre)?)];
@@ -461,6 +525,37 @@ impl Schedule {
     /// Records that an operation is done (fixed for good).
     pub fn complete_operation(&mut self, order: &str, operation: usize) -> Result<(), LiveError> {
         self.set_status(order, operation, OperationStatus::Done)
+    }
+
+    /// Records that an operation is done at minute `at`. If that is before its planned end,
+    /// its bar ends at `at` (its setup and start stay), so the rest of its slot is free for
+    /// new work; the bar keeps at least one minute of processing (ends no earlier than
+    /// `start + 1`), as a bar is never empty. A completion at or after the planned end
+    /// changes no times. The order's finish follows; its promised date is kept (the
+    /// customer was told). Same routing-order rule as [`Schedule::complete_operation`].
+    pub fn complete_operation_at(
+        &mut self,
+        order: &str,
+        operation: usize,
+        at: Minute,
+    ) -> Result<(), LiveError> {
+        self.set_status(order, operation, OperationStatus::Done)?;
+        let Some(&o) = self.order_ix.get(order) else {
+            return Ok(());
+        };
+        if let Some((wc, m, key)) = self.orders[o as usize].ops[operation].at
+            && let Some(bar) = self.centres[usize::from(wc)].machines[usize::from(m)].get_mut(&key)
+        {
+            bar.end = bar.end.min(at.max(bar.start.saturating_add(1)));
+        }
+        self.orders[o as usize].finish = self.order_finish(o);
+        Ok(())
+    }
+
+    /// Where each operation of an order stands, in routing order.
+    pub fn order_status(&self, id: &str) -> Option<Vec<OperationStatus>> {
+        let o = &self.orders[*self.order_ix.get(id)? as usize];
+        Some(o.ops.iter().map(|op| op.status).collect())
     }
 
     fn set_status(
@@ -532,6 +627,218 @@ impl Schedule {
             finish = Some(finish.map_or(end, |f: Minute| f.max(end)));
         }
         finish
+    }
+}
+
+impl Schedule {
+    /// Puts a persisted order back exactly where it was, without moving anything.
+    ///
+    /// Checks the order as [`Schedule::insert`] does (ids, routing, work centres), that
+    /// there is one booking and one status per operation, that each booking names its
+    /// operation, one of the operation's work centres and an existing machine, that
+    /// `0 <= setup_start <= start < end`, that only a suffix of the routing is unplaced and
+    /// only a prefix started or done (started and done operations must be placed), and that
+    /// no bar overlaps another on its machine. Errors leave the schedule unchanged.
+    ///
+    /// Calendars are not checked: the placement was valid when made, and downtime recorded
+    /// since may overlap started work. Started and done operations become fixed. Bookings
+    /// keep their setup minutes as stored (so restore every persisted order: a missing one
+    /// leaves its neighbours set up as they were next to it). The order's finish is the
+    /// latest end of its operations (`None` if one is unplaced).
+    pub fn restore(&mut self, restored: RestoredOrder) -> Result<(), LiveError> {
+        let RestoredOrder {
+            order,
+            bookings,
+            status,
+            promised,
+            due,
+        } = restored;
+        let alts = self.resolve(&order)?;
+        let bad = |reason: String| LiveError::BadRestore {
+            order: order.id.clone(),
+            reason,
+        };
+        let n = order.operations.len();
+        if bookings.len() != n || status.len() != n {
+            return Err(bad(format!(
+                "{n} operations, but {} bookings and {} statuses",
+                bookings.len(),
+                status.len()
+            )));
+        }
+        let sku = self
+            .sku_ix
+            .get(&order.sku)
+            .copied()
+            .unwrap_or(self.skus.len() as u32);
+        let o = self.orders.len() as u32;
+        let mut bars: Vec<(u16, u16, Bar)> = Vec::with_capacity(n);
+        for (k, (booking, &st)) in bookings.iter().zip(&status).enumerate() {
+            if k > 0 && st != OperationStatus::Planned && status[k - 1] == OperationStatus::Planned
+            {
+                return Err(bad(format!(
+                    "operation {k} is {st:?} but operation {} is not started",
+                    k - 1
+                )));
+            }
+            let Some(b) = booking else {
+                if st != OperationStatus::Planned {
+                    return Err(bad(format!("operation {k} is {st:?} but not placed")));
+                }
+                continue;
+            };
+            if k > 0 && bookings[k - 1].is_none() {
+                return Err(bad(format!(
+                    "operation {k} is placed but operation {} is not",
+                    k - 1
+                )));
+            }
+            if b.operation != k {
+                return Err(bad(format!("booking {k} is for operation {}", b.operation)));
+            }
+            let wc = self.centre(&b.work_centre)?;
+            if !alts[k].contains(&wc) {
+                return Err(bad(format!(
+                    "operation {k} is booked on `{}`, not one of its work centres",
+                    b.work_centre
+                )));
+            }
+            let c = &self.centres[usize::from(wc)];
+            if b.machine >= c.def.machines {
+                return Err(LiveError::UnknownMachine {
+                    work_centre: b.work_centre.clone(),
+                    machine: b.machine,
+                });
+            }
+            if !(0 <= b.setup_start && b.setup_start <= b.start && b.start < b.end) {
+                return Err(bad(format!(
+                    "operation {k}: setup start {}, start {}, end {} are not \
+                     0 <= setup start <= start < end",
+                    b.setup_start, b.start, b.end
+                )));
+            }
+            // Bars on a machine are disjoint, so only the last one keyed before this end
+            // can reach into it.
+            let overlaps_committed = c.machines[usize::from(b.machine)]
+                .range(..b.end)
+                .next_back()
+                .is_some_and(|(_, p)| p.end > b.setup_start);
+            let overlaps_own = bars.iter().any(|(w, m, p)| {
+                (*w, *m) == (wc, b.machine) && p.setup_start < b.end && b.setup_start < p.end
+            });
+            if overlaps_committed || overlaps_own {
+                return Err(LiveError::Overlap {
+                    order: order.id.clone(),
+                    operation: k,
+                });
+            }
+            bars.push((
+                wc,
+                b.machine,
+                Bar {
+                    order: o,
+                    op: k as u16,
+                    sku,
+                    setup_start: b.setup_start,
+                    start: b.start,
+                    end: b.end,
+                    setup: b.setup_minutes,
+                    changeover: order.operations[k]
+                        .setup_minutes
+                        .unwrap_or(c.def.setup_minutes),
+                    fixed: st != OperationStatus::Planned,
+                },
+            ));
+        }
+
+        // Valid: nothing below fails.
+        if sku == self.skus.len() as u32 {
+            self.skus.push(order.sku.clone());
+            self.sku_ix.insert(order.sku.clone(), sku);
+        }
+        let mut ops: Vec<OpState> = alts
+            .into_iter()
+            .zip(status)
+            .map(|(alts, status)| OpState {
+                alts,
+                at: None,
+                status,
+            })
+            .collect();
+        for (wc, m, bar) in bars {
+            ops[usize::from(bar.op)].at = Some((wc, m, bar.setup_start));
+            self.centres[usize::from(wc)].machines[usize::from(m)].insert(bar.setup_start, bar);
+        }
+        self.order_ix.insert(order.id.clone(), o);
+        self.orders.push(OrderState {
+            order: Arc::new(order),
+            sku,
+            ops,
+            finish: None,
+            promised,
+            due,
+        });
+        self.orders[o as usize].finish = self.order_finish(o);
+        self.version += 1;
+        Ok(())
+    }
+
+    /// Takes an order off the schedule and frees its bars; refused with
+    /// [`LiveError::OrderInProduction`] once any of its operations started or is done.
+    ///
+    /// The operation after each freed bar on its machine is set up again for its new
+    /// predecessor, in place, if that setup fits before its start; if not (possible when
+    /// operations have different setups, or when the setup would now have to run before
+    /// `now`) it is left with its old setup: nothing else moves. Later orders keep their
+    /// relative order (indices shift down), so ties break as if the order never was.
+    pub fn remove(&mut self, order: &str) -> Result<(), LiveError> {
+        let o = *self
+            .order_ix
+            .get(order)
+            .ok_or_else(|| LiveError::UnknownOrder {
+                order: order.to_owned(),
+            })?;
+        let ou = o as usize;
+        if self.orders[ou]
+            .ops
+            .iter()
+            .any(|op| op.status != OperationStatus::Planned)
+        {
+            return Err(LiveError::OrderInProduction {
+                order: order.to_owned(),
+            });
+        }
+        let now = self.now;
+        let Self {
+            centres,
+            orders,
+            order_ix,
+            ..
+        } = self;
+        for k in 0..orders[ou].ops.len() {
+            // Read afresh: freeing an earlier bar may have re-keyed this one.
+            let Some((wc, m, key)) = orders[ou].ops[k].at else {
+                continue;
+            };
+            // A next operation whose new setup does not fit stays as it was (see above).
+            let _misfit =
+                disrupt::remove_bar(&mut centres[usize::from(wc)], orders, wc, m, key, now);
+            orders[ou].ops[k].at = None;
+        }
+        for (j, later) in orders.iter().enumerate().skip(ou + 1) {
+            for &(wc, m, key) in later.ops.iter().filter_map(|op| op.at.as_ref()) {
+                if let Some(bar) = centres[usize::from(wc)].machines[usize::from(m)].get_mut(&key) {
+                    bar.order = (j - 1) as u32;
+                }
+            }
+            if let Some(ix) = order_ix.get_mut(later.order.id.as_str()) {
+                *ix = (j - 1) as u32;
+            }
+        }
+        orders.remove(ou);
+        order_ix.remove(order);
+        self.version += 1;
+        Ok(())
     }
 }
 

@@ -93,6 +93,7 @@ fn order(id: usize, n_wc: usize, release_from: Minute, rng: &mut Rng) -> Order {
                 name: format!("op{k}"),
                 minutes: rng.range(15, 240) as u32,
                 work_centres,
+                setup_minutes: None,
             }
         })
         .collect();
