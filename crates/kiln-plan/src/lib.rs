@@ -7,23 +7,17 @@
 
 pub mod bom;
 pub mod calendar;
-pub mod capacity;
 pub mod error;
 pub mod live;
 pub mod mrp;
-pub mod promise;
 pub mod shop;
 
 pub use bom::explode;
 pub use calendar::{Downtime, WorkCenterCalendar};
-pub use capacity::CapacityLedger;
 pub use error::PlanError;
 pub use mrp::{
     GrossRequirement, MaterialPosition, MrpError, MrpPlan, NetRequirement, PurchaseSuggestion,
     material_release, net_requirements,
-};
-pub use promise::{
-    Booking, PlannedOrder, Promise, Replan, Replanned, RoutingDemand, promise, replan, replan_onto,
 };
 
 use jiff::{Span, civil::Date};

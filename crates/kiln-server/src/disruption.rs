@@ -1,18 +1,17 @@
-//! Disruptions: a work centre marked down for a period. The plan is rebuilt
-//! around it, and every order whose promised date moves is told so on its
-//! timeline, in the same transaction that records the downtime.
-
-use std::collections::{BTreeMap, HashMap, HashSet};
+//! Disruptions: a work centre marked down for a period. The live schedule
+//! moves only the operations the downtime hits (and what follows them), and
+//! every order whose promised date moves is told so on its timeline, in the
+//! same transaction that records the downtime.
 
 use jiff::civil::Date;
-use kiln_plan::{CapacityLedger, Downtime, PlannedOrder, RoutingDemand};
-use kiln_store::{BookingRow, OrderEvent, Repromise};
+use kiln_plan::Downtime;
+use kiln_store::{OrderEvent, Repromise};
 use serde::Serialize;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::flow::HORIZON_DAYS;
 use crate::ids::{new_id, now_ms, today};
+use crate::live::{booking_rows, line_id, split_line_id};
 use crate::runtime::BrandRuntime;
 use crate::ui::long_date;
 
@@ -41,8 +40,13 @@ pub struct MovedPromise {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Disruption {
     pub downtime: kiln_store::Downtime,
-    /// Orders not yet in production that the replan considered.
+    /// Order lines whose operations the replan placed again.
     pub replanned: usize,
+    /// Operations that moved to another time or machine.
+    pub operations_moved: usize,
+    /// The priority rule whose replan was kept (earliest promise, earliest
+    /// due date or highest weight first).
+    pub rule: String,
     /// Orders whose promised date changed, earliest promise first.
     pub moved: Vec<MovedPromise>,
     /// Orders that no longer fit within the planning horizon: their promise
@@ -80,100 +84,64 @@ pub async fn mark_down(
     }
 
     let mut plan = rt.plan.lock().await;
-    // Every order planned so far must be in the store before it is read back.
+    // The replan rewrites orders' bookings: every order planned so far must
+    // be in the store first, or its own write would come after and clash.
     state.orders.flush().await;
+    plan.tick();
     let b = &rt.brand.id;
-    let bookings = state.store.bookings(b).await?;
-    let open = state.store.open_promises(b).await?;
+    let from = plan.clock.midnight(req.from);
+    let to = plan.clock.midnight(req.to) + kiln_plan::live::DAY;
+    // Kept to put back if the replan cannot be written.
+    let before = plan.schedule.clone();
+    let report = plan
+        .schedule
+        .mark_down(req.work_center, from, to)
+        .map_err(|e| ApiError::Conflict(format!("cannot replan: {e}")))?;
 
-    let mut calendars = plan.calendars.clone();
-    if let Some(c) = calendars.iter_mut().find(|c| c.id == req.work_center) {
-        c.down.push(Downtime {
-            from: req.from,
-            to: req.to,
-        });
-    }
-
-    let today = today();
-    let movable: HashSet<&str> = open.iter().map(|o| o.order_id.as_str()).collect();
-    let mut fixed = CapacityLedger::new();
-    // (order, line) -> its bookings, in day order as the store returns them.
-    let mut by_line: HashMap<(&str, i64), Vec<&BookingRow>> = HashMap::new();
-    for row in &bookings {
-        let day: Date = row
-            .day
-            .parse()
-            .map_err(|_| ApiError::Internal(format!("stored booking day `{}`", row.day)))?;
-        if movable.contains(row.order_id.as_str()) {
-            by_line
-                .entry((row.order_id.as_str(), row.line_no))
-                .or_default()
-                .push(row);
-        } else {
-            fixed.book(&row.work_center, day, row.minutes.max(0) as u64);
+    // The schedule replans order lines; customers hold promises per order.
+    // Besides the lines it reports, a line may have kept its dates but not
+    // its setup: every line whose bookings changed is written again.
+    let mut touched: Vec<&str> = Vec::new();
+    let changed = plan
+        .schedule
+        .order_ids()
+        .filter(|id| {
+            report.orders.iter().any(|c| c.order == *id)
+                || before.order(id).map(|p| p.bookings)
+                    != plan.schedule.order(id).map(|p| p.bookings)
+        })
+        .filter_map(split_line_id);
+    for (order_id, _) in changed {
+        if !touched.contains(&order_id) {
+            touched.push(order_id);
         }
     }
-
-    // One planned order per order line, earliest promise first.
-    let mut lines = Vec::new();
-    for o in &open {
-        let previous: Date = o.promised_date.parse().map_err(|_| {
-            ApiError::Internal(format!("stored promised date `{}`", o.promised_date))
-        })?;
-        for (line_no, product_id) in &o.lines {
-            let rows = by_line
-                .get(&(o.order_id.as_str(), *line_no))
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            let product = rt.catalog.product(product_id).map(|c| c.product());
-            lines.push(PlannedOrder {
-                id: format!("{}#{line_no}", o.order_id),
-                steps: steps(rows, product),
-                release: rows
-                    .first()
-                    .and_then(|r| r.day.parse().ok())
-                    .map_or(today, |d: Date| d.max(today)),
-                ship_days: product.map_or(0, |p| p.ship_days),
-                delivery: previous,
-            });
-        }
-    }
-    let replan = kiln_plan::replan_onto(fixed, &calendars, &lines, HORIZON_DAYS);
-
     let at = now_ms();
     let mut repromises = Vec::new();
     let mut moved = Vec::new();
     let mut at_risk = Vec::new();
-    let mut results = replan.orders.iter();
-    for o in &open {
-        let previous: Date = o.promised_date.parse().unwrap_or(today);
-        let mut new_bookings = Vec::new();
+    for order_id in touched {
+        let Some(order) = state.store.order(b, order_id).await? else {
+            continue;
+        };
+        let previous: Date = order.promised_date.parse().unwrap_or(today());
+        let mut bookings = Vec::new();
         let mut delivery = None::<Date>;
         let mut lost = false;
-        for (line_no, _) in &o.lines {
-            let Some(r) = results.next() else { break };
-            match &r.promise {
-                Ok(p) => {
-                    delivery = Some(delivery.map_or(p.delivery, |d| d.max(p.delivery)));
-                    new_bookings.extend(p.bookings.iter().map(|bk| BookingRow {
-                        order_id: o.order_id.clone(),
-                        line_no: *line_no,
-                        operation: bk.operation.clone(),
-                        work_center: bk.work_center.clone(),
-                        day: bk.day.to_string(),
-                        minutes: bk.minutes as i64,
-                    }));
+        for line in &order.lines {
+            let Some(placed) = plan.schedule.order(&line_id(order_id, line.line_no)) else {
+                continue;
+            };
+            match placed.promised {
+                Some(d) if placed.bookings.iter().all(Option::is_some) => {
+                    delivery = Some(delivery.map_or(d, |x| x.max(d)));
                 }
-                Err(_) => lost = true,
+                _ => lost = true,
             }
+            bookings.extend(booking_rows(&plan.clock, &placed));
         }
-        let old_bookings: Vec<&BookingRow> = bookings
-            .iter()
-            .filter(|r| r.order_id == o.order_id)
-            .collect();
-        let unchanged = same_bookings(&old_bookings, &new_bookings);
         let event = if lost {
-            at_risk.push(o.order_id.clone());
+            at_risk.push(order_id.to_string());
             Some(format!(
                 "Promise at risk: {name} is down {}; the factory will contact you",
                 period(req.from, req.to)
@@ -182,7 +150,7 @@ pub async fn mark_down(
             match delivery {
                 Some(d) if d != previous => {
                     moved.push(MovedPromise {
-                        order_id: o.order_id.clone(),
+                        order_id: order_id.to_string(),
                         previous_date: previous,
                         promised_date: d,
                     });
@@ -196,17 +164,14 @@ pub async fn mark_down(
                 _ => None,
             }
         };
-        if unchanged && event.is_none() {
-            continue;
-        }
         let promised = match delivery {
             Some(d) if !lost => d,
             _ => previous,
         };
         repromises.push(Repromise {
-            order_id: o.order_id.clone(),
+            order_id: order_id.to_string(),
             promised_date: promised.to_string(),
-            bookings: new_bookings,
+            bookings,
             event: event.map(|note| OrderEvent {
                 id: new_id("evt"),
                 status: "promise_moved".into(),
@@ -215,6 +180,7 @@ pub async fn mark_down(
             }),
         });
     }
+    moved.sort_by_key(|m| (m.previous_date, m.order_id.clone()));
 
     let downtime = kiln_store::Downtime {
         id: new_id("dwn"),
@@ -224,65 +190,28 @@ pub async fn mark_down(
         reason: req.reason.trim().to_string(),
         created_at: at,
     };
-    state
+    if let Err(e) = state
         .store
-        .record_downtime(b, &downtime, &repromises)
-        .await?;
-    plan.calendars = calendars;
-    plan.ledger = replan.ledger;
-    plan.generation += 1;
+        .record_replan(b, Some(&downtime), &repromises)
+        .await
+    {
+        plan.schedule = before;
+        return Err(e.into());
+    }
+    if let Some(c) = plan.calendars.iter_mut().find(|c| c.id == req.work_center) {
+        c.down.push(Downtime {
+            from: req.from,
+            to: req.to,
+        });
+    }
     Ok(Disruption {
         downtime,
-        replanned: open.len(),
+        replanned: report.orders.len(),
+        operations_moved: report.operations_moved,
+        rule: report.rule.to_string(),
         moved,
         at_risk,
     })
-}
-
-/// A line's operations with their booked minutes, in routing order: by the
-/// day each starts, then by the product's operation order for a same-day tie.
-fn steps(rows: &[&BookingRow], product: Option<&kiln_model::Product>) -> Vec<RoutingDemand> {
-    let rank = |op: &str| {
-        product
-            .and_then(|p| p.operations.iter().position(|o| o.id == op))
-            .unwrap_or(usize::MAX)
-    };
-    // operation -> (first day, work centre, minutes)
-    let mut ops: BTreeMap<&str, (&str, &str, u64)> = BTreeMap::new();
-    for r in rows {
-        let e =
-            ops.entry(r.operation.as_str())
-                .or_insert((r.day.as_str(), r.work_center.as_str(), 0));
-        e.0 = e.0.min(r.day.as_str());
-        e.2 += r.minutes.max(0) as u64;
-    }
-    let mut ordered: Vec<_> = ops.into_iter().collect();
-    ordered.sort_by_key(|(op, (day, _, _))| (*day, rank(op)));
-    ordered
-        .into_iter()
-        .map(|(op, (_, wc, minutes))| RoutingDemand {
-            operation: op.to_string(),
-            work_center: wc.to_string(),
-            minutes,
-        })
-        .collect()
-}
-
-fn same_bookings(old: &[&BookingRow], new: &[BookingRow]) -> bool {
-    let key = |b: &BookingRow| {
-        (
-            b.line_no,
-            b.operation.clone(),
-            b.work_center.clone(),
-            b.day.clone(),
-            b.minutes,
-        )
-    };
-    let mut a: Vec<_> = old.iter().map(|b| key(b)).collect();
-    let mut n: Vec<_> = new.iter().map(key).collect();
-    a.sort();
-    n.sort();
-    a == n
 }
 
 fn period(from: Date, to: Date) -> String {

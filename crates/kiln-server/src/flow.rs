@@ -6,22 +6,22 @@ use std::collections::HashMap;
 
 use jiff::civil::Date;
 use kiln_configure::{Configurator, Outcome};
-use kiln_plan::{GrossRequirement, MaterialPosition, Promise, RoutingDemand};
+use kiln_plan::live::{LiveError, Minute};
+use kiln_plan::{GrossRequirement, MaterialPosition};
 use kiln_store::{
     BookingRow, NewOrder, OrderEvent, OrderLine, PurchaseSuggestion, Requirement,
     WorkOrderOperation, WorkOrderWrite,
 };
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
+use crate::live::{booking_rows, line_id, line_order};
 use crate::runtime::{BrandRuntime, PlanState};
 
 pub const MAX_QUANTITY: u32 = 10_000;
 pub const MAX_LINES: usize = 1_000;
-/// How far ahead the scheduler looks for capacity before it gives up.
-pub const HORIZON_DAYS: u32 = 730;
+pub use crate::live::HORIZON_DAYS;
 
 /// One order line, configured and priced.
 pub struct PricedLine<'a> {
@@ -41,28 +41,6 @@ impl PricedLine<'_> {
             .map(|p| p.total)
             .unwrap_or_default()
     }
-}
-
-/// Minutes of a routing for `quantity` units, setup included when the work
-/// order is new. Rounded up: a started minute is a booked minute.
-fn demand(outcome: &Outcome, quantity: u32, with_setup: bool) -> Vec<RoutingDemand> {
-    outcome
-        .routing
-        .iter()
-        .map(|step| {
-            let setup = if with_setup {
-                step.setup_minutes
-            } else {
-                Decimal::ZERO
-            };
-            let total = setup + step.minutes * Decimal::from(quantity);
-            RoutingDemand {
-                operation: step.operation.clone(),
-                work_center: step.work_center.clone(),
-                minutes: total.ceil().to_u64().unwrap_or(0),
-            }
-        })
-        .collect()
 }
 
 fn positions(
@@ -111,6 +89,38 @@ fn plan_error(e: kiln_plan::PlanError) -> ApiError {
     ApiError::Conflict(format!("the factory cannot plan this order: {e}"))
 }
 
+/// Why the schedule cannot take a line, in the factory's words.
+fn schedule_error(e: LiveError, outcome: &Outcome) -> ApiError {
+    match e {
+        LiveError::NoCapacity { operation, .. } => {
+            let wc = outcome
+                .routing
+                .get(operation)
+                .map_or("?", |s| s.work_center.as_str());
+            ApiError::Conflict(format!(
+                "the factory cannot plan this order: no capacity at work centre `{wc}` \
+                 within {HORIZON_DAYS} days"
+            ))
+        }
+        other => ApiError::Conflict(format!("the factory cannot plan this order: {other}")),
+    }
+}
+
+/// When the material for these lines is there: today if in stock, else when
+/// the purchases suggested for the shortfall arrive.
+fn release(
+    rt: &BrandRuntime,
+    plan: &PlanState,
+    lines: &[(&Outcome, u32)],
+    today: Date,
+) -> Result<(Vec<kiln_plan::NetRequirement>, Minute), ApiError> {
+    let gross = gross(lines, today);
+    let net = kiln_plan::net_requirements(&positions(rt, plan, &gross), &gross, today)
+        .map_err(plan_error)?;
+    let day = kiln_plan::material_release(&net, today);
+    Ok((net, plan.clock.midnight(day)))
+}
+
 /// The delivery date the factory could promise now, without booking it.
 pub async fn quote_promise(
     rt: &BrandRuntime,
@@ -119,28 +129,24 @@ pub async fn quote_promise(
     quantity: u32,
 ) -> Option<Date> {
     let today = crate::ids::today();
-    let plan = rt.plan.lock().await;
-    let gross = gross(&[(outcome, quantity)], today);
-    let net = kiln_plan::net_requirements(&positions(rt, &plan, &gross), &gross, today).ok()?;
-    let release = kiln_plan::material_release(&net, today);
-    let steps = demand(outcome, quantity, true);
-    kiln_plan::promise(
-        &plan.calendars,
-        &plan.ledger,
-        &steps,
+    let mut plan = rt.plan.lock().await;
+    plan.tick();
+    let (_, release) = release(rt, &plan, &[(outcome, quantity)], today).ok()?;
+    let order = line_order(
+        "quote".into(),
+        outcome,
+        quantity,
         release,
         product.ship_days,
-        HORIZON_DAYS,
-    )
-    .ok()
-    .map(|p| p.delivery)
+    );
+    plan.schedule.insert(&order).ok().map(|p| p.delivery)
 }
 
-/// What placing an order changed in the live plan, as deltas, so that a
-/// failed write can be undone even after later orders were planned on top.
+/// What placing an order changed in the live plan, so that a failed write
+/// can be undone even after later orders were planned on top.
 pub struct PlanChange {
-    generation: u64,
-    promises: Vec<Promise>,
+    /// Schedule ids of the lines placed.
+    lines: Vec<String>,
     /// (material, allocated, put on order)
     materials: Vec<(String, Decimal, Decimal)>,
     /// (SKU, work order) batches this order opened.
@@ -149,12 +155,10 @@ pub struct PlanChange {
 
 impl PlanChange {
     pub fn undo(self, plan: &mut PlanState) {
-        // A replan since rebuilt the ledger from what was stored, which never
-        // held this order's bookings.
-        if plan.generation == self.generation {
-            for p in &self.promises {
-                plan.ledger.unapply(p);
-            }
+        for id in &self.lines {
+            // Nothing of an unwritten order has started: removal cannot fail
+            // but for a line a replan already lost.
+            let _ = plan.schedule.remove(id);
         }
         for (id, allocated, ordered) in self.materials {
             let pos = plan.position(&id);
@@ -174,6 +178,7 @@ pub struct Plotted {
     pub lines: Vec<OrderLine>,
     pub work_orders: Vec<WorkOrderWrite>,
     pub bookings: Vec<BookingRow>,
+    pub rebooked: Vec<BookingRow>,
     pub requirements: Vec<Requirement>,
     pub suggestions: Vec<PurchaseSuggestion>,
     pub promised: Date,
@@ -189,8 +194,7 @@ pub fn plan_order(
     today: Date,
 ) -> ApiResult<(Plotted, PlanChange)> {
     let mut change = PlanChange {
-        generation: plan.generation,
-        promises: Vec::new(),
+        lines: Vec::new(),
         materials: Vec::new(),
         planned: Vec::new(),
     };
@@ -213,10 +217,8 @@ fn plot(
 ) -> ApiResult<Plotted> {
     // Materials first: a shortage delays the start of production.
     let pairs: Vec<(&Outcome, u32)> = lines.iter().map(|l| (&l.outcome, l.quantity)).collect();
-    let gross = gross(&pairs, today);
-    let net = kiln_plan::net_requirements(&positions(rt, plan, &gross), &gross, today)
-        .map_err(plan_error)?;
-    let release = kiln_plan::material_release(&net, today);
+    plan.tick();
+    let (net, release) = release(rt, plan, &pairs, today)?;
     let mut requirements = Vec::new();
     let mut suggestions = Vec::new();
     for n in &net {
@@ -248,20 +250,20 @@ fn plot(
 
     let mut order_lines = Vec::new();
     let mut work_orders = Vec::new();
-    let mut bookings = Vec::new();
+    let mut neighbours: Vec<(String, usize)> = Vec::new();
     let mut promised = today;
     let mut total = Decimal::ZERO;
     let mut new_in_order: HashMap<String, usize> = HashMap::new();
     for (i, line) in lines.iter().enumerate() {
         let sku = line.sku().to_string();
         let quantity = i64::from(line.quantity);
-        let (work_order_id, with_setup) = if let Some(&at) = new_in_order.get(&sku) {
+        let work_order_id = if let Some(&at) = new_in_order.get(&sku) {
             if let WorkOrderWrite::Create {
                 id, quantity: q, ..
             } = &mut work_orders[at]
             {
                 *q += quantity;
-                (id.clone(), false)
+                id.clone()
             } else {
                 unreachable!("new_in_order only points at created work orders")
             }
@@ -270,7 +272,7 @@ fn plot(
                 id: id.clone(),
                 quantity,
             });
-            (id.clone(), false)
+            id.clone()
         } else {
             let id = new_id("wo");
             new_in_order.insert(sku.clone(), work_orders.len());
@@ -283,30 +285,34 @@ fn plot(
             });
             plan.planned.insert(sku.clone(), id.clone());
             change.planned.push((sku.clone(), id.clone()));
-            (id, true)
+            id
         };
-        let steps = demand(&line.outcome, line.quantity, with_setup);
+        let id = line_id(order_id, i as i64 + 1);
         let ship_days = line.configurator.product().ship_days;
-        let p = kiln_plan::promise(
-            &plan.calendars,
-            &plan.ledger,
-            &steps,
-            release,
-            ship_days,
-            HORIZON_DAYS,
-        )
-        .map_err(plan_error)?;
-        plan.ledger.apply(&p);
+        let order = line_order(id.clone(), &line.outcome, line.quantity, release, ship_days);
+        let p = plan
+            .schedule
+            .insert(&order)
+            .map_err(|e| schedule_error(e, &line.outcome))?;
         promised = promised.max(p.delivery);
-        bookings.extend(p.bookings.iter().map(|b| BookingRow {
-            order_id: order_id.to_string(),
-            line_no: i as i64 + 1,
-            operation: b.operation.clone(),
-            work_center: b.work_center.clone(),
-            day: b.day.to_string(),
-            minutes: b.minutes as i64,
-        }));
-        change.promises.push(p);
+        plan.schedule
+            .commit(p)
+            .map_err(|e| schedule_error(e, &line.outcome))?;
+        // A line placed right before another one's operation may change
+        // that operation's setup: its stored booking must follow.
+        if let Some(placed) = plan.schedule.order(&id) {
+            for b in placed.bookings.iter().flatten() {
+                if let Some(next) =
+                    plan.schedule
+                        .next_on_machine(&b.work_centre, b.machine, b.setup_start)
+                    && next.0 != id
+                    && !neighbours.contains(&next)
+                {
+                    neighbours.push(next);
+                }
+            }
+        }
+        change.lines.push(id);
         let unit_price = line.unit_price();
         total += unit_price * Decimal::from(line.quantity);
         order_lines.push(OrderLine {
@@ -319,10 +325,32 @@ fn plot(
             work_order_id,
         });
     }
+    // Rows from the final schedule: a later line may have moved an earlier
+    // one's setup too.
+    let mut bookings = Vec::new();
+    for id in &change.lines {
+        if let Some(placed) = plan.schedule.order(id) {
+            bookings.extend(booking_rows(&plan.clock, &placed));
+        }
+    }
+    let mut rebooked = Vec::new();
+    for (other, op) in neighbours {
+        if change.lines.contains(&other) {
+            continue;
+        }
+        if let Some(placed) = plan.schedule.order(&other) {
+            rebooked.extend(
+                booking_rows(&plan.clock, &placed)
+                    .into_iter()
+                    .filter(|r| r.seq == op as i64 + 1),
+            );
+        }
+    }
     Ok(Plotted {
         lines: order_lines,
         work_orders,
         bookings,
+        rebooked,
         requirements,
         suggestions,
         promised,
@@ -379,6 +407,7 @@ pub fn new_order(head: NewOrder, plotted: Plotted, events: Vec<OrderEvent>) -> N
         lines: plotted.lines,
         work_orders: plotted.work_orders,
         bookings: plotted.bookings,
+        rebooked: plotted.rebooked,
         requirements: plotted.requirements,
         suggestions: plotted.suggestions,
         events,

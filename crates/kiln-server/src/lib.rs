@@ -11,6 +11,7 @@ pub mod error;
 mod extract;
 pub mod flow;
 mod ids;
+pub mod live;
 pub mod payment;
 pub mod runtime;
 pub mod schedule;

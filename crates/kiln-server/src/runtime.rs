@@ -8,12 +8,14 @@ use std::sync::Arc;
 
 use kiln_configure::Configurator;
 use kiln_model::Factory;
-use kiln_plan::{CapacityLedger, WorkCenterCalendar};
+use kiln_plan::WorkCenterCalendar;
+use kiln_plan::live::Schedule;
 use kiln_store::{Brand, Store};
 use rust_decimal::Decimal;
 use tokio::sync::{Mutex, RwLock};
 
 use crate::error::{ApiError, ApiResult};
+use crate::live::Clock;
 
 /// A brand's products, compiled once.
 pub struct Catalog {
@@ -63,14 +65,14 @@ pub struct Position {
 }
 
 /// The live plan of one brand's factory.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct PlanState {
-    /// The catalog's calendars minus recorded downtime: what promises use.
+    /// The catalog's day calendars minus recorded downtime: what the
+    /// schedule views show as capacity per day.
     pub calendars: Vec<WorkCenterCalendar>,
-    /// Bumped when a replan rebuilds the ledger, so an order placed on the
-    /// old ledger knows not to take its bookings back out of the new one.
-    pub generation: u64,
-    pub ledger: CapacityLedger,
+    /// Every open order line's operations on the machines.
+    pub schedule: Schedule,
+    pub clock: Clock,
     pub materials: BTreeMap<String, Position>,
     /// SKU -> the planned (not yet started) work order new lines batch into.
     pub planned: HashMap<String, String>,
@@ -99,6 +101,15 @@ impl PlanState {
             .materials
             .iter()
             .map(|m| (m, self.materials.get(&m.id).unwrap_or(&Position::ZERO)))
+    }
+
+    /// Moves the schedule's clock to now: nothing new is placed in the past.
+    pub fn tick(&mut self) {
+        let now = self.clock.now();
+        if now > self.schedule.now() {
+            // Only fails when going back, which `now > ...` excludes.
+            let _ = self.schedule.set_now(now);
+        }
     }
 
     pub fn position(&mut self, material: &str) -> &mut Position {
@@ -136,29 +147,35 @@ impl BrandRuntime {
             .collect();
         let catalog = Catalog::load(&files)
             .map_err(|e| ApiError::Internal(format!("catalog of {}: {e}", brand.slug)))?;
-        let mut plan = PlanState {
-            calendars: catalog.calendars.clone(),
-            ..PlanState::default()
-        };
+        let mut calendars = catalog.calendars.clone();
+        let mut down = Vec::new();
         for d in store.downtimes(&brand.id).await? {
-            let down = kiln_plan::Downtime {
-                from: d
-                    .from_day
-                    .parse()
-                    .map_err(|_| corrupt("downtime day", &d.from_day))?,
-                to: d
-                    .to_day
-                    .parse()
-                    .map_err(|_| corrupt("downtime day", &d.to_day))?,
-            };
-            if let Some(c) = plan.calendars.iter_mut().find(|c| c.id == d.work_center) {
-                c.down.push(down);
+            let from: jiff::civil::Date = d
+                .from_day
+                .parse()
+                .map_err(|_| corrupt("downtime day", &d.from_day))?;
+            let to: jiff::civil::Date = d
+                .to_day
+                .parse()
+                .map_err(|_| corrupt("downtime day", &d.to_day))?;
+            if let Some(c) = calendars.iter_mut().find(|c| c.id == d.work_center) {
+                c.down.push(kiln_plan::Downtime { from, to });
             }
+            down.push((d.work_center, from, to));
         }
-        for b in store.bookings(&brand.id).await? {
-            let day = b.day.parse().map_err(|_| corrupt("booking day", &b.day))?;
-            plan.ledger
-                .book(&b.work_center, day, b.minutes.max(0) as u64);
+        let rows = store.scheduled_bookings(&brand.id).await?;
+        let (schedule, clock, unplaced) =
+            crate::live::rebuild(&catalog, &down, &rows, crate::ids::today())
+                .map_err(|e| ApiError::Internal(format!("schedule of {}: {e}", brand.slug)))?;
+        let mut plan = PlanState {
+            calendars,
+            schedule,
+            clock,
+            materials: BTreeMap::new(),
+            planned: HashMap::new(),
+        };
+        if !unplaced.is_empty() {
+            replace_unplaced(store, &brand, &mut plan, &rows, unplaced).await?;
         }
         for m in store.materials(&brand.id).await? {
             let position = Position {
@@ -186,6 +203,64 @@ impl BrandRuntime {
             plan: Mutex::new(plan),
         })
     }
+}
+
+/// Places lines the rebuilt schedule could not take back as stored (day
+/// bookings from before the live schedule) and writes their new bookings;
+/// their orders keep the date they were promised.
+async fn replace_unplaced(
+    store: &dyn Store,
+    brand: &Brand,
+    plan: &mut PlanState,
+    rows: &[kiln_store::ScheduledBooking],
+    unplaced: Vec<crate::live::Unplaced>,
+) -> ApiResult<()> {
+    plan.tick();
+    let mut orders: Vec<String> = Vec::new();
+    for u in unplaced {
+        match plan.schedule.insert(&u.order) {
+            Ok(p) => {
+                if plan.schedule.commit(p).is_ok() && !orders.contains(&u.order_id) {
+                    orders.push(u.order_id);
+                }
+            }
+            Err(e) => tracing::warn!(
+                "{}: order {} line {} cannot be placed again: {e}",
+                brand.slug,
+                u.order_id,
+                u.line_no
+            ),
+        }
+    }
+    let mut repromises = Vec::new();
+    for order_id in orders {
+        let mut lines: Vec<i64> = rows
+            .iter()
+            .filter(|r| r.booking.order_id == order_id)
+            .map(|r| r.booking.line_no)
+            .collect();
+        lines.dedup();
+        let bookings = lines
+            .iter()
+            .filter_map(|&l| plan.schedule.order(&crate::live::line_id(&order_id, l)))
+            .flat_map(|p| crate::live::booking_rows(&plan.clock, &p))
+            .collect();
+        if let Some(order) = store.order(&brand.id, &order_id).await? {
+            repromises.push(kiln_store::Repromise {
+                order_id,
+                promised_date: order.promised_date,
+                bookings,
+                event: None,
+            });
+        }
+    }
+    tracing::info!(
+        "{}: {} orders re-placed on the live schedule",
+        brand.slug,
+        repromises.len()
+    );
+    store.record_replan(&brand.id, None, &repromises).await?;
+    Ok(())
 }
 
 fn corrupt(what: &str, value: &str) -> ApiError {

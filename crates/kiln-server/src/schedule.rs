@@ -1,29 +1,41 @@
 //! The schedule as a planner reads it: each work centre's machines, day by
-//! day, with the bookings laid out as bars. Promises book whole minutes per
-//! day; here those minutes are packed onto the machines in booking order, so
-//! the chart and the API show what each machine does and when.
-
-use std::collections::HashMap;
+//! day, with the live schedule's operations as bars. An operation that runs
+//! over several shifts shows as one bar per day; each bar also carries the
+//! operation's exact times.
 
 use jiff::ToSpan;
 use jiff::civil::Date;
-use kiln_store::BookingRow;
+use kiln_plan::live::{self, OperationStatus};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::live::{shift, split_line_id, timestamp};
 use crate::runtime::{BrandRuntime, PlanState};
 
-/// One stretch of work on one machine.
+/// One operation's stretch of work on one machine on one day.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Bar {
     pub order_id: String,
     pub line_no: i64,
     pub operation: String,
+    pub sku: String,
     /// 0-based machine of the work centre.
     pub machine: u32,
-    /// Minutes into the machine's working day.
+    /// Minutes into the machine's working day (its shift), setup included.
     pub start_minute: u64,
     pub end_minute: u64,
+    /// The whole operation: setup from `setup_start`, processing from `start`
+    /// to `end` (UTC).
+    #[schema(value_type = String, format = DateTime)]
+    pub setup_start: jiff::Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub start: jiff::Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub end: jiff::Timestamp,
+    /// Setup before it: 0 when the machine already ran the same SKU.
+    pub setup_minutes: u32,
+    /// `planned`, `started` or `done`.
+    pub status: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -50,20 +62,14 @@ pub struct WorkCenterSchedule {
 pub fn gantt(
     rt: &BrandRuntime,
     plan: &PlanState,
-    bookings: &[BookingRow],
     from: Date,
     days: i32,
 ) -> Vec<WorkCenterSchedule> {
     let dates: Vec<Date> = (0..days)
         .filter_map(|d| from.checked_add(d.days()).ok())
         .collect();
-    let mut by_cell: HashMap<(&str, &str), Vec<&BookingRow>> = HashMap::new();
-    for b in bookings {
-        by_cell
-            .entry((b.work_center.as_str(), b.day.as_str()))
-            .or_default()
-            .push(b);
-    }
+    let first = plan.clock.midnight(from);
+    let live = plan.schedule.gantt();
     plan.calendars
         .iter()
         .map(|cal| {
@@ -72,26 +78,29 @@ pub fn gantt(
                 .factory
                 .work_center(&cal.id)
                 .map_or_else(|| cal.id.clone(), |w| w.name.clone());
+            let shift = shift(cal.minutes_per_day);
+            let mut by_day: Vec<Vec<Bar>> = vec![Vec::new(); dates.len()];
+            let machines = live
+                .iter()
+                .find(|w| w.work_centre == cal.id)
+                .map(|w| w.machines.as_slice())
+                .unwrap_or_default();
+            // Work stops on days off; a bar spanning them has no piece there.
+            let working: Vec<bool> = dates.iter().map(|&d| cal.capacity_on(d) > 0).collect();
+            for (m, bars) in machines.iter().enumerate() {
+                for b in bars {
+                    day_pieces(plan, b, m as u32, (first, shift), &working, &mut by_day);
+                }
+            }
             let days = dates
                 .iter()
-                .map(|&day| {
-                    let iso = day.to_string();
-                    let rows = by_cell
-                        .get(&(cal.id.as_str(), iso.as_str()))
-                        .map(Vec::as_slice)
-                        .unwrap_or_default();
-                    let bars = pack(
-                        rows.iter().copied(),
-                        cal.machines,
-                        u64::from(cal.minutes_per_day),
-                    );
-                    ScheduleDay {
-                        day,
-                        capacity_minutes: cal.capacity_on(day),
-                        booked_minutes: plan.ledger.booked(&cal.id, day),
-                        down: cal.down.iter().any(|d| d.covers(day)),
-                        bars,
-                    }
+                .zip(by_day)
+                .map(|(&day, bars)| ScheduleDay {
+                    day,
+                    capacity_minutes: cal.capacity_on(day),
+                    booked_minutes: bars.iter().map(|b| b.end_minute - b.start_minute).sum(),
+                    down: cal.down.iter().any(|d| d.covers(day)),
+                    bars,
                 })
                 .collect();
             WorkCenterSchedule {
@@ -105,75 +114,43 @@ pub fn gantt(
         .collect()
 }
 
-/// Fills machine 0's day, then machine 1's, splitting a booking that spans
-/// the end of a machine's day; what exceeds every machine (an overbooked day
-/// after new downtime) stays on the last machine past its day.
-fn pack<'a>(rows: impl Iterator<Item = &'a BookingRow>, machines: u32, day_len: u64) -> Vec<Bar> {
-    let machines = machines.max(1);
-    let mut bars = Vec::new();
-    let (mut machine, mut at) = (0u32, 0u64);
-    for r in rows {
-        let mut left = r.minutes.max(0) as u64;
-        while left > 0 {
-            let last = machine + 1 == machines;
-            let room = if last {
-                left
-            } else {
-                day_len.saturating_sub(at)
-            };
-            if room == 0 {
-                machine += 1;
-                at = 0;
-                continue;
+/// Cuts one operation into the shifts of the window's days it covers.
+fn day_pieces(
+    plan: &PlanState,
+    b: &live::GanttBar,
+    machine: u32,
+    (first, shift): (live::Minute, live::Shift),
+    working: &[bool],
+    by_day: &mut [Vec<Bar>],
+) {
+    let (order_id, line_no) = split_line_id(&b.order).unwrap_or((b.order.as_str(), 0));
+    let day_ix = |t: live::Minute| (t - first).div_euclid(live::DAY);
+    let (lo, hi) = (day_ix(b.setup_start).max(0), day_ix(b.end - 1));
+    for d in lo..=hi.min(by_day.len() as i64 - 1) {
+        let open = first + d * live::DAY + i64::from(shift.from);
+        let close = first + d * live::DAY + i64::from(shift.to);
+        let (start, end) = (b.setup_start.max(open), b.end.min(close));
+        if end <= start || !working[d as usize] {
+            continue;
+        }
+        by_day[d as usize].push(Bar {
+            order_id: order_id.to_string(),
+            line_no,
+            operation: b.operation_name.clone(),
+            sku: b.sku.clone(),
+            machine,
+            start_minute: (start - open) as u64,
+            end_minute: (end - open) as u64,
+            setup_start: timestamp(plan.clock.epoch(b.setup_start)),
+            start: timestamp(plan.clock.epoch(b.start)),
+            end: timestamp(plan.clock.epoch(b.end)),
+            setup_minutes: b.setup_minutes,
+            status: match b.status {
+                OperationStatus::Planned => "planned",
+                OperationStatus::Started => "started",
+                OperationStatus::Done => "done",
             }
-            let take = room.min(left);
-            bars.push(Bar {
-                order_id: r.order_id.clone(),
-                line_no: r.line_no,
-                operation: r.operation.clone(),
-                machine,
-                start_minute: at,
-                end_minute: at + take,
-            });
-            at += take;
-            left -= take;
-        }
-    }
-    bars
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn row(order: &str, minutes: i64) -> BookingRow {
-        BookingRow {
-            order_id: order.into(),
-            line_no: 1,
-            operation: "fire".into(),
-            work_center: "kiln".into(),
-            day: "2026-11-23".into(),
-            minutes,
-        }
-    }
-
-    #[test]
-    fn bookings_fill_machines_in_turn_and_split_at_the_end_of_a_day() {
-        let rows = [row("a", 300), row("b", 300), row("c", 500)];
-        let bars = pack(rows.iter(), 2, 480);
-        let got: Vec<_> = bars
-            .iter()
-            .map(|b| (b.order_id.as_str(), b.machine, b.start_minute, b.end_minute))
-            .collect();
-        assert_eq!(
-            got,
-            [
-                ("a", 0, 0, 300),
-                ("b", 0, 300, 480),
-                ("b", 1, 0, 120),
-                // Overbooked: the rest stays on the last machine, visibly late.
-                ("c", 1, 120, 620),
-            ]
-        );
+            .into(),
+        });
     }
 }

@@ -64,15 +64,18 @@ pub trait Store: Send + Sync + 'static {
     async fn seed_materials(&self, brand_id: &str, materials: &[MaterialRow]) -> Result<()>;
     async fn materials(&self, brand_id: &str) -> Result<Vec<MaterialRow>>;
     async fn bookings(&self, brand_id: &str) -> Result<Vec<BookingRow>>;
-    /// Bookings on days `from..=to` (ISO dates), in day order.
-    async fn bookings_between(
-        &self,
-        brand_id: &str,
-        from: &str,
-        to: &str,
-    ) -> Result<Vec<BookingRow>>;
+    /// Bookings of orders not yet shipped, by order, line and routing step,
+    /// with their line's SKU and operation status: what the live schedule is
+    /// rebuilt from.
+    async fn scheduled_bookings(&self, brand_id: &str) -> Result<Vec<ScheduledBooking>>;
     /// Planned work orders by SKU: new lines of the same SKU batch into them.
     async fn planned_work_orders(&self, brand_id: &str) -> Result<Vec<(String, String)>>;
+    /// The order lines a work order makes, as `(order, line)`.
+    async fn order_line_ids(
+        &self,
+        brand_id: &str,
+        work_order_id: &str,
+    ) -> Result<Vec<(String, i64)>>;
 
     async fn order_by_idempotency_key(&self, brand_id: &str, key: &str) -> Result<Option<Order>>;
     /// Writes orders in placement order, sharing one transaction where it
@@ -170,26 +173,15 @@ pub trait Store: Send + Sync + 'static {
         since_ms: i64,
     ) -> Result<Vec<SalesLine>>;
 
-    /// Removes the bookings after `day` (ISO date) of one operation of a
-    /// work order, for every order line in it, and returns them: the work is
-    /// done, so the capacity is free again.
-    async fn release_bookings(
-        &self,
-        brand_id: &str,
-        work_order_id: &str,
-        operation: &str,
-        day: &str,
-    ) -> Result<Vec<BookingRow>>;
-
     async fn downtimes(&self, brand_id: &str) -> Result<Vec<Downtime>>;
     /// Orders still `planned`, earliest promise first: what a replan may move.
     async fn open_promises(&self, brand_id: &str) -> Result<Vec<OpenPromise>>;
-    /// Records a downtime and the replan it caused, in one transaction: each
-    /// repromised order's bookings are replaced and its date updated.
-    async fn record_downtime(
+    /// Records a replan in one transaction, with the downtime that caused it if
+    /// any: each repromised order's bookings are replaced and its date updated.
+    async fn record_replan(
         &self,
         brand_id: &str,
-        downtime: &Downtime,
+        downtime: Option<&Downtime>,
         repromises: &[Repromise],
     ) -> Result<()>;
 

@@ -25,4 +25,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sales history",
         include_str!("../migrations/0005_sales_history.sql"),
     ),
+    (
+        6,
+        "live schedule",
+        include_str!("../migrations/0006_live_schedule.sql"),
+    ),
 ];

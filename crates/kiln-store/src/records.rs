@@ -62,6 +62,9 @@ pub struct NewOrder {
     pub lines: Vec<OrderLine>,
     pub work_orders: Vec<WorkOrderWrite>,
     pub bookings: Vec<BookingRow>,
+    /// Bookings of earlier orders this order moved on their machine (a setup
+    /// it made unnecessary, or needed again): updated in place.
+    pub rebooked: Vec<BookingRow>,
     pub requirements: Vec<Requirement>,
     pub suggestions: Vec<PurchaseSuggestion>,
     pub events: Vec<OrderEvent>,
@@ -135,8 +138,40 @@ pub struct BookingRow {
     pub line_no: i64,
     pub operation: String,
     pub work_center: String,
+    /// ISO date the operation (its setup) starts on.
     pub day: String,
+    /// Working minutes of processing, setup excluded.
     pub minutes: i64,
+    /// 1-based routing step; 0 marks a day-bucket booking from before the live schedule.
+    pub seq: i64,
+    /// 0-based machine of the work centre.
+    pub machine: i64,
+    /// Epoch minutes (UTC): setup runs `[setup_start, start_at)`, processing `[start_at, end_at)`
+    /// in working time.
+    pub setup_start: i64,
+    pub start_at: i64,
+    pub end_at: i64,
+    /// Setup paid before this operation (0 when it follows the same SKU).
+    pub setup_minutes: i64,
+    /// Setup the operation needs after a different SKU.
+    pub changeover: i64,
+    /// Epoch minute the line's material is there (no operation starts earlier).
+    pub release_at: i64,
+    /// ISO date the factory must keep for the line (first promise or requested date).
+    pub due_day: String,
+}
+
+/// A booking of an order still in the factory, with what a rebuilt schedule
+/// needs to know about its line and operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledBooking {
+    pub booking: BookingRow,
+    pub sku: String,
+    pub product_id: String,
+    /// The work order operation's status: `pending`, `started` or `done`.
+    pub status: String,
+    /// Epoch milliseconds, when done.
+    pub completed_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

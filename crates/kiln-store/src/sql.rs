@@ -36,6 +36,15 @@ macro_rules! impl_store {
                 work_center: r.try_get("work_center")?,
                 day: r.try_get("day")?,
                 minutes: r.try_get("minutes")?,
+                seq: r.try_get("seq")?,
+                machine: r.try_get("machine")?,
+                setup_start: r.try_get("setup_start")?,
+                start_at: r.try_get("start_at")?,
+                end_at: r.try_get("end_at")?,
+                setup_minutes: r.try_get("setup_minutes")?,
+                changeover: r.try_get("changeover")?,
+                release_at: r.try_get("release_at")?,
+                due_day: r.try_get("due_day")?,
             })
         }
 
@@ -454,7 +463,9 @@ macro_rules! impl_store {
                     for k in &o.bookings {
                         bookings.push(vec![
                             S(b), S(&k.order_id), I(k.line_no), S(&k.operation),
-                            S(&k.work_center), S(&k.day), I(k.minutes),
+                            S(&k.work_center), S(&k.day), I(k.minutes), I(k.seq), I(k.machine),
+                            I(k.setup_start), I(k.start_at), I(k.end_at), I(k.setup_minutes),
+                            I(k.changeover), I(k.release_at), S(&k.due_day),
                         ]);
                     }
                     for r in &o.requirements {
@@ -514,7 +525,31 @@ macro_rules! impl_store {
                     }
                 }
                 insert_rows(&mut tx, "bookings (brand_id, order_id, line_no, operation, \
-                    work_center, day, minutes)", bookings, "").await?;
+                    work_center, day, minutes, seq, machine, setup_start, start_at, end_at, \
+                    setup_minutes, changeover, release_at, due_day)", bookings, "").await?;
+                // After every insert of the batch: an order may move a booking
+                // of one placed just before it.
+                for o in orders {
+                    for r in &o.rebooked {
+                        sqlx::query(
+                            "UPDATE bookings SET day = $1, machine = $2, setup_start = $3, \
+                             start_at = $4, end_at = $5, setup_minutes = $6 \
+                             WHERE brand_id = $7 AND order_id = $8 AND line_no = $9 AND seq = $10",
+                        )
+                        .bind(&r.day)
+                        .bind(r.machine)
+                        .bind(r.setup_start)
+                        .bind(r.start_at)
+                        .bind(r.end_at)
+                        .bind(r.setup_minutes)
+                        .bind(&o.brand_id)
+                        .bind(&r.order_id)
+                        .bind(r.line_no)
+                        .bind(r.seq)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
                 insert_rows(&mut tx, "material_requirements (brand_id, order_id, material, \
                     gross, allocated, shortage)", reqs, "").await?;
                 insert_rows(&mut tx, "purchase_suggestions (brand_id, id, order_id, material, \
@@ -719,8 +754,9 @@ macro_rules! impl_store {
 
             async fn bookings(&self, brand_id: &str) -> Result<Vec<BookingRow>> {
                 sqlx::query(
-                    "SELECT order_id, line_no, operation, work_center, day, minutes \
-                     FROM bookings WHERE brand_id = $1 ORDER BY day, work_center",
+                    "SELECT order_id, line_no, operation, work_center, day, minutes, seq, machine, setup_start, \
+                     start_at, end_at, setup_minutes, changeover, release_at, due_day \
+                     FROM bookings WHERE brand_id = $1 ORDER BY order_id, line_no, seq, day",
                 )
                 .bind(brand_id)
                 .fetch_all(&self.read)
@@ -730,24 +766,55 @@ macro_rules! impl_store {
                 .collect()
             }
 
-            async fn bookings_between(
-                &self,
-                brand_id: &str,
-                from: &str,
-                to: &str,
-            ) -> Result<Vec<BookingRow>> {
+            async fn scheduled_bookings(&self, brand_id: &str) -> Result<Vec<ScheduledBooking>> {
                 sqlx::query(
-                    "SELECT order_id, line_no, operation, work_center, day, minutes \
-                     FROM bookings WHERE brand_id = $1 AND day >= $2 AND day <= $3 \
-                     ORDER BY day, work_center",
+                    "SELECT b.order_id, b.line_no, b.operation, b.work_center, b.day, b.minutes, \
+                     b.seq, b.machine, b.setup_start, b.start_at, b.end_at, b.setup_minutes, \
+                     b.changeover, b.release_at, b.due_day, l.sku, l.product_id, \
+                     COALESCE(w.status, 'pending') AS op_status, w.completed_at \
+                     FROM bookings b \
+                     JOIN orders o ON o.brand_id = b.brand_id AND o.id = b.order_id \
+                     JOIN order_lines l ON l.brand_id = b.brand_id AND l.order_id = b.order_id \
+                       AND l.line_no = b.line_no \
+                     LEFT JOIN work_order_operations w ON w.brand_id = b.brand_id \
+                       AND w.work_order_id = l.work_order_id AND w.seq = b.seq \
+                     WHERE b.brand_id = $1 AND o.status IN ($2, $3, $4) \
+                     ORDER BY b.order_id, b.line_no, b.seq, b.day",
                 )
                 .bind(brand_id)
-                .bind(from)
-                .bind(to)
+                .bind(status::PLANNED)
+                .bind(status::IN_PRODUCTION)
+                .bind(status::MADE)
                 .fetch_all(&self.read)
                 .await?
                 .iter()
-                .map(booking_from)
+                .map(|r| {
+                    Ok(ScheduledBooking {
+                        booking: booking_from(r)?,
+                        sku: r.try_get("sku")?,
+                        product_id: r.try_get("product_id")?,
+                        status: r.try_get("op_status")?,
+                        completed_at: r.try_get("completed_at")?,
+                    })
+                })
+                .collect()
+            }
+
+            async fn order_line_ids(
+                &self,
+                brand_id: &str,
+                work_order_id: &str,
+            ) -> Result<Vec<(String, i64)>> {
+                sqlx::query(
+                    "SELECT order_id, line_no FROM order_lines \
+                     WHERE brand_id = $1 AND work_order_id = $2 ORDER BY order_id, line_no",
+                )
+                .bind(brand_id)
+                .bind(work_order_id)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("order_id")?, r.try_get("line_no")?)))
                 .collect()
             }
 
@@ -1362,45 +1429,6 @@ macro_rules! impl_store {
                 Ok(out)
             }
 
-            async fn release_bookings(
-                &self,
-                brand_id: &str,
-                work_order_id: &str,
-                operation: &str,
-                day: &str,
-            ) -> Result<Vec<BookingRow>> {
-                const LINES: &str = "SELECT l.order_id FROM order_lines l WHERE l.brand_id = $1 \
-                     AND l.work_order_id = $2 AND l.order_id = b.order_id AND l.line_no = b.line_no";
-                let mut tx = self.write.begin().await?;
-                let rows = sqlx::query(&format!(
-                    "SELECT b.order_id, b.line_no, b.operation, b.work_center, b.day, b.minutes \
-                     FROM bookings b WHERE b.brand_id = $1 AND b.operation = $3 AND b.day > $4 \
-                     AND EXISTS ({LINES})"
-                ))
-                .bind(brand_id)
-                .bind(work_order_id)
-                .bind(operation)
-                .bind(day)
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(booking_from)
-                .collect::<Result<Vec<_>>>()?;
-                sqlx::query(&format!(
-                    "DELETE FROM bookings WHERE brand_id = $1 AND operation = $3 AND day > $4 \
-                     AND EXISTS ({})",
-                    LINES.replace("b.order_id", "bookings.order_id").replace("b.line_no", "bookings.line_no")
-                ))
-                .bind(brand_id)
-                .bind(work_order_id)
-                .bind(operation)
-                .bind(day)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(rows)
-            }
-
             async fn downtimes(&self, brand_id: &str) -> Result<Vec<Downtime>> {
                 sqlx::query(
                     "SELECT id, work_center, from_day, to_day, reason, created_at \
@@ -1452,27 +1480,29 @@ macro_rules! impl_store {
                 Ok(out)
             }
 
-            async fn record_downtime(
+            async fn record_replan(
                 &self,
                 brand_id: &str,
-                downtime: &Downtime,
+                downtime: Option<&Downtime>,
                 repromises: &[Repromise],
             ) -> Result<()> {
                 use Arg::{I, S};
                 let mut tx = self.write.begin().await?;
-                sqlx::query(
-                    "INSERT INTO downtimes (brand_id, id, work_center, from_day, to_day, \
-                     reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(brand_id)
-                .bind(&downtime.id)
-                .bind(&downtime.work_center)
-                .bind(&downtime.from_day)
-                .bind(&downtime.to_day)
-                .bind(&downtime.reason)
-                .bind(downtime.created_at)
-                .execute(&mut *tx)
-                .await?;
+                if let Some(downtime) = downtime {
+                    sqlx::query(
+                        "INSERT INTO downtimes (brand_id, id, work_center, from_day, to_day, \
+                         reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(brand_id)
+                    .bind(&downtime.id)
+                    .bind(&downtime.work_center)
+                    .bind(&downtime.from_day)
+                    .bind(&downtime.to_day)
+                    .bind(&downtime.reason)
+                    .bind(downtime.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 let mut bookings: Vec<Vec<Arg<'_>>> = Vec::new();
                 let mut events: Vec<Vec<Arg<'_>>> = Vec::new();
                 for r in repromises {
@@ -1492,7 +1522,9 @@ macro_rules! impl_store {
                     for b in &r.bookings {
                         bookings.push(vec![
                             S(brand_id), S(&b.order_id), I(b.line_no), S(&b.operation),
-                            S(&b.work_center), S(&b.day), I(b.minutes),
+                            S(&b.work_center), S(&b.day), I(b.minutes), I(b.seq), I(b.machine),
+                            I(b.setup_start), I(b.start_at), I(b.end_at), I(b.setup_minutes),
+                            I(b.changeover), I(b.release_at), S(&b.due_day),
                         ]);
                     }
                     if let Some(e) = &r.event {
@@ -1503,7 +1535,8 @@ macro_rules! impl_store {
                     }
                 }
                 insert_rows(&mut tx, "bookings (brand_id, order_id, line_no, operation, \
-                    work_center, day, minutes)", bookings, "").await?;
+                    work_center, day, minutes, seq, machine, setup_start, start_at, end_at, \
+                    setup_minutes, changeover, release_at, due_day)", bookings, "").await?;
                 insert_rows(&mut tx, "order_events (brand_id, order_id, id, status, note, at)",
                     events, "").await?;
                 tx.commit().await?;

@@ -244,7 +244,17 @@ fn order(
             work_center: "wc1".into(),
             day: "2026-01-12".into(),
             minutes: 25,
+            seq: 1,
+            machine: 0,
+            setup_start: 29_470_080,
+            start_at: 29_470_090,
+            end_at: 29_470_115,
+            setup_minutes: 10,
+            changeover: 10,
+            release_at: 29_469_600,
+            due_day: "2026-01-15".into(),
         }],
+        rebooked: Vec::new(),
         requirements: vec![
             Requirement {
                 material: "clay".into(),
@@ -896,10 +906,16 @@ async fn record_operation_transitions(store: Arc<dyn Store>) {
         id: "wo_1".into(),
         quantity: 1,
     };
-    store
-        .place_order(&order(&a, "ord_2", None, "bob@example.com", 1, add))
-        .await
-        .unwrap();
+    // The second order batches right after the first on its machine: the
+    // first one's setup moves with it.
+    let mut second = order(&a, "ord_2", None, "bob@example.com", 1, add);
+    let first_booking = store.bookings(&a.id).await.unwrap().remove(0);
+    second.rebooked = vec![BookingRow {
+        setup_start: first_booking.start_at,
+        setup_minutes: 0,
+        ..first_booking.clone()
+    }];
+    store.place_order(&second).await.unwrap();
 
     assert_conflict(
         complete(store, &a, "wo_1", 1, T0 + 1).await,
@@ -942,6 +958,48 @@ async fn record_operation_transitions(store: Arc<dyn Store>) {
     let change = complete(store, &a, "wo_1", 1, T0 + 200).await.unwrap();
     assert_eq!(change.work_order.operations[0].status, "done");
     assert_eq!(change.work_order.operations[0].completed_at, Some(T0 + 200));
+    // The live schedule is rebuilt from bookings with their operation's status.
+    let scheduled = store.scheduled_bookings(&a.id).await.unwrap();
+    let got: Vec<_> = scheduled
+        .iter()
+        .map(|s| {
+            (
+                s.booking.order_id.as_str(),
+                s.booking.seq,
+                s.sku.as_str(),
+                s.status.as_str(),
+                s.completed_at,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("ord_1", 1, "MUG-M", "done", Some(T0 + 200)),
+            ("ord_2", 1, "MUG-M-CLASSIC", "done", Some(T0 + 200)),
+        ]
+    );
+    assert_eq!(scheduled[0].product_id, "mug");
+    assert_eq!(
+        (
+            scheduled[0].booking.setup_start,
+            scheduled[0].booking.setup_minutes
+        ),
+        (first_booking.start_at, 0),
+        "rebooked in place"
+    );
+    assert_eq!(
+        store.order_line_ids(&a.id, "wo_1").await.unwrap(),
+        [("ord_1".to_string(), 1), ("ord_2".to_string(), 1)]
+    );
+    assert!(
+        store
+            .scheduled_bookings(&brand(store, "beta").await.id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "another brand sees none"
+    );
     assert_eq!(change.work_order.operations[0].scrap, 1);
     assert_eq!(change.work_order.status, "in_progress");
     assert!(change.orders.is_empty(), "{:?}", change.orders);
@@ -1253,6 +1311,15 @@ async fn downtime_replaces_bookings_and_moves_promises(store: Arc<dyn Store>) {
             work_center: "wc1".into(),
             day: "2026-01-14".into(),
             minutes: 25,
+            seq: 1,
+            machine: 1,
+            setup_start: 29_472_960,
+            start_at: 29_472_970,
+            end_at: 29_472_995,
+            setup_minutes: 10,
+            changeover: 10,
+            release_at: 29_469_600,
+            due_day: "2026-01-15".into(),
         }],
         event: Some(OrderEvent {
             id: "evt_moved".into(),
@@ -1262,7 +1329,7 @@ async fn downtime_replaces_bookings_and_moves_promises(store: Arc<dyn Store>) {
         }),
     };
     store
-        .record_downtime(&a.id, &down, std::slice::from_ref(&moved))
+        .record_replan(&a.id, Some(&down), std::slice::from_ref(&moved))
         .await
         .unwrap();
 
@@ -1286,8 +1353,8 @@ async fn downtime_replaces_bookings_and_moves_promises(store: Arc<dyn Store>) {
     assert_eq!(
         days,
         [
-            ("ord_2".to_string(), "2026-01-12".to_string()),
-            ("ord_1".to_string(), "2026-01-14".to_string())
+            ("ord_1".to_string(), "2026-01-14".to_string()),
+            ("ord_2".to_string(), "2026-01-12".to_string())
         ]
     );
     assert_eq!(
@@ -1295,19 +1362,17 @@ async fn downtime_replaces_bookings_and_moves_promises(store: Arc<dyn Store>) {
         1,
         "beta untouched"
     );
-    let window = store
-        .bookings_between(&a.id, "2026-01-13", "2026-01-14")
-        .await
-        .unwrap();
-    assert_eq!(window.len(), 1);
-    assert_eq!(window[0].order_id, "ord_1");
-
     // The same downtime id twice is refused whole: nothing half-written.
     let again = Repromise {
         promised_date: "2026-02-01".into(),
         ..moved
     };
-    assert!(store.record_downtime(&a.id, &down, &[again]).await.is_err());
+    assert!(
+        store
+            .record_replan(&a.id, Some(&down), &[again])
+            .await
+            .is_err()
+    );
     let o = store.order(&a.id, "ord_1").await.unwrap().unwrap();
     assert_eq!(o.promised_date, "2026-01-17");
 }

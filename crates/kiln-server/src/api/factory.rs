@@ -138,27 +138,35 @@ pub async fn record_operation(
             }
             other => other.into(),
         })?;
-    // Finished work needs no more capacity: bookings still ahead are freed.
-    let mut released = Vec::new();
-    if matches!(action, OperationAction::Complete { .. })
-        && let Some(op) = change.work_order.operations.iter().find(|o| o.seq == seq)
+    // The live schedule fixes started work where it is, and frees what a
+    // finished operation no longer needs.
     {
-        released = state
-            .store
-            .release_bookings(
-                &rt.brand.id,
-                work_order,
-                &op.operation,
-                &crate::ids::today().to_string(),
-            )
-            .await?;
-    }
-    if !released.is_empty() {
         let mut plan = rt.plan.lock().await;
-        for b in &released {
-            if let Ok(day) = b.day.parse() {
-                plan.ledger
-                    .release(&b.work_center, day, b.minutes.max(0) as u64);
+        plan.tick();
+        // The store's time, so a rebuilt schedule trims the bar the same way.
+        let done_at = change
+            .work_order
+            .operations
+            .iter()
+            .find(|o| o.seq == seq)
+            .and_then(|o| o.completed_at)
+            .map_or_else(
+                || plan.clock.now(),
+                |ms| plan.clock.minute(ms.div_euclid(60_000)),
+            );
+        let lines = state.store.order_line_ids(&rt.brand.id, work_order).await?;
+        let k = usize::try_from(seq - 1).unwrap_or(usize::MAX);
+        for (order_id, line_no) in lines {
+            let id = crate::live::line_id(&order_id, line_no);
+            let result = match action {
+                OperationAction::Start => plan.schedule.start_operation(&id, k),
+                OperationAction::Complete { .. } => {
+                    plan.schedule.complete_operation_at(&id, k, done_at)
+                }
+            };
+            if let Err(e) = result {
+                // The store is the record; the schedule only plans around it.
+                tracing::warn!("schedule of {}: {id} operation {seq}: {e}", rt.brand.slug);
             }
         }
     }

@@ -429,6 +429,7 @@ pub async fn place(
         lines: Vec::new(),
         work_orders: Vec::new(),
         bookings: Vec::new(),
+        rebooked: Vec::new(),
         requirements: Vec::new(),
         suggestions: Vec::new(),
         events: Vec::new(),

@@ -58,8 +58,9 @@ fn date(field: &str, text: &str) -> ApiResult<Date> {
         .map_err(|_| ApiError::invalid(field, format!("`{text}` is not a date (YYYY-MM-DD)")))
 }
 
-/// The schedule as Gantt data: per work centre and day, capacity, load, and
-/// bars per machine in minutes of the working day.
+/// The live schedule as Gantt data: per work centre and day, capacity, load,
+/// and bars per machine in minutes of the working day, each with the
+/// operation's exact times.
 #[utoipa::path(get, path = "/brands/{brand}/schedule", tag = "planning",
     params(("brand" = String, Path, description = "brand slug"), Window),
     security(("brand_key" = [])),
@@ -82,18 +83,13 @@ async fn get_schedule(
             format!("between 1 and {MAX_DAYS}"),
         ));
     }
-    let to = from
-        .checked_add((days - 1).days())
+    from.checked_add((days - 1).days())
         .map_err(|_| ApiError::invalid("from", "too far in the future"))?;
-    let bookings = state
-        .store
-        .bookings_between(&rt.brand.id, &from.to_string(), &to.to_string())
-        .await?;
     let plan = rt.plan.lock().await;
     Ok(Json(Schedule {
         from,
         days,
-        work_centers: gantt(&rt, &plan, &bookings, from, days),
+        work_centers: gantt(&rt, &plan, from, days),
     }))
 }
 

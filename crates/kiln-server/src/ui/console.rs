@@ -11,7 +11,6 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use jiff::ToSpan;
 use kiln_store::{OperationAction, Shipment, status};
 use serde::Deserialize;
 
@@ -234,11 +233,6 @@ async fn console(
     }
 
     let from = today();
-    let to = from.checked_add((DAYS - 1).days()).unwrap_or(from);
-    let bookings = state
-        .store
-        .bookings_between(b, &from.to_string(), &to.to_string())
-        .await?;
     let (gantt, materials) = {
         let plan = rt.plan.lock().await;
         let materials = plan
@@ -252,7 +246,7 @@ async fn console(
                 short: p.on_hand < p.allocated,
             })
             .collect();
-        let schedule = crate::schedule::gantt(&rt, &plan, &bookings, from, DAYS);
+        let schedule = crate::schedule::gantt(&rt, &plan, from, DAYS);
         (gantt_svg(&schedule), materials)
     };
     Ok(page(&Console {

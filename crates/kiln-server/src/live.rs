@@ -1,0 +1,398 @@
+//! A brand's live schedule: every operation of every open order line on a
+//! machine, at minute resolution ([`kiln_plan::live::Schedule`]). Promises are
+//! made by inserting into it; it is persisted as one booking row per
+//! operation and rebuilt from those rows when the server starts.
+//!
+//! Factory time is UTC. Each order line is one order of the schedule, with
+//! the id `{order}/{line}`; the store keeps epoch minutes, the schedule
+//! minutes since its origin, and [`Clock`] converts.
+
+use std::collections::HashMap;
+
+use jiff::civil::Date;
+use kiln_configure::Outcome;
+use kiln_plan::live::{
+    self, Booking, Calendar, LiveError, Minute, OperationStatus, OrderPlan, Period, RestoredOrder,
+    Schedule, Shift, WorkCentre,
+};
+use kiln_store::{BookingRow, ScheduledBooking};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use crate::runtime::Catalog;
+
+/// Days ahead of today the schedule can place work.
+pub const HORIZON_DAYS: u32 = 730;
+/// A shift starts at 08:00 unless the working day is too long for that.
+const SHIFT_START: u16 = 8 * 60;
+
+/// The schedule's origin as an epoch minute, for converting times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clock {
+    pub origin: Date,
+    origin_minute: i64,
+}
+
+impl Clock {
+    pub fn new(origin: Date) -> Clock {
+        Clock {
+            origin,
+            origin_minute: epoch_day(origin) * live::DAY,
+        }
+    }
+
+    /// Schedule minute of an epoch minute.
+    pub fn minute(&self, epoch_minute: i64) -> Minute {
+        epoch_minute - self.origin_minute
+    }
+
+    /// Epoch minute of a schedule minute.
+    pub fn epoch(&self, minute: Minute) -> i64 {
+        minute + self.origin_minute
+    }
+
+    /// Schedule minute of 00:00 on `day`.
+    pub fn midnight(&self, day: Date) -> Minute {
+        self.minute(epoch_day(day) * live::DAY)
+    }
+
+    /// The schedule minute now.
+    pub fn now(&self) -> Minute {
+        self.minute(crate::ids::now_ms().div_euclid(60_000))
+    }
+}
+
+/// Days from 1970-01-01 to `day`.
+pub fn epoch_day(day: Date) -> i64 {
+    i64::from((day - Date::constant(1970, 1, 1)).get_days())
+}
+
+/// The instant of an epoch minute, for the API.
+pub fn timestamp(epoch_minute: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(epoch_minute.saturating_mul(60)).unwrap_or(jiff::Timestamp::MIN)
+}
+
+/// The shift a model work centre works: `minutes_per_day` from 08:00, or
+/// ending at midnight when the day is longer than 16 hours.
+pub fn shift(minutes_per_day: u32) -> Shift {
+    let len = minutes_per_day.min(1440) as u16;
+    let from = SHIFT_START.min(1440 - len);
+    Shift {
+        from,
+        to: from + len,
+    }
+}
+
+/// The live schedule's work centres: one shift on the model's weekdays, the
+/// recorded downtime as `(work centre, from, to)` in schedule minutes.
+/// Setups come with each operation, so a centre's own is 0.
+pub fn work_centres(factory: &kiln_model::Factory, down: &[(String, Period)]) -> Vec<WorkCentre> {
+    factory
+        .work_centers
+        .iter()
+        .map(|w| {
+            let mut week: [Vec<Shift>; 7] = Default::default();
+            if w.minutes_per_day > 0 {
+                for &d in &w.weekdays {
+                    if let Some(day) = week.get_mut(usize::from(d).wrapping_sub(1)) {
+                        day.push(shift(w.minutes_per_day));
+                    }
+                }
+            }
+            WorkCentre {
+                id: w.id.clone(),
+                machines: w.machines.clamp(1, u32::from(u16::MAX)) as u16,
+                setup_minutes: 0,
+                calendar: Calendar {
+                    week,
+                    holidays: Vec::new(),
+                    down: down
+                        .iter()
+                        .filter(|(wc, _)| *wc == w.id)
+                        .map(|(_, p)| *p)
+                        .collect(),
+                },
+            }
+        })
+        .collect()
+}
+
+/// The schedule's id for an order line.
+pub fn line_id(order_id: &str, line_no: i64) -> String {
+    format!("{order_id}/{line_no}")
+}
+
+/// The order and line of a schedule id.
+pub fn split_line_id(id: &str) -> Option<(&str, i64)> {
+    let (order, line) = id.rsplit_once('/')?;
+    Some((order, line.parse().ok()?))
+}
+
+fn whole_minutes(d: Decimal) -> u32 {
+    d.ceil().to_u32().unwrap_or(u32::MAX)
+}
+
+/// An order line as the schedule plans it: its routing for `quantity` units,
+/// each operation with the setup it needs after another SKU.
+pub fn line_order(
+    id: String,
+    outcome: &Outcome,
+    quantity: u32,
+    release: Minute,
+    ship_days: u32,
+) -> live::Order {
+    live::Order {
+        id,
+        sku: outcome.sku.clone().unwrap_or_default(),
+        release,
+        due: None,
+        weight: 1,
+        ship_days,
+        operations: outcome
+            .routing
+            .iter()
+            .map(|step| live::Operation {
+                name: step.operation.clone(),
+                minutes: whole_minutes(step.minutes * Decimal::from(quantity)).max(1),
+                work_centres: vec![step.work_center.clone()],
+                setup_minutes: Some(whole_minutes(step.setup_minutes)),
+            })
+            .collect(),
+    }
+}
+
+/// The booking rows that persist one placed line.
+pub fn booking_rows(clock: &Clock, plan: &OrderPlan) -> Vec<BookingRow> {
+    let Some((order_id, line_no)) = split_line_id(&plan.order.id) else {
+        return Vec::new();
+    };
+    plan.bookings
+        .iter()
+        .flatten()
+        .map(|b| BookingRow {
+            order_id: order_id.to_string(),
+            line_no,
+            operation: plan.order.operations[b.operation].name.clone(),
+            work_center: b.work_centre.clone(),
+            day: day_of(clock, b.setup_start).to_string(),
+            minutes: i64::from(plan.order.operations[b.operation].minutes),
+            seq: b.operation as i64 + 1,
+            machine: i64::from(b.machine),
+            setup_start: clock.epoch(b.setup_start),
+            start_at: clock.epoch(b.start),
+            end_at: clock.epoch(b.end),
+            setup_minutes: i64::from(b.setup_minutes),
+            changeover: i64::from(
+                plan.order.operations[b.operation]
+                    .setup_minutes
+                    .unwrap_or_default(),
+            ),
+            release_at: clock.epoch(plan.order.release),
+            due_day: plan.due.to_string(),
+        })
+        .collect()
+}
+
+/// The calendar day of a schedule minute.
+pub fn day_of(clock: &Clock, minute: Minute) -> Date {
+    add_days(clock.origin, minute.div_euclid(live::DAY)).unwrap_or(clock.origin)
+}
+
+pub fn add_days(day: Date, days: i64) -> Option<Date> {
+    day.checked_add(jiff::Span::new().try_days(days).ok()?).ok()
+}
+
+/// Lines a rebuilt schedule could not take back as they were, to be placed
+/// again (bookings from before the live schedule, or rows that no longer fit).
+pub struct Unplaced {
+    pub order_id: String,
+    pub line_no: i64,
+    pub order: live::Order,
+}
+
+/// Rebuilds a brand's schedule from its stored bookings. `today` is the first
+/// day new work may go; the origin reaches back to the earliest open booking.
+pub fn rebuild(
+    catalog: &Catalog,
+    down: &[(String, Date, Date)],
+    rows: &[ScheduledBooking],
+    today: Date,
+) -> Result<(Schedule, Clock, Vec<Unplaced>), LiveError> {
+    // Work that started long ago still holds its machine; reach back to it,
+    // within what a schedule can unroll.
+    let max_back = i64::from(live::MAX_HORIZON_DAYS - HORIZON_DAYS);
+    let earliest = rows
+        .iter()
+        .filter(|r| r.booking.seq > 0 && r.status != "done")
+        .map(|r| r.booking.setup_start.div_euclid(live::DAY))
+        .min()
+        .unwrap_or(i64::MAX);
+    let back = (epoch_day(today) - earliest).clamp(0, max_back);
+    let origin = add_days(today, -back).unwrap_or(today);
+    let clock = Clock::new(origin);
+    let periods: Vec<(String, Period)> = down
+        .iter()
+        .map(|(wc, from, to)| {
+            let from = clock.midnight(*from);
+            let to = clock.midnight(*to) + live::DAY;
+            (wc.clone(), Period { from, to })
+        })
+        .collect();
+    let horizon = (back as u32 + HORIZON_DAYS).min(live::MAX_HORIZON_DAYS);
+    let mut schedule = Schedule::new(origin, horizon, work_centres(&catalog.factory, &periods))?;
+
+    let mut unplaced = Vec::new();
+    let mut start = 0;
+    while start < rows.len() {
+        let head = &rows[start].booking;
+        let end = start
+            + rows[start..]
+                .iter()
+                .take_while(|r| {
+                    r.booking.order_id == head.order_id && r.booking.line_no == head.line_no
+                })
+                .count();
+        let line = &rows[start..end];
+        start = end;
+        let ship_days = catalog
+            .product(&line[0].product_id)
+            .map_or(0, |c| c.product().ship_days);
+        let restored = restored_line(&clock, line, ship_days);
+        let (order, ok) = match restored {
+            Ok(r) => {
+                let order = r.order.clone();
+                (order, schedule.restore(r).is_ok())
+            }
+            Err(order) => (order, false),
+        };
+        if !ok {
+            // Done work needs no capacity; what is left is placed again.
+            unplaced.push(Unplaced {
+                order_id: head.order_id.clone(),
+                line_no: head.line_no,
+                order,
+            });
+        }
+    }
+    Ok((schedule, clock, unplaced))
+}
+
+/// One stored line as the schedule had it, or (when the rows are day
+/// buckets or do not add up) the routing to place it again.
+fn restored_line(
+    clock: &Clock,
+    line: &[ScheduledBooking],
+    ship_days: u32,
+) -> Result<RestoredOrder, live::Order> {
+    let head = &line[0];
+    let id = line_id(&head.booking.order_id, head.booking.line_no);
+    let release = clock.minute(head.booking.release_at).max(0);
+    let live_rows = line.iter().all(|r| r.booking.seq > 0)
+        && line
+            .iter()
+            .enumerate()
+            .all(|(k, r)| r.booking.seq == k as i64 + 1);
+    if !live_rows {
+        return Err(legacy_order(id, line, ship_days));
+    }
+    let order = live::Order {
+        id,
+        sku: head.sku.clone(),
+        release,
+        due: None,
+        weight: 1,
+        ship_days,
+        operations: line
+            .iter()
+            .map(|r| live::Operation {
+                name: r.booking.operation.clone(),
+                minutes: r.booking.minutes.clamp(1, i64::from(u32::MAX)) as u32,
+                work_centres: vec![r.booking.work_center.clone()],
+                setup_minutes: Some(r.booking.changeover.clamp(0, i64::from(u32::MAX)) as u32),
+            })
+            .collect(),
+    };
+    let status: Vec<OperationStatus> = line
+        .iter()
+        .map(|r| match r.status.as_str() {
+            "started" => OperationStatus::Started,
+            "done" => OperationStatus::Done,
+            _ => OperationStatus::Planned,
+        })
+        .collect();
+    let bookings = line
+        .iter()
+        .enumerate()
+        .map(|(k, r)| {
+            let b = &r.booking;
+            let start = clock.minute(b.start_at);
+            let mut end = clock.minute(b.end_at);
+            // Work finished early gave the rest of its slot back.
+            if let Some(done) = r.completed_at {
+                end = end.min(clock.minute(done.div_euclid(60_000)).max(start + 1));
+            }
+            Some(Booking {
+                operation: k,
+                work_centre: b.work_center.clone(),
+                machine: b.machine.clamp(0, i64::from(u16::MAX)) as u16,
+                setup_start: clock.minute(b.setup_start),
+                start,
+                end,
+                setup_minutes: b.setup_minutes.clamp(0, i64::from(u32::MAX)) as u32,
+            })
+        })
+        .collect();
+    let finish = line.iter().map(|r| clock.minute(r.booking.end_at)).max();
+    let due = head.booking.due_day.parse().ok();
+    let promised = finish.and_then(|f| delivery(clock, f, ship_days));
+    match (due.or(promised), promised) {
+        (Some(due), promised) => Ok(RestoredOrder {
+            order,
+            bookings,
+            status,
+            promised,
+            due,
+        }),
+        _ => Err(order),
+    }
+}
+
+/// The delivery date for work ending at `finish` (exclusive), as the schedule
+/// computes it.
+pub fn delivery(clock: &Clock, finish: Minute, ship_days: u32) -> Option<Date> {
+    add_days(day_of(clock, finish - 1), i64::from(ship_days))
+}
+
+/// A line booked by day buckets: its operations in the order they were
+/// first booked, with all their minutes.
+fn legacy_order(id: String, line: &[ScheduledBooking], ship_days: u32) -> live::Order {
+    let mut ops: Vec<live::Operation> = Vec::new();
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    for r in line {
+        let minutes = r.booking.minutes.clamp(0, i64::from(u32::MAX)) as u32;
+        match at.get(r.booking.operation.as_str()) {
+            Some(&i) => ops[i].minutes = ops[i].minutes.saturating_add(minutes),
+            None => {
+                at.insert(r.booking.operation.as_str(), ops.len());
+                ops.push(live::Operation {
+                    name: r.booking.operation.clone(),
+                    minutes,
+                    work_centres: vec![r.booking.work_center.clone()],
+                    setup_minutes: Some(0),
+                });
+            }
+        }
+    }
+    for op in &mut ops {
+        op.minutes = op.minutes.max(1);
+    }
+    live::Order {
+        id,
+        sku: line[0].sku.clone(),
+        release: 0,
+        due: None,
+        weight: 1,
+        ship_days,
+        operations: ops,
+    }
+}
