@@ -29,6 +29,7 @@
 mod calendar;
 mod disrupt;
 mod insert;
+mod optimize;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub use jiff::civil::Date;
 pub use calendar::{Calendar, Period, Shift};
 pub use disrupt::{Disruption, OrderChange};
 pub use insert::Promise;
+pub use optimize::Optimized;
 
 use calendar::Working;
 
