@@ -1438,3 +1438,70 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// `place` (insert + commit without copying timelines) and the free-stretch index.
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// `place` books what `insert` + `commit` would, and `quote` changes nothing.
+    #[test]
+    fn place_books_what_insert_and_commit_book((centres, orders) in arb_instance()) {
+        let mut a = Schedule::new(ORIGIN, HORIZON, centres.clone()).unwrap();
+        let mut b = Schedule::new(ORIGIN, HORIZON, centres.clone()).unwrap();
+        for o in &orders {
+            let expected = a.insert(o);
+            let before = b.gantt();
+            let quoted = b.quote(o);
+            prop_assert_eq!(&b.gantt(), &before);
+            let placed = b.place(o);
+            match (expected, quoted, placed) {
+                (Ok(e), Ok(q), Ok(p)) => {
+                    prop_assert_eq!(&e.bookings, &p.bookings);
+                    prop_assert_eq!(&q.bookings, &p.bookings);
+                    prop_assert_eq!(e.delivery, p.delivery);
+                    a.commit(e).unwrap();
+                }
+                (Err(e), Err(q), Err(p)) => {
+                    prop_assert_eq!(&e, &p);
+                    prop_assert_eq!(&q, &p);
+                    prop_assert_eq!(b.gantt(), before);
+                }
+                (e, q, p) => prop_assert!(false, "insert {e:?}, quote {q:?}, place {p:?}"),
+            }
+            prop_assert_eq!(a.gantt(), b.gantt());
+        }
+        check(&b, &centres, &orders);
+    }
+
+    /// On a long queue with random gaps, a new operation lands in the first gap that holds
+    /// it: the index of free stretches skips only gaps that are too short.
+    #[test]
+    fn long_queues_still_find_the_first_gap_that_fits(
+        bars in proptest::collection::vec((0i64..600, 1u32..90), 50..400),
+        minutes in 1u32..240,
+        release in 0i64..(5 * DAY),
+    ) {
+        let all_day = Calendar { week: std::array::from_fn(|_| vec![shift(0, 1440)]), ..Calendar::default() };
+        let mut s = Schedule::new(ORIGIN, 400, vec![centre("m", 1, 0, all_day)]).unwrap();
+        // Each order released some gap after the previous one's end: a packed queue
+        // with holes of every size.
+        let mut t = 0;
+        for (i, (gap, len)) in bars.iter().enumerate() {
+            let o = order(&format!("q{i}"), "s", t + gap, vec![op("x", *len, &["m"])]);
+            t = s.place(&o).unwrap().finish;
+        }
+        let busy: Vec<(Minute, Minute)> = s.gantt()[0].machines[0].iter().map(|b| (b.setup_start, b.end)).collect();
+        let m = Minute::from(minutes);
+        let mut start = release;
+        for &(a, e) in &busy {
+            if start + m <= a {
+                break;
+            }
+            start = start.max(e);
+        }
+        let p = s.quote(&order("new", "s", release, vec![op("x", minutes, &["m"])])).unwrap();
+        prop_assert_eq!(p.bookings[0].start, start);
+    }
+}

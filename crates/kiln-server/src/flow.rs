@@ -139,7 +139,7 @@ pub async fn quote_promise(
         release,
         product.ship_days,
     );
-    plan.schedule.insert(&order).ok().map(|p| p.delivery)
+    plan.schedule.quote(&order).ok().map(|p| p.delivery)
 }
 
 /// What placing an order changed in the live plan, so that a failed write
@@ -292,12 +292,9 @@ fn plot(
         let order = line_order(id.clone(), &line.outcome, line.quantity, release, ship_days);
         let p = plan
             .schedule
-            .insert(&order)
+            .place(&order)
             .map_err(|e| schedule_error(e, &line.outcome))?;
         promised = promised.max(p.delivery);
-        plan.schedule
-            .commit(p)
-            .map_err(|e| schedule_error(e, &line.outcome))?;
         // A line placed right before another one's operation may change
         // that operation's setup: its stored booking must follow.
         if let Some(placed) = plan.schedule.order(&id) {

@@ -218,9 +218,9 @@ async fn replace_unplaced(
     plan.tick();
     let mut orders: Vec<String> = Vec::new();
     for u in unplaced {
-        match plan.schedule.insert(&u.order) {
-            Ok(p) => {
-                if plan.schedule.commit(p).is_ok() && !orders.contains(&u.order_id) {
+        match plan.schedule.place(&u.order) {
+            Ok(_) => {
+                if !orders.contains(&u.order_id) {
                     orders.push(u.order_id);
                 }
             }

@@ -124,6 +124,15 @@ impl Working {
         Working { iv, cum, upto }
     }
 
+    /// Working minutes in `[a, b)` (0 when `b <= a`).
+    pub(crate) fn work(&self, a: Minute, b: Minute) -> Minute {
+        if b <= a {
+            0
+        } else {
+            self.before(b) - self.before(a)
+        }
+    }
+
     /// Working minutes before `t`.
     fn before(&self, t: Minute) -> Minute {
         let i = self.iv.partition_point(|iv| iv.1 <= t);

@@ -14,6 +14,7 @@
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use jiff::civil::Date;
 use serde::Serialize;
@@ -107,7 +108,10 @@ impl Schedule {
         let (origin, horizon) = (self.origin, self.horizon_days);
         let c = &mut self.centres[usize::from(wc)];
         c.def.calendar.down.push(Period { from, to });
-        c.working = Working::build(&c.def.calendar, origin, horizon);
+        c.working = Arc::new(Working::build(&c.def.calendar, origin, horizon));
+        for tl in &mut c.machines {
+            tl.set_working(c.working.clone());
+        }
 
         let mut hit = Vec::new();
         let mut extended = Vec::new();
@@ -134,9 +138,7 @@ impl Schedule {
                     .working
                     .advance(bar.start, minutes)
                     .unwrap_or(bar.end.max(to));
-                if let Some(bar) = c.machines[m].get_mut(&key) {
-                    bar.end = end;
-                }
+                c.machines[m].set_end(&key, end);
                 extended.push((o, k, end));
                 hit.extend(
                     c.machines[m]

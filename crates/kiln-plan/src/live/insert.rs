@@ -81,16 +81,17 @@ fn fit_on(
     // `ready`: then it may still follow the new one (and even lose its setup to it).
     let mut earlier = tl.range(..ready).rev().map(|(_, b)| b);
     let mut prev = earlier.next();
-    let mut straddling = None;
     if prev.is_some_and(|p| p.start >= ready) {
-        straddling = prev;
         prev = earlier.next();
     }
-    let mut later = straddling
-        .into_iter()
-        .chain(tl.range(ready..).map(|(_, b)| b));
+    // The bars after `prev` (all of them when there is none).
+    let mut after = match prev {
+        Some(p) => tl.range(p.setup_start + 1..),
+        None => tl.range(..),
+    }
+    .peekable();
     loop {
-        let next = later.next();
+        let next = after.next().map(|(_, b)| b);
         let gap_start = prev.map_or(now, |b| b.end.max(now));
         if bound.is_some_and(|(e, _)| gap_start >= e) {
             return None;
@@ -100,26 +101,28 @@ fn fit_on(
         } else {
             changeover
         };
-        let start = w.next_working(ready.max(w.advance(gap_start, Minute::from(setup))?))?;
-        let end = w.advance(start, minutes)?;
-        if bound.is_some_and(|b| (end, setup) >= b) {
-            // Later gaps only finish later.
-            return None;
-        }
-        let setup_start = w.retreat(start, Minute::from(setup))?;
-        match next {
-            None => {
-                return Some(Slot {
-                    setup_start,
-                    start,
-                    end,
-                    setup,
-                    changeover,
-                    next: None,
-                });
+        // Working time never exceeds clock time: a gap whose clock length cannot hold the
+        // setup, the processing and the next operation's setup needs no calendar lookup.
+        let too_short = next.is_some_and(|n| {
+            let limit = if n.fixed {
+                n.setup_start
+            } else if n.sku == sku {
+                n.start
+            } else {
+                n.start - Minute::from(n.changeover)
+            };
+            ready.max(gap_start + Minute::from(setup)) + minutes > limit
+        });
+        if !too_short {
+            let start = w.next_working(ready.max(w.advance(gap_start, Minute::from(setup))?))?;
+            let end = w.advance(start, minutes)?;
+            if bound.is_some_and(|b| (end, setup) >= b) {
+                // Later gaps only finish later.
+                return None;
             }
-            Some(n) if n.fixed => {
-                if end <= n.setup_start {
+            let setup_start = w.retreat(start, Minute::from(setup))?;
+            match next {
+                None => {
                     return Some(Slot {
                         setup_start,
                         start,
@@ -129,29 +132,47 @@ fn fit_on(
                         next: None,
                     });
                 }
-            }
-            Some(n) => {
-                let n_setup = if n.sku == sku { 0 } else { n.changeover };
-                if let Some(n_setup_start) = w.retreat(n.start, Minute::from(n_setup))
-                    && end <= n_setup_start
-                {
-                    let next = (n.setup_start != n_setup_start || n.setup != n_setup).then_some((
-                        n.setup_start,
-                        n_setup_start,
-                        n_setup,
-                    ));
-                    return Some(Slot {
-                        setup_start,
-                        start,
-                        end,
-                        setup,
-                        changeover,
-                        next,
-                    });
+                Some(n) if n.fixed => {
+                    if end <= n.setup_start {
+                        return Some(Slot {
+                            setup_start,
+                            start,
+                            end,
+                            setup,
+                            changeover,
+                            next: None,
+                        });
+                    }
+                }
+                Some(n) => {
+                    let n_setup = if n.sku == sku { 0 } else { n.changeover };
+                    if let Some(n_setup_start) = w.retreat(n.start, Minute::from(n_setup))
+                        && end <= n_setup_start
+                    {
+                        let next = (n.setup_start != n_setup_start || n.setup != n_setup)
+                            .then_some((n.setup_start, n_setup_start, n_setup));
+                        return Some(Slot {
+                            setup_start,
+                            start,
+                            end,
+                            setup,
+                            changeover,
+                            next,
+                        });
+                    }
                 }
             }
         }
-        prev = next;
+        // Skip every bar whose free stretch is shorter than the processing: no gap after
+        // it can hold the operation (the index finds the next one that might).
+        let n = next?;
+        if tl.has_room(n, after.peek().map(|(_, b)| *b), sku, minutes, changeover) {
+            prev = Some(n);
+        } else {
+            let (key, bar) = tl.next_with_room(n.setup_start, minutes, sku, changeover)?;
+            prev = Some(bar);
+            after = tl.range(key + 1..).peekable();
+        }
     }
 }
 
@@ -381,6 +402,89 @@ impl Schedule {
         }
         self.version += 1;
         Ok(())
+    }
+
+    /// [`Schedule::insert`] and [`Schedule::commit`] in one step, placing straight into the
+    /// timelines instead of copies of them: what a server taking orders under a lock wants,
+    /// since copying a machine's whole timeline costs as much as the queue on it. Same
+    /// placements and promise as `insert` would give; on an error nothing is booked.
+    pub fn place(&mut self, order: &Order) -> Result<Promise, LiveError> {
+        let alts = self.resolve(order)?;
+        let sku = match self.sku_ix.get(&order.sku) {
+            Some(&s) => s,
+            None => {
+                let s = self.skus.len() as u32;
+                self.skus.push(order.sku.clone());
+                self.sku_ix.insert(order.sku.clone(), s);
+                s
+            }
+        };
+        let o = self.orders.len() as u32;
+        self.order_ix.insert(order.id.clone(), o);
+        self.orders.push(OrderState {
+            sku,
+            ops: alts
+                .into_iter()
+                .map(|alts| OpState {
+                    alts,
+                    at: None,
+                    status: OperationStatus::Planned,
+                })
+                .collect(),
+            finish: None,
+            promised: None,
+            // Set below, once the delivery is known.
+            due: self.origin,
+            order: Arc::new(order.clone()),
+        });
+        match self.place_all(o, order) {
+            Ok(promise) => Ok(promise),
+            Err(e) => {
+                // Only this order's bars changed: taking them off is exact.
+                let _ = self.remove(&order.id);
+                Err(e)
+            }
+        }
+    }
+
+    /// The promise [`Schedule::place`] would give, leaving the schedule as it was.
+    pub fn quote(&mut self, order: &Order) -> Result<Promise, LiveError> {
+        let promise = self.place(order)?;
+        self.remove(&order.id)?;
+        Ok(promise)
+    }
+
+    fn place_all(&mut self, o: u32, order: &Order) -> Result<Promise, LiveError> {
+        let mut ready = order.release.max(self.now);
+        for k in 0..order.operations.len() {
+            ready = self.place_operation(o, k, ready, None)?;
+        }
+        let delivery = self.delivery(ready, order.ship_days)?;
+        let bookings: Vec<Booking> = (0..order.operations.len())
+            .filter_map(|k| {
+                let (wc, m, key) = self.orders[o as usize].ops[k].at?;
+                let bar = &self.centres[usize::from(wc)].machines[usize::from(m)][&key];
+                Some(self.booking(k, wc, m, bar))
+            })
+            .collect();
+        let state = &mut self.orders[o as usize];
+        state.finish = Some(ready);
+        state.promised = Some(delivery);
+        state.due = order.due.unwrap_or(delivery);
+        self.version += 1;
+        Ok(Promise {
+            order: order.id.clone(),
+            start: bookings.first().map_or(ready, |b| b.start),
+            bookings,
+            finish: ready,
+            delivery,
+            on_time: order.due.is_none_or(|due| delivery <= due),
+            draft: Draft {
+                version: self.version,
+                order: order.clone(),
+                timelines: Vec::new(),
+            },
+        })
     }
 
     /// Places one planned operation of a committed order directly (used by replans). With

@@ -30,8 +30,9 @@ mod calendar;
 mod disrupt;
 mod insert;
 mod optimize;
+mod timeline;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use jiff::Span;
@@ -261,13 +262,12 @@ pub(crate) struct Bar {
     fixed: bool,
 }
 
-/// Busy intervals of one machine keyed by `setup_start` (spans are disjoint and non-empty).
-pub(crate) type Timeline = BTreeMap<Minute, Bar>;
+pub(crate) use timeline::Timeline;
 
 #[derive(Debug, Clone)]
 struct Centre {
     def: WorkCentre,
-    working: Working,
+    working: Arc<Working>,
     machines: Vec<Timeline>,
 }
 
@@ -337,9 +337,10 @@ impl Schedule {
                     work_centre: def.id,
                 });
             }
+            let working = Arc::new(Working::build(&def.calendar, origin, horizon_days));
             centres.push(Centre {
-                working: Working::build(&def.calendar, origin, horizon_days),
-                machines: vec![Timeline::new(); usize::from(def.machines)],
+                machines: vec![Timeline::new(working.clone()); usize::from(def.machines)],
+                working,
                 def,
             });
         }
@@ -391,7 +392,7 @@ impl Schedule {
         self.centres
             .iter()
             .flat_map(|c| &c.machines)
-            .map(BTreeMap::len)
+            .map(Timeline::len)
             .sum()
     }
 
@@ -545,10 +546,12 @@ impl Schedule {
         let Some(&o) = self.order_ix.get(order) else {
             return Ok(());
         };
-        if let Some((wc, m, key)) = self.orders[o as usize].ops[operation].at
-            && let Some(bar) = self.centres[usize::from(wc)].machines[usize::from(m)].get_mut(&key)
-        {
-            bar.end = bar.end.min(at.max(bar.start.saturating_add(1)));
+        if let Some((wc, m, key)) = self.orders[o as usize].ops[operation].at {
+            let tl = &mut self.centres[usize::from(wc)].machines[usize::from(m)];
+            if let Some(bar) = tl.get(&key) {
+                let end = bar.end.min(at.max(bar.start.saturating_add(1)));
+                tl.set_end(&key, end);
+            }
         }
         self.orders[o as usize].finish = self.order_finish(o);
         Ok(())
