@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{new_id, now_ms, today};
-use crate::live::{booking_rows, line_id, split_line_id};
+use crate::live::{OrderOnSchedule, changed_orders, on_schedule};
 use crate::runtime::BrandRuntime;
 use crate::ui::long_date;
 
@@ -101,21 +101,9 @@ pub async fn mark_down(
     // The schedule replans order lines; customers hold promises per order.
     // Besides the lines it reports, a line may have kept its dates but not
     // its setup: every line whose bookings changed is written again.
-    let mut touched: Vec<&str> = Vec::new();
-    let changed = plan
-        .schedule
-        .order_ids()
-        .filter(|id| {
-            report.orders.iter().any(|c| c.order == *id)
-                || before.order(id).map(|p| p.bookings)
-                    != plan.schedule.order(id).map(|p| p.bookings)
-        })
-        .filter_map(split_line_id);
-    for (order_id, _) in changed {
-        if !touched.contains(&order_id) {
-            touched.push(order_id);
-        }
-    }
+    let touched = changed_orders(&before, &plan.schedule, |id| {
+        report.orders.iter().any(|c| c.order == id)
+    });
     let at = now_ms();
     let mut repromises = Vec::new();
     let mut moved = Vec::new();
@@ -125,21 +113,11 @@ pub async fn mark_down(
             continue;
         };
         let previous: Date = order.promised_date.parse().unwrap_or(today());
-        let mut bookings = Vec::new();
-        let mut delivery = None::<Date>;
-        let mut lost = false;
-        for line in &order.lines {
-            let Some(placed) = plan.schedule.order(&line_id(order_id, line.line_no)) else {
-                continue;
-            };
-            match placed.promised {
-                Some(d) if placed.bookings.iter().all(Option::is_some) => {
-                    delivery = Some(delivery.map_or(d, |x| x.max(d)));
-                }
-                _ => lost = true,
-            }
-            bookings.extend(booking_rows(&plan.clock, &placed));
-        }
+        let OrderOnSchedule {
+            bookings,
+            delivery,
+            lost,
+        } = on_schedule(&plan, &order);
         let event = if lost {
             at_risk.push(order_id.to_string());
             Some(format!(

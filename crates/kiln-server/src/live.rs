@@ -19,7 +19,7 @@ use kiln_store::{BookingRow, ScheduledBooking};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use crate::runtime::Catalog;
+use crate::runtime::{Catalog, PlanState};
 
 /// Days ahead of today the schedule can place work.
 pub const HORIZON_DAYS: u32 = 730;
@@ -395,4 +395,56 @@ fn legacy_order(id: String, line: &[ScheduledBooking], ship_days: u32) -> live::
         ship_days,
         operations: ops,
     }
+}
+
+/// Orders (not lines) with a line whose bookings differ between `before` and
+/// `after`, or for which `also` holds: what a replan must write again.
+pub fn changed_orders<'a>(
+    before: &Schedule,
+    after: &'a Schedule,
+    also: impl Fn(&str) -> bool,
+) -> Vec<&'a str> {
+    let mut orders: Vec<&str> = Vec::new();
+    let changed = after
+        .order_ids()
+        .filter(|id| {
+            also(id) || before.order(id).map(|p| p.bookings) != after.order(id).map(|p| p.bookings)
+        })
+        .filter_map(split_line_id);
+    for (order_id, _) in changed {
+        if !orders.contains(&order_id) {
+            orders.push(order_id);
+        }
+    }
+    orders
+}
+
+/// An order's lines as the schedule has them.
+pub struct OrderOnSchedule {
+    pub bookings: Vec<BookingRow>,
+    /// The latest delivery its lines are promised for.
+    pub delivery: Option<Date>,
+    /// A line has an operation the schedule could not place.
+    pub lost: bool,
+}
+
+pub fn on_schedule(plan: &PlanState, order: &kiln_store::Order) -> OrderOnSchedule {
+    let mut out = OrderOnSchedule {
+        bookings: Vec::new(),
+        delivery: None,
+        lost: false,
+    };
+    for line in &order.lines {
+        let Some(placed) = plan.schedule.order(&line_id(&order.id, line.line_no)) else {
+            continue;
+        };
+        match placed.promised {
+            Some(d) if placed.bookings.iter().all(Option::is_some) => {
+                out.delivery = Some(out.delivery.map_or(d, |x| x.max(d)));
+            }
+            _ => out.lost = true,
+        }
+        out.bookings.extend(booking_rows(&plan.clock, &placed));
+    }
+    out
 }
