@@ -491,6 +491,12 @@ const ok4 = ok3 && (await step("4. console: sign in with the key → work the or
   await shot(planner, "08c-console-replanned");
   state.replanNotice = replan;
 
+  // Re-sequencing the open work answers with what it did and keeps the promise.
+  await planner.getByRole("button", { name: "Re-sequence for on-time delivery" }).click();
+  await planner.waitForLoadState("load");
+  const reseq = await planner.getByRole("status").innerText().catch(() => "");
+  must(/Re-sequenced|No better sequence/.test(reseq), `re-sequencing said nothing: ${reseq}`);
+
   // Work every operation until none of this order's is left.
   let clicks = 0;
   while ((await ours.count()) > 0) {

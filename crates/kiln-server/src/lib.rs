@@ -13,6 +13,7 @@ pub mod flow;
 mod ids;
 pub mod live;
 pub mod payment;
+pub mod resequence;
 pub mod runtime;
 pub mod schedule;
 mod ui;

@@ -1049,6 +1049,7 @@ const ROUTES: &[(&str, &str)] = &[
         "/api/v1/brands/{brand}/shipments/{shipment}/delivered",
     ),
     ("get", "/api/v1/brands/{brand}/schedule"),
+    ("post", "/api/v1/brands/{brand}/schedule/optimize"),
     (
         "get",
         "/api/v1/brands/{brand}/work-centers/{work_center}/queue",
@@ -1500,6 +1501,34 @@ async fn live_schedule_is_rebuilt_after_a_restart(app: App) {
     )
     .await
     .expect(StatusCode::CREATED);
+
+    // Re-sequencing keeps every promise and its rewritten bookings survive
+    // the restart below.
+    let mut dates_before = Vec::new();
+    for id in [&mugs, &shirts, &both] {
+        dates_before.push(app.order(id).await["promised_date"].clone());
+    }
+    let optimized = app
+        .post("/schedule/optimize", &json!({ "evaluations": 500 }))
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert!(
+        optimized["weighted_days_late_after"].as_u64()
+            <= optimized["weighted_days_late_before"].as_u64(),
+        "{optimized}"
+    );
+    assert!(optimized["evaluations"].as_u64().unwrap() <= 500);
+    let mut dates_after = Vec::new();
+    for id in [&mugs, &shirts, &both] {
+        dates_after.push(app.order(id).await["promised_date"].clone());
+    }
+    assert_eq!(dates_before, dates_after, "no promise moves");
+    let paths = app
+        .post("/schedule/optimize", &json!({ "evaluations": 0 }))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, ["/evaluations"]);
 
     let window = format!("/schedule?from={}&days=92", today_plus(-1));
     let live = app.get(&window).await.expect(StatusCode::OK).body;

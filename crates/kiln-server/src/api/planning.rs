@@ -22,6 +22,7 @@ use crate::disruption::{Disruption, MarkDown, mark_down};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::Body;
 use crate::ids::today;
+use crate::resequence::{DEFAULT_EVALUATIONS, MAX_EVALUATIONS, Resequenced, resequence};
 use crate::schedule::{WorkCenterSchedule, gantt};
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
@@ -31,6 +32,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(list_shortages))
         .routes(routes!(list_downtimes))
         .routes(routes!(create_downtime))
+        .routes(routes!(optimize_schedule))
 }
 
 /// Most days one schedule request covers.
@@ -271,4 +273,37 @@ async fn create_downtime(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(disruption)))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ResequenceRequest {
+    /// Plans to evaluate, 1 to 20,000 (default 2,000); more may find more.
+    pub evaluations: Option<u64>,
+}
+
+/// Re-sequence the work not yet on the shop floor for on-time delivery
+/// (weighted days late against each line's due date), then the earliest
+/// finish. No promise gets later and started work never moves; the answer
+/// says what improved.
+#[utoipa::path(post, path = "/brands/{brand}/schedule/optimize", tag = "planning",
+    params(("brand" = String, Path, description = "brand slug")),
+    request_body = ResequenceRequest,
+    security(("brand_key" = [])),
+    responses((status = 200, body = Resequenced), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn optimize_schedule(
+    State(state): State<Arc<AppState>>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+    Body(req): Body<ResequenceRequest>,
+) -> ApiResult<Json<Resequenced>> {
+    let rt = brand_admin(&state, &headers, &brand).await?;
+    let evaluations = req.evaluations.unwrap_or(DEFAULT_EVALUATIONS);
+    if !(1..=MAX_EVALUATIONS).contains(&evaluations) {
+        return Err(ApiError::invalid(
+            "/evaluations",
+            format!("between 1 and {MAX_EVALUATIONS}"),
+        ));
+    }
+    Ok(Json(resequence(&state, &rt, evaluations).await?))
 }

@@ -37,6 +37,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/console/shipments/{shipment}/delivered", post(delivered))
         .route("/console/orders/{order}/paid", post(paid))
         .route("/console/downtimes", post(downtime))
+        .route("/console/resequence", post(resequence))
         .route(
             "/console/purchase-suggestions/{suggestion}/receive",
             post(receive),
@@ -531,6 +532,36 @@ struct DowntimeFields {
     reason: String,
 }
 
+/// Re-sequences open work and says what improved.
+async fn resequence(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiResult<Response> {
+    let rt = require(&state, &headers).await?;
+    let r =
+        crate::resequence::resequence(&state, &rt, crate::resequence::DEFAULT_EVALUATIONS).await?;
+    let text = if r.applied {
+        let end = |t: Option<jiff::Timestamp>| {
+            t.map_or_else(
+                || "-".to_string(),
+                |t| long_date(&t.to_zoned(jiff::tz::TimeZone::UTC).date().to_string()),
+            )
+        };
+        format!(
+            "Re-sequenced: weighted days late {} → {}, last operation {} → {}; {} order{} rebooked, no promise later.",
+            r.weighted_days_late_before,
+            r.weighted_days_late_after,
+            end(r.finish_before),
+            end(r.finish_after),
+            r.orders_rebooked,
+            if r.orders_rebooked == 1 { "" } else { "s" }
+        )
+    } else {
+        format!(
+            "No better sequence in {} plans tried: the schedule stays as it is ({} weighted days late).",
+            r.evaluations, r.weighted_days_late_before
+        )
+    };
+    Ok(back("notice", &text))
+}
+
 /// Marks a work centre down and comes back with the promises that moved.
 async fn downtime(
     State(state): State<Arc<AppState>>,
@@ -560,7 +591,7 @@ async fn downtime(
         .work_center(&d.downtime.work_center)
         .map_or(d.downtime.work_center.as_str(), |w| w.name.as_str());
     let mut text = format!(
-        "{name} marked down {} to {}. {} open order{} replanned; ",
+        "{name} marked down {} to {}. {} order line{} replanned; ",
         long_date(&d.downtime.from_day),
         long_date(&d.downtime.to_day),
         d.replanned,
