@@ -218,12 +218,13 @@ pub fn rebuild(
     rows: &[ScheduledBooking],
     today: Date,
 ) -> Result<(Schedule, Clock, Vec<Unplaced>), LiveError> {
-    // Work that started long ago still holds its machine; reach back to it,
-    // within what a schedule can unroll.
+    // An open line is restored whole, done operations too (a replan keeps
+    // precedence from them): reach back to its earliest booking, within what
+    // a schedule can unroll.
     let max_back = i64::from(live::MAX_HORIZON_DAYS - HORIZON_DAYS);
     let earliest = rows
         .iter()
-        .filter(|r| r.booking.seq > 0 && r.status != "done")
+        .filter(|r| r.booking.seq > 0)
         .map(|r| r.booking.setup_start.div_euclid(live::DAY))
         .min()
         .unwrap_or(i64::MAX);
@@ -447,4 +448,82 @@ pub fn on_schedule(plan: &PlanState, order: &kiln_store::Order) -> OrderOnSchedu
         out.bookings.extend(booking_rows(&plan.clock, &placed));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        let files: Vec<(String, String)> = crate::demo::FILES
+            .iter()
+            .map(|(name, _, source)| (name.to_string(), source.to_string()))
+            .collect();
+        Catalog::load(&files).expect("the demo catalog loads")
+    }
+
+    /// A stored operation of line `ord_1/1`, `day` days from today at 08:00.
+    fn row(seq: i64, wc: &str, day: i64, minutes: i64, status: &str) -> ScheduledBooking {
+        let today = epoch_day(crate::ids::today());
+        let start = (today + day) * live::DAY + 8 * 60;
+        ScheduledBooking {
+            booking: BookingRow {
+                order_id: "ord_1".into(),
+                line_no: 1,
+                operation: format!("op{seq}"),
+                work_center: wc.into(),
+                day: String::new(),
+                minutes,
+                seq,
+                machine: 0,
+                setup_start: start,
+                start_at: start,
+                end_at: start + minutes,
+                setup_minutes: 0,
+                changeover: 10,
+                release_at: (today - 3) * live::DAY,
+                due_day: add_days(crate::ids::today(), 9).unwrap().to_string(),
+            },
+            sku: "SNEAKER-X".into(),
+            product_id: "sneaker".into(),
+            status: status.into(),
+            completed_at: (status == "done").then_some(((start + minutes) * 60_000) as i64),
+        }
+    }
+
+    #[test]
+    fn a_line_in_production_is_restored_with_its_past_work() {
+        let rows = [
+            row(1, "cutting", -2, 60, "done"),
+            row(2, "sewing", -1, 90, "started"),
+            row(3, "assembly", 1, 30, "pending"),
+        ];
+        let (schedule, clock, unplaced) =
+            rebuild(&catalog(), &[], &rows, crate::ids::today()).expect("rebuilds");
+        assert!(unplaced.is_empty(), "restored as stored, not placed again");
+        let plan = schedule.order("ord_1/1").expect("on the schedule");
+        assert_eq!(
+            plan.status,
+            [
+                OperationStatus::Done,
+                OperationStatus::Started,
+                OperationStatus::Planned
+            ]
+        );
+        for (b, r) in plan.bookings.iter().zip(&rows) {
+            let b = b.as_ref().expect("placed");
+            assert_eq!(clock.epoch(b.start), r.booking.start_at);
+            assert_eq!(clock.epoch(b.end), r.booking.end_at);
+        }
+    }
+
+    #[test]
+    fn day_bucket_rows_are_placed_again() {
+        let mut old = row(0, "cutting", 0, 60, "pending");
+        old.booking.seq = 0;
+        let (_, _, unplaced) =
+            rebuild(&catalog(), &[], &[old], crate::ids::today()).expect("rebuilds");
+        assert_eq!(unplaced.len(), 1);
+        assert_eq!(unplaced[0].order.operations[0].minutes, 60);
+    }
 }
