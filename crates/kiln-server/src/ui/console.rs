@@ -359,12 +359,23 @@ fn gantt_svg(schedule: &[crate::schedule::WorkCenterSchedule]) -> String {
                     lane_h - 2,
                     colour(&bar.order_id),
                     xml(&format!(
-                        "order …{} · {} · machine {} · minutes {}–{}",
+                        "order …{} line {} · {} · machine {} · {}{} to {} UTC · {}",
                         tail(&bar.order_id),
+                        bar.line_no,
                         bar.operation,
                         bar.machine + 1,
-                        bar.start_minute,
-                        bar.end_minute
+                        if bar.setup_minutes > 0 {
+                            format!(
+                                "setup {} min from {}, ",
+                                bar.setup_minutes,
+                                clock(bar.setup_start)
+                            )
+                        } else {
+                            String::new()
+                        },
+                        clock(bar.start),
+                        clock(bar.end),
+                        bar.status
                     ))
                 );
             }
@@ -379,6 +390,13 @@ fn gantt_svg(schedule: &[crate::schedule::WorkCenterSchedule]) -> String {
 }
 
 /// A stable colour per order, so one order's bars read as one across the chart.
+/// `Mon 23 Nov 08:30` in UTC, for hover text.
+fn clock(t: jiff::Timestamp) -> String {
+    t.to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%a %-d %b %H:%M")
+        .to_string()
+}
+
 fn colour(id: &str) -> String {
     let h = id.bytes().fold(2166136261u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(16777619)
