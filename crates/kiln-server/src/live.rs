@@ -487,7 +487,7 @@ mod tests {
             sku: "SNEAKER-X".into(),
             product_id: "sneaker".into(),
             status: status.into(),
-            completed_at: (status == "done").then_some(((start + minutes) * 60_000) as i64),
+            completed_at: (status == "done").then_some((start + minutes) * 60_000),
         }
     }
 
