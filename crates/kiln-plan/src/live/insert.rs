@@ -116,12 +116,18 @@ fn fit_on(
         if !too_short {
             let start = w.next_working(ready.max(w.advance(gap_start, Minute::from(setup))?))?;
             let end = w.advance(start, minutes)?;
-            if bound.is_some_and(|b| (end, setup) >= b) {
-                // Later gaps only finish later.
-                return None;
+            let beaten = bound.filter(|&b| (end, setup) >= b);
+            if let Some(b) = beaten {
+                // A later gap opens after the next operation ends and may need no setup: it
+                // can still win when this gap's setup pushed the start past that operation.
+                let later = next.map_or(Minute::MAX, |n| n.end.max(ready).saturating_add(minutes));
+                if (later, 0) >= b {
+                    return None;
+                }
             }
             let setup_start = w.retreat(start, Minute::from(setup))?;
-            match next {
+            match next.filter(|_| beaten.is_none()) {
+                None if beaten.is_some() => {}
                 None => {
                     return Some(Slot {
                         setup_start,
