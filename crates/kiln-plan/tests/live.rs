@@ -1445,7 +1445,7 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
-    /// `place` books what `insert` + `commit` would, and `quote` changes nothing.
+    /// `place` books what `insert` + `commit` would.
     #[test]
     fn place_books_what_insert_and_commit_book((centres, orders) in arb_instance()) {
         let mut a = Schedule::new(ORIGIN, HORIZON, centres.clone()).unwrap();
@@ -1453,22 +1453,18 @@ proptest! {
         for o in &orders {
             let expected = a.insert(o);
             let before = b.gantt();
-            let quoted = b.quote(o);
-            prop_assert_eq!(&b.gantt(), &before);
             let placed = b.place(o);
-            match (expected, quoted, placed) {
-                (Ok(e), Ok(q), Ok(p)) => {
+            match (expected, placed) {
+                (Ok(e), Ok(p)) => {
                     prop_assert_eq!(&e.bookings, &p.bookings);
-                    prop_assert_eq!(&q.bookings, &p.bookings);
                     prop_assert_eq!(e.delivery, p.delivery);
                     a.commit(e).unwrap();
                 }
-                (Err(e), Err(q), Err(p)) => {
+                (Err(e), Err(p)) => {
                     prop_assert_eq!(&e, &p);
-                    prop_assert_eq!(&q, &p);
                     prop_assert_eq!(b.gantt(), before);
                 }
-                (e, q, p) => prop_assert!(false, "insert {e:?}, quote {q:?}, place {p:?}"),
+                (e, p) => prop_assert!(false, "insert {e:?}, place {p:?}"),
             }
             prop_assert_eq!(a.gantt(), b.gantt());
         }
@@ -1501,7 +1497,7 @@ proptest! {
             }
             start = start.max(e);
         }
-        let p = s.quote(&order("new", "s", release, vec![op("x", minutes, &["m"])])).unwrap();
+        let p = s.insert(&order("new", "s", release, vec![op("x", minutes, &["m"])])).unwrap();
         prop_assert_eq!(p.bookings[0].start, start);
     }
 }

@@ -413,7 +413,9 @@ impl Schedule {
     /// [`Schedule::insert`] and [`Schedule::commit`] in one step, placing straight into the
     /// timelines instead of copies of them: what a server taking orders under a lock wants,
     /// since copying a machine's whole timeline costs as much as the queue on it. Same
-    /// placements and promise as `insert` would give; on an error nothing is booked.
+    /// placements and promise as `insert` would give; on an error nothing is booked. (A
+    /// quote stays `insert`: taking a placed order off again may not give every setup back
+    /// exactly.)
     pub fn place(&mut self, order: &Order) -> Result<Promise, LiveError> {
         let alts = self.resolve(order)?;
         let sku = match self.sku_ix.get(&order.sku) {
@@ -451,13 +453,6 @@ impl Schedule {
                 Err(e)
             }
         }
-    }
-
-    /// The promise [`Schedule::place`] would give, leaving the schedule as it was.
-    pub fn quote(&mut self, order: &Order) -> Result<Promise, LiveError> {
-        let promise = self.place(order)?;
-        self.remove(&order.id)?;
-        Ok(promise)
     }
 
     fn place_all(&mut self, o: u32, order: &Order) -> Result<Promise, LiveError> {
