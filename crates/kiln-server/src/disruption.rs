@@ -97,85 +97,93 @@ pub async fn mark_down(
         .schedule
         .mark_down(req.work_center, from, to)
         .map_err(|e| ApiError::Conflict(format!("cannot replan: {e}")))?;
-
-    // The schedule replans order lines; customers hold promises per order.
-    // Besides the lines it reports, a line may have kept its dates but not
-    // its setup: every line whose bookings changed is written again.
-    let touched = changed_orders(&before, &plan.schedule, |id| {
-        report.orders.iter().any(|c| c.order == id)
-    });
-    let at = now_ms();
-    let mut repromises = Vec::new();
-    let mut moved = Vec::new();
-    let mut at_risk = Vec::new();
-    for order_id in touched {
-        let Some(order) = state.store.order(b, order_id).await? else {
-            continue;
-        };
-        let previous: Date = order.promised_date.parse().unwrap_or(today());
-        let OrderOnSchedule {
-            bookings,
-            delivery,
-            lost,
-        } = on_schedule(&plan, &order);
-        let event = if lost {
-            at_risk.push(order_id.to_string());
-            Some(format!(
-                "Promise at risk: {name} is down {}; the factory will contact you",
-                period(req.from, req.to)
-            ))
-        } else {
-            match delivery {
-                Some(d) if d != previous => {
-                    moved.push(MovedPromise {
-                        order_id: order_id.to_string(),
-                        previous_date: previous,
-                        promised_date: d,
-                    });
-                    Some(format!(
-                        "Promise moved from {} to {}: {name} is down {}",
-                        long_date(&previous.to_string()),
-                        long_date(&d.to_string()),
-                        period(req.from, req.to)
-                    ))
-                }
-                _ => None,
-            }
-        };
-        let promised = match delivery {
-            Some(d) if !lost => d,
-            _ => previous,
-        };
-        repromises.push(Repromise {
-            order_id: order_id.to_string(),
-            promised_date: promised.to_string(),
-            bookings,
-            event: event.map(|note| OrderEvent {
-                id: new_id("evt"),
-                status: "promise_moved".into(),
-                note,
-                at,
-            }),
+    // Anything failing from here puts the schedule back as it was: memory must
+    // not hold a replan the store does not.
+    let written = async {
+        // The schedule replans order lines; customers hold promises per order.
+        // Besides the lines it reports, a line may have kept its dates but not
+        // its setup: every line whose bookings changed is written again.
+        let touched = changed_orders(&before, &plan.schedule, |id| {
+            report.orders.iter().any(|c| c.order == id)
         });
-    }
-    moved.sort_by_key(|m| (m.previous_date, m.order_id.clone()));
+        let at = now_ms();
+        let mut repromises = Vec::new();
+        let mut moved = Vec::new();
+        let mut at_risk = Vec::new();
+        for order_id in touched {
+            let Some(order) = state.store.order(b, order_id).await? else {
+                continue;
+            };
+            let previous: Date = order.promised_date.parse().unwrap_or(today());
+            let OrderOnSchedule {
+                bookings,
+                delivery,
+                lost,
+            } = on_schedule(&plan, &order);
+            let event = if lost {
+                at_risk.push(order_id.to_string());
+                Some(format!(
+                    "Promise at risk: {name} is down {}; the factory will contact you",
+                    period(req.from, req.to)
+                ))
+            } else {
+                match delivery {
+                    Some(d) if d != previous => {
+                        moved.push(MovedPromise {
+                            order_id: order_id.to_string(),
+                            previous_date: previous,
+                            promised_date: d,
+                        });
+                        Some(format!(
+                            "Promise moved from {} to {}: {name} is down {}",
+                            long_date(&previous.to_string()),
+                            long_date(&d.to_string()),
+                            period(req.from, req.to)
+                        ))
+                    }
+                    _ => None,
+                }
+            };
+            let promised = match delivery {
+                Some(d) if !lost => d,
+                _ => previous,
+            };
+            repromises.push(Repromise {
+                order_id: order_id.to_string(),
+                promised_date: promised.to_string(),
+                bookings,
+                event: event.map(|note| OrderEvent {
+                    id: new_id("evt"),
+                    status: "promise_moved".into(),
+                    note,
+                    at,
+                }),
+            });
+        }
+        moved.sort_by_key(|m| (m.previous_date, m.order_id.clone()));
 
-    let downtime = kiln_store::Downtime {
-        id: new_id("dwn"),
-        work_center: req.work_center.to_string(),
-        from_day: req.from.to_string(),
-        to_day: req.to.to_string(),
-        reason: req.reason.trim().to_string(),
-        created_at: at,
-    };
-    if let Err(e) = state
-        .store
-        .record_replan(b, Some(&downtime), &repromises)
-        .await
-    {
-        plan.schedule = before;
-        return Err(e.into());
+        let downtime = kiln_store::Downtime {
+            id: new_id("dwn"),
+            work_center: req.work_center.to_string(),
+            from_day: req.from.to_string(),
+            to_day: req.to.to_string(),
+            reason: req.reason.trim().to_string(),
+            created_at: at,
+        };
+        state
+            .store
+            .record_replan(b, Some(&downtime), &repromises)
+            .await?;
+        Ok::<_, ApiError>((downtime, moved, at_risk))
     }
+    .await;
+    let (downtime, moved, at_risk) = match written {
+        Ok(w) => w,
+        Err(e) => {
+            plan.schedule = before;
+            return Err(e);
+        }
+    };
     if let Some(c) = plan.calendars.iter_mut().find(|c| c.id == req.work_center) {
         c.down.push(Downtime {
             from: req.from,

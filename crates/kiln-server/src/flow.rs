@@ -139,7 +139,7 @@ pub async fn quote_promise(
         release,
         product.ship_days,
     );
-    plan.schedule.quote(&order).ok().map(|p| p.delivery)
+    plan.schedule.insert(&order).ok().map(|p| p.delivery)
 }
 
 /// What placing an order changed in the live plan, so that a failed write
@@ -154,7 +154,29 @@ pub struct PlanChange {
 }
 
 impl PlanChange {
-    pub fn undo(self, plan: &mut PlanState) {
+    /// Takes the order back out of the plan. Returns the bookings of other
+    /// orders' operations whose setup that changed: orders planned since may
+    /// already be written, so those rows must follow.
+    pub fn undo(self, plan: &mut PlanState) -> Vec<BookingRow> {
+        let mut neighbours: Vec<(String, usize)> = Vec::new();
+        for id in &self.lines {
+            for b in plan
+                .schedule
+                .order(id)
+                .into_iter()
+                .flat_map(|p| p.bookings)
+                .flatten()
+            {
+                if let Some(next) =
+                    plan.schedule
+                        .next_on_machine(&b.work_centre, b.machine, b.setup_start)
+                    && !self.lines.contains(&next.0)
+                    && !neighbours.contains(&next)
+                {
+                    neighbours.push(next);
+                }
+            }
+        }
         for id in &self.lines {
             // Nothing of an unwritten order has started: removal cannot fail
             // but for a line a replan already lost.
@@ -170,6 +192,15 @@ impl PlanChange {
                 plan.planned.remove(&sku);
             }
         }
+        neighbours
+            .into_iter()
+            .filter_map(|(id, op)| {
+                let placed = plan.schedule.order(&id)?;
+                booking_rows(&plan.clock, &placed)
+                    .into_iter()
+                    .find(|r| r.seq == op as i64 + 1)
+            })
+            .collect()
     }
 }
 
@@ -201,7 +232,8 @@ pub fn plan_order(
     match plot(rt, plan, order_id, lines, today, &mut change) {
         Ok(plotted) => Ok((plotted, change)),
         Err(e) => {
-            change.undo(plan);
+            // Nothing else changed since: the neighbours are as stored.
+            let _ = change.undo(plan);
             Err(e)
         }
     }

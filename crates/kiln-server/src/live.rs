@@ -161,34 +161,52 @@ pub fn line_order(
     }
 }
 
-/// The booking rows that persist one placed line.
+/// The booking rows that persist one line: one per operation, an operation a
+/// replan could not place as a row without a machine (-1), so a rebuilt
+/// schedule knows the whole routing.
 pub fn booking_rows(clock: &Clock, plan: &OrderPlan) -> Vec<BookingRow> {
     let Some((order_id, line_no)) = split_line_id(&plan.order.id) else {
         return Vec::new();
     };
-    plan.bookings
+    plan.order
+        .operations
         .iter()
-        .flatten()
-        .map(|b| BookingRow {
-            order_id: order_id.to_string(),
-            line_no,
-            operation: plan.order.operations[b.operation].name.clone(),
-            work_center: b.work_centre.clone(),
-            day: day_of(clock, b.setup_start).to_string(),
-            minutes: i64::from(plan.order.operations[b.operation].minutes),
-            seq: b.operation as i64 + 1,
-            machine: i64::from(b.machine),
-            setup_start: clock.epoch(b.setup_start),
-            start_at: clock.epoch(b.start),
-            end_at: clock.epoch(b.end),
-            setup_minutes: i64::from(b.setup_minutes),
-            changeover: i64::from(
-                plan.order.operations[b.operation]
-                    .setup_minutes
+        .zip(&plan.bookings)
+        .enumerate()
+        .map(|(k, (op, b))| {
+            let (machine, setup_start, start, end, setup) = match b {
+                Some(b) => (
+                    i64::from(b.machine),
+                    clock.epoch(b.setup_start),
+                    clock.epoch(b.start),
+                    clock.epoch(b.end),
+                    i64::from(b.setup_minutes),
+                ),
+                None => (-1, 0, 0, 0, 0),
+            };
+            BookingRow {
+                order_id: order_id.to_string(),
+                line_no,
+                operation: op.name.clone(),
+                work_center: b.as_ref().map_or_else(
+                    || op.work_centres.first().cloned().unwrap_or_default(),
+                    |b| b.work_centre.clone(),
+                ),
+                day: b
+                    .as_ref()
+                    .map(|b| day_of(clock, b.setup_start).to_string())
                     .unwrap_or_default(),
-            ),
-            release_at: clock.epoch(plan.order.release),
-            due_day: plan.due.to_string(),
+                minutes: i64::from(op.minutes),
+                seq: k as i64 + 1,
+                machine,
+                setup_start,
+                start_at: start,
+                end_at: end,
+                setup_minutes: setup,
+                changeover: i64::from(op.setup_minutes.unwrap_or_default()),
+                release_at: clock.epoch(plan.order.release),
+                due_day: plan.due.to_string(),
+            }
         })
         .collect()
 }
@@ -224,7 +242,7 @@ pub fn rebuild(
     let max_back = i64::from(live::MAX_HORIZON_DAYS - HORIZON_DAYS);
     let earliest = rows
         .iter()
-        .filter(|r| r.booking.seq > 0)
+        .filter(|r| r.booking.seq > 0 && r.booking.machine >= 0)
         .map(|r| r.booking.setup_start.div_euclid(live::DAY))
         .min()
         .unwrap_or(i64::MAX);
@@ -326,6 +344,9 @@ fn restored_line(
         .enumerate()
         .map(|(k, r)| {
             let b = &r.booking;
+            if b.machine < 0 {
+                return None;
+            }
             let start = clock.minute(b.start_at);
             let mut end = clock.minute(b.end_at);
             // Work finished early gave the rest of its slot back.
@@ -343,9 +364,15 @@ fn restored_line(
             })
         })
         .collect();
+    let placed = line.iter().all(|r| r.booking.machine >= 0);
     let finish = line.iter().map(|r| clock.minute(r.booking.end_at)).max();
     let due = head.booking.due_day.parse().ok();
-    let promised = finish.and_then(|f| delivery(clock, f, ship_days));
+    // The date the customer holds; a line may finish before it.
+    let promised = head.promised_date.parse().ok().or_else(|| {
+        finish
+            .filter(|_| placed)
+            .and_then(|f| delivery(clock, f, ship_days))
+    });
     match (due.or(promised), promised) {
         (Some(due), promised) => Ok(RestoredOrder {
             order,
@@ -488,6 +515,7 @@ mod tests {
             product_id: "sneaker".into(),
             status: status.into(),
             completed_at: (status == "done").then_some((start + minutes) * 60_000),
+            promised_date: add_days(crate::ids::today(), 9).unwrap().to_string(),
         }
     }
 
@@ -515,6 +543,22 @@ mod tests {
             assert_eq!(clock.epoch(b.start), r.booking.start_at);
             assert_eq!(clock.epoch(b.end), r.booking.end_at);
         }
+    }
+
+    #[test]
+    fn an_operation_a_replan_lost_stays_off_after_a_restart() {
+        let mut lost = row(2, "sewing", 0, 90, "pending");
+        lost.booking.machine = -1;
+        let rows = [row(1, "cutting", 1, 60, "pending"), lost];
+        let (schedule, _, unplaced) =
+            rebuild(&catalog(), &[], &rows, crate::ids::today()).expect("rebuilds");
+        assert!(unplaced.is_empty());
+        let plan = schedule.order("ord_1/1").expect("on the schedule");
+        assert_eq!(plan.order.operations.len(), 2, "the whole routing");
+        assert!(plan.bookings[0].is_some() && plan.bookings[1].is_none());
+        let written = booking_rows(&Clock::new(schedule.origin()), &plan);
+        assert_eq!(written.len(), 2);
+        assert_eq!(written[1].machine, -1, "written back as lost");
     }
 
     #[test]

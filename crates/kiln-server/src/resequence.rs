@@ -54,34 +54,43 @@ pub async fn resequence(
         .schedule
         .optimize(evaluations.min(MAX_EVALUATIONS), SEED)
         .map_err(|e| ApiError::Conflict(format!("cannot re-sequence: {e}")))?;
-    let touched = changed_orders(&before, &plan.schedule, |_| false);
-    let b = &rt.brand.id;
-    let mut repromises = Vec::new();
-    for order_id in &touched {
-        let Some(order) = state.store.order(b, order_id).await? else {
-            continue;
-        };
-        let OrderOnSchedule { bookings, .. } = on_schedule(&plan, &order);
-        repromises.push(Repromise {
-            order_id: order.id.clone(),
-            // Finishing earlier keeps the date the customer was given.
-            promised_date: order.promised_date.clone(),
-            bookings,
-            event: None,
-        });
+    // Anything failing from here puts the schedule back as it was.
+    let written = async {
+        let touched = changed_orders(&before, &plan.schedule, |_| false);
+        let b = &rt.brand.id;
+        let mut repromises = Vec::new();
+        for order_id in &touched {
+            let Some(order) = state.store.order(b, order_id).await? else {
+                continue;
+            };
+            let OrderOnSchedule { bookings, .. } = on_schedule(&plan, &order);
+            repromises.push(Repromise {
+                order_id: order.id.clone(),
+                // Finishing earlier keeps the date the customer was given.
+                promised_date: order.promised_date.clone(),
+                bookings,
+                event: None,
+            });
+        }
+        state.store.record_replan(b, None, &repromises).await?;
+        Ok::<_, ApiError>(repromises.len())
     }
-    if let Err(e) = state.store.record_replan(b, None, &repromises).await {
-        plan.schedule = before;
-        return Err(e.into());
-    }
+    .await;
+    let rebooked = match written {
+        Ok(n) => n,
+        Err(e) => {
+            plan.schedule = before;
+            return Err(e);
+        }
+    };
     let finish = |m: i64| (m > 0).then(|| timestamp(plan.clock.epoch(m)));
     Ok(Resequenced {
-        applied: !repromises.is_empty(),
+        applied: rebooked > 0,
         weighted_days_late_before: report.weighted_tardiness_before,
         weighted_days_late_after: report.weighted_tardiness_after,
         finish_before: finish(report.makespan_before),
         finish_after: finish(report.makespan_after),
         evaluations: report.evaluations,
-        orders_rebooked: repromises.len(),
+        orders_rebooked: rebooked,
     })
 }

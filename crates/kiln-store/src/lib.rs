@@ -176,6 +176,9 @@ pub trait Store: Send + Sync + 'static {
     async fn downtimes(&self, brand_id: &str) -> Result<Vec<Downtime>>;
     /// Orders still `planned`, earliest promise first: what a replan may move.
     async fn open_promises(&self, brand_id: &str) -> Result<Vec<OpenPromise>>;
+    /// Updates the placement of booked operations in place (`order_id`,
+    /// `line_no`, `seq` name the row), in one transaction.
+    async fn rebook(&self, brand_id: &str, rows: &[BookingRow]) -> Result<()>;
     /// Records a replan in one transaction, with the downtime that caused it if
     /// any: each repromised order's bookings are replaced and its date updated.
     async fn record_replan(

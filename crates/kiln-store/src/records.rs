@@ -144,7 +144,8 @@ pub struct BookingRow {
     pub minutes: i64,
     /// 1-based routing step; 0 marks a day-bucket booking from before the live schedule.
     pub seq: i64,
-    /// 0-based machine of the work centre.
+    /// 0-based machine of the work centre; -1 for an operation a replan could not place
+    /// (the row keeps the routing whole).
     pub machine: i64,
     /// Epoch minutes (UTC): setup runs `[setup_start, start_at)`, processing `[start_at, end_at)`
     /// in working time.
@@ -172,6 +173,8 @@ pub struct ScheduledBooking {
     pub status: String,
     /// Epoch milliseconds, when done.
     pub completed_at: Option<i64>,
+    /// The order's promised delivery date (ISO).
+    pub promised_date: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -365,6 +365,34 @@ macro_rules! impl_store {
 
         /// Multi-row `INSERT INTO {head} VALUES (...), (...) {tail}`, chunked
         /// under both backends' limits on bound parameters.
+        /// Moves booked operations in place (the row is named by order, line, step).
+        async fn update_bookings(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            brand_id: &str,
+            rows: &[BookingRow],
+        ) -> Result<()> {
+            for r in rows {
+                sqlx::query(
+                    "UPDATE bookings SET day = $1, machine = $2, setup_start = $3, \
+                     start_at = $4, end_at = $5, setup_minutes = $6 \
+                     WHERE brand_id = $7 AND order_id = $8 AND line_no = $9 AND seq = $10",
+                )
+                .bind(&r.day)
+                .bind(r.machine)
+                .bind(r.setup_start)
+                .bind(r.start_at)
+                .bind(r.end_at)
+                .bind(r.setup_minutes)
+                .bind(brand_id)
+                .bind(&r.order_id)
+                .bind(r.line_no)
+                .bind(r.seq)
+                .execute(&mut **tx)
+                .await?;
+            }
+            Ok(())
+        }
+
         async fn insert_rows(
             tx: &mut sqlx::Transaction<'_, $db>,
             head: &str,
@@ -530,25 +558,7 @@ macro_rules! impl_store {
                 // After every insert of the batch: an order may move a booking
                 // of one placed just before it.
                 for o in orders {
-                    for r in &o.rebooked {
-                        sqlx::query(
-                            "UPDATE bookings SET day = $1, machine = $2, setup_start = $3, \
-                             start_at = $4, end_at = $5, setup_minutes = $6 \
-                             WHERE brand_id = $7 AND order_id = $8 AND line_no = $9 AND seq = $10",
-                        )
-                        .bind(&r.day)
-                        .bind(r.machine)
-                        .bind(r.setup_start)
-                        .bind(r.start_at)
-                        .bind(r.end_at)
-                        .bind(r.setup_minutes)
-                        .bind(&o.brand_id)
-                        .bind(&r.order_id)
-                        .bind(r.line_no)
-                        .bind(r.seq)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
+                    update_bookings(&mut tx, &o.brand_id, &o.rebooked).await?;
                 }
                 insert_rows(&mut tx, "material_requirements (brand_id, order_id, material, \
                     gross, allocated, shortage)", reqs, "").await?;
@@ -771,7 +781,8 @@ macro_rules! impl_store {
                     "SELECT b.order_id, b.line_no, b.operation, b.work_center, b.day, b.minutes, \
                      b.seq, b.machine, b.setup_start, b.start_at, b.end_at, b.setup_minutes, \
                      b.changeover, b.release_at, b.due_day, l.sku, l.product_id, \
-                     COALESCE(w.status, 'pending') AS op_status, w.completed_at \
+                     COALESCE(w.status, 'pending') AS op_status, w.completed_at, \
+                     o.promised_date \
                      FROM bookings b \
                      JOIN orders o ON o.brand_id = b.brand_id AND o.id = b.order_id \
                      JOIN order_lines l ON l.brand_id = b.brand_id AND l.order_id = b.order_id \
@@ -795,6 +806,7 @@ macro_rules! impl_store {
                         product_id: r.try_get("product_id")?,
                         status: r.try_get("op_status")?,
                         completed_at: r.try_get("completed_at")?,
+                        promised_date: r.try_get("promised_date")?,
                     })
                 })
                 .collect()
@@ -1478,6 +1490,16 @@ macro_rules! impl_store {
                     }
                 }
                 Ok(out)
+            }
+
+            async fn rebook(&self, brand_id: &str, rows: &[BookingRow]) -> Result<()> {
+                if rows.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.write.begin().await?;
+                update_bookings(&mut tx, brand_id, rows).await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn record_replan(

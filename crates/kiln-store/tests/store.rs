@@ -988,6 +988,14 @@ async fn record_operation_transitions(store: Arc<dyn Store>) {
         (first_booking.start_at, 0),
         "rebooked in place"
     );
+    // A rolled-back order's neighbour is moved back the same way.
+    store
+        .rebook(&a.id, std::slice::from_ref(&first_booking))
+        .await
+        .unwrap();
+    let again = store.scheduled_bookings(&a.id).await.unwrap();
+    assert_eq!(again[0].booking, first_booking);
+    assert_eq!(again[0].promised_date, "2026-01-15");
     assert_eq!(
         store.order_line_ids(&a.id, "wo_1").await.unwrap(),
         [("ord_1".to_string(), 1), ("ord_2".to_string(), 1)]

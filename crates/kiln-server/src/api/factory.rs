@@ -127,6 +127,8 @@ pub async fn record_operation(
     seq: i64,
     action: OperationAction,
 ) -> ApiResult<OperationResult> {
+    // Read first: once the store has recorded the step, the schedule must follow.
+    let lines = state.store.order_line_ids(&rt.brand.id, work_order).await?;
     let mut ids = std::iter::repeat_with(|| new_id("evt"));
     let change = state
         .store
@@ -154,7 +156,6 @@ pub async fn record_operation(
                 || plan.clock.now(),
                 |ms| plan.clock.minute(ms.div_euclid(60_000)),
             );
-        let lines = state.store.order_line_ids(&rt.brand.id, work_order).await?;
         let k = usize::try_from(seq - 1).unwrap_or(usize::MAX);
         for (order_id, line_no) in lines {
             let id = crate::live::line_id(&order_id, line_no);

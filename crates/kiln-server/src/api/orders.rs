@@ -451,7 +451,20 @@ pub async fn place(
             Ok(placed_form(order, customer_id))
         }
         Ok(Placed::Existing { .. }) | Err(_) => {
-            change.undo(&mut *rt.plan.lock().await);
+            let mut plan = rt.plan.lock().await;
+            let moved = change.undo(&mut plan);
+            if !moved.is_empty() {
+                // Orders planned since may be queued with rows for the same
+                // operations: they go first, then these.
+                state.orders.flush().await;
+                if let Err(e) = state.store.rebook(&rt.brand.id, &moved).await {
+                    tracing::warn!(
+                        "{}: setups after a rolled-back order not stored: {e}",
+                        rt.brand.slug
+                    );
+                }
+            }
+            drop(plan);
             // A concurrent request with the same key won the race.
             if let Some(key) = &key
                 && let Some(existing) = state
