@@ -120,7 +120,10 @@ fn fit_on(
             if let Some(b) = beaten {
                 // A later gap opens after the next operation ends and may need no setup: it
                 // can still win when this gap's setup pushed the start past that operation.
-                let later = next.map_or(Minute::MAX, |n| n.end.max(ready).saturating_add(minutes));
+                // Otherwise (no overshoot) later gaps start after this start and finish later.
+                let later = next
+                    .filter(|n| start > n.start)
+                    .map_or(Minute::MAX, |n| n.end.max(ready).saturating_add(minutes));
                 if (later, 0) >= b {
                     return None;
                 }
