@@ -12,6 +12,7 @@ mod extract;
 pub mod flow;
 mod ids;
 pub mod live;
+pub mod material_plan;
 pub mod payment;
 pub mod resequence;
 pub mod runtime;

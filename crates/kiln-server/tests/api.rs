@@ -1050,6 +1050,7 @@ const ROUTES: &[(&str, &str)] = &[
     ),
     ("get", "/api/v1/brands/{brand}/schedule"),
     ("post", "/api/v1/brands/{brand}/schedule/optimize"),
+    ("get", "/api/v1/brands/{brand}/material-plan"),
     (
         "get",
         "/api/v1/brands/{brand}/work-centers/{work_center}/queue",
@@ -1630,6 +1631,52 @@ async fn purchases_are_received_and_made_orders_consume_stock(app: App) {
         .to_string();
     let qty: f64 = first["qty"].as_str().unwrap().parse().unwrap();
     assert!(close(placed[&material].2, before[&material].2 + qty));
+
+    // The time-phased material plan: the purchase arrives before the order's
+    // production starts on the schedule, so it covers the order, no further
+    // purchase is needed and the order is not short.
+    let plan = app.get("/material-plan").await.expect(StatusCode::OK).body;
+    let record = plan["materials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["material"] == material.as_str())
+        .unwrap_or_else(|| panic!("{material} in the material plan: {plan}"))
+        .clone();
+    let days = record["days"].as_array().unwrap();
+    let num = |v: &Value| v.as_str().unwrap().parse::<f64>().unwrap();
+    let arrives = days
+        .iter()
+        .filter(|d| num(&d["receipts"]) > 0.0)
+        .map(|d| d["date"].as_str().unwrap().to_string())
+        .min()
+        .expect("the purchase on order arrives");
+    let needed = days
+        .iter()
+        .filter(|d| num(&d["gross"]) > 0.0)
+        .map(|d| d["date"].as_str().unwrap().to_string())
+        .max()
+        .expect("the order needs it");
+    assert!(
+        needed >= arrives,
+        "needed {needed}, arrives {arrives}: {record}"
+    );
+    assert!(
+        !plan["purchases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["material"] == material.as_str()),
+        "{plan}"
+    );
+    assert!(
+        !plan["shortages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["order_id"] == id.as_str() && s["material"] == material.as_str()),
+        "{plan}"
+    );
 
     let suggestion = first["id"].as_str().unwrap();
     app.post(

@@ -90,6 +90,9 @@ pub trait Store: Send + Sync + 'static {
     /// Material requirements not yet consumed: with the open purchase
     /// suggestions, what is allocated and on order.
     async fn requirements(&self, brand_id: &str) -> Result<Vec<Requirement>>;
+    /// Material requirements not consumed yet, with their orders, as
+    /// `(order, requirement)`.
+    async fn open_requirements(&self, brand_id: &str) -> Result<Vec<(String, Requirement)>>;
     async fn order(&self, brand_id: &str, order_id: &str) -> Result<Option<Order>>;
     async fn orders(
         &self,

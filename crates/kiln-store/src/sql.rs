@@ -881,6 +881,22 @@ macro_rules! impl_store {
                 out
             }
 
+            async fn open_requirements(
+                &self,
+                brand_id: &str,
+            ) -> Result<Vec<(String, Requirement)>> {
+                sqlx::query(
+                    "SELECT order_id, material, gross, allocated, shortage FROM material_requirements \
+                     WHERE brand_id = $1 AND consumed_at IS NULL ORDER BY order_id, material",
+                )
+                .bind(brand_id)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("order_id")?, requirement_from(r)?)))
+                .collect()
+            }
+
             async fn requirements(&self, brand_id: &str) -> Result<Vec<Requirement>> {
                 sqlx::query(
                     "SELECT material, gross, allocated, shortage FROM material_requirements \

@@ -996,6 +996,8 @@ async fn record_operation_transitions(store: Arc<dyn Store>) {
     let again = store.scheduled_bookings(&a.id).await.unwrap();
     assert_eq!(again[0].booking, first_booking);
     assert_eq!(again[0].promised_date, "2026-01-15");
+    let open = store.open_requirements(&a.id).await.unwrap();
+    assert!(!open.is_empty() && open.iter().all(|(o, _)| o == "ord_1" || o == "ord_2"));
     assert_eq!(
         store.order_line_ids(&a.id, "wo_1").await.unwrap(),
         [("ord_1".to_string(), 1), ("ord_2".to_string(), 1)]

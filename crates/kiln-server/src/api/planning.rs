@@ -22,6 +22,7 @@ use crate::disruption::{Disruption, MarkDown, mark_down};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::Body;
 use crate::ids::today;
+use crate::material_plan::{MaterialPlan, material_plan};
 use crate::resequence::{DEFAULT_EVALUATIONS, MAX_EVALUATIONS, Resequenced, resequence};
 use crate::schedule::{WorkCenterSchedule, gantt};
 
@@ -33,6 +34,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(list_downtimes))
         .routes(routes!(create_downtime))
         .routes(routes!(optimize_schedule))
+        .routes(routes!(get_material_plan))
 }
 
 /// Most days one schedule request covers.
@@ -306,4 +308,21 @@ async fn optimize_schedule(
         ));
     }
     Ok(Json(resequence(&state, &rt, evaluations).await?))
+}
+
+/// The time-phased material plan: MRP over every open requirement, needed
+/// when its order's production starts on the live schedule, netted against
+/// stock and purchases on order by arrival day; the purchases still lacking
+/// and each order's shortages.
+#[utoipa::path(get, path = "/brands/{brand}/material-plan", tag = "planning",
+    params(("brand" = String, Path, description = "brand slug")),
+    security(("brand_key" = [])),
+    responses((status = 200, body = MaterialPlan), (status = 401, body = Problem)))]
+async fn get_material_plan(
+    State(state): State<Arc<AppState>>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<MaterialPlan>> {
+    let rt = brand_admin(&state, &headers, &brand).await?;
+    Ok(Json(material_plan(&state, &rt).await?))
 }
