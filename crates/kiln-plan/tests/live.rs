@@ -1501,3 +1501,45 @@ proptest! {
         prop_assert_eq!(p.bookings[0].start, start);
     }
 }
+
+#[test]
+fn work_started_ahead_of_plan_moves_to_when_it_began() {
+    let centres = vec![centre("wc", 1, 0, day_shift())];
+    let mut s = Schedule::new(ORIGIN, HORIZON, centres.clone()).unwrap();
+    let late = order(
+        "late",
+        "A",
+        at(2, 8, 0),
+        vec![op_setup("x", 60, 15, &["wc"]), op("y", 30, &["wc"])],
+    );
+    commit(&mut s, &late);
+    let planned = s.order("late").unwrap().bookings[0].clone().unwrap();
+    // Set up at the end of Tuesday's shift, ready when the material arrives.
+    assert_eq!(
+        (planned.setup_start, planned.start),
+        (at(1, 15, 45), at(2, 8, 0))
+    );
+    // The operator starts it on Monday at 09:00 instead.
+    s.start_operation_at("late", 0, at(0, 9, 0)).unwrap();
+    let b = s.order("late").unwrap().bookings[0].clone().unwrap();
+    assert_eq!(
+        (b.setup_start, b.start, b.end),
+        (at(0, 9, 0), at(0, 9, 15), at(0, 10, 15))
+    );
+    // Started means the material was there after all; what follows keeps its place.
+    let y = s.order("late").unwrap().bookings[1].clone().unwrap();
+    assert!(y.setup_start >= b.end);
+    // A start before the machine is free, or after the planned start, keeps the plan.
+    let mut t = Schedule::new(ORIGIN, HORIZON, centres.clone()).unwrap();
+    let first = order("first", "A", 0, vec![op("x", 120, &["wc"])]);
+    commit(&mut t, &first);
+    commit(&mut t, &late);
+    let before = t.order("late").unwrap().bookings[0].clone();
+    t.start_operation("first", 0).unwrap();
+    t.start_operation_at("late", 0, at(0, 9, 0)).unwrap();
+    assert_eq!(
+        t.order("late").unwrap().bookings[0],
+        before,
+        "the machine was busy at 09:00"
+    );
+}

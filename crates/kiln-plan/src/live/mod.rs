@@ -525,6 +525,59 @@ impl Schedule {
         self.set_status(order, operation, OperationStatus::Started)
     }
 
+    /// Records that an operation started at minute `at` (its setup, if it has one, begins
+    /// then). Started work is fixed. Started ahead of plan, with its machine free from `at`,
+    /// the operation moves there: the machine is busy from when work began, and it ends
+    /// earlier. Otherwise it keeps its planned times.
+    pub fn start_operation_at(
+        &mut self,
+        order: &str,
+        operation: usize,
+        at: Minute,
+    ) -> Result<(), LiveError> {
+        self.set_status(order, operation, OperationStatus::Started)?;
+        let Some(&o) = self.order_ix.get(order) else {
+            return Ok(());
+        };
+        let Some((wc, m, key)) = self.orders[o as usize].ops[operation].at else {
+            return Ok(());
+        };
+        let minutes = Minute::from(self.orders[o as usize].order.operations[operation].minutes);
+        let c = &mut self.centres[usize::from(wc)];
+        let tl = &mut c.machines[usize::from(m)];
+        let Some(bar) = tl.get(&key) else {
+            return Ok(());
+        };
+        // Work begun outside the calendar counts from its next working minute.
+        let Some(at) = c.working.next_working(at) else {
+            return Ok(());
+        };
+        let free_from = tl.range(..key).next_back().map_or(0, |(_, p)| p.end);
+        if at >= bar.setup_start || at < free_from.max(0) {
+            return Ok(());
+        }
+        let Some(start) = c
+            .working
+            .advance(at, Minute::from(bar.setup))
+            .and_then(|t| c.working.next_working(t))
+        else {
+            return Ok(());
+        };
+        let Some(end) = c.working.advance(start, minutes).filter(|&e| e <= bar.end) else {
+            return Ok(());
+        };
+        if let Some(mut moved) = tl.remove(&key) {
+            moved.setup_start = at;
+            moved.start = start;
+            moved.end = end;
+            tl.insert(at, moved);
+            self.orders[o as usize].ops[operation].at = Some((wc, m, at));
+            self.orders[o as usize].finish = self.order_finish(o);
+            self.version += 1;
+        }
+        Ok(())
+    }
+
     /// Records that an operation is done (fixed for good).
     pub fn complete_operation(&mut self, order: &str, operation: usize) -> Result<(), LiveError> {
         self.set_status(order, operation, OperationStatus::Done)
