@@ -156,11 +156,28 @@ pub async fn record_operation(
                 || plan.clock.now(),
                 |ms| plan.clock.minute(ms.div_euclid(60_000)),
             );
+        let started_at = change
+            .work_order
+            .operations
+            .iter()
+            .find(|o| o.seq == seq)
+            .and_then(|o| o.started_at)
+            .map_or_else(
+                || plan.clock.now(),
+                |ms| plan.clock.minute(ms.div_euclid(60_000)),
+            );
         let k = usize::try_from(seq - 1).unwrap_or(usize::MAX);
+        let mut moved = Vec::new();
         for (order_id, line_no) in lines {
             let id = crate::live::line_id(&order_id, line_no);
+            let booked = |plan: &crate::runtime::PlanState| {
+                plan.schedule
+                    .order(&id)
+                    .and_then(|p| p.bookings.get(k).cloned().flatten())
+            };
+            let before = booked(&plan);
             let result = match action {
-                OperationAction::Start => plan.schedule.start_operation(&id, k),
+                OperationAction::Start => plan.schedule.start_operation_at(&id, k, started_at),
                 OperationAction::Complete { .. } => {
                     plan.schedule.complete_operation_at(&id, k, done_at)
                 }
@@ -168,6 +185,27 @@ pub async fn record_operation(
             if let Err(e) = result {
                 // The store is the record; the schedule only plans around it.
                 tracing::warn!("schedule of {}: {id} operation {seq}: {e}", rt.brand.slug);
+            }
+            // Work started ahead of plan moved to when it began.
+            if action == OperationAction::Start
+                && before != booked(&plan)
+                && let Some(placed) = plan.schedule.order(&id)
+            {
+                moved.extend(
+                    crate::live::booking_rows(&plan.clock, &placed)
+                        .into_iter()
+                        .filter(|r| r.seq == seq),
+                );
+            }
+        }
+        if !moved.is_empty() {
+            // Orders queued before may carry rows for the same operation.
+            state.orders.flush().await;
+            if let Err(e) = state.store.rebook(&rt.brand.id, &moved).await {
+                tracing::warn!(
+                    "{}: a started operation's new times not stored: {e}",
+                    rt.brand.slug
+                );
             }
         }
     }
