@@ -210,6 +210,17 @@ fn apply_fit(tl: &mut Timeline, fit: &Slot, order: u32, op: u16, sku: u32) {
     );
 }
 
+/// The state of operations not placed yet, with their alternatives.
+fn planned(alts: Vec<Vec<u16>>) -> Vec<OpState> {
+    alts.into_iter()
+        .map(|alts| OpState {
+            alts,
+            at: None,
+            status: OperationStatus::Planned,
+        })
+        .collect()
+}
+
 /// A machine's timeline as the quote sees it: its own copy if it changed one.
 fn view<'t>(base: &'t Schedule, cow: &'t [(u16, u16, Timeline)], wc: u16, m: u16) -> &'t Timeline {
     cow.iter().find(|t| t.0 == wc && t.1 == m).map_or(
@@ -379,27 +390,10 @@ impl Schedule {
             return Err(LiveError::Stale);
         }
         let alts = self.resolve(&order)?;
-        let sku = match self.sku_ix.get(&order.sku) {
-            Some(&s) => s,
-            None => {
-                let s = self.skus.len() as u32;
-                self.skus.push(order.sku.clone());
-                self.sku_ix.insert(order.sku.clone(), s);
-                s
-            }
-        };
-        let o = self.orders.len() as u32;
-        self.order_ix.insert(order.id.clone(), o);
-        self.orders.push(OrderState {
+        let sku = self.intern_sku(&order.sku);
+        self.push_order(OrderState {
             sku,
-            ops: alts
-                .into_iter()
-                .map(|alts| OpState {
-                    alts,
-                    at: None,
-                    status: OperationStatus::Planned,
-                })
-                .collect(),
+            ops: planned(alts),
             finish: Some(promise.finish),
             promised: Some(promise.delivery),
             due: order.due.unwrap_or(promise.delivery),
@@ -421,27 +415,10 @@ impl Schedule {
     /// exactly.)
     pub fn place(&mut self, order: &Order) -> Result<Promise, LiveError> {
         let alts = self.resolve(order)?;
-        let sku = match self.sku_ix.get(&order.sku) {
-            Some(&s) => s,
-            None => {
-                let s = self.skus.len() as u32;
-                self.skus.push(order.sku.clone());
-                self.sku_ix.insert(order.sku.clone(), s);
-                s
-            }
-        };
-        let o = self.orders.len() as u32;
-        self.order_ix.insert(order.id.clone(), o);
-        self.orders.push(OrderState {
+        let sku = self.intern_sku(&order.sku);
+        let o = self.push_order(OrderState {
             sku,
-            ops: alts
-                .into_iter()
-                .map(|alts| OpState {
-                    alts,
-                    at: None,
-                    status: OperationStatus::Planned,
-                })
-                .collect(),
+            ops: planned(alts),
             finish: None,
             promised: None,
             // Set below, once the delivery is known.

@@ -666,6 +666,25 @@ impl Schedule {
         Ok(())
     }
 
+    /// The index of a SKU, registered if new.
+    fn intern_sku(&mut self, sku: &str) -> u32 {
+        if let Some(&s) = self.sku_ix.get(sku) {
+            return s;
+        }
+        let s = self.skus.len() as u32;
+        self.skus.push(sku.to_owned());
+        self.sku_ix.insert(sku.to_owned(), s);
+        s
+    }
+
+    /// Adds an order's state; returns its index.
+    fn push_order(&mut self, state: OrderState) -> u32 {
+        let o = self.orders.len() as u32;
+        self.order_ix.insert(state.order.id.clone(), o);
+        self.orders.push(state);
+        o
+    }
+
     /// Points each bar of a machine's timeline back from its order.
     fn reindex(&mut self, wc: u16, m: u16) {
         let Self {
@@ -810,10 +829,7 @@ impl Schedule {
         }
 
         // Valid: nothing below fails.
-        if sku == self.skus.len() as u32 {
-            self.skus.push(order.sku.clone());
-            self.sku_ix.insert(order.sku.clone(), sku);
-        }
+        self.intern_sku(&order.sku);
         let mut ops: Vec<OpState> = alts
             .into_iter()
             .zip(status)
@@ -827,8 +843,7 @@ impl Schedule {
             ops[usize::from(bar.op)].at = Some((wc, m, bar.setup_start));
             self.centres[usize::from(wc)].machines[usize::from(m)].insert(bar.setup_start, bar);
         }
-        self.order_ix.insert(order.id.clone(), o);
-        self.orders.push(OrderState {
+        self.push_order(OrderState {
             order: Arc::new(order),
             sku,
             ops,
