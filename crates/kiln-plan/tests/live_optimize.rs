@@ -4,66 +4,20 @@
 
 use std::collections::HashMap;
 
-use jiff::civil::{Date, date};
+use jiff::civil::Date;
 use kiln_plan::live::{
     Calendar, DAY, GanttBar, LiveError, Minute, Operation, OperationStatus, Optimized, Order,
-    Period, Schedule, Shift, WorkCentre,
+    Period, Schedule, WorkCentre,
 };
 use proptest::prelude::*;
 
-const ORIGIN: Date = date(2025, 6, 2);
+mod support;
+
+use support::{MinuteCalendar, ORIGIN, at, centre, day_shift, op, order, shift};
 const HORIZON: u32 = 14;
 
 // ---------------------------------------------------------------------------------------
 // The checker: minute by minute, sharing no code with the engine.
-
-/// Prefix sums of working minutes of one work centre.
-struct MinuteCalendar {
-    cum: Vec<i64>,
-}
-
-impl MinuteCalendar {
-    fn new(wc: &WorkCentre, days: u32) -> Self {
-        let n = i64::from(days) * DAY;
-        let mut cum = vec![0i64; n as usize + 1];
-        for t in 0..n {
-            cum[t as usize + 1] = cum[t as usize] + i64::from(is_working(wc, t));
-        }
-        MinuteCalendar { cum }
-    }
-
-    fn len(&self) -> Minute {
-        self.cum.len() as Minute - 1
-    }
-
-    /// Working minutes in `[a, b)`.
-    fn work(&self, a: Minute, b: Minute) -> i64 {
-        let clamp = |t: Minute| t.clamp(0, self.len()) as usize;
-        if b <= a {
-            0
-        } else {
-            self.cum[clamp(b)] - self.cum[clamp(a)]
-        }
-    }
-
-    fn working_at(&self, t: Minute) -> bool {
-        self.work(t, t + 1) == 1
-    }
-}
-
-fn is_working(wc: &WorkCentre, t: Minute) -> bool {
-    let day = t.div_euclid(DAY);
-    let d = ORIGIN.checked_add(jiff::Span::new().days(day)).unwrap();
-    if wc.calendar.holidays.contains(&d) {
-        return false;
-    }
-    let minute = t - day * DAY;
-    let shifts = &wc.calendar.week[d.weekday().to_monday_zero_offset() as usize];
-    shifts
-        .iter()
-        .any(|s| i64::from(s.from) <= minute && minute < i64::from(s.to))
-        && !wc.calendar.down.iter().any(|p| p.from <= t && t < p.to)
-}
 
 /// Checks the whole schedule against the work centres as the test defined them and the
 /// orders it committed: eligibility, one operation per machine at a time (setups
@@ -71,7 +25,7 @@ fn is_working(wc: &WorkCentre, t: Minute) -> bool {
 fn check(s: &Schedule, centres: &[WorkCentre], orders: &[Order]) {
     let cals: Vec<MinuteCalendar> = centres
         .iter()
-        .map(|wc| MinuteCalendar::new(wc, s.horizon_days() + 7))
+        .map(|wc| MinuteCalendar::new(wc, ORIGIN, s.horizon_days() + 7))
         .collect();
     let by_id: HashMap<&str, &Order> = orders.iter().map(|o| (o.id.as_str(), o)).collect();
     let gantt = s.gantt();
@@ -268,52 +222,9 @@ fn fixed_work(s: &Schedule) -> HashMap<String, Vec<String>> {
 // ---------------------------------------------------------------------------------------
 // Builders.
 
-fn shift(from: u16, to: u16) -> Shift {
-    Shift { from, to }
-}
-
-fn day_shift() -> Calendar {
-    Calendar::weekdays(&[shift(480, 960)])
-}
-
-fn centre(id: &str, machines: u16, setup_minutes: u32, calendar: Calendar) -> WorkCentre {
-    WorkCentre {
-        id: id.into(),
-        machines,
-        setup_minutes,
-        calendar,
-    }
-}
-
-fn op(name: &str, minutes: u32, wcs: &[&str]) -> Operation {
-    Operation {
-        name: name.into(),
-        minutes,
-        work_centres: wcs.iter().map(|w| (*w).into()).collect(),
-        setup_minutes: None,
-    }
-}
-
-fn order(id: &str, sku: &str, release: Minute, ops: Vec<Operation>) -> Order {
-    Order {
-        id: id.into(),
-        sku: sku.into(),
-        release,
-        due: None,
-        weight: 1,
-        ship_days: 2,
-        operations: ops,
-    }
-}
-
 fn commit(s: &mut Schedule, o: &Order) {
     let p = s.insert(o).unwrap();
     s.commit(p).unwrap();
-}
-
-/// Monday `h:m` plus `d` days, in minutes.
-fn at(d: i64, h: i64, m: i64) -> Minute {
-    d * DAY + h * 60 + m
 }
 
 fn day(d: i64) -> Date {
