@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
-use crate::live::{booking_rows, line_id, line_order};
+use crate::live::{booking_rows, line_id, line_order, neighbour_rows, neighbours};
 use crate::runtime::{BrandRuntime, PlanState};
 
 pub const MAX_QUANTITY: u32 = 10_000;
@@ -158,23 +158,11 @@ impl PlanChange {
     /// orders' operations whose setup that changed: orders planned since may
     /// already be written, so those rows must follow.
     pub fn undo(self, plan: &mut PlanState) -> Vec<BookingRow> {
-        let mut neighbours: Vec<(String, usize)> = Vec::new();
+        let mut around = Vec::new();
         for id in &self.lines {
-            for b in plan
-                .schedule
-                .order(id)
-                .into_iter()
-                .flat_map(|p| p.bookings)
-                .flatten()
-            {
-                if let Some(next) =
-                    plan.schedule
-                        .next_on_machine(&b.work_centre, b.machine, b.setup_start)
-                    && !self.lines.contains(&next.0)
-                    && !neighbours.contains(&next)
-                {
-                    neighbours.push(next);
-                }
+            if let Some(placed) = plan.schedule.order(id) {
+                let bookings: Vec<_> = placed.bookings.into_iter().flatten().collect();
+                neighbours(&plan.schedule, &bookings, &mut around);
             }
         }
         for id in &self.lines {
@@ -192,15 +180,7 @@ impl PlanChange {
                 plan.planned.remove(&sku);
             }
         }
-        neighbours
-            .into_iter()
-            .filter_map(|(id, op)| {
-                let placed = plan.schedule.order(&id)?;
-                booking_rows(&plan.clock, &placed)
-                    .into_iter()
-                    .find(|r| r.seq == op as i64 + 1)
-            })
-            .collect()
+        neighbour_rows(plan, around, &self.lines)
     }
 }
 
@@ -282,7 +262,7 @@ fn plot(
 
     let mut order_lines = Vec::new();
     let mut work_orders = Vec::new();
-    let mut neighbours: Vec<(String, usize)> = Vec::new();
+    let mut around = Vec::new();
     let mut promised = today;
     let mut total = Decimal::ZERO;
     let mut new_in_order: HashMap<String, usize> = HashMap::new();
@@ -329,18 +309,7 @@ fn plot(
         promised = promised.max(p.delivery);
         // A line placed right before another one's operation may change
         // that operation's setup: its stored booking must follow.
-        if let Some(placed) = plan.schedule.order(&id) {
-            for b in placed.bookings.iter().flatten() {
-                if let Some(next) =
-                    plan.schedule
-                        .next_on_machine(&b.work_centre, b.machine, b.setup_start)
-                    && next.0 != id
-                    && !neighbours.contains(&next)
-                {
-                    neighbours.push(next);
-                }
-            }
-        }
+        neighbours(&plan.schedule, &p.bookings, &mut around);
         change.lines.push(id);
         let unit_price = line.unit_price();
         total += unit_price * Decimal::from(line.quantity);
@@ -362,19 +331,7 @@ fn plot(
             bookings.extend(booking_rows(&plan.clock, &placed));
         }
     }
-    let mut rebooked = Vec::new();
-    for (other, op) in neighbours {
-        if change.lines.contains(&other) {
-            continue;
-        }
-        if let Some(placed) = plan.schedule.order(&other) {
-            rebooked.extend(
-                booking_rows(&plan.clock, &placed)
-                    .into_iter()
-                    .filter(|r| r.seq == op as i64 + 1),
-            );
-        }
-    }
+    let rebooked = neighbour_rows(plan, around, &change.lines);
     Ok(Plotted {
         lines: order_lines,
         work_orders,

@@ -51,6 +51,11 @@ impl Clock {
         minute + self.origin_minute
     }
 
+    /// Schedule minute of an epoch millisecond (as the store records times).
+    pub fn at_ms(&self, ms: i64) -> Minute {
+        self.minute(ms.div_euclid(60_000))
+    }
+
     /// Schedule minute of 00:00 on `day`.
     pub fn midnight(&self, day: Date) -> Minute {
         self.minute(epoch_day(day) * live::DAY)
@@ -58,7 +63,7 @@ impl Clock {
 
     /// The schedule minute now.
     pub fn now(&self) -> Minute {
-        self.minute(crate::ids::now_ms().div_euclid(60_000))
+        self.at_ms(crate::ids::now_ms())
     }
 }
 
@@ -351,7 +356,7 @@ fn restored_line(
             let mut end = clock.minute(b.end_at);
             // Work finished early gave the rest of its slot back.
             if let Some(done) = r.completed_at {
-                end = end.min(clock.minute(done.div_euclid(60_000)).max(start + 1));
+                end = end.min(clock.at_ms(done).max(start + 1));
             }
             Some(Booking {
                 operation: k,
@@ -423,6 +428,37 @@ fn legacy_order(id: String, line: &[ScheduledBooking], ship_days: u32) -> live::
         ship_days,
         operations: ops,
     }
+}
+
+/// The operations right after `bookings` on their machines, as `(line, step)`,
+/// added to `out` once each: an insertion or removal before them may change
+/// their setup, so their stored rows must follow.
+pub fn neighbours(schedule: &Schedule, bookings: &[Booking], out: &mut Vec<(String, usize)>) {
+    for b in bookings {
+        if let Some(next) = schedule.next_on_machine(&b.work_centre, b.machine, b.setup_start)
+            && !out.contains(&next)
+        {
+            out.push(next);
+        }
+    }
+}
+
+/// The current rows of those operations, leaving out the lines in `skip`.
+pub fn neighbour_rows(
+    plan: &PlanState,
+    neighbours: Vec<(String, usize)>,
+    skip: &[String],
+) -> Vec<BookingRow> {
+    neighbours
+        .into_iter()
+        .filter(|(id, _)| !skip.contains(id))
+        .filter_map(|(id, op)| {
+            let placed = plan.schedule.order(&id)?;
+            booking_rows(&plan.clock, &placed)
+                .into_iter()
+                .find(|r| r.seq == op as i64 + 1)
+        })
+        .collect()
 }
 
 /// Orders (not lines) with a line whose bookings differ between `before` and

@@ -145,27 +145,11 @@ pub async fn record_operation(
     {
         let mut plan = rt.plan.lock().await;
         plan.tick();
-        // The store's time, so a rebuilt schedule trims the bar the same way.
-        let done_at = change
-            .work_order
-            .operations
-            .iter()
-            .find(|o| o.seq == seq)
-            .and_then(|o| o.completed_at)
-            .map_or_else(
-                || plan.clock.now(),
-                |ms| plan.clock.minute(ms.div_euclid(60_000)),
-            );
-        let started_at = change
-            .work_order
-            .operations
-            .iter()
-            .find(|o| o.seq == seq)
-            .and_then(|o| o.started_at)
-            .map_or_else(
-                || plan.clock.now(),
-                |ms| plan.clock.minute(ms.div_euclid(60_000)),
-            );
+        // The store's times, so a rebuilt schedule places the bar the same way.
+        let step = change.work_order.operations.iter().find(|o| o.seq == seq);
+        let at = |ms: Option<i64>| ms.map_or_else(|| plan.clock.now(), |ms| plan.clock.at_ms(ms));
+        let done_at = at(step.and_then(|o| o.completed_at));
+        let started_at = at(step.and_then(|o| o.started_at));
         let k = usize::try_from(seq - 1).unwrap_or(usize::MAX);
         let mut moved = Vec::new();
         for (order_id, line_no) in lines {
