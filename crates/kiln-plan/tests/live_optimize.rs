@@ -167,7 +167,7 @@ fn assert_report_matches(r: &Optimized, before: &Schedule, after: &Schedule) {
     // Exactly the orders whose bookings changed are reported, with their finishes.
     for id in before.order_ids() {
         let (p, q) = (before.order(id).unwrap(), after.order(id).unwrap());
-        let c = r.orders.iter().find(|c| c.order == id);
+        let c = r.orders.iter().find(|c| c.order == *id);
         assert_eq!(p.bookings != q.bookings, c.is_some(), "order {id}");
         if let Some(c) = c {
             assert_eq!((c.old_finish, c.new_finish), (p.finish, q.finish));

@@ -51,7 +51,7 @@ impl Calendar {
         }
     }
 
-    pub(crate) fn validate(&self, work_centre: &str) -> Result<(), LiveError> {
+    pub(crate) fn validate<K>(&self, work_centre: &str) -> Result<(), LiveError<K>> {
         for shift in self.week.iter().flatten() {
             if shift.from >= shift.to || shift.to > 1440 {
                 return Err(LiveError::BadShift {

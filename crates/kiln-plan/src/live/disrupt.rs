@@ -20,14 +20,14 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use super::{
-    Centre, LiveError, Minute, OperationStatus, OrderState, Period, Schedule, Timeline,
+    Centre, LiveError, Minute, OperationStatus, OrderKey, OrderState, Period, Schedule, Timeline,
     calendar::Working,
 };
 
 /// How one order's promise changed in a replan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OrderChange {
-    pub order: String,
+pub struct OrderChange<K = String> {
+    pub order: K,
     pub old_finish: Option<Minute>,
     /// `None` when the order could not be placed again within the horizon.
     pub new_finish: Option<Minute>,
@@ -42,7 +42,7 @@ pub struct OrderChange {
 
 /// What a disruption did to the plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Disruption {
+pub struct Disruption<K = String> {
     pub work_centre: String,
     /// The downtime as applied (`from` no earlier than `now`).
     pub from: Minute,
@@ -52,17 +52,17 @@ pub struct Disruption {
     /// Operations that ended up somewhere else.
     pub operations_moved: usize,
     /// Orders whose finish changed, in the order they were replanned.
-    pub orders: Vec<OrderChange>,
+    pub orders: Vec<OrderChange<K>>,
 }
 
-impl Disruption {
+impl<K> Disruption<K> {
     /// Orders whose promised delivery date changed.
-    pub fn moved(&self) -> impl Iterator<Item = &OrderChange> {
+    pub fn moved(&self) -> impl Iterator<Item = &OrderChange<K>> {
         self.orders.iter().filter(|o| o.moved)
     }
 
     /// Orders that can no longer meet their due date.
-    pub fn late(&self) -> impl Iterator<Item = &OrderChange> {
+    pub fn late(&self) -> impl Iterator<Item = &OrderChange<K>> {
         self.orders.iter().filter(|o| o.late)
     }
 }
@@ -78,7 +78,7 @@ const RULES: [&str; 3] = [
     "highest weight first",
 ];
 
-impl Schedule {
+impl<K: OrderKey> Schedule<K> {
     /// Takes `work_centre` down for `[from, to)` and replans what that hits.
     ///
     /// The part of the period before `now` is ignored (the past is not replanned).
@@ -87,7 +87,7 @@ impl Schedule {
         work_centre: &str,
         from: Minute,
         to: Minute,
-    ) -> Result<Disruption, LiveError> {
+    ) -> Result<Disruption<K>, LiveError<K>> {
         let wc = self.centre(work_centre)?;
         if from >= to {
             return Err(LiveError::BadPeriod { from, to });
@@ -171,7 +171,7 @@ impl Schedule {
         // Each rule is tried in place and undone: the machines it touched and the displaced
         // orders are restored, which is far cheaper than copying the schedule. The best
         // rule is then run again for good (placement is deterministic).
-        let saved: Vec<(u32, OrderState)> = displaced
+        let saved: Vec<(u32, OrderState<K>)> = displaced
             .iter()
             .map(|&o| (o, self.orders[o as usize].clone()))
             .collect();
@@ -315,7 +315,7 @@ impl Schedule {
         seq: &[u32],
         first: &HashMap<u32, usize>,
         mut undo: Option<&mut Vec<(u16, u16, Timeline)>>,
-    ) -> Result<Score, LiveError> {
+    ) -> Result<Score, LiveError<K>> {
         let mut score = (0usize, 0u64, Minute::MIN, 0);
         for &o in seq {
             match self.replace_order(o, first[&o], undo.as_deref_mut()) {
@@ -387,9 +387,9 @@ impl Schedule {
 /// Removes one bar and re-fits the setup of the planned operation after it (its predecessor
 /// changed). Returns the removed bar's `(start, end)` and, if that setup no longer fits
 /// before the next operation's start, that operation (`(order, operation)`), left as it was.
-pub(super) fn remove_bar(
+pub(super) fn remove_bar<K>(
     c: &mut Centre,
-    orders: &mut [OrderState],
+    orders: &mut [OrderState<K>],
     wc: u16,
     m: u16,
     key: Minute,

@@ -6,16 +6,16 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use super::{
-    Bar, Booking, LiveError, Minute, OpState, OperationStatus, Order, OrderState, Schedule,
-    Timeline, calendar::Working,
+    Bar, Booking, LiveError, Minute, OpState, OperationStatus, Order, OrderKey, OrderState,
+    Schedule, Timeline, calendar::Working,
 };
 
 /// A quote: where the order's operations would go and the delivery that follows.
 ///
 /// Nothing is booked until [`Schedule::commit`]; dropping it throws the quote away.
 #[derive(Debug, Clone, Serialize)]
-pub struct Promise {
-    pub order: String,
+pub struct Promise<K = String> {
+    pub order: K,
     /// In routing order.
     pub bookings: Vec<Booking>,
     /// Start of the first operation's processing.
@@ -27,15 +27,15 @@ pub struct Promise {
     /// Whether `delivery` is no later than the requested date (true without one).
     pub on_time: bool,
     #[serde(skip)]
-    pub(super) draft: Draft,
+    pub(super) draft: Draft<K>,
 }
 
 /// The quote's changes, kept as copies of the machine timelines it touched, so committing an
 /// unchanged schedule is a swap and quoting never writes to the schedule.
 #[derive(Debug, Clone)]
-pub(super) struct Draft {
+pub(super) struct Draft<K> {
     version: u64,
-    order: Order,
+    order: Order<K>,
     timelines: Vec<(u16, u16, Timeline)>,
 }
 
@@ -222,14 +222,19 @@ fn planned(alts: Vec<Vec<u16>>) -> Vec<OpState> {
 }
 
 /// A machine's timeline as the quote sees it: its own copy if it changed one.
-fn view<'t>(base: &'t Schedule, cow: &'t [(u16, u16, Timeline)], wc: u16, m: u16) -> &'t Timeline {
+fn view<'t, K>(
+    base: &'t Schedule<K>,
+    cow: &'t [(u16, u16, Timeline)],
+    wc: u16,
+    m: u16,
+) -> &'t Timeline {
     cow.iter().find(|t| t.0 == wc && t.1 == m).map_or(
         &base.centres[usize::from(wc)].machines[usize::from(m)],
         |t| &t.2,
     )
 }
 
-impl Schedule {
+impl<K: OrderKey> Schedule<K> {
     /// Best fit over the eligible machines; `tl` gives the timeline to search for each.
     /// `setup` is the operation's own setup, if it has one (else each work centre's).
     #[allow(clippy::too_many_arguments)]
@@ -265,7 +270,7 @@ impl Schedule {
     }
 
     /// Checks an order and resolves its work centres.
-    pub(super) fn resolve(&self, order: &Order) -> Result<Vec<Vec<u16>>, LiveError> {
+    pub(super) fn resolve(&self, order: &Order<K>) -> Result<Vec<Vec<u16>>, LiveError<K>> {
         if self.order_ix.contains_key(&order.id) {
             return Err(LiveError::DuplicateOrder {
                 order: order.id.clone(),
@@ -315,7 +320,7 @@ impl Schedule {
     /// Operations go in routing order, each on the eligible machine where it finishes
     /// earliest (ties: the one needing less setup, then the first listed), no earlier than
     /// the release, `now` and the end of the previous operation.
-    pub fn insert(&self, order: &Order) -> Result<Promise, LiveError> {
+    pub fn insert(&self, order: &Order<K>) -> Result<Promise<K>, LiveError<K>> {
         let alts = self.resolve(order)?;
         let sku = self
             .sku_ix
@@ -380,7 +385,7 @@ impl Schedule {
 
     /// Books a quote. Fails with [`LiveError::Stale`] if anything changed since the quote
     /// (another commit, a disruption, a status change): quote again then.
-    pub fn commit(&mut self, promise: Promise) -> Result<(), LiveError> {
+    pub fn commit(&mut self, promise: Promise<K>) -> Result<(), LiveError<K>> {
         let Draft {
             version,
             order,
@@ -413,7 +418,7 @@ impl Schedule {
     /// placements and promise as `insert` would give; on an error nothing is booked. (A
     /// quote stays `insert`: taking a placed order off again may not give every setup back
     /// exactly.)
-    pub fn place(&mut self, order: &Order) -> Result<Promise, LiveError> {
+    pub fn place(&mut self, order: &Order<K>) -> Result<Promise<K>, LiveError<K>> {
         let alts = self.resolve(order)?;
         let sku = self.intern_sku(&order.sku);
         let o = self.push_order(OrderState {
@@ -435,7 +440,7 @@ impl Schedule {
         }
     }
 
-    fn place_all(&mut self, o: u32, order: &Order) -> Result<Promise, LiveError> {
+    fn place_all(&mut self, o: u32, order: &Order<K>) -> Result<Promise<K>, LiveError<K>> {
         let mut ready = order.release.max(self.now);
         for k in 0..order.operations.len() {
             ready = self.place_operation(o, k, ready, None)?;
@@ -476,7 +481,7 @@ impl Schedule {
         k: usize,
         ready: Minute,
         undo: Option<&mut Vec<(u16, u16, Timeline)>>,
-    ) -> Result<Minute, LiveError> {
+    ) -> Result<Minute, LiveError<K>> {
         let state = &self.orders[o as usize];
         let op = &state.order.operations[k];
         let fit = self

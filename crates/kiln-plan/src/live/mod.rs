@@ -2,6 +2,9 @@
 //! resolution, and capable-to-promise by insertion into its free gaps.
 //!
 //! - **Time** is whole minutes since the schedule's `origin` date at 00:00 ([`Minute`]).
+//! - **Orders** are identified by a key of the caller's type ([`OrderKey`]; `String` unless
+//!   the schedule is built with [`Schedule::new_keyed`]), which every report and error that
+//!   names an order carries as is.
 //! - **Work centres** have identical parallel machines, one [`Calendar`] for all of them, and
 //!   a setup time paid when a machine switches SKU (the first operation on a machine pays it
 //!   too: its state is unknown). Same-SKU operations back to back batch without setup.
@@ -32,7 +35,10 @@ mod insert;
 mod optimize;
 mod timeline;
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::fmt::{Debug, Display};
+use std::hash::Hash;
 use std::sync::Arc;
 
 use jiff::Span;
@@ -55,6 +61,13 @@ pub const DAY: Minute = 1440;
 
 /// Longest horizon a schedule unrolls calendars for (ten years), to bound memory.
 pub const MAX_HORIZON_DAYS: u32 = 3660;
+
+/// What identifies an order on a schedule: `String` by default, or any small key type
+/// (an order line, say). Keys are cloned into quotes, reports and errors, so a cheap clone
+/// helps; `Display` writes them in error messages.
+pub trait OrderKey: Clone + Eq + Hash + Debug + Display + Send + Sync + 'static {}
+
+impl<K: Clone + Eq + Hash + Debug + Display + Send + Sync + 'static> OrderKey for K {}
 
 /// A work centre: identical machines in parallel sharing one calendar.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,8 +97,9 @@ pub struct Operation {
 
 /// An order to promise: a routing of operations done one after the other.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Order {
-    pub id: String,
+pub struct Order<K = String> {
+    /// Unique on a schedule: what its quotes, reports and errors name the order by.
+    pub id: K,
     pub sku: String,
     /// When its material is there: no operation starts earlier.
     pub release: Minute,
@@ -126,8 +140,8 @@ pub struct Booking {
 
 /// One bar of the Gantt chart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct GanttBar {
-    pub order: String,
+pub struct GanttBar<K = String> {
+    pub order: K,
     pub operation: usize,
     pub operation_name: String,
     pub sku: String,
@@ -140,15 +154,15 @@ pub struct GanttBar {
 
 /// The Gantt data of one work centre: one bar list per machine, in time order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct GanttWorkCentre {
+pub struct GanttWorkCentre<K = String> {
     pub work_centre: String,
-    pub machines: Vec<Vec<GanttBar>>,
+    pub machines: Vec<Vec<GanttBar<K>>>,
 }
 
 /// An order as the schedule holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OrderPlan {
-    pub order: Order,
+pub struct OrderPlan<K = String> {
+    pub order: Order<K>,
     /// One per operation; `None` for an operation a replan could not place.
     pub bookings: Vec<Option<Booking>>,
     pub status: Vec<OperationStatus>,
@@ -163,8 +177,8 @@ pub struct OrderPlan {
 /// An order as it was committed and persisted, to put back into a rebuilt schedule with
 /// [`Schedule::restore`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RestoredOrder {
-    pub order: Order,
+pub struct RestoredOrder<K = String> {
+    pub order: Order<K>,
     /// One per operation of `order.operations`, in routing order; `None` for an operation
     /// that has no placement.
     pub bookings: Vec<Option<Booking>>,
@@ -174,8 +188,8 @@ pub struct RestoredOrder {
     pub due: Date,
 }
 
-impl From<OrderPlan> for RestoredOrder {
-    fn from(plan: OrderPlan) -> Self {
+impl<K> From<OrderPlan<K>> for RestoredOrder<K> {
+    fn from(plan: OrderPlan<K>) -> Self {
         RestoredOrder {
             order: plan.order,
             bookings: plan.bookings,
@@ -186,10 +200,11 @@ impl From<OrderPlan> for RestoredOrder {
     }
 }
 
-/// Why the live schedule refused a request. Serializable so the server can return it.
+/// Why the live schedule refused a request, naming orders by their key `K`. Serializable
+/// so the server can return it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum LiveError {
+pub enum LiveError<K = String> {
     #[error("unknown work centre `{work_centre}`")]
     UnknownWorkCentre { work_centre: String },
     #[error("work centre `{work_centre}` is listed twice")]
@@ -209,27 +224,27 @@ pub enum LiveError {
     #[error("horizon of {days} days is not within 1..={MAX_HORIZON_DAYS}")]
     BadHorizon { days: u32 },
     #[error("order `{order}` already exists")]
-    DuplicateOrder { order: String },
+    DuplicateOrder { order: K },
     #[error("unknown order `{order}`")]
-    UnknownOrder { order: String },
+    UnknownOrder { order: K },
     #[error("order `{order}` has no operations")]
-    EmptyRouting { order: String },
+    EmptyRouting { order: K },
     #[error("order `{order}` has too many operations ({count})")]
-    TooManyOperations { order: String, count: usize },
+    TooManyOperations { order: K, count: usize },
     #[error("order `{order}` operation {operation}: minutes must be at least 1")]
-    ZeroMinutes { order: String, operation: usize },
+    ZeroMinutes { order: K, operation: usize },
     #[error("order `{order}` operation {operation} has no eligible work centre")]
-    NoEligibleWorkCentre { order: String, operation: usize },
+    NoEligibleWorkCentre { order: K, operation: usize },
     #[error("order `{order}` has no operation {operation}")]
-    UnknownOperation { order: String, operation: usize },
+    UnknownOperation { order: K, operation: usize },
     #[error("order `{order}` operation {operation} cannot start before the one before it")]
-    OutOfOrder { order: String, operation: usize },
+    OutOfOrder { order: K, operation: usize },
     #[error("order `{order}` operation {operation} is not on the schedule")]
-    NotPlaced { order: String, operation: usize },
+    NotPlaced { order: K, operation: usize },
     #[error("release {release} is before time 0")]
     NegativeRelease { release: Minute },
     #[error("no capacity for order `{order}` operation {operation} within the horizon")]
-    NoCapacity { order: String, operation: usize },
+    NoCapacity { order: K, operation: usize },
     #[error("the schedule changed since this quote; quote again")]
     Stale,
     #[error("time cannot go back from {now} to {to}")]
@@ -237,13 +252,13 @@ pub enum LiveError {
     #[error("date out of range")]
     DateOutOfRange,
     #[error("order `{order}` is in production (an operation started or is done)")]
-    OrderInProduction { order: String },
+    OrderInProduction { order: K },
     #[error("work centre `{work_centre}` has no machine {machine}")]
     UnknownMachine { work_centre: String, machine: u16 },
     #[error("order `{order}` operation {operation} overlaps other work on its machine")]
-    Overlap { order: String, operation: usize },
+    Overlap { order: K, operation: usize },
     #[error("cannot restore order `{order}`: {reason}")]
-    BadRestore { order: String, reason: String },
+    BadRestore { order: K, reason: String },
 }
 
 /// A placed operation as the machine timeline holds it.
@@ -281,9 +296,9 @@ struct OpState {
 }
 
 #[derive(Debug, Clone)]
-struct OrderState {
+struct OrderState<K> {
     /// Shared, so saving an order's state for a replan trial does not copy its routing.
-    order: Arc<Order>,
+    order: Arc<Order<K>>,
     sku: u32,
     ops: Vec<OpState>,
     finish: Option<Minute>,
@@ -291,16 +306,16 @@ struct OrderState {
     due: Date,
 }
 
-/// The live schedule of one factory.
+/// The live schedule of one factory, its orders identified by keys `K`.
 #[derive(Debug, Clone)]
-pub struct Schedule {
+pub struct Schedule<K = String> {
     origin: Date,
     horizon_days: u32,
     now: Minute,
     centres: Vec<Centre>,
     centre_ix: HashMap<String, u16>,
-    orders: Vec<OrderState>,
-    order_ix: HashMap<String, u32>,
+    orders: Vec<OrderState<K>>,
+    order_ix: HashMap<K, u32>,
     skus: Vec<String>,
     sku_ix: HashMap<String, u32>,
     /// Bumped by every change, so a quote knows whether it can still be committed as is.
@@ -308,13 +323,28 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// An empty schedule; calendars are unrolled for `horizon_days` from `origin`, and no
-    /// work can be placed beyond.
+    /// An empty schedule of orders keyed by `String`; calendars are unrolled for
+    /// `horizon_days` from `origin`, and no work can be placed beyond. For other keys see
+    /// [`Schedule::new_keyed`].
     pub fn new(
         origin: Date,
         horizon_days: u32,
         work_centres: Vec<WorkCentre>,
     ) -> Result<Schedule, LiveError> {
+        Self::new_keyed(origin, horizon_days, work_centres)
+    }
+}
+
+impl<K: OrderKey> Schedule<K> {
+    /// An empty schedule of orders keyed by `K`, otherwise as [`Schedule::new`]:
+    /// `Schedule::<LineRef>::new_keyed(..)`, or just `Schedule::new_keyed(..)` where the
+    /// key type is known. (`new` is for `String` keys only, so that code naming no key type
+    /// needs no annotation.)
+    pub fn new_keyed(
+        origin: Date,
+        horizon_days: u32,
+        work_centres: Vec<WorkCentre>,
+    ) -> Result<Self, LiveError<K>> {
         if horizon_days == 0 || horizon_days > MAX_HORIZON_DAYS {
             return Err(LiveError::BadHorizon { days: horizon_days });
         }
@@ -344,7 +374,7 @@ impl Schedule {
                 def,
             });
         }
-        Ok(Schedule {
+        Ok(Self {
             origin,
             horizon_days,
             now: 0,
@@ -371,7 +401,7 @@ impl Schedule {
     }
 
     /// Moves the clock forward: nothing new is placed before `now`.
-    pub fn set_now(&mut self, now: Minute) -> Result<(), LiveError> {
+    pub fn set_now(&mut self, now: Minute) -> Result<(), LiveError<K>> {
         if now < self.now {
             return Err(LiveError::TimeBackwards {
                 now: self.now,
@@ -396,26 +426,32 @@ impl Schedule {
             .sum()
     }
 
-    pub fn order_ids(&self) -> impl Iterator<Item = &str> {
-        self.orders.iter().map(|o| o.order.id.as_str())
+    /// The keys of the orders on the schedule, in the order they were added.
+    pub fn order_ids(&self) -> impl Iterator<Item = &K> {
+        self.orders.iter().map(|o| &o.order.id)
     }
 
     /// The calendar date of minute `t`.
-    pub fn date_of(&self, t: Minute) -> Result<Date, LiveError> {
+    pub fn date_of(&self, t: Minute) -> Result<Date, LiveError<K>> {
         add_days(self.origin, t.div_euclid(DAY))
     }
 
     /// Delivery for work finishing at `finish` (an exclusive end: work ending at midnight
     /// ended the day before).
-    fn delivery(&self, finish: Minute, ship_days: u32) -> Result<Date, LiveError> {
+    fn delivery(&self, finish: Minute, ship_days: u32) -> Result<Date, LiveError<K>> {
         add_days(
             self.origin,
             (finish - 1).div_euclid(DAY) + i64::from(ship_days),
         )
     }
 
-    /// An order with its bookings and dates.
-    pub fn order(&self, id: &str) -> Option<OrderPlan> {
+    /// An order with its bookings and dates. Looked up by anything its key borrows as (a
+    /// `&str` for `String` keys).
+    pub fn order<Q>(&self, id: &Q) -> Option<OrderPlan<K>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let o = &self.orders[*self.order_ix.get(id)? as usize];
         let bookings = o
             .ops
@@ -449,7 +485,7 @@ impl Schedule {
         }
     }
 
-    fn gantt_bar(&self, bar: &Bar) -> GanttBar {
+    fn gantt_bar(&self, bar: &Bar) -> GanttBar<K> {
         let o = &self.orders[bar.order as usize];
         let op = usize::from(bar.op);
         GanttBar {
@@ -466,7 +502,7 @@ impl Schedule {
     }
 
     /// Gantt data: per work centre and machine, the operations in time order.
-    pub fn gantt(&self) -> Vec<GanttWorkCentre> {
+    pub fn gantt(&self) -> Vec<GanttWorkCentre<K>> {
         self.centres
             .iter()
             .map(|c| GanttWorkCentre {
@@ -487,7 +523,7 @@ impl Schedule {
         work_centre: &str,
         machine: u16,
         setup_start: Minute,
-    ) -> Option<(String, usize)> {
+    ) -> Option<(K, usize)> {
         let c = &self.centres[usize::from(self.centre(work_centre).ok()?)];
         let (_, bar) = c
             .machines
@@ -499,7 +535,7 @@ impl Schedule {
     }
 
     /// The queue at a work centre: operations not yet started, in planned start order.
-    pub fn queue(&self, work_centre: &str) -> Result<Vec<GanttBar>, LiveError> {
+    pub fn queue(&self, work_centre: &str) -> Result<Vec<GanttBar<K>>, LiveError<K>> {
         let c = &self.centres[usize::from(self.centre(work_centre)?)];
         let mut bars: Vec<&Bar> = c
             .machines
@@ -511,7 +547,7 @@ impl Schedule {
         Ok(bars.into_iter().map(|b| self.gantt_bar(b)).collect())
     }
 
-    fn centre(&self, id: &str) -> Result<u16, LiveError> {
+    fn centre(&self, id: &str) -> Result<u16, LiveError<K>> {
         self.centre_ix
             .get(id)
             .copied()
@@ -521,7 +557,11 @@ impl Schedule {
     }
 
     /// Records that an operation started (it keeps its planned times and becomes fixed).
-    pub fn start_operation(&mut self, order: &str, operation: usize) -> Result<(), LiveError> {
+    pub fn start_operation<Q>(&mut self, order: &Q, operation: usize) -> Result<(), LiveError<K>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         self.set_status(order, operation, OperationStatus::Started)
     }
 
@@ -529,12 +569,16 @@ impl Schedule {
     /// then). Started work is fixed. Started ahead of plan, with its machine free from `at`,
     /// the operation moves there: the machine is busy from when work began, and it ends
     /// earlier. Otherwise it keeps its planned times.
-    pub fn start_operation_at(
+    pub fn start_operation_at<Q>(
         &mut self,
-        order: &str,
+        order: &Q,
         operation: usize,
         at: Minute,
-    ) -> Result<(), LiveError> {
+    ) -> Result<(), LiveError<K>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         self.set_status(order, operation, OperationStatus::Started)?;
         let Some(&o) = self.order_ix.get(order) else {
             return Ok(());
@@ -579,7 +623,11 @@ impl Schedule {
     }
 
     /// Records that an operation is done (fixed for good).
-    pub fn complete_operation(&mut self, order: &str, operation: usize) -> Result<(), LiveError> {
+    pub fn complete_operation<Q>(&mut self, order: &Q, operation: usize) -> Result<(), LiveError<K>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         self.set_status(order, operation, OperationStatus::Done)
     }
 
@@ -589,12 +637,16 @@ impl Schedule {
     /// `start + 1`), as a bar is never empty. A completion at or after the planned end
     /// changes no times. The order's finish follows; its promised date is kept (the
     /// customer was told). Same routing-order rule as [`Schedule::complete_operation`].
-    pub fn complete_operation_at(
+    pub fn complete_operation_at<Q>(
         &mut self,
-        order: &str,
+        order: &Q,
         operation: usize,
         at: Minute,
-    ) -> Result<(), LiveError> {
+    ) -> Result<(), LiveError<K>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         self.set_status(order, operation, OperationStatus::Done)?;
         let Some(&o) = self.order_ix.get(order) else {
             return Ok(());
@@ -611,23 +663,40 @@ impl Schedule {
     }
 
     /// Where each operation of an order stands, in routing order.
-    pub fn order_status(&self, id: &str) -> Option<Vec<OperationStatus>> {
+    pub fn order_status<Q>(&self, id: &Q) -> Option<Vec<OperationStatus>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let o = &self.orders[*self.order_ix.get(id)? as usize];
         Some(o.ops.iter().map(|op| op.status).collect())
     }
 
-    fn set_status(
-        &mut self,
-        order: &str,
-        operation: usize,
-        status: OperationStatus,
-    ) -> Result<(), LiveError> {
-        let o = *self
-            .order_ix
+    /// The index of an order, or [`LiveError::UnknownOrder`].
+    fn index_of<Q>(&self, order: &Q) -> Result<u32, LiveError<K>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        self.order_ix
             .get(order)
+            .copied()
             .ok_or_else(|| LiveError::UnknownOrder {
                 order: order.to_owned(),
-            })?;
+            })
+    }
+
+    fn set_status<Q>(
+        &mut self,
+        order: &Q,
+        operation: usize,
+        status: OperationStatus,
+    ) -> Result<(), LiveError<K>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let o = self.index_of(order)?;
         let ops = &mut self.orders[o as usize].ops;
         if operation >= ops.len() {
             return Err(LiveError::UnknownOperation {
@@ -678,7 +747,7 @@ impl Schedule {
     }
 
     /// Adds an order's state; returns its index.
-    fn push_order(&mut self, state: OrderState) -> u32 {
+    fn push_order(&mut self, state: OrderState<K>) -> u32 {
         let o = self.orders.len() as u32;
         self.order_ix.insert(state.order.id.clone(), o);
         self.orders.push(state);
@@ -707,7 +776,7 @@ impl Schedule {
     }
 }
 
-impl Schedule {
+impl<K: OrderKey> Schedule<K> {
     /// Puts a persisted order back exactly where it was, without moving anything.
     ///
     /// Checks the order as [`Schedule::insert`] does (ids, routing, work centres), that
@@ -722,7 +791,7 @@ impl Schedule {
     /// keep their setup minutes as stored (so restore every persisted order: a missing one
     /// leaves its neighbours set up as they were next to it). The order's finish is the
     /// latest end of its operations (`None` if one is unplaced).
-    pub fn restore(&mut self, restored: RestoredOrder) -> Result<(), LiveError> {
+    pub fn restore(&mut self, restored: RestoredOrder<K>) -> Result<(), LiveError<K>> {
         let RestoredOrder {
             order,
             bookings,
@@ -864,13 +933,12 @@ impl Schedule {
     /// operations have different setups, or when the setup would now have to run before
     /// `now`) it is left with its old setup: nothing else moves. Later orders keep their
     /// relative order (indices shift down), so ties break as if the order never was.
-    pub fn remove(&mut self, order: &str) -> Result<(), LiveError> {
-        let o = *self
-            .order_ix
-            .get(order)
-            .ok_or_else(|| LiveError::UnknownOrder {
-                order: order.to_owned(),
-            })?;
+    pub fn remove<Q>(&mut self, order: &Q) -> Result<(), LiveError<K>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let o = self.index_of(order)?;
         let ou = o as usize;
         if self.orders[ou]
             .ops
@@ -904,7 +972,7 @@ impl Schedule {
                     bar.order = (j - 1) as u32;
                 }
             }
-            if let Some(ix) = order_ix.get_mut(later.order.id.as_str()) {
+            if let Some(ix) = order_ix.get_mut::<K>(&later.order.id) {
                 *ix = (j - 1) as u32;
             }
         }
@@ -915,7 +983,7 @@ impl Schedule {
     }
 }
 
-fn add_days(day: Date, days: i64) -> Result<Date, LiveError> {
+fn add_days<K>(day: Date, days: i64) -> Result<Date, LiveError<K>> {
     let span = Span::new()
         .try_days(days)
         .map_err(|_| LiveError::DateOutOfRange)?;

@@ -18,11 +18,11 @@ use std::cmp::Reverse;
 use serde::Serialize;
 
 use super::disrupt::{OrderChange, remove_bar};
-use super::{Date, LiveError, Minute, OperationStatus, Schedule, Timeline};
+use super::{Date, LiveError, Minute, OperationStatus, OrderKey, Schedule, Timeline};
 
 /// What an optimization did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Optimized {
+pub struct Optimized<K = String> {
     /// Weighted days late (sum over placed orders of weight * days the delivery its finish
     /// gives is after the due date) before and after.
     pub weighted_tardiness_before: u64,
@@ -39,7 +39,7 @@ pub struct Optimized {
     /// Orders whose bookings changed (setup-only changes included), by new finish. Here the
     /// deliveries are the dates the old and new finishes give: promises are kept (`moved`:
     /// that date changed; `late`: the new one misses the due date, or there is none).
-    pub orders: Vec<OrderChange>,
+    pub orders: Vec<OrderChange<K>>,
 }
 
 /// Orders not placed, weighted days late, latest finish, sum of finishes: lower is better.
@@ -118,7 +118,7 @@ impl SplitMix64 {
     }
 }
 
-impl Schedule {
+impl<K: OrderKey> Schedule<K> {
     /// Re-sequences every order whose operations are all still planned, for on-time delivery
     /// first (weighted days late), then the latest finish, then the sum of finishes.
     ///
@@ -136,7 +136,11 @@ impl Schedule {
     /// off the plan, weighted tardiness, makespan, sum of finishes); otherwise the schedule is
     /// left exactly as it was. Promises are kept as told (an order that had none gets the
     /// delivery of its new finish); due dates never change.
-    pub fn optimize(&mut self, max_evaluations: u64, seed: u64) -> Result<Optimized, LiveError> {
+    pub fn optimize(
+        &mut self,
+        max_evaluations: u64,
+        seed: u64,
+    ) -> Result<Optimized<K>, LiveError<K>> {
         let now = self.now;
         let n_orders = self.orders.len();
         let mut before = Score::default();
@@ -485,7 +489,7 @@ impl Schedule {
     }
 
     /// Delivery for finishing at `finish`, and the weighted days it is past the due date.
-    fn lateness(&self, o: u32, finish: Minute) -> Result<(Date, u64), LiveError> {
+    fn lateness(&self, o: u32, finish: Minute) -> Result<(Date, u64), LiveError<K>> {
         let s = &self.orders[o as usize];
         let delivery = self.delivery(finish, s.order.ship_days)?;
         let days = s.due.until(delivery).map_or(0, |d| d.get_days().max(0));
