@@ -4,13 +4,15 @@
 //! [`parse_factory`] turn source text into the resolved types below, reporting
 //! every problem as a [`Diagnostic`] with line and column. [`check`] validates a
 //! set of files together (a product's work centres and materials may be declared
-//! in a separate factory file).
+//! in a separate factory file). [`diff()`] tells what changed between two
+//! checked versions of a catalog.
 //!
 //! This crate is pure: no I/O beyond what callers hand it as strings.
 
 mod check;
 mod condition;
 mod ctx;
+mod diff;
 mod expr;
 mod factory;
 pub mod import;
@@ -23,6 +25,7 @@ mod types;
 mod tests;
 
 pub use check::{CheckReport, check, resolve, resolve_in};
+pub use diff::{CatalogDiff, Change, ChangeKind, Subject, diff};
 pub use expr::{Assignment, CmpOp, Expr, Truth};
 pub use import::{Format, import_dimacs, import_xcsp, load_product, to_toml};
 pub use parse::{parse_factory, parse_product};
