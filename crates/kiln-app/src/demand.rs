@@ -16,10 +16,10 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::AppState;
-use crate::error::{ApiError, ApiResult};
-use crate::ids::today;
+use crate::App;
+use crate::error::{Error, Result};
 use crate::runtime::BrandRuntime;
+use crate::time::today;
 
 /// Weeks of history read, and forecast.
 const HISTORY_WEEKS: i64 = 52;
@@ -104,34 +104,29 @@ pub struct Demand {
 
 /// Reads the brand's demand history and forecasts it. Pure computation
 /// after the read; nothing is stored.
-pub async fn demand(state: &AppState, rt: &BrandRuntime) -> ApiResult<Demand> {
+pub(crate) async fn demand(app: &App, rt: &BrandRuntime) -> Result<Demand> {
     let today = today();
     let since = today
         .checked_sub((HISTORY_WEEKS * 7).days())
         .unwrap_or(today);
-    let since_ms = since
+    let since_at = since
         .to_zoned(jiff::tz::TimeZone::UTC)
-        .map(|z| z.timestamp().as_millisecond())
-        .unwrap_or(0);
-    let rows = state
-        .store
-        .sales_lines(&rt.brand.id, &since.to_string(), since_ms)
-        .await?;
+        .map(|z| z.timestamp())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let rows = app.store.sales_lines(&rt.brand.id, since, since_at).await?;
     let lines: Vec<OrderLine> = rows
         .iter()
-        .filter_map(|r| {
-            let date = if r.day.is_empty() {
-                crate::ids::rfc3339(r.at).chars().take(10).collect()
-            } else {
-                r.day.clone()
+        .map(|r| {
+            let date = match r.when {
+                kiln_domain::SaleTime::Day(d) => d,
+                kiln_domain::SaleTime::At(t) => crate::time::day_of(t),
             };
-            let selections = serde_json::from_str(&r.selections).ok()?;
-            Some(OrderLine {
-                date,
+            OrderLine {
+                date: date.to_string(),
                 product: r.product_id.clone(),
-                selections,
+                selections: r.selections.clone(),
                 quantity: r.quantity as f64,
-            })
+            }
         })
         .collect();
     let products: Vec<&Product> = rt.catalog.products.iter().map(|c| c.product()).collect();
@@ -152,10 +147,10 @@ pub async fn demand(state: &AppState, rt: &BrandRuntime) -> ApiResult<Demand> {
         (plan, hot, lines)
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("demand plan stopped: {e}")))?;
+    .map_err(|e| Error::internal_from("the demand plan stopped", e))?;
     let plan = plan
         .transpose()
-        .map_err(|e| ApiError::Internal(format!("demand plan: {e:?}")))?;
+        .map_err(|e| Error::internal(format!("the demand plan failed: {e:?}")))?;
     let Some(plan) = plan else {
         return Ok(Demand {
             history_weeks: Vec::new(),
@@ -458,12 +453,12 @@ fn hot(lines: &[OrderLine], products: &[&Product], today: Date) -> Vec<HotFlag> 
 /// order `forecast`), so forecasts reach purchasing the way orders do. What
 /// is already on order counts as available, so asking twice suggests only
 /// what is still short.
-pub async fn suggest_purchases(
-    state: &AppState,
+pub(crate) async fn suggest_purchases(
+    app: &App,
     rt: &BrandRuntime,
-) -> ApiResult<Vec<kiln_store::PurchaseSuggestion>> {
+) -> Result<Vec<kiln_domain::PurchaseSuggestion>> {
     use rust_decimal::Decimal;
-    let d = demand(state, rt).await?;
+    let d = demand(app, rt).await?;
     let today = today();
     let need_by = d
         .forecast_weeks
@@ -489,25 +484,117 @@ pub async fn suggest_purchases(
         let spec = rt.catalog.factory.material(&m.material);
         let lead = spec.map_or(0, |s| s.lead_days);
         let qty = short.max(spec.map_or(Decimal::ZERO, |s| s.moq));
-        out.push(kiln_store::PurchaseSuggestion {
-            id: crate::ids::new_id("pur"),
+        out.push(kiln_domain::PurchaseSuggestion {
+            id: kiln_domain::SuggestionId::new(),
             order_id: "forecast".into(),
             material: m.material.clone(),
-            qty: qty.normalize().to_string(),
-            order_by: m.order_by.to_string(),
-            arrives: today
-                .checked_add(i64::from(lead).days())
-                .unwrap_or(today)
-                .to_string(),
-            need_by: need_by.to_string(),
+            qty: qty.normalize(),
+            order_by: m.order_by,
+            arrives: today.checked_add(i64::from(lead).days()).unwrap_or(today),
+            need_by,
         });
     }
-    state.store.add_suggestions(&rt.brand.id, &out).await?;
+    app.store.add_suggestions(&rt.brand.id, &out).await?;
     for s in &out {
-        let qty: Decimal = s.qty.parse().unwrap_or_default();
-        plan.position(&s.material).on_order += qty;
+        plan.position(&s.material).on_order += s.qty;
     }
     Ok(out)
+}
+
+/// Most lines one import takes.
+pub const MAX_IMPORT: usize = 10_000;
+
+/// One line of past sales as a brand imports it.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SaleInput {
+    /// Your id for the line: importing it again does nothing.
+    pub id: String,
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub product: String,
+    #[serde(default)]
+    pub selections: BTreeMap<String, String>,
+    pub quantity: u32,
+}
+
+/// What an import did.
+#[derive(Serialize, ToSchema)]
+pub struct Imported {
+    pub received: usize,
+    /// New lines; the rest were imported before.
+    pub added: u64,
+}
+
+impl App {
+    /// Forecasts per product and option value, material needs, hot products.
+    pub async fn demand(&self, slug: &str) -> Result<Demand> {
+        let rt = self.brand(slug).await?;
+        demand(self, &rt).await
+    }
+
+    /// Suggests purchases for what the forecast needs beyond what is available.
+    pub async fn forecast_purchases(
+        &self,
+        slug: &str,
+    ) -> Result<Vec<kiln_domain::PurchaseSuggestion>> {
+        let rt = self.brand(slug).await?;
+        suggest_purchases(self, &rt).await
+    }
+
+    /// Imports past sales; every line is checked against the catalog, and
+    /// one bad line refuses the whole import, naming each bad field.
+    pub async fn import_sales(&self, slug: &str, input: &[SaleInput]) -> Result<Imported> {
+        use crate::error::FieldError;
+        let rt = self.brand(slug).await?;
+        if input.len() > MAX_IMPORT {
+            return Err(Error::invalid(
+                "/lines",
+                format!("at most {MAX_IMPORT} lines per import"),
+            ));
+        }
+        let mut errors = Vec::new();
+        let mut lines = Vec::with_capacity(input.len());
+        for (i, l) in input.iter().enumerate() {
+            let at = |field: &str| format!("/lines/{i}/{field}");
+            if l.id.trim().is_empty() || l.id.len() > 100 {
+                errors.push(FieldError::new(at("id"), "1 to 100 characters"));
+            }
+            let day = l.day.parse::<Date>();
+            if day.is_err() {
+                errors.push(FieldError::new(at("day"), "not a date (YYYY-MM-DD)"));
+            }
+            if l.quantity == 0 || l.quantity > 1_000_000 {
+                errors.push(FieldError::new(at("quantity"), "between 1 and 1000000"));
+            }
+            match rt.catalog.product(&l.product) {
+                None => errors.push(FieldError::new(at("product"), "no such product")),
+                Some(c) => match (c.configure_unexplained(&l.selections), day) {
+                    (Ok(o), Ok(day)) if o.valid => lines.push(kiln_domain::SalesLine {
+                        id: l.id.trim().to_string(),
+                        when: kiln_domain::SaleTime::Day(day),
+                        product_id: l.product.clone(),
+                        selections: o.configuration,
+                        quantity: i64::from(l.quantity),
+                    }),
+                    (Ok(o), _) if !o.valid => errors.push(FieldError::new(
+                        at("selections"),
+                        "these selections break the product's rules",
+                    )),
+                    (Err(e), _) => errors.push(FieldError::new(at("selections"), e.to_string())),
+                    _ => {}
+                },
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::invalid_fields(errors));
+        }
+        let added = self.store.add_sales_history(&rt.brand.id, &lines).await?;
+        Ok(Imported {
+            received: lines.len(),
+            added,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -540,7 +627,7 @@ mod tests {
     fn the_bom_becomes_additive_over_option_values() {
         let files: Vec<(String, String)> = crate::demo::FILES
             .iter()
-            .map(|(_, n, s)| (n.to_string(), s.to_string()))
+            .map(|(n, s)| (n.to_string(), s.to_string()))
             .collect();
         let report = kiln_model::check(&files);
         let sneaker = report.products.iter().find(|p| p.id == "sneaker").unwrap();

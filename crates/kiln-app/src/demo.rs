@@ -5,32 +5,27 @@ use std::collections::BTreeMap;
 
 use jiff::ToSpan;
 use kiln_configure::Configurator;
-use kiln_store::{Brand, CatalogFile, MaterialRow, SalesLine, Store, StoreError, StoreLocation};
+use kiln_domain::{Address, Brand, SaleTime, SalesLine, Scope, StoreLocation};
 
-use crate::auth::{hash_key, new_key};
-use crate::ids::now_ms;
+use crate::App;
+use crate::catalog::SourceFile;
+use crate::error::Result;
+use crate::keys::Actor;
 
 pub const SLUG: &str = "demo";
 
-/// The demo catalog's model files, built into the binary.
-pub const FILES: &[(&str, &str, &str)] = &[
+/// The demo catalog's model files, built into the binary: `(name, source)`.
+pub const FILES: &[(&str, &str)] = &[
     (
-        "factory",
         "factory.toml",
         include_str!("../../../catalog/demo/factory.toml"),
     ),
+    ("mug.toml", include_str!("../../../catalog/demo/mug.toml")),
     (
-        "product",
-        "mug.toml",
-        include_str!("../../../catalog/demo/mug.toml"),
-    ),
-    (
-        "product",
         "sneaker.toml",
         include_str!("../../../catalog/demo/sneaker.toml"),
     ),
     (
-        "product",
         "shirt.toml",
         include_str!("../../../catalog/demo/shirt.toml"),
     ),
@@ -56,72 +51,73 @@ const STORES: &[(&str, &str, &str, &str, &str, &str)] = &[
     ),
 ];
 
-/// Creates the demo brand if needed, refreshes its catalog, and returns it
-/// with a fresh API key (keys are stored hashed, so an old one cannot be
-/// shown again).
-pub async fn seed(store: &dyn Store) -> Result<(Brand, String), StoreError> {
-    let brand = match store.brand_by_slug(SLUG).await? {
-        Some(b) => b,
-        None => {
-            let b = Brand {
-                id: crate::ids::new_id("brd"),
-                slug: SLUG.into(),
-                name: "Kiln Demo Works".into(),
-            };
-            store.create_brand(&b, now_ms()).await?;
-            b
-        }
-    };
-    let at = now_ms();
-    for (kind, name, source) in FILES {
-        let file = CatalogFile {
-            kind: kind.to_string(),
-            name: name.to_string(),
-            source: source.to_string(),
+impl App {
+    /// Creates the demo brand if needed, publishes the built-in catalog if it
+    /// differs from the brand's latest version, and returns the brand with a
+    /// fresh key holding every scope (keys are stored hashed, so an old one
+    /// cannot be shown again).
+    pub async fn seed_demo(&self) -> Result<(Brand, String)> {
+        let actor = Actor::Cli;
+        let (brand, key) = match self.store.brand_by_slug(SLUG).await? {
+            Some(b) => {
+                let key = self
+                    .issue_key(&actor, &b, "demo", vec![Scope::Admin])
+                    .await?;
+                (b, key.api_key)
+            }
+            None => {
+                let (b, key) = self.create_brand(&actor, SLUG, "Kiln Demo Works").await?;
+                (b, key.api_key)
+            }
         };
-        store.put_catalog_file(&brand.id, &file, at).await?;
-    }
-    let files: Vec<(String, String)> = FILES
-        .iter()
-        .map(|(_, n, s)| (n.to_string(), s.to_string()))
-        .collect();
-    let report = kiln_model::check(&files);
-    let materials: Vec<MaterialRow> = report
-        .factory
-        .materials
-        .iter()
-        .map(|m| MaterialRow {
-            id: m.id.clone(),
-            on_hand: m.on_hand.to_string(),
-        })
-        .collect();
-    store.seed_materials(&brand.id, &materials).await?;
-    for (id, name, line1, city, postal_code, country) in STORES {
-        let address = serde_json::json!({
-            "name": name, "line1": line1, "city": city, "postal_code": postal_code, "country": country,
+        let latest = self.store.catalog(&brand.id, None).await?;
+        let same = latest.is_some_and(|(_, stored)| {
+            stored.len() == FILES.len()
+                && FILES.iter().all(|(name, source)| {
+                    stored
+                        .iter()
+                        .any(|f| f.name == *name && f.source == *source)
+                })
         });
-        let location = StoreLocation {
-            id: id.to_string(),
-            name: name.to_string(),
-            address: address.to_string(),
-        };
-        store.put_store(&brand.id, &location).await?;
+        if !same {
+            let files = FILES
+                .iter()
+                .map(|(name, source)| SourceFile {
+                    name: name.to_string(),
+                    source: source.to_string(),
+                })
+                .collect();
+            self.publish_catalog(&actor, &brand, files).await?;
+        }
+        for (id, name, line1, city, postal_code, country) in STORES {
+            let location = StoreLocation {
+                id: id.to_string(),
+                name: name.to_string(),
+                address: Address {
+                    name: name.to_string(),
+                    line1: line1.to_string(),
+                    line2: None,
+                    city: city.to_string(),
+                    postal_code: postal_code.to_string(),
+                    region: None,
+                    country: country.to_string(),
+                },
+            };
+            self.store.put_store(&brand.id, &location).await?;
+        }
+        let since = jiff::civil::Date::constant(1970, 1, 1);
+        let history_empty = self
+            .store
+            .sales_lines(&brand.id, since, jiff::Timestamp::MAX)
+            .await?
+            .is_empty();
+        if history_empty {
+            let rt = self.brand(SLUG).await?;
+            let lines = history(&rt.catalog.products, crate::time::today());
+            self.store.add_sales_history(&brand.id, &lines).await?;
+        }
+        Ok((brand, key))
     }
-    if store
-        .sales_lines(&brand.id, "0000-01-01", i64::MAX)
-        .await?
-        .is_empty()
-    {
-        let products: Vec<Configurator> = report.products.iter().map(Configurator::new).collect();
-        store
-            .add_sales_history(&brand.id, &history(&products, crate::ids::today()))
-            .await?;
-    }
-    let key = new_key();
-    store
-        .add_api_key(&brand.id, &hash_key(&key), "demo", at)
-        .await?;
-    Ok((brand, key))
 }
 
 /// A year of the demo brand's sales before it came to Kiln, up to
@@ -165,10 +161,9 @@ fn history(products: &[Configurator], today: jiff::civil::Date) -> Vec<SalesLine
                 }
                 lines.push(SalesLine {
                     id: format!("hist_{}_{day}_{n}", products[p].product().id),
-                    day: day.to_string(),
-                    at: 0,
+                    when: SaleTime::Day(day),
                     product_id: products[p].product().id.clone(),
-                    selections: serde_json::to_string(&selections).unwrap_or_default(),
+                    selections,
                     quantity: 1,
                 });
             }

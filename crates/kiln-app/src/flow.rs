@@ -6,17 +6,17 @@ use std::collections::HashMap;
 
 use jiff::civil::Date;
 use kiln_configure::{Configurator, Outcome};
-use kiln_plan::live::{LiveError, Minute};
-use kiln_plan::{GrossRequirement, MaterialPosition};
-use kiln_store::{
-    BookingRow, NewOrder, OrderEvent, OrderLine, PurchaseSuggestion, Requirement,
-    WorkOrderOperation, WorkOrderWrite,
+use kiln_domain::{
+    BookingRow, Channel, LineRef, Milestone, NewOrder, OperationStatus, OrderId, OrderLine,
+    PurchaseSuggestion, Requirement, SuggestionId, TimelineEntry, TimelineEntryId, Timestamp,
+    WorkOrderId, WorkOrderOperation, WorkOrderWrite,
 };
+use kiln_plan::live::Minute;
+use kiln_plan::{GrossRequirement, MaterialPosition};
 use rust_decimal::Decimal;
 
-use crate::error::{ApiError, ApiResult};
-use crate::ids::new_id;
-use crate::live::{booking_rows, line_id, line_order, neighbour_rows, neighbours};
+use crate::error::{Error, Result};
+use crate::live::{LiveError, booking_rows, line_order, neighbour_rows, neighbours};
 use crate::runtime::{BrandRuntime, PlanState};
 
 pub const MAX_QUANTITY: u32 = 10_000;
@@ -85,24 +85,24 @@ fn gross(lines: &[(&Outcome, u32)], today: Date) -> Vec<GrossRequirement> {
     out
 }
 
-fn plan_error(e: kiln_plan::PlanError) -> ApiError {
-    ApiError::Conflict(format!("the factory cannot plan this order: {e}"))
+fn plan_error(e: kiln_plan::PlanError) -> Error {
+    Error::Conflict(format!("the factory cannot plan this order: {e}"))
 }
 
 /// Why the schedule cannot take a line, in the factory's words.
-fn schedule_error(e: LiveError, outcome: &Outcome) -> ApiError {
+fn schedule_error(e: LiveError, outcome: &Outcome) -> Error {
     match e {
         LiveError::NoCapacity { operation, .. } => {
             let wc = outcome
                 .routing
                 .get(operation)
                 .map_or("?", |s| s.work_center.as_str());
-            ApiError::Conflict(format!(
+            Error::Conflict(format!(
                 "the factory cannot plan this order: no capacity at work centre `{wc}` \
                  within {HORIZON_DAYS} days"
             ))
         }
-        other => ApiError::Conflict(format!("the factory cannot plan this order: {other}")),
+        other => Error::Conflict(format!("the factory cannot plan this order: {other}")),
     }
 }
 
@@ -113,7 +113,7 @@ fn release(
     plan: &PlanState,
     lines: &[(&Outcome, u32)],
     today: Date,
-) -> Result<(Vec<kiln_plan::NetRequirement>, Minute), ApiError> {
+) -> Result<(Vec<kiln_plan::NetRequirement>, Minute)> {
     let gross = gross(lines, today);
     let net = kiln_plan::net_requirements(&positions(rt, plan, &gross), &gross, today)
         .map_err(plan_error)?;
@@ -128,12 +128,12 @@ pub async fn quote_promise(
     outcome: &Outcome,
     quantity: u32,
 ) -> Option<Date> {
-    let today = crate::ids::today();
+    let today = crate::time::today();
     let mut plan = rt.plan.lock().await;
     plan.tick();
     let (_, release) = release(rt, &plan, &[(outcome, quantity)], today).ok()?;
     let order = line_order(
-        "quote".into(),
+        LineRef::new(kiln_domain::OrderId::from("quote"), 0),
         outcome,
         quantity,
         release,
@@ -146,11 +146,11 @@ pub async fn quote_promise(
 /// can be undone even after later orders were planned on top.
 pub struct PlanChange {
     /// Schedule ids of the lines placed.
-    lines: Vec<String>,
+    lines: Vec<LineRef>,
     /// (material, allocated, put on order)
     materials: Vec<(String, Decimal, Decimal)>,
     /// (SKU, work order) batches this order opened.
-    planned: Vec<(String, String)>,
+    planned: Vec<(String, WorkOrderId)>,
 }
 
 impl PlanChange {
@@ -200,10 +200,10 @@ pub struct Plotted {
 pub fn plan_order(
     rt: &BrandRuntime,
     plan: &mut PlanState,
-    order_id: &str,
+    order_id: &OrderId,
     lines: &[PricedLine<'_>],
     today: Date,
-) -> ApiResult<(Plotted, PlanChange)> {
+) -> Result<(Plotted, PlanChange)> {
     let mut change = PlanChange {
         lines: Vec::new(),
         materials: Vec::new(),
@@ -222,11 +222,11 @@ pub fn plan_order(
 fn plot(
     rt: &BrandRuntime,
     plan: &mut PlanState,
-    order_id: &str,
+    order_id: &OrderId,
     lines: &[PricedLine<'_>],
     today: Date,
     change: &mut PlanChange,
-) -> ApiResult<Plotted> {
+) -> Result<Plotted> {
     // Materials first: a shortage delays the start of production.
     let pairs: Vec<(&Outcome, u32)> = lines.iter().map(|l| (&l.outcome, l.quantity)).collect();
     plan.tick();
@@ -243,20 +243,20 @@ fn plot(
         pos.on_order += ordered;
         if let Some(s) = &n.suggestion {
             suggestions.push(PurchaseSuggestion {
-                id: new_id("pur"),
+                id: SuggestionId::new(),
                 order_id: order_id.to_string(),
                 material: s.material.clone(),
-                qty: s.qty.normalize().to_string(),
-                order_by: s.order_by.to_string(),
-                arrives: s.arrives.to_string(),
-                need_by: s.need_by.to_string(),
+                qty: s.qty.normalize(),
+                order_by: s.order_by,
+                arrives: s.arrives,
+                need_by: s.need_by,
             });
         }
         requirements.push(Requirement {
             material: n.material.clone(),
-            gross: n.gross.normalize().to_string(),
-            allocated: n.allocated_now.normalize().to_string(),
-            shortage: n.shortage.normalize().to_string(),
+            gross: n.gross.normalize(),
+            allocated: n.allocated_now.normalize(),
+            shortage: n.shortage.normalize(),
         });
     }
 
@@ -286,20 +286,21 @@ fn plot(
             });
             id.clone()
         } else {
-            let id = new_id("wo");
+            let id = WorkOrderId::new();
             new_in_order.insert(sku.clone(), work_orders.len());
             work_orders.push(WorkOrderWrite::Create {
                 id: id.clone(),
                 sku: sku.clone(),
                 product_id: line.configurator.product().id.clone(),
                 quantity,
+                catalog_version: rt.catalog.version,
                 operations: operations(&line.outcome),
             });
             plan.planned.insert(sku.clone(), id.clone());
             change.planned.push((sku.clone(), id.clone()));
             id
         };
-        let id = line_id(order_id, i as i64 + 1);
+        let id = LineRef::new(order_id.clone(), i as i64 + 1);
         let ship_days = line.configurator.product().ship_days;
         let order = line_order(id.clone(), &line.outcome, line.quantity, release, ship_days);
         let p = plan
@@ -316,11 +317,12 @@ fn plot(
         order_lines.push(OrderLine {
             line_no: i as i64 + 1,
             product_id: line.configurator.product().id.clone(),
-            selections: serde_json::to_string(&line.outcome.configuration).unwrap_or_default(),
+            selections: line.outcome.configuration.clone(),
             sku,
             quantity,
-            unit_price: unit_price.to_string(),
+            unit_price,
             work_order_id,
+            catalog_version: rt.catalog.version,
         });
     }
     // Rows from the final schedule: a later line may have moved an earlier
@@ -354,9 +356,9 @@ fn operations(outcome: &Outcome) -> Vec<WorkOrderOperation> {
             operation: step.operation.clone(),
             name: step.name.clone(),
             work_center: step.work_center.clone(),
-            setup_minutes: step.setup_minutes.to_string(),
-            run_minutes: step.minutes.to_string(),
-            status: "pending".into(),
+            setup_minutes: step.setup_minutes,
+            run_minutes: step.minutes,
+            status: OperationStatus::Pending,
             started_at: None,
             completed_at: None,
             scrap: 0,
@@ -364,18 +366,18 @@ fn operations(outcome: &Outcome) -> Vec<WorkOrderOperation> {
         .collect()
 }
 
-/// The events an order's timeline starts with.
-pub fn first_events(channel: &str, promised: Date, at: i64) -> Vec<OrderEvent> {
+/// The entries an order's timeline starts with.
+pub fn first_entries(channel: Channel, promised: Date, at: Timestamp) -> Vec<TimelineEntry> {
     vec![
-        OrderEvent {
-            id: new_id("evt"),
-            status: "ordered".into(),
+        TimelineEntry {
+            id: TimelineEntryId::new(),
+            status: Milestone::Ordered,
             note: format!("received through {channel}"),
             at,
         },
-        OrderEvent {
-            id: new_id("evt"),
-            status: kiln_store::status::PLANNED.into(),
+        TimelineEntry {
+            id: TimelineEntryId::new(),
+            status: Milestone::Planned,
             note: format!("work orders and materials planned; promised for {promised}"),
             at,
         },
@@ -383,20 +385,20 @@ pub fn first_events(channel: &str, promised: Date, at: i64) -> Vec<OrderEvent> {
 }
 
 /// Fills a [`NewOrder`] from what the request and the plan gave.
-pub fn new_order(head: NewOrder, plotted: Plotted, events: Vec<OrderEvent>) -> NewOrder {
+pub fn new_order(head: NewOrder, plotted: Plotted, timeline: Vec<TimelineEntry>) -> NewOrder {
     use crate::payment::PaymentProvider;
-    let payment = crate::payment::Manual.open(&head.id, plotted.total, &head.currency);
+    let payment = crate::payment::Manual.open(head.id.as_str(), plotted.total, &head.currency);
     NewOrder {
         payment,
-        total: plotted.total.to_string(),
-        promised_date: plotted.promised.to_string(),
+        total: plotted.total,
+        promised_date: plotted.promised,
         lines: plotted.lines,
         work_orders: plotted.work_orders,
         bookings: plotted.bookings,
         rebooked: plotted.rebooked,
         requirements: plotted.requirements,
         suggestions: plotted.suggestions,
-        events,
+        timeline,
         ..head
     }
 }

@@ -3,19 +3,26 @@
 //! made by inserting into it; it is persisted as one booking row per
 //! operation and rebuilt from those rows when the server starts.
 //!
-//! Factory time is UTC. Each order line is one order of the schedule, with
-//! the id `{order}/{line}`; the store keeps epoch minutes, the schedule
-//! minutes since its origin, and [`Clock`] converts.
+//! Factory time is UTC. Each order line is one order of the schedule, keyed
+//! by its [`LineRef`] (order and line number, never a string parsed back);
+//! the store keeps epoch minutes, the schedule minutes since its origin, and
+//! [`Clock`] converts.
 
 use std::collections::HashMap;
 
 use jiff::civil::Date;
 use kiln_configure::Outcome;
 use kiln_plan::live::{
-    self, Booking, Calendar, LiveError, Minute, OperationStatus, OrderPlan, Period, RestoredOrder,
-    Schedule, Shift, WorkCentre,
+    self, Booking, Calendar, Minute, OperationStatus, Period, Shift, WorkCentre,
 };
-use kiln_store::{BookingRow, ScheduledBooking};
+
+/// A brand's live schedule: its orders are order lines.
+pub type Schedule = live::Schedule<LineRef>;
+pub type LiveOrder = live::Order<LineRef>;
+pub type OrderPlan = live::OrderPlan<LineRef>;
+pub type LiveError = live::LiveError<LineRef>;
+type RestoredOrder = live::RestoredOrder<LineRef>;
+use kiln_domain::{BookingRow, LineRef, OrderId, ScheduledBooking};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
@@ -63,7 +70,7 @@ impl Clock {
 
     /// The schedule minute now.
     pub fn now(&self) -> Minute {
-        self.at_ms(crate::ids::now_ms())
+        self.at_ms(crate::time::now().as_millisecond())
     }
 }
 
@@ -122,17 +129,6 @@ pub fn work_centres(factory: &kiln_model::Factory, down: &[(String, Period)]) ->
         .collect()
 }
 
-/// The schedule's id for an order line.
-pub fn line_id(order_id: &str, line_no: i64) -> String {
-    format!("{order_id}/{line_no}")
-}
-
-/// The order and line of a schedule id.
-pub fn split_line_id(id: &str) -> Option<(&str, i64)> {
-    let (order, line) = id.rsplit_once('/')?;
-    Some((order, line.parse().ok()?))
-}
-
 fn whole_minutes(d: Decimal) -> u32 {
     d.ceil().to_u32().unwrap_or(u32::MAX)
 }
@@ -140,12 +136,12 @@ fn whole_minutes(d: Decimal) -> u32 {
 /// An order line as the schedule plans it: its routing for `quantity` units,
 /// each operation with the setup it needs after another SKU.
 pub fn line_order(
-    id: String,
+    id: LineRef,
     outcome: &Outcome,
     quantity: u32,
     release: Minute,
     ship_days: u32,
-) -> live::Order {
+) -> LiveOrder {
     live::Order {
         id,
         sku: outcome.sku.clone().unwrap_or_default(),
@@ -170,9 +166,10 @@ pub fn line_order(
 /// replan could not place as a row without a machine (-1), so a rebuilt
 /// schedule knows the whole routing.
 pub fn booking_rows(clock: &Clock, plan: &OrderPlan) -> Vec<BookingRow> {
-    let Some((order_id, line_no)) = split_line_id(&plan.order.id) else {
-        return Vec::new();
-    };
+    let LineRef {
+        order: order_id,
+        line_no,
+    } = &plan.order.id;
     plan.order
         .operations
         .iter()
@@ -190,17 +187,14 @@ pub fn booking_rows(clock: &Clock, plan: &OrderPlan) -> Vec<BookingRow> {
                 None => (-1, 0, 0, 0, 0),
             };
             BookingRow {
-                order_id: order_id.to_string(),
-                line_no,
+                order_id: order_id.clone(),
+                line_no: *line_no,
                 operation: op.name.clone(),
                 work_center: b.as_ref().map_or_else(
                     || op.work_centres.first().cloned().unwrap_or_default(),
                     |b| b.work_centre.clone(),
                 ),
-                day: b
-                    .as_ref()
-                    .map(|b| day_of(clock, b.setup_start).to_string())
-                    .unwrap_or_default(),
+                day: b.as_ref().map(|b| day_of(clock, b.setup_start)),
                 minutes: i64::from(op.minutes),
                 seq: k as i64 + 1,
                 machine,
@@ -210,7 +204,7 @@ pub fn booking_rows(clock: &Clock, plan: &OrderPlan) -> Vec<BookingRow> {
                 setup_minutes: setup,
                 changeover: i64::from(op.setup_minutes.unwrap_or_default()),
                 release_at: clock.epoch(plan.order.release),
-                due_day: plan.due.to_string(),
+                due_day: Some(plan.due),
             }
         })
         .collect()
@@ -228,9 +222,8 @@ pub fn add_days(day: Date, days: i64) -> Option<Date> {
 /// Lines a rebuilt schedule could not take back as they were, to be placed
 /// again (bookings from before the live schedule, or rows that no longer fit).
 pub struct Unplaced {
-    pub order_id: String,
-    pub line_no: i64,
-    pub order: live::Order,
+    pub line: LineRef,
+    pub order: LiveOrder,
 }
 
 /// Rebuilds a brand's schedule from its stored bookings. `today` is the first
@@ -263,7 +256,8 @@ pub fn rebuild(
         })
         .collect();
     let horizon = (back as u32 + HORIZON_DAYS).min(live::MAX_HORIZON_DAYS);
-    let mut schedule = Schedule::new(origin, horizon, work_centres(&catalog.factory, &periods))?;
+    let mut schedule =
+        Schedule::new_keyed(origin, horizon, work_centres(&catalog.factory, &periods))?;
 
     let mut unplaced = Vec::new();
     let mut start = 0;
@@ -292,8 +286,7 @@ pub fn rebuild(
         if !ok {
             // Done work needs no capacity; what is left is placed again.
             unplaced.push(Unplaced {
-                order_id: head.order_id.clone(),
-                line_no: head.line_no,
+                line: LineRef::new(head.order_id.clone(), head.line_no),
                 order,
             });
         }
@@ -307,9 +300,9 @@ fn restored_line(
     clock: &Clock,
     line: &[ScheduledBooking],
     ship_days: u32,
-) -> Result<RestoredOrder, live::Order> {
+) -> Result<RestoredOrder, LiveOrder> {
     let head = &line[0];
-    let id = line_id(&head.booking.order_id, head.booking.line_no);
+    let id = LineRef::new(head.booking.order_id.clone(), head.booking.line_no);
     let release = clock.minute(head.booking.release_at).max(0);
     let live_rows = line.iter().all(|r| r.booking.seq > 0)
         && line
@@ -338,10 +331,10 @@ fn restored_line(
     };
     let status: Vec<OperationStatus> = line
         .iter()
-        .map(|r| match r.status.as_str() {
-            "started" => OperationStatus::Started,
-            "done" => OperationStatus::Done,
-            _ => OperationStatus::Planned,
+        .map(|r| match r.status {
+            kiln_domain::OperationStatus::Started => OperationStatus::Started,
+            kiln_domain::OperationStatus::Done => OperationStatus::Done,
+            kiln_domain::OperationStatus::Pending => OperationStatus::Planned,
         })
         .collect();
     let bookings = line
@@ -356,7 +349,7 @@ fn restored_line(
             let mut end = clock.minute(b.end_at);
             // Work finished early gave the rest of its slot back.
             if let Some(done) = r.completed_at {
-                end = end.min(clock.at_ms(done).max(start + 1));
+                end = end.min(clock.at_ms(done.as_millisecond()).max(start + 1));
             }
             Some(Booking {
                 operation: k,
@@ -371,9 +364,9 @@ fn restored_line(
         .collect();
     let placed = line.iter().all(|r| r.booking.machine >= 0);
     let finish = line.iter().map(|r| clock.minute(r.booking.end_at)).max();
-    let due = head.booking.due_day.parse().ok();
+    let due = head.booking.due_day;
     // The date the customer holds; a line may finish before it.
-    let promised = head.promised_date.parse().ok().or_else(|| {
+    let promised = Some(head.promised_date).or_else(|| {
         finish
             .filter(|_| placed)
             .and_then(|f| delivery(clock, f, ship_days))
@@ -398,7 +391,7 @@ pub fn delivery(clock: &Clock, finish: Minute, ship_days: u32) -> Option<Date> {
 
 /// A line booked by day buckets: its operations in the order they were
 /// first booked, with all their minutes.
-fn legacy_order(id: String, line: &[ScheduledBooking], ship_days: u32) -> live::Order {
+fn legacy_order(id: LineRef, line: &[ScheduledBooking], ship_days: u32) -> LiveOrder {
     let mut ops: Vec<live::Operation> = Vec::new();
     let mut at: HashMap<&str, usize> = HashMap::new();
     for r in line {
@@ -433,7 +426,7 @@ fn legacy_order(id: String, line: &[ScheduledBooking], ship_days: u32) -> live::
 /// The operations right after `bookings` on their machines, as `(line, step)`,
 /// added to `out` once each: an insertion or removal before them may change
 /// their setup, so their stored rows must follow.
-pub fn neighbours(schedule: &Schedule, bookings: &[Booking], out: &mut Vec<(String, usize)>) {
+pub fn neighbours(schedule: &Schedule, bookings: &[Booking], out: &mut Vec<(LineRef, usize)>) {
     for b in bookings {
         if let Some(next) = schedule.next_on_machine(&b.work_centre, b.machine, b.setup_start)
             && !out.contains(&next)
@@ -446,8 +439,8 @@ pub fn neighbours(schedule: &Schedule, bookings: &[Booking], out: &mut Vec<(Stri
 /// The current rows of those operations, leaving out the lines in `skip`.
 pub fn neighbour_rows(
     plan: &PlanState,
-    neighbours: Vec<(String, usize)>,
-    skip: &[String],
+    neighbours: Vec<(LineRef, usize)>,
+    skip: &[LineRef],
 ) -> Vec<BookingRow> {
     neighbours
         .into_iter()
@@ -463,21 +456,18 @@ pub fn neighbour_rows(
 
 /// Orders (not lines) with a line whose bookings differ between `before` and
 /// `after`, or for which `also` holds: what a replan must write again.
-pub fn changed_orders<'a>(
+pub fn changed_orders(
     before: &Schedule,
-    after: &'a Schedule,
-    also: impl Fn(&str) -> bool,
-) -> Vec<&'a str> {
-    let mut orders: Vec<&str> = Vec::new();
-    let changed = after
-        .order_ids()
-        .filter(|id| {
-            also(id) || before.order(id).map(|p| p.bookings) != after.order(id).map(|p| p.bookings)
-        })
-        .filter_map(split_line_id);
-    for (order_id, _) in changed {
-        if !orders.contains(&order_id) {
-            orders.push(order_id);
+    after: &Schedule,
+    also: impl Fn(&LineRef) -> bool,
+) -> Vec<OrderId> {
+    let mut orders: Vec<OrderId> = Vec::new();
+    let changed = after.order_ids().filter(|id| {
+        also(id) || before.order(*id).map(|p| p.bookings) != after.order(*id).map(|p| p.bookings)
+    });
+    for line in changed {
+        if !orders.contains(&line.order) {
+            orders.push(line.order.clone());
         }
     }
     orders
@@ -492,14 +482,17 @@ pub struct OrderOnSchedule {
     pub lost: bool,
 }
 
-pub fn on_schedule(plan: &PlanState, order: &kiln_store::Order) -> OrderOnSchedule {
+pub fn on_schedule(plan: &PlanState, order: &kiln_domain::Order) -> OrderOnSchedule {
     let mut out = OrderOnSchedule {
         bookings: Vec::new(),
         delivery: None,
         lost: false,
     };
     for line in &order.lines {
-        let Some(placed) = plan.schedule.order(&line_id(&order.id, line.line_no)) else {
+        let Some(placed) = plan
+            .schedule
+            .order(&LineRef::new(order.id.clone(), line.line_no))
+        else {
             continue;
         };
         match placed.promised {
@@ -520,14 +513,15 @@ mod tests {
     fn catalog() -> Catalog {
         let files: Vec<(String, String)> = crate::demo::FILES
             .iter()
-            .map(|(name, _, source)| (name.to_string(), source.to_string()))
+            .map(|(name, source)| (name.to_string(), source.to_string()))
             .collect();
-        Catalog::load(&files).expect("the demo catalog loads")
+        Catalog::compile(1, kiln_model::check(&files))
     }
 
     /// A stored operation of line `ord_1/1`, `day` days from today at 08:00.
     fn row(seq: i64, wc: &str, day: i64, minutes: i64, status: &str) -> ScheduledBooking {
-        let today = epoch_day(crate::ids::today());
+        let status: kiln_domain::OperationStatus = status.parse().expect("a status");
+        let today = epoch_day(crate::time::today());
         let start = (today + day) * live::DAY + 8 * 60;
         ScheduledBooking {
             booking: BookingRow {
@@ -535,7 +529,7 @@ mod tests {
                 line_no: 1,
                 operation: format!("op{seq}"),
                 work_center: wc.into(),
-                day: String::new(),
+                day: None,
                 minutes,
                 seq,
                 machine: 0,
@@ -545,13 +539,14 @@ mod tests {
                 setup_minutes: 0,
                 changeover: 10,
                 release_at: (today - 3) * live::DAY,
-                due_day: add_days(crate::ids::today(), 9).unwrap().to_string(),
+                due_day: add_days(crate::time::today(), 9),
             },
             sku: "SNEAKER-X".into(),
             product_id: "sneaker".into(),
-            status: status.into(),
-            completed_at: (status == "done").then_some((start + minutes) * 60_000),
-            promised_date: add_days(crate::ids::today(), 9).unwrap().to_string(),
+            status,
+            completed_at: (status == kiln_domain::OperationStatus::Done)
+                .then(|| jiff::Timestamp::from_second((start + minutes) * 60).unwrap()),
+            promised_date: add_days(crate::time::today(), 9).unwrap(),
         }
     }
 
@@ -563,9 +558,11 @@ mod tests {
             row(3, "assembly", 1, 30, "pending"),
         ];
         let (schedule, clock, unplaced) =
-            rebuild(&catalog(), &[], &rows, crate::ids::today()).expect("rebuilds");
+            rebuild(&catalog(), &[], &rows, crate::time::today()).expect("rebuilds");
         assert!(unplaced.is_empty(), "restored as stored, not placed again");
-        let plan = schedule.order("ord_1/1").expect("on the schedule");
+        let plan = schedule
+            .order(&LineRef::new(OrderId::from("ord_1"), 1))
+            .expect("on the schedule");
         assert_eq!(
             plan.status,
             [
@@ -587,9 +584,11 @@ mod tests {
         lost.booking.machine = -1;
         let rows = [row(1, "cutting", 1, 60, "pending"), lost];
         let (schedule, _, unplaced) =
-            rebuild(&catalog(), &[], &rows, crate::ids::today()).expect("rebuilds");
+            rebuild(&catalog(), &[], &rows, crate::time::today()).expect("rebuilds");
         assert!(unplaced.is_empty());
-        let plan = schedule.order("ord_1/1").expect("on the schedule");
+        let plan = schedule
+            .order(&LineRef::new(OrderId::from("ord_1"), 1))
+            .expect("on the schedule");
         assert_eq!(plan.order.operations.len(), 2, "the whole routing");
         assert!(plan.bookings[0].is_some() && plan.bookings[1].is_none());
         let written = booking_rows(&Clock::new(schedule.origin()), &plan);
@@ -602,7 +601,7 @@ mod tests {
         let mut old = row(0, "cutting", 0, 60, "pending");
         old.booking.seq = 0;
         let (_, _, unplaced) =
-            rebuild(&catalog(), &[], &[old], crate::ids::today()).expect("rebuilds");
+            rebuild(&catalog(), &[], &[old], crate::time::today()).expect("rebuilds");
         assert_eq!(unplaced.len(), 1);
         assert_eq!(unplaced[0].order.operations[0].minutes, 60);
     }

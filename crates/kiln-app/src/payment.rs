@@ -2,7 +2,7 @@
 //! built-in one is manual (offline): the customer pays by bank transfer or at
 //! the counter quoting a reference, and staff record that it arrived.
 
-use kiln_store::Payment;
+use kiln_domain::{Payment, PaymentStatus};
 use rust_decimal::Decimal;
 
 /// What a payment provider must do for an order being placed.
@@ -34,8 +34,8 @@ impl PaymentProvider for Manual {
         let reference = format!("KILN-{}", tail.to_uppercase());
         Payment {
             provider: self.id().into(),
-            status: "awaiting_payment".into(),
-            amount: amount.to_string(),
+            status: PaymentStatus::AwaitingPayment,
+            amount,
             currency: currency.into(),
             instructions: format!(
                 "Pay {amount} {currency} by bank transfer or at the counter, quoting {reference}. \
@@ -43,5 +43,17 @@ impl PaymentProvider for Manual {
             ),
             reference,
         }
+    }
+}
+
+/// A payment to be filled in once the order's total is known.
+pub fn placeholder() -> Payment {
+    Payment {
+        provider: String::new(),
+        status: PaymentStatus::AwaitingPayment,
+        amount: Decimal::ZERO,
+        currency: String::new(),
+        reference: String::new(),
+        instructions: String::new(),
     }
 }

@@ -1,24 +1,28 @@
-//! What the server keeps in memory per brand: the compiled catalog, and the
-//! planning state (capacity ledger, material positions, planned work orders)
-//! that every order placement reads and extends. It is rebuilt from the store
-//! at first use, so a restarted server carries on where it stopped.
+//! What the platform keeps in memory per brand: the compiled catalog of its
+//! latest version, and the live plan (schedule, material positions, open
+//! batches) that every order placement reads and extends. It is rebuilt from
+//! the store at first use, so a restarted server carries on where it stopped,
+//! and rebuilt again when the brand publishes a new catalog version.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::live::Schedule;
 use kiln_configure::Configurator;
+use kiln_domain::{Brand, WorkOrderId};
 use kiln_model::Factory;
 use kiln_plan::WorkCenterCalendar;
-use kiln_plan::live::Schedule;
-use kiln_store::{Brand, Store};
+use kiln_store::Store;
 use rust_decimal::Decimal;
-use tokio::sync::{Mutex, RwLock};
+use tokio::sync::{Mutex, OnceCell, RwLock};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::live::Clock;
 
-/// A brand's products, compiled once.
+/// A brand's products of one catalog version, compiled once.
 pub struct Catalog {
+    /// The catalog version; 0 for a brand that has published none.
+    pub version: i64,
     pub products: Vec<Configurator>,
     pub factory: Factory,
     pub calendars: Vec<WorkCenterCalendar>,
@@ -29,20 +33,35 @@ impl Catalog {
         self.products.iter().find(|c| c.product().id == id)
     }
 
-    /// Parses the brand's model files; a catalog with errors is refused
-    /// whole, so the shop never sells from half a model.
-    pub fn load(files: &[(String, String)]) -> Result<Catalog, String> {
-        let report = kiln_model::check(files);
-        if !report.diagnostics.is_empty() {
-            let lines: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
-            return Err(lines.join("\n"));
-        }
+    /// Compiles checked model files. CPU work (a large product compiles for
+    /// a second): call it off the async workers.
+    pub fn compile(version: i64, report: kiln_model::CheckReport) -> Catalog {
         let calendars = report.factory.work_centers.iter().map(calendar).collect();
-        Ok(Catalog {
+        Catalog {
+            version,
             products: report.products.iter().map(Configurator::new).collect(),
             factory: report.factory,
             calendars,
-        })
+        }
+    }
+
+    /// The models again, as checked, for comparing versions.
+    pub fn report(&self) -> kiln_model::CheckReport {
+        kiln_model::CheckReport {
+            products: self.products.iter().map(|c| c.product().clone()).collect(),
+            factory: self.factory.clone(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// A brand before its first publish: no products, no factory.
+    pub fn empty() -> Catalog {
+        Catalog {
+            version: 0,
+            products: Vec::new(),
+            factory: Factory::default(),
+            calendars: Vec::new(),
+        }
     }
 }
 
@@ -64,20 +83,6 @@ pub struct Position {
     pub on_order: Decimal,
 }
 
-/// The live plan of one brand's factory.
-#[derive(Clone)]
-pub struct PlanState {
-    /// The catalog's day calendars minus recorded downtime: what the
-    /// schedule views show as capacity per day.
-    pub calendars: Vec<WorkCenterCalendar>,
-    /// Every open order line's operations on the machines.
-    pub schedule: Schedule,
-    pub clock: Clock,
-    pub materials: BTreeMap<String, Position>,
-    /// SKU -> the planned (not yet started) work order new lines batch into.
-    pub planned: HashMap<String, String>,
-}
-
 impl Position {
     const ZERO: Position = Position {
         on_hand: Decimal::ZERO,
@@ -89,6 +94,23 @@ impl Position {
     pub fn available(&self) -> Decimal {
         self.on_hand + self.on_order - self.allocated
     }
+}
+
+/// The live plan of one brand's factory.
+#[derive(Clone)]
+pub struct PlanState {
+    /// The catalog's day calendars minus recorded downtime: what the
+    /// schedule views show as capacity per day.
+    pub calendars: Vec<WorkCenterCalendar>,
+    /// Every open order line's operations on the machines.
+    pub schedule: Schedule,
+    pub clock: Clock,
+    pub materials: BTreeMap<String, Position>,
+    /// SKU -> the planned (not yet started) work order new lines batch into.
+    pub planned: HashMap<String, WorkOrderId>,
+    /// Set when a newer runtime replaced this one (a catalog was published):
+    /// whoever waited for this plan's lock must fetch the brand again.
+    pub retired: bool,
 }
 
 impl PlanState {
@@ -115,11 +137,7 @@ impl PlanState {
     pub fn position(&mut self, material: &str) -> &mut Position {
         self.materials
             .entry(material.to_string())
-            .or_insert(Position {
-                on_hand: Decimal::ZERO,
-                allocated: Decimal::ZERO,
-                on_order: Decimal::ZERO,
-            })
+            .or_insert(Position::ZERO)
     }
 }
 
@@ -132,69 +150,92 @@ pub struct BrandRuntime {
 }
 
 impl BrandRuntime {
-    pub fn product(&self, id: &str) -> ApiResult<&Configurator> {
+    pub fn product(&self, id: &str) -> Result<&Configurator> {
         self.catalog
             .product(id)
-            .ok_or_else(|| ApiError::NotFound(format!("no product `{id}` in this brand")))
+            .ok_or_else(|| Error::NotFound(format!("no product `{id}` in this brand")))
     }
 
-    async fn load(store: &dyn Store, brand: Brand) -> ApiResult<BrandRuntime> {
-        let files: Vec<(String, String)> = store
-            .catalog_files(&brand.id)
-            .await?
-            .into_iter()
-            .map(|f| (f.name, f.source))
-            .collect();
-        let catalog = Catalog::load(&files)
-            .map_err(|e| ApiError::Internal(format!("catalog of {}: {e}", brand.slug)))?;
+    /// Loads a brand's latest catalog and rebuilds its plan from the store.
+    pub async fn load(store: &dyn Store, brand: Brand) -> Result<BrandRuntime> {
+        let catalog = match store.catalog(&brand.id, None).await? {
+            None => Catalog::empty(),
+            Some((version, files)) => {
+                let files: Vec<(String, String)> =
+                    files.into_iter().map(|f| (f.name, f.source)).collect();
+                let slug = brand.slug.clone();
+                compile_off_thread(version.version, files)
+                    .await?
+                    .map_err(|errors| {
+                        let errors: Vec<String> = errors.iter().map(|d| d.to_string()).collect();
+                        Error::internal(format!(
+                            "stored catalog version {} of {slug} does not check: {}",
+                            version.version,
+                            errors.join("; ")
+                        ))
+                    })?
+            }
+        };
+        BrandRuntime::with_catalog(store, brand, catalog).await
+    }
+
+    /// The brand's plan rebuilt from the store around `catalog`.
+    pub async fn with_catalog(
+        store: &dyn Store,
+        brand: Brand,
+        catalog: Catalog,
+    ) -> Result<BrandRuntime> {
         let mut calendars = catalog.calendars.clone();
         let mut down = Vec::new();
         for d in store.downtimes(&brand.id).await? {
-            let from: jiff::civil::Date = d
-                .from_day
-                .parse()
-                .map_err(|_| corrupt("downtime day", &d.from_day))?;
-            let to: jiff::civil::Date = d
-                .to_day
-                .parse()
-                .map_err(|_| corrupt("downtime day", &d.to_day))?;
             if let Some(c) = calendars.iter_mut().find(|c| c.id == d.work_center) {
-                c.down.push(kiln_plan::Downtime { from, to });
+                c.down.push(kiln_plan::Downtime {
+                    from: d.from_day,
+                    to: d.to_day,
+                });
             }
-            down.push((d.work_center, from, to));
+            down.push((d.work_center, d.from_day, d.to_day));
         }
         let rows = store.scheduled_bookings(&brand.id).await?;
         let (schedule, clock, unplaced) =
-            crate::live::rebuild(&catalog, &down, &rows, crate::ids::today())
-                .map_err(|e| ApiError::Internal(format!("schedule of {}: {e}", brand.slug)))?;
+            crate::live::rebuild(&catalog, &down, &rows, crate::time::today()).map_err(|e| {
+                Error::internal(format!(
+                    "the schedule of {} does not rebuild: {e}",
+                    brand.slug
+                ))
+            })?;
         let mut plan = PlanState {
             calendars,
             schedule,
             clock,
             materials: BTreeMap::new(),
             planned: HashMap::new(),
+            retired: false,
         };
         if !unplaced.is_empty() {
             replace_unplaced(store, &brand, &mut plan, &rows, unplaced).await?;
         }
         for m in store.materials(&brand.id).await? {
             let position = Position {
-                on_hand: decimal(&m.on_hand)?,
+                on_hand: m.on_hand,
                 allocated: Decimal::ZERO,
                 on_order: Decimal::ZERO,
             };
             plan.materials.insert(m.id, position);
         }
         for (material, qty) in store.stock_moves(&brand.id).await? {
-            plan.position(&material).on_hand += decimal(&qty)?;
+            plan.position(&material).on_hand += qty;
         }
         for r in store.requirements(&brand.id).await? {
-            plan.position(&r.material).allocated += decimal(&r.gross)?;
+            plan.position(&r.material).allocated += r.gross;
         }
         for s in store.suggestions(&brand.id).await? {
-            plan.position(&s.material).on_order += decimal(&s.qty)?;
+            plan.position(&s.material).on_order += s.qty;
         }
-        for (sku, work_order) in store.planned_work_orders(&brand.id).await? {
+        for (sku, work_order) in store
+            .planned_work_orders(&brand.id, catalog.version)
+            .await?
+        {
             plan.planned.insert(sku, work_order);
         }
         Ok(BrandRuntime {
@@ -203,6 +244,24 @@ impl BrandRuntime {
             plan: Mutex::new(plan),
         })
     }
+}
+
+/// Checks and compiles model files on a blocking thread: `Err` lists every
+/// model error.
+pub async fn compile_off_thread(
+    version: i64,
+    files: Vec<(String, String)>,
+) -> Result<Result<Catalog, Vec<kiln_model::Diagnostic>>> {
+    tokio::task::spawn_blocking(move || {
+        let report = kiln_model::check(&files);
+        if report.diagnostics.is_empty() {
+            Ok(Catalog::compile(version, report))
+        } else {
+            Err(report.diagnostics)
+        }
+    })
+    .await
+    .map_err(|e| Error::internal_from("compiling a catalog", e))
 }
 
 /// Places lines the rebuilt schedule could not take back as stored (day
@@ -214,22 +273,17 @@ async fn replace_unplaced(
     plan: &mut PlanState,
     rows: &[kiln_store::ScheduledBooking],
     unplaced: Vec<crate::live::Unplaced>,
-) -> ApiResult<()> {
+) -> Result<()> {
     plan.tick();
-    let mut orders: Vec<String> = Vec::new();
+    let mut orders: Vec<kiln_domain::OrderId> = Vec::new();
     for u in unplaced {
         match plan.schedule.place(&u.order) {
             Ok(_) => {
-                if !orders.contains(&u.order_id) {
-                    orders.push(u.order_id);
+                if !orders.contains(&u.line.order) {
+                    orders.push(u.line.order);
                 }
             }
-            Err(e) => tracing::warn!(
-                "{}: order {} line {} cannot be placed again: {e}",
-                brand.slug,
-                u.order_id,
-                u.line_no
-            ),
+            Err(e) => tracing::warn!("{}: {} cannot be placed again: {e}", brand.slug, u.line),
         }
     }
     let mut repromises = Vec::new();
@@ -242,7 +296,10 @@ async fn replace_unplaced(
         lines.dedup();
         let bookings = lines
             .iter()
-            .filter_map(|&l| plan.schedule.order(&crate::live::line_id(&order_id, l)))
+            .filter_map(|&l| {
+                plan.schedule
+                    .order(&kiln_domain::LineRef::new(order_id.clone(), l))
+            })
             .flat_map(|p| crate::live::booking_rows(&plan.clock, &p))
             .collect();
         if let Some(order) = store.order(&brand.id, &order_id).await? {
@@ -263,35 +320,54 @@ async fn replace_unplaced(
     Ok(())
 }
 
-fn corrupt(what: &str, value: &str) -> ApiError {
-    ApiError::Internal(format!("stored {what} `{value}` does not parse"))
-}
-
-pub fn decimal(s: &str) -> ApiResult<Decimal> {
-    s.parse().map_err(|_| corrupt("decimal", s))
-}
-
-/// Brand runtimes by slug, loaded on first use.
+/// Brand runtimes by slug, each loaded once on first use. Loading one brand
+/// never holds up another: the map's lock is held only to find or add a
+/// brand's cell, never while a catalog compiles or a plan rebuilds.
 #[derive(Default)]
 pub struct Runtimes {
-    by_slug: RwLock<HashMap<String, Arc<BrandRuntime>>>,
+    by_slug: RwLock<HashMap<String, Arc<OnceCell<Arc<BrandRuntime>>>>>,
 }
 
 impl Runtimes {
-    pub async fn get(&self, store: &dyn Store, slug: &str) -> ApiResult<Arc<BrandRuntime>> {
-        if let Some(rt) = self.by_slug.read().await.get(slug) {
-            return Ok(rt.clone());
+    pub async fn get(&self, store: &dyn Store, slug: &str) -> Result<Arc<BrandRuntime>> {
+        let cell = {
+            let read = self.by_slug.read().await;
+            read.get(slug).cloned()
+        };
+        let cell = match cell {
+            Some(cell) => cell,
+            None => self
+                .by_slug
+                .write()
+                .await
+                .entry(slug.to_string())
+                .or_default()
+                .clone(),
+        };
+        let rt = cell
+            .get_or_try_init(|| async {
+                let brand = store
+                    .brand_by_slug(slug)
+                    .await?
+                    .ok_or_else(|| Error::NotFound(format!("no brand `{slug}`")))?;
+                Ok::<_, Error>(Arc::new(BrandRuntime::load(store, brand).await?))
+            })
+            .await;
+        match rt {
+            Ok(rt) => Ok(rt.clone()),
+            Err(e) => {
+                // A brand that does not exist must not stay in the map.
+                if matches!(e, Error::NotFound(_)) {
+                    self.by_slug.write().await.remove(slug);
+                }
+                Err(e)
+            }
         }
-        let mut map = self.by_slug.write().await;
-        if let Some(rt) = map.get(slug) {
-            return Ok(rt.clone());
-        }
-        let brand = store
-            .brand_by_slug(slug)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("no brand `{slug}`")))?;
-        let rt = Arc::new(BrandRuntime::load(store, brand).await?);
-        map.insert(slug.to_string(), rt.clone());
-        Ok(rt)
+    }
+
+    /// Puts a rebuilt runtime in place of the brand's current one.
+    pub async fn replace(&self, slug: &str, rt: Arc<BrandRuntime>) {
+        let cell = Arc::new(OnceCell::new_with(Some(rt)));
+        self.by_slug.write().await.insert(slug.to_string(), cell);
     }
 }

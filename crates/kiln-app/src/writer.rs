@@ -1,13 +1,24 @@
 //! Group commit for orders: placements queue here in the order they were
 //! planned, and one task writes whatever has queued up in one transaction.
 //! Under load many orders share a commit; alone, an order is written at once.
+//! After a commit that wrote events, the webhook worker is woken.
 
 use std::sync::Arc;
 
 use kiln_store::{NewOrder, Placed, Store, StoreError};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
-type Ack = oneshot::Sender<Result<Placed, StoreError>>;
+/// Why an order was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The writer task is gone (it panicked, or the runtime is shutting down).
+    #[error("the order writer has stopped")]
+    Stopped,
+}
+
+type Ack = oneshot::Sender<Result<Placed, WriteError>>;
 
 enum Job {
     Order(Box<NewOrder>, Ack),
@@ -25,7 +36,7 @@ pub struct OrderWriter {
 
 impl OrderWriter {
     /// Starts the writer task on the current tokio runtime.
-    pub fn spawn(store: Arc<dyn Store>) -> OrderWriter {
+    pub fn spawn(store: Arc<dyn Store>, outbox: Arc<Notify>) -> OrderWriter {
         let (queue, mut rx) = mpsc::unbounded_channel::<Job>();
         tokio::spawn(async move {
             let mut orders = Vec::new();
@@ -47,10 +58,12 @@ impl OrderWriter {
                 }
                 if !orders.is_empty() {
                     let results = store.place_orders(&orders).await;
+                    // Every order written reports itself: wake the deliveries.
+                    outbox.notify_one();
                     orders.clear();
                     for (ack, result) in acks.drain(..).zip(results) {
                         // The request may have gone away; the order stands anyway.
-                        let _ = ack.send(result);
+                        let _ = ack.send(result.map_err(WriteError::from));
                     }
                 }
                 // Flushes queued after orders of this batch are answered
@@ -65,14 +78,12 @@ impl OrderWriter {
 
     /// Queues an order. Synchronous, so a caller holding the brand's plan
     /// lock queues orders in exactly the order it planned them.
-    pub fn enqueue(&self, order: NewOrder) -> oneshot::Receiver<Result<Placed, StoreError>> {
+    pub fn enqueue(&self, order: NewOrder) -> oneshot::Receiver<Result<Placed, WriteError>> {
         let (ack, done) = oneshot::channel();
         if let Err(mpsc::error::SendError(Job::Order(_, ack))) =
             self.queue.send(Job::Order(Box::new(order), ack))
         {
-            let _ = ack.send(Err(StoreError::Conflict(
-                "the order writer has stopped".into(),
-            )));
+            let _ = ack.send(Err(WriteError::Stopped));
         }
         done
     }

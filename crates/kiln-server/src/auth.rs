@@ -1,50 +1,164 @@
-//! Brand API keys: `Authorization: Bearer <key>`. Keys are stored as their
-//! SHA-256 hash only, so a leaked database does not leak working keys.
+//! Who is calling: extractors that check the `Authorization: Bearer <key>`
+//! header once, so handlers never do.
+//!
+//! [`Authorized<N>`] is a brand's key holding the scope `N` names, for the
+//! brand in the path (`/brands/{brand}/...`): no key or a revoked one is
+//! 401, a key without the scope 403 naming it, another brand's key 404 (the
+//! same as a brand that does not exist). [`PlatformAdmin`] is a platform
+//! admin key.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
-use axum::http::HeaderMap;
-use sha2::{Digest, Sha256};
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+use kiln_app::{Actor, Caller, Error};
+use kiln_domain::{AdminKey, Brand, Scope};
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult};
-use crate::runtime::BrandRuntime;
+use crate::error::ApiError;
 
-/// A new random key; the caller shows it once and stores [`hash_key`] of it.
-pub fn new_key() -> String {
-    format!(
-        "kiln_{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
+/// A scope a route needs, as a type.
+pub trait Needs: Send + Sync + 'static {
+    const SCOPE: Scope;
 }
 
-pub fn hash_key(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
+macro_rules! scopes {
+    ($($name:ident => $scope:ident),+ $(,)?) => {
+        $(
+            #[doc = concat!("The scope `", stringify!($scope), "`.")]
+            pub struct $name;
+            impl Needs for $name {
+                const SCOPE: Scope = Scope::$scope;
+            }
+        )+
+    };
 }
 
-/// The brand behind the request's key, which must be the brand in the path.
-/// Another brand's key gets 404, the same answer as a brand that does not
-/// exist, so keys cannot probe for other brands' data.
-pub async fn brand_admin(
-    state: &AppState,
-    headers: &HeaderMap,
-    slug: &str,
-) -> ApiResult<Arc<BrandRuntime>> {
-    let key = headers
+scopes!(
+    CatalogWrite => CatalogWrite,
+    OrdersRead => OrdersRead,
+    OrdersWrite => OrdersWrite,
+    FactoryRead => FactoryRead,
+    FactoryWrite => FactoryWrite,
+    PlanningRead => PlanningRead,
+    PlanningWrite => PlanningWrite,
+    WebhooksWrite => WebhooksWrite,
+    BrandAdmin => Admin,
+);
+
+/// A request by a key of the path's brand that holds the scope `N`.
+pub struct Authorized<N: Needs> {
+    pub brand: Brand,
+    pub caller: Caller,
+    _needs: PhantomData<N>,
+}
+
+impl<N: Needs> Authorized<N> {
+    pub fn slug(&self) -> &str {
+        self.brand.slug.as_str()
+    }
+
+    pub fn actor(&self) -> Actor {
+        self.caller.actor()
+    }
+}
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    parts
+        .headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|k| !k.is_empty())
-        .ok_or(ApiError::Unauthorized)?;
-    let brand = state
-        .store
-        .brand_by_key_hash(&hash_key(key))
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    if brand.slug != slug {
-        return Err(ApiError::NotFound(format!("no brand `{slug}`")));
+        .ok_or(ApiError::App(Error::Unauthorized))
+}
+
+impl<N: Needs> FromRequestParts<Arc<AppState>> for Authorized<N> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = state.app.authenticate(bearer(parts)?).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("no such route"))?;
+        let slug = params
+            .iter()
+            .find(|(k, _)| *k == "brand")
+            .map(|(_, v)| v.to_string())
+            .ok_or_else(|| ApiError::not_found("no brand in the path"))?;
+        let brand = caller.brand(&slug, N::SCOPE)?.clone();
+        Ok(Authorized {
+            brand,
+            caller,
+            _needs: PhantomData,
+        })
     }
-    state.runtimes.get(state.store.as_ref(), slug).await
+}
+
+/// A request that may come without a key (a public checkout), or with one of
+/// the path's brand that must hold the scope `N`: a key that is sent is
+/// checked like [`Authorized`] (revoked 401, missing scope 403).
+pub struct MaybeAuthorized<N: Needs> {
+    /// The brand's slug from the path.
+    pub slug: String,
+    pub auth: Option<Authorized<N>>,
+}
+
+impl<N: Needs> FromRequestParts<Arc<AppState>> for MaybeAuthorized<N> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        if parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+        {
+            let auth = Authorized::<N>::from_request_parts(parts, state).await?;
+            return Ok(MaybeAuthorized {
+                slug: auth.slug().to_string(),
+                auth: Some(auth),
+            });
+        }
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("no such route"))?;
+        let slug = params
+            .iter()
+            .find(|(k, _)| *k == "brand")
+            .map(|(_, v)| v.to_string())
+            .ok_or_else(|| ApiError::not_found("no brand in the path"))?;
+        Ok(MaybeAuthorized { slug, auth: None })
+    }
+}
+
+/// A request by a platform admin key.
+pub struct PlatformAdmin {
+    pub key: AdminKey,
+}
+
+impl PlatformAdmin {
+    pub fn actor(&self) -> Actor {
+        Actor::Admin(self.key.id.clone())
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for PlatformAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = state.app.authenticate(bearer(parts)?).await?;
+        Ok(PlatformAdmin {
+            key: caller.admin()?.clone(),
+        })
+    }
 }

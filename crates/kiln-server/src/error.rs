@@ -1,24 +1,50 @@
 //! One error type for the whole API, rendered as RFC 9457
-//! `application/problem+json` with the JSON path of each offending field.
+//! `application/problem+json`: the application's errors, and what only
+//! HTTP can get wrong (a body that does not read, one too large). Each
+//! offending field is named by its JSON path; a model file's errors by file,
+//! line and column. Server faults are logged with their source chain.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kiln_app::{Error as AppError, FieldError, ModelError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// One offending field: `path` is a JSON pointer into the request
-/// (`/lines/0/quantity`), or the header or query parameter's name.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
-pub struct FieldError {
-    pub path: String,
+/// One entry of a problem's `errors`: a field of the request (`path`), or a
+/// place in a model file (`file`, `line`, `column`).
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct ProblemError {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
     pub message: String,
 }
 
-impl FieldError {
-    pub fn new(path: impl Into<String>, message: impl Into<String>) -> FieldError {
-        FieldError {
-            path: path.into(),
-            message: message.into(),
+impl From<FieldError> for ProblemError {
+    fn from(e: FieldError) -> ProblemError {
+        ProblemError {
+            path: Some(e.path),
+            file: None,
+            line: None,
+            column: None,
+            message: e.message,
+        }
+    }
+}
+
+impl From<ModelError> for ProblemError {
+    fn from(e: ModelError) -> ProblemError {
+        ProblemError {
+            path: None,
+            file: Some(e.file),
+            line: Some(e.line),
+            column: Some(e.column),
+            message: e.message,
         }
     }
 }
@@ -32,94 +58,96 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldError>,
+    pub errors: Vec<ProblemError>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    #[error(transparent)]
+    App(#[from] AppError),
     /// The request cannot be read: bad JSON, a wrong type, a missing field.
     #[error("{detail}")]
     BadRequest {
         detail: String,
         errors: Vec<FieldError>,
     },
-    /// The request reads fine but breaks the domain's rules.
-    #[error("{detail}")]
-    Invalid {
-        detail: String,
-        errors: Vec<FieldError>,
-    },
-    #[error("an API key is required: send `Authorization: Bearer <key>`")]
-    Unauthorized,
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
     #[error("the request body is larger than the 2 MB this server accepts")]
     TooLarge,
-    #[error("internal error")]
-    Internal(String),
 }
 
 impl ApiError {
     pub fn invalid(path: impl Into<String>, message: impl Into<String>) -> ApiError {
-        let message = message.into();
-        ApiError::Invalid {
-            detail: message.clone(),
-            errors: vec![FieldError::new(path, message)],
+        ApiError::App(AppError::invalid(path, message))
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::App(AppError::NotFound(message.into()))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::App(e) => match e {
+                AppError::Invalid { .. } | AppError::InvalidModel { .. } => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
+                AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+                AppError::MissingScope(_) | AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+                AppError::NotFound(_) => StatusCode::NOT_FOUND,
+                AppError::Conflict(_) => StatusCode::CONFLICT,
+                AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            },
         }
     }
 
-    pub fn invalid_fields(errors: Vec<FieldError>) -> ApiError {
-        let detail = match errors.as_slice() {
-            [one] => one.message.clone(),
-            many => format!("{} fields are invalid", many.len()),
-        };
-        ApiError::Invalid { detail, errors }
+    fn slug_and_title(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::BadRequest { .. } => ("bad-request", "The request could not be read"),
+            ApiError::TooLarge => ("too-large", "The request is too large"),
+            ApiError::App(e) => match e {
+                AppError::Invalid { .. } => ("invalid", "The request breaks a rule"),
+                AppError::InvalidModel { .. } => ("invalid-model", "The model files have errors"),
+                AppError::Unauthorized => ("unauthorized", "An API key is required"),
+                AppError::MissingScope(_) => ("missing-scope", "The key lacks a scope"),
+                AppError::Forbidden(_) => ("forbidden", "Forbidden"),
+                AppError::NotFound(_) => ("not-found", "Not found"),
+                AppError::Conflict(_) => ("conflict", "Conflict"),
+                AppError::Unavailable { .. } => ("unavailable", "Service unavailable"),
+                AppError::Internal { .. } => ("internal", "Internal server error"),
+            },
+        }
     }
 
-    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
-        match self {
-            ApiError::BadRequest { .. } => (
-                StatusCode::BAD_REQUEST,
-                "bad-request",
-                "The request could not be read",
-            ),
-            ApiError::Invalid { .. } => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                "The request breaks a rule",
-            ),
-            ApiError::Unauthorized => (
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "An API key is required",
-            ),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-            ApiError::TooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                "The request is too large",
-            ),
-            ApiError::Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal server error",
-            ),
+    /// Logs a server fault with its whole source chain.
+    pub fn log(&self) {
+        if let ApiError::App(e) = self
+            && e.is_server_fault()
+        {
+            tracing::error!(error = %e.chain(), "request failed");
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, slug, title) = self.parts();
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(%cause, "internal error");
-        }
-        let errors = match &self {
-            ApiError::BadRequest { errors, .. } | ApiError::Invalid { errors, .. } => {
-                errors.clone()
+        self.log();
+        let status = self.status();
+        let (slug, title) = self.slug_and_title();
+        let detail = match &self {
+            ApiError::App(AppError::Internal { .. }) => {
+                "internal error; it is logged on the server".to_string()
+            }
+            other => other.to_string(),
+        };
+        let errors = match self {
+            ApiError::BadRequest { errors, .. }
+            | ApiError::App(AppError::Invalid { errors, .. }) => {
+                errors.into_iter().map(ProblemError::from).collect()
+            }
+            ApiError::App(AppError::InvalidModel { errors, .. }) => {
+                errors.into_iter().map(ProblemError::from).collect()
             }
             _ => Vec::new(),
         };
@@ -127,18 +155,20 @@ impl IntoResponse for ApiError {
             kind: format!("/problems/{slug}"),
             title: title.to_string(),
             status: status.as_u16(),
-            detail: self.to_string(),
+            detail,
             errors,
         };
         let mut response = (status, axum::Json(problem)).into_response();
-        response.headers_mut().insert(
+        let headers = response.headers_mut();
+        headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }
@@ -146,11 +176,7 @@ impl IntoResponse for ApiError {
 
 impl From<kiln_store::StoreError> for ApiError {
     fn from(e: kiln_store::StoreError) -> ApiError {
-        match e {
-            kiln_store::StoreError::NotFound => ApiError::NotFound("not found".into()),
-            kiln_store::StoreError::Conflict(m) => ApiError::Conflict(m),
-            other => ApiError::Internal(other.to_string()),
-        }
+        ApiError::App(e.into())
     }
 }
 

@@ -3,7 +3,9 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 
-use crate::error::{ApiError, FieldError};
+use kiln_app::FieldError;
+
+use crate::error::ApiError;
 
 /// Like `axum::Json`, but a body that does not deserialize gives a
 /// problem document pointing at the field (`/lines/0/quantity`).
@@ -65,10 +67,7 @@ fn json_pointer(path: &serde_path_to_error::Path) -> String {
     out
 }
 
-/// RFC 6901 escaping of a pointer segment.
-pub fn escape(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
-}
+pub use kiln_app::orders::escape;
 
 #[cfg(test)]
 mod tests {

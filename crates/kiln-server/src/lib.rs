@@ -1,47 +1,30 @@
-//! The HTTP shell around the engines: the JSON API under `/api/v1`, its
-//! OpenAPI document, health and metrics, and the order flow that ties the
-//! configurator, the planner and the store together.
+//! The HTTP shell: the JSON API under `/api/v1` with its OpenAPI document,
+//! health and metrics, and the web UI. Handlers parse, authorize (the
+//! extractors in [`auth`]), call one use case of [`kiln_app::App`] and
+//! render; they never own a transaction or a plan lock.
 
-pub mod analytics;
 pub mod api;
 pub mod auth;
-pub mod demo;
-pub mod disruption;
 pub mod error;
 mod extract;
-pub mod flow;
-mod ids;
-pub mod live;
-pub mod material_plan;
-pub mod payment;
-pub mod resequence;
-pub mod runtime;
-pub mod schedule;
 mod ui;
-mod writer;
 
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
-use kiln_store::Store;
+use kiln_app::App;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-
-pub use runtime::Runtimes;
 
 /// What every request handler shares.
 pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub runtimes: Runtimes,
-    pub orders: writer::OrderWriter,
+    pub app: Arc<App>,
     metrics: PrometheusHandle,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>) -> Arc<AppState> {
+    pub fn new(app: Arc<App>) -> Arc<AppState> {
         Arc::new(AppState {
-            orders: writer::OrderWriter::spawn(store.clone()),
-            store,
-            runtimes: Runtimes::default(),
+            app,
             metrics: metrics_handle(),
         })
     }
@@ -61,7 +44,7 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// The whole application: API, OpenAPI document, health and metrics.
+/// The whole application: API, OpenAPI document, health, metrics and web UI.
 pub fn app(state: Arc<AppState>) -> Router {
     api::router(state)
 }

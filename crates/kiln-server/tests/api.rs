@@ -7,180 +7,14 @@
 //! PostgreSQL variants live in `mod postgres`, so `cargo test -- postgres`
 //! runs exactly them.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::sync::Arc;
 
-use kiln_store::{Brand, CatalogFile, PostgresStore, SqliteStore, Store};
+use common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-// ---------------------------------------------------------------------------
-// Harness.
-
-#[derive(Clone, Copy)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Where a test's database lives, to be removed when the test ends.
-enum Scratch {
-    Dir(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
-}
-
-impl Scratch {
-    async fn remove(self) {
-        if let Scratch::Postgres { admin_url, name } = self {
-            // Best effort: a failed drop leaves a stray database, not a failure.
-            let mut admin = pg_connect(&admin_url).await;
-            if let Err(e) = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin)
-                .await
-            {
-                eprintln!("could not drop {name}: {e}");
-            }
-        }
-    }
-}
-
-async fn pg_connect(url: &str) -> sqlx::PgConnection {
-    use sqlx::Connection as _;
-    sqlx::PgConnection::connect(url)
-        .await
-        .unwrap_or_else(|e| panic!("connecting to {url}: {e}"))
-}
-
-/// `admin_url` with its database name replaced by `name`.
-fn database_url(admin_url: &str, name: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (admin_url, String::new()),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map(|i| scheme_end + i)
-        .unwrap_or(base.len());
-    format!("{}/{name}{query}", &base[..host_end])
-}
-
-/// A fresh, migrated store; `None` when PostgreSQL is asked for but not
-/// configured (the test is skipped).
-async fn open_store(backend: Backend, test: &str) -> Option<(Arc<dyn Store>, Scratch)> {
-    match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().expect("a temporary directory");
-            let store = SqliteStore::open_dir(dir.path())
-                .await
-                .expect("SQLite opens and migrates");
-            Some((Arc::new(store), Scratch::Dir(dir)))
-        }
-        Backend::Postgres => {
-            let Ok(admin_url) = std::env::var("KILN_TEST_POSTGRES") else {
-                eprintln!("skipping {test}: set KILN_TEST_POSTGRES=postgres://... to run it");
-                return None;
-            };
-            let name = format!("kiln_test_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = pg_connect(&admin_url).await;
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut admin)
-                .await
-                .expect("CREATE DATABASE");
-            drop(admin);
-            let store = PostgresStore::open(&database_url(&admin_url, &name))
-                .await
-                .expect("PostgreSQL opens and migrates");
-            Some((Arc::new(store), Scratch::Postgres { admin_url, name }))
-        }
-    }
-}
-
-/// A running server on `127.0.0.1:<random port>` with the demo brand seeded.
-struct App {
-    base: String,
-    slug: String,
-    key: String,
-    store: Arc<dyn Store>,
-    http: reqwest::Client,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-/// Opens a store on `backend`, seeds the demo brand and serves it.
-async fn spawn_app(backend: Backend, test: &str) -> Option<(App, Scratch)> {
-    let (store, scratch) = open_store(backend, test).await?;
-    let (brand, key) = kiln_server::demo::seed(store.as_ref())
-        .await
-        .expect("the demo seeds");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free port");
-    let addr = listener.local_addr().unwrap();
-    let state = kiln_server::AppState::new(store.clone());
-    let server = tokio::spawn(async move {
-        kiln_server::serve(listener, state)
-            .await
-            .expect("the server runs");
-    });
-    let app = App {
-        base: format!("http://{addr}"),
-        slug: brand.slug,
-        key,
-        store,
-        http: reqwest::Client::new(),
-        server,
-    };
-    Some((app, scratch))
-}
-
-/// Runs `body` against a fresh app, cleans up whether it passed or panicked,
-/// then passes the panic on.
-async fn run<F, Fut>(backend: Backend, test: &str, body: F)
-where
-    F: FnOnce(App) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let Some((app, scratch)) = spawn_app(backend, test).await else {
-        return;
-    };
-    let outcome = tokio::spawn(body(app)).await;
-    scratch.remove().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-/// Instantiates each behaviour for both backends: `sqlite::NAME` and
-/// `postgres::NAME`.
-macro_rules! api_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let test = concat!("sqlite::", stringify!($name));
-                    super::run(super::Backend::Sqlite, test, super::$name).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let test = concat!("postgres::", stringify!($name));
-                    super::run(super::Backend::Postgres, test, super::$name).await;
-                }
-            )*
-        }
-    };
-}
 
 api_tests!(
     catalog_lists_and_configures,
@@ -201,252 +35,6 @@ api_tests!(
     demand_forecasts_and_hot_values_from_history,
     finished_operations_free_their_capacity,
 );
-
-// ---------------------------------------------------------------------------
-// HTTP helpers.
-
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    body: Value,
-    text: String,
-}
-
-impl Reply {
-    async fn from(response: reqwest::Response) -> Reply {
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let text = response.text().await.expect("a response body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply {
-            status,
-            content_type,
-            body,
-            text,
-        }
-    }
-
-    /// Asserts the status, showing the body when it differs.
-    fn expect(self, status: StatusCode) -> Reply {
-        assert_eq!(
-            self.status, status,
-            "unexpected status; body: {}",
-            self.text
-        );
-        self
-    }
-
-    /// Asserts an RFC 9457 problem with `status`, returning its field paths.
-    fn problem(self, status: StatusCode) -> Vec<String> {
-        let reply = self.expect(status);
-        assert_eq!(reply.content_type, "application/problem+json");
-        assert_eq!(reply.body["status"], status.as_u16());
-        assert!(reply.body["title"].is_string(), "{}", reply.text);
-        assert!(reply.body["type"].is_string(), "{}", reply.text);
-        reply.body["errors"]
-            .as_array()
-            .map(|errors| {
-                errors
-                    .iter()
-                    .map(|e| e["path"].as_str().unwrap_or_default().to_string())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
-impl App {
-    /// A second server on the same store, as after a restart: it rebuilds
-    /// its plan from what is stored.
-    async fn restarted(&self) -> App {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a free port");
-        let addr = listener.local_addr().unwrap();
-        let state = kiln_server::AppState::new(self.store.clone());
-        let server = tokio::spawn(async move {
-            kiln_server::serve(listener, state)
-                .await
-                .expect("the server runs");
-        });
-        App {
-            base: format!("http://{addr}"),
-            slug: self.slug.clone(),
-            key: self.key.clone(),
-            store: self.store.clone(),
-            http: reqwest::Client::new(),
-            server,
-        }
-    }
-
-    /// `/api/v1/brands/<slug><path>`.
-    fn brand_url(&self, path: &str) -> String {
-        format!("{}/api/v1/brands/{}{path}", self.base, self.slug)
-    }
-
-    async fn get_public(&self, path: &str) -> Reply {
-        Reply::from(self.http.get(self.brand_url(path)).send().await.unwrap()).await
-    }
-
-    /// GET with the brand's key.
-    async fn get(&self, path: &str) -> Reply {
-        self.get_with_key(path, Some(&self.key)).await
-    }
-
-    async fn get_with_key(&self, path: &str, key: Option<&str>) -> Reply {
-        let mut req = self.http.get(self.brand_url(path));
-        if let Some(key) = key {
-            req = req.bearer_auth(key);
-        }
-        Reply::from(req.send().await.unwrap()).await
-    }
-
-    /// POST JSON with the brand's key.
-    async fn post(&self, path: &str, body: &Value) -> Reply {
-        let req = self
-            .http
-            .post(self.brand_url(path))
-            .bearer_auth(&self.key)
-            .json(body);
-        Reply::from(req.send().await.unwrap()).await
-    }
-
-    async fn post_raw(&self, path: &str, body: &str) -> Reply {
-        let req = self
-            .http
-            .post(self.brand_url(path))
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string());
-        Reply::from(req.send().await.unwrap()).await
-    }
-
-    async fn configure(&self, product: &str, selections: Value) -> Reply {
-        self.post(
-            &format!("/products/{product}/configure"),
-            &json!({ "selections": selections }),
-        )
-        .await
-    }
-
-    async fn place(&self, key: Option<&str>, body: &Value) -> Reply {
-        let mut req = self.http.post(self.brand_url("/orders")).json(body);
-        if let Some(key) = key {
-            req = req.header("Idempotency-Key", key);
-        }
-        Reply::from(req.send().await.unwrap()).await
-    }
-
-    /// Places `body` and returns the new order's id.
-    async fn place_ok(&self, body: &Value) -> String {
-        let key = uuid::Uuid::new_v4().to_string();
-        let reply = self
-            .place(Some(&key), body)
-            .await
-            .expect(StatusCode::CREATED);
-        reply.body["id"].as_str().expect("an order id").to_string()
-    }
-
-    async fn order(&self, id: &str) -> Value {
-        self.get(&format!("/orders/{id}"))
-            .await
-            .expect(StatusCode::OK)
-            .body
-    }
-
-    /// A second brand, created straight in the store, with its own key and
-    /// the demo catalog.
-    async fn other_brand(&self) -> (Brand, String) {
-        let brand = Brand {
-            id: format!("brd_other_{}", uuid::Uuid::new_v4().simple()),
-            slug: "other".into(),
-            name: "Other Brand".into(),
-        };
-        self.store.create_brand(&brand, 0).await.unwrap();
-        for (kind, name, source) in kiln_server::demo::FILES {
-            let file = CatalogFile {
-                kind: kind.to_string(),
-                name: name.to_string(),
-                source: source.to_string(),
-            };
-            self.store
-                .put_catalog_file(&brand.id, &file, 0)
-                .await
-                .unwrap();
-        }
-        let key = kiln_server::auth::new_key();
-        self.store
-            .add_api_key(&brand.id, &kiln_server::auth::hash_key(&key), "test", 0)
-            .await
-            .unwrap();
-        (brand, key)
-    }
-}
-
-fn order_body(email: &str, product: &str, selections: Value, quantity: u32) -> Value {
-    json!({
-        "customer": { "name": "Ada Lovelace", "email": email },
-        "ship_to": {
-            "name": "Ada Lovelace",
-            "line1": "12 Analytical Way",
-            "city": "London",
-            "postal_code": "N1 9GU",
-            "country": "GB"
-        },
-        "channel": "online",
-        "lines": [{ "product": product, "selections": selections, "quantity": quantity }]
-    })
-}
-
-fn mug(email: &str) -> Value {
-    order_body(
-        email,
-        "mug",
-        json!({ "size": "L", "shape": "tall", "glaze": "#1d3557", "pattern": "stripes" }),
-        2,
-    )
-}
-
-fn option<'a>(outcome: &'a Value, id: &str) -> &'a Value {
-    outcome["options"]
-        .as_array()
-        .expect("options")
-        .iter()
-        .find(|o| o["id"] == id)
-        .unwrap_or_else(|| panic!("no option {id} in {outcome}"))
-}
-
-fn value<'a>(option: &'a Value, id: &str) -> &'a Value {
-    option["values"]
-        .as_array()
-        .expect("values")
-        .iter()
-        .find(|v| v["id"] == id)
-        .unwrap_or_else(|| panic!("no value {id} in {option}"))
-}
-
-/// The distinct work orders of an order's lines.
-fn work_orders_of(order: &Value) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for line in order["lines"].as_array().expect("lines") {
-        let id = line["work_order_id"].as_str().expect("a work order id");
-        if !out.iter().any(|w| w == id) {
-            out.push(id.to_string());
-        }
-    }
-    out
-}
-
-fn timestamp(at: &Value) -> jiff::Timestamp {
-    at.as_str()
-        .unwrap_or_else(|| panic!("a time, not {at}"))
-        .parse()
-        .unwrap_or_else(|e| panic!("{at} is not RFC 3339: {e}"))
-}
 
 // ---------------------------------------------------------------------------
 // Behaviours.
@@ -1060,6 +648,28 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/brands/{brand}/demand"),
     ("post", "/api/v1/brands/{brand}/sales-history"),
     ("post", "/api/v1/brands/{brand}/demand/purchase-suggestions"),
+    ("post", "/api/v1/admin/brands"),
+    ("get", "/api/v1/admin/brands"),
+    ("get", "/api/v1/admin/audit"),
+    ("get", "/api/v1/brands/{brand}/audit"),
+    ("post", "/api/v1/brands/{brand}/api-keys"),
+    ("get", "/api/v1/brands/{brand}/api-keys"),
+    ("delete", "/api/v1/brands/{brand}/api-keys/{key}"),
+    ("post", "/api/v1/brands/{brand}/api-keys/{key}/rotate"),
+    ("put", "/api/v1/brands/{brand}/catalog"),
+    ("get", "/api/v1/brands/{brand}/catalog/versions"),
+    ("get", "/api/v1/brands/{brand}/catalog/versions/{version}"),
+    ("get", "/api/v1/brands/{brand}/catalog/diff"),
+    ("post", "/api/v1/brands/{brand}/webhooks"),
+    ("get", "/api/v1/brands/{brand}/webhooks"),
+    ("get", "/api/v1/brands/{brand}/webhooks/{webhook}"),
+    ("patch", "/api/v1/brands/{brand}/webhooks/{webhook}"),
+    ("delete", "/api/v1/brands/{brand}/webhooks/{webhook}"),
+    ("post", "/api/v1/brands/{brand}/webhooks/{webhook}/rotate-secret"),
+    ("post", "/api/v1/brands/{brand}/webhooks/{webhook}/replay"),
+    ("get", "/api/v1/brands/{brand}/webhooks/{webhook}/deliveries"),
+    ("get", "/api/v1/brands/{brand}/webhooks/{webhook}/deliveries/{delivery}/attempts"),
+    ("get", "/api/v1/brands/{brand}/events"),
     (
         "post",
         "/api/v1/brands/{brand}/work-centers/{work_center}/downtimes",
@@ -1726,12 +1336,8 @@ async fn purchases_are_received_and_made_orders_consume_stock(app: App) {
         assert!(close(made[m].0, received[m].0 - gross), "{m}: consumed");
     }
     // And the server rebuilds the same positions after a restart.
-    let rebuilt = kiln_server::AppState::new(app.store.clone());
-    let rt = rebuilt
-        .runtimes
-        .get(app.store.as_ref(), &app.slug)
-        .await
-        .expect("the brand loads");
+    let rebuilt = kiln_app::App::new(app.store.clone(), config());
+    let rt = rebuilt.brand(&app.slug).await.expect("the brand loads");
     let plan = rt.plan.lock().await;
     for (m, (on_hand, allocated, on_order)) in &made {
         let p = plan.materials.get(m);

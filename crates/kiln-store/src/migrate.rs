@@ -30,4 +30,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "live schedule",
         include_str!("../migrations/0006_live_schedule.sql"),
     ),
+    (
+        7,
+        "platform",
+        include_str!("../migrations/0007_platform.sql"),
+    ),
 ];

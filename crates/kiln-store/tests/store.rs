@@ -1,142 +1,28 @@
-//! Behaviour of the `Store` trait, written once and run against both
-//! backends: SQLite in a fresh temporary directory per test, always; and
-//! PostgreSQL in a fresh database per test when `KILN_TEST_POSTGRES` holds a
-//! server URL (e.g. `postgres://postgres@127.0.0.1:5432/postgres`).
-//!
-//! Every PostgreSQL test has `postgres` in its path (`postgres::...`), so
-//! `cargo test -- postgres` runs exactly those.
+//! Behaviour of the store, written once and run against both backends (see
+//! `common` for the harness): brands, catalogs and materials, orders, the
+//! shop floor, shipments, replans and sales history. The platform around
+//! them (keys, catalog versions, the outbox and webhooks) is `platform.rs`.
 
-use std::future::Future;
+#[macro_use]
+mod common;
+
 use std::sync::Arc;
 
+use common::*;
+use kiln_store::prelude::*;
 use kiln_store::{
-    BookingRow, Brand, CatalogFile, Customer, Downtime, MaterialRow, NewOrder, OperationAction,
-    OrderEvent, OrderLine, Payment, Placed, PostgresStore, PurchaseSuggestion, Repromise,
-    Requirement, SalesLine, Shipment, SqliteStore, Store, StoreError, WorkOrderOperation,
-    WorkOrderWrite, status,
+    AuditAction, BookingRow, Brand, BrandId, Downtime, DowntimeId, FileKind, LineRef, Milestone,
+    OperationStatus, OrderId, OrderStatus, OrderSummary, Placed, Repromise, SaleTime, SalesLine,
+    Scope, ShipmentId, ShipmentStatus, Slug, TimelineEntry, TimelineEntryId, WorkOrderStatus,
 };
-
-// ---------------------------------------------------------------------------
-// Harness: one fresh store per test, cleaned up afterwards.
-
-/// Where a test's store lives, to be removed when the test ends.
-enum Scratch {
-    Dir(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
-}
-
-async fn sqlite_store() -> (Arc<dyn Store>, Scratch) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = SqliteStore::open_dir(dir.path())
-        .await
-        .expect("SQLite opens and migrates");
-    (Arc::new(store), Scratch::Dir(dir))
-}
-
-/// A fresh database on the server at `KILN_TEST_POSTGRES`, or `None` (skip).
-async fn postgres_store(test: &str) -> Option<(Arc<dyn Store>, Scratch)> {
-    let Ok(admin_url) = std::env::var("KILN_TEST_POSTGRES") else {
-        eprintln!("skipping {test}: set KILN_TEST_POSTGRES=postgres://... to run it");
-        return None;
-    };
-    let name = format!("kiln_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = connect(&admin_url).await;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("CREATE DATABASE");
-    drop(admin);
-    let url = database_url(&admin_url, &name);
-    let store = PostgresStore::open(&url)
-        .await
-        .expect("PostgreSQL opens and migrates");
-    Some((Arc::new(store), Scratch::Postgres { admin_url, name }))
-}
-
-async fn connect(url: &str) -> sqlx::PgConnection {
-    use sqlx::Connection as _;
-    sqlx::PgConnection::connect(url)
-        .await
-        .unwrap_or_else(|e| panic!("connecting to {url}: {e}"))
-}
-
-/// `admin_url` with its database name replaced by `name`.
-fn database_url(admin_url: &str, name: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (admin_url, String::new()),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map(|i| scheme_end + i)
-        .unwrap_or(base.len());
-    format!("{}/{name}{query}", &base[..host_end])
-}
-
-impl Scratch {
-    async fn remove(self) {
-        if let Scratch::Postgres { admin_url, name } = self {
-            // Best effort: a failed drop leaves a stray database, not a failure.
-            let mut admin = connect(&admin_url).await;
-            if let Err(e) = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin)
-                .await
-            {
-                eprintln!("could not drop {name}: {e}");
-            }
-        }
-    }
-}
-
-/// Runs `body` on a fresh store, cleans up whether it passed or panicked,
-/// then passes the panic on.
-async fn run<F, Fut>(store: Option<(Arc<dyn Store>, Scratch)>, body: F)
-where
-    F: FnOnce(Arc<dyn Store>) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let Some((store, scratch)) = store else {
-        return;
-    };
-    let outcome = tokio::spawn(body(store)).await;
-    scratch.remove().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-/// Instantiates each behaviour for both backends: `sqlite::NAME` and
-/// `postgres::NAME`.
-macro_rules! store_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::run(Some(super::sqlite_store().await), super::$name).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let test = concat!("postgres::", stringify!($name));
-                    super::run(super::postgres_store(test).await, super::$name).await;
-                }
-            )*
-        }
-    };
-}
 
 store_tests!(
     brands_and_api_keys,
-    catalog_files_upsert,
+    catalog_files_by_version,
     seed_materials_keeps_existing_positions,
     place_order_writes_everything_once,
     place_orders_batch_one_result_each,
-    order_reads_lines_events_requirements,
+    order_reads_lines_timeline_requirements,
     orders_list_filters_by_customer,
     work_orders_batch_by_sku,
     add_quantity_to_a_started_work_order_is_refused,
@@ -147,217 +33,8 @@ store_tests!(
     sales_history_imports_once_and_reads_with_orders,
 );
 
-// ---------------------------------------------------------------------------
-// Fixtures.
-
-const T0: i64 = 1_750_000_000_000;
-
-async fn brand(store: &dyn Store, slug: &str) -> Brand {
-    let b = Brand {
-        id: format!("brd_{slug}"),
-        slug: slug.into(),
-        name: format!("Brand {slug}"),
-    };
-    store.create_brand(&b, T0).await.expect("create_brand");
-    b
-}
-
-fn ops(n: i64) -> Vec<WorkOrderOperation> {
-    (1..=n)
-        .map(|seq| WorkOrderOperation {
-            seq,
-            operation: format!("op{seq}"),
-            name: format!("Operation {seq}"),
-            work_center: format!("wc{seq}"),
-            setup_minutes: "10".into(),
-            run_minutes: "2.5".into(),
-            status: "pending".into(),
-            started_at: None,
-            completed_at: None,
-            scrap: 0,
-        })
-        .collect()
-}
-
-fn create_wo(id: &str, sku: &str, quantity: i64, n_ops: i64) -> WorkOrderWrite {
-    WorkOrderWrite::Create {
-        id: id.into(),
-        sku: sku.into(),
-        product_id: "mug".into(),
-        quantity,
-        operations: ops(n_ops),
-    }
-}
-
-/// An order of one line of `quantity` units into work order `wo`.
-fn order(
-    brand: &Brand,
-    id: &str,
-    key: Option<&str>,
-    email: &str,
-    quantity: i64,
-    wo: WorkOrderWrite,
-) -> NewOrder {
-    let wo_id = match &wo {
-        WorkOrderWrite::Create { id, .. } | WorkOrderWrite::AddQuantity { id, .. } => id.clone(),
-    };
-    let sku = match &wo {
-        WorkOrderWrite::Create { sku, .. } => sku.clone(),
-        WorkOrderWrite::AddQuantity { .. } => "MUG-M-CLASSIC".into(),
-    };
-    NewOrder {
-        brand_id: brand.id.clone(),
-        id: id.into(),
-        idempotency_key: key.map(str::to_string),
-        request_hash: format!("hash-{id}"),
-        access_token: format!("tok-{id}"),
-        customer: Customer {
-            id: format!("cus_{id}"),
-            email: email.into(),
-            name: "Ada Lovelace".into(),
-            phone: Some("+44 20 0000 0000".into()),
-        },
-        channel: "online".into(),
-        store_id: None,
-        ship_to:
-            r#"{"name":"Ada","line1":"1 Way","city":"London","postal_code":"N1","country":"GB"}"#
-                .into(),
-        status: status::PLANNED.into(),
-        currency: "EUR".into(),
-        total: "27.00".into(),
-        promised_date: "2026-01-15".into(),
-        created_at: T0,
-        lines: vec![OrderLine {
-            line_no: 1,
-            product_id: "mug".into(),
-            selections: r#"{"size":"M"}"#.into(),
-            sku,
-            quantity,
-            unit_price: "13.50".into(),
-            work_order_id: wo_id,
-        }],
-        work_orders: vec![wo],
-        bookings: vec![BookingRow {
-            order_id: id.into(),
-            line_no: 1,
-            operation: "op1".into(),
-            work_center: "wc1".into(),
-            day: "2026-01-12".into(),
-            minutes: 25,
-            seq: 1,
-            machine: 0,
-            setup_start: 29_470_080,
-            start_at: 29_470_090,
-            end_at: 29_470_115,
-            setup_minutes: 10,
-            changeover: 10,
-            release_at: 29_469_600,
-            due_day: "2026-01-15".into(),
-        }],
-        rebooked: Vec::new(),
-        requirements: vec![
-            Requirement {
-                material: "clay".into(),
-                gross: "0.76".into(),
-                allocated: "0.76".into(),
-                shortage: "0".into(),
-            },
-            Requirement {
-                material: "box".into(),
-                gross: "2".into(),
-                allocated: "1".into(),
-                shortage: "1".into(),
-            },
-        ],
-        suggestions: vec![PurchaseSuggestion {
-            id: format!("pur_{id}"),
-            order_id: id.into(),
-            material: "box".into(),
-            qty: "50".into(),
-            order_by: "2026-01-05".into(),
-            arrives: "2026-01-09".into(),
-            need_by: "2026-01-12".into(),
-        }],
-        events: vec![
-            OrderEvent {
-                id: format!("evt_{id}_1"),
-                status: "ordered".into(),
-                note: "received through online".into(),
-                at: T0,
-            },
-            OrderEvent {
-                id: format!("evt_{id}_2"),
-                status: status::PLANNED.into(),
-                note: "planned".into(),
-                at: T0,
-            },
-        ],
-        payment: Payment {
-            provider: "manual".into(),
-            status: "awaiting_payment".into(),
-            amount: "24.00".into(),
-            currency: "EUR".into(),
-            reference: format!("KILN-{id}"),
-            instructions: "pay by transfer".into(),
-        },
-    }
-}
-
-/// Event ids that sort in the order they are handed out.
-fn event_ids(prefix: &str) -> impl Iterator<Item = String> + Send + use<> {
-    let prefix = prefix.to_string();
-    (0..).map(move |i| format!("evt_{prefix}_{i:04}"))
-}
-
-async fn start(
-    store: &dyn Store,
-    b: &Brand,
-    wo: &str,
-    seq: i64,
-    at: i64,
-) -> kiln_store::Result<kiln_store::OperationChange> {
-    let mut ids = event_ids(&format!("{wo}_{seq}_s"));
-    store
-        .record_operation(&b.id, wo, seq, OperationAction::Start, at, &mut ids)
-        .await
-}
-
-async fn complete(
-    store: &dyn Store,
-    b: &Brand,
-    wo: &str,
-    seq: i64,
-    at: i64,
-) -> kiln_store::Result<kiln_store::OperationChange> {
-    let mut ids = event_ids(&format!("{wo}_{seq}_c"));
-    store
-        .record_operation(
-            &b.id,
-            wo,
-            seq,
-            OperationAction::Complete { scrap: 1 },
-            at,
-            &mut ids,
-        )
-        .await
-}
-
-fn assert_conflict<T: std::fmt::Debug>(r: kiln_store::Result<T>, what: &str) {
-    match r {
-        Err(StoreError::Conflict(_)) => {}
-        other => panic!("{what}: expected a conflict, got {other:?}"),
-    }
-}
-
-fn assert_not_found<T: std::fmt::Debug>(r: kiln_store::Result<T>, what: &str) {
-    match r {
-        Err(StoreError::NotFound) => {}
-        other => panic!("{what}: expected not found, got {other:?}"),
-    }
-}
-
-fn statuses(o: &kiln_store::Order) -> Vec<&str> {
-    o.events.iter().map(|e| e.status.as_str()).collect()
+fn ids(v: Vec<OrderSummary>) -> Vec<String> {
+    v.into_iter().map(|s| s.id.into_string()).collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -373,75 +50,79 @@ async fn brands_and_api_keys(store: Arc<dyn Store>) {
     assert_eq!(store.brands().await.unwrap(), vec![a.clone(), b.clone()]);
     // A second brand with the same slug is refused.
     let dup = Brand {
-        id: "brd_other".into(),
-        slug: "alpha".into(),
+        id: BrandId::from("brd_other"),
+        slug: Slug::parse("alpha").unwrap(),
         name: "Dup".into(),
     };
-    assert!(store.create_brand(&dup, T0).await.is_err());
+    let key = new_key(&dup.id, "key_dup", &"d".repeat(64), &[Scope::Admin], T0);
+    let entry = audit(Some(&dup.id), AuditAction::BrandCreated, "alpha", T0);
+    assert!(store.create_brand(&dup, &key, &entry).await.is_err());
 
     let hash_a = "a".repeat(64);
     let hash_b = "b".repeat(64);
-    store.add_api_key(&a.id, &hash_a, "ci", T0).await.unwrap();
-    store.add_api_key(&b.id, &hash_b, "ci", T0).await.unwrap();
-    assert_eq!(store.brand_by_key_hash(&hash_a).await.unwrap(), Some(a));
-    assert_eq!(store.brand_by_key_hash(&hash_b).await.unwrap(), Some(b));
-    assert_eq!(
-        store.brand_by_key_hash(&"c".repeat(64)).await.unwrap(),
-        None
-    );
+    for (brand, hash) in [(&a, &hash_a), (&b, &hash_b)] {
+        let key = new_key(
+            &brand.id,
+            &format!("key_ci_{}", brand.slug),
+            hash,
+            &[Scope::Admin],
+            T0,
+        );
+        let entry = audit(Some(&brand.id), AuditAction::KeyIssued, "ci", T0);
+        store.add_api_key(&key, &entry).await.unwrap();
+    }
+    let brand_of = |hash: String| async move {
+        store
+            .api_key_by_hash(&hash)
+            .await
+            .unwrap()
+            .map(|(_, brand)| brand)
+    };
+    assert_eq!(brand_of(hash_a).await, Some(a));
+    assert_eq!(brand_of(hash_b).await, Some(b));
+    assert_eq!(brand_of("c".repeat(64)).await, None);
 }
 
-async fn catalog_files_upsert(store: Arc<dyn Store>) {
+async fn catalog_files_by_version(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let a = brand(store, "alpha").await;
     let b = brand(store, "bravo").await;
-    let file = |kind: &str, name: &str, source: &str| CatalogFile {
-        kind: kind.into(),
-        name: name.into(),
-        source: source.into(),
-    };
-    store
-        .put_catalog_file(&a.id, &file("product", "mug.toml", "v1"), T0)
+    let v1 = catalog_version(1, &["mug"], T0);
+    let factory = file(FileKind::Factory, "factory.toml", "f1");
+    let mug = |source| file(FileKind::Product, "mug.toml", source);
+    publish(store, &a.id, &v1, &[mug("v1"), factory.clone()], &[])
         .await
         .unwrap();
-    store
-        .put_catalog_file(&a.id, &file("factory", "factory.toml", "f1"), T0)
+    // A new source for a file is a new version, which the latest shows.
+    let v2 = catalog_version(2, &["mug"], T0 + 1);
+    publish(store, &a.id, &v2, &[mug("v2"), factory.clone()], &[])
         .await
         .unwrap();
-    store
-        .put_catalog_file(&a.id, &file("product", "mug.toml", "v2"), T0 + 1)
-        .await
-        .unwrap();
+    // Files come back by kind, then name.
     assert_eq!(
-        store.catalog_files(&a.id).await.unwrap(),
-        vec![
-            file("factory", "factory.toml", "f1"),
-            file("product", "mug.toml", "v2")
-        ]
+        store.catalog(&a.id, None).await.unwrap(),
+        Some((v2, vec![factory, mug("v2")]))
     );
-    assert!(store.catalog_files(&b.id).await.unwrap().is_empty());
+    assert_eq!(store.catalog(&b.id, None).await.unwrap(), None);
+    assert!(store.catalog_versions(&b.id).await.unwrap().is_empty());
 }
 
 async fn seed_materials_keeps_existing_positions(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let a = brand(store, "alpha").await;
     let b = brand(store, "bravo").await;
-    let row = |id: &str, on_hand: &str| MaterialRow {
-        id: id.into(),
-        on_hand: on_hand.into(),
-    };
     store
-        .seed_materials(&a.id, &[row("clay", "10")])
+        .seed_materials(&a.id, &[material("clay", "10")])
         .await
         .unwrap();
     // Seeding again adds the new material and keeps the stored position.
     store
-        .seed_materials(&a.id, &[row("clay", "99"), row("box", "5")])
+        .seed_materials(&a.id, &[material("clay", "99"), material("box", "5")])
         .await
         .unwrap();
     assert_eq!(
         store.materials(&a.id).await.unwrap(),
-        vec![row("box", "5"), row("clay", "10")]
+        vec![material("box", "5"), material("clay", "10")]
     );
     // Placing an order does not rewrite the stored stock.
     store
@@ -457,31 +138,28 @@ async fn seed_materials_keeps_existing_positions(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(
         store.materials(&a.id).await.unwrap(),
-        vec![row("box", "5"), row("clay", "10")]
+        vec![material("box", "5"), material("clay", "10")]
     );
     // Another brand's materials are its own.
     store
-        .seed_materials(&b.id, &[row("clay", "1")])
+        .seed_materials(&b.id, &[material("clay", "1")])
         .await
         .unwrap();
     assert_eq!(
         store.materials(&b.id).await.unwrap(),
-        vec![row("clay", "1")]
+        vec![material("clay", "1")]
     );
-    assert_eq!(store.materials(&a.id).await.unwrap()[1], row("clay", "10"));
+    assert_eq!(
+        store.materials(&a.id).await.unwrap()[1],
+        material("clay", "10")
+    );
 }
 
 async fn place_order_writes_everything_once(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let a = brand(store, "alpha").await;
     store
-        .seed_materials(
-            &a.id,
-            &[MaterialRow {
-                id: "clay".into(),
-                on_hand: "10".into(),
-            }],
-        )
+        .seed_materials(&a.id, &[material("clay", "10")])
         .await
         .unwrap();
     let materials = store.materials(&a.id).await.unwrap();
@@ -501,16 +179,18 @@ async fn place_order_writes_everything_once(store: Arc<dyn Store>) {
     );
 
     let placed = store
-        .order(&a.id, "ord_1")
+        .order(&a.id, &ord("ord_1"))
         .await
         .unwrap()
         .expect("the order");
-    assert_eq!(placed.status, status::PLANNED);
-    assert_eq!(placed.total, "27.00");
-    assert_eq!(placed.promised_date, "2026-01-15");
+    assert_eq!(placed.status, OrderStatus::Planned);
+    assert_eq!(placed.total, dec("27.00"));
+    assert_eq!(placed.total.to_string(), "27.00", "stored as given");
+    assert_eq!(placed.promised_date, day("2026-01-15"));
     assert_eq!(placed.customer.email, "ada@example.com");
     assert_eq!(placed.request_hash, "hash-ord_1");
     assert_eq!(placed.access_token, "tok-ord_1");
+    assert_eq!(placed.payment.as_ref(), Some(&first.payment));
     let by_key = store
         .order_by_idempotency_key(&a.id, "key-1")
         .await
@@ -521,8 +201,16 @@ async fn place_order_writes_everything_once(store: Arc<dyn Store>) {
     assert_eq!(store.suggestions(&a.id).await.unwrap(), first.suggestions);
     assert_eq!(store.requirements(&a.id).await.unwrap().len(), 2);
     assert_eq!(
-        store.planned_work_orders(&a.id).await.unwrap(),
-        vec![("MUG-M".to_string(), "wo_1".to_string())]
+        store.planned_work_orders(&a.id, 1).await.unwrap(),
+        vec![("MUG-M".to_string(), wo("wo_1"))]
+    );
+    // Work orders batch only lines of their own catalog version.
+    assert!(
+        store
+            .planned_work_orders(&a.id, 2)
+            .await
+            .unwrap()
+            .is_empty()
     );
 
     // The same key again, whatever the rest says: nothing is written.
@@ -537,10 +225,10 @@ async fn place_order_writes_everything_once(store: Arc<dyn Store>) {
     assert_eq!(
         store.place_order(&retry).await.unwrap(),
         Placed::Existing {
-            order_id: "ord_1".into()
+            order_id: ord("ord_1")
         }
     );
-    assert_eq!(store.order(&a.id, "ord_2").await.unwrap(), None);
+    assert_eq!(store.order(&a.id, &ord("ord_2")).await.unwrap(), None);
     assert_eq!(store.orders(&a.id, None, 100).await.unwrap().len(), 1);
     assert_eq!(
         store
@@ -557,7 +245,10 @@ async fn place_order_writes_everything_once(store: Arc<dyn Store>) {
     assert_eq!(store.suggestions(&a.id).await.unwrap(), first.suggestions);
     assert_eq!(store.requirements(&a.id).await.unwrap().len(), 2);
     assert_eq!(store.materials(&a.id).await.unwrap(), materials);
-    assert_eq!(store.order(&a.id, "ord_1").await.unwrap(), Some(placed));
+    assert_eq!(
+        store.order(&a.id, &ord("ord_1")).await.unwrap(),
+        Some(placed)
+    );
 
     // Without a key, every placement is a new order.
     let keyless = order(
@@ -591,10 +282,6 @@ async fn place_orders_batch_one_result_each(store: Arc<dyn Store>) {
     );
     store.place_order(&earlier).await.unwrap();
 
-    let add = |id: &str, quantity| WorkOrderWrite::AddQuantity {
-        id: id.into(),
-        quantity,
-    };
     let batch = vec![
         // A new work order, and a second order batching into it.
         order(
@@ -611,7 +298,7 @@ async fn place_orders_batch_one_result_each(store: Arc<dyn Store>) {
             Some("k2"),
             "bob@example.com",
             3,
-            add("wo_1", 3),
+            add_to("wo_1", 3),
         ),
         // A key that is already taken.
         order(
@@ -629,7 +316,7 @@ async fn place_orders_batch_one_result_each(store: Arc<dyn Store>) {
             Some("k4"),
             "dee@example.com",
             1,
-            add("wo_missing", 1),
+            add_to("wo_missing", 1),
         ),
         // The same key twice in one batch: the first one wins.
         order(
@@ -668,7 +355,7 @@ async fn place_orders_batch_one_result_each(store: Arc<dyn Store>) {
     assert_eq!(
         next().unwrap(),
         Placed::Existing {
-            order_id: "ord_0".into()
+            order_id: ord("ord_0")
         }
     );
     assert_conflict(next(), "adding to a missing work order");
@@ -681,27 +368,31 @@ async fn place_orders_batch_one_result_each(store: Arc<dyn Store>) {
     assert_eq!(
         next().unwrap(),
         Placed::Existing {
-            order_id: "ord_5".into()
+            order_id: ord("ord_5")
         }
     );
 
-    let ids = |v: Vec<kiln_store::OrderSummary>| {
-        let mut ids: Vec<String> = v.into_iter().map(|s| s.id).collect();
+    let sorted = |v| {
+        let mut ids = ids(v);
         ids.sort();
         ids
     };
     assert_eq!(
-        ids(store.orders(&a.id, None, 100).await.unwrap()),
+        sorted(store.orders(&a.id, None, 100).await.unwrap()),
         ["ord_0", "ord_1", "ord_2", "ord_5"]
     );
-    let wo = store.work_order(&a.id, "wo_1").await.unwrap().unwrap();
-    assert_eq!(wo.quantity, 5);
-    assert_eq!(wo.order_ids, ["ord_1", "ord_2"]);
+    let w = store.work_order(&a.id, &wo("wo_1")).await.unwrap().unwrap();
+    assert_eq!(w.quantity, 5);
+    assert_eq!(w.order_ids, [ord("ord_1"), ord("ord_2")]);
     for gone in ["wo_3", "wo_6"] {
-        assert_eq!(store.work_order(&a.id, gone).await.unwrap(), None, "{gone}");
+        assert_eq!(
+            store.work_order(&a.id, &wo(gone)).await.unwrap(),
+            None,
+            "{gone}"
+        );
     }
     // Only the placed orders' rows exist.
-    let mut booked: Vec<String> = store
+    let mut booked: Vec<OrderId> = store
         .bookings(&a.id)
         .await
         .unwrap()
@@ -709,7 +400,7 @@ async fn place_orders_batch_one_result_each(store: Arc<dyn Store>) {
         .map(|b| b.order_id)
         .collect();
     booked.sort();
-    assert_eq!(booked, ["ord_0", "ord_1", "ord_2", "ord_5"]);
+    assert_eq!(booked, ["ord_0", "ord_1", "ord_2", "ord_5"].map(ord));
     assert_eq!(store.suggestions(&a.id).await.unwrap().len(), 4);
     assert_eq!(store.requirements(&a.id).await.unwrap().len(), 8);
     assert_eq!(
@@ -719,7 +410,7 @@ async fn place_orders_batch_one_result_each(store: Arc<dyn Store>) {
     assert!(store.place_orders(&[]).await.is_empty());
 }
 
-async fn order_reads_lines_events_requirements(store: Arc<dyn Store>) {
+async fn order_reads_lines_timeline_requirements(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let a = brand(store, "alpha").await;
     let new = order(
@@ -731,10 +422,10 @@ async fn order_reads_lines_events_requirements(store: Arc<dyn Store>) {
         create_wo("wo_1", "MUG-M", 2, 2),
     );
     store.place_order(&new).await.unwrap();
-    let o = store.order(&a.id, "ord_1").await.unwrap().unwrap();
+    let o = store.order(&a.id, &ord("ord_1")).await.unwrap().unwrap();
     assert_eq!(o.id, "ord_1");
     assert_eq!(o.lines, new.lines);
-    assert_eq!(o.events, new.events);
+    assert_eq!(o.timeline, new.timeline);
     assert_eq!(statuses(&o), ["ordered", "planned"]);
     // Requirements come back sorted by material.
     let mut requirements = new.requirements.clone();
@@ -742,16 +433,16 @@ async fn order_reads_lines_events_requirements(store: Arc<dyn Store>) {
     assert_eq!(o.requirements, requirements);
     assert!(o.shipments.is_empty());
     assert_eq!(o.ship_to, new.ship_to);
-    assert_eq!(o.channel, "online");
+    assert_eq!(o.channel, kiln_store::Channel::Online);
     assert_eq!(o.store_id, None);
     assert_eq!(o.customer.phone.as_deref(), Some("+44 20 0000 0000"));
-    assert_eq!(store.order(&a.id, "ord_missing").await.unwrap(), None);
+    assert_eq!(store.order(&a.id, &ord("ord_missing")).await.unwrap(), None);
 
-    let wo = store.work_order(&a.id, "wo_1").await.unwrap().unwrap();
-    assert_eq!(wo.sku, "MUG-M");
-    assert_eq!(wo.status, "planned");
-    assert_eq!(wo.operations, ops(2));
-    assert_eq!(wo.order_ids, vec!["ord_1".to_string()]);
+    let w = store.work_order(&a.id, &wo("wo_1")).await.unwrap().unwrap();
+    assert_eq!(w.sku, "MUG-M");
+    assert_eq!(w.status, WorkOrderStatus::Planned);
+    assert_eq!(w.operations, ops(2));
+    assert_eq!(w.order_ids, vec![ord("ord_1")]);
 }
 
 async fn orders_list_filters_by_customer(store: Arc<dyn Store>) {
@@ -765,7 +456,7 @@ async fn orders_list_filters_by_customer(store: Arc<dyn Store>) {
         1,
         create_wo("wo_1", "MUG-M", 1, 1),
     );
-    o1.created_at = T0;
+    o1.created_at = at(T0);
     let mut o2 = order(
         &a,
         "ord_2",
@@ -774,7 +465,7 @@ async fn orders_list_filters_by_customer(store: Arc<dyn Store>) {
         1,
         create_wo("wo_2", "MUG-L", 1, 1),
     );
-    o2.created_at = T0 + 10;
+    o2.created_at = at(T0 + 10);
     let mut o3 = order(
         &a,
         "ord_3",
@@ -783,12 +474,11 @@ async fn orders_list_filters_by_customer(store: Arc<dyn Store>) {
         1,
         create_wo("wo_3", "MUG-S", 1, 1),
     );
-    o3.created_at = T0 + 20;
+    o3.created_at = at(T0 + 20);
     o3.customer.id = "cus_another".into();
     for o in [&o1, &o2, &o3] {
         store.place_order(o).await.unwrap();
     }
-    let ids = |v: Vec<kiln_store::OrderSummary>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
     assert_eq!(
         ids(store.orders(&a.id, None, 10).await.unwrap()),
         ["ord_3", "ord_2", "ord_1"]
@@ -805,7 +495,7 @@ async fn orders_list_filters_by_customer(store: Arc<dyn Store>) {
         ["ord_3", "ord_1"]
     );
     // One customer per email: the second order reuses the first customer.
-    let third = store.order(&a.id, "ord_3").await.unwrap().unwrap();
+    let third = store.order(&a.id, &ord("ord_3")).await.unwrap().unwrap();
     assert_eq!(third.customer.id, "cus_ord_1");
 }
 
@@ -823,24 +513,27 @@ async fn work_orders_batch_by_sku(store: Arc<dyn Store>) {
         ))
         .await
         .unwrap();
-    let add = WorkOrderWrite::AddQuantity {
-        id: "wo_1".into(),
-        quantity: 3,
-    };
     store
-        .place_order(&order(&a, "ord_2", None, "bob@example.com", 3, add))
+        .place_order(&order(
+            &a,
+            "ord_2",
+            None,
+            "bob@example.com",
+            3,
+            add_to("wo_1", 3),
+        ))
         .await
         .unwrap();
-    let wo = store.work_order(&a.id, "wo_1").await.unwrap().unwrap();
-    assert_eq!(wo.quantity, 5);
-    assert_eq!(wo.order_ids, vec!["ord_1".to_string(), "ord_2".to_string()]);
+    let w = store.work_order(&a.id, &wo("wo_1")).await.unwrap().unwrap();
+    assert_eq!(w.quantity, 5);
+    assert_eq!(w.order_ids, vec![ord("ord_1"), ord("ord_2")]);
     assert_eq!(store.work_orders(&a.id, true).await.unwrap().len(), 1);
     assert_eq!(
-        store.planned_work_orders(&a.id).await.unwrap(),
-        vec![("MUG-M".to_string(), "wo_1".to_string())]
+        store.planned_work_orders(&a.id, 1).await.unwrap(),
+        vec![("MUG-M".to_string(), wo("wo_1"))]
     );
-    let o2 = store.order(&a.id, "ord_2").await.unwrap().unwrap();
-    assert_eq!(o2.lines[0].work_order_id, "wo_1");
+    let o2 = store.order(&a.id, &ord("ord_2")).await.unwrap().unwrap();
+    assert_eq!(o2.lines[0].work_order_id, wo("wo_1"));
 }
 
 async fn add_quantity_to_a_started_work_order_is_refused(store: Arc<dyn Store>) {
@@ -858,26 +551,35 @@ async fn add_quantity_to_a_started_work_order_is_refused(store: Arc<dyn Store>) 
         .await
         .unwrap();
     start(store, &a, "wo_1", 1, T0 + 1).await.unwrap();
-    assert!(store.planned_work_orders(&a.id).await.unwrap().is_empty());
-    let add = WorkOrderWrite::AddQuantity {
-        id: "wo_1".into(),
-        quantity: 3,
-    };
+    assert!(
+        store
+            .planned_work_orders(&a.id, 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_conflict(
         store
-            .place_order(&order(&a, "ord_2", Some("k2"), "bob@example.com", 3, add))
+            .place_order(&order(
+                &a,
+                "ord_2",
+                Some("k2"),
+                "bob@example.com",
+                3,
+                add_to("wo_1", 3),
+            ))
             .await,
         "adding to a started work order",
     );
     // The refused placement left nothing behind.
-    assert_eq!(store.order(&a.id, "ord_2").await.unwrap(), None);
+    assert_eq!(store.order(&a.id, &ord("ord_2")).await.unwrap(), None);
     assert_eq!(
         store.order_by_idempotency_key(&a.id, "k2").await.unwrap(),
         None
     );
     assert_eq!(
         store
-            .work_order(&a.id, "wo_1")
+            .work_order(&a.id, &wo("wo_1"))
             .await
             .unwrap()
             .unwrap()
@@ -902,13 +604,9 @@ async fn record_operation_transitions(store: Arc<dyn Store>) {
         ))
         .await
         .unwrap();
-    let add = WorkOrderWrite::AddQuantity {
-        id: "wo_1".into(),
-        quantity: 1,
-    };
     // The second order batches right after the first on its machine: the
     // first one's setup moves with it.
-    let mut second = order(&a, "ord_2", None, "bob@example.com", 1, add);
+    let mut second = order(&a, "ord_2", None, "bob@example.com", 1, add_to("wo_1", 1));
     let first_booking = store.bookings(&a.id).await.unwrap().remove(0);
     second.rebooked = vec![BookingRow {
         setup_start: first_booking.start_at,
@@ -935,15 +633,19 @@ async fn record_operation_transitions(store: Arc<dyn Store>) {
     );
 
     let change = start(store, &a, "wo_1", 1, T0 + 100).await.unwrap();
-    assert_eq!(change.work_order.status, "in_progress");
-    assert_eq!(change.work_order.operations[0].status, "started");
-    assert_eq!(change.work_order.operations[0].started_at, Some(T0 + 100));
-    assert_eq!(change.work_order.operations[1].status, "pending");
+    assert_eq!(change.work_order.status, WorkOrderStatus::InProgress);
+    let op1 = &change.work_order.operations[0];
+    assert_eq!(op1.status, OperationStatus::Started);
+    assert_eq!(op1.started_at, Some(at(T0 + 100)));
+    assert_eq!(
+        change.work_order.operations[1].status,
+        OperationStatus::Pending
+    );
     assert_eq!(
         change.orders,
         vec![
-            ("ord_1".to_string(), status::IN_PRODUCTION.to_string()),
-            ("ord_2".to_string(), status::IN_PRODUCTION.to_string()),
+            (ord("ord_1"), OrderStatus::InProduction),
+            (ord("ord_2"), OrderStatus::InProduction),
         ]
     );
     assert_conflict(
@@ -956,8 +658,9 @@ async fn record_operation_transitions(store: Arc<dyn Store>) {
     );
 
     let change = complete(store, &a, "wo_1", 1, T0 + 200).await.unwrap();
-    assert_eq!(change.work_order.operations[0].status, "done");
-    assert_eq!(change.work_order.operations[0].completed_at, Some(T0 + 200));
+    let op1 = &change.work_order.operations[0];
+    assert_eq!(op1.status, OperationStatus::Done);
+    assert_eq!(op1.completed_at, Some(at(T0 + 200)));
     // The live schedule is rebuilt from bookings with their operation's status.
     let scheduled = store.scheduled_bookings(&a.id).await.unwrap();
     let got: Vec<_> = scheduled
@@ -967,16 +670,17 @@ async fn record_operation_transitions(store: Arc<dyn Store>) {
                 s.booking.order_id.as_str(),
                 s.booking.seq,
                 s.sku.as_str(),
-                s.status.as_str(),
+                s.status,
                 s.completed_at,
             )
         })
         .collect();
+    let done = OperationStatus::Done;
     assert_eq!(
         got,
         [
-            ("ord_1", 1, "MUG-M", "done", Some(T0 + 200)),
-            ("ord_2", 1, "MUG-M-CLASSIC", "done", Some(T0 + 200)),
+            ("ord_1", 1, "MUG-M", done, Some(at(T0 + 200))),
+            ("ord_2", 1, "MUG-M-CLASSIC", done, Some(at(T0 + 200))),
         ]
     );
     assert_eq!(scheduled[0].product_id, "mug");
@@ -995,12 +699,12 @@ async fn record_operation_transitions(store: Arc<dyn Store>) {
         .unwrap();
     let again = store.scheduled_bookings(&a.id).await.unwrap();
     assert_eq!(again[0].booking, first_booking);
-    assert_eq!(again[0].promised_date, "2026-01-15");
+    assert_eq!(again[0].promised_date, day("2026-01-15"));
     let open = store.open_requirements(&a.id).await.unwrap();
     assert!(!open.is_empty() && open.iter().all(|(o, _)| o == "ord_1" || o == "ord_2"));
     assert_eq!(
-        store.order_line_ids(&a.id, "wo_1").await.unwrap(),
-        [("ord_1".to_string(), 1), ("ord_2".to_string(), 1)]
+        store.order_lines_of(&a.id, &wo("wo_1")).await.unwrap(),
+        [LineRef::new(ord("ord_1"), 1), LineRef::new(ord("ord_2"), 1)]
     );
     assert!(
         store
@@ -1010,8 +714,8 @@ async fn record_operation_transitions(store: Arc<dyn Store>) {
             .is_empty(),
         "another brand sees none"
     );
-    assert_eq!(change.work_order.operations[0].scrap, 1);
-    assert_eq!(change.work_order.status, "in_progress");
+    assert_eq!(op1.scrap, 1);
+    assert_eq!(change.work_order.status, WorkOrderStatus::InProgress);
     assert!(change.orders.is_empty(), "{:?}", change.orders);
     assert_conflict(
         complete(store, &a, "wo_1", 1, T0 + 201).await,
@@ -1019,59 +723,29 @@ async fn record_operation_transitions(store: Arc<dyn Store>) {
     );
 
     start(store, &a, "wo_1", 2, T0 + 300).await.unwrap();
-    let o1 = store.order(&a.id, "ord_1").await.unwrap().unwrap();
-    assert_eq!(o1.status, status::IN_PRODUCTION);
+    let o1 = store.order(&a.id, &ord("ord_1")).await.unwrap().unwrap();
+    assert_eq!(o1.status, OrderStatus::InProduction);
     let change = complete(store, &a, "wo_1", 2, T0 + 400).await.unwrap();
-    assert_eq!(change.work_order.status, "done");
+    assert_eq!(change.work_order.status, WorkOrderStatus::Done);
     assert_eq!(
         change.orders,
         vec![
-            ("ord_1".to_string(), status::MADE.to_string()),
-            ("ord_2".to_string(), status::MADE.to_string()),
+            (ord("ord_1"), OrderStatus::Made),
+            (ord("ord_2"), OrderStatus::Made),
         ]
     );
     assert!(store.work_orders(&a.id, true).await.unwrap().is_empty());
     assert_eq!(store.work_orders(&a.id, false).await.unwrap().len(), 1);
 
     for id in ["ord_1", "ord_2"] {
-        let o = store.order(&a.id, id).await.unwrap().unwrap();
-        assert_eq!(o.status, status::MADE);
+        let o = store.order(&a.id, &ord(id)).await.unwrap().unwrap();
+        assert_eq!(o.status, OrderStatus::Made);
         assert_eq!(
             statuses(&o),
             ["ordered", "planned", "in_production", "made"]
         );
-        let times: Vec<i64> = o.events.iter().map(|e| e.at).collect();
-        assert_eq!(times, [T0, T0, T0 + 100, T0 + 400]);
-    }
-}
-
-/// Places an order with a one-operation work order and makes it.
-async fn made_order(store: &dyn Store, a: &Brand, id: &str) {
-    let wo = format!("wo_{id}");
-    store
-        .place_order(&order(
-            a,
-            id,
-            None,
-            "ada@example.com",
-            1,
-            create_wo(&wo, &format!("SKU-{id}"), 1, 1),
-        ))
-        .await
-        .unwrap();
-    start(store, a, &wo, 1, T0 + 10).await.unwrap();
-    complete(store, a, &wo, 1, T0 + 20).await.unwrap();
-}
-
-fn shipment(id: &str, order_id: &str, at: i64) -> Shipment {
-    Shipment {
-        id: id.into(),
-        order_id: order_id.into(),
-        carrier: "DHL".into(),
-        tracking_number: "JD0001".into(),
-        status: "in_transit".into(),
-        created_at: at,
-        delivered_at: None,
+        let times: Vec<_> = o.timeline.iter().map(|e| e.at).collect();
+        assert_eq!(times, [T0, T0, T0 + 100, T0 + 400].map(at));
     }
 }
 
@@ -1091,50 +765,51 @@ async fn shipment_only_after_made(store: Arc<dyn Store>) {
         .unwrap();
     assert_conflict(
         store
-            .create_shipment(&a.id, &shipment("shp_0", "ord_1", T0 + 5), "evt_s0")
+            .create_shipment(&a.id, &shipment("shp_0", "ord_1", T0 + 5))
             .await,
         "shipping a planned order",
     );
     assert_not_found(
         store
-            .create_shipment(&a.id, &shipment("shp_x", "ord_nope", T0 + 5), "evt_sx")
+            .create_shipment(&a.id, &shipment("shp_x", "ord_nope", T0 + 5))
             .await,
         "shipping an order that does not exist",
     );
     start(store, &a, "wo_1", 1, T0 + 10).await.unwrap();
     assert_conflict(
         store
-            .create_shipment(&a.id, &shipment("shp_0", "ord_1", T0 + 15), "evt_s0")
+            .create_shipment(&a.id, &shipment("shp_0", "ord_1", T0 + 15))
             .await,
         "shipping an order in production",
     );
     complete(store, &a, "wo_1", 1, T0 + 20).await.unwrap();
 
     let shipped = store
-        .create_shipment(&a.id, &shipment("shp_1", "ord_1", T0 + 30), "evt_s1")
+        .create_shipment(&a.id, &shipment("shp_1", "ord_1", T0 + 30))
         .await
         .unwrap();
     assert_eq!(shipped, shipment("shp_1", "ord_1", T0 + 30));
-    let o = store.order(&a.id, "ord_1").await.unwrap().unwrap();
-    assert_eq!(o.status, status::SHIPPED);
+    let o = store.order(&a.id, &ord("ord_1")).await.unwrap().unwrap();
+    assert_eq!(o.status, OrderStatus::Shipped);
     assert_eq!(o.shipments, vec![shipped.clone()]);
-    assert_eq!(o.events.last().unwrap().note, "DHL JD0001");
+    assert_eq!(o.timeline.last().unwrap().note, "DHL JD0001");
     // A shipped order is not shipped twice.
     assert_conflict(
         store
-            .create_shipment(&a.id, &shipment("shp_2", "ord_1", T0 + 35), "evt_s2")
+            .create_shipment(&a.id, &shipment("shp_2", "ord_1", T0 + 35))
             .await,
         "shipping a shipped order",
     );
 
+    let shp_1 = ShipmentId::from("shp_1");
     let delivered = store
-        .mark_delivered(&a.id, "shp_1", T0 + 40, "evt_d1")
+        .mark_delivered(&a.id, &shp_1, at(T0 + 40))
         .await
         .unwrap();
-    assert_eq!(delivered.status, "delivered");
-    assert_eq!(delivered.delivered_at, Some(T0 + 40));
-    let o = store.order(&a.id, "ord_1").await.unwrap().unwrap();
-    assert_eq!(o.status, status::DELIVERED);
+    assert_eq!(delivered.status, ShipmentStatus::Delivered);
+    assert_eq!(delivered.delivered_at, Some(at(T0 + 40)));
+    let o = store.order(&a.id, &ord("ord_1")).await.unwrap().unwrap();
+    assert_eq!(o.status, OrderStatus::Delivered);
     assert_eq!(o.shipments, vec![delivered.clone()]);
     assert_eq!(
         statuses(&o),
@@ -1147,27 +822,27 @@ async fn shipment_only_after_made(store: Arc<dyn Store>) {
             "delivered"
         ]
     );
-    let times: Vec<i64> = o.events.iter().map(|e| e.at).collect();
-    assert_eq!(times, [T0, T0, T0 + 10, T0 + 20, T0 + 30, T0 + 40]);
-    // Delivering again changes nothing and adds no event.
+    let times: Vec<_> = o.timeline.iter().map(|e| e.at).collect();
+    assert_eq!(times, [T0, T0, T0 + 10, T0 + 20, T0 + 30, T0 + 40].map(at));
+    // Delivering again changes nothing and adds no timeline entry.
     let again = store
-        .mark_delivered(&a.id, "shp_1", T0 + 50, "evt_d2")
+        .mark_delivered(&a.id, &shp_1, at(T0 + 50))
         .await
         .unwrap();
     assert_eq!(again, delivered);
     assert_eq!(
         store
-            .order(&a.id, "ord_1")
+            .order(&a.id, &ord("ord_1"))
             .await
             .unwrap()
             .unwrap()
-            .events
+            .timeline
             .len(),
         6
     );
     assert_not_found(
         store
-            .mark_delivered(&a.id, "shp_nope", T0 + 50, "evt_d3")
+            .mark_delivered(&a.id, &ShipmentId::from("shp_nope"), at(T0 + 50))
             .await,
         "delivering a shipment that does not exist",
     );
@@ -1188,7 +863,7 @@ async fn tenancy_brand_b_never_sees_brand_a(store: Arc<dyn Store>) {
         ))
         .await
         .unwrap();
-    assert_eq!(store.order(&b.id, "ord_a").await.unwrap(), None);
+    assert_eq!(store.order(&b.id, &ord("ord_a")).await.unwrap(), None);
     assert_eq!(
         store
             .order_by_idempotency_key(&b.id, "shared-key")
@@ -1205,8 +880,14 @@ async fn tenancy_brand_b_never_sees_brand_a(store: Arc<dyn Store>) {
             .is_empty()
     );
     assert!(store.work_orders(&b.id, false).await.unwrap().is_empty());
-    assert_eq!(store.work_order(&b.id, "wo_a").await.unwrap(), None);
-    assert!(store.planned_work_orders(&b.id).await.unwrap().is_empty());
+    assert_eq!(store.work_order(&b.id, &wo("wo_a")).await.unwrap(), None);
+    assert!(
+        store
+            .planned_work_orders(&b.id, 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.bookings(&b.id).await.unwrap().is_empty());
     assert!(store.suggestions(&b.id).await.unwrap().is_empty());
     assert!(store.materials(&b.id).await.unwrap().is_empty());
@@ -1217,7 +898,7 @@ async fn tenancy_brand_b_never_sees_brand_a(store: Arc<dyn Store>) {
     );
     assert_not_found(
         store
-            .create_shipment(&b.id, &shipment("shp_b", "ord_a", T0 + 2), "evt_b")
+            .create_shipment(&b.id, &shipment("shp_b", "ord_a", T0 + 2))
             .await,
         "B shipping A's order",
     );
@@ -1237,7 +918,6 @@ async fn tenancy_brand_b_never_sees_brand_a(store: Arc<dyn Store>) {
             customer_id: "cus_ord_b".into()
         }
     );
-    let ids = |v: Vec<kiln_store::OrderSummary>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
     assert_eq!(
         ids(store.orders(&a.id, None, 100).await.unwrap()),
         ["ord_a"]
@@ -1250,17 +930,17 @@ async fn tenancy_brand_b_never_sees_brand_a(store: Arc<dyn Store>) {
     // A's made and shipped order stays out of B's reach.
     made_order(store, &a, "ord_a2").await;
     store
-        .create_shipment(&a.id, &shipment("shp_a", "ord_a2", T0 + 30), "evt_sa")
+        .create_shipment(&a.id, &shipment("shp_a", "ord_a2", T0 + 30))
         .await
         .unwrap();
     assert_not_found(
         store
-            .mark_delivered(&b.id, "shp_a", T0 + 40, "evt_db")
+            .mark_delivered(&b.id, &ShipmentId::from("shp_a"), at(T0 + 40))
             .await,
         "B delivering A's shipment",
     );
-    let a2 = store.order(&a.id, "ord_a2").await.unwrap().unwrap();
-    assert_eq!(a2.status, status::SHIPPED);
+    let a2 = store.order(&a.id, &ord("ord_a2")).await.unwrap().unwrap();
+    assert_eq!(a2.status, OrderStatus::Shipped);
 }
 
 async fn downtime_replaces_bookings_and_moves_promises(store: Arc<dyn Store>) {
@@ -1275,7 +955,7 @@ async fn downtime_replaces_bookings_and_moves_promises(store: Arc<dyn Store>) {
         1,
         create_wo("wo_2", "MUG-L", 1, 1),
     );
-    later.promised_date = "2026-01-20".into();
+    later.promised_date = day("2026-01-20");
     let first = order(
         &a,
         "ord_1",
@@ -1299,43 +979,34 @@ async fn downtime_replaces_bookings_and_moves_promises(store: Arc<dyn Store>) {
 
     // Earliest promise first; only the brand's own orders.
     let open = store.open_promises(&a.id).await.unwrap();
-    let ids: Vec<_> = open.iter().map(|o| o.order_id.as_str()).collect();
-    assert_eq!(ids, ["ord_1", "ord_2"]);
+    let open_ids: Vec<_> = open.iter().map(|o| o.order_id.as_str()).collect();
+    assert_eq!(open_ids, ["ord_1", "ord_2"]);
     assert_eq!(open[0].lines, vec![(1, "mug".to_string())]);
 
     let down = Downtime {
-        id: "dt_1".into(),
+        id: DowntimeId::from("dt_1"),
         work_center: "wc1".into(),
-        from_day: "2026-01-12".into(),
-        to_day: "2026-01-13".into(),
+        from_day: day("2026-01-12"),
+        to_day: day("2026-01-13"),
         reason: "kiln element failed".into(),
-        created_at: T0 + 5,
+        created_at: at(T0 + 5),
     };
     let moved = Repromise {
-        order_id: "ord_1".into(),
-        promised_date: "2026-01-17".into(),
+        order_id: ord("ord_1"),
+        promised_date: day("2026-01-17"),
         bookings: vec![BookingRow {
-            order_id: "ord_1".into(),
-            line_no: 1,
-            operation: "op1".into(),
-            work_center: "wc1".into(),
-            day: "2026-01-14".into(),
-            minutes: 25,
-            seq: 1,
+            day: Some(day("2026-01-14")),
             machine: 1,
             setup_start: 29_472_960,
             start_at: 29_472_970,
             end_at: 29_472_995,
-            setup_minutes: 10,
-            changeover: 10,
-            release_at: 29_469_600,
-            due_day: "2026-01-15".into(),
+            ..booking("ord_1")
         }],
-        event: Some(OrderEvent {
-            id: "evt_moved".into(),
-            status: "promise_moved".into(),
+        event: Some(TimelineEntry {
+            id: TimelineEntryId::from("evt_moved"),
+            status: Milestone::PromiseMoved,
             note: "2026-01-15 -> 2026-01-17".into(),
-            at: T0 + 5,
+            at: at(T0 + 5),
         }),
     };
     store
@@ -1345,14 +1016,14 @@ async fn downtime_replaces_bookings_and_moves_promises(store: Arc<dyn Store>) {
 
     assert_eq!(store.downtimes(&a.id).await.unwrap(), vec![down.clone()]);
     assert!(store.downtimes(&b.id).await.unwrap().is_empty());
-    let o = store.order(&a.id, "ord_1").await.unwrap().unwrap();
-    assert_eq!(o.promised_date, "2026-01-17");
+    let o = store.order(&a.id, &ord("ord_1")).await.unwrap().unwrap();
+    assert_eq!(o.promised_date, day("2026-01-17"));
     assert_eq!(
         o.status,
-        status::PLANNED,
+        OrderStatus::Planned,
         "a moved promise is not a new status"
     );
-    assert_eq!(o.events.last().map(|e| e.id.as_str()), Some("evt_moved"));
+    assert_eq!(o.timeline.last().map(|e| e.id.as_str()), Some("evt_moved"));
     let days: Vec<_> = store
         .bookings(&a.id)
         .await
@@ -1363,8 +1034,8 @@ async fn downtime_replaces_bookings_and_moves_promises(store: Arc<dyn Store>) {
     assert_eq!(
         days,
         [
-            ("ord_1".to_string(), "2026-01-14".to_string()),
-            ("ord_2".to_string(), "2026-01-12".to_string())
+            (ord("ord_1"), Some(day("2026-01-14"))),
+            (ord("ord_2"), Some(day("2026-01-12")))
         ]
     );
     assert_eq!(
@@ -1374,7 +1045,7 @@ async fn downtime_replaces_bookings_and_moves_promises(store: Arc<dyn Store>) {
     );
     // The same downtime id twice is refused whole: nothing half-written.
     let again = Repromise {
-        promised_date: "2026-02-01".into(),
+        promised_date: day("2026-02-01"),
         ..moved
     };
     assert!(
@@ -1383,20 +1054,19 @@ async fn downtime_replaces_bookings_and_moves_promises(store: Arc<dyn Store>) {
             .await
             .is_err()
     );
-    let o = store.order(&a.id, "ord_1").await.unwrap().unwrap();
-    assert_eq!(o.promised_date, "2026-01-17");
+    let o = store.order(&a.id, &ord("ord_1")).await.unwrap().unwrap();
+    assert_eq!(o.promised_date, day("2026-01-17"));
 }
 
 async fn sales_history_imports_once_and_reads_with_orders(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let a = brand(store, "alpha").await;
     let b = brand(store, "beta").await;
-    let sale = |id: &str, day: &str| SalesLine {
+    let sale = |id: &str, on: &str| SalesLine {
         id: id.into(),
-        day: day.into(),
-        at: 0,
+        when: SaleTime::Day(day(on)),
         product_id: "mug".into(),
-        selections: r#"{"size":"L"}"#.into(),
+        selections: selections(&[("size", "L")]),
         quantity: 2,
     };
     let lines = [sale("s1", "2025-12-01"), sale("s2", "2026-01-03")];
@@ -1405,6 +1075,12 @@ async fn sales_history_imports_once_and_reads_with_orders(store: Arc<dyn Store>)
     let again = [sale("s2", "2026-01-03"), sale("s3", "2026-01-04")];
     assert_eq!(store.add_sales_history(&a.id, &again).await.unwrap(), 1);
     assert_eq!(store.add_sales_history(&b.id, &lines).await.unwrap(), 2);
+    // A line of an order placed in Kiln is history already: not imported.
+    let placed = SalesLine {
+        when: SaleTime::At(at(T0)),
+        ..sale("s4", "2026-01-05")
+    };
+    assert_eq!(store.add_sales_history(&a.id, &[placed]).await.unwrap(), 0);
     store
         .place_order(&order(
             &a,
@@ -1417,25 +1093,29 @@ async fn sales_history_imports_once_and_reads_with_orders(store: Arc<dyn Store>)
         .await
         .unwrap();
 
-    let read = store.sales_lines(&a.id, "2026-01-01", 0).await.unwrap();
+    let read = store
+        .sales_lines(&a.id, day("2026-01-01"), at(0))
+        .await
+        .unwrap();
     let summary: Vec<_> = read
         .iter()
-        .map(|l| (l.id.as_str(), l.day.as_str(), l.at, l.quantity))
+        .map(|l| (l.id.as_str(), l.when, l.quantity))
         .collect();
     assert_eq!(
         summary,
         [
-            ("s2", "2026-01-03", 0, 2),
-            ("s3", "2026-01-04", 0, 2),
-            ("ord_1#1", "", T0, 3)
+            ("s2", SaleTime::Day(day("2026-01-03")), 2),
+            ("s3", SaleTime::Day(day("2026-01-04")), 2),
+            ("ord_1#1", SaleTime::At(at(T0)), 3)
         ]
     );
-    assert!(
+    assert_eq!(read[2].selections, selections(&[("size", "M")]));
+    assert_eq!(
         store
-            .sales_lines(&a.id, "2026-01-01", T0 + 1)
+            .sales_lines(&a.id, day("2026-01-01"), at(T0 + 1))
             .await
             .unwrap()
-            .len()
-            == 2
+            .len(),
+        2
     );
 }

@@ -1,7 +1,9 @@
 //! `kiln`: one binary for the whole platform. The subcommands are thin: they
 //! parse arguments, wire a store to the server or an engine, and print.
 
+mod admin;
 mod bench;
+mod catalog;
 mod forecast;
 mod model;
 mod schedule;
@@ -27,6 +29,12 @@ enum Command {
     /// Check product model files.
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Publish a brand's catalog to a running platform.
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
+    /// The platform operator's commands (platform admin keys).
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Benchmarks: engines on standard files, the platform over HTTP.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -42,6 +50,8 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Model(cmd) => model::run(cmd),
+        Command::Catalog(cmd) => catalog::run(cmd),
+        Command::Admin(cmd) => admin::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Schedule(cmd) => schedule::run(cmd),
         Command::Forecast(args) => forecast::run(args),

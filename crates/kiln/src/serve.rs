@@ -5,22 +5,38 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use kiln_app::{App, Config};
 use kiln_store::{PostgresStore, SqliteStore, Store};
 
+/// Where the store is: shared by every command that opens it.
 #[derive(clap::Args)]
-pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    addr: String,
+pub struct StoreArgs {
     /// `postgres://...` or `sqlite://PATH`; default: `kiln.db` in the data directory.
     #[arg(long)]
     database: Option<String>,
     /// Where the embedded database lives.
     #[arg(long, default_value = "data")]
     data_dir: PathBuf,
-    /// Seed a demo brand with three products and print its API key.
+}
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: String,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Seed a demo brand with three products; print its key and a platform
+    /// admin key. Allows webhooks to loopback addresses.
     #[arg(long)]
     demo: bool,
+    /// Let webhooks go to loopback addresses (127.0.0.0/8, ::1, localhost).
+    #[arg(long)]
+    webhook_allow_loopback: bool,
+    /// Let webhooks go to private networks (10/8, 172.16/12, 192.168/16,
+    /// 100.64/10, fc00::/7).
+    #[arg(long)]
+    webhook_allow_private: bool,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -30,7 +46,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn open_store(args: &ServeArgs) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open_store(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match args.database.as_deref() {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             Arc::new(
@@ -54,15 +70,28 @@ async fn open_store(args: &ServeArgs) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let store = open_store(&args).await?;
+    let store = open_store(&args.store).await?;
     let listener = tokio::net::TcpListener::bind(&args.addr)
         .await
         .with_context(|| format!("listening on {}", args.addr))?;
     let addr = listener.local_addr()?;
-    if args.demo {
-        let (brand, key) = kiln_server::demo::seed(store.as_ref())
+    let mut config = Config::default();
+    config.webhook_policy.allow_loopback = args.webhook_allow_loopback || args.demo;
+    config.webhook_policy.allow_private = args.webhook_allow_private;
+    let first_start = !store.has_admin_keys().await?;
+    let app = App::new(store.clone(), config);
+    if args.demo || first_start {
+        let key = app
+            .mint_admin_key(if args.demo { "demo" } else { "first start" })
             .await
-            .context("seeding the demo")?;
+            .context("minting a platform admin key")?;
+        println!("platform admin key: {key}");
+        if !args.demo {
+            println!("  (shown once: keep it; `kiln admin key` mints another)");
+        }
+    }
+    if args.demo {
+        let (brand, key) = app.seed_demo().await.context("seeding the demo")?;
         println!("demo brand: {}  ({})", brand.slug, brand.name);
         println!("demo brand key: {key}");
         println!(
@@ -70,10 +99,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             brand.slug
         );
     }
+    app.start_webhooks();
     println!(
         "kiln listening on http://{addr} ({} database)",
         store.backend()
     );
-    kiln_server::serve(listener, kiln_server::AppState::new(store)).await?;
+    kiln_server::serve(listener, kiln_server::AppState::new(app)).await?;
     Ok(())
 }

@@ -4,16 +4,15 @@
 //! same transaction that records the downtime.
 
 use jiff::civil::Date;
+use kiln_domain::{DowntimeId, Milestone, Repromise, TimelineEntry, TimelineEntryId};
 use kiln_plan::Downtime;
-use kiln_store::{OrderEvent, Repromise};
 use serde::Serialize;
 
-use crate::AppState;
-use crate::error::{ApiError, ApiResult};
-use crate::ids::{new_id, now_ms, today};
+use crate::App;
+use crate::error::{Error, Result};
 use crate::live::{OrderOnSchedule, changed_orders, on_schedule};
 use crate::runtime::BrandRuntime;
-use crate::ui::long_date;
+use crate::time::{long_date, today};
 
 /// The longest period one downtime may cover.
 const MAX_DOWN_DAYS: i32 = 366;
@@ -29,7 +28,7 @@ pub struct MarkDown<'a> {
 /// One order whose promised date the replan moved.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MovedPromise {
-    pub order_id: String,
+    pub order_id: kiln_domain::OrderId,
     #[schema(value_type = String, format = Date)]
     pub previous_date: Date,
     #[schema(value_type = String, format = Date)]
@@ -39,7 +38,7 @@ pub struct MovedPromise {
 /// What marking a work centre down did to the plan.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Disruption {
-    pub downtime: kiln_store::Downtime,
+    pub downtime: kiln_domain::Downtime,
     /// Order lines whose operations the replan placed again.
     pub replanned: usize,
     /// Operations that moved to another time or machine.
@@ -51,42 +50,38 @@ pub struct Disruption {
     pub moved: Vec<MovedPromise>,
     /// Orders that no longer fit within the planning horizon: their promise
     /// stands, and a planner must act on them.
-    pub at_risk: Vec<String>,
+    pub at_risk: Vec<kiln_domain::OrderId>,
 }
 
 /// Validates the period, records the downtime and replans the brand's open
 /// orders around it. Work already started or done keeps its bookings.
-pub async fn mark_down(
-    state: &AppState,
-    rt: &BrandRuntime,
-    req: MarkDown<'_>,
-) -> ApiResult<Disruption> {
+pub async fn mark_down(app: &App, rt: &BrandRuntime, req: MarkDown<'_>) -> Result<Disruption> {
     let name = rt
         .catalog
         .factory
         .work_center(req.work_center)
         .map(|w| w.name.clone())
-        .ok_or_else(|| ApiError::NotFound(format!("no work centre `{}`", req.work_center)))?;
+        .ok_or_else(|| Error::NotFound(format!("no work centre `{}`", req.work_center)))?;
     if req.to < req.from {
-        return Err(ApiError::invalid("/to", "the period ends before it starts"));
+        return Err(Error::invalid("/to", "the period ends before it starts"));
     }
     if req.to < today() {
-        return Err(ApiError::invalid("/to", "the period is already over"));
+        return Err(Error::invalid("/to", "the period is already over"));
     }
     if (req.to - req.from).get_days() >= MAX_DOWN_DAYS {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "/to",
             format!("a downtime covers at most {MAX_DOWN_DAYS} days; record longer ones in parts"),
         ));
     }
     if req.reason.chars().count() > 200 {
-        return Err(ApiError::invalid("/reason", "at most 200 characters"));
+        return Err(Error::invalid("/reason", "at most 200 characters"));
     }
 
     let mut plan = rt.plan.lock().await;
     // The replan rewrites orders' bookings: every order planned so far must
     // be in the store first, or its own write would come after and clash.
-    state.orders.flush().await;
+    app.orders.flush().await;
     plan.tick();
     let b = &rt.brand.id;
     let from = plan.clock.midnight(req.from);
@@ -96,7 +91,7 @@ pub async fn mark_down(
     let report = plan
         .schedule
         .mark_down(req.work_center, from, to)
-        .map_err(|e| ApiError::Conflict(format!("cannot replan: {e}")))?;
+        .map_err(|e| Error::Conflict(format!("cannot replan: {e}")))?;
     // Anything failing from here puts the schedule back as it was: memory must
     // not hold a replan the store does not.
     let written = async {
@@ -104,24 +99,24 @@ pub async fn mark_down(
         // Besides the lines it reports, a line may have kept its dates but not
         // its setup: every line whose bookings changed is written again.
         let touched = changed_orders(&before, &plan.schedule, |id| {
-            report.orders.iter().any(|c| c.order == id)
+            report.orders.iter().any(|c| &c.order == id)
         });
-        let at = now_ms();
+        let at = crate::time::now();
         let mut repromises = Vec::new();
         let mut moved = Vec::new();
         let mut at_risk = Vec::new();
         for order_id in touched {
-            let Some(order) = state.store.order(b, order_id).await? else {
+            let Some(order) = app.store.order(b, &order_id).await? else {
                 continue;
             };
-            let previous: Date = order.promised_date.parse().unwrap_or(today());
+            let previous: Date = order.promised_date;
             let OrderOnSchedule {
                 bookings,
                 delivery,
                 lost,
             } = on_schedule(&plan, &order);
             let event = if lost {
-                at_risk.push(order_id.to_string());
+                at_risk.push(order_id.clone());
                 Some(format!(
                     "Promise at risk: {name} is down {}; the factory will contact you",
                     period(req.from, req.to)
@@ -130,14 +125,14 @@ pub async fn mark_down(
                 match delivery {
                     Some(d) if d != previous => {
                         moved.push(MovedPromise {
-                            order_id: order_id.to_string(),
+                            order_id: order_id.clone(),
                             previous_date: previous,
                             promised_date: d,
                         });
                         Some(format!(
                             "Promise moved from {} to {}: {name} is down {}",
-                            long_date(&previous.to_string()),
-                            long_date(&d.to_string()),
+                            long_date(previous),
+                            long_date(d),
                             period(req.from, req.to)
                         ))
                     }
@@ -149,12 +144,12 @@ pub async fn mark_down(
                 _ => previous,
             };
             repromises.push(Repromise {
-                order_id: order_id.to_string(),
-                promised_date: promised.to_string(),
+                order_id,
+                promised_date: promised,
                 bookings,
-                event: event.map(|note| OrderEvent {
-                    id: new_id("evt"),
-                    status: "promise_moved".into(),
+                event: event.map(|note| TimelineEntry {
+                    id: TimelineEntryId::new(),
+                    status: Milestone::PromiseMoved,
                     note,
                     at,
                 }),
@@ -162,19 +157,18 @@ pub async fn mark_down(
         }
         moved.sort_by_key(|m| (m.previous_date, m.order_id.clone()));
 
-        let downtime = kiln_store::Downtime {
-            id: new_id("dwn"),
+        let downtime = kiln_domain::Downtime {
+            id: DowntimeId::new(),
             work_center: req.work_center.to_string(),
-            from_day: req.from.to_string(),
-            to_day: req.to.to_string(),
+            from_day: req.from,
+            to_day: req.to,
             reason: req.reason.trim().to_string(),
             created_at: at,
         };
-        state
-            .store
+        app.store
             .record_replan(b, Some(&downtime), &repromises)
             .await?;
-        Ok::<_, ApiError>((downtime, moved, at_risk))
+        Ok::<_, Error>((downtime, moved, at_risk))
     }
     .await;
     let (downtime, moved, at_risk) = match written {
@@ -202,12 +196,8 @@ pub async fn mark_down(
 
 fn period(from: Date, to: Date) -> String {
     if from == to {
-        long_date(&from.to_string())
+        long_date(from)
     } else {
-        format!(
-            "{} to {}",
-            long_date(&from.to_string()),
-            long_date(&to.to_string())
-        )
+        format!("{} to {}", long_date(from), long_date(to))
     }
 }

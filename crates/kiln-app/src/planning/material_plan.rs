@@ -13,10 +13,11 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::AppState;
-use crate::error::{ApiError, ApiResult};
-use crate::live::{day_of, split_line_id};
-use crate::runtime::{BrandRuntime, decimal};
+use crate::App;
+use crate::error::{Error, Result};
+use crate::live::day_of;
+use crate::runtime::BrandRuntime;
+use kiln_domain::OrderId;
 
 /// One day of a material's record.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -63,7 +64,7 @@ pub struct PlannedPurchase {
 /// Material an order needs that neither stock nor purchases cover in time.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OrderShortage {
-    pub order_id: String,
+    pub order_id: OrderId,
     pub material: String,
     #[schema(value_type = String)]
     pub qty: Decimal,
@@ -83,16 +84,16 @@ pub struct MaterialPlan {
     pub shortages: Vec<OrderShortage>,
 }
 
-pub async fn material_plan(state: &AppState, rt: &BrandRuntime) -> ApiResult<MaterialPlan> {
+pub async fn material_plan(app: &App, rt: &BrandRuntime) -> Result<MaterialPlan> {
     let b = &rt.brand.id;
-    let open = state.store.open_requirements(b).await?;
-    let on_order = state.store.suggestions(b).await?;
-    let today = crate::ids::today();
+    let open = app.store.open_requirements(b).await?;
+    let on_order = app.store.suggestions(b).await?;
+    let today = crate::time::today();
     let plan = rt.plan.lock().await;
     // The day each order's production starts: its earliest operation.
-    let mut starts: HashMap<&str, Date> = HashMap::new();
+    let mut starts: HashMap<OrderId, Date> = HashMap::new();
     for id in plan.schedule.order_ids() {
-        let (Some((order, _)), Some(placed)) = (split_line_id(id), plan.schedule.order(id)) else {
+        let Some(placed) = plan.schedule.order(id) else {
             continue;
         };
         if let Some(first) = placed
@@ -104,7 +105,7 @@ pub async fn material_plan(state: &AppState, rt: &BrandRuntime) -> ApiResult<Mat
         {
             let day = day_of(&plan.clock, first).max(today);
             starts
-                .entry(order)
+                .entry(id.order.clone())
                 .and_modify(|d| *d = (*d).min(day))
                 .or_insert(day);
         }
@@ -126,8 +127,8 @@ pub async fn material_plan(state: &AppState, rt: &BrandRuntime) -> ApiResult<Mat
     for s in &on_order {
         purchase_orders.push(OpenPurchaseOrder {
             item: s.material.clone(),
-            qty: decimal(&s.qty)?,
-            due: s.arrives.parse().unwrap_or(today),
+            qty: s.qty,
+            due: s.arrives,
         });
     }
     let mut demand = Vec::new();
@@ -139,8 +140,8 @@ pub async fn material_plan(state: &AppState, rt: &BrandRuntime) -> ApiResult<Mat
         demand.push(DemandLine {
             id: demand.len() as u64,
             item: r.material.clone(),
-            qty: decimal(&r.gross)?,
-            need_by: starts.get(order_id.as_str()).copied().unwrap_or(today),
+            qty: r.gross,
+            need_by: starts.get(order_id).copied().unwrap_or(today),
         });
         owners.push(order_id.clone());
     }
@@ -152,8 +153,7 @@ pub async fn material_plan(state: &AppState, rt: &BrandRuntime) -> ApiResult<Mat
         purchase_orders,
         demand,
     };
-    let mrp =
-        MrpPlan::new(&input).map_err(|e| ApiError::Internal(format!("material plan: {e}")))?;
+    let mrp = MrpPlan::new(&input).map_err(|e| Error::internal_from("the material plan", e))?;
 
     let mut materials = Vec::new();
     for m in &factory.materials {

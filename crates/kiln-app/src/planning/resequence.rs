@@ -4,11 +4,11 @@
 //! rewritten in one transaction, and the old schedule is put back if that
 //! write fails.
 
-use kiln_store::Repromise;
+use kiln_domain::Repromise;
 use serde::Serialize;
 
-use crate::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::App;
+use crate::error::{Error, Result};
 use crate::live::{OrderOnSchedule, changed_orders, on_schedule, timestamp};
 use crate::runtime::BrandRuntime;
 
@@ -39,41 +39,37 @@ pub struct Resequenced {
     pub orders_rebooked: usize,
 }
 
-pub async fn resequence(
-    state: &AppState,
-    rt: &BrandRuntime,
-    evaluations: u64,
-) -> ApiResult<Resequenced> {
+pub async fn resequence(app: &App, rt: &BrandRuntime, evaluations: u64) -> Result<Resequenced> {
     let mut plan = rt.plan.lock().await;
     // Every acknowledged order must be in the store before its bookings are
     // rewritten.
-    state.orders.flush().await;
+    app.orders.flush().await;
     plan.tick();
     let before = plan.schedule.clone();
     let report = plan
         .schedule
         .optimize(evaluations.min(MAX_EVALUATIONS), SEED)
-        .map_err(|e| ApiError::Conflict(format!("cannot re-sequence: {e}")))?;
+        .map_err(|e| Error::Conflict(format!("cannot re-sequence: {e}")))?;
     // Anything failing from here puts the schedule back as it was.
     let written = async {
         let touched = changed_orders(&before, &plan.schedule, |_| false);
         let b = &rt.brand.id;
         let mut repromises = Vec::new();
         for order_id in &touched {
-            let Some(order) = state.store.order(b, order_id).await? else {
+            let Some(order) = app.store.order(b, order_id).await? else {
                 continue;
             };
             let OrderOnSchedule { bookings, .. } = on_schedule(&plan, &order);
             repromises.push(Repromise {
                 order_id: order.id.clone(),
                 // Finishing earlier keeps the date the customer was given.
-                promised_date: order.promised_date.clone(),
+                promised_date: order.promised_date,
                 bookings,
                 event: None,
             });
         }
-        state.store.record_replan(b, None, &repromises).await?;
-        Ok::<_, ApiError>(repromises.len())
+        app.store.record_replan(b, None, &repromises).await?;
+        Ok::<_, Error>(repromises.len())
     }
     .await;
     let rebooked = match written {

@@ -9,13 +9,13 @@ use kiln_plan::live::{self, OperationStatus};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::live::{shift, split_line_id, timestamp};
+use crate::live::{shift, timestamp};
 use crate::runtime::{BrandRuntime, PlanState};
 
 /// One operation's stretch of work on one machine on one day.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Bar {
-    pub order_id: String,
+    pub order_id: kiln_domain::OrderId,
     pub line_no: i64,
     pub operation: String,
     pub sku: String,
@@ -35,7 +35,8 @@ pub struct Bar {
     /// Setup before it: 0 when the machine already ran the same SKU.
     pub setup_minutes: u32,
     /// `planned`, `started` or `done`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: OperationStatus,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -117,13 +118,13 @@ pub fn gantt(
 /// Cuts one operation into the shifts of the window's days it covers.
 fn day_pieces(
     plan: &PlanState,
-    b: &live::GanttBar,
+    b: &live::GanttBar<kiln_domain::LineRef>,
     machine: u32,
     (first, shift): (live::Minute, live::Shift),
     working: &[bool],
     by_day: &mut [Vec<Bar>],
 ) {
-    let (order_id, line_no) = split_line_id(&b.order).unwrap_or((b.order.as_str(), 0));
+    let line = &b.order;
     let day_ix = |t: live::Minute| (t - first).div_euclid(live::DAY);
     let (lo, hi) = (day_ix(b.setup_start).max(0), day_ix(b.end - 1));
     for d in lo..=hi.min(by_day.len() as i64 - 1) {
@@ -134,8 +135,8 @@ fn day_pieces(
             continue;
         }
         by_day[d as usize].push(Bar {
-            order_id: order_id.to_string(),
-            line_no,
+            order_id: line.order.clone(),
+            line_no: line.line_no,
             operation: b.operation_name.clone(),
             sku: b.sku.clone(),
             machine,
@@ -145,12 +146,7 @@ fn day_pieces(
             start: timestamp(plan.clock.epoch(b.start)),
             end: timestamp(plan.clock.epoch(b.end)),
             setup_minutes: b.setup_minutes,
-            status: match b.status {
-                OperationStatus::Planned => "planned",
-                OperationStatus::Started => "started",
-                OperationStatus::Done => "done",
-            }
-            .into(),
+            status: b.status,
         });
     }
 }

@@ -1,11 +1,14 @@
 //! Routes, grouped by who uses them, and the OpenAPI document built from
 //! their annotations.
 
+pub mod catalog;
 pub mod demand;
 pub mod factory;
 pub mod orders;
 pub mod planning;
+pub mod platform;
 pub mod products;
+pub mod webhooks;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -26,7 +29,7 @@ use crate::error::{ApiError, ApiResult};
 #[openapi(
     info(title = "Kiln", description = "Made-to-order manufacturing: configure, order, plan, make, ship."),
     modifiers(&BrandKey),
-    tags((name = "catalog"), (name = "orders"), (name = "factory"), (name = "planning"), (name = "demand"), (name = "shipping"), (name = "platform"))
+    tags((name = "catalog"), (name = "orders"), (name = "factory"), (name = "planning"), (name = "demand"), (name = "shipping"), (name = "keys"), (name = "webhooks"), (name = "platform"))
 )]
 struct ApiDoc;
 
@@ -35,9 +38,28 @@ struct BrandKey;
 impl Modify for BrandKey {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        // A brand's key; each route lists the scope it needs (`admin` holds them all).
         components.add_security_scheme(
             "brand_key",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A brand's API key. Scopes: catalog:write, orders:read, orders:write, \
+                         factory:read, factory:write, planning:read, planning:write, \
+                         webhooks:write, admin (all of them)",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "admin_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A platform admin key (`kiln admin key`)"))
+                    .build(),
+            ),
         );
     }
 }
@@ -52,7 +74,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(orders::routes())
         .merge(factory::routes())
         .merge(planning::routes())
-        .merge(demand::routes());
+        .merge(demand::routes())
+        .merge(platform::routes())
+        .merge(catalog::routes())
+        .merge(webhooks::routes());
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(metrics))
@@ -62,7 +87,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     // Problem documents for the API only; the web UI answers with pages.
     api.layer(middleware::from_fn(problems))
         .merge(crate::ui::routes())
-        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .fallback(|| async { ApiError::not_found("no such route") })
         .layer(middleware::from_fn(track))
         .with_state(state)
 }
@@ -73,7 +98,10 @@ pub fn router(state: Arc<AppState>) -> Router {
 async fn openapi_json() -> Response {
     match OPENAPI.get() {
         Some(doc) => Json(doc).into_response(),
-        None => ApiError::Internal("the OpenAPI document is not built yet".into()).into_response(),
+        None => ApiError::App(kiln_app::Error::internal(
+            "the OpenAPI document is not built yet",
+        ))
+        .into_response(),
     }
 }
 
@@ -101,7 +129,7 @@ async fn problems(req: Request, next: Next) -> Response {
         StatusCode::BAD_REQUEST => {
             let field = rejected_field(&text, route.as_ref().map(MatchedPath::as_str));
             let errors = field
-                .map(|f| vec![crate::error::FieldError::new(f, text.clone())])
+                .map(|f| vec![kiln_app::FieldError::new(f, text.clone())])
                 .unwrap_or_default();
             ApiError::BadRequest {
                 detail: text,
@@ -109,7 +137,7 @@ async fn problems(req: Request, next: Next) -> Response {
             }
             .into_response()
         }
-        StatusCode::NOT_FOUND => ApiError::NotFound(text).into_response(),
+        StatusCode::NOT_FOUND => ApiError::not_found(text).into_response(),
         _ => {
             let title = status.canonical_reason().unwrap_or("Error").to_string();
             let problem = crate::error::Problem {
@@ -174,9 +202,9 @@ async fn track(req: Request, next: Next) -> Response {
 
 /// Health: the server runs and its database answers.
 #[utoipa::path(get, path = "/healthz", tag = "platform",
-    responses((status = 200, description = "healthy", body = String), (status = 500, description = "the database does not answer")))]
+    responses((status = 200, description = "healthy", body = String), (status = 503, description = "the database does not answer")))]
 async fn healthz(State(state): State<Arc<AppState>>) -> ApiResult<&'static str> {
-    state.store.ping().await?;
+    state.app.ping().await?;
     Ok("ok")
 }
 

@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use super::console::require;
 use super::{UiResult, page, see_other, xml};
 use crate::AppState;
-use crate::analytics::demand;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -58,7 +57,7 @@ struct Analytics {
 
 async fn analytics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiResult<Response> {
     let rt = require(&state, &headers).await?;
-    let d = demand(&state, &rt).await?;
+    let d = state.app.demand(rt.brand.slug.as_str()).await?;
     let hot = d
         .hot
         .iter()
@@ -138,7 +137,7 @@ async fn analytics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Ui
                 format!("{:.2}", m.shortfall),
                 m.shortfall > 0.0,
                 if m.shortfall > 0.0 {
-                    super::long_date(&m.order_by.to_string())
+                    super::long_date(m.order_by)
                 } else {
                     String::new()
                 },
@@ -146,7 +145,7 @@ async fn analytics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Ui
         })
         .collect();
     Ok(page(&Analytics {
-        brand: rt.brand.slug.clone(),
+        brand: rt.brand.slug.to_string(),
         brand_name: rt.brand.name.clone(),
         empty: d.sales_lines == 0,
         lines: d.sales_lines,
@@ -242,6 +241,6 @@ fn chart(
 /// Suggests purchases for the forecast's shortfalls, then shows them.
 async fn purchases(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiResult<Response> {
     let rt = require(&state, &headers).await?;
-    crate::analytics::suggest_purchases(&state, &rt).await?;
+    state.app.forecast_purchases(rt.brand.slug.as_str()).await?;
     Ok(see_other("/console#purchases"))
 }

@@ -11,7 +11,11 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use kiln_store::{OperationAction, Shipment, status};
+use kiln_app::{BrandRuntime, Error as AppError};
+use kiln_domain::{
+    OperationAction, OperationStatus, OrderId, OrderStatus, PaymentStatus, ShipmentId,
+    ShipmentStatus, SuggestionId, WorkOrderId,
+};
 use serde::Deserialize;
 
 use super::{
@@ -19,10 +23,7 @@ use super::{
     xml,
 };
 use crate::AppState;
-use crate::api::factory::record_operation;
 use crate::error::ApiError;
-use crate::ids::{new_id, now_ms, today};
-use crate::runtime::BrandRuntime;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -56,7 +57,7 @@ async fn signed_in(state: &AppState, headers: &HeaderMap) -> UiResult<Option<Arc
 pub(super) async fn require(state: &AppState, headers: &HeaderMap) -> UiResult<Arc<BrandRuntime>> {
     signed_in(state, headers)
         .await?
-        .ok_or_else(|| ApiError::Unauthorized.into())
+        .ok_or_else(|| ApiError::App(AppError::Unauthorized).into())
 }
 
 #[derive(Template)]
@@ -135,7 +136,7 @@ struct Console {
     queues: Vec<Queue>,
     orders: Vec<OrderRow>,
     materials: Vec<MaterialRow>,
-    suggestions: Vec<kiln_store::PurchaseSuggestion>,
+    suggestions: Vec<kiln_domain::PurchaseSuggestion>,
 }
 
 #[derive(Deserialize)]
@@ -154,7 +155,7 @@ async fn console(
             problem: String::new(),
         }));
     };
-    let b = &rt.brand.id;
+    let slug = rt.brand.slug.as_str();
     // Each open work order has one operation to act on: the first not done.
     let mut queues: Vec<Queue> = rt
         .catalog
@@ -166,11 +167,15 @@ async fn console(
             items: Vec::new(),
         })
         .collect();
-    for wo in state.store.work_orders(b, true).await? {
-        let Some(op) = wo.operations.iter().find(|o| o.status != "done") else {
+    for wo in state.app.work_orders(slug, true).await? {
+        let Some(op) = wo
+            .operations
+            .iter()
+            .find(|o| o.status != OperationStatus::Done)
+        else {
             continue;
         };
-        let (action, verb) = if op.status == "started" {
+        let (action, verb) = if op.status == OperationStatus::Started {
             ("complete", "Complete")
         } else {
             ("start", "Start")
@@ -185,7 +190,7 @@ async fn console(
         if let Some(q) = queues.get_mut(at) {
             q.items.push(QueueItem {
                 label: format!("{} × {} · {}", wo.quantity, wo.sku, op.name),
-                status: op.status.clone(),
+                status: op.status.to_string(),
                 url: format!(
                     "/console/work-orders/{}/operations/{}/{action}",
                     wo.id, op.seq
@@ -194,7 +199,7 @@ async fn console(
                     "{verb} {} ({}, work order …{})",
                     op.name,
                     wo.sku,
-                    tail(&wo.id)
+                    tail(wo.id.as_str())
                 ),
             });
         }
@@ -202,30 +207,34 @@ async fn console(
     queues.retain(|q| !q.items.is_empty());
 
     let mut orders = Vec::new();
-    for o in state.store.orders(b, None, 50).await? {
-        let short = tail(&o.id);
-        let ship_url = (o.status == status::MADE).then(|| format!("/console/orders/{}/ship", o.id));
-        let full = state.store.order(b, &o.id).await?;
-        let deliver_url = full
-            .as_ref()
-            .filter(|_| o.status == status::SHIPPED)
-            .and_then(|f| f.shipments.iter().find(|s| s.status != "delivered"))
+    for o in state.app.orders(slug, None, 50).await? {
+        let short = tail(o.id.as_str());
+        let ship_url =
+            (o.status == OrderStatus::Made).then(|| format!("/console/orders/{}/ship", o.id));
+        let full = state.app.order(slug, &o.id).await?;
+        let deliver_url = Some(&full)
+            .filter(|_| o.status == OrderStatus::Shipped)
+            .and_then(|f| {
+                f.shipments
+                    .iter()
+                    .find(|s| s.status != ShipmentStatus::Delivered)
+            })
             .map(|s| format!("/console/shipments/{}/delivered", s.id));
-        let payment = full.as_ref().and_then(|f| f.payment.clone());
+        let payment = full.payment.clone();
         let paid_url = payment
             .as_ref()
-            .filter(|p| p.status == "awaiting_payment")
+            .filter(|p| p.status == PaymentStatus::AwaitingPayment)
             .map(|_| format!("/console/orders/{}/paid", o.id));
         let payment = payment
-            .map(|p| p.status.replace('_', " "))
+            .map(|p| p.status.as_str().replace('_', " "))
             .unwrap_or_default();
         orders.push(OrderRow {
-            id: o.id.clone(),
+            id: o.id.to_string(),
             short,
             customer: o.customer_email,
-            channel: o.channel,
-            status: o.status.replace('_', " "),
-            promised: long_date(&o.promised_date),
+            channel: o.channel.to_string(),
+            status: o.status.as_str().replace('_', " "),
+            promised: long_date(o.promised_date),
             ship_url,
             deliver_url,
             payment,
@@ -233,25 +242,25 @@ async fn console(
         });
     }
 
-    let from = today();
-    let (gantt, materials) = {
-        let plan = rt.plan.lock().await;
-        let materials = plan
-            .positions(&rt.catalog.factory)
-            .map(|(m, p)| MaterialRow {
-                name: format!("{} ({})", m.name, m.unit),
-                on_hand: p.on_hand.normalize().to_string(),
-                allocated: p.allocated.normalize().to_string(),
-                on_order: p.on_order.normalize().to_string(),
-                available: p.available().normalize().to_string(),
-                short: p.on_hand < p.allocated,
-            })
-            .collect();
-        let schedule = crate::schedule::gantt(&rt, &plan, from, DAYS);
-        (gantt_svg(&schedule), materials)
-    };
+    let from = kiln_app::time::today();
+    let materials = state
+        .app
+        .materials(slug)
+        .await?
+        .into_iter()
+        .map(|m| MaterialRow {
+            name: format!("{} ({})", m.name, m.unit),
+            on_hand: m.on_hand.to_string(),
+            allocated: m.allocated.to_string(),
+            on_order: m.on_order.to_string(),
+            available: m.available.to_string(),
+            short: m.on_hand < m.allocated,
+        })
+        .collect();
+    let schedule = state.app.schedule(slug, Some(from), DAYS).await?;
+    let gantt = gantt_svg(&schedule.work_centers);
     Ok(page(&Console {
-        brand: rt.brand.slug.clone(),
+        brand: rt.brand.slug.to_string(),
         brand_name: rt.brand.name.clone(),
         problem: notice.problem.unwrap_or_default(),
         notice: notice.notice.unwrap_or_default(),
@@ -268,18 +277,19 @@ async fn console(
         queues,
         orders,
         materials,
-        suggestions: state.store.suggestions(b).await?,
+        suggestions: state.app.suggestions(slug).await?,
     }))
 }
 
 /// The schedule as an SVG Gantt chart: one row per work centre, one lane
 /// per machine, one column per day; each bar is one order's operation,
 /// placed by its minutes within the working day. Down days are marked.
-fn gantt_svg(schedule: &[crate::schedule::WorkCenterSchedule]) -> String {
+fn gantt_svg(schedule: &[kiln_app::planning::WorkCenterSchedule]) -> String {
     let (label_w, cell, lane_h, head, gap) = (170, 56, 12, 34, 8);
     // Room for the two label lines even with one machine.
-    let inner =
-        |w: &crate::schedule::WorkCenterSchedule| (lane_h * w.machines.clamp(1, 6) as i32).max(26);
+    let inner = |w: &kiln_app::planning::WorkCenterSchedule| {
+        (lane_h * w.machines.clamp(1, 6) as i32).max(26)
+    };
     let rows: Vec<i32> = schedule.iter().map(|w| inner(w) + gap).collect();
     let width = label_w + cell * DAYS;
     let height = head + rows.iter().sum::<i32>() + 4;
@@ -357,10 +367,10 @@ fn gantt_svg(schedule: &[crate::schedule::WorkCenterSchedule]) -> String {
                     "<rect x=\"{bx:.1}\" y=\"{}\" width=\"{bw:.1}\" height=\"{}\" rx=\"2\" fill=\"{}\"><title>{}</title></rect>",
                     y + 2 + lane * lane_h,
                     lane_h - 2,
-                    colour(&bar.order_id),
+                    colour(bar.order_id.as_str()),
                     xml(&format!(
                         "order …{} line {} · {} · machine {} · {}{} to {} UTC · {}",
-                        tail(&bar.order_id),
+                        tail(bar.order_id.as_str()),
                         bar.line_no,
                         bar.operation,
                         bar.machine + 1,
@@ -375,7 +385,11 @@ fn gantt_svg(schedule: &[crate::schedule::WorkCenterSchedule]) -> String {
                         },
                         clock(bar.start),
                         clock(bar.end),
-                        bar.status
+                        match bar.status {
+                            kiln_plan::live::OperationStatus::Planned => "planned",
+                            kiln_plan::live::OperationStatus::Started => "started",
+                            kiln_plan::live::OperationStatus::Done => "done",
+                        }
                     ))
                 );
             }
@@ -437,12 +451,17 @@ async fn operation(
     let action = match action.as_str() {
         "start" => OperationAction::Start,
         "complete" => OperationAction::Complete { scrap: 0 },
-        other => return Err(ApiError::NotFound(format!("no action `{other}`")).into()),
+        other => return Err(ApiError::not_found(format!("no action `{other}`")).into()),
     };
+    let wo = WorkOrderId::from(wo);
     Ok(
-        match record_operation(&state, &rt, &wo, seq, action).await {
+        match state
+            .app
+            .record_operation(rt.brand.slug.as_str(), &wo, seq, action)
+            .await
+        {
             Ok(_) => see_other("/console"),
-            Err(ApiError::Conflict(m) | ApiError::NotFound(m)) => back_with(&m),
+            Err(AppError::Conflict(m) | AppError::NotFound(m)) => back_with(&m),
             Err(e) => return Err(e.into()),
         },
     )
@@ -493,23 +512,15 @@ async fn ship(
             carriers: CARRIERS.to_vec(),
         }));
     }
-    let shipment = Shipment {
-        id: new_id("shp"),
-        order_id: order,
-        carrier: carrier.to_string(),
-        tracking_number: tracking.to_string(),
-        status: "in_transit".into(),
-        created_at: now_ms(),
-        delivered_at: None,
-    };
+    let order = OrderId::from(order);
     Ok(
         match state
-            .store
-            .create_shipment(&rt.brand.id, &shipment, &new_id("evt"))
+            .app
+            .ship(rt.brand.slug.as_str(), &order, carrier, tracking)
             .await
         {
             Ok(_) => see_other("/console"),
-            Err(kiln_store::StoreError::Conflict(m)) => back_with(&m),
+            Err(AppError::Conflict(m)) => back_with(&m),
             Err(e) => return Err(e.into()),
         },
     )
@@ -521,10 +532,8 @@ async fn delivered(
     headers: HeaderMap,
 ) -> UiResult<Response> {
     let rt = require(&state, &headers).await?;
-    state
-        .store
-        .mark_delivered(&rt.brand.id, &shipment, now_ms(), &new_id("evt"))
-        .await?;
+    let shipment = ShipmentId::from(shipment);
+    state.app.deliver(rt.brand.slug.as_str(), &shipment).await?;
     Ok(see_other("/console"))
 }
 
@@ -534,9 +543,10 @@ async fn paid(
     headers: HeaderMap,
 ) -> UiResult<Response> {
     let rt = require(&state, &headers).await?;
+    let order = OrderId::from(order);
     state
-        .store
-        .set_payment_status(&rt.brand.id, &order, "paid", now_ms())
+        .app
+        .set_payment(rt.brand.slug.as_str(), &order, PaymentStatus::Paid)
         .await?;
     Ok(see_other("/console"))
 }
@@ -553,14 +563,16 @@ struct DowntimeFields {
 /// Re-sequences open work and says what improved.
 async fn resequence(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiResult<Response> {
     let rt = require(&state, &headers).await?;
-    let r =
-        crate::resequence::resequence(&state, &rt, crate::resequence::DEFAULT_EVALUATIONS).await?;
+    let r = state
+        .app
+        .resequence(
+            rt.brand.slug.as_str(),
+            kiln_app::planning::DEFAULT_EVALUATIONS,
+        )
+        .await?;
     let text = if r.applied {
         let end = |t: Option<jiff::Timestamp>| {
-            t.map_or_else(
-                || "-".to_string(),
-                |t| long_date(&t.to_zoned(jiff::tz::TimeZone::UTC).date().to_string()),
-            )
+            t.map_or_else(|| "-".to_string(), |t| long_date(kiln_app::time::day_of(t)))
         };
         format!(
             "Re-sequenced: weighted days late {} → {}, last operation {} → {}; {} order{} rebooked, no promise later.",
@@ -590,15 +602,15 @@ async fn downtime(
     let (Ok(from), Ok(to)) = (form.from.parse(), form.to.parse()) else {
         return Ok(back_with("Enter both days of the downtime as dates."));
     };
-    let request = crate::disruption::MarkDown {
+    let request = kiln_app::planning::MarkDown {
         work_center: &form.work_center,
         from,
         to,
         reason: &form.reason,
     };
-    let d = match crate::disruption::mark_down(&state, &rt, request).await {
+    let d = match state.app.mark_down(rt.brand.slug.as_str(), request).await {
         Ok(d) => d,
-        Err(ApiError::Invalid { detail, .. } | ApiError::NotFound(detail)) => {
+        Err(AppError::Invalid { detail, .. } | AppError::NotFound(detail)) => {
             return Ok(back_with(&detail));
         }
         Err(e) => return Err(e.into()),
@@ -610,8 +622,8 @@ async fn downtime(
         .map_or(d.downtime.work_center.as_str(), |w| w.name.as_str());
     let mut text = format!(
         "{name} marked down {} to {}. {} order line{} replanned; ",
-        long_date(&d.downtime.from_day),
-        long_date(&d.downtime.to_day),
+        long_date(d.downtime.from_day),
+        long_date(d.downtime.to_day),
         d.replanned,
         if d.replanned == 1 { "" } else { "s" }
     );
@@ -629,9 +641,9 @@ async fn downtime(
         .map(|m| {
             format!(
                 "order …{} from {} to {}",
-                tail(&m.order_id),
-                long_date(&m.previous_date.to_string()),
-                long_date(&m.promised_date.to_string())
+                tail(m.order_id.as_str()),
+                long_date(m.previous_date),
+                long_date(m.promised_date)
             )
         })
         .collect();
@@ -657,9 +669,13 @@ async fn receive(
 ) -> UiResult<Response> {
     let rt = require(&state, &headers).await?;
     Ok(
-        match crate::api::factory::receive(&state, &rt, &suggestion).await {
+        match state
+            .app
+            .receive_purchase(rt.brand.slug.as_str(), &SuggestionId::from(suggestion))
+            .await
+        {
             Ok(_) => see_other("/console#purchases"),
-            Err(ApiError::Conflict(m) | ApiError::NotFound(m)) => back_with(&m),
+            Err(AppError::Conflict(m) | AppError::NotFound(m)) => back_with(&m),
             Err(e) => return Err(e.into()),
         },
     )

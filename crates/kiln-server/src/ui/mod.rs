@@ -3,6 +3,7 @@
 
 mod analytics;
 mod console;
+mod platform;
 mod pos;
 mod shop;
 
@@ -18,6 +19,7 @@ use rust_decimal::Decimal;
 
 use crate::AppState;
 use crate::error::ApiError;
+use kiln_app::{BrandRuntime, Error as AppError};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -28,6 +30,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(console::routes())
         .merge(analytics::routes())
         .merge(pos::routes())
+        .merge(platform::routes())
 }
 
 /// An error shown as a page rather than a problem document.
@@ -39,9 +42,9 @@ impl From<ApiError> for UiError {
     }
 }
 
-impl From<kiln_store::StoreError> for UiError {
-    fn from(e: kiln_store::StoreError) -> UiError {
-        UiError(e.into())
+impl From<AppError> for UiError {
+    fn from(e: AppError) -> UiError {
+        UiError(ApiError::App(e))
     }
 }
 
@@ -54,25 +57,17 @@ struct ErrorPage {
 
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
-        let status = match &self.0 {
-            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        };
+        self.0.log();
+        let status = self.0.status();
         let title = match status {
             StatusCode::NOT_FOUND => "Not found".to_string(),
             StatusCode::INTERNAL_SERVER_ERROR => "Something went wrong".to_string(),
             _ => "That did not work".to_string(),
         };
         let detail = match &self.0 {
-            ApiError::Internal(_) => "Please try again in a moment.".to_string(),
+            ApiError::App(AppError::Internal { .. } | AppError::Unavailable { .. }) => {
+                "Please try again in a moment.".to_string()
+            }
             other => other.to_string(),
         };
         (status, page(&ErrorPage { title, detail })).into_response()
@@ -126,10 +121,8 @@ pub fn money(currency: &str, amount: Decimal) -> String {
 }
 
 /// `Thu 26 Nov 2026`.
-pub fn long_date(date: &str) -> String {
-    date.parse::<jiff::civil::Date>()
-        .map(|d| d.strftime("%a %-d %b %Y").to_string())
-        .unwrap_or_else(|_| date.to_string())
+pub fn long_date(date: jiff::civil::Date) -> String {
+    kiln_app::time::long_date(date)
 }
 
 async fn css() -> impl IntoResponse {
@@ -162,24 +155,21 @@ struct KeyForm {
     key: String,
 }
 
-/// The brand a staff key opens; `None` for a key no brand has.
-async fn brand_for_key(
-    state: &AppState,
-    key: &str,
-) -> UiResult<Option<Arc<crate::runtime::BrandRuntime>>> {
-    let Some(brand) = state
-        .store
-        .brand_by_key_hash(&crate::auth::hash_key(key.trim()))
-        .await?
-    else {
+/// The brand a staff key opens; `None` for a key that opens none (unknown,
+/// revoked, a platform admin key, or one without the brand's `admin` scope).
+async fn brand_for_key(state: &AppState, key: &str) -> UiResult<Option<Arc<BrandRuntime>>> {
+    let caller = match state.app.authenticate(key.trim()).await {
+        Ok(caller) => caller,
+        Err(AppError::Unauthorized) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let kiln_app::Caller::Brand { key, brand } = caller else {
         return Ok(None);
     };
-    Ok(Some(
-        state
-            .runtimes
-            .get(state.store.as_ref(), &brand.slug)
-            .await?,
-    ))
+    if !key.grants(kiln_domain::Scope::Admin) {
+        return Ok(None);
+    }
+    Ok(Some(state.app.brand(brand.slug.as_str()).await?))
 }
 
 /// The brand of the key a staff page keeps in the cookie `name`.
@@ -187,7 +177,7 @@ async fn brand_from_cookie(
     state: &AppState,
     headers: &HeaderMap,
     name: &str,
-) -> UiResult<Option<Arc<crate::runtime::BrandRuntime>>> {
+) -> UiResult<Option<Arc<BrandRuntime>>> {
     match cookie(headers, name) {
         Some(key) => brand_for_key(state, &key).await,
         None => Ok(None),
@@ -213,7 +203,7 @@ struct Home {
     brands: Vec<BrandCards>,
 }
 
-fn cards(rt: &crate::runtime::BrandRuntime) -> Vec<ProductCard> {
+fn cards(rt: &BrandRuntime) -> Vec<ProductCard> {
     rt.catalog
         .products
         .iter()
@@ -231,11 +221,13 @@ fn cards(rt: &crate::runtime::BrandRuntime) -> Vec<ProductCard> {
 
 async fn home(State(state): State<Arc<AppState>>) -> UiResult<Response> {
     let mut brands = Vec::new();
-    for b in state.store.brands().await? {
-        // A brand whose catalog does not load is left out of the front page.
-        if let Ok(rt) = state.runtimes.get(state.store.as_ref(), &b.slug).await {
+    for b in state.app.brands().await? {
+        // A brand whose catalog does not load, or that has none yet, is left out.
+        if let Ok(rt) = state.app.brand(b.slug.as_str()).await
+            && !rt.catalog.products.is_empty()
+        {
             brands.push(BrandCards {
-                slug: b.slug.clone(),
+                slug: b.slug.to_string(),
                 name: b.name.clone(),
                 products: cards(&rt),
             });

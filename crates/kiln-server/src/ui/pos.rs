@@ -18,9 +18,10 @@ use super::{
     page, see_other, set_cookie,
 };
 use crate::AppState;
-use crate::api::orders::{self, Address, Channel, CustomerInput, LineInput, OrderRequest};
 use crate::error::ApiError;
-use crate::runtime::BrandRuntime;
+use kiln_app::orders::{CustomerInput, LineInput, OrderRequest};
+use kiln_app::{BrandRuntime, Error as AppError};
+use kiln_domain::{Channel, OrderId, StoreLocation};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -40,7 +41,7 @@ const STORE_COOKIE: &str = "kiln_pos_store";
 /// The signed-in brand and, once chosen, the store the clerk works at.
 struct Session {
     rt: Arc<BrandRuntime>,
-    store: Option<kiln_store::StoreLocation>,
+    store: Option<StoreLocation>,
 }
 
 async fn session(state: &AppState, headers: &HeaderMap) -> UiResult<Option<Session>> {
@@ -49,8 +50,8 @@ async fn session(state: &AppState, headers: &HeaderMap) -> UiResult<Option<Sessi
     };
     let store = match cookie(headers, STORE_COOKIE) {
         Some(id) => state
-            .store
-            .stores(&rt.brand.id)
+            .app
+            .stores(rt.brand.slug.as_str())
             .await?
             .into_iter()
             .find(|s| s.id == id),
@@ -63,13 +64,13 @@ async fn session(state: &AppState, headers: &HeaderMap) -> UiResult<Option<Sessi
 async fn at_store(
     state: &AppState,
     headers: &HeaderMap,
-) -> UiResult<(Arc<BrandRuntime>, kiln_store::StoreLocation)> {
+) -> UiResult<(Arc<BrandRuntime>, StoreLocation)> {
     match session(state, headers).await? {
         Some(Session {
             rt,
             store: Some(store),
         }) => Ok((rt, store)),
-        _ => Err(ApiError::Unauthorized.into()),
+        _ => Err(ApiError::App(AppError::Unauthorized).into()),
     }
 }
 
@@ -118,8 +119,8 @@ async fn home(
     view.signed_in = true;
     let Some(store) = store else {
         view.stores = state
-            .store
-            .stores(&rt.brand.id)
+            .app
+            .stores(rt.brand.slug.as_str())
             .await?
             .into_iter()
             .map(|s| (s.id, s.name))
@@ -132,28 +133,20 @@ async fn home(
     view.store_name = store.name;
     view.products = super::cards(&rt);
     if !view.query.is_empty() {
-        for c in state
-            .store
-            .find_customers(&rt.brand.id, &view.query)
-            .await?
-        {
+        let slug = rt.brand.slug.as_str();
+        for c in state.app.find_customers(slug, &view.query).await? {
             let orders = state
-                .store
-                .orders(&rt.brand.id, Some(&c.email), 50)
+                .app
+                .orders(slug, Some(&c.email), 50)
                 .await?
                 .into_iter()
                 .map(|o| {
-                    let total = o
-                        .total
-                        .parse()
-                        .map(|d| money(&o.currency, d))
-                        .unwrap_or(o.total);
                     (
-                        o.id,
-                        o.channel,
-                        o.status.replace('_', " "),
-                        long_date(&o.promised_date),
-                        total,
+                        o.id.to_string(),
+                        o.channel.to_string(),
+                        o.status.as_str().replace('_', " "),
+                        long_date(o.promised_date),
+                        money(&o.currency, o.total),
                     )
                 })
                 .collect();
@@ -276,8 +269,7 @@ async fn place(
     let product = get("_product");
     let quantity = get("_quantity").parse().unwrap_or(1);
     // Walk-in orders are picked up at the store: it is the address.
-    let mut ship_to: Address = serde_json::from_str(&store.address)
-        .map_err(|e| ApiError::Internal(format!("store {} address: {e}", store.id)))?;
+    let mut ship_to = store.address.clone();
     ship_to.name = get("_name");
     let request = OrderRequest {
         customer: CustomerInput {
@@ -294,9 +286,13 @@ async fn place(
             quantity,
         }],
     };
-    match orders::place(&state, &rt, None, request).await {
+    match state
+        .app
+        .place_order(rt.brand.slug.as_str(), None, request)
+        .await
+    {
         Ok(order) => Ok(see_other(&format!("/store/orders/{}", order.id))),
-        Err(ApiError::Invalid { errors, detail }) => {
+        Err(AppError::Invalid { errors, detail }) => {
             let problem = if errors.is_empty() {
                 detail
             } else {
@@ -328,9 +324,8 @@ async fn order(
 ) -> UiResult<Response> {
     let (rt, _) = at_store(&state, &headers).await?;
     let o = state
-        .store
-        .order(&rt.brand.id, &order)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no order `{order}`")))?;
+        .app
+        .order(rt.brand.slug.as_str(), &OrderId::from(order))
+        .await?;
     Ok(page(&order_view(&rt, &o)))
 }

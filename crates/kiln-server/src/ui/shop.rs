@@ -1,7 +1,6 @@
 //! The storefront: catalog, product page with live configurator, saved
 //! designs, cart, checkout and the customer's order page.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use askama::Template;
@@ -13,14 +12,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kiln_configure::{Configurator, Outcome, Reason, Selections};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::{UiResult, cookie, long_date, money, page, see_other, set_cookie};
 use crate::AppState;
-use crate::api::orders::{self, Address, Channel, CustomerInput, LineInput, OrderRequest};
 use crate::error::ApiError;
-use crate::ids::{new_id, now_ms};
-use crate::runtime::BrandRuntime;
+use kiln_app::orders::{CustomerInput, LineInput, MAX_QUANTITY, OrderRequest};
+use kiln_app::storefront::{CartLine, recheck};
+use kiln_app::{BrandRuntime, Error as AppError};
+use kiln_domain::{Address, Channel, Milestone, OrderId, PaymentStatus};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -237,9 +237,9 @@ pub(super) async fn panel_view(
     }
     let orderable = outcome.valid && outcome.complete;
     let promise = if orderable {
-        crate::flow::quote_promise(rt, p, &outcome, 1)
+        kiln_app::catalog::quote(rt, p, &outcome, 1)
             .await
-            .map(|d| long_date(&d.to_string()))
+            .map(long_date)
             .unwrap_or_default()
     } else {
         String::new()
@@ -257,7 +257,7 @@ pub(super) async fn panel_view(
         None => (money(&p.currency, p.base_price), Vec::new(), "–".into()),
     };
     PanelView {
-        brand: rt.brand.slug.clone(),
+        brand: rt.brand.slug.to_string(),
         product: p.id.clone(),
         name: p.name.clone(),
         description: p.description.clone(),
@@ -303,10 +303,10 @@ async fn catalog(
     Path(brand): Path<String>,
     headers: HeaderMap,
 ) -> UiResult<Response> {
-    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    let rt = state.app.brand(&brand).await?;
     let cart_count = cart_lines(&state, &rt, &headers).await.len();
     Ok(page(&CatalogPage {
-        brand: rt.brand.slug.clone(),
+        brand: rt.brand.slug.to_string(),
         brand_name: rt.brand.name.clone(),
         cart_count,
         products: super::cards(&rt),
@@ -319,12 +319,12 @@ async fn product_page(
     Query(fields): Query<Fields>,
     headers: HeaderMap,
 ) -> UiResult<Response> {
-    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    let rt = state.app.brand(&brand).await?;
     let c = rt.product(&product)?;
     let p = panel_view(&rt, c, selections_of(&fields)).await;
     let cart_count = cart_lines(&state, &rt, &headers).await.len();
     Ok(page(&ProductPage {
-        brand: rt.brand.slug.clone(),
+        brand: rt.brand.slug.to_string(),
         cart_count,
         share: None,
         p,
@@ -336,19 +336,10 @@ async fn panel(
     Path((brand, product)): Path<(String, String)>,
     Query(fields): Query<Fields>,
 ) -> UiResult<Response> {
-    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    let rt = state.app.brand(&brand).await?;
     let c = rt.product(&product)?;
     let p = panel_view(&rt, c, selections_of(&fields)).await;
     Ok(page(&PanelFragment { p }))
-}
-
-/// Short, unambiguous, unguessable enough for a shared link.
-fn design_code() -> String {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-    let bits = uuid::Uuid::new_v4().as_u128();
-    (0..10)
-        .map(|i| ALPHABET[((bits >> (i * 5)) % ALPHABET.len() as u128) as usize] as char)
-        .collect()
 }
 
 async fn save_design(
@@ -356,7 +347,7 @@ async fn save_design(
     Path(brand): Path<String>,
     Form(fields): Form<Fields>,
 ) -> UiResult<Response> {
-    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    let rt = state.app.brand(&brand).await?;
     let product = field(&fields, "_product").unwrap_or_default().to_string();
     let c = rt.product(&product)?;
     let (outcome, _) = configure_leniently(c, selections_of(&fields));
@@ -366,13 +357,10 @@ async fn save_design(
         .iter()
         .filter_map(|o| o.selected.clone().map(|v| (o.id.clone(), v)))
         .collect();
-    let design = kiln_store::Design {
-        code: design_code(),
-        product_id: product,
-        selections: serde_json::to_string(&chosen).unwrap_or_default(),
-        created_at: now_ms(),
-    };
-    state.store.save_design(&rt.brand.id, &design).await?;
+    let design = state
+        .app
+        .save_design(rt.brand.slug.as_str(), &product, chosen)
+        .await?;
     Ok(see_other(&format!(
         "/shop/{}/d/{}",
         rt.brand.slug, design.code
@@ -384,15 +372,19 @@ async fn design_page(
     Path((brand, code)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> UiResult<Response> {
-    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
-    let design = state
-        .store
-        .design(&rt.brand.id, &code)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no saved design `{code}`")))?;
+    let rt = state.app.brand(&brand).await?;
+    let design = state.app.design(rt.brand.slug.as_str(), &code).await?;
     let c = rt.product(&design.product_id)?;
-    let selections: Selections = serde_json::from_str(&design.selections).unwrap_or_default();
-    let p = panel_view(&rt, c, selections).await;
+    // Saved on an older catalog version: say what no longer holds.
+    let problems = recheck(&rt, &design.product_id, &design.selections);
+    let mut p = panel_view(&rt, c, design.selections.clone()).await;
+    if !problems.is_empty() {
+        let note = format!(
+            "This design was saved on an earlier catalog: {}",
+            problems.join("; ")
+        );
+        p.conflict = Some(p.conflict.map_or(note.clone(), |c| format!("{note}. {c}")));
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -403,18 +395,11 @@ async fn design_page(
     ));
     let cart_count = cart_lines(&state, &rt, &headers).await.len();
     Ok(page(&ProductPage {
-        brand: rt.brand.slug.clone(),
+        brand: rt.brand.slug.to_string(),
         cart_count,
         share,
         p,
     }))
-}
-
-#[derive(Serialize, Deserialize, Clone)]
-struct CartLine {
-    product: String,
-    selections: Selections,
-    quantity: u32,
 }
 
 const CART_COOKIE: &str = "kiln_cart";
@@ -423,10 +408,11 @@ async fn cart_lines(state: &AppState, rt: &BrandRuntime, headers: &HeaderMap) ->
     let Some(id) = cookie(headers, CART_COOKIE) else {
         return Vec::new();
     };
-    match state.store.cart(&rt.brand.id, &id).await {
-        Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_default(),
-        _ => Vec::new(),
-    }
+    state
+        .app
+        .cart(rt.brand.slug.as_str(), &id)
+        .await
+        .unwrap_or_default()
 }
 
 async fn save_cart(
@@ -435,10 +421,9 @@ async fn save_cart(
     id: &str,
     lines: &[CartLine],
 ) -> UiResult<()> {
-    let json = serde_json::to_string(lines).unwrap_or_default();
     Ok(state
-        .store
-        .put_cart(&rt.brand.id, id, &json, now_ms())
+        .app
+        .put_cart(rt.brand.slug.as_str(), id, lines)
         .await?)
 }
 
@@ -448,17 +433,14 @@ async fn add_to_cart(
     headers: HeaderMap,
     Form(fields): Form<Fields>,
 ) -> UiResult<Response> {
-    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    let rt = state.app.brand(&brand).await?;
     let product = field(&fields, "_product").unwrap_or_default().to_string();
     let c = rt.product(&product)?;
     let quantity: u32 = field(&fields, "_quantity")
         .and_then(|q| q.trim().parse().ok())
         .unwrap_or(1);
-    if quantity == 0 || quantity > crate::flow::MAX_QUANTITY {
-        let message = format!(
-            "choose a quantity between 1 and {}",
-            crate::flow::MAX_QUANTITY
-        );
+    if quantity == 0 || quantity > MAX_QUANTITY {
+        let message = format!("choose a quantity between 1 and {MAX_QUANTITY}");
         return Err(ApiError::invalid("_quantity", message).into());
     }
     let outcome = c
@@ -471,7 +453,8 @@ async fn add_to_cart(
         )
         .into());
     }
-    let id = cookie(&headers, CART_COOKIE).unwrap_or_else(|| new_id("cart"));
+    let id = cookie(&headers, CART_COOKIE)
+        .unwrap_or_else(|| format!("cart_{}", uuid::Uuid::now_v7().simple()));
     let mut lines = cart_lines(&state, &rt, &headers).await;
     lines.push(CartLine {
         product,
@@ -496,7 +479,7 @@ async fn remove_from_cart(
     headers: HeaderMap,
     Form(fields): Form<Fields>,
 ) -> UiResult<Response> {
-    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    let rt = state.app.brand(&brand).await?;
     if let Some(id) = cookie(&headers, CART_COOKIE) {
         let mut lines = cart_lines(&state, &rt, &headers).await;
         if let Some(i) = field(&fields, "line").and_then(|l| l.parse::<usize>().ok())
@@ -541,6 +524,8 @@ fn priced(rt: &BrandRuntime, lines: &[CartLine]) -> (Vec<CartLineView>, String) 
                     price: "–".into(),
                 };
             };
+            // Added on an older catalog version: say what no longer holds.
+            let problems = recheck(rt, &l.product, &l.selections);
             let summary = l
                 .selections
                 .iter()
@@ -558,7 +543,8 @@ fn priced(rt: &BrandRuntime, lines: &[CartLine]) -> (Vec<CartLineView>, String) 
                     total += line;
                     money(&p.currency, line)
                 }
-                None => "cannot be made as configured".into(),
+                None if problems.is_empty() => "cannot be made as configured".into(),
+                None => format!("cannot be made as configured: {}", problems.join("; ")),
             };
             CartLineView {
                 name: c.product().name.clone(),
@@ -576,11 +562,11 @@ async fn cart_page(
     Path(brand): Path<String>,
     headers: HeaderMap,
 ) -> UiResult<Response> {
-    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    let rt = state.app.brand(&brand).await?;
     let lines = cart_lines(&state, &rt, &headers).await;
     let (lines, total) = priced(&rt, &lines);
     Ok(page(&CartPage {
-        brand: rt.brand.slug.clone(),
+        brand: rt.brand.slug.to_string(),
         cart_count: lines.len(),
         lines,
         total,
@@ -648,7 +634,7 @@ fn checkout_form(
     rt: &BrandRuntime,
     lines: &[CartLine],
     values: &Fields,
-    errors: &[crate::error::FieldError],
+    errors: &[kiln_app::FieldError],
     problem: String,
 ) -> CheckoutPage {
     let (views, total) = priced(rt, lines);
@@ -669,7 +655,7 @@ fn checkout_form(
         })
         .collect();
     CheckoutPage {
-        brand: rt.brand.slug.clone(),
+        brand: rt.brand.slug.to_string(),
         cart_count: views.len(),
         count: views.len(),
         total,
@@ -684,7 +670,7 @@ async fn checkout_page(
     Path(brand): Path<String>,
     headers: HeaderMap,
 ) -> UiResult<Response> {
-    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    let rt = state.app.brand(&brand).await?;
     let lines = cart_lines(&state, &rt, &headers).await;
     if lines.is_empty() {
         return Ok(see_other(&format!("/shop/{}/cart", rt.brand.slug)));
@@ -704,7 +690,7 @@ async fn checkout(
     headers: HeaderMap,
     Form(values): Form<Fields>,
 ) -> UiResult<Response> {
-    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
+    let rt = state.app.brand(&brand).await?;
     let Some(cart_id) = cookie(&headers, CART_COOKIE) else {
         return Ok(see_other(&format!("/shop/{}/cart", rt.brand.slug)));
     };
@@ -741,9 +727,14 @@ async fn checkout(
             .collect(),
     };
     // The cart is the idempotency key: a double submit places one order.
-    match orders::place(&state, &rt, Some(format!("checkout-{cart_id}")), request).await {
+    let slug = rt.brand.slug.as_str();
+    match state
+        .app
+        .place_order(slug, Some(format!("checkout-{cart_id}")), request)
+        .await
+    {
         Ok(order) => {
-            state.store.delete_cart(&rt.brand.id, &cart_id).await?;
+            state.app.clear_cart(slug, &cart_id).await?;
             let to = format!(
                 "/shop/{}/orders/{}?token={}",
                 rt.brand.slug, order.id, order.access_token
@@ -758,7 +749,7 @@ async fn checkout(
             );
             Ok(response)
         }
-        Err(ApiError::Invalid { detail, errors }) => {
+        Err(AppError::Invalid { detail, errors }) => {
             let known: Vec<&str> = CHECKOUT_FIELDS
                 .iter()
                 .map(|f| f.4)
@@ -818,27 +809,24 @@ async fn order_page(
     Path((brand, order)): Path<(String, String)>,
     Query(token): Query<Token>,
 ) -> UiResult<Response> {
-    let rt = state.runtimes.get(state.store.as_ref(), &brand).await?;
-    let not_found =
-        || ApiError::NotFound("no such order; check the link in your confirmation".into());
+    let rt = state.app.brand(&brand).await?;
     let o = state
-        .store
-        .order(&rt.brand.id, &order)
-        .await?
-        .ok_or_else(not_found)?;
-    // The token in the customer's link is the only way in without a key.
-    if o.access_token.is_empty() || token.token.as_deref() != Some(o.access_token.as_str()) {
-        return Err(not_found().into());
-    }
+        .app
+        .order_for_customer(
+            rt.brand.slug.as_str(),
+            &OrderId::from(order),
+            token.token.as_deref(),
+        )
+        .await?;
     Ok(page(&order_view(&rt, &o)))
 }
 
 /// The order page of one order, for the customer or a clerk.
-pub(super) fn order_view(rt: &BrandRuntime, o: &kiln_store::Order) -> OrderPage {
+pub(super) fn order_view(rt: &BrandRuntime, o: &kiln_domain::Order) -> OrderPage {
     let steps = STEPS
         .iter()
         .map(|(status, label)| {
-            let event = o.events.iter().find(|e| e.status == *status);
+            let event = o.timeline.iter().find(|e| e.status.as_str() == *status);
             StepView {
                 label,
                 done: event.is_some(),
@@ -848,22 +836,21 @@ pub(super) fn order_view(rt: &BrandRuntime, o: &kiln_store::Order) -> OrderPage 
         })
         .collect();
     let updates = o
-        .events
+        .timeline
         .iter()
-        .filter(|e| e.status == "promise_moved")
+        .filter(|e| e.status == Milestone::PromiseMoved)
         .map(|e| (minute(e.at), e.note.clone()))
         .collect();
     let status_label = STEPS
         .iter()
-        .find(|(s, _)| *s == o.status)
+        .find(|(s, _)| *s == o.status.as_str())
         .map(|(_, l)| l.to_string())
-        .unwrap_or(o.status.clone());
+        .unwrap_or(o.status.to_string());
     let lines = o
         .lines
         .iter()
         .map(|l| {
-            let selections: BTreeMap<String, String> =
-                serde_json::from_str(&l.selections).unwrap_or_default();
+            let selections = &l.selections;
             let (name, summary) = match rt.catalog.product(&l.product_id) {
                 Some(c) => (
                     c.product().name.clone(),
@@ -875,32 +862,24 @@ pub(super) fn order_view(rt: &BrandRuntime, o: &kiln_store::Order) -> OrderPage 
                 ),
                 None => (l.product_id.clone(), l.sku.clone()),
             };
-            let unit = l
-                .unit_price
-                .parse()
-                .map(|d| money(&o.currency, d))
-                .unwrap_or(l.unit_price.clone());
+            let unit = money(&o.currency, l.unit_price);
             (name, summary, l.quantity, unit)
         })
         .collect();
-    let total = o
-        .total
-        .parse()
-        .map(|d| money(&o.currency, d))
-        .unwrap_or(o.total.clone());
+    let total = money(&o.currency, o.total);
     let payment = match &o.payment {
-        Some(p) if p.status == "paid" => format!("Paid ({})", p.reference),
-        Some(p) if p.status == "awaiting_payment" => p.instructions.clone(),
-        Some(p) => format!("{} ({})", p.status.replace('_', " "), p.reference),
+        Some(p) if p.status == PaymentStatus::Paid => format!("Paid ({})", p.reference),
+        Some(p) if p.status == PaymentStatus::AwaitingPayment => p.instructions.clone(),
+        Some(p) => format!("{} ({})", p.status.as_str().replace('_', " "), p.reference),
         None => String::new(),
     };
     OrderPage {
         payment,
-        brand: rt.brand.slug.clone(),
+        brand: rt.brand.slug.to_string(),
         cart_count: 0,
-        id: o.id.clone(),
+        id: o.id.to_string(),
         status_label,
-        promised: long_date(&o.promised_date),
+        promised: long_date(o.promised_date),
         steps,
         updates,
         lines,
@@ -909,8 +888,8 @@ pub(super) fn order_view(rt: &BrandRuntime, o: &kiln_store::Order) -> OrderPage 
 }
 
 /// A timestamp to the minute, for timelines.
-fn minute(ms: i64) -> String {
-    crate::ids::rfc3339(ms)
+fn minute(at: jiff::Timestamp) -> String {
+    at.to_string()
         .chars()
         .take(16)
         .collect::<String>()

@@ -7,6 +7,7 @@ mod mrp;
 mod orders;
 mod promise;
 mod rng;
+mod webhooks;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,9 @@ pub enum BenchCommand {
     /// Capable-to-promise: insert orders one by one into a generated live plan; then one
     /// work centre goes down and the replan is timed.
     Promise(promise::PromiseArgs),
+    /// Webhooks: orders at a steady rate, a receiver in this process; the delay
+    /// from commit to delivery, and a receiver's backlog after it was down.
+    Webhooks(webhooks::WebhooksArgs),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -34,5 +38,6 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Forecast(cmd) => forecast::run(cmd),
         BenchCommand::Mrp(args) => mrp::run(args),
         BenchCommand::Promise(args) => promise::run(args),
+        BenchCommand::Webhooks(args) => webhooks::run(args),
     }
 }

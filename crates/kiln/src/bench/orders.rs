@@ -26,6 +26,14 @@ pub struct OrdersArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+    /// A key to place orders with (default: none, a public checkout).
+    #[arg(long, env = "KILN_KEY")]
+    key: Option<String>,
+    /// Subscribe a webhook receiver in this process to `order.created` for
+    /// the run (needs `--key` with `webhooks:write`), to measure throughput
+    /// with deliveries going on.
+    #[arg(long)]
+    webhook: bool,
 }
 
 pub fn run(args: OrdersArgs) -> anyhow::Result<ExitCode> {
@@ -64,6 +72,12 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_default();
     anyhow::ensure!(!ids.is_empty(), "brand `{}` has no products", args.brand);
 
+    let receiver = if args.webhook {
+        let key = args.key.clone().context("--webhook needs --key")?;
+        Some(subscribe(&client, &base, &args.brand, &key).await?)
+    } else {
+        None
+    };
     let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
     let counter = Arc::new(AtomicU64::new(0));
     let url = Arc::new(format!("{base}/api/v1/brands/{}/orders", args.brand));
@@ -71,8 +85,13 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.concurrency.max(1) {
-        let (client, url, ids, counter) =
-            (client.clone(), url.clone(), ids.clone(), counter.clone());
+        let (client, url, ids, counter, key) = (
+            client.clone(),
+            url.clone(),
+            ids.clone(),
+            counter.clone(),
+            args.key.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally::default();
             while Instant::now() < deadline {
@@ -86,12 +105,14 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
                     "lines": [{"product": product, "selections": {}, "quantity": 1}],
                 });
                 let t = Instant::now();
-                let result = client
+                let mut req = client
                     .post(url.as_str())
                     .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-                    .json(&body)
-                    .send()
-                    .await;
+                    .json(&body);
+                if let Some(key) = &key {
+                    req = req.bearer_auth(key);
+                }
+                let result = req.send().await;
                 match result {
                     Ok(r) if r.status().as_u16() == 201 => {
                         let _ = r.bytes().await;
@@ -131,7 +152,23 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
         all.latencies_us[i] as f64 / 1000.0
     };
     let ok = all.latencies_us.len();
+    let delivered = match receiver {
+        Some((hook, got)) => {
+            let key = args.key.as_deref().unwrap_or_default();
+            let _ = client
+                .delete(format!(
+                    "{base}/api/v1/brands/{}/webhooks/{hook}",
+                    args.brand
+                ))
+                .bearer_auth(key)
+                .send()
+                .await;
+            Some(got.load(Ordering::Relaxed))
+        }
+        None => None,
+    };
     let report = json!({
+        "webhook_deliveries_received": delivered,
         "orders": ok,
         "failed": all.failed,
         "seconds": (elapsed * 1000.0).round() / 1000.0,
@@ -154,6 +191,9 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
             all.failed
         );
     }
+    if let Some(n) = delivered {
+        eprintln!("{n} webhook deliveries reached the receiver during the run");
+    }
     if let Some(f) = &all.first_failure {
         eprintln!("first failure: {f}");
     }
@@ -162,4 +202,40 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// A receiver in this process, subscribed to `order.created`: the webhook's
+/// id and a count of what arrives.
+async fn subscribe(
+    client: &reqwest::Client,
+    base: &str,
+    brand: &str,
+    key: &str,
+) -> anyhow::Result<(String, Arc<AtomicU64>)> {
+    let got = Arc::new(AtomicU64::new(0));
+    let counted = got.clone();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let counted = counted.clone();
+            async move {
+                counted.fetch_add(1, Ordering::Relaxed);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let hook = format!("http://{}/hook", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let made: serde_json::Value = client
+        .post(format!("{base}/api/v1/brands/{brand}/webhooks"))
+        .bearer_auth(key)
+        .json(&json!({"url": hook, "events": ["order.created"]}))
+        .send()
+        .await?
+        .error_for_status()
+        .context("subscribing the receiver")?
+        .json()
+        .await?;
+    Ok((made["id"].as_str().unwrap_or_default().to_string(), got))
 }

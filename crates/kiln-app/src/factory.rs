@@ -1,0 +1,211 @@
+//! The factory side: work orders, operators starting and completing
+//! operations, purchases received into stock, and shipping.
+
+use kiln_domain::{
+    OperationAction, OrderId, OrderStatus, PurchaseSuggestion, Shipment, ShipmentId,
+    ShipmentStatus, SuggestionId, WorkOrder, WorkOrderId,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{Error, FieldError, Found, NamedNotFound, Result};
+use crate::live::booking_rows;
+use crate::{App, time};
+
+/// What recording an operation changed.
+#[derive(Serialize, ToSchema)]
+pub struct OperationResult {
+    pub work_order: WorkOrder,
+    /// Orders whose status moved, as `[order id, new status]`.
+    pub orders: Vec<(OrderId, OrderStatus)>,
+}
+
+impl App {
+    /// Work orders, one per SKU batch, with their operations.
+    pub async fn work_orders(&self, slug: &str, open_only: bool) -> Result<Vec<WorkOrder>> {
+        let rt = self.brand(slug).await?;
+        Ok(self.store.work_orders(&rt.brand.id, open_only).await?)
+    }
+
+    pub async fn work_order(&self, slug: &str, id: &WorkOrderId) -> Result<WorkOrder> {
+        let rt = self.brand(slug).await?;
+        self.store
+            .work_order(&rt.brand.id, id)
+            .await
+            .found(|| format!("no work order `{id}`"))
+    }
+
+    /// Starts or completes an operation (an operator at its work centre).
+    /// The store records it and rolls it up into the orders; the live
+    /// schedule then fixes started work where it is and gives back what a
+    /// finished operation no longer needs.
+    pub async fn record_operation(
+        &self,
+        slug: &str,
+        work_order: &WorkOrderId,
+        seq: i64,
+        action: OperationAction,
+    ) -> Result<OperationResult> {
+        let rt = self.brand(slug).await?;
+        // Read first: once the store has recorded the step, the schedule must follow.
+        let lines = self.store.order_lines_of(&rt.brand.id, work_order).await?;
+        let change = self
+            .store
+            .record_operation(&rt.brand.id, work_order, seq, action, time::now())
+            .await
+            .or_not_found(|| format!("no operation {seq} in work order `{work_order}`"))?;
+        {
+            let mut plan = rt.plan.lock().await;
+            plan.tick();
+            // The store's times, so a rebuilt schedule places the bar the same way.
+            let step = change.work_order.operations.iter().find(|o| o.seq == seq);
+            let at = |t: Option<jiff::Timestamp>| {
+                t.map_or_else(
+                    || plan.clock.now(),
+                    |t| plan.clock.at_ms(t.as_millisecond()),
+                )
+            };
+            let done_at = at(step.and_then(|o| o.completed_at));
+            let started_at = at(step.and_then(|o| o.started_at));
+            let k = usize::try_from(seq - 1).unwrap_or(usize::MAX);
+            let mut moved = Vec::new();
+            for line in lines {
+                let id = line.clone();
+                let booked = |plan: &crate::runtime::PlanState| {
+                    plan.schedule
+                        .order(&id)
+                        .and_then(|p| p.bookings.get(k).cloned().flatten())
+                };
+                let before = booked(&plan);
+                let result = match action {
+                    OperationAction::Start => plan.schedule.start_operation_at(&id, k, started_at),
+                    OperationAction::Complete { .. } => {
+                        plan.schedule.complete_operation_at(&id, k, done_at)
+                    }
+                };
+                if let Err(e) = result {
+                    // The store is the record; the schedule only plans around it.
+                    tracing::warn!("schedule of {}: {id} operation {seq}: {e}", rt.brand.slug);
+                }
+                // Work started ahead of plan moved to when it began.
+                if action == OperationAction::Start
+                    && before != booked(&plan)
+                    && let Some(placed) = plan.schedule.order(&id)
+                {
+                    moved.extend(
+                        booking_rows(&plan.clock, &placed)
+                            .into_iter()
+                            .filter(|r| r.seq == seq),
+                    );
+                }
+            }
+            if !moved.is_empty() {
+                // Orders queued before may carry rows for the same operation.
+                self.orders.flush().await;
+                if let Err(e) = self.store.rebook(&rt.brand.id, &moved).await {
+                    tracing::warn!(
+                        error = %Error::from(e).chain(),
+                        "{}: a started operation's new times not stored",
+                        rt.brand.slug
+                    );
+                }
+            }
+            // A started work order no longer takes new lines.
+            if action == OperationAction::Start
+                && plan.planned.get(&change.work_order.sku) == Some(&change.work_order.id)
+            {
+                plan.planned.remove(&change.work_order.sku);
+            }
+            // A made order's materials leave stock and stop being allocated.
+            for (material, qty) in &change.consumed {
+                let position = plan.position(material);
+                position.on_hand -= *qty;
+                position.allocated -= *qty;
+            }
+        }
+        // Operations and shipments report order statuses: wake the deliveries.
+        self.outbox.notify_one();
+        Ok(OperationResult {
+            work_order: change.work_order,
+            orders: change.orders,
+        })
+    }
+
+    /// Purchase suggestions from material planning, not yet received.
+    pub async fn suggestions(&self, slug: &str) -> Result<Vec<PurchaseSuggestion>> {
+        let rt = self.brand(slug).await?;
+        Ok(self.store.suggestions(&rt.brand.id).await?)
+    }
+
+    /// Receives a suggested purchase: its quantity moves into stock and stops
+    /// counting as on order.
+    pub async fn receive_purchase(
+        &self,
+        slug: &str,
+        suggestion: &SuggestionId,
+    ) -> Result<PurchaseSuggestion> {
+        let rt = self.brand(slug).await?;
+        let received = self
+            .store
+            .receive_purchase(&rt.brand.id, suggestion, time::now())
+            .await
+            .or_not_found(|| format!("no purchase suggestion `{suggestion}`"))?;
+        let mut plan = rt.plan.lock().await;
+        let position = plan.position(&received.material);
+        position.on_hand += received.qty;
+        position.on_order -= received.qty;
+        Ok(received)
+    }
+
+    /// Ships a made order with a carrier and tracking number.
+    pub async fn ship(
+        &self,
+        slug: &str,
+        order: &OrderId,
+        carrier: &str,
+        tracking_number: &str,
+    ) -> Result<Shipment> {
+        let mut errors = Vec::new();
+        if carrier.trim().is_empty() {
+            errors.push(FieldError::new("/carrier", "a carrier is required"));
+        }
+        if tracking_number.trim().is_empty() {
+            errors.push(FieldError::new(
+                "/tracking_number",
+                "a tracking number is required",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(Error::invalid_fields(errors));
+        }
+        let rt = self.brand(slug).await?;
+        let shipment = Shipment {
+            id: ShipmentId::new(),
+            order_id: order.clone(),
+            carrier: carrier.trim().to_string(),
+            tracking_number: tracking_number.trim().to_string(),
+            status: ShipmentStatus::InTransit,
+            created_at: time::now(),
+            delivered_at: None,
+        };
+        let stored = self
+            .store
+            .create_shipment(&rt.brand.id, &shipment)
+            .await
+            .or_not_found(|| format!("no order `{order}`"))?;
+        self.outbox.notify_one();
+        Ok(stored)
+    }
+
+    /// Marks a shipment delivered (a carrier's tracking event).
+    pub async fn deliver(&self, slug: &str, shipment: &ShipmentId) -> Result<Shipment> {
+        let rt = self.brand(slug).await?;
+        let delivered = self
+            .store
+            .mark_delivered(&rt.brand.id, shipment, time::now())
+            .await
+            .or_not_found(|| format!("no shipment `{shipment}`"))?;
+        self.outbox.notify_one();
+        Ok(delivered)
+    }
+}

@@ -1,0 +1,385 @@
+//! Orders: placing one (idempotently), reading one, listing them.
+//!
+//! [`App::place_order`] is the spine of the platform. It checks the request,
+//! configures every line against the brand's current catalog version, plans
+//! the order on the brand's live schedule under the plan lock, queues it to
+//! the group-commit writer, and answers only after the commit. If the write
+//! fails, the plan is put back as it was before the order.
+
+use kiln_configure::Selections;
+use kiln_domain::{
+    Address, Channel, Customer, CustomerId, NewOrder, Order, OrderId, OrderStatus, OrderSummary,
+    PaymentStatus,
+};
+use kiln_store::Placed;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::error::{Error, FieldError, Found, NamedNotFound, Result};
+pub use crate::flow::MAX_QUANTITY;
+use crate::flow::{self, MAX_LINES, PricedLine};
+use crate::writer::WriteError;
+use crate::{App, time};
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerInput {
+    pub name: String,
+    pub email: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineInput {
+    pub product: String,
+    #[serde(default)]
+    pub selections: Selections,
+    pub quantity: u32,
+}
+
+/// An order as a client sends it.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRequest {
+    pub customer: CustomerInput,
+    pub ship_to: Address,
+    pub channel: Channel,
+    /// Required for channel `store`: the store that took the order.
+    #[serde(default)]
+    pub store_id: Option<String>,
+    pub lines: Vec<LineInput>,
+}
+
+/// An `Idempotency-Key` as sent: 1 to 255 visible characters.
+pub fn idempotency_key(value: Option<&str>) -> Result<Option<String>> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let key = value.trim();
+    if key.is_empty() || key.len() > 255 || key.chars().any(|c| c.is_control()) {
+        return Err(Error::invalid(
+            "Idempotency-Key",
+            "the Idempotency-Key must be 1 to 255 visible characters",
+        ));
+    }
+    Ok(Some(key.to_string()))
+}
+
+/// Field checks the types cannot express; every problem is reported at once.
+fn check_request(req: &OrderRequest) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut need = |path: &str, value: &str, what: &str| {
+        if value.trim().is_empty() {
+            errors.push(FieldError::new(path, format!("{what} is required")));
+        }
+    };
+    need("/customer/name", &req.customer.name, "a name");
+    need("/ship_to/name", &req.ship_to.name, "a recipient name");
+    need("/ship_to/line1", &req.ship_to.line1, "an address line");
+    need("/ship_to/city", &req.ship_to.city, "a city");
+    need(
+        "/ship_to/postal_code",
+        &req.ship_to.postal_code,
+        "a postal code",
+    );
+    let email = req.customer.email.trim();
+    let valid_email = email.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+    }) && !email.contains(char::is_whitespace);
+    if !valid_email {
+        errors.push(FieldError::new(
+            "/customer/email",
+            "an email address like ada@example.com is required",
+        ));
+    }
+    let country = &req.ship_to.country;
+    if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
+        errors.push(FieldError::new(
+            "/ship_to/country",
+            "a two-letter ISO country code like GB is required",
+        ));
+    }
+    if let (Channel::Store, None | Some("")) = (req.channel, req.store_id.as_deref().map(str::trim))
+    {
+        errors.push(FieldError::new(
+            "/store_id",
+            "a store order needs the store's id",
+        ))
+    }
+    if req.lines.is_empty() {
+        errors.push(FieldError::new(
+            "/lines",
+            "an order needs at least one line",
+        ));
+    }
+    if req.lines.len() > MAX_LINES {
+        errors.push(FieldError::new(
+            "/lines",
+            format!("an order has at most {MAX_LINES} lines"),
+        ));
+    }
+    for (i, line) in req.lines.iter().enumerate() {
+        if line.quantity == 0 || line.quantity > MAX_QUANTITY {
+            errors.push(FieldError::new(
+                format!("/lines/{i}/quantity"),
+                format!("the quantity must be between 1 and {MAX_QUANTITY}"),
+            ));
+        }
+    }
+    errors
+}
+
+/// RFC 6901 escaping of a JSON pointer segment.
+pub fn escape(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// Configures every line; every line at fault is reported at once.
+fn price_lines<'a>(
+    rt: &'a crate::BrandRuntime,
+    req: &OrderRequest,
+    mut errors: Vec<FieldError>,
+) -> Result<Vec<PricedLine<'a>>> {
+    let mut lines = Vec::new();
+    for (i, line) in req.lines.iter().enumerate() {
+        let Some(configurator) = rt.catalog.product(&line.product) else {
+            errors.push(FieldError::new(
+                format!("/lines/{i}/product"),
+                format!("no product `{}` in this brand", line.product),
+            ));
+            continue;
+        };
+        match configurator.configure_unexplained(&line.selections) {
+            Err(e) => errors.push(FieldError::new(
+                format!("/lines/{i}/selections/{}", escape(e.option())),
+                e.to_string(),
+            )),
+            Ok(outcome) if !outcome.valid => {
+                let conflict = outcome.conflict.as_ref();
+                let rules: Vec<&str> = conflict
+                    .map(|c| c.rules.iter().map(|r| r.message.as_str()).collect())
+                    .unwrap_or_default();
+                let at = conflict
+                    .and_then(|c| c.selections.first())
+                    .map(|(o, _)| format!("/{}", escape(o)))
+                    .unwrap_or_default();
+                errors.push(FieldError::new(
+                    format!("/lines/{i}/selections{at}"),
+                    format!("these selections break the rules: {}", rules.join("; ")),
+                ));
+            }
+            Ok(outcome) if !outcome.complete => {
+                let missing = outcome
+                    .options
+                    .iter()
+                    .find(|o| o.value.is_none() && !o.optional)
+                    .map(|o| o.id.clone())
+                    .unwrap_or_default();
+                errors.push(FieldError::new(
+                    format!("/lines/{i}/selections/{}", escape(&missing)),
+                    format!("`{missing}` needs a value"),
+                ));
+            }
+            Ok(outcome) => lines.push(PricedLine {
+                configurator,
+                outcome,
+                quantity: line.quantity,
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::invalid_fields(errors));
+    }
+    let currency = &lines[0].configurator.product().currency;
+    if let Some(i) = lines
+        .iter()
+        .position(|l| &l.configurator.product().currency != currency)
+    {
+        return Err(Error::invalid(
+            format!("/lines/{i}/product"),
+            "all lines of an order must be in one currency",
+        ));
+    }
+    Ok(lines)
+}
+
+impl App {
+    /// Places an order: checks, configures, plans and writes it; or returns
+    /// the order this idempotency key placed before (a different body under
+    /// the same key is refused). The API, the storefront's checkout and store
+    /// mode all come through here.
+    pub async fn place_order(
+        &self,
+        slug: &str,
+        key: Option<String>,
+        req: OrderRequest,
+    ) -> Result<Order> {
+        // The hash is over the parsed request, so whitespace or key order in a
+        // retried body does not matter.
+        let request_hash =
+            hex::encode(Sha256::digest(serde_json::to_vec(&req).unwrap_or_default()));
+        // A publish may retire the runtime this request found: plan again on
+        // the new one (the order is configured against the version it plans on).
+        for _ in 0..3 {
+            let rt = self.brand(slug).await?;
+            if let Some(key) = &key
+                && let Some(existing) = self
+                    .store
+                    .order_by_idempotency_key(&rt.brand.id, key)
+                    .await?
+            {
+                return replay(existing, &request_hash);
+            }
+            let lines = price_lines(&rt, &req, check_request(&req))?;
+            let currency = lines[0].configurator.product().currency.clone();
+            let order_id = OrderId::new();
+            let created_at = time::now();
+            let mut plan = rt.plan.lock().await;
+            if plan.retired {
+                continue;
+            }
+            let (plotted, change) =
+                flow::plan_order(&rt, &mut plan, &order_id, &lines, time::today())?;
+            let timeline = flow::first_entries(req.channel, plotted.promised, created_at);
+            let head = NewOrder {
+                brand_id: rt.brand.id.clone(),
+                id: order_id,
+                idempotency_key: key.clone(),
+                request_hash: request_hash.clone(),
+                access_token: uuid::Uuid::new_v4().simple().to_string(),
+                customer: Customer {
+                    id: CustomerId::new(),
+                    email: req.customer.email.trim().to_lowercase(),
+                    name: req.customer.name.trim().to_string(),
+                    phone: req.customer.phone.clone(),
+                },
+                channel: req.channel,
+                store_id: req.store_id.clone(),
+                ship_to: req.ship_to.clone(),
+                status: OrderStatus::Planned,
+                currency,
+                total: Default::default(),
+                promised_date: plotted.promised,
+                created_at,
+                lines: Vec::new(),
+                work_orders: Vec::new(),
+                bookings: Vec::new(),
+                rebooked: Vec::new(),
+                requirements: Vec::new(),
+                suggestions: Vec::new(),
+                timeline: Vec::new(),
+                payment: crate::payment::placeholder(),
+            };
+            let order = flow::new_order(head, plotted, timeline);
+            // Queued under the plan lock so the writer sees orders in plan
+            // order; the lock is released before the commit so the next order
+            // can plan.
+            let written = self.orders.enqueue(order.clone());
+            drop(plan);
+            let placed = written.await.unwrap_or(Err(WriteError::Stopped));
+            if let Ok(Placed::Created { customer_id }) = placed {
+                metrics::counter!("kiln_orders_placed_total").increment(1);
+                return Ok(order.placed(customer_id));
+            }
+            // Not written: take the order back out of the plan.
+            let mut plan = rt.plan.lock().await;
+            let moved = change.undo(&mut plan);
+            if !moved.is_empty() {
+                // Orders planned since may be queued with rows for the same
+                // operations: they go first, then these.
+                self.orders.flush().await;
+                if let Err(e) = self.store.rebook(&rt.brand.id, &moved).await {
+                    tracing::warn!(
+                        error = %Error::from(e).chain(),
+                        "{}: setups after a rolled-back order not stored",
+                        rt.brand.slug
+                    );
+                }
+            }
+            drop(plan);
+            // A concurrent request with the same key won the race.
+            if let Some(key) = &key
+                && let Some(existing) = self
+                    .store
+                    .order_by_idempotency_key(&rt.brand.id, key)
+                    .await?
+            {
+                return replay(existing, &request_hash);
+            }
+            return Err(match placed {
+                Err(WriteError::Stopped) => Error::Unavailable {
+                    what: "the order writer",
+                    source: None,
+                },
+                Err(WriteError::Store(e)) => match Error::from(e) {
+                    Error::Conflict(m) => Error::Conflict(format!(
+                        "the order could not be stored ({m}); it was not placed, and it is safe to retry"
+                    )),
+                    other => other,
+                },
+                Ok(_) => Error::Conflict(
+                    "an order with this Idempotency-Key is being placed; retry to get it".into(),
+                ),
+            });
+        }
+        Err(Error::Unavailable {
+            what: "the brand's plan (its catalog was being published)",
+            source: None,
+        })
+    }
+
+    /// One order, with its lines, timeline, material requirements and shipments.
+    pub async fn order(&self, slug: &str, id: &OrderId) -> Result<Order> {
+        let rt = self.brand(slug).await?;
+        self.store
+            .order(&rt.brand.id, id)
+            .await
+            .found(|| format!("no order `{id}`"))
+    }
+
+    /// The brand's orders, newest first; only one customer's when an email is given.
+    pub async fn orders(
+        &self,
+        slug: &str,
+        customer_email: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<OrderSummary>> {
+        let rt = self.brand(slug).await?;
+        let email = customer_email.map(|e| e.trim().to_lowercase());
+        Ok(self
+            .store
+            .orders(&rt.brand.id, email.as_deref(), limit.clamp(1, 500))
+            .await?)
+    }
+
+    /// Records an order's payment as its provider (or staff, for the manual
+    /// provider) reports it.
+    pub async fn set_payment(
+        &self,
+        slug: &str,
+        order: &OrderId,
+        status: PaymentStatus,
+    ) -> Result<()> {
+        let rt = self.brand(slug).await?;
+        self.store
+            .set_payment_status(&rt.brand.id, order, status, time::now())
+            .await
+            .or_not_found(|| format!("no order `{order}`"))
+    }
+}
+
+fn replay(existing: Order, request_hash: &str) -> Result<Order> {
+    if existing.request_hash != request_hash {
+        return Err(Error::invalid(
+            "Idempotency-Key",
+            "this Idempotency-Key was used for a different order; use a new key for a new order",
+        ));
+    }
+    Ok(existing)
+}

@@ -1,0 +1,167 @@
+//! The storefront's own use cases: saved designs behind short codes, carts
+//! kept server-side, the customer's order page behind its secret link, and
+//! store mode's stores and customer lookup. A design or cart made on an
+//! older catalog version is checked again on the current one
+//! ([`App::recheck`]), which says what no longer holds.
+
+use kiln_configure::Selections;
+use kiln_domain::{Customer, Design, Order, OrderId, StoreLocation};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::runtime::BrandRuntime;
+use crate::{App, time};
+
+/// One line of a shopper's cart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLine {
+    pub product: String,
+    pub selections: Selections,
+    pub quantity: u32,
+}
+
+/// Short, unambiguous, unguessable enough for a shared link.
+fn design_code() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let bits = uuid::Uuid::new_v4().as_u128();
+    (0..10)
+        .map(|i| ALPHABET[((bits >> (i * 5)) % ALPHABET.len() as u128) as usize] as char)
+        .collect()
+}
+
+/// What no longer holds of a configuration made on an older catalog
+/// version, in the shopper's words: a product gone, an option or value no
+/// longer offered, a rule it now breaks. Empty when it still holds.
+pub fn recheck(rt: &BrandRuntime, product: &str, selections: &Selections) -> Vec<String> {
+    let Some(c) = rt.catalog.product(product) else {
+        return vec![format!("`{product}` is no longer sold")];
+    };
+    let mut problems = Vec::new();
+    let p = c.product();
+    let mut kept = Selections::new();
+    for (option, value) in selections {
+        match p.option(option) {
+            None => problems.push(format!("{} no longer has the option `{option}`", p.name)),
+            Some(o)
+                if !o.kind.values().is_empty()
+                    && !o.kind.values().iter().any(|v| &v.id == value) =>
+            {
+                problems.push(format!("{}: {value} is no longer offered", o.name))
+            }
+            Some(_) => {
+                kept.insert(option.clone(), value.clone());
+            }
+        }
+    }
+    match c.configure(&kept) {
+        Err(e) => problems.push(e.to_string()),
+        Ok(o) if !o.valid => {
+            let rules: Vec<String> = o
+                .conflict
+                .map(|c| c.rules.into_iter().map(|r| r.message).collect())
+                .unwrap_or_default();
+            problems.push(format!(
+                "these choices now break a rule: {}",
+                rules.join("; ")
+            ));
+        }
+        Ok(o) if !o.complete => {
+            for opt in o
+                .options
+                .iter()
+                .filter(|x| x.value.is_none() && !x.optional)
+            {
+                problems.push(format!("{} now needs a choice", opt.name));
+            }
+        }
+        Ok(_) => {}
+    }
+    problems
+}
+
+impl App {
+    /// Saves what the customer chose behind a short code.
+    pub async fn save_design(
+        &self,
+        slug: &str,
+        product: &str,
+        chosen: Selections,
+    ) -> Result<Design> {
+        let rt = self.brand(slug).await?;
+        rt.product(product)?;
+        let design = Design {
+            code: design_code(),
+            product_id: product.to_string(),
+            selections: chosen,
+            created_at: time::now(),
+        };
+        self.store.save_design(&rt.brand.id, &design).await?;
+        Ok(design)
+    }
+
+    pub async fn design(&self, slug: &str, code: &str) -> Result<Design> {
+        let rt = self.brand(slug).await?;
+        self.store
+            .design(&rt.brand.id, code)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no saved design `{code}`")))
+    }
+
+    /// A cart's lines; an unknown cart is empty.
+    pub async fn cart(&self, slug: &str, cart: &str) -> Result<Vec<CartLine>> {
+        let rt = self.brand(slug).await?;
+        Ok(match self.store.cart(&rt.brand.id, cart).await? {
+            // A cart that no longer reads (hand-edited, an old format) starts over.
+            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+            None => Vec::new(),
+        })
+    }
+
+    pub async fn put_cart(&self, slug: &str, cart: &str, lines: &[CartLine]) -> Result<()> {
+        let rt = self.brand(slug).await?;
+        let json =
+            serde_json::to_string(lines).map_err(|e| Error::internal_from("writing a cart", e))?;
+        Ok(self
+            .store
+            .put_cart(&rt.brand.id, cart, &json, time::now())
+            .await?)
+    }
+
+    pub async fn clear_cart(&self, slug: &str, cart: &str) -> Result<()> {
+        let rt = self.brand(slug).await?;
+        Ok(self.store.delete_cart(&rt.brand.id, cart).await?)
+    }
+
+    /// The order behind a customer's secret link.
+    pub async fn order_for_customer(
+        &self,
+        slug: &str,
+        id: &OrderId,
+        token: Option<&str>,
+    ) -> Result<Order> {
+        let rt = self.brand(slug).await?;
+        let not_found =
+            || Error::NotFound("no such order; check the link in your confirmation".into());
+        let o = self
+            .store
+            .order(&rt.brand.id, id)
+            .await?
+            .ok_or_else(not_found)?;
+        // The token in the customer's link is the only way in without a key.
+        if o.access_token.is_empty() || token != Some(o.access_token.as_str()) {
+            return Err(not_found());
+        }
+        Ok(o)
+    }
+
+    pub async fn stores(&self, slug: &str) -> Result<Vec<StoreLocation>> {
+        let rt = self.brand(slug).await?;
+        Ok(self.store.stores(&rt.brand.id).await?)
+    }
+
+    /// Customers whose email or phone is exactly `query`.
+    pub async fn find_customers(&self, slug: &str, query: &str) -> Result<Vec<Customer>> {
+        let rt = self.brand(slug).await?;
+        Ok(self.store.find_customers(&rt.brand.id, query).await?)
+    }
+}

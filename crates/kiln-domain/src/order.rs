@@ -1,0 +1,188 @@
+//! Orders: what a customer bought, its lines, its timeline, its payment.
+
+use serde::Serialize;
+
+use crate::{
+    Address, BookingRow, BrandId, Channel, CustomerId, Date, Decimal, Milestone, OrderId,
+    OrderStatus, PaymentStatus, PurchaseSuggestion, Selections, Shipment, TimelineEntryId,
+    Timestamp, WorkOrderId, WorkOrderWrite,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Customer {
+    pub id: CustomerId,
+    pub email: String,
+    pub name: String,
+    pub phone: Option<String>,
+}
+
+/// Everything one order placement writes, in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub brand_id: BrandId,
+    pub id: OrderId,
+    pub idempotency_key: Option<String>,
+    /// Hash of the request body, to refuse a reused key with another body.
+    pub request_hash: String,
+    /// The secret in the customer's link to the order page.
+    pub access_token: String,
+    /// Used if no customer with this email exists yet.
+    pub customer: Customer,
+    pub channel: Channel,
+    pub store_id: Option<String>,
+    pub ship_to: Address,
+    pub status: OrderStatus,
+    pub currency: String,
+    pub total: Decimal,
+    pub promised_date: Date,
+    pub created_at: Timestamp,
+    pub lines: Vec<OrderLine>,
+    pub work_orders: Vec<WorkOrderWrite>,
+    pub bookings: Vec<BookingRow>,
+    /// Bookings of earlier orders this order moved on their machine (a setup
+    /// it made unnecessary, or needed again): updated in place.
+    pub rebooked: Vec<BookingRow>,
+    pub requirements: Vec<Requirement>,
+    pub suggestions: Vec<PurchaseSuggestion>,
+    pub timeline: Vec<TimelineEntry>,
+    pub payment: Payment,
+}
+
+impl NewOrder {
+    /// The order as it stands once written, its customer being the one
+    /// stored under its email (which may predate it).
+    pub fn placed(&self, customer_id: CustomerId) -> Order {
+        Order {
+            id: self.id.clone(),
+            status: self.status,
+            promised_date: self.promised_date,
+            channel: self.channel,
+            store_id: self.store_id.clone(),
+            customer: Customer {
+                id: customer_id,
+                ..self.customer.clone()
+            },
+            ship_to: self.ship_to.clone(),
+            currency: self.currency.clone(),
+            total: self.total,
+            created_at: self.created_at,
+            request_hash: self.request_hash.clone(),
+            access_token: self.access_token.clone(),
+            lines: self.lines.clone(),
+            timeline: self.timeline.clone(),
+            requirements: self.requirements.clone(),
+            shipments: Vec::new(),
+            payment: Some(self.payment.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderLine {
+    pub line_no: i64,
+    #[serde(rename = "product")]
+    pub product_id: String,
+    pub selections: Selections,
+    pub sku: String,
+    pub quantity: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub unit_price: Decimal,
+    pub work_order_id: WorkOrderId,
+    /// The catalog version the line was configured against: its SKU, price,
+    /// materials and routing are that version's, whatever is published later.
+    pub catalog_version: i64,
+}
+
+/// One material an order needs, and how it was covered when it was placed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Requirement {
+    pub material: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub gross: Decimal,
+    /// Taken from stock and open supply.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub allocated: Decimal,
+    /// Not covered: a purchase suggestion was made for it.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub shortage: Decimal,
+}
+
+/// An entry of an order's timeline, as the customer's order page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TimelineEntry {
+    #[serde(skip)]
+    pub id: TimelineEntryId,
+    pub status: Milestone,
+    pub note: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+}
+
+/// How an order is paid, as its payment provider reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Payment {
+    /// `manual` for the built-in offline provider.
+    pub provider: String,
+    pub status: PaymentStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub amount: Decimal,
+    pub currency: String,
+    /// What the customer quotes when paying, e.g. on a bank transfer.
+    pub reference: String,
+    /// What the customer has to do, in words.
+    pub instructions: String,
+}
+
+/// An order with everything that hangs off it, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Order {
+    pub id: OrderId,
+    pub status: OrderStatus,
+    /// The day the order is promised to be delivered by.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub promised_date: Date,
+    pub channel: Channel,
+    pub store_id: Option<String>,
+    pub customer: Customer,
+    pub ship_to: Address,
+    pub currency: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub total: Decimal,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: Timestamp,
+    /// Hash of the placing request, for idempotent retries.
+    #[serde(skip)]
+    pub request_hash: String,
+    /// The secret in the customer's order page link.
+    #[serde(skip)]
+    pub access_token: String,
+    pub lines: Vec<OrderLine>,
+    pub timeline: Vec<TimelineEntry>,
+    pub requirements: Vec<Requirement>,
+    pub shipments: Vec<Shipment>,
+    /// How the order is paid; absent only for orders placed before payments existed.
+    pub payment: Option<Payment>,
+}
+
+/// A short row for order lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderSummary {
+    pub id: OrderId,
+    pub customer_email: String,
+    pub channel: Channel,
+    pub status: OrderStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub total: Decimal,
+    pub currency: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub promised_date: Date,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: Timestamp,
+}

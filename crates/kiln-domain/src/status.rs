@@ -1,0 +1,162 @@
+//! Statuses and other closed sets of words, as enums.
+//!
+//! Each has one spelling, used in the store, the API and events alike
+//! (`as_str`, `FromStr`, and serde in snake_case).
+
+/// Declares an enum of words with `as_str`, `Display`, `FromStr` and serde.
+macro_rules! words {
+    ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::ParseError;
+
+            fn from_str(s: &str) -> Result<$name, $crate::ParseError> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err($crate::ParseError::new($what, other)),
+                }
+            }
+        }
+    };
+}
+
+words!(
+    /// Where an order stands, in the order it moves through them.
+    OrderStatus, "order status" {
+        /// Work orders, materials and a promise are planned.
+        Planned = "planned",
+        /// An operation of one of its work orders has started.
+        InProduction = "in_production",
+        /// Every work order it needs is done.
+        Made = "made",
+        Shipped = "shipped",
+        Delivered = "delivered",
+    }
+);
+
+words!(
+    /// Where a work order stands.
+    WorkOrderStatus, "work order status" {
+        /// Nothing started: new lines of the same SKU still join it.
+        Planned = "planned",
+        InProgress = "in_progress",
+        Done = "done",
+    }
+);
+
+words!(
+    /// One operation of a work order.
+    OperationStatus, "operation status" {
+        Pending = "pending",
+        Started = "started",
+        Done = "done",
+    }
+);
+
+words!(
+    /// Where a shipment is.
+    ShipmentStatus, "shipment status" {
+        InTransit = "in_transit",
+        Delivered = "delivered",
+    }
+);
+
+words!(
+    /// An order's payment, as its provider reports it.
+    PaymentStatus, "payment status" {
+        AwaitingPayment = "awaiting_payment",
+        Paid = "paid",
+        Failed = "failed",
+    }
+);
+
+words!(
+    /// Where an order came in.
+    Channel, "channel" {
+        Online = "online",
+        Store = "store",
+        B2b = "b2b",
+        Api = "api",
+    }
+);
+
+words!(
+    /// What an entry of an order's timeline tells the customer.
+    Milestone, "timeline entry" {
+        Ordered = "ordered",
+        Planned = "planned",
+        PromiseMoved = "promise_moved",
+        InProduction = "in_production",
+        Made = "made",
+        Shipped = "shipped",
+        Delivered = "delivered",
+    }
+);
+
+words!(
+    /// What a model file declares.
+    FileKind, "model file kind" {
+        Factory = "factory",
+        Product = "product",
+    }
+);
+
+impl OrderStatus {
+    /// The timeline entry that records reaching this status.
+    pub fn milestone(self) -> Milestone {
+        match self {
+            OrderStatus::Planned => Milestone::Planned,
+            OrderStatus::InProduction => Milestone::InProduction,
+            OrderStatus::Made => Milestone::Made,
+            OrderStatus::Shipped => Milestone::Shipped,
+            OrderStatus::Delivered => Milestone::Delivered,
+        }
+    }
+
+    /// Still in the factory: its operations are on the live schedule.
+    pub fn in_factory(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Planned | OrderStatus::InProduction | OrderStatus::Made
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_round_trip() {
+        for s in OrderStatus::ALL {
+            assert_eq!(s.as_str().parse::<OrderStatus>(), Ok(*s));
+            assert_eq!(
+                serde_json::to_string(s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
+        }
+        assert!("shipping".parse::<OrderStatus>().is_err());
+    }
+}

@@ -1,0 +1,492 @@
+//! The shop floor: work orders and their operations, stock and purchases,
+//! shipments. Each step an operator records rolls up into the orders it
+//! serves, with their timeline entries and events, in one transaction.
+
+macro_rules! impl_factory {
+    ($store:ty, $db:ty) => {
+        const SUGGESTION_COLUMNS: &str = "purchase_suggestions (brand_id, id, order_id, \
+            material, qty, order_by, arrives, need_by)";
+
+        fn suggestion_args<'a>(brand: &'a str, p: &'a PurchaseSuggestion) -> Vec<Arg<'a>> {
+            use Arg::{O, S};
+            vec![
+                S(brand), S(p.id.as_str()), S(&p.order_id), S(&p.material), O(p.qty.to_string()),
+                O(p.order_by.to_string()), O(p.arrives.to_string()), O(p.need_by.to_string()),
+            ]
+        }
+
+        /// A made order's materials leave stock: one consumption move per
+        /// requirement not consumed yet, which then stops counting as allocated.
+        async fn consume(
+            tx: &mut Tx<'_>,
+            brand: &BrandId,
+            order: &OrderId,
+            at: Timestamp,
+        ) -> Result<Vec<(String, Decimal)>> {
+            let rows = sqlx::query(
+                "SELECT material, gross FROM material_requirements \
+                 WHERE brand_id = $1 AND order_id = $2 AND consumed_at IS NULL ORDER BY material",
+            )
+            .bind(brand.as_str())
+            .bind(order.as_str())
+            .fetch_all(&mut **tx)
+            .await?;
+            let mut out = Vec::new();
+            for r in rows {
+                let material = text(&r, "material")?;
+                let gross = dec(&text(&r, "gross")?)?;
+                sqlx::query(
+                    "INSERT INTO stock_moves (brand_id, id, material, qty, kind, reference, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(brand.as_str())
+                .bind(format!("mov_{order}_{material}"))
+                .bind(&material)
+                .bind((-gross).to_string())
+                .bind("consumption")
+                .bind(order.as_str())
+                .bind(at.as_millisecond())
+                .execute(&mut **tx)
+                .await?;
+                out.push((material, gross));
+            }
+            sqlx::query(
+                "UPDATE material_requirements SET consumed_at = $1 \
+                 WHERE brand_id = $2 AND order_id = $3 AND consumed_at IS NULL",
+            )
+            .bind(at.as_millisecond())
+            .bind(brand.as_str())
+            .bind(order.as_str())
+            .execute(&mut **tx)
+            .await?;
+            Ok(out)
+        }
+
+        /// Work orders matching `filter` (`$2` is `key`), with operations and orders.
+        async fn load_work_orders(
+            conn: &mut Conn,
+            brand: &BrandId,
+            filter: &str,
+            key: &str,
+        ) -> Result<Vec<WorkOrder>> {
+            let sql = format!(
+                "SELECT id, sku, product_id, quantity, status, created_at FROM work_orders \
+                 WHERE brand_id = $1 AND {filter} ORDER BY created_at, id"
+            );
+            let rows = sqlx::query(&sql)
+                .bind(brand.as_str())
+                .bind(key)
+                .fetch_all(&mut *conn)
+                .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let id = WorkOrderId::from(text(&r, "id")?);
+                let operations = sqlx::query(
+                    "SELECT * FROM work_order_operations \
+                     WHERE brand_id = $1 AND work_order_id = $2 ORDER BY seq",
+                )
+                .bind(brand.as_str())
+                .bind(id.as_str())
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(operation_from)
+                .collect::<Result<Vec<_>>>()?;
+                let order_ids: Vec<String> = sqlx::query_scalar(
+                    "SELECT DISTINCT order_id FROM order_lines \
+                     WHERE brand_id = $1 AND work_order_id = $2 ORDER BY order_id",
+                )
+                .bind(brand.as_str())
+                .bind(id.as_str())
+                .fetch_all(&mut *conn)
+                .await?;
+                out.push(WorkOrder {
+                    id,
+                    sku: text(&r, "sku")?,
+                    product_id: text(&r, "product_id")?,
+                    quantity: int(&r, "quantity")?,
+                    status: parsed(&text(&r, "status")?)?,
+                    created_at: ts(int(&r, "created_at")?)?,
+                    operations,
+                    order_ids: order_ids.into_iter().map(OrderId::from).collect(),
+                });
+            }
+            Ok(out)
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::FactoryStore for $store {
+            async fn work_orders(&self, brand: &BrandId, open_only: bool) -> Result<Vec<WorkOrder>> {
+                let mut conn = self.read.acquire().await?;
+                if open_only {
+                    load_work_orders(&mut conn, brand, "status <> $2", "done").await
+                } else {
+                    load_work_orders(&mut conn, brand, "$2 = $2", "").await
+                }
+            }
+
+            async fn work_order(
+                &self,
+                brand: &BrandId,
+                id: &WorkOrderId,
+            ) -> Result<Option<WorkOrder>> {
+                let mut conn = self.read.acquire().await?;
+                Ok(load_work_orders(&mut conn, brand, "id = $2", id.as_str()).await?.pop())
+            }
+
+            async fn planned_work_orders(
+                &self,
+                brand: &BrandId,
+                catalog_version: i64,
+            ) -> Result<Vec<(String, WorkOrderId)>> {
+                sqlx::query(
+                    "SELECT sku, id FROM work_orders WHERE brand_id = $1 AND status = $2 \
+                     AND catalog_version = $3 ORDER BY created_at",
+                )
+                .bind(brand.as_str())
+                .bind(WorkOrderStatus::Planned.as_str())
+                .bind(catalog_version)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| Ok((text(r, "sku")?, WorkOrderId::from(text(r, "id")?))))
+                .collect()
+            }
+
+            async fn order_lines_of(
+                &self,
+                brand: &BrandId,
+                work_order: &WorkOrderId,
+            ) -> Result<Vec<LineRef>> {
+                sqlx::query(
+                    "SELECT order_id, line_no FROM order_lines \
+                     WHERE brand_id = $1 AND work_order_id = $2 ORDER BY order_id, line_no",
+                )
+                .bind(brand.as_str())
+                .bind(work_order.as_str())
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| Ok(LineRef::new(OrderId::from(text(r, "order_id")?), int(r, "line_no")?)))
+                .collect()
+            }
+
+            async fn record_operation(
+                &self,
+                brand: &BrandId,
+                work_order: &WorkOrderId,
+                seq: i64,
+                action: OperationAction,
+                at: Timestamp,
+            ) -> Result<OperationChange> {
+                let (b, wo) = (brand.as_str(), work_order.as_str());
+                let mut tx = self.write.begin().await?;
+                let current: Option<String> = sqlx::query_scalar(
+                    "SELECT status FROM work_order_operations \
+                     WHERE brand_id = $1 AND work_order_id = $2 AND seq = $3",
+                )
+                .bind(b)
+                .bind(wo)
+                .bind(seq)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(current) = current else {
+                    return Err(StoreError::NotFound);
+                };
+                let current: OperationStatus = parsed(&current)?;
+                let earlier_open: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM work_order_operations WHERE brand_id = $1 \
+                     AND work_order_id = $2 AND seq < $3 AND status <> $4",
+                )
+                .bind(b)
+                .bind(wo)
+                .bind(seq)
+                .bind(OperationStatus::Done.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+                let (next, scrap) = match (action, current) {
+                    (OperationAction::Start, OperationStatus::Pending) if earlier_open == 0 => {
+                        (OperationStatus::Started, 0)
+                    }
+                    (OperationAction::Start, OperationStatus::Pending) => {
+                        return Err(StoreError::Conflict(
+                            "the previous operations of this work order are not complete".into(),
+                        ));
+                    }
+                    (OperationAction::Complete { scrap }, OperationStatus::Started) => {
+                        (OperationStatus::Done, scrap)
+                    }
+                    (OperationAction::Start, s) => {
+                        return Err(StoreError::Conflict(format!(
+                            "the operation is {s}; it cannot be started"
+                        )));
+                    }
+                    (OperationAction::Complete { .. }, s) => {
+                        return Err(StoreError::Conflict(format!(
+                            "the operation is {s}; it cannot be completed before it is started"
+                        )));
+                    }
+                };
+                let column = if next == OperationStatus::Started {
+                    "started_at"
+                } else {
+                    "completed_at"
+                };
+                sqlx::query(&format!(
+                    "UPDATE work_order_operations SET status = $1, {column} = $2, scrap = $3 \
+                     WHERE brand_id = $4 AND work_order_id = $5 AND seq = $6"
+                ))
+                .bind(next.as_str())
+                .bind(at.as_millisecond())
+                .bind(scrap)
+                .bind(b)
+                .bind(wo)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+                let open: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM work_order_operations WHERE brand_id = $1 \
+                     AND work_order_id = $2 AND status <> $3",
+                )
+                .bind(b)
+                .bind(wo)
+                .bind(OperationStatus::Done.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+                let wo_status = if open == 0 {
+                    WorkOrderStatus::Done
+                } else {
+                    WorkOrderStatus::InProgress
+                };
+                sqlx::query("UPDATE work_orders SET status = $1 WHERE brand_id = $2 AND id = $3")
+                    .bind(wo_status.as_str())
+                    .bind(b)
+                    .bind(wo)
+                    .execute(&mut *tx)
+                    .await?;
+                let affected = sqlx::query(
+                    "SELECT DISTINCT o.id, o.status FROM orders o JOIN order_lines l \
+                     ON l.brand_id = o.brand_id AND l.order_id = o.id \
+                     WHERE o.brand_id = $1 AND l.work_order_id = $2 ORDER BY o.id",
+                )
+                .bind(b)
+                .bind(wo)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut moved = Vec::new();
+                let mut consumed = Vec::new();
+                for row in affected {
+                    let order_id = OrderId::from(text(&row, "id")?);
+                    let order_status: OrderStatus = parsed(&text(&row, "status")?)?;
+                    let unfinished: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM order_lines l JOIN work_orders w \
+                         ON w.brand_id = l.brand_id AND w.id = l.work_order_id \
+                         WHERE l.brand_id = $1 AND l.order_id = $2 AND w.status <> $3",
+                    )
+                    .bind(b)
+                    .bind(order_id.as_str())
+                    .bind(WorkOrderStatus::Done.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let mut steps = Vec::new();
+                    if order_status == OrderStatus::Planned {
+                        steps.push((OrderStatus::InProduction, "production started"));
+                    }
+                    if unfinished == 0
+                        && matches!(order_status, OrderStatus::Planned | OrderStatus::InProduction)
+                    {
+                        steps.push((OrderStatus::Made, "all items made; ready to ship"));
+                    }
+                    for (new_status, note) in steps {
+                        set_order_status(&mut tx, brand, &order_id, new_status, note.into(), at)
+                            .await?;
+                        moved.push((order_id.clone(), new_status));
+                        if new_status == OrderStatus::Made {
+                            consumed.extend(consume(&mut tx, brand, &order_id, at).await?);
+                        }
+                    }
+                }
+                let work_order = load_work_orders(&mut *tx, brand, "id = $2", wo)
+                    .await?
+                    .pop()
+                    .ok_or(StoreError::NotFound)?;
+                if wo_status == WorkOrderStatus::Done {
+                    let event = PlatformEvent::new(brand, EventType::WorkOrderCompleted, at, &work_order);
+                    outbox(&mut tx, std::slice::from_ref(&event)).await?;
+                }
+                tx.commit().await?;
+                Ok(OperationChange { work_order, orders: moved, consumed })
+            }
+
+            async fn create_shipment(&self, brand: &BrandId, shipment: &Shipment) -> Result<Shipment> {
+                let mut tx = self.write.begin().await?;
+                let order_status: Option<String> = sqlx::query_scalar(
+                    "SELECT status FROM orders WHERE brand_id = $1 AND id = $2",
+                )
+                .bind(brand.as_str())
+                .bind(shipment.order_id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(order_status) = order_status else {
+                    return Err(StoreError::NotFound);
+                };
+                let order_status: OrderStatus = parsed(&order_status)?;
+                if order_status != OrderStatus::Made {
+                    return Err(StoreError::Conflict(format!(
+                        "the order is {order_status}; only a made order can be shipped"
+                    )));
+                }
+                sqlx::query(
+                    "INSERT INTO shipments (brand_id, id, order_id, carrier, tracking_number, \
+                     status, created_at, delivered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(brand.as_str())
+                .bind(shipment.id.as_str())
+                .bind(shipment.order_id.as_str())
+                .bind(&shipment.carrier)
+                .bind(&shipment.tracking_number)
+                .bind(shipment.status.as_str())
+                .bind(shipment.created_at.as_millisecond())
+                .bind(shipment.delivered_at.map(|t| t.as_millisecond()))
+                .execute(&mut *tx)
+                .await?;
+                let note = format!("{} {}", shipment.carrier, shipment.tracking_number);
+                let at = shipment.created_at;
+                set_order_status(&mut tx, brand, &shipment.order_id, OrderStatus::Shipped, note, at)
+                    .await?;
+                let event = PlatformEvent::new(brand, EventType::ShipmentCreated, at, shipment);
+                outbox(&mut tx, std::slice::from_ref(&event)).await?;
+                tx.commit().await?;
+                Ok(shipment.clone())
+            }
+
+            async fn mark_delivered(
+                &self,
+                brand: &BrandId,
+                shipment: &ShipmentId,
+                at: Timestamp,
+            ) -> Result<Shipment> {
+                let mut tx = self.write.begin().await?;
+                let row = sqlx::query("SELECT * FROM shipments WHERE brand_id = $1 AND id = $2")
+                    .bind(brand.as_str())
+                    .bind(shipment.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                let mut shipment = shipment_from(&row)?;
+                if shipment.status == ShipmentStatus::Delivered {
+                    return Ok(shipment);
+                }
+                sqlx::query(
+                    "UPDATE shipments SET status = $1, delivered_at = $2 \
+                     WHERE brand_id = $3 AND id = $4",
+                )
+                .bind(ShipmentStatus::Delivered.as_str())
+                .bind(at.as_millisecond())
+                .bind(brand.as_str())
+                .bind(shipment.id.as_str())
+                .execute(&mut *tx)
+                .await?;
+                shipment.status = ShipmentStatus::Delivered;
+                shipment.delivered_at = Some(at);
+                let note = format!("{} {}", shipment.carrier, shipment.tracking_number);
+                set_order_status(&mut tx, brand, &shipment.order_id, OrderStatus::Delivered, note, at)
+                    .await?;
+                let event = PlatformEvent::new(brand, EventType::ShipmentDelivered, at, &shipment);
+                outbox(&mut tx, std::slice::from_ref(&event)).await?;
+                tx.commit().await?;
+                Ok(shipment)
+            }
+
+            async fn suggestions(&self, brand: &BrandId) -> Result<Vec<PurchaseSuggestion>> {
+                sqlx::query(
+                    "SELECT * FROM purchase_suggestions WHERE brand_id = $1 \
+                     AND received_at IS NULL ORDER BY order_by, material",
+                )
+                .bind(brand.as_str())
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(suggestion_from)
+                .collect()
+            }
+
+            async fn receive_purchase(
+                &self,
+                brand: &BrandId,
+                suggestion: &SuggestionId,
+                at: Timestamp,
+            ) -> Result<PurchaseSuggestion> {
+                let mut tx = self.write.begin().await?;
+                let row = sqlx::query(
+                    "SELECT * FROM purchase_suggestions WHERE brand_id = $1 AND id = $2",
+                )
+                .bind(brand.as_str())
+                .bind(suggestion.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                let received: Option<i64> = row.try_get("received_at")?;
+                if received.is_some() {
+                    return Err(StoreError::Conflict(
+                        "this purchase was already received".into(),
+                    ));
+                }
+                let s = suggestion_from(&row)?;
+                sqlx::query(
+                    "UPDATE purchase_suggestions SET received_at = $1 \
+                     WHERE brand_id = $2 AND id = $3",
+                )
+                .bind(at.as_millisecond())
+                .bind(brand.as_str())
+                .bind(suggestion.as_str())
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO stock_moves (brand_id, id, material, qty, kind, reference, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(brand.as_str())
+                .bind(format!("mov_{suggestion}"))
+                .bind(&s.material)
+                .bind(s.qty.to_string())
+                .bind("receipt")
+                .bind(suggestion.as_str())
+                .bind(at.as_millisecond())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(s)
+            }
+
+            async fn add_suggestions(
+                &self,
+                brand: &BrandId,
+                suggestions: &[PurchaseSuggestion],
+            ) -> Result<()> {
+                let mut tx = self.write.begin().await?;
+                let rows = suggestions
+                    .iter()
+                    .map(|s| suggestion_args(brand.as_str(), s))
+                    .collect();
+                insert_rows(&mut tx, SUGGESTION_COLUMNS, rows, "").await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn stock_moves(&self, brand: &BrandId) -> Result<Vec<(String, Decimal)>> {
+                sqlx::query(
+                    "SELECT material, qty FROM stock_moves WHERE brand_id = $1 ORDER BY at, id",
+                )
+                .bind(brand.as_str())
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| Ok((text(r, "material")?, dec(&text(r, "qty")?)?)))
+                .collect()
+            }
+        }
+    };
+}
+
+pub(crate) use impl_factory;

@@ -1,0 +1,536 @@
+//! The one SQL implementation of [`crate::Store`], instantiated for each
+//! backend by [`impl_store!`]. Placeholders are `$1, $2, ...` in ascending
+//! order, which both SQLite and PostgreSQL bind by number.
+//!
+//! Each trait has its own file and macro; this one holds what they share:
+//! reading typed values out of rows, multi-row inserts, loading an order,
+//! timeline entries, and the outbox (events and their fan-out to webhooks).
+
+pub(crate) mod catalog;
+pub(crate) mod factory;
+pub(crate) mod orders;
+pub(crate) mod planning;
+pub(crate) mod platform;
+pub(crate) mod webhooks;
+
+use kiln_domain::{Date, Decimal, ParseError, Timestamp};
+
+use crate::Result;
+
+/// Text from a row, parsed into a word enum, a date or a decimal.
+pub(crate) fn parsed<T: std::str::FromStr<Err = ParseError>>(text: &str) -> Result<T> {
+    Ok(text.parse()?)
+}
+
+pub(crate) fn ts(ms: i64) -> Result<Timestamp> {
+    Ok(kiln_domain::timestamp_ms(ms)?)
+}
+
+pub(crate) fn opt_ts(ms: Option<i64>) -> Result<Option<Timestamp>> {
+    ms.map(ts).transpose()
+}
+
+pub(crate) fn day(text: &str) -> Result<Date> {
+    Ok(kiln_domain::date(text)?)
+}
+
+/// An optional day stored as text, empty for none.
+pub(crate) fn opt_day(text: &str) -> Result<Option<Date>> {
+    if text.is_empty() {
+        Ok(None)
+    } else {
+        day(text).map(Some)
+    }
+}
+
+pub(crate) fn dec(text: &str) -> Result<Decimal> {
+    Ok(kiln_domain::decimal(text)?)
+}
+
+pub(crate) fn json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    Ok(serde_json::from_str(text)?)
+}
+
+pub(crate) fn to_json(value: &impl serde::Serialize) -> String {
+    // Records serialize infallibly: maps with string keys, no custom errors.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// Scopes as stored: space-separated words.
+pub(crate) fn scopes_text(scopes: &[kiln_domain::Scope]) -> String {
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub(crate) fn scopes_of(text: &str) -> Result<Vec<kiln_domain::Scope>> {
+    text.split_whitespace().map(parsed).collect()
+}
+
+/// Implements `Store` for a struct with `read` and `write` pools of `$db`.
+macro_rules! impl_store {
+    ($store:ty, $db:ty, $backend:literal) => {
+        use kiln_domain::*;
+        use sqlx::Row as _;
+        use $crate::sql::{day, dec, json, opt_day, opt_ts, parsed, ts};
+        use $crate::{Placed, Result, StoreError};
+
+        type DbRow = <$db as sqlx::Database>::Row;
+        type Conn = <$db as sqlx::Database>::Connection;
+        type Tx<'c> = sqlx::Transaction<'c, $db>;
+
+        fn text(row: &DbRow, column: &str) -> Result<String> {
+            Ok(row.try_get(column)?)
+        }
+
+        fn int(row: &DbRow, column: &str) -> Result<i64> {
+            Ok(row.try_get(column)?)
+        }
+
+        fn brand_from(row: &DbRow) -> Result<Brand> {
+            Ok(Brand {
+                id: BrandId::from(text(row, "id")?),
+                slug: Slug::from_stored(text(row, "slug")?),
+                name: text(row, "name")?,
+            })
+        }
+
+        fn requirement_from(row: &DbRow) -> Result<Requirement> {
+            Ok(Requirement {
+                material: text(row, "material")?,
+                gross: dec(&text(row, "gross")?)?,
+                allocated: dec(&text(row, "allocated")?)?,
+                shortage: dec(&text(row, "shortage")?)?,
+            })
+        }
+
+        fn booking_from(r: &DbRow) -> Result<BookingRow> {
+            Ok(BookingRow {
+                order_id: OrderId::from(text(r, "order_id")?),
+                line_no: int(r, "line_no")?,
+                operation: text(r, "operation")?,
+                work_center: text(r, "work_center")?,
+                day: opt_day(&text(r, "day")?)?,
+                minutes: int(r, "minutes")?,
+                seq: int(r, "seq")?,
+                machine: int(r, "machine")?,
+                setup_start: int(r, "setup_start")?,
+                start_at: int(r, "start_at")?,
+                end_at: int(r, "end_at")?,
+                setup_minutes: int(r, "setup_minutes")?,
+                changeover: int(r, "changeover")?,
+                release_at: int(r, "release_at")?,
+                due_day: opt_day(&text(r, "due_day")?)?,
+            })
+        }
+
+        fn suggestion_from(r: &DbRow) -> Result<PurchaseSuggestion> {
+            Ok(PurchaseSuggestion {
+                id: SuggestionId::from(text(r, "id")?),
+                order_id: text(r, "order_id")?,
+                material: text(r, "material")?,
+                qty: dec(&text(r, "qty")?)?,
+                order_by: day(&text(r, "order_by")?)?,
+                arrives: day(&text(r, "arrives")?)?,
+                need_by: day(&text(r, "need_by")?)?,
+            })
+        }
+
+        fn customer_from(row: &DbRow) -> Result<Customer> {
+            Ok(Customer {
+                id: CustomerId::from(text(row, "customer_id")?),
+                email: text(row, "email")?,
+                name: text(row, "customer_name")?,
+                phone: row.try_get("phone")?,
+            })
+        }
+
+        fn operation_from(row: &DbRow) -> Result<WorkOrderOperation> {
+            Ok(WorkOrderOperation {
+                seq: int(row, "seq")?,
+                operation: text(row, "operation")?,
+                name: text(row, "name")?,
+                work_center: text(row, "work_center")?,
+                setup_minutes: dec(&text(row, "setup_minutes")?)?,
+                run_minutes: dec(&text(row, "run_minutes")?)?,
+                status: parsed(&text(row, "status")?)?,
+                started_at: opt_ts(row.try_get("started_at")?)?,
+                completed_at: opt_ts(row.try_get("completed_at")?)?,
+                scrap: int(row, "scrap")?,
+            })
+        }
+
+        fn shipment_from(row: &DbRow) -> Result<Shipment> {
+            Ok(Shipment {
+                id: ShipmentId::from(text(row, "id")?),
+                order_id: OrderId::from(text(row, "order_id")?),
+                carrier: text(row, "carrier")?,
+                tracking_number: text(row, "tracking_number")?,
+                status: parsed(&text(row, "status")?)?,
+                created_at: ts(int(row, "created_at")?)?,
+                delivered_at: opt_ts(row.try_get("delivered_at")?)?,
+            })
+        }
+
+        fn timeline_from(r: &DbRow) -> Result<TimelineEntry> {
+            Ok(TimelineEntry {
+                id: TimelineEntryId::from(text(r, "id")?),
+                status: parsed(&text(r, "status")?)?,
+                note: text(r, "note")?,
+                at: ts(int(r, "at")?)?,
+            })
+        }
+
+        /// A bound value, so rows of different tables share one insert helper.
+        enum Arg<'a> {
+            S(&'a str),
+            O(String),
+            OptS(Option<&'a str>),
+            I(i64),
+            OptI(Option<i64>),
+        }
+
+        /// Multi-row `INSERT INTO {head} VALUES (...), (...) {tail}`, chunked
+        /// under both backends' limits on bound parameters.
+        async fn insert_rows(
+            tx: &mut Tx<'_>,
+            head: &str,
+            rows: Vec<Vec<Arg<'_>>>,
+            tail: &str,
+        ) -> Result<()> {
+            let Some(width) = rows.first().map(Vec::len) else {
+                return Ok(());
+            };
+            for chunk in rows.chunks((30_000 / width).max(1)) {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!("INSERT INTO {head} "));
+                qb.push_values(chunk, |mut b, row| {
+                    for arg in row {
+                        match arg {
+                            Arg::S(v) => b.push_bind(*v),
+                            Arg::O(v) => b.push_bind(v.clone()),
+                            Arg::OptS(v) => b.push_bind(*v),
+                            Arg::I(v) => b.push_bind(*v),
+                            Arg::OptI(v) => b.push_bind(*v),
+                        };
+                    }
+                });
+                qb.push(tail);
+                qb.build().execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
+        const ORDER_COLUMNS: &str = "o.id, o.customer_id, c.email, c.name AS customer_name, \
+            c.phone, o.channel, o.store_id, o.ship_to, o.status, o.currency, o.total, \
+            o.promised_date, o.created_at, o.request_hash, o.access_token";
+
+        /// One order with everything that hangs off it, on `conn` (a pool's
+        /// connection, or a transaction's so an event can show its own change).
+        async fn load_order_in(
+            conn: &mut Conn,
+            brand_id: &BrandId,
+            where_clause: &str,
+            key: &str,
+        ) -> Result<Option<Order>> {
+            let sql = format!(
+                "SELECT {ORDER_COLUMNS} FROM orders o JOIN customers c \
+                 ON c.brand_id = o.brand_id AND c.id = o.customer_id \
+                 WHERE o.brand_id = $1 AND {where_clause} = $2"
+            );
+            let Some(row) = sqlx::query(&sql)
+                .bind(brand_id.as_str())
+                .bind(key)
+                .fetch_optional(&mut *conn)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let id = OrderId::from(text(&row, "id")?);
+            let b = brand_id.as_str();
+            let mut lines = Vec::new();
+            for r in sqlx::query(
+                "SELECT line_no, product_id, selections, sku, quantity, unit_price, \
+                 work_order_id, catalog_version FROM order_lines \
+                 WHERE brand_id = $1 AND order_id = $2 ORDER BY line_no",
+            )
+            .bind(b)
+            .bind(id.as_str())
+            .fetch_all(&mut *conn)
+            .await?
+            {
+                lines.push(OrderLine {
+                    line_no: int(&r, "line_no")?,
+                    product_id: text(&r, "product_id")?,
+                    selections: json(&text(&r, "selections")?)?,
+                    sku: text(&r, "sku")?,
+                    quantity: int(&r, "quantity")?,
+                    unit_price: dec(&text(&r, "unit_price")?)?,
+                    work_order_id: WorkOrderId::from(text(&r, "work_order_id")?),
+                    catalog_version: int(&r, "catalog_version")?,
+                });
+            }
+            let timeline = sqlx::query(
+                "SELECT id, status, note, at FROM order_events \
+                 WHERE brand_id = $1 AND order_id = $2 ORDER BY at, id",
+            )
+            .bind(b)
+            .bind(id.as_str())
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(timeline_from)
+            .collect::<Result<Vec<_>>>()?;
+            let requirements = sqlx::query(
+                "SELECT material, gross, allocated, shortage FROM material_requirements \
+                 WHERE brand_id = $1 AND order_id = $2 ORDER BY material",
+            )
+            .bind(b)
+            .bind(id.as_str())
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(requirement_from)
+            .collect::<Result<Vec<_>>>()?;
+            let shipments = sqlx::query(
+                "SELECT * FROM shipments WHERE brand_id = $1 AND order_id = $2 \
+                 ORDER BY created_at, id",
+            )
+            .bind(b)
+            .bind(id.as_str())
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(shipment_from)
+            .collect::<Result<Vec<_>>>()?;
+            let payment = sqlx::query(
+                "SELECT provider, status, amount, currency, reference, instructions \
+                 FROM payments WHERE brand_id = $1 AND order_id = $2",
+            )
+            .bind(b)
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| -> Result<Payment> {
+                Ok(Payment {
+                    provider: text(&r, "provider")?,
+                    status: parsed(&text(&r, "status")?)?,
+                    amount: dec(&text(&r, "amount")?)?,
+                    currency: text(&r, "currency")?,
+                    reference: text(&r, "reference")?,
+                    instructions: text(&r, "instructions")?,
+                })
+            })
+            .transpose()?;
+            Ok(Some(Order {
+                payment,
+                customer: customer_from(&row)?,
+                id,
+                channel: parsed(&text(&row, "channel")?)?,
+                store_id: row.try_get("store_id")?,
+                ship_to: json(&text(&row, "ship_to")?)?,
+                status: parsed(&text(&row, "status")?)?,
+                currency: text(&row, "currency")?,
+                total: dec(&text(&row, "total")?)?,
+                promised_date: day(&text(&row, "promised_date")?)?,
+                created_at: ts(int(&row, "created_at")?)?,
+                request_hash: text(&row, "request_hash")?,
+                access_token: text(&row, "access_token")?,
+                lines,
+                timeline,
+                requirements,
+                shipments,
+            }))
+        }
+
+        async fn insert_timeline(
+            tx: &mut Tx<'_>,
+            brand_id: &BrandId,
+            order_id: &OrderId,
+            entry: &TimelineEntry,
+        ) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO order_events (brand_id, order_id, id, status, note, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(brand_id.as_str())
+            .bind(order_id.as_str())
+            .bind(entry.id.as_str())
+            .bind(entry.status.as_str())
+            .bind(&entry.note)
+            .bind(entry.at.as_millisecond())
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
+        /// Moves an order to `status` with a timeline entry, and reports it
+        /// (`order.status_changed`, the order as it now stands).
+        async fn set_order_status(
+            tx: &mut Tx<'_>,
+            brand_id: &BrandId,
+            order_id: &OrderId,
+            status: OrderStatus,
+            note: String,
+            at: Timestamp,
+        ) -> Result<()> {
+            sqlx::query("UPDATE orders SET status = $1 WHERE brand_id = $2 AND id = $3")
+                .bind(status.as_str())
+                .bind(brand_id.as_str())
+                .bind(order_id.as_str())
+                .execute(&mut **tx)
+                .await?;
+            let entry = TimelineEntry {
+                id: TimelineEntryId::new(),
+                status: status.milestone(),
+                note,
+                at,
+            };
+            insert_timeline(tx, brand_id, order_id, &entry).await?;
+            report_order(tx, brand_id, order_id, EventType::OrderStatusChanged, at).await
+        }
+
+        /// An event about an order, showing the order as this transaction
+        /// left it.
+        async fn report_order(
+            tx: &mut Tx<'_>,
+            brand_id: &BrandId,
+            order_id: &OrderId,
+            kind: EventType,
+            at: Timestamp,
+        ) -> Result<()> {
+            let order = load_order_in(&mut **tx, brand_id, "o.id", order_id.as_str())
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let event = PlatformEvent::new(brand_id, kind, at, &order);
+            outbox(tx, std::slice::from_ref(&event)).await
+        }
+
+        /// Writes events into the outbox and fans each out to the webhook
+        /// endpoints subscribed to its type, in the caller's transaction.
+        async fn outbox(tx: &mut Tx<'_>, events: &[PlatformEvent]) -> Result<()> {
+            use Arg::{I, S};
+            if events.is_empty() {
+                return Ok(());
+            }
+            let rows = events
+                .iter()
+                .map(|e| {
+                    vec![
+                        S(e.id.as_str()),
+                        S(e.brand_id.as_str()),
+                        S(e.kind.as_str()),
+                        S(&e.payload),
+                        I(e.at.as_millisecond()),
+                    ]
+                })
+                .collect();
+            insert_rows(
+                tx,
+                "events (id, brand_id, type, payload, created_at)",
+                rows,
+                "",
+            )
+            .await?;
+            // One delivery per subscribed, enabled endpoint: `{event}.{endpoint}`.
+            for chunk in events.chunks(500) {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO webhook_deliveries (id, brand_id, endpoint_id, event_id, \
+                     event_type, state, attempts, next_attempt_at, created_at, updated_at) \
+                     SELECT e.id || '.' || s.endpoint_id, e.brand_id, s.endpoint_id, e.id, \
+                     e.type, 'pending', 0, e.created_at, e.created_at, e.created_at \
+                     FROM events e JOIN webhook_subscriptions s \
+                     ON s.brand_id = e.brand_id AND s.event_type = e.type \
+                     JOIN webhook_endpoints w ON w.id = s.endpoint_id \
+                     WHERE w.enabled = 1 AND e.id IN (",
+                );
+                let mut ids = qb.separated(", ");
+                for e in chunk {
+                    ids.push_bind(e.id.as_str().to_string());
+                }
+                qb.push(")");
+                qb.build().execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
+        async fn audit(tx: &mut Tx<'_>, entry: &AuditEntry) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO audit_log (id, brand_id, actor, action, subject, detail, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(entry.id.as_str())
+            .bind(entry.brand_id.as_ref().map(|b| b.as_str()))
+            .bind(&entry.actor)
+            .bind(entry.action.as_str())
+            .bind(&entry.subject)
+            .bind(&entry.detail)
+            .bind(entry.at.as_millisecond())
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
+        impl $store {
+            pub async fn migrate(&self) -> Result<()> {
+                let mut conn = self.write.acquire().await?;
+                sqlx::raw_sql(
+                    "CREATE TABLE IF NOT EXISTS kiln_migrations \
+                     (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
+                )
+                .execute(&mut *conn)
+                .await?;
+                let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM kiln_migrations")
+                    .fetch_all(&mut *conn)
+                    .await?;
+                drop(conn);
+                for (version, name, sql) in $crate::migrate::MIGRATIONS {
+                    if applied.contains(version) {
+                        continue;
+                    }
+                    let mut tx = self.write.begin().await?;
+                    sqlx::raw_sql(sql).execute(&mut *tx).await?;
+                    sqlx::query("INSERT INTO kiln_migrations (version, name) VALUES ($1, $2)")
+                        .bind(*version)
+                        .bind(*name)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                }
+                Ok(())
+            }
+
+            async fn load_order(
+                &self,
+                brand_id: &BrandId,
+                where_clause: &str,
+                key: &str,
+            ) -> Result<Option<Order>> {
+                let mut conn = self.read.acquire().await?;
+                load_order_in(&mut conn, brand_id, where_clause, key).await
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(&self.read).await?;
+                Ok(())
+            }
+        }
+
+        $crate::sql::platform::impl_platform!($store, $db);
+        $crate::sql::catalog::impl_catalog!($store, $db);
+        $crate::sql::orders::impl_orders!($store, $db);
+        $crate::sql::factory::impl_factory!($store, $db);
+        $crate::sql::planning::impl_planning!($store, $db);
+        $crate::sql::webhooks::impl_webhooks!($store, $db);
+    };
+}
+
+pub(crate) use impl_store;

@@ -1,0 +1,443 @@
+//! Orders (written in groups: one transaction for many), customers,
+//! payments, and the storefront's designs, carts and stores.
+
+macro_rules! impl_orders {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            /// Writes `orders` in one transaction with multi-row inserts.
+            async fn write_batch(&self, orders: &[NewOrder]) -> Result<Vec<Result<Placed>>> {
+                use Arg::{I, O, OptI, OptS, S};
+                let mut tx = self.write.begin().await?;
+                let mut customers: Vec<Vec<Arg<'_>>> = Vec::new();
+                let mut seen = std::collections::HashSet::new();
+                for o in orders {
+                    let c = &o.customer;
+                    if seen.insert((o.brand_id.as_str(), c.email.as_str())) {
+                        customers.push(vec![
+                            S(o.brand_id.as_str()), S(c.id.as_str()), S(&c.email), S(&c.name),
+                            OptS(c.phone.as_deref()), I(o.created_at.as_millisecond()),
+                        ]);
+                    }
+                }
+                insert_rows(
+                    &mut tx,
+                    "customers (brand_id, id, email, name, phone, created_at)",
+                    customers,
+                    " ON CONFLICT (brand_id, email) DO NOTHING",
+                )
+                .await?;
+                // The customers as stored: an email seen before keeps its customer.
+                let mut customers = std::collections::HashMap::new();
+                for (brand, email) in &seen {
+                    let row = sqlx::query(
+                        "SELECT id AS customer_id, email, name AS customer_name, phone \
+                         FROM customers WHERE brand_id = $1 AND email = $2",
+                    )
+                    .bind(*brand)
+                    .bind(*email)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    customers.insert((*brand, *email), customer_from(&row)?);
+                }
+                let (mut heads, mut lines, mut wos, mut ops, mut bookings) =
+                    (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                let (mut reqs, mut sugs, mut timeline) = (Vec::new(), Vec::new(), Vec::new());
+                let mut payments = Vec::new();
+                for o in orders {
+                    let b = o.brand_id.as_str();
+                    let customer_id = customers[&(b, o.customer.email.as_str())].id.as_str();
+                    let created = o.created_at.as_millisecond();
+                    heads.push(vec![
+                        S(b), S(o.id.as_str()), OptS(o.idempotency_key.as_deref()),
+                        S(&o.request_hash), S(customer_id), S(o.channel.as_str()),
+                        OptS(o.store_id.as_deref()), O($crate::sql::to_json(&o.ship_to)),
+                        S(o.status.as_str()), S(&o.currency), O(o.total.to_string()),
+                        O(o.promised_date.to_string()), I(created), S(&o.access_token),
+                    ]);
+                    for l in &o.lines {
+                        lines.push(vec![
+                            S(b), S(o.id.as_str()), I(l.line_no), S(&l.product_id),
+                            O($crate::sql::to_json(&l.selections)), S(&l.sku), I(l.quantity),
+                            O(l.unit_price.to_string()), S(l.work_order_id.as_str()),
+                            I(l.catalog_version),
+                        ]);
+                    }
+                    for w in &o.work_orders {
+                        if let WorkOrderWrite::Create {
+                            id, sku, product_id, quantity, catalog_version, operations,
+                        } = w
+                        {
+                            wos.push(vec![
+                                S(b), S(id.as_str()), S(sku), S(product_id), I(*quantity),
+                                S(WorkOrderStatus::Planned.as_str()), I(created),
+                                I(*catalog_version),
+                            ]);
+                            for op in operations {
+                                ops.push(vec![
+                                    S(b), S(id.as_str()), I(op.seq), S(&op.operation),
+                                    S(&op.name), S(&op.work_center),
+                                    O(op.setup_minutes.to_string()),
+                                    O(op.run_minutes.to_string()), S(op.status.as_str()),
+                                    OptI(op.started_at.map(|t| t.as_millisecond())),
+                                    OptI(op.completed_at.map(|t| t.as_millisecond())),
+                                    I(op.scrap),
+                                ]);
+                            }
+                        }
+                    }
+                    for k in &o.bookings {
+                        bookings.push(booking_args(b, k));
+                    }
+                    for r in &o.requirements {
+                        reqs.push(vec![
+                            S(b), S(o.id.as_str()), S(&r.material), O(r.gross.to_string()),
+                            O(r.allocated.to_string()), O(r.shortage.to_string()),
+                        ]);
+                    }
+                    for p in &o.suggestions {
+                        sugs.push(suggestion_args(b, p));
+                    }
+                    let p = &o.payment;
+                    payments.push(vec![
+                        S(b), S(o.id.as_str()), S(&p.provider), S(p.status.as_str()),
+                        O(p.amount.to_string()), S(&p.currency), S(&p.reference),
+                        S(&p.instructions), I(created),
+                    ]);
+                    for e in &o.timeline {
+                        timeline.push(vec![
+                            S(b), S(o.id.as_str()), S(e.id.as_str()), S(e.status.as_str()),
+                            S(&e.note), I(e.at.as_millisecond()),
+                        ]);
+                    }
+                }
+                insert_rows(&mut tx, "orders (brand_id, id, idempotency_key, request_hash, \
+                    customer_id, channel, store_id, ship_to, status, currency, total, \
+                    promised_date, created_at, access_token)", heads, "").await?;
+                insert_rows(&mut tx, "order_lines (brand_id, order_id, line_no, product_id, \
+                    selections, sku, quantity, unit_price, work_order_id, catalog_version)",
+                    lines, "").await?;
+                insert_rows(&mut tx, "work_orders (brand_id, id, sku, product_id, quantity, \
+                    status, created_at, catalog_version)", wos, "").await?;
+                insert_rows(&mut tx, "work_order_operations (brand_id, work_order_id, seq, \
+                    operation, name, work_center, setup_minutes, run_minutes, status, \
+                    started_at, completed_at, scrap)", ops, "").await?;
+                // Quantities added to planned work orders, in placement order
+                // so a work order created earlier in this batch exists.
+                for o in orders {
+                    for w in &o.work_orders {
+                        if let WorkOrderWrite::AddQuantity { id, quantity } = w {
+                            let done = sqlx::query(
+                                "UPDATE work_orders SET quantity = quantity + $1 \
+                                 WHERE brand_id = $2 AND id = $3 AND status = $4",
+                            )
+                            .bind(quantity)
+                            .bind(o.brand_id.as_str())
+                            .bind(id.as_str())
+                            .bind(WorkOrderStatus::Planned.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                            if done.rows_affected() != 1 {
+                                return Err(StoreError::Conflict(format!(
+                                    "work order {id} is no longer planned"
+                                )));
+                            }
+                        }
+                    }
+                }
+                insert_rows(&mut tx, BOOKING_COLUMNS, bookings, "").await?;
+                // After every insert of the batch: an order may move a booking
+                // of one placed just before it.
+                for o in orders {
+                    update_bookings(&mut tx, &o.brand_id, &o.rebooked).await?;
+                }
+                insert_rows(&mut tx, "material_requirements (brand_id, order_id, material, \
+                    gross, allocated, shortage)", reqs, "").await?;
+                insert_rows(&mut tx, SUGGESTION_COLUMNS, sugs, "").await?;
+                insert_rows(&mut tx, "payments (brand_id, order_id, provider, status, amount, \
+                    currency, reference, instructions, updated_at)", payments, "").await?;
+                insert_rows(&mut tx, "order_events (brand_id, order_id, id, status, note, at)",
+                    timeline, "").await?;
+                // Each order reports itself as it now stands: as `order` reads
+                // it back, with the stored customer and rows in its order.
+                let events: Vec<PlatformEvent> = orders
+                    .iter()
+                    .map(|o| {
+                        let customer = &customers[&(o.brand_id.as_str(), o.customer.email.as_str())];
+                        let mut order = o.placed(customer.id.clone());
+                        order.customer = customer.clone();
+                        order.timeline.sort_by(|x, y| (x.at, &x.id).cmp(&(y.at, &y.id)));
+                        order.requirements.sort_by(|x, y| x.material.cmp(&y.material));
+                        PlatformEvent::new(&o.brand_id, EventType::OrderCreated, o.created_at, &order)
+                    })
+                    .collect();
+                outbox(&mut tx, &events).await?;
+                tx.commit().await?;
+                Ok(orders
+                    .iter()
+                    .map(|o| {
+                        let customer = &customers[&(o.brand_id.as_str(), o.customer.email.as_str())];
+                        Ok(Placed::Created { customer_id: customer.id.clone() })
+                    })
+                    .collect())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::OrderStore for $store {
+            async fn order_by_idempotency_key(
+                &self,
+                brand: &BrandId,
+                key: &str,
+            ) -> Result<Option<Order>> {
+                self.load_order(brand, "o.idempotency_key", key).await
+            }
+
+            async fn place_orders(&self, orders: &[NewOrder]) -> Vec<Result<Placed>> {
+                // One transaction for the whole batch: the commit is the
+                // expensive part, and it is shared. If anything in the batch
+                // fails, each order is retried alone so one bad order cannot
+                // sink the others.
+                if orders.len() > 1 {
+                    if let Ok(placed) = self.write_batch(orders).await {
+                        return placed;
+                    }
+                }
+                let mut out = Vec::with_capacity(orders.len());
+                for order in orders {
+                    out.push(match self.write_batch(std::slice::from_ref(order)).await {
+                        Ok(mut placed) => placed.pop().unwrap_or_else(|| {
+                            Err(StoreError::Conflict("nothing was written".into()))
+                        }),
+                        Err(e) => match &order.idempotency_key {
+                            // Lost a race with the same key: the winner stands.
+                            Some(key) => {
+                                match self.order_by_idempotency_key(&order.brand_id, key).await {
+                                    Ok(Some(existing)) => {
+                                        Ok(Placed::Existing { order_id: existing.id })
+                                    }
+                                    _ => Err(e),
+                                }
+                            }
+                            None => Err(e),
+                        },
+                    });
+                }
+                out
+            }
+
+            async fn order(&self, brand: &BrandId, order: &OrderId) -> Result<Option<Order>> {
+                self.load_order(brand, "o.id", order.as_str()).await
+            }
+
+            async fn orders(
+                &self,
+                brand: &BrandId,
+                customer_email: Option<&str>,
+                limit: i64,
+            ) -> Result<Vec<OrderSummary>> {
+                let filter = if customer_email.is_some() { "c.email = $2" } else { "$2 = $2" };
+                let sql = format!(
+                    "SELECT o.id, c.email, o.channel, o.status, o.total, o.currency, \
+                     o.promised_date, o.created_at FROM orders o JOIN customers c \
+                     ON c.brand_id = o.brand_id AND c.id = o.customer_id \
+                     WHERE o.brand_id = $1 AND {filter} ORDER BY o.created_at DESC, o.id DESC \
+                     LIMIT $3"
+                );
+                sqlx::query(&sql)
+                    .bind(brand.as_str())
+                    .bind(customer_email.unwrap_or(""))
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok(OrderSummary {
+                            id: OrderId::from(text(r, "id")?),
+                            customer_email: text(r, "email")?,
+                            channel: parsed(&text(r, "channel")?)?,
+                            status: parsed(&text(r, "status")?)?,
+                            total: dec(&text(r, "total")?)?,
+                            currency: text(r, "currency")?,
+                            promised_date: day(&text(r, "promised_date")?)?,
+                            created_at: ts(int(r, "created_at")?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn requirements(&self, brand: &BrandId) -> Result<Vec<Requirement>> {
+                sqlx::query(
+                    "SELECT material, gross, allocated, shortage FROM material_requirements \
+                     WHERE brand_id = $1 AND consumed_at IS NULL",
+                )
+                .bind(brand.as_str())
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(requirement_from)
+                .collect()
+            }
+
+            async fn open_requirements(
+                &self,
+                brand: &BrandId,
+            ) -> Result<Vec<(OrderId, Requirement)>> {
+                sqlx::query(
+                    "SELECT order_id, material, gross, allocated, shortage \
+                     FROM material_requirements WHERE brand_id = $1 AND consumed_at IS NULL \
+                     ORDER BY order_id, material",
+                )
+                .bind(brand.as_str())
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| Ok((OrderId::from(text(r, "order_id")?), requirement_from(r)?)))
+                .collect()
+            }
+
+            async fn find_customers(&self, brand: &BrandId, query: &str) -> Result<Vec<Customer>> {
+                sqlx::query(
+                    "SELECT id AS customer_id, email, name AS customer_name, phone FROM customers \
+                     WHERE brand_id = $1 AND (email = $2 OR phone = $3) ORDER BY email LIMIT 20",
+                )
+                .bind(brand.as_str())
+                .bind(query.trim().to_lowercase())
+                .bind(query.trim())
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(customer_from)
+                .collect()
+            }
+
+            async fn set_payment_status(
+                &self,
+                brand: &BrandId,
+                order: &OrderId,
+                status: PaymentStatus,
+                at: Timestamp,
+            ) -> Result<()> {
+                let done = sqlx::query(
+                    "UPDATE payments SET status = $1, updated_at = $2 \
+                     WHERE brand_id = $3 AND order_id = $4",
+                )
+                .bind(status.as_str())
+                .bind(at.as_millisecond())
+                .bind(brand.as_str())
+                .bind(order.as_str())
+                .execute(&self.write)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn save_design(&self, brand: &BrandId, design: &Design) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO designs (brand_id, code, product_id, selections, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(brand.as_str())
+                .bind(&design.code)
+                .bind(&design.product_id)
+                .bind($crate::sql::to_json(&design.selections))
+                .bind(design.created_at.as_millisecond())
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            async fn design(&self, brand: &BrandId, code: &str) -> Result<Option<Design>> {
+                let row = sqlx::query(
+                    "SELECT code, product_id, selections, created_at FROM designs \
+                     WHERE brand_id = $1 AND code = $2",
+                )
+                .bind(brand.as_str())
+                .bind(code)
+                .fetch_optional(&self.read)
+                .await?;
+                row.map(|r| {
+                    Ok(Design {
+                        code: text(&r, "code")?,
+                        product_id: text(&r, "product_id")?,
+                        selections: json(&text(&r, "selections")?)?,
+                        created_at: ts(int(&r, "created_at")?)?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn cart(&self, brand: &BrandId, cart_id: &str) -> Result<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT lines FROM carts WHERE brand_id = $1 AND id = $2")
+                    .bind(brand.as_str())
+                    .bind(cart_id)
+                    .fetch_optional(&self.read)
+                    .await?)
+            }
+
+            async fn put_cart(
+                &self,
+                brand: &BrandId,
+                cart_id: &str,
+                lines: &str,
+                at: Timestamp,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO carts (brand_id, id, lines, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (brand_id, id) DO UPDATE SET lines = excluded.lines, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(brand.as_str())
+                .bind(cart_id)
+                .bind(lines)
+                .bind(at.as_millisecond())
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            async fn delete_cart(&self, brand: &BrandId, cart_id: &str) -> Result<()> {
+                sqlx::query("DELETE FROM carts WHERE brand_id = $1 AND id = $2")
+                    .bind(brand.as_str())
+                    .bind(cart_id)
+                    .execute(&self.write)
+                    .await?;
+                Ok(())
+            }
+
+            async fn put_store(&self, brand: &BrandId, store: &StoreLocation) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO stores (brand_id, id, name, address) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (brand_id, id) DO UPDATE SET name = excluded.name, \
+                     address = excluded.address",
+                )
+                .bind(brand.as_str())
+                .bind(&store.id)
+                .bind(&store.name)
+                .bind($crate::sql::to_json(&store.address))
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            async fn stores(&self, brand: &BrandId) -> Result<Vec<StoreLocation>> {
+                sqlx::query("SELECT id, name, address FROM stores WHERE brand_id = $1 ORDER BY name")
+                    .bind(brand.as_str())
+                    .fetch_all(&self.read)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok(StoreLocation {
+                            id: text(r, "id")?,
+                            name: text(r, "name")?,
+                            address: json(&text(r, "address")?)?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+pub(crate) use impl_orders;

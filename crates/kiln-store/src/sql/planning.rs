@@ -1,0 +1,294 @@
+//! The live schedule's bookings (one row per operation of an order line),
+//! downtimes and replans, and the sales history demand sensing reads.
+
+macro_rules! impl_planning {
+    ($store:ty, $db:ty) => {
+        const BOOKING_COLUMNS: &str = "bookings (brand_id, order_id, line_no, operation, \
+            work_center, day, minutes, seq, machine, setup_start, start_at, end_at, \
+            setup_minutes, changeover, release_at, due_day)";
+
+        fn booking_args<'a>(brand: &'a str, k: &'a BookingRow) -> Vec<Arg<'a>> {
+            use Arg::{I, O, S};
+            let day = |d: Option<Date>| d.map(|d| d.to_string()).unwrap_or_default();
+            vec![
+                S(brand), S(k.order_id.as_str()), I(k.line_no), S(&k.operation),
+                S(&k.work_center), O(day(k.day)), I(k.minutes), I(k.seq), I(k.machine),
+                I(k.setup_start), I(k.start_at), I(k.end_at), I(k.setup_minutes),
+                I(k.changeover), I(k.release_at), O(day(k.due_day)),
+            ]
+        }
+
+        /// Moves booked operations in place (the row is named by order, line, step).
+        async fn update_bookings(tx: &mut Tx<'_>, brand: &BrandId, rows: &[BookingRow]) -> Result<()> {
+            for r in rows {
+                sqlx::query(
+                    "UPDATE bookings SET day = $1, machine = $2, setup_start = $3, \
+                     start_at = $4, end_at = $5, setup_minutes = $6 \
+                     WHERE brand_id = $7 AND order_id = $8 AND line_no = $9 AND seq = $10",
+                )
+                .bind(r.day.map(|d| d.to_string()).unwrap_or_default())
+                .bind(r.machine)
+                .bind(r.setup_start)
+                .bind(r.start_at)
+                .bind(r.end_at)
+                .bind(r.setup_minutes)
+                .bind(brand.as_str())
+                .bind(r.order_id.as_str())
+                .bind(r.line_no)
+                .bind(r.seq)
+                .execute(&mut **tx)
+                .await?;
+            }
+            Ok(())
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::PlanningStore for $store {
+            async fn bookings(&self, brand: &BrandId) -> Result<Vec<BookingRow>> {
+                sqlx::query(
+                    "SELECT order_id, line_no, operation, work_center, day, minutes, seq, \
+                     machine, setup_start, start_at, end_at, setup_minutes, changeover, \
+                     release_at, due_day FROM bookings WHERE brand_id = $1 \
+                     ORDER BY order_id, line_no, seq, day",
+                )
+                .bind(brand.as_str())
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(booking_from)
+                .collect()
+            }
+
+            async fn scheduled_bookings(&self, brand: &BrandId) -> Result<Vec<ScheduledBooking>> {
+                sqlx::query(
+                    "SELECT b.order_id, b.line_no, b.operation, b.work_center, b.day, b.minutes, \
+                     b.seq, b.machine, b.setup_start, b.start_at, b.end_at, b.setup_minutes, \
+                     b.changeover, b.release_at, b.due_day, l.sku, l.product_id, \
+                     COALESCE(w.status, 'pending') AS op_status, w.completed_at, \
+                     o.promised_date \
+                     FROM bookings b \
+                     JOIN orders o ON o.brand_id = b.brand_id AND o.id = b.order_id \
+                     JOIN order_lines l ON l.brand_id = b.brand_id AND l.order_id = b.order_id \
+                       AND l.line_no = b.line_no \
+                     LEFT JOIN work_order_operations w ON w.brand_id = b.brand_id \
+                       AND w.work_order_id = l.work_order_id AND w.seq = b.seq \
+                     WHERE b.brand_id = $1 AND o.status IN ($2, $3, $4) \
+                     ORDER BY b.order_id, b.line_no, b.seq, b.day",
+                )
+                .bind(brand.as_str())
+                .bind(OrderStatus::Planned.as_str())
+                .bind(OrderStatus::InProduction.as_str())
+                .bind(OrderStatus::Made.as_str())
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(ScheduledBooking {
+                        booking: booking_from(r)?,
+                        sku: text(r, "sku")?,
+                        product_id: text(r, "product_id")?,
+                        status: parsed(&text(r, "op_status")?)?,
+                        completed_at: opt_ts(r.try_get("completed_at")?)?,
+                        promised_date: day(&text(r, "promised_date")?)?,
+                    })
+                })
+                .collect()
+            }
+
+            async fn downtimes(&self, brand: &BrandId) -> Result<Vec<Downtime>> {
+                sqlx::query(
+                    "SELECT id, work_center, from_day, to_day, reason, created_at \
+                     FROM downtimes WHERE brand_id = $1 ORDER BY from_day, created_at, id",
+                )
+                .bind(brand.as_str())
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(Downtime {
+                        id: DowntimeId::from(text(r, "id")?),
+                        work_center: text(r, "work_center")?,
+                        from_day: day(&text(r, "from_day")?)?,
+                        to_day: day(&text(r, "to_day")?)?,
+                        reason: text(r, "reason")?,
+                        created_at: ts(int(r, "created_at")?)?,
+                    })
+                })
+                .collect()
+            }
+
+            async fn open_promises(&self, brand: &BrandId) -> Result<Vec<OpenPromise>> {
+                let rows = sqlx::query(
+                    "SELECT o.id, o.promised_date, o.created_at, l.line_no, l.product_id \
+                     FROM orders o JOIN order_lines l \
+                       ON l.brand_id = o.brand_id AND l.order_id = o.id \
+                     WHERE o.brand_id = $1 AND o.status = $2 \
+                     ORDER BY o.promised_date, o.created_at, o.id, l.line_no",
+                )
+                .bind(brand.as_str())
+                .bind(OrderStatus::Planned.as_str())
+                .fetch_all(&self.read)
+                .await?;
+                let mut out: Vec<OpenPromise> = Vec::new();
+                for r in &rows {
+                    let id = text(r, "id")?;
+                    let line = (int(r, "line_no")?, text(r, "product_id")?);
+                    match out.last_mut() {
+                        Some(o) if o.order_id == id.as_str() => o.lines.push(line),
+                        _ => out.push(OpenPromise {
+                            order_id: OrderId::from(id),
+                            promised_date: day(&text(r, "promised_date")?)?,
+                            created_at: ts(int(r, "created_at")?)?,
+                            lines: vec![line],
+                        }),
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn rebook(&self, brand: &BrandId, rows: &[BookingRow]) -> Result<()> {
+                if rows.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.write.begin().await?;
+                update_bookings(&mut tx, brand, rows).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn record_replan(
+                &self,
+                brand: &BrandId,
+                downtime: Option<&Downtime>,
+                repromises: &[Repromise],
+            ) -> Result<()> {
+                let b = brand.as_str();
+                let mut tx = self.write.begin().await?;
+                if let Some(d) = downtime {
+                    sqlx::query(
+                        "INSERT INTO downtimes (brand_id, id, work_center, from_day, to_day, \
+                         reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(b)
+                    .bind(d.id.as_str())
+                    .bind(&d.work_center)
+                    .bind(d.from_day.to_string())
+                    .bind(d.to_day.to_string())
+                    .bind(&d.reason)
+                    .bind(d.created_at.as_millisecond())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let mut bookings: Vec<Vec<Arg<'_>>> = Vec::new();
+                for r in repromises {
+                    sqlx::query("DELETE FROM bookings WHERE brand_id = $1 AND order_id = $2")
+                        .bind(b)
+                        .bind(r.order_id.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "UPDATE orders SET promised_date = $1 WHERE brand_id = $2 AND id = $3",
+                    )
+                    .bind(r.promised_date.to_string())
+                    .bind(b)
+                    .bind(r.order_id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    for k in &r.bookings {
+                        bookings.push(booking_args(b, k));
+                    }
+                }
+                insert_rows(&mut tx, BOOKING_COLUMNS, bookings, "").await?;
+                for r in repromises {
+                    if let Some(entry) = &r.event {
+                        insert_timeline(&mut tx, brand, &r.order_id, entry).await?;
+                        report_order(&mut tx, brand, &r.order_id, EventType::OrderPromiseMoved, entry.at)
+                            .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn add_sales_history(&self, brand: &BrandId, lines: &[SalesLine]) -> Result<u64> {
+                use Arg::{I, O, S};
+                let b = brand.as_str();
+                let mut tx = self.write.begin().await?;
+                let before: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM sales_history WHERE brand_id = $1")
+                        .bind(b)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let rows = lines
+                    .iter()
+                    .filter_map(|l| match l.when {
+                        SaleTime::Day(d) => Some(vec![
+                            S(b), S(&l.id), O(d.to_string()), S(&l.product_id),
+                            O($crate::sql::to_json(&l.selections)), I(l.quantity),
+                        ]),
+                        // Orders placed in Kiln are history already.
+                        SaleTime::At(_) => None,
+                    })
+                    .collect();
+                insert_rows(&mut tx, "sales_history (brand_id, id, day, product_id, selections, \
+                    quantity)", rows, " ON CONFLICT (brand_id, id) DO NOTHING").await?;
+                let after: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM sales_history WHERE brand_id = $1")
+                        .bind(b)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                tx.commit().await?;
+                Ok((after - before).max(0) as u64)
+            }
+
+            async fn sales_lines(
+                &self,
+                brand: &BrandId,
+                since: Date,
+                since_at: Timestamp,
+            ) -> Result<Vec<SalesLine>> {
+                let mut out: Vec<SalesLine> = sqlx::query(
+                    "SELECT id, day, product_id, selections, quantity FROM sales_history \
+                     WHERE brand_id = $1 AND day >= $2 ORDER BY day, id",
+                )
+                .bind(brand.as_str())
+                .bind(since.to_string())
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(SalesLine {
+                        id: text(r, "id")?,
+                        when: SaleTime::Day(day(&text(r, "day")?)?),
+                        product_id: text(r, "product_id")?,
+                        selections: json(&text(r, "selections")?)?,
+                        quantity: int(r, "quantity")?,
+                    })
+                })
+                .collect::<Result<_>>()?;
+                let orders = sqlx::query(
+                    "SELECT o.id, o.created_at, l.line_no, l.product_id, l.selections, l.quantity \
+                     FROM orders o JOIN order_lines l ON l.brand_id = o.brand_id \
+                     AND l.order_id = o.id WHERE o.brand_id = $1 AND o.created_at >= $2 \
+                     ORDER BY o.created_at, o.id, l.line_no",
+                )
+                .bind(brand.as_str())
+                .bind(since_at.as_millisecond())
+                .fetch_all(&self.read)
+                .await?;
+                for r in &orders {
+                    out.push(SalesLine {
+                        id: format!("{}#{}", text(r, "id")?, int(r, "line_no")?),
+                        when: SaleTime::At(ts(int(r, "created_at")?)?),
+                        product_id: text(r, "product_id")?,
+                        selections: json(&text(r, "selections")?)?,
+                        quantity: int(r, "quantity")?,
+                    });
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_planning;

@@ -1,0 +1,288 @@
+//! What the store does, one trait per responsibility.
+
+use async_trait::async_trait;
+use kiln_domain::*;
+
+use crate::{Placed, Result};
+
+/// All of the store.
+#[async_trait]
+pub trait Store:
+    PlatformStore + CatalogStore + OrderStore + FactoryStore + PlanningStore + WebhookStore
+{
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> Result<()>;
+}
+
+/// A key as the store keeps it: the record, and the SHA-256 of the secret.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub key: ApiKey,
+    pub hash: String,
+}
+
+/// Brands, their keys, the platform admin's keys, and the audit log.
+#[async_trait]
+pub trait PlatformStore: Send + Sync + 'static {
+    /// A new brand with its first key, and the audit entry saying so.
+    async fn create_brand(&self, brand: &Brand, key: &NewApiKey, audit: &AuditEntry) -> Result<()>;
+    async fn brand_by_slug(&self, slug: &str) -> Result<Option<Brand>>;
+    async fn brands(&self) -> Result<Vec<Brand>>;
+    async fn add_api_key(&self, key: &NewApiKey, audit: &AuditEntry) -> Result<()>;
+    async fn api_keys(&self, brand: &BrandId) -> Result<Vec<ApiKey>>;
+    /// The key with this hash and its brand, whatever its state.
+    async fn api_key_by_hash(&self, hash: &str) -> Result<Option<(ApiKey, Brand)>>;
+    /// Revokes a key at once. Not found if the brand has no such key.
+    async fn revoke_api_key(
+        &self,
+        brand: &BrandId,
+        id: &ApiKeyId,
+        at: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<ApiKey>;
+    /// Issues `new` in place of `old`, which keeps working until `old_expires`.
+    async fn rotate_api_key(
+        &self,
+        old: &ApiKeyId,
+        old_expires: Timestamp,
+        new: &NewApiKey,
+        audit: &AuditEntry,
+    ) -> Result<ApiKey>;
+    async fn add_admin_key(&self, key: &AdminKey, hash: &str) -> Result<()>;
+    async fn admin_key_by_hash(&self, hash: &str) -> Result<Option<AdminKey>>;
+    /// Whether any platform admin key was ever minted (a new store has none).
+    async fn has_admin_keys(&self) -> Result<bool>;
+    /// Newest first; a brand's own entries, or every entry for `None`.
+    async fn audit_log(&self, brand: Option<&BrandId>, limit: i64) -> Result<Vec<AuditEntry>>;
+}
+
+/// Immutable catalog versions, and the materials they declare.
+#[async_trait]
+pub trait CatalogStore: Send + Sync + 'static {
+    /// Stores a new version with its files; new materials are seeded with
+    /// their declared stock. A version that exists already is a conflict.
+    async fn publish_catalog(
+        &self,
+        brand: &BrandId,
+        version: &CatalogVersion,
+        files: &[CatalogFile],
+        materials: &[MaterialRow],
+        event: &PlatformEvent,
+        audit: &AuditEntry,
+    ) -> Result<()>;
+    /// One version with its files; the latest for `None`.
+    async fn catalog(
+        &self,
+        brand: &BrandId,
+        version: Option<i64>,
+    ) -> Result<Option<(CatalogVersion, Vec<CatalogFile>)>>;
+    /// Every version, newest first.
+    async fn catalog_versions(&self, brand: &BrandId) -> Result<Vec<CatalogVersion>>;
+    /// Adds materials that are not stored yet; existing positions are kept.
+    async fn seed_materials(&self, brand: &BrandId, materials: &[MaterialRow]) -> Result<()>;
+    async fn materials(&self, brand: &BrandId) -> Result<Vec<MaterialRow>>;
+}
+
+/// Orders, customers, payments, and the storefront's designs, carts and stores.
+#[async_trait]
+pub trait OrderStore: Send + Sync + 'static {
+    async fn order_by_idempotency_key(&self, brand: &BrandId, key: &str) -> Result<Option<Order>>;
+    /// Writes orders in placement order, sharing one transaction where it
+    /// can; one result per order.
+    async fn place_orders(&self, orders: &[NewOrder]) -> Vec<Result<Placed>>;
+    async fn place_order(&self, order: &NewOrder) -> Result<Placed> {
+        let mut placed = self.place_orders(std::slice::from_ref(order)).await;
+        placed
+            .pop()
+            .unwrap_or_else(|| Err(crate::StoreError::Conflict("nothing was written".into())))
+    }
+    async fn order(&self, brand: &BrandId, order: &OrderId) -> Result<Option<Order>>;
+    /// Newest first.
+    async fn orders(
+        &self,
+        brand: &BrandId,
+        customer_email: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<OrderSummary>>;
+    /// Material requirements not yet consumed: with the open purchase
+    /// suggestions, what is allocated and on order.
+    async fn requirements(&self, brand: &BrandId) -> Result<Vec<Requirement>>;
+    /// Material requirements not consumed yet, with their orders.
+    async fn open_requirements(&self, brand: &BrandId) -> Result<Vec<(OrderId, Requirement)>>;
+    /// Customers whose email or phone is exactly `query`.
+    async fn find_customers(&self, brand: &BrandId, query: &str) -> Result<Vec<Customer>>;
+    /// Records that an order's payment arrived (or failed), as its provider
+    /// reports it.
+    async fn set_payment_status(
+        &self,
+        brand: &BrandId,
+        order: &OrderId,
+        status: PaymentStatus,
+        at: Timestamp,
+    ) -> Result<()>;
+
+    async fn save_design(&self, brand: &BrandId, design: &Design) -> Result<()>;
+    async fn design(&self, brand: &BrandId, code: &str) -> Result<Option<Design>>;
+    /// A cart's lines as JSON text.
+    async fn cart(&self, brand: &BrandId, cart_id: &str) -> Result<Option<String>>;
+    async fn put_cart(
+        &self,
+        brand: &BrandId,
+        cart_id: &str,
+        lines: &str,
+        at: Timestamp,
+    ) -> Result<()>;
+    async fn delete_cart(&self, brand: &BrandId, cart_id: &str) -> Result<()>;
+    /// Adds the store, or renames it if it exists.
+    async fn put_store(&self, brand: &BrandId, store: &StoreLocation) -> Result<()>;
+    async fn stores(&self, brand: &BrandId) -> Result<Vec<StoreLocation>>;
+}
+
+/// Work orders on the shop floor, stock, purchases and shipments.
+#[async_trait]
+pub trait FactoryStore: Send + Sync + 'static {
+    async fn work_orders(&self, brand: &BrandId, open_only: bool) -> Result<Vec<WorkOrder>>;
+    async fn work_order(&self, brand: &BrandId, id: &WorkOrderId) -> Result<Option<WorkOrder>>;
+    /// Planned work orders of a catalog version by SKU: new lines of the
+    /// same SKU and version batch into them.
+    async fn planned_work_orders(
+        &self,
+        brand: &BrandId,
+        catalog_version: i64,
+    ) -> Result<Vec<(String, WorkOrderId)>>;
+    /// The order lines a work order makes.
+    async fn order_lines_of(
+        &self,
+        brand: &BrandId,
+        work_order: &WorkOrderId,
+    ) -> Result<Vec<LineRef>>;
+    /// Starts or completes one operation and rolls the change up into the
+    /// work order and its orders' statuses and timelines, with their events.
+    async fn record_operation(
+        &self,
+        brand: &BrandId,
+        work_order: &WorkOrderId,
+        seq: i64,
+        action: OperationAction,
+        at: Timestamp,
+    ) -> Result<OperationChange>;
+    /// Ships a made order: the shipment, the order's status, their events.
+    async fn create_shipment(&self, brand: &BrandId, shipment: &Shipment) -> Result<Shipment>;
+    async fn mark_delivered(
+        &self,
+        brand: &BrandId,
+        shipment: &ShipmentId,
+        at: Timestamp,
+    ) -> Result<Shipment>;
+    /// Open purchase suggestions: not yet received.
+    async fn suggestions(&self, brand: &BrandId) -> Result<Vec<PurchaseSuggestion>>;
+    /// Records a suggested purchase as received: its quantity moves into
+    /// stock. Receiving twice is a conflict.
+    async fn receive_purchase(
+        &self,
+        brand: &BrandId,
+        suggestion: &SuggestionId,
+        at: Timestamp,
+    ) -> Result<PurchaseSuggestion>;
+    /// Adds purchase suggestions that no order placed, e.g. from the demand
+    /// forecast (their `order_id` says where they came from).
+    async fn add_suggestions(
+        &self,
+        brand: &BrandId,
+        suggestions: &[PurchaseSuggestion],
+    ) -> Result<()>;
+    /// Every stock move as `(material, signed quantity)`, oldest first.
+    async fn stock_moves(&self, brand: &BrandId) -> Result<Vec<(String, Decimal)>>;
+}
+
+/// The live schedule's bookings, downtimes and replans, and demand history.
+#[async_trait]
+pub trait PlanningStore: Send + Sync + 'static {
+    async fn bookings(&self, brand: &BrandId) -> Result<Vec<BookingRow>>;
+    /// Bookings of orders not yet shipped, by order, line and routing step,
+    /// with their line's SKU and operation status: what the live schedule is
+    /// rebuilt from.
+    async fn scheduled_bookings(&self, brand: &BrandId) -> Result<Vec<ScheduledBooking>>;
+    async fn downtimes(&self, brand: &BrandId) -> Result<Vec<Downtime>>;
+    /// Orders still planned, earliest promise first: what a replan may move.
+    async fn open_promises(&self, brand: &BrandId) -> Result<Vec<OpenPromise>>;
+    /// Updates the placement of booked operations in place (order, line and
+    /// step name the row), in one transaction.
+    async fn rebook(&self, brand: &BrandId, rows: &[BookingRow]) -> Result<()>;
+    /// Records a replan in one transaction, with the downtime that caused it if
+    /// any: each repromised order's bookings are replaced and its date updated;
+    /// an order whose promise moved gets its timeline entry and an
+    /// `order.promise_moved` event.
+    async fn record_replan(
+        &self,
+        brand: &BrandId,
+        downtime: Option<&Downtime>,
+        repromises: &[Repromise],
+    ) -> Result<()>;
+    /// Adds imported sales; a line whose id is already stored is skipped, so
+    /// an import can be retried.
+    async fn add_sales_history(&self, brand: &BrandId, lines: &[SalesLine]) -> Result<u64>;
+    /// Imported sales on or after `since`, then every order line placed since
+    /// `since_at`: the history demand sensing reads.
+    async fn sales_lines(
+        &self,
+        brand: &BrandId,
+        since: Date,
+        since_at: Timestamp,
+    ) -> Result<Vec<SalesLine>>;
+}
+
+/// Webhook endpoints and the deliveries of the outbox's events to them.
+#[async_trait]
+pub trait WebhookStore: Send + Sync + 'static {
+    async fn create_webhook(&self, endpoint: &WebhookEndpoint, audit: &AuditEntry) -> Result<()>;
+    /// Replaces the endpoint's url, description, events, secrets and state.
+    async fn update_webhook(&self, endpoint: &WebhookEndpoint, audit: &AuditEntry) -> Result<()>;
+    /// Deletes the endpoint; its pending deliveries go with it.
+    async fn delete_webhook(
+        &self,
+        brand: &BrandId,
+        id: &WebhookId,
+        audit: &AuditEntry,
+    ) -> Result<()>;
+    async fn webhooks(&self, brand: &BrandId) -> Result<Vec<WebhookEndpoint>>;
+    async fn webhook(&self, brand: &BrandId, id: &WebhookId) -> Result<Option<WebhookEndpoint>>;
+    /// Pending deliveries of enabled endpoints due by `now`, oldest first,
+    /// leaving out `skip` (those in flight).
+    async fn due_deliveries(
+        &self,
+        now: Timestamp,
+        limit: i64,
+        skip: &[DeliveryId],
+    ) -> Result<Vec<DueDelivery>>;
+    /// When the next pending delivery falls due, if any.
+    async fn next_due(&self) -> Result<Option<Timestamp>>;
+    /// Records attempts and their deliveries' new states in one transaction;
+    /// an endpoint that answered 410 is turned off.
+    async fn record_attempts(&self, outcomes: &[AttemptOutcome]) -> Result<()>;
+    /// An endpoint's deliveries, newest first.
+    async fn deliveries(
+        &self,
+        brand: &BrandId,
+        endpoint: &WebhookId,
+        limit: i64,
+    ) -> Result<Vec<Delivery>>;
+    async fn delivery_attempts(
+        &self,
+        brand: &BrandId,
+        delivery: &DeliveryId,
+    ) -> Result<Vec<DeliveryAttempt>>;
+    /// Makes deliveries due now: the one named, or every delivery of the
+    /// endpoint whose last attempt failed. Returns how many.
+    async fn replay(
+        &self,
+        brand: &BrandId,
+        endpoint: &WebhookId,
+        delivery: Option<&DeliveryId>,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<u64>;
+    /// The brand's events, newest first.
+    async fn events(&self, brand: &BrandId, limit: i64) -> Result<Vec<PlatformEvent>>;
+}
