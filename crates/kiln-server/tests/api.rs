@@ -665,10 +665,19 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/brands/{brand}/webhooks/{webhook}"),
     ("patch", "/api/v1/brands/{brand}/webhooks/{webhook}"),
     ("delete", "/api/v1/brands/{brand}/webhooks/{webhook}"),
-    ("post", "/api/v1/brands/{brand}/webhooks/{webhook}/rotate-secret"),
+    (
+        "post",
+        "/api/v1/brands/{brand}/webhooks/{webhook}/rotate-secret",
+    ),
     ("post", "/api/v1/brands/{brand}/webhooks/{webhook}/replay"),
-    ("get", "/api/v1/brands/{brand}/webhooks/{webhook}/deliveries"),
-    ("get", "/api/v1/brands/{brand}/webhooks/{webhook}/deliveries/{delivery}/attempts"),
+    (
+        "get",
+        "/api/v1/brands/{brand}/webhooks/{webhook}/deliveries",
+    ),
+    (
+        "get",
+        "/api/v1/brands/{brand}/webhooks/{webhook}/deliveries/{delivery}/attempts",
+    ),
     ("get", "/api/v1/brands/{brand}/events"),
     (
         "post",

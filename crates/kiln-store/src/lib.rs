@@ -61,6 +61,9 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e),
+            sqlx::Error::Database(ref d) if d.is_unique_violation() => StoreError::Conflict(
+                "a concurrent change to the same thing came first; read it again and retry".into(),
+            ),
             sqlx::Error::Decode(_) | sqlx::Error::ColumnDecode { .. } => StoreError::Database(e),
             other => StoreError::Database(other),
         }

@@ -288,7 +288,13 @@ impl App {
         id: &WebhookId,
         delivery: Option<&DeliveryId>,
     ) -> Result<u64> {
-        self.webhook(brand, id).await?;
+        let endpoint = self.webhook(brand, id).await?;
+        if !endpoint.enabled {
+            return Err(Error::Conflict(format!(
+                "webhook {id} is off ({}); turn it on first (PATCH with `enabled: true`)",
+                endpoint.disabled_reason.as_deref().unwrap_or("turned off")
+            )));
+        }
         let entry = audit_entry(
             Some(&brand.id),
             actor,

@@ -179,7 +179,8 @@ pub struct Replayed {
     params(("brand" = String, Path, description = "brand slug"), ("webhook" = String, Path, description = "webhook id")),
     request_body(content = Option<ReplayRequest>),
     security(("brand_key" = ["webhooks:write"])),
-    responses((status = 202, body = Replayed), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 202, body = Replayed), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem, description = "the endpoint is off")))]
 async fn replay(
     State(state): State<Arc<AppState>>,
     auth: Authorized<WebhooksWrite>,

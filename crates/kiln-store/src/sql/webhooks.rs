@@ -150,6 +150,13 @@ macro_rules! impl_webhooks {
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound);
                 }
+                sqlx::query(
+                    "DELETE FROM webhook_attempts WHERE delivery_id IN \
+                     (SELECT id FROM webhook_deliveries WHERE endpoint_id = $1)",
+                )
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
                 for table in ["webhook_subscriptions", "webhook_deliveries"] {
                     sqlx::query(&format!("DELETE FROM {table} WHERE endpoint_id = $1"))
                         .bind(id.as_str())
