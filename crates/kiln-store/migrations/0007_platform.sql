@@ -104,6 +104,8 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
 CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, created_at);
+-- An endpoint back after failures: its waiting retries.
+CREATE INDEX webhook_deliveries_waiting ON webhook_deliveries (endpoint_id, state, next_attempt_at);
 CREATE TABLE webhook_attempts (
     delivery_id TEXT NOT NULL,
     attempt BIGINT NOT NULL,

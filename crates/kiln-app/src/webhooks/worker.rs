@@ -32,6 +32,9 @@ pub const MAX_IN_FLIGHT: usize = 64;
 pub const PER_ENDPOINT: usize = 16;
 /// How often waiting retries are looked for when nothing wakes the worker.
 const POLL: Duration = Duration::from_secs(1);
+/// How long the worker waits after a commit wakes it, so that one read
+/// finds the events of several commits (a few dozen reads a second at most).
+const GATHER: Duration = Duration::from_millis(25);
 /// How long a receiver has to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -112,7 +115,10 @@ async fn run(app: Arc<App>, sender: Arc<Sender>) {
                 Ok(outcome) => done.push(outcome),
                 Err(e) => tracing::error!(error = %e, "a webhook attempt panicked"),
             },
-            _ = app.outbox.notified() => {}
+            _ = app.outbox.notified() => {
+                // Commits come in bursts: gather a few before reading what is due.
+                tokio::time::sleep(GATHER).await;
+            }
             _ = tokio::time::sleep(POLL) => {}
         }
     }

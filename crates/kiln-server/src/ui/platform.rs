@@ -173,8 +173,10 @@ async fn upload(
             )
             .await?;
             view.problem = detail;
+            // Only the files at fault, each whole with its errors at their lines.
             view.files = sources
                 .iter()
+                .filter(|f| errors.iter().any(|e| e.file == f.name))
                 .map(|f| FileView {
                     name: f.name.clone(),
                     lines: f

@@ -259,31 +259,20 @@ macro_rules! impl_webhooks {
                 insert_rows(&mut tx, "webhook_attempts (delivery_id, attempt, brand_id, at, \
                     status, duration_ms, response, error)", rows,
                     " ON CONFLICT (delivery_id, attempt) DO NOTHING").await?;
+                // Outcomes alike (most often: delivered at the first try with the
+                // same status) are written by one statement each.
+                let mut groups: Vec<(&AttemptOutcome, Vec<&str>)> = Vec::new();
                 for o in outcomes {
-                    sqlx::query(
-                        "UPDATE webhook_deliveries SET state = $1, attempts = $2, \
-                         next_attempt_at = $3, last_status = $4, last_error = $5, updated_at = $6 \
-                         WHERE id = $7",
-                    )
-                    .bind(o.state.as_str())
-                    .bind(o.attempt.attempt)
-                    .bind(o.next_attempt_at.map(|t| t.as_millisecond()))
-                    .bind(o.attempt.status)
-                    .bind(o.attempt.error.as_deref())
-                    .bind(o.attempt.at.as_millisecond())
-                    .bind(o.delivery.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    if o.state == DeliveryState::Delivered {
-                        // The endpoint is back: its waiting retries go now.
-                        sqlx::query(
-                            "UPDATE webhook_deliveries SET next_attempt_at = $1 \
-                             WHERE endpoint_id = $2 AND state = 'pending' AND next_attempt_at > $1",
-                        )
-                        .bind(o.attempt.at.as_millisecond())
-                        .bind(o.endpoint_id.as_str())
-                        .execute(&mut *tx)
-                        .await?;
+                    let alike = |g: &AttemptOutcome| {
+                        g.state == o.state
+                            && g.attempt.attempt == o.attempt.attempt
+                            && g.next_attempt_at == o.next_attempt_at
+                            && g.attempt.status == o.attempt.status
+                            && g.attempt.error == o.attempt.error
+                    };
+                    match groups.iter_mut().find(|(g, _)| alike(g)) {
+                        Some((_, ids)) => ids.push(o.delivery.as_str()),
+                        None => groups.push((o, vec![o.delivery.as_str()])),
                     }
                     if o.gone {
                         sqlx::query(
@@ -296,6 +285,48 @@ macro_rules! impl_webhooks {
                         .execute(&mut *tx)
                         .await?;
                     }
+                }
+                for (o, ids) in groups {
+                    for chunk in ids.chunks(500) {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new("UPDATE webhook_deliveries SET state = ");
+                        qb.push_bind(o.state.as_str())
+                            .push(", attempts = ")
+                            .push_bind(o.attempt.attempt)
+                            .push(", next_attempt_at = ")
+                            .push_bind(o.next_attempt_at.map(|t| t.as_millisecond()))
+                            .push(", last_status = ")
+                            .push_bind(o.attempt.status)
+                            .push(", last_error = ")
+                            .push_bind(o.attempt.error.clone())
+                            .push(", updated_at = ")
+                            .push_bind(o.attempt.at.as_millisecond())
+                            .push(" WHERE id IN (");
+                        let mut list = qb.separated(", ");
+                        for id in chunk {
+                            list.push_bind(id.to_string());
+                        }
+                        qb.push(")");
+                        qb.build().execute(&mut *tx).await?;
+                    }
+                }
+                // An endpoint that answered 2xx is back: its waiting retries go now
+                // (once per endpoint and batch; only deliveries that failed before).
+                let mut back: Vec<(&WebhookId, i64)> = Vec::new();
+                for o in outcomes.iter().filter(|o| o.state == DeliveryState::Delivered) {
+                    if !back.iter().any(|(e, _)| *e == &o.endpoint_id) {
+                        back.push((&o.endpoint_id, o.attempt.at.as_millisecond()));
+                    }
+                }
+                for (endpoint, at) in back {
+                    sqlx::query(
+                        "UPDATE webhook_deliveries SET next_attempt_at = $1 \
+                         WHERE endpoint_id = $2 AND state = 'pending' AND attempts > 0 \
+                         AND next_attempt_at > $1",
+                    )
+                    .bind(at)
+                    .bind(endpoint.as_str())
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 tx.commit().await?;
                 Ok(())
