@@ -1,7 +1,10 @@
 //! A server killed with SIGKILL while orders are being placed loses no order
 //! it acknowledged: the real binary is started on a temporary data directory,
 //! eight clients place orders, the process is killed mid-flight, restarted on
-//! the same directory, and every acknowledged order is counted back.
+//! the same directory, and every acknowledged order is counted back. The
+//! outbox holds exactly one `order.created` event per stored order: no event
+//! without its order, no order without its event. On SQLite, and on
+//! PostgreSQL when `KILN_TEST_POSTGRES` is set.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -28,11 +31,11 @@ struct Server {
 
 impl Server {
     /// Starts the binary on a free port and waits for its key line.
-    fn start(data_dir: &Path) -> Server {
+    fn start(data_dir: &Path, database: Option<&str>) -> Server {
         let mut last_error = String::new();
         // A free port can be taken between probing and binding: try a few.
         for _ in 0..5 {
-            match Server::try_start(data_dir) {
+            match Server::try_start(data_dir, database) {
                 Ok(server) => return server,
                 Err(e) => last_error = e,
             }
@@ -40,7 +43,7 @@ impl Server {
         panic!("the server did not start: {last_error}");
     }
 
-    fn try_start(data_dir: &Path) -> Result<Server, String> {
+    fn try_start(data_dir: &Path, database: Option<&str>) -> Result<Server, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| e.to_string())?
@@ -49,6 +52,7 @@ impl Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
             .args(["serve", "--demo", "--addr", &addr, "--data-dir"])
             .arg(data_dir)
+            .args(database.map(|d| ["--database", d]).into_iter().flatten())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -200,9 +204,70 @@ async fn place_orders(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_loses_no_acknowledged_order() {
+    crash_case(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_sigkill_loses_no_acknowledged_order() {
+    let Ok(admin) = std::env::var("KILN_TEST_POSTGRES") else {
+        eprintln!("skipping: set KILN_TEST_POSTGRES=postgres://... to run it");
+        return;
+    };
+    use sqlx::Connection as _;
+    let name = format!("kiln_crash_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("CREATE DATABASE");
+    let (base, query) = admin
+        .split_once('?')
+        .map_or((admin.as_str(), ""), |(b, q)| (b, q));
+    let url = match base.rfind('/') {
+        Some(i) if i > base.find("://").map_or(0, |j| j + 2) => format!("{}/{name}", &base[..i]),
+        _ => format!("{base}/{name}"),
+    };
+    let url = if query.is_empty() {
+        url
+    } else {
+        format!("{url}?{query}")
+    };
+    drop(conn);
+    // Dropped whether the case passes or panics.
+    struct DropDatabase(String, String);
+    impl Drop for DropDatabase {
+        fn drop(&mut self) {
+            let (admin, name) = (self.0.clone(), self.1.clone());
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    use sqlx::Connection as _;
+                    if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut c)
+                                .await;
+                    }
+                })
+            })
+            .join();
+        }
+    }
+    let _guard = DropDatabase(admin.clone(), name);
+    crash_case(Some(url)).await;
+}
+
+/// No acknowledged order lost, and the outbox exactly matching the orders.
+async fn crash_case(database: Option<String>) {
     let data = tempfile::tempdir().expect("a temporary directory");
     let dir = data.path().to_path_buf();
-    let mut first = tokio::task::spawn_blocking(move || Server::start(&dir))
+    let db = database.clone();
+    let mut first = tokio::task::spawn_blocking(move || Server::start(&dir, db.as_deref()))
         .await
         .unwrap();
     let old_key = first.key.clone();
@@ -242,7 +307,8 @@ async fn sigkill_loses_no_acknowledged_order() {
 
     // Restart on the same data directory: a fresh key is printed.
     let dir = data.path().to_path_buf();
-    let second = tokio::task::spawn_blocking(move || Server::start(&dir))
+    let db = database.clone();
+    let second = tokio::task::spawn_blocking(move || Server::start(&dir, db.as_deref()))
         .await
         .unwrap();
     assert_ne!(second.key, old_key);
@@ -308,4 +374,70 @@ async fn sigkill_loses_no_acknowledged_order() {
         &problems[..problems.len().min(10)]
     );
     drop(second);
+    outbox_matches_orders(data.path(), database.as_deref()).await;
+}
+
+/// Every stored order has exactly one `order.created` event, and every such
+/// event its order.
+async fn outbox_matches_orders(data_dir: &Path, database: Option<&str>) {
+    use kiln_store::prelude::*;
+    let store: Box<dyn kiln_store::Store> = match database {
+        Some(url) => Box::new(
+            kiln_store::PostgresStore::open(url)
+                .await
+                .expect("PostgreSQL"),
+        ),
+        None => Box::new(
+            kiln_store::SqliteStore::open_dir(data_dir)
+                .await
+                .expect("SQLite"),
+        ),
+    };
+    let brand = store
+        .brand_by_slug("demo")
+        .await
+        .unwrap()
+        .expect("the demo brand");
+    let orders: std::collections::BTreeSet<String> = store
+        .orders(&brand.id, None, i64::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.id.to_string())
+        .collect();
+    let mut reported = std::collections::BTreeMap::<String, usize>::new();
+    for e in store.events(&brand.id, i64::MAX).await.unwrap() {
+        if e.kind == kiln_domain::EventType::OrderCreated {
+            let body: Value = serde_json::from_str(&e.payload).expect("a JSON payload");
+            let id = body["data"]["id"]
+                .as_str()
+                .expect("the order's id")
+                .to_string();
+            *reported.entry(id).or_default() += 1;
+        }
+    }
+    let without_event: Vec<&String> = orders
+        .iter()
+        .filter(|o| !reported.contains_key(*o))
+        .collect();
+    let without_order: Vec<&String> = reported.keys().filter(|e| !orders.contains(*e)).collect();
+    let twice: Vec<&String> = reported
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(k, _)| k)
+        .collect();
+    eprintln!(
+        "outbox: {} orders stored, {} order.created events",
+        orders.len(),
+        reported.values().sum::<usize>()
+    );
+    assert!(
+        without_event.is_empty(),
+        "orders without their event: {without_event:?}"
+    );
+    assert!(
+        without_order.is_empty(),
+        "events without their order: {without_order:?}"
+    );
+    assert!(twice.is_empty(), "orders reported twice: {twice:?}");
 }
