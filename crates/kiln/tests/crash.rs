@@ -380,7 +380,6 @@ async fn crash_case(database: Option<String>) {
 /// Every stored order has exactly one `order.created` event, and every such
 /// event its order.
 async fn outbox_matches_orders(data_dir: &Path, database: Option<&str>) {
-    use kiln_store::prelude::*;
     let store: Box<dyn kiln_store::Store> = match database {
         Some(url) => Box::new(
             kiln_store::PostgresStore::open(url)
