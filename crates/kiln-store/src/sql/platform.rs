@@ -149,8 +149,8 @@ macro_rules! impl_platform {
             ) -> Result<ApiKey> {
                 let mut tx = self.write.begin().await?;
                 let done = sqlx::query(
-                    "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) \
-                     WHERE brand_id = $2 AND id = $3",
+                    "UPDATE api_keys SET revoked_at = $1 \
+                     WHERE brand_id = $2 AND id = $3 AND revoked_at IS NULL",
                 )
                 .bind(at.as_millisecond())
                 .bind(brand.as_str())
@@ -158,7 +158,9 @@ macro_rules! impl_platform {
                 .execute(&mut *tx)
                 .await?;
                 if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
+                    // Revoked before (nothing to record again), or no such key.
+                    drop(tx);
+                    return self.key_row(brand, id).await;
                 }
                 audit(&mut tx, entry).await?;
                 tx.commit().await?;
