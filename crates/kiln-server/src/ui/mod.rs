@@ -3,6 +3,7 @@
 
 mod analytics;
 mod console;
+mod gantt;
 mod platform;
 mod pos;
 mod shop;
