@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kiln_domain::{
     AttemptOutcome, DeliveryAttempt, DeliveryId, DeliveryState, DueDelivery, Timestamp, WebhookId,
@@ -35,6 +35,8 @@ const POLL: Duration = Duration::from_secs(1);
 /// How long the worker waits after a commit wakes it, so that one read
 /// finds the events of several commits (a few dozen reads a second at most).
 const GATHER: Duration = Duration::from_millis(25);
+/// Most attempts recorded in one transaction.
+const RECORD_BATCH: usize = 64;
 /// How long a receiver has to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -55,16 +57,28 @@ async fn run(app: Arc<App>, sender: Arc<Sender>) {
     let mut in_flight: HashMap<DeliveryId, WebhookId> = HashMap::new();
     let mut tasks: JoinSet<AttemptOutcome> = JoinSet::new();
     let mut done: Vec<AttemptOutcome> = Vec::new();
+    let mut first_done: Option<Instant> = None;
     loop {
         while let Some(finished) = tasks.try_join_next() {
             match finished {
-                Ok(outcome) => done.push(outcome),
+                Ok(outcome) => {
+                    first_done.get_or_insert_with(Instant::now);
+                    done.push(outcome);
+                }
                 Err(e) => tracing::error!(error = %e, "a webhook attempt panicked"),
             }
         }
-        if !done.is_empty() {
+        // Attempts are recorded in batches: one transaction for many, but
+        // never later than GATHER after the oldest, and at once when the
+        // worker would otherwise wait with nothing in flight.
+        let due_to_record = !done.is_empty()
+            && (done.len() >= RECORD_BATCH
+                || first_done.is_some_and(|t: Instant| t.elapsed() >= GATHER)
+                || tasks.is_empty());
+        if due_to_record {
             match app.store.record_attempts(&done).await {
                 Ok(()) => {
+                    first_done = None;
                     for o in done.drain(..) {
                         in_flight.remove(&o.delivery);
                     }
@@ -112,9 +126,13 @@ async fn run(app: Arc<App>, sender: Arc<Sender>) {
         }
         tokio::select! {
             Some(finished) = tasks.join_next(), if !tasks.is_empty() => match finished {
-                Ok(outcome) => done.push(outcome),
+                Ok(outcome) => {
+                    first_done.get_or_insert_with(Instant::now);
+                    done.push(outcome);
+                }
                 Err(e) => tracing::error!(error = %e, "a webhook attempt panicked"),
             },
+            _ = tokio::time::sleep(GATHER), if !done.is_empty() => {}
             _ = app.outbox.notified() => {
                 // Commits come in bursts: gather a few before reading what is due.
                 tokio::time::sleep(GATHER).await;
