@@ -9,7 +9,7 @@ use kiln_domain::{Customer, Design, Order, OrderId, StoreLocation};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::runtime::BrandRuntime;
+use crate::runtime::Catalog;
 use crate::{App, time};
 
 /// One line of a shopper's cart.
@@ -32,8 +32,8 @@ fn design_code() -> String {
 /// What no longer holds of a configuration made on an older catalog
 /// version, in the shopper's words: a product gone, an option or value no
 /// longer offered, a rule it now breaks. Empty when it still holds.
-pub fn recheck(rt: &BrandRuntime, product: &str, selections: &Selections) -> Vec<String> {
-    let Some(c) = rt.catalog.product(product) else {
+pub fn recheck(catalog: &Catalog, product: &str, selections: &Selections) -> Vec<String> {
+    let Some(c) = catalog.product(product) else {
         return vec![format!("`{product}` is no longer sold")];
     };
     let mut problems = Vec::new();
@@ -163,5 +163,64 @@ impl App {
     pub async fn find_customers(&self, slug: &str, query: &str) -> Result<Vec<Customer>> {
         let rt = self.brand(slug).await?;
         Ok(self.store.find_customers(&rt.brand.id, query).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo(mug: &str) -> Catalog {
+        let mut files: Vec<(String, String)> = crate::demo::FILES
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.to_string()))
+            .collect();
+        for f in &mut files {
+            if f.0 == "mug.toml" {
+                f.1 = mug.to_string();
+            }
+        }
+        let report = kiln_model::check(&files);
+        assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+        Catalog::compile(2, report)
+    }
+
+    fn mug() -> &'static str {
+        crate::demo::FILES
+            .iter()
+            .find(|(n, _)| *n == "mug.toml")
+            .unwrap()
+            .1
+    }
+
+    fn chosen(pairs: &[(&str, &str)]) -> Selections {
+        pairs
+            .iter()
+            .map(|(o, v)| (o.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_configuration_that_still_holds_has_nothing_to_say() {
+        let catalog = demo(mug());
+        assert!(recheck(&catalog, "mug", &chosen(&[("size", "L")])).is_empty());
+    }
+
+    #[test]
+    fn what_no_longer_holds_is_said_in_words() {
+        // The next version drops the sage glaze.
+        let smaller = mug().replace("\"#81b29a\" = \"Sage\", ", "");
+        assert_ne!(smaller, mug(), "the fixture really changes the mug");
+        let catalog = demo(&smaller);
+        let said = recheck(&catalog, "mug", &chosen(&[("glaze", "#81b29a")]));
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(said[0].contains("#81b29a is no longer offered"), "{said:?}");
+        let gone = recheck(&catalog, "teapot", &chosen(&[]));
+        assert_eq!(gone, ["`teapot` is no longer sold"]);
+        let unknown = recheck(&catalog, "mug", &chosen(&[("handle", "left")]));
+        assert!(
+            unknown[0].contains("no longer has the option `handle`"),
+            "{unknown:?}"
+        );
     }
 }

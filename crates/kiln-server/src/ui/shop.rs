@@ -376,7 +376,7 @@ async fn design_page(
     let design = state.app.design(rt.brand.slug.as_str(), &code).await?;
     let c = rt.product(&design.product_id)?;
     // Saved on an older catalog version: say what no longer holds.
-    let problems = recheck(&rt, &design.product_id, &design.selections);
+    let problems = recheck(&rt.catalog, &design.product_id, &design.selections);
     let mut p = panel_view(&rt, c, design.selections.clone()).await;
     if !problems.is_empty() {
         let note = format!(
@@ -525,7 +525,7 @@ fn priced(rt: &BrandRuntime, lines: &[CartLine]) -> (Vec<CartLineView>, String) 
                 };
             };
             // Added on an older catalog version: say what no longer holds.
-            let problems = recheck(rt, &l.product, &l.selections);
+            let problems = recheck(&rt.catalog, &l.product, &l.selections);
             let summary = l
                 .selections
                 .iter()
