@@ -139,14 +139,6 @@ impl OrderStatus {
             OrderStatus::Delivered => Milestone::Delivered,
         }
     }
-
-    /// Still in the factory: its operations are on the live schedule.
-    pub fn in_factory(self) -> bool {
-        matches!(
-            self,
-            OrderStatus::Planned | OrderStatus::InProduction | OrderStatus::Made
-        )
-    }
 }
 
 #[cfg(test)]

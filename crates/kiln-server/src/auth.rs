@@ -83,14 +83,7 @@ impl<N: Needs> FromRequestParts<Arc<AppState>> for Authorized<N> {
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
         let caller = state.app.authenticate(bearer(parts)?).await?;
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::not_found("no such route"))?;
-        let slug = params
-            .iter()
-            .find(|(k, _)| *k == "brand")
-            .map(|(_, v)| v.to_string())
-            .ok_or_else(|| ApiError::not_found("no brand in the path"))?;
+        let slug = path_brand(parts, state).await?;
         let brand = caller.brand(&slug, N::SCOPE)?.clone();
         Ok(Authorized {
             brand,
@@ -100,13 +93,25 @@ impl<N: Needs> FromRequestParts<Arc<AppState>> for Authorized<N> {
     }
 }
 
+/// The slug of the brand the path names (`/brands/{brand}/...`).
+async fn path_brand(parts: &mut Parts, state: &Arc<AppState>) -> Result<String, ApiError> {
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|_| ApiError::not_found("no such route"))?;
+    params
+        .iter()
+        .find(|(k, _)| *k == "brand")
+        .map(|(_, v)| v.to_string())
+        .ok_or_else(|| ApiError::not_found("no brand in the path"))
+}
+
 /// A request that may come without a key (a public checkout), or with one of
 /// the path's brand that must hold the scope `N`: a key that is sent is
 /// checked like [`Authorized`] (revoked 401, missing scope 403).
 pub struct MaybeAuthorized<N: Needs> {
     /// The brand's slug from the path.
     pub slug: String,
-    pub auth: Option<Authorized<N>>,
+    _needs: PhantomData<N>,
 }
 
 impl<N: Needs> FromRequestParts<Arc<AppState>> for MaybeAuthorized<N> {
@@ -116,25 +121,21 @@ impl<N: Needs> FromRequestParts<Arc<AppState>> for MaybeAuthorized<N> {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        if parts
+        let slug = if parts
             .headers
             .contains_key(axum::http::header::AUTHORIZATION)
         {
-            let auth = Authorized::<N>::from_request_parts(parts, state).await?;
-            return Ok(MaybeAuthorized {
-                slug: auth.slug().to_string(),
-                auth: Some(auth),
-            });
-        }
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::not_found("no such route"))?;
-        let slug = params
-            .iter()
-            .find(|(k, _)| *k == "brand")
-            .map(|(_, v)| v.to_string())
-            .ok_or_else(|| ApiError::not_found("no brand in the path"))?;
-        Ok(MaybeAuthorized { slug, auth: None })
+            Authorized::<N>::from_request_parts(parts, state)
+                .await?
+                .slug()
+                .to_string()
+        } else {
+            path_brand(parts, state).await?
+        };
+        Ok(MaybeAuthorized {
+            slug,
+            _needs: PhantomData,
+        })
     }
 }
 

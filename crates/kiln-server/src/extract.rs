@@ -19,17 +19,40 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge
-            } else {
-                ApiError::BadRequest {
-                    detail: e.body_text(),
-                    errors: Vec::new(),
-                }
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(unread)?;
         parse_json(&bytes).map(Body)
+    }
+}
+
+/// A body that could not be read at all.
+fn unread(e: axum::extract::rejection::BytesRejection) -> ApiError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge
+    } else {
+        ApiError::BadRequest {
+            detail: e.body_text(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// A JSON body that may be left out: an empty body is `T::default()`
+/// (`POST .../complete` with no body completes with no scrap).
+pub struct OptionalBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for OptionalBody<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + Default,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(unread)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalBody(T::default()));
+        }
+        parse_json(&bytes).map(OptionalBody)
     }
 }
 

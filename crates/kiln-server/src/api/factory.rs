@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::{Authorized, FactoryRead, FactoryWrite};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::Body;
+use crate::extract::{Body, OptionalBody};
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
@@ -125,13 +125,8 @@ async fn complete_operation(
     State(state): State<Arc<AppState>>,
     auth: Authorized<FactoryWrite>,
     Path((_, work_order, seq)): Path<(String, String, i64)>,
-    body: axum::body::Bytes,
+    OptionalBody(req): OptionalBody<CompleteRequest>,
 ) -> ApiResult<Json<OperationResult>> {
-    let req: CompleteRequest = if body.is_empty() {
-        CompleteRequest::default()
-    } else {
-        crate::extract::parse_json(&body)?
-    };
     let action = OperationAction::Complete {
         scrap: i64::from(req.scrap),
     };

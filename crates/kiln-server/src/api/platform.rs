@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::{Authorized, BrandAdmin, PlatformAdmin};
 use crate::error::{ApiResult, Problem};
-use crate::extract::Body;
+use crate::extract::{Body, OptionalBody};
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
@@ -228,13 +228,8 @@ async fn rotate_key(
     State(state): State<Arc<AppState>>,
     auth: Authorized<BrandAdmin>,
     Path((_, key)): Path<(String, String)>,
-    body: axum::body::Bytes,
+    OptionalBody(req): OptionalBody<Rotation>,
 ) -> ApiResult<(StatusCode, Json<Rotated>)> {
-    let req: Rotation = if body.is_empty() {
-        Rotation::default()
-    } else {
-        crate::extract::parse_json(&body)?
-    };
     let overlap = req
         .overlap_seconds
         .unwrap_or(kiln_app::keys::DEFAULT_OVERLAP_SECONDS);

@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::{Authorized, WebhooksWrite};
 use crate::error::{ApiResult, Problem};
-use crate::extract::{Body, parse_json};
+use crate::extract::{Body, OptionalBody};
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
@@ -141,13 +141,8 @@ async fn rotate_secret(
     State(state): State<Arc<AppState>>,
     auth: Authorized<WebhooksWrite>,
     Path((_, id)): Path<(String, String)>,
-    body: axum::body::Bytes,
+    OptionalBody(req): OptionalBody<SecretRotation>,
 ) -> ApiResult<Json<EndpointWithSecret>> {
-    let req: SecretRotation = if body.is_empty() {
-        SecretRotation::default()
-    } else {
-        parse_json(&body)?
-    };
     let overlap = req
         .overlap_seconds
         .unwrap_or(kiln_app::keys::DEFAULT_OVERLAP_SECONDS);
@@ -185,13 +180,8 @@ async fn replay(
     State(state): State<Arc<AppState>>,
     auth: Authorized<WebhooksWrite>,
     Path((_, id)): Path<(String, String)>,
-    body: axum::body::Bytes,
+    OptionalBody(req): OptionalBody<ReplayRequest>,
 ) -> ApiResult<(StatusCode, Json<Replayed>)> {
-    let req: ReplayRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        ReplayRequest::default()
-    } else {
-        parse_json(&body)?
-    };
     let id = WebhookId::from(id);
     let deliveries = state
         .app

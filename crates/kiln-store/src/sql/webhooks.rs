@@ -47,6 +47,35 @@ macro_rules! impl_webhooks {
             Ok(out)
         }
 
+        /// Writes an endpoint (new, or in place of its stored self) with its
+        /// subscriptions.
+        async fn write_endpoint(tx: &mut Tx<'_>, e: &WebhookEndpoint) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO webhook_endpoints (brand_id, id, url, description, secret, \
+                 previous_secret, previous_expires_at, enabled, disabled_reason, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 ON CONFLICT (id) DO UPDATE SET url = excluded.url, \
+                 description = excluded.description, secret = excluded.secret, \
+                 previous_secret = excluded.previous_secret, \
+                 previous_expires_at = excluded.previous_expires_at, enabled = excluded.enabled, \
+                 disabled_reason = excluded.disabled_reason, updated_at = excluded.updated_at",
+            )
+            .bind(e.brand_id.as_str())
+            .bind(e.id.as_str())
+            .bind(&e.url)
+            .bind(&e.description)
+            .bind(&e.secret)
+            .bind(e.previous_secret.as_ref().map(|p| p.0.clone()))
+            .bind(e.previous_secret.as_ref().map(|p| p.1.as_millisecond()))
+            .bind(i64::from(e.enabled))
+            .bind(e.disabled_reason.as_deref())
+            .bind(e.created_at.as_millisecond())
+            .bind(e.updated_at.as_millisecond())
+            .execute(&mut **tx)
+            .await?;
+            put_subscriptions(tx, e).await
+        }
+
         async fn put_subscriptions(tx: &mut Tx<'_>, e: &WebhookEndpoint) -> Result<()> {
             use Arg::S;
             sqlx::query("DELETE FROM webhook_subscriptions WHERE endpoint_id = $1")
@@ -83,25 +112,7 @@ macro_rules! impl_webhooks {
         impl $crate::WebhookStore for $store {
             async fn create_webhook(&self, e: &WebhookEndpoint, entry: &AuditEntry) -> Result<()> {
                 let mut tx = self.write.begin().await?;
-                sqlx::query(
-                    "INSERT INTO webhook_endpoints (brand_id, id, url, description, secret, \
-                     previous_secret, previous_expires_at, enabled, disabled_reason, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
-                .bind(e.brand_id.as_str())
-                .bind(e.id.as_str())
-                .bind(&e.url)
-                .bind(&e.description)
-                .bind(&e.secret)
-                .bind(e.previous_secret.as_ref().map(|p| p.0.clone()))
-                .bind(e.previous_secret.as_ref().map(|p| p.1.as_millisecond()))
-                .bind(i64::from(e.enabled))
-                .bind(e.disabled_reason.as_deref())
-                .bind(e.created_at.as_millisecond())
-                .bind(e.updated_at.as_millisecond())
-                .execute(&mut *tx)
-                .await?;
-                put_subscriptions(&mut tx, e).await?;
+                write_endpoint(&mut tx, e).await?;
                 audit(&mut tx, entry).await?;
                 tx.commit().await?;
                 Ok(())
@@ -109,27 +120,17 @@ macro_rules! impl_webhooks {
 
             async fn update_webhook(&self, e: &WebhookEndpoint, entry: &AuditEntry) -> Result<()> {
                 let mut tx = self.write.begin().await?;
-                let done = sqlx::query(
-                    "UPDATE webhook_endpoints SET url = $1, description = $2, secret = $3, \
-                     previous_secret = $4, previous_expires_at = $5, enabled = $6, \
-                     disabled_reason = $7, updated_at = $8 WHERE brand_id = $9 AND id = $10",
+                let exists: Option<String> = sqlx::query_scalar(
+                    "SELECT id FROM webhook_endpoints WHERE brand_id = $1 AND id = $2",
                 )
-                .bind(&e.url)
-                .bind(&e.description)
-                .bind(&e.secret)
-                .bind(e.previous_secret.as_ref().map(|p| p.0.clone()))
-                .bind(e.previous_secret.as_ref().map(|p| p.1.as_millisecond()))
-                .bind(i64::from(e.enabled))
-                .bind(e.disabled_reason.as_deref())
-                .bind(e.updated_at.as_millisecond())
                 .bind(e.brand_id.as_str())
                 .bind(e.id.as_str())
-                .execute(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
-                if done.rows_affected() == 0 {
+                if exists.is_none() {
                     return Err(StoreError::NotFound);
                 }
-                put_subscriptions(&mut tx, e).await?;
+                write_endpoint(&mut tx, e).await?;
                 audit(&mut tx, entry).await?;
                 tx.commit().await?;
                 Ok(())
