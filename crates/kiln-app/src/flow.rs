@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use jiff::civil::Date;
 use kiln_configure::{Configurator, Outcome};
 use kiln_domain::{
-    BookingRow, Channel, LineRef, Milestone, NewOrder, OperationStatus, OrderId, OrderLine,
-    PurchaseSuggestion, Requirement, SuggestionId, TimelineEntry, TimelineEntryId, Timestamp,
-    WorkOrderId, WorkOrderOperation, WorkOrderWrite,
+    BookingRow, Channel, LineRef, NewOrder, OperationStatus, OrderId, OrderLine,
+    PurchaseSuggestion, Requirement, SuggestionId, TimelineEntry, TimelineEntryId, TimelineStatus,
+    Timestamp, WorkOrderId, WorkOrderOperation, WorkOrderWrite,
 };
 use kiln_plan::live::Minute;
 use kiln_plan::{GrossRequirement, MaterialPosition};
@@ -371,13 +371,13 @@ pub fn first_entries(channel: Channel, promised: Date, at: Timestamp) -> Vec<Tim
     vec![
         TimelineEntry {
             id: TimelineEntryId::new(),
-            status: Milestone::Ordered,
+            status: TimelineStatus::Ordered,
             note: format!("received through {channel}"),
             at,
         },
         TimelineEntry {
             id: TimelineEntryId::new(),
-            status: Milestone::Planned,
+            status: TimelineStatus::Planned,
             note: format!("work orders and materials planned; promised for {promised}"),
             at,
         },

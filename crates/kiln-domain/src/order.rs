@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use crate::{
-    Address, BookingRow, BrandId, Channel, CustomerId, Date, Decimal, Milestone, OrderId,
-    OrderStatus, PaymentStatus, PurchaseSuggestion, Selections, Shipment, TimelineEntryId,
+    Address, BookingRow, BrandId, Channel, CustomerId, Date, Decimal, OrderId, OrderStatus,
+    PaymentStatus, PurchaseSuggestion, Selections, Shipment, TimelineEntryId, TimelineStatus,
     Timestamp, WorkOrderId, WorkOrderWrite,
 };
 
@@ -116,7 +116,7 @@ pub struct Requirement {
 pub struct TimelineEntry {
     #[serde(skip)]
     pub id: TimelineEntryId,
-    pub status: Milestone,
+    pub status: TimelineStatus,
     pub note: String,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,

@@ -109,7 +109,7 @@ words!(
 
 words!(
     /// What an entry of an order's timeline tells the customer.
-    Milestone, "timeline entry" {
+    TimelineStatus, "timeline entry" {
         Ordered = "ordered",
         Planned = "planned",
         PromiseMoved = "promise_moved",
@@ -130,13 +130,13 @@ words!(
 
 impl OrderStatus {
     /// The timeline entry that records reaching this status.
-    pub fn milestone(self) -> Milestone {
+    pub fn timeline_status(self) -> TimelineStatus {
         match self {
-            OrderStatus::Planned => Milestone::Planned,
-            OrderStatus::InProduction => Milestone::InProduction,
-            OrderStatus::Made => Milestone::Made,
-            OrderStatus::Shipped => Milestone::Shipped,
-            OrderStatus::Delivered => Milestone::Delivered,
+            OrderStatus::Planned => TimelineStatus::Planned,
+            OrderStatus::InProduction => TimelineStatus::InProduction,
+            OrderStatus::Made => TimelineStatus::Made,
+            OrderStatus::Shipped => TimelineStatus::Shipped,
+            OrderStatus::Delivered => TimelineStatus::Delivered,
         }
     }
 }

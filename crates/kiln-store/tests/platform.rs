@@ -12,9 +12,9 @@ use common::*;
 use kiln_store::prelude::*;
 use kiln_store::{
     AdminKey, ApiKeyId, AttemptOutcome, AuditAction, Brand, BrandId, Delivery, DeliveryAttempt,
-    DeliveryId, DeliveryState, DueDelivery, EventId, EventType, FileKind, Milestone, OrderStatus,
+    DeliveryId, DeliveryState, DueDelivery, EventId, EventType, FileKind, OrderStatus,
     PlatformEvent, Repromise, Scope, ShipmentId, Slug, TimelineEntry, TimelineEntryId,
-    WebhookEndpoint, WebhookId,
+    TimelineStatus, WebhookEndpoint, WebhookId,
 };
 use serde_json::{Value, json};
 
@@ -898,7 +898,7 @@ async fn replans_report_moved_promises(store: Arc<dyn Store>) {
     };
     let entry = TimelineEntry {
         id: TimelineEntryId::from("evt_moved"),
-        status: Milestone::PromiseMoved,
+        status: TimelineStatus::PromiseMoved,
         note: "2026-01-15 -> 2026-01-17".into(),
         at: at(T0 + 5),
     };

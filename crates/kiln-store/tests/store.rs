@@ -11,9 +11,10 @@ use std::sync::Arc;
 use common::*;
 use kiln_store::prelude::*;
 use kiln_store::{
-    AuditAction, BookingRow, Brand, BrandId, Downtime, DowntimeId, FileKind, LineRef, Milestone,
+    AuditAction, BookingRow, Brand, BrandId, Downtime, DowntimeId, FileKind, LineRef,
     OperationStatus, OrderId, OrderStatus, OrderSummary, Placed, Repromise, SaleTime, SalesLine,
-    Scope, ShipmentId, ShipmentStatus, Slug, TimelineEntry, TimelineEntryId, WorkOrderStatus,
+    Scope, ShipmentId, ShipmentStatus, Slug, TimelineEntry, TimelineEntryId, TimelineStatus,
+    WorkOrderStatus,
 };
 
 store_tests!(
@@ -1004,7 +1005,7 @@ async fn downtime_replaces_bookings_and_moves_promises(store: Arc<dyn Store>) {
         }],
         event: Some(TimelineEntry {
             id: TimelineEntryId::from("evt_moved"),
-            status: Milestone::PromiseMoved,
+            status: TimelineStatus::PromiseMoved,
             note: "2026-01-15 -> 2026-01-17".into(),
             at: at(T0 + 5),
         }),

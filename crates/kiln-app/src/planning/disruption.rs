@@ -4,7 +4,7 @@
 //! same transaction that records the downtime.
 
 use jiff::civil::Date;
-use kiln_domain::{DowntimeId, Milestone, Repromise, TimelineEntry, TimelineEntryId};
+use kiln_domain::{DowntimeId, Repromise, TimelineEntry, TimelineEntryId, TimelineStatus};
 use kiln_plan::Downtime;
 use serde::Serialize;
 
@@ -149,7 +149,7 @@ pub async fn mark_down(app: &App, rt: &BrandRuntime, req: MarkDown<'_>) -> Resul
                 bookings,
                 event: event.map(|note| TimelineEntry {
                     id: TimelineEntryId::new(),
-                    status: Milestone::PromiseMoved,
+                    status: TimelineStatus::PromiseMoved,
                     note,
                     at,
                 }),

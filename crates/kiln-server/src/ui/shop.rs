@@ -20,7 +20,7 @@ use crate::error::ApiError;
 use kiln_app::orders::{CustomerInput, LineInput, MAX_QUANTITY, OrderRequest};
 use kiln_app::storefront::{CartLine, recheck};
 use kiln_app::{BrandRuntime, Error as AppError};
-use kiln_domain::{Address, Channel, Milestone, OrderId, PaymentStatus};
+use kiln_domain::{Address, Channel, OrderId, PaymentStatus, TimelineStatus};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -838,7 +838,7 @@ pub(super) fn order_view(rt: &BrandRuntime, o: &kiln_domain::Order) -> OrderPage
     let updates = o
         .timeline
         .iter()
-        .filter(|e| e.status == Milestone::PromiseMoved)
+        .filter(|e| e.status == TimelineStatus::PromiseMoved)
         .map(|e| (minute(e.at), e.note.clone()))
         .collect();
     let status_label = STEPS

@@ -383,7 +383,7 @@ macro_rules! impl_store {
                 .await?;
             let entry = TimelineEntry {
                 id: TimelineEntryId::new(),
-                status: status.milestone(),
+                status: status.timeline_status(),
                 note,
                 at,
             };

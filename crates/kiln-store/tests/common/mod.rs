@@ -17,11 +17,11 @@ use kiln_store::prelude::*;
 use kiln_store::{
     Address, ApiKey, ApiKeyId, AuditAction, AuditEntry, AuditId, BookingRow, Brand, BrandId,
     CatalogFile, CatalogVersion, Channel, Customer, CustomerId, Date, Decimal, EventType, FileKind,
-    MaterialRow, Milestone, NewApiKey, NewOrder, OperationAction, OperationChange, OperationStatus,
-    Order, OrderId, OrderLine, OrderStatus, Payment, PaymentStatus, PlatformEvent, PostgresStore,
+    MaterialRow, NewApiKey, NewOrder, OperationAction, OperationChange, OperationStatus, Order,
+    OrderId, OrderLine, OrderStatus, Payment, PaymentStatus, PlatformEvent, PostgresStore,
     PurchaseSuggestion, Requirement, Scope, Selections, Shipment, ShipmentId, ShipmentStatus, Slug,
-    SqliteStore, StoreError, SuggestionId, TimelineEntry, TimelineEntryId, Timestamp, WorkOrderId,
-    WorkOrderOperation, WorkOrderWrite,
+    SqliteStore, StoreError, SuggestionId, TimelineEntry, TimelineEntryId, TimelineStatus,
+    Timestamp, WorkOrderId, WorkOrderOperation, WorkOrderWrite,
 };
 
 // ---------------------------------------------------------------------------
@@ -448,8 +448,8 @@ pub fn order(
             need_by: day("2026-01-12"),
         }],
         timeline: vec![
-            entry(1, Milestone::Ordered, "received through online"),
-            entry(2, Milestone::Planned, "planned"),
+            entry(1, TimelineStatus::Ordered, "received through online"),
+            entry(2, TimelineStatus::Planned, "planned"),
         ],
         payment: Payment {
             provider: "manual".into(),
@@ -512,7 +512,7 @@ pub async fn complete(
         .await
 }
 
-/// The order's timeline, by milestone.
+/// The order's timeline, by status.
 pub fn statuses(o: &Order) -> Vec<&str> {
     o.timeline.iter().map(|e| e.status.as_str()).collect()
 }
