@@ -3,6 +3,7 @@
 
 mod configurator;
 mod forecast;
+mod hook;
 mod mrp;
 mod orders;
 mod promise;

@@ -74,7 +74,23 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
 
     let receiver = if args.webhook {
         let key = args.key.clone().context("--webhook needs --key")?;
-        Some(subscribe(&client, &base, &args.brand, &key).await?)
+        let got = Arc::new(AtomicU64::new(0));
+        let counted = got.clone();
+        let router = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move || {
+                let counted = counted.clone();
+                async move {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }),
+        );
+        let brand = format!("{base}/api/v1/brands/{}", args.brand);
+        Some((
+            super::hook::Subscription::start(&client, &brand, &key, router).await?,
+            got,
+        ))
     } else {
         None
     };
@@ -97,13 +113,7 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
             while Instant::now() < deadline {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 let product = &ids[n as usize % ids.len()];
-                let body = json!({
-                    "customer": {"name": "Bench Buyer", "email": format!("buyer{}@example.com", n % 1000)},
-                    "ship_to": {"name": "Bench Buyer", "line1": "1 Test Street", "city": "Leeds",
-                                "postal_code": "LS1 1AA", "country": "GB"},
-                    "channel": "api",
-                    "lines": [{"product": product, "selections": {}, "quantity": 1}],
-                });
+                let body = super::hook::order(n, product, "buyer");
                 let t = Instant::now();
                 let mut req = client
                     .post(url.as_str())
@@ -122,7 +132,9 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
                         tally.failed += 1;
                         let status = r.status();
                         let text = r.text().await.unwrap_or_default();
-                        tally.first_failure.get_or_insert(format!("{status}: {text}"));
+                        tally
+                            .first_failure
+                            .get_or_insert(format!("{status}: {text}"));
                     }
                     Err(e) => {
                         tally.failed += 1;
@@ -153,16 +165,8 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
     };
     let ok = all.latencies_us.len();
     let delivered = match receiver {
-        Some((hook, got)) => {
-            let key = args.key.as_deref().unwrap_or_default();
-            let _ = client
-                .delete(format!(
-                    "{base}/api/v1/brands/{}/webhooks/{hook}",
-                    args.brand
-                ))
-                .bearer_auth(key)
-                .send()
-                .await;
+        Some((subscription, got)) => {
+            subscription.cancel(&client).await;
             Some(got.load(Ordering::Relaxed))
         }
         None => None,
@@ -202,40 +206,4 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// A receiver in this process, subscribed to `order.created`: the webhook's
-/// id and a count of what arrives.
-async fn subscribe(
-    client: &reqwest::Client,
-    base: &str,
-    brand: &str,
-    key: &str,
-) -> anyhow::Result<(String, Arc<AtomicU64>)> {
-    let got = Arc::new(AtomicU64::new(0));
-    let counted = got.clone();
-    let router = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move || {
-            let counted = counted.clone();
-            async move {
-                counted.fetch_add(1, Ordering::Relaxed);
-                axum::http::StatusCode::NO_CONTENT
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let hook = format!("http://{}/hook", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    let made: serde_json::Value = client
-        .post(format!("{base}/api/v1/brands/{brand}/webhooks"))
-        .bearer_auth(key)
-        .json(&json!({"url": hook, "events": ["order.created"]}))
-        .send()
-        .await?
-        .error_for_status()
-        .context("subscribing the receiver")?
-        .json()
-        .await?;
-    Ok((made["id"].as_str().unwrap_or_default().to_string(), got))
 }

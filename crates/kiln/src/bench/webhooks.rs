@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use serde_json::{Value, json};
 
 #[derive(clap::Args)]
@@ -106,25 +105,11 @@ async fn bench(args: WebhooksArgs) -> anyhow::Result<ExitCode> {
     let router = axum::Router::new()
         .route("/hook", axum::routing::post(receive))
         .with_state(rx.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let hook = format!("http://{}/hook", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, router).await });
-
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .timeout(Duration::from_secs(30))
         .build()?;
-    let made: Value = client
-        .post(format!("{brand}/webhooks"))
-        .bearer_auth(&args.key)
-        .json(&json!({"url": hook, "events": ["order.created"], "description": "kiln bench webhooks"}))
-        .send()
-        .await?
-        .error_for_status()
-        .context("subscribing the receiver (does the server allow loopback webhooks?)")?
-        .json()
-        .await?;
-    let webhook = made["id"].as_str().unwrap_or_default().to_string();
+    let subscription = super::hook::Subscription::start(&client, &brand, &args.key, router).await?;
 
     // Orders at a steady rate: order n is due at n / rate seconds.
     let acked: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
@@ -151,13 +136,7 @@ async fn bench(args: WebhooksArgs) -> anyhow::Result<ExitCode> {
                 }
                 let due = t0 + Duration::from_secs_f64(n as f64 / rate);
                 tokio::time::sleep_until(due.into()).await;
-                let body = json!({
-                    "customer": {"name": "Bench Buyer", "email": format!("hook{}@example.com", n % 1000)},
-                    "ship_to": {"name": "Bench Buyer", "line1": "1 Test Street", "city": "Leeds",
-                                "postal_code": "LS1 1AA", "country": "GB"},
-                    "channel": "api",
-                    "lines": [{"product": "mug", "selections": {}, "quantity": 1}],
-                });
+                let body = super::hook::order(n, "mug", "hook");
                 let sent = client
                     .post(&url)
                     .bearer_auth(&key)
@@ -171,7 +150,10 @@ async fn bench(args: WebhooksArgs) -> anyhow::Result<ExitCode> {
                         if let Ok(o) = r.json::<Value>().await
                             && let Some(id) = o["id"].as_str()
                         {
-                            acked.lock().unwrap_or_else(|e| e.into_inner()).push((id.to_string(), at));
+                            acked
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push((id.to_string(), at));
                         }
                     }
                     _ => {
@@ -240,11 +222,7 @@ async fn bench(args: WebhooksArgs) -> anyhow::Result<ExitCode> {
         "rate": args.rate,
         "down_seconds": args.down_seconds,
     });
-    let _ = client
-        .delete(format!("{brand}/webhooks/{webhook}"))
-        .bearer_auth(&args.key)
-        .send()
-        .await;
+    subscription.cancel(&client).await;
     if args.json {
         println!("{report}");
     } else {
