@@ -12,7 +12,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-fatal() { echo "FATAL: $*" >&2; exit 1; }
+. "$ROOT/tests/demo.sh"
 
 VENV=${CARGO_TARGET_DIR:-$ROOT/target}/schemathesis-venv
 if ! "$VENV/bin/python" -c 'import schemathesis' 2>/dev/null; then
@@ -23,30 +23,8 @@ if ! "$VENV/bin/python" -c 'import schemathesis' 2>/dev/null; then
 fi
 "$VENV/bin/schemathesis" --version
 
-if [ -z "${KILN_BIN:-}" ]; then
-  cargo build --locked --bin kiln
-  KILN_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/kiln
-fi
-[ -x "$KILN_BIN" ] || fatal "no kiln binary at $KILN_BIN"
-
-DATA=$(mktemp -d "${TMPDIR:-/tmp}/kiln-schemathesis.XXXXXX")
-PORT=$("$VENV/bin/python" -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-URL=http://127.0.0.1:$PORT
-"$KILN_BIN" serve --demo --addr "127.0.0.1:$PORT" --data-dir "$DATA" >"$DATA/server.log" 2>&1 &
-SERVER_PID=$!
-cleanup() {
-  kill "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  rm -rf "$DATA"
-}
-trap cleanup EXIT
-for _ in $(seq 1 120); do
-  curl -fsS --max-time 2 "$URL/healthz" >/dev/null 2>&1 && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$DATA/server.log" >&2; fatal "kiln serve --demo exited"; }
-  sleep 0.5
-done
-KEY=$(sed -n 's/^demo brand key: //p' "$DATA/server.log" | head -1)
-[ -n "$KEY" ] || fatal "no demo brand key in the server's output"
+kiln_bin
+start_demo schemathesis
 
 printf '[parameters]\n"path.brand" = "demo"\n' >"$DATA/st.toml"
 set +e

@@ -12,7 +12,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
-fatal() { echo "FATAL: $*" >&2; exit 1; }
+. "$ROOT/tests/demo.sh"
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 
 # 1. Chromium: Debian's package.
@@ -34,35 +34,9 @@ node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' \
 ( cd tests/browser && timeout 300 npm ci --no-audit --no-fund --loglevel=error ) \
   || fatal "npm ci in tests/browser failed (is the npm registry reachable?)"
 
-# 3. The binary: the debug build shares cargo test's artifacts.
-if [ -z "${KILN_BIN:-}" ]; then
-  cargo build --locked --bin kiln
-  KILN_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/kiln
-fi
-[ -x "$KILN_BIN" ] || fatal "no kiln binary at $KILN_BIN"
-
-# 4. A demo server on a free port, fresh data.
-DATA=$(mktemp -d "${TMPDIR:-/tmp}/kiln-browser.XXXXXX")
-PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-URL=http://127.0.0.1:$PORT
-"$KILN_BIN" serve --demo --addr "127.0.0.1:$PORT" --data-dir "$DATA" >"$DATA/server.log" 2>&1 &
-SERVER_PID=$!
-cleanup() {
-  kill "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  rm -rf "$DATA"
-}
-trap cleanup EXIT
-
-up=""
-for _ in $(seq 1 120); do
-  if curl -fsS --max-time 2 "$URL/healthz" >/dev/null 2>&1; then up=1; break; fi
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$DATA/server.log" >&2; fatal "kiln serve --demo exited"; }
-  sleep 0.5
-done
-[ -n "$up" ] || { cat "$DATA/server.log" >&2; fatal "kiln serve --demo: /healthz not up within 60 s"; }
-KEY=$(sed -n 's/^demo brand key: *//p' "$DATA/server.log" | head -1)
-[ -n "$KEY" ] || { cat "$DATA/server.log" >&2; fatal "kiln serve --demo printed no 'demo brand key:' line"; }
+# 3. The binary, and 4. a demo server on a free port with fresh data.
+kiln_bin
+start_demo browser
 
 # 5. The journey.
 rc=0
