@@ -19,7 +19,8 @@
 //! downward pass give exactly the values that extend to a valid complete
 //! configuration, in time linear in the diagram.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::hash::BuildHasherDefault;
 
 use num_bigint::BigUint;
@@ -1247,24 +1248,26 @@ fn priorities(t: &TableEngine) -> Vec<u32> {
         }
         f / 2
     };
-    let mut score: Vec<u64> = (0..n).map(|v| fill(&adj, v)).collect();
+    let degree = |adj: &[u64], v: usize| -> u32 {
+        adj[v * w..v * w + w].iter().map(|x| x.count_ones()).sum()
+    };
+    // The next variable is the live one of least (fill, degree, index). Only
+    // an eliminated variable's neighbours change, so a heap of entries,
+    // where an entry no longer matching its variable's key is skipped, finds
+    // it without scanning every variable at every step.
+    let mut key: Vec<(u64, u32)> = (0..n).map(|v| (fill(&adj, v), degree(&adj, v))).collect();
+    let mut heap: BinaryHeap<Reverse<(u64, u32, usize)>> =
+        (0..n).map(|v| Reverse((key[v].0, key[v].1, v))).collect();
     let mut alive = vec![true; n];
     let mut prio = vec![0u32; n];
-    for step in 0..n {
-        let v = (0..n)
-            .filter(|&v| alive[v])
-            .min_by_key(|&v| {
-                (
-                    score[v],
-                    adj[v * w..v * w + w]
-                        .iter()
-                        .map(|x| x.count_ones())
-                        .sum::<u32>(),
-                )
-            })
-            .expect("a variable is left");
+    let mut step = 0u32;
+    while let Some(Reverse((f, d, v))) = heap.pop() {
+        if !alive[v] || key[v] != (f, d) {
+            continue;
+        }
         alive[v] = false;
-        prio[v] = step as u32;
+        prio[v] = step;
+        step += 1;
         let ns = neighbours(&adj, v);
         for &a in &ns {
             for k in 0..w {
@@ -1274,9 +1277,10 @@ fn priorities(t: &TableEngine) -> Vec<u32> {
             adj[a * w + v / 64] &= !(1 << (v % 64));
         }
         adj[v * w..v * w + w].fill(0);
-        // Fill changes near the eliminated variable only.
+        // Fill and degree change near the eliminated variable only.
         for &a in &ns {
-            score[a] = fill(&adj, a);
+            key[a] = (fill(&adj, a), degree(&adj, a));
+            heap.push(Reverse((key[a].0, key[a].1, a)));
         }
     }
     prio
