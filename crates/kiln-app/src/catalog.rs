@@ -23,7 +23,7 @@ use crate::error::{Error, FieldError, ModelError, Result};
 use crate::flow;
 use crate::keys::Actor;
 use crate::orders::escape;
-use crate::runtime::{BrandRuntime, compile_off_thread};
+use crate::runtime::{BrandRuntime, check_off_thread};
 use crate::{App, time};
 
 #[derive(Serialize, ToSchema)]
@@ -317,9 +317,11 @@ impl App {
         })
     }
 
-    /// Publishes a new catalog version: every file checked together; any
-    /// error refuses the whole upload, each at its file, line and column,
-    /// and nothing changes.
+    /// Publishes a new catalog version: every file checked together, as
+    /// `kiln model check` does (a product whose rules together leave no
+    /// valid configuration is an error at each conflicting rule); any error
+    /// refuses the whole upload, each at its file, line and column, and
+    /// nothing changes.
     pub async fn publish_catalog(
         &self,
         actor: &Actor,
@@ -334,7 +336,7 @@ impl App {
         for _ in 0..3 {
             let old = self.brand(brand.slug.as_str()).await?;
             let version = old.catalog.version + 1;
-            let catalog = compile_off_thread(version, pairs.clone())
+            let catalog = check_off_thread(version, pairs.clone())
                 .await?
                 .map_err(|d| model_errors(&d))?;
             let mut plan = old.plan.lock().await;
@@ -509,7 +511,7 @@ impl App {
     pub async fn check_catalog(&self, files: Vec<SourceFile>) -> Result<Vec<ProductSummary>> {
         check_files(&files)?;
         let pairs = files.into_iter().map(|f| (f.name, f.source)).collect();
-        let catalog = compile_off_thread(0, pairs)
+        let catalog = check_off_thread(0, pairs)
             .await?
             .map_err(|d| model_errors(&d))?;
         Ok(catalog

@@ -45,6 +45,18 @@ impl Catalog {
         }
     }
 
+    /// A catalog from files [`kiln_configure::check_catalog`] passed: its
+    /// products are compiled already.
+    pub fn checked(version: i64, checked: kiln_configure::CheckedCatalog) -> Catalog {
+        let factory = checked.report.factory;
+        Catalog {
+            version,
+            products: checked.products,
+            calendars: factory.work_centers.iter().map(calendar).collect(),
+            factory,
+        }
+    }
+
     /// The models again, as checked, for comparing versions.
     pub fn report(&self) -> kiln_model::CheckReport {
         kiln_model::CheckReport {
@@ -262,6 +274,26 @@ pub async fn compile_off_thread(
     })
     .await
     .map_err(|e| Error::internal_from("compiling a catalog", e))
+}
+
+/// Checks model files as a new catalog version (off the async workers):
+/// every error `kiln model check` reports refuses it, including a product
+/// whose rules together leave no valid configuration. A stored version is
+/// loaded with [`compile_off_thread`], which does not ask the latter again.
+pub async fn check_off_thread(
+    version: i64,
+    files: Vec<(String, String)>,
+) -> Result<Result<Catalog, Vec<kiln_model::Diagnostic>>> {
+    tokio::task::spawn_blocking(move || {
+        let checked = kiln_configure::check_catalog(&files);
+        if checked.is_ok() {
+            Ok(Catalog::checked(version, checked))
+        } else {
+            Err(checked.report.diagnostics)
+        }
+    })
+    .await
+    .map_err(|e| Error::internal_from("checking a catalog", e))
 }
 
 /// Places lines the rebuilt schedule could not take back as stored (day

@@ -10,6 +10,7 @@
 
 mod compile;
 mod compiled;
+mod conflict;
 mod count;
 mod explain;
 mod preview;
@@ -24,6 +25,9 @@ use kiln_model::{OptionKind, Product};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+pub use conflict::{
+    CheckedCatalog, Conflict, ConflictingRule, RuleKind, check_catalog, check_satisfiable,
+};
 pub use count::CountError;
 pub use num_bigint::BigUint;
 

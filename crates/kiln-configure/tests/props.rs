@@ -344,3 +344,55 @@ proptest! {
         prop_assert_eq!(c.available(&s2), available);
     }
 }
+
+/// Options (values, optional) and rules (option, mask, option, mask), as
+/// [`model`] takes them.
+type Tight = (Vec<(usize, bool)>, Vec<(usize, u8, usize, u8)>);
+
+/// Small models with more, tighter rules than [`raw`]: many have no valid
+/// configuration at all.
+fn tight() -> impl Strategy<Value = Tight> {
+    (
+        prop::collection::vec((2usize..=3, prop::bool::weighted(0.2)), 2..=4),
+        prop::collection::vec((0usize..4, 1u8..8, 0usize..4, 0u8..8), 2..=8),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// A product with no valid configuration names a minimal unsatisfiable
+    /// set of its rules (each proper subset has a configuration, checked by
+    /// brute force), and exactly the required options that, were they
+    /// optional, would let those rules hold; on both engines.
+    #[test]
+    fn a_conflict_is_a_minimal_unsatisfiable_set((opts, rules) in tight(), table in any::<bool>()) {
+        let m = model(&opts, &rules);
+        let m = if table { with_table(&m) } else { m };
+        let c = Configurator::new(&m.product);
+        let conflict = c.conflict();
+        prop_assert_eq!(conflict.is_none(), !m.valid(None).is_empty());
+        let Some(conflict) = conflict else { return Ok(()) };
+        let ids: Vec<String> = conflict.rules.iter().map(|r| r.id.clone()).collect();
+        prop_assert!(!ids.is_empty());
+        prop_assert!(m.valid(Some(&ids)).is_empty(), "not a conflict: {:?}", ids);
+        for k in 0..ids.len() {
+            let mut fewer = ids.clone();
+            fewer.remove(k);
+            prop_assert!(!m.valid(Some(&fewer)).is_empty(), "not minimal: {:?}", ids);
+        }
+        let named: Vec<&Rule> = m.product.rules.iter().filter(|r| ids.contains(&r.id)).collect();
+        for i in 0..m.sizes.len() {
+            let o = format!("o{i}");
+            let on = |e: &Expr| matches!(e, Expr::In(x, _) if *x == o);
+            let mentioned = named.iter().any(|r| on(&r.condition) || on(&r.then));
+            let mut optional = m.optional.clone();
+            optional[i] = true;
+            let relaxed = Model { product: m.product.clone(), sizes: m.sizes.clone(), optional };
+            let rescued = !m.optional[i] && mentioned && !relaxed.valid(Some(&ids)).is_empty();
+            prop_assert_eq!(conflict.required.contains(&o), rescued, "{} in {:?}", o, conflict);
+        }
+        // One diagnostic per named rule.
+        prop_assert_eq!(kiln_configure::check_satisfiable("p.toml", &c).len(), ids.len());
+    }
+}

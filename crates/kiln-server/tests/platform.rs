@@ -16,6 +16,7 @@ api_tests!(
     a_new_brand_goes_from_joining_to_a_delivered_order,
     brands_join_with_the_admin_key_only,
     a_bad_catalog_is_refused_whole_with_every_error_at_its_line,
+    a_product_with_no_valid_configuration_is_refused_at_its_conflicting_rules,
     a_new_catalog_version_leaves_placed_orders_alone,
     scoped_keys_are_checked_and_revoked_at_once,
     webhooks_are_signed_and_delivered_at_least_once,
@@ -273,7 +274,8 @@ async fn a_bad_catalog_is_refused_whole_with_every_error_at_its_line(app: App) {
         ("factory.toml".to_string(), FACTORY.to_string()),
         ("tote.toml".to_string(), bad.clone()),
     ];
-    let want: Vec<(String, u64, u64, String)> = kiln_model::check(&files)
+    let want: Vec<(String, u64, u64, String)> = kiln_configure::check_catalog(&files)
+        .report
         .diagnostics
         .iter()
         .map(|d| {
@@ -328,6 +330,138 @@ async fn a_bad_catalog_is_refused_whole_with_every_error_at_its_line(app: App) {
         .await
         .expect(StatusCode::OK);
     assert_eq!(products.body["products"], json!([]));
+    let versions = app
+        .call(
+            "GET",
+            &format!("/api/v1/brands/{slug}/catalog/versions"),
+            Some(&key),
+            None,
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(versions.body["versions"], json!([]));
+}
+
+/// The tote with a colour and three rules that cannot all hold, among
+/// harmless ones.
+fn unsellable_tote() -> String {
+    tote("20.00", "S", "sewing")
+        + r#"
+[option.colour]
+values = ["natural", "black"]
+
+[[rule]]
+id = "small-natural"
+if = "size = S"
+then = "colour = natural"
+
+[[rule]]
+id = "large-only"
+then = "size = L"
+message = "Only large totes this season"
+
+[[rule]]
+id = "large-black"
+if = "size = L"
+then = "colour = black"
+
+[[rule]]
+id = "black-sold-out"
+then = "colour != black"
+message = "Black canvas is sold out"
+"#
+}
+
+/// (file, line, column, message) of each error of a refused upload.
+fn errors_of(body: &Value) -> Vec<(String, u64, u64, String)> {
+    body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["file"].as_str().unwrap().to_string(),
+                e["line"].as_u64().unwrap(),
+                e["column"].as_u64().unwrap(),
+                e["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+async fn a_product_with_no_valid_configuration_is_refused_at_its_conflicting_rules(app: App) {
+    let (slug, key) = new_brand(&app, "unsellable").await;
+    let source = unsellable_tote();
+    let files = vec![
+        ("factory.toml".to_string(), FACTORY.to_string()),
+        ("tote.toml".to_string(), source.clone()),
+    ];
+    assert!(
+        kiln_model::check(&files).diagnostics.is_empty(),
+        "every file is fine on its own terms"
+    );
+    // What `kiln model check` prints.
+    let want: Vec<(String, u64, u64, String)> = kiln_configure::check_catalog(&files)
+        .report
+        .diagnostics
+        .iter()
+        .map(|d| {
+            (
+                d.file.clone(),
+                u64::from(d.span.line),
+                u64::from(d.span.column),
+                d.message.clone(),
+            )
+        })
+        .collect();
+    // One error per conflicting rule, at its `[[rule]]` line; the harmless
+    // `small-natural` is not among them.
+    let line_of = |id: &str| {
+        let lines: Vec<&str> = source.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| *l == format!("id = \"{id}\""))
+            .unwrap();
+        // The `[[rule]]` header is the line above `id`: 0-based `at` is
+        // the header's 1-based line.
+        at as u64
+    };
+    let at: Vec<(String, u64, u64)> = want
+        .iter()
+        .map(|(f, l, c, _)| (f.clone(), *l, *c))
+        .collect();
+    let expected: Vec<(String, u64, u64)> = ["large-only", "large-black", "black-sold-out"]
+        .iter()
+        .map(|id| ("tote.toml".to_string(), line_of(id), 1))
+        .collect();
+    assert_eq!(at, expected, "{want:?}");
+    assert!(
+        want[2].3.starts_with(
+            "rule `black-sold-out` (Black canvas is sold out) conflicts with rules \
+             `large-only` and `large-black`: together they leave no valid configuration of `tote`"
+        ),
+        "{want:?}"
+    );
+    let body = json!({"files": [
+        {"name": "factory.toml", "source": FACTORY},
+        {"name": "tote.toml", "source": source},
+    ]});
+    let reply = app
+        .call(
+            "PUT",
+            &format!("/api/v1/brands/{slug}/catalog"),
+            Some(&key),
+            Some(&body),
+        )
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.content_type, "application/problem+json");
+    assert_eq!(
+        errors_of(&reply.body),
+        want,
+        "exactly what `kiln model check` reports"
+    );
+    // Nothing was published.
     let versions = app
         .call(
             "GET",

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use kiln_configure::{Configurator, Reason, Selections};
-use kiln_model::{Diagnostic, Product};
+use kiln_model::Product;
 use serde_json::json;
 
 #[derive(clap::Subcommand)]
@@ -184,24 +184,12 @@ fn check(paths: &[std::path::PathBuf]) -> anyhow::Result<ExitCode> {
             std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
         files.push((p.display().to_string(), source));
     }
-    let report = kiln_model::check(&files);
-    let mut diagnostics = report.diagnostics.clone();
-    // Rules that are fine one by one can still leave nothing to sell.
-    for (name, source) in &files {
-        if let Ok(product) = kiln_model::parse_product(name, source)
-            && !kiln_configure::Configurator::new(&product).is_satisfiable()
-        {
-            diagnostics.push(Diagnostic {
-                file: name.clone(),
-                span: product.span,
-                message: format!(
-                    "the rules of `{}` together leave no valid configuration",
-                    product.id
-                ),
-            });
-        }
-    }
-    for d in &diagnostics {
+    // The model checks, and rules that together leave nothing to sell: the
+    // same check publishing a catalog makes.
+    let checked = kiln_configure::check_catalog(&files);
+    let report = &checked.report;
+    let diagnostics = &report.diagnostics;
+    for d in diagnostics {
         println!("{d}");
     }
     if diagnostics.is_empty() {
