@@ -18,13 +18,7 @@ fn main() {
     let names: Vec<&str> = lines.next().expect("header").split_whitespace().collect();
     let index: Vec<usize> = names
         .iter()
-        .map(|n| {
-            product
-                .options
-                .iter()
-                .position(|o| o.id == *n)
-                .expect("option")
-        })
+        .map(|n| c.find_option(n).expect("option"))
         .collect();
     let (mut steps, mut refused, mut ex) = (Vec::new(), 0, Vec::new());
     for line in lines.filter(|l| !l.trim().is_empty()).take(limit) {

@@ -42,6 +42,9 @@ pub type Selections = BTreeMap<String, String>;
 pub enum SelectionError {
     #[error("unknown option `{option}`")]
     UnknownOption { option: String },
+    /// One option named twice, by its id and an alias (`1` and `N_100000`).
+    #[error("`{option}` is selected twice (also as `{other}`)")]
+    SelectedTwice { option: String, other: String },
     #[error("`{value}` is not a value of `{option}` (allowed: {})", allowed.join(", "))]
     UnknownValue {
         option: String,
@@ -66,6 +69,7 @@ impl SelectionError {
     pub fn option(&self) -> &str {
         match self {
             SelectionError::UnknownOption { option }
+            | SelectionError::SelectedTwice { option, .. }
             | SelectionError::UnknownValue { option, .. }
             | SelectionError::TextTooLong { option, .. }
             | SelectionError::NotANumber { option, .. }
@@ -196,7 +200,7 @@ pub struct Configurator {
     /// Reasons of values that are impossible even with no selections
     /// (precomputed for the expression engine only; empty otherwise).
     dead: Vec<Vec<Option<Reason>>>,
-    /// Option id -> index.
+    /// Option id or alias -> index.
     index: std::collections::HashMap<String, usize>,
     /// Value `k` of option `i` is bit `lit_base[i] + k` of [`Available`].
     lit_base: Vec<usize>,
@@ -311,7 +315,11 @@ impl Configurator {
                 .options
                 .iter()
                 .enumerate()
-                .map(|(i, o)| (o.id.clone(), i))
+                .flat_map(|(i, o)| {
+                    std::iter::once(&o.id)
+                        .chain(&o.aliases)
+                        .map(move |name| (name.clone(), i))
+                })
                 .collect(),
         };
         if c.engine.table.is_none() {
@@ -391,14 +399,27 @@ impl Configurator {
         let n = self.product.options.len();
         let mut sel: Vec<Option<usize>> = vec![None; n];
         let mut concrete: Vec<Option<String>> = vec![None; n];
+        let mut named: Vec<Option<&str>> = vec![None; n];
         for (option, value) in selections {
             let i = self.option_index(option)?;
+            if let Some(other) = named[i].replace(option) {
+                return Err(SelectionError::SelectedTwice {
+                    option: option.clone(),
+                    other: other.to_owned(),
+                });
+            }
             if let Some((a, text)) = self.parse(i, value)? {
                 sel[i] = Some(a);
                 concrete[i] = Some(text);
             }
         }
         Ok((sel, concrete))
+    }
+
+    /// The position in `product().options` of the option named `name`, by
+    /// id or alias.
+    pub fn find_option(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
     }
 
     fn option_index(&self, option: &str) -> Result<usize, SelectionError> {
@@ -664,14 +685,15 @@ impl Configurator {
         let n = product.options.len();
         let mut sel: Vec<Option<usize>> = vec![None; n];
         let mut concrete: Vec<Option<String>> = vec![None; n];
+        let mut named: Vec<Option<&str>> = vec![None; n];
         for (option, value) in selections {
-            let i = product
-                .options
-                .iter()
-                .position(|o| &o.id == option)
-                .ok_or_else(|| SelectionError::UnknownOption {
+            let i = self.option_index(option)?;
+            if let Some(other) = named[i].replace(option) {
+                return Err(SelectionError::SelectedTwice {
                     option: option.clone(),
-                })?;
+                    other: other.to_owned(),
+                });
+            }
             if let Some((a, text)) = self.parse(i, value)? {
                 sel[i] = Some(a);
                 concrete[i] = Some(text);

@@ -21,6 +21,7 @@ fn choice(id: &str, kind: &str, values: &[(&str, &str)], default: Option<&str>) 
     OptionDef {
         id: id.into(),
         name: id.to_uppercase(),
+        aliases: Vec::new(),
         kind: if kind == "color" {
             OptionKind::Color { values }
         } else {
@@ -50,6 +51,7 @@ fn mug() -> Product {
     let engraving = OptionDef {
         id: "engraving".into(),
         name: "Engraving".into(),
+        aliases: Vec::new(),
         kind: OptionKind::Text { max_length: 20 },
         optional: true,
         default: None,
@@ -58,6 +60,7 @@ fn mug() -> Product {
     let height = OptionDef {
         id: "height".into(),
         name: "Height".into(),
+        aliases: Vec::new(),
         kind: OptionKind::Number {
             min: d("8"),
             max: d("16"),

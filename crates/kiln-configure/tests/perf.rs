@@ -26,6 +26,7 @@ fn big() -> Product {
         .map(|i| OptionDef {
             id: format!("o{i}"),
             name: format!("Option {i}"),
+            aliases: Vec::new(),
             kind: OptionKind::Choice {
                 values: (0..k)
                     .map(|v| Value {

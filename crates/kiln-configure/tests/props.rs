@@ -36,6 +36,7 @@ fn model(opts: &[(usize, bool)], rules: &[(usize, u8, usize, u8)]) -> Model {
         .map(|(i, (k, optional))| OptionDef {
             id: format!("o{i}"),
             name: format!("Option {i}"),
+            aliases: Vec::new(),
             kind: OptionKind::Choice {
                 values: (0..*k)
                     .map(|v| Value {

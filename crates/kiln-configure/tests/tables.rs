@@ -2,7 +2,7 @@
 //! against brute-force enumeration, minimal explanations, and import errors
 //! with line numbers.
 
-use kiln_configure::{Configurator, Selections};
+use kiln_configure::{Configurator, SelectionError, Selections};
 use kiln_model::{import_dimacs, import_xcsp};
 use proptest::prelude::*;
 
@@ -226,4 +226,73 @@ proptest! {
         t.insert_str(k.min(t.len()), &src);
         let _ = import_xcsp("m.xml", &t);
     }
+}
+
+/// A DIMACS feature model names its variables in comments; a name that can
+/// be an id becomes the id, and the number stays an alias.
+const NAMED: &str = "c 1 Engine\nc 2 Roof\nc 3 Roof\nc 4 42\nc 5 Two words\n\
+c 6 Sun_roof\np cnf 7 2\n-1 6 0\n-6 -7 0\n";
+
+#[test]
+fn dimacs_names_become_ids_and_numbers_stay_aliases() {
+    let p = import_dimacs("f.cnf", NAMED).unwrap();
+    let ids: Vec<&str> = p.options.iter().map(|o| o.id.as_str()).collect();
+    // Roof names two variables and 42 is a number: those keep their numbers.
+    assert_eq!(ids, ["Engine", "2", "3", "4", "5", "Sun_roof", "7"]);
+    assert_eq!(p.options[0].aliases, ["1"]);
+    assert!(p.options[1].aliases.is_empty());
+    assert_eq!(p.options[4].name, "Two words");
+    assert_eq!(p.option_index("6"), Some(5));
+    assert_eq!(p.option_index("Sun_roof"), Some(5));
+
+    let c = Configurator::new(&p);
+    let by = |k: &str| {
+        let mut sel = Selections::new();
+        sel.insert(k.into(), "1".into());
+        c.domains(&sel).unwrap()
+    };
+    let (named, numbered) = (by("Engine"), by("1"));
+    assert_eq!(named, numbered);
+    // Engine forces Sun_roof, which excludes variable 7: outputs use ids.
+    assert_eq!(named.domains[5], ("Sun_roof".into(), vec!["1".into()]));
+    assert_eq!(named.domains[6], ("7".into(), vec!["0".into()]));
+
+    let mut twice = Selections::new();
+    twice.insert("Engine".into(), "1".into());
+    twice.insert("1".into(), "0".into());
+    let e = c.domains(&twice).unwrap_err();
+    assert!(matches!(e, SelectionError::SelectedTwice { .. }), "{e}");
+}
+
+#[test]
+fn an_imported_model_keeps_its_names_through_the_model_language() {
+    let p = import_dimacs("f.cnf", NAMED).unwrap();
+    let toml = kiln_model::to_toml(&p);
+    let back = kiln_model::parse_product("f.toml", &toml).unwrap_or_else(|d| panic!("{d:?}"));
+    for (a, b) in p.options.iter().zip(&back.options) {
+        assert_eq!((&a.id, &a.name, &a.aliases), (&b.id, &b.name, &b.aliases));
+    }
+    let mut sel = Selections::new();
+    sel.insert("1".into(), "1".into());
+    assert_eq!(
+        Configurator::new(&p).domains(&sel).unwrap(),
+        Configurator::new(&back).domains(&sel).unwrap()
+    );
+}
+
+#[test]
+fn aliases_are_names_and_cannot_clash() {
+    let head = "[product]\nid = \"x\"\nname = \"X\"\ncurrency = \"EUR\"\nbase_price = \"1\"\n";
+    let clash = format!(
+        "{head}\n[option.a]\nvalues = [\"0\", \"1\"]\naliases = [\"b\"]\n\n[option.b]\nvalues = [\"0\"]\n"
+    );
+    let d = kiln_model::parse_product("x.toml", &clash).unwrap_err();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!((d[0].span.line, d[0].span.column), (11, 9), "{}", d[0]);
+    assert!(d[0].message.contains("already an alias"), "{}", d[0]);
+    let bad = format!("{head}\n[option.a]\nvalues = [\"0\"]\naliases = [\"two words\", 3]\n");
+    let d = kiln_model::parse_product("x.toml", &bad).unwrap_err();
+    assert_eq!(d.len(), 2, "{d:?}");
+    assert_eq!((d[0].span.line, d[0].span.column), (9, 13), "{}", d[0]);
+    assert!(d[0].message.contains("alias `two words`"), "{}", d[0]);
 }

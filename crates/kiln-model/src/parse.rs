@@ -88,7 +88,7 @@ const PRODUCT_KEYS: &[&str] = &[
     "base_price",
     "ship_days",
 ];
-const OPTION_COMMON: &[&str] = &["name", "kind", "optional", "default"];
+const OPTION_COMMON: &[&str] = &["name", "aliases", "kind", "optional", "default"];
 const KINDS: &[(&str, &[&str])] = &[
     ("choice", &["values"]),
     ("color", &["palette"]),
@@ -139,8 +139,34 @@ pub(crate) fn product(ctx: &mut Ctx, root: &Table) -> (Product, Vec<Ref>) {
     if let Some(n) = get(root, "option")
         && let Some(t) = ctx.table(n, "option")
     {
+        // Ids and aliases share one namespace (a map: imported models have
+        // thousands of options).
+        let mut names: std::collections::HashMap<String, Span> = Default::default();
         for (k, n) in t {
-            if let Some(o) = option(ctx, k, n) {
+            if let Some((o, aliases)) = option(ctx, k, n) {
+                if let Some(first) = names.insert(o.id.clone(), ctx.span(k.span.start)) {
+                    ctx.err(
+                        k.span.start,
+                        format!(
+                            "option id `{}` is already an alias (line {}, column {})",
+                            o.id, first.line, first.column
+                        ),
+                    );
+                }
+                for (alias, at) in aliases {
+                    if let Some(first) = names.get(&alias) {
+                        let first = *first;
+                        ctx.err(
+                            at,
+                            format!(
+                                "alias `{alias}` is already an option name (line {}, column {})",
+                                first.line, first.column
+                            ),
+                        );
+                    } else {
+                        names.insert(alias, ctx.span(at));
+                    }
+                }
                 p.options.push(o);
             }
         }
@@ -244,7 +270,9 @@ fn components(ctx: &mut Ctx, n: &Node) -> Vec<Component> {
     out
 }
 
-fn option(ctx: &mut Ctx, key: &tree::Key, n: &Node) -> Option<OptionDef> {
+/// An option and where each of its aliases is written (for the product-wide
+/// uniqueness check).
+fn option(ctx: &mut Ctx, key: &tree::Key, n: &Node) -> Option<(OptionDef, Vec<(String, usize)>)> {
     let id = key.name.clone();
     let what = format!("option `{id}`");
     if !valid_option_id(&id) {
@@ -294,6 +322,7 @@ fn option(ctx: &mut Ctx, key: &tree::Key, n: &Node) -> Option<OptionDef> {
         }
     }
     let name = ctx.opt_string(t, "name").unwrap_or_else(|| id.clone());
+    let aliases = aliases(ctx, t);
     let optional = get(t, "optional")
         .and_then(|v| ctx.boolean(v, "optional"))
         .unwrap_or(false);
@@ -342,6 +371,7 @@ fn option(ctx: &mut Ctx, key: &tree::Key, n: &Node) -> Option<OptionDef> {
     let mut o = OptionDef {
         id,
         name,
+        aliases: aliases.iter().map(|(a, _)| a.clone()).collect(),
         kind,
         optional,
         default: None,
@@ -350,7 +380,42 @@ fn option(ctx: &mut Ctx, key: &tree::Key, n: &Node) -> Option<OptionDef> {
     if let Some(d) = get(t, "default") {
         o.default = default(ctx, d, &o);
     }
-    Some(o)
+    Some((o, aliases))
+}
+
+/// An option's `aliases`: other names it answers to, each one word as an id
+/// is (an imported DIMACS variable keeps its number this way).
+fn aliases(ctx: &mut Ctx, t: &Table) -> Vec<(String, usize)> {
+    let Some(n) = get(t, "aliases") else {
+        return Vec::new();
+    };
+    let Val::Array(items) = &n.val else {
+        ctx.err(
+            n.span.start,
+            format!(
+                "`aliases` must be a list of names, found {}",
+                n.val.type_name()
+            ),
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for item in items {
+        if let Some(a) = ctx.string(item, "aliases") {
+            let at = ctx.content(item, &a);
+            if valid_option_id(&a) {
+                out.push((a, at));
+            } else {
+                ctx.err(
+                    at,
+                    format!(
+                        "alias `{a}` must be one word of letters, digits, `_` or `-`, and not and/or/not/in"
+                    ),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// A choice's `values` or a colour's `palette`: a list of ids, or a table of

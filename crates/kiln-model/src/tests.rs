@@ -174,7 +174,7 @@ fn unknown_keys() {
     assert_eq!(
         errs_in(&src),
         vec![
-            "8:1: unknown key `vaules` in option `size` (expected one of: name, kind, optional, default, values)",
+            "8:1: unknown key `vaules` in option `size` (expected one of: name, aliases, kind, optional, default, values)",
             "7:1: missing `values` in option `size`",
         ]
     );

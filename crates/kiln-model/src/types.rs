@@ -99,7 +99,16 @@ pub struct Product {
 
 impl Product {
     pub fn option(&self, id: &str) -> Option<&OptionDef> {
-        self.options.iter().find(|o| o.id == id)
+        self.option_index(id).map(|i| &self.options[i])
+    }
+
+    /// The position in `options` of the option named `name`, by id or alias.
+    pub fn option_index(&self, name: &str) -> Option<usize> {
+        self.options.iter().position(|o| o.id == name).or_else(|| {
+            self.options
+                .iter()
+                .position(|o| o.aliases.iter().any(|a| a == name))
+        })
     }
 }
 
@@ -115,6 +124,11 @@ pub struct Component {
 pub struct OptionDef {
     pub id: String,
     pub name: String,
+    /// Other names this option answers to wherever an option is named (a
+    /// selection, `--set`): an imported DIMACS variable keeps its number here
+    /// when its comment name became the id. Unique across the product's ids
+    /// and aliases.
+    pub aliases: Vec<String>,
     pub kind: OptionKind,
     /// An optional option may be left unset ("no engraving").
     pub optional: bool,

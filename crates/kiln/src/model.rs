@@ -1,5 +1,6 @@
 //! `kiln model ...`: check product model files.
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use std::path::{Path, PathBuf};
@@ -139,26 +140,28 @@ fn reason_text(r: &Reason) -> String {
 fn domains(file: &Path, set: &[String], as_json: bool) -> anyhow::Result<ExitCode> {
     let c = Configurator::new(&load(file)?);
     let d = c.domains(&selections(set)?)?;
+    let mut out = String::new();
     if as_json {
         let mut doms = serde_json::Map::new();
         for (k, vs) in &d.domains {
             doms.insert(k.clone(), json!(vs));
         }
-        let mut out = json!({"consistent": d.consistent, "domains": doms});
+        let mut j = json!({"consistent": d.consistent, "domains": doms});
         if let Some(r) = &d.conflict {
-            out["conflict"] = reason_json(r);
+            j["conflict"] = reason_json(r);
         }
-        println!("{out}");
+        let _ = writeln!(out, "{j}");
     } else if d.consistent {
         for (k, vs) in &d.domains {
-            println!("{k}: {}", vs.join(" "));
+            let _ = writeln!(out, "{k}: {}", vs.join(" "));
         }
     } else {
-        println!("inconsistent selections");
+        let _ = writeln!(out, "inconsistent selections");
         if let Some(r) = &d.conflict {
-            println!("{}", reason_text(r));
+            let _ = writeln!(out, "{}", reason_text(r));
         }
     }
+    emit(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -168,13 +171,30 @@ fn explain(file: &Path, set: &[String], why: &str, as_json: bool) -> anyhow::Res
         .split_once('=')
         .ok_or_else(|| anyhow::anyhow!("--why `{why}`: expected OPTION=VALUE"))?;
     let r = c.explain(&selections(set)?, option.trim(), value.trim())?;
-    match (r, as_json) {
-        (None, true) => println!("{}", json!({"available": true})),
-        (None, false) => println!("{why} is available"),
-        (Some(r), true) => println!("{}", json!({"available": false, "reason": reason_json(&r)})),
-        (Some(r), false) => println!("{why} is not available\n{}", reason_text(&r)),
-    }
+    let out = match (r, as_json) {
+        (None, true) => json!({"available": true}).to_string(),
+        (None, false) => format!("{why} is available"),
+        (Some(r), true) => json!({"available": false, "reason": reason_json(&r)}).to_string(),
+        (Some(r), false) => format!("{why} is not available\n{}", reason_text(&r)),
+    };
+    emit(&format!("{out}\n"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `text` to standard output; a reader that stopped early (`| head`)
+/// is not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("writing to standard output"))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn check(paths: &[std::path::PathBuf]) -> anyhow::Result<ExitCode> {

@@ -1,7 +1,13 @@
-//! DIMACS CNF. Variable `n` becomes the choice option `n` with values `0`
-//! and `1` (named after a `c n NAME` comment when the file has one, as feature
-//! models do); clause `k` becomes the conflicts table `ck` whose one tuple is
-//! the assignment that falsifies it.
+//! DIMACS CNF. Variable `n` becomes a choice option with values `0` and `1`;
+//! clause `k` becomes the conflicts table `ck` whose one tuple is the
+//! assignment that falsifies it.
+//!
+//! Feature models name their variables in comments (`c 12 N_100002__F_100011`,
+//! FeatureIDE's convention). A variable whose comment names it with one word
+//! that could be an option id (letters, digits, `_`, `-`; not a number, not a
+//! keyword) and that no other variable shares takes that word as its id and
+//! keeps its number as an alias, so both name it. Any other variable's id is
+//! its number, with the comment's text (if any) as its display name.
 
 use super::{choice, diag, product};
 use crate::{Diagnostic, Product, Span, TableConstraint, TableKind};
@@ -19,15 +25,16 @@ pub fn import_dimacs(file: &str, source: &str) -> Result<Product, Diagnostic> {
         let t = line.trim_start();
         if let Some(rest) = t.strip_prefix('c') {
             // `c 12 Name` names variable 12.
-            let mut w = rest.split_whitespace();
-            if let (Some(n), Some(name)) = (w.next(), w.next())
+            let rest = rest.trim();
+            if let Some((n, name)) = rest.split_once(char::is_whitespace)
                 && let Ok(n) = n.parse::<usize>()
                 && (1..=10_000_000).contains(&n)
+                && !name.trim().is_empty()
             {
                 if names.len() < n {
                     names.resize(n, None);
                 }
-                names[n - 1] = Some(name.to_owned());
+                names[n - 1] = Some(name.trim().to_owned());
             }
             continue;
         }
@@ -101,15 +108,21 @@ pub fn import_dimacs(file: &str, source: &str) -> Result<Product, Diagnostic> {
             ),
         ));
     }
+    names.resize(nv, None);
     let bits = ["0".to_string(), "1".to_string()];
-    for v in 0..nv {
-        let id = (v + 1).to_string();
-        let name = names
-            .get(v)
-            .cloned()
-            .flatten()
-            .unwrap_or_else(|| id.clone());
-        p.options.push(choice(&id, &name, &bits, 1));
+    let ids = option_ids(&names);
+    for (v, (name, id)) in names.into_iter().zip(ids).enumerate() {
+        let number = (v + 1).to_string();
+        let mut o = choice(
+            id.as_deref().unwrap_or(&number),
+            name.as_deref().unwrap_or(&number),
+            &bits,
+            1,
+        );
+        if id.is_some() {
+            o.aliases.push(number);
+        }
+        p.options.push(o);
     }
     for (k, (lits, line)) in clauses.into_iter().enumerate() {
         let mut scope: Vec<usize> = Vec::new();
@@ -167,4 +180,27 @@ pub fn import_dimacs(file: &str, source: &str) -> Result<Product, Diagnostic> {
         p.tables.push(table);
     }
     Ok(p)
+}
+
+/// Per variable, the id its comment name gives it, if any: the name's one
+/// word when it is a valid option id, not a number and used by no other
+/// variable.
+fn option_ids(names: &[Option<String>]) -> Vec<Option<String>> {
+    let word = |n: &Option<String>| -> Option<String> {
+        let n = n.as_deref()?;
+        let ok = !n.bytes().all(|b| b.is_ascii_digit())
+            && n.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+            && !crate::condition::is_keyword(n);
+        ok.then(|| n.to_owned())
+    };
+    let words: Vec<Option<String>> = names.iter().map(word).collect();
+    let mut uses: std::collections::HashMap<&str, usize> = Default::default();
+    for w in words.iter().flatten() {
+        *uses.entry(w).or_default() += 1;
+    }
+    words
+        .iter()
+        .map(|w| w.clone().filter(|w| uses[w.as_str()] == 1))
+        .collect()
 }

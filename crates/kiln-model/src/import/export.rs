@@ -20,6 +20,10 @@ pub fn to_toml(p: &Product) -> String {
         if o.name != o.id {
             let _ = writeln!(s, "name = {}", quote(&o.name));
         }
+        if !o.aliases.is_empty() {
+            let list: Vec<String> = o.aliases.iter().map(|a| quote(a)).collect();
+            let _ = writeln!(s, "aliases = [{}]", list.join(", "));
+        }
         match &o.kind {
             OptionKind::Choice { values } | OptionKind::Color { values } => {
                 let key = if matches!(o.kind, OptionKind::Color { .. }) {

@@ -108,6 +108,7 @@ pub(crate) fn choice(id: &str, name: &str, values: &[String], line: usize) -> Op
     OptionDef {
         id: id.to_owned(),
         name: name.to_owned(),
+        aliases: Vec::new(),
         kind: OptionKind::Choice {
             values: values
                 .iter()

@@ -73,10 +73,7 @@ pub fn run(args: ConfiguratorArgs) -> anyhow::Result<ExitCode> {
     let index: Vec<usize> = names
         .iter()
         .map(|n| {
-            product
-                .options
-                .iter()
-                .position(|o| o.id == *n)
+            cfg.find_option(n)
                 .with_context(|| format!("the model has no option `{n}`"))
         })
         .collect::<anyhow::Result<_>>()?;
