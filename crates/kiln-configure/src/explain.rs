@@ -206,9 +206,10 @@ fn table_rules(t: &TableEngine, fixed: &Fixed) -> Vec<usize> {
     }
     let mut on = vec![false; n];
     let mut bad = |set: &[usize]| {
-        on.iter_mut().for_each(|a| *a = false);
         set.iter().for_each(|&r| on[r] = true);
-        t.solve(fixed, &on).is_err()
+        let refuted = t.refuted_by(fixed, set, &on);
+        set.iter().for_each(|&r| on[r] = false);
+        refuted
     };
     let Some((core, _)) = t.refute_core(fixed) else {
         return Vec::new();

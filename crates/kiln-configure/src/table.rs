@@ -438,6 +438,51 @@ impl TableEngine {
                 }
                 continue;
             }
+            if !con.positive && con.tuples.len() == a {
+                // One forbidden tuple (a clause): unit propagation, with no
+                // allocation. Nothing to do while it is already satisfied
+                // (a position lost its tuple value) or two positions are
+                // still open.
+                let mut open = None;
+                let mut idle = false;
+                for (k, (&v, &x)) in con.scope.iter().zip(&con.tuples).enumerate() {
+                    let x = x as usize;
+                    if !self.has(d, v, x) {
+                        idle = true; // satisfied
+                        break;
+                    }
+                    if self.single(d, v) != Some(x) {
+                        if open.is_some() {
+                            idle = true; // two positions still open
+                            break;
+                        }
+                        open = Some(k);
+                    }
+                }
+                if idle {
+                    continue;
+                }
+                used[c] = true;
+                let Some(k) = open else {
+                    if let Some(w) = why.as_deref_mut() {
+                        w.fail(c, &con.scope);
+                    }
+                    return false;
+                };
+                let (v, x) = (con.scope[k], con.tuples[k] as usize);
+                d[self.off[v] + x / 64] &= !(1 << (x % 64));
+                if let Some(w) = why.as_deref_mut() {
+                    w.pruned(c, v, &con.scope);
+                }
+                // An open position has another value: no wipe-out here.
+                for &o in &self.watch[v] {
+                    if o != c && active[o] && !queued[o] {
+                        queued[o] = true;
+                        heap.push(Reverse((self.scan_cost(d, o), o)));
+                    }
+                }
+                continue;
+            }
             keep.clear();
             keep.extend(con.scope.iter().map(|&v| vec![0u64; self.words[v]]));
             if con.positive {
@@ -782,6 +827,29 @@ impl TableEngine {
             Some(d) => Ok(self.solution(&d)),
             None => Err((0..self.cons.len()).filter(|&c| used[c]).collect()),
         }
+    }
+
+    /// No solution with only the constraints `set` (flagged in `active`):
+    /// [`TableEngine::solve`] for a few constraints of a large model, paying
+    /// for those alone rather than for every constraint.
+    pub(crate) fn refuted_by(&self, fixed: &Fixed, set: &[usize], active: &[bool]) -> bool {
+        let mut d = vec![0u64; self.total_words];
+        for (v, &s) in self.sizes.iter().enumerate() {
+            match fixed[v] {
+                Some(a) => d[self.off[v] + a / 64] |= 1 << (a % 64),
+                None => (0..s).for_each(|a| d[self.off[v] + a / 64] |= 1 << (a % 64)),
+            }
+        }
+        let mut used = vec![false; self.cons.len()];
+        if !self.propagate(&mut d, set.to_vec(), active, &mut used) {
+            return true;
+        }
+        let mut relevant = vec![false; self.sizes.len()];
+        for &c in set {
+            self.cons[c].scope.iter().for_each(|&v| relevant[v] = true);
+        }
+        self.dfs_on(d, &Order::FailFirst, active, &relevant, &mut used)
+            .is_none()
     }
 
     pub(crate) fn first(&self, fixed: &Fixed, prefer: &[Vec<usize>]) -> Option<Vec<usize>> {
