@@ -587,6 +587,9 @@ struct Builder<'a> {
     lits: Vec<(u32, u32)>,
     /// Dead constraint with an empty scope.
     never: bool,
+    /// Clauses the others imply (`implied.rs`): left out of propagation,
+    /// decomposition and the branching order.
+    implied: Vec<bool>,
 }
 
 impl<'a> Builder<'a> {
@@ -609,9 +612,13 @@ impl<'a> Builder<'a> {
         }
         let mut watch = vec![Vec::new(); n];
         let mut never = false;
+        let implied = crate::implied::implied_clauses(t);
         for (c, con) in t.cons.iter().enumerate() {
             if con.scope.is_empty() && con.is_positive() {
                 never = true;
+            }
+            if implied[c] {
+                continue;
             }
             for &v in &con.scope {
                 watch[v].push(c as u32);
@@ -636,7 +643,7 @@ impl<'a> Builder<'a> {
             t,
             limit,
             card: t.sizes.iter().map(|&s| s as u32).collect(),
-            prio: priorities(t),
+            prio: priorities(t, &implied),
             off,
             words,
             dom,
@@ -670,6 +677,7 @@ impl<'a> Builder<'a> {
             kids: Vec::new(),
             lits: Vec::new(),
             never,
+            implied,
         }
     }
 
@@ -933,6 +941,9 @@ impl<'a> Builder<'a> {
     }
 
     fn entailed(&self, c: usize) -> bool {
+        if self.implied[c] {
+            return true;
+        }
         let con = &self.t.cons[c];
         let len = self.live_len[c] as u64;
         if !con.is_positive() {
@@ -961,7 +972,9 @@ impl<'a> Builder<'a> {
         if self.never || self.t.sizes.contains(&0) {
             return Ok(None);
         }
-        self.queue = (0..self.t.cons.len() as u32).collect();
+        self.queue = (0..self.t.cons.len() as u32)
+            .filter(|&c| !self.implied[c as usize])
+            .collect();
         self.queued.fill(true);
         if !self.propagate() {
             return Ok(None);
@@ -1210,11 +1223,11 @@ impl<'a> Builder<'a> {
 
 /// Reverse min-fill elimination order on the primal graph: the variable
 /// eliminated last gets the highest priority.
-fn priorities(t: &TableEngine) -> Vec<u32> {
+fn priorities(t: &TableEngine, implied: &[bool]) -> Vec<u32> {
     let n = t.sizes.len();
     let w = n.div_ceil(64).max(1);
     let mut adj = vec![0u64; n * w];
-    for con in &t.cons {
+    for (con, _) in t.cons.iter().zip(implied).filter(|(_, i)| !**i) {
         for &a in &con.scope {
             for &b in &con.scope {
                 if a != b {

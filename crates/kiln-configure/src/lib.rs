@@ -13,6 +13,7 @@ mod compiled;
 mod conflict;
 mod count;
 mod explain;
+mod implied;
 mod preview;
 mod price;
 mod search;

@@ -296,3 +296,68 @@ fn aliases_are_names_and_cannot_clash() {
     assert_eq!((d[0].span.line, d[0].span.column), (9, 13), "{}", d[0]);
     assert!(d[0].message.contains("alias `two words`"), "{}", d[0]);
 }
+
+/// A random CNF over `n` variables: clauses of 1 to 3 literals.
+fn cnf(n: usize) -> impl Strategy<Value = Vec<Vec<i64>>> {
+    let lit = (1..=n as i64, any::<bool>()).prop_map(|(v, neg)| if neg { -v } else { v });
+    prop::collection::vec(prop::collection::vec(lit, 1..=3), 0..14)
+}
+
+proptest! {
+    /// Clauses the others imply (here: resolvents, and copies) are left out
+    /// of compilation; counts and domains stay exact.
+    #[test]
+    fn implied_clauses_change_no_count_or_domain(
+        clauses in cnf(7),
+        picks in prop::collection::vec((any::<usize>(), any::<usize>()), 0..10),
+        prefix in prop::collection::vec((0..7usize, any::<bool>()), 0..4),
+    ) {
+        let n = 7;
+        let mut all = clauses.clone();
+        for (a, b) in picks {
+            let (Some(x), Some(y)) = (clauses.get(a % clauses.len().max(1)), clauses.get(b % clauses.len().max(1))) else { continue };
+            if let Some(&p) = x.iter().find(|l| y.contains(&-**l)) {
+                let mut r: Vec<i64> = x.iter().chain(y).copied().filter(|&l| l != p && l != -p).collect();
+                r.sort_unstable();
+                r.dedup();
+                if !r.iter().any(|l| r.contains(&-l)) && !r.is_empty() {
+                    all.push(r);
+                }
+            } else {
+                all.push(x.clone());
+            }
+        }
+        let mut src = format!("p cnf {n} {}\n", all.len());
+        for c in &all {
+            src += &c.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(" ");
+            src += " 0\n";
+        }
+        let p = import_dimacs("f.cnf", &src).unwrap();
+        let c = Configurator::new(&p);
+        let holds = |m: u32, cl: &Vec<i64>| cl.iter().any(|&l| (m >> (l.unsigned_abs() - 1) & 1 == 1) == (l > 0));
+        let models: Vec<u32> = (0..1u32 << n).filter(|&m| all.iter().all(|cl| holds(m, cl))).collect();
+        prop_assert_eq!(c.count().unwrap().to_string(), models.len().to_string());
+        let mut sel = Selections::new();
+        for &(v, x) in &prefix {
+            sel.insert((v + 1).to_string(), u8::from(x).to_string());
+        }
+        let d = c.domains(&sel).unwrap();
+        // Every prefix entry is in `sel` (a later one for a variable wins).
+        let want: Vec<u32> = models.iter().copied().filter(|&m| sel.iter().all(|(k, v)| {
+            let i: usize = k.parse::<usize>().unwrap() - 1;
+            (m >> i & 1).to_string() == *v
+        })).collect();
+        prop_assert_eq!(d.consistent, !want.is_empty());
+        if d.consistent {
+            for (i, (_, vals)) in d.domains.iter().enumerate() {
+                let mut expect: Vec<String> = Vec::new();
+                for x in 0..2u32 {
+                    if want.iter().any(|&m| (m >> i & 1) == x) {
+                        expect.push(x.to_string());
+                    }
+                }
+                prop_assert_eq!(vals, &expect, "option {}", i + 1);
+            }
+        }
+    }
+}
