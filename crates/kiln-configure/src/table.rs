@@ -380,6 +380,9 @@ impl TableEngine {
     /// How many tuples a revision of `c` would scan now.
     fn scan_cost(&self, d: &[u64], c: usize) -> usize {
         let con = &self.cons[c];
+        if !con.positive && con.tuples.len() == con.scope.len() {
+            return 1; // a clause: see the unit propagation in `propagate_why`
+        }
         match con.candidates(|v| self.single(d, v)) {
             Some(ids) => ids.len(),
             None => con.tuples.len() / con.scope.len().max(1),
