@@ -16,6 +16,7 @@ mod explain;
 mod implied;
 mod preview;
 mod price;
+mod saved;
 mod search;
 mod sku;
 mod table;
@@ -271,13 +272,34 @@ pub struct Domains {
 
 impl Configurator {
     pub fn new(product: &Product) -> Configurator {
+        Configurator::build(product, None).expect("compiles without saved bytes")
+    }
+
+    /// The product's compiled network as bytes, to keep and hand to
+    /// [`Configurator::with_compiled`] later instead of compiling again;
+    /// `None` for a product without tables, whose compilation is cheap.
+    pub fn compiled_bytes(&self) -> Option<Vec<u8>> {
+        self.engine.saved()
+    }
+
+    /// [`Configurator::new`] from bytes that [`Configurator::compiled_bytes`]
+    /// gave for this same product; `None` when they are not a compilation
+    /// of a product shaped like this one (then compile with `new`).
+    pub fn with_compiled(product: &Product, bytes: &[u8]) -> Option<Configurator> {
+        if product.tables.is_empty() {
+            return None;
+        }
+        Configurator::build(product, Some(bytes))
+    }
+
+    fn build(product: &Product, saved: Option<&[u8]>) -> Option<Configurator> {
         let csp = compile::compile(product);
         // Tables (imported XCSP/DIMACS models) go to the table engine, which
         // also takes the product's rules as tables of their allowed tuples.
         let engine = if product.tables.is_empty() {
             Engine::new(csp)
         } else {
-            Engine::with_tables(product, csp)
+            Engine::with_tables(product, csp, saved)?
         };
         let n = product.options.len();
         let mut component: Vec<usize> = (0..n).collect();
@@ -326,7 +348,7 @@ impl Configurator {
         if c.engine.table.is_none() {
             c.dead = c.dead_values();
         }
-        c
+        Some(c)
     }
 
     pub fn product(&self) -> &Product {

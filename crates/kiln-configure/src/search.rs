@@ -15,6 +15,7 @@ use crate::compiled::{Compiled, Mode, TooBig};
 /// compilation gives up and the engine searches instead: 8 to 16 bytes each.
 /// Real car models need under 100,000.
 const COMPILE_LIMIT: usize = 10_000_000;
+use crate::saved::{self, Saved};
 use crate::table::TableEngine;
 
 /// A restriction: per variable, `Some(value)` to fix it, `None` to leave it free.
@@ -52,20 +53,40 @@ impl Engine {
         }
     }
 
-    /// The engine for a product with extensional constraints.
-    pub(crate) fn with_tables(product: &kiln_model::Product, csp: Csp) -> Engine {
+    /// The engine for a product with extensional constraints: their
+    /// network compiled, or the compilation `saved` earlier.
+    pub(crate) fn with_tables(
+        product: &kiln_model::Product,
+        csp: Csp,
+        saved: Option<&[u8]>,
+    ) -> Option<Engine> {
         let table = TableEngine::new(product, &csp);
-        let (compiled, empty) = match Compiled::build(&table, COMPILE_LIMIT) {
-            Ok(Some(c)) => (Some(c), false),
-            Ok(None) => (None, true),
-            Err(TooBig) => (None, false),
+        let saved = match saved {
+            Some(bytes) => saved::from_bytes(bytes, &table.sizes)?,
+            None => match Compiled::build(&table, COMPILE_LIMIT) {
+                Ok(Some(c)) => Saved::Diagram(Box::new(c)),
+                Ok(None) => Saved::Empty,
+                Err(TooBig) => Saved::TooBig,
+            },
         };
-        Engine {
+        let (compiled, empty) = match saved {
+            Saved::Diagram(c) => (Some(*c), false),
+            Saved::Empty => (None, true),
+            Saved::TooBig => (None, false),
+        };
+        Some(Engine {
             csp,
             table: Some(table),
             compiled,
             empty,
-        }
+        })
+    }
+
+    /// The compilation as bytes for [`Engine::with_tables`]; `None` without
+    /// tables (nothing was compiled).
+    pub(crate) fn saved(&self) -> Option<Vec<u8>> {
+        self.table.as_ref()?;
+        Some(saved::to_bytes(self.compiled.as_ref(), self.empty))
     }
 
     /// Size of the constraint index space: rules, then tables.

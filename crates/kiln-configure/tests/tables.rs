@@ -361,3 +361,42 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_saved_compilation_answers_as_the_compiled_one() {
+    let p = import_dimacs("f.cnf", NAMED).unwrap();
+    let c = Configurator::new(&p);
+    let bytes = c.compiled_bytes().expect("a table model is compiled");
+    let again = Configurator::with_compiled(&p, &bytes).expect("its own bytes load");
+    assert_eq!(c.count().unwrap(), again.count().unwrap());
+    let mut sel = Selections::new();
+    sel.insert("Engine".into(), "1".into());
+    assert_eq!(c.domains(&sel).unwrap(), again.domains(&sel).unwrap());
+    // Another product's shape is refused, as is a native product.
+    let other = import_dimacs("g.cnf", "p cnf 3 1\n1 2 0\n").unwrap();
+    assert!(Configurator::with_compiled(&other, &bytes).is_none());
+    let native = kiln_model::parse_product(
+        "x.toml",
+        "[product]\nid = \"x\"\nname = \"X\"\ncurrency = \"EUR\"\nbase_price = \"1\"\n",
+    )
+    .unwrap();
+    assert!(Configurator::new(&native).compiled_bytes().is_none());
+}
+
+proptest! {
+    /// Damaged bytes are refused or load a diagram that answers; never a panic.
+    #[test]
+    fn damaged_saved_compilations_never_panic(cut in any::<usize>(), flips in prop::collection::vec((any::<usize>(), any::<u8>()), 0..4)) {
+        let p = import_dimacs("f.cnf", NAMED).unwrap();
+        let mut bytes = Configurator::new(&p).compiled_bytes().unwrap();
+        for (at, x) in flips {
+            let k = at % bytes.len();
+            bytes[k] ^= x;
+        }
+        bytes.truncate(cut % (bytes.len() + 1));
+        if let Some(c) = Configurator::with_compiled(&p, &bytes) {
+            let _ = c.count();
+            let _ = c.domains(&Selections::new());
+        }
+    }
+}

@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod catalog;
+mod compiled_cache;
 mod forecast;
 mod model;
 mod schedule;

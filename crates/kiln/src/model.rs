@@ -54,8 +54,8 @@ pub fn run(cmd: ModelCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ModelCommand::Check { files } => check(&files),
         ModelCommand::Count { file } => {
-            let c = Configurator::new(&load(&file)?);
-            println!("{}", c.count()?);
+            let c = configurator(&file)?;
+            emit(&format!("{}\n", c.count()?))?;
             Ok(ExitCode::SUCCESS)
         }
         ModelCommand::Domains { file, set, json } => domains(&file, &set, json),
@@ -82,13 +82,25 @@ pub fn run(cmd: ModelCommand) -> anyhow::Result<ExitCode> {
 
 /// Reads a model in any format `kiln model` takes (by extension).
 pub fn load(path: &Path) -> anyhow::Result<Product> {
+    Ok(read(path)?.1)
+}
+
+fn read(path: &Path) -> anyhow::Result<(String, Product)> {
     let source =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let name = path.display().to_string();
-    kiln_model::load_product(&name, &source).map_err(|ds| {
+    let product = kiln_model::load_product(&name, &source).map_err(|ds| {
         let lines: Vec<String> = ds.iter().map(|d| d.to_string()).collect();
         anyhow::anyhow!("{}", lines.join("\n"))
-    })
+    })?;
+    Ok((source, product))
+}
+
+/// The model's configurator, its compilation kept on disk between calls
+/// (see `compiled_cache`).
+fn configurator(path: &Path) -> anyhow::Result<Configurator> {
+    let (source, product) = read(path)?;
+    Ok(crate::compiled_cache::configurator(path, &source, &product))
 }
 
 fn selections(set: &[String]) -> anyhow::Result<Selections> {
@@ -138,7 +150,7 @@ fn reason_text(r: &Reason) -> String {
 }
 
 fn domains(file: &Path, set: &[String], as_json: bool) -> anyhow::Result<ExitCode> {
-    let c = Configurator::new(&load(file)?);
+    let c = configurator(file)?;
     let d = c.domains(&selections(set)?)?;
     let mut out = String::new();
     if as_json {
@@ -166,7 +178,7 @@ fn domains(file: &Path, set: &[String], as_json: bool) -> anyhow::Result<ExitCod
 }
 
 fn explain(file: &Path, set: &[String], why: &str, as_json: bool) -> anyhow::Result<ExitCode> {
-    let c = Configurator::new(&load(file)?);
+    let c = configurator(file)?;
     let (option, value) = why
         .split_once('=')
         .ok_or_else(|| anyhow::anyhow!("--why `{why}`: expected OPTION=VALUE"))?;

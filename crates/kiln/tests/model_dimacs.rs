@@ -7,6 +7,7 @@ use std::process::Command;
 fn kiln(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
         .args(args)
+        .env("KILN_CACHE_DIR", "") // keep nothing
         .output()
         .expect("run kiln");
     (
@@ -62,4 +63,43 @@ fn names_and_numbers_both_select_and_outputs_use_the_names() {
     ]);
     assert!(ok, "{err}");
     assert_eq!(from_toml, by_name);
+}
+
+#[test]
+fn a_second_call_reads_the_compiled_model_and_a_damaged_one_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let f = dir.path().join("car.dimacs");
+    std::fs::write(&f, MODEL).unwrap();
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .args([
+                "model",
+                "domains",
+                f.to_str().unwrap(),
+                "--set",
+                "Engine=1",
+                "--json",
+            ])
+            .env("KILN_CACHE_DIR", &cache)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let first = run();
+    let entries: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(run(), first);
+    // A damaged entry is compiled again and replaced.
+    std::fs::write(&entries[0], b"not a compiled model").unwrap();
+    assert_eq!(run(), first);
+    assert_ne!(std::fs::read(&entries[0]).unwrap(), b"not a compiled model");
 }
