@@ -103,32 +103,31 @@ pub(crate) struct TableEngine {
     /// The propagated domains with no selection, and why each variable
     /// lost values: explanations start from here instead of from scratch.
     /// `None` when the model has no configuration.
-    base: Option<(Vec<u64>, Vec<u64>)>,
+    base: Option<(Vec<u64>, Vec<Vec<u32>>)>,
 }
 
-/// Reasons of prunings, per variable: a bitset of constraints (bits
-/// `0..cons`) and of selections (bit `cons + v` for the selection of `v`).
-/// Rows start as those of `base` (the reasons with no selection) and are
-/// copied on first change, so a query pays only for what it touches.
+/// Reasons of prunings, per variable: a sorted set of constraints (ids
+/// `0..cons`) and of selections (id `cons + v` for the selection of `v`).
+/// Sparse, because a large model has hundreds of thousands of constraints
+/// and a reason names a handful. Rows start as those of `base` (the reasons
+/// with no selection) and are copied on first change, so a query pays only
+/// for what it touches.
 pub(crate) struct Why<'a> {
     cons: usize,
-    cw: usize,
-    base: &'a [u64],
-    rows: std::collections::HashMap<usize, Vec<u64>>,
+    base: &'a [Vec<u32>],
+    rows: std::collections::HashMap<usize, Vec<u32>>,
     /// While searching: each row's previous state, to undo on backtrack.
     trailing: bool,
-    trail: Vec<(usize, Option<Vec<u64>>)>,
+    trail: Vec<(usize, Option<Vec<u32>>)>,
     /// After a wipe-out: the constraints and the selected variables that
     /// together refute the query.
     pub core: (Vec<usize>, Vec<usize>),
 }
 
 impl<'a> Why<'a> {
-    fn new(vars: usize, cons: usize, base: &'a [u64]) -> Why<'a> {
-        let cw = (cons + vars).div_ceil(64).max(1);
+    fn new(cons: usize, base: &'a [Vec<u32>]) -> Why<'a> {
         Why {
             cons,
-            cw,
             base,
             rows: Default::default(),
             trailing: false,
@@ -151,73 +150,64 @@ impl<'a> Why<'a> {
         }
     }
 
-    /// All rows, flat (for a base).
-    fn flat(&self, vars: usize) -> Vec<u64> {
-        let mut out = vec![0u64; vars * self.cw];
-        for (&v, r) in &self.rows {
-            out[v * self.cw..(v + 1) * self.cw].copy_from_slice(r);
+    /// All rows, per variable (for a base).
+    fn into_rows(self, vars: usize) -> Vec<Vec<u32>> {
+        let mut out = vec![Vec::new(); vars];
+        for (v, r) in self.rows {
+            out[v] = r;
         }
         out
     }
 
-    fn row(&self, v: usize) -> Option<&[u64]> {
+    fn row(&self, v: usize) -> &[u32] {
         match self.rows.get(&v) {
-            Some(r) => Some(r),
-            None if self.base.is_empty() => None,
-            None => Some(&self.base[v * self.cw..(v + 1) * self.cw]),
+            Some(r) => r,
+            None => self.base.get(v).map_or(&[], Vec::as_slice),
         }
     }
 
-    fn row_mut(&mut self, v: usize) -> &mut Vec<u64> {
+    fn set_row(&mut self, v: usize, row: Vec<u32>) {
+        let old = self.rows.insert(v, row);
         if self.trailing {
-            self.trail.push((v, self.rows.get(&v).cloned()));
+            self.trail.push((v, old));
         }
-        let (cw, base) = (self.cw, self.base);
-        self.rows.entry(v).or_insert_with(|| {
-            if base.is_empty() {
-                vec![0; cw]
-            } else {
-                base[v * cw..(v + 1) * cw].to_vec()
+    }
+
+    /// The union of the rows of `scope` (but `skip`) and `extra`, sorted.
+    fn union(&self, scope: &[usize], skip: Option<usize>, extra: &[u32]) -> Vec<u32> {
+        let mut acc: Vec<u32> = extra.to_vec();
+        for &u in scope {
+            if Some(u) != skip {
+                acc.extend_from_slice(self.row(u));
             }
-        })
+        }
+        acc.sort_unstable();
+        acc.dedup();
+        acc
     }
 
     /// `v` is fixed by its selection, which alone explains its domain.
     fn selected(&mut self, v: usize) {
-        let b = self.cons + v;
-        let row = self.row_mut(v);
-        row.fill(0);
-        row[b / 64] |= 1 << (b % 64);
+        self.set_row(v, vec![(self.cons + v) as u32]);
     }
 
     /// `c` pruned `v`: what `v` now depends on grows by `c` and by what the
     /// other variables of `c` depend on.
     fn pruned(&mut self, c: usize, v: usize, scope: &[usize]) {
-        let mut acc = vec![0u64; self.cw];
-        for &u in scope {
-            if u != v
-                && let Some(r) = self.row(u)
-            {
-                acc.iter_mut().zip(r).for_each(|(a, x)| *a |= x);
-            }
-        }
-        acc[c / 64] |= 1 << (c % 64);
-        let row = self.row_mut(v);
-        row.iter_mut().zip(&acc).for_each(|(a, x)| *a |= x);
+        let mut extra = self.row(v).to_vec();
+        extra.push(c as u32);
+        let row = self.union(scope, Some(v), &extra);
+        self.set_row(v, row);
     }
 
-    fn set_core(&mut self, acc: &[u64]) {
+    fn set_core(&mut self, acc: &[u32]) {
         let (mut cons, mut vars) = (Vec::new(), Vec::new());
-        for (k, &w) in acc.iter().enumerate() {
-            let mut x = w;
-            while x != 0 {
-                let i = k * 64 + x.trailing_zeros() as usize;
-                x &= x - 1;
-                if i < self.cons {
-                    cons.push(i);
-                } else {
-                    vars.push(i - self.cons);
-                }
+        for &i in acc {
+            let i = i as usize;
+            if i < self.cons {
+                cons.push(i);
+            } else {
+                vars.push(i - self.cons);
             }
         }
         self.core = (cons, vars);
@@ -225,30 +215,18 @@ impl<'a> Why<'a> {
 
     /// Why `v` has lost the values it lost (its own selection excluded).
     fn fail_on_domain(&mut self, v: usize) {
-        let acc = self
-            .row(v)
-            .map_or_else(|| vec![0; self.cw], <[u64]>::to_vec);
+        let acc = self.row(v).to_vec();
         self.set_core(&acc);
     }
 
     /// Selecting a value of `v` that is already gone: what removed it.
     fn fail_on(&mut self, v: usize) {
-        let mut acc = self
-            .row(v)
-            .map_or_else(|| vec![0; self.cw], <[u64]>::to_vec);
-        let b = self.cons + v;
-        acc[b / 64] |= 1 << (b % 64);
+        let acc = self.union(&[v], None, &[(self.cons + v) as u32]);
         self.set_core(&acc);
     }
 
     fn fail(&mut self, c: usize, scope: &[usize]) {
-        let mut acc = vec![0u64; self.cw];
-        for &u in scope {
-            if let Some(r) = self.row(u) {
-                acc.iter_mut().zip(r).for_each(|(a, x)| *a |= x);
-            }
-        }
-        acc[c / 64] |= 1 << (c % 64);
+        let acc = self.union(scope, None, &[c as u32]);
         self.set_core(&acc);
     }
 }
@@ -308,10 +286,10 @@ impl TableEngine {
         };
         let mut d = t.full(&vec![None; t.sizes.len()]);
         let n = t.cons.len();
-        let mut why = Why::new(t.sizes.len(), n, &[]);
+        let mut why = Why::new(n, &[]);
         let (active, mut used) = (vec![true; n], vec![false; n]);
         if t.propagate_why(&mut d, (0..n).collect(), &active, &mut used, Some(&mut why)) {
-            let rows = why.flat(t.sizes.len());
+            let rows = why.into_rows(t.sizes.len());
             t.base = Some((d, rows));
         }
         t
@@ -590,7 +568,7 @@ impl TableEngine {
             return Some(((0..n).collect(), Vec::new()));
         };
         let mut d = base.clone();
-        let mut why = Why::new(self.sizes.len(), n, rows);
+        let mut why = Why::new(n, rows);
         let mut queue = Vec::new();
         let mut queued = vec![false; n];
         for (v, f) in fixed.iter().enumerate() {
