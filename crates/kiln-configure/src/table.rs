@@ -825,12 +825,50 @@ impl TableEngine {
         if !self.propagate(&mut d, set.to_vec(), active, &mut used) {
             return true;
         }
-        let mut relevant = vec![false; self.sizes.len()];
-        for &c in set {
-            self.cons[c].scope.iter().for_each(|&v| relevant[v] = true);
+        let mut vars: Vec<usize> = set
+            .iter()
+            .flat_map(|&c| self.cons[c].scope.iter().copied())
+            .collect();
+        vars.sort_unstable();
+        vars.dedup();
+        !self.dfs_among(&mut d, &vars, active, &mut used)
+    }
+
+    /// Depth-first search for a solution of the active constraints, which
+    /// mention only `vars`: propagation changes nothing else, so a failed
+    /// branch restores those variables' words instead of copying every
+    /// domain (a large model has thousands of variables, a test a few).
+    fn dfs_among(&self, d: &mut [u64], vars: &[usize], active: &[bool], used: &mut [bool]) -> bool {
+        let Some(v) = vars
+            .iter()
+            .copied()
+            .filter(|&v| self.count(d, v) > 1)
+            .min_by_key(|&v| self.count(d, v))
+        else {
+            return true;
+        };
+        let saved: Vec<u64> = vars
+            .iter()
+            .flat_map(|&u| self.dom(d, u).iter().copied())
+            .collect();
+        for a in 0..self.sizes[v] {
+            if !self.has(d, v, a) {
+                continue;
+            }
+            self.fix(d, v, a);
+            if self.propagate(d, self.watch[v].clone(), active, used)
+                && self.dfs_among(d, vars, active, used)
+            {
+                return true;
+            }
+            let mut k = 0;
+            for &u in vars {
+                let w = self.words[u];
+                d[self.off[u]..self.off[u] + w].copy_from_slice(&saved[k..k + w]);
+                k += w;
+            }
         }
-        self.dfs_on(d, &Order::FailFirst, active, &relevant, &mut used)
-            .is_none()
+        false
     }
 
     pub(crate) fn first(&self, fixed: &Fixed, prefer: &[Vec<usize>]) -> Option<Vec<usize>> {
