@@ -58,7 +58,7 @@ pub struct ConfiguratorArgs {
 
 /// One step of a session: the option (its index) and the value to set, or
 /// `None` for a random value among those offered.
-type Step = (usize, Option<String>);
+type Step<'a> = (usize, Option<&'a str>);
 
 fn pct(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
@@ -86,8 +86,14 @@ pub fn run(args: ConfiguratorArgs) -> anyhow::Result<ExitCode> {
     let cfg = Configurator::new(&product);
     let load_ms = t0.elapsed().as_secs_f64() * 1000.0;
     let mut rng = Rng(args.seed);
+    let text = match &args.sessions {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        None => String::new(),
+    };
     let sessions = match (&args.sessions, args.random) {
-        (Some(path), _) => sales(&cfg, path, args.limit)?,
+        (Some(_), _) => sales(&cfg, &text, args.limit)?,
         (None, n) => random_sessions(&cfg, n.unwrap_or(0), args.steps, &mut rng),
     };
     let (mut steps, mut explain_us, mut configure_us) = (Vec::new(), Vec::new(), Vec::new());
@@ -102,7 +108,7 @@ pub fn run(args: ConfiguratorArgs) -> anyhow::Result<ExitCode> {
             let opt = &product.options[*i];
             let values = opt.kind.values();
             let value = match given {
-                Some(v) => v.clone(),
+                Some(v) => (*v).to_owned(),
                 None => {
                     let avail: Vec<usize> = offered
                         .as_ref()
@@ -194,13 +200,11 @@ pub fn run(args: ConfiguratorArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The sales file's sessions: its header names the options (ids or aliases).
-fn sales(
+fn sales<'a>(
     cfg: &Configurator,
-    path: &PathBuf,
+    text: &'a str,
     limit: Option<usize>,
-) -> anyhow::Result<Vec<Vec<Step>>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+) -> anyhow::Result<Vec<Vec<Step<'a>>>> {
     let mut lines = text.lines();
     let names: Vec<&str> = lines
         .next()
@@ -227,11 +231,7 @@ fn sales(
                 row.len(),
                 names.len()
             );
-            Ok(index
-                .iter()
-                .zip(row)
-                .map(|(&i, v)| (i, Some(v.to_owned())))
-                .collect())
+            Ok(index.iter().zip(row).map(|(&i, v)| (i, Some(v))).collect())
         })
         .collect()
 }
@@ -243,7 +243,7 @@ fn random_sessions(
     n: usize,
     steps: Option<usize>,
     rng: &mut Rng,
-) -> Vec<Vec<Step>> {
+) -> Vec<Vec<Step<'static>>> {
     let choices: Vec<usize> = cfg
         .product()
         .options
