@@ -27,10 +27,13 @@ kiln_bin
 start_demo schemathesis
 
 printf '[parameters]\n"path.brand" = "demo"\n' >"$DATA/st.toml"
+# One worker: with two threads, hypothesis's ast.parse of its own lambdas hits
+# CPython 3.11's "AST constructor recursion depth mismatch" now and then, a
+# crash of the tool (seen once in CI), not a finding about the API.
 set +e
 timeout "${ST_SECONDS:-420}" "$VENV/bin/schemathesis" --config-file "$DATA/st.toml" run "$URL/api/v1/openapi.json" \
   -H "Authorization: Bearer $KEY" --checks not_a_server_error,response_schema_conformance \
-  --max-examples "${ST_EXAMPLES:-20}" --phases examples,coverage,fuzzing --workers 2 --no-color \
+  --max-examples "${ST_EXAMPLES:-20}" --phases examples,coverage,fuzzing --workers 1 --no-color \
   --generation-database none --exclude-path-regex '/webhooks' \
   --report junit --report-junit-path "$DATA/junit.xml"
 rc=$?
