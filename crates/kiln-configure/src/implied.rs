@@ -25,11 +25,7 @@ pub(crate) fn implied_clauses(t: &TableEngine) -> Vec<bool> {
     // i.e. some position k takes the other value: literal 2v + (1 - t_k).
     let mut clauses: Vec<(usize, Vec<u32>)> = Vec::new();
     for (c, con) in t.cons.iter().enumerate() {
-        let a = con.scope.len();
-        if con.is_positive() || a == 0 || con.tuples().len() != a {
-            continue;
-        }
-        if con.scope.iter().any(|&v| t.sizes[v] != 2) {
+        if !con.is_clause() || con.scope.iter().any(|&v| t.sizes[v] != 2) {
             continue;
         }
         let lits = con

@@ -86,6 +86,11 @@ impl TCon {
     pub(crate) fn is_positive(&self) -> bool {
         self.positive
     }
+
+    /// Forbids exactly one tuple: a clause (a DIMACS clause is one).
+    pub(crate) fn is_clause(&self) -> bool {
+        !self.positive && !self.scope.is_empty() && self.tuples.len() == self.scope.len()
+    }
     pub(crate) fn tuples(&self) -> &[u32] {
         &self.tuples
     }
@@ -331,13 +336,7 @@ impl TableEngine {
         active: &[bool],
         used: &mut [bool],
     ) -> Option<Vec<u64>> {
-        let mut d = vec![0u64; self.total_words];
-        for (v, &s) in self.sizes.iter().enumerate() {
-            match fixed[v] {
-                Some(a) => d[self.off[v] + a / 64] |= 1 << (a % 64),
-                None => (0..s).for_each(|a| d[self.off[v] + a / 64] |= 1 << (a % 64)),
-            }
-        }
+        let mut d = self.full(fixed);
         let all: Vec<usize> = (0..self.cons.len()).collect();
         self.propagate(&mut d, all, active, used).then_some(d)
     }
@@ -358,7 +357,7 @@ impl TableEngine {
     /// How many tuples a revision of `c` would scan now.
     fn scan_cost(&self, d: &[u64], c: usize) -> usize {
         let con = &self.cons[c];
-        if !con.positive && con.tuples.len() == con.scope.len() {
+        if con.is_clause() {
             return 1; // a clause: see the unit propagation in `propagate_why`
         }
         match con.candidates(|v| self.single(d, v)) {
@@ -419,7 +418,7 @@ impl TableEngine {
                 }
                 continue;
             }
-            if !con.positive && con.tuples.len() == a {
+            if con.is_clause() {
                 // One forbidden tuple (a clause): unit propagation, with no
                 // allocation. Nothing to do while it is already satisfied
                 // (a position lost its tuple value) or two positions are
@@ -814,13 +813,7 @@ impl TableEngine {
     /// [`TableEngine::solve`] for a few constraints of a large model, paying
     /// for those alone rather than for every constraint.
     pub(crate) fn refuted_by(&self, fixed: &Fixed, set: &[usize], active: &[bool]) -> bool {
-        let mut d = vec![0u64; self.total_words];
-        for (v, &s) in self.sizes.iter().enumerate() {
-            match fixed[v] {
-                Some(a) => d[self.off[v] + a / 64] |= 1 << (a % 64),
-                None => (0..s).for_each(|a| d[self.off[v] + a / 64] |= 1 << (a % 64)),
-            }
-        }
+        let mut d = self.full(fixed);
         let mut used = vec![false; self.cons.len()];
         if !self.propagate(&mut d, set.to_vec(), active, &mut used) {
             return true;
