@@ -98,7 +98,7 @@ const KINDS: &[(&str, &[&str])] = &[
 
 /// Option ids appear bare in conditions and `{placeholders}`, so they must
 /// lex as one word there.
-fn valid_option_id(id: &str) -> bool {
+pub(crate) fn valid_option_id(id: &str) -> bool {
     !id.is_empty()
         && id
             .chars()

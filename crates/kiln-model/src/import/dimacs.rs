@@ -188,10 +188,7 @@ pub fn import_dimacs(file: &str, source: &str) -> Result<Product, Diagnostic> {
 fn option_ids(names: &[Option<String>]) -> Vec<Option<String>> {
     let word = |n: &Option<String>| -> Option<String> {
         let n = n.as_deref()?;
-        let ok = !n.bytes().all(|b| b.is_ascii_digit())
-            && n.chars()
-                .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
-            && !crate::condition::is_keyword(n);
+        let ok = !n.bytes().all(|b| b.is_ascii_digit()) && crate::parse::valid_option_id(n);
         ok.then(|| n.to_owned())
     };
     let words: Vec<Option<String>> = names.iter().map(word).collect();
