@@ -27,31 +27,33 @@ use num_bigint::BigUint;
 
 use crate::table::TableEngine;
 
+pub(crate) mod saved;
+
 /// A variable restriction, as in the rest of the engine.
 use crate::search::Fixed;
 
-pub(crate) const NONE: u32 = u32::MAX;
+const NONE: u32 = u32::MAX;
 /// Node 0 is the constant true (no variables left).
 const TRUE: u32 = 0;
 
 #[derive(Clone, Copy)]
-pub(crate) struct Node {
+struct Node {
     /// The decided variable, or `NONE` for a decomposition (`And`) node.
-    pub var: u32,
+    var: u32,
     /// Edges (decision) or children (`And`): `start..end` in `edges` / `kids`.
-    pub start: u32,
-    pub end: u32,
+    start: u32,
+    end: u32,
 }
 
 #[derive(Clone, Copy)]
-pub(crate) struct Edge {
-    pub value: u32,
-    pub child: u32,
+struct Edge {
+    value: u32,
+    child: u32,
     /// What else holds on this edge, `lits[start..end]` sorted by variable:
     /// values that propagation fixed (one per variable) and free variables
     /// (every value they may still take).
-    pub lits_start: u32,
-    pub lits_end: u32,
+    lits_start: u32,
+    lits_end: u32,
 }
 
 /// The compiled diagram.
@@ -115,43 +117,6 @@ impl Compiled {
     pub(crate) fn build(t: &TableEngine, limit: usize) -> Result<Option<Compiled>, TooBig> {
         let mut b = Builder::new(t, limit);
         b.compile_root()
-    }
-
-    /// The diagram's arrays, for saving (`saved.rs`).
-    #[allow(clippy::type_complexity)]
-    pub(crate) fn parts(
-        &self,
-    ) -> (
-        &[Node],
-        &[Edge],
-        &[u32],
-        &[(u32, u32)],
-        u32,
-        (u32, u32),
-        &[usize],
-    ) {
-        (
-            &self.nodes,
-            &self.edges,
-            &self.kids,
-            &self.lits,
-            self.root,
-            self.root_lits,
-            &self.sizes,
-        )
-    }
-
-    /// A diagram from saved arrays (checked by `saved.rs`).
-    pub(crate) fn from_parts(
-        nodes: Vec<Node>,
-        edges: Vec<Edge>,
-        kids: Vec<u32>,
-        lits: Vec<(u32, u32)>,
-        root: u32,
-        root_lits: (u32, u32),
-        sizes: Vec<usize>,
-    ) -> Compiled {
-        Compiled::finish(nodes, edges, kids, lits, root, root_lits, sizes)
     }
 
     fn finish(

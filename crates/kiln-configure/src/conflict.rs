@@ -192,7 +192,7 @@ fn satisfiable_if_optional(product: &Product, core: &[usize], option: usize) -> 
     let engine = if only.tables.is_empty() {
         Engine::new(csp)
     } else {
-        Engine::with_tables(&only, csp, None).expect("compiles without saved bytes")
+        Engine::with_tables(&only, csp)
     };
     engine.satisfiable()
 }

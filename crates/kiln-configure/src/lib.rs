@@ -16,7 +16,6 @@ mod explain;
 mod implied;
 mod preview;
 mod price;
-mod saved;
 mod search;
 mod sku;
 mod table;
@@ -272,7 +271,15 @@ pub struct Domains {
 
 impl Configurator {
     pub fn new(product: &Product) -> Configurator {
-        Configurator::build(product, None).expect("compiles without saved bytes")
+        let csp = compile::compile(product);
+        // Tables (imported XCSP/DIMACS models) go to the table engine, which
+        // also takes the product's rules as tables of their allowed tuples.
+        let engine = if product.tables.is_empty() {
+            Engine::new(csp)
+        } else {
+            Engine::with_tables(product, csp)
+        };
+        Configurator::with_engine(product, engine)
     }
 
     /// The product's compiled network as bytes, to keep and hand to
@@ -289,18 +296,11 @@ impl Configurator {
         if product.tables.is_empty() {
             return None;
         }
-        Configurator::build(product, Some(bytes))
+        let engine = Engine::from_saved(product, compile::compile(product), bytes)?;
+        Some(Configurator::with_engine(product, engine))
     }
 
-    fn build(product: &Product, saved: Option<&[u8]>) -> Option<Configurator> {
-        let csp = compile::compile(product);
-        // Tables (imported XCSP/DIMACS models) go to the table engine, which
-        // also takes the product's rules as tables of their allowed tuples.
-        let engine = if product.tables.is_empty() {
-            Engine::new(csp)
-        } else {
-            Engine::with_tables(product, csp, saved)?
-        };
+    fn with_engine(product: &Product, engine: Engine) -> Configurator {
         let n = product.options.len();
         let mut component: Vec<usize> = (0..n).collect();
         fn root(c: &mut [usize], mut i: usize) -> usize {
@@ -348,7 +348,7 @@ impl Configurator {
         if c.engine.table.is_none() {
             c.dead = c.dead_values();
         }
-        Some(c)
+        c
     }
 
     pub fn product(&self) -> &Product {
@@ -446,9 +446,7 @@ impl Configurator {
     }
 
     fn option_index(&self, option: &str) -> Result<usize, SelectionError> {
-        self.index
-            .get(option)
-            .copied()
+        self.find_option(option)
             .ok_or_else(|| SelectionError::UnknownOption {
                 option: option.to_owned(),
             })
@@ -706,22 +704,7 @@ impl Configurator {
     ) -> Result<Outcome, SelectionError> {
         let product = &self.product;
         let n = product.options.len();
-        let mut sel: Vec<Option<usize>> = vec![None; n];
-        let mut concrete: Vec<Option<String>> = vec![None; n];
-        let mut named: Vec<Option<&str>> = vec![None; n];
-        for (option, value) in selections {
-            let i = self.option_index(option)?;
-            if let Some(other) = named[i].replace(option) {
-                return Err(SelectionError::SelectedTwice {
-                    option: option.clone(),
-                    other: other.to_owned(),
-                });
-            }
-            if let Some((a, text)) = self.parse(i, value)? {
-                sel[i] = Some(a);
-                concrete[i] = Some(text);
-            }
-        }
+        let (sel, concrete) = self.resolve(selections)?;
 
         let mut session = Session::new(&self.engine);
         // Domains are computed against `base`: the selections minus every

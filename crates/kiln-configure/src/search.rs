@@ -15,7 +15,7 @@ use crate::compiled::{Compiled, Mode, TooBig};
 /// compilation gives up and the engine searches instead: 8 to 16 bytes each.
 /// Real car models need under 100,000.
 const COMPILE_LIMIT: usize = 10_000_000;
-use crate::saved::{self, Saved};
+use crate::compiled::saved::{self, Saved};
 use crate::table::TableEngine;
 
 /// A restriction: per variable, `Some(value)` to fix it, `None` to leave it free.
@@ -53,36 +53,45 @@ impl Engine {
         }
     }
 
-    /// The engine for a product with extensional constraints: their
-    /// network compiled, or the compilation `saved` earlier.
-    pub(crate) fn with_tables(
+    /// The engine for a product with extensional constraints, their
+    /// network compiled.
+    pub(crate) fn with_tables(product: &kiln_model::Product, csp: Csp) -> Engine {
+        let table = TableEngine::new(product, &csp);
+        let compiled = match Compiled::build(&table, COMPILE_LIMIT) {
+            Ok(Some(c)) => Saved::Diagram(Box::new(c)),
+            Ok(None) => Saved::Empty,
+            Err(TooBig) => Saved::TooBig,
+        };
+        Engine::tabled(csp, table, compiled)
+    }
+
+    /// [`Engine::with_tables`] from the bytes [`Engine::saved`] gave;
+    /// `None` when they do not fit the product.
+    pub(crate) fn from_saved(
         product: &kiln_model::Product,
         csp: Csp,
-        saved: Option<&[u8]>,
+        bytes: &[u8],
     ) -> Option<Engine> {
         let table = TableEngine::new(product, &csp);
-        let saved = match saved {
-            Some(bytes) => saved::from_bytes(bytes, &table.sizes)?,
-            None => match Compiled::build(&table, COMPILE_LIMIT) {
-                Ok(Some(c)) => Saved::Diagram(Box::new(c)),
-                Ok(None) => Saved::Empty,
-                Err(TooBig) => Saved::TooBig,
-            },
-        };
-        let (compiled, empty) = match saved {
+        let compiled = saved::from_bytes(bytes, &table.sizes)?;
+        Some(Engine::tabled(csp, table, compiled))
+    }
+
+    fn tabled(csp: Csp, table: TableEngine, compiled: Saved) -> Engine {
+        let (compiled, empty) = match compiled {
             Saved::Diagram(c) => (Some(*c), false),
             Saved::Empty => (None, true),
             Saved::TooBig => (None, false),
         };
-        Some(Engine {
+        Engine {
             csp,
             table: Some(table),
             compiled,
             empty,
-        })
+        }
     }
 
-    /// The compilation as bytes for [`Engine::with_tables`]; `None` without
+    /// The compilation as bytes for [`Engine::from_saved`]; `None` without
     /// tables (nothing was compiled).
     pub(crate) fn saved(&self) -> Option<Vec<u8>> {
         self.table.as_ref()?;

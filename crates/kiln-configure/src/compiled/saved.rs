@@ -9,7 +9,7 @@
 //! by a hash of the model's text, so a saved diagram always belongs to the
 //! product it is read with.
 
-use super::compiled::{Compiled, Edge, NONE, Node};
+use super::{Compiled, Edge, NONE, Node};
 
 const MAGIC: &[u8; 8] = b"KILNCDG\x01";
 
@@ -56,27 +56,26 @@ pub(crate) fn to_bytes(compiled: Option<&Compiled>, empty: bool) -> Vec<u8> {
         None => w.u32(1),
         Some(c) => {
             w.u32(2);
-            let (nodes, edges, kids, lits, root, root_lits, sizes) = c.parts();
-            w.len(sizes.len());
-            sizes.iter().for_each(|&s| w.len(s));
-            w.len(nodes.len());
-            for n in nodes {
+            w.len(c.sizes.len());
+            c.sizes.iter().for_each(|&s| w.len(s));
+            w.len(c.nodes.len());
+            for n in &c.nodes {
                 [n.var, n.start, n.end].into_iter().for_each(|x| w.u32(x));
             }
-            w.len(edges.len());
-            for e in edges {
+            w.len(c.edges.len());
+            for e in &c.edges {
                 [e.value, e.child, e.lits_start, e.lits_end]
                     .into_iter()
                     .for_each(|x| w.u32(x));
             }
-            w.len(kids.len());
-            kids.iter().for_each(|&k| w.u32(k));
-            w.len(lits.len());
-            for &(v, a) in lits {
+            w.len(c.kids.len());
+            c.kids.iter().for_each(|&k| w.u32(k));
+            w.len(c.lits.len());
+            for &(v, a) in &c.lits {
                 w.u32(v);
                 w.u32(a);
             }
-            [root, root_lits.0, root_lits.1]
+            [c.root, c.root_lits.0, c.root_lits.1]
                 .into_iter()
                 .for_each(|x| w.u32(x));
         }
@@ -127,7 +126,7 @@ pub(crate) fn from_bytes(bytes: &[u8], sizes: &[usize]) -> Option<Saved> {
             if !well_formed(&nodes, &edges, &kids, &lits, root, (s, e), sizes) {
                 return None;
             }
-            Saved::Diagram(Box::new(Compiled::from_parts(
+            Saved::Diagram(Box::new(Compiled::finish(
                 nodes,
                 edges,
                 kids,
