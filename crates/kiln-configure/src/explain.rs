@@ -1,16 +1,18 @@
 //! Minimal explanations: which explicit selections, and which rules, rule a
-//! value (or a set of selections) out. Both are found by QuickXplain
+//! value (or a set of selections) out. Selections are found by QuickXplain
 //! (Junker, 2004): split the candidates in halves and recurse, keeping a half
 //! out whenever what is left already conflicts. The answer is subset-minimal
 //! because adding constraints never turns an unsatisfiable restriction
 //! satisfiable, and it takes about k·log(n/k) consistency tests for an answer
-//! of k out of n candidates. With a compiled diagram each selection test is
-//! one pass over it; rule tests search with only the candidate rules.
+//! of k out of n candidates; with a compiled diagram each test is one pass
+//! over it. Rules of a table model start from the core a traced refutation
+//! names, which is nearly minimal already, and are minimised by deletion
+//! (see [`table_rules`]); other models' rules by QuickXplain.
 
 use std::collections::HashMap;
 
 use crate::search::{Engine, Fixed};
-use crate::table::TableEngine;
+use crate::table::{Refuter, TableEngine};
 
 /// Cores larger than this are not minimised (each test would search a large
 /// network); only a search out of budget gives one.
@@ -114,24 +116,33 @@ impl<'a> Session<'a> {
     ) -> Vec<usize> {
         if let Some(c) = &self.engine.compiled {
             let mut q: Vec<Option<usize>> = vec![None; fixed.len()];
-            // When propagation refutes the selections, only those it went
-            // through can be in a minimal subset: a much shorter list.
-            let mut short: Vec<usize> = candidates.to_vec();
-            if let Some(t) = &self.engine.table {
-                for &j in keep_always.iter().chain(candidates) {
-                    q[j] = fixed[j];
-                }
-                if let Some((_, vars)) = t.refute_core(&q) {
-                    short.retain(|j| vars.binary_search(j).is_ok());
-                }
-            }
-            let candidates = &short;
             let mut bad = |set: &[usize]| {
                 q.iter_mut().for_each(|x| *x = None);
                 set.iter().for_each(|&j| q[j] = fixed[j]);
                 !c.sat(&q)
             };
-            let mut kept = quickxplain(&mut bad, keep_always, candidates);
+            // Often the value is out on its own (a dead feature): one pass.
+            if candidates.is_empty() || bad(keep_always) {
+                return Vec::new();
+            }
+            // When propagation refutes the selections, only those it went
+            // through can be in a minimal subset: a much shorter list.
+            let mut short: Vec<usize> = candidates.to_vec();
+            if let Some(t) = &self.engine.table {
+                let mut all: Vec<Option<usize>> = vec![None; fixed.len()];
+                for &j in keep_always.iter().chain(candidates) {
+                    all[j] = fixed[j];
+                }
+                if let Some((_, vars)) = t.refute_core(&all) {
+                    short.retain(|j| vars.binary_search(j).is_ok());
+                }
+            }
+            if short.is_empty() {
+                // A refutation through none of the candidates would mean the
+                // value is out alone, which the test above rules out.
+                short = candidates.to_vec();
+            }
+            let mut kept = qx(&mut bad, &mut keep_always.to_vec(), false, &short);
             kept.sort_unstable();
             return kept;
         }
@@ -193,8 +204,11 @@ impl<'a> Session<'a> {
 /// with no tuple left for the fixed values, found by an indexed scan.
 /// Otherwise propagation (and, when it is not enough, a conflict-directed
 /// search) from the propagated model with no selections records which
-/// tables each pruning went through: a small core, which QuickXplain
-/// minimises with tests that search with the candidate tables only.
+/// tables each pruning went through: a small core, usually minimal or
+/// nearly. It is minimised by deletion: each table in turn is left out, and
+/// when the others still refute, only the tables that refutation used stay.
+/// A tight core costs one test per table, where QuickXplain pays two; a loose
+/// one shrinks by whole refutations at a time.
 fn table_rules(t: &TableEngine, fixed: &Fixed) -> Vec<usize> {
     let n = t.cons.len();
     for v in (0..fixed.len()).filter(|&v| fixed[v].is_some()) {
@@ -204,21 +218,32 @@ fn table_rules(t: &TableEngine, fixed: &Fixed) -> Vec<usize> {
             }
         }
     }
-    let mut on = vec![false; n];
-    let mut bad = |set: &[usize]| {
-        set.iter().for_each(|&r| on[r] = true);
-        let refuted = t.refuted_by(fixed, set, &on);
-        set.iter().for_each(|&r| on[r] = false);
-        refuted
-    };
-    let Some((core, _)) = t.refute_core(fixed) else {
+    let Some((mut core, _)) = t.refute_core(fixed) else {
         return Vec::new();
     };
     if core.len() > QX_LIMIT {
         // Only when search ran out of budget: name what it went through.
         return core;
     }
-    let mut rules = quickxplain(&mut bad, &[], &core);
-    rules.sort_unstable();
-    rules
+    let mut on = vec![false; n];
+    let mut refuter = Refuter::new(t, fixed);
+    let mut i = 0;
+    while i < core.len() {
+        let rest: Vec<usize> = core
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .map(|(_, &r)| r)
+            .collect();
+        rest.iter().for_each(|&r| on[r] = true);
+        let refuted = refuter.refuted_by(&rest, &on);
+        rest.iter().for_each(|&r| on[r] = false);
+        match refuted {
+            // The tables before `i` are each needed, so every refutation of
+            // a subset holding them uses them: they keep their places.
+            Some(used) => core = used,
+            None => i += 1,
+        }
+    }
+    core
 }

@@ -5,16 +5,20 @@
 //! native rules are turned into tables of their allowed abstract tuples when
 //! a product mixes both. It answers the same questions as the expression
 //! search in `search.rs`, so everything above `Engine` is shared.
-
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+//!
+//! `propagate` holds the propagation, `refute` the refutations that name
+//! their reasons (for explanations) and `why` how those reasons are traced.
 
 use kiln_model::{Product, TableKind, Truth};
 
 use crate::compile::{CExpr, Csp};
 use crate::search::Fixed;
 
+mod propagate;
+mod refute;
 mod why;
+use propagate::ConSet;
+pub(crate) use refute::Refuter;
 use why::Why;
 
 pub(crate) struct TCon {
@@ -108,15 +112,33 @@ pub(crate) struct TableEngine {
     /// Indexed like the constraint space: `Product::rules`, then `Product::tables`.
     pub cons: Vec<TCon>,
     watch: Vec<Vec<usize>>,
+    /// Per variable, its constraints that are not clauses.
+    tables_on: Vec<Vec<u32>>,
+    /// Per (variable, value) (at `lit[v] + a`), the clauses that forbid
+    /// that value there: the only ones a change of the variable can wake,
+    /// once the variable has that value alone.
+    clause_at: Vec<Vec<u32>>,
+    /// The same for clauses of two variables, held apart with the other
+    /// position's `(variable, forbidden value)`: once `v` has that value
+    /// alone, the other value goes, decided without reading the clause (as
+    /// SAT solvers keep binary clauses in implication lists).
+    binary_at: Vec<Vec<(u32, u32, u32)>>,
+    lit: Vec<usize>,
+    /// Per constraint, its range in `clause_lits` when it is a clause (else
+    /// `NOT_CLAUSE`): unit propagation reads a clause from one flat array
+    /// instead of the constraint's own vectors.
+    clause_span: Vec<(u32, u32)>,
+    clause_lits: Vec<(u32, u32)>,
+    /// Every value of every variable.
+    top: Vec<u64>,
     /// The propagated domains with no selection, and why each variable
     /// lost values: explanations start from here instead of from scratch.
     /// `None` when the model has no configuration.
     base: Option<(Vec<u64>, Vec<Vec<u32>>)>,
 }
 
-/// Search nodes an explanation may spend before it settles for every
-/// constraint (far more than real models need).
-const SEARCH_BUDGET: usize = 200_000;
+/// `TableEngine::clause_span` of a constraint that is not a clause.
+pub(crate) const NOT_CLAUSE: u32 = u32::MAX;
 
 /// Value preference of the search.
 pub(crate) enum Order<'a> {
@@ -153,9 +175,45 @@ impl TableEngine {
             ));
         }
         let mut watch = vec![Vec::new(); sizes.len()];
+        let mut tables_on = vec![Vec::new(); sizes.len()];
+        let lit: Vec<usize> = sizes
+            .iter()
+            .scan(0, |acc, &s| {
+                let at = *acc;
+                *acc += s;
+                Some(at)
+            })
+            .collect();
+        let mut clause_at = vec![Vec::new(); sizes.iter().sum()];
+        let mut binary_at = vec![Vec::new(); sizes.iter().sum()];
+        let mut clause_span = Vec::with_capacity(cons.len());
+        let mut clause_lits = Vec::new();
         for (c, con) in cons.iter().enumerate() {
-            for &v in &con.scope {
+            let clause = con.is_clause();
+            clause_span.push(if clause {
+                let start = clause_lits.len() as u32;
+                clause_lits.extend(
+                    con.scope
+                        .iter()
+                        .zip(&con.tuples)
+                        .map(|(&v, &x)| (v as u32, x)),
+                );
+                (start, clause_lits.len() as u32)
+            } else {
+                (NOT_CLAUSE, NOT_CLAUSE)
+            });
+            let binary = clause && con.scope.len() == 2 && con.scope[0] != con.scope[1];
+            for (k, &v) in con.scope.iter().enumerate() {
                 watch[v].push(c);
+                let at = lit[v] + con.tuples.get(k).map_or(0, |&x| x as usize);
+                if binary {
+                    let (w, y) = (con.scope[1 - k], con.tuples[1 - k]);
+                    binary_at[at].push((w as u32, y, c as u32));
+                } else if clause {
+                    clause_at[at].push(c as u32);
+                } else {
+                    tables_on[v].push(c as u32);
+                }
             }
         }
         let mut t = TableEngine {
@@ -165,12 +223,20 @@ impl TableEngine {
             total_words: total,
             cons,
             watch,
+            tables_on,
+            clause_at,
+            binary_at,
+            lit,
+            clause_span,
+            clause_lits,
+            top: Vec::new(),
             base: None,
         };
-        let mut d = t.full(&vec![None; t.sizes.len()]);
+        t.top = t.full(&vec![None; t.sizes.len()]);
+        let mut d = t.top.clone();
         let n = t.cons.len();
-        let mut why = Why::new(n, &[]);
-        let (active, mut used) = (vec![true; n], vec![false; n]);
+        let mut why = Why::new(&t.cons, &[]);
+        let (active, mut used) = (vec![true; n], ConSet::new(n));
         if t.propagate_why(&mut d, (0..n).collect(), &active, &mut used, Some(&mut why)) {
             let rows = why.into_rows(t.sizes.len());
             t.base = Some((d, rows));
@@ -212,24 +278,11 @@ impl TableEngine {
         &self,
         fixed: &Fixed,
         active: &[bool],
-        used: &mut [bool],
+        used: &mut ConSet,
     ) -> Option<Vec<u64>> {
         let mut d = self.full(fixed);
         let all: Vec<usize> = (0..self.cons.len()).collect();
         self.propagate(&mut d, all, active, used).then_some(d)
-    }
-
-    /// Generalized arc consistency on the queued constraints and whatever
-    /// their prunings wake up. `used` marks every constraint that pruned or
-    /// failed: those alone yield the same propagation.
-    pub(crate) fn propagate(
-        &self,
-        d: &mut [u64],
-        queue: Vec<usize>,
-        active: &[bool],
-        used: &mut [bool],
-    ) -> bool {
-        self.propagate_why(d, queue, active, used, None)
     }
 
     /// How many tuples a revision of `c` would scan now.
@@ -257,301 +310,6 @@ impl TableEngine {
             }
         }
         found
-    }
-
-    /// [`TableEngine::propagate`], optionally recording why: `why.rows[v]`
-    /// is the set of constraints whose prunings led to `v`'s domain, and on
-    /// a wipe-out `why.core` the constraints that together refute the query.
-    fn propagate_why(
-        &self,
-        d: &mut [u64],
-        mut queue: Vec<usize>,
-        active: &[bool],
-        used: &mut [bool],
-        mut why: Option<&mut Why<'_>>,
-    ) -> bool {
-        // Cheapest revision first (fewest tuples to scan): conflicts are
-        // usually local to the fixed variables, whose tuples are indexed, so
-        // a wipe-out is met before the expensive tables are scanned at all.
-        let mut queued = vec![false; self.cons.len()];
-        queue.retain(|&c| active[c]);
-        queue.iter().for_each(|&c| queued[c] = true);
-        let mut heap: BinaryHeap<Reverse<(usize, usize)>> = queue
-            .iter()
-            .map(|&c| Reverse((self.scan_cost(d, c), c)))
-            .collect();
-        let mut keep: Vec<Vec<u64>> = Vec::new();
-        while let Some(Reverse((_, c))) = heap.pop() {
-            queued[c] = false;
-            let con = &self.cons[c];
-            let a = con.scope.len();
-            if a == 0 {
-                // A constant rule: `positive` means it can never hold.
-                if con.positive {
-                    used[c] = true;
-                    if let Some(w) = why.as_deref_mut() {
-                        w.fail(c, &[]);
-                    }
-                    return false;
-                }
-                continue;
-            }
-            if con.is_clause() {
-                // One forbidden tuple (a clause): unit propagation, with no
-                // allocation. Nothing to do while it is already satisfied
-                // (a position lost its tuple value) or two positions are
-                // still open.
-                let mut open = None;
-                let mut idle = false;
-                for (k, (&v, &x)) in con.scope.iter().zip(&con.tuples).enumerate() {
-                    let x = x as usize;
-                    if !self.has(d, v, x) {
-                        idle = true; // satisfied
-                        break;
-                    }
-                    if self.single(d, v) != Some(x) {
-                        if open.is_some() {
-                            idle = true; // two positions still open
-                            break;
-                        }
-                        open = Some(k);
-                    }
-                }
-                if idle {
-                    continue;
-                }
-                used[c] = true;
-                let Some(k) = open else {
-                    if let Some(w) = why.as_deref_mut() {
-                        w.fail(c, &con.scope);
-                    }
-                    return false;
-                };
-                let (v, x) = (con.scope[k], con.tuples[k] as usize);
-                d[self.off[v] + x / 64] &= !(1 << (x % 64));
-                if let Some(w) = why.as_deref_mut() {
-                    w.pruned(c, v, &con.scope);
-                }
-                // An open position has another value: no wipe-out here.
-                for &o in &self.watch[v] {
-                    if o != c && active[o] && !queued[o] {
-                        queued[o] = true;
-                        heap.push(Reverse((self.scan_cost(d, o), o)));
-                    }
-                }
-                continue;
-            }
-            keep.clear();
-            keep.extend(con.scope.iter().map(|&v| vec![0u64; self.words[v]]));
-            if con.positive {
-                let mut any = false;
-                let mut take = |t: &[u32]| {
-                    if con
-                        .scope
-                        .iter()
-                        .zip(t)
-                        .all(|(&v, &x)| self.has(d, v, x as usize))
-                    {
-                        any = true;
-                        for (k, &x) in t.iter().enumerate() {
-                            keep[k][x as usize / 64] |= 1 << (x % 64);
-                        }
-                    }
-                };
-                match con.candidates(|v| self.single(d, v)) {
-                    Some(ids) => ids
-                        .iter()
-                        .for_each(|&i| take(&con.tuples[i as usize * a..][..a])),
-                    None => con.tuples.chunks_exact(a).for_each(take),
-                }
-                if !any {
-                    used[c] = true;
-                    if let Some(w) = why.as_deref_mut() {
-                        w.fail(c, &con.scope);
-                    }
-                    return false;
-                }
-            } else {
-                // A value is unsupported when every combination of the other
-                // variables' values is forbidden together with it.
-                let sizes: Vec<u64> = con.scope.iter().map(|&v| self.count(d, v) as u64).collect();
-                let mut hits: Vec<std::collections::HashMap<u32, u64>> =
-                    vec![Default::default(); a];
-                for t in con.tuples.chunks_exact(a) {
-                    if con
-                        .scope
-                        .iter()
-                        .zip(t)
-                        .all(|(&v, &x)| self.has(d, v, x as usize))
-                    {
-                        for (k, &x) in t.iter().enumerate() {
-                            *hits[k].entry(x).or_default() += 1;
-                        }
-                    }
-                }
-                for k in 0..a {
-                    let others = sizes
-                        .iter()
-                        .enumerate()
-                        .filter(|&(j, _)| j != k)
-                        .fold(1u64, |p, (_, &s)| p.saturating_mul(s));
-                    let v = con.scope[k];
-                    keep[k].copy_from_slice(self.dom(d, v));
-                    for (&x, &n) in &hits[k] {
-                        if n >= others {
-                            keep[k][x as usize / 64] &= !(1 << (x % 64));
-                        }
-                    }
-                }
-            }
-            for (k, &v) in con.scope.iter().enumerate() {
-                let range = self.off[v]..self.off[v] + self.words[v];
-                let mut changed = false;
-                for (w, &kw) in d[range.clone()].iter_mut().zip(&keep[k]) {
-                    let n = *w & kw;
-                    changed |= n != *w;
-                    *w = n;
-                }
-                if changed {
-                    used[c] = true;
-                    if let Some(w) = why.as_deref_mut() {
-                        w.pruned(c, v, &con.scope);
-                    }
-                    if d[range].iter().all(|&w| w == 0) {
-                        if let Some(w) = why.as_deref_mut() {
-                            w.fail(c, &con.scope);
-                        }
-                        return false;
-                    }
-                    for &o in &self.watch[v] {
-                        if o != c && active[o] && !queued[o] {
-                            queued[o] = true;
-                            heap.push(Reverse((self.scan_cost(d, o), o)));
-                        }
-                    }
-                }
-            }
-        }
-        true
-    }
-
-    /// When propagation alone refutes the restriction: the constraints and
-    /// the fixed variables its refutation went through (a small core, not
-    /// necessarily minimal).
-    pub(crate) fn refute_core(&self, fixed: &Fixed) -> Option<(Vec<usize>, Vec<usize>)> {
-        let n = self.cons.len();
-        let Some((base, rows)) = &self.base else {
-            // Nothing is possible: every constraint together refutes it.
-            return Some(((0..n).collect(), Vec::new()));
-        };
-        let mut d = base.clone();
-        let mut why = Why::new(n, rows);
-        let mut queue = Vec::new();
-        let mut queued = vec![false; n];
-        for (v, f) in fixed.iter().enumerate() {
-            let Some(a) = *f else { continue };
-            if !self.has(&d, v, a) {
-                // Gone with no selection at all: why it went is the refutation.
-                why.fail_on(v);
-                return Some(why.core);
-            }
-            self.fix(&mut d, v, a);
-            why.selected(v);
-            for &c in &self.watch[v] {
-                if !queued[c] {
-                    queued[c] = true;
-                    queue.push(c);
-                }
-            }
-        }
-        let (active, mut used) = (vec![true; n], vec![false; n]);
-        if !self.propagate_why(&mut d, queue, &active, &mut used, Some(&mut why)) {
-            return Some(why.core);
-        }
-        // Propagation alone does not refute it: search, explaining every
-        // failure and jumping back over decisions a failure does not need.
-        let mut budget = SEARCH_BUDGET;
-        why.trailing = true;
-        match self.cbj(d, &mut why, &mut budget) {
-            Ok(()) => None,
-            Err(Some(core)) => Some(core),
-            // Too hard to explain by search: every constraint, every selection.
-            Err(None) => Some((
-                (0..n).collect(),
-                (0..fixed.len()).filter(|&v| fixed[v].is_some()).collect(),
-            )),
-        }
-    }
-
-    /// Conflict-directed backjumping from propagated domains: `Ok` when a
-    /// solution exists, else the constraints and selections that refute
-    /// (decisions are recorded as selections of their variable and
-    /// discharged on the way back). `Err(None)` when out of budget.
-    #[allow(clippy::type_complexity)]
-    fn cbj(
-        &self,
-        d: Vec<u64>,
-        why: &mut Why<'_>,
-        budget: &mut usize,
-    ) -> Result<(), Option<(Vec<usize>, Vec<usize>)>> {
-        let open = (0..self.sizes.len())
-            .filter(|&v| !self.watch[v].is_empty() && self.count(&d, v) > 1)
-            .min_by_key(|&v| self.count(&d, v));
-        let Some(y) = open else {
-            return Ok(());
-        };
-        let n = self.cons.len();
-        let (active, mut used) = (vec![true; n], vec![false; n]);
-        let (mut cons, mut vars): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
-        for a in 0..self.sizes[y] {
-            if !self.has(&d, y, a) {
-                continue;
-            }
-            if *budget == 0 {
-                return Err(None);
-            }
-            *budget -= 1;
-            let mut d2 = d.clone();
-            // The reasons are undone on the way back (a trail, not a copy
-            // per level).
-            let mark = why.mark();
-            self.fix(&mut d2, y, a);
-            why.selected(y);
-            let core = if self.propagate_why(
-                &mut d2,
-                self.watch[y].clone(),
-                &active,
-                &mut used,
-                Some(&mut *why),
-            ) {
-                match self.cbj(d2, why, budget) {
-                    Ok(()) => return Ok(()),
-                    Err(None) => return Err(None),
-                    Err(Some(core)) => core,
-                }
-            } else {
-                std::mem::take(&mut why.core)
-            };
-            why.undo(mark);
-            if !core.1.contains(&y) {
-                // This failure does not depend on the decision: it refutes
-                // the node itself.
-                return Err(Some(core));
-            }
-            cons.extend(core.0);
-            vars.extend(core.1.into_iter().filter(|&v| v != y));
-        }
-        // Every value of `y` failed; its other values were removed for the
-        // reasons recorded on it.
-        why.fail_on_domain(y);
-        let (c, v) = std::mem::take(&mut why.core);
-        cons.extend(c);
-        vars.extend(v);
-        cons.sort_unstable();
-        cons.dedup();
-        vars.sort_unstable();
-        vars.dedup();
-        Err(Some((cons, vars)))
     }
 
     /// Constraints on variable `v`.
@@ -605,7 +363,7 @@ impl TableEngine {
         d: Vec<u64>,
         order: &Order,
         active: &[bool],
-        used: &mut [bool],
+        used: &mut ConSet,
     ) -> Option<Vec<u64>> {
         let relevant = self.relevant(active);
         self.dfs_on(d, order, active, &relevant, used)
@@ -628,7 +386,7 @@ impl TableEngine {
         order: &Order,
         active: &[bool],
         relevant: &[bool],
-        used: &mut [bool],
+        used: &mut ConSet,
     ) -> Option<Vec<u64>> {
         let lex = matches!(order, Order::Lex(_));
         let open = (0..self.sizes.len()).filter(|&v| (lex || relevant[v]) && self.count(&d, v) > 1);
@@ -654,7 +412,7 @@ impl TableEngine {
             }
             let mut next = d.clone();
             self.fix(&mut next, v, a);
-            if self.propagate(&mut next, self.watch[v].clone(), active, used)
+            if self.propagate(&mut next, self.woken(v, a).collect(), active, used)
                 && let Some(found) = self.dfs_on(next, order, active, relevant, used)
             {
                 return Some(found);
@@ -677,74 +435,19 @@ impl TableEngine {
     }
 
     pub(crate) fn solve(&self, fixed: &Fixed, active: &[bool]) -> Result<Vec<usize>, Vec<usize>> {
-        let mut used = vec![false; self.cons.len()];
+        let mut used = ConSet::new(self.cons.len());
         let found = self
             .root(fixed, active, &mut used)
             .and_then(|d| self.dfs(d, &Order::FailFirst, active, &mut used));
         match found {
             Some(d) => Ok(self.solution(&d)),
-            None => Err((0..self.cons.len()).filter(|&c| used[c]).collect()),
+            None => Err((0..self.cons.len()).filter(|&c| used.get(c)).collect()),
         }
-    }
-
-    /// No solution with only the constraints `set` (flagged in `active`):
-    /// [`TableEngine::solve`] for a few constraints of a large model, paying
-    /// for those alone rather than for every constraint.
-    pub(crate) fn refuted_by(&self, fixed: &Fixed, set: &[usize], active: &[bool]) -> bool {
-        let mut d = self.full(fixed);
-        let mut used = vec![false; self.cons.len()];
-        if !self.propagate(&mut d, set.to_vec(), active, &mut used) {
-            return true;
-        }
-        let mut vars: Vec<usize> = set
-            .iter()
-            .flat_map(|&c| self.cons[c].scope.iter().copied())
-            .collect();
-        vars.sort_unstable();
-        vars.dedup();
-        !self.dfs_among(&mut d, &vars, active, &mut used)
-    }
-
-    /// Depth-first search for a solution of the active constraints, which
-    /// mention only `vars`: propagation changes nothing else, so a failed
-    /// branch restores those variables' words instead of copying every
-    /// domain (a large model has thousands of variables, a test a few).
-    fn dfs_among(&self, d: &mut [u64], vars: &[usize], active: &[bool], used: &mut [bool]) -> bool {
-        let Some(v) = vars
-            .iter()
-            .copied()
-            .filter(|&v| self.count(d, v) > 1)
-            .min_by_key(|&v| self.count(d, v))
-        else {
-            return true;
-        };
-        let saved: Vec<u64> = vars
-            .iter()
-            .flat_map(|&u| self.dom(d, u).iter().copied())
-            .collect();
-        for a in 0..self.sizes[v] {
-            if !self.has(d, v, a) {
-                continue;
-            }
-            self.fix(d, v, a);
-            if self.propagate(d, self.watch[v].clone(), active, used)
-                && self.dfs_among(d, vars, active, used)
-            {
-                return true;
-            }
-            let mut k = 0;
-            for &u in vars {
-                let w = self.words[u];
-                d[self.off[u]..self.off[u] + w].copy_from_slice(&saved[k..k + w]);
-                k += w;
-            }
-        }
-        false
     }
 
     pub(crate) fn first(&self, fixed: &Fixed, prefer: &[Vec<usize>]) -> Option<Vec<usize>> {
         let active = vec![true; self.cons.len()];
-        let mut used = vec![false; self.cons.len()];
+        let mut used = ConSet::new(self.cons.len());
         let d = self.root(fixed, &active, &mut used)?;
         let d = self.dfs(d, &Order::Lex(prefer), &active, &mut used)?;
         Some(self.solution(&d))
@@ -757,7 +460,7 @@ impl TableEngine {
     /// (only with `own = true`).
     pub(crate) fn supports(&self, base: &Fixed, own: bool) -> Option<Vec<Vec<bool>>> {
         let active = vec![true; self.cons.len()];
-        let mut used = vec![false; self.cons.len()];
+        let mut used = ConSet::new(self.cons.len());
         let mut sup: Vec<Vec<bool>> = self.sizes.iter().map(|&s| vec![false; s]).collect();
         let root = self.root(base, &active, &mut used);
         if own && root.is_none() {
@@ -786,7 +489,7 @@ impl TableEngine {
                 }
                 let mut d = start.clone();
                 self.fix(&mut d, v, a);
-                if !self.propagate(&mut d, self.watch[v].clone(), &active, &mut used) {
+                if !self.propagate(&mut d, self.woken(v, a).collect(), &active, &mut used) {
                     continue;
                 }
                 let Some(found) = self.dfs(d, &Order::Prefer(&sup), &active, &mut used) else {

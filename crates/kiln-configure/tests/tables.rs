@@ -173,6 +173,94 @@ proptest! {
     }
 }
 
+/// A random CNF: `n` variables, clauses of one to three literals
+/// `(variable, positive)` (two literals most often, as in feature models).
+type Cnf = (usize, Vec<Vec<(usize, bool)>>);
+
+fn clause_model() -> impl Strategy<Value = Cnf> {
+    (3usize..=9).prop_flat_map(|n| {
+        let lit = (0..n, any::<bool>());
+        let clause = prop_oneof![
+            1 => prop::collection::vec(lit.clone(), 1..=1),
+            4 => prop::collection::vec(lit.clone(), 2..=2),
+            2 => prop::collection::vec(lit, 3..=3),
+        ];
+        (Just(n), prop::collection::vec(clause, 1..=24))
+    })
+}
+
+fn satisfies(clauses: &[&Vec<(usize, bool)>], a: &[usize]) -> bool {
+    clauses
+        .iter()
+        .all(|c| c.iter().any(|&(v, pos)| (a[v] == 1) == pos))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Clause models (the DIMACS path: binary clauses propagate through
+    /// implication lists, longer ones through the clause stack): every
+    /// disabled value's explanation rules it out, and no selection and no
+    /// clause in it can be left out.
+    #[test]
+    fn cnf_explanations_are_minimal((n, clauses) in clause_model(), pick in any::<u64>()) {
+        let mut text = format!("p cnf {n} {}\n", clauses.len());
+        for c in &clauses {
+            for &(v, pos) in c {
+                text += &format!("{}{} ", if pos { "" } else { "-" }, v + 1);
+            }
+            text += "0\n";
+        }
+        let p = import_dimacs("f.cnf", &text).expect("valid fixture");
+        let c = Configurator::new(&p);
+        let every = all(&vec![2; n]);
+        let all_clauses: Vec<&Vec<(usize, bool)>> = clauses.iter().collect();
+        let sols: Vec<&Vec<usize>> = every.iter().filter(|a| satisfies(&all_clauses, a)).collect();
+        prop_assert_eq!(c.count().expect("countable").to_string(), sols.len().to_string());
+        if sols.is_empty() {
+            return Ok(());
+        }
+        // Select a prefix of a solution, so the selections hold together.
+        let a = sols[(pick as usize) % sols.len()];
+        let k = (pick >> 32) as usize % n;
+        let mut sel = Selections::new();
+        for (v, x) in a.iter().enumerate().take(k) {
+            sel.insert((v + 1).to_string(), x.to_string());
+        }
+        let id = |o: &str| o.parse::<usize>().expect("numbered option") - 1;
+        for v in k..n {
+            for x in 0..2 {
+                let Some(r) = c.explain(&sel, &(v + 1).to_string(), &x.to_string()).expect("known") else {
+                    prop_assert!(sols.iter().any(|s| s[v] == x && (0..k).all(|u| s[u] == a[u])), "v{}={} wrongly available", v, x);
+                    continue;
+                };
+                let fixed: Vec<(usize, usize)> = r.selections.iter()
+                    .map(|(o, y)| (id(o), y.parse().expect("0 or 1")))
+                    .chain([(v, x)])
+                    .collect();
+                let out = |fixed: &[(usize, usize)], ids: &[usize]| {
+                    let some: Vec<&Vec<(usize, bool)>> = ids.iter().map(|&i| &clauses[i]).collect();
+                    !every.iter().any(|s| fixed.iter().all(|&(o, y)| s[o] == y) && satisfies(&some, s))
+                };
+                let every_clause: Vec<usize> = (0..clauses.len()).collect();
+                prop_assert!(out(&fixed, &every_clause), "{:?} does not rule out v{}={}", r, v, x);
+                for skip in 0..r.selections.len() {
+                    let mut less = fixed.clone();
+                    less.remove(skip);
+                    prop_assert!(!out(&less, &every_clause), "selections of {:?} not minimal", r);
+                }
+                let ids: Vec<usize> = r.rules.iter().map(|x| x.id[1..].parse::<usize>().expect("c<k>") - 1).collect();
+                prop_assert!(out(&fixed, &ids), "clauses {:?} do not rule out v{}={}", ids, v, x);
+                for skip in 0..ids.len() {
+                    let mut less = ids.clone();
+                    less.remove(skip);
+                    prop_assert!(!out(&fixed, &less), "clauses {:?} not minimal", ids);
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn dimacs_count_matches_brute_force() {
     // (x1 or x2) and (not x1 or x3) and (not x2 or not x3): 2 of 8 assignments.
