@@ -334,6 +334,24 @@ const ok1 = await step("1. home → mug → configure; preview redraws; Conical 
   // The reason also shows on focus: the text is on the page, visible.
   check(await shopper.getByText(/^450 ml is not available: Conical mugs/).isVisible(), "the reason for 450 ml is not visible on the page");
   check(await radio(shopper, "Size", "350 ml").isChecked(), "Size 350 ml is no longer checked after choosing Conical");
+  // The quantity survives a redraw, and the price and date are for all of
+  // them; Enter in the field redraws without touching the other choices.
+  const qty = shopper.getByLabel("Quantity");
+  const chosen = await checkedRadios(shopper);
+  await qty.fill("3");
+  let n = await shopper.evaluate(() => window.__kiln.redraws.length);
+  await qty.press("Enter");
+  await shopper.waitForFunction((k) => window.__kiln.redraws.length > k, n, { timeout: 5_000 });
+  check(JSON.stringify(await checkedRadios(shopper)) === JSON.stringify(chosen), "Enter in Quantity changed the other choices");
+  check(/Total for 3\s*€\d/.test(await summary.innerText()), "the total is not for the 3 mugs typed in Quantity");
+  check(/all 3 promised by/.test(await summary.innerText()), "the delivery date is not for the 3 mugs typed in Quantity");
+  must((await choose("Glaze", "Sage")) !== null, "Glaze: Sage is unavailable");
+  check((await shopper.getByLabel("Quantity").inputValue()) === "3", "the quantity went back after another choice");
+  check(/Total for 3/.test(await summary.innerText()), "after another choice the total is no longer for 3");
+  await shopper.getByLabel("Quantity").fill("1");
+  n = await shopper.evaluate(() => window.__kiln.redraws.length);
+  await shopper.getByLabel("Quantity").press("Enter");
+  await shopper.waitForFunction((k) => window.__kiln.redraws.length > k, n, { timeout: 5_000 });
   state.configured = await checkedRadios(shopper);
   state.configuredSvg = await previewSvg(shopper);
   state.sku = await summary.evaluate((s) => {
@@ -365,6 +383,8 @@ const ok2 = ok1 && (await step("2. save design → share link → opens elsewher
     `the shared design shows ${JSON.stringify(reopened)}, saved was ${JSON.stringify(state.configured)}`);
   check((await previewSvg(p)) === state.configuredSvg, "the shared design draws a different preview");
   check(await radio(p, "Size", "450 ml").isDisabled(), "the shared design does not show 450 ml unavailable");
+  check(await p.getByRole("heading", { name: "A design shared with you" }).isVisible(), "the shared design does not say it was shared");
+  check(!(await p.getByRole("heading", { name: "Design saved" }).count()), "the shared design tells its receiver 'Design saved'");
   await friend.close();
 }));
 

@@ -304,7 +304,13 @@ impl App {
         let outcome = configurator.configure(selections).map_err(|e| {
             Error::invalid(format!("/selections/{}", escape(e.option())), e.to_string())
         })?;
-        let quantity = quantity.unwrap_or(1).clamp(1, flow::MAX_QUANTITY);
+        let quantity = quantity.unwrap_or(1);
+        if !(1..=flow::MAX_QUANTITY).contains(&quantity) {
+            return Err(Error::invalid(
+                "/quantity",
+                format!("the quantity must be from 1 to {}", flow::MAX_QUANTITY),
+            ));
+        }
         let promised_date = if outcome.valid && outcome.complete {
             flow::quote_promise(&rt, configurator.product(), &outcome, quantity).await
         } else {

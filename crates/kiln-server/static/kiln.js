@@ -5,6 +5,7 @@
   var form = document.getElementById("configure");
   if (!form) return;
   var seq = 0;
+  var replacing = false;
   function refresh(ev) {
     var panel = document.getElementById("configurator");
     // Give focus back to the radio the user just chose; a text field has
@@ -17,7 +18,15 @@
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) {
         if (mine !== seq) return;
-        panel.innerHTML = html;
+        // Removing a focused field fires its `change` while the panel is
+        // half replaced, when the form holds none of the choices: that
+        // event is ours, not the shopper's, and must not redraw.
+        replacing = true;
+        try {
+          panel.innerHTML = html;
+        } finally {
+          replacing = false;
+        }
         history.replaceState(null, "", form.action + "?" + query);
         if (focus) {
           var el = panel.querySelector('[name="' + CSS.escape(focus[0]) + '"][value="' + CSS.escape(focus[1]) + '"]') ||
@@ -27,7 +36,9 @@
       })
       .catch(function () {});
   }
-  form.addEventListener("change", refresh);
+  form.addEventListener("change", function (ev) {
+    if (!replacing && ev.target.isConnected) refresh(ev);
+  });
   // Enter in a field redraws; otherwise it would press the first button of
   // the form, which adds to the cart.
   form.addEventListener("keydown", function (ev) {

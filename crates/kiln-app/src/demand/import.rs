@@ -71,8 +71,13 @@ impl App {
                 errors.push(FieldError::new(at("id"), "1 to 100 characters"));
             }
             let day = l.day.parse::<Date>();
-            if day.is_err() {
-                errors.push(FieldError::new(at("day"), "not a date (YYYY-MM-DD)"));
+            match day {
+                Err(_) => errors.push(FieldError::new(at("day"), "not a date (YYYY-MM-DD)")),
+                Ok(d) if d > crate::time::today() => errors.push(FieldError::new(
+                    at("day"),
+                    "a past sale cannot be dated after today",
+                )),
+                Ok(_) => {}
             }
             if l.quantity == 0 || l.quantity > 1_000_000 {
                 errors.push(FieldError::new(at("quantity"), "between 1 and 1000000"));

@@ -16,6 +16,9 @@ use crate::time::{long_date, today};
 
 /// The longest period one downtime may cover.
 const MAX_DOWN_DAYS: i32 = 366;
+/// How far ahead a downtime may start: two years, past any plan's horizon
+/// (a date in the year 9999 is a typing slip, not a maintenance plan).
+const MAX_DOWN_AHEAD_DAYS: i32 = 731;
 
 /// A work centre down for `from..=to`, as asked.
 pub struct MarkDown<'a> {
@@ -67,6 +70,12 @@ pub async fn mark_down(app: &App, rt: &BrandRuntime, req: MarkDown<'_>) -> Resul
     }
     if req.to < today() {
         return Err(Error::invalid("/to", "the period is already over"));
+    }
+    if (req.from - today()).get_days() > MAX_DOWN_AHEAD_DAYS {
+        return Err(Error::invalid(
+            "/from",
+            format!("a downtime starts within {MAX_DOWN_AHEAD_DAYS} days from today"),
+        ));
     }
     if (req.to - req.from).get_days() >= MAX_DOWN_DAYS {
         return Err(Error::invalid(

@@ -58,8 +58,9 @@ pub struct ConfigureRequest {
     /// Option id to value, e.g. `{"size": "L", "glaze": "#1d3557"}`.
     #[serde(default)]
     pub selections: Selections,
-    /// Units to promise a delivery date for; 1 if left out.
+    /// Units to promise a delivery date for, 1 to 10,000; 1 if left out.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 10000)]
     pub quantity: Option<u32>,
 }
 
@@ -71,7 +72,7 @@ pub struct ConfigureRequest {
     request_body = ConfigureRequest,
     responses((status = 200, body = Configured),
               (status = 400, body = Problem), (status = 404, body = Problem),
-              (status = 422, body = Problem, description = "a selection names an unknown option or value")))]
+              (status = 422, body = Problem, description = "a selection names an unknown option or value, or the quantity is out of range")))]
 async fn configure(
     State(state): State<Arc<AppState>>,
     Path((brand, product)): Path<(String, String)>,

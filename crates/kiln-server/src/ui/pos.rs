@@ -12,7 +12,9 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::shop::{PanelFragment, PanelView, field, order_view, panel_view, selections_of};
+use super::shop::{
+    PanelFragment, PanelView, field, order_view, panel_view, quantity_of, selections_of,
+};
 use super::{
     KeyForm, ProductCard, UiResult, brand_for_key, brand_from_cookie, cookie, long_date, money,
     page, see_other, set_cookie,
@@ -224,7 +226,8 @@ async fn store_panel(
     fields: &[(String, String)],
 ) -> UiResult<PanelView> {
     let c = rt.product(product)?;
-    let mut p = panel_view(rt, c, selections_of(&fields.to_vec())).await;
+    let fields = fields.to_vec();
+    let mut p = panel_view(rt, c, selections_of(&fields), quantity_of(&fields)).await;
     p.store_mode = true;
     Ok(p)
 }

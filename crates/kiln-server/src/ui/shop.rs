@@ -47,6 +47,18 @@ pub(super) fn selections_of(fields: &Fields) -> Selections {
         .collect()
 }
 
+/// The panel's quantity field: a whole number from 1 to [`MAX_QUANTITY`].
+pub(super) fn quantity_of(fields: &Fields) -> Result<u32, String> {
+    match field(fields, "_quantity").map(str::trim) {
+        None | Some("") => Ok(1),
+        Some(q) => q
+            .parse::<u32>()
+            .ok()
+            .filter(|q| (1..=MAX_QUANTITY).contains(q))
+            .ok_or_else(|| format!("Choose a quantity from 1 to {MAX_QUANTITY}.")),
+    }
+}
+
 pub(super) fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
     fields
         .iter()
@@ -103,7 +115,13 @@ pub struct PanelView {
     pub options: Vec<OptionView>,
     pub base: String,
     pub price_lines: Vec<(String, String)>,
+    /// Price of one unit.
     pub total: String,
+    /// Units the price and the date are for.
+    pub quantity: u32,
+    /// Price of `quantity` units.
+    pub total_all: String,
+    /// The date `quantity` units can be delivered by.
     pub promise: String,
     pub sku: String,
     pub orderable: bool,
@@ -168,13 +186,20 @@ fn accessible_svg(svg: &str, c: &Configurator, outcome: &Outcome) -> String {
     }
 }
 
+/// The configurator panel for these selections and this many units (a
+/// quantity that is not one is reported, and 1 is priced instead).
 pub(super) async fn panel_view(
     rt: &BrandRuntime,
     c: &Configurator,
     selections: Selections,
+    quantity: Result<u32, String>,
 ) -> PanelView {
     let p = c.product();
     let (outcome, dropped) = configure_leniently(c, selections);
+    let (quantity, quantity_error) = match quantity {
+        Ok(q) => (q, None),
+        Err(e) => (1, Some(e)),
+    };
     let options = outcome
         .options
         .iter()
@@ -235,16 +260,19 @@ pub(super) async fn panel_view(
         let note = format!("Ignored: {}", dropped.join("; "));
         conflict = Some(conflict.map(|c| format!("{c}. {note}")).unwrap_or(note));
     }
+    if let Some(e) = &quantity_error {
+        conflict = Some(conflict.map_or(e.clone(), |c| format!("{c}. {e}")));
+    }
     let orderable = outcome.valid && outcome.complete;
     let promise = if orderable {
-        kiln_app::catalog::quote(rt, p, &outcome, 1)
+        kiln_app::catalog::quote(rt, p, &outcome, quantity)
             .await
             .map(long_date)
             .unwrap_or_default()
     } else {
         String::new()
     };
-    let (base, price_lines, total) = match &outcome.price {
+    let (base, price_lines, total, total_all) = match &outcome.price {
         Some(price) => (
             money(&price.currency, price.base),
             price
@@ -253,8 +281,17 @@ pub(super) async fn panel_view(
                 .map(|l| (l.label.clone(), money(&price.currency, l.amount)))
                 .collect(),
             money(&price.currency, price.total),
+            money(
+                &price.currency,
+                price.total * rust_decimal::Decimal::from(quantity),
+            ),
         ),
-        None => (money(&p.currency, p.base_price), Vec::new(), "–".into()),
+        None => (
+            money(&p.currency, p.base_price),
+            Vec::new(),
+            "–".into(),
+            "–".into(),
+        ),
     };
     PanelView {
         brand: rt.brand.slug.to_string(),
@@ -267,6 +304,8 @@ pub(super) async fn panel_view(
         base,
         price_lines,
         total,
+        quantity,
+        total_all,
         promise,
         sku: outcome.sku.clone().unwrap_or_else(|| "–".into()),
         orderable,
@@ -279,7 +318,7 @@ pub(super) async fn panel_view(
 struct ProductPage {
     brand: String,
     cart_count: usize,
-    share: Option<String>,
+    share: Option<Share>,
     p: PanelView,
 }
 
@@ -321,7 +360,7 @@ async fn product_page(
 ) -> UiResult<Response> {
     let rt = state.app.brand(&brand).await?;
     let c = rt.product(&product)?;
-    let p = panel_view(&rt, c, selections_of(&fields)).await;
+    let p = panel_view(&rt, c, selections_of(&fields), quantity_of(&fields)).await;
     let cart_count = cart_lines(&state, &rt, &headers).await.len();
     Ok(page(&ProductPage {
         brand: rt.brand.slug.to_string(),
@@ -338,7 +377,7 @@ async fn panel(
 ) -> UiResult<Response> {
     let rt = state.app.brand(&brand).await?;
     let c = rt.product(&product)?;
-    let p = panel_view(&rt, c, selections_of(&fields)).await;
+    let p = panel_view(&rt, c, selections_of(&fields), quantity_of(&fields)).await;
     Ok(page(&PanelFragment { p }))
 }
 
@@ -361,10 +400,21 @@ async fn save_design(
         .app
         .save_design(rt.brand.slug.as_str(), &product, chosen)
         .await?;
-    Ok(see_other(&format!(
-        "/shop/{}/d/{}",
-        rt.brand.slug, design.code
-    )))
+    let mut response = see_other(&format!("/shop/{}/d/{}", rt.brand.slug, design.code));
+    // Only the one who saved it is told so, once; the link shows the design.
+    let path = format!("/shop/{}/d/{}", rt.brand.slug, design.code);
+    set_cookie(&mut response, SAVED_COOKIE, "1", &path, 300);
+    Ok(response)
+}
+
+/// Set on the design page's path for the next view after saving it.
+const SAVED_COOKIE: &str = "kiln_saved";
+
+/// A design's link, and whether the viewer has just saved it (or was sent
+/// the link).
+struct Share {
+    link: String,
+    saved: bool,
 }
 
 async fn design_page(
@@ -377,7 +427,7 @@ async fn design_page(
     let c = rt.product(&design.product_id)?;
     // Saved on an older catalog version: say what no longer holds.
     let problems = recheck(&rt.catalog, &design.product_id, &design.selections);
-    let mut p = panel_view(&rt, c, design.selections.clone()).await;
+    let mut p = panel_view(&rt, c, design.selections.clone(), Ok(1)).await;
     if !problems.is_empty() {
         let note = format!(
             "This design was saved on an earlier catalog: {}",
@@ -389,17 +439,23 @@ async fn design_page(
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
-    let share = Some(format!(
-        "http://{host}/shop/{}/d/{}",
-        rt.brand.slug, design.code
-    ));
+    let saved = cookie(&headers, SAVED_COOKIE).is_some();
+    let share = Some(Share {
+        link: format!("http://{host}/shop/{}/d/{}", rt.brand.slug, design.code),
+        saved,
+    });
     let cart_count = cart_lines(&state, &rt, &headers).await.len();
-    Ok(page(&ProductPage {
+    let mut response = page(&ProductPage {
         brand: rt.brand.slug.to_string(),
         cart_count,
         share,
         p,
-    }))
+    });
+    if saved {
+        let path = format!("/shop/{}/d/{}", rt.brand.slug, design.code);
+        set_cookie(&mut response, SAVED_COOKIE, "", &path, 0);
+    }
+    Ok(response)
 }
 
 const CART_COOKIE: &str = "kiln_cart";
@@ -436,13 +492,7 @@ async fn add_to_cart(
     let rt = state.app.brand(&brand).await?;
     let product = field(&fields, "_product").unwrap_or_default().to_string();
     let c = rt.product(&product)?;
-    let quantity: u32 = field(&fields, "_quantity")
-        .and_then(|q| q.trim().parse().ok())
-        .unwrap_or(1);
-    if quantity == 0 || quantity > MAX_QUANTITY {
-        let message = format!("choose a quantity between 1 and {MAX_QUANTITY}");
-        return Err(ApiError::invalid("_quantity", message).into());
-    }
+    let quantity = quantity_of(&fields).map_err(|e| ApiError::invalid("_quantity", e))?;
     let outcome = c
         .configure_unexplained(&selections_of(&fields))
         .map_err(|e| ApiError::invalid(e.option(), e.to_string()))?;

@@ -1,0 +1,158 @@
+//! Defects a first walk through the storefront found (issue 17), each held
+//! down over HTTP against a real server: the quantity the panel prices and
+//! promises, a shared design's wording, and input the API must refuse
+//! (a quantity of 0, a downtime in the year 9999, a sale dated after today).
+//! Runs on SQLite and, with `KILN_TEST_POSTGRES`, on PostgreSQL (`mod
+//! postgres`), as `tests/api.rs` explains.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::json;
+
+api_tests!(
+    a_quantity_outside_its_range_is_refused,
+    downtimes_far_ahead_and_sales_after_today_are_refused,
+    the_panel_keeps_the_quantity_and_prices_and_promises_it,
+    a_shared_design_is_announced_as_saved_only_to_who_saved_it,
+);
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+async fn a_quantity_outside_its_range_is_refused(app: App) {
+    let selections = json!({ "size": "L", "shape": "tall" });
+    for quantity in [0, 10_001] {
+        let body = json!({ "selections": selections, "quantity": quantity });
+        let paths = app
+            .post("/products/mug/configure", &body)
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(paths, ["/quantity"], "quantity {quantity}");
+    }
+    let one = app
+        .post(
+            "/products/mug/configure",
+            &json!({ "selections": selections }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let many = app
+        .post(
+            "/products/mug/configure",
+            &json!({ "selections": selections, "quantity": 400 }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let date = |v: &serde_json::Value| v["promised_date"].as_str().map(str::to_string);
+    let (one, many) = (date(&one.body), date(&many.body));
+    assert!(one.is_some() && many.is_some());
+    assert!(many >= one, "400 mugs by {many:?}, one by {one:?}");
+}
+
+async fn downtimes_far_ahead_and_sales_after_today_are_refused(app: App) {
+    let far = json!({ "from": "9999-01-01", "to": "9999-01-02", "reason": "typo" });
+    let paths = app
+        .post("/work-centers/wheel/downtimes", &far)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, ["/from"]);
+    let downtimes = app.get("/downtimes").await.expect(StatusCode::OK);
+    assert_eq!(downtimes.body["downtimes"], json!([]), "nothing recorded");
+
+    let tomorrow = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .tomorrow()
+        .expect("a tomorrow")
+        .to_string();
+    let line =
+        json!({ "id": "late", "day": tomorrow, "product": "mug", "selections": {}, "quantity": 1 });
+    let paths = app
+        .post("/sales-history", &json!({ "lines": [line] }))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, ["/lines/0/day"]);
+}
+
+async fn the_panel_keeps_the_quantity_and_prices_and_promises_it(app: App) {
+    let panel = |quantity: &str| {
+        let url = format!(
+            "{}/shop/{}/p/mug/panel?size=L&shape=tall&_quantity={quantity}",
+            app.base, app.slug
+        );
+        let http = app.http.clone();
+        async move {
+            let r = http.get(url).send().await.expect("panel");
+            assert_eq!(r.status(), StatusCode::OK);
+            r.text().await.expect("html")
+        }
+    };
+    let one = panel("1").await;
+    assert!(one.contains(r#"name="_quantity" value="1""#), "{one}");
+    assert!(!one.contains("Total for"));
+
+    // A redraw keeps the quantity and prices all of them.
+    let many = panel("100").await;
+    assert!(many.contains(r#"name="_quantity" value="100""#), "{many}");
+    assert!(many.contains("Total for 100"), "{many}");
+    assert!(many.contains("all 100 promised by"), "{many}");
+
+    // A quantity that cannot be is said, in words, not silently priced.
+    let zero = panel("0").await;
+    assert!(
+        zero.contains("Choose a quantity from 1 to 10000."),
+        "{zero}"
+    );
+    assert!(zero.contains(r#"name="_quantity" value="1""#));
+}
+
+async fn a_shared_design_is_announced_as_saved_only_to_who_saved_it(app: App) {
+    let http = no_redirects();
+    let saved = http
+        .post(format!("{}/shop/{}/designs", app.base, app.slug))
+        .form(&[("_product", "mug"), ("size", "L"), ("shape", "tall")])
+        .send()
+        .await
+        .expect("save");
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let link = saved
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .expect("a link")
+        .to_string();
+    let cookie: Vec<String> = saved
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
+        .collect();
+    assert!(!cookie.is_empty(), "the saver is remembered for one view");
+
+    let view = |cookie: Option<String>| {
+        let mut req = http.get(format!("{}{link}", app.base));
+        if let Some(c) = cookie {
+            req = req.header(reqwest::header::COOKIE, c);
+        }
+        async move {
+            req.send()
+                .await
+                .expect("design")
+                .text()
+                .await
+                .expect("html")
+        }
+    };
+    let mine = view(Some(cookie.join("; "))).await;
+    assert!(mine.contains("Design saved"), "{mine}");
+
+    let theirs = view(None).await;
+    assert!(!theirs.contains("Design saved"), "{theirs}");
+    assert!(theirs.contains("A design shared with you"), "{theirs}");
+}
