@@ -258,6 +258,7 @@ pub fn rebuild(
     let horizon = (back as u32 + HORIZON_DAYS).min(live::MAX_HORIZON_DAYS);
     let mut schedule =
         Schedule::new_keyed(origin, horizon, work_centres(&catalog.factory, &periods))?;
+    schedule.set_delivery_weekdays(&catalog.factory.delivery_weekdays);
 
     let mut unplaced = Vec::new();
     let mut start = 0;

@@ -5,6 +5,10 @@ use crate::ctx::{Ctx, get};
 use crate::parse::{self, Ref, RefKind};
 use crate::{Diagnostic, Factory, Product, Span};
 
+/// Monday to Saturday: when no factory file says on which days deliveries
+/// can be promised.
+pub const DEFAULT_DELIVERY_WEEKDAYS: [u8; 6] = [1, 2, 3, 4, 5, 6];
+
 /// The outcome of checking a set of model files together.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CheckReport {
@@ -75,6 +79,9 @@ pub fn check(files: &[(String, String)]) -> CheckReport {
         } else if is_factory {
             factory_files += 1;
             let f = crate::factory::factory(&mut ctx, &root);
+            if !f.delivery_weekdays.is_empty() {
+                report.factory.delivery_weekdays = f.delivery_weekdays;
+            }
             for w in f.work_centers {
                 if dup(&mut wc_seen, &w.id, name, w.span, &mut ctx, "work centre") {
                     report.factory.work_centers.push(w);
@@ -92,6 +99,9 @@ pub fn check(files: &[(String, String)]) -> CheckReport {
             );
         }
         report.diagnostics.extend(ctx.diags);
+    }
+    if report.factory.delivery_weekdays.is_empty() {
+        report.factory.delivery_weekdays = DEFAULT_DELIVERY_WEEKDAYS.to_vec();
     }
     let hint = if factory_files == 0 {
         " (no factory file was given)"

@@ -77,6 +77,8 @@ pub enum Subject {
     Operation,
     WorkCenter,
     Material,
+    /// The factory as a whole (its delivery days).
+    Factory,
 }
 
 /// One change. A changed thing with several changed fields gives one
@@ -133,7 +135,14 @@ fn factory(f: &Factory) -> Vec<Rec> {
             .dec("MOQ", m.moq)
             .dec("unit cost", m.unit_cost)
     });
-    w.chain(m).collect()
+    let whole = Rec::new(
+        Subject::Factory,
+        "factory".into(),
+        "factory",
+        "the factory".into(),
+    )
+    .num("delivery weekdays", format!("{:?}", f.delivery_weekdays));
+    w.chain(m).chain([whole]).collect()
 }
 
 /// Everything in product `p` worth comparing with its `other` version.
@@ -721,6 +730,17 @@ setup_minutes = 30
     fn work_center_machines_changed() {
         let factory = edit(FACTORY, "machines = 2", "machines = 3");
         let want = "Changed WorkCenter - wheel: work center `wheel` machines 2 → 3";
+        assert_eq!(changes(MUG, &factory), [want]);
+    }
+
+    #[test]
+    fn delivery_days_changed() {
+        let factory = edit(
+            FACTORY,
+            "name = \"Works\"",
+            "name = \"Works\"\ndelivery_weekdays = [1, 2, 3, 4, 5]",
+        );
+        let want = "Changed Factory - factory: the factory delivery weekdays [1, 2, 3, 4, 5, 6] → [1, 2, 3, 4, 5]";
         assert_eq!(changes(MUG, &factory), [want]);
     }
 

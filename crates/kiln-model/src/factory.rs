@@ -8,12 +8,17 @@ const FACTORY_FILE_KEYS: &[&str] = &["factory", "work_center", "material"];
 
 pub(crate) fn factory(ctx: &mut Ctx, root: &Table) -> Factory {
     ctx.keys(root, FACTORY_FILE_KEYS, "a factory file");
+    // `delivery_weekdays` stays empty unless the file sets it: the catalog
+    // check gives the default when no factory file does.
     let mut f = Factory::default();
     if let Some(n) = get(root, "factory")
         && let Some(t) = ctx.table(n, "factory")
     {
-        ctx.keys(t, &["name"], "[factory]");
+        ctx.keys(t, &["name", "delivery_weekdays"], "[factory]");
         let _ = ctx.opt_string(t, "name");
+        if let Some(v) = get(t, "delivery_weekdays") {
+            f.delivery_weekdays = weekdays(ctx, v, "no delivery could ever be promised");
+        }
     }
     if let Some(n) = get(root, "work_center")
         && let Some(t) = ctx.table(n, "work_center")
@@ -70,23 +75,24 @@ fn work_center(ctx: &mut Ctx, key: &tree::Key, n: &Node) -> Option<WorkCenter> {
         w.minutes_per_day = m;
     }
     if let Some(v) = get(t, "weekdays") {
-        w.weekdays = weekdays(ctx, v);
+        w.weekdays = weekdays(ctx, v, "the work center never works");
     }
     Some(w)
 }
 
-fn weekdays(ctx: &mut Ctx, n: &Node) -> Vec<u8> {
+/// A list of weekdays; `empty` says what an empty list would mean.
+fn weekdays(ctx: &mut Ctx, n: &Node, empty: &str) -> Vec<u8> {
     let Val::Array(items) = &n.val else {
         ctx.err(
             n.span.start,
-            "`weekdays` must be a list of days, 1 = Monday .. 7 = Sunday",
+            "weekdays are a list of days, 1 = Monday .. 7 = Sunday",
         );
         return Vec::new();
     };
     if items.is_empty() {
         ctx.err(
             n.span.start,
-            "`weekdays` is empty: the work center never works",
+            format!("the list of weekdays is empty: {empty}"),
         );
     }
     let mut out = Vec::new();

@@ -35,6 +35,10 @@ impl std::fmt::Display for Diagnostic {
 pub struct Factory {
     pub work_centers: Vec<WorkCenter>,
     pub materials: Vec<Material>,
+    /// Days a delivery can be promised on (the carrier's and the stores'),
+    /// 1 = Monday .. 7 = Sunday; `[factory] delivery_weekdays`, Monday to
+    /// Saturday unless the file says otherwise. Empty: any day.
+    pub delivery_weekdays: Vec<u8>,
 }
 
 impl Factory {

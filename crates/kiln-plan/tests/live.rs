@@ -183,6 +183,29 @@ fn one_operation_split_across_two_shifts() {
 }
 
 #[test]
+fn deliveries_fall_only_on_delivery_days() {
+    // Finished on Friday 2025-06-06, two days to ship: Sunday the 8th,
+    // unless the carrier delivers Monday to Saturday only.
+    let wcs = vec![centre("kiln", 1, 0, day_shift())];
+    let a = order("a", "X", at(4, 0, 0), vec![op("fire", 60, &["kiln"])]);
+    let any_day = Schedule::new(ORIGIN, HORIZON, wcs.clone()).unwrap();
+    assert_eq!(any_day.insert(&a).unwrap().delivery, date(2025, 6, 8));
+    let mut s = Schedule::new(ORIGIN, HORIZON, wcs.clone()).unwrap();
+    s.set_delivery_weekdays(&[1, 2, 3, 4, 5, 6]);
+    let p = commit(&mut s, &a);
+    assert_eq!(p.delivery, date(2025, 6, 9));
+    assert_eq!(s.order("a").unwrap().promised, Some(date(2025, 6, 9)));
+    // Only Wednesdays: the next one after Sunday.
+    let mut s = Schedule::new(ORIGIN, HORIZON, wcs.clone()).unwrap();
+    s.set_delivery_weekdays(&[3]);
+    assert_eq!(s.insert(&a).unwrap().delivery, date(2025, 6, 11));
+    // Nothing valid leaves every day.
+    s.set_delivery_weekdays(&[0, 8]);
+    assert_eq!(s.insert(&a).unwrap().delivery, date(2025, 6, 8));
+    check(&s, &wcs, &[]);
+}
+
+#[test]
 fn same_sku_batches_without_setup_and_a_new_sku_pays_it() {
     let wcs = vec![centre("kiln", 1, 30, day_shift())];
     let mut s = Schedule::new(ORIGIN, HORIZON, wcs.clone()).unwrap();

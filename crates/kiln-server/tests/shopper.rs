@@ -1,7 +1,8 @@
 //! Defects a first walk through the storefront found (issue 17), each held
 //! down over HTTP against a real server: the quantity the panel prices and
 //! promises, a shared design's wording, and input the API must refuse
-//! (a quantity of 0, a downtime in the year 9999, a sale dated after today).
+//! (a quantity of 0, a downtime in the year 9999, a sale dated after today),
+//! and no promise on a day nobody delivers.
 //! Runs on SQLite and, with `KILN_TEST_POSTGRES`, on PostgreSQL (`mod
 //! postgres`), as `tests/api.rs` explains.
 
@@ -13,6 +14,7 @@ use serde_json::json;
 
 api_tests!(
     a_quantity_outside_its_range_is_refused,
+    no_delivery_is_promised_on_a_sunday,
     downtimes_far_ahead_and_sales_after_today_are_refused,
     the_panel_keeps_the_quantity_and_prices_and_promises_it,
     a_shared_design_is_announced_as_saved_only_to_who_saved_it,
@@ -53,6 +55,28 @@ async fn a_quantity_outside_its_range_is_refused(app: App) {
     let (one, many) = (date(&one.body), date(&many.body));
     assert!(one.is_some() && many.is_some());
     assert!(many >= one, "400 mugs by {many:?}, one by {one:?}");
+}
+
+async fn no_delivery_is_promised_on_a_sunday(app: App) {
+    // The demo's carrier and stores deliver Monday to Saturday.
+    for quantity in [1, 3, 10, 40, 120, 400, 1_000] {
+        for product in ["mug", "shirt", "sneaker"] {
+            let body = json!({ "selections": {}, "quantity": quantity });
+            let reply = app
+                .post(&format!("/products/{product}/configure"), &body)
+                .await
+                .expect(StatusCode::OK);
+            let Some(day) = reply.body["promised_date"].as_str() else {
+                continue;
+            };
+            let day: jiff::civil::Date = day.parse().expect("a date");
+            assert_ne!(
+                day.weekday(),
+                jiff::civil::Weekday::Sunday,
+                "{quantity} {product} promised on Sunday {day}"
+            );
+        }
+    }
 }
 
 async fn downtimes_far_ahead_and_sales_after_today_are_refused(app: App) {

@@ -320,6 +320,8 @@ pub struct Schedule<K = String> {
     sku_ix: HashMap<String, u32>,
     /// Bumped by every change, so a quote knows whether it can still be committed as is.
     version: u64,
+    /// Weekdays a delivery may fall on, Monday first; every day unless set.
+    delivery_days: [bool; 7],
 }
 
 impl Schedule {
@@ -385,7 +387,23 @@ impl<K: OrderKey> Schedule<K> {
             skus: Vec::new(),
             sku_ix: HashMap::new(),
             version: 0,
+            delivery_days: [true; 7],
         })
+    }
+
+    /// Promises deliveries only on these weekdays (1 = Monday .. 7 =
+    /// Sunday), the carrier's and the stores' delivery days: a delivery that
+    /// would fall on another day moves to the next one that is. Numbers
+    /// outside 1..=7 are ignored; no valid day at all leaves every day.
+    pub fn set_delivery_weekdays(&mut self, days: &[u8]) {
+        let mut set = [false; 7];
+        for &d in days {
+            if (1..=7).contains(&d) {
+                set[usize::from(d - 1)] = true;
+            }
+        }
+        self.delivery_days = if set.contains(&true) { set } else { [true; 7] };
+        self.version += 1;
     }
 
     pub fn origin(&self) -> Date {
@@ -439,10 +457,15 @@ impl<K: OrderKey> Schedule<K> {
     /// Delivery for work finishing at `finish` (an exclusive end: work ending at midnight
     /// ended the day before).
     fn delivery(&self, finish: Minute, ship_days: u32) -> Result<Date, LiveError<K>> {
-        add_days(
+        let mut day = add_days(
             self.origin,
             (finish - 1).div_euclid(DAY) + i64::from(ship_days),
-        )
+        )?;
+        // At most six days on to a delivery day (`delivery_days` has one).
+        while !self.delivery_days[usize::from(day.weekday().to_monday_one_offset() as u8 - 1)] {
+            day = add_days(day, 1)?;
+        }
+        Ok(day)
     }
 
     /// An order with its bookings and dates. Looked up by anything its key borrows as (a
