@@ -170,7 +170,7 @@ fn detail(rt: &BrandRuntime, p: &kiln_model::Product) -> ProductDetail {
             .iter()
             .map(|o| {
                 let (max_length, min, max, unit) = match &o.kind {
-                    OptionKind::Text { max_length } => (Some(*max_length), None, None, None),
+                    OptionKind::Text { max_length, .. } => (Some(*max_length), None, None, None),
                     OptionKind::Number { min, max, unit } => (
                         None,
                         Some(min.to_string()),

@@ -85,6 +85,28 @@ fn check_request(req: &OrderRequest) -> Vec<FieldError> {
         &req.ship_to.postal_code,
         "a postal code",
     );
+    // A person's and an address's fields: short enough for a label, and
+    // nothing invisible (control characters, bidirectional overrides) that
+    // would change how a page, a label or a passport shows them.
+    let texts: [(&str, Option<&str>, usize); 9] = [
+        ("/customer/name", Some(&req.customer.name), 200),
+        ("/customer/email", Some(&req.customer.email), 254),
+        ("/customer/phone", req.customer.phone.as_deref(), 40),
+        ("/ship_to/name", Some(&req.ship_to.name), 200),
+        ("/ship_to/line1", Some(&req.ship_to.line1), 200),
+        ("/ship_to/line2", req.ship_to.line2.as_deref(), 200),
+        ("/ship_to/city", Some(&req.ship_to.city), 100),
+        ("/ship_to/postal_code", Some(&req.ship_to.postal_code), 20),
+        ("/ship_to/region", req.ship_to.region.as_deref(), 100),
+    ];
+    for (path, value, max) in texts {
+        let Some(value) = value else { continue };
+        if value.chars().count() > max {
+            errors.push(FieldError::new(path, format!("at most {max} characters")));
+        } else if let Err(bad) = kiln_model::text::check_text(value, None) {
+            errors.push(FieldError::new(path, format!("cannot hold {bad}")));
+        }
+    }
     let email = req.customer.email.trim();
     let valid_email = email.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty()

@@ -54,6 +54,14 @@ pub enum SelectionError {
     },
     #[error("`{option}` takes at most {max_length} characters")]
     TextTooLong { option: String, max_length: u32 },
+    /// A character the option does not take: `bad` says which and where,
+    /// `allowed` the option's `characters` when it has them.
+    #[error("`{option}` cannot hold {bad}{}", allowed.as_ref().map(|a| format!(" (it takes {a})")).unwrap_or_default())]
+    TextNotAllowed {
+        option: String,
+        bad: String,
+        allowed: Option<String>,
+    },
     #[error("`{value}` is not a number (option `{option}`)")]
     NotANumber { option: String, value: String },
     #[error("{value} is outside {min}..{max} (option `{option}`)")]
@@ -73,6 +81,7 @@ impl SelectionError {
             | SelectionError::SelectedTwice { option, .. }
             | SelectionError::UnknownValue { option, .. }
             | SelectionError::TextTooLong { option, .. }
+            | SelectionError::TextNotAllowed { option, .. }
             | SelectionError::NotANumber { option, .. }
             | SelectionError::OutOfRange { option, .. } => option,
         }
@@ -608,13 +617,22 @@ impl Configurator {
                     }),
                 }
             }
-            OptionKind::Text { max_length } => {
+            OptionKind::Text {
+                max_length,
+                characters,
+            } => {
                 if value.is_empty() {
                     Ok(None)
                 } else if value.chars().count() > *max_length as usize {
                     Err(SelectionError::TextTooLong {
                         option,
                         max_length: *max_length,
+                    })
+                } else if let Err(bad) = kiln_model::text::check_text(value, characters.as_ref()) {
+                    Err(SelectionError::TextNotAllowed {
+                        option,
+                        bad: bad.to_string(),
+                        allowed: characters.as_ref().map(|c| c.source.clone()),
                     })
                 } else {
                     Ok(Some((0, value.to_string())))
@@ -789,7 +807,7 @@ impl Configurator {
                 });
             }
             let (max_length, min, max, unit) = match &opt.kind {
-                OptionKind::Text { max_length } => (Some(*max_length), None, None, None),
+                OptionKind::Text { max_length, .. } => (Some(*max_length), None, None, None),
                 OptionKind::Number { min, max, unit } => {
                     (None, Some(*min), Some(*max), Some(unit.clone()))
                 }

@@ -52,7 +52,10 @@ fn mug() -> Product {
         id: "engraving".into(),
         name: "Engraving".into(),
         aliases: Vec::new(),
-        kind: OptionKind::Text { max_length: 20 },
+        kind: OptionKind::Text {
+            max_length: 20,
+            characters: None,
+        },
         optional: true,
         default: None,
         span: Span::default(),
@@ -207,11 +210,13 @@ fn mug() -> Product {
             view_box: "0 0 200 200".into(),
             layers: vec![
                 PreviewLayer {
+                    fit: None,
                     svg: r#"<rect fill="{glaze}"/>"#.into(),
                     condition: Expr::always(),
                     span: Span::default(),
                 },
                 PreviewLayer {
+                    fit: None,
                     svg: "<text>{engraving}</text>".into(),
                     condition: Expr::Set("engraving".into()),
                     span: Span::default(),

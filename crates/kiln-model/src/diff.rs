@@ -175,7 +175,13 @@ fn records(p: &Product, other: &Product) -> Vec<Rec> {
             None => r,
         };
         out.push(match &o.kind {
-            OptionKind::Text { max_length } => r.num("max length", max_length),
+            OptionKind::Text {
+                max_length,
+                characters,
+            } => r.num("max length", max_length).text(
+                "characters",
+                characters.as_ref().map_or("", |c| c.source.as_str()),
+            ),
             OptionKind::Number { min, max, unit } => {
                 r.dec("min", *min).dec("max", *max).text("unit", unit)
             }

@@ -18,6 +18,7 @@ mod factory;
 pub mod import;
 mod parse;
 mod span;
+pub mod text;
 mod tree;
 mod types;
 

@@ -92,7 +92,7 @@ const OPTION_COMMON: &[&str] = &["name", "aliases", "kind", "optional", "default
 const KINDS: &[(&str, &[&str])] = &[
     ("choice", &["values"]),
     ("color", &["palette"]),
-    ("text", &["max_length"]),
+    ("text", &["max_length", "characters"]),
     ("number", &["min", "max", "unit"]),
 ];
 
@@ -346,6 +346,12 @@ fn option(ctx: &mut Ctx, key: &tree::Key, n: &Node) -> Option<(OptionDef, Vec<(S
                 },
                 None => u32::MAX,
             },
+            characters: get(t, "characters").and_then(|v| {
+                let source = ctx.string(v, "characters")?;
+                crate::text::Characters::parse(&source)
+                    .map_err(|e| ctx.err(v.span.start, e))
+                    .ok()
+            }),
         },
         _ => {
             let min = ctx
@@ -496,8 +502,14 @@ fn default(ctx: &mut Ctx, n: &Node, o: &OptionDef) -> Option<String> {
             }
             id
         }
-        OptionKind::Text { max_length } => {
+        OptionKind::Text {
+            max_length,
+            characters,
+        } => {
             let s = ctx.string(n, "default")?;
+            if let Err(bad) = crate::text::check_text(&s, characters.as_ref()) {
+                ctx.err(n.span.start, format!("the default cannot hold {bad}"));
+            }
             let len = s.chars().count();
             if len > *max_length as usize {
                 ctx.err(
@@ -1091,7 +1103,7 @@ fn preview(ctx: &mut Ctx, n: &Node, options: &[OptionDef]) -> Preview {
     for (i, item) in ctx.tables(layers, "layer").into_iter().enumerate() {
         let Val::Table(t) = &item.val else { continue };
         let what = format!("preview layer {}", i + 1);
-        ctx.keys(t, &["svg", "if"], &what);
+        ctx.keys(t, &["svg", "if", "fit"], &what);
         let svg = match ctx.require(t, "svg", item.span.start, &what) {
             Some(v) => {
                 let s = ctx.string(v, "svg").unwrap_or_default();
@@ -1112,9 +1124,23 @@ fn preview(ctx: &mut Ctx, n: &Node, options: &[OptionDef]) -> Preview {
             None => String::new(),
         };
         let condition = opt_condition(ctx, t, "if", options);
+        let fit = get(t, "fit").and_then(|v| match ctx.u32(v, "fit") {
+            Some(0) => {
+                ctx.err(v.span.start, "`fit` is a width of at least 1");
+                None
+            }
+            w => w,
+        });
+        if fit.is_some() && !svg.contains("<text") {
+            ctx.err(
+                item.span.start,
+                format!("{what} has `fit` but no <text> to fit"),
+            );
+        }
         p.layers.push(PreviewLayer {
             svg,
             condition,
+            fit,
             span: ctx.span(item.span.start),
         });
     }

@@ -524,3 +524,24 @@ fn factory_errors() {
             .starts_with("neither a product file")
     );
 }
+
+#[test]
+fn text_characters_are_checked_where_written() {
+    let ok = "[option.monogram]\nkind = \"text\"\nmax_length = 3\ncharacters = \"A-Z\"\n";
+    assert_eq!(errs(ok), Vec::<String>::new());
+    let backwards = "[option.monogram]\nkind = \"text\"\nmax_length = 3\ncharacters = \"Z-A\"\n";
+    assert_eq!(
+        errs(backwards),
+        ["31:14: `characters` has the range Z-A, which runs backwards"]
+    );
+    let default = "[option.monogram]\nkind = \"text\"\nmax_length = 3\ncharacters = \"A-Z\"\ndefault = \"Ab\"\n";
+    assert_eq!(
+        errs(default),
+        ["32:11: the default cannot hold character 2, “b”"]
+    );
+    let invisible = "[option.monogram]\nkind = \"text\"\nmax_length = 3\ndefault = \"A\\u202E\"\n";
+    assert_eq!(
+        errs(invisible),
+        ["31:11: the default cannot hold character 2, U+202E (invisible)"]
+    );
+}

@@ -147,8 +147,12 @@ pub enum OptionKind {
     Choice { values: Vec<Value> },
     /// A colour from a palette; values are `#rrggbb`.
     Color { values: Vec<Value> },
-    /// Free text, e.g. an engraving or a monogram.
-    Text { max_length: u32 },
+    /// Free text, e.g. an engraving or a monogram: at most `max_length`
+    /// characters, never invisible ones, and only `characters` when given.
+    Text {
+        max_length: u32,
+        characters: Option<crate::text::Characters>,
+    },
     /// A number in a range, e.g. a body measurement. Never enumerated.
     Number {
         min: Decimal,
@@ -295,5 +299,8 @@ pub struct Preview {
 pub struct PreviewLayer {
     pub svg: String,
     pub condition: Expr,
+    /// `fit = 52`: the layer's text may take at most this width (in the
+    /// view box's units); a longer one is drawn narrower to fit.
+    pub fit: Option<u32>,
     pub span: Span,
 }

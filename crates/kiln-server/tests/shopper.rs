@@ -15,6 +15,7 @@ use serde_json::json;
 api_tests!(
     a_quantity_outside_its_range_is_refused,
     no_delivery_is_promised_on_a_sunday,
+    texts_hold_only_what_their_option_and_field_allow,
     downtimes_far_ahead_and_sales_after_today_are_refused,
     the_panel_keeps_the_quantity_and_prices_and_promises_it,
     a_shared_design_is_announced_as_saved_only_to_who_saved_it,
@@ -179,4 +180,31 @@ async fn a_shared_design_is_announced_as_saved_only_to_who_saved_it(app: App) {
     let theirs = view(None).await;
     assert!(!theirs.contains("Design saved"), "{theirs}");
     assert!(theirs.contains("A design shared with you"), "{theirs}");
+}
+
+async fn texts_hold_only_what_their_option_and_field_allow(app: App) {
+    // The demo's engraving: Latin letters, digits and a little punctuation,
+    // at most 12; never an invisible character.
+    for bad in ["ab\u{202E}cd", "line\nbreak", "Hi <Bob>", "ABCDEFGHIJKLM"] {
+        let paths = app
+            .configure("mug", json!({ "engraving": bad }))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(paths, ["/selections/engraving"], "{bad:?}");
+    }
+    let ok = app
+        .configure("mug", json!({ "engraving": "Zoë & Ada!" }))
+        .await
+        .expect(StatusCode::OK);
+    assert!(ok.text.contains("Zoë &amp; Ada!"), "the preview draws it");
+
+    // An order's names and address: short, nothing invisible, all reported.
+    let mut body = mug("ada@example.com");
+    body["customer"]["name"] = json!("A".repeat(1_500_000));
+    body["ship_to"]["city"] = json!("Lon\u{202E}don");
+    let paths = app
+        .place(None, &body)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, ["/customer/name", "/ship_to/city"]);
 }

@@ -43,8 +43,14 @@ pub fn to_toml(p: &Product) -> String {
                     let _ = writeln!(s, "{key} = {{ {} }}", list.join(", "));
                 }
             }
-            OptionKind::Text { max_length } => {
+            OptionKind::Text {
+                max_length,
+                characters,
+            } => {
                 let _ = writeln!(s, "kind = \"text\"\nmax_length = {max_length}");
+                if let Some(c) = characters {
+                    let _ = writeln!(s, "characters = {}", quote(&c.source));
+                }
             }
             OptionKind::Number { min, max, unit } => {
                 let _ = writeln!(
