@@ -18,6 +18,10 @@ pub struct CartLine {
     pub product: String,
     pub selections: Selections,
     pub quantity: u32,
+    /// The delivery date the shopper was shown when adding the line, so the
+    /// cart can say when the factory can no longer keep it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown_promise: Option<jiff::civil::Date>,
 }
 
 /// Short, unambiguous, unguessable enough for a shared link.

@@ -16,6 +16,7 @@ api_tests!(
     a_quantity_outside_its_range_is_refused,
     no_delivery_is_promised_on_a_sunday,
     texts_hold_only_what_their_option_and_field_allow,
+    the_cart_and_checkout_promise_each_line_and_say_when_it_slipped,
     downtimes_far_ahead_and_sales_after_today_are_refused,
     the_panel_keeps_the_quantity_and_prices_and_promises_it,
     a_shared_design_is_announced_as_saved_only_to_who_saved_it,
@@ -207,4 +208,56 @@ async fn texts_hold_only_what_their_option_and_field_allow(app: App) {
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(paths, ["/customer/name", "/ship_to/city"]);
+}
+
+async fn the_cart_and_checkout_promise_each_line_and_say_when_it_slipped(app: App) {
+    let http = no_redirects();
+    let added = http
+        .post(format!("{}/shop/{}/cart", app.base, app.slug))
+        .form(&[
+            ("_product", "mug"),
+            ("size", "L"),
+            ("shape", "tall"),
+            ("_quantity", "2"),
+        ])
+        .send()
+        .await
+        .expect("add");
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let cookie: Vec<String> = added
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
+        .collect();
+    let cookie = cookie.join("; ");
+    let get = |path: &'static str| {
+        let req = http
+            .get(format!("{}/shop/{}{path}", app.base, app.slug))
+            .header(reqwest::header::COOKIE, cookie.clone());
+        async move { req.send().await.expect("page").text().await.expect("html") }
+    };
+    let cart = get("/cart").await;
+    assert!(cart.contains("<th scope=\"col\">Delivery</th>"), "{cart}");
+    assert!(cart.contains("by "), "{cart}");
+    assert!(!cart.contains("Later than"), "{cart}");
+    let checkout = get("/checkout").await;
+    assert!(
+        checkout.contains("Your items") && checkout.contains("by "),
+        "{checkout}"
+    );
+
+    // Someone orders a great many tall mugs first: the line now comes later,
+    // and the cart and checkout say so before the shopper commits.
+    let big = order_body(
+        "big@example.com",
+        "mug",
+        json!({ "size": "L", "shape": "tall" }),
+        10_000,
+    );
+    app.place_ok(&big).await;
+    let cart = get("/cart").await;
+    assert!(cart.contains("Later than the"), "{cart}");
+    let checkout = get("/checkout").await;
+    assert!(checkout.contains("Later than the"), "{checkout}");
 }

@@ -506,10 +506,12 @@ async fn add_to_cart(
     let id = cookie(&headers, CART_COOKIE)
         .unwrap_or_else(|| format!("cart_{}", uuid::Uuid::now_v7().simple()));
     let mut lines = cart_lines(&state, &rt, &headers).await;
+    let shown_promise = kiln_app::catalog::quote(&rt, c.product(), &outcome, quantity).await;
     lines.push(CartLine {
         product,
         selections: outcome.configuration.clone(),
         quantity,
+        shown_promise,
     });
     save_cart(&state, &rt, &id, &lines).await?;
     let mut response = see_other(&format!("/shop/{}/cart", rt.brand.slug));
@@ -547,6 +549,10 @@ pub struct CartLineView {
     summary: String,
     quantity: u32,
     price: String,
+    /// The date the factory can deliver this line by now ("" if it cannot).
+    promise: String,
+    /// Set when that is later than the date shown when the line was added.
+    later: String,
 }
 
 #[derive(Template)]
@@ -558,52 +564,67 @@ struct CartPage {
     total: String,
 }
 
-/// Cart lines priced now; a line whose product changed and no longer fits
-/// is shown with its reason instead of a price.
-fn priced(rt: &BrandRuntime, lines: &[CartLine]) -> (Vec<CartLineView>, String) {
+/// Cart lines priced and promised now; a line whose product changed and no
+/// longer fits is shown with its reason instead of a price. A line the
+/// factory can no longer deliver by the date shown when it was added says so.
+async fn priced(rt: &BrandRuntime, lines: &[CartLine]) -> (Vec<CartLineView>, String) {
     let mut total = Decimal::ZERO;
     let mut currency = String::from("EUR");
-    let views = lines
-        .iter()
-        .map(|l| {
-            let Some(c) = rt.catalog.product(&l.product) else {
-                return CartLineView {
-                    name: l.product.clone(),
-                    summary: "no longer sold".into(),
-                    quantity: l.quantity,
-                    price: "–".into(),
-                };
-            };
-            // Added on an older catalog version: say what no longer holds.
-            let problems = recheck(&rt.catalog, &l.product, &l.selections);
-            let summary = l
-                .selections
-                .iter()
-                .map(|(o, v)| selection_label(c, o, v))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let price = match c
-                .configure_unexplained(&l.selections)
-                .ok()
-                .and_then(|o| o.price)
-            {
-                Some(p) => {
-                    currency = p.currency.clone();
-                    let line = p.total * Decimal::from(l.quantity);
-                    total += line;
-                    money(&p.currency, line)
-                }
-                None if problems.is_empty() => "cannot be made as configured".into(),
-                None => format!("cannot be made as configured: {}", problems.join("; ")),
-            };
-            CartLineView {
-                name: c.product().name.clone(),
-                summary,
+    let mut views = Vec::with_capacity(lines.len());
+    for l in lines {
+        let Some(c) = rt.catalog.product(&l.product) else {
+            views.push(CartLineView {
+                name: l.product.clone(),
+                summary: "no longer sold".into(),
                 quantity: l.quantity,
-                price,
+                price: "–".into(),
+                promise: String::new(),
+                later: String::new(),
+            });
+            continue;
+        };
+        // Added on an older catalog version: say what no longer holds.
+        let problems = recheck(&rt.catalog, &l.product, &l.selections);
+        let summary = l
+            .selections
+            .iter()
+            .map(|(o, v)| selection_label(c, o, v))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let outcome = c
+            .configure_unexplained(&l.selections)
+            .ok()
+            .filter(|o| o.valid && o.complete);
+        let price = match outcome.as_ref().and_then(|o| o.price.as_ref()) {
+            Some(p) => {
+                currency = p.currency.clone();
+                let line = p.total * Decimal::from(l.quantity);
+                total += line;
+                money(&p.currency, line)
             }
-        })
-        .collect();
+            None if problems.is_empty() => "cannot be made as configured".into(),
+            None => format!("cannot be made as configured: {}", problems.join("; ")),
+        };
+        let now = match &outcome {
+            Some(o) => kiln_app::catalog::quote(rt, c.product(), o, l.quantity).await,
+            None => None,
+        };
+        let later = match (l.shown_promise, now) {
+            (Some(shown), Some(now)) if now > shown => format!(
+                "Later than the {} shown when you added it: the factory has taken other orders since.",
+                long_date(shown)
+            ),
+            _ => String::new(),
+        };
+        views.push(CartLineView {
+            name: c.product().name.clone(),
+            summary,
+            quantity: l.quantity,
+            price,
+            promise: now.map(long_date).unwrap_or_default(),
+            later,
+        });
+    }
     (views, money(&currency, total))
 }
 
@@ -614,7 +635,7 @@ async fn cart_page(
 ) -> UiResult<Response> {
     let rt = state.app.brand(&brand).await?;
     let lines = cart_lines(&state, &rt, &headers).await;
-    let (lines, total) = priced(&rt, &lines);
+    let (lines, total) = priced(&rt, &lines).await;
     Ok(page(&CartPage {
         brand: rt.brand.slug.to_string(),
         cart_count: lines.len(),
@@ -638,6 +659,7 @@ struct CheckoutPage {
     brand: String,
     cart_count: usize,
     count: usize,
+    lines: Vec<CartLineView>,
     total: String,
     problem: String,
     fields: Vec<FieldView>,
@@ -680,14 +702,14 @@ const CHECKOUT_FIELDS: &[(&str, &str, &str, &str, &str)] = &[
     ("country", "Country", "text", "country", "/ship_to/country"),
 ];
 
-fn checkout_form(
+async fn checkout_form(
     rt: &BrandRuntime,
     lines: &[CartLine],
     values: &Fields,
     errors: &[kiln_app::FieldError],
     problem: String,
 ) -> CheckoutPage {
-    let (views, total) = priced(rt, lines);
+    let (views, total) = priced(rt, lines).await;
     let fields = CHECKOUT_FIELDS
         .iter()
         .map(|(name, label, kind, autocomplete, path)| FieldView {
@@ -708,6 +730,7 @@ fn checkout_form(
         brand: rt.brand.slug.to_string(),
         cart_count: views.len(),
         count: views.len(),
+        lines: views,
         total,
         problem,
         fields,
@@ -725,13 +748,8 @@ async fn checkout_page(
     if lines.is_empty() {
         return Ok(see_other(&format!("/shop/{}/cart", rt.brand.slug)));
     }
-    Ok(page(&checkout_form(
-        &rt,
-        &lines,
-        &Vec::new(),
-        &[],
-        String::new(),
-    )))
+    let form = checkout_form(&rt, &lines, &Vec::new(), &[], String::new()).await;
+    Ok(page(&form))
 }
 
 async fn checkout(
@@ -810,7 +828,7 @@ async fn checkout(
             } else {
                 detail
             };
-            let form = checkout_form(&rt, &lines, &values, &errors, problem);
+            let form = checkout_form(&rt, &lines, &values, &errors, problem).await;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page(&form)).into_response())
         }
         Err(e) => Err(e.into()),
