@@ -17,6 +17,7 @@ api_tests!(
     no_delivery_is_promised_on_a_sunday,
     texts_hold_only_what_their_option_and_field_allow,
     the_cart_and_checkout_promise_each_line_and_say_when_it_slipped,
+    a_link_cannot_put_words_on_the_console,
     downtimes_far_ahead_and_sales_after_today_are_refused,
     the_panel_keeps_the_quantity_and_prices_and_promises_it,
     a_shared_design_is_announced_as_saved_only_to_who_saved_it,
@@ -260,4 +261,68 @@ async fn the_cart_and_checkout_promise_each_line_and_say_when_it_slipped(app: Ap
     assert!(cart.contains("Later than the"), "{cart}");
     let checkout = get("/checkout").await;
     assert!(checkout.contains("Later than the"), "{checkout}");
+}
+
+fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
+        .collect()
+}
+
+async fn a_link_cannot_put_words_on_the_console(app: App) {
+    let http = no_redirects();
+    let signed = http
+        .post(format!("{}/console/sign-in", app.base))
+        .form(&[("key", app.key.as_str())])
+        .send()
+        .await
+        .expect("sign in");
+    let key = set_cookies(&signed).join("; ");
+    let get = |path: &str, cookie: String| {
+        let req = http
+            .get(format!("{}{path}", app.base))
+            .header(reqwest::header::COOKIE, cookie);
+        async move { req.send().await.expect("page") }
+    };
+    for path in [
+        "/console?notice=Your+account+is+locked%2C+call+0800+000",
+        "/console?problem=Your+account+is+locked%2C+call+0800+000",
+        "/console/catalog?notice=Your+account+is+locked%2C+call+0800+000",
+        "/console/webhooks?notice=Your+account+is+locked%2C+call+0800+000",
+    ] {
+        let page = get(path, key.clone()).await.text().await.expect("html");
+        assert!(!page.contains("Your account is locked"), "{path}");
+    }
+
+    // A real action's confirmation comes back once, through a cookie.
+    let problem = http
+        .post(format!("{}/console/downtimes", app.base))
+        .header(reqwest::header::COOKIE, key.clone())
+        .form(&[
+            ("work_center", "wheel"),
+            ("from", "soon"),
+            ("to", "later"),
+            ("reason", ""),
+        ])
+        .send()
+        .await
+        .expect("downtime");
+    assert_eq!(problem.status(), StatusCode::SEE_OTHER);
+    let to = problem.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(to, "/console", "no message in the URL");
+    let flash = set_cookies(&problem).join("; ");
+    let shown = get("/console", format!("{key}; {flash}")).await;
+    let spent = set_cookies(&shown);
+    let page = shown.text().await.expect("html");
+    assert!(
+        page.contains("Enter both days of the downtime as dates."),
+        "{page}"
+    );
+    assert!(spent.iter().any(|c| c == "kiln_flash="), "{spent:?}");
 }

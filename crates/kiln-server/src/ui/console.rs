@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -138,17 +138,15 @@ struct Console {
     suggestions: Vec<kiln_domain::PurchaseSuggestion>,
 }
 
-#[derive(Deserialize)]
-struct Notice {
-    problem: Option<String>,
-    notice: Option<String>,
-}
-
-async fn console(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Query(notice): Query<Notice>,
-) -> UiResult<Response> {
+async fn console(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiResult<Response> {
+    let flash = super::flash_of(&headers);
+    let said = |kind: super::Flash| {
+        flash
+            .as_ref()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, text)| text.clone())
+            .unwrap_or_default()
+    };
     let Some(rt) = signed_in(&state, &headers).await? else {
         return Ok(page(&SignIn {
             problem: String::new(),
@@ -258,11 +256,11 @@ async fn console(
         .collect();
     let schedule = state.app.schedule(slug, Some(from), DAYS).await?;
     let gantt = super::gantt::gantt_svg(&schedule.work_centers);
-    Ok(page(&Console {
+    let console = page(&Console {
         brand: rt.brand.slug.to_string(),
         brand_name: rt.brand.name.clone(),
-        problem: notice.problem.unwrap_or_default(),
-        notice: notice.notice.unwrap_or_default(),
+        problem: said(super::Flash::Problem),
+        notice: said(super::Flash::Notice),
         work_centers: rt
             .catalog
             .factory
@@ -277,8 +275,10 @@ async fn console(
         orders,
         materials,
         suggestions: state.app.suggestions(slug).await?,
-    }))
+    });
+    Ok(super::spend_flash(&headers, console))
 }
+
 /// The last characters of an id: enough to tell rows apart on screen.
 pub(super) fn tail(id: &str) -> String {
     let n = id.chars().count();
@@ -286,21 +286,12 @@ pub(super) fn tail(id: &str) -> String {
 }
 
 fn back_with(problem: &str) -> Response {
-    back("problem", problem)
+    back(super::Flash::Problem, problem)
 }
 
-/// Back to the console with a message in the query string.
-fn back(param: &str, text: &str) -> Response {
-    let mut to = format!("/console?{param}=");
-    for b in text.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => to.push(b as char),
-            _ => {
-                let _ = write!(to, "%{b:02X}");
-            }
-        }
-    }
-    see_other(&to)
+/// Back to the console, which shows `text` once (see `super::redirect_with`).
+fn back(kind: super::Flash, text: &str) -> Response {
+    super::redirect_with("/console", kind, text)
 }
 
 async fn operation(
@@ -450,7 +441,7 @@ async fn resequence(State(state): State<Arc<AppState>>, headers: HeaderMap) -> U
             r.evaluations, r.weighted_days_late_before
         )
     };
-    Ok(back("notice", &text))
+    Ok(back(super::Flash::Notice, &text))
 }
 
 /// Marks a work centre down and comes back with the promises that moved.
@@ -519,7 +510,7 @@ async fn downtime(
             d.at_risk.len()
         );
     }
-    Ok(back("notice", &text))
+    Ok(back(super::Flash::Notice, &text))
 }
 
 /// Receives a suggested purchase into stock.

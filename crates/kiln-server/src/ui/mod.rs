@@ -8,6 +8,7 @@ mod platform;
 mod pos;
 mod shop;
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use askama::Template;
@@ -109,6 +110,57 @@ fn set_cookie(response: &mut Response, name: &str, value: &str, path: &str, max_
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
+}
+
+/// A one-time message for the next console page. It rides in a cookie the
+/// server sets on its own redirect, never in the URL: a link cannot put
+/// words on the console. Hex keeps any text cookie-safe.
+const FLASH_COOKIE: &str = "kiln_flash";
+
+/// What a flash message is: a confirmation or a problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Flash {
+    Notice,
+    Problem,
+}
+
+/// Redirects to `to` with `text` shown once there.
+pub(super) fn redirect_with(to: &str, kind: Flash, text: &str) -> Response {
+    let mut response = see_other(to);
+    let mut value = String::from(match kind {
+        Flash::Notice => "n",
+        Flash::Problem => "p",
+    });
+    // Well under a cookie's 4 KB once hex-encoded.
+    let text: String = text.chars().take(1_000).collect();
+    for b in text.bytes() {
+        let _ = write!(value, "{b:02x}");
+    }
+    set_cookie(&mut response, FLASH_COOKIE, &value, "/console", 60);
+    response
+}
+
+/// The flash message the request carries, if any (see [`redirect_with`]).
+pub(super) fn flash_of(headers: &HeaderMap) -> Option<(Flash, String)> {
+    let value = cookie(headers, FLASH_COOKIE)?;
+    let kind = match value.get(..1)? {
+        "n" => Flash::Notice,
+        "p" => Flash::Problem,
+        _ => return None,
+    };
+    let hex = value.get(1..)?;
+    let bytes: Option<Vec<u8>> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect();
+    Some((kind, String::from_utf8(bytes?).ok()?))
+}
+
+/// Shows `response` with the flash message spent: the next view is clean.
+pub(super) fn spend_flash(headers: &HeaderMap, mut response: Response) -> Response {
+    if cookie(headers, FLASH_COOKIE).is_some() {
+        set_cookie(&mut response, FLASH_COOKIE, "", "/console", 0);
+    }
+    response
 }
 
 pub fn money(currency: &str, amount: Decimal) -> String {

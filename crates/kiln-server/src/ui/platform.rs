@@ -16,7 +16,7 @@ use kiln_domain::{DeliveryId, WebhookId};
 use serde::Deserialize;
 
 use super::console::require;
-use super::{UiResult, long_date, page, see_other};
+use super::{UiResult, long_date, page};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -67,7 +67,6 @@ struct CatalogPage {
 struct CatalogQuery {
     from: Option<i64>,
     to: Option<i64>,
-    notice: Option<String>,
 }
 
 async fn catalog_page(
@@ -98,7 +97,7 @@ async fn catalog_page(
     };
     Ok(CatalogPage {
         brand: rt.brand.slug.to_string(),
-        notice: q.notice.unwrap_or_default(),
+        notice: String::new(),
         problem: String::new(),
         versions: versions
             .into_iter()
@@ -126,7 +125,11 @@ async fn catalog(
     Query(q): Query<CatalogQuery>,
 ) -> UiResult<Response> {
     let rt = require(&state, &headers).await?;
-    Ok(page(&catalog_page(&state, &rt, q).await?))
+    let mut view = catalog_page(&state, &rt, q).await?;
+    if let Some((super::Flash::Notice, text)) = super::flash_of(&headers) {
+        view.notice = text;
+    }
+    Ok(super::spend_flash(&headers, page(&view)))
 }
 
 /// Publishes the uploaded files as the next version; on any error the page
@@ -157,10 +160,11 @@ async fn upload(
     let sources = files.clone();
     let actor = kiln_app::Actor::Staff(format!("console key {}", rt.brand.slug));
     match state.app.publish_catalog(&actor, &rt.brand, files).await {
-        Ok(p) => Ok(see_other(&format!(
-            "/console/catalog?notice=Published+version+{}",
-            p.version
-        ))),
+        Ok(p) => Ok(super::redirect_with(
+            "/console/catalog",
+            super::Flash::Notice,
+            &format!("Published version {}", p.version),
+        )),
         Err(AppError::InvalidModel { detail, errors }) => {
             let mut view = catalog_page(
                 &state,
@@ -168,7 +172,6 @@ async fn upload(
                 CatalogQuery {
                     from: None,
                     to: None,
-                    notice: None,
                 },
             )
             .await?;
@@ -212,7 +215,6 @@ async fn upload(
                 CatalogQuery {
                     from: None,
                     to: None,
-                    notice: None,
                 },
             )
             .await?;
@@ -249,16 +251,7 @@ struct WebhooksPage {
     endpoints: Vec<EndpointView>,
 }
 
-#[derive(Deserialize)]
-struct Notice {
-    notice: Option<String>,
-}
-
-async fn webhooks(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Query(q): Query<Notice>,
-) -> UiResult<Response> {
+async fn webhooks(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiResult<Response> {
     let rt = require(&state, &headers).await?;
     let mut endpoints = Vec::new();
     for e in state.app.webhooks(&rt.brand).await? {
@@ -306,11 +299,16 @@ async fn webhooks(
                 .collect(),
         });
     }
-    Ok(page(&WebhooksPage {
+    let notice = match super::flash_of(&headers) {
+        Some((super::Flash::Notice, text)) => text,
+        _ => String::new(),
+    };
+    let view = page(&WebhooksPage {
         brand: rt.brand.slug.to_string(),
-        notice: q.notice.unwrap_or_default(),
+        notice,
         endpoints,
-    }))
+    });
+    Ok(super::spend_flash(&headers, view))
 }
 
 #[derive(Deserialize)]
@@ -339,7 +337,9 @@ async fn replay(
             delivery.as_ref(),
         )
         .await?;
-    Ok(see_other(&format!(
-        "/console/webhooks?notice={n}+deliveries+sent+again"
-    )))
+    Ok(super::redirect_with(
+        "/console/webhooks",
+        super::Flash::Notice,
+        &format!("{n} deliveries sent again"),
+    ))
 }
