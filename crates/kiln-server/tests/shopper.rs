@@ -18,6 +18,7 @@ api_tests!(
     texts_hold_only_what_their_option_and_field_allow,
     the_cart_and_checkout_promise_each_line_and_say_when_it_slipped,
     a_link_cannot_put_words_on_the_console,
+    console_actions_say_what_they_did,
     downtimes_far_ahead_and_sales_after_today_are_refused,
     the_panel_keeps_the_quantity_and_prices_and_promises_it,
     a_shared_design_is_announced_as_saved_only_to_who_saved_it,
@@ -325,4 +326,51 @@ async fn a_link_cannot_put_words_on_the_console(app: App) {
         "{page}"
     );
     assert!(spent.iter().any(|c| c == "kiln_flash="), "{spent:?}");
+}
+
+async fn console_actions_say_what_they_did(app: App) {
+    let order = app.place_ok(&mug("ada@example.com")).await;
+    let wo = work_orders_of(&app.order(&order).await)[0].clone();
+    let http = no_redirects();
+    let signed = http
+        .post(format!("{}/console/sign-in", app.base))
+        .form(&[("key", app.key.as_str())])
+        .send()
+        .await
+        .expect("sign in");
+    let key = set_cookies(&signed).join("; ");
+    // Posts a console form and reads the console it comes back to.
+    let act = |path: String, form: Vec<(&'static str, &'static str)>| {
+        let http = http.clone();
+        let (base, key) = (app.base.clone(), key.clone());
+        async move {
+            let done = http
+                .post(format!("{base}{path}"))
+                .header(reqwest::header::COOKIE, key.clone())
+                .form(&form)
+                .send()
+                .await
+                .expect("action");
+            assert_eq!(done.status(), StatusCode::SEE_OTHER);
+            let flash = set_cookies(&done).join("; ");
+            http.get(format!("{base}/console"))
+                .header(reqwest::header::COOKIE, format!("{key}; {flash}"))
+                .send()
+                .await
+                .expect("console")
+                .text()
+                .await
+                .expect("html")
+        }
+    };
+    let op = |verb: &str| format!("/console/work-orders/{wo}/operations/1/{verb}");
+    let started = act(op("start"), vec![]).await;
+    assert!(started.contains("Started "), "{started}");
+    let bad = act(op("complete"), vec![("scrap", "two")]).await;
+    assert!(
+        bad.contains("Enter the scrapped units as a whole number"),
+        "{bad}"
+    );
+    let completed = act(op("complete"), vec![("scrap", "1")]).await;
+    assert!(completed.contains("1 good, 1 scrapped."), "{completed}");
 }

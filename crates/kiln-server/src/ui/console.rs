@@ -91,6 +91,8 @@ struct QueueItem {
     status: String,
     url: String,
     button: String,
+    /// A completion: the form asks how many units were scrapped.
+    scrap_max: Option<i64>,
 }
 
 struct Queue {
@@ -198,6 +200,7 @@ async fn console(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiRe
                     wo.sku,
                     tail(wo.id.as_str())
                 ),
+                scrap_max: (action == "complete").then_some(wo.quantity),
             });
         }
     }
@@ -294,29 +297,73 @@ fn back(kind: super::Flash, text: &str) -> Response {
     super::redirect_with("/console", kind, text)
 }
 
+#[derive(Deserialize)]
+struct OperationFields {
+    /// Units scrapped, when completing; empty means none.
+    #[serde(default)]
+    scrap: String,
+}
+
+/// Starts or completes an operation and says what was done.
 async fn operation(
     State(state): State<Arc<AppState>>,
     Path((wo, seq, action)): Path<(String, i64, String)>,
     headers: HeaderMap,
+    Form(form): Form<OperationFields>,
 ) -> UiResult<Response> {
     let rt = require(&state, &headers).await?;
     let action = match action.as_str() {
         "start" => OperationAction::Start,
-        "complete" => OperationAction::Complete { scrap: 0 },
+        "complete" => match form.scrap.trim() {
+            "" => OperationAction::Complete { scrap: 0 },
+            s => match s.parse::<i64>() {
+                Ok(scrap) if scrap >= 0 => OperationAction::Complete { scrap },
+                _ => {
+                    return Ok(back_with(
+                        "Enter the scrapped units as a whole number, 0 if none.",
+                    ));
+                }
+            },
+        },
         other => return Err(ApiError::not_found(format!("no action `{other}`")).into()),
     };
     let wo = WorkOrderId::from(wo);
-    Ok(
-        match state
-            .app
-            .record_operation(rt.brand.slug.as_str(), &wo, seq, action)
-            .await
-        {
-            Ok(_) => see_other("/console"),
-            Err(AppError::Conflict(m) | AppError::NotFound(m)) => back_with(&m),
-            Err(e) => return Err(e.into()),
-        },
-    )
+    let done = match state
+        .app
+        .record_operation(rt.brand.slug.as_str(), &wo, seq, action)
+        .await
+    {
+        Ok(done) => done,
+        Err(
+            AppError::Conflict(m) | AppError::NotFound(m) | AppError::Invalid { detail: m, .. },
+        ) => {
+            return Ok(back_with(&m));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let name = done
+        .work_order
+        .operations
+        .iter()
+        .find(|o| o.seq == seq)
+        .map_or("the operation", |o| o.name.as_str());
+    let which = format!(
+        "work order …{} ({})",
+        tail(wo.as_str()),
+        done.work_order.sku
+    );
+    let text = match action {
+        OperationAction::Start => format!("Started {name} of {which}."),
+        OperationAction::Complete { scrap: 0 } => format!(
+            "Completed {name} of {which}: all {} good.",
+            done.work_order.quantity
+        ),
+        OperationAction::Complete { scrap } => format!(
+            "Completed {name} of {which}: {} good, {scrap} scrapped.",
+            (done.work_order.quantity - scrap).max(0)
+        ),
+    };
+    Ok(back(super::Flash::Notice, &text))
 }
 
 #[derive(Template)]
@@ -371,7 +418,13 @@ async fn ship(
             .ship(rt.brand.slug.as_str(), &order, carrier, tracking)
             .await
         {
-            Ok(_) => see_other("/console"),
+            Ok(_) => back(
+                super::Flash::Notice,
+                &format!(
+                    "Order …{} shipped with {carrier}, tracking number {tracking}.",
+                    tail(order.as_str())
+                ),
+            ),
             Err(AppError::Conflict(m)) => back_with(&m),
             Err(e) => return Err(e.into()),
         },
@@ -386,7 +439,8 @@ async fn delivered(
     let rt = require(&state, &headers).await?;
     let shipment = ShipmentId::from(shipment);
     state.app.deliver(rt.brand.slug.as_str(), &shipment).await?;
-    Ok(see_other("/console"))
+    let text = format!("Shipment …{} marked delivered.", tail(shipment.as_str()));
+    Ok(back(super::Flash::Notice, &text))
 }
 
 async fn paid(
@@ -400,7 +454,8 @@ async fn paid(
         .app
         .set_payment(rt.brand.slug.as_str(), &order, PaymentStatus::Paid)
         .await?;
-    Ok(see_other("/console"))
+    let text = format!("Payment recorded for order …{}.", tail(order.as_str()));
+    Ok(back(super::Flash::Notice, &text))
 }
 
 #[derive(Deserialize)]
