@@ -163,7 +163,8 @@ impl App {
         Ok(self.store.stores(&rt.brand.id).await?)
     }
 
-    /// Customers whose email or phone is exactly `query`.
+    /// Customers a clerk searches for: by email or phone as stored, by part
+    /// of a name or an email, or by a phone number in any common format.
     pub async fn find_customers(&self, slug: &str, query: &str) -> Result<Vec<Customer>> {
         let rt = self.brand(slug).await?;
         Ok(self.store.find_customers(&rt.brand.id, query).await?)

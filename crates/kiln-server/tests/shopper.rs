@@ -19,6 +19,7 @@ api_tests!(
     the_cart_and_checkout_promise_each_line_and_say_when_it_slipped,
     a_link_cannot_put_words_on_the_console,
     console_actions_say_what_they_did,
+    a_clerk_finds_customers_by_part_of_a_name_an_email_or_a_phone,
     downtimes_far_ahead_and_sales_after_today_are_refused,
     the_panel_keeps_the_quantity_and_prices_and_promises_it,
     a_shared_design_is_announced_as_saved_only_to_who_saved_it,
@@ -373,4 +374,39 @@ async fn console_actions_say_what_they_did(app: App) {
     );
     let completed = act(op("complete"), vec![("scrap", "1")]).await;
     assert!(completed.contains("1 good, 1 scrapped."), "{completed}");
+}
+
+async fn a_clerk_finds_customers_by_part_of_a_name_an_email_or_a_phone(app: App) {
+    let mut body = order_body("grace.hopper@example.com", "mug", json!({}), 1);
+    body["customer"] = json!({ "name": "Grace Hopper", "email": "grace.hopper@example.com", "phone": "+44 7700 900123" });
+    app.place_ok(&body).await;
+    app.place_ok(&mug("ada@example.org")).await;
+    let found = |q: &'static str| {
+        let kiln = app.kiln.clone();
+        let slug = app.slug.clone();
+        async move {
+            kiln.find_customers(&slug, q)
+                .await
+                .expect("search")
+                .into_iter()
+                .map(|c| c.email)
+                .collect::<Vec<_>>()
+        }
+    };
+    for q in [
+        "grace.hopper@example.com",
+        "GRACE.HOPPER@example.com",
+        "hopper",
+        "Grace H",
+        "grace.hop",
+        "07700 900123",
+        "+44 (0)7700-900.123",
+        "7700900123",
+        "+44 7700 900123",
+    ] {
+        assert_eq!(found(q).await, ["grace.hopper@example.com"], "{q}");
+    }
+    assert!(found("g").await.is_empty(), "one letter finds no one");
+    assert!(found("%").await.is_empty(), "a wildcard is a character");
+    assert!(found("0800 000 111").await.is_empty());
 }

@@ -19,6 +19,7 @@
 
 mod migrate;
 mod postgres;
+mod search;
 mod sql;
 mod sqlite;
 mod traits;

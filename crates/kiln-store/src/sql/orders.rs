@@ -296,13 +296,19 @@ macro_rules! impl_orders {
             }
 
             async fn find_customers(&self, brand: &BrandId, query: &str) -> Result<Vec<Customer>> {
+                let q = crate::search::CustomerQuery::new(query);
                 sqlx::query(
                     "SELECT id AS customer_id, email, name AS customer_name, phone FROM customers \
-                     WHERE brand_id = $1 AND (email = $2 OR phone = $3) ORDER BY email LIMIT 20",
+                     WHERE brand_id = $1 AND (email = $2 OR phone = $3 \
+                       OR ($4 <> '' AND (LOWER(name) LIKE $4 ESCAPE '\\' OR email LIKE $4 ESCAPE '\\')) \
+                       OR ($5 <> '' AND REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(phone, ' ', ''), '-', ''), '(', ''), ')', ''), '.', ''), '+', '') LIKE $5)) \
+                     ORDER BY (email = $2) DESC, email LIMIT 20",
                 )
                 .bind(brand.as_str())
-                .bind(query.trim().to_lowercase())
-                .bind(query.trim())
+                .bind(q.exact_email)
+                .bind(q.exact_phone)
+                .bind(q.contains)
+                .bind(q.phone_suffix)
                 .fetch_all(&self.read)
                 .await?
                 .iter()
