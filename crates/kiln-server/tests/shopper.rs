@@ -374,6 +374,17 @@ async fn console_actions_say_what_they_did(app: App) {
     );
     let completed = act(op("complete"), vec![("scrap", "1")]).await;
     assert!(completed.contains("1 good, 1 scrapped."), "{completed}");
+    // The Gantt's colours are explained, and its bars are a list too.
+    assert!(
+        completed.contains("What the chart's colours mean"),
+        "{completed}"
+    );
+    let tail = &order[order.len() - 6..];
+    assert!(completed.contains(&format!("order …{tail}")), "{completed}");
+    assert!(
+        completed.contains("Every booked operation as a list"),
+        "{completed}"
+    );
 }
 
 async fn a_clerk_finds_customers_by_part_of_a_name_an_email_or_a_phone(app: App) {

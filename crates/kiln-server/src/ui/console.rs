@@ -134,6 +134,8 @@ struct Console {
     today: String,
     days: i32,
     gantt: String,
+    /// The chart's legend and its bars as a list.
+    gantt_key: String,
     queues: Vec<Queue>,
     orders: Vec<OrderRow>,
     materials: Vec<MaterialRow>,
@@ -259,6 +261,7 @@ async fn console(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiRe
         .collect();
     let schedule = state.app.schedule(slug, Some(from), DAYS).await?;
     let gantt = super::gantt::gantt_svg(&schedule.work_centers);
+    let gantt_key = super::gantt::gantt_key(&schedule.work_centers);
     let console = page(&Console {
         brand: rt.brand.slug.to_string(),
         brand_name: rt.brand.name.clone(),
@@ -274,6 +277,7 @@ async fn console(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiRe
         today: from.to_string(),
         days: DAYS,
         gantt,
+        gantt_key,
         queues,
         orders,
         materials,

@@ -110,11 +110,7 @@ pub(super) fn gantt_svg(schedule: &[kiln_app::planning::WorkCenterSchedule]) -> 
                         },
                         clock(bar.start),
                         clock(bar.end),
-                        match bar.status {
-                            kiln_plan::live::OperationStatus::Planned => "planned",
-                            kiln_plan::live::OperationStatus::Started => "started",
-                            kiln_plan::live::OperationStatus::Done => "done",
-                        }
+                        status(bar.status)
                     ))
                 );
             }
@@ -128,7 +124,71 @@ pub(super) fn gantt_svg(schedule: &[kiln_app::planning::WorkCenterSchedule]) -> 
     svg
 }
 
-/// A stable colour per order, so one order's bars read as one across the chart.
+/// What the chart's colours mean, and every bar as a list that keyboard,
+/// touch and screen readers reach (a bar's hover text is for mice only).
+pub(super) fn gantt_key(schedule: &[kiln_app::planning::WorkCenterSchedule]) -> String {
+    let mut orders: Vec<&str> = Vec::new();
+    let mut rows = String::new();
+    for w in schedule {
+        for day in &w.days {
+            for bar in &day.bars {
+                let id = bar.order_id.as_str();
+                if !orders.contains(&id) {
+                    orders.push(id);
+                }
+                let _ = write!(
+                    rows,
+                    "<tr><td>{}</td><td>{}</td><td>order …{} line {}</td><td>{}</td><td>{} to {}</td><td>{}</td></tr>",
+                    xml(&w.name),
+                    bar.machine + 1,
+                    tail(id),
+                    bar.line_no,
+                    xml(&bar.operation),
+                    clock(bar.start),
+                    clock(bar.end),
+                    status(bar.status)
+                );
+            }
+        }
+    }
+    let mut out =
+        String::from("<ul class=\"legend\" aria-label=\"What the chart's colours mean\">");
+    for id in &orders {
+        let _ = write!(
+            out,
+            "<li><span class=\"swatch\" style=\"background:{}\" aria-hidden=\"true\"></span>order …{}</li>",
+            colour(id),
+            tail(id)
+        );
+    }
+    out.push_str(
+        "<li><span class=\"swatch down\" aria-hidden=\"true\"></span>down</li>\
+         <li><span class=\"swatch closed\" aria-hidden=\"true\"></span>closed</li>\
+         <li><span class=\"swatch open\" aria-hidden=\"true\"></span>open, no work booked</li></ul>",
+    );
+    if rows.is_empty() {
+        return out;
+    }
+    let _ = write!(
+        out,
+        "<details><summary>Every booked operation as a list ({} order{})</summary><div class=\"scroll\"><table>\
+         <thead><tr><th scope=\"col\">Work centre</th><th scope=\"col\">Machine</th><th scope=\"col\">Order</th>\
+         <th scope=\"col\">Operation</th><th scope=\"col\">When (UTC)</th><th scope=\"col\">Status</th></tr></thead>\
+         <tbody>{rows}</tbody></table></div></details>",
+        orders.len(),
+        if orders.len() == 1 { "" } else { "s" }
+    );
+    out
+}
+
+fn status(s: kiln_plan::live::OperationStatus) -> &'static str {
+    match s {
+        kiln_plan::live::OperationStatus::Planned => "planned",
+        kiln_plan::live::OperationStatus::Started => "started",
+        kiln_plan::live::OperationStatus::Done => "done",
+    }
+}
+
 /// `Mon 23 Nov 08:30` in UTC, for hover text.
 fn clock(t: jiff::Timestamp) -> String {
     t.to_zoned(jiff::tz::TimeZone::UTC)
@@ -136,6 +196,7 @@ fn clock(t: jiff::Timestamp) -> String {
         .to_string()
 }
 
+/// A stable colour per order, so one order's bars read as one across the chart.
 fn colour(id: &str) -> String {
     let h = id.bytes().fold(2166136261u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(16777619)
