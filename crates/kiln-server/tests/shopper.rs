@@ -20,6 +20,7 @@ api_tests!(
     a_link_cannot_put_words_on_the_console,
     console_actions_say_what_they_did,
     a_clerk_finds_customers_by_part_of_a_name_an_email_or_a_phone,
+    the_order_page_echoes_the_address_and_how_to_pay,
     downtimes_far_ahead_and_sales_after_today_are_refused,
     the_panel_keeps_the_quantity_and_prices_and_promises_it,
     a_shared_design_is_announced_as_saved_only_to_who_saved_it,
@@ -420,4 +421,34 @@ async fn a_clerk_finds_customers_by_part_of_a_name_an_email_or_a_phone(app: App)
     assert!(found("g").await.is_empty(), "one letter finds no one");
     assert!(found("%").await.is_empty(), "a wildcard is a character");
     assert!(found("0800 000 111").await.is_empty());
+}
+
+async fn the_order_page_echoes_the_address_and_how_to_pay(app: App) {
+    let id = app.place_ok(&mug("ada@example.com")).await;
+    // The customer's link carries a secret the API does not show.
+    let order = app
+        .kiln
+        .order(&app.slug, &kiln_domain::OrderId::from(id.clone()))
+        .await
+        .expect("the order");
+    let token = order.access_token;
+    let page = app
+        .http
+        .get(format!(
+            "{}/shop/{}/orders/{id}?token={token}",
+            app.base, app.slug
+        ))
+        .send()
+        .await
+        .expect("order page")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("Delivery address"), "{page}");
+    assert!(
+        page.contains("12 Analytical Way<br>N1 9GU London<br>GB"),
+        "{page}"
+    );
+    assert!(page.contains("Updates go to ada@example.com."), "{page}");
+    assert!(page.contains("<h2>Payment</h2>"), "how to pay: {page}");
 }

@@ -856,6 +856,9 @@ pub(super) struct OrderPage {
     updates: Vec<(String, String)>,
     lines: Vec<(String, String, i64, String)>,
     total: String,
+    /// Where it goes, a line each, as the customer typed it.
+    address: Vec<String>,
+    email: String,
 }
 
 pub const STEPS: &[(&str, &str)] = &[
@@ -941,7 +944,22 @@ pub(super) fn order_view(rt: &BrandRuntime, o: &kiln_domain::Order) -> OrderPage
         Some(p) => format!("{} ({})", p.status.as_str().replace('_', " "), p.reference),
         None => String::new(),
     };
+    let a = &o.ship_to;
+    let address = [
+        Some(a.name.clone()),
+        Some(a.line1.clone()),
+        a.line2.clone(),
+        Some(format!("{} {}", a.postal_code, a.city).trim().to_string()),
+        a.region.clone(),
+        Some(a.country.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|l| !l.trim().is_empty())
+    .collect();
     OrderPage {
+        address,
+        email: o.customer.email.clone(),
         payment,
         brand: rt.brand.slug.to_string(),
         cart_count: 0,
