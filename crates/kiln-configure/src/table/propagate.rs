@@ -147,18 +147,9 @@ impl TableEngine {
                     if o == c || !active[o] || !self.has(d, w, y) {
                         continue; // satisfied (or not in play)
                     }
-                    used.set(o);
-                    if self.single(d, w) == Some(y) {
-                        if let Some(why) = why.as_deref_mut() {
-                            why.fail(o, &self.cons[o].scope);
-                        }
+                    if !self.forbid(d, o, (w, y), used, why.as_deref_mut(), &mut q) {
                         return false;
                     }
-                    d[self.off[w] + y / 64] &= !(1 << (y % 64));
-                    if let Some(why) = why.as_deref_mut() {
-                        why.pruned(o, w);
-                    }
-                    q.changed.push((w, o));
                 }
                 continue;
             }
@@ -187,19 +178,13 @@ impl TableEngine {
                 if idle {
                     continue;
                 }
-                used.set(c);
-                let Some((v, x)) = open else {
-                    if let Some(w) = why.as_deref_mut() {
-                        w.fail(c, &self.cons[c].scope);
-                    }
+                // The open position loses its value; with none open, every
+                // position holds its forbidden value alone and forbidding
+                // any of them is the wipe-out.
+                let (v, x) = open.unwrap_or((lits[0].0 as usize, lits[0].1 as usize));
+                if !self.forbid(d, c, (v, x), used, why.as_deref_mut(), &mut q) {
                     return false;
-                };
-                d[self.off[v] + x / 64] &= !(1 << (x % 64));
-                if let Some(w) = why.as_deref_mut() {
-                    w.pruned(c, v);
                 }
-                // An open position has another value: no wipe-out here.
-                q.changed.push((v, c));
                 continue;
             }
             let con = &self.cons[c];
@@ -301,6 +286,33 @@ impl TableEngine {
                 }
             }
         }
+        true
+    }
+
+    /// Clause `c` takes `x` from `v` (unit propagation) and queues what
+    /// that changes; false, with the reason recorded, when `x` was all `v`
+    /// had left.
+    fn forbid(
+        &self,
+        d: &mut [u64],
+        c: usize,
+        (v, x): (usize, usize),
+        used: &mut ConSet,
+        why: Option<&mut Why<'_>>,
+        q: &mut Pending,
+    ) -> bool {
+        used.set(c);
+        if self.single(d, v) == Some(x) {
+            if let Some(why) = why {
+                why.fail(c, &self.cons[c].scope);
+            }
+            return false;
+        }
+        d[self.off[v] + x / 64] &= !(1 << (x % 64));
+        if let Some(why) = why {
+            why.pruned(c, v);
+        }
+        q.changed.push((v, c));
         true
     }
 
