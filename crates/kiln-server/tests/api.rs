@@ -814,20 +814,8 @@ async fn parameter_errors_are_problems(app: App) {
 // Store mode, through its HTML forms as a clerk's browser would post them.
 
 /// The `name=value` of every `Set-Cookie` in a response.
-fn cookies_of(response: &reqwest::Response) -> Vec<String> {
-    response
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
-        .collect()
-}
-
 async fn store_mode_places_and_finds_store_orders(app: App) {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = no_redirects();
     let post = |path: &str, form: &[(&str, &str)], cookie: &str| {
         http.post(format!("{}{path}", app.base))
             .header(reqwest::header::COOKIE, cookie.to_string())

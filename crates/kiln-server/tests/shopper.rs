@@ -26,13 +26,6 @@ api_tests!(
     a_shared_design_is_announced_as_saved_only_to_who_saved_it,
 );
 
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
 async fn a_quantity_outside_its_range_is_refused(app: App) {
     let selections = json!({ "size": "L", "shape": "tall" });
     for quantity in [0, 10_001] {
@@ -157,12 +150,7 @@ async fn a_shared_design_is_announced_as_saved_only_to_who_saved_it(app: App) {
         .and_then(|l| l.to_str().ok())
         .expect("a link")
         .to_string();
-    let cookie: Vec<String> = saved
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
-        .collect();
+    let cookie = cookies_of(&saved);
     assert!(!cookie.is_empty(), "the saver is remembered for one view");
 
     let view = |cookie: Option<String>| {
@@ -228,13 +216,7 @@ async fn the_cart_and_checkout_promise_each_line_and_say_when_it_slipped(app: Ap
         .await
         .expect("add");
     assert_eq!(added.status(), StatusCode::SEE_OTHER);
-    let cookie: Vec<String> = added
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
-        .collect();
-    let cookie = cookie.join("; ");
+    let cookie = cookies_of(&added).join("; ");
     let get = |path: &'static str| {
         let req = http
             .get(format!("{}/shop/{}{path}", app.base, app.slug))
@@ -266,24 +248,9 @@ async fn the_cart_and_checkout_promise_each_line_and_say_when_it_slipped(app: Ap
     assert!(checkout.contains("Later than the"), "{checkout}");
 }
 
-fn set_cookies(response: &reqwest::Response) -> Vec<String> {
-    response
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
-        .collect()
-}
-
 async fn a_link_cannot_put_words_on_the_console(app: App) {
     let http = no_redirects();
-    let signed = http
-        .post(format!("{}/console/sign-in", app.base))
-        .form(&[("key", app.key.as_str())])
-        .send()
-        .await
-        .expect("sign in");
-    let key = set_cookies(&signed).join("; ");
+    let key = console_cookie(&app, &http).await;
     let get = |path: &str, cookie: String| {
         let req = http
             .get(format!("{}{path}", app.base))
@@ -319,9 +286,9 @@ async fn a_link_cannot_put_words_on_the_console(app: App) {
         .unwrap()
         .to_string();
     assert_eq!(to, "/console", "no message in the URL");
-    let flash = set_cookies(&problem).join("; ");
+    let flash = cookies_of(&problem).join("; ");
     let shown = get("/console", format!("{key}; {flash}")).await;
-    let spent = set_cookies(&shown);
+    let spent = cookies_of(&shown);
     let page = shown.text().await.expect("html");
     assert!(
         page.contains("Enter both days of the downtime as dates."),
@@ -334,13 +301,7 @@ async fn console_actions_say_what_they_did(app: App) {
     let order = app.place_ok(&mug("ada@example.com")).await;
     let wo = work_orders_of(&app.order(&order).await)[0].clone();
     let http = no_redirects();
-    let signed = http
-        .post(format!("{}/console/sign-in", app.base))
-        .form(&[("key", app.key.as_str())])
-        .send()
-        .await
-        .expect("sign in");
-    let key = set_cookies(&signed).join("; ");
+    let key = console_cookie(&app, &http).await;
     // Posts a console form and reads the console it comes back to.
     let act = |path: String, form: Vec<(&'static str, &'static str)>| {
         let http = http.clone();
@@ -354,7 +315,7 @@ async fn console_actions_say_what_they_did(app: App) {
                 .await
                 .expect("action");
             assert_eq!(done.status(), StatusCode::SEE_OTHER);
-            let flash = set_cookies(&done).join("; ");
+            let flash = cookies_of(&done).join("; ");
             http.get(format!("{base}/console"))
                 .header(reqwest::header::COOKIE, format!("{key}; {flash}"))
                 .send()

@@ -363,6 +363,35 @@ impl App {
     }
 }
 
+/// A client that stops at redirects, so a test reads their cookies.
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// The `name=value` of each cookie a response sets.
+pub fn cookies_of(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
+        .collect()
+}
+
+/// Signs in to the console with the brand key; the `Cookie` header to send.
+pub async fn console_cookie(app: &App, http: &reqwest::Client) -> String {
+    let signed = http
+        .post(format!("{}/console/sign-in", app.base))
+        .form(&[("key", app.key.as_str())])
+        .send()
+        .await
+        .expect("sign in");
+    cookies_of(&signed).join("; ")
+}
+
 pub fn order_body(email: &str, product: &str, selections: Value, quantity: u32) -> Value {
     json!({
         "customer": { "name": "Ada Lovelace", "email": email },
