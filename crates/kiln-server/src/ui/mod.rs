@@ -4,6 +4,7 @@
 mod analytics;
 mod console;
 mod gantt;
+mod panel;
 mod platform;
 mod pos;
 mod shop;

@@ -12,9 +12,8 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::shop::{
-    PanelFragment, PanelView, field, order_view, panel_view, quantity_of, selections_of,
-};
+use super::panel::{PanelFragment, PanelView, field, panel_view, quantity_of, selections_of};
+use super::shop::order_view;
 use super::{
     KeyForm, ProductCard, UiResult, brand_for_key, brand_from_cookie, cookie, long_date, money,
     page, see_other, set_cookie,

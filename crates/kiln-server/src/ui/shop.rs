@@ -10,14 +10,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kiln_configure::{Configurator, Outcome, Reason, Selections};
+use kiln_configure::Selections;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::{UiResult, cookie, long_date, money, page, see_other, set_cookie};
 use crate::AppState;
 use crate::error::ApiError;
-use kiln_app::orders::{CustomerInput, LineInput, MAX_QUANTITY, OrderRequest};
+use kiln_app::orders::{CustomerInput, LineInput, OrderRequest};
 use kiln_app::storefront::{CartLine, recheck};
 use kiln_app::{BrandRuntime, Error as AppError};
 use kiln_domain::{Address, Channel, OrderId, PaymentStatus, TimelineStatus};
@@ -35,283 +35,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/shop/{brand}/orders/{order}", get(order_page))
 }
 
-type Fields = Vec<(String, String)>;
-
-/// Form fields that are selections: control fields start with `_`, and an
-/// empty value means "not chosen".
-pub(super) fn selections_of(fields: &Fields) -> Selections {
-    fields
-        .iter()
-        .filter(|(k, v)| !k.starts_with('_') && !v.trim().is_empty())
-        .map(|(k, v)| (k.clone(), v.trim().to_string()))
-        .collect()
-}
-
-/// The panel's quantity field: a whole number from 1 to [`MAX_QUANTITY`].
-pub(super) fn quantity_of(fields: &Fields) -> Result<u32, String> {
-    match field(fields, "_quantity").map(str::trim) {
-        None | Some("") => Ok(1),
-        Some(q) => q
-            .parse::<u32>()
-            .ok()
-            .filter(|q| (1..=MAX_QUANTITY).contains(q))
-            .ok_or_else(|| format!("Choose a quantity from 1 to {MAX_QUANTITY}.")),
-    }
-}
-
-pub(super) fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-/// Configures, dropping selections the product does not know (an old link,
-/// a hand-edited URL) and saying so, rather than failing the page.
-fn configure_leniently(c: &Configurator, mut selections: Selections) -> (Outcome, Vec<String>) {
-    let mut dropped = Vec::new();
-    loop {
-        match c.configure(&selections) {
-            Ok(outcome) => return (outcome, dropped),
-            Err(e) => {
-                dropped.push(e.to_string());
-                selections.remove(e.option());
-            }
-        }
-    }
-}
-
-pub struct ValueView {
-    pub id: String,
-    pub label: String,
-    pub checked: bool,
-    pub available: bool,
-    pub reason: String,
-}
-
-pub struct OptionView {
-    pub id: String,
-    pub name: String,
-    pub optional: bool,
-    pub is_text: bool,
-    pub is_number: bool,
-    pub is_color: bool,
-    pub value: String,
-    pub values: Vec<ValueView>,
-    pub reason: String,
-    pub max_length: u32,
-    pub min: String,
-    pub max: String,
-    pub unit: String,
-}
-
-pub struct PanelView {
-    pub brand: String,
-    pub product: String,
-    pub name: String,
-    pub description: String,
-    pub svg: String,
-    pub conflict: Option<String>,
-    pub options: Vec<OptionView>,
-    pub base: String,
-    pub price_lines: Vec<(String, String)>,
-    /// Price of one unit.
-    pub total: String,
-    /// Units the price and the date are for.
-    pub quantity: u32,
-    /// Price of `quantity` units.
-    pub total_all: String,
-    /// The date `quantity` units can be delivered by.
-    pub promise: String,
-    pub sku: String,
-    pub orderable: bool,
-    /// A clerk's page: the customer's details replace cart and design.
-    pub store_mode: bool,
-}
-
-/// A reason in words: the rules' messages, and which choices trigger them.
-fn reason_text(c: &Configurator, reason: &Reason) -> String {
-    let rules: Vec<&str> = reason.rules.iter().map(|r| r.message.as_str()).collect();
-    let mut text = rules.join("; ");
-    if !reason.selections.is_empty() {
-        let with: Vec<String> = reason
-            .selections
-            .iter()
-            .map(|(o, v)| selection_label(c, o, v))
-            .collect();
-        text.push_str(&format!(" (with {})", with.join(", ")));
-    }
-    if text.is_empty() {
-        "it breaks the product's rules".into()
-    } else {
-        text
-    }
-}
-
-/// `Shape: Conical` for an option and a value id.
-fn selection_label(c: &Configurator, option: &str, value: &str) -> String {
-    let Some(o) = c.product().option(option) else {
-        return format!("{option} = {value}");
-    };
-    let label = o
-        .kind
-        .values()
-        .iter()
-        .find(|v| v.id.eq_ignore_ascii_case(value))
-        .map(|v| v.label.as_str())
-        .unwrap_or(value);
-    format!("{}: {}", o.name, label)
-}
-
-/// The preview with an accessible name that lists the configuration, so
-/// screen readers (and any change of option) see a different picture.
-fn accessible_svg(svg: &str, c: &Configurator, outcome: &Outcome) -> String {
-    let described: Vec<String> = outcome
-        .options
-        .iter()
-        .filter_map(|o| o.value.as_ref().map(|v| selection_label(c, &o.id, v)))
-        .collect();
-    let label = format!("{}: {}", c.product().name, described.join(", "));
-    let label = label
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('"', "&quot;");
-    match svg.find('>') {
-        Some(end) if svg.starts_with("<svg") => format!(
-            "{} role=\"img\" aria-label=\"{label}\"><title>{label}</title>{}",
-            &svg[..end],
-            &svg[end + 1..]
-        ),
-        _ => svg.to_string(),
-    }
-}
-
-/// The configurator panel for these selections and this many units (a
-/// quantity that is not one is reported, and 1 is priced instead).
-pub(super) async fn panel_view(
-    rt: &BrandRuntime,
-    c: &Configurator,
-    selections: Selections,
-    quantity: Result<u32, String>,
-) -> PanelView {
-    let p = c.product();
-    let (outcome, dropped) = configure_leniently(c, selections);
-    let (quantity, quantity_error) = match quantity {
-        Ok(q) => (q, None),
-        Err(e) => (1, Some(e)),
-    };
-    let options = outcome
-        .options
-        .iter()
-        .map(|o| {
-            let mut values: Vec<ValueView> = o
-                .values
-                .iter()
-                .map(|v| ValueView {
-                    id: v.id.clone(),
-                    label: v.label.clone(),
-                    checked: o.value.as_deref() == Some(v.id.as_str()),
-                    available: v.available,
-                    reason: v
-                        .reason
-                        .as_ref()
-                        .map(|r| reason_text(c, r))
-                        .unwrap_or_default(),
-                })
-                .collect();
-            if o.optional && !o.values.is_empty() {
-                values.insert(
-                    0,
-                    ValueView {
-                        id: String::new(),
-                        label: "None".into(),
-                        checked: o.value.is_none(),
-                        available: o.can_be_omitted,
-                        reason: if o.can_be_omitted {
-                            String::new()
-                        } else {
-                            "your other choices need it".into()
-                        },
-                    },
-                );
-            }
-            OptionView {
-                id: o.id.clone(),
-                name: o.name.clone(),
-                optional: o.optional,
-                is_text: o.kind == "text",
-                is_number: o.kind == "number",
-                is_color: o.kind == "color",
-                value: o.value.clone().unwrap_or_default(),
-                values,
-                reason: String::new(),
-                max_length: o.max_length.unwrap_or(0),
-                min: o.min.map(|d| d.to_string()).unwrap_or_default(),
-                max: o.max.map(|d| d.to_string()).unwrap_or_default(),
-                unit: o.unit.clone().unwrap_or_default(),
-            }
-        })
-        .collect();
-    let mut conflict = outcome
-        .conflict
-        .as_ref()
-        .map(|r| format!("These choices do not go together: {}", reason_text(c, r)));
-    if !dropped.is_empty() {
-        let note = format!("Ignored: {}", dropped.join("; "));
-        conflict = Some(conflict.map(|c| format!("{c}. {note}")).unwrap_or(note));
-    }
-    if let Some(e) = &quantity_error {
-        conflict = Some(conflict.map_or(e.clone(), |c| format!("{c}. {e}")));
-    }
-    let orderable = outcome.valid && outcome.complete;
-    let promise = if orderable {
-        kiln_app::catalog::quote(rt, p, &outcome, quantity)
-            .await
-            .map(long_date)
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
-    let (base, price_lines, total, total_all) = match &outcome.price {
-        Some(price) => (
-            money(&price.currency, price.base),
-            price
-                .lines
-                .iter()
-                .map(|l| (l.label.clone(), money(&price.currency, l.amount)))
-                .collect(),
-            money(&price.currency, price.total),
-            money(
-                &price.currency,
-                price.total * rust_decimal::Decimal::from(quantity),
-            ),
-        ),
-        None => (
-            money(&p.currency, p.base_price),
-            Vec::new(),
-            "–".into(),
-            "–".into(),
-        ),
-    };
-    PanelView {
-        brand: rt.brand.slug.to_string(),
-        product: p.id.clone(),
-        name: p.name.clone(),
-        description: p.description.clone(),
-        svg: accessible_svg(&outcome.preview_svg, c, &outcome),
-        conflict,
-        options,
-        base,
-        price_lines,
-        total,
-        quantity,
-        total_all,
-        promise,
-        sku: outcome.sku.clone().unwrap_or_else(|| "–".into()),
-        orderable,
-        store_mode: false,
-    }
-}
+use super::panel::{
+    Fields, PanelFragment, PanelView, configure_leniently, field, panel_view, quantity_of,
+    selection_label, selections_of,
+};
 
 #[derive(Template)]
 #[template(path = "product.html")]
@@ -320,12 +47,6 @@ struct ProductPage {
     cart_count: usize,
     share: Option<Share>,
     p: PanelView,
-}
-
-#[derive(Template)]
-#[template(path = "panel.html")]
-pub(super) struct PanelFragment {
-    pub p: PanelView,
 }
 
 #[derive(Template)]
