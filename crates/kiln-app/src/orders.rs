@@ -8,8 +8,8 @@
 
 use kiln_configure::Selections;
 use kiln_domain::{
-    Address, Channel, Customer, CustomerId, NewOrder, Order, OrderId, OrderStatus, OrderSummary,
-    PaymentStatus,
+    Address, Channel, Customer, CustomerId, NewOrder, Order, OrderId, OrderQuery, OrderStatus,
+    OrderSummary, PaymentStatus,
 };
 use kiln_store::Placed;
 use serde::{Deserialize, Serialize};
@@ -365,19 +365,12 @@ impl App {
             .found(|| format!("no order `{id}`"))
     }
 
-    /// The brand's orders, newest first; only one customer's when an email is given.
-    pub async fn orders(
-        &self,
-        slug: &str,
-        customer_email: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<OrderSummary>> {
+    /// One page of the brand's orders, newest first, as `query` filters them.
+    pub async fn orders(&self, slug: &str, mut query: OrderQuery) -> Result<Vec<OrderSummary>> {
         let rt = self.brand(slug).await?;
-        let email = customer_email.map(|e| e.trim().to_lowercase());
-        Ok(self
-            .store
-            .orders(&rt.brand.id, email.as_deref(), limit.clamp(1, 500))
-            .await?)
+        query.customer_email = query.customer_email.map(|e| e.trim().to_lowercase());
+        query.limit = query.limit.clamp(1, 500);
+        Ok(self.store.orders(&rt.brand.id, &query).await?)
     }
 
     /// Records an order's payment as its provider (or staff, for the manual

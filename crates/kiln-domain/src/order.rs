@@ -170,6 +170,21 @@ pub struct Order {
     pub payment: Option<Payment>,
 }
 
+/// Which orders a list shows: newest first, optionally filtered, one page at
+/// a time. Pages are keyset pages: `before` is the last order of the page
+/// before, so an order placed meanwhile never shifts a page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderQuery {
+    /// Only this customer's orders (normalised email), from every channel.
+    pub customer_email: Option<String>,
+    pub status: Option<OrderStatus>,
+    pub channel: Option<Channel>,
+    /// Only orders older than this one.
+    pub before: Option<OrderId>,
+    /// At most this many.
+    pub limit: i64,
+}
+
 /// A short row for order lists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -99,12 +99,7 @@ pub trait OrderStore: Send + Sync + 'static {
     }
     async fn order(&self, brand: &BrandId, order: &OrderId) -> Result<Option<Order>>;
     /// Newest first.
-    async fn orders(
-        &self,
-        brand: &BrandId,
-        customer_email: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<OrderSummary>>;
+    async fn orders(&self, brand: &BrandId, query: &OrderQuery) -> Result<Vec<OrderSummary>>;
     /// Material requirements not yet consumed: with the open purchase
     /// suggestions, what is allocated and on order.
     async fn requirements(&self, brand: &BrandId) -> Result<Vec<Requirement>>;

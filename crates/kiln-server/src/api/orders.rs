@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use kiln_app::orders::{OrderRequest, idempotency_key};
-use kiln_domain::{Order, OrderId, OrderSummary};
+use kiln_domain::{Order, OrderId, OrderQuery, OrderSummary};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -81,6 +81,12 @@ async fn get_order(
 pub struct OrderFilter {
     /// Only this customer's orders, from every channel.
     customer_email: Option<String>,
+    /// Only orders with this status (`planned`, `in_production`, `made`, `shipped`, `delivered`).
+    status: Option<String>,
+    /// Only orders from this channel (`online`, `store`, `b2b`, `api`).
+    channel: Option<String>,
+    /// Only orders older than this one: pass the last id of a page for the next.
+    before: Option<String>,
     /// At most this many, newest first (default 50, at most 500).
     limit: Option<i64>,
 }
@@ -104,9 +110,28 @@ async fn list_orders(
         .app
         .orders(
             auth.slug(),
-            filter.customer_email.as_deref(),
-            filter.limit.unwrap_or(50),
+            OrderQuery {
+                customer_email: filter.customer_email,
+                status: parsed("status", filter.status.as_deref())?,
+                channel: parsed("channel", filter.channel.as_deref())?,
+                before: filter.before.map(OrderId::from),
+                limit: filter.limit.unwrap_or(50),
+            },
         )
         .await?;
     Ok(Json(OrderList { orders }))
+}
+
+/// An optional query parameter parsed into its type, or a problem naming it.
+fn parsed<T: std::str::FromStr>(name: &str, value: Option<&str>) -> ApiResult<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse()
+                .map_err(|e: T::Err| ApiError::invalid(name, e.to_string()))
+        })
+        .transpose()
 }

@@ -6,15 +6,14 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use kiln_app::{BrandRuntime, Error as AppError};
 use kiln_domain::{
-    OperationAction, OperationStatus, OrderId, OrderStatus, PaymentStatus, ShipmentId,
-    ShipmentStatus, SuggestionId, WorkOrderId,
+    OperationAction, OperationStatus, OrderId, PaymentStatus, ShipmentId, SuggestionId, WorkOrderId,
 };
 use serde::Deserialize;
 
@@ -45,6 +44,8 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 const KEY_COOKIE: &str = "kiln_console";
+/// Orders the console's front page lists; the orders page has them all.
+const LATEST_ORDERS: i64 = 10;
 /// Days of schedule the console draws.
 pub(super) const DAYS: i32 = 14;
 
@@ -102,6 +103,8 @@ struct Queue {
 
 struct OrderRow {
     id: String,
+    /// The order's console page.
+    url: String,
     short: String,
     customer: String,
     channel: String,
@@ -209,38 +212,25 @@ async fn console(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiRe
     queues.retain(|q| !q.items.is_empty());
 
     let mut orders = Vec::new();
-    for o in state.app.orders(slug, None, 50).await? {
-        let short = tail(o.id.as_str());
-        let ship_url =
-            (o.status == OrderStatus::Made).then(|| format!("/console/orders/{}/ship", o.id));
+    let latest = kiln_domain::OrderQuery {
+        limit: LATEST_ORDERS,
+        ..Default::default()
+    };
+    for o in state.app.orders(slug, latest).await? {
         let full = state.app.order(slug, &o.id).await?;
-        let deliver_url = Some(&full)
-            .filter(|_| o.status == OrderStatus::Shipped)
-            .and_then(|f| {
-                f.shipments
-                    .iter()
-                    .find(|s| s.status != ShipmentStatus::Delivered)
-            })
-            .map(|s| format!("/console/shipments/{}/delivered", s.id));
-        let payment = full.payment.clone();
-        let paid_url = payment
-            .as_ref()
-            .filter(|p| p.status == PaymentStatus::AwaitingPayment)
-            .map(|_| format!("/console/orders/{}/paid", o.id));
-        let payment = payment
-            .map(|p| p.status.as_str().replace('_', " "))
-            .unwrap_or_default();
+        let actions = super::orders::actions_of(&full);
         orders.push(OrderRow {
+            url: format!("/console/orders/{}", o.id),
             id: o.id.to_string(),
-            short,
+            short: tail(o.id.as_str()),
             customer: o.customer_email,
             channel: o.channel.to_string(),
             status: o.status.as_str().replace('_', " "),
             promised: long_date(o.promised_date),
-            ship_url,
-            deliver_url,
-            payment,
-            paid_url,
+            ship_url: actions.ship_url,
+            deliver_url: actions.deliver_url,
+            payment: actions.payment,
+            paid_url: actions.paid_url,
         });
     }
 
@@ -299,6 +289,33 @@ fn back_with(problem: &str) -> Response {
 /// Back to the console, which shows `text` once (see `super::redirect_with`).
 fn back(kind: super::Flash, text: &str) -> Response {
     super::redirect_with("/console", kind, text)
+}
+
+/// Where a form asked to go back to: `back=order:<id>` is that order's
+/// console page; anything else is the console. Only an id's own characters
+/// pass, so the field cannot send anyone elsewhere.
+fn return_path(form_body: &str) -> String {
+    let fields: Vec<(String, String)> = serde_urlencoded::from_str(form_body).unwrap_or_default();
+    fields
+        .iter()
+        .find(|(k, _)| k == "back")
+        .and_then(|(_, v)| v.strip_prefix("order:"))
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        })
+        .map_or_else(
+            || "/console".to_string(),
+            |id| format!("/console/orders/{id}"),
+        )
+}
+
+/// Back where the form came from (see [`return_path`]), showing `text` once.
+fn back_to(form_body: &str, kind: super::Flash, text: &str) -> Response {
+    super::redirect_with(&return_path(form_body), kind, text)
 }
 
 #[derive(Deserialize)]
@@ -376,6 +393,14 @@ struct ShipForm {
     order_id: String,
     problem: String,
     carriers: Vec<&'static str>,
+    /// `order:<id>` when opened from the order's page, to go back there.
+    back: String,
+}
+
+#[derive(Deserialize)]
+struct ShipFrom {
+    #[serde(default)]
+    back: String,
 }
 
 const CARRIERS: &[&str] = &["DHL", "UPS", "DPD", "FedEx", "Royal Mail", "La Poste"];
@@ -384,12 +409,19 @@ async fn ship_form(
     State(state): State<Arc<AppState>>,
     Path(order): Path<String>,
     headers: HeaderMap,
+    Query(from): Query<ShipFrom>,
 ) -> UiResult<Response> {
     require(&state, &headers).await?;
+    let back = if from.back == "order" {
+        format!("order:{order}")
+    } else {
+        String::new()
+    };
     Ok(page(&ShipForm {
         order_id: order,
         problem: String::new(),
         carriers: CARRIERS.to_vec(),
+        back,
     }))
 }
 
@@ -397,6 +429,8 @@ async fn ship_form(
 struct ShipFields {
     carrier: String,
     tracking_number: String,
+    #[serde(default)]
+    back: String,
 }
 
 async fn ship(
@@ -413,6 +447,7 @@ async fn ship(
             order_id: order,
             problem,
             carriers: CARRIERS.to_vec(),
+            back: form.back,
         }));
     }
     let order = OrderId::from(order);
@@ -422,7 +457,8 @@ async fn ship(
             .ship(rt.brand.slug.as_str(), &order, carrier, tracking)
             .await
         {
-            Ok(_) => back(
+            Ok(_) => back_to(
+                &serde_urlencoded::to_string([("back", form.back.as_str())]).unwrap_or_default(),
                 super::Flash::Notice,
                 &format!(
                     "Order …{} shipped with {carrier}, tracking number {tracking}.",
@@ -439,18 +475,20 @@ async fn delivered(
     State(state): State<Arc<AppState>>,
     Path(shipment): Path<String>,
     headers: HeaderMap,
+    body: String,
 ) -> UiResult<Response> {
     let rt = require(&state, &headers).await?;
     let shipment = ShipmentId::from(shipment);
     state.app.deliver(rt.brand.slug.as_str(), &shipment).await?;
     let text = format!("Shipment …{} marked delivered.", tail(shipment.as_str()));
-    Ok(back(super::Flash::Notice, &text))
+    Ok(back_to(&body, super::Flash::Notice, &text))
 }
 
 async fn paid(
     State(state): State<Arc<AppState>>,
     Path(order): Path<String>,
     headers: HeaderMap,
+    body: String,
 ) -> UiResult<Response> {
     let rt = require(&state, &headers).await?;
     let order = OrderId::from(order);
@@ -459,7 +497,7 @@ async fn paid(
         .set_payment(rt.brand.slug.as_str(), &order, PaymentStatus::Paid)
         .await?;
     let text = format!("Payment recorded for order …{}.", tail(order.as_str()));
-    Ok(back(super::Flash::Notice, &text))
+    Ok(back_to(&body, super::Flash::Notice, &text))
 }
 
 #[derive(Deserialize)]

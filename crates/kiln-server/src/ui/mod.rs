@@ -4,6 +4,7 @@
 mod analytics;
 mod console;
 mod gantt;
+mod orders;
 mod panel;
 mod platform;
 mod pos;
@@ -31,6 +32,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/static/kiln.js", get(js))
         .merge(shop::routes())
         .merge(console::routes())
+        .merge(orders::routes())
         .merge(analytics::routes())
         .merge(pos::routes())
         .merge(platform::routes())

@@ -138,7 +138,14 @@ async fn home(
         for c in state.app.find_customers(slug, &view.query).await? {
             let orders = state
                 .app
-                .orders(slug, Some(&c.email), 50)
+                .orders(
+                    slug,
+                    kiln_domain::OrderQuery {
+                        customer_email: Some(c.email.clone()),
+                        limit: 50,
+                        ..Default::default()
+                    },
+                )
                 .await?
                 .into_iter()
                 .map(|o| {

@@ -232,21 +232,35 @@ macro_rules! impl_orders {
             async fn orders(
                 &self,
                 brand: &BrandId,
-                customer_email: Option<&str>,
-                limit: i64,
+                query: &OrderQuery,
             ) -> Result<Vec<OrderSummary>> {
-                let filter = if customer_email.is_some() { "c.email = $2" } else { "$2 = $2" };
+                // Every filter keeps its parameter; an unused one compares to itself.
+                let on = |set: bool, sql: &'static str, unused: &'static str| {
+                    if set { sql } else { unused }
+                };
                 let sql = format!(
                     "SELECT o.id, c.email, o.channel, o.status, o.total, o.currency, \
                      o.promised_date, o.created_at FROM orders o JOIN customers c \
                      ON c.brand_id = o.brand_id AND c.id = o.customer_id \
-                     WHERE o.brand_id = $1 AND {filter} ORDER BY o.created_at DESC, o.id DESC \
-                     LIMIT $3"
+                     WHERE o.brand_id = $1 AND {} AND {} AND {} AND {} \
+                     ORDER BY o.created_at DESC, o.id DESC LIMIT $6",
+                    on(query.customer_email.is_some(), "c.email = $2", "$2 = $2"),
+                    on(query.status.is_some(), "o.status = $3", "$3 = $3"),
+                    on(query.channel.is_some(), "o.channel = $4", "$4 = $4"),
+                    on(
+                        query.before.is_some(),
+                        "(o.created_at, o.id) < (SELECT b.created_at, b.id FROM orders b \
+                         WHERE b.brand_id = $1 AND b.id = $5)",
+                        "$5 = $5",
+                    ),
                 );
                 sqlx::query(&sql)
                     .bind(brand.as_str())
-                    .bind(customer_email.unwrap_or(""))
-                    .bind(limit)
+                    .bind(query.customer_email.as_deref().unwrap_or(""))
+                    .bind(query.status.map(|s| s.as_str()).unwrap_or(""))
+                    .bind(query.channel.map(|c| c.as_str()).unwrap_or(""))
+                    .bind(query.before.as_ref().map(|b| b.as_str()).unwrap_or(""))
+                    .bind(query.limit)
                     .fetch_all(&self.read)
                     .await?
                     .iter()

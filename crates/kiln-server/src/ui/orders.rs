@@ -1,0 +1,413 @@
+//! The console's orders: a list a page at a time, filtered by status,
+//! channel and customer, and one order's page with everything staff act on
+//! (lines, address, promise history, work orders, shipments, payment).
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use kiln_app::Error as AppError;
+use kiln_domain::{
+    Channel, OperationStatus, Order, OrderId, OrderQuery, OrderStatus, PaymentStatus,
+    ShipmentStatus, TimelineStatus,
+};
+use serde::Deserialize;
+
+use super::console::{require, tail};
+use super::{UiResult, long_date, money, page};
+use crate::AppState;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/console/orders", get(list))
+        .route("/console/orders/{order}", get(show))
+}
+
+/// Orders per page of the list.
+const PAGE: i64 = 25;
+
+/// What staff can do to an order now, as (label, url, form or link).
+pub(super) struct OrderActions {
+    pub ship_url: Option<String>,
+    pub deliver_url: Option<String>,
+    pub paid_url: Option<String>,
+    pub payment: String,
+}
+
+/// The actions an order offers in its state.
+pub(super) fn actions_of(o: &Order) -> OrderActions {
+    let ship_url =
+        (o.status == OrderStatus::Made).then(|| format!("/console/orders/{}/ship", o.id));
+    let deliver_url = (o.status == OrderStatus::Shipped)
+        .then(|| {
+            o.shipments
+                .iter()
+                .find(|s| s.status != ShipmentStatus::Delivered)
+        })
+        .flatten()
+        .map(|s| format!("/console/shipments/{}/delivered", s.id));
+    let paid_url = o
+        .payment
+        .as_ref()
+        .filter(|p| p.status == PaymentStatus::AwaitingPayment)
+        .map(|_| format!("/console/orders/{}/paid", o.id));
+    let payment = o
+        .payment
+        .as_ref()
+        .map(|p| p.status.as_str().replace('_', " "))
+        .unwrap_or_default();
+    OrderActions {
+        ship_url,
+        deliver_url,
+        paid_url,
+        payment,
+    }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    customer: String,
+    #[serde(default)]
+    before: String,
+}
+
+struct Row {
+    id: String,
+    url: String,
+    customer: String,
+    channel: String,
+    status: String,
+    promised: String,
+    total: String,
+    placed: String,
+}
+
+#[derive(Template)]
+#[template(path = "console_orders.html")]
+struct ListPage {
+    statuses: Vec<(&'static str, &'static str)>,
+    channels: Vec<(&'static str, &'static str)>,
+    status: String,
+    channel: String,
+    customer: String,
+    rows: Vec<Row>,
+    problem: String,
+    /// The link to the next (older) page, when there is one.
+    older: String,
+    /// Set when this is not the first page.
+    newest: String,
+}
+
+const STATUSES: &[(&str, &str)] = &[
+    ("planned", "Planned"),
+    ("in_production", "In production"),
+    ("made", "Made"),
+    ("shipped", "Shipped"),
+    ("delivered", "Delivered"),
+];
+
+const CHANNELS: &[(&str, &str)] = &[
+    ("online", "Online shop"),
+    ("store", "Store"),
+    ("b2b", "Business"),
+    ("api", "API"),
+];
+
+/// The orders list. Unknown filter values are reported, not ignored.
+async fn list(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> UiResult<Response> {
+    let rt = require(&state, &headers).await?;
+    let mut problem = String::new();
+    let status = match q.status.as_str() {
+        "" => None,
+        s => s.parse::<OrderStatus>().ok().or_else(|| {
+            problem = format!("There is no order status “{s}”; showing every status.");
+            None
+        }),
+    };
+    let channel = match q.channel.as_str() {
+        "" => None,
+        c => c.parse::<Channel>().ok().or_else(|| {
+            problem = format!("There is no channel “{c}”; showing every channel.");
+            None
+        }),
+    };
+    let customer = q.customer.trim().to_string();
+    let query = OrderQuery {
+        customer_email: (!customer.is_empty()).then(|| customer.clone()),
+        status,
+        channel,
+        before: (!q.before.is_empty()).then(|| OrderId::from(q.before.clone())),
+        limit: PAGE + 1,
+    };
+    let mut found = state.app.orders(rt.brand.slug.as_str(), query).await?;
+    let more = found.len() as i64 > PAGE;
+    found.truncate(PAGE as usize);
+    let filters = |before: &str| {
+        let pairs: Vec<(&str, &str)> = [
+            ("status", status.map(|s| s.as_str()).unwrap_or("")),
+            ("channel", channel.map(|c| c.as_str()).unwrap_or("")),
+            ("customer", customer.as_str()),
+            ("before", before),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+        format!(
+            "/console/orders?{}",
+            serde_urlencoded::to_string(pairs).unwrap_or_default()
+        )
+    };
+    let older = match (more, found.last()) {
+        (true, Some(last)) => filters(last.id.as_str()),
+        _ => String::new(),
+    };
+    let newest = if q.before.is_empty() {
+        String::new()
+    } else {
+        filters("")
+    };
+    let rows = found
+        .into_iter()
+        .map(|o| Row {
+            url: format!("/console/orders/{}", o.id),
+            id: o.id.to_string(),
+            customer: o.customer_email,
+            channel: o.channel.to_string(),
+            status: o.status.as_str().replace('_', " "),
+            promised: long_date(o.promised_date),
+            total: money(&o.currency, o.total),
+            placed: long_date(kiln_app::time::day_of(o.created_at)),
+        })
+        .collect();
+    Ok(page(&ListPage {
+        statuses: STATUSES.to_vec(),
+        channels: CHANNELS.to_vec(),
+        status: status.map(|s| s.as_str().to_string()).unwrap_or_default(),
+        channel: channel.map(|c| c.as_str().to_string()).unwrap_or_default(),
+        customer,
+        rows,
+        problem,
+        older,
+        newest,
+    }))
+}
+
+struct LineRow {
+    name: String,
+    summary: String,
+    sku: String,
+    quantity: i64,
+    unit: String,
+    total: String,
+    version: i64,
+}
+
+struct WorkOrderRow {
+    id: String,
+    sku: String,
+    quantity: i64,
+    status: String,
+    /// (operation, work centre, status, when)
+    operations: Vec<(String, String, String, String)>,
+}
+
+struct ShipmentRow {
+    carrier: String,
+    tracking: String,
+    status: String,
+    at: String,
+}
+
+#[derive(Template)]
+#[template(path = "console_order.html")]
+struct OrderView {
+    id: String,
+    short: String,
+    status: String,
+    channel: String,
+    store: String,
+    placed: String,
+    promised: String,
+    customer: String,
+    email: String,
+    phone: String,
+    address: Vec<String>,
+    lines: Vec<LineRow>,
+    total: String,
+    /// (when, what, note), oldest first.
+    history: Vec<(String, String, String)>,
+    work_orders: Vec<WorkOrderRow>,
+    shipments: Vec<ShipmentRow>,
+    actions: OrderActions,
+    notice: String,
+    problem: String,
+}
+
+async fn show(
+    State(state): State<Arc<AppState>>,
+    Path(order): Path<String>,
+    headers: HeaderMap,
+) -> UiResult<Response> {
+    let rt = require(&state, &headers).await?;
+    let slug = rt.brand.slug.as_str();
+    let o = state.app.order(slug, &OrderId::from(order)).await?;
+    let lines = o
+        .lines
+        .iter()
+        .map(|l| {
+            let (name, summary) = match rt.catalog.product(&l.product_id) {
+                Some(c) => (
+                    c.product().name.clone(),
+                    l.selections
+                        .iter()
+                        .map(|(k, v)| super::panel::selection_label(c, k, v))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+                None => (l.product_id.clone(), String::new()),
+            };
+            LineRow {
+                name,
+                summary,
+                sku: l.sku.clone(),
+                quantity: l.quantity,
+                unit: money(&o.currency, l.unit_price),
+                total: money(
+                    &o.currency,
+                    l.unit_price * rust_decimal::Decimal::from(l.quantity),
+                ),
+                version: l.catalog_version,
+            }
+        })
+        .collect();
+    let mut work_orders = Vec::new();
+    let mut seen = Vec::new();
+    for l in &o.lines {
+        if seen.contains(&&l.work_order_id) {
+            continue;
+        }
+        seen.push(&l.work_order_id);
+        let wo = match state.app.work_order(slug, &l.work_order_id).await {
+            Ok(wo) => wo,
+            Err(AppError::NotFound(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        work_orders.push(WorkOrderRow {
+            id: wo.id.to_string(),
+            sku: wo.sku.clone(),
+            quantity: wo.quantity,
+            status: wo.status.as_str().replace('_', " "),
+            operations: wo
+                .operations
+                .iter()
+                .map(|op| {
+                    let centre = rt
+                        .catalog
+                        .factory
+                        .work_center(&op.work_center)
+                        .map_or(op.work_center.clone(), |w| w.name.clone());
+                    let when = match op.status {
+                        OperationStatus::Done => op.completed_at.map(minute),
+                        OperationStatus::Started => op.started_at.map(minute),
+                        _ => None,
+                    }
+                    .unwrap_or_default();
+                    let status = if op.scrap > 0 {
+                        format!("{} ({} scrapped)", op.status, op.scrap)
+                    } else {
+                        op.status.to_string()
+                    };
+                    (op.name.clone(), centre, status, when)
+                })
+                .collect(),
+        });
+    }
+    let history = o
+        .timeline
+        .iter()
+        .map(|e| {
+            let what = match e.status {
+                TimelineStatus::PromiseMoved => "Promise moved".to_string(),
+                s => {
+                    let s = s.as_str().replace('_', " ");
+                    let mut c = s.chars();
+                    c.next()
+                        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                        .unwrap_or_default()
+                }
+            };
+            (minute(e.at), what, e.note.clone())
+        })
+        .collect();
+    let shipments = o
+        .shipments
+        .iter()
+        .map(|s| ShipmentRow {
+            carrier: s.carrier.clone(),
+            tracking: s.tracking_number.clone(),
+            status: s.status.as_str().replace('_', " "),
+            at: s.delivered_at.map_or_else(|| minute(s.created_at), minute),
+        })
+        .collect();
+    let a = &o.ship_to;
+    let address = [
+        Some(a.name.clone()),
+        Some(a.line1.clone()),
+        a.line2.clone(),
+        Some(format!("{} {}", a.postal_code, a.city).trim().to_string()),
+        a.region.clone(),
+        Some(a.country.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|l| !l.trim().is_empty())
+    .collect();
+    let flash = super::flash_of(&headers);
+    let said = |kind: super::Flash| {
+        flash
+            .as_ref()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default()
+    };
+    let view = OrderView {
+        id: o.id.to_string(),
+        short: tail(o.id.as_str()),
+        status: o.status.as_str().replace('_', " "),
+        channel: o.channel.to_string(),
+        store: o.store_id.clone().unwrap_or_default(),
+        placed: minute(o.created_at),
+        promised: long_date(o.promised_date),
+        customer: o.customer.name.clone(),
+        email: o.customer.email.clone(),
+        phone: o.customer.phone.clone().unwrap_or_default(),
+        address,
+        lines,
+        total: money(&o.currency, o.total),
+        history,
+        work_orders,
+        shipments,
+        actions: actions_of(&o),
+        notice: said(super::Flash::Notice),
+        problem: said(super::Flash::Problem),
+    };
+    Ok(super::spend_flash(&headers, page(&view)))
+}
+
+/// A timestamp to the minute, in UTC.
+fn minute(at: jiff::Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}

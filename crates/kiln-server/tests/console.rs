@@ -1,0 +1,207 @@
+//! The factory console as a planner uses it (issue 17): every order a page
+//! at a time with filters, one order's page with what staff act on, and
+//! actions that come back to where they were taken.
+//! Runs on SQLite and, with `KILN_TEST_POSTGRES`, on PostgreSQL (`mod
+//! postgres`), as `tests/api.rs` explains.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+
+api_tests!(
+    the_orders_list_pages_and_filters,
+    an_order_page_shows_what_staff_act_on,
+    the_api_lists_orders_by_status_and_channel_a_page_at_a_time,
+);
+
+/// A console page's HTML, signed in with `cookie`.
+async fn html(app: &App, http: &reqwest::Client, cookie: &str, path: &str) -> String {
+    let page = http
+        .get(format!("{}{path}", app.base))
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), StatusCode::OK, "{path}");
+    page.text().await.expect("html")
+}
+
+/// The `href` of the link whose text is `label`, unescaped.
+fn link(page: &str, label: &str) -> Option<String> {
+    let end = page.find(&format!(">{label}</a>"))?;
+    let start = page[..end].rfind("href=\"")? + 6;
+    let href = &page[start..end];
+    Some(
+        href[..href.find('"')?]
+            .replace("&amp;", "&")
+            .replace("&#38;", "&"),
+    )
+}
+
+async fn the_orders_list_pages_and_filters(app: App) {
+    let mut ids = Vec::new();
+    for i in 0..27 {
+        ids.push(app.place_ok(&mug(&format!("buyer{i}@example.com"))).await);
+    }
+    let http = no_redirects();
+    let key = console_cookie(&app, &http).await;
+
+    // Newest first, 25 to a page, then the rest.
+    let first = html(&app, &http, &key, "/console/orders").await;
+    assert!(first.contains(&ids[26]) && first.contains(&ids[2]));
+    assert!(!first.contains(&ids[1]) && !first.contains(&ids[0]));
+    assert!(link(&first, "Newest orders").is_none());
+    let older = link(&first, "Older orders").expect("a link to older orders");
+    let second = html(&app, &http, &key, &older).await;
+    assert!(second.contains(&ids[1]) && second.contains(&ids[0]));
+    assert!(!second.contains(&ids[2]));
+    assert!(link(&second, "Older orders").is_none());
+    assert!(link(&second, "Newest orders").is_some());
+
+    // One customer's orders; filters that match nothing say so.
+    let one = html(
+        &app,
+        &http,
+        &key,
+        "/console/orders?customer=Buyer7%40example.com",
+    )
+    .await;
+    assert!(one.contains(&ids[7]) && !one.contains(&ids[8]), "{one}");
+    let none = html(&app, &http, &key, "/console/orders?status=delivered").await;
+    assert!(none.contains("No orders match."));
+    let planned = html(
+        &app,
+        &http,
+        &key,
+        "/console/orders?status=planned&channel=online",
+    )
+    .await;
+    assert!(planned.contains(&ids[26]));
+    let store = html(&app, &http, &key, "/console/orders?channel=store").await;
+    assert!(store.contains("No orders match."));
+
+    // A made-up status is reported, not silently ignored.
+    let bad = html(&app, &http, &key, "/console/orders?status=lost").await;
+    assert!(bad.contains("There is no order status “lost”"), "{bad}");
+
+    // The front page lists the latest ten and links to the rest.
+    let console = html(&app, &http, &key, "/console").await;
+    assert!(console.contains(&ids[26]) && !console.contains(&ids[16]));
+    assert!(console.contains("href=\"/console/orders\""));
+
+    // Signed out, there is nothing to see.
+    let out = http
+        .get(format!("{}/console/orders", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn an_order_page_shows_what_staff_act_on(app: App) {
+    let id = app.place_ok(&mug("grace@example.com")).await;
+    let order = app.order(&id).await;
+    let wo = work_orders_of(&order)[0].clone();
+    let sku = order["lines"][0]["sku"].as_str().unwrap().to_string();
+    let http = no_redirects();
+    let key = console_cookie(&app, &http).await;
+    let path = format!("/console/orders/{id}");
+    let page = html(&app, &http, &key, &path).await;
+    for shown in [
+        "grace@example.com",
+        "12 Analytical Way",
+        "N1 9GU London",
+        sku.as_str(),
+        wo.as_str(),
+        "Ordered",
+        "Record payment",
+        "Stripes",
+    ] {
+        assert!(page.contains(shown), "the order page lacks {shown}: {page}");
+    }
+
+    // Recording the payment from the order's page comes back to it.
+    let paid = http
+        .post(format!("{}/console/orders/{id}/paid", app.base))
+        .header(reqwest::header::COOKIE, key.clone())
+        .form(&[("back", format!("order:{id}"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), StatusCode::SEE_OTHER);
+    assert_eq!(paid.headers()["location"], path.as_str());
+    let flash = cookies_of(&paid).join("; ");
+    let after = html(&app, &http, &format!("{key}; {flash}"), &path).await;
+    assert!(after.contains("Payment recorded for order"), "{after}");
+    assert!(!after.contains(">Record payment</button>"));
+
+    // A `back` that is not an order's id goes to the console, nowhere else.
+    let other = app.place_ok(&mug("lin@example.com")).await;
+    for back in ["https://evil.example/x", "order://evil", "order:../../x"] {
+        let r = http
+            .post(format!("{}/console/orders/{other}/paid", app.base))
+            .header(reqwest::header::COOKIE, key.clone())
+            .form(&[("back", back)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["location"], "/console", "{back}");
+    }
+
+    // An unknown order is a 404 page.
+    let missing = http
+        .get(format!("{}/console/orders/ord_nope", app.base))
+        .header(reqwest::header::COOKIE, key.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+async fn the_api_lists_orders_by_status_and_channel_a_page_at_a_time(app: App) {
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(app.place_ok(&mug(&format!("p{i}@example.com"))).await);
+    }
+    let page = |v: &serde_json::Value| -> Vec<String> {
+        v["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let first = app.get("/orders?limit=2").await.expect(StatusCode::OK).body;
+    assert_eq!(page(&first), [ids[4].clone(), ids[3].clone()]);
+    let next = app
+        .get(&format!("/orders?limit=2&before={}", ids[3]))
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(page(&next), [ids[2].clone(), ids[1].clone()]);
+    let planned = app
+        .get("/orders?status=planned&channel=online")
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(page(&planned).len(), 5);
+    let shipped = app
+        .get("/orders?status=shipped")
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert!(page(&shipped).is_empty());
+    assert_eq!(
+        app.get("/orders?status=lost")
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY),
+        ["status"]
+    );
+    assert_eq!(
+        app.get("/orders?channel=fax")
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY),
+        ["channel"]
+    );
+}
