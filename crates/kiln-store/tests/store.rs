@@ -230,10 +230,10 @@ async fn place_order_writes_everything_once(store: Arc<dyn Store>) {
         }
     );
     assert_eq!(store.order(&a.id, &ord("ord_2")).await.unwrap(), None);
-    assert_eq!(store.orders(&a.id, None, 100).await.unwrap().len(), 1);
+    assert_eq!(store.orders(&a.id, &q(None, 100)).await.unwrap().len(), 1);
     assert_eq!(
         store
-            .orders(&a.id, Some("bob@example.com"), 100)
+            .orders(&a.id, &q(Some("bob@example.com"), 100))
             .await
             .unwrap()
             .len(),
@@ -267,7 +267,7 @@ async fn place_order_writes_everything_once(store: Arc<dyn Store>) {
             customer_id: "cus_ord_1".into()
         }
     );
-    assert_eq!(store.orders(&a.id, None, 100).await.unwrap().len(), 2);
+    assert_eq!(store.orders(&a.id, &q(None, 100)).await.unwrap().len(), 2);
 }
 
 async fn place_orders_batch_one_result_each(store: Arc<dyn Store>) {
@@ -379,7 +379,7 @@ async fn place_orders_batch_one_result_each(store: Arc<dyn Store>) {
         ids
     };
     assert_eq!(
-        sorted(store.orders(&a.id, None, 100).await.unwrap()),
+        sorted(store.orders(&a.id, &q(None, 100)).await.unwrap()),
         ["ord_0", "ord_1", "ord_2", "ord_5"]
     );
     let w = store.work_order(&a.id, &wo("wo_1")).await.unwrap().unwrap();
@@ -481,16 +481,16 @@ async fn orders_list_filters_by_customer(store: Arc<dyn Store>) {
         store.place_order(o).await.unwrap();
     }
     assert_eq!(
-        ids(store.orders(&a.id, None, 10).await.unwrap()),
+        ids(store.orders(&a.id, &q(None, 10)).await.unwrap()),
         ["ord_3", "ord_2", "ord_1"]
     );
     assert_eq!(
-        ids(store.orders(&a.id, None, 2).await.unwrap()),
+        ids(store.orders(&a.id, &q(None, 2)).await.unwrap()),
         ["ord_3", "ord_2"]
     );
     assert_eq!(
         ids(store
-            .orders(&a.id, Some("ada@example.com"), 10)
+            .orders(&a.id, &q(Some("ada@example.com"), 10))
             .await
             .unwrap()),
         ["ord_3", "ord_1"]
@@ -872,10 +872,10 @@ async fn tenancy_brand_b_never_sees_brand_a(store: Arc<dyn Store>) {
             .unwrap(),
         None
     );
-    assert!(store.orders(&b.id, None, 100).await.unwrap().is_empty());
+    assert!(store.orders(&b.id, &q(None, 100)).await.unwrap().is_empty());
     assert!(
         store
-            .orders(&b.id, Some("ada@example.com"), 100)
+            .orders(&b.id, &q(Some("ada@example.com"), 100))
             .await
             .unwrap()
             .is_empty()
@@ -920,11 +920,11 @@ async fn tenancy_brand_b_never_sees_brand_a(store: Arc<dyn Store>) {
         }
     );
     assert_eq!(
-        ids(store.orders(&a.id, None, 100).await.unwrap()),
+        ids(store.orders(&a.id, &q(None, 100)).await.unwrap()),
         ["ord_a"]
     );
     assert_eq!(
-        ids(store.orders(&b.id, None, 100).await.unwrap()),
+        ids(store.orders(&b.id, &q(None, 100)).await.unwrap()),
         ["ord_b"]
     );
 
@@ -1119,4 +1119,13 @@ async fn sales_history_imports_once_and_reads_with_orders(store: Arc<dyn Store>)
             .len(),
         2
     );
+}
+
+/// Newest first, at most `limit`, one customer's when `email` is given.
+fn q(email: Option<&str>, limit: i64) -> kiln_domain::OrderQuery {
+    kiln_domain::OrderQuery {
+        customer_email: email.map(str::to_string),
+        limit,
+        ..Default::default()
+    }
 }

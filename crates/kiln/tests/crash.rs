@@ -398,7 +398,13 @@ async fn outbox_matches_orders(data_dir: &Path, database: Option<&str>) {
         .unwrap()
         .expect("the demo brand");
     let orders: std::collections::BTreeSet<String> = store
-        .orders(&brand.id, None, i64::MAX)
+        .orders(
+            &brand.id,
+            &kiln_domain::OrderQuery {
+                limit: i64::MAX,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap()
         .into_iter()
