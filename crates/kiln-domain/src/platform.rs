@@ -97,6 +97,7 @@ words!(
         WebhookDeleted = "webhook.deleted",
         WebhookSecretRotated = "webhook.secret_rotated",
         WebhookReplayed = "webhook.replayed",
+        DowntimeCancelled = "downtime.cancelled",
     }
 );
 

@@ -645,6 +645,7 @@ const ROUTES: &[(&str, &str)] = &[
     ),
     ("get", "/api/v1/brands/{brand}/shortages"),
     ("get", "/api/v1/brands/{brand}/downtimes"),
+    ("delete", "/api/v1/brands/{brand}/downtimes/{downtime}"),
     ("get", "/api/v1/brands/{brand}/demand"),
     ("post", "/api/v1/brands/{brand}/sales-history"),
     ("post", "/api/v1/brands/{brand}/demand/purchase-suggestions"),

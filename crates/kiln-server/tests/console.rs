@@ -8,11 +8,13 @@ mod common;
 
 use common::*;
 use reqwest::StatusCode;
+use serde_json::json;
 
 api_tests!(
     the_orders_list_pages_and_filters,
     an_order_page_shows_what_staff_act_on,
     the_api_lists_orders_by_status_and_channel_a_page_at_a_time,
+    a_cancelled_downtime_frees_its_capacity_and_nothing_else_moves,
 );
 
 /// A console page's HTML, signed in with `cookie`.
@@ -203,5 +205,103 @@ async fn the_api_lists_orders_by_status_and_channel_a_page_at_a_time(app: App) {
             .await
             .problem(StatusCode::UNPROCESSABLE_ENTITY),
         ["channel"]
+    );
+}
+
+fn today_plus(days: i64) -> String {
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    today
+        .checked_add(jiff::Span::new().days(days))
+        .unwrap()
+        .to_string()
+}
+
+async fn a_cancelled_downtime_frees_its_capacity_and_nothing_else_moves(app: App) {
+    let selections = json!({ "size": "L", "shape": "tall" });
+    let promise = |app: &App| {
+        let (http, url, key) = (
+            app.http.clone(),
+            app.brand_url("/products/mug/configure"),
+            app.key.clone(),
+        );
+        let body = json!({ "selections": selections });
+        async move {
+            let r = http
+                .post(url)
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let v: serde_json::Value = r.json().await.unwrap();
+            v["promised_date"].as_str().expect("a promise").to_string()
+        }
+    };
+    let free = promise(&app).await;
+    let placed = app.place_ok(&mug("ada@example.com")).await;
+    let down = json!({ "from": today_plus(0), "to": today_plus(59), "reason": "wheel motor" });
+    app.post("/work-centers/wheel/downtimes", &down)
+        .await
+        .expect(StatusCode::CREATED);
+    let moved = app.order(&placed).await["promised_date"].clone();
+    assert!(promise(&app).await > today_plus(59));
+    let id = app.get("/downtimes").await.expect(StatusCode::OK).body["downtimes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The console lists it with a button that cancels it, and says what that did.
+    let http = no_redirects();
+    let key = console_cookie(&app, &http).await;
+    let console = html(&app, &http, &key, "/console").await;
+    assert!(console.contains("Cancel downtime: Potter"), "{console}");
+    let done = http
+        .post(format!("{}/console/downtimes/{id}/cancel", app.base))
+        .header(reqwest::header::COOKIE, key.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let flash = cookies_of(&done).join("; ");
+    let after = html(&app, &http, &format!("{key}; {flash}"), "/console").await;
+    assert!(after.contains("Downtime cancelled"), "{after}");
+    assert!(!after.contains("Cancel downtime: Potter"));
+
+    // The capacity is back for new orders; the order it moved keeps its date.
+    assert_eq!(promise(&app).await, free);
+    assert_eq!(app.order(&placed).await["promised_date"], moved);
+    assert!(
+        app.get("/downtimes").await.body["downtimes"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // A server rebuilt from the store sees the same.
+    let again = app.restarted().await;
+    assert_eq!(promise(&again).await, free);
+
+    // Once is enough; the audit log says who did it.
+    app.call(
+        "DELETE",
+        &format!("/api/v1/brands/{}/downtimes/{id}", app.slug),
+        Some(&app.key),
+        None,
+    )
+    .await
+    .problem(StatusCode::NOT_FOUND);
+    let audit = app.get("/audit").await.expect(StatusCode::OK).body;
+    let entry = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "downtime.cancelled")
+        .unwrap_or_else(|| panic!("no audit entry in {audit}"))
+        .clone();
+    assert_eq!(entry["subject"], id.as_str());
+    assert!(
+        entry["actor"].as_str().unwrap().starts_with("staff:"),
+        "{entry}"
     );
 }

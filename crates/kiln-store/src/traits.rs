@@ -200,6 +200,14 @@ pub trait PlanningStore: Send + Sync + 'static {
     /// rebuilt from.
     async fn scheduled_bookings(&self, brand: &BrandId) -> Result<Vec<ScheduledBooking>>;
     async fn downtimes(&self, brand: &BrandId) -> Result<Vec<Downtime>>;
+    /// Removes a downtime, with its audit entry, in one transaction; `false`
+    /// when the brand has no such downtime.
+    async fn cancel_downtime(
+        &self,
+        brand: &BrandId,
+        id: &DowntimeId,
+        entry: &AuditEntry,
+    ) -> Result<bool>;
     /// Orders still planned, earliest promise first: what a replan may move.
     async fn open_promises(&self, brand: &BrandId) -> Result<Vec<OpenPromise>>;
     /// Updates the placement of booked operations in place (order, line and

@@ -210,3 +210,89 @@ fn period(from: Date, to: Date) -> String {
         format!("{} to {}", long_date(from), long_date(to))
     }
 }
+
+/// Cancels a recorded downtime that is not over yet: the work centre's
+/// capacity comes back for new orders at once. Nothing already booked moves
+/// and no promise changes (a re-sequence pulls work forward), so the only
+/// writes are the downtime's removal and its audit entry, in one transaction.
+pub async fn cancel_down(
+    app: &App,
+    rt: &BrandRuntime,
+    actor: &crate::Actor,
+    id: &DowntimeId,
+) -> Result<kiln_domain::Downtime> {
+    let b = &rt.brand.id;
+    let mut guard = rt.plan.lock().await;
+    // One borrow of the plan, so its calendars and clock are used side by side.
+    let plan = &mut *guard;
+    let d = app
+        .store
+        .downtimes(b)
+        .await?
+        .into_iter()
+        .find(|d| &d.id == id)
+        .ok_or_else(|| Error::NotFound(format!("no downtime `{id}`")))?;
+    if d.to_day < today() {
+        return Err(Error::Conflict(format!(
+            "the downtime of {} is over; it stays on record",
+            period(d.from_day, d.to_day)
+        )));
+    }
+    plan.tick();
+    let (before_schedule, before_calendars) = (plan.schedule.clone(), plan.calendars.clone());
+    let Some(c) = plan.calendars.iter_mut().find(|c| c.id == d.work_center) else {
+        return Err(Error::NotFound(format!(
+            "no work centre `{}` in the catalog",
+            d.work_center
+        )));
+    };
+    if let Some(at) = c
+        .down
+        .iter()
+        .position(|x| x.from == d.from_day && x.to == d.to_day)
+    {
+        c.down.remove(at);
+    }
+    let remaining: Vec<kiln_plan::live::Period> = c
+        .down
+        .iter()
+        .map(|x| kiln_plan::live::Period {
+            from: plan.clock.midnight(x.from),
+            to: plan.clock.midnight(x.to) + kiln_plan::live::DAY,
+        })
+        .collect();
+    let lifted = plan
+        .schedule
+        .set_down(&d.work_center, remaining)
+        .map_err(|e| Error::Conflict(format!("cannot lift the downtime: {e}")));
+    let entry = crate::brands::audit_entry(
+        Some(b),
+        actor,
+        kiln_domain::AuditAction::DowntimeCancelled,
+        d.id.as_str(),
+        format!(
+            "{} down {} cancelled",
+            d.work_center,
+            period(d.from_day, d.to_day)
+        ),
+    );
+    let written = match lifted {
+        Ok(()) => app
+            .store
+            .cancel_downtime(b, id, &entry)
+            .await
+            .map_err(Error::from),
+        Err(e) => Err(e),
+    };
+    match written {
+        Ok(true) => Ok(d),
+        Ok(false) | Err(_) => {
+            plan.schedule = before_schedule;
+            plan.calendars = before_calendars;
+            match written {
+                Ok(_) => Err(Error::NotFound(format!("no downtime `{id}`"))),
+                Err(e) => Err(e),
+            }
+        }
+    }
+}

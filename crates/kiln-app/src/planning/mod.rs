@@ -198,6 +198,17 @@ impl App {
         disruption::mark_down(self, &rt, req).await
     }
 
+    /// Cancels a downtime not over yet; its capacity is free again.
+    pub async fn cancel_downtime(
+        &self,
+        actor: &crate::Actor,
+        slug: &str,
+        id: &kiln_domain::DowntimeId,
+    ) -> Result<kiln_domain::Downtime> {
+        let rt = self.brand(slug).await?;
+        disruption::cancel_down(self, &rt, actor, id).await
+    }
+
     /// Re-sequences the work not yet on the floor for on-time delivery.
     pub async fn resequence(&self, slug: &str, evaluations: u64) -> Result<Resequenced> {
         if !(1..=MAX_EVALUATIONS).contains(&evaluations) {

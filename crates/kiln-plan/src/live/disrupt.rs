@@ -79,6 +79,42 @@ const RULES: [&str; 3] = [
 ];
 
 impl<K: OrderKey> Schedule<K> {
+    /// Replaces `work_centre`'s downtime with `down`, when a downtime is
+    /// cancelled: capacity only comes back. Every booking stays where it is
+    /// (work a downtime pushed later stays later until the plan is
+    /// re-sequenced), so nothing is replanned and no promise moves.
+    ///
+    /// `down` may only take time away from the downtime: a minute from now on
+    /// that is down in `down` must be down already, or this is refused (new
+    /// downtime goes through [`Schedule::mark_down`], which replans).
+    pub fn set_down(&mut self, work_centre: &str, down: Vec<Period>) -> Result<(), LiveError<K>> {
+        let wc = self.centre(work_centre)?;
+        let now = self.now;
+        let (origin, horizon) = (self.origin, self.horizon_days);
+        let c = &mut self.centres[usize::from(wc)];
+        for p in &down {
+            if p.from >= p.to {
+                return Err(LiveError::BadPeriod {
+                    from: p.from,
+                    to: p.to,
+                });
+            }
+            if !covered(&c.def.calendar.down, p.from.max(now), p.to) {
+                return Err(LiveError::BadPeriod {
+                    from: p.from,
+                    to: p.to,
+                });
+            }
+        }
+        self.version += 1;
+        c.def.calendar.down = down;
+        c.working = Arc::new(Working::build(&c.def.calendar, origin, horizon));
+        for tl in &mut c.machines {
+            tl.set_working(c.working.clone());
+        }
+        Ok(())
+    }
+
     /// Takes `work_centre` down for `[from, to)` and replans what that hits.
     ///
     /// The part of the period before `now` is ignored (the past is not replanned).
@@ -426,5 +462,38 @@ pub(super) fn remove_bar<K>(
             (removed, None)
         }
         _ => (removed, Some((n.order, usize::from(n.op)))),
+    }
+}
+
+/// Whether `[from, to)` lies within the union of `periods` (empty: yes).
+fn covered(periods: &[Period], from: Minute, to: Minute) -> bool {
+    let mut sorted: Vec<&Period> = periods.iter().collect();
+    sorted.sort_by_key(|p| p.from);
+    let mut reached = from;
+    for p in sorted {
+        if reached >= to {
+            break;
+        }
+        if p.from > reached {
+            return false;
+        }
+        reached = reached.max(p.to);
+    }
+    reached >= to
+}
+
+#[cfg(test)]
+mod covered_tests {
+    use super::*;
+
+    #[test]
+    fn a_span_is_covered_by_overlapping_or_adjacent_periods_only() {
+        let p = |from, to| Period { from, to };
+        let down = [p(10, 20), p(30, 40), p(18, 31)];
+        assert!(covered(&down, 10, 40));
+        assert!(covered(&down, 12, 12));
+        assert!(!covered(&down, 5, 15));
+        assert!(!covered(&down, 35, 41));
+        assert!(!covered(&[], 1, 2));
     }
 }

@@ -13,7 +13,7 @@ use kiln_app::planning::{
     DEFAULT_EVALUATIONS, Disruption, MarkDown, MaterialPlan, Resequenced, ScheduleView, Shortage,
     WorkCenterQueue,
 };
-use kiln_domain::Downtime;
+use kiln_domain::{Downtime, DowntimeId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -31,6 +31,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(list_shortages))
         .routes(routes!(list_downtimes))
         .routes(routes!(create_downtime))
+        .routes(routes!(cancel_downtime))
         .routes(routes!(optimize_schedule))
         .routes(routes!(get_material_plan))
 }
@@ -154,6 +155,26 @@ async fn create_downtime(
     };
     let disruption = state.app.mark_down(auth.slug(), down).await?;
     Ok((StatusCode::CREATED, Json(disruption)))
+}
+
+/// Cancel a downtime that is not over: the work centre's capacity is free
+/// again for new orders at once. Bookings stay where they are and no promise
+/// changes; re-sequence (`POST .../schedule/optimize`) to pull work forward.
+/// A downtime already over stays on record (409).
+#[utoipa::path(delete, path = "/brands/{brand}/downtimes/{downtime}", tag = "planning",
+    params(("brand" = String, Path, description = "brand slug"), ("downtime" = String, Path, description = "downtime id")),
+    security(("brand_key" = ["planning:write"])),
+    responses((status = 200, body = Downtime), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn cancel_downtime(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<PlanningWrite>,
+    Path((_, downtime)): Path<(String, String)>,
+) -> ApiResult<Json<Downtime>> {
+    let cancelled = state
+        .app
+        .cancel_downtime(&auth.actor(), auth.slug(), &DowntimeId::from(downtime))
+        .await?;
+    Ok(Json(cancelled))
 }
 
 #[derive(Deserialize, ToSchema, Default)]

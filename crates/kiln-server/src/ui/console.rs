@@ -36,6 +36,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/console/shipments/{shipment}/delivered", post(delivered))
         .route("/console/orders/{order}/paid", post(paid))
         .route("/console/downtimes", post(downtime))
+        .route(
+            "/console/downtimes/{downtime}/cancel",
+            post(cancel_downtime),
+        )
         .route("/console/resequence", post(resequence))
         .route(
             "/console/purchase-suggestions/{suggestion}/receive",
@@ -134,6 +138,8 @@ struct Console {
     notice: String,
     /// (id, name) for the downtime form.
     work_centers: Vec<(String, String)>,
+    /// Downtimes not over yet: (cancel url, what, reason).
+    downtimes: Vec<(String, String, String)>,
     today: String,
     days: i32,
     gantt: String,
@@ -249,6 +255,30 @@ async fn console(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiRe
             short: m.on_hand < m.allocated,
         })
         .collect();
+    let downtimes = state
+        .app
+        .downtimes(slug)
+        .await?
+        .into_iter()
+        .filter(|d| d.to_day >= from)
+        .map(|d| {
+            let centre = rt
+                .catalog
+                .factory
+                .work_center(&d.work_center)
+                .map_or(d.work_center.clone(), |w| w.name.clone());
+            let when = if d.from_day == d.to_day {
+                long_date(d.from_day)
+            } else {
+                format!("{} to {}", long_date(d.from_day), long_date(d.to_day))
+            };
+            (
+                format!("/console/downtimes/{}/cancel", d.id),
+                format!("{centre} down {when}"),
+                d.reason,
+            )
+        })
+        .collect();
     let schedule = state.app.schedule(slug, Some(from), DAYS).await?;
     let gantt = super::gantt::gantt_svg(&schedule.work_centers);
     let gantt_key = super::gantt::gantt_key(&schedule.work_centers);
@@ -264,6 +294,7 @@ async fn console(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiRe
             .iter()
             .map(|w| (w.id.clone(), w.name.clone()))
             .collect(),
+        downtimes,
         today: from.to_string(),
         days: DAYS,
         gantt,
@@ -608,6 +639,43 @@ async fn downtime(
         );
     }
     Ok(back(super::Flash::Notice, &text))
+}
+
+/// Cancels a downtime and says what that means for the plan.
+async fn cancel_downtime(
+    State(state): State<Arc<AppState>>,
+    Path(downtime): Path<String>,
+    headers: HeaderMap,
+) -> UiResult<Response> {
+    let rt = require(&state, &headers).await?;
+    let actor = kiln_app::Actor::Staff(format!("console key {}", rt.brand.slug));
+    let id = kiln_domain::DowntimeId::from(downtime);
+    Ok(
+        match state
+            .app
+            .cancel_downtime(&actor, rt.brand.slug.as_str(), &id)
+            .await
+        {
+            Ok(d) => {
+                let name = rt
+                    .catalog
+                    .factory
+                    .work_center(&d.work_center)
+                    .map_or(d.work_center.as_str(), |w| w.name.as_str());
+                back(
+                    super::Flash::Notice,
+                    &format!(
+                        "Downtime cancelled: {name} works {} to {} again, free for new orders. \
+                         Work already moved stays where it is; re-sequence to pull it forward.",
+                        long_date(d.from_day),
+                        long_date(d.to_day)
+                    ),
+                )
+            }
+            Err(AppError::Conflict(m) | AppError::NotFound(m)) => back_with(&m),
+            Err(e) => return Err(e.into()),
+        },
+    )
 }
 
 /// Receives a suggested purchase into stock.

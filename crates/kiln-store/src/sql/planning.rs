@@ -117,6 +117,27 @@ macro_rules! impl_planning {
                 .collect()
             }
 
+            async fn cancel_downtime(
+                &self,
+                brand: &BrandId,
+                id: &DowntimeId,
+                entry: &AuditEntry,
+            ) -> Result<bool> {
+                let mut tx = self.write.begin().await?;
+                let gone = sqlx::query("DELETE FROM downtimes WHERE brand_id = $1 AND id = $2")
+                    .bind(brand.as_str())
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if gone == 0 {
+                    return Ok(false);
+                }
+                audit(&mut tx, entry).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
             async fn open_promises(&self, brand: &BrandId) -> Result<Vec<OpenPromise>> {
                 let rows = sqlx::query(
                     "SELECT o.id, o.promised_date, o.created_at, l.line_no, l.product_id \
