@@ -392,13 +392,30 @@ const ok3 = ok2 && (await step("3. add to cart → checkout → empty submit sho
   figures.pages.cart = await measured(shopper, () => shopper.getByRole("button", { name: "Add to cart" }).click());
   must(new URL(shopper.url()).pathname === `/shop/${BRAND}/cart`, `Add to cart went to ${shopper.url()}`);
   must(await shopper.getByRole("heading", { name: "Your cart" }).isVisible(), "no 'Your cart' heading");
-  const row = shopper.getByRole("row").filter({ hasText: "Ceramic mug" });
-  must((await row.count()) === 1, `cart has ${await row.count()} Ceramic mug rows, expected 1`);
+  const row = shopper.getByRole("listitem").filter({ hasText: "Ceramic mug" });
+  must((await row.count()) === 1, `cart has ${await row.count()} Ceramic mug lines, expected 1`);
+  check(await row.locator(".thumb svg").isVisible(), "the cart line has no picture");
   check(/Shape: Conical/.test(await row.innerText()), "the cart line does not say Shape: Conical");
   check(await shopper.getByRole("link", { name: "Cart (1)" }).count(), "the nav does not say Cart (1)");
   await fitsWidth(shopper, "cart");
   await allLabelled(shopper, "cart");
   await shot(shopper, "05-cart");
+  // The quantity is edited in the cart: the line's price follows it.
+  const euros = async () => Number((await shopper.getByText(/^Total: /).innerText()).replace(/[^0-9.]/g, ""));
+  const single = await euros();
+  await shopper.getByLabel("Quantity of Ceramic mug").fill("2");
+  await shopper.getByRole("button", { name: "Update quantity of Ceramic mug" }).click();
+  await shopper.waitForLoadState("networkidle");
+  check(Math.abs((await euros()) - 2 * single) < 0.005, `total after quantity 2: ${await euros()} (one: ${single})`);
+  await shopper.getByLabel("Quantity of Ceramic mug").fill("0");
+  await shopper.getByRole("button", { name: "Update quantity of Ceramic mug" }).click();
+  await shopper.waitForLoadState("networkidle");
+  check(/Enter a whole number from 1/.test(await shopper.getByRole("main").innerText()), "a quantity of 0 is not refused in words");
+  check(await shopper.getByLabel("Quantity of Ceramic mug").evaluate(e => e === document.activeElement), "focus is not on the refused quantity");
+  await shot(shopper, "05b-cart-quantity-refused");
+  await shopper.getByLabel("Quantity of Ceramic mug").fill("1");
+  await shopper.getByRole("button", { name: "Update quantity of Ceramic mug" }).click();
+  await shopper.waitForLoadState("networkidle");
 
   figures.pages.checkout = await measured(shopper, () => shopper.getByRole("link", { name: "Checkout" }).click());
   must(await shopper.getByRole("heading", { name: "Checkout" }).isVisible(), "no 'Checkout' heading");
@@ -623,7 +640,7 @@ await step("no-JS: configure by submitting the form, add to cart, check out with
 
   await p.getByRole("button", { name: "Add to cart" }).click();
   await p.waitForURL(new RegExp(`/shop/${BRAND}/cart$`));
-  must((await p.getByRole("row").filter({ hasText: "Ceramic mug" }).count()) === 1, "without JavaScript the cart has no mug");
+  must((await p.getByRole("listitem").filter({ hasText: "Ceramic mug" }).count()) === 1, "without JavaScript the cart has no mug");
   await p.getByRole("link", { name: "Checkout" }).click();
   await p.getByRole("button", { name: "Place order" }).click();
   await p.waitForLoadState("load");

@@ -24,6 +24,7 @@ api_tests!(
     downtimes_far_ahead_and_sales_after_today_are_refused,
     the_panel_keeps_the_quantity_and_prices_and_promises_it,
     a_shared_design_is_announced_as_saved_only_to_who_saved_it,
+    the_cart_draws_each_line_and_its_quantity_can_change,
 );
 
 async fn a_quantity_outside_its_range_is_refused(app: App) {
@@ -224,8 +225,7 @@ async fn the_cart_and_checkout_promise_each_line_and_say_when_it_slipped(app: Ap
         async move { req.send().await.expect("page").text().await.expect("html") }
     };
     let cart = get("/cart").await;
-    assert!(cart.contains("<th scope=\"col\">Delivery</th>"), "{cart}");
-    assert!(cart.contains("by "), "{cart}");
+    assert!(cart.contains("delivered by "), "{cart}");
     assert!(!cart.contains("Later than"), "{cart}");
     let checkout = get("/checkout").await;
     assert!(
@@ -412,4 +412,60 @@ async fn the_order_page_echoes_the_address_and_how_to_pay(app: App) {
     );
     assert!(page.contains("Updates go to ada@example.com."), "{page}");
     assert!(page.contains("<h2>Payment</h2>"), "how to pay: {page}");
+}
+
+async fn the_cart_draws_each_line_and_its_quantity_can_change(app: App) {
+    let http = no_redirects();
+    let added = http
+        .post(format!("{}/shop/{}/cart", app.base, app.slug))
+        .form(&[("_product", "mug"), ("size", "L"), ("shape", "tall")])
+        .send()
+        .await
+        .expect("add");
+    let cookie = cookies_of(&added).join("; ");
+    let cart_url = format!("{}/shop/{}/cart", app.base, app.slug);
+    let cart = || {
+        let req = http
+            .get(&cart_url)
+            .header(reqwest::header::COOKIE, cookie.clone());
+        async move { req.send().await.expect("cart").text().await.expect("html") }
+    };
+    let one = cart().await;
+    // The line's picture, hidden from screen readers beside its words.
+    assert!(one.contains("<svg aria-hidden=\"true\""), "{one}");
+    assert!(one.contains("Quantity of Ceramic mug"), "{one}");
+    let price = |page: &str| -> String {
+        let at = page.find("<p><strong>").expect("a line price") + 11;
+        page[at..at + page[at..].find('<').unwrap()].to_string()
+    };
+    let single = price(&one);
+
+    let change = |quantity: &'static str| {
+        let req = http
+            .post(format!("{cart_url}/quantity"))
+            .header(reqwest::header::COOKIE, cookie.clone())
+            .form(&[("line", "0"), ("quantity", quantity)]);
+        async move { req.send().await.expect("change") }
+    };
+    let changed = change("3").await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    let three = cart().await;
+    assert!(three.contains("value=\"3\""), "{three}");
+    let unit: f64 = single.trim_start_matches('€').parse().unwrap();
+    let total: f64 = price(&three).trim_start_matches('€').parse().unwrap();
+    assert!((total - 3.0 * unit).abs() < 0.005, "{single} then {total}");
+
+    // A quantity that cannot be is refused beside its field, which takes the
+    // focus; the cart keeps what it had.
+    for bad in ["0", "-2", "lots", "10001"] {
+        let refused = change(bad).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        let page = refused.text().await.unwrap();
+        assert!(
+            page.contains("Enter a whole number from 1 to 10000"),
+            "{page}"
+        );
+        assert!(page.contains("aria-invalid=\"true\"") && page.contains("autofocus"));
+    }
+    assert!(cart().await.contains("value=\"3\""));
 }

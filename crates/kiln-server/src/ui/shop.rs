@@ -31,6 +31,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/shop/{brand}/d/{code}", get(design_page))
         .route("/shop/{brand}/cart", get(cart_page).post(add_to_cart))
         .route("/shop/{brand}/cart/remove", post(remove_from_cart))
+        .route("/shop/{brand}/cart/quantity", post(change_quantity))
         .route("/shop/{brand}/checkout", get(checkout_page).post(checkout))
         .route("/shop/{brand}/orders/{order}", get(order_page))
 }
@@ -267,6 +268,10 @@ async fn remove_from_cart(
 
 pub struct CartLineView {
     name: String,
+    /// The configured product drawn small; decorative beside its summary.
+    picture: String,
+    /// Why a quantity typed for this line was not taken.
+    error: String,
     summary: String,
     quantity: u32,
     price: String,
@@ -283,6 +288,15 @@ struct CartPage {
     cart_count: usize,
     lines: Vec<CartLineView>,
     total: String,
+    max_quantity: u32,
+}
+
+/// An SVG hidden from screen readers: the text beside it says the same.
+fn decorative(svg: &str) -> String {
+    match svg.strip_prefix("<svg") {
+        Some(rest) => format!("<svg aria-hidden=\"true\" focusable=\"false\"{rest}"),
+        None => String::new(),
+    }
 }
 
 /// Cart lines priced and promised now; a line whose product changed and no
@@ -295,6 +309,8 @@ async fn priced(rt: &BrandRuntime, lines: &[CartLine]) -> (Vec<CartLineView>, St
     for l in lines {
         let Some(c) = rt.catalog.product(&l.product) else {
             views.push(CartLineView {
+                picture: String::new(),
+                error: String::new(),
                 name: l.product.clone(),
                 summary: "no longer sold".into(),
                 quantity: l.quantity,
@@ -338,6 +354,11 @@ async fn priced(rt: &BrandRuntime, lines: &[CartLine]) -> (Vec<CartLineView>, St
             _ => String::new(),
         };
         views.push(CartLineView {
+            error: String::new(),
+            picture: outcome
+                .as_ref()
+                .map(|o| decorative(&o.preview_svg))
+                .unwrap_or_default(),
             name: c.product().name.clone(),
             summary,
             quantity: l.quantity,
@@ -356,13 +377,74 @@ async fn cart_page(
 ) -> UiResult<Response> {
     let rt = state.app.brand(&brand).await?;
     let lines = cart_lines(&state, &rt, &headers).await;
-    let (lines, total) = priced(&rt, &lines).await;
-    Ok(page(&CartPage {
+    Ok(page(&cart_view(&rt, &lines, None).await))
+}
+
+async fn cart_view(
+    rt: &BrandRuntime,
+    lines: &[CartLine],
+    problem: Option<(usize, String)>,
+) -> CartPage {
+    let (mut lines, total) = priced(rt, lines).await;
+    if let Some((i, message)) = problem
+        && let Some(line) = lines.get_mut(i)
+    {
+        line.error = message;
+    }
+    CartPage {
         brand: rt.brand.slug.to_string(),
         cart_count: lines.len(),
         lines,
         total,
-    }))
+        max_quantity: kiln_app::orders::MAX_QUANTITY,
+    }
+}
+
+/// Changes one line's quantity; the line's date is promised again for it.
+/// A quantity outside 1 to the maximum is refused next to its field, and the
+/// cart stays as it was.
+async fn change_quantity(
+    State(state): State<Arc<AppState>>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+    Form(fields): Form<Fields>,
+) -> UiResult<Response> {
+    let rt = state.app.brand(&brand).await?;
+    let back = see_other(&format!("/shop/{}/cart", rt.brand.slug));
+    let Some(id) = cookie(&headers, CART_COOKIE) else {
+        return Ok(back);
+    };
+    let mut lines = cart_lines(&state, &rt, &headers).await;
+    let Some(i) = field(&fields, "line")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|i| *i < lines.len())
+    else {
+        return Ok(back);
+    };
+    let quantity = field(&fields, "quantity")
+        .map(str::trim)
+        .and_then(|q| q.parse::<u32>().ok())
+        .filter(|q| (1..=kiln_app::orders::MAX_QUANTITY).contains(q));
+    let Some(quantity) = quantity else {
+        let message = format!(
+            "Enter a whole number from 1 to {}; to take the item out, use Remove.",
+            kiln_app::orders::MAX_QUANTITY
+        );
+        let mut response = page(&cart_view(&rt, &lines, Some((i, message))).await);
+        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(response);
+    };
+    let line = &mut lines[i];
+    line.quantity = quantity;
+    if let Some(c) = rt.catalog.product(&line.product)
+        && let Ok(o) = c.configure_unexplained(&line.selections)
+        && o.valid
+        && o.complete
+    {
+        line.shown_promise = kiln_app::catalog::quote(&rt, c.product(), &o, quantity).await;
+    }
+    save_cart(&state, &rt, &id, &lines).await?;
+    Ok(back)
 }
 
 pub struct FieldView {
@@ -372,6 +454,8 @@ pub struct FieldView {
     autocomplete: &'static str,
     value: String,
     error: String,
+    /// The first field in error takes the focus when the page loads.
+    autofocus: bool,
 }
 
 #[derive(Template)]
@@ -431,7 +515,7 @@ async fn checkout_form(
     problem: String,
 ) -> CheckoutPage {
     let (views, total) = priced(rt, lines).await;
-    let fields = CHECKOUT_FIELDS
+    let mut fields: Vec<FieldView> = CHECKOUT_FIELDS
         .iter()
         .map(|(name, label, kind, autocomplete, path)| FieldView {
             name,
@@ -445,8 +529,12 @@ async fn checkout_form(
                 .map(|e| e.message.clone())
                 .next()
                 .unwrap_or_default(),
+            autofocus: false,
         })
         .collect();
+    if let Some(first) = fields.iter_mut().find(|f| !f.error.is_empty()) {
+        first.autofocus = true;
+    }
     CheckoutPage {
         brand: rt.brand.slug.to_string(),
         cart_count: views.len(),
