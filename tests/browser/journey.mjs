@@ -603,13 +603,32 @@ const ok6 = ok5 && (await step("6. store mode: clerk signs in at a store, finds 
   must(await found.count(), "the shopper is not found by email");
   check((await found.innerText()).includes(state.orderId), "the customer's online order is not listed");
   await allLabelled(counter, "store mode");
-  await counter.getByRole("link", { name: "Ceramic mug" }).click();
-  await counter.getByLabel("Customer name").fill("Ada Lovelace");
-  await counter.getByLabel("Customer email").fill("ada@example.org");
+  // The found customer comes along into the new order.
+  await found.getByRole("link", { name: /^New Ceramic mug for / }).first().click();
+  check((await counter.getByLabel("Customer email").inputValue()) === "ada@example.org", "the found customer's email is not carried into the order");
+  check((await counter.getByLabel("Customer name").inputValue()).length > 0, "the found customer's name is not carried into the order");
+  // A mistake is told beside its field, which takes the focus.
+  await counter.getByLabel("Customer email").fill("ada@");
+  await counter.getByRole("button", { name: "Place store order" }).click();
+  await counter.waitForLoadState("load");
+  const email = counter.getByLabel("Customer email");
+  check((await email.getAttribute("aria-invalid")) === "true", "a bad email is not marked beside its field");
+  check(await email.evaluate((e) => e === document.activeElement), "focus is not on the customer email in error");
+  await shot(counter, "10a-store-mode-error");
+  await email.fill("ada@example.org");
   await counter.getByRole("button", { name: "Place store order" }).click();
   await counter.waitForLoadState("load");
   const body = await counter.getByRole("main").innerText();
-  must(/store/i.test(body) && !(await counter.getByRole("alert").count()), `the store order was not placed: ${body.slice(0, 200)}`);
+  must(/ready for pickup/i.test(body) && !(await counter.getByRole("alert").count()), `the store order was not placed: ${body.slice(0, 200)}`);
+  // Payment at the counter, then the next customer.
+  const pay = counter.getByRole("button", { name: /at the counter$/ });
+  must(await pay.count(), "the placed store order offers no payment at the counter");
+  await pay.click();
+  await counter.waitForLoadState("load");
+  check(/Paid\./.test(await counter.getByRole("main").innerText()), "after payment at the counter the order does not say Paid");
+  await shot(counter, "10b-store-order-paid");
+  await counter.getByRole("link", { name: "Next customer" }).click();
+  check(await counter.getByLabel("Customer email or phone").isVisible(), "Next customer does not lead back to finding a customer");
   await counter.goto(BASE + "/store?customer=ada%40example.org");
   const rows = await counter.getByRole("region", { name: /^Customer / }).getByRole("row").allInnerTexts();
   check(rows.some((r) => /\bonline\b/.test(r)) && rows.some((r) => /\bstore\b/.test(r)), `the customer's orders do not show both channels: ${rows}`);

@@ -25,6 +25,7 @@ api_tests!(
     the_panel_keeps_the_quantity_and_prices_and_promises_it,
     a_shared_design_is_announced_as_saved_only_to_who_saved_it,
     the_cart_draws_each_line_and_its_quantity_can_change,
+    a_clerk_carries_the_found_customer_into_an_order_and_takes_payment,
 );
 
 async fn a_quantity_outside_its_range_is_refused(app: App) {
@@ -468,4 +469,85 @@ async fn the_cart_draws_each_line_and_its_quantity_can_change(app: App) {
         assert!(page.contains("aria-invalid=\"true\"") && page.contains("autofocus"));
     }
     assert!(cart().await.contains("value=\"3\""));
+}
+
+async fn a_clerk_carries_the_found_customer_into_an_order_and_takes_payment(app: App) {
+    app.place_ok(&mug("ada@example.com")).await;
+    let http = no_redirects();
+    let cookie = store_mode_cookie(&app, &http, "london").await;
+    let get = |path: String| {
+        let req = http
+            .get(format!("{}{path}", app.base))
+            .header(reqwest::header::COOKIE, cookie.clone());
+        async move { req.send().await.expect("page").text().await.expect("html") }
+    };
+    let found = get("/store?customer=lovelace".into()).await;
+    let label = "New Ceramic mug for Ada Lovelace";
+    let end = found
+        .find(&format!(">{label}</a>"))
+        .unwrap_or_else(|| panic!("{found}"));
+    let start = found[..end].rfind("href=\"").unwrap() + 6;
+    let href = found[start..end]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#38;", "&");
+    let form = get(href).await;
+    assert!(form.contains("value=\"ada@example.com\""), "{form}");
+    assert!(form.contains("value=\"Ada Lovelace\""), "{form}");
+
+    // Mistakes are told beside their fields; the first takes the focus.
+    let post = |fields: Vec<(&'static str, &'static str)>| {
+        let req = http
+            .post(format!("{}/store/orders", app.base))
+            .header(reqwest::header::COOKIE, cookie.clone())
+            .form(&fields);
+        async move { req.send().await.expect("place") }
+    };
+    let refused = post(vec![
+        ("_product", "mug"),
+        ("_name", "Ada Lovelace"),
+        ("_email", "ada@"),
+        ("_quantity", "lots"),
+    ])
+    .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("id=\"c-qty-error\""), "{page}");
+    let refused = post(vec![
+        ("_product", "mug"),
+        ("_name", "Ada Lovelace"),
+        ("_email", "ada@"),
+        ("_quantity", "1"),
+    ])
+    .await;
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("id=\"c-email-error\""), "{page}");
+    let at = page.find("id=\"c-email\"").unwrap();
+    assert!(page[at..at + 400].contains("autofocus"), "{page}");
+    assert!(!page.contains("id=\"c-name-error\""));
+
+    // Placed: pickup date, payment at the counter, the next customer.
+    let placed = post(vec![
+        ("_product", "mug"),
+        ("_name", "Ada Lovelace"),
+        ("_email", "ada@example.com"),
+        ("_quantity", "1"),
+    ])
+    .await;
+    assert_eq!(placed.status(), StatusCode::SEE_OTHER);
+    let order_page = placed.headers()["location"].to_str().unwrap().to_string();
+    let done = get(order_page.clone()).await;
+    assert!(done.contains("ready for pickup at Kiln London"), "{done}");
+    assert!(done.contains("at the counter</button>"), "{done}");
+    assert!(done.contains(">Next customer</a>"));
+    let paid = http
+        .post(format!("{}{order_page}/paid", app.base))
+        .header(reqwest::header::COOKIE, cookie.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), StatusCode::SEE_OTHER);
+    let after = get(order_page).await;
+    assert!(after.contains("<strong>Paid.</strong>"), "{after}");
 }

@@ -22,7 +22,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use kiln_app::orders::{CustomerInput, LineInput, OrderRequest};
 use kiln_app::{BrandRuntime, Error as AppError};
-use kiln_domain::{Channel, OrderId, StoreLocation};
+use kiln_domain::{Channel, OrderId, PaymentStatus, StoreLocation};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -34,6 +34,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/store/p/{product}/panel", get(panel))
         .route("/store/orders", post(place))
         .route("/store/orders/{order}", get(order))
+        .route("/store/orders/{order}/paid", post(paid))
 }
 
 const KEY_COOKIE: &str = "kiln_pos";
@@ -79,6 +80,8 @@ pub struct CustomerView {
     name: String,
     email: String,
     phone: String,
+    /// (product name, link to configure it for this customer)
+    start: Vec<(String, String)>,
     /// (id, channel, status, promised, total)
     orders: Vec<(String, String, String, String, String)>,
 }
@@ -158,7 +161,19 @@ async fn home(
                     )
                 })
                 .collect();
+            let carried = serde_urlencoded::to_string([
+                ("_name", c.name.as_str()),
+                ("_email", c.email.as_str()),
+                ("_phone", c.phone.as_deref().unwrap_or_default()),
+            ])
+            .unwrap_or_default();
+            let start = view
+                .products
+                .iter()
+                .map(|p| (p.name.clone(), format!("/store/p/{}?{carried}", p.id)))
+                .collect();
             view.customers.push(CustomerView {
+                start,
                 name: c.name,
                 email: c.email,
                 phone: c.phone.unwrap_or_default(),
@@ -223,7 +238,68 @@ struct ProductPage {
     name: String,
     email: String,
     phone: String,
+    /// What is wrong with each customer field and the quantity, if anything.
+    errors: FieldErrors,
     p: PanelView,
+}
+
+/// A form error per field of the store order, in words for the clerk; the
+/// first one takes the focus.
+#[derive(Default)]
+struct FieldErrors {
+    name: String,
+    email: String,
+    phone: String,
+    quantity: String,
+    focus: &'static str,
+}
+
+impl FieldErrors {
+    /// Sorts the order's field errors to the fields they belong to; what
+    /// belongs to none (a choice the product refuses) is returned.
+    fn from(errors: &[kiln_app::FieldError]) -> (FieldErrors, Vec<String>) {
+        let mut out = FieldErrors::default();
+        let mut rest = Vec::new();
+        for e in errors {
+            let slot = match e.path.as_str() {
+                "/customer/name" | "/ship_to/name" => &mut out.name,
+                "/customer/email" => &mut out.email,
+                "/customer/phone" => &mut out.phone,
+                p if p.starts_with("/lines/0/quantity") => &mut out.quantity,
+                _ => {
+                    rest.push(e.message.clone());
+                    continue;
+                }
+            };
+            if slot.is_empty() {
+                *slot = sentence(&e.message);
+            }
+        }
+        out.focus = [
+            ("c-name", &out.name),
+            ("c-email", &out.email),
+            ("c-phone", &out.phone),
+            ("c-qty", &out.quantity),
+        ]
+        .into_iter()
+        .find(|(_, e)| !e.is_empty())
+        .map_or("", |(id, _)| id);
+        (out, rest)
+    }
+}
+
+/// A message as a sentence: capital first letter, full stop at the end.
+fn sentence(message: &str) -> String {
+    let mut c = message.trim().chars();
+    let mut out: String = c
+        .next()
+        .map(|f| f.to_uppercase().collect())
+        .unwrap_or_default();
+    out.push_str(c.as_str());
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
 async fn store_panel(
@@ -253,6 +329,7 @@ async fn product(
         name: get("_name"),
         email: get("_email"),
         phone: get("_phone"),
+        errors: FieldErrors::default(),
         p,
     }))
 }
@@ -276,7 +353,40 @@ async fn place(
     let (rt, store) = at_store(&state, &headers).await?;
     let get = |n: &str| field(&fields, n).unwrap_or_default().trim().to_string();
     let product = get("_product");
-    let quantity = get("_quantity").parse().unwrap_or(1);
+    let refuse = |errors: Vec<kiln_app::FieldError>, detail: String| {
+        let (errors, rest) = FieldErrors::from(&errors);
+        let problem = if rest.is_empty() && errors.focus.is_empty() {
+            detail
+        } else if rest.is_empty() {
+            "The order was not placed: correct the fields marked below.".to_string()
+        } else {
+            format!("The order was not placed: {}", rest.join("; "))
+        };
+        (errors, problem)
+    };
+    let quantity = match quantity_of(&fields) {
+        Ok(q) => q,
+        Err(message) => {
+            let (errors, problem) = refuse(
+                vec![kiln_app::FieldError {
+                    path: "/lines/0/quantity".into(),
+                    message,
+                }],
+                String::new(),
+            );
+            let p = store_panel(&rt, &product, &fields).await?;
+            let view = ProductPage {
+                store_name: store.name,
+                problem,
+                name: get("_name"),
+                email: get("_email"),
+                phone: get("_phone"),
+                errors,
+                p,
+            };
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page(&view)).into_response());
+        }
+    };
     // Walk-in orders are picked up at the store: it is the address.
     let mut ship_to = store.address.clone();
     ship_to.name = get("_name");
@@ -302,15 +412,7 @@ async fn place(
     {
         Ok(order) => Ok(see_other(&format!("/store/orders/{}", order.id))),
         Err(AppError::Invalid { errors, detail }) => {
-            let problem = if errors.is_empty() {
-                detail
-            } else {
-                errors
-                    .iter()
-                    .map(|e| e.message.clone())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            };
+            let (errors, problem) = refuse(errors, detail);
             let p = store_panel(&rt, &product, &fields).await?;
             let view = ProductPage {
                 store_name: store.name,
@@ -318,6 +420,7 @@ async fn place(
                 name: get("_name"),
                 email: get("_email"),
                 phone: get("_phone"),
+                errors,
                 p,
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page(&view)).into_response())
@@ -326,15 +429,63 @@ async fn place(
     }
 }
 
+#[derive(Template)]
+#[template(path = "pos_order.html")]
+struct StoreOrder {
+    store_name: String,
+    customer_name: String,
+    o: super::shop::OrderPage,
+    /// Set while the order waits for its payment: the amount to take.
+    to_pay: String,
+    paid: bool,
+    /// The customer's own order page, to give them.
+    customer_link: String,
+}
+
+/// The order just placed at the counter: what was ordered, when it can be
+/// picked up, payment at the counter, and the next customer.
 async fn order(
     State(state): State<Arc<AppState>>,
     Path(order): Path<String>,
     headers: HeaderMap,
 ) -> UiResult<Response> {
-    let (rt, _) = at_store(&state, &headers).await?;
+    let (rt, store) = at_store(&state, &headers).await?;
     let o = state
         .app
         .order(rt.brand.slug.as_str(), &OrderId::from(order))
         .await?;
-    Ok(page(&order_view(&rt, &o)))
+    let (to_pay, paid) = match &o.payment {
+        Some(p) if p.status == PaymentStatus::AwaitingPayment => {
+            (money(&p.currency, p.amount), false)
+        }
+        Some(p) => (String::new(), p.status == PaymentStatus::Paid),
+        None => (String::new(), false),
+    };
+    let customer_link = format!(
+        "/shop/{}/orders/{}?token={}",
+        rt.brand.slug, o.id, o.access_token
+    );
+    Ok(page(&StoreOrder {
+        store_name: store.name,
+        customer_name: o.customer.name.clone(),
+        o: order_view(&rt, &o),
+        to_pay,
+        paid,
+        customer_link,
+    }))
+}
+
+/// Records that the customer paid at the counter.
+async fn paid(
+    State(state): State<Arc<AppState>>,
+    Path(order): Path<String>,
+    headers: HeaderMap,
+) -> UiResult<Response> {
+    let (rt, _) = at_store(&state, &headers).await?;
+    let id = OrderId::from(order);
+    state
+        .app
+        .set_payment(rt.brand.slug.as_str(), &id, PaymentStatus::Paid)
+        .await?;
+    Ok(see_other(&format!("/store/orders/{id}")))
 }

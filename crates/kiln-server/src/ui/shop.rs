@@ -654,20 +654,20 @@ pub struct StepView {
 #[derive(Template)]
 #[template(path = "order.html")]
 pub(super) struct OrderPage {
-    payment: String,
-    brand: String,
-    cart_count: usize,
-    id: String,
-    status_label: String,
-    promised: String,
-    steps: Vec<StepView>,
+    pub(super) payment: String,
+    pub(super) brand: String,
+    pub(super) cart_count: usize,
+    pub(super) id: String,
+    pub(super) status_label: String,
+    pub(super) promised: String,
+    pub(super) steps: Vec<StepView>,
     /// (when, what) for each change to the promise, newest last.
-    updates: Vec<(String, String)>,
-    lines: Vec<(String, String, i64, String)>,
-    total: String,
+    pub(super) updates: Vec<(String, String)>,
+    pub(super) lines: Vec<(String, String, i64, String)>,
+    pub(super) total: String,
     /// Where it goes, a line each, as the customer typed it.
-    address: Vec<String>,
-    email: String,
+    pub(super) address: Vec<String>,
+    pub(super) email: String,
 }
 
 pub const STEPS: &[(&str, &str)] = &[

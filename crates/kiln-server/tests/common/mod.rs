@@ -392,6 +392,25 @@ pub async fn console_cookie(app: &App, http: &reqwest::Client) -> String {
     cookies_of(&signed).join("; ")
 }
 
+/// Signs in to store mode with the brand key at `store`; the `Cookie` header.
+pub async fn store_mode_cookie(app: &App, http: &reqwest::Client, store: &str) -> String {
+    let signed = http
+        .post(format!("{}/store/sign-in", app.base))
+        .form(&[("key", app.key.as_str())])
+        .send()
+        .await
+        .expect("sign in");
+    let cookie = cookies_of(&signed).join("; ");
+    let chose = http
+        .post(format!("{}/store/choose", app.base))
+        .header(reqwest::header::COOKIE, cookie.clone())
+        .form(&[("store", store)])
+        .send()
+        .await
+        .expect("choose a store");
+    [cookie, cookies_of(&chose).join("; ")].join("; ")
+}
+
 pub fn order_body(email: &str, product: &str, selections: Value, quantity: u32) -> Value {
     json!({
         "customer": { "name": "Ada Lovelace", "email": email },
