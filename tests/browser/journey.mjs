@@ -161,8 +161,8 @@ async function measured(page, action) {
   return { transferred, cold, requests: loads.length };
 }
 
-const shot = async (page, name) => {
-  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+const shot = async (page, name, fullPage = true) => {
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage });
 };
 
 /** No horizontal scrolling at the page's viewport width. */
@@ -345,6 +345,22 @@ const ok1 = await step("1. home → mug → configure; preview redraws; Conical 
   check(JSON.stringify(await checkedRadios(shopper)) === JSON.stringify(chosen), "Enter in Quantity changed the other choices");
   check(/Total for 3\s*€\d/.test(await summary.innerText()), "the total is not for the 3 mugs typed in Quantity");
   check(/all 3 promised by/.test(await summary.innerText()), "the delivery date is not for the 3 mugs typed in Quantity");
+  // Screen readers hear the new price and date: a polite status region says them.
+  const told = await shopper.locator("#announce").innerText();
+  check(/Total for 3: €\d.*All 3 delivered by \w{3} \d{1,2} \w{3} \d{4}/.test(told), `the status region says ${JSON.stringify(told)}`);
+  check((await shopper.locator("#announce").getAttribute("aria-live")) === "polite", "the announcement region is not polite");
+  // While the panel redraws it is busy and says so; a slow answer shows it.
+  const isPanel = (u) => u.pathname.endsWith("/panel");
+  await shopper.route(isPanel, async (r) => { await new Promise((ok) => setTimeout(ok, 600)); await r.continue(); });
+  await radio(shopper, "Pattern", "Dots").click();
+  await shopper.waitForTimeout(150);
+  const busy = await shopper.locator("#configurator").getAttribute("aria-busy");
+  const saying = await shopper.evaluate(() => getComputedStyle(document.querySelector("#configurator .summary"), "::before").content);
+  check(busy === "true", "the panel is not marked busy while it redraws");
+  check(/Updating price and delivery/.test(saying), `while redrawing the summary says ${saying}`);
+  await shot(shopper, "03a-updating");
+  await shopper.waitForFunction(() => !document.querySelector("#configurator").hasAttribute("aria-busy"), null, { timeout: 5_000 });
+  await shopper.unroute(isPanel);
   must((await choose("Glaze", "Sage")) !== null, "Glaze: Sage is unavailable");
   check((await shopper.getByLabel("Quantity").inputValue()) === "3", "the quantity went back after another choice");
   check(/Total for 3/.test(await summary.innerText()), "after another choice the total is no longer for 3");
@@ -385,6 +401,12 @@ const ok2 = ok1 && (await step("2. save design → share link → opens elsewher
   check(await radio(p, "Size", "450 ml").isDisabled(), "the shared design does not show 450 ml unavailable");
   check(await p.getByRole("heading", { name: "A design shared with you" }).isVisible(), "the shared design does not say it was shared");
   check(!(await p.getByRole("heading", { name: "Design saved" }).count()), "the shared design tells its receiver 'Design saved'");
+  // On a phone the preview stays in view while the last choices are made.
+  await radio(p, "Glaze", "Navy").scrollIntoViewIfNeeded();
+  await p.getByRole("region", { name: "Price and delivery" }).scrollIntoViewIfNeeded();
+  const box = await p.locator(".preview").boundingBox();
+  check(box && box.y >= -1 && box.y + box.height / 2 < PHONE.height, `on a phone the preview scrolled away (at ${JSON.stringify(box)})`);
+  await shot(p, "04a-phone-preview-in-view", false);
   await friend.close();
 }));
 
@@ -609,22 +631,25 @@ const ok6 = ok5 && (await step("6. store mode: clerk signs in at a store, finds 
   check((await counter.getByLabel("Customer name").inputValue()).length > 0, "the found customer's name is not carried into the order");
   // A mistake is told beside its field, which takes the focus.
   await counter.getByLabel("Customer email").fill("ada@");
-  await counter.getByRole("button", { name: "Place store order" }).click();
-  await counter.waitForLoadState("load");
+  await Promise.all([
+    counter.waitForURL((u) => u.pathname === "/store/orders"),
+    counter.getByRole("button", { name: "Place store order" }).click(),
+  ]);
   const email = counter.getByLabel("Customer email");
   check((await email.getAttribute("aria-invalid")) === "true", "a bad email is not marked beside its field");
   check(await email.evaluate((e) => e === document.activeElement), "focus is not on the customer email in error");
   await shot(counter, "10a-store-mode-error");
   await email.fill("ada@example.org");
-  await counter.getByRole("button", { name: "Place store order" }).click();
-  await counter.waitForLoadState("load");
+  await Promise.all([
+    counter.waitForURL((u) => u.pathname.startsWith("/store/orders/")),
+    counter.getByRole("button", { name: "Place store order" }).click(),
+  ]);
   const body = await counter.getByRole("main").innerText();
   must(/ready for pickup/i.test(body) && !(await counter.getByRole("alert").count()), `the store order was not placed: ${body.slice(0, 200)}`);
   // Payment at the counter, then the next customer.
   const pay = counter.getByRole("button", { name: /at the counter$/ });
   must(await pay.count(), "the placed store order offers no payment at the counter");
-  await pay.click();
-  await counter.waitForLoadState("load");
+  await Promise.all([counter.waitForNavigation(), pay.click()]);
   check(/Paid\./.test(await counter.getByRole("main").innerText()), "after payment at the counter the order does not say Paid");
   await shot(counter, "10b-store-order-paid");
   await counter.getByRole("link", { name: "Next customer" }).click();

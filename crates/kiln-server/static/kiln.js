@@ -14,6 +14,8 @@
     var focus = t && t.type === "radio" ? [t.name, t.value] : null;
     var query = new URLSearchParams(new FormData(form)).toString();
     var mine = ++seq;
+    panel.classList.add("loading");
+    panel.setAttribute("aria-busy", "true");
     fetch(form.dataset.panel + "?" + query, { headers: { Accept: "text/html" } })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) {
@@ -28,13 +30,26 @@
           replacing = false;
         }
         history.replaceState(null, "", form.action + "?" + query);
+        done(panel);
+        // Screen readers hear the new price and date (the region outlives redraws).
+        var summary = panel.querySelector("[data-announce]");
+        if (announce && summary) announce.textContent = summary.dataset.announce;
         if (focus) {
           var el = panel.querySelector('[name="' + CSS.escape(focus[0]) + '"][value="' + CSS.escape(focus[1]) + '"]') ||
                    panel.querySelector('[name="' + CSS.escape(focus[0]) + '"]');
           if (el) el.focus();
         }
       })
-      .catch(function () {});
+      .catch(function () {
+        if (mine !== seq) return;
+        done(panel);
+        if (announce) announce.textContent = "The price and delivery date could not be updated. Check your connection and choose again.";
+      });
+  }
+  var announce = document.getElementById("announce");
+  function done(panel) {
+    panel.classList.remove("loading");
+    panel.removeAttribute("aria-busy");
   }
   form.addEventListener("change", function (ev) {
     if (!replacing && ev.target.isConnected) refresh(ev);

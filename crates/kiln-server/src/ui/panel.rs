@@ -105,6 +105,8 @@ pub struct PanelView {
     pub orderable: bool,
     /// A clerk's page: the customer's details replace cart and design.
     pub store_mode: bool,
+    /// The price and date in one sentence, for screen readers after a redraw.
+    pub announce: String,
 }
 
 /// A reason in words: the rules' messages, and which choices trigger them.
@@ -271,7 +273,22 @@ pub(super) async fn panel_view(
             "–".into(),
         ),
     };
+    let when = if promise.is_empty() {
+        "No delivery date can be promised yet.".to_string()
+    } else if quantity == 1 {
+        format!("Delivered by {promise}.")
+    } else {
+        format!("All {quantity} delivered by {promise}.")
+    };
+    let announce = match (orderable, quantity) {
+        (false, _) => {
+            "This configuration cannot be made; the choices marked unavailable say why.".to_string()
+        }
+        (true, 1) => format!("Total {total}. {when}"),
+        (true, n) => format!("Total for {n}: {total_all}. {when}"),
+    };
     PanelView {
+        announce,
         brand: rt.brand.slug.to_string(),
         product: p.id.clone(),
         name: p.name.clone(),
