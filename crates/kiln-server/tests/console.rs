@@ -15,6 +15,7 @@ api_tests!(
     an_order_page_shows_what_staff_act_on,
     the_api_lists_orders_by_status_and_channel_a_page_at_a_time,
     a_cancelled_downtime_frees_its_capacity_and_nothing_else_moves,
+    the_demand_charts_draw_whole_weeks_by_date_in_whole_pieces,
 );
 
 /// A console page's HTML, signed in with `cookie`.
@@ -304,4 +305,49 @@ async fn a_cancelled_downtime_frees_its_capacity_and_nothing_else_moves(app: App
         entry["actor"].as_str().unwrap().starts_with("staff:"),
         "{entry}"
     );
+}
+
+async fn the_demand_charts_draw_whole_weeks_by_date_in_whole_pieces(app: App) {
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let d = app.get("/demand").await.expect(StatusCode::OK).body;
+    let day = |v: &serde_json::Value| v.as_str().unwrap().parse::<jiff::civil::Date>().unwrap();
+    let plus = |d: jiff::civil::Date, n: i64| d.checked_add(jiff::Span::new().days(n)).unwrap();
+    // History ends with the last whole week; the week under way is forecast.
+    let last = day(d["history_weeks"].as_array().unwrap().last().unwrap());
+    assert!(
+        plus(last, 6) < today,
+        "the last history week {last} is not over"
+    );
+    let first = day(&d["forecast_weeks"][0]);
+    assert!(
+        first <= today && today <= plus(first, 6),
+        "forecast starts {first}"
+    );
+    assert_eq!(first, plus(last, 7));
+
+    let http = no_redirects();
+    let key = console_cookie(&app, &http).await;
+    let page = html(&app, &http, &key, "/console/demand").await;
+    // Dated axes, and where the forecast starts.
+    let month = |d: jiff::civil::Date| d.strftime("%b").to_string();
+    assert!(page.contains("this week →"), "{page}");
+    assert!(
+        page.contains(&format!(" {}</text>", month(first))),
+        "{page}"
+    );
+    assert!(page.contains(&format!("week of {}", last.strftime("%-d %b %Y"))));
+    // Pieces are whole numbers (materials, in their own units, come after).
+    let pieces = &page[..page.find("id=\"materials\"").unwrap()];
+    for cell in pieces.split("<td>").skip(1) {
+        let cell = &cell[..cell.find("</td>").unwrap_or(0)];
+        let decimal = cell.split_once('.').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.chars().all(|c| c.is_ascii_digit())
+                && b.chars().all(|c| c.is_ascii_digit())
+        });
+        assert!(!decimal, "a fraction of a piece: {cell}");
+    }
 }
