@@ -1,7 +1,8 @@
 //! The SVG preview: every layer whose condition holds, with `{option}`
 //! placeholders replaced by the option's XML-escaped value.
 
-use kiln_model::Product;
+use kiln_model::{Product, Quantity};
+use rust_decimal::Decimal;
 
 use crate::Selections;
 
@@ -10,8 +11,13 @@ pub(crate) fn svg(product: &Product, config: &Selections) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="{}">"#,
         escape(&product.preview.view_box)
     );
+    let transform = scale_of(product, config);
     for layer in &product.preview.layers {
         if layer.condition.holds(config) {
+            let wrap = transform.as_deref().filter(|_| layer.scaled);
+            if let Some(t) = wrap {
+                out.push_str(&format!(r#"<g transform="{t}">"#));
+            }
             match layer.fit {
                 None => substitute(&layer.svg, product, config, &mut out),
                 Some(width) => {
@@ -20,10 +26,36 @@ pub(crate) fn svg(product: &Product, config: &Selections) -> String {
                     out.push_str(&fit(&drawn, width));
                 }
             }
+            if wrap.is_some() {
+                out.push_str("</g>");
+            }
         }
     }
     out.push_str("</svg>");
     out
+}
+
+/// The `transform` that draws the chosen size in proportion, or `None` when
+/// it is drawn as it is (no `[preview.scale]`, no value chosen, factor 1).
+fn scale_of(product: &Product, config: &Selections) -> Option<String> {
+    let scale = product.preview.scale.as_ref()?;
+    let factor = match &scale.factor {
+        Quantity::Fixed(f) => *f,
+        Quantity::ByValue { option, by_value } => {
+            let chosen = config.get(option)?;
+            by_value.iter().find(|(v, _)| v == chosen)?.1
+        }
+    };
+    if factor == Decimal::ONE {
+        return None;
+    }
+    let (x, y) = scale.origin;
+    Some(format!(
+        "translate({x} {y}) scale({}) translate({} {})",
+        factor.normalize(),
+        -x,
+        -y
+    ))
 }
 
 /// Only `{id}` of a declared option is a placeholder; other braces (CSS in a

@@ -211,17 +211,20 @@ fn mug() -> Product {
             layers: vec![
                 PreviewLayer {
                     fit: None,
+                    scaled: true,
                     svg: r#"<rect fill="{glaze}"/>"#.into(),
                     condition: Expr::always(),
                     span: Span::default(),
                 },
                 PreviewLayer {
                     fit: None,
+                    scaled: true,
                     svg: "<text>{engraving}</text>".into(),
                     condition: Expr::Set("engraving".into()),
                     span: Span::default(),
                 },
             ],
+            scale: None,
         },
         span: Span::default(),
     }

@@ -8,7 +8,8 @@ use crate::ctx::{Ctx, Table, get};
 use crate::tree::{self, Node, Val};
 use crate::{
     BomLine, Component, Diagnostic, Expr, Factory, Operation, OptionDef, OptionKind, Preview,
-    PreviewLayer, PriceRule, Product, Quantity, Rule, Span, TableConstraint, TableKind, Value,
+    PreviewLayer, PreviewScale, PriceRule, Product, Quantity, Rule, Span, TableConstraint,
+    TableKind, Value,
 };
 
 /// A product's reference to something a factory file declares, checked once
@@ -125,6 +126,7 @@ pub(crate) fn product(ctx: &mut Ctx, root: &Table) -> (Product, Vec<Ref>) {
         preview: Preview {
             view_box: DEFAULT_VIEW_BOX.into(),
             layers: Vec::new(),
+            scale: None,
         },
         span: Span::default(),
     };
@@ -1076,11 +1078,15 @@ fn preview(ctx: &mut Ctx, n: &Node, options: &[OptionDef]) -> Preview {
     let mut p = Preview {
         view_box: DEFAULT_VIEW_BOX.into(),
         layers: Vec::new(),
+        scale: None,
     };
     let Some(t) = ctx.table(n, "preview") else {
         return p;
     };
-    ctx.keys(t, &["view_box", "layer"], "[preview]");
+    ctx.keys(t, &["view_box", "layer", "scale"], "[preview]");
+    if let Some(s) = get(t, "scale") {
+        p.scale = preview_scale(ctx, s, options);
+    }
     if let Some(v) = get(t, "view_box")
         && let Some(s) = ctx.string(v, "view_box")
     {
@@ -1103,7 +1109,10 @@ fn preview(ctx: &mut Ctx, n: &Node, options: &[OptionDef]) -> Preview {
     for (i, item) in ctx.tables(layers, "layer").into_iter().enumerate() {
         let Val::Table(t) = &item.val else { continue };
         let what = format!("preview layer {}", i + 1);
-        ctx.keys(t, &["svg", "if", "fit"], &what);
+        ctx.keys(t, &["svg", "if", "fit", "scale"], &what);
+        let scaled = get(t, "scale")
+            .and_then(|v| ctx.boolean(v, "scale"))
+            .unwrap_or(true);
         let svg = match ctx.require(t, "svg", item.span.start, &what) {
             Some(v) => {
                 let s = ctx.string(v, "svg").unwrap_or_default();
@@ -1141,10 +1150,54 @@ fn preview(ctx: &mut Ctx, n: &Node, options: &[OptionDef]) -> Preview {
             svg,
             condition,
             fit,
+            scaled,
             span: ctx.span(item.span.start),
         });
     }
     p
+}
+
+/// The largest factor `[preview.scale]` takes: past it a drawing leaves any
+/// sensible view box.
+const MAX_SCALE: Decimal = Decimal::from_parts(5, 0, 0, false, 0);
+
+/// `[preview.scale]`: `factor` per value (with an optional `by`, as a BOM's
+/// `qty`), each above 0 and at most 5, and `origin = [x, y]`.
+fn preview_scale(ctx: &mut Ctx, n: &Node, options: &[OptionDef]) -> Option<PreviewScale> {
+    let t = ctx.table(n, "scale")?;
+    ctx.keys(t, &["by", "factor", "origin"], "[preview.scale]");
+    let factor = match ctx.require(t, "factor", n.span.start, "[preview.scale]") {
+        Some(v) => {
+            let q = quantity(ctx, v, "factor", get(t, "by"), options);
+            let values: Vec<Decimal> = match &q {
+                Quantity::Fixed(d) => vec![*d],
+                Quantity::ByValue { by_value, .. } => by_value.iter().map(|(_, d)| *d).collect(),
+            };
+            if values.iter().any(|d| d.is_zero() || *d > MAX_SCALE) {
+                ctx.err(v.span.start, "every `factor` is above 0 and at most 5");
+            }
+            q
+        }
+        None => return None,
+    };
+    let origin = match get(t, "origin") {
+        None => (Decimal::from(100), Decimal::from(100)),
+        Some(o) => {
+            let xy = match &o.val {
+                Val::Array(items) if items.len() == 2 => {
+                    let x = ctx.decimal(&items[0], "origin");
+                    let y = ctx.decimal(&items[1], "origin");
+                    x.zip(y)
+                }
+                _ => {
+                    ctx.err(o.span.start, "`origin` is two numbers, `[x, y]`");
+                    None
+                }
+            };
+            xy?
+        }
+    };
+    Some(PreviewScale { factor, origin })
 }
 
 /// `{name}` placeholders in an SVG fragment with the byte offset of `name`.

@@ -418,6 +418,35 @@ fn preview_placeholders() {
 }
 
 #[test]
+fn preview_scale() {
+    let ok = "[preview.scale]\nfactor = { S = 0.8, M = 1, L = 1.2 }\norigin = [100, 172]\n\n[[preview.layer]]\nscale = false\nsvg = '<rect/>'\n";
+    let p = parse_product("t.toml", &format!("{BASE}{ok}")).unwrap();
+    let scale = p.preview.scale.expect("a scale");
+    let d = rust_decimal::Decimal::from;
+    assert_eq!(scale.origin, (d(100), d(172)));
+    assert!(matches!(&scale.factor, Quantity::ByValue { option, .. } if option == "size"));
+    assert!(!p.preview.layers[0].scaled);
+    assert_eq!(
+        errs("[preview.scale]\nfactor = { S = 0, M = 1, L = 9 }\n"),
+        vec!["29:10: every `factor` is above 0 and at most 5"]
+    );
+    assert_eq!(
+        errs("[preview.scale]\nfactor = { S = 1, M = 1, XL = 2 }\n"),
+        vec![
+            "29:10: the keys of `factor` are not the values of any one option; name the option with `by`"
+        ]
+    );
+    assert_eq!(
+        errs("[preview.scale]\nby = \"size\"\nfactor = { S = 1, M = 1, L = 1 }\norigin = [1]\n"),
+        vec!["31:10: `origin` is two numbers, `[x, y]`"]
+    );
+    assert_eq!(
+        errs("[preview.scale]\norigin = [1, 2]\n"),
+        vec!["28:1: missing `factor` in [preview.scale]"]
+    );
+}
+
+#[test]
 fn missing_fields_and_types() {
     assert_eq!(
         errs_in("[product]\nid = \"x\"\n"),

@@ -291,6 +291,18 @@ pub struct Preview {
     /// SVG viewBox, e.g. `0 0 200 200`.
     pub view_box: String,
     pub layers: Vec<PreviewLayer>,
+    /// Draws the product in proportion to one option (its size).
+    pub scale: Option<PreviewScale>,
+}
+
+/// `[preview.scale]`: every layer not marked `scale = false` is drawn
+/// scaled by the factor of the chosen value, around `origin` (the point that
+/// stays put, say the middle of the product's foot).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviewScale {
+    /// Per value of one choice or color option, like a BOM's `qty`.
+    pub factor: Quantity,
+    pub origin: (Decimal, Decimal),
 }
 
 /// An SVG fragment drawn when `condition` holds. `{option}` in the fragment is
@@ -302,5 +314,8 @@ pub struct PreviewLayer {
     /// `fit = 52`: the layer's text may take at most this width (in the
     /// view box's units); a longer one is drawn narrower to fit.
     pub fit: Option<u32>,
+    /// `false` draws the layer as it is whatever `[preview.scale]` says (a
+    /// background, a caption).
+    pub scaled: bool,
     pub span: Span,
 }

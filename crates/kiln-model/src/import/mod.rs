@@ -99,6 +99,7 @@ pub(crate) fn product(file: &str, name: &str) -> Product {
         preview: crate::Preview {
             view_box: crate::parse::DEFAULT_VIEW_BOX.into(),
             layers: Vec::new(),
+            scale: None,
         },
         span: Span { line: 1, column: 1 },
     }
