@@ -26,6 +26,7 @@ api_tests!(
     a_shared_design_is_announced_as_saved_only_to_who_saved_it,
     the_cart_draws_each_line_and_its_quantity_can_change,
     a_clerk_carries_the_found_customer_into_an_order_and_takes_payment,
+    every_size_and_style_draws_differently_and_in_proportion,
 );
 
 async fn a_quantity_outside_its_range_is_refused(app: App) {
@@ -550,4 +551,55 @@ async fn a_clerk_carries_the_found_customer_into_an_order_and_takes_payment(app:
     assert_eq!(paid.status(), StatusCode::SEE_OTHER);
     let after = get(order_page).await;
     assert!(after.contains("<strong>Paid.</strong>"), "{after}");
+}
+
+async fn every_size_and_style_draws_differently_and_in_proportion(app: App) {
+    let svg = |product: &'static str, selections: serde_json::Value| {
+        let reply = app.configure(product, selections);
+        async move {
+            let r = reply.await.expect(StatusCode::OK);
+            r.body["preview_svg"].as_str().unwrap().to_string()
+        }
+    };
+    // Sizes: each value its own drawing; the product scaled, the ground and
+    // the caption not.
+    for (product, option, values) in [
+        ("mug", "size", vec!["S", "M", "L"]),
+        ("sneaker", "size", vec!["36", "40", "42", "47"]),
+        ("shirt", "size", vec!["S", "M", "L", "XL", "XXL"]),
+    ] {
+        let mut seen = std::collections::BTreeSet::new();
+        for v in &values {
+            let drawn = svg(product, json!({ option: v })).await;
+            let first_group = drawn.find("<g transform=").unwrap_or(drawn.len());
+            assert!(
+                drawn[..first_group].contains("<rect x=\"0\" y=\"0\""),
+                "{drawn}"
+            );
+            assert!(
+                seen.insert(drawn),
+                "{product} {option}={v} draws like another size"
+            );
+        }
+    }
+    let small = svg("mug", json!({ "size": "S" })).await;
+    let large = svg("mug", json!({ "size": "L", "shape": "tall" })).await;
+    assert!(small.contains("scale(0.82)") && large.contains("scale(1.1)"));
+    // Every sneaker style has its own outline; a cream mug's handle shows.
+    let styles: std::collections::BTreeSet<String> = [
+        svg("sneaker", json!({ "style": "low" })).await,
+        svg("sneaker", json!({ "style": "high" })).await,
+        svg("sneaker", json!({ "style": "slip-on" })).await,
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(styles.len(), 3);
+    let cream = svg("mug", json!({ "glaze": "#f4f1de" })).await;
+    assert!(
+        cream.contains("stroke=\"#333\" stroke-width=\"14\""),
+        "{cream}"
+    );
+    // A dress shirt has long sleeves, down to its cuffs.
+    let shirt = svg("shirt", json!({ "fit": "regular" })).await;
+    assert!(shirt.contains("L22 180"), "{shirt}");
 }
