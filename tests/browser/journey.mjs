@@ -423,12 +423,18 @@ const ok3 = ok2 && (await step("3. add to cart → checkout → empty submit sho
   await allLabelled(shopper, "cart");
   await shot(shopper, "05-cart");
   // The quantity is edited in the cart: the line's price follows it.
-  const euros = async () => Number((await shopper.getByText(/^Total: /).innerText()).replace(/[^0-9.]/g, ""));
+  const totals = shopper.getByRole("region", { name: "Order total" });
+  must(await totals.count(), "the cart has no 'Order total' region");
+  check(/Shipping\s*(€\d+\.\d\d|free)/.test(await totals.innerText()), "the cart does not say what shipping costs");
+  const euros = async () => {
+    const items = await totals.locator("dd").first().innerText();
+    return Number(items.replace(/[^0-9.]/g, ""));
+  };
   const single = await euros();
   await shopper.getByLabel("Quantity of Ceramic mug").fill("2");
   await shopper.getByRole("button", { name: "Update quantity of Ceramic mug" }).click();
   await shopper.waitForLoadState("networkidle");
-  check(Math.abs((await euros()) - 2 * single) < 0.005, `total after quantity 2: ${await euros()} (one: ${single})`);
+  check(Math.abs((await euros()) - 2 * single) < 0.005, `items after quantity 2: ${await euros()} (one: ${single})`);
   await shopper.getByLabel("Quantity of Ceramic mug").fill("0");
   await shopper.getByRole("button", { name: "Update quantity of Ceramic mug" }).click();
   await shopper.waitForLoadState("networkidle");
@@ -442,6 +448,10 @@ const ok3 = ok2 && (await step("3. add to cart → checkout → empty submit sho
   figures.pages.checkout = await measured(shopper, () => shopper.getByRole("link", { name: "Checkout" }).click());
   must(await shopper.getByRole("heading", { name: "Checkout" }).isVisible(), "no 'Checkout' heading");
   await allLabelled(shopper, "checkout");
+  // Before committing: the items, shipping, the total and the tax in it.
+  const due = await shopper.getByRole("region", { name: "Order total" }).innerText();
+  check(/Items\s*€\d/.test(due) && /Shipping\s*(€\d|free)/.test(due) && /Total\s*€\d/.test(due), `checkout totals say ${JSON.stringify(due)}`);
+  check(/Includes VAT \(19%\): €\d/.test(due), `checkout does not say the VAT included: ${JSON.stringify(due)}`);
 
   // Submit empty: inline errors on the required fields, the cart still there.
   const resp = shopper.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/checkout"));

@@ -384,13 +384,24 @@ pub fn first_entries(channel: Channel, promised: Date, at: Timestamp) -> Vec<Tim
     ]
 }
 
-/// Fills a [`NewOrder`] from what the request and the plan gave.
-pub fn new_order(head: NewOrder, plotted: Plotted, timeline: Vec<TimelineEntry>) -> NewOrder {
+/// Fills a [`NewOrder`] from what the request and the plan gave: the total
+/// is the lines plus shipping (none for a store pickup), and says the tax it
+/// includes, as the brand's `[sales]` sets them.
+pub fn new_order(
+    head: NewOrder,
+    plotted: Plotted,
+    timeline: Vec<TimelineEntry>,
+    sales: &kiln_model::Sales,
+) -> NewOrder {
     use crate::payment::PaymentProvider;
-    let payment = crate::payment::Manual.open(head.id.as_str(), plotted.total, &head.currency);
+    let shipping = sales.shipping_for(plotted.total, head.channel == Channel::Store);
+    let total = plotted.total + shipping;
+    let payment = crate::payment::Manual.open(head.id.as_str(), total, &head.currency);
     NewOrder {
         payment,
-        total: plotted.total,
+        total,
+        shipping,
+        tax: sales.tax_in(total),
         promised_date: plotted.promised,
         lines: plotted.lines,
         work_orders: plotted.work_orders,

@@ -287,6 +287,8 @@ impl App {
                 status: OrderStatus::Planned,
                 currency,
                 total: Default::default(),
+                shipping: Default::default(),
+                tax: Default::default(),
                 promised_date: plotted.promised,
                 created_at,
                 lines: Vec::new(),
@@ -298,7 +300,7 @@ impl App {
                 timeline: Vec::new(),
                 payment: crate::payment::placeholder(),
             };
-            let order = flow::new_order(head, plotted, timeline);
+            let order = flow::new_order(head, plotted, timeline, &rt.catalog.factory.sales);
             // Queued under the plan lock so the writer sees orders in plan
             // order; the lock is released before the commit so the next order
             // can plan.

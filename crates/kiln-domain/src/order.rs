@@ -34,7 +34,12 @@ pub struct NewOrder {
     pub ship_to: Address,
     pub status: OrderStatus,
     pub currency: String,
+    /// Lines plus shipping.
     pub total: Decimal,
+    /// Delivery, part of `total`.
+    pub shipping: Decimal,
+    /// The tax `total` includes.
+    pub tax: Decimal,
     pub promised_date: Date,
     pub created_at: Timestamp,
     pub lines: Vec<OrderLine>,
@@ -66,6 +71,8 @@ impl NewOrder {
             ship_to: self.ship_to.clone(),
             currency: self.currency.clone(),
             total: self.total,
+            shipping: self.shipping,
+            tax: self.tax,
             created_at: self.created_at,
             request_hash: self.request_hash.clone(),
             access_token: self.access_token.clone(),
@@ -152,8 +159,15 @@ pub struct Order {
     pub customer: Customer,
     pub ship_to: Address,
     pub currency: String,
+    /// What the customer pays: the lines plus shipping.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub total: Decimal,
+    /// Delivery to the address, part of `total`; 0 for a store pickup.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub shipping: Decimal,
+    /// The tax (the brand's `tax_name`, e.g. VAT) that `total` includes.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub tax: Decimal,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// Hash of the placing request, for idempotent retries.

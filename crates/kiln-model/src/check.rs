@@ -82,6 +82,9 @@ pub fn check(files: &[(String, String)]) -> CheckReport {
             if !f.delivery_weekdays.is_empty() {
                 report.factory.delivery_weekdays = f.delivery_weekdays;
             }
+            if f.sales != crate::Sales::default() {
+                report.factory.sales = f.sales;
+            }
             for w in f.work_centers {
                 if dup(&mut wc_seen, &w.id, name, w.span, &mut ctx, "work centre") {
                     report.factory.work_centers.push(w);

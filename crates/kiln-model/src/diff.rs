@@ -141,7 +141,15 @@ fn factory(f: &Factory) -> Vec<Rec> {
         "factory",
         "the factory".into(),
     )
-    .num("delivery weekdays", format!("{:?}", f.delivery_weekdays));
+    .num("delivery weekdays", format!("{:?}", f.delivery_weekdays))
+    .num("tax", format!("{} {}%", f.sales.tax_name, f.sales.tax_rate))
+    .dec("shipping", f.sales.shipping)
+    .num(
+        "free shipping from",
+        f.sales
+            .free_shipping_from
+            .map_or_else(|| "never".to_string(), |d| d.to_string()),
+    );
     w.chain(m).chain([whole]).collect()
 }
 

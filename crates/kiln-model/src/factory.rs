@@ -2,9 +2,11 @@
 
 use crate::ctx::{Ctx, Table, get};
 use crate::tree::{self, Node, Val};
-use crate::{Factory, Material, WorkCenter};
+use rust_decimal::Decimal;
 
-const FACTORY_FILE_KEYS: &[&str] = &["factory", "work_center", "material"];
+use crate::{Factory, Material, Sales, WorkCenter};
+
+const FACTORY_FILE_KEYS: &[&str] = &["factory", "work_center", "material", "sales"];
 
 pub(crate) fn factory(ctx: &mut Ctx, root: &Table) -> Factory {
     ctx.keys(root, FACTORY_FILE_KEYS, "a factory file");
@@ -19,6 +21,11 @@ pub(crate) fn factory(ctx: &mut Ctx, root: &Table) -> Factory {
         if let Some(v) = get(t, "delivery_weekdays") {
             f.delivery_weekdays = weekdays(ctx, v, "no delivery could ever be promised");
         }
+    }
+    if let Some(n) = get(root, "sales")
+        && let Some(t) = ctx.table(n, "sales")
+    {
+        f.sales = sales(ctx, t);
     }
     if let Some(n) = get(root, "work_center")
         && let Some(t) = ctx.table(n, "work_center")
@@ -39,6 +46,44 @@ pub(crate) fn factory(ctx: &mut Ctx, root: &Table) -> Factory {
         }
     }
     f
+}
+
+/// `[sales]`: a tax rate below 100 percent with its name, a shipping fee and
+/// the order value from which shipping is free; each optional.
+fn sales(ctx: &mut Ctx, t: &Table) -> Sales {
+    ctx.keys(
+        t,
+        &["tax_name", "tax_rate", "shipping", "free_shipping_from"],
+        "[sales]",
+    );
+    let mut s = Sales {
+        tax_name: "VAT".into(),
+        ..Sales::default()
+    };
+    if let Some(v) = get(t, "tax_name")
+        && let Some(name) = ctx.string(v, "tax_name")
+    {
+        let n = name.trim().chars().count();
+        if n == 0 || n > 40 {
+            ctx.err(v.span.start, "`tax_name` is 1 to 40 characters");
+        }
+        s.tax_name = name.trim().to_string();
+    }
+    if let Some(v) = get(t, "tax_rate")
+        && let Some(rate) = ctx.amount(v, "tax_rate")
+    {
+        if rate >= Decimal::ONE_HUNDRED {
+            ctx.err(v.span.start, "`tax_rate` is a percentage below 100");
+        }
+        s.tax_rate = rate;
+    }
+    if let Some(v) = get(t, "shipping") {
+        s.shipping = ctx.amount(v, "shipping").unwrap_or_default();
+    }
+    if let Some(v) = get(t, "free_shipping_from") {
+        s.free_shipping_from = ctx.amount(v, "free_shipping_from");
+    }
+    s
 }
 
 fn work_center(ctx: &mut Ctx, key: &tree::Key, n: &Node) -> Option<WorkCenter> {

@@ -523,6 +523,34 @@ fn cross_file_references() {
 }
 
 #[test]
+fn sales_terms() {
+    let src = "[factory]\n[sales]\ntax_rate = 20\nshipping = \"4.90\"\nfree_shipping_from = 50\n";
+    let f = parse_factory("f.toml", src).unwrap();
+    let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+    assert_eq!(f.sales.tax_name, "VAT");
+    assert_eq!(f.sales.shipping_for(d("49.99"), false), d("4.90"));
+    assert_eq!(f.sales.shipping_for(d("50"), false), d("0"));
+    assert_eq!(f.sales.shipping_for(d("10"), true), d("0"));
+    assert_eq!(f.sales.tax_in(d("120")), d("20"));
+    assert_eq!(f.sales.tax_in(d("10.00")), d("1.67"));
+    let src = "[factory]\n[sales]\ntax_rate = 100\nshipping = -1\ntax_name = \"\"\nfree = 1\n";
+    let errs: Vec<String> = parse_factory("f.toml", src)
+        .unwrap_err()
+        .iter()
+        .map(|d| format!("{}:{}: {}", d.span.line, d.span.column, d.message))
+        .collect();
+    assert_eq!(
+        errs,
+        vec![
+            "6:1: unknown key `free` in [sales] (expected one of: tax_name, tax_rate, shipping, free_shipping_from)",
+            "5:12: `tax_name` is 1 to 40 characters",
+            "3:12: `tax_rate` is a percentage below 100",
+            "4:12: `shipping` must not be negative",
+        ]
+    );
+}
+
+#[test]
 fn factory_errors() {
     let src = "[factory]\nname = \"W\"\n[work_center.a]\nmachines = 0\nweekdays = [1, 8]\n[material.m]\nunit_cost = \"x\"\n";
     let d: Vec<String> = parse_factory("f.toml", src)

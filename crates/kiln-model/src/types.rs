@@ -39,6 +39,39 @@ pub struct Factory {
     /// 1 = Monday .. 7 = Sunday; `[factory] delivery_weekdays`, Monday to
     /// Saturday unless the file says otherwise. Empty: any day.
     pub delivery_weekdays: Vec<u8>,
+    /// `[sales]`: the tax in the prices and what delivery costs.
+    pub sales: Sales,
+}
+
+/// `[sales]` of a factory file: what a customer pays beyond the products.
+/// Product prices include the tax at `tax_rate`, as consumer prices in the
+/// EU and the UK do; delivery to an address costs `shipping` per order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sales {
+    /// The tax's name on receipts, e.g. `VAT`.
+    pub tax_name: String,
+    /// Percent of tax included in every price; 0 shows none.
+    pub tax_rate: Decimal,
+    /// Per order delivered to an address; store pickups never pay it.
+    pub shipping: Decimal,
+    /// Orders whose goods come to at least this ship free.
+    pub free_shipping_from: Option<Decimal>,
+}
+
+impl Sales {
+    /// Delivery for an order of `goods`, picked up at a store or not.
+    pub fn shipping_for(&self, goods: Decimal, pickup: bool) -> Decimal {
+        let free = pickup || self.free_shipping_from.is_some_and(|from| goods >= from);
+        if free { Decimal::ZERO } else { self.shipping }
+    }
+
+    /// The tax included in `total`, to the cent.
+    pub fn tax_in(&self, total: Decimal) -> Decimal {
+        if self.tax_rate.is_zero() {
+            return Decimal::ZERO;
+        }
+        (total * self.tax_rate / (Decimal::ONE_HUNDRED + self.tax_rate)).round_dp(2)
+    }
 }
 
 impl Factory {

@@ -27,6 +27,7 @@ api_tests!(
     the_cart_draws_each_line_and_its_quantity_can_change,
     a_clerk_carries_the_found_customer_into_an_order_and_takes_payment,
     every_size_and_style_draws_differently_and_in_proportion,
+    orders_pay_shipping_below_the_free_threshold_and_say_their_tax,
 );
 
 async fn a_quantity_outside_its_range_is_refused(app: App) {
@@ -602,4 +603,82 @@ async fn every_size_and_style_draws_differently_and_in_proportion(app: App) {
     // A dress shirt has long sleeves, down to its cuffs.
     let shirt = svg("shirt", json!({ "fit": "regular" })).await;
     assert!(shirt.contains("L22 180"), "{shirt}");
+}
+
+async fn orders_pay_shipping_below_the_free_threshold_and_say_their_tax(app: App) {
+    // The demo: prices include 19% VAT; 4.90 shipping, free from 60.00.
+    let small = app.place_ok(&mug("ada@example.com")).await;
+    let o = app.order(&small).await;
+    let goods: f64 = o["lines"][0]["unit_price"]
+        .as_str()
+        .unwrap()
+        .parse::<f64>()
+        .unwrap()
+        * o["lines"][0]["quantity"].as_f64().unwrap();
+    assert!(goods < 60.0, "{o}");
+    assert_eq!(o["shipping"], "4.90");
+    let total: f64 = o["total"].as_str().unwrap().parse().unwrap();
+    assert!((total - goods - 4.90).abs() < 0.005, "{o}");
+    let tax: f64 = o["tax"].as_str().unwrap().parse().unwrap();
+    assert!(
+        (tax - (total * 19.0 / 119.0 * 100.0).round() / 100.0).abs() < 0.005,
+        "{o}"
+    );
+    assert_eq!(o["payment"]["amount"], o["total"]);
+
+    let big = order_body(
+        "bo@example.com",
+        "mug",
+        json!({ "size": "L", "shape": "tall" }),
+        6,
+    );
+    let big = app.order(&app.place_ok(&big).await).await;
+    assert_eq!(big["shipping"], "0");
+
+    // The checkout says it all before the customer commits.
+    let http = no_redirects();
+    let added = http
+        .post(format!("{}/shop/{}/cart", app.base, app.slug))
+        .form(&[("_product", "mug"), ("size", "S"), ("shape", "classic")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = cookies_of(&added).join("; ");
+    let checkout = http
+        .get(format!("{}/shop/{}/checkout", app.base, app.slug))
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for said in [
+        "<dt>Shipping</dt><dd>€4.90</dd>",
+        "Includes VAT (19%): €",
+        "Free for orders from €60.00",
+    ] {
+        assert!(checkout.contains(said), "{said} missing: {checkout}");
+    }
+
+    // A store pickup pays no shipping.
+    let http = no_redirects();
+    let cookie = store_mode_cookie(&app, &http, "london").await;
+    let placed = http
+        .post(format!("{}/store/orders", app.base))
+        .header(reqwest::header::COOKIE, cookie)
+        .form(&[
+            ("_product", "mug"),
+            ("_name", "Walk In"),
+            ("_email", "walk@example.com"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let id = placed.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/store/orders/")
+        .to_string();
+    assert_eq!(app.order(&id).await["shipping"], "0");
 }

@@ -35,4 +35,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "platform",
         include_str!("../migrations/0007_platform.sql"),
     ),
+    (
+        8,
+        "shipping and tax",
+        include_str!("../migrations/0008_shipping_and_tax.sql"),
+    ),
 ];

@@ -187,6 +187,7 @@ async fn place_order_writes_everything_once(store: Arc<dyn Store>) {
     assert_eq!(placed.status, OrderStatus::Planned);
     assert_eq!(placed.total, dec("27.00"));
     assert_eq!(placed.total.to_string(), "27.00", "stored as given");
+    assert_eq!((placed.shipping, placed.tax), (dec("4.90"), dec("4.31")));
     assert_eq!(placed.promised_date, day("2026-01-15"));
     assert_eq!(placed.customer.email, "ada@example.com");
     assert_eq!(placed.request_hash, "hash-ord_1");

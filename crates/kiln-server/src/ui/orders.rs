@@ -247,6 +247,8 @@ struct OrderView {
     address: Vec<String>,
     lines: Vec<LineRow>,
     total: String,
+    shipping: String,
+    tax: String,
     /// (when, what, note), oldest first.
     history: Vec<(String, String, String)>,
     work_orders: Vec<WorkOrderRow>,
@@ -397,6 +399,8 @@ async fn show(
         address,
         lines,
         total: money(&o.currency, o.total),
+        shipping: money(&o.currency, o.shipping),
+        tax: money(&o.currency, o.tax),
         history,
         work_orders,
         shipments,

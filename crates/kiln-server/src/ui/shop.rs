@@ -287,7 +287,7 @@ struct CartPage {
     brand: String,
     cart_count: usize,
     lines: Vec<CartLineView>,
-    total: String,
+    totals: Totals,
     max_quantity: u32,
 }
 
@@ -302,7 +302,7 @@ fn decorative(svg: &str) -> String {
 /// Cart lines priced and promised now; a line whose product changed and no
 /// longer fits is shown with its reason instead of a price. A line the
 /// factory can no longer deliver by the date shown when it was added says so.
-async fn priced(rt: &BrandRuntime, lines: &[CartLine]) -> (Vec<CartLineView>, String) {
+async fn priced(rt: &BrandRuntime, lines: &[CartLine]) -> (Vec<CartLineView>, Totals) {
     let mut total = Decimal::ZERO;
     let mut currency = String::from("EUR");
     let mut views = Vec::with_capacity(lines.len());
@@ -367,7 +367,57 @@ async fn priced(rt: &BrandRuntime, lines: &[CartLine]) -> (Vec<CartLineView>, St
             later,
         });
     }
-    (views, money(&currency, total))
+    (
+        views,
+        Totals::of(&rt.catalog.factory.sales, &currency, total),
+    )
+}
+
+/// What the customer pays for the goods, delivered to an address: the
+/// goods, shipping (or why it is free), the total and the tax it includes.
+pub struct Totals {
+    pub goods: String,
+    pub shipping: String,
+    /// Set when shipping is charged and could be free.
+    pub free_from: String,
+    pub total: String,
+    /// "Includes VAT (19%): €4.79", or empty when the brand shows no tax.
+    pub tax: String,
+}
+
+impl Totals {
+    pub fn of(sales: &kiln_model::Sales, currency: &str, goods: Decimal) -> Totals {
+        let shipping = sales.shipping_for(goods, false);
+        let total = goods + shipping;
+        let tax = sales.tax_in(total);
+        Totals {
+            goods: money(currency, goods),
+            shipping: if shipping.is_zero() {
+                "free".into()
+            } else {
+                money(currency, shipping)
+            },
+            free_from: match sales.free_shipping_from {
+                Some(from) if !shipping.is_zero() => format!(
+                    "Free for orders from {}: {} more.",
+                    money(currency, from),
+                    money(currency, from - goods)
+                ),
+                _ => String::new(),
+            },
+            total: money(currency, total),
+            tax: if tax.is_zero() {
+                String::new()
+            } else {
+                format!(
+                    "Includes {} ({}%): {}",
+                    sales.tax_name,
+                    sales.tax_rate.normalize(),
+                    money(currency, tax)
+                )
+            },
+        }
+    }
 }
 
 async fn cart_page(
@@ -385,7 +435,7 @@ async fn cart_view(
     lines: &[CartLine],
     problem: Option<(usize, String)>,
 ) -> CartPage {
-    let (mut lines, total) = priced(rt, lines).await;
+    let (mut lines, totals) = priced(rt, lines).await;
     if let Some((i, message)) = problem
         && let Some(line) = lines.get_mut(i)
     {
@@ -395,7 +445,7 @@ async fn cart_view(
         brand: rt.brand.slug.to_string(),
         cart_count: lines.len(),
         lines,
-        total,
+        totals,
         max_quantity: kiln_app::orders::MAX_QUANTITY,
     }
 }
@@ -465,7 +515,7 @@ struct CheckoutPage {
     cart_count: usize,
     count: usize,
     lines: Vec<CartLineView>,
-    total: String,
+    totals: Totals,
     problem: String,
     fields: Vec<FieldView>,
     countries: Vec<(&'static str, &'static str)>,
@@ -514,7 +564,7 @@ async fn checkout_form(
     errors: &[kiln_app::FieldError],
     problem: String,
 ) -> CheckoutPage {
-    let (views, total) = priced(rt, lines).await;
+    let (views, totals) = priced(rt, lines).await;
     let mut fields: Vec<FieldView> = CHECKOUT_FIELDS
         .iter()
         .map(|(name, label, kind, autocomplete, path)| FieldView {
@@ -540,7 +590,7 @@ async fn checkout_form(
         cart_count: views.len(),
         count: views.len(),
         lines: views,
-        total,
+        totals,
         problem,
         fields,
         countries: COUNTRIES.to_vec(),
@@ -665,6 +715,10 @@ pub(super) struct OrderPage {
     pub(super) updates: Vec<(String, String)>,
     pub(super) lines: Vec<(String, String, i64, String)>,
     pub(super) total: String,
+    /// "€4.90", "free", or "none: picked up at the store".
+    pub(super) shipping: String,
+    /// "Includes VAT: €5.09", or empty.
+    pub(super) tax: String,
     /// Where it goes, a line each, as the customer typed it.
     pub(super) address: Vec<String>,
     pub(super) email: String,
@@ -747,6 +801,22 @@ pub(super) fn order_view(rt: &BrandRuntime, o: &kiln_domain::Order) -> OrderPage
         })
         .collect();
     let total = money(&o.currency, o.total);
+    let shipping = if o.channel == kiln_domain::Channel::Store {
+        "none: picked up at the store".to_string()
+    } else if o.shipping.is_zero() {
+        "free".to_string()
+    } else {
+        money(&o.currency, o.shipping)
+    };
+    let tax = if o.tax.is_zero() {
+        String::new()
+    } else {
+        format!(
+            "Includes {}: {}",
+            rt.catalog.factory.sales.tax_name,
+            money(&o.currency, o.tax)
+        )
+    };
     let payment = match &o.payment {
         Some(p) if p.status == PaymentStatus::Paid => format!("Paid ({})", p.reference),
         Some(p) if p.status == PaymentStatus::AwaitingPayment => p.instructions.clone(),
@@ -779,6 +849,8 @@ pub(super) fn order_view(rt: &BrandRuntime, o: &kiln_domain::Order) -> OrderPage
         updates,
         lines,
         total,
+        shipping,
+        tax,
     }
 }
 

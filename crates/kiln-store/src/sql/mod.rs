@@ -224,7 +224,7 @@ macro_rules! impl_store {
 
         const ORDER_COLUMNS: &str = "o.id, o.customer_id, c.email, c.name AS customer_name, \
             c.phone, o.channel, o.store_id, o.ship_to, o.status, o.currency, o.total, \
-            o.promised_date, o.created_at, o.request_hash, o.access_token";
+            o.shipping, o.tax, o.promised_date, o.created_at, o.request_hash, o.access_token";
 
         /// One order with everything that hangs off it, on `conn` (a pool's
         /// connection, or a transaction's so an event can show its own change).
@@ -333,6 +333,8 @@ macro_rules! impl_store {
                 status: parsed(&text(&row, "status")?)?,
                 currency: text(&row, "currency")?,
                 total: dec(&text(&row, "total")?)?,
+                shipping: dec(&text(&row, "shipping")?)?,
+                tax: dec(&text(&row, "tax")?)?,
                 promised_date: day(&text(&row, "promised_date")?)?,
                 created_at: ts(int(&row, "created_at")?)?,
                 request_hash: text(&row, "request_hash")?,

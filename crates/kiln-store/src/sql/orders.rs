@@ -52,6 +52,7 @@ macro_rules! impl_orders {
                         S(&o.request_hash), S(customer_id), S(o.channel.as_str()),
                         OptS(o.store_id.as_deref()), O($crate::sql::to_json(&o.ship_to)),
                         S(o.status.as_str()), S(&o.currency), O(o.total.to_string()),
+                        O(o.shipping.to_string()), O(o.tax.to_string()),
                         O(o.promised_date.to_string()), I(created), S(&o.access_token),
                     ]);
                     for l in &o.lines {
@@ -112,7 +113,7 @@ macro_rules! impl_orders {
                 }
                 insert_rows(&mut tx, "orders (brand_id, id, idempotency_key, request_hash, \
                     customer_id, channel, store_id, ship_to, status, currency, total, \
-                    promised_date, created_at, access_token)", heads, "").await?;
+                    shipping, tax, promised_date, created_at, access_token)", heads, "").await?;
                 insert_rows(&mut tx, "order_lines (brand_id, order_id, line_no, product_id, \
                     selections, sku, quantity, unit_price, work_order_id, catalog_version)",
                     lines, "").await?;

@@ -409,6 +409,8 @@ pub fn order(
         status: OrderStatus::Planned,
         currency: "EUR".into(),
         total: dec("27.00"),
+        shipping: dec("4.90"),
+        tax: dec("4.31"),
         promised_date: day("2026-01-15"),
         created_at: at(T0),
         lines: vec![OrderLine {
