@@ -465,6 +465,8 @@ const ok3 = ok2 && (await step("3. add to cart → checkout → empty submit sho
     check((await f.getAttribute("aria-invalid")) === "true", `empty '${label}' is not aria-invalid`);
     const msg = await description(f);
     check(msg.length > 0, `empty '${label}' has no error message in its description`);
+    // A sentence that says what to do: capital first, full stop last, no jargon.
+    check(/^[A-Z].*\.$/.test(msg) && !/ISO|required/.test(msg), `the error for '${label}' is not a shopper's sentence: ${JSON.stringify(msg)}`);
     // the message sits next to its field
     const near = await f.evaluate((el) => {
       const m = document.getElementById(el.getAttribute("aria-describedby") || "");
@@ -473,6 +475,7 @@ const ok3 = ok2 && (await step("3. add to cart → checkout → empty submit sho
     check(near, `the error for '${label}' is not next to its field`);
   }
   check((await shopper.getByLabel("Phone (optional)").getAttribute("aria-invalid")) !== "true", "the optional phone is marked invalid");
+  check(await shopper.getByLabel("Full name", { exact: true }).evaluate((e) => e === document.activeElement), "focus is not on the first field in error");
   check(/1 item/.test(await shopper.getByRole("main").innerText()), "after the failed checkout the cart's item is gone");
   check(await shopper.getByRole("link", { name: "Cart (1)" }).count(), "after the failed checkout the nav does not say Cart (1)");
   await fitsWidth(shopper, "checkout errors");

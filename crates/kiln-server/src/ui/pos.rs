@@ -272,7 +272,7 @@ impl FieldErrors {
                 }
             };
             if slot.is_empty() {
-                *slot = sentence(&e.message);
+                *slot = super::sentence(&e.message);
             }
         }
         out.focus = [
@@ -286,20 +286,6 @@ impl FieldErrors {
         .map_or("", |(id, _)| id);
         (out, rest)
     }
-}
-
-/// A message as a sentence: capital first letter, full stop at the end.
-fn sentence(message: &str) -> String {
-    let mut c = message.trim().chars();
-    let mut out: String = c
-        .next()
-        .map(|f| f.to_uppercase().collect())
-        .unwrap_or_default();
-    out.push_str(c.as_str());
-    if !out.ends_with(['.', '!', '?']) {
-        out.push('.');
-    }
-    out
 }
 
 async fn store_panel(

@@ -557,6 +557,21 @@ const CHECKOUT_FIELDS: &[(&str, &str, &str, &str, &str)] = &[
     ("country", "Country", "text", "country", "/ship_to/country"),
 ];
 
+/// A checkout error as a shopper reads it: what to do, in a sentence. A
+/// missing field says what to enter; the country is chosen, not typed.
+fn for_shoppers(field: &str, message: &str) -> String {
+    let missing = message.contains("required");
+    match (field, missing) {
+        ("name", true) => "Enter your full name.".into(),
+        ("email", true) => "Enter your email address, like ada@example.com.".into(),
+        ("line1", true) => "Enter the street and number.".into(),
+        ("city", true) => "Enter the town or city.".into(),
+        ("postal_code", true) => "Enter the postal code.".into(),
+        ("country", _) => "Choose the country to deliver to.".into(),
+        _ => super::sentence(message),
+    }
+}
+
 async fn checkout_form(
     rt: &BrandRuntime,
     lines: &[CartLine],
@@ -576,7 +591,7 @@ async fn checkout_form(
             error: errors
                 .iter()
                 .filter(|e| e.path == *path || (*name == "name" && e.path == "/ship_to/name"))
-                .map(|e| e.message.clone())
+                .map(|e| for_shoppers(name, &e.message))
                 .next()
                 .unwrap_or_default(),
             autofocus: false,
