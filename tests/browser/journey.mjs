@@ -673,6 +673,37 @@ const ok6 = ok5 && (await step("6. store mode: clerk signs in at a store, finds 
   await shot(counter, "10-store-mode");
 }));
 
+await step("console on a phone: orders, an order's page and every action in reach without sideways scrolling", async () => {
+  const ctx = await newContext({ viewport: { width: 390, height: 844 } });
+  const p = await ctx.newPage();
+  await p.goto(BASE + "/console");
+  await p.getByLabel("Brand API key").fill(KEY);
+  await p.getByRole("button", { name: "Sign in" }).click();
+  await p.waitForLoadState("networkidle");
+  const outside = () => p.evaluate(() => [...document.querySelectorAll("main button, main a.button, main a")]
+    .filter((b) => b.getBoundingClientRect().right > window.innerWidth + 1)
+    .map((b) => b.textContent.trim().slice(0, 40)));
+  check((await outside()).length === 0, `console actions past a phone's edge: ${JSON.stringify(await outside())}`);
+  await fitsWidth(p, "console on a phone");
+  await shot(p, "13-console-phone");
+  await p.getByRole("link", { name: "All orders, with filters" }).click();
+  await p.getByLabel("Status").selectOption({ label: "Delivered" });
+  await p.getByRole("button", { name: "Show orders" }).click();
+  await p.waitForLoadState("networkidle");
+  const ids = await p.getByRole("link", { name: /^ord_/ }).allInnerTexts();
+  check(ids.includes(state.orderId), `the delivered filter does not list the delivered order ${state.orderId}: ${ids}`);
+  await fitsWidth(p, "orders on a phone");
+  await shot(p, "14-orders-phone");
+  await p.getByRole("link", { name: state.orderId }).click();
+  await p.waitForLoadState("networkidle");
+  const main = await p.getByRole("main").innerText();
+  check(/Delivered/.test(main) && /Shipping/.test(main) && /Work order/.test(main), "the order's console page lacks its history, shipping or work orders");
+  check((await outside()).length === 0, `order page actions past a phone's edge: ${JSON.stringify(await outside())}`);
+  await fitsWidth(p, "an order on a phone");
+  await shot(p, "15-order-phone");
+  await ctx.close();
+});
+
 // ---------------------------------------------------------------- without JavaScript
 
 await step("no-JS: configure by submitting the form, add to cart, check out with form posts", async () => {
