@@ -59,7 +59,7 @@ pub enum SelectionError {
     #[error("`{option}` cannot hold {bad}{}", allowed.as_ref().map(|a| format!(" (it takes {a})")).unwrap_or_default())]
     TextNotAllowed {
         option: String,
-        bad: String,
+        bad: kiln_model::text::BadCharacter,
         allowed: Option<String>,
     },
     #[error("`{value}` is not a number (option `{option}`)")]
@@ -631,7 +631,7 @@ impl Configurator {
                 } else if let Err(bad) = kiln_model::text::check_text(value, characters.as_ref()) {
                     Err(SelectionError::TextNotAllowed {
                         option,
-                        bad: bad.to_string(),
+                        bad,
                         allowed: characters.as_ref().map(|c| c.source.clone()),
                     })
                 } else {

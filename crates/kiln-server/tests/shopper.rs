@@ -28,6 +28,7 @@ api_tests!(
     a_clerk_carries_the_found_customer_into_an_order_and_takes_payment,
     every_size_and_style_draws_differently_and_in_proportion,
     orders_pay_shipping_below_the_free_threshold_and_say_their_tax,
+    a_refused_text_stays_in_its_field_with_why_and_holds_the_order_back,
 );
 
 async fn a_quantity_outside_its_range_is_refused(app: App) {
@@ -681,4 +682,43 @@ async fn orders_pay_shipping_below_the_free_threshold_and_say_their_tax(app: App
         .trim_start_matches("/store/orders/")
         .to_string();
     assert_eq!(app.order(&id).await["shipping"], "0");
+}
+
+async fn a_refused_text_stays_in_its_field_with_why_and_holds_the_order_back(app: App) {
+    let panel = |query: &'static str| {
+        let req = app
+            .http
+            .get(format!("{}/shop/{}/p/{query}", app.base, app.slug));
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    let page = panel("mug/panel?size=M&engraving=Ada%3Cb%3E").await;
+    // What was typed stays, marked, with what to type instead.
+    assert!(page.contains("value=\"Ada&#60;b&#62;\""), "{page}");
+    assert!(page.contains("aria-invalid=\"true\""), "{page}");
+    assert!(
+        page.contains(
+            "Engraving cannot hold “&#60;” (character 4): use letters, digits, spaces and"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("formaction=\"/shop/demo/cart\" disabled"),
+        "{page}"
+    );
+    let hidden = panel("mug/panel?engraving=Ada%E2%80%AEx").await;
+    assert!(
+        hidden.contains("an invisible character (character 4)"),
+        "{hidden}"
+    );
+    let long = panel("mug/panel?engraving=ABCDEFGHIJKLMNOP").await;
+    assert!(
+        long.contains("Engraving takes at most 12 characters."),
+        "{long}"
+    );
+    let neck = panel("shirt/panel?neck_cm=99").await;
+    assert!(neck.contains("Neck goes from 34 to 50."), "{neck}");
+    // A good text is taken as it is.
+    let good = panel("mug/panel?engraving=Ada").await;
+    assert!(!good.contains("aria-invalid"), "{good}");
+    assert!(!good.contains("formaction=\"/shop/demo/cart\" disabled"));
 }

@@ -5,7 +5,7 @@
 use askama::Template;
 use kiln_app::BrandRuntime;
 use kiln_app::orders::MAX_QUANTITY;
-use kiln_configure::{Configurator, Outcome, Reason, Selections};
+use kiln_configure::{Configurator, Outcome, Reason, SelectionError, Selections};
 
 use super::{long_date, money};
 
@@ -41,20 +41,97 @@ pub(super) fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Configures, dropping selections the product does not know (an old link,
-/// a hand-edited URL) and saying so, rather than failing the page.
+/// Configures, leaving out selections the product refuses (an old link, a
+/// hand-edited URL, a text it cannot hold) and returning why, rather than
+/// failing the page.
 pub(super) fn configure_leniently(
     c: &Configurator,
     mut selections: Selections,
-) -> (Outcome, Vec<String>) {
+) -> (Outcome, Vec<SelectionError>) {
     let mut dropped = Vec::new();
     loop {
         match c.configure(&selections) {
             Ok(outcome) => return (outcome, dropped),
             Err(e) => {
-                dropped.push(e.to_string());
                 selections.remove(e.option());
+                dropped.push(e);
             }
+        }
+    }
+}
+
+/// What a shopper reads beside a text or number field the product refused:
+/// what to type instead, in a sentence. `None` for other refusals.
+fn for_the_field(name: &str, e: &SelectionError) -> Option<String> {
+    Some(match e {
+        SelectionError::TextTooLong { max_length, .. } => {
+            format!("{name} takes at most {max_length} characters.")
+        }
+        SelectionError::TextNotAllowed { bad, allowed, .. } => {
+            let which = if kiln_model::text::invisible(bad.character) {
+                format!("an invisible character (character {})", bad.position)
+            } else {
+                format!("“{}” (character {})", bad.character, bad.position)
+            };
+            match allowed {
+                Some(a) => format!("{name} cannot hold {which}: use {}.", in_words(a)),
+                None => format!("{name} cannot hold {which}."),
+            }
+        }
+        SelectionError::NotANumber { .. } => format!("{name} is a number: type digits only."),
+        SelectionError::OutOfRange { min, max, .. } => {
+            format!("{name} goes from {min} to {max}.")
+        }
+        _ => return None,
+    })
+}
+
+/// A `characters` class in words: `A-Za-z0-9 .,'` is "letters, digits,
+/// spaces and . , '".
+fn in_words(class: &str) -> String {
+    let chars: Vec<char> = class.chars().collect();
+    let (mut letters, mut digits, mut spaces) = (false, false, false);
+    let mut others = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let (a, b) = if i + 2 < chars.len() && chars[i + 1] == '-' {
+            i += 3;
+            (chars[i - 3], chars[i - 1])
+        } else {
+            i += 1;
+            (chars[i - 1], chars[i - 1])
+        };
+        if a.is_alphabetic() && b.is_alphabetic() {
+            letters = true;
+        } else if a.is_ascii_digit() && b.is_ascii_digit() {
+            digits = true;
+        } else if a == ' ' && b == ' ' {
+            spaces = true;
+        } else if a == b {
+            others.push(a.to_string());
+        } else {
+            others.push(format!("{a} to {b}"));
+        }
+    }
+    let mut parts: Vec<String> = Vec::new();
+    if letters {
+        parts.push("letters".into());
+    }
+    if digits {
+        parts.push("digits".into());
+    }
+    if spaces {
+        parts.push("spaces".into());
+    }
+    if !others.is_empty() {
+        parts.push(others.join(" "));
+    }
+    match parts.len() {
+        0 => "other characters".into(),
+        1 => parts.remove(0),
+        _ => {
+            let last = parts.pop().unwrap_or_default();
+            format!("{} and {last}", parts.join(", "))
         }
     }
 }
@@ -76,6 +153,8 @@ pub struct OptionView {
     pub is_color: bool,
     pub value: String,
     pub values: Vec<ValueView>,
+    /// The typed value was refused; `reason` says why.
+    pub invalid: bool,
     pub reason: String,
     pub max_length: u32,
     pub min: String,
@@ -175,12 +254,25 @@ pub(super) async fn panel_view(
     quantity: Result<u32, String>,
 ) -> PanelView {
     let p = c.product();
+    let typed = selections.clone();
     let (outcome, dropped) = configure_leniently(c, selections);
     let (quantity, quantity_error) = match quantity {
         Ok(q) => (q, None),
         Err(e) => (1, Some(e)),
     };
-    let options = outcome
+    // A field the product refused keeps what was typed, says why beside it,
+    // and holds the order back until it is corrected: nothing is dropped
+    // behind the shopper's back.
+    let mut refused = Vec::new();
+    let mut ignored = Vec::new();
+    for e in &dropped {
+        let name = p.option(e.option()).map_or(e.option(), |o| o.name.as_str());
+        match for_the_field(name, e) {
+            Some(m) => refused.push((e.option().to_string(), m)),
+            None => ignored.push(e.to_string()),
+        }
+    }
+    let options: Vec<OptionView> = outcome
         .options
         .iter()
         .map(|o| {
@@ -215,6 +307,7 @@ pub(super) async fn panel_view(
                     },
                 );
             }
+            let refusal = refused.iter().find(|(id, _)| *id == o.id);
             OptionView {
                 id: o.id.clone(),
                 name: o.name.clone(),
@@ -222,9 +315,13 @@ pub(super) async fn panel_view(
                 is_text: o.kind == "text",
                 is_number: o.kind == "number",
                 is_color: o.kind == "color",
-                value: o.value.clone().unwrap_or_default(),
+                value: match refusal {
+                    Some(_) => typed.get(&o.id).cloned().unwrap_or_default(),
+                    None => o.value.clone().unwrap_or_default(),
+                },
                 values,
-                reason: String::new(),
+                invalid: refusal.is_some(),
+                reason: refusal.map(|(_, m)| m.clone()).unwrap_or_default(),
                 max_length: o.max_length.unwrap_or(0),
                 min: o.min.map(|d| d.to_string()).unwrap_or_default(),
                 max: o.max.map(|d| d.to_string()).unwrap_or_default(),
@@ -236,14 +333,19 @@ pub(super) async fn panel_view(
         .conflict
         .as_ref()
         .map(|r| format!("These choices do not go together: {}", reason_text(c, r)));
-    if !dropped.is_empty() {
-        let note = format!("Ignored: {}", dropped.join("; "));
+    if !ignored.is_empty() {
+        let note = format!("Left out: {}", ignored.join("; "));
+        conflict = Some(conflict.map(|c| format!("{c}. {note}")).unwrap_or(note));
+    }
+    if !refused.is_empty() {
+        let fields: Vec<&str> = refused.iter().map(|(_, m)| m.as_str()).collect();
+        let note = fields.join(" ");
         conflict = Some(conflict.map(|c| format!("{c}. {note}")).unwrap_or(note));
     }
     if let Some(e) = &quantity_error {
         conflict = Some(conflict.map_or(e.clone(), |c| format!("{c}. {e}")));
     }
-    let orderable = outcome.valid && outcome.complete;
+    let orderable = outcome.valid && outcome.complete && refused.is_empty();
     let promise = if orderable {
         kiln_app::catalog::quote(rt, p, &outcome, quantity)
             .await
