@@ -381,6 +381,17 @@ const ok1 = await step("1. home → mug → configure; preview redraws; Conical 
   check(/^Engraving cannot hold “<” \(character 4\): use letters/.test(await description(engraving)), `the engraving's error says ${JSON.stringify(await description(engraving))}`);
   check(await shopper.getByRole("button", { name: "Add to cart" }).isDisabled(), "Add to cart is enabled with a refused engraving");
   await shot(shopper, "03b-engraving-refused");
+  // The longest engraving the mug takes stays on the mug's face.
+  await redraw("Engraving (optional)", "WWWWWWWWWWWW");
+  const fits = await shopper.evaluate(() => {
+    const svg = document.querySelector(".preview svg");
+    const text = [...svg.querySelectorAll("text")].find((t) => t.textContent === "WWWWWWWWWWWW");
+    const body = [...svg.querySelectorAll("path")].find((p) => p.getAttribute("stroke-width") === "2");
+    if (!text || !body) return null;
+    const t = text.getBoundingClientRect(), b = body.getBoundingClientRect();
+    return t.left >= b.left - 0.5 && t.right <= b.right + 0.5;
+  });
+  check(fits === true, `a 12-letter engraving does not fit the mug's face (${fits})`);
   await redraw("Engraving (optional)", "");
   // A quantity of 0 is refused in words, and no promise falls on a Sunday.
   await redraw("Quantity", "0");
@@ -585,6 +596,13 @@ const ok4 = ok3 && (await step("4. console: sign in with the key → work the or
   // which promises move, and the customer's order page says so.
   const iso = (d) => d.toISOString().slice(0, 10);
   const now = new Date();
+  // A typing slip (the year 9999) is refused in words, and nothing moves.
+  await planner.getByLabel("Work centre", { exact: true }).selectOption("wheel");
+  await planner.getByLabel("First day down").fill("9999-01-04");
+  await planner.getByLabel("Last day down").fill("9999-01-05");
+  await planner.getByRole("button", { name: "Mark down and replan" }).click();
+  await planner.waitForLoadState("load");
+  check(/within 731 days from today/.test(await planner.getByRole("alert").innerText().catch(() => "")), "a downtime in the year 9999 is not refused");
   await planner.getByLabel("Work centre", { exact: true }).selectOption("wheel");
   await planner.getByLabel("First day down").fill(iso(now));
   await planner.getByLabel("Last day down").fill(iso(new Date(now.getTime() + 29 * 86400000)));
@@ -630,6 +648,8 @@ const ok4 = ok3 && (await step("4. console: sign in with the key → work the or
     if (process.env.KILN_JOURNEY_DEBUG) console.error(`  clicked '${name}' in ${Date.now() - tc} ms`);
     const alert = planner.getByRole("alert");
     if (await alert.count()) must(false, `clicking '${name}' gave: ${await alert.innerText()}`);
+    const said = await planner.getByRole("status").innerText().catch(() => "");
+    check(/^(Started|Completed) .* of work order …[0-9a-f]{6}/.test(said), `'${name}' did not say what it did: ${JSON.stringify(said)}`);
     clicks++;
   }
   state.operationClicks = clicks;
@@ -649,6 +669,7 @@ const ok4 = ok3 && (await step("4. console: sign in with the key → work the or
   await planner.getByLabel("Tracking number").fill("JD014600006281234567");
   await planner.getByRole("button", { name: "Create shipment" }).click();
   await planner.waitForURL(BASE + "/console");
+  check(/shipped with DHL, tracking number JD014600006281234567/.test(await planner.getByRole("status").innerText().catch(() => "")), "shipping did not say what it did");
   check(/shipped/i.test(await row.innerText()), `after shipping the row says: ${await row.innerText()}`);
   const deliver = planner.getByRole("button", { name: `Mark delivered: order ${short}` });
   must(await deliver.count(), `no 'Mark delivered: order ${short}' button after shipping`);
@@ -725,6 +746,30 @@ const ok6 = ok5 && (await step("6. store mode: clerk signs in at a store, finds 
   check(rows.some((r) => /\bonline\b/.test(r)) && rows.some((r) => /\bstore\b/.test(r)), `the customer's orders do not show both channels: ${rows}`);
   await shot(counter, "10-store-mode");
 }));
+
+await step("previews: each sneaker style and size, and each shirt size, draws differently", async () => {
+  const ctx = await newContext({ viewport: PHONE });
+  const p = await ctx.newPage();
+  // The drawing without its accessible name and title, which list the choices.
+  const drawn = async (path) => {
+    await p.goto(`${BASE}/shop/${BRAND}/p/${path}`);
+    return p.locator(".preview svg").evaluate((e) => {
+      const c = e.cloneNode(true);
+      c.removeAttribute("aria-label");
+      c.querySelectorAll("title").forEach((t) => t.remove());
+      return c.outerHTML;
+    });
+  };
+  const seen = new Set();
+  for (const path of ["sneaker?style=low", "sneaker?style=high", "sneaker?style=slip-on", "sneaker?size=36", "sneaker?size=47", "shirt?size=S", "shirt?size=XXL", "mug?size=S", "mug?size=L"]) {
+    const svg = await drawn(path);
+    check(!seen.has(svg), `${path} draws like another choice`);
+    seen.add(svg);
+  }
+  await p.goto(`${BASE}/shop/${BRAND}/p/sneaker?style=slip-on&size=38&upper_color=%231d3557`);
+  await shot(p, "16-slip-on-phone");
+  await ctx.close();
+});
 
 await step("console on a phone: orders, an order's page and every action in reach without sideways scrolling", async () => {
   const ctx = await newContext({ viewport: { width: 390, height: 844 } });
