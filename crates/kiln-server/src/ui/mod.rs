@@ -2,8 +2,12 @@
 //! without JavaScript; the script only redraws the configurator in place.
 
 mod analytics;
+mod cart;
+mod checkout;
 mod console;
+mod disruption;
 mod gantt;
+mod order_page;
 mod orders;
 mod panel;
 mod platform;
@@ -312,4 +316,20 @@ pub(super) fn sentence(message: &str) -> String {
         out.push('.');
     }
     out
+}
+
+/// An address a line each, as it is written on a parcel.
+pub(super) fn address_lines(a: &kiln_domain::Address) -> Vec<String> {
+    [
+        Some(a.name.clone()),
+        Some(a.line1.clone()),
+        a.line2.clone(),
+        Some(format!("{} {}", a.postal_code, a.city).trim().to_string()),
+        a.region.clone(),
+        Some(a.country.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|l| !l.trim().is_empty())
+    .collect()
 }

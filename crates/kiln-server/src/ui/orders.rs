@@ -364,19 +364,7 @@ async fn show(
             at: s.delivered_at.map_or_else(|| minute(s.created_at), minute),
         })
         .collect();
-    let a = &o.ship_to;
-    let address = [
-        Some(a.name.clone()),
-        Some(a.line1.clone()),
-        a.line2.clone(),
-        Some(format!("{} {}", a.postal_code, a.city).trim().to_string()),
-        a.region.clone(),
-        Some(a.country.clone()),
-    ]
-    .into_iter()
-    .flatten()
-    .filter(|l| !l.trim().is_empty())
-    .collect();
+    let address = super::address_lines(&o.ship_to);
     let flash = super::flash_of(&headers);
     let said = |kind: super::Flash| {
         flash

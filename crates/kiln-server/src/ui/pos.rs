@@ -12,8 +12,8 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
+use super::order_page::order_view;
 use super::panel::{PanelFragment, PanelView, field, panel_view, quantity_of, selections_of};
-use super::shop::order_view;
 use super::{
     KeyForm, ProductCard, UiResult, brand_for_key, brand_from_cookie, cookie, long_date, money,
     page, see_other, set_cookie,
@@ -420,7 +420,7 @@ async fn place(
 struct StoreOrder {
     store_name: String,
     customer_name: String,
-    o: super::shop::OrderPage,
+    o: super::order_page::OrderPage,
     /// Set while the order waits for its payment: the amount to take.
     to_pay: String,
     paid: bool,
