@@ -123,6 +123,13 @@ impl App {
                 position.allocated -= *qty;
             }
         }
+        // Its last operation done, the work order's units get their passports.
+        // Should that fail, they are issued the next time units are read.
+        if change.work_order.status == kiln_domain::WorkOrderStatus::Done
+            && let Err(e) = self.issue_passports(&rt, &change.work_order.id).await
+        {
+            tracing::warn!(error = %e.chain(), "{}: passports of {} not issued yet", rt.brand.slug, change.work_order.id);
+        }
         // Operations and shipments report order statuses: wake the deliveries.
         self.outbox.notify_one();
         Ok(OperationResult {

@@ -27,6 +27,7 @@ mod flow;
 pub mod keys;
 pub mod live;
 pub mod orders;
+pub mod passport;
 pub mod payment;
 pub mod planning;
 pub mod runtime;

@@ -170,6 +170,7 @@ fn satisfiable_if_optional(product: &Product, core: &[usize], option: usize) -> 
         currency: product.currency.clone(),
         base_price: product.base_price,
         ship_days: product.ship_days,
+        warranty_months: product.warranty_months,
         components: Vec::new(),
         options,
         rules: core

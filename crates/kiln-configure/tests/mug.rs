@@ -80,6 +80,7 @@ fn mug() -> Product {
         currency: "EUR".into(),
         base_price: d("12.00"),
         ship_days: 3,
+        warranty_months: 0,
         components: vec![Component {
             id: "handle".into(),
             name: "Handle".into(),

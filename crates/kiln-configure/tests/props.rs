@@ -79,6 +79,7 @@ fn model(opts: &[(usize, bool)], rules: &[(usize, u8, usize, u8)]) -> Model {
             currency: "EUR".into(),
             base_price: Decimal::ONE,
             ship_days: 0,
+            warranty_months: 0,
             components: vec![],
             options,
             rules,

@@ -20,6 +20,7 @@ pub mod events;
 pub mod factory;
 pub mod ids;
 pub mod order;
+pub mod passport;
 pub mod planning;
 pub mod platform;
 
@@ -29,6 +30,7 @@ pub use events::*;
 pub use factory::*;
 pub use ids::*;
 pub use order::*;
+pub use passport::*;
 pub use planning::*;
 pub use platform::*;
 pub use status::*;

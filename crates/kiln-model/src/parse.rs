@@ -88,6 +88,7 @@ const PRODUCT_KEYS: &[&str] = &[
     "currency",
     "base_price",
     "ship_days",
+    "warranty_months",
 ];
 const OPTION_COMMON: &[&str] = &["name", "aliases", "kind", "optional", "default"];
 const KINDS: &[(&str, &[&str])] = &[
@@ -116,6 +117,7 @@ pub(crate) fn product(ctx: &mut Ctx, root: &Table) -> (Product, Vec<Ref>) {
         currency: String::new(),
         base_price: Decimal::ZERO,
         ship_days: 0,
+        warranty_months: 0,
         components: Vec::new(),
         options: Vec::new(),
         rules: Vec::new(),
@@ -225,6 +227,12 @@ fn header(ctx: &mut Ctx, n: &Node, p: &mut Product) {
     }
     if let Some(v) = ctx.require(t, "base_price", at, what) {
         p.base_price = ctx.amount(v, "base_price").unwrap_or_default();
+    }
+    if let Some(v) = get(t, "warranty_months") {
+        p.warranty_months = ctx.u32(v, "warranty_months").unwrap_or_default();
+        if p.warranty_months > 600 {
+            ctx.err(v.span.start, "`warranty_months` is at most 600 (50 years)");
+        }
     }
     if let Some(v) = get(t, "ship_days") {
         p.ship_days = ctx.u32(v, "ship_days").unwrap_or_default();

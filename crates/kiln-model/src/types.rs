@@ -121,6 +121,8 @@ pub struct Product {
     pub base_price: Decimal,
     /// Calendar days from the end of production to delivery.
     pub ship_days: u32,
+    /// Months of warranty from when a unit is made; 0: none.
+    pub warranty_months: u32,
     /// Base components: always present, never deselected.
     pub components: Vec<Component>,
     pub options: Vec<OptionDef>,

@@ -645,6 +645,13 @@ const ROUTES: &[(&str, &str)] = &[
     ),
     ("get", "/api/v1/brands/{brand}/shortages"),
     ("get", "/api/v1/brands/{brand}/downtimes"),
+    ("get", "/api/v1/brands/{brand}/passport-keys"),
+    ("get", "/api/v1/brands/{brand}/units/{serial}/passport"),
+    (
+        "get",
+        "/api/v1/brands/{brand}/work-orders/{work_order}/units",
+    ),
+    ("get", "/api/v1/brands/{brand}/orders/{order}/units"),
     ("delete", "/api/v1/brands/{brand}/downtimes/{downtime}"),
     ("get", "/api/v1/brands/{brand}/demand"),
     ("post", "/api/v1/brands/{brand}/sales-history"),

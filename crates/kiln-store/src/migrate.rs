@@ -40,4 +40,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "shipping and tax",
         include_str!("../migrations/0008_shipping_and_tax.sql"),
     ),
+    (
+        9,
+        "passports",
+        include_str!("../migrations/0009_passports.sql"),
+    ),
 ];

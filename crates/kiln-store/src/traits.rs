@@ -8,7 +8,13 @@ use crate::{Placed, Result};
 /// All of the store.
 #[async_trait]
 pub trait Store:
-    PlatformStore + CatalogStore + OrderStore + FactoryStore + PlanningStore + WebhookStore
+    PlatformStore
+    + CatalogStore
+    + OrderStore
+    + FactoryStore
+    + PlanningStore
+    + WebhookStore
+    + PassportStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
@@ -288,4 +294,26 @@ pub trait WebhookStore: Send + Sync + 'static {
     ) -> Result<u64>;
     /// The brand's events, newest first.
     async fn events(&self, brand: &BrandId, limit: i64) -> Result<Vec<PlatformEvent>>;
+}
+
+/// Passport signing keys and the units made with their passports.
+#[async_trait]
+pub trait PassportStore: Send + Sync + 'static {
+    /// The brand's keys, oldest first, each with its private half (PKCS#8,
+    /// base64) for signing.
+    async fn passport_keys(&self, brand: &BrandId) -> Result<Vec<(PassportKey, String)>>;
+    async fn add_passport_key(
+        &self,
+        brand: &BrandId,
+        key: &PassportKey,
+        secret: &str,
+    ) -> Result<()>;
+    /// Adds units in one transaction; a serial already stored is an error.
+    async fn add_units(&self, brand: &BrandId, units: &[Unit]) -> Result<()>;
+    async fn unit(&self, brand: &BrandId, serial: &str) -> Result<Option<Unit>>;
+    /// Units of a work order, or of an order, by serial.
+    async fn units_of_work_order(&self, brand: &BrandId, wo: &WorkOrderId) -> Result<Vec<Unit>>;
+    async fn units_of_order(&self, brand: &BrandId, order: &OrderId) -> Result<Vec<Unit>>;
+    /// Done work orders that have no units yet: passports still to issue.
+    async fn work_orders_without_units(&self, brand: &BrandId) -> Result<Vec<WorkOrderId>>;
 }

@@ -89,6 +89,7 @@ pub(crate) fn product(file: &str, name: &str) -> Product {
         currency: "EUR".into(),
         base_price: Default::default(),
         ship_days: 0,
+        warranty_months: 0,
         components: Vec::new(),
         options: Vec::new(),
         rules: Vec::new(),

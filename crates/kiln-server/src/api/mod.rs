@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod demand;
 pub mod factory;
 pub mod orders;
+pub mod passports;
 pub mod planning;
 pub mod platform;
 pub mod products;
@@ -29,7 +30,7 @@ use crate::error::{ApiError, ApiResult};
 #[openapi(
     info(title = "Kiln", description = "Made-to-order manufacturing: configure, order, plan, make, ship."),
     modifiers(&BrandKey),
-    tags((name = "catalog"), (name = "orders"), (name = "factory"), (name = "planning"), (name = "demand"), (name = "shipping"), (name = "keys"), (name = "webhooks"), (name = "platform"))
+    tags((name = "catalog"), (name = "orders"), (name = "factory"), (name = "planning"), (name = "demand"), (name = "shipping"), (name = "keys"), (name = "webhooks"), (name = "platform"), (name = "passports"))
 )]
 struct ApiDoc;
 
@@ -77,7 +78,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(demand::routes())
         .merge(platform::routes())
         .merge(catalog::routes())
-        .merge(webhooks::routes());
+        .merge(webhooks::routes())
+        .merge(passports::routes());
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(metrics))

@@ -9,6 +9,7 @@
 pub(crate) mod catalog;
 pub(crate) mod factory;
 pub(crate) mod orders;
+pub(crate) mod passports;
 pub(crate) mod planning;
 pub(crate) mod platform;
 pub(crate) mod webhooks;
@@ -532,6 +533,7 @@ macro_rules! impl_store {
         $crate::sql::factory::impl_factory!($store, $db);
         $crate::sql::planning::impl_planning!($store, $db);
         $crate::sql::webhooks::impl_webhooks!($store, $db);
+        $crate::sql::passports::impl_passports!($store, $db);
     };
 }
 

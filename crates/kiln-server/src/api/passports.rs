@@ -1,0 +1,93 @@
+//! Product passports: each unit's signed passport and the brand's public
+//! keys to check it with, both public (a passport holds no personal data and
+//! is meant to be read from the unit's label); the units of an order or a
+//! work order for staff.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use kiln_app::passport::{Jwks, PassportView};
+use kiln_domain::{OrderId, Unit, WorkOrderId};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::auth::{Authorized, FactoryRead, OrdersRead};
+use crate::error::{ApiResult, Problem};
+
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(passport_keys))
+        .routes(routes!(unit_passport))
+        .routes(routes!(work_order_units))
+        .routes(routes!(order_units))
+}
+
+/// The brand's public passport keys as a JWK set (Ed25519, RFC 8037): what
+/// anyone verifies a passport with, offline. Revoked keys are left out.
+#[utoipa::path(get, path = "/brands/{brand}/passport-keys", tag = "passports",
+    params(("brand" = String, Path, description = "brand slug")),
+    responses((status = 200, body = Jwks), (status = 404, body = Problem)))]
+async fn passport_keys(
+    State(state): State<Arc<AppState>>,
+    Path(brand): Path<String>,
+) -> ApiResult<Json<Jwks>> {
+    Ok(Json(state.app.passport_keys(&brand).await?))
+}
+
+/// One unit's passport: the compact JWS (EdDSA, with its `kid`) and its
+/// payload decoded. Verify the JWS, not the decoded copy.
+#[utoipa::path(get, path = "/brands/{brand}/units/{serial}/passport", tag = "passports",
+    params(("brand" = String, Path, description = "brand slug"),
+           ("serial" = String, Path, description = "the unit's serial")),
+    responses((status = 200, body = PassportView), (status = 404, body = Problem)))]
+async fn unit_passport(
+    State(state): State<Arc<AppState>>,
+    Path((brand, serial)): Path<(String, String)>,
+) -> ApiResult<Json<PassportView>> {
+    Ok(Json(state.app.passport(&brand, &serial).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnitList {
+    pub units: Vec<Unit>,
+}
+
+/// The units a work order made, each with its serial and passport.
+#[utoipa::path(get, path = "/brands/{brand}/work-orders/{work_order}/units", tag = "passports",
+    params(("brand" = String, Path, description = "brand slug"),
+           ("work_order" = String, Path, description = "work order id")),
+    security(("brand_key" = ["factory:read"])),
+    responses((status = 200, body = UnitList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn work_order_units(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<FactoryRead>,
+    Path((_, work_order)): Path<(String, String)>,
+) -> ApiResult<Json<UnitList>> {
+    let units = state
+        .app
+        .units_of_work_order(auth.slug(), &WorkOrderId::from(work_order))
+        .await?;
+    Ok(Json(UnitList { units }))
+}
+
+/// The units made for an order, each with its serial and passport.
+#[utoipa::path(get, path = "/brands/{brand}/orders/{order}/units", tag = "passports",
+    params(("brand" = String, Path, description = "brand slug"),
+           ("order" = String, Path, description = "order id")),
+    security(("brand_key" = ["orders:read"])),
+    responses((status = 200, body = UnitList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn order_units(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<OrdersRead>,
+    Path((_, order)): Path<(String, String)>,
+) -> ApiResult<Json<UnitList>> {
+    let units = state
+        .app
+        .units_of_order(auth.slug(), &OrderId::from(order))
+        .await?;
+    Ok(Json(UnitList { units }))
+}

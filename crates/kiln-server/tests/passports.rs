@@ -1,0 +1,191 @@
+//! Product passports (issue 14): a unit made through the work-order API gets
+//! a serial and a passport signed with the brand's Ed25519 key, which anyone
+//! verifies with the brand's published JWK set: checked here with `ring` as
+//! an outsider would, the payload read for what the unit is and for any
+//! personal data. Runs on SQLite and, with `KILN_TEST_POSTGRES`, PostgreSQL.
+
+mod common;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::*;
+use reqwest::StatusCode;
+use ring::signature::{ED25519, UnparsedPublicKey};
+use serde_json::{Value, json};
+
+api_tests!(
+    made_units_carry_signed_passports_anyone_verifies,
+    a_passport_survives_a_restart_and_the_key_stays_the_same,
+);
+
+/// Makes `order` by starting and completing every operation of its work orders.
+async fn make(app: &App, order: &str) {
+    for wo in work_orders_of(&app.order(order).await) {
+        let w = app
+            .get(&format!("/work-orders/{wo}"))
+            .await
+            .expect(StatusCode::OK);
+        for op in w.body["operations"].as_array().unwrap() {
+            for act in ["start", "complete"] {
+                let seq = op["seq"].as_i64().unwrap();
+                app.post(
+                    &format!("/work-orders/{wo}/operations/{seq}/{act}"),
+                    &json!({}),
+                )
+                .await
+                .expect(StatusCode::OK);
+            }
+        }
+    }
+}
+
+/// Whether `jws` verifies with a key of `jwks` (by `kid`), and its payload.
+fn verify(jwks: &Value, jws: &str) -> Result<Value, String> {
+    let parts: Vec<&str> = jws.split('.').collect();
+    let [h, p, s] = parts[..] else {
+        return Err("not three parts".into());
+    };
+    let d = |x: &str| URL_SAFE_NO_PAD.decode(x).map_err(|e| e.to_string());
+    let header: Value = serde_json::from_slice(&d(h)?).map_err(|e| e.to_string())?;
+    if header["alg"] != "EdDSA" {
+        return Err(format!("alg {}", header["alg"]));
+    }
+    let key = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .ok_or("unknown kid")?;
+    assert_eq!(
+        (&key["kty"], &key["crv"]),
+        (&json!("OKP"), &json!("Ed25519"))
+    );
+    assert!(key.get("d").is_none(), "a private key is published");
+    let public = d(key["x"].as_str().unwrap())?;
+    UnparsedPublicKey::new(&ED25519, public)
+        .verify(format!("{h}.{p}").as_bytes(), &d(s)?)
+        .map_err(|_| "bad signature".to_string())?;
+    serde_json::from_slice(&d(p)?).map_err(|e| e.to_string())
+}
+
+async fn made_units_carry_signed_passports_anyone_verifies(app: App) {
+    let body = order_body(
+        "perpetua@example.com",
+        "mug",
+        json!({ "size": "L", "shape": "tall", "glaze": "#1d3557", "pattern": "stripes" }),
+        2,
+    );
+    let order = app.place_ok(&body).await;
+    let sku = app.order(&order).await["lines"][0]["sku"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Nothing made, nothing to show yet.
+    let none = app
+        .get(&format!("/orders/{order}/units"))
+        .await
+        .expect(StatusCode::OK);
+    assert!(none.body["units"].as_array().unwrap().is_empty());
+    make(&app, &order).await;
+
+    let units = app
+        .get(&format!("/orders/{order}/units"))
+        .await
+        .expect(StatusCode::OK);
+    let units = units.body["units"].as_array().unwrap().clone();
+    assert_eq!(units.len(), 2, "{units:?}");
+    let wo = units[0]["work_order_id"].as_str().unwrap();
+    let of_wo = app
+        .get(&format!("/work-orders/{wo}/units"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(of_wo.body["units"].as_array().unwrap().len(), 2);
+
+    // The keys are public: no brand key needed.
+    let jwks = app
+        .get_public("/passport-keys")
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    for u in &units {
+        let serial = u["serial"].as_str().unwrap();
+        assert!(serial.len() <= 20 && serial.chars().all(|c| c.is_ascii_alphanumeric()));
+        let public = app
+            .get_public(&format!("/units/{serial}/passport"))
+            .await
+            .expect(StatusCode::OK);
+        let jws = public.body["passport"].as_str().unwrap();
+        assert_eq!(jws, u["passport"].as_str().unwrap());
+        let p = verify(&jwks, jws).expect("the passport verifies");
+        assert_eq!(p, public.body["payload"]);
+        assert_eq!(p["serial"], serial);
+        assert_eq!(p["sku"], sku.as_str());
+        assert_eq!(p["configuration"]["glaze"], "#1d3557");
+        let text = p.to_string();
+        for material in ["stoneware-clay", "glaze", "pattern-decal"] {
+            assert!(text.contains(material), "{material} missing: {text}");
+        }
+        for op in p["operations"].as_array().unwrap() {
+            assert!(
+                op["work_center"].is_string() && op["completed_at"].is_string(),
+                "{op}"
+            );
+        }
+        // 24 months of warranty from the day it was made.
+        let made: jiff::Timestamp = p["made_at"].as_str().unwrap().parse().unwrap();
+        let until = made
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date()
+            .checked_add(jiff::Span::new().months(24))
+            .unwrap();
+        assert_eq!(p["warranty_until"], until.to_string());
+        // No personal data.
+        for personal in [
+            "Ada Lovelace",
+            "perpetua@example.com",
+            "12 Analytical Way",
+            "N1 9GU",
+            &order,
+        ] {
+            assert!(
+                !text.contains(personal),
+                "{personal} is in the passport: {text}"
+            );
+        }
+        // One byte changed in the payload: refused.
+        let parts: Vec<&str> = jws.split('.').collect();
+        let mut raw = URL_SAFE_NO_PAD.decode(parts[1]).unwrap();
+        let at = raw.iter().position(|b| *b == b'L').unwrap();
+        raw[at] = b'M';
+        let forged = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(raw), parts[2]);
+        assert_eq!(verify(&jwks, &forged), Err("bad signature".to_string()));
+    }
+    assert_ne!(units[0]["serial"], units[1]["serial"]);
+    app.get_public("/units/NOSUCHSERIAL/passport")
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    // Staff routes need their scope.
+    let anonymous = app
+        .get_with_key(&format!("/orders/{order}/units"), None)
+        .await;
+    anonymous.problem(StatusCode::UNAUTHORIZED);
+}
+
+async fn a_passport_survives_a_restart_and_the_key_stays_the_same(app: App) {
+    let first = app.place_ok(&mug("a@example.com")).await;
+    make(&app, &first).await;
+    let before = app.get(&format!("/orders/{first}/units")).await.body["units"].clone();
+    let again = app.restarted().await;
+    let after = again.get(&format!("/orders/{first}/units")).await.body["units"].clone();
+    assert_eq!(before, after);
+    let second = again.place_ok(&mug("b@example.com")).await;
+    make(&again, &second).await;
+    let units = again.get(&format!("/orders/{second}/units")).await.body["units"].clone();
+    assert_eq!(
+        units[0]["kid"], before[0]["kid"],
+        "one key signs until it rotates"
+    );
+    let jwks = again.get_public("/passport-keys").await.body;
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    verify(&jwks, units[0]["passport"].as_str().unwrap()).expect("verifies");
+}
