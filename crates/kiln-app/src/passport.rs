@@ -22,6 +22,7 @@ use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair as _};
 use serde::Serialize;
 use serde_json::{Value, json};
+use sha2::Digest as _;
 use utoipa::ToSchema;
 
 use crate::error::{Error, Found, Result};
@@ -354,5 +355,168 @@ fn view(unit: Unit) -> PassportView {
         kid: unit.kid,
         passport: unit.passport,
         payload,
+    }
+}
+
+/// Why a passport is not to be trusted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("not a compact JWS (header.payload.signature in base64url)")]
+    Malformed,
+    #[error("the JWS uses `{0}`, not EdDSA (Ed25519)")]
+    Algorithm(String),
+    #[error("signed with key `{0}`, which is not among the brand's keys (unknown or revoked)")]
+    UnknownKey(String),
+    #[error("the signature does not match: the passport was changed or not signed by that key")]
+    BadSignature,
+    #[error("the key set is not a JWK set of Ed25519 keys: {0}")]
+    Keys(String),
+}
+
+/// Checks a compact JWS against a JWK set (JSON), offline: EdDSA over
+/// Ed25519 (`alg` `EdDSA` or `Ed25519`), a `kid` that the set holds, and the
+/// signature. The payload, parsed, when all holds.
+pub fn verify(jws: &str, jwks: &str) -> std::result::Result<Value, VerifyError> {
+    let keys: Value = serde_json::from_str(jwks).map_err(|e| VerifyError::Keys(e.to_string()))?;
+    let keys = keys["keys"]
+        .as_array()
+        .ok_or_else(|| VerifyError::Keys("no `keys` array".into()))?;
+    let parts: Vec<&str> = jws.trim().split('.').collect();
+    let [h, p, s] = parts[..] else {
+        return Err(VerifyError::Malformed);
+    };
+    let decode = |x: &str| {
+        URL_SAFE_NO_PAD
+            .decode(x)
+            .map_err(|_| VerifyError::Malformed)
+    };
+    let header: Value = serde_json::from_slice(&decode(h)?).map_err(|_| VerifyError::Malformed)?;
+    let alg = header["alg"].as_str().unwrap_or_default();
+    if alg != "EdDSA" && alg != "Ed25519" {
+        return Err(VerifyError::Algorithm(alg.to_string()));
+    }
+    let kid = header["kid"].as_str().unwrap_or_default();
+    let key = keys
+        .iter()
+        .find(|k| k["kid"] == kid && k["kty"] == "OKP" && k["crv"] == "Ed25519")
+        .ok_or_else(|| VerifyError::UnknownKey(kid.to_string()))?;
+    let public = key["x"]
+        .as_str()
+        .and_then(|x| URL_SAFE_NO_PAD.decode(x).ok())
+        .ok_or_else(|| VerifyError::Keys(format!("key `{kid}` has no base64url `x`")))?;
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, public)
+        .verify(format!("{h}.{p}").as_bytes(), &decode(s)?)
+        .map_err(|_| VerifyError::BadSignature)?;
+    serde_json::from_slice(&decode(p)?).map_err(|_| VerifyError::Malformed)
+}
+
+/// The first compact JWS in a text (a URI, say), percent-decoded first.
+pub fn find_jws(text: &str) -> Option<String> {
+    let decoded = percent_decode(text);
+    decoded
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+        .find(|t| t.starts_with("eyJ") && t.split('.').count() == 3)
+        .map(str::to_string)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1..i + 3)) {
+            (b'%', Some(hex)) if hex.iter().all(u8::is_ascii_hexdigit) => {
+                let h = std::str::from_utf8(hex).unwrap_or("00");
+                out.push(u8::from_str_radix(h, 16).unwrap_or(b'?'));
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl App {
+    /// What a unit's label carries: its GS1 Digital Link URI under `base`
+    /// (`{base}/shop/{brand}/21/{serial}`), with a signed summary of its
+    /// passport (serial, SKU, configuration, dates and the SHA-256 of the
+    /// full passport) in `pp`, short enough for a QR code a phone reads.
+    pub async fn label_uri(&self, slug: &str, serial: &str, base: &str) -> Result<String> {
+        let rt = self.brand(slug).await?;
+        let unit = self
+            .store
+            .unit(&rt.brand.id, serial)
+            .await
+            .found(|| format!("no unit with serial `{serial}`"))?;
+        let full = view(unit.clone()).payload;
+        let digest = sha2::Sha256::digest(unit.passport.as_bytes());
+        let summary = json!({
+            "serial": unit.serial,
+            "brand": rt.brand.slug.as_str(),
+            "sku": unit.sku,
+            "configuration": full["configuration"],
+            "made_at": full["made_at"],
+            "warranty_until": full["warranty_until"],
+            "passport_sha256": hex::encode(digest),
+        });
+        let signer = self.signer_with(&rt, &unit.kid).await?;
+        Ok(format!(
+            "{}/shop/{}/21/{}?pp={}",
+            base.trim_end_matches('/'),
+            rt.brand.slug,
+            unit.serial,
+            signer.sign(&summary)
+        ))
+    }
+
+    /// The key with id `kid`, to sign a unit's summary with the key that
+    /// signed its passport.
+    async fn signer_with(&self, rt: &BrandRuntime, kid: &str) -> Result<Signer> {
+        let keys = self.store.passport_keys(&rt.brand.id).await?;
+        let (key, secret) = keys
+            .into_iter()
+            .find(|(k, _)| k.kid == kid && k.revoked_at.is_none())
+            .ok_or_else(|| Error::Conflict(format!("passport key `{kid}` is revoked or gone")))?;
+        let der = STANDARD
+            .decode(secret)
+            .map_err(|e| Error::internal_from("a passport key is not base64", e))?;
+        let pair = Ed25519KeyPair::from_pkcs8(&der)
+            .map_err(|e| Error::internal(format!("a passport key does not load: {e}")))?;
+        Ok(Signer { kid: key.kid, pair })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_jws_in_a_percent_encoded_uri() {
+        let uri = "https://x.example/shop/demo/21/ABC?pp=eyJhbGciOiJFZERTQSJ9.eyJhIjoxfQ.c2ln%20";
+        assert_eq!(
+            find_jws(uri).as_deref(),
+            Some("eyJhbGciOiJFZERTQSJ9.eyJhIjoxfQ.c2ln")
+        );
+        assert_eq!(find_jws("https://x.example/21/ABC"), None);
+    }
+
+    #[test]
+    fn verify_refuses_what_is_not_an_eddsa_jws_under_a_known_key() {
+        let keys = r#"{"keys":[]}"#;
+        assert_eq!(verify("nope", keys), Err(VerifyError::Malformed));
+        let hs = format!("{}.e30.c2ln", URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256"}"#));
+        assert_eq!(
+            verify(&hs, keys),
+            Err(VerifyError::Algorithm("HS256".into()))
+        );
+        let ed = format!(
+            "{}.e30.c2ln",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA","kid":"k1"}"#)
+        );
+        assert_eq!(verify(&ed, keys), Err(VerifyError::UnknownKey("k1".into())));
+        assert!(matches!(verify(&ed, "[]"), Err(VerifyError::Keys(_))));
     }
 }

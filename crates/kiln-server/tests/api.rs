@@ -647,6 +647,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/brands/{brand}/downtimes"),
     ("get", "/api/v1/brands/{brand}/passport-keys"),
     ("get", "/api/v1/brands/{brand}/units/{serial}/passport"),
+    ("get", "/api/v1/brands/{brand}/units/{serial}/qr.svg"),
     (
         "get",
         "/api/v1/brands/{brand}/work-orders/{work_order}/units",

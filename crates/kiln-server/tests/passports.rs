@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 api_tests!(
     made_units_carry_signed_passports_anyone_verifies,
     a_passport_survives_a_restart_and_the_key_stays_the_same,
+    the_label_leads_to_the_passport_page_and_carries_a_signed_summary,
 );
 
 /// Makes `order` by starting and completing every operation of its work orders.
@@ -188,4 +189,93 @@ async fn a_passport_survives_a_restart_and_the_key_stays_the_same(app: App) {
     let jwks = again.get_public("/passport-keys").await.body;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
     verify(&jwks, units[0]["passport"].as_str().unwrap()).expect("verifies");
+}
+
+async fn the_label_leads_to_the_passport_page_and_carries_a_signed_summary(app: App) {
+    let order = app.place_ok(&mug("c@example.com")).await;
+    make(&app, &order).await;
+    let units = app.get(&format!("/orders/{order}/units")).await.body["units"].clone();
+    let serial = units[0]["serial"].as_str().unwrap().to_string();
+
+    // The QR code, as SVG, for anyone.
+    let qr = app
+        .http
+        .get(app.brand_url(&format!("/units/{serial}/qr.svg")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(qr.status(), StatusCode::OK);
+    assert_eq!(qr.headers()["content-type"], "image/svg+xml");
+    assert!(qr.text().await.unwrap().contains("<svg"));
+
+    // What it encodes: a GS1 Digital Link URI with the serial as AI 21 and a
+    // signed summary of the passport, which verifies offline.
+    let uri = app
+        .kiln
+        .label_uri(&app.slug, &serial, "https://kiln.example")
+        .await
+        .unwrap();
+    assert!(
+        uri.starts_with(&format!(
+            "https://kiln.example/shop/{}/21/{serial}?pp=eyJ",
+            app.slug
+        )),
+        "{uri}"
+    );
+    assert!(
+        uri.len() < 700,
+        "a QR code a phone reads: {} characters",
+        uri.len()
+    );
+    let jwks = app.get_public("/passport-keys").await.body;
+    let summary = verify(&jwks, &kiln_app::passport::find_jws(&uri).unwrap()).unwrap();
+    assert_eq!(summary["serial"], serial.as_str());
+    let full = units[0]["passport"].as_str().unwrap();
+    use sha2::Digest as _;
+    assert_eq!(
+        summary["passport_sha256"],
+        hex::encode(sha2::Sha256::digest(full.as_bytes()))
+    );
+
+    // The page it opens says what the unit is and that the label verifies.
+    let path = uri.trim_start_matches("https://kiln.example");
+    let page = app
+        .http
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for shown in [
+        "Ceramic mug",
+        serial.as_str(),
+        "Stoneware clay",
+        "label verifies",
+        "until ",
+    ] {
+        assert!(page.contains(shown), "{shown} missing: {page}");
+    }
+    let forged = format!(
+        "{}/shop/{}/21/{serial}?pp=eyJhbGciOiJFZERTQSJ9.e30.c2ln",
+        app.base, app.slug
+    );
+    let page = app
+        .http
+        .get(forged)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("does not verify"), "{page}");
+    let missing = app
+        .http
+        .get(format!("{}/shop/{}/21/NOSUCH", app.base, app.slug))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }

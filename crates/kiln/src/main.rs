@@ -7,6 +7,7 @@ mod catalog;
 mod compiled_cache;
 mod forecast;
 mod model;
+mod passport;
 mod schedule;
 mod serve;
 
@@ -44,6 +45,9 @@ enum Command {
     Schedule(schedule::ScheduleCommand),
     /// Forecast every series of a CSV file, each with the model chosen by cross-validation.
     Forecast(forecast::ForecastArgs),
+    /// Product passports: check one offline.
+    #[command(subcommand)]
+    Passport(passport::PassportCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -56,6 +60,7 @@ fn main() -> std::process::ExitCode {
         Command::Bench(cmd) => bench::run(cmd),
         Command::Schedule(cmd) => schedule::run(cmd),
         Command::Forecast(args) => forecast::run(args),
+        Command::Passport(cmd) => passport::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::{Authorized, FactoryRead, OrdersRead};
-use crate::error::{ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
@@ -24,6 +24,54 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(unit_passport))
         .routes(routes!(work_order_units))
         .routes(routes!(order_units))
+        .routes(routes!(unit_qr))
+}
+
+/// Where this server is reached from outside: `KILN_PUBLIC_URL` when set,
+/// else `http://` and the request's `Host`.
+pub(crate) fn public_base(headers: &axum::http::HeaderMap) -> String {
+    if let Ok(url) = std::env::var("KILN_PUBLIC_URL")
+        && !url.trim().is_empty()
+    {
+        return url.trim().trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+/// The unit's label QR code as SVG: a GS1 Digital Link URI
+/// (`.../21/{serial}`) that opens the unit's passport page and carries a
+/// signed summary of its passport (`pp`), checkable with no network.
+#[utoipa::path(get, path = "/brands/{brand}/units/{serial}/qr.svg", tag = "passports",
+    params(("brand" = String, Path, description = "brand slug"),
+           ("serial" = String, Path, description = "the unit's serial")),
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = Problem)))]
+async fn unit_qr(
+    State(state): State<Arc<AppState>>,
+    Path((brand, serial)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse as _;
+    let uri = state
+        .app
+        .label_uri(&brand, &serial, &public_base(&headers))
+        .await?;
+    let code = qrcode::QrCode::with_error_correction_level(uri.as_bytes(), qrcode::EcLevel::L)
+        .map_err(|e| ApiError::App(kiln_app::Error::internal(format!("no QR code: {e}"))))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(320, 320)
+        .quiet_zone(true)
+        .build();
+    Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 
 /// The brand's public passport keys as a JWK set (Ed25519, RFC 8037): what

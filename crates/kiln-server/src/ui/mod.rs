@@ -10,6 +10,7 @@ mod gantt;
 mod order_page;
 mod orders;
 mod panel;
+mod passport;
 mod platform;
 mod pos;
 mod shop;

@@ -36,6 +36,10 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(checkout::checkout_page).post(checkout::checkout),
         )
         .route("/shop/{brand}/orders/{order}", get(order_page::order_page))
+        .route(
+            "/shop/{brand}/21/{serial}",
+            get(super::passport::passport_page),
+        )
 }
 
 use super::panel::{

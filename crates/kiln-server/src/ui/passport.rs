@@ -1,0 +1,130 @@
+//! A unit's passport page, where its label's QR code leads
+//! (`/shop/{brand}/21/{serial}`, the GS1 Digital Link form): what the unit
+//! is, what it is made of, how and when it was made, its warranty, and
+//! whether the summary the label carries verifies with the brand's keys.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{UiResult, page};
+use crate::AppState;
+
+#[derive(Deserialize)]
+pub(super) struct Label {
+    /// The signed summary the QR code carries.
+    pp: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "passport.html")]
+struct PassportPage {
+    brand: String,
+    cart_count: usize,
+    serial: String,
+    product: String,
+    configuration: Vec<String>,
+    sku: String,
+    made_at: String,
+    warranty: String,
+    /// (material, quantity with unit)
+    materials: Vec<(String, String)>,
+    /// (operation, work centre, machine, completed)
+    operations: Vec<(String, String, String, String)>,
+    kid: String,
+    /// What checking the label's summary found, if it carried one.
+    label: String,
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
+pub(super) async fn passport_page(
+    State(state): State<Arc<AppState>>,
+    Path((brand, serial)): Path<(String, String)>,
+    Query(label): Query<Label>,
+) -> UiResult<Response> {
+    let rt = state.app.brand(&brand).await?;
+    let view = state.app.passport(rt.brand.slug.as_str(), &serial).await?;
+    let p = &view.payload;
+    let product = rt
+        .catalog
+        .product(p["product"]["id"].as_str().unwrap_or_default());
+    let configuration = p["configuration"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| match product {
+                    Some(c) => super::panel::selection_label(c, k, &text(v)),
+                    None => format!("{k}: {}", text(v)),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let list = |key: &str| p[key].as_array().cloned().unwrap_or_default();
+    let materials = list("materials")
+        .iter()
+        .map(|m| {
+            (
+                text(&m["name"]),
+                format!("{} {}", text(&m["quantity"]), text(&m["unit"])),
+            )
+        })
+        .collect();
+    let operations = list("operations")
+        .iter()
+        .map(|o| {
+            let centre = text(&o["work_center"]);
+            let centre = rt
+                .catalog
+                .factory
+                .work_center(&centre)
+                .map_or(centre.clone(), |w| w.name.clone());
+            (
+                text(&o["name"]),
+                centre,
+                o["machine"].as_str().unwrap_or("–").to_string(),
+                o["completed_at"]
+                    .as_str()
+                    .map(|t| t.chars().take(16).collect::<String>().replace('T', " ") + " UTC")
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    let label = match label.pp {
+        None => String::new(),
+        Some(pp) => {
+            let keys = state.app.passport_keys(rt.brand.slug.as_str()).await?;
+            let keys = serde_json::to_string(&keys).unwrap_or_default();
+            match kiln_app::passport::verify(&pp, &keys) {
+                Ok(summary) if summary["serial"] == serial.as_str() => {
+                    "The code on this unit's label verifies: signed by the brand, for this serial."
+                        .into()
+                }
+                Ok(_) => "The code on the label is signed, but for another unit.".into(),
+                Err(e) => format!("The code on the label does not verify: {e}."),
+            }
+        }
+    };
+    Ok(page(&PassportPage {
+        brand: rt.brand.slug.to_string(),
+        cart_count: 0,
+        serial: view.serial.clone(),
+        product: text(&p["product"]["name"]),
+        configuration,
+        sku: text(&p["sku"]),
+        made_at: text(&p["made_at"]).chars().take(10).collect(),
+        warranty: p["warranty_until"]
+            .as_str()
+            .map_or_else(|| "none".to_string(), |d| format!("until {d}")),
+        materials,
+        operations,
+        kid: view.kid.clone(),
+        label,
+    }))
+}
