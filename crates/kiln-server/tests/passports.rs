@@ -271,6 +271,44 @@ async fn the_label_leads_to_the_passport_page_and_carries_a_signed_summary(app: 
         .await
         .unwrap();
     assert!(page.contains("does not verify"), "{page}");
+    // The order lists its units' passports, for staff and for the customer.
+    let http = no_redirects();
+    let key = console_cookie(&app, &http).await;
+    let console = http
+        .get(format!("{}/console/orders/{order}", app.base))
+        .header(reqwest::header::COOKIE, key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        console.contains(&format!("Passport of unit <code>{serial}</code>")),
+        "{console}"
+    );
+    assert!(console.contains(&format!("/units/{serial}/qr.svg")));
+    let placed = app
+        .kiln
+        .order(&app.slug, &kiln_domain::OrderId::from(order.clone()))
+        .await
+        .unwrap();
+    let mine = app
+        .http
+        .get(format!(
+            "{}/shop/{}/orders/{order}?token={}",
+            app.base, app.slug, placed.access_token
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        mine.contains(&format!("/shop/{}/21/{serial}", app.slug)),
+        "{mine}"
+    );
     let missing = app
         .http
         .get(format!("{}/shop/{}/21/NOSUCH", app.base, app.slug))

@@ -42,6 +42,8 @@ pub(super) struct OrderPage {
     /// Where it goes, a line each, as the customer typed it.
     pub(super) address: Vec<String>,
     pub(super) email: String,
+    /// (serial, passport page) of each unit made for the order.
+    pub(super) units: Vec<(String, String)>,
 }
 
 pub const STEPS: &[(&str, &str)] = &[
@@ -72,7 +74,26 @@ pub(super) async fn order_page(
             token.token.as_deref(),
         )
         .await?;
-    Ok(page(&order_view(&rt, &o)))
+    let mut view = order_view(&rt, &o);
+    view.units = units_of(&state, &rt, &o.id).await?;
+    Ok(page(&view))
+}
+
+/// Each unit made for an order: its serial and its passport page.
+pub(super) async fn units_of(
+    state: &AppState,
+    rt: &BrandRuntime,
+    order: &OrderId,
+) -> UiResult<Vec<(String, String)>> {
+    let slug = rt.brand.slug.as_str();
+    Ok(state
+        .app
+        .units_of_order(slug, order)
+        .await?
+        .into_iter()
+        .map(|u| (format!("/shop/{slug}/21/{}", u.serial), u.serial))
+        .map(|(page, serial)| (serial, page))
+        .collect())
 }
 
 /// The order page of one order, for the customer or a clerk.
@@ -147,6 +168,7 @@ pub(super) fn order_view(rt: &BrandRuntime, o: &kiln_domain::Order) -> OrderPage
     OrderPage {
         address,
         email: o.customer.email.clone(),
+        units: Vec::new(),
         payment,
         brand: rt.brand.slug.to_string(),
         cart_count: 0,

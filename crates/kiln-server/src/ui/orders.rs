@@ -252,6 +252,8 @@ struct OrderView {
     /// (when, what, note), oldest first.
     history: Vec<(String, String, String)>,
     work_orders: Vec<WorkOrderRow>,
+    /// (serial, passport page, label QR code) of each unit made.
+    units: Vec<(String, String, String)>,
     shipments: Vec<ShipmentRow>,
     actions: OrderActions,
     notice: String,
@@ -354,6 +356,20 @@ async fn show(
             (minute(e.at), what, e.note.clone())
         })
         .collect();
+    let units = state
+        .app
+        .units_of_order(slug, &o.id)
+        .await?
+        .into_iter()
+        .map(|u| {
+            (
+                format!("/shop/{slug}/21/{}", u.serial),
+                format!("/api/v1/brands/{slug}/units/{}/qr.svg", u.serial),
+                u.serial,
+            )
+        })
+        .map(|(page, qr, serial)| (serial, page, qr))
+        .collect();
     let shipments = o
         .shipments
         .iter()
@@ -391,6 +407,7 @@ async fn show(
         tax: money(&o.currency, o.tax),
         history,
         work_orders,
+        units,
         shipments,
         actions: actions_of(&o),
         notice: said(super::Flash::Notice),
