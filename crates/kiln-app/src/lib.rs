@@ -19,6 +19,7 @@
 
 pub mod brands;
 pub mod catalog;
+pub mod claims;
 pub mod demand;
 pub mod demo;
 pub mod error;

@@ -341,15 +341,19 @@ fn payload(
     })
 }
 
-/// A unit as the API shows its passport.
-fn view(unit: Unit) -> PassportView {
-    let payload = unit
-        .passport
+/// The payload of a unit's stored passport (the server's own signature).
+pub(crate) fn payload_of(unit: &Unit) -> Value {
+    unit.passport
         .split('.')
         .nth(1)
         .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
         .and_then(|p| serde_json::from_slice(&p).ok())
-        .unwrap_or(Value::Null);
+        .unwrap_or(Value::Null)
+}
+
+/// A unit as the API shows its passport.
+fn view(unit: Unit) -> PassportView {
+    let payload = payload_of(&unit);
     PassportView {
         serial: unit.serial,
         kid: unit.kid,

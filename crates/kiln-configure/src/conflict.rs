@@ -186,6 +186,7 @@ fn satisfiable_if_optional(product: &Product, core: &[usize], option: usize) -> 
         prices: Vec::new(),
         bom: Vec::new(),
         operations: Vec::new(),
+        repair_operations: Vec::new(),
         preview: Default::default(),
         span: product.span,
     };

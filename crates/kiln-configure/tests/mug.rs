@@ -207,6 +207,7 @@ fn mug() -> Product {
                 span: Span::default(),
             },
         ],
+        repair_operations: Vec::new(),
         preview: Preview {
             view_box: "0 0 200 200".into(),
             layers: vec![

@@ -87,6 +87,7 @@ fn model(opts: &[(usize, bool)], rules: &[(usize, u8, usize, u8)]) -> Model {
             prices: vec![],
             bom: vec![],
             operations: vec![],
+            repair_operations: Vec::new(),
             preview: Preview::default(),
             span: Span::default(),
         },

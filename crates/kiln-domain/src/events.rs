@@ -20,6 +20,8 @@ words!(
         ShipmentCreated = "shipment.created",
         ShipmentDelivered = "shipment.delivered",
         CatalogPublished = "catalog.published",
+        ClaimOpened = "claim.opened",
+        ClaimDecided = "claim.decided",
     }
 );
 

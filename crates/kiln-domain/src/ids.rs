@@ -130,6 +130,11 @@ id!(
     "dwn"
 );
 id!(
+    /// A return or warranty claim on one unit.
+    ClaimId,
+    "clm"
+);
+id!(
     /// A webhook endpoint: a URL and the events it subscribes to.
     WebhookId,
     "wh"

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::{OrderId, WorkOrderId};
+use crate::{ClaimId, ClaimKind, ClaimStatus, OrderId, WorkOrderId};
 
 /// One unit made: its serial, where it came from, and its passport as a
 /// compact JWS (RFC 7515, EdDSA over Ed25519) signed with key `kid`.
@@ -35,4 +35,29 @@ pub struct PassportKey {
     pub created_at: Timestamp,
     /// Passports it signed are no longer to be trusted from then on.
     pub revoked_at: Option<Timestamp>,
+}
+
+/// A return or warranty claim on one unit, opened from its serial.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Claim {
+    pub id: ClaimId,
+    pub serial: String,
+    pub order_id: OrderId,
+    pub kind: ClaimKind,
+    /// What the customer says is wrong.
+    pub reason: String,
+    /// The parts concerned, as the customer or clerk names them.
+    pub parts: Vec<String>,
+    /// Whether the unit's warranty still ran when the claim was opened.
+    pub in_warranty: bool,
+    pub status: ClaimStatus,
+    /// Why it was decided so (required to reject).
+    pub note: String,
+    /// The repair or remake work order a decision made.
+    pub work_order_id: Option<WorkOrderId>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub decided_at: Option<Timestamp>,
 }

@@ -98,6 +98,25 @@ words!(
 );
 
 words!(
+    /// What a customer asks of a unit: a warranty repair, or to return it.
+    ClaimKind, "claim kind" {
+        Warranty = "warranty",
+        Return = "return",
+    }
+);
+
+words!(
+    /// Where a claim stands: open, or what was decided.
+    ClaimStatus, "claim status" {
+        Open = "open",
+        Repair = "repair",
+        Remake = "remake",
+        Refund = "refund",
+        Rejected = "rejected",
+    }
+);
+
+words!(
     /// Where an order came in.
     Channel, "channel" {
         Online = "online",
@@ -117,6 +136,8 @@ words!(
         Made = "made",
         Shipped = "shipped",
         Delivered = "delivered",
+        /// A claim on one of its units was opened or decided.
+        AfterSales = "after_sales",
     }
 );
 

@@ -79,6 +79,7 @@ const PRODUCT_FILE_KEYS: &[&str] = &[
     "price",
     "bom",
     "operation",
+    "repair_operation",
     "preview",
 ];
 const PRODUCT_KEYS: &[&str] = &[
@@ -125,6 +126,7 @@ pub(crate) fn product(ctx: &mut Ctx, root: &Table) -> (Product, Vec<Ref>) {
         prices: Vec::new(),
         bom: Vec::new(),
         operations: Vec::new(),
+        repair_operations: Vec::new(),
         preview: Preview {
             view_box: DEFAULT_VIEW_BOX.into(),
             layers: Vec::new(),
@@ -188,7 +190,10 @@ pub(crate) fn product(ctx: &mut Ctx, root: &Table) -> (Product, Vec<Ref>) {
         p.bom = bom(ctx, n, &p.options, &mut refs);
     }
     if let Some(n) = get(root, "operation") {
-        p.operations = operations(ctx, n, &p.options, &mut refs);
+        p.operations = operations(ctx, n, "operation", &p.options, &mut refs);
+    }
+    if let Some(n) = get(root, "repair_operation") {
+        p.repair_operations = operations(ctx, n, "repair_operation", &p.options, &mut refs);
     }
     if let Some(n) = get(root, "preview") {
         p.preview = preview(ctx, n, &p.options);
@@ -1022,17 +1027,20 @@ fn bom(ctx: &mut Ctx, n: &Node, options: &[OptionDef], refs: &mut Vec<Ref>) -> V
     out
 }
 
+/// `[[operation]]` (the routing) or `[[repair_operation]]` (what a repair
+/// of a unit goes through), read the same way.
 fn operations(
     ctx: &mut Ctx,
     n: &Node,
+    key: &str,
     options: &[OptionDef],
     refs: &mut Vec<Ref>,
 ) -> Vec<Operation> {
     let mut out = Vec::new();
     let mut seen = Vec::new();
-    for (i, item) in ctx.tables(n, "operation").into_iter().enumerate() {
+    for (i, item) in ctx.tables(n, key).into_iter().enumerate() {
         let Val::Table(t) = &item.val else { continue };
-        let what = format!("operation {}", i + 1);
+        let what = format!("{} {}", key.replace('_', " "), i + 1);
         ctx.keys(
             t,
             &[

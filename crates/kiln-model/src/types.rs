@@ -132,6 +132,8 @@ pub struct Product {
     pub prices: Vec<PriceRule>,
     pub bom: Vec<BomLine>,
     pub operations: Vec<Operation>,
+    /// `[[repair_operation]]`: the routing of a repair of one unit.
+    pub repair_operations: Vec<Operation>,
     pub preview: Preview,
     pub span: Span,
 }

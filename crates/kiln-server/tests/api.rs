@@ -648,6 +648,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/brands/{brand}/passport-keys"),
     ("get", "/api/v1/brands/{brand}/units/{serial}/passport"),
     ("get", "/api/v1/brands/{brand}/units/{serial}/qr.svg"),
+    ("post", "/api/v1/brands/{brand}/units/{serial}/claims"),
+    ("get", "/api/v1/brands/{brand}/units/{serial}/claims"),
+    ("get", "/api/v1/brands/{brand}/claims/{claim}"),
+    ("post", "/api/v1/brands/{brand}/claims/{claim}/decision"),
     (
         "get",
         "/api/v1/brands/{brand}/work-orders/{work_order}/units",

@@ -17,6 +17,7 @@ api_tests!(
     made_units_carry_signed_passports_anyone_verifies,
     a_passport_survives_a_restart_and_the_key_stays_the_same,
     the_label_leads_to_the_passport_page_and_carries_a_signed_summary,
+    a_warranty_claim_decided_as_repair_makes_a_repair_work_order,
 );
 
 /// Makes `order` by starting and completing every operation of its work orders.
@@ -316,4 +317,141 @@ async fn the_label_leads_to_the_passport_page_and_carries_a_signed_summary(app: 
         .await
         .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+async fn a_warranty_claim_decided_as_repair_makes_a_repair_work_order(app: App) {
+    let order = app.place_ok(&mug("d@example.com")).await;
+    make(&app, &order).await;
+    let units = app.get(&format!("/orders/{order}/units")).await.body["units"].clone();
+    let serial = units[0]["serial"].as_str().unwrap().to_string();
+    let sku = units[0]["sku"].as_str().unwrap().to_string();
+    let claims = format!("/units/{serial}/claims");
+
+    // Bad claims are refused, every field at once; an unknown unit is a 404.
+    let eleven: Vec<String> = (0..11).map(|i| format!("part {i}")).collect();
+    let paths = app
+        .post(
+            &claims,
+            &json!({ "kind": "warranty", "reason": " ", "parts": eleven }),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, ["/reason", "/parts"]);
+    app.post(
+        "/units/NOSUCH/claims",
+        &json!({ "kind": "warranty", "reason": "x" }),
+    )
+    .await
+    .problem(StatusCode::NOT_FOUND);
+
+    let opened = app
+        .post(
+            &claims,
+            &json!({ "kind": "warranty", "reason": "The handle cracked after a week", "parts": ["handle"] }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
+    assert_eq!(opened["status"], "open");
+    assert_eq!(opened["in_warranty"], true, "{opened}");
+    assert_eq!(opened["parts"], json!(["handle"]));
+    let id = opened["id"].as_str().unwrap().to_string();
+
+    // Rejecting needs a reason.
+    let decide = format!("/claims/{id}/decision");
+    let paths = app
+        .post(&decide, &json!({ "decision": "reject" }))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, ["/note"]);
+
+    // Repair: a work order through the mug's repair routing, in the queues.
+    let decided = app
+        .post(
+            &decide,
+            &json!({ "decision": "repair", "note": "reglaze the handle" }),
+        )
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(decided["status"], "repair");
+    let wo = decided["work_order_id"]
+        .as_str()
+        .expect("a repair work order")
+        .to_string();
+    let repair = app
+        .get(&format!("/work-orders/{wo}"))
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(repair["sku"], format!("REPAIR-{sku}"));
+    assert_eq!(repair["quantity"], 1);
+    let steps: Vec<&str> = repair["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["work_center"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["glazing", "kiln"]);
+    let open = app.get("/work-orders").await.body["work_orders"].to_string();
+    assert!(
+        open.contains(&wo),
+        "the repair is not in the open work orders"
+    );
+    // Decided once.
+    app.post(&decide, &json!({ "decision": "refund" }))
+        .await
+        .problem(StatusCode::CONFLICT);
+    assert_eq!(
+        app.get(&format!("/claims/{id}")).await.body["status"],
+        "repair"
+    );
+    assert_eq!(
+        app.get(&claims).await.body["claims"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The order's timeline says both steps; both went out as events.
+    let timeline = app.order(&order).await["timeline"].to_string();
+    assert!(
+        timeline.contains("Warranty claim") && timeline.contains("decided: repair"),
+        "{timeline}"
+    );
+    let events = app.get("/events").await.expect(StatusCode::OK).text;
+    assert!(
+        events.contains("claim.opened") && events.contains("claim.decided"),
+        "{events}"
+    );
+
+    // A remake: the same SKU through its production routing, never joined
+    // by a new order's line.
+    let second = app
+        .post(
+            &claims,
+            &json!({ "kind": "return", "reason": "Arrived chipped" }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
+    let remade = app
+        .post(
+            &format!("/claims/{}/decision", second["id"].as_str().unwrap()),
+            &json!({ "decision": "remake" }),
+        )
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    let remake = remade["work_order_id"].as_str().unwrap().to_string();
+    let w = app.get(&format!("/work-orders/{remake}")).await.body;
+    assert_eq!(w["sku"], sku.as_str());
+    let again = app.restarted().await;
+    let next = again.place_ok(&mug("e@example.com")).await;
+    let joined = work_orders_of(&again.order(&next).await);
+    assert!(
+        !joined.contains(&remake),
+        "a new order joined the remake work order"
+    );
 }

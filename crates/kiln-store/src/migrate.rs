@@ -45,4 +45,5 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "passports",
         include_str!("../migrations/0009_passports.sql"),
     ),
+    (10, "claims", include_str!("../migrations/0010_claims.sql")),
 ];

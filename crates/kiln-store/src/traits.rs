@@ -316,4 +316,20 @@ pub trait PassportStore: Send + Sync + 'static {
     async fn units_of_order(&self, brand: &BrandId, order: &OrderId) -> Result<Vec<Unit>>;
     /// Done work orders that have no units yet: passports still to issue.
     async fn work_orders_without_units(&self, brand: &BrandId) -> Result<Vec<WorkOrderId>>;
+    /// Records a new claim, its entry on the order's timeline and its
+    /// `claim.opened` event, in one transaction.
+    async fn add_claim(&self, brand: &BrandId, claim: &Claim, entry: &TimelineEntry) -> Result<()>;
+    async fn claim(&self, brand: &BrandId, id: &ClaimId) -> Result<Option<Claim>>;
+    async fn claims_of_unit(&self, brand: &BrandId, serial: &str) -> Result<Vec<Claim>>;
+    /// Records a decision: the claim as decided, the work order it makes (a
+    /// repair or a remake, planned, with its operations), the order's
+    /// timeline entry and the `claim.decided` event, in one transaction.
+    /// `Conflict` when the claim was decided already.
+    async fn decide_claim(
+        &self,
+        brand: &BrandId,
+        claim: &Claim,
+        work_order: Option<&WorkOrder>,
+        entry: &TimelineEntry,
+    ) -> Result<()>;
 }

@@ -97,6 +97,7 @@ pub(crate) fn product(file: &str, name: &str) -> Product {
         prices: Vec::new(),
         bom: Vec::new(),
         operations: Vec::new(),
+        repair_operations: Vec::new(),
         preview: crate::Preview {
             view_box: crate::parse::DEFAULT_VIEW_BOX.into(),
             layers: Vec::new(),

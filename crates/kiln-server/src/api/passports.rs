@@ -7,16 +7,19 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use kiln_app::claims::{ClaimRequest, Decision};
 use kiln_app::passport::{Jwks, PassportView};
-use kiln_domain::{OrderId, Unit, WorkOrderId};
-use serde::Serialize;
+use kiln_domain::{Claim, ClaimId, OrderId, Unit, WorkOrderId};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::{Authorized, FactoryRead, OrdersRead};
+use crate::auth::{Authorized, FactoryRead, FactoryWrite, OrdersRead, OrdersWrite};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::Body;
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
@@ -25,6 +28,97 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(work_order_units))
         .routes(routes!(order_units))
         .routes(routes!(unit_qr))
+        .routes(routes!(open_claim, unit_claims))
+        .routes(routes!(get_claim))
+        .routes(routes!(decide_claim))
+}
+
+/// Open a return or warranty claim on a unit, from its serial. Whether it
+/// is under warranty comes from the unit's passport. The order's timeline
+/// gets an entry and a `claim.opened` event goes out.
+#[utoipa::path(post, path = "/brands/{brand}/units/{serial}/claims", tag = "passports",
+    params(("brand" = String, Path, description = "brand slug"),
+           ("serial" = String, Path, description = "the unit's serial")),
+    request_body = ClaimRequest,
+    security(("brand_key" = ["orders:write"])),
+    responses((status = 201, body = Claim), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn open_claim(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<OrdersWrite>,
+    Path((_, serial)): Path<(String, String)>,
+    Body(req): Body<ClaimRequest>,
+) -> ApiResult<(StatusCode, Json<Claim>)> {
+    let claim = state.app.open_claim(auth.slug(), &serial, req).await?;
+    Ok((StatusCode::CREATED, Json(claim)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ClaimList {
+    pub claims: Vec<Claim>,
+}
+
+/// The claims on a unit, oldest first.
+#[utoipa::path(get, path = "/brands/{brand}/units/{serial}/claims", tag = "passports",
+    params(("brand" = String, Path, description = "brand slug"),
+           ("serial" = String, Path, description = "the unit's serial")),
+    security(("brand_key" = ["orders:read"])),
+    responses((status = 200, body = ClaimList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn unit_claims(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<OrdersRead>,
+    Path((_, serial)): Path<(String, String)>,
+) -> ApiResult<Json<ClaimList>> {
+    let claims = state.app.claims_of_unit(auth.slug(), &serial).await?;
+    Ok(Json(ClaimList { claims }))
+}
+
+/// One claim.
+#[utoipa::path(get, path = "/brands/{brand}/claims/{claim}", tag = "passports",
+    params(("brand" = String, Path, description = "brand slug"),
+           ("claim" = String, Path, description = "claim id")),
+    security(("brand_key" = ["orders:read"])),
+    responses((status = 200, body = Claim), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn get_claim(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<OrdersRead>,
+    Path((_, claim)): Path<(String, String)>,
+) -> ApiResult<Json<Claim>> {
+    Ok(Json(
+        state.app.claim(auth.slug(), &ClaimId::from(claim)).await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// `repair` (a repair work order), `remake` (a new unit of the same
+    /// SKU), `refund`, or `reject`.
+    pub decision: Decision,
+    /// Why; required to reject.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Decide an open claim: a repair or a remake makes its work order (in the
+/// factory's queues like any other); the order's timeline gets an entry and
+/// a `claim.decided` event goes out. A claim is decided once (409 after).
+#[utoipa::path(post, path = "/brands/{brand}/claims/{claim}/decision", tag = "passports",
+    params(("brand" = String, Path, description = "brand slug"),
+           ("claim" = String, Path, description = "claim id")),
+    request_body = DecisionRequest,
+    security(("brand_key" = ["factory:write"])),
+    responses((status = 200, body = Claim), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn decide_claim(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<FactoryWrite>,
+    Path((_, claim)): Path<(String, String)>,
+    Body(req): Body<DecisionRequest>,
+) -> ApiResult<Json<Claim>> {
+    let claim = state
+        .app
+        .decide_claim(auth.slug(), &ClaimId::from(claim), req.decision, &req.note)
+        .await?;
+    Ok(Json(claim))
 }
 
 /// Where this server is reached from outside: `KILN_PUBLIC_URL` when set,

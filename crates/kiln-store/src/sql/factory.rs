@@ -140,8 +140,10 @@ macro_rules! impl_factory {
                 catalog_version: i64,
             ) -> Result<Vec<(String, WorkOrderId)>> {
                 sqlx::query(
-                    "SELECT sku, id FROM work_orders WHERE brand_id = $1 AND status = $2 \
-                     AND catalog_version = $3 ORDER BY created_at",
+                    "SELECT w.sku, w.id FROM work_orders w WHERE w.brand_id = $1 AND w.status = $2 \
+                     AND w.catalog_version = $3 AND NOT EXISTS (SELECT 1 FROM claims c \
+                     WHERE c.brand_id = w.brand_id AND c.work_order_id = w.id) \
+                     ORDER BY w.created_at",
                 )
                 .bind(brand.as_str())
                 .bind(WorkOrderStatus::Planned.as_str())

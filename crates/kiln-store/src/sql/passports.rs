@@ -19,7 +19,49 @@ macro_rules! impl_passports {
             })
         }
 
+        const CLAIM_COLUMNS: &str = "id, serial, order_id, kind, reason, parts, in_warranty, \
+            status, note, work_order_id, created_at, decided_at";
+
+        fn claim_from(r: &<$db as sqlx::Database>::Row) -> Result<Claim> {
+            Ok(Claim {
+                id: ClaimId::from(text(r, "id")?),
+                serial: text(r, "serial")?,
+                order_id: OrderId::from(text(r, "order_id")?),
+                kind: parsed(&text(r, "kind")?)?,
+                reason: text(r, "reason")?,
+                parts: json(&text(r, "parts")?)?,
+                in_warranty: int(r, "in_warranty")? != 0,
+                status: parsed(&text(r, "status")?)?,
+                note: text(r, "note")?,
+                work_order_id: r
+                    .try_get::<Option<String>, _>("work_order_id")?
+                    .map(WorkOrderId::from),
+                created_at: ts(int(r, "created_at")?)?,
+                decided_at: opt_ts(r.try_get("decided_at")?)?,
+            })
+        }
+
         impl $store {
+            async fn claims_where(
+                &self,
+                brand: &BrandId,
+                column: &str,
+                value: &str,
+            ) -> Result<Vec<Claim>> {
+                let sql = format!(
+                    "SELECT {CLAIM_COLUMNS} FROM claims WHERE brand_id = $1 AND {column} = $2 \
+                     ORDER BY created_at, id"
+                );
+                sqlx::query(&sql)
+                    .bind(brand.as_str())
+                    .bind(value)
+                    .fetch_all(&self.read)
+                    .await?
+                    .iter()
+                    .map(claim_from)
+                    .collect()
+            }
+
             async fn units_where(
                 &self,
                 brand: &BrandId,
@@ -137,6 +179,119 @@ macro_rules! impl_passports {
 
             async fn units_of_order(&self, brand: &BrandId, order: &OrderId) -> Result<Vec<Unit>> {
                 self.units_where(brand, "order_id", order.as_str()).await
+            }
+
+            async fn add_claim(
+                &self,
+                brand: &BrandId,
+                claim: &Claim,
+                entry: &TimelineEntry,
+            ) -> Result<()> {
+                let mut tx = self.write.begin().await?;
+                sqlx::query(
+                    "INSERT INTO claims (brand_id, id, serial, order_id, kind, reason, parts, \
+                     in_warranty, status, note, work_order_id, created_at, decided_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, NULL)",
+                )
+                .bind(brand.as_str())
+                .bind(claim.id.as_str())
+                .bind(&claim.serial)
+                .bind(claim.order_id.as_str())
+                .bind(claim.kind.as_str())
+                .bind(&claim.reason)
+                .bind($crate::sql::to_json(&claim.parts))
+                .bind(i64::from(claim.in_warranty))
+                .bind(claim.status.as_str())
+                .bind(&claim.note)
+                .bind(claim.created_at.as_millisecond())
+                .execute(&mut *tx)
+                .await?;
+                insert_timeline(&mut tx, brand, &claim.order_id, entry).await?;
+                let event = PlatformEvent::new(brand, EventType::ClaimOpened, entry.at, claim);
+                outbox(&mut tx, &[event]).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn claim(&self, brand: &BrandId, id: &ClaimId) -> Result<Option<Claim>> {
+                Ok(self.claims_where(brand, "id", id.as_str()).await?.into_iter().next())
+            }
+
+            async fn claims_of_unit(&self, brand: &BrandId, serial: &str) -> Result<Vec<Claim>> {
+                self.claims_where(brand, "serial", serial).await
+            }
+
+            async fn decide_claim(
+                &self,
+                brand: &BrandId,
+                claim: &Claim,
+                work_order: Option<&WorkOrder>,
+                entry: &TimelineEntry,
+            ) -> Result<()> {
+                let b = brand.as_str();
+                let mut tx = self.write.begin().await?;
+                let decided = sqlx::query(
+                    "UPDATE claims SET status = $1, note = $2, work_order_id = $3, decided_at = $4 \
+                     WHERE brand_id = $5 AND id = $6 AND status = $7",
+                )
+                .bind(claim.status.as_str())
+                .bind(&claim.note)
+                .bind(claim.work_order_id.as_ref().map(|w| w.as_str().to_string()))
+                .bind(claim.decided_at.map(|t| t.as_millisecond()))
+                .bind(b)
+                .bind(claim.id.as_str())
+                .bind(ClaimStatus::Open.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if decided != 1 {
+                    return Err(StoreError::Conflict(format!(
+                        "claim {} was decided already",
+                        claim.id
+                    )));
+                }
+                if let Some(w) = work_order {
+                    sqlx::query(
+                        "INSERT INTO work_orders (brand_id, id, sku, product_id, quantity, status, \
+                         created_at, catalog_version) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+                         (SELECT COALESCE(MAX(l.catalog_version), 0) FROM order_lines l \
+                          WHERE l.brand_id = $1 AND l.order_id = $8))",
+                    )
+                    .bind(b)
+                    .bind(w.id.as_str())
+                    .bind(&w.sku)
+                    .bind(&w.product_id)
+                    .bind(w.quantity)
+                    .bind(w.status.as_str())
+                    .bind(w.created_at.as_millisecond())
+                    .bind(claim.order_id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    for op in &w.operations {
+                        sqlx::query(
+                            "INSERT INTO work_order_operations (brand_id, work_order_id, seq, \
+                             operation, name, work_center, setup_minutes, run_minutes, status, \
+                             started_at, completed_at, scrap) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, 0)",
+                        )
+                        .bind(b)
+                        .bind(w.id.as_str())
+                        .bind(op.seq)
+                        .bind(&op.operation)
+                        .bind(&op.name)
+                        .bind(&op.work_center)
+                        .bind(op.setup_minutes.to_string())
+                        .bind(op.run_minutes.to_string())
+                        .bind(op.status.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                insert_timeline(&mut tx, brand, &claim.order_id, entry).await?;
+                let event = PlatformEvent::new(brand, EventType::ClaimDecided, entry.at, claim);
+                outbox(&mut tx, &[event]).await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn work_orders_without_units(&self, brand: &BrandId) -> Result<Vec<WorkOrderId>> {
