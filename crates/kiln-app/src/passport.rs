@@ -58,15 +58,41 @@ pub struct PassportView {
     pub payload: Value,
 }
 
-/// The key passports are signed with now.
-struct Signer {
+/// A passport signing key: the brand's (from the store), or a fresh one
+/// ([`Signer::generate`], for benchmarks and tests).
+pub struct Signer {
     kid: String,
     pair: Ed25519KeyPair,
 }
 
 impl Signer {
+    /// A new Ed25519 key under `kid`, with the JWK set that publishes it.
+    pub fn generate(kid: &str) -> Result<(Signer, Jwks)> {
+        let der = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+            .map_err(|e| Error::internal(format!("no passport key could be made: {e}")))?;
+        let pair = Ed25519KeyPair::from_pkcs8(der.as_ref())
+            .map_err(|e| Error::internal(format!("a new passport key does not load: {e}")))?;
+        let jwks = Jwks {
+            keys: vec![Jwk {
+                kty: "OKP",
+                crv: "Ed25519",
+                x: URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
+                kid: kid.to_string(),
+                use_: "sig",
+                alg: "EdDSA",
+            }],
+        };
+        Ok((
+            Signer {
+                kid: kid.to_string(),
+                pair,
+            },
+            jwks,
+        ))
+    }
+
     /// A compact JWS of `payload`: `header.payload.signature`, base64url.
-    fn sign(&self, payload: &Value) -> String {
+    pub fn sign(&self, payload: &Value) -> String {
         let header = json!({ "alg": "EdDSA", "kid": self.kid });
         let input = format!(
             "{}.{}",

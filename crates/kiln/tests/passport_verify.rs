@@ -39,15 +39,14 @@ fn sign(pair: &Ed25519KeyPair, kid: &str, payload: &str) -> String {
 
 /// A PNG of the QR code holding `text`, 8 pixels a module.
 fn qr_png(text: &str, path: &std::path::Path) {
-    let code = qrcode::QrCode::new(text.as_bytes()).unwrap();
-    let width = code.width();
-    let colors = code.to_colors();
+    let code = fast_qr::QRBuilder::new(text.as_bytes()).build().unwrap();
+    let width = code.size;
     let (scale, quiet) = (8, 4);
     let side = (width + 2 * quiet) * scale;
     let mut pixels = vec![255u8; side * side];
     for y in 0..width {
         for x in 0..width {
-            if colors[y * width + x] == qrcode::Color::Dark {
+            if code.data[y * width + x].value() {
                 for dy in 0..scale {
                     for dx in 0..scale {
                         pixels[((y + quiet) * scale + dy) * side + (x + quiet) * scale + dx] = 0;

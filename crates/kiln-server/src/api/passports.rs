@@ -158,13 +158,11 @@ async fn unit_qr(
         .app
         .label_uri(&brand, &serial, &public_base(&headers))
         .await?;
-    let code = qrcode::QrCode::with_error_correction_level(uri.as_bytes(), qrcode::EcLevel::L)
-        .map_err(|e| ApiError::App(kiln_app::Error::internal(format!("no QR code: {e}"))))?;
-    let svg = code
-        .render::<qrcode::render::svg::Color>()
-        .min_dimensions(320, 320)
-        .quiet_zone(true)
-        .build();
+    let code = fast_qr::QRBuilder::new(uri.as_bytes())
+        .ecl(fast_qr::ECL::L)
+        .build()
+        .map_err(|e| ApiError::App(kiln_app::Error::internal(format!("no QR code: {e:?}"))))?;
+    let svg = fast_qr::convert::svg::SvgBuilder::default().to_str(&code);
     Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 

@@ -6,6 +6,7 @@ mod forecast;
 mod hook;
 mod mrp;
 mod orders;
+mod passport;
 mod promise;
 mod rng;
 mod webhooks;
@@ -30,6 +31,8 @@ pub enum BenchCommand {
     /// Webhooks: orders at a steady rate, a receiver in this process; the delay
     /// from commit to delivery, and a receiver's backlog after it was down.
     Webhooks(webhooks::WebhooksArgs),
+    /// Passports: signing with the label's QR code per unit, and offline verification per second.
+    Passport(passport::PassportArgs),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -40,5 +43,6 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Mrp(args) => mrp::run(args),
         BenchCommand::Promise(args) => promise::run(args),
         BenchCommand::Webhooks(args) => webhooks::run(args),
+        BenchCommand::Passport(args) => passport::run(args),
     }
 }
