@@ -692,6 +692,60 @@ const ok5 = ok4 && (await step("5. the customer's order page says Delivered", as
   await shot(shopper, "09-delivered");
 }));
 
+const ok5b = ok5 && (await step("5b. after-sales: the unit's passport, its label, a check in the browser, a warranty claim decided as a repair", async () => {
+  await planner.goto(`${BASE}/console/orders/${state.orderId}`);
+  const unit = planner.getByRole("region", { name: /^Unit [0-9A-F]+$/ }).first();
+  must(await unit.count(), "the delivered order's console page lists no unit");
+  const serial = (await unit.getAttribute("aria-label")).replace(/^Unit /, "");
+  // The passport page: what the unit is made of and by.
+  await unit.getByRole("link", { name: `Passport of unit ${serial}` }).click();
+  await planner.waitForLoadState("load");
+  const pass = await planner.getByRole("main").innerText();
+  check(/Made of/.test(pass) && /Stoneware clay/.test(pass) && /Made by/.test(pass) && /Potter/.test(pass), "the passport page does not say what the unit is made of and by");
+  await shot(planner, "09a-passport");
+  // The label's QR code, and the passport checked in the browser with
+  // WebCrypto against the brand's public keys: no server involved.
+  const qr = await planner.request.get(`${BASE}/api/v1/brands/${BRAND}/units/${serial}/qr.svg`);
+  check(qr.ok() && /svg/.test(qr.headers()["content-type"] || ""), "the unit's label QR code is not an SVG");
+  const jwks = await (await planner.request.get(`${BASE}/api/v1/brands/${BRAND}/passport-keys`)).json();
+  const jws = (await (await planner.request.get(`${BASE}/api/v1/brands/${BRAND}/units/${serial}/passport`)).json()).passport;
+  const verdict = await planner.evaluate(async ([jwks, jws]) => {
+    const b64 = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4)), (c) => c.charCodeAt(0));
+    const [h, p, sig] = jws.split(".");
+    const kid = JSON.parse(new TextDecoder().decode(b64(h))).kid;
+    const jwk = jwks.keys.find((k) => k.kid === kid);
+    const key = await crypto.subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: jwk.x }, { name: "Ed25519" }, false, ["verify"]);
+    const data = new TextEncoder().encode(`${h}.${p}`);
+    const good = await crypto.subtle.verify({ name: "Ed25519" }, key, b64(sig), data);
+    const forged = b64(p); forged[forged.length - 3] ^= 1;
+    const tampered = await crypto.subtle.verify({ name: "Ed25519" }, key, b64(sig),
+      new TextEncoder().encode(`${h}.${btoa(String.fromCharCode(...forged)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`));
+    return { good, tampered };
+  }, [jwks, jws]);
+  check(verdict.good === true, "WebCrypto does not verify the passport with the brand's public key");
+  check(verdict.tampered === false, "WebCrypto verifies a passport with a changed byte");
+  // A warranty claim from the unit, decided as a repair.
+  await planner.goto(`${BASE}/console/orders/${state.orderId}`);
+  const u = planner.getByRole("region", { name: `Unit ${serial}` });
+  await u.getByText(`Open a claim on unit ${serial}`).click();
+  await u.getByLabel("What is wrong").fill("The handle cracked after a week");
+  await u.getByLabel("Parts concerned (comma-separated)").fill("handle");
+  await u.getByRole("button", { name: `Open claim on unit ${serial}` }).click();
+  await planner.waitForLoadState("load");
+  check(/Claim clm_\w+ opened on unit .*under warranty/.test(await planner.getByRole("status").innerText().catch(() => "")), "opening the claim said nothing");
+  const decide = planner.getByRole("region", { name: `Unit ${serial}` }).getByRole("button", { name: /^Decide claim / });
+  must(await decide.count(), "the open claim has no Decide button");
+  await planner.getByRole("region", { name: `Unit ${serial}` }).getByLabel("Decision").selectOption("repair");
+  await decide.click();
+  await planner.waitForLoadState("load");
+  const decided = await planner.getByRole("status").innerText().catch(() => "");
+  const wo = (decided.match(/Work order (wo_\w+)/) || [])[1];
+  must(wo, `deciding repair made no work order: ${decided}`);
+  await shot(planner, "09b-claim-repair");
+  await planner.goto(`${BASE}/console`);
+  check(await planner.getByRole("button", { name: new RegExp(`^Start Inspect the damage \\(REPAIR-`) }).count(), "the repair work order is not in the queues");
+}));
+
 const ok6 = ok5 && (await step("6. store mode: clerk signs in at a store, finds the shopper's online order by email, places a walk-in store order", async () => {
   const counter = await (await newContext({ viewport: { width: 1024, height: 800 } })).newPage();
   await counter.goto(BASE + "/store");

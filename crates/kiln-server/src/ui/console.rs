@@ -330,7 +330,13 @@ fn return_path(form_body: &str) -> String {
     fields
         .iter()
         .find(|(k, _)| k == "back")
-        .and_then(|(_, v)| v.strip_prefix("order:"))
+        .map_or_else(|| "/console".to_string(), |(_, v)| return_to(v))
+}
+
+/// The page a form's `back` field names (see [`return_path`]).
+pub(super) fn return_to(back: &str) -> String {
+    Some(back)
+        .and_then(|v| v.strip_prefix("order:"))
         .filter(|id| {
             !id.is_empty()
                 && id.len() <= 64

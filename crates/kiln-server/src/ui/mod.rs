@@ -4,6 +4,7 @@
 mod analytics;
 mod cart;
 mod checkout;
+mod claims;
 mod console;
 mod disruption;
 mod gantt;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(shop::routes())
         .merge(console::routes())
         .merge(orders::routes())
+        .merge(claims::routes())
         .merge(analytics::routes())
         .merge(pos::routes())
         .merge(platform::routes())

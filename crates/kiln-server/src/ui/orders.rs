@@ -224,6 +224,23 @@ struct WorkOrderRow {
     operations: Vec<(String, String, String, String)>,
 }
 
+struct UnitRow {
+    serial: String,
+    page: String,
+    qr: String,
+    claim_url: String,
+    claims: Vec<ClaimRow>,
+}
+
+struct ClaimRow {
+    id: String,
+    what: String,
+    status: String,
+    work_order: String,
+    /// Set while the claim waits for its decision.
+    decide_url: Option<String>,
+}
+
 struct ShipmentRow {
     carrier: String,
     tracking: String,
@@ -252,8 +269,8 @@ struct OrderView {
     /// (when, what, note), oldest first.
     history: Vec<(String, String, String)>,
     work_orders: Vec<WorkOrderRow>,
-    /// (serial, passport page, label QR code) of each unit made.
-    units: Vec<(String, String, String)>,
+    /// Each unit made, with its passport, label and claims.
+    units: Vec<UnitRow>,
     shipments: Vec<ShipmentRow>,
     actions: OrderActions,
     notice: String,
@@ -356,20 +373,44 @@ async fn show(
             (minute(e.at), what, e.note.clone())
         })
         .collect();
-    let units = state
-        .app
-        .units_of_order(slug, &o.id)
-        .await?
-        .into_iter()
-        .map(|u| {
-            (
-                format!("/shop/{slug}/21/{}", u.serial),
-                format!("/api/v1/brands/{slug}/units/{}/qr.svg", u.serial),
-                u.serial,
-            )
-        })
-        .map(|(page, qr, serial)| (serial, page, qr))
-        .collect();
+    let mut units = Vec::new();
+    for u in state.app.units_of_order(slug, &o.id).await? {
+        let claims = state
+            .app
+            .claims_of_unit(slug, &u.serial)
+            .await?
+            .into_iter()
+            .map(|c| ClaimRow {
+                decide_url: (c.status == kiln_domain::ClaimStatus::Open)
+                    .then(|| format!("/console/claims/{}/decision", c.id)),
+                id: c.id.to_string(),
+                what: format!(
+                    "{} · {}{} · {}",
+                    c.kind,
+                    c.reason,
+                    if c.parts.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", c.parts.join(", "))
+                    },
+                    if c.in_warranty {
+                        "under warranty"
+                    } else {
+                        "out of warranty"
+                    }
+                ),
+                status: c.status.to_string(),
+                work_order: c.work_order_id.map(|w| w.to_string()).unwrap_or_default(),
+            })
+            .collect();
+        units.push(UnitRow {
+            page: format!("/shop/{slug}/21/{}", u.serial),
+            qr: format!("/api/v1/brands/{slug}/units/{}/qr.svg", u.serial),
+            claim_url: format!("/console/units/{}/claims", u.serial),
+            serial: u.serial,
+            claims,
+        });
+    }
     let shipments = o
         .shipments
         .iter()
