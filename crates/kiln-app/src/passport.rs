@@ -91,6 +91,19 @@ impl Signer {
         ))
     }
 
+    /// A stored key: its private half as base64 PKCS#8.
+    fn load(kid: &str, secret: &str) -> Result<Signer> {
+        let der = STANDARD
+            .decode(secret)
+            .map_err(|e| Error::internal_from("a passport key is not base64", e))?;
+        let pair = Ed25519KeyPair::from_pkcs8(&der)
+            .map_err(|e| Error::internal(format!("a passport key does not load: {e}")))?;
+        Ok(Signer {
+            kid: kid.to_string(),
+            pair,
+        })
+    }
+
     /// A compact JWS of `payload`: `header.payload.signature`, base64url.
     pub fn sign(&self, payload: &Value) -> String {
         let header = json!({ "alg": "EdDSA", "kid": self.kid });
@@ -115,15 +128,7 @@ impl App {
     async fn signer(&self, rt: &BrandRuntime) -> Result<Signer> {
         let keys = self.store.passport_keys(&rt.brand.id).await?;
         if let Some((key, secret)) = keys.iter().rev().find(|(k, _)| k.revoked_at.is_none()) {
-            let der = STANDARD
-                .decode(secret)
-                .map_err(|e| Error::internal_from("a passport key is not base64", e))?;
-            let pair = Ed25519KeyPair::from_pkcs8(&der)
-                .map_err(|e| Error::internal(format!("a passport key does not load: {e}")))?;
-            return Ok(Signer {
-                kid: key.kid.clone(),
-                pair,
-            });
+            return Signer::load(&key.kid, secret);
         }
         let der = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
             .map_err(|e| Error::internal(format!("no passport key could be made: {e}")))?;
@@ -510,12 +515,7 @@ impl App {
             .into_iter()
             .find(|(k, _)| k.kid == kid && k.revoked_at.is_none())
             .ok_or_else(|| Error::Conflict(format!("passport key `{kid}` is revoked or gone")))?;
-        let der = STANDARD
-            .decode(secret)
-            .map_err(|e| Error::internal_from("a passport key is not base64", e))?;
-        let pair = Ed25519KeyPair::from_pkcs8(&der)
-            .map_err(|e| Error::internal(format!("a passport key does not load: {e}")))?;
-        Ok(Signer { kid: key.kid, pair })
+        Signer::load(&key.kid, &secret)
     }
 }
 

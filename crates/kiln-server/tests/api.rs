@@ -921,16 +921,6 @@ async fn store_mode_places_and_finds_store_orders(app: App) {
     assert!(page.contains(&order_id), "{page}");
 }
 
-fn today_plus(days: i64) -> String {
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date();
-    today
-        .checked_add(jiff::Span::new().days(days))
-        .unwrap()
-        .to_string()
-}
-
 async fn work_centre_down_moves_promises(app: App) {
     let mug_order = app.place_ok(&mug("ada@example.com")).await;
     let shirt = order_body("bo@example.com", "shirt", json!({}), 1);

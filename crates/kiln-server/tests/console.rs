@@ -209,16 +209,6 @@ async fn the_api_lists_orders_by_status_and_channel_a_page_at_a_time(app: App) {
     );
 }
 
-fn today_plus(days: i64) -> String {
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date();
-    today
-        .checked_add(jiff::Span::new().days(days))
-        .unwrap()
-        .to_string()
-}
-
 async fn a_cancelled_downtime_frees_its_capacity_and_nothing_else_moves(app: App) {
     let selections = json!({ "size": "L", "shape": "tall" });
     let promise = |app: &App| {

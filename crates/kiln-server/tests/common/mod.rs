@@ -465,6 +465,17 @@ pub fn work_orders_of(order: &Value) -> Vec<String> {
     out
 }
 
+/// Today plus `days`, in UTC, as `YYYY-MM-DD`.
+pub fn today_plus(days: i64) -> String {
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    today
+        .checked_add(jiff::Span::new().days(days))
+        .unwrap()
+        .to_string()
+}
+
 pub fn timestamp(at: &Value) -> jiff::Timestamp {
     at.as_str()
         .unwrap_or_else(|| panic!("a time, not {at}"))
