@@ -16,7 +16,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jiff::ToSpan as _;
 use kiln_domain::{
-    LineRef, OperationStatus, OrderId, PassportKey, Unit, WorkOrder, WorkOrderId, WorkOrderStatus,
+    AuditAction, AuditEntry, LineRef, OperationStatus, OrderId, PassportKey, Unit, WorkOrder,
+    WorkOrderId, WorkOrderStatus,
 };
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair as _};
@@ -130,6 +131,12 @@ impl App {
         if let Some((key, secret)) = keys.iter().rev().find(|(k, _)| k.revoked_at.is_none()) {
             return Signer::load(&key.kid, secret);
         }
+        self.new_key(rt, None).await
+    }
+
+    /// A new signing key for the brand, stored (with the audit entry of a
+    /// rotation when there is one): passports are signed with it from now on.
+    async fn new_key(&self, rt: &BrandRuntime, entry: Option<&AuditEntry>) -> Result<Signer> {
         let der = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
             .map_err(|e| Error::internal(format!("no passport key could be made: {e}")))?;
         let pair = Ed25519KeyPair::from_pkcs8(der.as_ref())
@@ -145,9 +152,54 @@ impl App {
             revoked_at: None,
         };
         self.store
-            .add_passport_key(&rt.brand.id, &key, &STANDARD.encode(der.as_ref()))
+            .add_passport_key(&rt.brand.id, &key, &STANDARD.encode(der.as_ref()), entry)
             .await?;
         Ok(Signer { kid: key.kid, pair })
+    }
+
+    /// Rotates the brand's passport key: new passports are signed with a new
+    /// key; the old one stays published, so passports it signed still verify.
+    pub async fn rotate_passport_key(&self, actor: &crate::Actor, slug: &str) -> Result<Jwks> {
+        let rt = self.brand(slug).await?;
+        let entry = crate::brands::audit_entry(
+            Some(&rt.brand.id),
+            actor,
+            AuditAction::PassportKeyRotated,
+            "passport key",
+            "a new passport signing key; the previous ones stay published",
+        );
+        let signer = self.new_key(&rt, Some(&entry)).await?;
+        let mut keys = self.passport_keys(slug).await?;
+        keys.keys.retain(|k| k.kid == signer.kid);
+        Ok(keys)
+    }
+
+    /// Revokes a passport key (a leaked one): it leaves the published set, so
+    /// passports it signed no longer verify; a later passport is signed with
+    /// the newest key left, or a new one.
+    pub async fn revoke_passport_key(
+        &self,
+        actor: &crate::Actor,
+        slug: &str,
+        kid: &str,
+    ) -> Result<()> {
+        let rt = self.brand(slug).await?;
+        let entry = crate::brands::audit_entry(
+            Some(&rt.brand.id),
+            actor,
+            AuditAction::PassportKeyRevoked,
+            kid,
+            "passports signed with it no longer verify",
+        );
+        if self
+            .store
+            .revoke_passport_key(&rt.brand.id, kid, time::now(), &entry)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::NotFound(format!("no passport key `{kid}` in use")))
+        }
     }
 
     /// The brand's public passport keys, revoked ones left out: what anyone

@@ -98,6 +98,8 @@ words!(
         WebhookSecretRotated = "webhook.secret_rotated",
         WebhookReplayed = "webhook.replayed",
         DowntimeCancelled = "downtime.cancelled",
+        PassportKeyRotated = "passport_key.rotated",
+        PassportKeyRevoked = "passport_key.revoked",
     }
 );
 

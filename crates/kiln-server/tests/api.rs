@@ -646,6 +646,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/brands/{brand}/shortages"),
     ("get", "/api/v1/brands/{brand}/downtimes"),
     ("get", "/api/v1/brands/{brand}/passport-keys"),
+    ("post", "/api/v1/brands/{brand}/passport-keys"),
+    ("delete", "/api/v1/brands/{brand}/passport-keys/{kid}"),
     ("get", "/api/v1/brands/{brand}/units/{serial}/passport"),
     ("get", "/api/v1/brands/{brand}/units/{serial}/qr.svg"),
     ("post", "/api/v1/brands/{brand}/units/{serial}/claims"),

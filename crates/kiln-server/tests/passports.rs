@@ -18,6 +18,7 @@ api_tests!(
     a_passport_survives_a_restart_and_the_key_stays_the_same,
     the_label_leads_to_the_passport_page_and_carries_a_signed_summary,
     a_warranty_claim_decided_as_repair_makes_a_repair_work_order,
+    a_rotated_key_keeps_old_passports_valid_and_a_revoked_one_does_not,
 );
 
 /// Makes `order` by starting and completing every operation of its work orders.
@@ -454,4 +455,44 @@ async fn a_warranty_claim_decided_as_repair_makes_a_repair_work_order(app: App) 
         !joined.contains(&remake),
         "a new order joined the remake work order"
     );
+}
+
+async fn a_rotated_key_keeps_old_passports_valid_and_a_revoked_one_does_not(app: App) {
+    let first = app.place_ok(&mug("f@example.com")).await;
+    make(&app, &first).await;
+    let old = app.get(&format!("/orders/{first}/units")).await.body["units"][0].clone();
+    let old_kid = old["kid"].as_str().unwrap().to_string();
+
+    let rotated = app
+        .post("/passport-keys", &json!({}))
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
+    let new_kid = rotated["keys"][0]["kid"].as_str().unwrap().to_string();
+    assert_ne!(new_kid, old_kid);
+    let second = app.place_ok(&mug("g@example.com")).await;
+    make(&app, &second).await;
+    let new = app.get(&format!("/orders/{second}/units")).await.body["units"][0].clone();
+    assert_eq!(new["kid"], new_kid.as_str());
+    // Both published: old passports still verify.
+    let jwks = app.get_public("/passport-keys").await.body;
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    verify(&jwks, old["passport"].as_str().unwrap()).expect("the old passport verifies");
+    verify(&jwks, new["passport"].as_str().unwrap()).expect("the new passport verifies");
+
+    // The old key leaked: revoked, it leaves the set and its passports fail.
+    let revoke = format!("/api/v1/brands/{}/passport-keys/{old_kid}", app.slug);
+    let done = app.call("DELETE", &revoke, Some(&app.key), None).await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT);
+    let jwks = app.get_public("/passport-keys").await.body;
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        verify(&jwks, old["passport"].as_str().unwrap()),
+        Err("unknown kid".to_string())
+    );
+    app.call("DELETE", &revoke, Some(&app.key), None)
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    let audit = app.get("/audit").await.body.to_string();
+    assert!(audit.contains("passport_key.rotated") && audit.contains("passport_key.revoked"));
 }

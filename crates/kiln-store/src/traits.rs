@@ -302,12 +302,23 @@ pub trait PassportStore: Send + Sync + 'static {
     /// The brand's keys, oldest first, each with its private half (PKCS#8,
     /// base64) for signing.
     async fn passport_keys(&self, brand: &BrandId) -> Result<Vec<(PassportKey, String)>>;
+    /// Adds a key, with the audit entry of a rotation when there is one.
     async fn add_passport_key(
         &self,
         brand: &BrandId,
         key: &PassportKey,
         secret: &str,
+        entry: Option<&AuditEntry>,
     ) -> Result<()>;
+    /// Revokes a key from `at`, with its audit entry; `false` when the brand
+    /// has no such key not revoked yet.
+    async fn revoke_passport_key(
+        &self,
+        brand: &BrandId,
+        kid: &str,
+        at: Timestamp,
+        entry: &AuditEntry,
+    ) -> Result<bool>;
     /// Adds units in one transaction; a serial already stored is an error.
     async fn add_units(&self, brand: &BrandId, units: &[Unit]) -> Result<()>;
     async fn unit(&self, brand: &BrandId, serial: &str) -> Result<Option<Unit>>;

@@ -17,13 +17,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::{Authorized, FactoryRead, FactoryWrite, OrdersRead, OrdersWrite};
+use crate::auth::{Authorized, BrandAdmin, FactoryRead, FactoryWrite, OrdersRead, OrdersWrite};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::Body;
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
-        .routes(routes!(passport_keys))
+        .routes(routes!(passport_keys, rotate_passport_key))
+        .routes(routes!(revoke_passport_key))
         .routes(routes!(unit_passport))
         .routes(routes!(work_order_units))
         .routes(routes!(order_units))
@@ -147,7 +148,7 @@ pub(crate) fn public_base(headers: &axum::http::HeaderMap) -> String {
 #[utoipa::path(get, path = "/brands/{brand}/units/{serial}/qr.svg", tag = "passports",
     params(("brand" = String, Path, description = "brand slug"),
            ("serial" = String, Path, description = "the unit's serial")),
-    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = Problem)))]
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn unit_qr(
     State(state): State<Arc<AppState>>,
     Path((brand, serial)): Path<(String, String)>,
@@ -176,6 +177,43 @@ async fn passport_keys(
     Path(brand): Path<String>,
 ) -> ApiResult<Json<Jwks>> {
     Ok(Json(state.app.passport_keys(&brand).await?))
+}
+
+/// Rotate the brand's passport key: passports are signed with a new key
+/// from now on; the previous keys stay published, so what they signed still
+/// verifies. The answer is the new key as a JWK set.
+#[utoipa::path(post, path = "/brands/{brand}/passport-keys", tag = "passports",
+    params(("brand" = String, Path, description = "brand slug")),
+    security(("brand_key" = ["admin"])),
+    responses((status = 201, body = Jwks), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn rotate_passport_key(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<BrandAdmin>,
+) -> ApiResult<(StatusCode, Json<Jwks>)> {
+    let keys = state
+        .app
+        .rotate_passport_key(&auth.actor(), auth.slug())
+        .await?;
+    Ok((StatusCode::CREATED, Json(keys)))
+}
+
+/// Revoke a passport key (one that leaked): it leaves the published set at
+/// once, so the passports it signed no longer verify anywhere.
+#[utoipa::path(delete, path = "/brands/{brand}/passport-keys/{kid}", tag = "passports",
+    params(("brand" = String, Path, description = "brand slug"),
+           ("kid" = String, Path, description = "the key's id")),
+    security(("brand_key" = ["admin"])),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn revoke_passport_key(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<BrandAdmin>,
+    Path((_, kid)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .revoke_passport_key(&auth.actor(), auth.slug(), &kid)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// One unit's passport: the compact JWS (EdDSA, with its `kid`) and its

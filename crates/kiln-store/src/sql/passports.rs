@@ -113,7 +113,9 @@ macro_rules! impl_passports {
                 brand: &BrandId,
                 key: &PassportKey,
                 secret: &str,
+                entry: Option<&AuditEntry>,
             ) -> Result<()> {
+                let mut tx = self.write.begin().await?;
                 sqlx::query(
                     "INSERT INTO passport_keys (brand_id, kid, public_key, secret, created_at) \
                      VALUES ($1, $2, $3, $4, $5)",
@@ -123,9 +125,39 @@ macro_rules! impl_passports {
                 .bind(&key.public_key)
                 .bind(secret)
                 .bind(key.created_at.as_millisecond())
-                .execute(&self.write)
+                .execute(&mut *tx)
                 .await?;
+                if let Some(entry) = entry {
+                    audit(&mut tx, entry).await?;
+                }
+                tx.commit().await?;
                 Ok(())
+            }
+
+            async fn revoke_passport_key(
+                &self,
+                brand: &BrandId,
+                kid: &str,
+                at: Timestamp,
+                entry: &AuditEntry,
+            ) -> Result<bool> {
+                let mut tx = self.write.begin().await?;
+                let done = sqlx::query(
+                    "UPDATE passport_keys SET revoked_at = $1 \
+                     WHERE brand_id = $2 AND kid = $3 AND revoked_at IS NULL",
+                )
+                .bind(at.as_millisecond())
+                .bind(brand.as_str())
+                .bind(kid)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if done != 1 {
+                    return Ok(false);
+                }
+                audit(&mut tx, entry).await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn add_units(&self, brand: &BrandId, units: &[Unit]) -> Result<()> {
