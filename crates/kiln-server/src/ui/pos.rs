@@ -339,66 +339,48 @@ async fn place(
     let (rt, store) = at_store(&state, &headers).await?;
     let get = |n: &str| field(&fields, n).unwrap_or_default().trim().to_string();
     let product = get("_product");
-    let refuse = |errors: Vec<kiln_app::FieldError>, detail: String| {
-        let (errors, rest) = FieldErrors::from(&errors);
-        let problem = if rest.is_empty() && errors.focus.is_empty() {
-            detail
-        } else if rest.is_empty() {
-            "The order was not placed: correct the fields marked below.".to_string()
-        } else {
-            format!("The order was not placed: {}", rest.join("; "))
-        };
-        (errors, problem)
-    };
-    let quantity = match quantity_of(&fields) {
-        Ok(q) => q,
-        Err(message) => {
-            let (errors, problem) = refuse(
-                vec![kiln_app::FieldError {
-                    path: "/lines/0/quantity".into(),
-                    message,
+    // A quantity that cannot be is refused like any other field of the order.
+    let placed = match quantity_of(&fields) {
+        Ok(quantity) => {
+            // Walk-in orders are picked up at the store: it is the address.
+            let mut ship_to = store.address.clone();
+            ship_to.name = get("_name");
+            let request = OrderRequest {
+                customer: CustomerInput {
+                    name: get("_name"),
+                    email: get("_email"),
+                    phone: Some(get("_phone")).filter(|p| !p.is_empty()),
+                },
+                ship_to,
+                channel: Channel::Store,
+                store_id: Some(store.id.clone()),
+                lines: vec![LineInput {
+                    product: product.clone(),
+                    selections: selections_of(&fields),
+                    quantity,
                 }],
-                String::new(),
-            );
-            let p = store_panel(&rt, &product, &fields).await?;
-            let view = ProductPage {
-                store_name: store.name,
-                problem,
-                name: get("_name"),
-                email: get("_email"),
-                phone: get("_phone"),
-                errors,
-                p,
             };
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page(&view)).into_response());
+            state
+                .app
+                .place_order(rt.brand.slug.as_str(), None, request)
+                .await
         }
+        Err(message) => Err(AppError::invalid_fields(vec![kiln_app::FieldError::new(
+            "/lines/0/quantity",
+            message,
+        )])),
     };
-    // Walk-in orders are picked up at the store: it is the address.
-    let mut ship_to = store.address.clone();
-    ship_to.name = get("_name");
-    let request = OrderRequest {
-        customer: CustomerInput {
-            name: get("_name"),
-            email: get("_email"),
-            phone: Some(get("_phone")).filter(|p| !p.is_empty()),
-        },
-        ship_to,
-        channel: Channel::Store,
-        store_id: Some(store.id.clone()),
-        lines: vec![LineInput {
-            product: product.clone(),
-            selections: selections_of(&fields),
-            quantity,
-        }],
-    };
-    match state
-        .app
-        .place_order(rt.brand.slug.as_str(), None, request)
-        .await
-    {
+    match placed {
         Ok(order) => Ok(see_other(&format!("/store/orders/{}", order.id))),
         Err(AppError::Invalid { errors, detail }) => {
-            let (errors, problem) = refuse(errors, detail);
+            let (errors, rest) = FieldErrors::from(&errors);
+            let problem = if rest.is_empty() && errors.focus.is_empty() {
+                detail
+            } else if rest.is_empty() {
+                "The order was not placed: correct the fields marked below.".to_string()
+            } else {
+                format!("The order was not placed: {}", rest.join("; "))
+            };
             let p = store_panel(&rt, &product, &fields).await?;
             let view = ProductPage {
                 store_name: store.name,
