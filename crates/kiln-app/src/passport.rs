@@ -69,27 +69,24 @@ pub struct Signer {
 impl Signer {
     /// A new Ed25519 key under `kid`, with the JWK set that publishes it.
     pub fn generate(kid: &str) -> Result<(Signer, Jwks)> {
+        let (signer, _) = Signer::fresh(kid)?;
+        let jwks = Jwks {
+            keys: vec![jwk(kid, signer.public_key())],
+        };
+        Ok((signer, jwks))
+    }
+
+    /// A new key under `kid` and its private half as base64 PKCS#8, to store.
+    fn fresh(kid: &str) -> Result<(Signer, String)> {
         let der = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
             .map_err(|e| Error::internal(format!("no passport key could be made: {e}")))?;
-        let pair = Ed25519KeyPair::from_pkcs8(der.as_ref())
-            .map_err(|e| Error::internal(format!("a new passport key does not load: {e}")))?;
-        let jwks = Jwks {
-            keys: vec![Jwk {
-                kty: "OKP",
-                crv: "Ed25519",
-                x: URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
-                kid: kid.to_string(),
-                use_: "sig",
-                alg: "EdDSA",
-            }],
-        };
-        Ok((
-            Signer {
-                kid: kid.to_string(),
-                pair,
-            },
-            jwks,
-        ))
+        let secret = STANDARD.encode(der.as_ref());
+        Ok((Signer::load(kid, &secret)?, secret))
+    }
+
+    /// The public key, base64url: a JWK's `x`.
+    fn public_key(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.pair.public_key().as_ref())
     }
 
     /// A stored key: its private half as base64 PKCS#8.
@@ -118,6 +115,18 @@ impl Signer {
     }
 }
 
+/// An Ed25519 public key (base64url) as a JWK for signatures.
+fn jwk(kid: &str, x: String) -> Jwk {
+    Jwk {
+        kty: "OKP",
+        crv: "Ed25519",
+        x,
+        kid: kid.to_string(),
+        use_: "sig",
+        alg: "EdDSA",
+    }
+}
+
 /// A serial: 16 capital hexadecimal characters (64 random bits), within a
 /// GS1 serial number's 20 characters.
 fn new_serial() -> String {
@@ -137,24 +146,22 @@ impl App {
     /// A new signing key for the brand, stored (with the audit entry of a
     /// rotation when there is one): passports are signed with it from now on.
     async fn new_key(&self, rt: &BrandRuntime, entry: Option<&AuditEntry>) -> Result<Signer> {
-        let der = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
-            .map_err(|e| Error::internal(format!("no passport key could be made: {e}")))?;
-        let pair = Ed25519KeyPair::from_pkcs8(der.as_ref())
-            .map_err(|e| Error::internal(format!("a new passport key does not load: {e}")))?;
+        let kid = format!(
+            "{}-{}",
+            rt.brand.slug,
+            &uuid::Uuid::now_v7().simple().to_string()[..12]
+        );
+        let (signer, secret) = Signer::fresh(&kid)?;
         let key = PassportKey {
-            kid: format!(
-                "{}-{}",
-                rt.brand.slug,
-                &uuid::Uuid::now_v7().simple().to_string()[..12]
-            ),
-            public_key: URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
+            kid,
+            public_key: signer.public_key(),
             created_at: time::now(),
             revoked_at: None,
         };
         self.store
-            .add_passport_key(&rt.brand.id, &key, &STANDARD.encode(der.as_ref()), entry)
+            .add_passport_key(&rt.brand.id, &key, &secret, entry)
             .await?;
-        Ok(Signer { kid: key.kid, pair })
+        Ok(signer)
     }
 
     /// Rotates the brand's passport key: new passports are signed with a new
@@ -211,14 +218,7 @@ impl App {
             keys: keys
                 .into_iter()
                 .filter(|(k, _)| k.revoked_at.is_none())
-                .map(|(k, _)| Jwk {
-                    kty: "OKP",
-                    crv: "Ed25519",
-                    x: k.public_key,
-                    kid: k.kid,
-                    use_: "sig",
-                    alg: "EdDSA",
-                })
+                .map(|(k, _)| jwk(&k.kid, k.public_key))
                 .collect(),
         })
     }
@@ -287,8 +287,12 @@ impl App {
         }
         let scrapped: i64 = wo.operations.iter().map(|o| o.scrap).sum();
         let mut good = (wo.quantity - scrapped).max(0);
-        let signer = self.signer(rt).await?;
         let lines = self.store.order_lines_of(b, &wo.id).await?;
+        if lines.is_empty() || good == 0 {
+            // A repair or remake, or nothing good: no unit to give a passport.
+            return Ok(Vec::new());
+        }
+        let signer = self.signer(rt).await?;
         let machines = self.machines(rt, &lines).await;
         let made_at = wo
             .operations
@@ -538,7 +542,7 @@ impl App {
             .unit(&rt.brand.id, serial)
             .await
             .found(|| format!("no unit with serial `{serial}`"))?;
-        let full = view(unit.clone()).payload;
+        let full = payload_of(&unit);
         let digest = sha2::Sha256::digest(unit.passport.as_bytes());
         let summary = json!({
             "serial": unit.serial,

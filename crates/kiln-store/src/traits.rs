@@ -325,7 +325,8 @@ pub trait PassportStore: Send + Sync + 'static {
     /// Units of a work order, or of an order, by serial.
     async fn units_of_work_order(&self, brand: &BrandId, wo: &WorkOrderId) -> Result<Vec<Unit>>;
     async fn units_of_order(&self, brand: &BrandId, order: &OrderId) -> Result<Vec<Unit>>;
-    /// Done work orders that have no units yet: passports still to issue.
+    /// Done work orders of order lines that have no units yet: passports
+    /// still to issue (a repair or remake work order makes none).
     async fn work_orders_without_units(&self, brand: &BrandId) -> Result<Vec<WorkOrderId>>;
     /// Records a new claim, its entry on the order's timeline and its
     /// `claim.opened` event, in one transaction.

@@ -329,6 +329,8 @@ macro_rules! impl_passports {
             async fn work_orders_without_units(&self, brand: &BrandId) -> Result<Vec<WorkOrderId>> {
                 let ids: Vec<String> = sqlx::query_scalar(
                     "SELECT w.id FROM work_orders w WHERE w.brand_id = $1 AND w.status = $2 \
+                     AND EXISTS (SELECT 1 FROM order_lines l WHERE l.brand_id = w.brand_id \
+                     AND l.work_order_id = w.id) \
                      AND NOT EXISTS (SELECT 1 FROM units u WHERE u.brand_id = w.brand_id \
                      AND u.work_order_id = w.id) ORDER BY w.created_at, w.id",
                 )
