@@ -6,11 +6,11 @@
 //! timeline and out as a `claim.opened` or `claim.decided` event.
 
 use jiff::Timestamp;
+use kiln_configure::RoutingStep;
 use kiln_domain::{
     Claim, ClaimId, ClaimKind, ClaimStatus, OperationStatus, TimelineEntry, TimelineEntryId,
     TimelineStatus, Unit, WorkOrder, WorkOrderId, WorkOrderOperation, WorkOrderStatus,
 };
-use rust_decimal::Decimal;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -205,14 +205,8 @@ fn in_warranty(unit: &Unit, now: Timestamp) -> bool {
         .is_some_and(|until| time::day_of(now) <= until)
 }
 
-/// A work order of one unit through `steps` (operation, name, work centre,
-/// setup, run minutes).
-fn one_unit(
-    sku: String,
-    product: &str,
-    steps: Vec<(String, String, String, Decimal, Decimal)>,
-    now: Timestamp,
-) -> WorkOrder {
+/// A work order of one unit through `routing`.
+fn one_unit(sku: String, product: &str, routing: &[RoutingStep], now: Timestamp) -> WorkOrder {
     WorkOrder {
         id: WorkOrderId::new(),
         sku,
@@ -220,23 +214,21 @@ fn one_unit(
         quantity: 1,
         status: WorkOrderStatus::Planned,
         created_at: now,
-        operations: steps
-            .into_iter()
+        operations: routing
+            .iter()
             .enumerate()
-            .map(
-                |(i, (operation, name, work_center, setup, run))| WorkOrderOperation {
-                    seq: i as i64 + 1,
-                    operation,
-                    name,
-                    work_center,
-                    setup_minutes: setup,
-                    run_minutes: run,
-                    status: OperationStatus::Pending,
-                    started_at: None,
-                    completed_at: None,
-                    scrap: 0,
-                },
-            )
+            .map(|(i, step)| WorkOrderOperation {
+                seq: i as i64 + 1,
+                operation: step.operation.clone(),
+                name: step.name.clone(),
+                work_center: step.work_center.clone(),
+                setup_minutes: step.setup_minutes,
+                run_minutes: step.minutes,
+                status: OperationStatus::Pending,
+                started_at: None,
+                completed_at: None,
+                scrap: 0,
+            })
             .collect(),
         order_ids: Vec::new(),
     }
@@ -245,29 +237,8 @@ fn one_unit(
 /// The product's `[[repair_operation]]` routing for this unit.
 fn repair_work_order(rt: &BrandRuntime, unit: &Unit, now: Timestamp) -> Result<WorkOrder> {
     let c = rt.product(&unit.product_id)?;
-    let configuration = configuration_of(unit);
-    let steps: Vec<_> = c
-        .product()
-        .repair_operations
-        .iter()
-        .map(|op| {
-            let minutes = match &op.minutes {
-                kiln_model::Quantity::Fixed(m) => *m,
-                kiln_model::Quantity::ByValue { option, by_value } => configuration
-                    .get(option)
-                    .and_then(|v| by_value.iter().find(|(k, _)| k == v))
-                    .map_or(Decimal::ZERO, |(_, m)| *m),
-            };
-            (
-                op.id.clone(),
-                op.name.clone(),
-                op.work_center.clone(),
-                op.setup_minutes,
-                minutes,
-            )
-        })
-        .collect();
-    if steps.is_empty() {
+    let routing = c.repair_routing(&configuration_of(unit));
+    if routing.is_empty() {
         return Err(Error::Conflict(format!(
             "{} declares no repair routing ([[repair_operation]]); remake, refund or reject",
             c.product().name
@@ -276,7 +247,7 @@ fn repair_work_order(rt: &BrandRuntime, unit: &Unit, now: Timestamp) -> Result<W
     Ok(one_unit(
         format!("REPAIR-{}", unit.sku),
         &unit.product_id,
-        steps,
+        &routing,
         now,
     ))
 }
@@ -287,20 +258,12 @@ fn remake_work_order(rt: &BrandRuntime, unit: &Unit, now: Timestamp) -> Result<W
     let outcome = c
         .configure_unexplained(&configuration_of(unit))
         .map_err(|e| Error::Conflict(format!("the unit's configuration no longer holds: {e}")))?;
-    let steps = outcome
-        .routing
-        .iter()
-        .map(|s| {
-            (
-                s.operation.clone(),
-                s.name.clone(),
-                s.work_center.clone(),
-                s.setup_minutes,
-                s.minutes,
-            )
-        })
-        .collect();
-    Ok(one_unit(unit.sku.clone(), &unit.product_id, steps, now))
+    Ok(one_unit(
+        unit.sku.clone(),
+        &unit.product_id,
+        &outcome.routing,
+        now,
+    ))
 }
 
 /// The configuration the unit's passport records.

@@ -701,6 +701,12 @@ impl Configurator {
         order
     }
 
+    /// What repairing one unit of `configuration` goes through: the
+    /// product's `[[repair_operation]]` steps, as its routing would be.
+    pub fn repair_routing(&self, configuration: &Selections) -> Vec<RoutingStep> {
+        price::routing(&self.product().repair_operations, configuration)
+    }
+
     pub fn configure(&self, selections: &Selections) -> Result<Outcome, SelectionError> {
         self.configure_with(selections, true)
     }
@@ -840,7 +846,7 @@ impl Configurator {
         let (bom, routing) = if valid {
             (
                 price::bom(product, &configuration),
-                price::routing(product, &configuration),
+                price::routing(&product.operations, &configuration),
             )
         } else {
             (Vec::new(), Vec::new())

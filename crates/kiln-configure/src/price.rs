@@ -1,7 +1,7 @@
 //! Price breakdown, BOM and routing of a configuration. Conditions are the
 //! model's own expressions evaluated on the concrete configuration.
 
-use kiln_model::{Expr, Product, Quantity};
+use kiln_model::{Expr, Operation, Product, Quantity};
 use rust_decimal::Decimal;
 
 use crate::{BomRequirement, PriceBreakdown, PriceLine, RoutingStep, Selections};
@@ -69,9 +69,10 @@ pub(crate) fn bom(product: &Product, config: &Selections) -> Vec<BomRequirement>
     out
 }
 
-pub(crate) fn routing(product: &Product, config: &Selections) -> Vec<RoutingStep> {
-    product
-        .operations
+/// The steps of `operations` (a product's routing, or its repair routing)
+/// that hold for `config`, each with its run minutes.
+pub(crate) fn routing(operations: &[Operation], config: &Selections) -> Vec<RoutingStep> {
+    operations
         .iter()
         .filter(|op| holds(&op.condition, config))
         .filter_map(|op| {
