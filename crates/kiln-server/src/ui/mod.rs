@@ -183,6 +183,11 @@ pub fn money(currency: &str, amount: Decimal) -> String {
     }
 }
 
+/// A timestamp to the minute, in UTC: `2026-12-04 12:25 UTC`.
+pub(super) fn minute(at: jiff::Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// `Thu 26 Nov 2026`.
 pub fn long_date(date: jiff::civil::Date) -> String {
     kiln_app::time::long_date(date)

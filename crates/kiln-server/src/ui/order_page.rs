@@ -105,7 +105,7 @@ pub(super) fn order_view(rt: &BrandRuntime, o: &kiln_domain::Order) -> OrderPage
             StepView {
                 label,
                 done: event.is_some(),
-                at: event.map(|e| minute(e.at)).unwrap_or_default(),
+                at: event.map(|e| super::minute(e.at)).unwrap_or_default(),
                 note: event.map(|e| e.note.clone()).unwrap_or_default(),
             }
         })
@@ -114,7 +114,7 @@ pub(super) fn order_view(rt: &BrandRuntime, o: &kiln_domain::Order) -> OrderPage
         .timeline
         .iter()
         .filter(|e| e.status == TimelineStatus::PromiseMoved)
-        .map(|e| (minute(e.at), e.note.clone()))
+        .map(|e| (super::minute(e.at), e.note.clone()))
         .collect();
     let status_label = STEPS
         .iter()
@@ -182,14 +182,4 @@ pub(super) fn order_view(rt: &BrandRuntime, o: &kiln_domain::Order) -> OrderPage
         shipping,
         tax,
     }
-}
-
-/// A timestamp to the minute, for timelines.
-fn minute(at: jiff::Timestamp) -> String {
-    at.to_string()
-        .chars()
-        .take(16)
-        .collect::<String>()
-        .replace('T', " ")
-        + " UTC"
 }

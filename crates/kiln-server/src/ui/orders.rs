@@ -341,8 +341,8 @@ async fn show(
                         .work_center(&op.work_center)
                         .map_or(op.work_center.clone(), |w| w.name.clone());
                     let when = match op.status {
-                        OperationStatus::Done => op.completed_at.map(minute),
-                        OperationStatus::Started => op.started_at.map(minute),
+                        OperationStatus::Done => op.completed_at.map(super::minute),
+                        OperationStatus::Started => op.started_at.map(super::minute),
                         _ => None,
                     }
                     .unwrap_or_default();
@@ -370,7 +370,7 @@ async fn show(
                         .unwrap_or_default()
                 }
             };
-            (minute(e.at), what, e.note.clone())
+            (super::minute(e.at), what, e.note.clone())
         })
         .collect();
     let mut units = Vec::new();
@@ -418,7 +418,9 @@ async fn show(
             carrier: s.carrier.clone(),
             tracking: s.tracking_number.clone(),
             status: s.status.as_str().replace('_', " "),
-            at: s.delivered_at.map_or_else(|| minute(s.created_at), minute),
+            at: s
+                .delivered_at
+                .map_or_else(|| super::minute(s.created_at), super::minute),
         })
         .collect();
     let address = super::address_lines(&o.ship_to);
@@ -436,7 +438,7 @@ async fn show(
         status: o.status.as_str().replace('_', " "),
         channel: o.channel.to_string(),
         store: o.store_id.clone().unwrap_or_default(),
-        placed: minute(o.created_at),
+        placed: super::minute(o.created_at),
         promised: long_date(o.promised_date),
         customer: o.customer.name.clone(),
         email: o.customer.email.clone(),
@@ -455,9 +457,4 @@ async fn show(
         problem: said(super::Flash::Problem),
     };
     Ok(super::spend_flash(&headers, page(&view)))
-}
-
-/// A timestamp to the minute, in UTC.
-fn minute(at: jiff::Timestamp) -> String {
-    at.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }

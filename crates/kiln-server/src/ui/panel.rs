@@ -42,19 +42,19 @@ pub(super) fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
 }
 
 /// Configures, leaving out selections the product refuses (an old link, a
-/// hand-edited URL, a text it cannot hold) and returning why, rather than
-/// failing the page.
+/// hand-edited URL, a text it cannot hold) and returning why, with the value
+/// left out, rather than failing the page.
 pub(super) fn configure_leniently(
     c: &Configurator,
     mut selections: Selections,
-) -> (Outcome, Vec<SelectionError>) {
+) -> (Outcome, Vec<(SelectionError, String)>) {
     let mut dropped = Vec::new();
     loop {
         match c.configure(&selections) {
             Ok(outcome) => return (outcome, dropped),
             Err(e) => {
-                selections.remove(e.option());
-                dropped.push(e);
+                let value = selections.remove(e.option()).unwrap_or_default();
+                dropped.push((e, value));
             }
         }
     }
@@ -254,7 +254,6 @@ pub(super) async fn panel_view(
     quantity: Result<u32, String>,
 ) -> PanelView {
     let p = c.product();
-    let typed = selections.clone();
     let (outcome, dropped) = configure_leniently(c, selections);
     let (quantity, quantity_error) = match quantity {
         Ok(q) => (q, None),
@@ -265,10 +264,10 @@ pub(super) async fn panel_view(
     // behind the shopper's back.
     let mut refused = Vec::new();
     let mut ignored = Vec::new();
-    for e in &dropped {
+    for (e, typed) in dropped {
         let name = p.option(e.option()).map_or(e.option(), |o| o.name.as_str());
-        match for_the_field(name, e) {
-            Some(m) => refused.push((e.option().to_string(), m)),
+        match for_the_field(name, &e) {
+            Some(m) => refused.push((e.option().to_string(), typed, m)),
             None => ignored.push(e.to_string()),
         }
     }
@@ -307,7 +306,7 @@ pub(super) async fn panel_view(
                     },
                 );
             }
-            let refusal = refused.iter().find(|(id, _)| *id == o.id);
+            let refusal = refused.iter().find(|(id, _, _)| *id == o.id);
             OptionView {
                 id: o.id.clone(),
                 name: o.name.clone(),
@@ -316,12 +315,12 @@ pub(super) async fn panel_view(
                 is_number: o.kind == "number",
                 is_color: o.kind == "color",
                 value: match refusal {
-                    Some(_) => typed.get(&o.id).cloned().unwrap_or_default(),
+                    Some((_, typed, _)) => typed.clone(),
                     None => o.value.clone().unwrap_or_default(),
                 },
                 values,
                 invalid: refusal.is_some(),
-                reason: refusal.map(|(_, m)| m.clone()).unwrap_or_default(),
+                reason: refusal.map(|(_, _, m)| m.clone()).unwrap_or_default(),
                 max_length: o.max_length.unwrap_or(0),
                 min: o.min.map(|d| d.to_string()).unwrap_or_default(),
                 max: o.max.map(|d| d.to_string()).unwrap_or_default(),
@@ -338,7 +337,7 @@ pub(super) async fn panel_view(
         conflict = Some(conflict.map(|c| format!("{c}. {note}")).unwrap_or(note));
     }
     if !refused.is_empty() {
-        let fields: Vec<&str> = refused.iter().map(|(_, m)| m.as_str()).collect();
+        let fields: Vec<&str> = refused.iter().map(|(_, _, m)| m.as_str()).collect();
         let note = fields.join(" ");
         conflict = Some(conflict.map(|c| format!("{c}. {note}")).unwrap_or(note));
     }

@@ -91,7 +91,8 @@ pub(super) async fn passport_page(
                 o["machine"].as_str().unwrap_or("–").to_string(),
                 o["completed_at"]
                     .as_str()
-                    .map(|t| t.chars().take(16).collect::<String>().replace('T', " ") + " UTC")
+                    .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                    .map(super::minute)
                     .unwrap_or_default(),
             )
         })
