@@ -17,6 +17,7 @@ mod expr;
 mod factory;
 pub mod import;
 mod parse;
+mod preview;
 mod span;
 pub mod text;
 mod tree;
