@@ -6,15 +6,17 @@
 //! timeline and out as a `claim.opened` or `claim.decided` event.
 
 use jiff::Timestamp;
-use kiln_configure::RoutingStep;
 use kiln_domain::{
-    Claim, ClaimId, ClaimKind, ClaimStatus, OperationStatus, TimelineEntry, TimelineEntryId,
-    TimelineStatus, Unit, WorkOrder, WorkOrderId, WorkOrderOperation, WorkOrderStatus,
+    Channel, Claim, ClaimId, ClaimKind, ClaimStatus, Customer, CustomerId, Order, TimelineEntry,
+    TimelineEntryId, TimelineStatus, Unit,
 };
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::error::{Error, FieldError, Found, Result};
+use crate::flow::PricedLine;
+use crate::orders::{Placing, Who};
 use crate::runtime::BrandRuntime;
 use crate::{App, time};
 
@@ -86,6 +88,8 @@ impl App {
             status: ClaimStatus::Open,
             note: String::new(),
             work_order_id: None,
+            after_sales_order_id: None,
+            promised_date: None,
             created_at: now,
             decided_at: None,
         };
@@ -125,8 +129,10 @@ impl App {
         Ok(self.store.claims_of_unit(&rt.brand.id, serial).await?)
     }
 
-    /// Decides an open claim. A repair or remake makes its work order, which
-    /// the factory's queues show like any other.
+    /// Decides an open claim. A repair or remake is placed as an
+    /// after-sales order (free of charge, the original customer and
+    /// address) planned on the live schedule: its work order joins the
+    /// factory's queues and the claim carries the date it promises.
     pub async fn decide_claim(
         &self,
         slug: &str,
@@ -154,12 +160,38 @@ impl App {
             return Err(Error::invalid("/note", "say why the claim is rejected"));
         }
         let unit = self.unit_of(&rt, &claim.serial).await?;
-        let now = time::now();
-        let work_order = match decision {
-            Decision::Repair => Some(repair_work_order(&rt, &unit, now)?),
-            Decision::Remake => Some(remake_work_order(&rt, &unit, now)?),
+        if let Some(kind) = match decision {
+            Decision::Repair => Some(Job::Repair),
+            Decision::Remake => Some(Job::Remake),
             Decision::Refund | Decision::Reject => None,
-        };
+        } {
+            let original = self
+                .store
+                .order(&rt.brand.id, &unit.order_id)
+                .await
+                .found(|| format!("no order `{}`", unit.order_id))?;
+            let job = AfterSalesJob {
+                claim: claim.id.clone(),
+                kind,
+                unit,
+                original,
+            };
+            // Keyed by the claim: a retry after a failure below finds the
+            // order placed, never places a second one.
+            let request_hash = hex::encode(Sha256::digest(format!("{id}:{kind:?}")));
+            let order = self
+                .place(
+                    slug,
+                    Some(format!("claim:{id}")),
+                    request_hash,
+                    Placing::AfterSales(&job),
+                )
+                .await?;
+            claim.work_order_id = order.lines.first().map(|l| l.work_order_id.clone());
+            claim.after_sales_order_id = Some(order.id.clone());
+            claim.promised_date = Some(order.promised_date);
+        }
+        let now = time::now();
         claim.status = match decision {
             Decision::Repair => ClaimStatus::Repair,
             Decision::Remake => ClaimStatus::Remake,
@@ -167,14 +199,17 @@ impl App {
             Decision::Reject => ClaimStatus::Rejected,
         };
         claim.note = note.to_string();
-        claim.work_order_id = work_order.as_ref().map(|w| w.id.clone());
         claim.decided_at = Some(now);
-        let said = match &claim.work_order_id {
-            Some(wo) => format!("Claim {id} decided: {} (work order {wo})", claim.status),
-            None => format!("Claim {id} decided: {}", claim.status),
+        let said = match (&claim.after_sales_order_id, claim.promised_date) {
+            (Some(order), Some(promised)) => format!(
+                "Claim {id} decided: {} (order {order}, work order {}), promised for {promised}",
+                claim.status,
+                claim.work_order_id.as_ref().map_or("–", |w| w.as_str())
+            ),
+            _ => format!("Claim {id} decided: {}", claim.status),
         };
         self.store
-            .decide_claim(&rt.brand.id, &claim, work_order.as_ref(), &entry(now, said))
+            .decide_claim(&rt.brand.id, &claim, &entry(now, said))
             .await?;
         self.outbox.notify_one();
         Ok(claim)
@@ -205,65 +240,91 @@ fn in_warranty(unit: &Unit, now: Timestamp) -> bool {
         .is_some_and(|until| time::day_of(now) <= until)
 }
 
-/// A work order of one unit through `routing`.
-fn one_unit(sku: String, product: &str, routing: &[RoutingStep], now: Timestamp) -> WorkOrder {
-    WorkOrder {
-        id: WorkOrderId::new(),
-        sku,
-        product_id: product.to_string(),
-        quantity: 1,
-        status: WorkOrderStatus::Planned,
-        created_at: now,
-        operations: routing
-            .iter()
-            .enumerate()
-            .map(|(i, step)| WorkOrderOperation {
-                seq: i as i64 + 1,
-                operation: step.operation.clone(),
-                name: step.name.clone(),
-                work_center: step.work_center.clone(),
-                setup_minutes: step.setup_minutes,
-                run_minutes: step.minutes,
-                status: OperationStatus::Pending,
-                started_at: None,
-                completed_at: None,
-                scrap: 0,
-            })
-            .collect(),
-        order_ids: Vec::new(),
-    }
+/// What a decided claim sends back through the factory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Job {
+    /// The unit through the product's `[[repair_operation]]` routing.
+    Repair,
+    /// A new unit: the same SKU through its production routing.
+    Remake,
 }
 
-/// The product's `[[repair_operation]]` routing for this unit.
-fn repair_work_order(rt: &BrandRuntime, unit: &Unit, now: Timestamp) -> Result<WorkOrder> {
-    let c = rt.product(&unit.product_id)?;
-    let routing = c.repair_routing(&configuration_of(unit));
-    if routing.is_empty() {
-        return Err(Error::Conflict(format!(
-            "{} declares no repair routing ([[repair_operation]]); remake, refund or reject",
-            c.product().name
-        )));
-    }
-    Ok(one_unit(
-        format!("REPAIR-{}", unit.sku),
-        &unit.product_id,
-        &routing,
-        now,
-    ))
+/// A repair or remake, placed as an after-sales order: one unit, free of
+/// charge, for the original order's customer and address, planned on the
+/// live schedule like any other order so its date is a real promise.
+pub(crate) struct AfterSalesJob {
+    pub claim: ClaimId,
+    pub kind: Job,
+    pub unit: Unit,
+    pub original: Order,
 }
 
-/// The unit made again: its SKU through the product's routing.
-fn remake_work_order(rt: &BrandRuntime, unit: &Unit, now: Timestamp) -> Result<WorkOrder> {
-    let c = rt.product(&unit.product_id)?;
-    let outcome = c
-        .configure_unexplained(&configuration_of(unit))
-        .map_err(|e| Error::Conflict(format!("the unit's configuration no longer holds: {e}")))?;
-    Ok(one_unit(
-        unit.sku.clone(),
-        &unit.product_id,
-        &outcome.routing,
-        now,
-    ))
+impl AfterSalesJob {
+    /// The one line to plan: the unit's configuration, configured again
+    /// against the current catalog (its SKU must not have changed), with the
+    /// repair routing and no material for a repair.
+    pub(crate) fn priced<'a>(&self, rt: &'a BrandRuntime) -> Result<Vec<PricedLine<'a>>> {
+        let c = rt.product(&self.unit.product_id)?;
+        let configuration = configuration_of(&self.unit);
+        let mut outcome = c
+            .configure_unexplained(&configuration)
+            .ok()
+            .filter(|o| o.valid && o.complete)
+            .ok_or_else(|| {
+                Error::Conflict(format!(
+                    "unit {}'s configuration no longer holds in the current catalog; refund or reject",
+                    self.unit.serial
+                ))
+            })?;
+        if outcome.sku.as_deref() != Some(self.unit.sku.as_str()) {
+            return Err(Error::Conflict(format!(
+                "the current catalog makes unit {}'s configuration another SKU ({}); refund or reject",
+                self.unit.serial,
+                outcome.sku.as_deref().unwrap_or("none")
+            )));
+        }
+        if self.kind == Job::Repair {
+            let routing = c.repair_routing(&configuration);
+            if routing.is_empty() {
+                return Err(Error::Conflict(format!(
+                    "{} declares no repair routing ([[repair_operation]]); remake, refund or reject",
+                    c.product().name
+                )));
+            }
+            outcome.routing = routing;
+            outcome.bom.clear();
+            outcome.sku = Some(format!("REPAIR-{}", self.unit.sku));
+        }
+        // Free of charge.
+        outcome.price = None;
+        Ok(vec![PricedLine {
+            configurator: c,
+            outcome,
+            quantity: 1,
+        }])
+    }
+
+    /// The original order's customer, address and store.
+    pub(crate) fn who(&self) -> Who {
+        let o = &self.original;
+        let what = match self.kind {
+            Job::Repair => "repair",
+            Job::Remake => "remake",
+        };
+        Who {
+            customer: Customer {
+                id: CustomerId::new(),
+                ..o.customer.clone()
+            },
+            channel: Channel::AfterSales,
+            store_id: o.store_id.clone(),
+            ship_to: o.ship_to.clone(),
+            first: format!(
+                "{what} of unit {} (order {}) under claim {}",
+                self.unit.serial, o.id, self.claim
+            ),
+        }
+    }
 }
 
 /// The configuration the unit's passport records.

@@ -367,12 +367,12 @@ fn operations(outcome: &Outcome) -> Vec<WorkOrderOperation> {
 }
 
 /// The entries an order's timeline starts with.
-pub fn first_entries(channel: Channel, promised: Date, at: Timestamp) -> Vec<TimelineEntry> {
+pub fn first_entries(first: String, promised: Date, at: Timestamp) -> Vec<TimelineEntry> {
     vec![
         TimelineEntry {
             id: TimelineEntryId::new(),
             status: TimelineStatus::Ordered,
-            note: format!("received through {channel}"),
+            note: first,
             at,
         },
         TimelineEntry {
@@ -393,10 +393,23 @@ pub fn new_order(
     timeline: Vec<TimelineEntry>,
     sales: &kiln_model::Sales,
 ) -> NewOrder {
-    use crate::payment::PaymentProvider;
-    let shipping = sales.shipping_for(plotted.total, head.channel == Channel::Store);
+    use crate::payment::PaymentProvider as _;
+    let (shipping, payment) = match head.channel {
+        // Free of charge: nothing to pay, nothing for delivery.
+        Channel::AfterSales => (
+            Decimal::ZERO,
+            crate::payment::free_of_charge(&head.currency),
+        ),
+        channel => {
+            let shipping = sales.shipping_for(plotted.total, channel == Channel::Store);
+            let total = plotted.total + shipping;
+            (
+                shipping,
+                crate::payment::Manual.open(head.id.as_str(), total, &head.currency),
+            )
+        }
+    };
     let total = plotted.total + shipping;
-    let payment = crate::payment::Manual.open(head.id.as_str(), total, &head.currency);
     NewOrder {
         payment,
         total,

@@ -53,6 +53,24 @@ pub struct OrderRequest {
     pub lines: Vec<LineInput>,
 }
 
+/// What an order is placed from.
+pub(crate) enum Placing<'r> {
+    /// A client's request: the API, the storefront's checkout, store mode.
+    Request(&'r OrderRequest),
+    /// The repair or remake a claim decided: one unit, free of charge.
+    AfterSales(&'r crate::claims::AfterSalesJob),
+}
+
+/// Who an order is for and how it came: the head of a new order.
+pub(crate) struct Who {
+    pub customer: Customer,
+    pub channel: Channel,
+    pub store_id: Option<String>,
+    pub ship_to: Address,
+    /// The first entry of its timeline.
+    pub first: String,
+}
+
 /// An `Idempotency-Key` as sent: 1 to 255 visible characters.
 pub fn idempotency_key(value: Option<&str>) -> Result<Option<String>> {
     let Some(value) = value else {
@@ -125,6 +143,12 @@ fn check_request(req: &OrderRequest) -> Vec<FieldError> {
         errors.push(FieldError::new(
             "/ship_to/country",
             "a two-letter ISO country code like GB is required",
+        ));
+    }
+    if req.channel == Channel::AfterSales {
+        errors.push(FieldError::new(
+            "/channel",
+            "after-sales orders are made by deciding a claim (POST /claims/{id}/decision), not placed",
         ));
     }
     if let (Channel::Store, None | Some("")) = (req.channel, req.store_id.as_deref().map(str::trim))
@@ -246,6 +270,20 @@ impl App {
         // retried body does not matter.
         let request_hash =
             hex::encode(Sha256::digest(serde_json::to_vec(&req).unwrap_or_default()));
+        self.place(slug, key, request_hash, Placing::Request(&req))
+            .await
+    }
+
+    /// Places what `placing` describes: a client's request, or the repair or
+    /// remake a claim decided (see `claims.rs`); both plan and write the
+    /// same way.
+    pub(crate) async fn place(
+        &self,
+        slug: &str,
+        key: Option<String>,
+        request_hash: String,
+        placing: Placing<'_>,
+    ) -> Result<Order> {
         // A publish may retire the runtime this request found: plan again on
         // the new one (the order is configured against the version it plans on).
         for _ in 0..3 {
@@ -258,7 +296,24 @@ impl App {
             {
                 return replay(existing, &request_hash);
             }
-            let lines = price_lines(&rt, &req, check_request(&req))?;
+            let (lines, who) = match &placing {
+                Placing::Request(req) => (
+                    price_lines(&rt, req, check_request(req))?,
+                    Who {
+                        customer: Customer {
+                            id: CustomerId::new(),
+                            email: req.customer.email.trim().to_lowercase(),
+                            name: req.customer.name.trim().to_string(),
+                            phone: req.customer.phone.clone(),
+                        },
+                        channel: req.channel,
+                        store_id: req.store_id.clone(),
+                        ship_to: req.ship_to.clone(),
+                        first: format!("received through {}", req.channel),
+                    },
+                ),
+                Placing::AfterSales(job) => (job.priced(&rt)?, job.who()),
+            };
             let currency = lines[0].configurator.product().currency.clone();
             let order_id = OrderId::new();
             let created_at = time::now();
@@ -268,22 +323,17 @@ impl App {
             }
             let (plotted, change) =
                 flow::plan_order(&rt, &mut plan, &order_id, &lines, time::today())?;
-            let timeline = flow::first_entries(req.channel, plotted.promised, created_at);
+            let timeline = flow::first_entries(who.first, plotted.promised, created_at);
             let head = NewOrder {
                 brand_id: rt.brand.id.clone(),
                 id: order_id,
                 idempotency_key: key.clone(),
                 request_hash: request_hash.clone(),
                 access_token: uuid::Uuid::new_v4().simple().to_string(),
-                customer: Customer {
-                    id: CustomerId::new(),
-                    email: req.customer.email.trim().to_lowercase(),
-                    name: req.customer.name.trim().to_string(),
-                    phone: req.customer.phone.clone(),
-                },
-                channel: req.channel,
-                store_id: req.store_id.clone(),
-                ship_to: req.ship_to.clone(),
+                customer: who.customer,
+                channel: who.channel,
+                store_id: who.store_id,
+                ship_to: who.ship_to,
                 status: OrderStatus::Planned,
                 currency,
                 total: Default::default(),

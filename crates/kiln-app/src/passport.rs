@@ -16,8 +16,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jiff::ToSpan as _;
 use kiln_domain::{
-    AuditAction, AuditEntry, LineRef, OperationStatus, OrderId, PassportKey, Unit, WorkOrder,
-    WorkOrderId, WorkOrderStatus,
+    AuditAction, AuditEntry, ClaimStatus, LineRef, OperationStatus, OrderId, PassportKey, Unit,
+    WorkOrder, WorkOrderId, WorkOrderStatus,
 };
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair as _};
@@ -289,7 +289,13 @@ impl App {
         let mut good = (wo.quantity - scrapped).max(0);
         let lines = self.store.order_lines_of(b, &wo.id).await?;
         if lines.is_empty() || good == 0 {
-            // A repair or remake, or nothing good: no unit to give a passport.
+            // Nothing good: no unit to give a passport.
+            return Ok(Vec::new());
+        }
+        let claims = self.store.claims_of_work_order(b, &wo.id).await?;
+        if claims.iter().any(|c| c.status == ClaimStatus::Repair) {
+            // A repaired unit keeps its serial and passport; the claim is
+            // its history.
             return Ok(Vec::new());
         }
         let signer = self.signer(rt).await?;

@@ -57,3 +57,15 @@ pub fn placeholder() -> Payment {
         instructions: String::new(),
     }
 }
+
+/// An after-sales order's payment: nothing is due.
+pub fn free_of_charge(currency: &str) -> Payment {
+    Payment {
+        provider: "none".into(),
+        status: PaymentStatus::Paid,
+        amount: Decimal::ZERO,
+        currency: currency.into(),
+        reference: String::new(),
+        instructions: "A repair or remake under a claim: free of charge.".into(),
+    }
+}

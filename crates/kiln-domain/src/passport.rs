@@ -56,6 +56,13 @@ pub struct Claim {
     pub note: String,
     /// The repair or remake work order a decision made.
     pub work_order_id: Option<WorkOrderId>,
+    /// The after-sales order (free of charge, channel `after_sales`) that
+    /// carries a repair or remake through the factory and back to the
+    /// customer.
+    pub after_sales_order_id: Option<OrderId>,
+    /// When the repaired or remade unit is promised, from the live schedule.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub promised_date: Option<jiff::civil::Date>,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]

@@ -123,6 +123,9 @@ words!(
         Store = "store",
         B2b = "b2b",
         Api = "api",
+        /// A repair or remake a claim decided: free of charge, never placed
+        /// by a client.
+        AfterSales = "after_sales",
     }
 );
 

@@ -17,7 +17,7 @@ api_tests!(
     made_units_carry_signed_passports_anyone_verifies,
     a_passport_survives_a_restart_and_the_key_stays_the_same,
     the_label_leads_to_the_passport_page_and_carries_a_signed_summary,
-    a_warranty_claim_decided_as_repair_makes_a_repair_work_order,
+    a_repair_or_remake_is_an_after_sales_order_on_the_schedule,
     a_rotated_key_keeps_old_passports_valid_and_a_revoked_one_does_not,
 );
 
@@ -320,7 +320,7 @@ async fn the_label_leads_to_the_passport_page_and_carries_a_signed_summary(app: 
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
 
-async fn a_warranty_claim_decided_as_repair_makes_a_repair_work_order(app: App) {
+async fn a_repair_or_remake_is_an_after_sales_order_on_the_schedule(app: App) {
     let order = app.place_ok(&mug("d@example.com")).await;
     make(&app, &order).await;
     let units = app.get(&format!("/orders/{order}/units")).await.body["units"].clone();
@@ -399,6 +399,37 @@ async fn a_warranty_claim_decided_as_repair_makes_a_repair_work_order(app: App) 
         open.contains(&wo),
         "the repair is not in the open work orders"
     );
+    // It travels as a free after-sales order to the same customer, planned
+    // on the live schedule: the claim carries the date it promises.
+    let aso = decided["after_sales_order_id"]
+        .as_str()
+        .expect("an after-sales order")
+        .to_string();
+    let promised = decided["promised_date"].as_str().expect("a promise");
+    let after = app.order(&aso).await;
+    assert_eq!(after["channel"], "after_sales");
+    assert_eq!(after["promised_date"], promised);
+    assert_eq!(after["customer"]["email"], "d@example.com");
+    assert_eq!(
+        (&after["total"], &after["shipping"]),
+        (&json!("0"), &json!("0"))
+    );
+    assert_eq!(after["payment"]["status"], "paid");
+    assert_eq!(after["lines"][0]["work_order_id"], wo.as_str());
+    let schedule = app
+        .get("/schedule?days=60")
+        .await
+        .expect(StatusCode::OK)
+        .text;
+    assert!(schedule.contains(&aso), "the repair is not on the schedule");
+    // A client cannot place one itself.
+    let mut forged = mug("f@example.com");
+    forged["channel"] = json!("after_sales");
+    let paths = app
+        .post("/orders", &forged)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, ["/channel"]);
     // Decided once.
     app.post(&decide, &json!({ "decision": "refund" }))
         .await
@@ -427,8 +458,14 @@ async fn a_warranty_claim_decided_as_repair_makes_a_repair_work_order(app: App) 
         "{events}"
     );
 
-    // A remake: the same SKU through its production routing, never joined
-    // by a new order's line.
+    // The repair made: the unit keeps its serial and passport, no new unit.
+    make(&app, &aso).await;
+    assert_eq!(app.order(&aso).await["status"], "made");
+    let after_units = app.get(&format!("/orders/{aso}/units")).await.body["units"].clone();
+    assert_eq!(after_units, json!([]), "a repair issued a new unit");
+
+    // A remake: the same SKU through its production routing, a new unit
+    // with its own passport, and still on the schedule after a restart.
     let second = app
         .post(
             &claims,
@@ -449,12 +486,17 @@ async fn a_warranty_claim_decided_as_repair_makes_a_repair_work_order(app: App) 
     let w = app.get(&format!("/work-orders/{remake}")).await.body;
     assert_eq!(w["sku"], sku.as_str());
     let again = app.restarted().await;
-    let next = again.place_ok(&mug("e@example.com")).await;
-    let joined = work_orders_of(&again.order(&next).await);
+    let aso = remade["after_sales_order_id"].as_str().unwrap().to_string();
+    let schedule = again.get("/schedule?days=60").await.text;
     assert!(
-        !joined.contains(&remake),
-        "a new order joined the remake work order"
+        schedule.contains(&aso),
+        "the remake left the schedule on restart"
     );
+    make(&again, &aso).await;
+    let new_units = again.get(&format!("/orders/{aso}/units")).await.body["units"].clone();
+    assert_eq!(new_units.as_array().map(Vec::len), Some(1), "{new_units}");
+    assert_eq!(new_units[0]["sku"], sku.as_str());
+    assert_ne!(new_units[0]["serial"], serial.as_str());
 }
 
 async fn a_rotated_key_keeps_old_passports_valid_and_a_revoked_one_does_not(app: App) {

@@ -46,4 +46,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0009_passports.sql"),
     ),
     (10, "claims", include_str!("../migrations/0010_claims.sql")),
+    (
+        11,
+        "after-sales orders",
+        include_str!("../migrations/0011_after_sales_orders.sql"),
+    ),
 ];

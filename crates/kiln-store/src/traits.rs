@@ -333,15 +333,16 @@ pub trait PassportStore: Send + Sync + 'static {
     async fn add_claim(&self, brand: &BrandId, claim: &Claim, entry: &TimelineEntry) -> Result<()>;
     async fn claim(&self, brand: &BrandId, id: &ClaimId) -> Result<Option<Claim>>;
     async fn claims_of_unit(&self, brand: &BrandId, serial: &str) -> Result<Vec<Claim>>;
-    /// Records a decision: the claim as decided, the work order it makes (a
-    /// repair or a remake, planned, with its operations), the order's
+    /// Records a decision: the claim as decided (with the after-sales order
+    /// that carries a repair or remake, written before), the order's
     /// timeline entry and the `claim.decided` event, in one transaction.
     /// `Conflict` when the claim was decided already.
     async fn decide_claim(
         &self,
         brand: &BrandId,
         claim: &Claim,
-        work_order: Option<&WorkOrder>,
         entry: &TimelineEntry,
     ) -> Result<()>;
+    /// Claims whose repair or remake a work order carries.
+    async fn claims_of_work_order(&self, brand: &BrandId, wo: &WorkOrderId) -> Result<Vec<Claim>>;
 }

@@ -138,12 +138,14 @@ async fn decide(
             .await
         {
             Ok(c) => {
-                let text = match &c.work_order_id {
-                    Some(wo) => format!(
-                        "Claim {id} decided: {}. Work order {wo} is in the queues.",
-                        c.status
+                let text = match (&c.work_order_id, &c.after_sales_order_id, c.promised_date) {
+                    (Some(wo), Some(order), Some(promised)) => format!(
+                        "Claim {id} decided: {}. Work order {wo} is on the schedule; \
+                         order {order} brings it back to the customer by {}.",
+                        c.status,
+                        super::long_date(promised)
                     ),
-                    None => format!("Claim {id} decided: {}.", c.status),
+                    _ => format!("Claim {id} decided: {}.", c.status),
                 };
                 super::redirect_with(&back, super::Flash::Notice, &text)
             }

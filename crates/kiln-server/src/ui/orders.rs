@@ -237,6 +237,8 @@ struct ClaimRow {
     what: String,
     status: String,
     work_order: String,
+    /// The after-sales order carrying a repair or remake, and its promise.
+    after_sales: Option<(String, String)>,
     /// Set while the claim waits for its decision.
     decide_url: Option<String>,
 }
@@ -401,6 +403,10 @@ async fn show(
                 ),
                 status: c.status.to_string(),
                 work_order: c.work_order_id.map(|w| w.to_string()).unwrap_or_default(),
+                after_sales: c
+                    .after_sales_order_id
+                    .zip(c.promised_date)
+                    .map(|(o, d)| (o.to_string(), super::long_date(d))),
             })
             .collect();
         units.push(UnitRow {

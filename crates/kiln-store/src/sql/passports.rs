@@ -20,7 +20,8 @@ macro_rules! impl_passports {
         }
 
         const CLAIM_COLUMNS: &str = "id, serial, order_id, kind, reason, parts, in_warranty, \
-            status, note, work_order_id, created_at, decided_at";
+            status, note, work_order_id, created_at, decided_at, after_sales_order_id, \
+            promised_date";
 
         fn claim_from(r: &<$db as sqlx::Database>::Row) -> Result<Claim> {
             Ok(Claim {
@@ -38,6 +39,13 @@ macro_rules! impl_passports {
                     .map(WorkOrderId::from),
                 created_at: ts(int(r, "created_at")?)?,
                 decided_at: opt_ts(r.try_get("decided_at")?)?,
+                after_sales_order_id: r
+                    .try_get::<Option<String>, _>("after_sales_order_id")?
+                    .map(OrderId::from),
+                promised_date: r
+                    .try_get::<Option<String>, _>("promised_date")?
+                    .map(|d| day(&d))
+                    .transpose()?,
             })
         }
 
@@ -253,24 +261,33 @@ macro_rules! impl_passports {
                 self.claims_where(brand, "serial", serial).await
             }
 
+            async fn claims_of_work_order(
+                &self,
+                brand: &BrandId,
+                wo: &WorkOrderId,
+            ) -> Result<Vec<Claim>> {
+                self.claims_where(brand, "work_order_id", wo.as_str()).await
+            }
+
             async fn decide_claim(
                 &self,
                 brand: &BrandId,
                 claim: &Claim,
-                work_order: Option<&WorkOrder>,
                 entry: &TimelineEntry,
             ) -> Result<()> {
-                let b = brand.as_str();
                 let mut tx = self.write.begin().await?;
                 let decided = sqlx::query(
-                    "UPDATE claims SET status = $1, note = $2, work_order_id = $3, decided_at = $4 \
-                     WHERE brand_id = $5 AND id = $6 AND status = $7",
+                    "UPDATE claims SET status = $1, note = $2, work_order_id = $3, decided_at = $4, \
+                     after_sales_order_id = $5, promised_date = $6 \
+                     WHERE brand_id = $7 AND id = $8 AND status = $9",
                 )
                 .bind(claim.status.as_str())
                 .bind(&claim.note)
                 .bind(claim.work_order_id.as_ref().map(|w| w.as_str().to_string()))
                 .bind(claim.decided_at.map(|t| t.as_millisecond()))
-                .bind(b)
+                .bind(claim.after_sales_order_id.as_ref().map(|o| o.as_str().to_string()))
+                .bind(claim.promised_date.map(|d| d.to_string()))
+                .bind(brand.as_str())
                 .bind(claim.id.as_str())
                 .bind(ClaimStatus::Open.as_str())
                 .execute(&mut *tx)
@@ -281,43 +298,6 @@ macro_rules! impl_passports {
                         "claim {} was decided already",
                         claim.id
                     )));
-                }
-                if let Some(w) = work_order {
-                    sqlx::query(
-                        "INSERT INTO work_orders (brand_id, id, sku, product_id, quantity, status, \
-                         created_at, catalog_version) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-                         (SELECT COALESCE(MAX(l.catalog_version), 0) FROM order_lines l \
-                          WHERE l.brand_id = $1 AND l.order_id = $8))",
-                    )
-                    .bind(b)
-                    .bind(w.id.as_str())
-                    .bind(&w.sku)
-                    .bind(&w.product_id)
-                    .bind(w.quantity)
-                    .bind(w.status.as_str())
-                    .bind(w.created_at.as_millisecond())
-                    .bind(claim.order_id.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    for op in &w.operations {
-                        sqlx::query(
-                            "INSERT INTO work_order_operations (brand_id, work_order_id, seq, \
-                             operation, name, work_center, setup_minutes, run_minutes, status, \
-                             started_at, completed_at, scrap) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, 0)",
-                        )
-                        .bind(b)
-                        .bind(w.id.as_str())
-                        .bind(op.seq)
-                        .bind(&op.operation)
-                        .bind(&op.name)
-                        .bind(&op.work_center)
-                        .bind(op.setup_minutes.to_string())
-                        .bind(op.run_minutes.to_string())
-                        .bind(op.status.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    }
                 }
                 insert_timeline(&mut tx, brand, &claim.order_id, entry).await?;
                 let event = PlatformEvent::new(brand, EventType::ClaimDecided, entry.at, claim);
@@ -332,10 +312,13 @@ macro_rules! impl_passports {
                      AND EXISTS (SELECT 1 FROM order_lines l WHERE l.brand_id = w.brand_id \
                      AND l.work_order_id = w.id) \
                      AND NOT EXISTS (SELECT 1 FROM units u WHERE u.brand_id = w.brand_id \
-                     AND u.work_order_id = w.id) ORDER BY w.created_at, w.id",
+                     AND u.work_order_id = w.id) \
+                     AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.brand_id = w.brand_id \
+                     AND c.work_order_id = w.id AND c.status = $3) ORDER BY w.created_at, w.id",
                 )
                 .bind(brand.as_str())
                 .bind(WorkOrderStatus::Done.as_str())
+                .bind(ClaimStatus::Repair.as_str())
                 .fetch_all(&self.read)
                 .await?;
                 Ok(ids.into_iter().map(WorkOrderId::from).collect())

@@ -291,10 +291,12 @@ macro_rules! impl_planning {
                     "SELECT o.id, o.created_at, l.line_no, l.product_id, l.selections, l.quantity \
                      FROM orders o JOIN order_lines l ON l.brand_id = o.brand_id \
                      AND l.order_id = o.id WHERE o.brand_id = $1 AND o.created_at >= $2 \
-                     ORDER BY o.created_at, o.id, l.line_no",
+                     AND o.channel <> $3 ORDER BY o.created_at, o.id, l.line_no",
                 )
                 .bind(brand.as_str())
                 .bind(since_at.as_millisecond())
+                // Repairs and remakes are not demand.
+                .bind(Channel::AfterSales.as_str())
                 .fetch_all(&self.read)
                 .await?;
                 for r in &orders {
