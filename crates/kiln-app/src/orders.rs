@@ -58,7 +58,7 @@ pub(crate) enum Placing<'r> {
     /// A client's request: the API, the storefront's checkout, store mode.
     Request(&'r OrderRequest),
     /// The repair or remake a claim decided: one unit, free of charge.
-    AfterSales(&'r crate::claims::AfterSalesJob),
+    AfterSales(&'r crate::claims::after_sales::AfterSalesJob),
 }
 
 /// Who an order is for and how it came: the head of a new order.

@@ -325,6 +325,10 @@ pub trait PassportStore: Send + Sync + 'static {
     /// Units of a work order, or of an order, by serial.
     async fn units_of_work_order(&self, brand: &BrandId, wo: &WorkOrderId) -> Result<Vec<Unit>>;
     async fn units_of_order(&self, brand: &BrandId, order: &OrderId) -> Result<Vec<Unit>>;
+    /// Every unit the brand made, by serial (for the claims report).
+    async fn units(&self, brand: &BrandId) -> Result<Vec<Unit>>;
+    /// Every claim of the brand, oldest first.
+    async fn claims(&self, brand: &BrandId) -> Result<Vec<Claim>>;
     /// Done work orders of order lines that have no units yet: passports
     /// still to issue (a repair or remake work order makes none).
     async fn work_orders_without_units(&self, brand: &BrandId) -> Result<Vec<WorkOrderId>>;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use kiln_app::claims::report::ClaimsReport;
 use kiln_app::claims::{ClaimRequest, Decision};
 use kiln_app::passport::{Jwks, PassportView};
 use kiln_domain::{Claim, ClaimId, OrderId, Unit, WorkOrderId};
@@ -31,6 +32,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(unit_qr))
         .routes(routes!(open_claim, unit_claims))
         .routes(routes!(get_claim))
+        .routes(routes!(claims_report))
         .routes(routes!(decide_claim))
 }
 
@@ -89,11 +91,26 @@ async fn get_claim(
     ))
 }
 
+/// Claims counted by the product, option values, materials, work centres
+/// and machines of the units they are on, each beside how many units were
+/// made with it; and the claims waiting for a decision.
+#[utoipa::path(get, path = "/brands/{brand}/claims/report", tag = "passports",
+    params(("brand" = String, Path, description = "brand slug")),
+    security(("brand_key" = ["orders:read"])),
+    responses((status = 200, body = ClaimsReport), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn claims_report(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<OrdersRead>,
+) -> ApiResult<Json<ClaimsReport>> {
+    Ok(Json(state.app.claims_report(auth.slug()).await?))
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
-    /// `repair` (a repair work order), `remake` (a new unit of the same
-    /// SKU), `refund`, or `reject`.
+    /// `repair` (through the product's repair routing) or `remake` (a new
+    /// unit of the same SKU), each placed as a free after-sales order on the
+    /// live schedule with a promised date; `refund`; or `reject`.
     pub decision: Decision,
     /// Why; required to reject.
     #[serde(default)]

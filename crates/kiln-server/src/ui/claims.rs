@@ -1,12 +1,15 @@
 //! Claims from the console: opened on a unit from its order's page, and
-//! decided there; each comes back to the order with what was done.
+//! decided there; each comes back to the order with what was done. The
+//! claims page (`/console/claims`) lists what waits for a decision and
+//! which products, choices, materials and machines the claims point at.
 
 use std::sync::Arc;
 
+use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Form, Router};
 use kiln_app::Error as AppError;
 use kiln_app::claims::{ClaimRequest, Decision};
@@ -21,6 +24,137 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/console/units/{serial}/claims", post(open))
         .route("/console/claims/{claim}/decision", post(decide))
+        .route("/console/claims", get(report))
+}
+
+/// One row of a claims table: what, claims, units made, per 100 units,
+/// and whether that rate is above the brand's overall one.
+struct TallyRow {
+    what: String,
+    claims: usize,
+    units: usize,
+    rate: String,
+    above: bool,
+}
+
+struct TallyTable {
+    title: &'static str,
+    rows: Vec<TallyRow>,
+}
+
+struct WaitingRow {
+    id: String,
+    serial: String,
+    what: String,
+    opened: String,
+    order_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "console_claims.html")]
+struct ClaimsPage {
+    brand: String,
+    units: usize,
+    claims: usize,
+    rate: String,
+    waiting: Vec<WaitingRow>,
+    tables: Vec<TallyTable>,
+}
+
+async fn report(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiResult<Response> {
+    let rt = require(&state, &headers).await?;
+    let r = state.app.claims_report(rt.brand.slug.as_str()).await?;
+    let factory = &rt.catalog.factory;
+    let product_name = |id: &str| {
+        rt.catalog
+            .product(id)
+            .map_or_else(|| id.to_string(), |c| c.product().name.clone())
+    };
+    let rows = |list: &[kiln_app::claims::report::Tally],
+                name: &dyn Fn(&kiln_app::claims::report::Tally) -> String| {
+        list.iter()
+            .map(|t| TallyRow {
+                what: name(t),
+                claims: t.claims,
+                units: t.units,
+                rate: format!("{:.1}", t.per_hundred),
+                above: t.per_hundred > r.per_hundred,
+            })
+            .collect()
+    };
+    let tables = vec![
+        TallyTable {
+            title: "By product",
+            rows: rows(&r.by_product, &|t| product_name(&t.key)),
+        },
+        TallyTable {
+            title: "By option value",
+            rows: rows(&r.by_option_value, &|t| {
+                let (Some(p), Some(o), Some(v)) = (&t.product, &t.option, &t.value) else {
+                    return t.key.clone();
+                };
+                match rt.catalog.product(p) {
+                    Some(c) => format!(
+                        "{} · {}",
+                        c.product().name,
+                        super::panel::selection_label(c, o, v)
+                    ),
+                    None => t.key.clone(),
+                }
+            }),
+        },
+        TallyTable {
+            title: "By material",
+            rows: rows(&r.by_material, &|t| {
+                factory
+                    .material(&t.key)
+                    .map_or_else(|| t.key.clone(), |m| m.name.clone())
+            }),
+        },
+        TallyTable {
+            title: "By work centre",
+            rows: rows(&r.by_work_center, &|t| {
+                factory
+                    .work_center(&t.key)
+                    .map_or_else(|| t.key.clone(), |w| w.name.clone())
+            }),
+        },
+        TallyTable {
+            title: "By machine",
+            rows: rows(&r.by_machine, &|t| t.key.clone()),
+        },
+    ];
+    let waiting = r
+        .waiting
+        .iter()
+        .map(|c| WaitingRow {
+            id: c.id.to_string(),
+            serial: c.serial.clone(),
+            what: format!(
+                "{}: {}{}",
+                match c.kind {
+                    ClaimKind::Warranty => "Warranty claim",
+                    ClaimKind::Return => "Return",
+                },
+                c.reason,
+                if c.parts.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", c.parts.join(", "))
+                }
+            ),
+            opened: super::minute(c.created_at),
+            order_url: format!("/console/orders/{}", c.order_id),
+        })
+        .collect();
+    Ok(super::page(&ClaimsPage {
+        brand: rt.brand.slug.to_string(),
+        units: r.units,
+        claims: r.claims,
+        rate: format!("{:.1}", r.per_hundred),
+        waiting,
+        tables,
+    }))
 }
 
 #[derive(Deserialize)]

@@ -120,6 +120,7 @@ const CHANNELS: &[(&str, &str)] = &[
     ("store", "Store"),
     ("b2b", "Business"),
     ("api", "API"),
+    ("after_sales", "After-sales (repairs and remakes)"),
 ];
 
 /// The orders list. Unknown filter values are reported, not ignored.

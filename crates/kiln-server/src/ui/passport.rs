@@ -38,6 +38,53 @@ struct PassportPage {
     kid: String,
     /// What checking the label's summary found, if it carried one.
     label: String,
+    /// (day, what happened) after it was made: claims and their repairs.
+    history: Vec<(String, String)>,
+}
+
+/// A claim as the public passport page tells it: what, on which parts,
+/// and what was done, never the customer's words.
+fn history_line(c: &kiln_app::claims::UnitClaim) -> (String, String) {
+    use kiln_domain::{ClaimKind, ClaimStatus, OrderStatus};
+    let claim = &c.claim;
+    let what = match claim.kind {
+        ClaimKind::Warranty => "Warranty claim",
+        ClaimKind::Return => "Return",
+    };
+    let parts = if claim.parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", claim.parts.join(", "))
+    };
+    let done = match claim.status {
+        ClaimStatus::Open => "waiting for a decision".to_string(),
+        ClaimStatus::Refund => "refunded".to_string(),
+        ClaimStatus::Rejected => "rejected".to_string(),
+        ClaimStatus::Repair | ClaimStatus::Remake => {
+            let job = if claim.status == ClaimStatus::Repair {
+                "repair"
+            } else {
+                "remade as a new unit"
+            };
+            let stage = match (c.after_sales, claim.promised_date) {
+                (Some(OrderStatus::Planned), Some(d)) => {
+                    format!("planned, promised for {}", super::long_date(d))
+                }
+                (Some(OrderStatus::InProduction), Some(d)) => {
+                    format!("in the factory, promised for {}", super::long_date(d))
+                }
+                (Some(OrderStatus::Made), _) => "done, to be sent back".into(),
+                (Some(OrderStatus::Shipped), _) => "done and sent back".into(),
+                (Some(OrderStatus::Delivered), _) => "done and delivered".into(),
+                _ => "decided".into(),
+            };
+            format!("{job}: {stage}")
+        }
+    };
+    (
+        claim.created_at.to_string().chars().take(10).collect(),
+        format!("{what}{parts}: {done}"),
+    )
 }
 
 fn text(v: &Value) -> String {
@@ -112,6 +159,18 @@ pub(super) async fn passport_page(
             }
         }
     };
+    let mut history = vec![(
+        text(&p["made_at"]).chars().take(10).collect(),
+        "Made and signed".to_string(),
+    )];
+    history.extend(
+        state
+            .app
+            .unit_history(rt.brand.slug.as_str(), &view.serial)
+            .await?
+            .iter()
+            .map(history_line),
+    );
     Ok(page(&PassportPage {
         brand: rt.brand.slug.to_string(),
         cart_count: 0,
@@ -127,5 +186,6 @@ pub(super) async fn passport_page(
         operations,
         kid: view.kid.clone(),
         label,
+        history,
     }))
 }

@@ -221,6 +221,14 @@ macro_rules! impl_passports {
                 self.units_where(brand, "order_id", order.as_str()).await
             }
 
+            async fn units(&self, brand: &BrandId) -> Result<Vec<Unit>> {
+                self.units_where(brand, "brand_id", brand.as_str()).await
+            }
+
+            async fn claims(&self, brand: &BrandId) -> Result<Vec<Claim>> {
+                self.claims_where(brand, "brand_id", brand.as_str()).await
+            }
+
             async fn add_claim(
                 &self,
                 brand: &BrandId,

@@ -4,21 +4,27 @@
 //! routing), a remake (the same SKU through its production routing), a
 //! refund, or a rejection with its reason. Each step goes on the order's
 //! timeline and out as a `claim.opened` or `claim.decided` event.
+//!
+//! `after_sales` places a repair or remake as an order; `report` counts
+//! claims by product, option value, material, work centre and machine.
+
+pub(crate) mod after_sales;
+pub mod report;
 
 use jiff::Timestamp;
 use kiln_domain::{
-    Channel, Claim, ClaimId, ClaimKind, ClaimStatus, Customer, CustomerId, Order, TimelineEntry,
-    TimelineEntryId, TimelineStatus, Unit,
+    Claim, ClaimId, ClaimKind, ClaimStatus, OrderStatus, TimelineEntry, TimelineEntryId,
+    TimelineStatus, Unit,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::error::{Error, FieldError, Found, Result};
-use crate::flow::PricedLine;
-use crate::orders::{Placing, Who};
+use crate::orders::Placing;
 use crate::runtime::BrandRuntime;
 use crate::{App, time};
+use after_sales::{AfterSalesJob, Job};
 
 /// A claim as a customer, clerk or partner opens it.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -31,6 +37,14 @@ pub struct ClaimRequest {
     /// The parts concerned, e.g. `["handle"]` (at most 10, each up to 80 characters).
     #[serde(default)]
     pub parts: Vec<String>,
+}
+
+/// A claim in a unit's history.
+#[derive(Debug, Clone)]
+pub struct UnitClaim {
+    pub claim: Claim,
+    /// The status of the after-sales order carrying its repair or remake.
+    pub after_sales: Option<OrderStatus>,
 }
 
 /// What is done about a claim.
@@ -121,6 +135,21 @@ impl App {
             .claim(&rt.brand.id, id)
             .await
             .found(|| format!("no claim `{id}`"))
+    }
+
+    /// A unit's history after it was made: each claim, and where the
+    /// repair or remake it decided stands.
+    pub async fn unit_history(&self, slug: &str, serial: &str) -> Result<Vec<UnitClaim>> {
+        let rt = self.brand(slug).await?;
+        let mut out = Vec::new();
+        for claim in self.store.claims_of_unit(&rt.brand.id, serial).await? {
+            let after_sales = match &claim.after_sales_order_id {
+                Some(id) => self.store.order(&rt.brand.id, id).await?.map(|o| o.status),
+                None => None,
+            };
+            out.push(UnitClaim { claim, after_sales });
+        }
+        Ok(out)
     }
 
     /// Claims on one unit, oldest first.
@@ -240,95 +269,8 @@ fn in_warranty(unit: &Unit, now: Timestamp) -> bool {
         .is_some_and(|until| time::day_of(now) <= until)
 }
 
-/// What a decided claim sends back through the factory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Job {
-    /// The unit through the product's `[[repair_operation]]` routing.
-    Repair,
-    /// A new unit: the same SKU through its production routing.
-    Remake,
-}
-
-/// A repair or remake, placed as an after-sales order: one unit, free of
-/// charge, for the original order's customer and address, planned on the
-/// live schedule like any other order so its date is a real promise.
-pub(crate) struct AfterSalesJob {
-    pub claim: ClaimId,
-    pub kind: Job,
-    pub unit: Unit,
-    pub original: Order,
-}
-
-impl AfterSalesJob {
-    /// The one line to plan: the unit's configuration, configured again
-    /// against the current catalog (its SKU must not have changed), with the
-    /// repair routing and no material for a repair.
-    pub(crate) fn priced<'a>(&self, rt: &'a BrandRuntime) -> Result<Vec<PricedLine<'a>>> {
-        let c = rt.product(&self.unit.product_id)?;
-        let configuration = configuration_of(&self.unit);
-        let mut outcome = c
-            .configure_unexplained(&configuration)
-            .ok()
-            .filter(|o| o.valid && o.complete)
-            .ok_or_else(|| {
-                Error::Conflict(format!(
-                    "unit {}'s configuration no longer holds in the current catalog; refund or reject",
-                    self.unit.serial
-                ))
-            })?;
-        if outcome.sku.as_deref() != Some(self.unit.sku.as_str()) {
-            return Err(Error::Conflict(format!(
-                "the current catalog makes unit {}'s configuration another SKU ({}); refund or reject",
-                self.unit.serial,
-                outcome.sku.as_deref().unwrap_or("none")
-            )));
-        }
-        if self.kind == Job::Repair {
-            let routing = c.repair_routing(&configuration);
-            if routing.is_empty() {
-                return Err(Error::Conflict(format!(
-                    "{} declares no repair routing ([[repair_operation]]); remake, refund or reject",
-                    c.product().name
-                )));
-            }
-            outcome.routing = routing;
-            outcome.bom.clear();
-            outcome.sku = Some(format!("REPAIR-{}", self.unit.sku));
-        }
-        // Free of charge.
-        outcome.price = None;
-        Ok(vec![PricedLine {
-            configurator: c,
-            outcome,
-            quantity: 1,
-        }])
-    }
-
-    /// The original order's customer, address and store.
-    pub(crate) fn who(&self) -> Who {
-        let o = &self.original;
-        let what = match self.kind {
-            Job::Repair => "repair",
-            Job::Remake => "remake",
-        };
-        Who {
-            customer: Customer {
-                id: CustomerId::new(),
-                ..o.customer.clone()
-            },
-            channel: Channel::AfterSales,
-            store_id: o.store_id.clone(),
-            ship_to: o.ship_to.clone(),
-            first: format!(
-                "{what} of unit {} (order {}) under claim {}",
-                self.unit.serial, o.id, self.claim
-            ),
-        }
-    }
-}
-
 /// The configuration the unit's passport records.
-fn configuration_of(unit: &Unit) -> kiln_configure::Selections {
+pub(crate) fn configuration_of(unit: &Unit) -> kiln_configure::Selections {
     serde_json::from_value(crate::passport::payload_of(unit)["configuration"].clone())
         .unwrap_or_default()
 }

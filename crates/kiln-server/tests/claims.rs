@@ -1,0 +1,184 @@
+//! After-sales from the passport (issue 14): claims counted by what their
+//! units are and were made by (API and console), and a unit's history on its
+//! public passport page without the customer's words. Runs on SQLite and,
+//! with `KILN_TEST_POSTGRES`, PostgreSQL.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+api_tests!(
+    claims_are_counted_by_choice_material_and_machine,
+    the_passport_page_tells_the_units_history,
+);
+
+/// Makes `order` by starting and completing every operation of its work orders.
+async fn make(app: &App, order: &str) {
+    for wo in work_orders_of(&app.order(order).await) {
+        let w = app.get(&format!("/work-orders/{wo}")).await.body;
+        for op in w["operations"].as_array().unwrap() {
+            let seq = op["seq"].as_i64().unwrap();
+            for act in ["start", "complete"] {
+                app.post(
+                    &format!("/work-orders/{wo}/operations/{seq}/{act}"),
+                    &json!({}),
+                )
+                .await
+                .expect(StatusCode::OK);
+            }
+        }
+    }
+}
+
+/// Places and makes a mug glazed `glaze`; its units' serials.
+async fn made_mug(app: &App, email: &str, glaze: &str) -> Vec<String> {
+    let body = order_body(
+        email,
+        "mug",
+        json!({ "size": "M", "shape": "classic", "glaze": glaze, "pattern": "none" }),
+        1,
+    );
+    let order = app.place_ok(&body).await;
+    make(app, &order).await;
+    app.get(&format!("/orders/{order}/units")).await.body["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["serial"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn claim(app: &App, serial: &str, reason: &str) -> String {
+    app.post(
+        &format!("/units/{serial}/claims"),
+        &json!({ "kind": "warranty", "reason": reason, "parts": ["glaze"] }),
+    )
+    .await
+    .expect(StatusCode::CREATED)
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn row<'a>(list: &'a Value, key: &str) -> Option<&'a Value> {
+    list.as_array()?.iter().find(|t| t["key"] == key)
+}
+
+async fn claims_are_counted_by_choice_material_and_machine(app: App) {
+    let navy = [
+        made_mug(&app, "a@example.com", "#1d3557").await,
+        made_mug(&app, "b@example.com", "#1d3557").await,
+    ]
+    .concat();
+    let cream = [
+        made_mug(&app, "c@example.com", "#f4f1de").await,
+        made_mug(&app, "d@example.com", "#f4f1de").await,
+    ]
+    .concat();
+    assert_eq!((navy.len(), cream.len()), (2, 2));
+    claim(&app, &navy[0], "Glaze crazed").await;
+    let second = claim(&app, &navy[1], "Glaze crazed too").await;
+    let rejected = claim(&app, &cream[0], "Dropped it").await;
+    app.post(
+        &format!("/claims/{rejected}/decision"),
+        &json!({ "decision": "reject", "note": "broken by a fall" }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    app.post(
+        &format!("/claims/{second}/decision"),
+        &json!({ "decision": "refund" }),
+    )
+    .await
+    .expect(StatusCode::OK);
+
+    let r = app.get("/claims/report").await.expect(StatusCode::OK).body;
+    assert_eq!(
+        (&r["units"], &r["claims"], &r["open"]),
+        (&json!(4), &json!(2), &json!(1))
+    );
+    assert_eq!(r["per_hundred"], 50.0);
+    assert_eq!(r["waiting"].as_array().unwrap().len(), 1);
+    // The navy glaze has every counted claim; the cream none (its claim was
+    // rejected).
+    let navy_row = row(&r["by_option_value"], "mug/glaze=#1d3557").expect("navy counted");
+    assert_eq!(
+        (&navy_row["claims"], &navy_row["units"]),
+        (&json!(2), &json!(2))
+    );
+    assert_eq!(navy_row["per_hundred"], 100.0);
+    assert_eq!(
+        (&navy_row["option"], &navy_row["value"]),
+        (&json!("glaze"), &json!("#1d3557"))
+    );
+    assert!(row(&r["by_option_value"], "mug/glaze=#f4f1de").is_none());
+    let mug = row(&r["by_product"], "mug").expect("the mug");
+    assert_eq!((&mug["claims"], &mug["units"]), (&json!(2), &json!(4)));
+    assert!(row(&r["by_material"], "stoneware-clay").is_some());
+    assert!(row(&r["by_work_center"], "kiln").is_some());
+    assert!(
+        r["by_machine"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["key"].as_str().unwrap().contains(" #")),
+        "{}",
+        r["by_machine"]
+    );
+
+    // The same in the console, with names rather than ids.
+    let http = no_redirects();
+    let cookie = console_cookie(&app, &http).await;
+    let page = http
+        .get(format!("{}/console/claims", app.base))
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    for shown in [
+        "Waiting for a decision",
+        "By option value",
+        "Stoneware clay",
+        "Glaze crazed",
+    ] {
+        assert!(page.contains(shown), "{shown} missing");
+    }
+    // Without a key, no report.
+    app.get_with_key("/claims/report", None)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+}
+
+async fn the_passport_page_tells_the_units_history(app: App) {
+    let serial = made_mug(&app, "h@example.com", "#1d3557").await.remove(0);
+    let id = claim(&app, &serial, "My private words: the glaze crazed").await;
+    let decided = app
+        .post(
+            &format!("/claims/{id}/decision"),
+            &json!({ "decision": "repair" }),
+        )
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert!(decided["promised_date"].is_string());
+    let page = reqwest::get(format!("{}/shop/{}/21/{serial}", app.base, app.slug))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Made and signed"), "no history");
+    assert!(
+        page.contains("Warranty claim (glaze): repair: planned, promised for"),
+        "the repair is not on the passport's history"
+    );
+    assert!(
+        !page.contains("My private words"),
+        "the public passport page shows the customer's words"
+    );
+}
