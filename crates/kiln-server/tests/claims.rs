@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 api_tests!(
     claims_are_counted_by_choice_material_and_machine,
     the_passport_page_tells_the_units_history,
+    a_clerk_takes_a_unit_back_in_store_mode,
 );
 
 /// Makes `order` by starting and completing every operation of its work orders.
@@ -181,4 +182,88 @@ async fn the_passport_page_tells_the_units_history(app: App) {
         !page.contains("My private words"),
         "the public passport page shows the customer's words"
     );
+}
+
+async fn a_clerk_takes_a_unit_back_in_store_mode(app: App) {
+    let serial = made_mug(&app, "s@example.com", "#1d3557").await.remove(0);
+    let http = no_redirects();
+    let cookie = store_mode_cookie(&app, &http, "london").await;
+    let post = |fields: Vec<(&'static str, String)>| {
+        http.post(format!("{}/store/claims", app.base))
+            .header(reqwest::header::COOKIE, cookie.clone())
+            .form(&fields)
+            .send()
+    };
+    // A serial no unit has, and a claim without a reason: said, and what
+    // was typed stays.
+    let unknown = post(vec![
+        ("serial", "NOSUCH".into()),
+        ("kind", "warranty".into()),
+        ("reason", "Cracked".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(unknown.status(), StatusCode::OK);
+    let text = unknown.text().await.unwrap();
+    assert!(
+        text.contains("No unit of this brand has the serial “NOSUCH”"),
+        "{text}"
+    );
+    assert!(text.contains("value=\"Cracked\""), "the reason was lost");
+    let blank = post(vec![
+        ("serial", serial.clone()),
+        ("kind", "warranty".into()),
+        ("reason", " ".into()),
+    ])
+    .await
+    .unwrap();
+    assert!(
+        blank
+            .text()
+            .await
+            .unwrap()
+            .contains("The claim was not opened")
+    );
+
+    // The label's scanned link opens the claim on its unit.
+    let label = format!("{}/shop/{}/21/{serial}?pp=a.b.c", app.base, app.slug);
+    let opened = post(vec![
+        ("serial", label),
+        ("kind", "warranty".into()),
+        ("reason", "Handle cracked".into()),
+        ("parts", "handle".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
+    let to = opened.headers()["location"].to_str().unwrap().to_string();
+    let page = http
+        .get(format!("{}{to}", app.base))
+        .header(reqwest::header::COOKIE, cookie.clone())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!(
+            "is open on unit <code>{serial}</code>, under warranty"
+        )),
+        "{page}"
+    );
+    let claims = app.get(&format!("/units/{serial}/claims")).await.body["claims"].clone();
+    assert_eq!(claims[0]["parts"], json!(["handle"]));
+    // Without a store session, no claim.
+    let anonymous = no_redirects()
+        .post(format!("{}/store/claims", app.base))
+        .form(&[
+            ("serial", serial.as_str()),
+            ("kind", "return"),
+            ("reason", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }

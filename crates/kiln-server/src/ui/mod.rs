@@ -14,6 +14,7 @@ mod panel;
 mod passport;
 mod platform;
 mod pos;
+mod pos_claims;
 mod shop;
 
 use std::fmt::Write as _;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(claims::routes())
         .merge(analytics::routes())
         .merge(pos::routes())
+        .merge(pos_claims::routes())
         .merge(platform::routes())
 }
 

@@ -63,7 +63,7 @@ async fn session(state: &AppState, headers: &HeaderMap) -> UiResult<Option<Sessi
 }
 
 /// A signed-in clerk at a store, or a redirect to sign in.
-async fn at_store(
+pub(super) async fn at_store(
     state: &AppState,
     headers: &HeaderMap,
 ) -> UiResult<(Arc<BrandRuntime>, StoreLocation)> {
