@@ -26,6 +26,7 @@ pub mod error;
 pub mod factory;
 mod flow;
 pub mod keys;
+pub mod labels;
 pub mod live;
 pub mod orders;
 pub mod passport;

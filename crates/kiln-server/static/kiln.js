@@ -1,6 +1,10 @@
-// Kiln's only script: redraw the configurator after each change without a
-// page load. Without it the forms still work: they submit and the server
-// renders the same page.
+// Kiln's page script: redraw the configurator after each change without a
+// page load (without it the forms still work: they submit and the server
+// renders the same page), and the Print button of the label pages.
+(function () {
+  var print = document.querySelector("[data-print]");
+  if (print) print.addEventListener("click", function () { window.print(); });
+})();
 (function () {
   var form = document.getElementById("configure");
   if (!form) return;

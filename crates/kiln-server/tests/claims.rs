@@ -1,7 +1,8 @@
 //! After-sales from the passport (issue 14): claims counted by what their
 //! units are and were made by (API and console), and a unit's history on its
-//! public passport page without the customer's words. Runs on SQLite and,
-//! with `KILN_TEST_POSTGRES`, PostgreSQL.
+//! public passport page without the customer's words, claims at the store
+//! counter, and the printable labels. Runs on SQLite and, with
+//! `KILN_TEST_POSTGRES`, PostgreSQL.
 
 mod common;
 
@@ -13,6 +14,7 @@ api_tests!(
     claims_are_counted_by_choice_material_and_machine,
     the_passport_page_tells_the_units_history,
     a_clerk_takes_a_unit_back_in_store_mode,
+    labels_print_alone_or_with_the_shipping_label,
 );
 
 /// Makes `order` by starting and completing every operation of its work orders.
@@ -263,6 +265,79 @@ async fn a_clerk_takes_a_unit_back_in_store_mode(app: App) {
             ("reason", "x"),
         ])
         .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn labels_print_alone_or_with_the_shipping_label(app: App) {
+    let body = order_body(
+        "l@example.com",
+        "mug",
+        json!({ "size": "M", "shape": "classic", "glaze": "#1d3557", "pattern": "none" }),
+        2,
+    );
+    let order = app.place_ok(&body).await;
+    let http = no_redirects();
+    let cookie = console_cookie(&app, &http).await;
+    let get = |path: String| {
+        http.get(format!("{}{path}", app.base))
+            .header(reqwest::header::COOKIE, cookie.clone())
+            .send()
+    };
+    let before = get(format!("/console/orders/{order}/labels"))
+        .await
+        .unwrap();
+    assert_eq!(before.status(), StatusCode::OK);
+    assert!(before.text().await.unwrap().contains("No unit made yet"));
+    make(&app, &order).await;
+    let units = app.get(&format!("/orders/{order}/units")).await.body["units"].clone();
+    let serials: Vec<&str> = units
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["serial"].as_str().unwrap())
+        .collect();
+
+    // The order's labels: one per unit, each with its code, and the
+    // shipping label with the address.
+    let page = get(format!("/console/orders/{order}/labels"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Print 2 labels"));
+    assert!(
+        page.contains("Shipping label of order"),
+        "no shipping label"
+    );
+    assert!(page.contains("12 Analytical Way") || page.contains("Ship to"));
+    for serial in &serials {
+        assert!(page.contains(&format!("aria-label=\"Label of unit {serial}\"")));
+        assert!(page.contains(&format!("/21/{serial}")));
+    }
+    assert_eq!(page.matches("<svg").count(), 2, "one QR code per unit");
+    // A work order's, and one unit's alone: no shipping label.
+    let wo = units[0]["work_order_id"].as_str().unwrap();
+    let of_wo = get(format!("/console/work-orders/{wo}/labels"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(of_wo.contains("Print 2 labels") && !of_wo.contains("Shipping label"));
+    let one = get(format!("/console/units/{}/label", serials[0]))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(one.contains("Print 1 label<") && one.contains("warranty until"));
+    // Unknown ones are 404s; without signing in, nothing.
+    let missing = get("/console/units/NOSUCH/label".into()).await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let anonymous = reqwest::get(format!("{}/console/orders/{order}/labels", app.base))
         .await
         .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);

@@ -176,12 +176,18 @@ async fn unit_qr(
         .app
         .label_uri(&brand, &serial, &public_base(&headers))
         .await?;
+    let svg = qr_svg(&uri)?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}
+
+/// A QR code holding `uri`, drawn as SVG (error correction L: the signed
+/// summary makes the URI long, and labels are printed clean).
+pub(crate) fn qr_svg(uri: &str) -> Result<String, ApiError> {
     let code = fast_qr::QRBuilder::new(uri.as_bytes())
         .ecl(fast_qr::ECL::L)
         .build()
         .map_err(|e| ApiError::App(kiln_app::Error::internal(format!("no QR code: {e:?}"))))?;
-    let svg = fast_qr::convert::svg::SvgBuilder::default().to_str(&code);
-    Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+    Ok(fast_qr::convert::svg::SvgBuilder::default().to_str(&code))
 }
 
 /// The brand's public passport keys as a JWK set (Ed25519, RFC 8037): what

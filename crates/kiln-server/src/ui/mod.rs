@@ -8,6 +8,7 @@ mod claims;
 mod console;
 mod disruption;
 mod gantt;
+mod labels;
 mod order_page;
 mod orders;
 mod panel;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(console::routes())
         .merge(orders::routes())
         .merge(claims::routes())
+        .merge(labels::routes())
         .merge(analytics::routes())
         .merge(pos::routes())
         .merge(pos_claims::routes())
