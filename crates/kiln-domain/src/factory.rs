@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::{
-    Date, Decimal, OperationStatus, OrderId, OrderStatus, ShipmentId, ShipmentStatus, SuggestionId,
-    Timestamp, WorkOrderId, WorkOrderStatus,
+    Date, Decimal, OperationStatus, OrderId, OrderStatus, ShipmentId, ShipmentStatus,
+    StockMoveKind, SuggestionId, Timestamp, WorkOrderId, WorkOrderStatus,
 };
 
 /// A new work order, or more quantity for a planned one of the same SKU.
@@ -105,6 +105,18 @@ pub struct PurchaseSuggestion {
     pub arrives: Date,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub need_by: Date,
+}
+
+/// One movement of a material in or out of stock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockMove {
+    pub material: String,
+    /// Positive in, negative out.
+    pub qty: Decimal,
+    pub kind: StockMoveKind,
+    /// The purchase (suggestion id) received, or the order consumed for.
+    pub reference: String,
+    pub at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -89,6 +89,16 @@ words!(
 );
 
 words!(
+    /// Why stock moved.
+    StockMoveKind, "stock move" {
+        /// A purchase arrived.
+        Receipt = "receipt",
+        /// A made order's materials left stock.
+        Consumption = "consumption",
+    }
+);
+
+words!(
     /// An order's payment, as its provider reports it.
     PaymentStatus, "payment status" {
         AwaitingPayment = "awaiting_payment",

@@ -1,7 +1,8 @@
 //! After-sales from the passport (issue 14): claims counted by what their
 //! units are and were made by (API and console), and a unit's history on its
 //! public passport page without the customer's words, claims at the store
-//! counter, and the printable labels. Runs on SQLite and, with
+//! counter, the printable labels, and the purchases a passport's materials
+//! came from. Runs on SQLite and, with
 //! `KILN_TEST_POSTGRES`, PostgreSQL.
 
 mod common;
@@ -15,6 +16,8 @@ api_tests!(
     the_passport_page_tells_the_units_history,
     a_clerk_takes_a_unit_back_in_store_mode,
     labels_print_alone_or_with_the_shipping_label,
+    a_passport_names_the_purchase_its_material_came_from,
+    a_passport_says_what_the_catalog_version_ordered_from_said,
 );
 
 /// Makes `order` by starting and completing every operation of its work orders.
@@ -341,4 +344,116 @@ async fn labels_print_alone_or_with_the_shipping_label(app: App) {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn a_passport_names_the_purchase_its_material_came_from(app: App) {
+    // 270 large mugs need 124.2 kg of clay; 120 kg are in stock: the rest
+    // comes from a purchase, received before they are made.
+    let body = order_body(
+        "p@example.com",
+        "mug",
+        json!({ "size": "L", "shape": "classic", "glaze": "#1d3557", "pattern": "none" }),
+        270,
+    );
+    let order = app.place_ok(&body).await;
+    let suggestions = app.get("/purchase-suggestions").await.body["purchase_suggestions"].clone();
+    let clay = suggestions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["material"] == "stoneware-clay" && s["order_id"] == order.as_str())
+        .expect("a clay purchase")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for s in suggestions.as_array().unwrap() {
+        app.post(
+            &format!(
+                "/purchase-suggestions/{}/receive",
+                s["id"].as_str().unwrap()
+            ),
+            &json!({}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    }
+    make(&app, &order).await;
+    let units = app.get(&format!("/orders/{order}/units")).await.body["units"].clone();
+    assert_eq!(units.as_array().unwrap().len(), 270);
+    let serial = units[0]["serial"].as_str().unwrap();
+    let p = app
+        .get_public(&format!("/units/{serial}/passport"))
+        .await
+        .body["payload"]
+        .clone();
+    let material = p["materials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["material"] == "stoneware-clay")
+        .expect("clay on the passport")
+        .clone();
+    let lots = material["lots"].as_array().expect("lots").clone();
+    assert_eq!(lots.len(), 2, "{lots:?}");
+    assert_eq!(
+        (&lots[0]["source"], &lots[0]["quantity"]),
+        (&json!("opening_stock"), &json!("120"))
+    );
+    assert_eq!(lots[1]["source"], "purchase");
+    assert_eq!(lots[1]["purchase"], clay.as_str());
+    assert_eq!(lots[1]["quantity"], "4.2");
+    assert!(lots[1]["received_at"].is_string());
+}
+
+async fn a_passport_says_what_the_catalog_version_ordered_from_said(app: App) {
+    let order = app.place_ok(&made_mug_body("v@example.com")).await;
+    let ordered_from = app.order(&order).await["lines"][0]["catalog_version"].clone();
+    // A new version uses more clay per medium mug; this order was made to
+    // the version it was ordered from.
+    let files: Vec<Value> = kiln_app::demo::FILES
+        .iter()
+        .map(|(name, source)| {
+            let source = if *name == "mug.toml" {
+                assert!(source.contains("M = 0.38"));
+                source.replace("M = 0.38", "M = 0.50")
+            } else {
+                source.to_string()
+            };
+            json!({ "name": name, "source": source })
+        })
+        .collect();
+    app.call(
+        "PUT",
+        &format!("/api/v1/brands/{}/catalog", app.slug),
+        Some(&app.key),
+        Some(&json!({ "files": files })),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    make(&app, &order).await;
+    let units = app.get(&format!("/orders/{order}/units")).await.body["units"].clone();
+    let serial = units[0]["serial"].as_str().unwrap();
+    let p = app
+        .get_public(&format!("/units/{serial}/passport"))
+        .await
+        .body["payload"]
+        .clone();
+    assert_eq!(p["catalog_version"], ordered_from);
+    let clay = p["materials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["material"] == "stoneware-clay")
+        .expect("clay")
+        .clone();
+    assert_eq!(clay["quantity"], "0.38", "{clay}");
+}
+
+fn made_mug_body(email: &str) -> Value {
+    order_body(
+        email,
+        "mug",
+        json!({ "size": "M", "shape": "classic", "glaze": "#1d3557", "pattern": "none" }),
+        1,
+    )
 }

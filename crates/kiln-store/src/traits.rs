@@ -195,6 +195,9 @@ pub trait FactoryStore: Send + Sync + 'static {
     ) -> Result<()>;
     /// Every stock move as `(material, signed quantity)`, oldest first.
     async fn stock_moves(&self, brand: &BrandId) -> Result<Vec<(String, Decimal)>>;
+    /// One material's moves, oldest first (by time, then id): its receipts
+    /// and consumptions, for tracing what a unit was made from.
+    async fn material_moves(&self, brand: &BrandId, material: &str) -> Result<Vec<StockMove>>;
 }
 
 /// The live schedule's bookings, downtimes and replans, and demand history.

@@ -13,16 +13,20 @@
 //! units are read ([`App::issue_missing_passports`]), so none is lost.
 
 mod jose;
+pub mod lots;
 mod payload;
 
 use jose::jwk;
 pub use jose::{Signer, VerifyError, find_jws, verify};
 pub(crate) use payload::payload_of;
-use payload::{payload, view};
+use payload::{LotsOf, Source, payload, view};
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use kiln_domain::{
-    AuditAction, AuditEntry, ClaimStatus, LineRef, OrderId, PassportKey, Unit, WorkOrderId,
-    WorkOrderStatus,
+    AuditAction, AuditEntry, ClaimStatus, Decimal, LineRef, Order, OrderId, PassportKey, Unit,
+    WorkOrderId, WorkOrderStatus,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -30,7 +34,7 @@ use sha2::Digest as _;
 use utoipa::ToSchema;
 
 use crate::error::{Error, Found, Result};
-use crate::runtime::BrandRuntime;
+use crate::runtime::{BrandRuntime, Catalog};
 use crate::{App, time};
 
 /// A brand's public keys as a JWK set (RFC 7517).
@@ -242,6 +246,7 @@ impl App {
             .max()
             .unwrap_or_else(time::now);
         let mut units = Vec::new();
+        let mut catalogs: HashMap<i64, Option<Arc<Catalog>>> = HashMap::new();
         for (line_ref, machines) in lines.iter().zip(machines) {
             let Some(order) = self.store.order(b, &line_ref.order).await? else {
                 continue;
@@ -249,9 +254,24 @@ impl App {
             let Some(line) = order.lines.iter().find(|l| l.line_no == line_ref.line_no) else {
                 continue;
             };
+            let lots = self.lots(rt, &order).await?;
+            let catalog = match catalogs.get(&line.catalog_version) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = self.ordered_from(rt, line.catalog_version).await;
+                    catalogs.insert(line.catalog_version, c.clone());
+                    c
+                }
+            };
+            let src = Source {
+                rt,
+                catalog: catalog.as_deref().unwrap_or(&rt.catalog),
+                wo: &wo,
+                made_at,
+            };
             for _ in 0..line.quantity.min(good) {
                 let serial = new_serial();
-                let payload = payload(rt, &wo, line, &machines, &serial, made_at);
+                let payload = payload(&src, line, &machines, &lots, &serial);
                 units.push(Unit {
                     passport: signer.sign(&payload),
                     serial,
@@ -268,6 +288,53 @@ impl App {
         }
         self.store.add_units(b, &units).await?;
         Ok(units)
+    }
+
+    /// The lots `order` drew of each material it needs, first in first out
+    /// (see `lots`).
+    async fn lots(&self, rt: &BrandRuntime, order: &Order) -> Result<LotsOf> {
+        let seeded = self.store.materials(&rt.brand.id).await?;
+        let mut out = LotsOf::new();
+        for r in &order.requirements {
+            let opening = seeded
+                .iter()
+                .find(|m| m.id == r.material)
+                .map_or(Decimal::ZERO, |m| m.on_hand);
+            let moves = self.store.material_moves(&rt.brand.id, &r.material).await?;
+            out.insert(
+                r.material.clone(),
+                lots::drawn(opening, &moves, order.id.as_str(), r.gross),
+            );
+        }
+        Ok(out)
+    }
+
+    /// The catalog of `version`, compiled off the async workers, when it is
+    /// not the brand's current one; `None` (use the current) when that
+    /// version cannot be read or no longer compiles, which is logged.
+    async fn ordered_from(&self, rt: &BrandRuntime, version: i64) -> Option<Arc<Catalog>> {
+        if version == rt.catalog.version {
+            return None;
+        }
+        let files = match self.store.catalog(&rt.brand.id, Some(version)).await {
+            Ok(Some((_, files))) => files,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!(error = %Error::from(e).chain(), "{}: catalog version {version} not read; passports use the current one", rt.brand.slug);
+                return None;
+            }
+        };
+        let files = files.into_iter().map(|f| (f.name, f.source)).collect();
+        match crate::runtime::compile_off_thread(version, files).await {
+            Ok(Ok(c)) => Some(Arc::new(c)),
+            Ok(Err(_)) | Err(_) => {
+                tracing::warn!(
+                    "{}: catalog version {version} no longer compiles; passports use the current one",
+                    rt.brand.slug
+                );
+                None
+            }
+        }
     }
 
     /// For each line, the machine each routing step ran on (`wheel #2`), as

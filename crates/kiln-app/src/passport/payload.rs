@@ -7,32 +7,69 @@ use jiff::ToSpan as _;
 use kiln_domain::{OperationStatus, Unit, WorkOrder};
 use serde_json::{Value, json};
 
+use std::collections::HashMap;
+
 use super::PassportView;
-use crate::runtime::BrandRuntime;
+use super::lots::{Lot, LotSource};
+use crate::runtime::{BrandRuntime, Catalog};
 use crate::time;
 
-/// What one unit is, made of and made by: the passport's payload.
+/// Where a work order's units come from: the brand, the catalog version
+/// their line was ordered from, and when the work order was done.
+pub(super) struct Source<'a> {
+    pub rt: &'a BrandRuntime,
+    pub catalog: &'a Catalog,
+    pub wo: &'a WorkOrder,
+    pub made_at: jiff::Timestamp,
+}
+
+/// The lots an order drew, per material.
+pub(super) type LotsOf = HashMap<String, Vec<Lot>>;
+
+fn lot(l: &Lot) -> Value {
+    let qty = l.qty.normalize().to_string();
+    match &l.source {
+        LotSource::OpeningStock => json!({ "source": "opening_stock", "quantity": qty }),
+        LotSource::Purchase { id, received_at } => json!({
+            "source": "purchase",
+            "purchase": id,
+            "received_at": received_at.to_string(),
+            "quantity": qty,
+        }),
+        LotSource::NotReceived => json!({ "source": "not_received", "quantity": qty }),
+    }
+}
+
+/// What one unit is, made of and made by: the passport's payload. Each
+/// material lists the lots its order drew (`lots`: the purchases, first in
+/// first out, with the quantity the whole order took from each).
 pub(super) fn payload(
-    rt: &BrandRuntime,
-    wo: &WorkOrder,
+    src: &Source<'_>,
     line: &kiln_domain::OrderLine,
     machines: &[Option<String>],
+    lots: &LotsOf,
     serial: &str,
-    made_at: jiff::Timestamp,
 ) -> Value {
-    let product = rt.catalog.product(&line.product_id);
+    let Source {
+        rt,
+        catalog,
+        wo,
+        made_at,
+    } = *src;
+    let product = catalog.product(&line.product_id);
     let materials: Vec<Value> = product
         .and_then(|c| c.configure_unexplained(&line.selections).ok())
         .map(|o| {
             o.bom
                 .iter()
                 .map(|m| {
-                    let spec = rt.catalog.factory.material(&m.material);
+                    let spec = catalog.factory.material(&m.material);
                     json!({
                         "material": m.material,
                         "name": spec.map_or(m.material.as_str(), |s| s.name.as_str()),
                         "unit": spec.map_or("", |s| s.unit.as_str()),
                         "quantity": m.qty.normalize().to_string(),
+                        "lots": lots.get(&m.material).map(|ls| ls.iter().map(lot).collect::<Vec<_>>()).unwrap_or_default(),
                     })
                 })
                 .collect()

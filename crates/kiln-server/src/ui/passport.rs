@@ -31,8 +31,8 @@ struct PassportPage {
     sku: String,
     made_at: String,
     warranty: String,
-    /// (material, quantity with unit)
-    materials: Vec<(String, String)>,
+    /// (material, quantity with unit, the purchases it came from)
+    materials: Vec<(String, String, String)>,
     /// (operation, work centre, machine, completed)
     operations: Vec<(String, String, String, String)>,
     kid: String,
@@ -117,9 +117,28 @@ pub(super) async fn passport_page(
     let materials = list("materials")
         .iter()
         .map(|m| {
+            let from: Vec<String> = m["lots"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|l| match l["source"].as_str() {
+                    Some("purchase") => format!(
+                        "purchase {} received {}",
+                        text(&l["purchase"]),
+                        text(&l["received_at"]).chars().take(10).collect::<String>()
+                    ),
+                    Some("opening_stock") => "stock on hand".into(),
+                    _ => "a purchase not yet received".into(),
+                })
+                .collect();
             (
                 text(&m["name"]),
                 format!("{} {}", text(&m["quantity"]), text(&m["unit"])),
+                if from.is_empty() {
+                    "–".to_string()
+                } else {
+                    from.join("; ")
+                },
             )
         })
         .collect();

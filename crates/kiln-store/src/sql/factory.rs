@@ -43,7 +43,7 @@ macro_rules! impl_factory {
                 .bind(format!("mov_{order}_{material}"))
                 .bind(&material)
                 .bind((-gross).to_string())
-                .bind("consumption")
+                .bind(StockMoveKind::Consumption.as_str())
                 .bind(order.as_str())
                 .bind(at.as_millisecond())
                 .execute(&mut **tx)
@@ -452,7 +452,7 @@ macro_rules! impl_factory {
                 .bind(format!("mov_{suggestion}"))
                 .bind(&s.material)
                 .bind(s.qty.to_string())
-                .bind("receipt")
+                .bind(StockMoveKind::Receipt.as_str())
                 .bind(suggestion.as_str())
                 .bind(at.as_millisecond())
                 .execute(&mut *tx)
@@ -474,6 +474,32 @@ macro_rules! impl_factory {
                 insert_rows(&mut tx, SUGGESTION_COLUMNS, rows, "").await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn material_moves(
+                &self,
+                brand: &BrandId,
+                material: &str,
+            ) -> Result<Vec<StockMove>> {
+                sqlx::query(
+                    "SELECT material, qty, kind, reference, at FROM stock_moves \
+                     WHERE brand_id = $1 AND material = $2 ORDER BY at, id",
+                )
+                .bind(brand.as_str())
+                .bind(material)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(StockMove {
+                        material: text(r, "material")?,
+                        qty: dec(&text(r, "qty")?)?,
+                        kind: parsed(&text(r, "kind")?)?,
+                        reference: text(r, "reference")?,
+                        at: ts(int(r, "at")?)?,
+                    })
+                })
+                .collect()
             }
 
             async fn stock_moves(&self, brand: &BrandId) -> Result<Vec<(String, Decimal)>> {
