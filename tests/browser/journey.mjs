@@ -741,9 +741,101 @@ const ok5b = ok5 && (await step("5b. after-sales: the unit's passport, its label
   const decided = await planner.getByRole("status").innerText().catch(() => "");
   const wo = (decided.match(/Work order (wo_\w+)/) || [])[1];
   must(wo, `deciding repair made no work order: ${decided}`);
+  // Planned on the live schedule as an after-sales order, with a promise.
+  check(/on the schedule; order ord_\w+ brings it back to the customer by \w{3} \d{1,2} \w{3} \d{4}/.test(decided), `the repair has no promised date: ${decided}`);
   await shot(planner, "09b-claim-repair");
   await planner.goto(`${BASE}/console`);
   check(await planner.getByRole("button", { name: new RegExp(`^Start Inspect the damage \\(REPAIR-`) }).count(), "the repair work order is not in the queues");
+  // The passport's history tells it, without the customer's words.
+  await planner.goto(`${BASE}/shop/${BRAND}/21/${serial}`);
+  const history = await planner.getByRole("list", { name: `History of unit ${serial}` }).innerText().catch(() => "");
+  check(/Warranty claim \(handle\): repair: planned, promised for/.test(history), `the passport's history does not show the repair: ${history}`);
+  check(!/cracked after a week/.test(await planner.getByRole("main").innerText()), "the public passport page shows the customer's words");
+  // The claims report points at what the unit was and was made by.
+  await planner.goto(`${BASE}/console/claims`);
+  for (const t of ["By product", "By option value", "By material", "By work centre", "By machine"]) {
+    check(await planner.getByRole("region", { name: `Claims ${t.toLowerCase()}` }).getByRole("row").count() > 1, `the claims report has no row ${t.toLowerCase()}`);
+  }
+  await fitsWidth(planner, "claims report");
+  await shot(planner, "09b-claims-report");
+}));
+
+const ok5c = ok5b && (await step("5c. the offline check: the verify page, once opened, checks a label's link with no network, and refuses a changed byte", async () => {
+  await planner.goto(`${BASE}/console/orders/${state.orderId}`);
+  const unit = planner.getByRole("region", { name: /^Unit [0-9A-F]+$/ }).first();
+  must(await unit.count(), "the delivered order's console page lists no unit");
+  const serial = (await unit.getAttribute("aria-label")).replace(/^Unit /, "");
+  // The unit's label, printed from the order with the shipping label: its QR code holds
+  // `/shop/{brand}/21/{serial}?pp=<a signed summary>`, which the label also links.
+  await planner.goto(`${BASE}/console/orders/${state.orderId}/labels`);
+  const label = planner.getByRole("region", { name: `Label of unit ${serial}` });
+  must(await label.count(), "the order's labels page has no label for the unit");
+  check(await label.locator("svg").count(), "the unit's label has no QR code");
+  check(await planner.getByRole("region", { name: /^Shipping label of order / }).count(), "the order's labels come without the shipping label");
+  check(await planner.getByRole("button", { name: /^Print \d+ labels?$/ }).count(), "the labels page has no Print button");
+  await shot(planner, "09c-labels");
+  const link = await label.getByRole("link", { name: `The code of unit ${serial}` }).getAttribute("href");
+  must(/\/21\/[0-9A-F]+\?pp=/.test(link || ""), `the label's code is not a GS1 Digital Link with a signed summary: ${link}`);
+  const jws = decodeURIComponent(new URL(link).searchParams.get("pp"));
+  must(/^eyJ[\w-]*\.[\w-]+\.[\w-]+$/.test(jws || ""), `the label's summary is not a compact JWS: ${jws}`);
+  const full = (await (await planner.request.get(`${BASE}/api/v1/brands/${BRAND}/units/${serial}/passport`)).json()).passport;
+
+  // Opened once online: its service worker keeps it (a reload if it has not taken the page yet).
+  const ctx = await newContext({ viewport: PHONE });
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/shop/${BRAND}/verify`);
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  if (!(await page.evaluate(() => !!navigator.serviceWorker.controller))) await page.reload();
+  must(await page.evaluate(() => !!navigator.serviceWorker.controller), "no service worker controls the verify page");
+  check(/fetched \d{4}-\d\d-\d\d \d\d:\d\d UTC/.test(await page.getByText(/^Checked against the /).innerText()), "online, the verify page does not say when its keys were fetched");
+
+  // With no network: the page comes from the service worker and says its keys are kept ones.
+  await ctx.setOffline(true);
+  try {
+    const offline = await page.reload();
+    must(offline && offline.fromServiceWorker(), "offline, the verify page did not come from its service worker");
+    const keys = page.getByText(/keys as of \d{4}-\d\d-\d\d \d\d:\d\d UTC; offline/);
+    await keys.waitFor().catch(() => {});
+    check(await keys.count(), `offline, the page does not say its keys are kept ones: ${await page.getByText(/^Checked against the /).innerText().catch(() => "")}`);
+    await allLabelled(page, "verify page");
+    const field = page.getByLabel("Passport, label link or code");
+    await field.fill(link);
+    await page.getByRole("button", { name: "Check", exact: true }).click();
+    const genuine = page.getByRole("region", { name: /^Genuine: signed by .+ with key \S+$/ });
+    await genuine.waitFor().catch(() => {});
+    must(await genuine.count(), `offline, the label's link does not check as genuine: ${await page.getByRole("main").innerText()}`);
+    const said = await genuine.innerText();
+    check(said.includes(serial) && /SKU\s+\S+/.test(said), `the label's facts are missing: ${said}`);
+    check(await genuine.getByRole("link", { name: `Passport of unit ${serial}` }).count(), "no link to the unit's passport page");
+    await shot(page, "09c-verify-offline-genuine");
+    // The full passport, pasted, checks too and says what the unit is made of and by.
+    await field.fill(full);
+    await page.getByRole("button", { name: "Check", exact: true }).click();
+    const made = genuine.filter({ hasText: /Made of/ });
+    await made.waitFor().catch(() => {});
+    const fullSaid = await made.innerText().catch(() => "");
+    check(/Made of\s+\d+ materials?/.test(fullSaid) && /Made by\s+\d+ operations?/.test(fullSaid),
+      `the full passport's facts are missing: ${fullSaid}`);
+
+    // One character of the payload changed: refused, with why.
+    const [h, p, s] = jws.split(".");
+    const i = Math.floor(p.length / 2);
+    await field.fill(`${h}.${p.slice(0, i)}${p[i] === "A" ? "B" : "A"}${p.slice(i + 1)}.${s}`);
+    await page.getByRole("button", { name: "Check", exact: true }).click();
+    const refused = page.getByRole("status").filter({ hasText: /^Not verified:/ });
+    await refused.waitFor().catch(() => {});
+    const why = (await refused.innerText().catch(() => "")).replace(/\s+/g, " ");
+    check(/^Not verified: the signature does not match: the passport was changed or not signed by that key\.$/.test(why),
+      `a changed passport is not refused for its signature: "${why}"`);
+    check(!(await genuine.count()), "a changed passport still shows as genuine");
+    await fitsWidth(page, "verify page");
+    await shot(page, "09c-verify-offline-refused");
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await shot(page, "09c-verify-offline-desktop");
+  } finally {
+    await ctx.setOffline(false);
+    await ctx.close();
+  }
 }));
 
 const ok6 = ok5 && (await step("6. store mode: clerk signs in at a store, finds the shopper's online order by email, places a walk-in store order", async () => {

@@ -19,6 +19,7 @@ api_tests!(
     the_label_leads_to_the_passport_page_and_carries_a_signed_summary,
     a_repair_or_remake_is_an_after_sales_order_on_the_schedule,
     a_rotated_key_keeps_old_passports_valid_and_a_revoked_one_does_not,
+    the_offline_check_page_carries_the_brands_keys_and_its_service_worker,
 );
 
 /// Makes `order` by starting and completing every operation of its work orders.
@@ -537,4 +538,116 @@ async fn a_rotated_key_keeps_old_passports_valid_and_a_revoked_one_does_not(app:
         .problem(StatusCode::NOT_FOUND);
     let audit = app.get("/audit").await.body.to_string();
     assert!(audit.contains("passport_key.rotated") && audit.contains("passport_key.revoked"));
+}
+
+/// A page of the shop (not the API): its status, headers and text.
+async fn shop_page(app: &App, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let r = app
+        .http
+        .get(format!("{}/shop/{}{path}", app.base, app.slug))
+        .send()
+        .await
+        .unwrap();
+    let (status, headers) = (r.status(), r.headers().clone());
+    (status, headers, r.text().await.unwrap())
+}
+
+async fn the_offline_check_page_carries_the_brands_keys_and_its_service_worker(app: App) {
+    let order = app.place_ok(&mug("v@example.com")).await;
+    make(&app, &order).await;
+    let old_kid = app.get(&format!("/orders/{order}/units")).await.body["units"][0]["kid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rotated = app
+        .post("/passport-keys", &json!({}))
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
+    let new_kid = rotated["keys"][0]["kid"].as_str().unwrap().to_string();
+
+    // The page carries the brand's key set inline, as the API publishes it,
+    // and runs no inline script: only the data block and `<script src>`.
+    let (status, _, page) = shop_page(&app, "/verify").await;
+    assert_eq!(status, StatusCode::OK);
+    for shown in [
+        old_kid.as_str(),
+        new_kid.as_str(),
+        "Passport, label link or code",
+        "Scan the label",
+        "Or choose a photo of the label",
+        "aria-live=\"polite\"",
+        "<script src=\"/static/verify.js\"",
+    ] {
+        assert!(page.contains(shown), "{shown} missing: {page}");
+    }
+    let open = "<script type=\"application/json\" id=\"passport-keys\">";
+    let inline = &page[page.find(open).expect("no key set inline") + open.len()..];
+    let inline: Value = serde_json::from_str(&inline[..inline.find("</script>").unwrap()]).unwrap();
+    assert_eq!(inline, app.get_public("/passport-keys").await.body);
+    for script in page.split("<script").skip(1) {
+        let tag = &script[..script.find('>').unwrap()];
+        assert!(
+            tag.contains(" src=") || tag.contains("type=\"application/json\""),
+            "an inline script: <script{tag}>"
+        );
+    }
+
+    // A revoked key leaves the page's set at once.
+    let revoke = format!("/api/v1/brands/{}/passport-keys/{old_kid}", app.slug);
+    let done = app.call("DELETE", &revoke, Some(&app.key), None).await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT);
+    let (_, _, page) = shop_page(&app, "/verify").await;
+    assert!(
+        !page.contains(&old_kid) && page.contains(&new_kid),
+        "{page}"
+    );
+
+    // Its script, and the service worker that keeps them both offline.
+    let script = app
+        .http
+        .get(format!("{}/static/verify.js", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), StatusCode::OK);
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(
+        script
+            .text()
+            .await
+            .unwrap()
+            .contains("crypto.subtle.verify")
+    );
+    let (status, headers, worker) = shop_page(&app, "/verify-sw.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript"),
+        "{headers:?}"
+    );
+    assert_eq!(headers["cache-control"], "no-cache");
+    assert!(
+        worker.contains(&format!("const BRAND = \"{}\";", app.slug)),
+        "{worker}"
+    );
+    assert!(worker.contains("addEventListener(\"fetch\""), "{worker}");
+
+    // No such brand: no page, no worker.
+    for path in ["/shop/nosuchbrand/verify", "/shop/nosuchbrand/verify-sw.js"] {
+        let r = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+    }
 }

@@ -39,6 +39,8 @@ struct TallyRow {
 
 struct TallyTable {
     title: &'static str,
+    /// What the first column names.
+    column: &'static str,
     rows: Vec<TallyRow>,
 }
 
@@ -85,10 +87,12 @@ async fn report(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiRes
     let tables = vec![
         TallyTable {
             title: "By product",
+            column: "Product",
             rows: rows(&r.by_product, &|t| product_name(&t.key)),
         },
         TallyTable {
             title: "By option value",
+            column: "Option value",
             rows: rows(&r.by_option_value, &|t| {
                 let (Some(p), Some(o), Some(v)) = (&t.product, &t.option, &t.value) else {
                     return t.key.clone();
@@ -105,6 +109,7 @@ async fn report(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiRes
         },
         TallyTable {
             title: "By material",
+            column: "Material",
             rows: rows(&r.by_material, &|t| {
                 factory
                     .material(&t.key)
@@ -113,6 +118,7 @@ async fn report(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiRes
         },
         TallyTable {
             title: "By work centre",
+            column: "Work centre",
             rows: rows(&r.by_work_center, &|t| {
                 factory
                     .work_center(&t.key)
@@ -121,6 +127,7 @@ async fn report(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiRes
         },
         TallyTable {
             title: "By machine",
+            column: "Machine",
             rows: rows(&r.by_machine, &|t| t.key.clone()),
         },
     ];

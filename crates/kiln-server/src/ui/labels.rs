@@ -35,6 +35,8 @@ struct LabelView {
     warranty: String,
     /// The QR code, as inline SVG.
     qr: String,
+    /// What the code holds: the GS1 Digital Link URI with the signed summary.
+    uri: String,
     /// `…/21/{serial}`: the short form printed under the code.
     short_uri: String,
 }
@@ -64,6 +66,7 @@ async fn render(
         views.push(LabelView {
             qr: qr_svg(&l.uri)?,
             short_uri: l.uri.split('?').next().unwrap_or_default().to_string(),
+            uri: l.uri,
             warranty: l
                 .warranty_until
                 .map_or_else(|| "none".to_string(), |d| format!("until {d}")),

@@ -17,6 +17,7 @@ mod platform;
 mod pos;
 mod pos_claims;
 mod shop;
+mod verify;
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/", get(home))
         .route("/static/kiln.css", get(css))
         .route("/static/kiln.js", get(js))
+        .route("/static/verify.js", get(verify_js))
         .merge(shop::routes())
         .merge(console::routes())
         .merge(orders::routes())
@@ -208,6 +210,13 @@ async fn js() -> impl IntoResponse {
     static_file(
         "text/javascript; charset=utf-8",
         include_str!("../../static/kiln.js"),
+    )
+}
+
+async fn verify_js() -> impl IntoResponse {
+    static_file(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/verify.js"),
     )
 }
 

@@ -40,6 +40,11 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/shop/{brand}/21/{serial}",
             get(super::passport::passport_page),
         )
+        .route("/shop/{brand}/verify", get(super::verify::verify_page))
+        .route(
+            "/shop/{brand}/verify-sw.js",
+            get(super::verify::service_worker),
+        )
 }
 
 use super::panel::{
