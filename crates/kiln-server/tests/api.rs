@@ -653,6 +653,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/brands/{brand}/units/{serial}/claims"),
     ("get", "/api/v1/brands/{brand}/units/{serial}/claims"),
     ("get", "/api/v1/brands/{brand}/claims/{claim}"),
+    ("get", "/api/v1/brands/{brand}/claims/report"),
     ("post", "/api/v1/brands/{brand}/claims/{claim}/decision"),
     (
         "get",
