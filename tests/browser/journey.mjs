@@ -993,7 +993,7 @@ await step("no-JS: configure by submitting the form, add to cart, check out with
 
 // ---------------------------------------------------------------- 6. nothing leaves the machine
 
-await step("7. no request leaves 127.0.0.1", async () => {
+await step("7. no request leaves 127.0.0.1, and the CSP blocked nothing", async () => {
   const outside = requests.filter((u) => {
     const url = new URL(u);
     if (["data:", "blob:", "about:"].includes(url.protocol)) return false;
@@ -1002,6 +1002,9 @@ await step("7. no request leaves 127.0.0.1", async () => {
   must(requests.length > 20, `only ${requests.length} requests were recorded`);
   check(outside.length === 0, `requests left 127.0.0.1: ${[...new Set(outside)].join(", ")}`);
   check(pageErrors.length === 0, `script errors: ${pageErrors.join(" | ")}`);
+  // The Content-Security-Policy (scripts only from the server) blocked nothing the UI needs.
+  const blocked = consoleErrors.filter((e) => /Content Security Policy/i.test(e));
+  check(blocked.length === 0, `the CSP blocked: ${blocked.join(" | ")}`);
 });
 
 await browser.close();

@@ -73,6 +73,9 @@ pub enum ApiError {
     },
     #[error("the request body is larger than the 2 MB this server accepts")]
     TooLarge,
+    /// A body that is not declared as JSON (`Content-Type: application/json`).
+    #[error("send the body as JSON, with `Content-Type: application/json` (this one was {0})")]
+    NotJson(String),
 }
 
 impl ApiError {
@@ -88,6 +91,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotJson(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::App(e) => match e {
                 AppError::Invalid { .. } | AppError::InvalidModel { .. } => {
                     StatusCode::UNPROCESSABLE_ENTITY
@@ -106,6 +110,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. } => ("bad-request", "The request could not be read"),
             ApiError::TooLarge => ("too-large", "The request is too large"),
+            ApiError::NotJson(_) => ("not-json", "The body must be JSON"),
             ApiError::App(e) => match e {
                 AppError::Invalid { .. } => ("invalid", "The request breaks a rule"),
                 AppError::InvalidModel { .. } => ("invalid-model", "The model files have errors"),

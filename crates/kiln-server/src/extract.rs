@@ -19,8 +19,37 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        json_declared(req.headers())?;
         let bytes = Bytes::from_request(req, state).await.map_err(unread)?;
         parse_json(&bytes).map(Body)
+    }
+}
+
+/// Refuses a body not declared as JSON (`application/json`, or a
+/// `+json` type), so that no plain HTML form on another site can send one:
+/// browsers send only form and text types across sites without asking.
+pub fn json_declared(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let declared = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = declared
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    {
+        Ok(())
+    } else if declared.is_empty() {
+        Err(ApiError::NotJson("none".into()))
+    } else {
+        Err(ApiError::NotJson(format!(
+            "`{}`",
+            declared.chars().take(80).collect::<String>()
+        )))
     }
 }
 
@@ -48,10 +77,12 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let declared = json_declared(req.headers());
         let bytes = Bytes::from_request(req, state).await.map_err(unread)?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalBody(T::default()));
         }
+        declared?;
         parse_json(&bytes).map(OptionalBody)
     }
 }

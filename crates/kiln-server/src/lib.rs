@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 mod extract;
+mod guard;
 mod ui;
 
 use std::sync::{Arc, OnceLock};

@@ -91,6 +91,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::ui::routes())
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(middleware::from_fn(track))
+        .layer(middleware::from_fn(crate::guard::guard))
         .with_state(state)
 }
 

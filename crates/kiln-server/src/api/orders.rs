@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::{Authorized, MaybeAuthorized, OrdersRead, OrdersWrite};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::parse_json;
+use crate::extract::{json_declared, parse_json};
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
@@ -56,6 +56,7 @@ async fn place_order(
             idempotency_key(Some(text))?
         }
     };
+    json_declared(&headers)?;
     let req: OrderRequest = parse_json(&body)?;
     let order = state.app.place_order(&caller.slug, key, req).await?;
     Ok((StatusCode::CREATED, Json(order)))
