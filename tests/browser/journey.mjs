@@ -17,7 +17,7 @@
 // default to <repo>/target/screenshots. Exit status 0 when every step and
 // check held, 1 otherwise; the last line of stdout is one JSON object.
 
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -27,6 +27,10 @@ const BASE = (process.argv[2] || process.env.KILN_URL || "").replace(/\/$/, "");
 const KEY = process.argv[3] || process.env.KILN_KEY || "";
 const SHOTS = resolve(process.argv[4] || process.env.KILN_SCREENSHOTS || resolve(HERE, "../../target/screenshots"));
 const BRAND = process.env.KILN_BRAND || "demo";
+// The demo's staff, one per role, as `kiln serve --demo` prints them.
+const SERVER_LOG = process.env.KILN_SERVER_LOG ? readFileSync(process.env.KILN_SERVER_LOG, "utf8") : "";
+const STAFF = Object.fromEntries([...SERVER_LOG.matchAll(/^demo staff: (\S+) (\S+)/gm)].map((m) => [m[1], m[2]]));
+const STAFF_PASSWORD = (SERVER_LOG.match(/^demo staff password: (\S+)/m) || [])[1] || "";
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
 if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(BASE) || !KEY) {
@@ -110,6 +114,16 @@ const browser = await chromium.launch({
   ],
   timeout: 30_000,
 });
+
+/** Signs `page` in as the demo's staff member of `role`, on the form it shows. */
+async function signInAs(page, role) {
+  must(STAFF[role] && STAFF_PASSWORD, `the demo printed no staff account for ${role} (KILN_SERVER_LOG)`);
+  const form = page.getByRole("form", { name: "Staff sign-in" });
+  await form.getByLabel("Email").fill(STAFF[role]);
+  await form.getByLabel("Password").fill(STAFF_PASSWORD);
+  await form.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForLoadState("load");
+}
 
 // Every request any page makes, to prove none leaves 127.0.0.1.
 const requests = [];
@@ -550,17 +564,18 @@ const ok3 = ok2 && (await step("3. add to cart → checkout → empty submit sho
 const desk = await newContext({ viewport: { width: 1280, height: 900 } });
 const planner = await desk.newPage();
 
-const ok4 = ok3 && (await step("4. console: sign in with the key → work the order's operations → ship → mark delivered", async () => {
+const ok4 = ok3 && (await step("4. console: the planner signs in with email and password → works the order's operations → ship → mark delivered", async () => {
   await planner.goto(BASE + "/console");
   must(await planner.getByRole("heading", { name: "Factory console" }).isVisible(), "no console sign-in page");
-  // A wrong key is refused with a message.
-  await planner.getByLabel("Brand API key").fill("kiln_not_a_key");
-  await planner.getByRole("button", { name: "Sign in" }).click();
-  check(/not valid/.test(await planner.getByRole("alert").innerText().catch(() => "")), "a wrong key gives no 'not valid' alert");
-  await planner.getByLabel("Brand API key").fill(KEY);
-  await planner.getByRole("button", { name: "Sign in" }).click();
+  // A wrong password is refused with a message that does not say whether the email exists.
+  const form = planner.getByRole("form", { name: "Staff sign-in" });
+  await form.getByLabel("Email").fill(STAFF.planner || "planner@example.com");
+  await form.getByLabel("Password").fill("not the password at all");
+  await form.getByRole("button", { name: "Sign in" }).click();
+  check(/do not match an account/.test(await planner.getByRole("alert").innerText().catch(() => "")), "a wrong password gives no clear alert");
+  await signInAs(planner, "planner");
   await planner.waitForURL(BASE + "/console");
-  must(await planner.getByRole("heading", { name: /factory console$/, level: 1 }).isVisible(), "sign-in with the brand key did not open the console");
+  must(await planner.getByRole("heading", { name: /factory console$/, level: 1 }).isVisible(), "the planner's sign-in did not open the console");
   check(await planner.getByRole("img", { name: /^Schedule/ }).isVisible(), "the console has no schedule chart");
   const short = state.orderId.slice(-6);
   const row = planner.getByRole("row").filter({ hasText: state.orderId });
@@ -841,13 +856,12 @@ const ok5c = ok5b && (await step("5c. the offline check: the verify page, once o
 const ok6 = ok5 && (await step("6. store mode: clerk signs in at a store, finds the shopper's online order by email, places a walk-in store order", async () => {
   const counter = await (await newContext({ viewport: { width: 1024, height: 800 } })).newPage();
   await counter.goto(BASE + "/store");
-  await counter.getByLabel("Brand API key").fill(KEY);
-  await counter.getByRole("button", { name: "Sign in" }).click();
-  const work = counter.getByRole("button", { name: /^Work at / }).first();
-  must(await work.count(), "no store to choose after signing in");
-  const storeName = (await work.innerText()).replace(/^Work at /, "");
-  await work.click();
-  must(await counter.getByRole("heading", { name: `Store mode: ${storeName}` }).isVisible(), "the chosen store is not shown");
+  await signInAs(counter, "store_clerk");
+  // A clerk of one store works there: no store to choose, no other store to open.
+  check(!(await counter.getByRole("button", { name: /^Work at / }).count()), "the clerk is offered stores to choose");
+  const heading = counter.getByRole("heading", { name: /^Store mode: / });
+  must(await heading.count(), "the clerk's sign-in did not open their store");
+  const storeName = (await heading.innerText()).replace(/^Store mode: /, "");
   // Part of a name finds the customer too.
   await counter.getByLabel("Customer email or phone").fill("lovel");
   await counter.getByRole("button", { name: "Find customer" }).click();
@@ -917,12 +931,34 @@ await step("previews: each sneaker style and size, and each shirt size, draws di
   await ctx.close();
 });
 
+await step("roles: the analyst reads but cannot mark a work centre down; the operator cannot open the orders", async () => {
+  const ctx = await newContext({ viewport: { width: 1280, height: 900 } });
+  const a = await ctx.newPage();
+  await a.goto(BASE + "/console");
+  await signInAs(a, "analyst");
+  must(await a.getByRole("heading", { name: /factory console$/, level: 1 }).isVisible(), "the analyst cannot read the console");
+  const down = a.getByRole("button", { name: "Mark down and replan" });
+  must(await down.count(), "the analyst's console has no downtime form to try");
+  await down.click();
+  await a.waitForLoadState("load");
+  check(/Not for your role/.test(await a.getByRole("main").innerText()), "the analyst's post was not refused by role");
+  await shot(a, "10-analyst-refused");
+  await ctx.close();
+  const octx = await newContext({ viewport: { width: 1280, height: 900 } });
+  const o = await octx.newPage();
+  await o.goto(BASE + "/console");
+  await signInAs(o, "operator");
+  check(await o.getByRole("heading", { name: "Queues" }).count(), "the operator sees no queues");
+  const orders = await o.goto(BASE + "/console/orders");
+  check(orders.status() === 403, `the operator opened the orders list (${orders.status()})`);
+  await octx.close();
+});
+
 await step("console on a phone: orders, an order's page and every action in reach without sideways scrolling", async () => {
   const ctx = await newContext({ viewport: { width: 390, height: 844 } });
   const p = await ctx.newPage();
   await p.goto(BASE + "/console");
-  await p.getByLabel("Brand API key").fill(KEY);
-  await p.getByRole("button", { name: "Sign in" }).click();
+  await signInAs(p, "planner");
   await p.waitForLoadState("networkidle");
   const outside = () => p.evaluate(() => [...document.querySelectorAll("main button, main a.button, main a")]
     .filter((b) => b.getBoundingClientRect().right > window.innerWidth + 1)

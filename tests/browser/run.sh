@@ -40,7 +40,7 @@ start_demo browser
 
 # 5. The journey.
 rc=0
-KILN_JOURNEY_TIMEOUT_MS=${KILN_JOURNEY_TIMEOUT_MS:-360000} \
+KILN_JOURNEY_TIMEOUT_MS=${KILN_JOURNEY_TIMEOUT_MS:-360000} KILN_SERVER_LOG="$DATA/server.log" \
   timeout 420 node tests/browser/journey.mjs "$URL" "$KEY" "$ROOT/target/screenshots" || rc=$?
 if [ "$rc" != 0 ]; then
   echo "-- last lines of the server log:" >&2

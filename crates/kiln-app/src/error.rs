@@ -57,6 +57,9 @@ pub enum Error {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// Too many attempts (sign-ins) in a short time: refused for a while.
+    #[error("{0}")]
+    RateLimited(String),
     /// The request clashes with the state: start an operation twice, ship an
     /// order not made, a taken slug.
     #[error("{0}")]

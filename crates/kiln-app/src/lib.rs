@@ -33,6 +33,7 @@ pub mod passport;
 pub mod payment;
 pub mod planning;
 pub mod runtime;
+pub mod staff;
 pub mod storefront;
 pub mod time;
 pub mod webhooks;
@@ -62,6 +63,8 @@ pub struct App {
     config: Config,
     /// Wakes the webhook worker when a commit wrote events.
     outbox: Arc<tokio::sync::Notify>,
+    /// Recent failed sign-ins, by account and address.
+    attempts: staff::Attempts,
 }
 
 impl App {
@@ -75,6 +78,7 @@ impl App {
             runtimes: runtime::Runtimes::default(),
             config,
             outbox,
+            attempts: staff::Attempts::default(),
         })
     }
 

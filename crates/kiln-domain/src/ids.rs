@@ -130,6 +130,11 @@ id!(
     "dwn"
 );
 id!(
+    /// A person who works for a brand, with a role.
+    StaffId,
+    "stf"
+);
+id!(
     /// A return or warranty claim on one unit.
     ClaimId,
     "clm"

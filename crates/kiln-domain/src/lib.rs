@@ -23,6 +23,7 @@ pub mod order;
 pub mod passport;
 pub mod planning;
 pub mod platform;
+pub mod staff;
 
 pub use catalog::*;
 pub use demand::*;
@@ -33,6 +34,7 @@ pub use order::*;
 pub use passport::*;
 pub use planning::*;
 pub use platform::*;
+pub use staff::*;
 pub use status::*;
 
 pub use jiff::Timestamp;

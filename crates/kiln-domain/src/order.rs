@@ -206,6 +206,8 @@ pub struct OrderSummary {
     pub id: OrderId,
     pub customer_email: String,
     pub channel: Channel,
+    /// The store that took it, for a store order.
+    pub store_id: Option<String>,
     pub status: OrderStatus,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub total: Decimal,

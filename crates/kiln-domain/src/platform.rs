@@ -100,6 +100,9 @@ words!(
         DowntimeCancelled = "downtime.cancelled",
         PassportKeyRotated = "passport_key.rotated",
         PassportKeyRevoked = "passport_key.revoked",
+        StaffAdded = "staff.added",
+        StaffRemoved = "staff.removed",
+        StaffSignedOutEverywhere = "staff.signed_out_everywhere",
     }
 );
 

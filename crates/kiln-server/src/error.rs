@@ -99,6 +99,7 @@ impl ApiError {
                 AppError::Unauthorized => StatusCode::UNAUTHORIZED,
                 AppError::MissingScope(_) | AppError::Forbidden(_) => StatusCode::FORBIDDEN,
                 AppError::NotFound(_) => StatusCode::NOT_FOUND,
+                AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
                 AppError::Conflict(_) => StatusCode::CONFLICT,
                 AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -118,6 +119,7 @@ impl ApiError {
                 AppError::MissingScope(_) => ("missing-scope", "The key lacks a scope"),
                 AppError::Forbidden(_) => ("forbidden", "Forbidden"),
                 AppError::NotFound(_) => ("not-found", "Not found"),
+                AppError::RateLimited(_) => ("rate-limited", "Too many attempts"),
                 AppError::Conflict(_) => ("conflict", "Conflict"),
                 AppError::Unavailable { .. } => ("unavailable", "Service unavailable"),
                 AppError::Internal { .. } => ("internal", "Internal server error"),
@@ -171,6 +173,9 @@ impl IntoResponse for ApiError {
         );
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("900"));
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

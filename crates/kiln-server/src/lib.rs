@@ -52,7 +52,9 @@ pub fn app(state: Arc<AppState>) -> Router {
 
 /// Serves `app` on `listener` until ctrl-c or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    // The peer's address, for limiting sign-in attempts per address.
+    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await
 }

@@ -51,4 +51,5 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "after-sales orders",
         include_str!("../migrations/0011_after_sales_orders.sql"),
     ),
+    (12, "staff", include_str!("../migrations/0012_staff.sql")),
 ];

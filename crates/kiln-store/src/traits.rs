@@ -15,6 +15,7 @@ pub trait Store:
     + PlanningStore
     + WebhookStore
     + PassportStore
+    + StaffStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
@@ -352,4 +353,32 @@ pub trait PassportStore: Send + Sync + 'static {
     ) -> Result<()>;
     /// Claims whose repair or remake a work order carries.
     async fn claims_of_work_order(&self, brand: &BrandId, wo: &WorkOrderId) -> Result<Vec<Claim>>;
+}
+
+/// Staff accounts and their sessions.
+#[async_trait]
+pub trait StaffStore: Send + Sync + 'static {
+    /// A new account; `Conflict` when the email has one already.
+    async fn add_staff(&self, member: &StaffMember, audit: &AuditEntry) -> Result<()>;
+    /// The account of an email (normalised), on any brand, removed or not.
+    async fn staff_by_email(&self, email: &str) -> Result<Option<StaffMember>>;
+    async fn staff_member(&self, brand: &BrandId, id: &StaffId) -> Result<Option<StaffMember>>;
+    /// A brand's staff, by email.
+    async fn staff(&self, brand: &BrandId) -> Result<Vec<StaffMember>>;
+    async fn set_password(&self, brand: &BrandId, id: &StaffId, hash: &str) -> Result<()>;
+    /// Marks the account removed and revokes its sessions, in one transaction.
+    async fn remove_staff(
+        &self,
+        brand: &BrandId,
+        id: &StaffId,
+        at: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<bool>;
+    async fn add_session(&self, session: &StaffSession) -> Result<()>;
+    /// A session by the hash of its secret, with its account.
+    async fn session(&self, token_hash: &str) -> Result<Option<(StaffSession, StaffMember)>>;
+    async fn touch_session(&self, token_hash: &str, at: Timestamp) -> Result<()>;
+    async fn revoke_session(&self, token_hash: &str, at: Timestamp) -> Result<()>;
+    /// Revokes every session of an account ("sign out everywhere").
+    async fn revoke_sessions(&self, brand: &BrandId, id: &StaffId, at: Timestamp) -> Result<u64>;
 }

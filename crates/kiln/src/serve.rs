@@ -94,6 +94,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let (brand, key) = app.seed_demo().await.context("seeding the demo")?;
         println!("demo brand: {}  ({})", brand.slug, brand.name);
         println!("demo brand key: {key}");
+        let staff = app
+            .seed_demo_staff(brand.slug.as_str())
+            .await
+            .context("seeding the demo's staff")?;
+        for m in &staff {
+            match m.stores.first() {
+                Some(store) => println!("demo staff: {} {} store {store}", m.role, m.email),
+                None => println!("demo staff: {} {}", m.role, m.email),
+            }
+        }
+        println!("demo staff password: {}", kiln_app::staff::DEMO_PASSWORD);
         println!(
             "try: curl http://{addr}/api/v1/brands/{}/products",
             brand.slug

@@ -88,7 +88,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     let _ = OPENAPI.set(openapi);
     // Problem documents for the API only; the web UI answers with pages.
     api.layer(middleware::from_fn(problems))
-        .merge(crate::ui::routes())
+        .merge(crate::ui::routes().layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::ui::gate,
+        )))
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(middleware::from_fn(track))
         .layer(middleware::from_fn(crate::guard::guard))

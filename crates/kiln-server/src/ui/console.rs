@@ -53,8 +53,16 @@ const LATEST_ORDERS: i64 = 10;
 /// Days of schedule the console draws.
 pub(super) const DAYS: i32 = 14;
 
-/// The brand of the signed-in key, or `None` when not signed in.
+/// The brand of the signed-in staff member (any role but a store clerk's;
+/// what each may do is checked by `staff::gate`) or key, or `None` when
+/// not signed in.
 async fn signed_in(state: &AppState, headers: &HeaderMap) -> UiResult<Option<Arc<BrandRuntime>>> {
+    if let Some(who) = super::staff::staff_of(state, headers).await? {
+        if who.member.role == kiln_domain::Role::StoreClerk {
+            return Ok(None);
+        }
+        return Ok(Some(state.app.brand(&who.slug).await?));
+    }
     brand_from_cookie(state, headers, KEY_COOKIE).await
 }
 
@@ -85,10 +93,14 @@ async fn sign_in(
     Ok(response)
 }
 
-async fn sign_out() -> Response {
+async fn sign_out(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiResult<Response> {
+    if let Some(token) = super::cookie(&headers, super::staff::STAFF_COOKIE) {
+        state.app.sign_out(&token).await?;
+    }
     let mut response = see_other("/console");
     set_cookie(&mut response, KEY_COOKIE, "", "/console", 0);
-    response
+    set_cookie(&mut response, super::staff::STAFF_COOKIE, "", "/", 0);
+    Ok(response)
 }
 
 struct QueueItem {

@@ -136,7 +136,7 @@ pub(super) async fn cancel_downtime(
     headers: HeaderMap,
 ) -> UiResult<Response> {
     let rt = require(&state, &headers).await?;
-    let actor = kiln_app::Actor::Staff(format!("console key {}", rt.brand.slug));
+    let actor = super::staff::actor_of(&state, &headers, &rt).await?;
     let id = kiln_domain::DowntimeId::from(downtime);
     Ok(
         match state

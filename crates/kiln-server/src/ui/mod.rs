@@ -17,6 +17,7 @@ mod platform;
 mod pos;
 mod pos_claims;
 mod shop;
+mod staff;
 mod verify;
 
 use std::fmt::Write as _;
@@ -49,7 +50,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(pos::routes())
         .merge(pos_claims::routes())
         .merge(platform::routes())
+        .merge(staff::routes())
 }
+
+pub use staff::gate;
 
 /// An error shown as a page rather than a problem document.
 pub struct UiError(ApiError);
@@ -68,9 +72,9 @@ impl From<AppError> for UiError {
 
 #[derive(Template)]
 #[template(path = "error.html")]
-struct ErrorPage {
-    title: String,
-    detail: String,
+pub(super) struct ErrorPage {
+    pub title: String,
+    pub detail: String,
 }
 
 impl IntoResponse for UiError {
@@ -119,6 +123,17 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
+}
+
+/// A session cookie for the whole site: `Secure` when the request came
+/// over TLS.
+fn set_session_cookie(response: &mut Response, name: &str, value: &str, max_age: i64, tls: bool) {
+    let secure = if tls { "; Secure" } else { "" };
+    let cookie =
+        format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
 }
 
 fn set_cookie(response: &mut Response, name: &str, value: &str, path: &str, max_age: i64) {

@@ -158,7 +158,7 @@ async fn upload(
         files.push(SourceFile { name, source });
     }
     let sources = files.clone();
-    let actor = kiln_app::Actor::Staff(format!("console key {}", rt.brand.slug));
+    let actor = super::staff::actor_of(&state, &headers, &rt).await?;
     match state.app.publish_catalog(&actor, &rt.brand, files).await {
         Ok(p) => Ok(super::redirect_with(
             "/console/catalog",
@@ -324,7 +324,7 @@ async fn replay(
     axum::Form(form): axum::Form<ReplayForm>,
 ) -> UiResult<Response> {
     let rt = require(&state, &headers).await?;
-    let actor = kiln_app::Actor::Staff(format!("console key {}", rt.brand.slug));
+    let actor = super::staff::actor_of(&state, &headers, &rt).await?;
     let delivery = Some(form.delivery.trim())
         .filter(|d| !d.is_empty())
         .map(DeliveryId::from);

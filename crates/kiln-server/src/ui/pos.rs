@@ -44,22 +44,63 @@ const STORE_COOKIE: &str = "kiln_pos_store";
 struct Session {
     rt: Arc<BrandRuntime>,
     store: Option<StoreLocation>,
+    /// The stores this person may work at and see: a store clerk's own;
+    /// `None` for an admin or a brand key (every store).
+    allowed: Option<Vec<String>>,
+}
+
+impl Session {
+    fn may_see(&self, channel: Channel, store_id: Option<&str>) -> bool {
+        match (&self.allowed, channel) {
+            (Some(own), Channel::Store) => store_id.is_some_and(|s| own.iter().any(|o| o == s)),
+            _ => true,
+        }
+    }
 }
 
 async fn session(state: &AppState, headers: &HeaderMap) -> UiResult<Option<Session>> {
-    let Some(rt) = brand_from_cookie(state, headers, KEY_COOKIE).await? else {
-        return Ok(None);
+    let (rt, allowed) = match super::staff::staff_of(state, headers).await? {
+        Some(who) => match who.member.role {
+            kiln_domain::Role::StoreClerk => {
+                (state.app.brand(&who.slug).await?, Some(who.member.stores))
+            }
+            kiln_domain::Role::Admin => (state.app.brand(&who.slug).await?, None),
+            _ => return Ok(None),
+        },
+        None => match brand_from_cookie(state, headers, KEY_COOKIE).await? {
+            Some(rt) => (rt, None),
+            None => return Ok(None),
+        },
     };
+    let stores: Vec<StoreLocation> = state
+        .app
+        .stores(rt.brand.slug.as_str())
+        .await?
+        .into_iter()
+        .filter(|s| allowed.as_ref().is_none_or(|own| own.contains(&s.id)))
+        .collect();
     let store = match cookie(headers, STORE_COOKIE) {
-        Some(id) => state
-            .app
-            .stores(rt.brand.slug.as_str())
-            .await?
-            .into_iter()
-            .find(|s| s.id == id),
+        Some(id) => stores.iter().find(|s| s.id == id).cloned(),
+        // A clerk of one store works there.
+        None if allowed.is_some() && stores.len() == 1 => stores.first().cloned(),
         None => None,
     };
-    Ok(Some(Session { rt, store }))
+    Ok(Some(Session { rt, store, allowed }))
+}
+
+/// Not found, as for an order that does not exist, when the order belongs
+/// to a store the signed-in clerk does not work at.
+async fn visible(
+    state: &AppState,
+    headers: &HeaderMap,
+    channel: Channel,
+    store_id: Option<&str>,
+) -> UiResult<()> {
+    match session(state, headers).await? {
+        Some(me) if me.may_see(channel, store_id) => Ok(()),
+        Some(_) => Err(ApiError::not_found("no such order").into()),
+        None => Err(ApiError::App(AppError::Unauthorized).into()),
+    }
 }
 
 /// A signed-in clerk at a store, or a redirect to sign in.
@@ -71,6 +112,7 @@ pub(super) async fn at_store(
         Some(Session {
             rt,
             store: Some(store),
+            ..
         }) => Ok((rt, store)),
         _ => Err(ApiError::App(AppError::Unauthorized).into()),
     }
@@ -117,16 +159,18 @@ async fn home(
         customers: Vec::new(),
         products: Vec::new(),
     };
-    let Some(Session { rt, store }) = session(&state, &headers).await? else {
+    let Some(me) = session(&state, &headers).await? else {
         return Ok(page(&view));
     };
     view.signed_in = true;
-    let Some(store) = store else {
+    let rt = me.rt.clone();
+    let Some(store) = me.store.clone() else {
         view.stores = state
             .app
             .stores(rt.brand.slug.as_str())
             .await?
             .into_iter()
+            .filter(|s| me.may_see(Channel::Store, Some(&s.id)))
             .map(|s| (s.id, s.name))
             .collect();
         if view.stores.is_empty() {
@@ -139,7 +183,7 @@ async fn home(
     if !view.query.is_empty() {
         let slug = rt.brand.slug.as_str();
         for c in state.app.find_customers(slug, &view.query).await? {
-            let orders = state
+            let orders: Vec<(String, String, String, String, String)> = state
                 .app
                 .orders(
                     slug,
@@ -151,6 +195,7 @@ async fn home(
                 )
                 .await?
                 .into_iter()
+                .filter(|o| me.may_see(o.channel, o.store_id.as_deref()))
                 .map(|o| {
                     (
                         o.id.to_string(),
@@ -172,6 +217,10 @@ async fn home(
                 .iter()
                 .map(|p| (p.name.clone(), format!("/store/p/{}?{carried}", p.id)))
                 .collect();
+            if orders.is_empty() && me.allowed.is_some() {
+                // Known only from another store's orders: not this clerk's to see.
+                continue;
+            }
             view.customers.push(CustomerView {
                 start,
                 name: c.name,
@@ -223,11 +272,15 @@ async fn choose(Form(form): Form<Choose>) -> Response {
     response
 }
 
-async fn sign_out() -> Response {
+async fn sign_out(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiResult<Response> {
+    if let Some(token) = cookie(&headers, super::staff::STAFF_COOKIE) {
+        state.app.sign_out(&token).await?;
+    }
     let mut response = see_other("/store");
     set_cookie(&mut response, KEY_COOKIE, "", "/store", 0);
     set_cookie(&mut response, STORE_COOKIE, "", "/store", 0);
-    response
+    set_cookie(&mut response, super::staff::STAFF_COOKIE, "", "/", 0);
+    Ok(response)
 }
 
 #[derive(Template)]
@@ -422,6 +475,7 @@ async fn order(
         .app
         .order(rt.brand.slug.as_str(), &OrderId::from(order))
         .await?;
+    visible(&state, &headers, o.channel, o.store_id.as_deref()).await?;
     let (to_pay, paid) = match &o.payment {
         Some(p) if p.status == PaymentStatus::AwaitingPayment => {
             (money(&p.currency, p.amount), false)
@@ -451,6 +505,8 @@ async fn paid(
 ) -> UiResult<Response> {
     let (rt, _) = at_store(&state, &headers).await?;
     let id = OrderId::from(order);
+    let o = state.app.order(rt.brand.slug.as_str(), &id).await?;
+    visible(&state, &headers, o.channel, o.store_id.as_deref()).await?;
     state
         .app
         .set_payment(rt.brand.slug.as_str(), &id, PaymentStatus::Paid)

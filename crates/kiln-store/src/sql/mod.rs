@@ -12,6 +12,7 @@ pub(crate) mod orders;
 pub(crate) mod passports;
 pub(crate) mod planning;
 pub(crate) mod platform;
+pub(crate) mod staff;
 pub(crate) mod webhooks;
 
 use kiln_domain::{Date, Decimal, ParseError, Timestamp};
@@ -534,6 +535,7 @@ macro_rules! impl_store {
         $crate::sql::planning::impl_planning!($store, $db);
         $crate::sql::webhooks::impl_webhooks!($store, $db);
         $crate::sql::passports::impl_passports!($store, $db);
+        $crate::sql::staff::impl_staff!($store, $db);
     };
 }
 

@@ -240,7 +240,7 @@ macro_rules! impl_orders {
                     if set { sql } else { unused }
                 };
                 let sql = format!(
-                    "SELECT o.id, c.email, o.channel, o.status, o.total, o.currency, \
+                    "SELECT o.id, c.email, o.channel, o.store_id, o.status, o.total, o.currency, \
                      o.promised_date, o.created_at FROM orders o JOIN customers c \
                      ON c.brand_id = o.brand_id AND c.id = o.customer_id \
                      WHERE o.brand_id = $1 AND {} AND {} AND {} AND {} \
@@ -270,6 +270,7 @@ macro_rules! impl_orders {
                             id: OrderId::from(text(r, "id")?),
                             customer_email: text(r, "email")?,
                             channel: parsed(&text(r, "channel")?)?,
+                            store_id: r.try_get("store_id")?,
                             status: parsed(&text(r, "status")?)?,
                             total: dec(&text(r, "total")?)?,
                             currency: text(r, "currency")?,

@@ -1,0 +1,256 @@
+//! Staff sign in with their email and password (`/sign-in`), into a session
+//! whose secret rides in an HttpOnly, SameSite cookie; and what each role
+//! may do in the console and store mode, checked for every request there
+//! before any handler ([`gate`], [`may`]).
+//!
+//! A brand API key still opens the console (for setting up a brand before
+//! it has staff); people do not need one.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use kiln_app::Error as AppError;
+use kiln_app::staff::StaffPrincipal;
+use kiln_domain::Role;
+use serde::Deserialize;
+
+use super::{UiResult, cookie, page, see_other, set_cookie};
+use crate::AppState;
+
+/// The session cookie: a random secret, never a key or a password.
+pub(super) const STAFF_COOKIE: &str = "kiln_staff";
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/sign-in", get(form).post(sign_in))
+        .route("/sign-out", post(sign_out))
+        .route("/sign-out-everywhere", post(sign_out_everywhere))
+}
+
+/// The signed-in staff member, if the request carries a live session.
+pub(super) async fn staff_of(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> UiResult<Option<StaffPrincipal>> {
+    match cookie(headers, STAFF_COOKIE) {
+        Some(token) => Ok(state.app.staff_session(&token).await?),
+        None => Ok(None),
+    }
+}
+
+/// Who the audit log names for a console change: the signed-in person, or
+/// the brand key the console was opened with.
+pub(super) async fn actor_of(
+    state: &AppState,
+    headers: &HeaderMap,
+    rt: &kiln_app::BrandRuntime,
+) -> UiResult<kiln_app::Actor> {
+    Ok(match staff_of(state, headers).await? {
+        Some(who) => who.actor(),
+        None => kiln_app::Actor::Staff(format!("console key {}", rt.brand.slug)),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "staff_signin.html")]
+pub(super) struct SignInPage {
+    pub problem: String,
+    pub email: String,
+    /// Where to go once signed in: `/console` or `/store`.
+    pub next: String,
+}
+
+impl SignInPage {
+    pub(super) fn to(next: &str) -> SignInPage {
+        SignInPage {
+            problem: String::new(),
+            email: String::new(),
+            next: next.into(),
+        }
+    }
+}
+
+async fn form() -> Response {
+    page(&SignInPage::to("/console"))
+}
+
+#[derive(Deserialize)]
+struct Fields {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Only the console or store mode, never an address from the form.
+fn next_of(next: &str, role: Role) -> &'static str {
+    match (next, role) {
+        (_, Role::StoreClerk) => "/store",
+        ("/store", Role::Admin) => "/store",
+        _ => "/console",
+    }
+}
+
+async fn sign_in(State(state): State<Arc<AppState>>, req: Request) -> UiResult<Response> {
+    let address = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let tls = req
+        .headers()
+        .get("x-forwarded-proto")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    let Form(f) = Form::<Fields>::from_request(req, &state)
+        .await
+        .map_err(|e| crate::error::ApiError::BadRequest {
+            detail: e.body_text(),
+            errors: Vec::new(),
+        })?;
+    let again = |problem: &str, status: StatusCode| {
+        let mut r = page(&SignInPage {
+            problem: problem.into(),
+            email: f.email.trim().chars().take(254).collect(),
+            next: if f.next == "/store" {
+                "/store"
+            } else {
+                "/console"
+            }
+            .into(),
+        });
+        *r.status_mut() = status;
+        r
+    };
+    match state.app.sign_in(&f.email, &f.password, address).await {
+        Ok(signed) => {
+            let mut response = see_other(next_of(&f.next, signed.member.role));
+            let max_age = kiln_app::staff::ABSOLUTE.as_secs();
+            super::set_session_cookie(&mut response, STAFF_COOKIE, &signed.token, max_age, tls);
+            Ok(response)
+        }
+        // The same words for an unknown email and a wrong password.
+        Err(AppError::Unauthorized) => Ok(again(
+            "That email and password do not match an account. Check both and try again.",
+            StatusCode::UNAUTHORIZED,
+        )),
+        Err(AppError::RateLimited(_)) => Ok(again(
+            "Too many failed sign-ins for this account or from this address. Wait 15 minutes and try again.",
+            StatusCode::TOO_MANY_REQUESTS,
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn sign_out(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiResult<Response> {
+    if let Some(token) = cookie(&headers, STAFF_COOKIE) {
+        state.app.sign_out(&token).await?;
+    }
+    let mut response = see_other("/sign-in");
+    set_cookie(&mut response, STAFF_COOKIE, "", "/", 0);
+    Ok(response)
+}
+
+async fn sign_out_everywhere(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> UiResult<Response> {
+    if let Some(who) = staff_of(&state, &headers).await? {
+        state.app.sign_out_everywhere(&who).await?;
+    }
+    let mut response = see_other("/sign-in");
+    set_cookie(&mut response, STAFF_COOKIE, "", "/", 0);
+    Ok(response)
+}
+
+/// Whether `role` may make this request to the console or store mode.
+/// Reading is `GET`; everything else changes something.
+pub fn may(role: Role, method: &Method, path: &str) -> bool {
+    let read = matches!(*method, Method::GET | Method::HEAD);
+    let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    let console = under("/console");
+    let store = under("/store");
+    if path == "/console/sign-out" || path == "/store/sign-out" {
+        return true;
+    }
+    let operation = path.starts_with("/console/work-orders/") && path.contains("/operations/");
+    match role {
+        Role::Admin => console || store,
+        Role::StoreClerk => store,
+        Role::Analyst => console && read,
+        // The queues, and starting and completing their operations.
+        Role::Operator => (read && path == "/console") || (!read && operation),
+        Role::Planner => {
+            console && (read || !(under("/console/catalog") || under("/console/webhooks")))
+        }
+        Role::ProductManager => console && (read || under("/console/catalog")),
+    }
+}
+
+/// Checks every console and store mode request of a signed-in staff member
+/// against [`may`]; a refusal is a 403 page that says so.
+pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let guarded = path == "/console"
+        || path.starts_with("/console/")
+        || path == "/store"
+        || path.starts_with("/store/");
+    if !guarded {
+        return next.run(req).await;
+    }
+    let who = match staff_of(&state, req.headers()).await {
+        Ok(who) => who,
+        Err(e) => return e.into_response(),
+    };
+    match who {
+        Some(who) if !may(who.member.role, req.method(), path) => {
+            tracing::info!(staff = %who.member.email, role = %who.member.role, path, "refused by role");
+            let mut r = page(&super::ErrorPage {
+                title: "Not for your role".into(),
+                detail: format!(
+                    "You are signed in as {} ({}), and this is not part of that role. Ask a brand admin if you need it.",
+                    who.member.name,
+                    who.member.role.as_str().replace('_', " ")
+                ),
+            });
+            *r.status_mut() = StatusCode::FORBIDDEN;
+            r
+        }
+        _ => next.run(req).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_role_may_do_its_job_only() {
+        let (get, post) = (&Method::GET, &Method::POST);
+        let op = "/console/work-orders/wo_1/operations/1/start";
+        assert!(may(Role::Operator, post, op));
+        assert!(may(Role::Operator, get, "/console"));
+        assert!(!may(Role::Operator, post, "/console/orders/ord_1/ship"));
+        assert!(!may(Role::Operator, get, "/console/orders"));
+        assert!(!may(Role::Analyst, post, "/console/downtimes"));
+        assert!(may(Role::Analyst, get, "/console/claims"));
+        assert!(may(Role::Planner, post, "/console/downtimes"));
+        assert!(may(Role::Planner, post, "/console/orders/ord_1/ship"));
+        assert!(!may(Role::Planner, post, "/console/catalog"));
+        assert!(may(Role::Planner, get, "/console/catalog"));
+        assert!(may(Role::ProductManager, post, "/console/catalog"));
+        assert!(!may(Role::ProductManager, post, "/console/downtimes"));
+        assert!(may(Role::StoreClerk, post, "/store/orders"));
+        assert!(!may(Role::StoreClerk, get, "/console"));
+        assert!(!may(Role::Planner, get, "/store"));
+        assert!(may(Role::Admin, post, "/console/webhooks/w/replay"));
+        assert!(may(Role::Analyst, post, "/console/sign-out"));
+    }
+}

@@ -1,0 +1,350 @@
+//! People, not keys (issue 16): staff sign in with an email and a password
+//! into a server-side session, each role does its job only, a store clerk
+//! sees their own store's orders only, sign-in is rate-limited without
+//! telling which emails have accounts, and a removed member is out at once.
+//! Runs on SQLite and, with `KILN_TEST_POSTGRES`, PostgreSQL.
+
+mod common;
+
+use common::*;
+use kiln_app::staff::DEMO_PASSWORD;
+use reqwest::StatusCode;
+use serde_json::json;
+
+api_tests!(
+    staff_sign_in_by_email_and_password_into_a_session,
+    sign_in_is_limited_and_says_nothing_of_which_emails_exist,
+    each_role_does_its_job_only,
+    a_store_clerk_sees_their_own_store_only,
+    a_removed_member_is_out_at_once,
+);
+
+fn email(app: &App, who: &str) -> String {
+    format!("{who}@{}.kiln.example", app.slug)
+}
+
+/// Signs in; the session cookie (`name=value`), or the refusal's status and page.
+async fn sign_in(app: &App, who: &str, password: &str) -> Result<String, (StatusCode, String)> {
+    let r = no_redirects()
+        .post(format!("{}/sign-in", app.base))
+        .form(&[
+            ("email", email(app, who).as_str()),
+            ("password", password),
+            ("next", "/console"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    if r.status() != StatusCode::SEE_OTHER {
+        return Err((r.status(), r.text().await.unwrap()));
+    }
+    let set = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("kiln_staff="))
+        .expect("a session cookie");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    Ok(set.split(';').next().unwrap().to_string())
+}
+
+async fn staffed(app: &App) {
+    app.kiln
+        .seed_demo_staff(&app.slug)
+        .await
+        .expect("demo staff");
+}
+
+async fn page(app: &App, cookie: &str, path: &str) -> (StatusCode, String) {
+    let r = no_redirects()
+        .get(format!("{}{path}", app.base))
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+async fn post(app: &App, cookie: &str, path: &str, form: &[(&str, &str)]) -> StatusCode {
+    no_redirects()
+        .post(format!("{}{path}", app.base))
+        .header(reqwest::header::COOKIE, cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn staff_sign_in_by_email_and_password_into_a_session(app: App) {
+    staffed(&app).await;
+    let cookie = sign_in(&app, "planner", DEMO_PASSWORD)
+        .await
+        .expect("signs in");
+    assert!(!cookie.contains(DEMO_PASSWORD) && !cookie.contains(&app.key));
+    let (status, console) = page(&app, &cookie, "/console").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        console.contains("Schedule by work centre"),
+        "not the console"
+    );
+    // Signing out ends the session on the server: the old cookie opens nothing.
+    assert!(
+        post(&app, &cookie, "/console/sign-out", &[])
+            .await
+            .is_redirection()
+    );
+    let (_, after) = page(&app, &cookie, "/console").await;
+    assert!(
+        after.contains("type=\"password\""),
+        "still signed in after signing out"
+    );
+    // Sign out everywhere ends every session of the person.
+    let a = sign_in(&app, "planner", DEMO_PASSWORD).await.unwrap();
+    let b = sign_in(&app, "planner", DEMO_PASSWORD).await.unwrap();
+    assert!(
+        post(&app, &a, "/sign-out-everywhere", &[])
+            .await
+            .is_redirection()
+    );
+    let (_, other) = page(&app, &b, "/console").await;
+    assert!(
+        other.contains("type=\"password\""),
+        "another session survived"
+    );
+}
+
+async fn sign_in_is_limited_and_says_nothing_of_which_emails_exist(app: App) {
+    staffed(&app).await;
+    let (s1, wrong) = sign_in(&app, "analyst", "not the password at all")
+        .await
+        .unwrap_err();
+    let (s2, unknown) = sign_in(&app, "nobody", "not the password at all")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (s1, s2),
+        (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+    );
+    let said = |page: &str| {
+        let at = page.find("role=\"alert\">").expect("a message") + 13;
+        page[at..at + page[at..].find('<').unwrap()].to_string()
+    };
+    assert_eq!(
+        said(&wrong),
+        said(&unknown),
+        "the answer tells which emails exist"
+    );
+    for _ in 0..4 {
+        let _ = sign_in(&app, "analyst", "still not the password").await;
+    }
+    // Five failures: the right password is refused too, for a while.
+    let (status, page) = sign_in(&app, "analyst", DEMO_PASSWORD).await.unwrap_err();
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.contains("Too many failed sign-ins"));
+    // Another account is not locked by it.
+    sign_in(&app, "operator", DEMO_PASSWORD)
+        .await
+        .expect("another account signs in");
+}
+
+async fn each_role_does_its_job_only(app: App) {
+    staffed(&app).await;
+    let day = today_plus(9);
+    let downtime = [
+        ("work_center", "kiln"),
+        ("from", day.as_str()),
+        ("to", day.as_str()),
+        ("reason", "roles"),
+    ];
+    let count = || async {
+        app.get("/downtimes").await.body["downtimes"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let n0 = count().await;
+    let analyst = sign_in(&app, "analyst", DEMO_PASSWORD).await.unwrap();
+    assert_eq!(
+        page(&app, &analyst, "/console/orders").await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        post(&app, &analyst, "/console/downtimes", &downtime).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(count().await, n0, "the analyst changed something");
+    let operator = sign_in(&app, "operator", DEMO_PASSWORD).await.unwrap();
+    assert_eq!(page(&app, &operator, "/console").await.0, StatusCode::OK);
+    assert_eq!(
+        page(&app, &operator, "/console/orders").await.0,
+        StatusCode::FORBIDDEN
+    );
+    let order = app.place_ok(&mug("roles@example.com")).await;
+    assert_eq!(
+        post(
+            &app,
+            &operator,
+            &format!("/console/orders/{order}/ship"),
+            &[("carrier", "DHL"), ("tracking", "1")]
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "an operator shipped"
+    );
+    let wo = work_orders_of(&app.order(&order).await).remove(0);
+    let started = post(
+        &app,
+        &operator,
+        &format!("/console/work-orders/{wo}/operations/1/start"),
+        &[],
+    )
+    .await;
+    assert!(
+        started.is_redirection(),
+        "the operator cannot start an operation: {started}"
+    );
+    let planner = sign_in(&app, "planner", DEMO_PASSWORD).await.unwrap();
+    assert!(
+        post(&app, &planner, "/console/downtimes", &downtime)
+            .await
+            .is_redirection()
+    );
+    assert_eq!(count().await, n0 + 1);
+    // The audit log names the person behind a change.
+    let id = app.get("/downtimes").await.body["downtimes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        post(
+            &app,
+            &planner,
+            &format!("/console/downtimes/{id}/cancel"),
+            &[]
+        )
+        .await
+        .is_redirection()
+    );
+    let audit = app.get("/audit").await.expect(StatusCode::OK).text;
+    assert!(
+        audit.contains(&format!("staff:{} (planner)", email(&app, "planner"))),
+        "{audit}"
+    );
+    assert_eq!(
+        post(&app, &planner, "/console/catalog", &[]).await,
+        StatusCode::FORBIDDEN
+    );
+    let clerk = sign_in(&app, "clerk", DEMO_PASSWORD).await.unwrap();
+    assert_eq!(
+        page(&app, &clerk, "/console").await.0,
+        StatusCode::FORBIDDEN
+    );
+    let admin = sign_in(&app, "admin", DEMO_PASSWORD).await.unwrap();
+    assert_eq!(
+        page(&app, &admin, "/console/webhooks").await.0,
+        StatusCode::OK
+    );
+}
+
+async fn a_store_clerk_sees_their_own_store_only(app: App) {
+    staffed(&app).await;
+    let members = app.kiln.staff(&app.slug).await.unwrap();
+    let clerk = members
+        .iter()
+        .find(|m| m.role == kiln_domain::Role::StoreClerk)
+        .unwrap();
+    let own = clerk.stores[0].clone();
+    let stores: Vec<String> = app
+        .kiln
+        .stores(&app.slug)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    let other = stores
+        .iter()
+        .find(|s| **s != own)
+        .expect("a second store")
+        .clone();
+    let at = |store: &str, email: &str, name: &str| {
+        let mut body = mug(email);
+        body["channel"] = json!("store");
+        body["store_id"] = json!(store);
+        body["customer"]["name"] = json!(name);
+        body
+    };
+    let mine = app
+        .place_ok(&at(&own, "own@example.com", "Own Shopper"))
+        .await;
+    let theirs = app
+        .place_ok(&at(&other, "other@example.com", "Other Shopper"))
+        .await;
+    let cookie = sign_in(&app, "clerk", DEMO_PASSWORD).await.unwrap();
+    let (status, home) = page(&app, &cookie, "/store").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        home.contains("Find a customer"),
+        "the clerk is not at their store"
+    );
+    assert!(!home.to_lowercase().contains(&format!("work at {other}")));
+    let (_, found) = page(&app, &cookie, "/store?customer=own%40example.com").await;
+    assert!(found.contains(&mine));
+    for q in ["other%40example.com", "Other+Shopper"] {
+        let (_, found) = page(&app, &cookie, &format!("/store?customer={q}")).await;
+        assert!(
+            !found.contains(&theirs)
+                && !found.contains("Other Shopper<")
+                && !found.contains("<strong>Other"),
+            "{q}"
+        );
+    }
+    assert_eq!(
+        page(&app, &cookie, &format!("/store/orders/{theirs}"))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        page(&app, &cookie, &format!("/store/orders/{mine}"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    // Choosing the other store does not open it.
+    let _ = post(&app, &cookie, "/store/choose", &[("store", other.as_str())]).await;
+    let (_, still) = page(&app, &cookie, "/store?customer=other%40example.com").await;
+    assert!(!still.contains(&theirs));
+}
+
+async fn a_removed_member_is_out_at_once(app: App) {
+    staffed(&app).await;
+    let cookie = sign_in(&app, "operator", DEMO_PASSWORD).await.unwrap();
+    assert_eq!(page(&app, &cookie, "/console").await.0, StatusCode::OK);
+    let members = app.kiln.staff(&app.slug).await.unwrap();
+    let operator = members
+        .iter()
+        .find(|m| m.role == kiln_domain::Role::Operator)
+        .unwrap();
+    app.kiln
+        .remove_staff(&kiln_app::Actor::Cli, &app.slug, &operator.id)
+        .await
+        .unwrap();
+    let (_, page_after) = page(&app, &cookie, "/console").await;
+    assert!(
+        page_after.contains("type=\"password\""),
+        "a removed member is still in"
+    );
+    assert_eq!(
+        sign_in(&app, "operator", DEMO_PASSWORD)
+            .await
+            .unwrap_err()
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+}
