@@ -931,7 +931,7 @@ await step("previews: each sneaker style and size, and each shirt size, draws di
   await ctx.close();
 });
 
-await step("roles: the analyst reads but cannot mark a work centre down; the operator cannot open the orders", async () => {
+await step("roles: the analyst reads but cannot mark a work centre down; the operator cannot open the orders; the admin manages staff", async () => {
   const ctx = await newContext({ viewport: { width: 1280, height: 900 } });
   const a = await ctx.newPage();
   await a.goto(BASE + "/console");
@@ -952,6 +952,19 @@ await step("roles: the analyst reads but cannot mark a work centre down; the ope
   const orders = await o.goto(BASE + "/console/orders");
   check(orders.status() === 403, `the operator opened the orders list (${orders.status()})`);
   await octx.close();
+  // The brand admin sees who works here, with a role each, and can invite.
+  const actx = await newContext({ viewport: { width: 390, height: 844 } });
+  const ad = await actx.newPage();
+  await ad.goto(BASE + "/console");
+  await signInAs(ad, "admin");
+  await ad.goto(BASE + "/console/staff");
+  const people = await ad.getByRole("main").innerText();
+  check(Object.values(STAFF).every((e) => people.includes(e)), "the staff page does not list every demo account");
+  check(await ad.getByRole("button", { name: "Send the invitation" }).count(), "the staff page has no invitation form");
+  await allLabelled(ad, "staff page");
+  await fitsWidth(ad, "staff page");
+  await shot(ad, "10-staff");
+  await actx.close();
 });
 
 await step("console on a phone: orders, an order's page and every action in reach without sideways scrolling", async () => {

@@ -25,9 +25,11 @@ pub mod demo;
 pub mod error;
 pub mod factory;
 mod flow;
+pub mod invitations;
 pub mod keys;
 pub mod labels;
 pub mod live;
+pub mod mail;
 pub mod orders;
 pub mod passport;
 pub mod payment;
@@ -53,6 +55,9 @@ pub struct Config {
     /// Where webhooks may be sent: loopback and private addresses are
     /// refused unless allowed (server-side request forgery).
     pub webhook_policy: webhooks::AddressPolicy,
+    /// Where mail to staff (invitations, password resets) is written, one
+    /// file per message; none: no mail can be sent.
+    pub mail_dir: Option<std::path::PathBuf>,
 }
 
 /// The platform's use cases over one store.
@@ -80,6 +85,11 @@ impl App {
             outbox,
             attempts: staff::Attempts::default(),
         })
+    }
+
+    /// Where mail is written, when it is (see [`Config::mail_dir`]).
+    pub fn mail_dir(&self) -> Option<&std::path::Path> {
+        self.config.mail_dir.as_deref()
     }
 
     /// The store, for the shell's health check.

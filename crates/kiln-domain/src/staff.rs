@@ -60,3 +60,24 @@ pub struct StaffSession {
     pub last_seen_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
 }
+
+words!(
+    /// What a one-time link mailed to a staff member is for.
+    TokenPurpose, "token purpose" {
+        /// Set a first password after being invited.
+        Invite = "invite",
+        /// Set a new password after asking for one.
+        Reset = "reset",
+    }
+);
+
+/// A one-time link's secret as the store keeps it (its SHA-256).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffToken {
+    pub token_hash: String,
+    pub brand_id: BrandId,
+    pub staff_id: StaffId,
+    pub purpose: TokenPurpose,
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+}

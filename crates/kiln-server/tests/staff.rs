@@ -17,6 +17,7 @@ api_tests!(
     each_role_does_its_job_only,
     a_store_clerk_sees_their_own_store_only,
     a_removed_member_is_out_at_once,
+    an_invited_person_sets_a_password_and_resets_it_by_mail,
 );
 
 fn email(app: &App, who: &str) -> String {
@@ -346,5 +347,140 @@ async fn a_removed_member_is_out_at_once(app: App) {
             .unwrap_err()
             .0,
         StatusCode::UNAUTHORIZED
+    );
+}
+
+/// The newest mail to `to` in the app's mail directory, and the link's token.
+fn mailed_token(app: &App, to: &str) -> Option<String> {
+    let dir = app.kiln.mail_dir()?;
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    files.sort();
+    let text = files
+        .iter()
+        .rev()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .find(|t| t.contains(&format!("To: {to}\r\n")))?;
+    let at = text.find("token=")? + 6;
+    Some(
+        text[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect(),
+    )
+}
+
+async fn an_invited_person_sets_a_password_and_resets_it_by_mail(app: App) {
+    staffed(&app).await;
+    let admin = sign_in(&app, "admin", DEMO_PASSWORD).await.unwrap();
+    let to = email(&app, "newplanner");
+    let invited = post(
+        &app,
+        &admin,
+        "/console/staff",
+        &[
+            ("name", "Nia New"),
+            ("email", to.as_str()),
+            ("role", "planner"),
+            ("store", ""),
+        ],
+    )
+    .await;
+    assert!(invited.is_redirection());
+    let (_, list) = page(&app, &admin, "/console/staff").await;
+    assert!(
+        list.contains("Nia New") && list.contains("invited"),
+        "not listed as invited"
+    );
+    let token = mailed_token(&app, &to).expect("an invitation mail with a link");
+    // Not signed in before a password is set.
+    assert!(
+        sign_in(&app, "newplanner", "anything at all here")
+            .await
+            .is_err()
+    );
+    let set = |token: String, password: &'static str| {
+        let app = &app;
+        async move {
+            no_redirects()
+                .post(format!("{}/staff/password", app.base))
+                .form(&[
+                    ("token", token.as_str()),
+                    ("password", password),
+                    ("again", password),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    assert!(
+        set(token.clone(), "password1234")
+            .await
+            .contains("common passwords")
+    );
+    assert!(
+        set(token.clone(), "a long enough new secret")
+            .await
+            .contains("Your password is set")
+    );
+    assert!(
+        set(token.clone(), "another long new secret")
+            .await
+            .contains("expired or was used")
+    );
+    let session = sign_in(&app, "newplanner", "a long enough new secret")
+        .await
+        .expect("signs in");
+    assert_eq!(page(&app, &session, "/console").await.0, StatusCode::OK);
+    // The planner cannot manage staff.
+    assert_eq!(
+        page(&app, &session, "/console/staff").await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    // A reset: the same answer for an unknown email, which gets no mail.
+    let forgot = |email: String| {
+        let app = &app;
+        async move {
+            no_redirects()
+                .post(format!("{}/sign-in/forgot", app.base))
+                .form(&[("email", email.as_str())])
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let unknown = email(&app, "nobody");
+    let (a, b) = (forgot(unknown.clone()).await, forgot(to.clone()).await);
+    assert!(a.contains("If that email has a staff account") && a == b);
+    assert!(mailed_token(&app, &unknown).is_none());
+    let reset = mailed_token(&app, &to).expect("a reset mail");
+    assert_ne!(reset, token);
+    assert!(
+        set(reset, "my newer long secret")
+            .await
+            .contains("Your password is set")
+    );
+    // Resetting ends the sessions the person had.
+    let (_, after) = page(&app, &session, "/console").await;
+    assert!(
+        after.contains("type=\"password\""),
+        "a session survived the reset"
+    );
+    assert!(
+        sign_in(&app, "newplanner", "my newer long secret")
+            .await
+            .is_ok()
     );
 }

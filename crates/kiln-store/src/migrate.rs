@@ -52,4 +52,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0011_after_sales_orders.sql"),
     ),
     (12, "staff", include_str!("../migrations/0012_staff.sql")),
+    (
+        13,
+        "staff tokens",
+        include_str!("../migrations/0013_staff_tokens.sql"),
+    ),
 ];

@@ -381,4 +381,15 @@ pub trait StaffStore: Send + Sync + 'static {
     async fn revoke_session(&self, token_hash: &str, at: Timestamp) -> Result<()>;
     /// Revokes every session of an account ("sign out everywhere").
     async fn revoke_sessions(&self, brand: &BrandId, id: &StaffId, at: Timestamp) -> Result<u64>;
+    async fn add_staff_token(&self, token: &StaffToken) -> Result<()>;
+    async fn staff_token(&self, token_hash: &str) -> Result<Option<StaffToken>>;
+    /// Uses a one-time link: marks it used (if unused and unexpired at
+    /// `at`), sets the member's password and ends their sessions, in one
+    /// transaction. `false` when the link was used or expired.
+    async fn use_staff_token(
+        &self,
+        token_hash: &str,
+        at: Timestamp,
+        password_hash: &str,
+    ) -> Result<bool>;
 }

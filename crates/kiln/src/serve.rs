@@ -14,7 +14,7 @@ pub struct StoreArgs {
     /// `postgres://...` or `sqlite://PATH`; default: `kiln.db` in the data directory.
     #[arg(long)]
     database: Option<String>,
-    /// Where the embedded database lives.
+    /// Where the embedded database lives, and mail to staff (`mail/`).
     #[arg(long, default_value = "data")]
     data_dir: PathBuf,
 }
@@ -78,6 +78,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = Config::default();
     config.webhook_policy.allow_loopback = args.webhook_allow_loopback || args.demo;
     config.webhook_policy.allow_private = args.webhook_allow_private;
+    // Invitations and password resets, one file each (see kiln_app::mail).
+    config.mail_dir = Some(args.store.data_dir.join("mail"));
     let first_start = !store.has_admin_keys().await?;
     let app = App::new(store.clone(), config);
     if args.demo || first_start {

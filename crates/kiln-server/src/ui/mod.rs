@@ -18,6 +18,7 @@ mod pos;
 mod pos_claims;
 mod shop;
 mod staff;
+mod staff_admin;
 mod verify;
 
 use std::fmt::Write as _;
@@ -51,6 +52,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(pos_claims::routes())
         .merge(platform::routes())
         .merge(staff::routes())
+        .merge(staff_admin::routes())
 }
 
 pub use staff::gate;

@@ -180,6 +180,10 @@ pub fn may(role: Role, method: &Method, path: &str) -> bool {
     if path == "/console/sign-out" || path == "/store/sign-out" {
         return true;
     }
+    if under("/console/staff") {
+        // Who works here, inviting and removing: admins only.
+        return role == Role::Admin;
+    }
     let operation = path.starts_with("/console/work-orders/") && path.contains("/operations/");
     match role {
         Role::Admin => console || store,
@@ -252,5 +256,8 @@ mod tests {
         assert!(!may(Role::Planner, get, "/store"));
         assert!(may(Role::Admin, post, "/console/webhooks/w/replay"));
         assert!(may(Role::Analyst, post, "/console/sign-out"));
+        assert!(!may(Role::Planner, get, "/console/staff"));
+        assert!(!may(Role::Analyst, get, "/console/staff"));
+        assert!(may(Role::Admin, post, "/console/staff"));
     }
 }

@@ -96,6 +96,8 @@ pub async fn open_store(backend: Backend, test: &str) -> Option<(Arc<dyn Store>,
 pub fn config() -> kiln_app::Config {
     let mut config = kiln_app::Config::default();
     config.webhook_policy.allow_loopback = true;
+    config.mail_dir =
+        Some(std::env::temp_dir().join(format!("kiln-mail-{}", uuid::Uuid::now_v7().simple())));
     config
 }
 

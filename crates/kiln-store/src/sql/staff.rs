@@ -218,6 +218,94 @@ macro_rules! impl_staff {
                 .await?
                 .rows_affected())
             }
+
+            async fn add_staff_token(&self, t: &StaffToken) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO staff_tokens (token_hash, brand_id, staff_id, purpose, \
+                     expires_at, used_at) VALUES ($1, $2, $3, $4, $5, NULL)",
+                )
+                .bind(&t.token_hash)
+                .bind(t.brand_id.as_str())
+                .bind(t.staff_id.as_str())
+                .bind(t.purpose.as_str())
+                .bind(t.expires_at.as_millisecond())
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            async fn staff_token(&self, token_hash: &str) -> Result<Option<StaffToken>> {
+                sqlx::query(
+                    "SELECT token_hash, brand_id, staff_id, purpose, expires_at, used_at \
+                     FROM staff_tokens WHERE token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(&self.read)
+                .await?
+                .map(|r| {
+                    Ok(StaffToken {
+                        token_hash: text(&r, "token_hash")?,
+                        brand_id: BrandId::from(text(&r, "brand_id")?),
+                        staff_id: StaffId::from(text(&r, "staff_id")?),
+                        purpose: parsed(&text(&r, "purpose")?)?,
+                        expires_at: ts(int(&r, "expires_at")?)?,
+                        used_at: opt_ts(r.try_get("used_at")?)?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn use_staff_token(
+                &self,
+                token_hash: &str,
+                at: Timestamp,
+                password_hash: &str,
+            ) -> Result<bool> {
+                let mut tx = self.write.begin().await?;
+                let Some(r) = sqlx::query(
+                    "SELECT brand_id, staff_id FROM staff_tokens WHERE token_hash = $1 \
+                     AND used_at IS NULL AND expires_at > $2",
+                )
+                .bind(token_hash)
+                .bind(at.as_millisecond())
+                .fetch_optional(&mut *tx)
+                .await?
+                else {
+                    return Ok(false);
+                };
+                let (brand, staff) = (text(&r, "brand_id")?, text(&r, "staff_id")?);
+                let used = sqlx::query(
+                    "UPDATE staff_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
+                )
+                .bind(at.as_millisecond())
+                .bind(token_hash)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if used != 1 {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "UPDATE staff SET password_hash = $1 \
+                     WHERE brand_id = $2 AND id = $3 AND removed_at IS NULL",
+                )
+                .bind(password_hash)
+                .bind(&brand)
+                .bind(&staff)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE staff_sessions SET revoked_at = $1 \
+                     WHERE brand_id = $2 AND staff_id = $3 AND revoked_at IS NULL",
+                )
+                .bind(at.as_millisecond())
+                .bind(&brand)
+                .bind(&staff)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
         }
     };
 }
