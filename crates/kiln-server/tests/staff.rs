@@ -18,6 +18,7 @@ api_tests!(
     a_store_clerk_sees_their_own_store_only,
     a_removed_member_is_out_at_once,
     an_invited_person_sets_a_password_and_resets_it_by_mail,
+    every_console_and_store_route_is_checked_for_every_role,
 );
 
 fn email(app: &App, who: &str) -> String {
@@ -483,4 +484,143 @@ async fn an_invited_person_sets_a_password_and_resets_it_by_mail(app: App) {
             .await
             .is_ok()
     );
+}
+
+/// Every console and store mode route, with the roles that may use it:
+/// A admin, M product manager, P planner, O operator, C store clerk, Y
+/// analyst. Sample ids need not exist: a refusal by role comes first.
+const ROUTES: &[(&str, &str, &str)] = &[
+    ("GET", "/console", "AMPOY"),
+    ("POST", "/console/sign-in", "A"),
+    ("POST", "/console/sign-out", "AMPOCY"),
+    ("GET", "/console/orders", "AMPY"),
+    ("GET", "/console/orders/ord_x", "AMPY"),
+    ("GET", "/console/orders/ord_x/ship", "AMPY"),
+    ("POST", "/console/orders/ord_x/ship", "AP"),
+    ("POST", "/console/orders/ord_x/paid", "AP"),
+    ("GET", "/console/orders/ord_x/labels", "AMPY"),
+    ("POST", "/console/shipments/shp_x/delivered", "AP"),
+    (
+        "POST",
+        "/console/work-orders/wo_x/operations/1/start",
+        "APO",
+    ),
+    ("GET", "/console/work-orders/wo_x/labels", "AMPY"),
+    ("GET", "/console/units/S1/label", "AMPY"),
+    ("POST", "/console/units/S1/claims", "AP"),
+    ("GET", "/console/claims", "AMPY"),
+    ("POST", "/console/claims/clm_x/decision", "AP"),
+    ("POST", "/console/downtimes", "AP"),
+    ("POST", "/console/downtimes/dwn_x/cancel", "AP"),
+    ("POST", "/console/resequence", "AP"),
+    ("POST", "/console/purchase-suggestions/pur_x/receive", "AP"),
+    ("GET", "/console/demand", "AMPY"),
+    ("POST", "/console/demand/purchases", "AP"),
+    ("GET", "/console/catalog", "AMPY"),
+    ("POST", "/console/catalog", "AM"),
+    ("GET", "/console/webhooks", "AMPY"),
+    ("POST", "/console/webhooks/wh_x/replay", "A"),
+    ("GET", "/console/staff", "A"),
+    ("POST", "/console/staff", "A"),
+    ("POST", "/console/staff/stf_x/remove", "A"),
+    ("GET", "/store", "AC"),
+    ("POST", "/store/sign-in", "AC"),
+    ("POST", "/store/choose", "AC"),
+    ("POST", "/store/sign-out", "AMPOCY"),
+    ("GET", "/store/p/mug", "AC"),
+    ("GET", "/store/p/mug/panel", "AC"),
+    ("POST", "/store/orders", "AC"),
+    ("GET", "/store/orders/ord_x", "AC"),
+    ("POST", "/store/orders/ord_x/paid", "AC"),
+    ("GET", "/store/claims", "AC"),
+    ("POST", "/store/claims", "AC"),
+    ("GET", "/store/claims/clm_x", "AC"),
+];
+
+/// The routes the web UI's source declares under /console and /store, as
+/// `(METHOD, path)`: read from `src/ui/*.rs`, so a new route that is not in
+/// [`ROUTES`] fails the walk below.
+fn declared_routes() -> Vec<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui");
+    let mut out = Vec::new();
+    for file in std::fs::read_dir(dir).unwrap().flatten() {
+        let text = std::fs::read_to_string(file.path()).unwrap();
+        for part in text.split(".route(").skip(1) {
+            let Some(path) = part
+                .trim_start()
+                .strip_prefix('"')
+                .and_then(|p| p.split('"').next())
+            else {
+                continue;
+            };
+            if !(path.starts_with("/console") || path.starts_with("/store")) {
+                continue;
+            }
+            // The route's own methods: up to the end of `routes()`.
+            let methods = part.split("\n}").next().unwrap_or_default();
+            for (token, method) in [("get(", "GET"), ("post(", "POST"), ("delete(", "DELETE")] {
+                if methods.contains(token) {
+                    out.push((method.to_string(), path.to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The route pattern of a walked path (`/console/orders/ord_x` →
+/// `/console/orders/{order}`), segment by segment.
+fn fits(pattern: &str, path: &str) -> bool {
+    let (p, q): (Vec<_>, Vec<_>) = (pattern.split('/').collect(), path.split('/').collect());
+    p.len() == q.len() && p.iter().zip(&q).all(|(a, b)| a.starts_with('{') || a == b)
+}
+
+async fn every_console_and_store_route_is_checked_for_every_role(app: App) {
+    // The table covers every declared route.
+    for (method, pattern) in declared_routes() {
+        assert!(
+            ROUTES
+                .iter()
+                .any(|(m, p, _)| *m == method && fits(&pattern, p)),
+            "{method} {pattern} is not in ROUTES: say which roles may use it"
+        );
+    }
+    staffed(&app).await;
+    let roles = [
+        ('A', "admin"),
+        ('M', "products"),
+        ('P', "planner"),
+        ('O', "operator"),
+        ('C', "clerk"),
+        ('Y', "analyst"),
+    ];
+    for (code, who) in roles {
+        let cookie = sign_in(&app, who, DEMO_PASSWORD).await.unwrap();
+        for (method, path, allowed) in ROUTES {
+            // Signing out ends the session the walk needs: checked above.
+            if path.ends_with("/sign-out") {
+                continue;
+            }
+            let req = no_redirects()
+                .request(
+                    reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                    format!("{}{path}", app.base),
+                )
+                .header(reqwest::header::COOKIE, &cookie);
+            let req = if *method == "POST" {
+                req.form(&[("x", "1")])
+            } else {
+                req
+            };
+            let r = req.send().await.unwrap();
+            let status = r.status();
+            let refused = status == StatusCode::FORBIDDEN
+                && r.text().await.unwrap().contains("Not for your role");
+            assert_eq!(
+                !refused,
+                allowed.contains(code),
+                "{who} {method} {path}: {status}"
+            );
+        }
+    }
 }

@@ -63,6 +63,19 @@ struct ClaimsPage {
     tables: Vec<TallyTable>,
 }
 
+/// A claim in a line: its kind, the customer's words and the parts.
+pub(super) fn what(c: &kiln_domain::Claim) -> String {
+    let kind = match c.kind {
+        ClaimKind::Warranty => "Warranty claim",
+        ClaimKind::Return => "Return",
+    };
+    if c.parts.is_empty() {
+        format!("{kind}: {}", c.reason)
+    } else {
+        format!("{kind}: {} ({})", c.reason, c.parts.join(", "))
+    }
+}
+
 async fn report(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiResult<Response> {
     let rt = require(&state, &headers).await?;
     let r = state.app.claims_report(rt.brand.slug.as_str()).await?;
@@ -137,19 +150,7 @@ async fn report(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiRes
         .map(|c| WaitingRow {
             id: c.id.to_string(),
             serial: c.serial.clone(),
-            what: format!(
-                "{}: {}{}",
-                match c.kind {
-                    ClaimKind::Warranty => "Warranty claim",
-                    ClaimKind::Return => "Return",
-                },
-                c.reason,
-                if c.parts.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", c.parts.join(", "))
-                }
-            ),
+            what: what(c),
             opened: super::minute(c.created_at),
             order_url: format!("/console/orders/{}", c.order_id),
         })
@@ -221,15 +222,7 @@ async fn open(
                 ),
             ),
             Err(AppError::Invalid { errors, detail }) => {
-                let why = if errors.is_empty() {
-                    detail
-                } else {
-                    errors
-                        .iter()
-                        .map(|e| e.message.clone())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                };
+                let why = super::why_refused(&errors, detail);
                 super::redirect_with(
                     &back,
                     super::Flash::Problem,

@@ -196,6 +196,20 @@ pub(super) fn spend_flash(headers: &HeaderMap, mut response: Response) -> Respon
     response
 }
 
+/// Why a request was refused, in one sentence: each field's message, or
+/// the refusal's own when it names no field.
+pub(super) fn why_refused(errors: &[kiln_app::FieldError], detail: String) -> String {
+    if errors.is_empty() {
+        detail
+    } else {
+        errors
+            .iter()
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 pub fn money(currency: &str, amount: Decimal) -> String {
     let amount = amount.round_dp(2);
     match currency {

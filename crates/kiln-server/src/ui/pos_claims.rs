@@ -109,15 +109,7 @@ async fn open(
             format!("No unit of this brand has the serial “{serial}”: check the label."),
         )),
         Err(AppError::Invalid { errors, detail }) => {
-            let why = if errors.is_empty() {
-                detail
-            } else {
-                errors
-                    .iter()
-                    .map(|e| e.message.clone())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            };
+            let why = super::why_refused(&errors, detail);
             Ok(again(f, format!("The claim was not opened: {why}.")))
         }
         Err(e) => Err(e.into()),
@@ -163,20 +155,8 @@ async fn show(
         store_name: store.name,
         id: c.id.to_string(),
         passport: format!("/shop/{}/21/{}", rt.brand.slug, c.serial),
+        what: super::claims::what(&c),
         serial: c.serial,
-        what: format!(
-            "{}: {}{}",
-            match c.kind {
-                ClaimKind::Warranty => "Warranty repair",
-                ClaimKind::Return => "Return",
-            },
-            c.reason,
-            if c.parts.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", c.parts.join(", "))
-            }
-        ),
         warranty: if c.in_warranty {
             "under warranty"
         } else {

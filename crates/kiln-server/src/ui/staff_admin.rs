@@ -168,15 +168,7 @@ async fn invite(
                 ),
             ),
             Err(AppError::Invalid { errors, detail }) => {
-                let why = if errors.is_empty() {
-                    detail
-                } else {
-                    errors
-                        .iter()
-                        .map(|e| e.message.clone())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                };
+                let why = super::why_refused(&errors, detail);
                 super::redirect_with(
                     &back,
                     super::Flash::Problem,
