@@ -111,6 +111,8 @@ async fn path_brand(parts: &mut Parts, state: &Arc<AppState>) -> Result<String, 
 pub struct MaybeAuthorized<N: Needs> {
     /// The brand's slug from the path.
     pub slug: String,
+    /// Whether a key with the scope came with the request.
+    pub authorized: bool,
     _needs: PhantomData<N>,
 }
 
@@ -121,10 +123,10 @@ impl<N: Needs> FromRequestParts<Arc<AppState>> for MaybeAuthorized<N> {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let slug = if parts
+        let authorized = parts
             .headers
-            .contains_key(axum::http::header::AUTHORIZATION)
-        {
+            .contains_key(axum::http::header::AUTHORIZATION);
+        let slug = if authorized {
             Authorized::<N>::from_request_parts(parts, state)
                 .await?
                 .slug()
@@ -134,6 +136,7 @@ impl<N: Needs> FromRequestParts<Arc<AppState>> for MaybeAuthorized<N> {
         };
         Ok(MaybeAuthorized {
             slug,
+            authorized,
             _needs: PhantomData,
         })
     }

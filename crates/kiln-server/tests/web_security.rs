@@ -12,6 +12,7 @@ api_tests!(
     every_response_carries_the_security_headers,
     a_console_post_from_another_site_is_refused,
     the_api_takes_only_json_bodies,
+    without_a_key_only_an_online_order_can_be_placed,
 );
 
 async fn every_response_carries_the_security_headers(app: App) {
@@ -176,4 +177,26 @@ async fn the_api_takes_only_json_bodies(app: App) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+async fn without_a_key_only_an_online_order_can_be_placed(app: App) {
+    let mut store = mug("counter@example.com");
+    store["channel"] = serde_json::json!("store");
+    store["store_id"] = serde_json::json!("london");
+    let mut b2b = mug("buyer@example.com");
+    b2b["channel"] = serde_json::json!("b2b");
+    let path = format!("/api/v1/brands/{}/orders", app.slug);
+    for body in [&store, &b2b] {
+        app.call("POST", &path, None, Some(body))
+            .await
+            .problem(StatusCode::UNAUTHORIZED);
+    }
+    // An online order is the storefront's public checkout.
+    app.call("POST", &path, None, Some(&mug("online@example.com")))
+        .await
+        .expect(StatusCode::CREATED);
+    // With the brand's key, any channel.
+    app.call("POST", &path, Some(&app.key), Some(&store))
+        .await
+        .expect(StatusCode::CREATED);
 }

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use kiln_app::orders::{OrderRequest, idempotency_key};
-use kiln_domain::{Order, OrderId, OrderQuery, OrderSummary};
+use kiln_domain::{Channel, Order, OrderId, OrderQuery, OrderSummary};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -25,8 +25,9 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
 
 /// Place an order. Send an `Idempotency-Key` header: a retry with the same
 /// key and body returns the same order and creates nothing new. Without an
-/// `Authorization` header this is a public checkout; a key that is sent must
-/// hold `orders:write`.
+/// `Authorization` header this is a public checkout: channel `online` only
+/// (a store, B2B or API order without a key is 401); a key that is sent
+/// must hold `orders:write`. The body must be `application/json` (415).
 #[utoipa::path(post, path = "/brands/{brand}/orders", tag = "orders",
     params(("brand" = String, Path, description = "brand slug"),
            ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
@@ -37,6 +38,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
               (status = 403, body = Problem, description = "the key lacks orders:write"),
               (status = 404, body = Problem),
               (status = 409, body = Problem, description = "the factory cannot plan it"),
+              (status = 415, body = Problem, description = "the body is not declared as JSON"),
               (status = 422, body = Problem), (status = 503, body = Problem)))]
 async fn place_order(
     State(state): State<Arc<AppState>>,
@@ -58,6 +60,11 @@ async fn place_order(
     };
     json_declared(&headers)?;
     let req: OrderRequest = parse_json(&body)?;
+    // Without a key, only what a shopper could do at the storefront: an
+    // online order. A store, B2B or API order speaks for the brand.
+    if !caller.authorized && (req.channel != Channel::Online || req.store_id.is_some()) {
+        return Err(ApiError::App(kiln_app::Error::Unauthorized));
+    }
     let order = state.app.place_order(&caller.slug, key, req).await?;
     Ok((StatusCode::CREATED, Json(order)))
 }
