@@ -13,6 +13,7 @@ api_tests!(
     a_console_post_from_another_site_is_refused,
     the_api_takes_only_json_bodies,
     without_a_key_only_an_online_order_can_be_placed,
+    what_people_type_is_shown_escaped_everywhere,
 );
 
 async fn every_response_carries_the_security_headers(app: App) {
@@ -199,4 +200,107 @@ async fn without_a_key_only_an_online_order_can_be_placed(app: App) {
     app.call("POST", &path, Some(&app.key), Some(&store))
         .await
         .expect(StatusCode::CREATED);
+}
+
+/// A script, as a hostile customer types it.
+const SCRIPT: &str = "<script>alert(1)</script>";
+
+/// Whether `page` shows `SCRIPT` as markup (raw) anywhere.
+fn raw_script(page: &str) -> bool {
+    page.contains("<script>alert(1)")
+}
+
+async fn what_people_type_is_shown_escaped_everywhere(app: App) {
+    let http = no_redirects();
+    let console = console_cookie(&app, &http).await;
+    // A store order (with the key) whose customer and address carry a script,
+    // and a claim whose reason does.
+    let mut body = order_body(
+        "xss@example.com",
+        "mug",
+        serde_json::json!({ "size": "M", "shape": "classic", "glaze": "#1d3557", "pattern": "none", "engraving": "A&B" }),
+        1,
+    );
+    body["customer"]["name"] = serde_json::json!(format!("{SCRIPT} Tester"));
+    body["ship_to"]["name"] = serde_json::json!(format!("{SCRIPT} Tester"));
+    body["ship_to"]["line1"] = serde_json::json!(format!("1 {SCRIPT} Street"));
+    body["channel"] = serde_json::json!("store");
+    body["store_id"] = serde_json::json!("london");
+    let path = format!("/api/v1/brands/{}/orders", app.slug);
+    let placed = app
+        .call("POST", &path, Some(&app.key), Some(&body))
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
+    let order = placed["id"].as_str().unwrap().to_string();
+    let token_page = {
+        let o = app
+            .kiln
+            .order(&app.slug, &kiln_domain::OrderId::from(order.clone()))
+            .await
+            .unwrap();
+        format!("/shop/{}/orders/{order}?token={}", app.slug, o.access_token)
+    };
+    // Made, so that it has a unit, a label and a claim.
+    for wo in work_orders_of(&app.order(&order).await) {
+        let w = app.get(&format!("/work-orders/{wo}")).await.body;
+        for op in w["operations"].as_array().unwrap() {
+            let seq = op["seq"].as_i64().unwrap();
+            for act in ["start", "complete"] {
+                app.post(
+                    &format!("/work-orders/{wo}/operations/{seq}/{act}"),
+                    &serde_json::json!({}),
+                )
+                .await
+                .expect(StatusCode::OK);
+            }
+        }
+    }
+    let serial = app.get(&format!("/orders/{order}/units")).await.body["units"][0]["serial"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post(
+        &format!("/units/{serial}/claims"),
+        &serde_json::json!({ "kind": "warranty", "reason": format!("It broke {SCRIPT}") }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let store = store_mode_cookie(&app, &http, "london").await;
+    let pages: Vec<(String, &str)> = vec![
+        (format!("/console/orders/{order}"), console.as_str()),
+        ("/console/orders".into(), console.as_str()),
+        ("/console".into(), console.as_str()),
+        ("/console/claims".into(), console.as_str()),
+        (format!("/console/orders/{order}/labels"), console.as_str()),
+        (format!("/store/orders/{order}"), store.as_str()),
+        ("/store?customer=xss%40example.com".into(), store.as_str()),
+        (token_page, ""),
+        (format!("/shop/{}/21/{serial}", app.slug), ""),
+        (format!("/shop/{}/p/mug?engraving=A%26B", app.slug), ""),
+    ];
+    let mut escaped = 0;
+    for (path, cookie) in &pages {
+        let r = http
+            .get(format!("{}{path}", app.base))
+            .header(reqwest::header::COOKIE, *cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let text = r.text().await.unwrap();
+        assert!(!raw_script(&text), "{path} shows the script as markup");
+        if text.contains("&lt;script&gt;alert(1)") || text.contains("&#60;script&#62;alert(1)") {
+            escaped += 1;
+        }
+        // An ampersand in an engraving never breaks the SVG preview.
+        assert!(
+            !text.contains(">A&B<"),
+            "{path}: a raw & in the page or its SVG"
+        );
+    }
+    assert!(
+        escaped >= 6,
+        "the script was shown escaped on only {escaped} pages"
+    );
 }

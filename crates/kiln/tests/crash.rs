@@ -136,7 +136,7 @@ fn order_body(client: usize, n: usize) -> Value {
             "postal_code": "ST1 1AA",
             "country": "GB"
         },
-        "channel": "api",
+        "channel": "online",
         "lines": [{ "product": "mug", "selections": { "size": size, "glaze": glaze }, "quantity": 1 }]
     })
 }

@@ -11,7 +11,7 @@ pub fn order(n: u64, product: &str, email_prefix: &str) -> Value {
         "customer": {"name": "Bench Buyer", "email": format!("{email_prefix}{}@example.com", n % 1000)},
         "ship_to": {"name": "Bench Buyer", "line1": "1 Test Street", "city": "Leeds",
                     "postal_code": "LS1 1AA", "country": "GB"},
-        "channel": "api",
+        "channel": "online",
         "lines": [{"product": product, "selections": {}, "quantity": 1}],
     })
 }
