@@ -25,9 +25,12 @@ use crate::{App, time};
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerInput {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(min_length = 3, max_length = 254)]
     pub email: String,
     #[serde(default)]
+    #[schema(max_length = 40)]
     pub phone: Option<String>,
 }
 
@@ -37,6 +40,7 @@ pub struct LineInput {
     pub product: String,
     #[serde(default)]
     pub selections: Selections,
+    #[schema(minimum = 1, maximum = 10000)]
     pub quantity: u32,
 }
 
@@ -50,6 +54,7 @@ pub struct OrderRequest {
     /// Required for channel `store`: the store that took the order.
     #[serde(default)]
     pub store_id: Option<String>,
+    #[schema(min_items = 1, max_items = 1000)]
     pub lines: Vec<LineInput>,
 }
 

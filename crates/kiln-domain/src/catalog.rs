@@ -38,15 +38,25 @@ pub struct Design {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Address {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub line1: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub line2: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub city: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 20))]
     pub postal_code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub region: Option<String>,
     /// ISO 3166-1 alpha-2, e.g. `GB`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 2, max_length = 2, pattern = "^[A-Za-z]{2}$")
+    )]
     pub country: String,
 }
 

@@ -14,6 +14,7 @@ api_tests!(
     the_api_takes_only_json_bodies,
     without_a_key_only_an_online_order_can_be_placed,
     what_people_type_is_shown_escaped_everywhere,
+    the_openapi_document_declares_the_limits_the_server_enforces,
 );
 
 async fn every_response_carries_the_security_headers(app: App) {
@@ -302,5 +303,47 @@ async fn what_people_type_is_shown_escaped_everywhere(app: App) {
     assert!(
         escaped >= 6,
         "the script was shown escaped on only {escaped} pages"
+    );
+}
+
+async fn the_openapi_document_declares_the_limits_the_server_enforces(app: App) {
+    let doc = app
+        .call("GET", "/api/v1/openapi.json", None, None)
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    let schemas = &doc["components"]["schemas"];
+    let prop = |schema: &str, field: &str| schemas[schema]["properties"][field].clone();
+    assert_eq!(
+        prop("LineInput", "quantity")["maximum"],
+        10000,
+        "{}",
+        schemas["LineInput"]
+    );
+    assert_eq!(prop("LineInput", "quantity")["minimum"], 1);
+    assert_eq!(prop("Address", "name")["maxLength"], 200);
+    assert_eq!(prop("Address", "postal_code")["maxLength"], 20);
+    assert_eq!(prop("CustomerInput", "email")["maxLength"], 254);
+    assert_eq!(prop("ClaimRequest", "reason")["maxLength"], 1000);
+    // And they hold: one past each is refused with the field's path.
+    let mut body = mug("limits@example.com");
+    body["lines"][0]["quantity"] = serde_json::json!(10001);
+    body["ship_to"]["postal_code"] = serde_json::json!("1".repeat(21));
+    let paths = app
+        .call(
+            "POST",
+            &format!("/api/v1/brands/{}/orders", app.slug),
+            Some(&app.key),
+            Some(&body),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        paths.contains(&"/ship_to/postal_code".to_string()),
+        "{paths:?}"
+    );
+    assert!(
+        paths.iter().any(|p| p.starts_with("/lines/0/quantity")),
+        "{paths:?}"
     );
 }

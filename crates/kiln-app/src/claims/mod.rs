@@ -33,9 +33,11 @@ pub struct ClaimRequest {
     /// `warranty` (repair what is wrong) or `return`.
     pub kind: ClaimKind,
     /// What is wrong, in the customer's words (1 to 1,000 characters).
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
     /// The parts concerned, e.g. `["handle"]` (at most 10, each up to 80 characters).
     #[serde(default)]
+    #[schema(max_items = 10)]
     pub parts: Vec<String>,
 }
 
