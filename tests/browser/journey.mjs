@@ -937,18 +937,25 @@ await step("roles: the analyst reads but cannot mark a work centre down; the ope
   await a.goto(BASE + "/console");
   await signInAs(a, "analyst");
   must(await a.getByRole("heading", { name: /factory console$/, level: 1 }).isVisible(), "the analyst cannot read the console");
-  const down = a.getByRole("button", { name: "Mark down and replan" });
-  must(await down.count(), "the analyst's console has no downtime form to try");
-  await down.click();
-  await a.waitForLoadState("load");
-  check(/Not for your role/.test(await a.getByRole("main").innerText()), "the analyst's post was not refused by role");
-  await shot(a, "10-analyst-refused");
+  // The analyst's console offers no change; posting one anyway is refused by role.
+  check(!(await a.getByRole("button", { name: "Mark down and replan" }).count()), "the analyst is offered the downtime form");
+  check(!(await a.getByRole("button", { name: /^(Start|Complete) / }).count()), "the analyst is offered operations");
+  await shot(a, "10-analyst-console");
+  const today = new Date().toISOString().slice(0, 10);
+  const forced = await a.request.post(BASE + "/console/downtimes", {
+    form: { work_center: "kiln", from: today, to: today, reason: "not mine to mark" },
+    headers: { Origin: BASE }, maxRedirects: 0,
+  });
+  check(forced.status() === 403 && /Not for your role/.test(await forced.text()), `the analyst's post was not refused by role (${forced.status()})`);
   await ctx.close();
   const octx = await newContext({ viewport: { width: 1280, height: 900 } });
   const o = await octx.newPage();
   await o.goto(BASE + "/console");
   await signInAs(o, "operator");
   check(await o.getByRole("heading", { name: "Queues" }).count(), "the operator sees no queues");
+  check(!(await o.getByRole("heading", { name: "Latest orders" }).count()), "the operator's console lists orders");
+  check(!(await o.getByRole("link", { name: "Orders" }).count()), "the operator's console links to the orders");
+  await shot(o, "10-operator-console");
   const orders = await o.goto(BASE + "/console/orders");
   check(orders.status() === 403, `the operator opened the orders list (${orders.status()})`);
   await octx.close();

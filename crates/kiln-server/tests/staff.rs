@@ -246,7 +246,36 @@ async fn each_role_does_its_job_only(app: App) {
         page(&app, &clerk, "/console").await.0,
         StatusCode::FORBIDDEN
     );
+    // Each console offers only what its role may do.
+    let (_, read_only) = page(&app, &analyst, "/console").await;
+    assert!(
+        !read_only.contains("action=\"/console/downtimes\""),
+        "the analyst is offered a downtime form"
+    );
+    let (_, queues) = page(&app, &operator, "/console").await;
+    assert!(queues.contains("/operations/") && !queues.contains("Latest orders"));
     let admin = sign_in(&app, "admin", DEMO_PASSWORD).await.unwrap();
+    // An admin cannot remove their own account.
+    let me = app
+        .kiln
+        .staff(&app.slug)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.role == kiln_domain::Role::Admin)
+        .unwrap();
+    let _ = post(
+        &app,
+        &admin,
+        &format!("/console/staff/{}/remove", me.id),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        page(&app, &admin, "/console").await.0,
+        StatusCode::OK,
+        "the admin removed themselves"
+    );
     assert_eq!(
         page(&app, &admin, "/console/webhooks").await.0,
         StatusCode::OK

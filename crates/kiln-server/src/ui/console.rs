@@ -161,6 +161,8 @@ struct Console {
     orders: Vec<OrderRow>,
     materials: Vec<MaterialRow>,
     suggestions: Vec<kiln_domain::PurchaseSuggestion>,
+    /// What the signed-in person may do, so the page offers only that.
+    can: super::staff::Can,
 }
 
 async fn console(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiResult<Response> {
@@ -315,6 +317,7 @@ async fn console(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiRe
         orders,
         materials,
         suggestions: state.app.suggestions(slug).await?,
+        can: super::staff::Can::of(&state, &headers).await?,
     });
     Ok(super::spend_flash(&headers, console))
 }

@@ -45,6 +45,37 @@ pub(super) async fn staff_of(
     }
 }
 
+/// What the signed-in person's role lets the console offer them (a brand
+/// key: everything). Pages hide what the role may not do; [`gate`] refuses
+/// it anyway.
+#[derive(Debug, Clone, Copy)]
+pub struct Can {
+    /// Mark down, re-sequence, receive, ship, record payments.
+    pub plan: bool,
+    /// Start and complete operations.
+    pub operate: bool,
+    /// The orders, claims and demand pages.
+    pub see_orders: bool,
+    pub see_catalog: bool,
+    pub see_webhooks: bool,
+    pub manage_staff: bool,
+}
+
+impl Can {
+    pub(super) async fn of(state: &AppState, headers: &HeaderMap) -> UiResult<Can> {
+        let role = staff_of(state, headers).await?.map(|w| w.member.role);
+        let may = |method: &Method, path: &str| role.is_none_or(|r| may(r, method, path));
+        Ok(Can {
+            plan: may(&Method::POST, "/console/downtimes"),
+            operate: may(&Method::POST, "/console/work-orders/w/operations/1/start"),
+            see_orders: may(&Method::GET, "/console/orders"),
+            see_catalog: may(&Method::GET, "/console/catalog"),
+            see_webhooks: may(&Method::GET, "/console/webhooks"),
+            manage_staff: may(&Method::GET, "/console/staff"),
+        })
+    }
+}
+
 /// Who the audit log names for a console change: the signed-in person, or
 /// the brand key the console was opened with.
 pub(super) async fn actor_of(

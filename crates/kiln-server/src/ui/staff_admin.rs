@@ -189,10 +189,21 @@ async fn remove(
     headers: HeaderMap,
 ) -> UiResult<Response> {
     let rt = require(&state, &headers).await?;
+    let id = StaffId::from(id);
+    if super::staff::staff_of(&state, &headers)
+        .await?
+        .is_some_and(|me| me.member.id == id)
+    {
+        return Ok(super::redirect_with(
+            &return_to_staff(),
+            super::Flash::Problem,
+            "You cannot remove your own account: ask another admin.",
+        ));
+    }
     let actor = super::staff::actor_of(&state, &headers, &rt).await?;
     state
         .app
-        .remove_staff(&actor, rt.brand.slug.as_str(), &StaffId::from(id))
+        .remove_staff(&actor, rt.brand.slug.as_str(), &id)
         .await?;
     Ok(super::redirect_with(
         &return_to_staff(),
