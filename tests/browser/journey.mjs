@@ -121,7 +121,7 @@ async function signInAs(page, role) {
   const form = page.getByRole("form", { name: "Staff sign-in" });
   await form.getByLabel("Email").fill(STAFF[role]);
   await form.getByLabel("Password").fill(STAFF_PASSWORD);
-  await form.getByRole("button", { name: "Sign in" }).click();
+  await form.getByRole("button").first().click();
   await page.waitForLoadState("load");
 }
 
@@ -571,7 +571,7 @@ const ok4 = ok3 && (await step("4. console: the planner signs in with email and 
   const form = planner.getByRole("form", { name: "Staff sign-in" });
   await form.getByLabel("Email").fill(STAFF.planner || "planner@example.com");
   await form.getByLabel("Password").fill("not the password at all");
-  await form.getByRole("button", { name: "Sign in" }).click();
+  await form.getByRole("button").first().click();
   check(/do not match an account/.test(await planner.getByRole("alert").innerText().catch(() => "")), "a wrong password gives no clear alert");
   await signInAs(planner, "planner");
   await planner.waitForURL(BASE + "/console");
