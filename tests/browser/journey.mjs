@@ -184,11 +184,22 @@ async function fitsWidth(page, what) {
   const inner = page.viewportSize().width;
   const { scroll, wide } = await page.evaluate(() => ({
     scroll: document.documentElement.scrollWidth,
-    wide: [...document.querySelectorAll("main *")]
-      .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-      .filter((e) => !e.closest(".scroll"))
-      .slice(0, 3)
-      .map((e) => `<${e.tagName.toLowerCase()}> "${(e.textContent || "").trim().slice(0, 40)}"`),
+    // Elements, and runs of text (a long id overflows its paragraph
+    // without making any element wider).
+    wide: (() => {
+      const edge = document.documentElement.clientWidth + 1;
+      const out = [...document.querySelectorAll("main *")]
+        .filter((e) => e.getBoundingClientRect().right > edge && !e.closest(".scroll"))
+        .map((e) => `<${e.tagName.toLowerCase()}> "${(e.textContent || "").trim().slice(0, 40)}"`);
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let n; (n = walker.nextNode()); ) {
+        if (!n.textContent.trim() || n.parentElement.closest(".scroll")) continue;
+        const range = document.createRange();
+        range.selectNodeContents(n);
+        if ([...range.getClientRects()].some((r) => r.right > edge)) out.push(`text "${n.textContent.trim().slice(0, 40)}"`);
+      }
+      return out.slice(0, 4);
+    })(),
   }));
   check(scroll <= inner, `${what}: page is ${scroll}px wide in a ${inner}px viewport (scrolls sideways; too wide: ${wide.join(", ")})`);
 }
