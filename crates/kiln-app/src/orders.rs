@@ -58,10 +58,22 @@ pub struct OrderRequest {
     pub lines: Vec<LineInput>,
 }
 
+/// Whether whoever places an order has shown it is the customer's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// Someone who speaks for the brand (a key with `orders:write`), or a
+    /// clerk who looked the customer up in store mode.
+    Proven,
+    /// Anyone on the internet: the storefront's public checkout, or a
+    /// publishable key. Such an order never joins or renames a customer the
+    /// brand already knows (see [`kiln_domain::NewOrder::proven`]).
+    Unproven,
+}
+
 /// What an order is placed from.
 pub(crate) enum Placing<'r> {
     /// A client's request: the API, the storefront's checkout, store mode.
-    Request(&'r OrderRequest),
+    Request(&'r OrderRequest, Proof),
     /// The repair or remake a claim decided: one unit, free of charge.
     AfterSales(&'r crate::claims::after_sales::AfterSalesJob),
 }
@@ -74,6 +86,8 @@ pub(crate) struct Who {
     pub ship_to: Address,
     /// The first entry of its timeline.
     pub first: String,
+    /// See [`Proof`].
+    pub proven: bool,
 }
 
 /// An `Idempotency-Key` as sent: 1 to 255 visible characters.
@@ -92,7 +106,7 @@ pub fn idempotency_key(value: Option<&str>) -> Result<Option<String>> {
 }
 
 /// Field checks the types cannot express; every problem is reported at once.
-fn check_request(req: &OrderRequest) -> Vec<FieldError> {
+pub fn check_request(req: &OrderRequest) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let mut need = |path: &str, value: &str, what: &str| {
         if value.trim().is_empty() {
@@ -270,12 +284,13 @@ impl App {
         slug: &str,
         key: Option<String>,
         req: OrderRequest,
+        proof: Proof,
     ) -> Result<Order> {
         // The hash is over the parsed request, so whitespace or key order in a
         // retried body does not matter.
         let request_hash =
             hex::encode(Sha256::digest(serde_json::to_vec(&req).unwrap_or_default()));
-        self.place(slug, key, request_hash, Placing::Request(&req))
+        self.place(slug, key, request_hash, Placing::Request(&req, proof))
             .await
     }
 
@@ -302,7 +317,7 @@ impl App {
                 return replay(existing, &request_hash);
             }
             let (lines, who) = match &placing {
-                Placing::Request(req) => (
+                Placing::Request(req, proof) => (
                     price_lines(&rt, req, check_request(req))?,
                     Who {
                         customer: Customer {
@@ -315,6 +330,7 @@ impl App {
                         store_id: req.store_id.clone(),
                         ship_to: req.ship_to.clone(),
                         first: format!("received through {}", req.channel),
+                        proven: *proof == Proof::Proven,
                     },
                 ),
                 Placing::AfterSales(job) => (job.priced(&rt)?, job.who()),
@@ -336,6 +352,7 @@ impl App {
                 request_hash: request_hash.clone(),
                 access_token: uuid::Uuid::new_v4().simple().to_string(),
                 customer: who.customer,
+                proven: who.proven,
                 channel: who.channel,
                 store_id: who.store_id,
                 ship_to: who.ship_to,

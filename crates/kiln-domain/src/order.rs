@@ -29,6 +29,13 @@ pub struct NewOrder {
     pub access_token: String,
     /// Used if no customer with this email exists yet.
     pub customer: Customer,
+    /// Whether the order is proven to be that customer's: placed with a key
+    /// that speaks for the brand (`orders:write`), by a clerk who looked the
+    /// customer up, or by after-sales. An unproven order (a public checkout,
+    /// a publishable key) whose email the brand already knows changes nothing
+    /// of that customer's record: it keeps the name it was given and is
+    /// marked unverified.
+    pub proven: bool,
     pub channel: Channel,
     pub store_id: Option<String>,
     pub ship_to: Address,
@@ -55,9 +62,16 @@ pub struct NewOrder {
 }
 
 impl NewOrder {
+    /// Whether this order counts as the stored customer `stored`'s: it was
+    /// proven (see [`NewOrder::proven`]), or it made that record itself.
+    pub fn counts_as(&self, stored: &CustomerId) -> bool {
+        self.proven || *stored == self.customer.id
+    }
+
     /// The order as it stands once written, its customer being the one
     /// stored under its email (which may predate it).
     pub fn placed(&self, customer_id: CustomerId) -> Order {
+        let customer_verified = self.counts_as(&customer_id);
         Order {
             id: self.id.clone(),
             status: self.status,
@@ -68,6 +82,7 @@ impl NewOrder {
                 id: customer_id,
                 ..self.customer.clone()
             },
+            customer_verified,
             ship_to: self.ship_to.clone(),
             currency: self.currency.clone(),
             total: self.total,
@@ -156,7 +171,13 @@ pub struct Order {
     pub promised_date: Date,
     pub channel: Channel,
     pub store_id: Option<String>,
+    /// As given on this order; its `id` is the brand's customer with that email.
     pub customer: Customer,
+    /// False when the order was placed without proof (a public checkout or
+    /// a publishable key) under the email of a customer the brand already
+    /// knew: it names that customer's record but is not counted as theirs
+    /// until someone who can tell (a clerk, the brand) says so.
+    pub customer_verified: bool,
     pub ship_to: Address,
     pub currency: String,
     /// What the customer pays: the lines plus shipping.
@@ -205,6 +226,8 @@ pub struct OrderQuery {
 pub struct OrderSummary {
     pub id: OrderId,
     pub customer_email: String,
+    /// See [`Order::customer_verified`].
+    pub customer_verified: bool,
     pub channel: Channel,
     /// The store that took it, for a store order.
     pub store_id: Option<String>,

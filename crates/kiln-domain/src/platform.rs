@@ -15,6 +15,10 @@ words!(
         OrdersRead = "orders:read",
         /// Place orders (and read them).
         OrdersWrite = "orders:write",
+        /// Place online orders and nothing else: a publishable key, safe to
+        /// put in a web page or an app, that reads no order and cannot speak
+        /// for a store or a business buyer.
+        OrdersOnline = "orders:online",
         /// Read work orders, queues, materials and purchases.
         FactoryRead = "factory:read",
         /// Start and complete operations, receive purchases, ship.
@@ -38,6 +42,7 @@ impl Scope {
             || matches!(
                 (self, needed),
                 (Scope::OrdersWrite, Scope::OrdersRead)
+                    | (Scope::OrdersWrite, Scope::OrdersOnline)
                     | (Scope::FactoryWrite, Scope::FactoryRead)
                     | (Scope::PlanningWrite, Scope::PlanningRead)
             )

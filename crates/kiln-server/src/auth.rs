@@ -39,6 +39,7 @@ scopes!(
     CatalogWrite => CatalogWrite,
     OrdersRead => OrdersRead,
     OrdersWrite => OrdersWrite,
+    OrdersOnline => OrdersOnline,
     FactoryRead => FactoryRead,
     FactoryWrite => FactoryWrite,
     PlanningRead => PlanningRead,
@@ -111,9 +112,18 @@ async fn path_brand(parts: &mut Parts, state: &Arc<AppState>) -> Result<String, 
 pub struct MaybeAuthorized<N: Needs> {
     /// The brand's slug from the path.
     pub slug: String,
-    /// Whether a key with the scope came with the request.
-    pub authorized: bool,
+    /// The key that came with the request, holding the scope `N`.
+    pub caller: Option<Caller>,
     _needs: PhantomData<N>,
+}
+
+impl<N: Needs> MaybeAuthorized<N> {
+    /// Whether a key came with the request and holds `scope` too.
+    pub fn holds(&self, scope: Scope) -> bool {
+        self.caller
+            .as_ref()
+            .is_some_and(|c| c.brand(&self.slug, scope).is_ok())
+    }
 }
 
 impl<N: Needs> FromRequestParts<Arc<AppState>> for MaybeAuthorized<N> {
@@ -123,20 +133,18 @@ impl<N: Needs> FromRequestParts<Arc<AppState>> for MaybeAuthorized<N> {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let authorized = parts
+        let keyed = parts
             .headers
             .contains_key(axum::http::header::AUTHORIZATION);
-        let slug = if authorized {
-            Authorized::<N>::from_request_parts(parts, state)
-                .await?
-                .slug()
-                .to_string()
+        let (slug, caller) = if keyed {
+            let auth = Authorized::<N>::from_request_parts(parts, state).await?;
+            (auth.slug().to_string(), Some(auth.caller))
         } else {
-            path_brand(parts, state).await?
+            (path_brand(parts, state).await?, None)
         };
         Ok(MaybeAuthorized {
             slug,
-            authorized,
+            caller,
             _needs: PhantomData,
         })
     }

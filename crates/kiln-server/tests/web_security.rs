@@ -13,6 +13,8 @@ api_tests!(
     a_console_post_from_another_site_is_refused,
     the_api_takes_only_json_bodies,
     without_a_key_only_an_online_order_can_be_placed,
+    a_publishable_key_places_online_orders_only,
+    an_unproven_order_never_joins_or_renames_a_known_customer,
     what_people_type_is_shown_escaped_everywhere,
     the_openapi_document_declares_the_limits_the_server_enforces,
 );
@@ -201,6 +203,142 @@ async fn without_a_key_only_an_online_order_can_be_placed(app: App) {
     app.call("POST", &path, Some(&app.key), Some(&store))
         .await
         .expect(StatusCode::CREATED);
+}
+
+async fn a_publishable_key_places_online_orders_only(app: App) {
+    let path = format!("/api/v1/brands/{}/orders", app.slug);
+    let issued = app
+        .call(
+            "POST",
+            &format!("/api/v1/brands/{}/api-keys", app.slug),
+            Some(&app.key),
+            Some(&serde_json::json!({"label": "web shop", "scopes": ["orders:online"]})),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let publishable = issued.body["api_key"].as_str().unwrap().to_string();
+    let placed = app
+        .call(
+            "POST",
+            &path,
+            Some(&publishable),
+            Some(&mug("web@example.com")),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(placed.body["channel"], "online");
+    // Nothing to read, and no order that speaks for a store or a buyer.
+    let mut store = mug("counter@example.com");
+    store["channel"] = serde_json::json!("store");
+    store["store_id"] = serde_json::json!("london");
+    let refused = app
+        .call("POST", &path, Some(&publishable), Some(&store))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.text.contains("orders:write"), "{}", refused.text);
+    let read = app.call("GET", &path, Some(&publishable), None).await;
+    assert_eq!(read.status, StatusCode::FORBIDDEN);
+    let one = format!("{path}/{}", placed.body["id"].as_str().unwrap());
+    assert_eq!(
+        app.call("GET", &one, Some(&publishable), None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // A key that holds neither scope is told of both.
+    let reader = app
+        .call(
+            "POST",
+            &format!("/api/v1/brands/{}/api-keys", app.slug),
+            Some(&app.key),
+            Some(&serde_json::json!({"label": "reader", "scopes": ["orders:read"]})),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let reader = reader.body["api_key"].as_str().unwrap().to_string();
+    let refused = app
+        .call("POST", &path, Some(&reader), Some(&mug("r@example.com")))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        refused.text.contains("orders:write") && refused.text.contains("orders:online"),
+        "{}",
+        refused.text
+    );
+}
+
+async fn an_unproven_order_never_joins_or_renames_a_known_customer(app: App) {
+    let path = format!("/api/v1/brands/{}/orders", app.slug);
+    // The brand's own order makes the customer.
+    let mut theirs = mug("known@example.com");
+    theirs["customer"]["name"] = serde_json::json!("Ada Known");
+    theirs["customer"]["phone"] = serde_json::json!("+44 20 7946 0000");
+    let first = app
+        .call("POST", &path, Some(&app.key), Some(&theirs))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(first.body["customer_verified"], true);
+    // Anyone on the internet, under the same email and another name.
+    let mut stranger = mug("Known@Example.com");
+    stranger["customer"]["name"] = serde_json::json!("Mallory");
+    stranger["customer"]["phone"] = serde_json::json!("+1 555 0100");
+    let placed = app
+        .call("POST", &path, None, Some(&stranger))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(placed.body["customer_verified"], false);
+    assert_eq!(placed.body["customer"]["name"], "Mallory");
+    let id = placed.body["id"].as_str().unwrap();
+    let read = app
+        .call("GET", &format!("{path}/{id}"), Some(&app.key), None)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(read.body["customer_verified"], false);
+    assert_eq!(read.body["customer"]["name"], "Mallory");
+    assert_eq!(read.body["customer"]["phone"], "+1 555 0100");
+    // The customer's record and first order are as they were.
+    let first_id = first.body["id"].as_str().unwrap();
+    let again = app
+        .call("GET", &format!("{path}/{first_id}"), Some(&app.key), None)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(again.body["customer"]["name"], "Ada Known");
+    assert_eq!(again.body["customer"]["phone"], "+44 20 7946 0000");
+    let listed = app
+        .call(
+            "GET",
+            &format!("{path}?customer_email=known@example.com"),
+            Some(&app.key),
+            None,
+        )
+        .await
+        .expect(StatusCode::OK);
+    let verified: Vec<bool> = listed.body["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["customer_verified"].as_bool().unwrap())
+        .collect();
+    assert_eq!(verified, vec![false, true], "{}", listed.text);
+    // Store mode shows the clerk which order is unproven.
+    let http = no_redirects();
+    let cookie = store_mode_cookie(&app, &http, "london").await;
+    let found = http
+        .get(format!("{}/store?customer=known", app.base))
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(found.contains("Ada Known"), "{found}");
+    assert!(!found.contains("Mallory"), "{found}");
+    assert!(found.contains("online · unverified"), "{found}");
+    // A second public order from a new email makes that customer: verified.
+    let fresh = app
+        .call("POST", &path, None, Some(&mug("fresh@example.com")))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(fresh.body["customer_verified"], true);
 }
 
 /// A script, as a hostile customer types it.

@@ -57,4 +57,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "staff tokens",
         include_str!("../migrations/0013_staff_tokens.sql"),
     ),
+    (
+        14,
+        "unverified orders",
+        include_str!("../migrations/0014_unverified_orders.sql"),
+    ),
 ];

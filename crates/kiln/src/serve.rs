@@ -96,6 +96,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let (brand, key) = app.seed_demo().await.context("seeding the demo")?;
         println!("demo brand: {}  ({})", brand.slug, brand.name);
         println!("demo brand key: {key}");
+        let publishable = app
+            .issue_key(
+                &kiln_app::Actor::Cli,
+                &brand,
+                "storefront (publishable)",
+                vec![kiln_domain::Scope::OrdersOnline],
+            )
+            .await
+            .context("issuing the demo's publishable key")?;
+        println!("demo publishable key: {}", publishable.api_key);
         let staff = app
             .seed_demo_staff(brand.slug.as_str())
             .await

@@ -92,6 +92,8 @@ impl AfterSalesJob {
                 "{what} of unit {} (order {}) under claim {}",
                 self.unit.serial, o.id, self.claim
             ),
+            // The brand decided the claim.
+            proven: true,
         }
     }
 }

@@ -47,6 +47,7 @@ impl Modify for BrandKey {
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
                         "A brand's API key. Scopes: catalog:write, orders:read, orders:write, \
+                         orders:online (a publishable key: online orders only), \
                          factory:read, factory:write, planning:read, planning:write, \
                          webhooks:write, admin (all of them)",
                     ))

@@ -5,15 +5,15 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use kiln_app::orders::{OrderRequest, idempotency_key};
-use kiln_domain::{Channel, Order, OrderId, OrderQuery, OrderSummary};
+use kiln_app::orders::{OrderRequest, Proof, idempotency_key};
+use kiln_domain::{Channel, Order, OrderId, OrderQuery, OrderSummary, Scope};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::{Authorized, MaybeAuthorized, OrdersRead, OrdersWrite};
+use crate::auth::{Authorized, MaybeAuthorized, OrdersOnline, OrdersRead};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{json_declared, parse_json};
 
@@ -26,26 +26,40 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
 /// Place an order. Send an `Idempotency-Key` header: a retry with the same
 /// key and body returns the same order and creates nothing new. Without an
 /// `Authorization` header this is a public checkout: channel `online` only
-/// (a store, B2B or API order without a key is 401); a key that is sent
-/// must hold `orders:write`. The body must be `application/json` (415).
+/// (a store, B2B or API order without a key is 401). A publishable key
+/// (`orders:online`, safe in a web page) places online orders only (403
+/// otherwise); a store, B2B or API order needs `orders:write`. The body must
+/// be `application/json` (415).
 #[utoipa::path(post, path = "/brands/{brand}/orders", tag = "orders",
     params(("brand" = String, Path, description = "brand slug"),
            ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
     request_body = OrderRequest,
-    security((), ("brand_key" = ["orders:write"])),
+    security((), ("brand_key" = ["orders:online"]), ("brand_key" = ["orders:write"])),
     responses((status = 201, body = Order, description = "placed, or placed before with this key"),
               (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem, description = "the key lacks orders:write"),
+              (status = 403, body = Problem, description = "the key lacks orders:online, or orders:write for a store, B2B or API order"),
               (status = 404, body = Problem),
               (status = 409, body = Problem, description = "the factory cannot plan it"),
               (status = 415, body = Problem, description = "the body is not declared as JSON"),
               (status = 422, body = Problem), (status = 503, body = Problem)))]
 async fn place_order(
     State(state): State<Arc<AppState>>,
-    caller: MaybeAuthorized<OrdersWrite>,
+    caller: Result<MaybeAuthorized<OrdersOnline>, ApiError>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<Order>)> {
+    // A key without even `orders:online` is told of the scope that places
+    // every order, and of the publishable one.
+    let caller = caller.map_err(|e| match e {
+        ApiError::App(kiln_app::Error::MissingScope(_)) => {
+            ApiError::App(kiln_app::Error::Forbidden(
+                "this key lacks the scope `orders:write` (or `orders:online`, \
+                 which places online orders only)"
+                    .into(),
+            ))
+        }
+        other => other,
+    })?;
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => {
@@ -60,12 +74,25 @@ async fn place_order(
     };
     json_declared(&headers)?;
     let req: OrderRequest = parse_json(&body)?;
-    // Without a key, only what a shopper could do at the storefront: an
-    // online order. A store, B2B or API order speaks for the brand.
-    if !caller.authorized && (req.channel != Channel::Online || req.store_id.is_some()) {
-        return Err(ApiError::App(kiln_app::Error::Unauthorized));
+    // Without a key, or with a publishable one (`orders:online`), only what
+    // a shopper could do at the storefront: an online order. A store, B2B or
+    // API order speaks for the brand and needs `orders:write`.
+    let speaks_for_brand = req.channel != Channel::Online || req.store_id.is_some();
+    if speaks_for_brand && !caller.holds(Scope::OrdersWrite) {
+        return Err(ApiError::App(match caller.caller {
+            None => kiln_app::Error::Unauthorized,
+            Some(_) => kiln_app::Error::MissingScope(Scope::OrdersWrite),
+        }));
     }
-    let order = state.app.place_order(&caller.slug, key, req).await?;
+    // Only a key that speaks for the brand proves the customer is who the
+    // body says; a public checkout or a publishable key never joins or
+    // renames a customer the brand already knows.
+    let proof = if caller.holds(Scope::OrdersWrite) {
+        Proof::Proven
+    } else {
+        Proof::Unproven
+    };
+    let order = state.app.place_order(&caller.slug, key, req, proof).await?;
     Ok((StatusCode::CREATED, Json(order)))
 }
 

@@ -195,7 +195,12 @@ pub(super) async fn checkout(
     let slug = rt.brand.slug.as_str();
     match state
         .app
-        .place_order(slug, Some(format!("checkout-{cart_id}")), request)
+        .place_order(
+            slug,
+            Some(format!("checkout-{cart_id}")),
+            request,
+            kiln_app::orders::Proof::Unproven,
+        )
         .await
     {
         Ok(order) => {

@@ -262,6 +262,8 @@ struct OrderView {
     placed: String,
     promised: String,
     customer: String,
+    /// Placed without proof under a known customer's email.
+    unverified: bool,
     email: String,
     phone: String,
     address: Vec<String>,
@@ -448,6 +450,7 @@ async fn show(
         placed: super::minute(o.created_at),
         promised: long_date(o.promised_date),
         customer: o.customer.name.clone(),
+        unverified: !o.customer_verified,
         email: o.customer.email.clone(),
         phone: o.customer.phone.clone().unwrap_or_default(),
         address,

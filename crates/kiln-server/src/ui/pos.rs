@@ -126,6 +126,8 @@ pub struct CustomerView {
     start: Vec<(String, String)>,
     /// (id, channel, status, promised, total)
     orders: Vec<(String, String, String, String, String)>,
+    /// Whether some of them were placed without proof under this email.
+    unverified: bool,
 }
 
 #[derive(Template)]
@@ -183,7 +185,7 @@ async fn home(
     if !view.query.is_empty() {
         let slug = rt.brand.slug.as_str();
         for c in state.app.find_customers(slug, &view.query).await? {
-            let orders: Vec<(String, String, String, String, String)> = state
+            let summaries: Vec<kiln_domain::OrderSummary> = state
                 .app
                 .orders(
                     slug,
@@ -196,10 +198,18 @@ async fn home(
                 .await?
                 .into_iter()
                 .filter(|o| me.may_see(o.channel, o.store_id.as_deref()))
+                .collect();
+            let unverified = summaries.iter().any(|o| !o.customer_verified);
+            let orders: Vec<(String, String, String, String, String)> = summaries
+                .into_iter()
                 .map(|o| {
                     (
                         o.id.to_string(),
-                        o.channel.to_string(),
+                        if o.customer_verified {
+                            o.channel.to_string()
+                        } else {
+                            format!("{} · unverified", o.channel)
+                        },
                         o.status.as_str().replace('_', " "),
                         long_date(o.promised_date),
                         money(&o.currency, o.total),
@@ -226,6 +236,7 @@ async fn home(
                 name: c.name,
                 email: c.email,
                 phone: c.phone.unwrap_or_default(),
+                unverified,
                 orders,
             });
         }
@@ -415,7 +426,13 @@ async fn place(
             };
             state
                 .app
-                .place_order(rt.brand.slug.as_str(), None, request)
+                .place_order(
+                    rt.brand.slug.as_str(),
+                    None,
+                    request,
+                    // The clerk looked the customer up, or took them as new.
+                    kiln_app::orders::Proof::Proven,
+                )
                 .await
         }
         Err(message) => Err(AppError::invalid_fields(vec![kiln_app::FieldError::new(

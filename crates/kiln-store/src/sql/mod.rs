@@ -224,8 +224,10 @@ macro_rules! impl_store {
             Ok(())
         }
 
-        const ORDER_COLUMNS: &str = "o.id, o.customer_id, c.email, c.name AS customer_name, \
-            c.phone, o.channel, o.store_id, o.ship_to, o.status, o.currency, o.total, \
+        const ORDER_COLUMNS: &str = "o.id, o.customer_id, c.email, \
+            COALESCE(o.customer_name, c.name) AS customer_name, \
+            CASE WHEN o.customer_verified = 0 THEN o.customer_phone ELSE c.phone END AS phone, \
+            o.customer_verified, o.channel, o.store_id, o.ship_to, o.status, o.currency, o.total, \
             o.shipping, o.tax, o.promised_date, o.created_at, o.request_hash, o.access_token";
 
         /// One order with everything that hangs off it, on `conn` (a pool's
@@ -328,6 +330,7 @@ macro_rules! impl_store {
             Ok(Some(Order {
                 payment,
                 customer: customer_from(&row)?,
+                customer_verified: int(&row, "customer_verified")? != 0,
                 id,
                 channel: parsed(&text(&row, "channel")?)?,
                 store_id: row.try_get("store_id")?,

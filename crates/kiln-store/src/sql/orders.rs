@@ -45,15 +45,20 @@ macro_rules! impl_orders {
                 let mut payments = Vec::new();
                 for o in orders {
                     let b = o.brand_id.as_str();
-                    let customer_id = customers[&(b, o.customer.email.as_str())].id.as_str();
+                    let stored = &customers[&(b, o.customer.email.as_str())];
+                    let verified = o.counts_as(&stored.id);
                     let created = o.created_at.as_millisecond();
                     heads.push(vec![
                         S(b), S(o.id.as_str()), OptS(o.idempotency_key.as_deref()),
-                        S(&o.request_hash), S(customer_id), S(o.channel.as_str()),
+                        S(&o.request_hash), S(stored.id.as_str()), S(o.channel.as_str()),
                         OptS(o.store_id.as_deref()), O($crate::sql::to_json(&o.ship_to)),
                         S(o.status.as_str()), S(&o.currency), O(o.total.to_string()),
                         O(o.shipping.to_string()), O(o.tax.to_string()),
                         O(o.promised_date.to_string()), I(created), S(&o.access_token),
+                        // An unverified order keeps what it was given.
+                        OptS((!verified).then_some(o.customer.name.as_str())),
+                        OptS(if verified { None } else { o.customer.phone.as_deref() }),
+                        I(i64::from(verified)),
                     ]);
                     for l in &o.lines {
                         lines.push(vec![
@@ -113,7 +118,8 @@ macro_rules! impl_orders {
                 }
                 insert_rows(&mut tx, "orders (brand_id, id, idempotency_key, request_hash, \
                     customer_id, channel, store_id, ship_to, status, currency, total, \
-                    shipping, tax, promised_date, created_at, access_token)", heads, "").await?;
+                    shipping, tax, promised_date, created_at, access_token, customer_name, \
+                    customer_phone, customer_verified)", heads, "").await?;
                 insert_rows(&mut tx, "order_lines (brand_id, order_id, line_no, product_id, \
                     selections, sku, quantity, unit_price, work_order_id, catalog_version)",
                     lines, "").await?;
@@ -165,7 +171,9 @@ macro_rules! impl_orders {
                     .map(|o| {
                         let customer = &customers[&(o.brand_id.as_str(), o.customer.email.as_str())];
                         let mut order = o.placed(customer.id.clone());
-                        order.customer = customer.clone();
+                        if order.customer_verified {
+                            order.customer = customer.clone();
+                        }
                         order.timeline.sort_by(|x, y| (x.at, &x.id).cmp(&(y.at, &y.id)));
                         order.requirements.sort_by(|x, y| x.material.cmp(&y.material));
                         PlatformEvent::new(&o.brand_id, EventType::OrderCreated, o.created_at, &order)
@@ -240,8 +248,8 @@ macro_rules! impl_orders {
                     if set { sql } else { unused }
                 };
                 let sql = format!(
-                    "SELECT o.id, c.email, o.channel, o.store_id, o.status, o.total, o.currency, \
-                     o.promised_date, o.created_at FROM orders o JOIN customers c \
+                    "SELECT o.id, c.email, o.customer_verified, o.channel, o.store_id, o.status, \
+                     o.total, o.currency, o.promised_date, o.created_at FROM orders o JOIN customers c \
                      ON c.brand_id = o.brand_id AND c.id = o.customer_id \
                      WHERE o.brand_id = $1 AND {} AND {} AND {} AND {} \
                      ORDER BY o.created_at DESC, o.id DESC LIMIT $6",
@@ -269,6 +277,7 @@ macro_rules! impl_orders {
                         Ok(OrderSummary {
                             id: OrderId::from(text(r, "id")?),
                             customer_email: text(r, "email")?,
+                            customer_verified: int(r, "customer_verified")? != 0,
                             channel: parsed(&text(r, "channel")?)?,
                             store_id: r.try_get("store_id")?,
                             status: parsed(&text(r, "status")?)?,

@@ -403,6 +403,7 @@ pub fn order(
             name: "Ada Lovelace".into(),
             phone: Some("+44 20 0000 0000".into()),
         },
+        proven: true,
         channel: Channel::Online,
         store_id: None,
         ship_to: ship_to(),
