@@ -1,6 +1,7 @@
 //! Routes, grouped by who uses them, and the OpenAPI document built from
 //! their annotations.
 
+pub mod bodies;
 pub mod catalog;
 pub mod demand;
 pub mod factory;
