@@ -28,6 +28,8 @@ pub struct PricedLine<'a> {
     pub configurator: &'a Configurator,
     pub outcome: Outcome,
     pub quantity: u32,
+    /// Its own recipient (a bulk order's row); none: the order's address.
+    pub recipient: Option<kiln_domain::Address>,
 }
 
 impl PricedLine<'_> {
@@ -187,6 +189,8 @@ impl PlanChange {
 /// The order as it will be written, minus what the caller fills in.
 pub struct Plotted {
     pub lines: Vec<OrderLine>,
+    /// Each line's delivery date, in line order.
+    pub line_promised: Vec<Date>,
     pub work_orders: Vec<WorkOrderWrite>,
     pub bookings: Vec<BookingRow>,
     pub rebooked: Vec<BookingRow>,
@@ -266,6 +270,7 @@ fn plot(
     let mut promised = today;
     let mut total = Decimal::ZERO;
     let mut new_in_order: HashMap<String, usize> = HashMap::new();
+    let mut line_promised = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
         let sku = line.sku().to_string();
         let quantity = i64::from(line.quantity);
@@ -308,6 +313,7 @@ fn plot(
             .place(&order)
             .map_err(|e| schedule_error(e, &line.outcome))?;
         promised = promised.max(p.delivery);
+        line_promised.push(p.delivery);
         // A line placed right before another one's operation may change
         // that operation's setup: its stored booking must follow.
         neighbours(&plan.schedule, &p.bookings, &mut around);
@@ -323,6 +329,8 @@ fn plot(
             unit_price,
             work_order_id,
             catalog_version: rt.catalog.version,
+            promised_date: Some(p.delivery),
+            recipient: line.recipient.clone(),
         });
     }
     // Rows from the final schedule: a later line may have moved an earlier
@@ -336,6 +344,7 @@ fn plot(
     let rebooked = neighbour_rows(plan, around, &change.lines);
     Ok(Plotted {
         lines: order_lines,
+        line_promised,
         work_orders,
         bookings,
         rebooked,

@@ -18,6 +18,7 @@
 //! database would double-book machines (lifted by the scale-out work).
 
 pub mod brands;
+pub mod bulk;
 pub mod catalog;
 pub mod claims;
 pub mod demand;

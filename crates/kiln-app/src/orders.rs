@@ -76,6 +76,8 @@ pub(crate) enum Placing<'r> {
     Request(&'r OrderRequest, Proof),
     /// The repair or remake a claim decided: one unit, free of charge.
     AfterSales(&'r crate::claims::after_sales::AfterSalesJob),
+    /// An accepted bulk quote: its lines at its prices.
+    Bulk(&'r crate::bulk::BulkPlacing<'r>),
 }
 
 /// Who an order is for and how it came: the head of a new order.
@@ -88,6 +90,7 @@ pub(crate) struct Who {
     pub first: String,
     /// See [`Proof`].
     pub proven: bool,
+    pub shipping: kiln_domain::ShipPolicy,
 }
 
 /// An `Idempotency-Key` as sent: 1 to 255 visible characters.
@@ -105,36 +108,37 @@ pub fn idempotency_key(value: Option<&str>) -> Result<Option<String>> {
     Ok(Some(key.to_string()))
 }
 
-/// Field checks the types cannot express; every problem is reported at once.
-pub fn check_request(req: &OrderRequest) -> Vec<FieldError> {
+/// The customer and the address of an order (or an accepted quote): every
+/// problem at once.
+pub fn check_party(customer: &CustomerInput, ship_to: &Address) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let mut need = |path: &str, value: &str, what: &str| {
         if value.trim().is_empty() {
             errors.push(FieldError::new(path, format!("{what} is required")));
         }
     };
-    need("/customer/name", &req.customer.name, "a name");
-    need("/ship_to/name", &req.ship_to.name, "a recipient name");
-    need("/ship_to/line1", &req.ship_to.line1, "an address line");
-    need("/ship_to/city", &req.ship_to.city, "a city");
+    need("/customer/name", &customer.name, "a name");
+    need("/ship_to/name", &ship_to.name, "a recipient name");
+    need("/ship_to/line1", &ship_to.line1, "an address line");
+    need("/ship_to/city", &ship_to.city, "a city");
     need(
         "/ship_to/postal_code",
-        &req.ship_to.postal_code,
+        &ship_to.postal_code,
         "a postal code",
     );
     // A person's and an address's fields: short enough for a label, and
     // nothing invisible (control characters, bidirectional overrides) that
     // would change how a page, a label or a passport shows them.
     let texts: [(&str, Option<&str>, usize); 9] = [
-        ("/customer/name", Some(&req.customer.name), 200),
-        ("/customer/email", Some(&req.customer.email), 254),
-        ("/customer/phone", req.customer.phone.as_deref(), 40),
-        ("/ship_to/name", Some(&req.ship_to.name), 200),
-        ("/ship_to/line1", Some(&req.ship_to.line1), 200),
-        ("/ship_to/line2", req.ship_to.line2.as_deref(), 200),
-        ("/ship_to/city", Some(&req.ship_to.city), 100),
-        ("/ship_to/postal_code", Some(&req.ship_to.postal_code), 20),
-        ("/ship_to/region", req.ship_to.region.as_deref(), 100),
+        ("/customer/name", Some(&customer.name), 200),
+        ("/customer/email", Some(&customer.email), 254),
+        ("/customer/phone", customer.phone.as_deref(), 40),
+        ("/ship_to/name", Some(&ship_to.name), 200),
+        ("/ship_to/line1", Some(&ship_to.line1), 200),
+        ("/ship_to/line2", ship_to.line2.as_deref(), 200),
+        ("/ship_to/city", Some(&ship_to.city), 100),
+        ("/ship_to/postal_code", Some(&ship_to.postal_code), 20),
+        ("/ship_to/region", ship_to.region.as_deref(), 100),
     ];
     for (path, value, max) in texts {
         let Some(value) = value else { continue };
@@ -144,7 +148,7 @@ pub fn check_request(req: &OrderRequest) -> Vec<FieldError> {
             errors.push(FieldError::new(path, format!("cannot hold {bad}")));
         }
     }
-    let email = req.customer.email.trim();
+    let email = customer.email.trim();
     let valid_email = email.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty()
             && domain.contains('.')
@@ -157,13 +161,19 @@ pub fn check_request(req: &OrderRequest) -> Vec<FieldError> {
             "an email address like ada@example.com is required",
         ));
     }
-    let country = &req.ship_to.country;
+    let country = &ship_to.country;
     if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
         errors.push(FieldError::new(
             "/ship_to/country",
             "a two-letter ISO country code like GB is required",
         ));
     }
+    errors
+}
+
+/// Field checks the types cannot express; every problem is reported at once.
+pub fn check_request(req: &OrderRequest) -> Vec<FieldError> {
+    let mut errors = check_party(&req.customer, &req.ship_to);
     if req.channel == Channel::AfterSales {
         errors.push(FieldError::new(
             "/channel",
@@ -255,6 +265,7 @@ fn price_lines<'a>(
                 configurator,
                 outcome,
                 quantity: line.quantity,
+                recipient: None,
             }),
         }
     }
@@ -331,9 +342,11 @@ impl App {
                         ship_to: req.ship_to.clone(),
                         first: format!("received through {}", req.channel),
                         proven: *proof == Proof::Proven,
+                        shipping: kiln_domain::ShipPolicy::Complete,
                     },
                 ),
                 Placing::AfterSales(job) => (job.priced(&rt)?, job.who()),
+                Placing::Bulk(bulk) => (bulk.priced(&rt)?, bulk.who()),
             };
             let currency = lines[0].configurator.product().currency.clone();
             let order_id = OrderId::new();
@@ -353,6 +366,7 @@ impl App {
                 access_token: uuid::Uuid::new_v4().simple().to_string(),
                 customer: who.customer,
                 proven: who.proven,
+                ship_policy: who.shipping,
                 channel: who.channel,
                 store_id: who.store_id,
                 ship_to: who.ship_to,

@@ -273,3 +273,8 @@ mod tests {
         }
     }
 }
+id!(
+    /// A bulk quote: the priced and promised good rows of one upload.
+    QuoteId,
+    "quo"
+);

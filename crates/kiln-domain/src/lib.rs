@@ -14,6 +14,7 @@
 
 #[macro_use]
 pub mod status;
+pub mod bulk;
 pub mod catalog;
 pub mod demand;
 pub mod events;
@@ -25,6 +26,7 @@ pub mod planning;
 pub mod platform;
 pub mod staff;
 
+pub use bulk::*;
 pub use catalog::*;
 pub use demand::*;
 pub use events::*;

@@ -4,8 +4,8 @@ use serde::Serialize;
 
 use crate::{
     Address, BookingRow, BrandId, Channel, CustomerId, Date, Decimal, OrderId, OrderStatus,
-    PaymentStatus, PurchaseSuggestion, Selections, Shipment, TimelineEntryId, TimelineStatus,
-    Timestamp, WorkOrderId, WorkOrderWrite,
+    PaymentStatus, PurchaseSuggestion, Selections, ShipPolicy, Shipment, TimelineEntryId,
+    TimelineStatus, Timestamp, WorkOrderId, WorkOrderWrite,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,6 +37,7 @@ pub struct NewOrder {
     /// marked unverified.
     pub proven: bool,
     pub channel: Channel,
+    pub ship_policy: ShipPolicy,
     pub store_id: Option<String>,
     pub ship_to: Address,
     pub status: OrderStatus,
@@ -84,6 +85,7 @@ impl NewOrder {
             },
             customer_verified,
             ship_to: self.ship_to.clone(),
+            ship_policy: self.ship_policy,
             currency: self.currency.clone(),
             total: self.total,
             shipping: self.shipping,
@@ -115,6 +117,14 @@ pub struct OrderLine {
     /// The catalog version the line was configured against: its SKU, price,
     /// materials and routing are that version's, whatever is published later.
     pub catalog_version: i64,
+    /// When this line is delivered (absent on orders placed before lines
+    /// had their own promise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub promised_date: Option<Date>,
+    /// Its own recipient (a bulk order's row); none: the order's `ship_to`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<Address>,
 }
 
 /// One material an order needs, and how it was covered when it was placed.
@@ -179,6 +189,8 @@ pub struct Order {
     /// until someone who can tell (a clerk, the brand) says so.
     pub customer_verified: bool,
     pub ship_to: Address,
+    /// Whether it ships when complete, or each line as it is ready.
+    pub ship_policy: ShipPolicy,
     pub currency: String,
     /// What the customer pays: the lines plus shipping.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]

@@ -76,6 +76,9 @@ pub enum ApiError {
     /// A body that is not declared as JSON (`Content-Type: application/json`).
     #[error("send the body as JSON, with `Content-Type: application/json` (this one was {0})")]
     NotJson(String),
+    /// An upload that is not declared as CSV (`Content-Type: text/csv`).
+    #[error("send the file as CSV, with `Content-Type: text/csv` (this one was {0})")]
+    NotCsv(String),
 }
 
 impl ApiError {
@@ -91,7 +94,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::NotJson(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotJson(_) | ApiError::NotCsv(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::App(e) => match e {
                 AppError::Invalid { .. } | AppError::InvalidModel { .. } => {
                     StatusCode::UNPROCESSABLE_ENTITY
@@ -112,6 +115,7 @@ impl ApiError {
             ApiError::BadRequest { .. } => ("bad-request", "The request could not be read"),
             ApiError::TooLarge => ("too-large", "The request is too large"),
             ApiError::NotJson(_) => ("not-json", "The body must be JSON"),
+            ApiError::NotCsv(_) => ("not-csv", "The body must be CSV"),
             ApiError::App(e) => match e {
                 AppError::Invalid { .. } => ("invalid", "The request breaks a rule"),
                 AppError::InvalidModel { .. } => ("invalid-model", "The model files have errors"),

@@ -660,6 +660,13 @@ const ROUTES: &[(&str, &str)] = &[
         "/api/v1/brands/{brand}/work-orders/{work_order}/units",
     ),
     ("get", "/api/v1/brands/{brand}/orders/{order}/units"),
+    ("post", "/api/v1/brands/{brand}/bulk-quotes"),
+    ("get", "/api/v1/brands/{brand}/bulk-quotes/{quote}"),
+    ("post", "/api/v1/brands/{brand}/bulk-quotes/{quote}/accept"),
+    (
+        "get",
+        "/api/v1/brands/{brand}/products/{product}/bulk-template.csv",
+    ),
     ("delete", "/api/v1/brands/{brand}/downtimes/{downtime}"),
     ("get", "/api/v1/brands/{brand}/demand"),
     ("post", "/api/v1/brands/{brand}/sales-history"),

@@ -32,8 +32,8 @@ pub use traits::*;
 /// The store's traits, to call their methods on a `dyn Store`.
 pub mod prelude {
     pub use crate::traits::{
-        CatalogStore, FactoryStore, OrderStore, PassportStore, PlanningStore, PlatformStore,
-        StaffStore, Store, WebhookStore,
+        BulkStore, CatalogStore, FactoryStore, OrderStore, PassportStore, PlanningStore,
+        PlatformStore, StaffStore, Store, WebhookStore,
     };
 }
 

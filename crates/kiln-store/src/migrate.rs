@@ -62,4 +62,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "unverified orders",
         include_str!("../migrations/0014_unverified_orders.sql"),
     ),
+    (
+        15,
+        "bulk quotes",
+        include_str!("../migrations/0015_bulk.sql"),
+    ),
 ];

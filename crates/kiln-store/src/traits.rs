@@ -16,6 +16,7 @@ pub trait Store:
     + WebhookStore
     + PassportStore
     + StaffStore
+    + BulkStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
@@ -392,4 +393,23 @@ pub trait StaffStore: Send + Sync + 'static {
         at: Timestamp,
         password_hash: &str,
     ) -> Result<bool>;
+}
+
+/// Bulk quotes: stored whole; one acceptance per quote.
+#[async_trait]
+pub trait BulkStore: Send + Sync {
+    async fn put_bulk_quote(&self, brand: &BrandId, quote: &BulkQuote) -> Result<()>;
+    /// The quote, with the order it became once accepted.
+    async fn bulk_quote(&self, brand: &BrandId, id: &QuoteId) -> Result<Option<BulkQuote>>;
+    /// Takes the quote for the acceptance with this Idempotency-Key: true if
+    /// no other key holds it (across servers: one conditional update).
+    async fn claim_bulk_quote(&self, brand: &BrandId, id: &QuoteId, key: &str) -> Result<bool>;
+    /// Lets go of a quote whose acceptance failed before placing an order.
+    async fn release_bulk_quote(&self, brand: &BrandId, id: &QuoteId, key: &str) -> Result<()>;
+    async fn set_bulk_quote_order(
+        &self,
+        brand: &BrandId,
+        id: &QuoteId,
+        order: &OrderId,
+    ) -> Result<()>;
 }

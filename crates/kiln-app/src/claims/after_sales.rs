@@ -70,6 +70,7 @@ impl AfterSalesJob {
             configurator: c,
             outcome,
             quantity: 1,
+            recipient: None,
         }])
     }
 
@@ -94,6 +95,7 @@ impl AfterSalesJob {
             ),
             // The brand decided the claim.
             proven: true,
+            shipping: kiln_domain::ShipPolicy::Complete,
         }
     }
 }

@@ -30,6 +30,7 @@ pub const BODIES: &[&str] = &[
     "SalesImport",
     "ClaimRequest",
     "DecisionRequest",
+    "Acceptance",
 ];
 
 /// What the API answers a request whose body is `bytes`, declared as
@@ -108,6 +109,13 @@ fn parse(which: usize, bytes: &[u8]) -> Result<(), ApiError> {
         }
         "DecisionRequest" => {
             body::<super::passports::DecisionRequest>(bytes)?;
+        }
+        "Acceptance" => {
+            let a: kiln_app::bulk::Acceptance = body(bytes)?;
+            let errors = kiln_app::orders::check_party(&a.customer, &a.ship_to);
+            if !errors.is_empty() {
+                return Err(kiln_app::Error::invalid_fields(errors).into());
+            }
         }
         other => unreachable!("{other} is listed in BODIES but not parsed"),
     }

@@ -2,6 +2,7 @@
 //! their annotations.
 
 pub mod bodies;
+pub mod bulk;
 pub mod catalog;
 pub mod demand;
 pub mod factory;
@@ -75,6 +76,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(openapi_json))
         .merge(products::routes())
         .merge(orders::routes())
+        .merge(bulk::routes())
         .merge(factory::routes())
         .merge(planning::routes())
         .merge(demand::routes())

@@ -6,6 +6,7 @@
 //! reading typed values out of rows, multi-row inserts, loading an order,
 //! timeline entries, and the outbox (events and their fan-out to webhooks).
 
+pub(crate) mod bulk;
 pub(crate) mod catalog;
 pub(crate) mod factory;
 pub(crate) mod orders;
@@ -190,6 +191,7 @@ macro_rules! impl_store {
             S(&'a str),
             O(String),
             OptS(Option<&'a str>),
+            OptO(Option<String>),
             I(i64),
             OptI(Option<i64>),
         }
@@ -213,6 +215,7 @@ macro_rules! impl_store {
                             Arg::S(v) => b.push_bind(*v),
                             Arg::O(v) => b.push_bind(v.clone()),
                             Arg::OptS(v) => b.push_bind(*v),
+                            Arg::OptO(v) => b.push_bind(v.clone()),
                             Arg::I(v) => b.push_bind(*v),
                             Arg::OptI(v) => b.push_bind(*v),
                         };
@@ -227,7 +230,7 @@ macro_rules! impl_store {
         const ORDER_COLUMNS: &str = "o.id, o.customer_id, c.email, \
             COALESCE(o.customer_name, c.name) AS customer_name, \
             CASE WHEN o.customer_verified = 0 THEN o.customer_phone ELSE c.phone END AS phone, \
-            o.customer_verified, o.channel, o.store_id, o.ship_to, o.status, o.currency, o.total, \
+            o.customer_verified, o.ship_policy, o.channel, o.store_id, o.ship_to, o.status, o.currency, o.total, \
             o.shipping, o.tax, o.promised_date, o.created_at, o.request_hash, o.access_token";
 
         /// One order with everything that hangs off it, on `conn` (a pool's
@@ -256,7 +259,7 @@ macro_rules! impl_store {
             let mut lines = Vec::new();
             for r in sqlx::query(
                 "SELECT line_no, product_id, selections, sku, quantity, unit_price, \
-                 work_order_id, catalog_version FROM order_lines \
+                 work_order_id, catalog_version, promised_date, recipient FROM order_lines \
                  WHERE brand_id = $1 AND order_id = $2 ORDER BY line_no",
             )
             .bind(b)
@@ -273,6 +276,14 @@ macro_rules! impl_store {
                     unit_price: dec(&text(&r, "unit_price")?)?,
                     work_order_id: WorkOrderId::from(text(&r, "work_order_id")?),
                     catalog_version: int(&r, "catalog_version")?,
+                    promised_date: r
+                        .try_get::<Option<String>, _>("promised_date")?
+                        .map(|d| day(&d))
+                        .transpose()?,
+                    recipient: r
+                        .try_get::<Option<String>, _>("recipient")?
+                        .map(|a| json(&a))
+                        .transpose()?,
                 });
             }
             let timeline = sqlx::query(
@@ -331,6 +342,7 @@ macro_rules! impl_store {
                 payment,
                 customer: customer_from(&row)?,
                 customer_verified: int(&row, "customer_verified")? != 0,
+                ship_policy: parsed(&text(&row, "ship_policy")?)?,
                 id,
                 channel: parsed(&text(&row, "channel")?)?,
                 store_id: row.try_get("store_id")?,
@@ -539,6 +551,7 @@ macro_rules! impl_store {
         $crate::sql::webhooks::impl_webhooks!($store, $db);
         $crate::sql::passports::impl_passports!($store, $db);
         $crate::sql::staff::impl_staff!($store, $db);
+        $crate::sql::bulk::impl_bulk!($store, $db);
     };
 }
 

@@ -6,7 +6,7 @@ macro_rules! impl_orders {
         impl $store {
             /// Writes `orders` in one transaction with multi-row inserts.
             async fn write_batch(&self, orders: &[NewOrder]) -> Result<Vec<Result<Placed>>> {
-                use Arg::{I, O, OptI, OptS, S};
+                use Arg::{I, O, OptI, OptO, OptS, S};
                 let mut tx = self.write.begin().await?;
                 let mut customers: Vec<Vec<Arg<'_>>> = Vec::new();
                 let mut seen = std::collections::HashSet::new();
@@ -58,14 +58,15 @@ macro_rules! impl_orders {
                         // An unverified order keeps what it was given.
                         OptS((!verified).then_some(o.customer.name.as_str())),
                         OptS(if verified { None } else { o.customer.phone.as_deref() }),
-                        I(i64::from(verified)),
+                        I(i64::from(verified)), S(o.ship_policy.as_str()),
                     ]);
                     for l in &o.lines {
                         lines.push(vec![
                             S(b), S(o.id.as_str()), I(l.line_no), S(&l.product_id),
                             O($crate::sql::to_json(&l.selections)), S(&l.sku), I(l.quantity),
                             O(l.unit_price.to_string()), S(l.work_order_id.as_str()),
-                            I(l.catalog_version),
+                            I(l.catalog_version), OptO(l.promised_date.map(|d| d.to_string())),
+                            OptO(l.recipient.as_ref().map($crate::sql::to_json)),
                         ]);
                     }
                     for w in &o.work_orders {
@@ -119,9 +120,10 @@ macro_rules! impl_orders {
                 insert_rows(&mut tx, "orders (brand_id, id, idempotency_key, request_hash, \
                     customer_id, channel, store_id, ship_to, status, currency, total, \
                     shipping, tax, promised_date, created_at, access_token, customer_name, \
-                    customer_phone, customer_verified)", heads, "").await?;
+                    customer_phone, customer_verified, ship_policy)", heads, "").await?;
                 insert_rows(&mut tx, "order_lines (brand_id, order_id, line_no, product_id, \
-                    selections, sku, quantity, unit_price, work_order_id, catalog_version)",
+                    selections, sku, quantity, unit_price, work_order_id, catalog_version, \
+                    promised_date, recipient)",
                     lines, "").await?;
                 insert_rows(&mut tx, "work_orders (brand_id, id, sku, product_id, quantity, \
                     status, created_at, catalog_version)", wos, "").await?;

@@ -1,0 +1,403 @@
+//! Bulk orders from business buyers (issue 12): a CSV of configured lines
+//! becomes a quote, and an accepted quote one order.
+//!
+//! [`App::quote_bulk`] reads the file ([`rows::read`]: every bad row at
+//! once, the good ones configured), plans every good line together on a copy
+//! of the live plan to promise each (a quote books nothing), prices them,
+//! batches them by SKU and stores the quote.
+//! [`App::accept_bulk_quote`] places one order of the quote's lines through
+//! the same path as any order ([`App::place`] with [`Placing::Bulk`]), at
+//! the quoted prices, and says which lines' promises moved since.
+
+pub mod rows;
+
+use std::collections::{BTreeMap, HashMap};
+
+use kiln_configure::{Outcome, Selections};
+use kiln_domain::{
+    Address, BulkQuote, Channel, Customer, CustomerId, Date, Decimal, Order, OrderId, QuoteId,
+    QuoteLine, RowError, ShipPolicy, SkuTotal, Timestamp,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::error::{Error, FieldError, Result};
+use crate::flow::{self, PricedLine};
+use crate::orders::{CustomerInput, Placing, Who, check_party, escape};
+use crate::runtime::BrandRuntime;
+use crate::{App, time};
+
+/// How long a quote holds.
+pub const VALID_HOURS: i64 = 72;
+
+/// What a buyer sends to accept a quote: who orders, and where the lines
+/// without a recipient of their own go.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Acceptance {
+    pub customer: CustomerInput,
+    pub ship_to: Address,
+    /// Ship everything together when made (`complete`, the default), or
+    /// each line as it is ready (`as_ready`).
+    #[serde(default)]
+    pub shipping: ShipPolicy,
+}
+
+/// A line whose promise moved between the quote and its acceptance.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MovedLine {
+    pub row: u64,
+    pub line_no: i64,
+    #[schema(value_type = String, format = Date)]
+    pub quoted: Date,
+    #[schema(value_type = String, format = Date)]
+    pub promised: Date,
+    pub reason: String,
+}
+
+/// An accepted quote: its order, and the lines whose promise moved.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Accepted {
+    pub order_id: OrderId,
+    pub quote_id: QuoteId,
+    #[schema(value_type = String, format = Date)]
+    pub promised_date: Date,
+    #[schema(value_type = String, format = Date)]
+    pub quoted_promised_date: Date,
+    /// Empty when every line keeps the quote's promise.
+    pub moved: Vec<MovedLine>,
+    pub order: Order,
+}
+
+/// An accepted quote as it is placed.
+pub(crate) struct BulkPlacing<'q> {
+    pub quote: &'q BulkQuote,
+    pub customer: Customer,
+    pub ship_to: Address,
+    pub shipping: ShipPolicy,
+}
+
+impl BulkPlacing<'_> {
+    /// The quote's lines configured again on the brand's catalog: the same
+    /// version, so the same SKUs and prices, or the acceptance is refused.
+    pub(crate) fn priced<'a>(&self, rt: &'a BrandRuntime) -> Result<Vec<PricedLine<'a>>> {
+        let q = self.quote;
+        if rt.catalog.version != q.catalog_version {
+            return Err(Error::Conflict(format!(
+                "the catalog changed since this quote (version {}, now {}): upload the file again for a new quote",
+                q.catalog_version, rt.catalog.version
+            )));
+        }
+        let mut seen: HashMap<(&str, &Selections), Outcome> = HashMap::new();
+        let mut lines = Vec::with_capacity(q.lines.len());
+        for l in &q.lines {
+            let configurator = rt.product(&l.product)?;
+            let outcome = match seen.get(&(l.product.as_str(), &l.selections)) {
+                Some(o) => o.clone(),
+                None => {
+                    let o = configurator
+                        .configure_unexplained(&l.selections)
+                        .map_err(|e| changed(l.row, &e.to_string()))?;
+                    let o = rows::lean(o);
+                    seen.insert((l.product.as_str(), &l.selections), o.clone());
+                    o
+                }
+            };
+            let line = PricedLine {
+                configurator,
+                outcome,
+                quantity: l.quantity,
+                recipient: l.recipient.clone(),
+            };
+            if line.sku() != l.sku || line.unit_price() != l.unit_price {
+                return Err(changed(l.row, "its SKU or price is not the quote's"));
+            }
+            lines.push(line);
+        }
+        Ok(lines)
+    }
+
+    pub(crate) fn who(&self) -> Who {
+        Who {
+            customer: self.customer.clone(),
+            channel: Channel::B2b,
+            store_id: None,
+            ship_to: self.ship_to.clone(),
+            first: format!(
+                "accepted bulk quote {} ({} lines, {} units)",
+                self.quote.id,
+                self.quote.lines.len(),
+                self.quote.units
+            ),
+            proven: true,
+            shipping: self.shipping,
+        }
+    }
+}
+
+fn changed(row: u64, why: &str) -> Error {
+    Error::Conflict(format!(
+        "row {row} of the quote no longer configures as quoted ({why}): upload the file again for a new quote"
+    ))
+}
+
+impl App {
+    /// Quotes an uploaded CSV (see [`rows`]): the good rows priced, batched
+    /// by SKU and promised together, every bad row listed. No good row at
+    /// all is a 422 whose errors point at `/rows/{line}/{column}`.
+    pub async fn quote_bulk(&self, slug: &str, csv: Vec<u8>) -> Result<BulkQuote> {
+        let rt = self.brand(slug).await?;
+        let work = rt.clone();
+        let quote =
+            tokio::task::spawn_blocking(move || quote_on(&work, &csv, time::today(), time::now()))
+                .await
+                .map_err(|e| Error::internal(format!("quoting stopped: {e}")))??;
+        self.store.put_bulk_quote(&rt.brand.id, &quote).await?;
+        Ok(quote)
+    }
+
+    /// A CSV to start from for `product`: its columns and a row of defaults.
+    pub async fn bulk_template(&self, slug: &str, product: &str) -> Result<String> {
+        let rt = self.brand(slug).await?;
+        Ok(rows::template(rt.product(product)?))
+    }
+
+    pub async fn bulk_quote(&self, slug: &str, id: &QuoteId) -> Result<BulkQuote> {
+        let rt = self.brand(slug).await?;
+        self.store
+            .bulk_quote(&rt.brand.id, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no bulk quote `{id}`")))
+    }
+
+    /// Accepts a quote: one order of its lines at its prices. The same
+    /// `key` again returns the same order; another key, once the quote is
+    /// accepted (or while it is), is refused.
+    pub async fn accept_bulk_quote(
+        &self,
+        slug: &str,
+        id: &QuoteId,
+        key: String,
+        acceptance: Acceptance,
+    ) -> Result<Accepted> {
+        let errors = check_party(&acceptance.customer, &acceptance.ship_to);
+        if !errors.is_empty() {
+            return Err(Error::invalid_fields(errors));
+        }
+        let rt = self.brand(slug).await?;
+        let quote = self.bulk_quote(slug, id).await?;
+        if !self.store.claim_bulk_quote(&rt.brand.id, id, &key).await? {
+            let order = quote
+                .order_id
+                .as_ref()
+                .map(|o| format!(" as order {o}"))
+                .unwrap_or_default();
+            return Err(Error::Conflict(format!(
+                "this quote was accepted{order} with another Idempotency-Key; a quote makes one order"
+            )));
+        }
+        if quote.order_id.is_none() && quote.valid_until < time::now() {
+            self.store
+                .release_bulk_quote(&rt.brand.id, id, &key)
+                .await?;
+            return Err(Error::Conflict(format!(
+                "this quote expired at {}: upload the file again for a new quote",
+                quote.valid_until
+            )));
+        }
+        let request_hash = hex::encode(Sha256::digest(
+            serde_json::to_vec(&(&quote.id, &acceptance)).unwrap_or_default(),
+        ));
+        let placing = BulkPlacing {
+            quote: &quote,
+            customer: Customer {
+                id: CustomerId::new(),
+                email: acceptance.customer.email.trim().to_lowercase(),
+                name: acceptance.customer.name.trim().to_string(),
+                phone: acceptance.customer.phone.clone(),
+            },
+            ship_to: acceptance.ship_to,
+            shipping: acceptance.shipping,
+        };
+        let placed = self
+            .place(
+                slug,
+                Some(format!("bulk:{id}:{key}")),
+                request_hash,
+                Placing::Bulk(&placing),
+            )
+            .await;
+        let order = match placed {
+            Ok(order) => order,
+            Err(e) => {
+                if quote.order_id.is_none() {
+                    self.store
+                        .release_bulk_quote(&rt.brand.id, id, &key)
+                        .await?;
+                }
+                return Err(e);
+            }
+        };
+        self.store
+            .set_bulk_quote_order(&rt.brand.id, id, &order.id)
+            .await?;
+        let moved = quote
+            .lines
+            .iter()
+            .zip(&order.lines)
+            .filter_map(|(q, l)| {
+                let promised = l.promised_date?;
+                (promised != q.promised_date).then(|| MovedLine {
+                    row: q.row,
+                    line_no: l.line_no,
+                    quoted: q.promised_date,
+                    promised,
+                    reason: if promised > q.promised_date {
+                        "the factory's schedule filled up since the quote".into()
+                    } else {
+                        "capacity freed up since the quote".into()
+                    },
+                })
+            })
+            .collect();
+        Ok(Accepted {
+            order_id: order.id.clone(),
+            quote_id: quote.id.clone(),
+            promised_date: order.promised_date,
+            quoted_promised_date: quote.promised_date,
+            moved,
+            order,
+        })
+    }
+}
+
+/// The quote of `csv` on `rt`'s catalog and live plan (blocking: run it off
+/// the async workers).
+fn quote_on(rt: &BrandRuntime, csv: &[u8], today: Date, now: Timestamp) -> Result<BulkQuote> {
+    let products: Vec<&kiln_configure::Configurator> = rt.catalog.products.iter().collect();
+    let read = rows::read(&products, csv);
+    if read.good.is_empty() {
+        return Err(no_good_row(read.errors));
+    }
+    let mut priced = Vec::with_capacity(read.good.len());
+    for g in &read.good {
+        priced.push(PricedLine {
+            configurator: rt.product(&g.product)?,
+            outcome: g.outcome.clone(),
+            quantity: g.quantity,
+            recipient: g.recipient.clone(),
+        });
+    }
+    let currency = priced[0].configurator.product().currency.clone();
+    let mut errors = read.errors;
+    if let Some(other) = priced
+        .iter()
+        .find(|l| l.configurator.product().currency != currency)
+    {
+        errors.push(RowError {
+            row: 1,
+            column: Some("product".into()),
+            message: format!(
+                "one quote is in one currency: {} is priced in {}, the first row's product in {currency}",
+                other.configurator.product().id,
+                other.configurator.product().currency
+            ),
+        });
+        return Err(no_good_row(errors));
+    }
+    // Planned on a copy of the live plan: orders placed meanwhile are not
+    // held up, and nothing needs taking back out.
+    let mut scratch = {
+        let plan = rt.plan.blocking_lock();
+        if plan.retired {
+            return Err(Error::Conflict(
+                "the brand's catalog was just republished: send the file again".into(),
+            ));
+        }
+        plan.clone()
+    };
+    let (plotted, _) = flow::plan_order(rt, &mut scratch, &OrderId::new(), &priced, today)?;
+    let mut skus: BTreeMap<&str, SkuTotal> = BTreeMap::new();
+    let mut lines = Vec::with_capacity(priced.len());
+    let mut units = 0u64;
+    for ((g, p), promised) in read.good.iter().zip(&priced).zip(&plotted.line_promised) {
+        let unit_price = p.unit_price();
+        let line_total = unit_price * Decimal::from(p.quantity);
+        units += u64::from(p.quantity);
+        let s = skus.entry(p.sku()).or_insert_with(|| SkuTotal {
+            sku: p.sku().to_string(),
+            product: g.product.clone(),
+            lines: 0,
+            quantity: 0,
+            unit_price,
+            amount: Decimal::ZERO,
+        });
+        s.lines += 1;
+        s.quantity += u64::from(p.quantity);
+        s.amount += line_total;
+        lines.push(QuoteLine {
+            row: g.row,
+            product: g.product.clone(),
+            selections: p.outcome.configuration.clone(),
+            sku: p.sku().to_string(),
+            quantity: p.quantity,
+            unit_price,
+            line_total,
+            promised_date: *promised,
+            recipient: g.recipient.clone(),
+        });
+    }
+    let sales = &rt.catalog.factory.sales;
+    let goods = plotted.total;
+    let shipping = sales.shipping_for(goods, false);
+    let total = goods + shipping;
+    let bad_rows = {
+        let mut bad: Vec<u64> = errors.iter().map(|e| e.row).filter(|&r| r > 1).collect();
+        bad.dedup();
+        bad.len() as u64
+    };
+    Ok(BulkQuote {
+        id: QuoteId::new(),
+        total,
+        currency,
+        goods,
+        shipping,
+        tax: sales.tax_in(total),
+        promised_date: plotted.promised,
+        valid_until: now + jiff::SignedDuration::from_hours(VALID_HOURS),
+        created_at: now,
+        catalog_version: rt.catalog.version,
+        rows: read.rows,
+        good_rows: lines.len() as u64,
+        bad_rows,
+        units,
+        order_id: None,
+        errors,
+        skus: skus.into_values().collect(),
+        lines,
+    })
+}
+
+/// No row can be quoted: every problem, as field errors at
+/// `/rows/{line}/{column}`.
+fn no_good_row(errors: Vec<RowError>) -> Error {
+    let detail = format!(
+        "no row of the file can be quoted: {} problem{}",
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" }
+    );
+    Error::Invalid {
+        detail,
+        errors: errors
+            .into_iter()
+            .map(|e| {
+                let column = e
+                    .column
+                    .map(|c| format!("/{}", escape(&c)))
+                    .unwrap_or_default();
+                FieldError::new(format!("/rows/{}{column}", e.row), e.message)
+            })
+            .collect(),
+    }
+}

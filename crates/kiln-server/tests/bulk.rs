@@ -1,0 +1,290 @@
+//! Bulk orders (issue 12): a business buyer's CSV quoted with every bad row
+//! reported by its line and column and no good row lost, then accepted as
+//! one order, once, at the quote's prices. Runs on SQLite and, with
+//! `KILN_TEST_POSTGRES`, PostgreSQL.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+api_tests!(
+    a_template_lists_every_column,
+    a_csv_is_quoted_with_every_bad_row_at_once,
+    an_unknown_column_is_named_once_and_its_rows_left_out,
+    a_file_without_a_good_row_is_a_problem_naming_each,
+    an_accepted_quote_is_one_order_at_its_prices,
+);
+
+const HEADER: &str = "product,fabric,color,fit,collar,size,neck_cm,chest_cm,monogram,quantity,\
+recipient_name,recipient_line1,recipient_city,recipient_postal_code,recipient_country";
+
+/// A CSV of the demo shirt: the header, then `rows` (file line 2 onwards).
+fn csv(rows: &[&str]) -> String {
+    let mut out = String::from(HEADER);
+    for r in rows {
+        out.push_str("\r\n");
+        out.push_str(r);
+    }
+    out.push_str("\r\n");
+    out
+}
+
+async fn upload(app: &App, body: &str) -> Reply {
+    let req = app
+        .http
+        .post(app.brand_url("/bulk-quotes"))
+        .bearer_auth(&app.key)
+        .header(reqwest::header::CONTENT_TYPE, "text/csv")
+        .body(body.to_string());
+    Reply::from(req.send().await.unwrap()).await
+}
+
+/// (row, column) of each error, in order.
+fn places(quote: &Value) -> Vec<(u64, String)> {
+    quote["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap(),
+                e["column"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+async fn a_template_lists_every_column(app: App) {
+    let r = app
+        .http
+        .get(app.brand_url("/products/shirt/bulk-template.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = r.text().await.unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next().unwrap(), HEADER);
+    // The example row is the product's defaults, and it quotes.
+    let example = lines.next().unwrap();
+    assert!(
+        example.starts_with("shirt,poplin,#ffffff,regular,spread,M,"),
+        "{example}"
+    );
+    upload(&app, &text).await.expect(StatusCode::CREATED);
+    app.get_public("/products/no-such/bulk-template.csv")
+        .await
+        .expect(StatusCode::NOT_FOUND);
+}
+
+async fn a_csv_is_quoted_with_every_bad_row_at_once(app: App) {
+    let body = csv(&[
+        "shirt,oxford,,slim,button-down,L,,,ABC,10,Ada Buyer,1 Road,London,SW1Y 4JH,GB", // 2
+        "shirt,,,,,M,,,,5,,,,,",                                                         // 3
+        "hat,,,,,M,,,,1,,,,,",                     // 4 unknown product
+        "shirt,silk,,,,M,,,,1,,,,,",               // 5 unknown value
+        "shirt,,,,,M,60,,,1,,,,,",                 // 6 outside domain
+        "shirt,linen,,slim,,M,,,,1,,,,,",          // 7 rule broken
+        "shirt,,,,,M,,,ABCDE,1,,,,,",              // 8 text too long
+        "shirt,,,,,M,,,,0,,,,,",                   // 9 quantity 0
+        "shirt,,,,,M,,,,abc,,,,,",                 // 10 quantity abc
+        "shirt,,,,,M,,,,1,Zoë,2 Rue,Paris,75001,", // 11 no country
+        "shirt,,,,,M,,,,3,,,,,",                   // 12 same SKU as 3
+    ]);
+    let q = upload(&app, &body).await.expect(StatusCode::CREATED).body;
+    assert_eq!(
+        places(&q),
+        vec![
+            (4, "product".into()),
+            (5, "fabric".into()),
+            (6, "neck_cm".into()),
+            (7, "fabric".into()),
+            (8, "monogram".into()),
+            (9, "quantity".into()),
+            (10, "quantity".into()),
+            (11, "recipient_country".into()),
+        ],
+        "{}",
+        q["errors"]
+    );
+    let rule = &q["errors"][3]["message"];
+    assert!(
+        rule.as_str().unwrap().contains("Linen doesn't stretch"),
+        "{rule}"
+    );
+    assert_eq!(q["rows"], 11);
+    assert_eq!(q["good_rows"], 3);
+    assert_eq!(q["bad_rows"], 8);
+    assert_eq!(q["units"], 18);
+    // Rows 3 and 12 are one SKU: one batch.
+    let skus = q["skus"].as_array().unwrap();
+    assert_eq!(skus.len(), 2, "{skus:?}");
+    let batch = skus
+        .iter()
+        .find(|s| s["quantity"] == 8)
+        .expect("rows 3 and 12 together");
+    assert_eq!(batch["lines"], 2);
+    // Oxford slim button-down L with a 3-letter monogram: 59 + 5 + 7.50.
+    let first = &q["lines"][0];
+    assert_eq!(first["row"], 2);
+    assert_eq!(first["unit_price"], "71.50");
+    assert_eq!(first["line_total"], "715.00");
+    assert_eq!(first["recipient"]["country"], "GB");
+    assert_eq!(
+        first["selections"]["color"], "#ffffff",
+        "a blank cell takes the default"
+    );
+    assert!(q["lines"][1].get("recipient").is_none());
+    let goods: f64 = q["goods"].as_str().unwrap().parse().unwrap();
+    let shipping: f64 = q["shipping"].as_str().unwrap().parse().unwrap();
+    let total: f64 = q["total"].as_str().unwrap().parse().unwrap();
+    assert!((goods - (715.0 + 8.0 * 59.0)).abs() < 0.001, "{goods}");
+    assert!((total - goods - shipping).abs() < 0.001);
+    let promised = q["promised_date"].as_str().unwrap();
+    for l in q["lines"].as_array().unwrap() {
+        assert!(l["promised_date"].as_str().unwrap() <= promised);
+    }
+    assert!(q["valid_until"].as_str().is_some());
+    // The quote can be read again; nothing was booked by quoting.
+    let id = q["id"].as_str().unwrap();
+    let again = app
+        .get(&format!("/bulk-quotes/{id}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(again.body["lines"], q["lines"]);
+    // Only CSV is taken.
+    let json = app
+        .http
+        .post(app.brand_url("/bulk-quotes"))
+        .bearer_auth(&app.key)
+        .json(&json!({"rows": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // And only with a key that may order.
+    let anonymous = app
+        .http
+        .post(app.brand_url("/bulk-quotes"))
+        .header(reqwest::header::CONTENT_TYPE, "text/csv")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn an_unknown_column_is_named_once_and_its_rows_left_out(app: App) {
+    let body = format!(
+        "{HEADER},sleeve\r\n{}\r\n{}\r\n{}\r\n",
+        "shirt,,,,,M,,,,1,,,,,,", "shirt,,,,,L,,,,1,,,,,,long", "shirt,,,,,S,,,,1,,,,,,",
+    );
+    let q = upload(&app, &body).await.expect(StatusCode::CREATED).body;
+    assert_eq!(places(&q), vec![(1, "sleeve".into())], "{}", q["errors"]);
+    let message = q["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`sleeve`") && message.contains("left out"),
+        "{message}"
+    );
+    let rows: Vec<u64> = q["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["row"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows, vec![2, 4]);
+}
+
+async fn a_file_without_a_good_row_is_a_problem_naming_each(app: App) {
+    let r = upload(
+        &app,
+        &csv(&["shirt,,,,,M,,,,0,,,,,", "hat,,,,,M,,,,1,,,,,"]),
+    )
+    .await;
+    let paths = r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, vec!["/rows/2/quantity", "/rows/3/product"]);
+    // A file that is not a table of lines at all.
+    let r = upload(&app, "name,size\r\nAda,M\r\n").await;
+    assert_eq!(
+        r.problem(StatusCode::UNPROCESSABLE_ENTITY),
+        vec!["/rows/1/product"]
+    );
+}
+
+async fn an_accepted_quote_is_one_order_at_its_prices(app: App) {
+    let q = upload(
+        &app,
+        &csv(&[
+            "shirt,oxford,,,button-down,L,,,ABC,4,Ada Buyer,1 Road,London,SW1Y 4JH,gb",
+            "shirt,,,,,M,,,,2,,,,,",
+            "shirt,,,,,M,,,,0,,,,,",
+        ]),
+    )
+    .await
+    .expect(StatusCode::CREATED)
+    .body;
+    let id = q["id"].as_str().unwrap();
+    let path = app.brand_url(&format!("/bulk-quotes/{id}/accept"));
+    let acceptance = json!({
+        "customer": {"name": "Acme Uniforms", "email": "buyer@acme.example"},
+        "ship_to": {"name": "Acme Uniforms", "line1": "5 Mill Lane", "city": "Leeds",
+                    "postal_code": "LS1 4AP", "country": "GB"},
+        "shipping": "as_ready",
+    });
+    let accept = |key: Option<&str>| {
+        let mut req = app.http.post(&path).bearer_auth(&app.key).json(&acceptance);
+        if let Some(key) = key {
+            req = req.header("Idempotency-Key", key);
+        }
+        async move { Reply::from(req.send().await.unwrap()).await }
+    };
+    assert_eq!(
+        accept(None).await.problem(StatusCode::UNPROCESSABLE_ENTITY),
+        vec!["Idempotency-Key"]
+    );
+    let first = accept(Some("acme-po-1"))
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
+    let again = accept(Some("acme-po-1"))
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
+    assert_eq!(first["order_id"], again["order_id"]);
+    let other = accept(Some("acme-po-2")).await;
+    assert_eq!(other.status, StatusCode::CONFLICT, "{}", other.text);
+    let order = app.order(first["order_id"].as_str().unwrap()).await;
+    assert_eq!(order["channel"], "b2b");
+    assert_eq!(order["ship_policy"], "as_ready");
+    assert_eq!(order["total"], q["total"]);
+    assert_eq!(order["customer"]["name"], "Acme Uniforms");
+    let lines = order["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["quantity"], 4);
+    assert_eq!(lines[0]["unit_price"], q["lines"][0]["unit_price"]);
+    assert_eq!(lines[0]["recipient"]["name"], "Ada Buyer");
+    assert_eq!(lines[0]["recipient"]["country"], "GB");
+    assert!(lines[1].get("recipient").is_none());
+    for (l, ql) in lines.iter().zip(q["lines"].as_array().unwrap()) {
+        assert!(l["promised_date"].as_str().is_some());
+        assert_eq!(l["sku"], ql["sku"]);
+    }
+    // The quote now names its order.
+    let read = app
+        .get(&format!("/bulk-quotes/{id}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(read.body["order_id"], first["order_id"]);
+    // A moved promise is said, never hidden.
+    if order["promised_date"] != q["promised_date"] {
+        assert!(!first["moved"].as_array().unwrap().is_empty());
+    }
+}
