@@ -280,14 +280,18 @@ fn quote_on(rt: &BrandRuntime, csv: &[u8], today: Date, now: Timestamp) -> Resul
     if read.good.is_empty() {
         return Err(no_good_row(read.errors));
     }
+    // The outcomes move into the lines to plan: tens of thousands of rows
+    // are not held twice.
     let mut priced = Vec::with_capacity(read.good.len());
-    for g in &read.good {
+    let mut rows_of = Vec::with_capacity(read.good.len());
+    for g in read.good {
         priced.push(PricedLine {
             configurator: rt.product(&g.product)?,
-            outcome: g.outcome.clone(),
+            outcome: g.outcome,
             quantity: g.quantity,
-            recipient: g.recipient.clone(),
+            recipient: g.recipient,
         });
+        rows_of.push((g.row, g.product));
     }
     let currency = priced[0].configurator.product().currency.clone();
     let mut errors = read.errors;
@@ -321,13 +325,13 @@ fn quote_on(rt: &BrandRuntime, csv: &[u8], today: Date, now: Timestamp) -> Resul
     let mut skus: BTreeMap<&str, SkuTotal> = BTreeMap::new();
     let mut lines = Vec::with_capacity(priced.len());
     let mut units = 0u64;
-    for ((g, p), promised) in read.good.iter().zip(&priced).zip(&plotted.line_promised) {
+    for (((row, product), p), promised) in rows_of.iter().zip(&priced).zip(&plotted.line_promised) {
         let unit_price = p.unit_price();
         let line_total = unit_price * Decimal::from(p.quantity);
         units += u64::from(p.quantity);
         let s = skus.entry(p.sku()).or_insert_with(|| SkuTotal {
             sku: p.sku().to_string(),
-            product: g.product.clone(),
+            product: product.clone(),
             lines: 0,
             quantity: 0,
             unit_price,
@@ -337,15 +341,15 @@ fn quote_on(rt: &BrandRuntime, csv: &[u8], today: Date, now: Timestamp) -> Resul
         s.quantity += u64::from(p.quantity);
         s.amount += line_total;
         lines.push(QuoteLine {
-            row: g.row,
-            product: g.product.clone(),
+            row: *row,
+            product: product.clone(),
             selections: p.outcome.configuration.clone(),
             sku: p.sku().to_string(),
             quantity: p.quantity,
             unit_price,
             line_total,
             promised_date: *promised,
-            recipient: g.recipient.clone(),
+            recipient: p.recipient.clone(),
         });
     }
     let sales = &rt.catalog.factory.sales;

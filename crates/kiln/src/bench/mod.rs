@@ -1,6 +1,7 @@
 //! `kiln bench ...`: measure the engines and the platform on standard or
 //! generated cases. Figures go to stdout (`--json` for one object).
 
+mod bulk;
 mod configurator;
 mod forecast;
 mod hook;
@@ -33,6 +34,9 @@ pub enum BenchCommand {
     Webhooks(webhooks::WebhooksArgs),
     /// Passports: signing with the label's QR code per unit, and offline verification per second.
     Passport(passport::PassportArgs),
+    /// Bulk orders: a CSV of 10,000 and 50,000 shirts (2% bad rows) quoted,
+    /// then accepted as one order; time and peak memory.
+    Bulk(bulk::BulkArgs),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -44,5 +48,6 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Promise(args) => promise::run(args),
         BenchCommand::Webhooks(args) => webhooks::run(args),
         BenchCommand::Passport(args) => passport::run(args),
+        BenchCommand::Bulk(args) => bulk::run(args),
     }
 }
