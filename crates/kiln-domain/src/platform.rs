@@ -23,6 +23,9 @@ words!(
         FactoryRead = "factory:read",
         /// Start and complete operations, receive purchases, ship.
         FactoryWrite = "factory:write",
+        /// Start and complete operations, and nothing else of the factory:
+        /// an operator's terminal.
+        OperationsWrite = "operations:write",
         /// Read the schedule, shortages, material plan and demand.
         PlanningRead = "planning:read",
         /// Mark work centres down, re-sequence, import sales, buy for the forecast.
@@ -44,6 +47,7 @@ impl Scope {
                 (Scope::OrdersWrite, Scope::OrdersRead)
                     | (Scope::OrdersWrite, Scope::OrdersOnline)
                     | (Scope::FactoryWrite, Scope::FactoryRead)
+                    | (Scope::FactoryWrite, Scope::OperationsWrite)
                     | (Scope::PlanningWrite, Scope::PlanningRead)
             )
     }

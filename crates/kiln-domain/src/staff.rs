@@ -25,6 +25,24 @@ words!(
     }
 );
 
+impl Role {
+    /// The API scopes that match the role, for a key that works for a
+    /// person in it (a planner's spreadsheet, an operator's terminal). None
+    /// for a store clerk: a key cannot be held to one store, and store mode
+    /// needs no key.
+    pub fn scopes(self) -> Option<Vec<crate::Scope>> {
+        use crate::Scope::*;
+        Some(match self {
+            Role::Admin => vec![Admin],
+            Role::ProductManager => vec![CatalogWrite, OrdersRead, FactoryRead, PlanningRead],
+            Role::Planner => vec![PlanningWrite, FactoryWrite, OrdersRead],
+            Role::Operator => vec![OperationsWrite, FactoryRead],
+            Role::StoreClerk => return None,
+            Role::Analyst => vec![OrdersRead, FactoryRead, PlanningRead],
+        })
+    }
+}
+
 /// A staff account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -42,6 +42,7 @@ scopes!(
     OrdersOnline => OrdersOnline,
     FactoryRead => FactoryRead,
     FactoryWrite => FactoryWrite,
+    OperationsWrite => OperationsWrite,
     PlanningRead => PlanningRead,
     PlanningWrite => PlanningWrite,
     WebhooksWrite => WebhooksWrite,

@@ -15,6 +15,7 @@ api_tests!(
     without_a_key_only_an_online_order_can_be_placed,
     a_publishable_key_places_online_orders_only,
     an_unproven_order_never_joins_or_renames_a_known_customer,
+    a_key_for_a_role_holds_that_roles_scopes,
     what_people_type_is_shown_escaped_everywhere,
     the_openapi_document_declares_the_limits_the_server_enforces,
 );
@@ -339,6 +340,80 @@ async fn an_unproven_order_never_joins_or_renames_a_known_customer(app: App) {
         .await
         .expect(StatusCode::CREATED);
     assert_eq!(fresh.body["customer_verified"], true);
+}
+
+async fn a_key_for_a_role_holds_that_roles_scopes(app: App) {
+    let keys = format!("/api/v1/brands/{}/api-keys", app.slug);
+    let app = &app;
+    let keys = &keys;
+    let issue = |body: serde_json::Value| async move {
+        app.call("POST", keys, Some(&app.key), Some(&body)).await
+    };
+    let operator = issue(serde_json::json!({"label": "terminal", "role": "operator"}))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(
+        operator.body["scopes"],
+        serde_json::json!(["factory:read", "operations:write"])
+    );
+    let key = operator.body["api_key"].as_str().unwrap().to_string();
+    let order = app.place_ok(&mug("floor@example.com")).await;
+    let wo = work_orders_of(&app.order(&order).await)[0].clone();
+    let brand = |p: &str| format!("/api/v1/brands/{}{p}", app.slug);
+    app.call(
+        "POST",
+        &brand(&format!("/work-orders/{wo}/operations/1/start")),
+        Some(&key),
+        None,
+    )
+    .await
+    .expect(StatusCode::OK);
+    // An operator cannot ship, nor read the orders.
+    let ship = app
+        .call(
+            "POST",
+            &brand(&format!("/orders/{order}/shipments")),
+            Some(&key),
+            Some(&serde_json::json!({"carrier": "DHL"})),
+        )
+        .await;
+    assert_eq!(ship.status, StatusCode::FORBIDDEN, "{}", ship.text);
+    assert_eq!(
+        app.call("GET", &brand("/orders"), Some(&key), None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    // The analyst's key reads and changes nothing.
+    let analyst = issue(serde_json::json!({"role": "analyst"}))
+        .await
+        .expect(StatusCode::CREATED);
+    let key = analyst.body["api_key"].as_str().unwrap().to_string();
+    app.call("GET", &brand("/orders"), Some(&key), None)
+        .await
+        .expect(StatusCode::OK);
+    let start = app
+        .call(
+            "POST",
+            &brand(&format!("/work-orders/{wo}/operations/2/start")),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(start.status, StatusCode::FORBIDDEN);
+    // No key is held to one store; a role and scopes are one or the other.
+    assert_eq!(
+        issue(serde_json::json!({"role": "store_clerk"}))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY),
+        vec!["/role"]
+    );
+    assert_eq!(
+        issue(serde_json::json!({"role": "planner", "scopes": ["admin"]}))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY),
+        vec!["/role"]
+    );
 }
 
 /// A script, as a hostile customer types it.

@@ -18,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::{Authorized, FactoryRead, FactoryWrite};
+use crate::auth::{Authorized, FactoryRead, FactoryWrite, OperationsWrite};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Body, OptionalBody};
 
@@ -97,12 +97,12 @@ pub struct CompleteRequest {
 #[utoipa::path(post, path = "/brands/{brand}/work-orders/{work_order}/operations/{seq}/start", tag = "factory",
     params(("brand" = String, Path, description = "brand slug"), ("work_order" = String, Path, description = "work order id"),
            ("seq" = i64, Path, description = "operation number, from 1")),
-    security(("brand_key" = ["factory:write"])),
+    security(("brand_key" = ["operations:write"])),
     responses((status = 200, body = OperationResult), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, body = Problem, description = "already started, or an earlier operation is open")))]
 async fn start_operation(
     State(state): State<Arc<AppState>>,
-    auth: Authorized<FactoryWrite>,
+    auth: Authorized<OperationsWrite>,
     Path((_, work_order, seq)): Path<(String, String, i64)>,
 ) -> ApiResult<Json<OperationResult>> {
     let id = WorkOrderId::from(work_order);
@@ -118,12 +118,12 @@ async fn start_operation(
     params(("brand" = String, Path, description = "brand slug"), ("work_order" = String, Path, description = "work order id"),
            ("seq" = i64, Path, description = "operation number, from 1")),
     request_body(content = Option<CompleteRequest>),
-    security(("brand_key" = ["factory:write"])),
+    security(("brand_key" = ["operations:write"])),
     responses((status = 200, body = OperationResult), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, body = Problem, description = "not started")))]
 async fn complete_operation(
     State(state): State<Arc<AppState>>,
-    auth: Authorized<FactoryWrite>,
+    auth: Authorized<OperationsWrite>,
     Path((_, work_order, seq)): Path<(String, String, i64)>,
     OptionalBody(req): OptionalBody<CompleteRequest>,
 ) -> ApiResult<Json<OperationResult>> {

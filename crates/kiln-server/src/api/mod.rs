@@ -50,6 +50,7 @@ impl Modify for BrandKey {
                     .description(Some(
                         "A brand's API key. Scopes: catalog:write, orders:read, orders:write, \
                          orders:online (a publishable key: online orders only), \
+                         operations:write (start and complete operations only), \
                          factory:read, factory:write, planning:read, planning:write, \
                          webhooks:write, admin (all of them)",
                     ))

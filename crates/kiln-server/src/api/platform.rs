@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use kiln_app::brands::IssuedKey;
-use kiln_domain::{ApiKey, ApiKeyId, AuditEntry, Brand, Scope};
+use kiln_domain::{ApiKey, ApiKeyId, AuditEntry, Brand, Role, Scope};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::{Authorized, BrandAdmin, PlatformAdmin};
-use crate::error::{ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Body, OptionalBody};
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
@@ -139,9 +139,17 @@ pub struct NewKey {
     #[serde(default)]
     pub label: String,
     /// At least one of `catalog:write`, `orders:read`, `orders:write`,
-    /// `factory:read`, `factory:write`, `planning:read`, `planning:write`,
-    /// `webhooks:write`, `admin`.
+    /// `orders:online`, `factory:read`, `factory:write`, `operations:write`,
+    /// `planning:read`, `planning:write`, `webhooks:write`, `admin`; or
+    /// leave them out and name a `role`.
+    #[serde(default)]
     pub scopes: Vec<Scope>,
+    /// A staff role whose scopes the key gets (`product_manager`: catalog:write,
+    /// orders:read, factory:read, planning:read; `planner`: planning:write,
+    /// factory:write, orders:read; `operator`: operations:write, factory:read;
+    /// `analyst`: the three reads; `admin`: admin). Not with `scopes`.
+    #[serde(default)]
+    pub role: Option<Role>,
 }
 
 /// Issue a key with some scopes; the key is shown once, in this answer.
@@ -155,9 +163,24 @@ async fn issue_key(
     auth: Authorized<BrandAdmin>,
     Body(req): Body<NewKey>,
 ) -> ApiResult<(StatusCode, Json<IssuedKey>)> {
+    let scopes = match (req.role, req.scopes.is_empty()) {
+        (None, _) => req.scopes,
+        (Some(role), true) => role.scopes().ok_or_else(|| {
+            ApiError::invalid(
+                "/role",
+                "a store clerk works in store mode, signed in; a key cannot be held to one store",
+            )
+        })?,
+        (Some(_), false) => {
+            return Err(ApiError::invalid(
+                "/role",
+                "name a role or list scopes, not both",
+            ));
+        }
+    };
     let key = state
         .app
-        .issue_key(&auth.actor(), &auth.brand, &req.label, req.scopes)
+        .issue_key(&auth.actor(), &auth.brand, &req.label, scopes)
         .await?;
     Ok((StatusCode::CREATED, Json(key)))
 }
