@@ -15,6 +15,7 @@ api_tests!(
     an_unknown_column_is_named_once_and_its_rows_left_out,
     a_file_without_a_good_row_is_a_problem_naming_each,
     an_accepted_quote_is_one_order_at_its_prices,
+    the_console_quotes_an_upload_and_places_its_order,
 );
 
 const HEADER: &str = "product,fabric,color,fit,collar,size,neck_cm,chest_cm,monogram,quantity,\
@@ -287,4 +288,76 @@ async fn an_accepted_quote_is_one_order_at_its_prices(app: App) {
     if order["promised_date"] != q["promised_date"] {
         assert!(!first["moved"].as_array().unwrap().is_empty());
     }
+}
+
+async fn the_console_quotes_an_upload_and_places_its_order(app: App) {
+    let http = no_redirects();
+    let cookie = console_cookie(&app, &http).await;
+    let page = |path: String| {
+        let req = http
+            .get(format!("{}{path}", app.base))
+            .header(reqwest::header::COOKIE, cookie.clone());
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    let start = page("/console/bulk".into()).await;
+    assert!(
+        start.contains("/products/shirt/bulk-template.csv"),
+        "{start}"
+    );
+    // The upload, as a browser sends a file.
+    let boundary = "kilnboundary7";
+    let file = csv(&["shirt,,,,,M,,,,2,,,,,", "shirt,,,,,M,,,,0,,,,,"]);
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"po.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n{file}\r\n--{boundary}--\r\n"
+    );
+    let r = http
+        .post(format!("{}/console/bulk", app.base))
+        .header(reqwest::header::COOKIE, cookie.clone())
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/console/bulk?quote=quo_"), "{to}");
+    let quote = page(to.clone()).await;
+    assert!(quote.contains("1 row with problems"), "{quote}");
+    assert!(quote.contains("is not a quantity"), "{quote}");
+    let id = to.trim_start_matches("/console/bulk?quote=");
+    let key = quote
+        .split("name=\"key\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("an Idempotency-Key in the form")
+        .to_string();
+    let form = [
+        ("key", key.as_str()),
+        ("name", "Acme Uniforms"),
+        ("email", "buyer@acme.example"),
+        ("line1", "5 Mill Lane"),
+        ("city", "Leeds"),
+        ("postal_code", "LS1 4AP"),
+        ("country", "gb"),
+        ("shipping", "complete"),
+    ];
+    let accept = || {
+        http.post(format!("{}/console/bulk/{id}/accept", app.base))
+            .header(reqwest::header::COOKIE, cookie.clone())
+            .form(&form)
+            .send()
+    };
+    let placed = accept().await.unwrap();
+    assert_eq!(placed.status(), StatusCode::SEE_OTHER);
+    let order = placed.headers()["location"].to_str().unwrap().to_string();
+    assert!(order.starts_with("/console/orders/ord_"), "{order}");
+    // A double submit is the same order.
+    let again = accept().await.unwrap();
+    assert_eq!(again.headers()["location"].to_str().unwrap(), order);
+    let shown = page(to).await;
+    assert!(shown.contains("Accepted:"), "{shown}");
 }

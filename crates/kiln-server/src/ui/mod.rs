@@ -2,6 +2,7 @@
 //! without JavaScript; the script only redraws the configurator in place.
 
 mod analytics;
+mod bulk;
 mod cart;
 mod checkout;
 mod claims;
@@ -45,6 +46,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(shop::routes())
         .merge(console::routes())
         .merge(orders::routes())
+        .merge(bulk::routes())
         .merge(claims::routes())
         .merge(labels::routes())
         .merge(analytics::routes())

@@ -214,6 +214,9 @@ struct LineRow {
     unit: String,
     total: String,
     version: i64,
+    /// "For <name>, <line1>, <city>": a line's own recipient.
+    recipient: String,
+    promised: String,
 }
 
 struct WorkOrderRow {
@@ -258,6 +261,8 @@ struct OrderView {
     short: String,
     status: String,
     channel: String,
+    /// How it ships, when not all together.
+    ships: String,
     store: String,
     placed: String,
     promised: String,
@@ -316,6 +321,12 @@ async fn show(
                     l.unit_price * rust_decimal::Decimal::from(l.quantity),
                 ),
                 version: l.catalog_version,
+                recipient: l
+                    .recipient
+                    .as_ref()
+                    .map(|a| format!("for {}, {}, {} {}", a.name, a.line1, a.postal_code, a.city))
+                    .unwrap_or_default(),
+                promised: l.promised_date.map(long_date).unwrap_or_default(),
             }
         })
         .collect();
@@ -446,6 +457,10 @@ async fn show(
         short: tail(o.id.as_str()),
         status: o.status.as_str().replace('_', " "),
         channel: o.channel.to_string(),
+        ships: match o.ship_policy {
+            kiln_domain::ShipPolicy::Complete => String::new(),
+            kiln_domain::ShipPolicy::AsReady => "ships each line as it is ready".into(),
+        },
         store: o.store_id.clone().unwrap_or_default(),
         placed: super::minute(o.created_at),
         promised: long_date(o.promised_date),

@@ -215,6 +215,8 @@ const PLANNER_WRITES: &[&str] = &[
     "/console/demand/purchases",
     "/console/units/*/claims",
     "/console/claims/*/decision",
+    "/console/bulk",
+    "/console/bulk/*/accept",
 ];
 const OPERATOR_WRITES: &[&str] = &["/console/work-orders/*/operations/*/*"];
 const PRODUCT_MANAGER_WRITES: &[&str] = &["/console/catalog"];
