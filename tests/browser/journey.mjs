@@ -942,7 +942,7 @@ await step("previews: each sneaker style and size, and each shirt size, draws di
   await ctx.close();
 });
 
-await step("roles: the analyst reads but cannot mark a work centre down; the operator cannot open the orders; the admin manages staff", async () => {
+await step("roles: the analyst reads but cannot mark a work centre down; the operator cannot open the orders; the product manager publishes catalogs only; the admin manages staff", async () => {
   const ctx = await newContext({ viewport: { width: 1280, height: 900 } });
   const a = await ctx.newPage();
   await a.goto(BASE + "/console");
@@ -970,6 +970,18 @@ await step("roles: the analyst reads but cannot mark a work centre down; the ope
   const orders = await o.goto(BASE + "/console/orders");
   check(orders.status() === 403, `the operator opened the orders list (${orders.status()})`);
   await octx.close();
+  // The product manager publishes catalogs, and changes nothing of the factory.
+  const mctx = await newContext({ viewport: { width: 1280, height: 900 } });
+  const m = await mctx.newPage();
+  await m.goto(BASE + "/console");
+  await signInAs(m, "product_manager");
+  await m.getByRole("link", { name: "Catalog" }).first().click();
+  check(await m.getByRole("button", { name: "Check and publish" }).count(), "the product manager is not offered the catalog upload");
+  await m.goto(BASE + "/console");
+  check(!(await m.getByRole("button", { name: "Mark down and replan" }).count()), "the product manager is offered the downtime form");
+  const pmForced = await m.request.post(BASE + "/console/resequence", { form: { x: "1" }, headers: { Origin: BASE }, maxRedirects: 0 });
+  check(pmForced.status() === 403, `the product manager's re-sequencing was not refused by role (${pmForced.status()})`);
+  await mctx.close();
   // The brand admin sees who works here, with a role each, and can invite.
   const actx = await newContext({ viewport: { width: 390, height: 844 } });
   const ad = await actx.newPage();
@@ -983,6 +995,43 @@ await step("roles: the analyst reads but cannot mark a work centre down; the ope
   await fitsWidth(ad, "staff page");
   await shot(ad, "10-staff");
   await actx.close();
+});
+
+await step("business buyer: the planner uploads a CSV with a bad row, sees it by its line, accepts the quote for the good rows as one order", async () => {
+  const ctx = await newContext({ viewport: { width: 1280, height: 900 } });
+  const p = await ctx.newPage();
+  await p.goto(BASE + "/console");
+  await signInAs(p, "planner");
+  await p.getByRole("link", { name: "Bulk orders" }).first().click();
+  must(await p.getByRole("link", { name: /Template for Made-to-measure shirt/ }).count(), "no template to download for the shirt");
+  const header = "product,fabric,color,fit,collar,size,neck_cm,chest_cm,monogram,quantity,recipient_name,recipient_line1,recipient_city,recipient_postal_code,recipient_country";
+  const csv = [header,
+    "shirt,oxford,,,button-down,L,,,ADA,3,Ada Buyer,1 Road,London,SW1Y 4JH,GB",
+    "shirt,,,,,XXL,,,,2,,,,,",
+    "shirt,,,,,M,,,,0,,,,,"].join("\r\n") + "\r\n";
+  await p.getByLabel("CSV file").setInputFiles({ name: "po-4711.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+  await p.getByRole("button", { name: "Check and quote" }).click();
+  await p.waitForLoadState("load");
+  const quote = await p.getByRole("main").innerText();
+  check(/Quoted 2 of 3 rows/.test(quote), "the upload's notice does not say 2 of 3 rows were quoted");
+  check(/is not a quantity/.test(quote) && /\b4\b/.test(quote), "the bad row is not shown by its line with its problem");
+  await shot(p, "16-bulk-quote");
+  const form = p.getByRole("form", { name: "Accept the quote" });
+  await form.getByLabel("Company or buyer").fill("Acme Uniforms");
+  await form.getByLabel("Email").fill("buyer@acme.example");
+  await form.getByLabel("Address").fill("5 Mill Lane");
+  await form.getByLabel("City").fill("Leeds");
+  await form.getByLabel("Postal code").fill("LS1 4AP");
+  await form.getByLabel("Country (two letters)").fill("GB");
+  await form.getByLabel("Shipping").selectOption("as_ready");
+  await allLabelled(p, "bulk quote page");
+  await form.getByRole("button", { name: "Accept and place the order" }).click();
+  await p.waitForLoadState("load");
+  check(/\/console\/orders\/ord_/.test(p.url()), `accepting did not open the order (${p.url()})`);
+  const order = await p.getByRole("main").innerText();
+  check(/Order placed from the quote/.test(order) && /b2b/.test(order), "the order page does not confirm a b2b order from the quote");
+  await shot(p, "17-bulk-order");
+  await ctx.close();
 });
 
 await step("console on a phone: orders, an order's page and every action in reach without sideways scrolling", async () => {
