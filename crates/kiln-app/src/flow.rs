@@ -331,6 +331,7 @@ fn plot(
             catalog_version: rt.catalog.version,
             promised_date: Some(p.delivery),
             recipient: line.recipient.clone(),
+            cancelled_at: None,
         });
     }
     // Rows from the final schedule: a later line may have moved an earlier

@@ -20,6 +20,7 @@
 pub mod brands;
 pub mod bulk;
 pub mod catalog;
+pub mod changes;
 pub mod claims;
 pub mod demand;
 pub mod demo;

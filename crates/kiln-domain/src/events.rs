@@ -16,6 +16,10 @@ words!(
         /// A disruption or a replan moved the order's promised date.
         OrderPromiseMoved = "order.promise_moved",
         OrderStatusChanged = "order.status_changed",
+        /// A line was cancelled (or changed): the order as it now stands.
+        OrderChanged = "order.changed",
+        /// Every line was cancelled before production.
+        OrderCancelled = "order.cancelled",
         WorkOrderCompleted = "work_order.completed",
         ShipmentCreated = "shipment.created",
         ShipmentDelivered = "shipment.delivered",

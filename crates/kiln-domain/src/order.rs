@@ -125,6 +125,36 @@ pub struct OrderLine {
     /// Its own recipient (a bulk order's row); none: the order's `ship_to`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient: Option<Address>,
+    /// When the line was cancelled; it is no longer made, nor charged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub cancelled_at: Option<Timestamp>,
+}
+
+/// What cancelling lines of an order writes, in one transaction.
+#[derive(Debug, Clone)]
+pub struct LineCancellation {
+    pub order_id: OrderId,
+    /// The line numbers cancelled.
+    pub lines: Vec<i64>,
+    pub at: Timestamp,
+    /// Each work order the lines were in, with the quantity left (0: the
+    /// work order is cancelled).
+    pub work_orders: Vec<(WorkOrderId, i64)>,
+    /// The order's material requirements less what the lines took.
+    pub requirements: Vec<Requirement>,
+    pub total: Decimal,
+    pub shipping: Decimal,
+    pub tax: Decimal,
+    /// The open payment's new amount; none when it is paid already.
+    pub payment_amount: Option<Decimal>,
+    /// The order's new status, when every line is cancelled.
+    pub status: Option<OrderStatus>,
+    /// The timeline's words.
+    pub note: String,
+    pub event: crate::EventType,
+    /// Other orders' bookings whose setup changed with the lines gone.
+    pub rebooked: Vec<BookingRow>,
 }
 
 /// One material an order needs, and how it was covered when it was placed.

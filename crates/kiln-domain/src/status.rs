@@ -58,6 +58,8 @@ words!(
         Made = "made",
         Shipped = "shipped",
         Delivered = "delivered",
+        /// Every line cancelled before production.
+        Cancelled = "cancelled",
     }
 );
 
@@ -68,6 +70,8 @@ words!(
         Planned = "planned",
         InProgress = "in_progress",
         Done = "done",
+        /// Every line it was made for was cancelled before it started.
+        Cancelled = "cancelled",
     }
 );
 
@@ -151,6 +155,10 @@ words!(
         Delivered = "delivered",
         /// A claim on one of its units was opened or decided.
         AfterSales = "after_sales",
+        /// A line was cancelled or changed.
+        Changed = "changed",
+        /// The order was cancelled.
+        Cancelled = "cancelled",
     }
 );
 
@@ -171,6 +179,7 @@ impl OrderStatus {
             OrderStatus::Made => TimelineStatus::Made,
             OrderStatus::Shipped => TimelineStatus::Shipped,
             OrderStatus::Delivered => TimelineStatus::Delivered,
+            OrderStatus::Cancelled => TimelineStatus::Cancelled,
         }
     }
 }

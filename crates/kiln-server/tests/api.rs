@@ -660,6 +660,11 @@ const ROUTES: &[(&str, &str)] = &[
         "/api/v1/brands/{brand}/work-orders/{work_order}/units",
     ),
     ("get", "/api/v1/brands/{brand}/orders/{order}/units"),
+    ("post", "/api/v1/brands/{brand}/orders/{order}/cancel"),
+    (
+        "delete",
+        "/api/v1/brands/{brand}/orders/{order}/lines/{line}",
+    ),
     ("post", "/api/v1/brands/{brand}/bulk-quotes"),
     ("get", "/api/v1/brands/{brand}/bulk-quotes/{quote}"),
     ("post", "/api/v1/brands/{brand}/bulk-quotes/{quote}/accept"),

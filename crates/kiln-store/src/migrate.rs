@@ -67,4 +67,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "bulk quotes",
         include_str!("../migrations/0015_bulk.sql"),
     ),
+    (
+        16,
+        "cancelled lines",
+        include_str!("../migrations/0016_cancelled_lines.sql"),
+    ),
 ];

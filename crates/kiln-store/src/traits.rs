@@ -106,6 +106,11 @@ pub trait OrderStore: Send + Sync + 'static {
             .unwrap_or_else(|| Err(crate::StoreError::Conflict("nothing was written".into())))
     }
     async fn order(&self, brand: &BrandId, order: &OrderId) -> Result<Option<Order>>;
+    /// Cancels lines of an order, in one transaction: their bookings go,
+    /// their work orders shrink, the order is re-priced and its
+    /// requirements reduced, the neighbours' bookings follow, with a
+    /// timeline entry and the change's event.
+    async fn cancel_lines(&self, brand: &BrandId, change: &LineCancellation) -> Result<()>;
     /// Newest first.
     async fn orders(&self, brand: &BrandId, query: &OrderQuery) -> Result<Vec<OrderSummary>>;
     /// Material requirements not yet consumed: with the open purchase

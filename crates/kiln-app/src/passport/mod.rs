@@ -312,7 +312,11 @@ impl App {
     /// The catalog of `version`, compiled off the async workers, when it is
     /// not the brand's current one; `None` (use the current) when that
     /// version cannot be read or no longer compiles, which is logged.
-    async fn ordered_from(&self, rt: &BrandRuntime, version: i64) -> Option<Arc<Catalog>> {
+    pub(crate) async fn ordered_from(
+        &self,
+        rt: &BrandRuntime,
+        version: i64,
+    ) -> Option<Arc<Catalog>> {
         if version == rt.catalog.version {
             return None;
         }

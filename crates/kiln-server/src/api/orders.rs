@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use kiln_app::changes::Cancel;
 use kiln_app::orders::{OrderRequest, Proof, idempotency_key};
 use kiln_domain::{Channel, Order, OrderId, OrderQuery, OrderSummary, Scope};
 use serde::{Deserialize, Serialize};
@@ -13,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::{Authorized, MaybeAuthorized, OrdersOnline, OrdersRead};
+use crate::auth::{Authorized, MaybeAuthorized, OrdersOnline, OrdersRead, OrdersWrite};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{json_declared, parse_json};
 
@@ -21,6 +22,54 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
         .routes(routes!(place_order, list_orders))
         .routes(routes!(get_order))
+        .routes(routes!(cancel_order))
+        .routes(routes!(cancel_line))
+}
+
+/// Cancel an order before its production starts: every open line leaves
+/// the schedule and gives back its materials at once; the order's status
+/// becomes `cancelled` (an `order.cancelled` event). Once an operation of
+/// one of its work orders has started, refused (409) with where. Cancelling
+/// a cancelled order changes nothing.
+#[utoipa::path(post, path = "/brands/{brand}/orders/{order}/cancel", tag = "orders",
+    params(("brand" = String, Path, description = "brand slug"), ("order" = String, Path, description = "order id")),
+    security(("brand_key" = ["orders:write"])),
+    responses((status = 200, body = Order), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem, description = "production has started")))]
+async fn cancel_order(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<OrdersWrite>,
+    Path((_, order)): Path<(String, String)>,
+) -> ApiResult<Json<Order>> {
+    let order = OrderId::from(order);
+    Ok(Json(
+        state.app.cancel(auth.slug(), &order, Cancel::Order).await?,
+    ))
+}
+
+/// Cancel one line of an order before its production starts: it leaves the
+/// schedule and gives back its materials at once, its work order shrinks,
+/// the order is re-priced (an `order.changed` event). Cancelling a
+/// cancelled line changes nothing.
+#[utoipa::path(delete, path = "/brands/{brand}/orders/{order}/lines/{line}", tag = "orders",
+    params(("brand" = String, Path, description = "brand slug"), ("order" = String, Path, description = "order id"),
+           ("line" = i64, Path, description = "line number, from 1")),
+    security(("brand_key" = ["orders:write"])),
+    responses((status = 200, body = Order), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem, description = "production of the line has started")))]
+async fn cancel_line(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<OrdersWrite>,
+    Path((_, order, line)): Path<(String, String, i64)>,
+) -> ApiResult<Json<Order>> {
+    let order = OrderId::from(order);
+    Ok(Json(
+        state
+            .app
+            .cancel(auth.slug(), &order, Cancel::Line(line))
+            .await?,
+    ))
 }
 
 /// Place an order. Send an `Idempotency-Key` header: a retry with the same

@@ -326,7 +326,13 @@ async fn show(
                     .as_ref()
                     .map(|a| format!("for {}, {}, {} {}", a.name, a.line1, a.postal_code, a.city))
                     .unwrap_or_default(),
-                promised: l.promised_date.map(long_date).unwrap_or_default(),
+                promised: match l.cancelled_at {
+                    Some(at) => format!("cancelled {}", super::minute(at)),
+                    None => l
+                        .promised_date
+                        .map(|d| format!("promised {}", long_date(d)))
+                        .unwrap_or_default(),
+                },
             }
         })
         .collect();

@@ -119,7 +119,8 @@ macro_rules! impl_factory {
             async fn work_orders(&self, brand: &BrandId, open_only: bool) -> Result<Vec<WorkOrder>> {
                 let mut conn = self.read.acquire().await?;
                 if open_only {
-                    load_work_orders(&mut conn, brand, "status <> $2", "done").await
+                    load_work_orders(&mut conn, brand, "status NOT IN ($2, 'cancelled')", "done")
+                        .await
                 } else {
                     load_work_orders(&mut conn, brand, "$2 = $2", "").await
                 }

@@ -259,7 +259,8 @@ macro_rules! impl_store {
             let mut lines = Vec::new();
             for r in sqlx::query(
                 "SELECT line_no, product_id, selections, sku, quantity, unit_price, \
-                 work_order_id, catalog_version, promised_date, recipient FROM order_lines \
+                 work_order_id, catalog_version, promised_date, recipient, cancelled_at \
+                 FROM order_lines \
                  WHERE brand_id = $1 AND order_id = $2 ORDER BY line_no",
             )
             .bind(b)
@@ -284,6 +285,7 @@ macro_rules! impl_store {
                         .try_get::<Option<String>, _>("recipient")?
                         .map(|a| json(&a))
                         .transpose()?,
+                    cancelled_at: opt_ts(r.try_get("cancelled_at")?)?,
                 });
             }
             let timeline = sqlx::query(

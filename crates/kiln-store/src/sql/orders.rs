@@ -236,6 +236,98 @@ macro_rules! impl_orders {
                 out
             }
 
+            async fn cancel_lines(&self, brand: &BrandId, c: &LineCancellation) -> Result<()> {
+                let b = brand.as_str();
+                let o = c.order_id.as_str();
+                let mut tx = self.write.begin().await?;
+                for line in &c.lines {
+                    sqlx::query(
+                        "DELETE FROM bookings WHERE brand_id = $1 AND order_id = $2 AND line_no = $3",
+                    )
+                    .bind(b)
+                    .bind(o)
+                    .bind(*line)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "UPDATE order_lines SET cancelled_at = $4 \
+                         WHERE brand_id = $1 AND order_id = $2 AND line_no = $3",
+                    )
+                    .bind(b)
+                    .bind(o)
+                    .bind(*line)
+                    .bind(c.at.as_millisecond())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for (wo, left) in &c.work_orders {
+                    sqlx::query(
+                        "UPDATE work_orders SET quantity = $3, \
+                         status = CASE WHEN $3 <= 0 THEN $4 ELSE status END \
+                         WHERE brand_id = $1 AND id = $2",
+                    )
+                    .bind(b)
+                    .bind(wo.as_str())
+                    .bind((*left).max(0))
+                    .bind(WorkOrderStatus::Cancelled.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for r in &c.requirements {
+                    sqlx::query(
+                        "UPDATE material_requirements SET gross = $4, allocated = $5, shortage = $6 \
+                         WHERE brand_id = $1 AND order_id = $2 AND material = $3",
+                    )
+                    .bind(b)
+                    .bind(o)
+                    .bind(&r.material)
+                    .bind(r.gross.to_string())
+                    .bind(r.allocated.to_string())
+                    .bind(r.shortage.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query(
+                    "UPDATE orders SET total = $3, shipping = $4, tax = $5, \
+                     status = COALESCE($6, status) WHERE brand_id = $1 AND id = $2",
+                )
+                .bind(b)
+                .bind(o)
+                .bind(c.total.to_string())
+                .bind(c.shipping.to_string())
+                .bind(c.tax.to_string())
+                .bind(c.status.map(|s| s.as_str()))
+                .execute(&mut *tx)
+                .await?;
+                if let Some(amount) = c.payment_amount {
+                    sqlx::query(
+                        "UPDATE payments SET amount = $3, updated_at = $4 \
+                         WHERE brand_id = $1 AND order_id = $2 AND status <> 'paid'",
+                    )
+                    .bind(b)
+                    .bind(o)
+                    .bind(amount.to_string())
+                    .bind(c.at.as_millisecond())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                update_bookings(&mut tx, brand, &c.rebooked).await?;
+                let entry = TimelineEntry {
+                    id: TimelineEntryId::new(),
+                    status: if c.status.is_some() {
+                        TimelineStatus::Cancelled
+                    } else {
+                        TimelineStatus::Changed
+                    },
+                    note: c.note.clone(),
+                    at: c.at,
+                };
+                insert_timeline(&mut tx, brand, &c.order_id, &entry).await?;
+                report_order(&mut tx, brand, &c.order_id, c.event, c.at).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn order(&self, brand: &BrandId, order: &OrderId) -> Result<Option<Order>> {
                 self.load_order(brand, "o.id", order.as_str()).await
             }

@@ -426,6 +426,7 @@ pub fn order(
             catalog_version: 1,
             promised_date: Some(day("2026-01-15")),
             recipient: None,
+            cancelled_at: None,
         }],
         work_orders: vec![wo],
         bookings: vec![booking(id)],

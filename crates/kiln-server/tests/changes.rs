@@ -1,0 +1,161 @@
+//! Orders change (issue 12): a line or a whole order cancelled before
+//! production gives its machine time and materials back at once and is
+//! re-priced; once production starts, refused with where. Runs on SQLite
+//! and, with `KILN_TEST_POSTGRES`, PostgreSQL.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+api_tests!(
+    a_cancelled_line_leaves_the_schedule_and_the_bill,
+    a_cancelled_order_gives_everything_back,
+    production_started_is_refused_with_where,
+);
+
+/// The line numbers of `order`'s bars on the schedule.
+async fn bars(app: &App, order: &str) -> Vec<i64> {
+    let s = app
+        .get("/schedule?days=92")
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    let mut out: Vec<i64> = s["work_centers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|wc| wc["days"].as_array().unwrap().iter())
+        .flat_map(|d| d["bars"].as_array().unwrap().iter())
+        .filter(|b| b["order_id"] == order)
+        .map(|b| b["line_no"].as_i64().unwrap())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn two_lines(email: &str) -> Value {
+    let mut body = mug(email);
+    body["lines"] = json!([
+        {"product": "mug", "selections": {"size": "M"}, "quantity": 2},
+        {"product": "shirt", "selections": {"size": "L"}, "quantity": 1},
+    ]);
+    body
+}
+
+async fn allocated(app: &App, material: &str) -> f64 {
+    let m = app.get("/materials").await.expect(StatusCode::OK).body;
+    let list = m.get("materials").unwrap_or(&m);
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == material)
+        .map(|x| x["allocated"].as_str().unwrap().parse().unwrap())
+        .unwrap_or(0.0)
+}
+
+async fn a_cancelled_line_leaves_the_schedule_and_the_bill(app: App) {
+    let before = allocated(&app, "poplin").await;
+    let id = app.place_ok(&two_lines("two@example.com")).await;
+    assert_eq!(bars(&app, &id).await, vec![1, 2]);
+    assert!(allocated(&app, "poplin").await > before);
+    let placed = app.order(&id).await;
+    let path = app
+        .brand_url(&format!("/orders/{id}/lines/2"))
+        .replace(&app.base, "");
+    let changed = app
+        .call("DELETE", &path, Some(&app.key), None)
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert!(changed["lines"][1]["cancelled_at"].as_str().is_some());
+    assert!(changed["lines"][0].get("cancelled_at").is_none());
+    assert_eq!(changed["status"], "planned");
+    let total: f64 = changed["total"].as_str().unwrap().parse().unwrap();
+    let was: f64 = placed["total"].as_str().unwrap().parse().unwrap();
+    assert!(total < was, "{total} < {was}");
+    assert_eq!(
+        bars(&app, &id).await,
+        vec![1],
+        "the cancelled line's bars are gone, the other's stay"
+    );
+    assert!(
+        (allocated(&app, "poplin").await - before).abs() < 1e-9,
+        "the shirt's fabric is back"
+    );
+    let timeline = changed["timeline"].as_array().unwrap();
+    assert_eq!(timeline.last().unwrap()["status"], "changed");
+    // Again: nothing more changes.
+    let again = app
+        .call("DELETE", &path, Some(&app.key), None)
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(again["timeline"].as_array().unwrap().len(), timeline.len());
+    // No such line.
+    let none = app
+        .brand_url(&format!("/orders/{id}/lines/9"))
+        .replace(&app.base, "");
+    app.call("DELETE", &none, Some(&app.key), None)
+        .await
+        .expect(StatusCode::NOT_FOUND);
+    // The shirt's work order is gone from the queues.
+    let q = app
+        .get("/work-centers/sewing/queue")
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert!(q["queue"].as_array().unwrap().is_empty(), "{q}");
+    // And after a restart the plan is as the store has it.
+    let restarted = app.restarted().await;
+    assert_eq!(bars(&restarted, &id).await, vec![1]);
+}
+
+async fn a_cancelled_order_gives_everything_back(app: App) {
+    let before = allocated(&app, "stoneware-clay").await;
+    let id = app.place_ok(&two_lines("all@example.com")).await;
+    let path = app
+        .brand_url(&format!("/orders/{id}/cancel"))
+        .replace(&app.base, "");
+    let cancelled = app
+        .call("POST", &path, Some(&app.key), None)
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["total"], "0");
+    assert!(bars(&app, &id).await.is_empty());
+    assert!((allocated(&app, "stoneware-clay").await - before).abs() < 1e-9);
+    let events = app.get("/events").await.expect(StatusCode::OK).text;
+    assert!(events.contains("order.cancelled"), "{events}");
+    // Without the key that may order: refused.
+    let anon = app.call("POST", &path, None, None).await;
+    assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn production_started_is_refused_with_where(app: App) {
+    let id = app.place_ok(&two_lines("busy@example.com")).await;
+    let order = app.order(&id).await;
+    let wo = order["lines"][0]["work_order_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post(&format!("/work-orders/{wo}/operations/1/start"), &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    let line = app
+        .brand_url(&format!("/orders/{id}/lines/1"))
+        .replace(&app.base, "");
+    let refused = app.call("DELETE", &line, Some(&app.key), None).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert!(refused.text.contains("has started"), "{}", refused.text);
+    // The other line, not started, can go.
+    let other = app
+        .brand_url(&format!("/orders/{id}/lines/2"))
+        .replace(&app.base, "");
+    app.call("DELETE", &other, Some(&app.key), None)
+        .await
+        .expect(StatusCode::OK);
+}
