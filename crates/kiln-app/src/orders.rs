@@ -210,6 +210,36 @@ pub fn check_request(req: &OrderRequest) -> Vec<FieldError> {
     errors
 }
 
+/// Why a configuration cannot be ordered, if it cannot, and the option
+/// at fault: a broken rule (with the rules' own messages), or a required
+/// option without a value. One wording for an order's lines and a bulk
+/// upload's rows.
+pub(crate) fn line_problem(outcome: &kiln_configure::Outcome) -> Option<(Option<String>, String)> {
+    if !outcome.valid {
+        let conflict = outcome.conflict.as_ref();
+        let rules: Vec<&str> = conflict
+            .map(|c| c.rules.iter().map(|r| r.message.as_str()).collect())
+            .unwrap_or_default();
+        let option = conflict
+            .and_then(|c| c.selections.first())
+            .map(|(o, _)| o.clone());
+        return Some((
+            option,
+            format!("these selections break the rules: {}", rules.join("; ")),
+        ));
+    }
+    if !outcome.complete {
+        let missing = outcome
+            .options
+            .iter()
+            .find(|o| o.value.is_none() && !o.optional)
+            .map(|o| o.id.clone())
+            .unwrap_or_default();
+        return Some((Some(missing.clone()), format!("`{missing}` needs a value")));
+    }
+    None
+}
+
 /// RFC 6901 escaping of a JSON pointer segment.
 pub fn escape(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
@@ -235,30 +265,13 @@ fn price_lines<'a>(
                 format!("/lines/{i}/selections/{}", escape(e.option())),
                 e.to_string(),
             )),
-            Ok(outcome) if !outcome.valid => {
-                let conflict = outcome.conflict.as_ref();
-                let rules: Vec<&str> = conflict
-                    .map(|c| c.rules.iter().map(|r| r.message.as_str()).collect())
-                    .unwrap_or_default();
-                let at = conflict
-                    .and_then(|c| c.selections.first())
-                    .map(|(o, _)| format!("/{}", escape(o)))
+            Ok(outcome) if let Some((option, message)) = line_problem(&outcome) => {
+                let at = option
+                    .map(|o| format!("/{}", escape(&o)))
                     .unwrap_or_default();
                 errors.push(FieldError::new(
                     format!("/lines/{i}/selections{at}"),
-                    format!("these selections break the rules: {}", rules.join("; ")),
-                ));
-            }
-            Ok(outcome) if !outcome.complete => {
-                let missing = outcome
-                    .options
-                    .iter()
-                    .find(|o| o.value.is_none() && !o.optional)
-                    .map(|o| o.id.clone())
-                    .unwrap_or_default();
-                errors.push(FieldError::new(
-                    format!("/lines/{i}/selections/{}", escape(&missing)),
-                    format!("`{missing}` needs a value"),
+                    message,
                 ));
             }
             Ok(outcome) => lines.push(PricedLine {

@@ -29,6 +29,19 @@ where
 /// `+json` type), so that no plain HTML form on another site can send one:
 /// browsers send only form and text types across sites without asking.
 pub fn json_declared(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let (essence, declared) = content_type(headers);
+    if essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    {
+        Ok(())
+    } else {
+        Err(ApiError::NotJson(declared))
+    }
+}
+
+/// The request's media type without parameters, lowercase (`text/csv`),
+/// and the header as sent, for a message (`none`, or quoted and cut).
+pub fn content_type(headers: &axum::http::HeaderMap) -> (String, String) {
     let declared = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -39,18 +52,12 @@ pub fn json_declared(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    if essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
-    {
-        Ok(())
-    } else if declared.is_empty() {
-        Err(ApiError::NotJson("none".into()))
+    let shown = if declared.is_empty() {
+        "none".to_string()
     } else {
-        Err(ApiError::NotJson(format!(
-            "`{}`",
-            declared.chars().take(80).collect::<String>()
-        )))
-    }
+        format!("`{}`", declared.chars().take(80).collect::<String>())
+    };
+    (essence, shown)
 }
 
 /// A body that could not be read at all.

@@ -334,28 +334,8 @@ fn configure(c: &Configurator, selections: &Selections, row: u64) -> Result<Outc
     };
     match c.configure_unexplained(selections) {
         Err(e) => Err(at(e.option().to_string(), e.to_string())),
-        Ok(outcome) if !outcome.valid => {
-            let conflict = outcome.conflict.as_ref();
-            let rules: Vec<&str> = conflict
-                .map(|c| c.rules.iter().map(|r| r.message.as_str()).collect())
-                .unwrap_or_default();
-            let column = conflict
-                .and_then(|c| c.selections.first())
-                .map(|(o, _)| o.clone())
-                .unwrap_or_default();
-            Err(at(
-                column,
-                format!("these selections break the rules: {}", rules.join("; ")),
-            ))
-        }
-        Ok(outcome) if !outcome.complete => {
-            let missing = outcome
-                .options
-                .iter()
-                .find(|o| o.value.is_none() && !o.optional)
-                .map(|o| o.id.clone())
-                .unwrap_or_default();
-            Err(at(missing.clone(), format!("`{missing}` needs a value")))
+        Ok(outcome) if let Some((option, message)) = crate::orders::line_problem(&outcome) => {
+            Err(at(option.unwrap_or_default(), message))
         }
         Ok(outcome) => Ok(lean(outcome)),
     }

@@ -149,23 +149,8 @@ async fn template(
 
 /// Refuses a body not declared as CSV (`text/csv`).
 fn csv_declared(headers: &HeaderMap) -> Result<(), ApiError> {
-    let declared = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = declared
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if essence == "text/csv" {
-        Ok(())
-    } else {
-        Err(ApiError::NotCsv(if declared.is_empty() {
-            "none".into()
-        } else {
-            format!("`{}`", declared.chars().take(80).collect::<String>())
-        }))
+    match crate::extract::content_type(headers) {
+        (essence, _) if essence == "text/csv" => Ok(()),
+        (_, declared) => Err(ApiError::NotCsv(declared)),
     }
 }
