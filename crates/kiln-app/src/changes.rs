@@ -8,12 +8,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kiln_domain::{
-    Channel, Decimal, EventType, LineCancellation, LineRef, OperationStatus, Order, OrderId,
-    OrderLine, OrderStatus, PaymentStatus, Requirement, WorkOrderId,
+    Decimal, EventType, LineCancellation, LineRef, OperationStatus, Order, OrderId, OrderLine,
+    OrderStatus, PaymentStatus, Requirement, WorkOrderId,
 };
 
 use crate::error::{Error, Result};
-use crate::live::{neighbour_rows, neighbours};
 use crate::runtime::BrandRuntime;
 use crate::{App, time};
 
@@ -85,24 +84,15 @@ impl App {
                 let left = work_orders.entry(wo.id.clone()).or_insert(wo.quantity);
                 *left -= l.quantity;
             }
-            let released = self.materials_of(&rt, &targets).await?;
-            let change = cancellation(&rt, &order, &targets, &released, work_orders);
+            let released = self.materials_of(&rt, &targets).await;
+            let mut change = cancellation(&rt, &order, &targets, &released, work_orders);
             // The live plan: the lines' operations leave their machines, and
             // the neighbours' setups follow.
             let ids: Vec<LineRef> = targets
                 .iter()
                 .map(|l| LineRef::new(order.id.clone(), l.line_no))
                 .collect();
-            let mut around = Vec::new();
-            for id in &ids {
-                if let Some(placed) = plan.schedule.order(id) {
-                    let bookings: Vec<_> = placed.bookings.into_iter().flatten().collect();
-                    neighbours(&plan.schedule, &bookings, &mut around);
-                }
-            }
-            for id in &ids {
-                let _ = plan.schedule.remove(id);
-            }
+            change.rebooked = crate::flow::take_out(&mut plan, &ids);
             for (material, gross) in &released {
                 plan.position(material).allocated -= *gross;
             }
@@ -111,8 +101,6 @@ impl App {
                     plan.planned.retain(|_, planned| planned != wo);
                 }
             }
-            let mut change = change;
-            change.rebooked = neighbour_rows(&plan, around, &ids);
             if let Err(e) = self.store.cancel_lines(&rt.brand.id, &change).await {
                 // The plan moved but the store did not: rebuild the brand's
                 // plan from the store, so nothing is lost.
@@ -140,7 +128,7 @@ impl App {
         &self,
         rt: &BrandRuntime,
         lines: &[&OrderLine],
-    ) -> Result<BTreeMap<String, Decimal>> {
+    ) -> BTreeMap<String, Decimal> {
         let mut out: BTreeMap<String, Decimal> = BTreeMap::new();
         for l in lines {
             let older = self.ordered_from(rt, l.catalog_version).await;
@@ -155,7 +143,7 @@ impl App {
                 *out.entry(b.material.clone()).or_default() += b.qty * Decimal::from(l.quantity);
             }
         }
-        Ok(out)
+        out
     }
 }
 
@@ -181,10 +169,10 @@ fn cancellation(
         .map(|l| l.unit_price * Decimal::from(l.quantity))
         .sum();
     let sales = &rt.catalog.factory.sales;
-    let shipping = match order.channel {
-        _ if left.is_empty() => Decimal::ZERO,
-        Channel::AfterSales => Decimal::ZERO,
-        channel => sales.shipping_for(goods, channel == Channel::Store),
+    let shipping = if left.is_empty() {
+        Decimal::ZERO
+    } else {
+        crate::flow::shipping_for(sales, order.channel, goods)
     };
     let total = goods + shipping;
     let requirements = order

@@ -160,18 +160,7 @@ impl PlanChange {
     /// orders' operations whose setup that changed: orders planned since may
     /// already be written, so those rows must follow.
     pub fn undo(self, plan: &mut PlanState) -> Vec<BookingRow> {
-        let mut around = Vec::new();
-        for id in &self.lines {
-            if let Some(placed) = plan.schedule.order(id) {
-                let bookings: Vec<_> = placed.bookings.into_iter().flatten().collect();
-                neighbours(&plan.schedule, &bookings, &mut around);
-            }
-        }
-        for id in &self.lines {
-            // Nothing of an unwritten order has started: removal cannot fail
-            // but for a line a replan already lost.
-            let _ = plan.schedule.remove(id);
-        }
+        let rows = take_out(plan, &self.lines);
         for (id, allocated, ordered) in self.materials {
             let pos = plan.position(&id);
             pos.allocated -= allocated;
@@ -182,8 +171,27 @@ impl PlanChange {
                 plan.planned.remove(&sku);
             }
         }
-        neighbour_rows(plan, around, &self.lines)
+        rows
     }
+}
+
+/// Takes order lines off the live schedule (none of them started). Returns
+/// the bookings of other lines whose setup changed with them gone: the
+/// store's rows must follow.
+pub fn take_out(plan: &mut PlanState, lines: &[LineRef]) -> Vec<BookingRow> {
+    let mut around = Vec::new();
+    for id in lines {
+        if let Some(placed) = plan.schedule.order(id) {
+            let bookings: Vec<_> = placed.bookings.into_iter().flatten().collect();
+            neighbours(&plan.schedule, &bookings, &mut around);
+        }
+    }
+    for id in lines {
+        // Nothing of these lines has started: removal cannot fail but for
+        // a line a replan already lost.
+        let _ = plan.schedule.remove(id);
+    }
+    neighbour_rows(plan, around, lines)
 }
 
 /// The order as it will be written, minus what the caller fills in.
@@ -394,6 +402,15 @@ pub fn first_entries(first: String, promised: Date, at: Timestamp) -> Vec<Timeli
     ]
 }
 
+/// Delivery for `goods` bought through `channel`: none for after-sales,
+/// the pickup rate for a store, the brand's `[sales]` rate otherwise.
+pub fn shipping_for(sales: &kiln_model::Sales, channel: Channel, goods: Decimal) -> Decimal {
+    match channel {
+        Channel::AfterSales => Decimal::ZERO,
+        channel => sales.shipping_for(goods, channel == Channel::Store),
+    }
+}
+
 /// Fills a [`NewOrder`] from what the request and the plan gave: the total
 /// is the lines plus shipping (none for a store pickup), and says the tax it
 /// includes, as the brand's `[sales]` sets them.
@@ -404,19 +421,12 @@ pub fn new_order(
     sales: &kiln_model::Sales,
 ) -> NewOrder {
     use crate::payment::PaymentProvider as _;
-    let (shipping, payment) = match head.channel {
+    let shipping = shipping_for(sales, head.channel, plotted.total);
+    let payment = match head.channel {
         // Free of charge: nothing to pay, nothing for delivery.
-        Channel::AfterSales => (
-            Decimal::ZERO,
-            crate::payment::free_of_charge(&head.currency),
-        ),
-        channel => {
-            let shipping = sales.shipping_for(plotted.total, channel == Channel::Store);
-            let total = plotted.total + shipping;
-            (
-                shipping,
-                crate::payment::Manual.open(head.id.as_str(), total, &head.currency),
-            )
+        Channel::AfterSales => crate::payment::free_of_charge(&head.currency),
+        _ => {
+            crate::payment::Manual.open(head.id.as_str(), plotted.total + shipping, &head.currency)
         }
     };
     let total = plotted.total + shipping;

@@ -34,6 +34,19 @@ pub struct CustomerInput {
     pub phone: Option<String>,
 }
 
+impl CustomerInput {
+    /// The customer as stored, if the brand does not know the email yet:
+    /// the email normalised, the name trimmed.
+    pub fn customer(&self) -> Customer {
+        Customer {
+            id: CustomerId::new(),
+            email: self.email.trim().to_lowercase(),
+            name: self.name.trim().to_string(),
+            phone: self.phone.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineInput {
@@ -90,7 +103,7 @@ pub(crate) struct Who {
     pub first: String,
     /// See [`Proof`].
     pub proven: bool,
-    pub shipping: kiln_domain::ShipPolicy,
+    pub ship_policy: kiln_domain::ShipPolicy,
 }
 
 /// An `Idempotency-Key` as sent: 1 to 255 visible characters.
@@ -344,18 +357,13 @@ impl App {
                 Placing::Request(req, proof) => (
                     price_lines(&rt, req, check_request(req))?,
                     Who {
-                        customer: Customer {
-                            id: CustomerId::new(),
-                            email: req.customer.email.trim().to_lowercase(),
-                            name: req.customer.name.trim().to_string(),
-                            phone: req.customer.phone.clone(),
-                        },
+                        customer: req.customer.customer(),
                         channel: req.channel,
                         store_id: req.store_id.clone(),
                         ship_to: req.ship_to.clone(),
                         first: format!("received through {}", req.channel),
                         proven: *proof == Proof::Proven,
-                        shipping: kiln_domain::ShipPolicy::Complete,
+                        ship_policy: kiln_domain::ShipPolicy::Complete,
                     },
                 ),
                 Placing::AfterSales(job) => (job.priced(&rt)?, job.who()),
@@ -379,7 +387,7 @@ impl App {
                 access_token: uuid::Uuid::new_v4().simple().to_string(),
                 customer: who.customer,
                 proven: who.proven,
-                ship_policy: who.shipping,
+                ship_policy: who.ship_policy,
                 channel: who.channel,
                 store_id: who.store_id,
                 ship_to: who.ship_to,

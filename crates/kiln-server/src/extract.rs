@@ -60,6 +60,22 @@ pub fn content_type(headers: &axum::http::HeaderMap) -> (String, String) {
     (essence, shown)
 }
 
+/// The `Idempotency-Key` header, checked (1 to 255 visible characters);
+/// none if not sent.
+pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
+    let text = headers
+        .get("idempotency-key")
+        .map(|v| v.to_str())
+        .transpose()
+        .map_err(|_| {
+            ApiError::invalid(
+                "Idempotency-Key",
+                "the Idempotency-Key must be visible ASCII",
+            )
+        })?;
+    Ok(kiln_app::orders::idempotency_key(text)?)
+}
+
 /// A body that could not be read at all.
 fn unread(e: axum::extract::rejection::BytesRejection) -> ApiError {
     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {

@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use kiln_configure::{Outcome, Selections};
 use kiln_domain::{
-    Address, BulkQuote, Channel, Customer, CustomerId, Date, Decimal, Order, OrderId, QuoteId,
-    QuoteLine, RowError, ShipPolicy, SkuTotal, Timestamp,
+    Address, BulkQuote, Channel, Customer, Date, Decimal, Order, OrderId, QuoteId, QuoteLine,
+    RowError, ShipPolicy, SkuTotal, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -75,7 +75,7 @@ pub(crate) struct BulkPlacing<'q> {
     pub quote: &'q BulkQuote,
     pub customer: Customer,
     pub ship_to: Address,
-    pub shipping: ShipPolicy,
+    pub ship_policy: ShipPolicy,
 }
 
 impl BulkPlacing<'_> {
@@ -131,7 +131,7 @@ impl BulkPlacing<'_> {
                 self.quote.units
             ),
             proven: true,
-            shipping: self.shipping,
+            ship_policy: self.ship_policy,
         }
     }
 }
@@ -211,14 +211,9 @@ impl App {
         ));
         let placing = BulkPlacing {
             quote: &quote,
-            customer: Customer {
-                id: CustomerId::new(),
-                email: acceptance.customer.email.trim().to_lowercase(),
-                name: acceptance.customer.name.trim().to_string(),
-                phone: acceptance.customer.phone.clone(),
-            },
+            customer: acceptance.customer.customer(),
             ship_to: acceptance.ship_to,
-            shipping: acceptance.shipping,
+            ship_policy: acceptance.shipping,
         };
         let placed = self
             .place(
@@ -354,7 +349,7 @@ fn quote_on(rt: &BrandRuntime, csv: &[u8], today: Date, now: Timestamp) -> Resul
     }
     let sales = &rt.catalog.factory.sales;
     let goods = plotted.total;
-    let shipping = sales.shipping_for(goods, false);
+    let shipping = flow::shipping_for(sales, Channel::B2b, goods);
     let total = goods + shipping;
     let bad_rows = {
         let mut bad: Vec<u64> = errors.iter().map(|e| e.row).filter(|&r| r > 1).collect();

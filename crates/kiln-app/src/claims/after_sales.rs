@@ -95,7 +95,7 @@ impl AfterSalesJob {
             ),
             // The brand decided the claim.
             proven: true,
-            shipping: kiln_domain::ShipPolicy::Complete,
+            ship_policy: kiln_domain::ShipPolicy::Complete,
         }
     }
 }

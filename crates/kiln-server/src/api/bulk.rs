@@ -9,7 +9,6 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kiln_app::bulk::{Acceptance, Accepted};
-use kiln_app::orders::idempotency_key;
 use kiln_domain::{BulkQuote, QuoteId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -17,7 +16,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::{Authorized, OrdersWrite};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::Body;
+use crate::extract::{Body, idempotency_key};
 
 /// An upload of up to 100,000 rows.
 const MAX_UPLOAD: usize = 64 << 20;
@@ -101,17 +100,7 @@ async fn accept(
     headers: HeaderMap,
     Body(acceptance): Body<Acceptance>,
 ) -> ApiResult<(StatusCode, Json<Accepted>)> {
-    let text = headers
-        .get("idempotency-key")
-        .map(|v| v.to_str())
-        .transpose()
-        .map_err(|_| {
-            ApiError::invalid(
-                "Idempotency-Key",
-                "the Idempotency-Key must be visible ASCII",
-            )
-        })?;
-    let key = idempotency_key(text)?.ok_or_else(|| {
+    let key = idempotency_key(&headers)?.ok_or_else(|| {
         ApiError::invalid(
             "Idempotency-Key",
             "accepting a quote needs an Idempotency-Key header, so that a retry cannot place a second order",

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use kiln_app::changes::Cancel;
-use kiln_app::orders::{OrderRequest, Proof, idempotency_key};
+use kiln_app::orders::{OrderRequest, Proof};
 use kiln_domain::{Channel, Order, OrderId, OrderQuery, OrderSummary, Scope};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::{Authorized, MaybeAuthorized, OrdersOnline, OrdersRead, OrdersWrite};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{json_declared, parse_json};
+use crate::extract::{idempotency_key, json_declared, parse_json};
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
@@ -109,25 +109,15 @@ async fn place_order(
         }
         other => other,
     })?;
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => {
-            let text = v.to_str().map_err(|_| {
-                ApiError::invalid(
-                    "Idempotency-Key",
-                    "the Idempotency-Key must be visible ASCII",
-                )
-            })?;
-            idempotency_key(Some(text))?
-        }
-    };
+    let key = idempotency_key(&headers)?;
     json_declared(&headers)?;
     let req: OrderRequest = parse_json(&body)?;
     // Without a key, or with a publishable one (`orders:online`), only what
     // a shopper could do at the storefront: an online order. A store, B2B or
     // API order speaks for the brand and needs `orders:write`.
     let speaks_for_brand = req.channel != Channel::Online || req.store_id.is_some();
-    if speaks_for_brand && !caller.holds(Scope::OrdersWrite) {
+    let holds_write = caller.holds(Scope::OrdersWrite);
+    if speaks_for_brand && !holds_write {
         return Err(ApiError::App(match caller.caller {
             None => kiln_app::Error::Unauthorized,
             Some(_) => kiln_app::Error::MissingScope(Scope::OrdersWrite),
@@ -136,7 +126,7 @@ async fn place_order(
     // Only a key that speaks for the brand proves the customer is who the
     // body says; a public checkout or a publishable key never joins or
     // renames a customer the brand already knows.
-    let proof = if caller.holds(Scope::OrdersWrite) {
+    let proof = if holds_write {
         Proof::Proven
     } else {
         Proof::Unproven

@@ -155,7 +155,12 @@ async fn bench(args: BulkArgs) -> anyhow::Result<ExitCode> {
 /// to make `rows` shirts within the planning horizon.
 fn plant(rows: usize) -> Vec<kiln_app::catalog::SourceFile> {
     let times = (rows / 2_500).max(4);
-    let factory: String = include_str!("../../../../catalog/demo/factory.toml")
+    let demo_factory = kiln_app::demo::FILES
+        .iter()
+        .find(|(name, _)| *name == "factory.toml")
+        .map(|(_, source)| *source)
+        .unwrap_or_default();
+    let factory: String = demo_factory
         .lines()
         .map(|l| {
             match l
@@ -167,27 +172,17 @@ fn plant(rows: usize) -> Vec<kiln_app::catalog::SourceFile> {
             }
         })
         .collect();
-    [
-        ("factory.toml", factory),
-        (
-            "mug.toml",
-            include_str!("../../../../catalog/demo/mug.toml").to_string(),
-        ),
-        (
-            "sneaker.toml",
-            include_str!("../../../../catalog/demo/sneaker.toml").to_string(),
-        ),
-        (
-            "shirt.toml",
-            include_str!("../../../../catalog/demo/shirt.toml").to_string(),
-        ),
-    ]
-    .into_iter()
-    .map(|(name, source)| kiln_app::catalog::SourceFile {
-        name: name.into(),
-        source,
-    })
-    .collect()
+    kiln_app::demo::FILES
+        .iter()
+        .map(|(name, source)| kiln_app::catalog::SourceFile {
+            name: name.to_string(),
+            source: if *name == "factory.toml" {
+                factory.clone()
+            } else {
+                source.to_string()
+            },
+        })
+        .collect()
 }
 
 /// Up to 200 distinct styles of the shirt that configure: random values
