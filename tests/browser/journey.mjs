@@ -792,7 +792,8 @@ const ok5c = ok5b && (await step("5c. the offline check: the verify page, once o
   must(await unit.count(), "the delivered order's console page lists no unit");
   const serial = (await unit.getAttribute("aria-label")).replace(/^Unit /, "");
   // The unit's label, printed from the order with the shipping label: its QR code holds
-  // `/shop/{brand}/21/{serial}?pp=<a signed summary>`, which the label also links.
+  // `/shop/{brand}/21/{serial}?pp=<a signed summary>` (`/01/{gtin}/21/{serial}?pp=…` for a
+  // product with a GTIN), which the label also links.
   await planner.goto(`${BASE}/console/orders/${state.orderId}/labels`);
   const label = planner.getByRole("region", { name: `Label of unit ${serial}` });
   must(await label.count(), "the order's labels page has no label for the unit");

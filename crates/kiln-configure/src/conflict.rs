@@ -171,6 +171,7 @@ fn satisfiable_if_optional(product: &Product, core: &[usize], option: usize) -> 
         base_price: product.base_price,
         ship_days: product.ship_days,
         warranty_months: product.warranty_months,
+        gtin: product.gtin.clone(),
         components: Vec::new(),
         options,
         rules: core

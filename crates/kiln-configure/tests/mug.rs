@@ -81,6 +81,7 @@ fn mug() -> Product {
         base_price: d("12.00"),
         ship_days: 3,
         warranty_months: 0,
+        gtin: None,
         components: vec![Component {
             id: "handle".into(),
             name: "Handle".into(),

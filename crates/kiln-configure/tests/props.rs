@@ -80,6 +80,7 @@ fn model(opts: &[(usize, bool)], rules: &[(usize, u8, usize, u8)]) -> Model {
             base_price: Decimal::ONE,
             ship_days: 0,
             warranty_months: 0,
+            gtin: None,
             components: vec![],
             options,
             rules,

@@ -167,6 +167,8 @@ fn records(p: &Product, other: &Product) -> Vec<Rec> {
             .text("currency", &p.currency)
             .dec("base price", p.base_price)
             .num("ship days", p.ship_days)
+            .num("warranty months", p.warranty_months)
+            .text("GTIN", p.gtin.as_deref().unwrap_or("none"))
             .num("routing order", routing.join(", ")),
     ];
     for c in &p.components {

@@ -15,6 +15,7 @@ mod ctx;
 mod diff;
 mod expr;
 mod factory;
+pub mod gtin;
 pub mod import;
 mod parse;
 mod preview;

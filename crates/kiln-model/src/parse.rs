@@ -89,6 +89,7 @@ const PRODUCT_KEYS: &[&str] = &[
     "base_price",
     "ship_days",
     "warranty_months",
+    "gtin",
 ];
 const OPTION_COMMON: &[&str] = &["name", "aliases", "kind", "optional", "default"];
 const KINDS: &[(&str, &[&str])] = &[
@@ -118,6 +119,7 @@ pub(crate) fn product(ctx: &mut Ctx, root: &Table) -> (Product, Vec<Ref>) {
         base_price: Decimal::ZERO,
         ship_days: 0,
         warranty_months: 0,
+        gtin: None,
         components: Vec::new(),
         options: Vec::new(),
         rules: Vec::new(),
@@ -236,6 +238,16 @@ fn header(ctx: &mut Ctx, n: &Node, p: &mut Product) {
         p.warranty_months = ctx.u32(v, "warranty_months").unwrap_or_default();
         if p.warranty_months > 600 {
             ctx.err(v.span.start, "`warranty_months` is at most 600 (50 years)");
+        }
+    }
+    if let Some(v) = get(t, "gtin") {
+        let text = ctx.string(v, "gtin").unwrap_or_default();
+        match crate::gtin::gtin14(&text) {
+            Ok(g) => p.gtin = Some(g),
+            Err(why) => {
+                let at = ctx.content(v, &text);
+                ctx.err(at, why);
+            }
         }
     }
     if let Some(v) = get(t, "ship_days") {

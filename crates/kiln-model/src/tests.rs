@@ -602,3 +602,24 @@ fn text_characters_are_checked_where_written() {
         ["31:11: the default cannot hold character 2, U+202E (invisible)"]
     );
 }
+
+#[test]
+fn gtin_is_checked_where_written() {
+    let with = |g: &str| BASE.replacen("base_price", &format!("gtin = \"{g}\"\nbase_price"), 1);
+    let p = parse_product("t.toml", &with("9506000134352")).unwrap();
+    assert_eq!(p.gtin.as_deref(), Some("09506000134352"));
+    assert_eq!(parse_product("t.toml", BASE).unwrap().gtin, None);
+    let line = BASE[..BASE.find("base_price").unwrap()].lines().count() + 1;
+    assert_eq!(
+        errs_in(&with("09506000134353")),
+        vec![format!(
+            "{line}:9: GTIN `09506000134353` has check digit 3 where 2 is right"
+        )]
+    );
+    assert_eq!(
+        errs_in(&with("12-34")),
+        vec![format!(
+            "{line}:9: GTIN `12-34` must be digits only (8, 12, 13 or 14 of them)"
+        )]
+    );
+}

@@ -123,6 +123,9 @@ pub struct Product {
     pub ship_days: u32,
     /// Months of warranty from when a unit is made; 0: none.
     pub warranty_months: u32,
+    /// The product's GS1 GTIN as 14 digits, when it has one: its units'
+    /// labels then carry `/01/{gtin}/21/{serial}`.
+    pub gtin: Option<String>,
     /// Base components: always present, never deselected.
     pub components: Vec<Component>,
     pub options: Vec<OptionDef>,

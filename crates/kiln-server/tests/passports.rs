@@ -218,10 +218,11 @@ async fn the_label_leads_to_the_passport_page_and_carries_a_signed_summary(app: 
         .label_uri(&app.slug, &serial, "https://kiln.example")
         .await
         .unwrap();
+    // The demo mug has a GTIN: the URI is GS1's `/01/{gtin}/21/{serial}`
+    // at the server's root.
     assert!(
         uri.starts_with(&format!(
-            "https://kiln.example/shop/{}/21/{serial}?pp=eyJ",
-            app.slug
+            "https://kiln.example/01/09506000134352/21/{serial}?pp=eyJ"
         )),
         "{uri}"
     );
@@ -257,8 +258,25 @@ async fn the_label_leads_to_the_passport_page_and_carries_a_signed_summary(app: 
         "Stoneware clay",
         "label verifies",
         "until ",
+        "09506000134352",
     ] {
         assert!(page.contains(shown), "{shown} missing: {page}");
+    }
+    // The root URI opens the same page, the GTIN written short (GTIN-13)
+    // too; a GTIN that is not the unit's, or not a GTIN at all, leads
+    // nowhere.
+    let http = no_redirects();
+    let short = format!("{}/01/9506000134352/21/{serial}", app.base);
+    let same = http.get(short).send().await.unwrap();
+    assert_eq!(same.status(), StatusCode::OK);
+    assert!(same.text().await.unwrap().contains(&serial));
+    for wrong in ["00036000291452", "09506000134353", "abc"] {
+        let r = http
+            .get(format!("{}/01/{wrong}/21/{serial}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{wrong}");
     }
     let forged = format!(
         "{}/shop/{}/21/{serial}?pp=eyJhbGciOiJFZERTQSJ9.e30.c2ln",

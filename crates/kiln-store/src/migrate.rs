@@ -72,4 +72,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "cancelled lines",
         include_str!("../migrations/0016_cancelled_lines.sql"),
     ),
+    (
+        17,
+        "units by serial",
+        include_str!("../migrations/0017_units_by_serial.sql"),
+    ),
 ];

@@ -332,6 +332,10 @@ pub trait PassportStore: Send + Sync + 'static {
     /// Adds units in one transaction; a serial already stored is an error.
     async fn add_units(&self, brand: &BrandId, units: &[Unit]) -> Result<()>;
     async fn unit(&self, brand: &BrandId, serial: &str) -> Result<Option<Unit>>;
+    /// The brands that made a unit with this serial (almost always one):
+    /// where a GS1 Digital Link URI at the server's root leads. The one
+    /// lookup across brands, by design: a GTIN is global.
+    async fn brands_with_unit(&self, serial: &str) -> Result<Vec<Brand>>;
     /// Units of a work order, or of an order, by serial.
     async fn units_of_work_order(&self, brand: &BrandId, wo: &WorkOrderId) -> Result<Vec<Unit>>;
     async fn units_of_order(&self, brand: &BrandId, order: &OrderId) -> Result<Vec<Unit>>;

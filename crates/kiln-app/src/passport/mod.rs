@@ -389,13 +389,35 @@ impl App {
             "passport_sha256": hex::encode(digest),
         });
         let signer = self.signer_with(&rt, &unit.kid).await?;
-        Ok(format!(
-            "{}/shop/{}/21/{}?pp={}",
-            base.trim_end_matches('/'),
-            rt.brand.slug,
-            unit.serial,
-            signer.sign(&summary)
-        ))
+        let base = base.trim_end_matches('/');
+        let path = match full["product"]["gtin"].as_str() {
+            Some(gtin) => format!("{base}/01/{gtin}/21/{}", unit.serial),
+            None => format!("{base}/shop/{}/21/{}", rt.brand.slug, unit.serial),
+        };
+        Ok(format!("{path}?pp={}", signer.sign(&summary)))
+    }
+
+    /// The brand whose unit `serial` carries GTIN `gtin` on its passport:
+    /// where a GS1 Digital Link URI at the server's root
+    /// (`/01/{gtin}/21/{serial}`) leads. A GTIN is given as 8 to 14 digits
+    /// and compared as GS1's 14.
+    pub async fn resolve_digital_link(
+        &self,
+        gtin: &str,
+        serial: &str,
+    ) -> Result<kiln_domain::Slug> {
+        let gtin = kiln_model::gtin::gtin14(gtin).map_err(Error::NotFound)?;
+        for brand in self.store.brands_with_unit(serial).await? {
+            let Some(unit) = self.store.unit(&brand.id, serial).await? else {
+                continue;
+            };
+            if payload_of(&unit)["product"]["gtin"].as_str() == Some(gtin.as_str()) {
+                return Ok(brand.slug);
+            }
+        }
+        Err(Error::NotFound(format!(
+            "no unit with GTIN {gtin} and serial `{serial}`"
+        )))
     }
 
     /// The key with id `kid`, to sign a unit's summary with the key that

@@ -110,6 +110,7 @@ pub(super) fn payload(
         "product": {
             "id": line.product_id,
             "name": product.map_or(line.product_id.as_str(), |c| c.product().name.as_str()),
+            "gtin": product.and_then(|c| c.product().gtin.as_deref()),
         },
         "sku": line.sku,
         "configuration": line.selections,

@@ -90,6 +90,7 @@ pub(crate) fn product(file: &str, name: &str) -> Product {
         base_price: Default::default(),
         ship_days: 0,
         warranty_months: 0,
+        gtin: None,
         components: Vec::new(),
         options: Vec::new(),
         rules: Vec::new(),

@@ -29,6 +29,8 @@ struct PassportPage {
     product: String,
     configuration: Vec<String>,
     sku: String,
+    /// The product's GTIN (14 digits), or empty.
+    gtin: String,
     made_at: String,
     warranty: String,
     /// (material, quantity with unit, the purchases it came from)
@@ -89,6 +91,23 @@ fn history_line(c: &kiln_app::claims::UnitClaim) -> (String, String) {
 
 fn text(v: &Value) -> String {
     v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
+/// A GS1 Digital Link URI at the server's root (`/01/{gtin}/21/{serial}`,
+/// on the label of a product with a GTIN) opens the unit's passport page
+/// as its brand's `/shop/{brand}/21/{serial}` does.
+pub(super) async fn digital_link(
+    State(state): State<Arc<AppState>>,
+    Path((gtin, serial)): Path<(String, String)>,
+    Query(label): Query<Label>,
+) -> UiResult<Response> {
+    let brand = state.app.resolve_digital_link(&gtin, &serial).await?;
+    passport_page(
+        State(state),
+        Path((brand.to_string(), serial)),
+        Query(label),
+    )
+    .await
 }
 
 pub(super) async fn passport_page(
@@ -197,6 +216,10 @@ pub(super) async fn passport_page(
         product: text(&p["product"]["name"]),
         configuration,
         sku: text(&p["sku"]),
+        gtin: p["product"]["gtin"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
         made_at: text(&p["made_at"]).chars().take(10).collect(),
         warranty: p["warranty_until"]
             .as_str()

@@ -40,6 +40,7 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/shop/{brand}/21/{serial}",
             get(super::passport::passport_page),
         )
+        .route("/01/{gtin}/21/{serial}", get(super::passport::digital_link))
         .route("/shop/{brand}/verify", get(super::verify::verify_page))
         .route(
             "/shop/{brand}/verify-sw.js",

@@ -209,6 +209,19 @@ macro_rules! impl_passports {
                     .next())
             }
 
+            async fn brands_with_unit(&self, serial: &str) -> Result<Vec<Brand>> {
+                sqlx::query(
+                    "SELECT b.id, b.slug, b.name FROM units u JOIN brands b ON b.id = u.brand_id \
+                     WHERE u.serial = $1 ORDER BY b.slug",
+                )
+                .bind(serial)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(brand_from)
+                .collect()
+            }
+
             async fn units_of_work_order(
                 &self,
                 brand: &BrandId,
