@@ -59,7 +59,8 @@ pub fn run(args: PassportArgs) -> anyhow::Result<ExitCode> {
             "warranty_until": p["warranty_until"], "passport_sha256": "0".repeat(64),
         });
         let uri = format!(
-            "https://kiln.example/shop/demo/21/{}?pp={}",
+            // The demo mug's label: a GTIN, so the longer root form.
+            "https://kiln.example/01/09506000134352/21/{}?pp={}",
             p["serial"].as_str().unwrap_or_default(),
             signer.sign(&summary)
         );
