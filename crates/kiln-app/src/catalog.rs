@@ -301,7 +301,7 @@ impl App {
     ) -> Result<Configured> {
         let rt = self.brand(slug).await?;
         let configurator = rt.product(product)?;
-        let outcome = configurator.configure(selections).map_err(|e| {
+        let mut outcome = configurator.configure(selections).map_err(|e| {
             Error::invalid(format!("/selections/{}", escape(e.option())), e.to_string())
         })?;
         let quantity = quantity.unwrap_or(1);
@@ -310,6 +310,14 @@ impl App {
                 "/quantity",
                 format!("the quantity must be from 1 to {}", flow::MAX_QUANTITY),
             ));
+        }
+        if quantity > 1 && outcome.price.is_some() {
+            // Its quantity breaks, as one line of that many units.
+            let units = kiln_configure::Units {
+                line: quantity,
+                order: quantity,
+            };
+            outcome.price = Some(configurator.price_at(&outcome.configuration, units));
         }
         let promised_date = if outcome.valid && outcome.complete {
             flow::quote_promise(&rt, configurator.product(), &outcome, quantity).await

@@ -45,6 +45,31 @@ impl PricedLine<'_> {
     }
 }
 
+/// Prices each line at its quantity breaks (`[[price]] min_quantity`): its
+/// own quantity, and the units of its product over all `lines` of the
+/// order. Lines of products without breaks keep the price of one unit.
+pub fn price_volumes(lines: &mut [PricedLine<'_>]) {
+    let mut units: HashMap<&str, u32> = HashMap::new();
+    for l in lines.iter() {
+        *units
+            .entry(l.configurator.product().id.as_str())
+            .or_default() += l.quantity;
+    }
+    let units: HashMap<String, u32> = units.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    for l in lines.iter_mut() {
+        let product = l.configurator.product();
+        if !product.prices.iter().any(|p| p.min_quantity > 1) {
+            continue;
+        }
+        let order = units.get(&product.id).copied().unwrap_or(l.quantity);
+        let at = kiln_configure::Units {
+            line: l.quantity,
+            order,
+        };
+        l.outcome.price = Some(l.configurator.price_at(&l.outcome.configuration, at));
+    }
+}
+
 fn positions(
     rt: &BrandRuntime,
     plan: &PlanState,

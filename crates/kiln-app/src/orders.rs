@@ -308,6 +308,7 @@ fn price_lines<'a>(
             "all lines of an order must be in one currency",
         ));
     }
+    crate::flow::price_volumes(&mut lines);
     Ok(lines)
 }
 

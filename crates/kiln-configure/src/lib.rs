@@ -16,6 +16,7 @@ mod explain;
 mod implied;
 mod preview;
 mod price;
+pub use price::Units;
 mod search;
 mod sku;
 mod table;
@@ -179,6 +180,10 @@ pub struct PriceBreakdown {
 pub struct PriceLine {
     pub label: String,
     pub amount: Decimal,
+    /// A quantity break's threshold: this line holds from so many units on
+    /// (of the line, or of the product in the whole order).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_units: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -701,6 +706,12 @@ impl Configurator {
         order
     }
 
+    /// The price of one unit of a complete `configuration` bought as
+    /// `units`: its quantity breaks (`[[price]] min_quantity`) counted.
+    pub fn price_at(&self, configuration: &Selections, units: Units) -> PriceBreakdown {
+        price::price(self.product(), configuration, units)
+    }
+
     /// What repairing one unit of `configuration` goes through: the
     /// product's `[[repair_operation]]` steps, as its routing would be.
     pub fn repair_routing(&self, configuration: &Selections) -> Vec<RoutingStep> {
@@ -838,7 +849,7 @@ impl Configurator {
         let (sku, price) = if complete {
             (
                 Some(self.sku.sku(&configuration)),
-                Some(price::price(product, &configuration)),
+                Some(price::price(product, &configuration, Units::ONE)),
             )
         } else {
             (None, None)

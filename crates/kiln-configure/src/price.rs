@@ -1,7 +1,7 @@
 //! Price breakdown, BOM and routing of a configuration. Conditions are the
 //! model's own expressions evaluated on the concrete configuration.
 
-use kiln_model::{Expr, Operation, Product, Quantity};
+use kiln_model::{Expr, Operation, PriceRule, Product, Quantity, QuantityOf};
 use rust_decimal::Decimal;
 
 use crate::{BomRequirement, PriceBreakdown, PriceLine, RoutingStep, Selections};
@@ -10,10 +10,42 @@ fn holds(e: &Expr, config: &Selections) -> bool {
     e.holds(config)
 }
 
-pub(crate) fn price(product: &Product, config: &Selections) -> PriceBreakdown {
+/// The units a line's price depends on: its own quantity, and the units of
+/// its product in the whole order (quantity breaks, `min_quantity`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Units {
+    pub line: u32,
+    pub order: u32,
+}
+
+impl Units {
+    /// One unit alone: no quantity break beyond 1 holds.
+    pub const ONE: Units = Units { line: 1, order: 1 };
+}
+
+/// The price of one unit of `config` bought as `units`. A quantity break
+/// holds from its `min_quantity` on; of the breaks with one label (a tier
+/// table), only the highest reached applies.
+pub(crate) fn price(product: &Product, config: &Selections, units: Units) -> PriceBreakdown {
+    let counted = |p: &PriceRule| match p.quantity_of {
+        QuantityOf::Line => units.line,
+        QuantityOf::Order => units.order,
+    };
+    let reached = |p: &PriceRule| p.min_quantity <= counted(p) && holds(&p.condition, config);
     let mut lines = Vec::new();
     for p in &product.prices {
-        if !holds(&p.condition, config) {
+        if !reached(p) {
+            continue;
+        }
+        if p.min_quantity > 1
+            && product.prices.iter().any(|q| {
+                q.min_quantity > p.min_quantity
+                    && q.label == p.label
+                    && q.quantity_of == p.quantity_of
+                    && reached(q)
+            })
+        {
+            // A higher tier of the same break holds.
             continue;
         }
         let amount = match &p.per_char_of {
@@ -26,6 +58,7 @@ pub(crate) fn price(product: &Product, config: &Selections) -> PriceBreakdown {
         lines.push(PriceLine {
             label: p.label.clone(),
             amount,
+            from_units: (p.min_quantity > 1).then_some(p.min_quantity),
         });
     }
     let total = lines.iter().fold(product.base_price, |t, l| t + l.amount);

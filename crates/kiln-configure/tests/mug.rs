@@ -157,6 +157,8 @@ fn mug() -> Product {
                 condition: is("size", &["L"]),
                 add: d("3.00"),
                 per_char_of: None,
+                min_quantity: 1,
+                quantity_of: Default::default(),
                 span: Span::default(),
             },
             PriceRule {
@@ -164,6 +166,8 @@ fn mug() -> Product {
                 condition: Expr::Set("engraving".into()),
                 add: d("0.50"),
                 per_char_of: Some("engraving".into()),
+                min_quantity: 1,
+                quantity_of: Default::default(),
                 span: Span::default(),
             },
         ],

@@ -39,6 +39,21 @@ pub struct QuoteLine {
     /// Its own recipient; none: the order's address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient: Option<Address>,
+    /// The quantity breaks in its unit price (already counted there).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quantity_breaks: Vec<QuantityBreak>,
+}
+
+/// A quantity break (`[[price]] min_quantity` in the model) that priced a
+/// line: its label, what it adds to each unit (negative: a discount), and
+/// from how many units it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QuantityBreak {
+    pub label: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub per_unit: Decimal,
+    pub from_units: u32,
 }
 
 /// The lines of one SKU together: one batch in the factory.

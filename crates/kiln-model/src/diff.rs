@@ -251,10 +251,13 @@ fn records(p: &Product, other: &Product) -> Vec<Rec> {
         out.push(rec.field("tuples", shown, canon, None));
     }
     for x in &p.prices {
-        let id = match &x.per_char_of {
+        let mut id = match &x.per_char_of {
             Some(t) => format!("{} per char of {t}", cond(&x.condition)),
             None => cond(&x.condition),
         };
+        if x.min_quantity > 1 {
+            id = format!("{id} from {} per {}", x.min_quantity, x.quantity_of.name());
+        }
         let rec = Rec::by_id(Subject::Price, &id, "price").dec("add", x.add);
         out.push(rec.text("label", &x.label));
     }

@@ -8,7 +8,7 @@ use crate::ctx::{Ctx, Table, get};
 use crate::tree::{self, Node, Val};
 use crate::{
     BomLine, Component, Diagnostic, Expr, Factory, Operation, OptionDef, OptionKind, Preview,
-    PriceRule, Product, Quantity, Rule, Span, TableConstraint, TableKind, Value,
+    PriceRule, Product, Quantity, QuantityOf, Rule, Span, TableConstraint, TableKind, Value,
 };
 
 /// A product's reference to something a factory file declares, checked once
@@ -820,7 +820,18 @@ fn prices(ctx: &mut Ctx, n: &Node, options: &[OptionDef]) -> Vec<PriceRule> {
     for (i, item) in ctx.tables(n, "price").into_iter().enumerate() {
         let Val::Table(t) = &item.val else { continue };
         let what = format!("price {}", i + 1);
-        ctx.keys(t, &["label", "if", "add", "per_char_of"], &what);
+        ctx.keys(
+            t,
+            &[
+                "label",
+                "if",
+                "add",
+                "per_char_of",
+                "min_quantity",
+                "quantity_of",
+            ],
+            &what,
+        );
         let condition = opt_condition(ctx, t, "if", options);
         let add = ctx
             .require(t, "add", item.span.start, &what)
@@ -857,11 +868,49 @@ fn prices(ctx: &mut Ctx, n: &Node, options: &[OptionDef]) -> Vec<PriceRule> {
                     Some(Val::Str(s)) => s.clone(),
                     _ => format!("price-{}", i + 1),
                 });
+        let min_quantity = match get(t, "min_quantity") {
+            Some(v) => {
+                let n = ctx.u32(v, "min_quantity").unwrap_or(1);
+                if n == 0 {
+                    ctx.err(v.span.start, "`min_quantity` is at least 1");
+                }
+                n.max(1)
+            }
+            None => 1,
+        };
+        let quantity_of = match get(t, "quantity_of") {
+            Some(v) => {
+                let s = ctx.string(v, "quantity_of").unwrap_or_default();
+                match s.as_str() {
+                    "line" => QuantityOf::Line,
+                    "order" => QuantityOf::Order,
+                    _ => {
+                        let at = ctx.content(v, &s);
+                        ctx.err(
+                            at,
+                            format!("`quantity_of` is \"line\" or \"order\", not `{s}`"),
+                        );
+                        QuantityOf::Line
+                    }
+                }
+            }
+            None => QuantityOf::Line,
+        };
+        if let Some(v) = get(t, "quantity_of")
+            && get(t, "min_quantity").is_none()
+        {
+            ctx.err(
+                v.span.start,
+                "`quantity_of` needs a `min_quantity`: the units from which the price holds",
+            );
+        }
         out.push(PriceRule {
             label,
             condition,
             add,
             per_char_of,
+            min_quantity,
+            quantity_of,
             span: ctx.span(item.span.start),
         });
     }

@@ -92,9 +92,20 @@ fn demo_model_details() {
         shirt.rules[2].condition,
         Expr::Cmp("chest_cm".into(), CmpOp::Gt, 120.into())
     );
+    let monogram = shirt
+        .prices
+        .iter()
+        .find(|p| p.label.starts_with("Monogram"));
+    assert_eq!(monogram.unwrap().per_char_of.as_deref(), Some("monogram"));
+    let volume: Vec<(u32, QuantityOf)> = shirt
+        .prices
+        .iter()
+        .filter(|p| p.min_quantity > 1)
+        .map(|p| (p.min_quantity, p.quantity_of))
+        .collect();
     assert_eq!(
-        shirt.prices.last().unwrap().per_char_of.as_deref(),
-        Some("monogram")
+        volume,
+        vec![(50, QuantityOf::Order), (500, QuantityOf::Order)]
     );
     let wheel = r.factory.work_center("wheel").unwrap();
     assert_eq!((wheel.machines, wheel.weekdays.len()), (3, 5));
@@ -621,5 +632,36 @@ fn gtin_is_checked_where_written() {
         vec![format!(
             "{line}:9: GTIN `12-34` must be digits only (8, 12, 13 or 14 of them)"
         )]
+    );
+}
+
+#[test]
+fn quantity_breaks_parse_and_are_checked_where_written() {
+    let tier = |extra: &str| {
+        errs(&format!(
+            "[[price]]\nlabel = \"Volume\"\nadd = \"-1.00\"\n{extra}"
+        ))
+    };
+    let p = parse_product(
+        "t.toml",
+        &format!("{BASE}[[price]]\nlabel = \"Volume\"\nadd = \"-1.00\"\nmin_quantity = 50\nquantity_of = \"order\"\n"),
+    )
+    .unwrap();
+    let rule = p.prices.last().unwrap();
+    assert_eq!(
+        (rule.min_quantity, rule.quantity_of),
+        (50, QuantityOf::Order)
+    );
+    assert_eq!(
+        tier("min_quantity = 0\n"),
+        vec!["31:16: `min_quantity` is at least 1"]
+    );
+    assert_eq!(
+        tier("min_quantity = 5\nquantity_of = \"basket\"\n"),
+        vec!["32:16: `quantity_of` is \"line\" or \"order\", not `basket`"]
+    );
+    assert_eq!(
+        tier("quantity_of = \"line\"\n"),
+        vec!["31:15: `quantity_of` needs a `min_quantity`: the units from which the price holds"]
     );
 }

@@ -291,7 +291,30 @@ pub struct PriceRule {
     pub add: Decimal,
     /// When set, `add` is charged per character of this text option.
     pub per_char_of: Option<String>,
+    /// A quantity break: the rule holds from this many units on (of the
+    /// line, or of the product in the whole order); 1: always.
+    pub min_quantity: u32,
+    pub quantity_of: QuantityOf,
     pub span: Span,
+}
+
+/// Which units a quantity break counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QuantityOf {
+    /// The line's quantity.
+    #[default]
+    Line,
+    /// The units of this product in the whole order, over all its lines.
+    Order,
+}
+
+impl QuantityOf {
+    pub fn name(self) -> &'static str {
+        match self {
+            QuantityOf::Line => "line",
+            QuantityOf::Order => "order",
+        }
+    }
 }
 
 /// A quantity that may depend on one option's value.

@@ -16,6 +16,7 @@ api_tests!(
     a_file_without_a_good_row_is_a_problem_naming_each,
     an_accepted_quote_is_one_order_at_its_prices,
     the_console_quotes_an_upload_and_places_its_order,
+    quantity_breaks_price_lines_orders_and_quotes,
 );
 
 const HEADER: &str = "product,fabric,color,fit,collar,size,neck_cm,chest_cm,monogram,quantity,\
@@ -360,4 +361,113 @@ async fn the_console_quotes_an_upload_and_places_its_order(app: App) {
     assert_eq!(again.headers()["location"].to_str().unwrap(), order);
     let shown = page(to).await;
     assert!(shown.contains("Accepted:"), "{shown}");
+}
+
+/// A decimal the API shows, as a string or a number.
+fn dec(v: &Value) -> rust_decimal::Decimal {
+    match v {
+        Value::String(s) => s.parse().unwrap(),
+        other => other.to_string().parse().unwrap(),
+    }
+}
+
+/// The demo shirt's "Volume price": -2.00 a shirt from 50 shirts in the
+/// order, -4.00 from 500 (tiers of one label: the highest reached only).
+async fn quantity_breaks_price_lines_orders_and_quotes(app: App) {
+    let price_of = |quantity: u32| {
+        let app = &app;
+        async move {
+            let r = app
+                .post(
+                    "/products/shirt/configure",
+                    &json!({ "selections": {"size": "M"}, "quantity": quantity }),
+                )
+                .await
+                .expect(StatusCode::OK)
+                .body;
+            r["price"].clone()
+        }
+    };
+    let one = price_of(1).await;
+    let volume = |p: &Value| -> Vec<(rust_decimal::Decimal, u64)> {
+        p["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["label"] == "Volume price")
+            .map(|l| (dec(&l["amount"]), l["from_units"].as_u64().unwrap()))
+            .collect()
+    };
+    assert!(volume(&one).is_empty(), "{one}");
+    let single = dec(&one["total"]);
+    let sixty = price_of(60).await;
+    assert_eq!(volume(&sixty), vec![("-2.00".parse().unwrap(), 50)]);
+    assert_eq!(dec(&sixty["total"]), single - rust_decimal::Decimal::TWO);
+    let many = price_of(600).await;
+    assert_eq!(volume(&many), vec![("-4.00".parse().unwrap(), 500)]);
+
+    // Two lines of 30 shirts: the order's 60 shirts reach the break.
+    let mut body = order_body("buyer@acme.example", "shirt", json!({"size": "M"}), 30);
+    body["lines"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"product": "shirt", "selections": {"size": "L"}, "quantity": 30}));
+    let order = app.order(&app.place_ok(&body).await).await;
+    assert_eq!(
+        dec(&order["lines"][0]["unit_price"]),
+        single - rust_decimal::Decimal::TWO,
+        "{order}"
+    );
+    // 30 shirts alone do not.
+    let alone = app
+        .order(
+            &app.place_ok(&order_body(
+                "b@acme.example",
+                "shirt",
+                json!({"size": "M"}),
+                30,
+            ))
+            .await,
+        )
+        .await;
+    assert_eq!(dec(&alone["lines"][0]["unit_price"]), single);
+
+    // A quote lists the breaks of each line, and its acceptance keeps them.
+    let q = upload(
+        &app,
+        &csv(&["shirt,,,,,M,,,,30,,,,,", "shirt,,,,,L,,,,30,,,,,"]),
+    )
+    .await
+    .expect(StatusCode::CREATED)
+    .body;
+    let line = &q["lines"][0];
+    assert_eq!(
+        dec(&line["unit_price"]),
+        single - rust_decimal::Decimal::TWO
+    );
+    assert_eq!(line["quantity_breaks"][0]["label"], "Volume price");
+    assert_eq!(line["quantity_breaks"][0]["from_units"], 50);
+    assert_eq!(
+        dec(&line["quantity_breaks"][0]["per_unit"]),
+        "-2.00".parse().unwrap()
+    );
+    let accepted = app
+        .http
+        .post(app.brand_url(&format!(
+            "/bulk-quotes/{}/accept",
+            q["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&app.key)
+        .header("Idempotency-Key", "volume-1")
+        .json(&json!({
+            "customer": {"name": "Acme Uniforms", "email": "buyer@acme.example"},
+            "ship_to": {"name": "Acme Uniforms", "line1": "5 Mill Lane", "city": "Leeds",
+                        "postal_code": "LS1 4AP", "country": "GB"},
+        }))
+        .send()
+        .await
+        .unwrap();
+    let accepted = Reply::from(accepted).await.expect(StatusCode::CREATED).body;
+    let placed = app.order(accepted["order_id"].as_str().unwrap()).await;
+    assert_eq!(placed["total"], q["total"]);
 }

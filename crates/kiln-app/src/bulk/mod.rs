@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use kiln_configure::{Outcome, Selections};
 use kiln_domain::{
-    Address, BulkQuote, Channel, Customer, Date, Decimal, Order, OrderId, QuoteId, QuoteLine,
-    RowError, ShipPolicy, SkuTotal, Timestamp,
+    Address, BulkQuote, Channel, Customer, Date, Decimal, Order, OrderId, QuantityBreak, QuoteId,
+    QuoteLine, RowError, ShipPolicy, SkuTotal, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -104,16 +104,18 @@ impl BulkPlacing<'_> {
                     o
                 }
             };
-            let line = PricedLine {
+            lines.push(PricedLine {
                 configurator,
                 outcome,
                 quantity: l.quantity,
                 recipient: l.recipient.clone(),
-            };
+            });
+        }
+        crate::flow::price_volumes(&mut lines);
+        for (line, l) in lines.iter().zip(&q.lines) {
             if line.sku() != l.sku || line.unit_price() != l.unit_price {
                 return Err(changed(l.row, "its SKU or price is not the quote's"));
             }
-            lines.push(line);
         }
         Ok(lines)
     }
@@ -288,6 +290,7 @@ fn quote_on(rt: &BrandRuntime, csv: &[u8], today: Date, now: Timestamp) -> Resul
         });
         rows_of.push((g.row, g.product));
     }
+    crate::flow::price_volumes(&mut priced);
     let currency = priced[0].configurator.product().currency.clone();
     let mut errors = read.errors;
     if let Some(other) = priced
@@ -345,6 +348,7 @@ fn quote_on(rt: &BrandRuntime, csv: &[u8], today: Date, now: Timestamp) -> Resul
             line_total,
             promised_date: *promised,
             recipient: p.recipient.clone(),
+            quantity_breaks: quantity_breaks(&p.outcome),
         });
     }
     let sales = &rt.catalog.factory.sales;
@@ -399,4 +403,20 @@ fn no_good_row(errors: Vec<RowError>) -> Error {
             })
             .collect(),
     }
+}
+
+/// The quantity breaks in a line's price breakdown.
+fn quantity_breaks(outcome: &kiln_configure::Outcome) -> Vec<QuantityBreak> {
+    outcome
+        .price
+        .iter()
+        .flat_map(|p| &p.lines)
+        .filter_map(|l| {
+            Some(QuantityBreak {
+                label: l.label.clone(),
+                per_unit: l.amount,
+                from_units: l.from_units?,
+            })
+        })
+        .collect()
 }

@@ -148,6 +148,12 @@ pub(super) async fn priced(rt: &BrandRuntime, lines: &[CartLine]) -> (Vec<CartLi
     let mut total = Decimal::ZERO;
     let mut currency = String::from("EUR");
     let mut views = Vec::with_capacity(lines.len());
+    // Quantity breaks count the units of a product over the whole cart, as
+    // the order will.
+    let mut units: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    for l in lines {
+        *units.entry(l.product.as_str()).or_default() += l.quantity;
+    }
     for l in lines {
         let Some(c) = rt.catalog.product(&l.product) else {
             views.push(CartLineView {
@@ -174,7 +180,15 @@ pub(super) async fn priced(rt: &BrandRuntime, lines: &[CartLine]) -> (Vec<CartLi
             .configure_unexplained(&l.selections)
             .ok()
             .filter(|o| o.valid && o.complete);
-        let price = match outcome.as_ref().and_then(|o| o.price.as_ref()) {
+        let at = kiln_configure::Units {
+            line: l.quantity,
+            order: units.get(l.product.as_str()).copied().unwrap_or(l.quantity),
+        };
+        let unit_price = outcome
+            .as_ref()
+            .filter(|o| o.price.is_some())
+            .map(|o| c.price_at(&o.configuration, at));
+        let price = match &unit_price {
             Some(p) => {
                 currency = p.currency.clone();
                 let line = p.total * Decimal::from(l.quantity);
