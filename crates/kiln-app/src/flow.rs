@@ -241,12 +241,25 @@ pub fn plan_order(
     lines: &[PricedLine<'_>],
     today: Date,
 ) -> Result<(Plotted, PlanChange)> {
+    plan_lines(rt, plan, order_id, 1, lines, today)
+}
+
+/// Plans `lines` of an order, numbered from `first_line` (a changed line
+/// joins its order after the lines it has), into `plan`.
+pub fn plan_lines(
+    rt: &BrandRuntime,
+    plan: &mut PlanState,
+    order_id: &OrderId,
+    first_line: i64,
+    lines: &[PricedLine<'_>],
+    today: Date,
+) -> Result<(Plotted, PlanChange)> {
     let mut change = PlanChange {
         lines: Vec::new(),
         materials: Vec::new(),
         planned: Vec::new(),
     };
-    match plot(rt, plan, order_id, lines, today, &mut change) {
+    match plot(rt, plan, (order_id, first_line), lines, today, &mut change) {
         Ok(plotted) => Ok((plotted, change)),
         Err(e) => {
             // Nothing else changed since: the neighbours are as stored.
@@ -259,7 +272,7 @@ pub fn plan_order(
 fn plot(
     rt: &BrandRuntime,
     plan: &mut PlanState,
-    order_id: &OrderId,
+    (order_id, first_line): (&OrderId, i64),
     lines: &[PricedLine<'_>],
     today: Date,
     change: &mut PlanChange,
@@ -338,7 +351,8 @@ fn plot(
             change.planned.push((sku.clone(), id.clone()));
             id
         };
-        let id = LineRef::new(order_id.clone(), i as i64 + 1);
+        let line_no = first_line + i as i64;
+        let id = LineRef::new(order_id.clone(), line_no);
         let ship_days = line.configurator.product().ship_days;
         let order = line_order(id.clone(), &line.outcome, line.quantity, release, ship_days);
         let p = plan
@@ -354,7 +368,7 @@ fn plot(
         let unit_price = line.unit_price();
         total += unit_price * Decimal::from(line.quantity);
         order_lines.push(OrderLine {
-            line_no: i as i64 + 1,
+            line_no,
             product_id: line.configurator.product().id.clone(),
             selections: line.outcome.configuration.clone(),
             sku,

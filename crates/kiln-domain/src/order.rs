@@ -157,6 +157,22 @@ pub struct LineCancellation {
     pub rebooked: Vec<BookingRow>,
 }
 
+/// What changing a line writes with the old line's cancellation, in the
+/// same transaction: the line that replaces it, planned as an order's line
+/// is. The cancellation carries the order's new totals, requirements (the
+/// whole order's, the new line's included) and timeline words.
+#[derive(Debug, Clone)]
+pub struct LineReplacement {
+    pub line: OrderLine,
+    pub work_orders: Vec<WorkOrderWrite>,
+    pub bookings: Vec<BookingRow>,
+    /// Other orders' bookings whose setup the new line changed.
+    pub rebooked: Vec<BookingRow>,
+    pub suggestions: Vec<PurchaseSuggestion>,
+    /// The order's promise with the new line.
+    pub promised_date: Date,
+}
+
 /// One material an order needs, and how it was covered when it was placed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

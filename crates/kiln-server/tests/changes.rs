@@ -1,6 +1,8 @@
 //! Orders change (issue 12): a line or a whole order cancelled before
 //! production gives its machine time and materials back at once and is
-//! re-priced; once production starts, refused with where. Runs on SQLite
+//! re-priced; a line changed (quantity or choices) is replaced by one
+//! priced, checked and promised anew; once production starts, refused with
+//! where. Runs on SQLite
 //! and, with `KILN_TEST_POSTGRES`, PostgreSQL.
 
 mod common;
@@ -13,6 +15,8 @@ api_tests!(
     a_cancelled_line_leaves_the_schedule_and_the_bill,
     a_cancelled_order_gives_everything_back,
     production_started_is_refused_with_where,
+    a_changed_line_is_priced_checked_and_promised_anew,
+    a_change_that_cannot_be_ordered_changes_nothing,
 );
 
 /// The line numbers of `order`'s bars on the schedule.
@@ -158,4 +162,150 @@ async fn production_started_is_refused_with_where(app: App) {
     app.call("DELETE", &other, Some(&app.key), None)
         .await
         .expect(StatusCode::OK);
+}
+
+fn dec(v: &Value) -> f64 {
+    v.as_str().unwrap().parse().unwrap()
+}
+
+async fn a_changed_line_is_priced_checked_and_promised_anew(app: App) {
+    let id = app.place_ok(&two_lines("change@example.com")).await;
+    let placed = app.order(&id).await;
+    let before = allocated(&app, "poplin").await;
+    let shirt_wo = placed["lines"][1]["work_order_id"].clone();
+    let path = app
+        .brand_url(&format!("/orders/{id}/lines/2"))
+        .replace(&app.base, "");
+    // Three shirts in XXL instead of one in L.
+    let change = json!({"quantity": 3, "selections": {"size": "XXL"}});
+    let changed = app
+        .call("PATCH", &path, Some(&app.key), Some(&change))
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    let lines = changed["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 3, "{changed}");
+    assert!(lines[1]["cancelled_at"].as_str().is_some());
+    let new = &lines[2];
+    assert_eq!(new["line_no"], 3);
+    assert_eq!(new["quantity"], 3);
+    assert_eq!(new["selections"]["size"], "XXL");
+    assert_eq!(
+        new["selections"]["fabric"], placed["lines"][1]["selections"]["fabric"],
+        "the other choices are kept"
+    );
+    assert!(new["sku"].as_str().unwrap().contains("XXL"), "{new}");
+    assert_ne!(new["work_order_id"], shirt_wo, "a new SKU, a new batch");
+    assert!(new["promised_date"].as_str().is_some());
+    // Re-priced: the XXL surcharge, three times, and the mug line kept.
+    let mug_line = dec(&lines[0]["unit_price"]) * 2.0;
+    let goods = mug_line + dec(&new["unit_price"]) * 3.0;
+    let total = dec(&changed["total"]);
+    assert!(
+        (total - goods - dec(&changed["shipping"])).abs() < 1e-9,
+        "{changed}"
+    );
+    assert!(dec(&new["unit_price"]) > dec(&placed["lines"][1]["unit_price"]));
+    // The schedule holds lines 1 and 3; the shirt fabric is taken thrice.
+    assert_eq!(bars(&app, &id).await, vec![1, 3]);
+    assert!(allocated(&app, "poplin").await > before);
+    let timeline = changed["timeline"].as_array().unwrap();
+    let last = timeline.last().unwrap();
+    assert_eq!(last["status"], "changed");
+    assert!(
+        last["note"].as_str().unwrap().contains("line 2 changed"),
+        "{last}"
+    );
+    // The same change again changes nothing.
+    let again = app
+        .call("PATCH", &path, Some(&app.key), Some(&change))
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(again["lines"].as_array().unwrap().len(), 3);
+    assert_eq!(again["timeline"].as_array().unwrap().len(), timeline.len());
+    // A different change to the replaced line is refused, naming why.
+    let stale = app
+        .call(
+            "PATCH",
+            &path,
+            Some(&app.key),
+            Some(&json!({"quantity": 5})),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text);
+    // The event went out, and a restarted server plans as the store says.
+    let events = app.get("/events").await.expect(StatusCode::OK).text;
+    assert!(events.contains("order.changed"), "{events}");
+    let restarted = app.restarted().await;
+    assert_eq!(bars(&restarted, &id).await, vec![1, 3]);
+    // Quantity only, on the new line.
+    let three = app
+        .brand_url(&format!("/orders/{id}/lines/3"))
+        .replace(&app.base, "");
+    let fewer = restarted
+        .call(
+            "PATCH",
+            &three,
+            Some(&restarted.key),
+            Some(&json!({"quantity": 1})),
+        )
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(fewer["lines"][3]["quantity"], 1);
+    assert!(dec(&fewer["total"]) < total);
+}
+
+async fn a_change_that_cannot_be_ordered_changes_nothing(app: App) {
+    let id = app.place_ok(&two_lines("nochange@example.com")).await;
+    let placed = app.order(&id).await;
+    let path = app
+        .brand_url(&format!("/orders/{id}/lines/1"))
+        .replace(&app.base, "");
+    let patch = |body: Value| {
+        let (app, path) = (&app, &path);
+        async move { app.call("PATCH", path, Some(&app.key), Some(&body)).await }
+    };
+    // A value the mug does not have: 422 naming the option.
+    let bad = patch(json!({"selections": {"size": "XXL"}})).await;
+    assert_eq!(
+        bad.problem(StatusCode::UNPROCESSABLE_ENTITY),
+        vec!["/selections/size"]
+    );
+    assert_eq!(
+        patch(json!({"quantity": 0}))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY),
+        vec!["/quantity"]
+    );
+    let nothing = patch(json!({})).await;
+    assert_eq!(
+        nothing.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        nothing.text
+    );
+    let unknown = patch(json!({"qty": 2})).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.text);
+    // Nothing moved.
+    assert_eq!(app.order(&id).await, placed);
+    assert_eq!(bars(&app, &id).await, vec![1, 2]);
+    // Started: refused with where, as a cancel is.
+    let wo = placed["lines"][0]["work_order_id"].as_str().unwrap();
+    app.post(&format!("/work-orders/{wo}/operations/1/start"), &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    let started = patch(json!({"quantity": 3})).await;
+    assert_eq!(started.status, StatusCode::CONFLICT, "{}", started.text);
+    assert!(
+        started.text.contains("can no longer be changed"),
+        "{}",
+        started.text
+    );
+    // Without the key that may order: refused.
+    let anon = app
+        .call("PATCH", &path, None, Some(&json!({"quantity": 3})))
+        .await;
+    assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
 }

@@ -111,6 +111,15 @@ pub trait OrderStore: Send + Sync + 'static {
     /// requirements reduced, the neighbours' bookings follow, with a
     /// timeline entry and the change's event.
     async fn cancel_lines(&self, brand: &BrandId, change: &LineCancellation) -> Result<()>;
+    /// Cancels a line and adds the one replacing it (a changed quantity or
+    /// configuration), with the order's new totals and promise, one
+    /// timeline entry and one `order.changed` event, all or nothing.
+    async fn replace_line(
+        &self,
+        brand: &BrandId,
+        cancelled: &LineCancellation,
+        new: &LineReplacement,
+    ) -> Result<()>;
     /// Newest first.
     async fn orders(&self, brand: &BrandId, query: &OrderQuery) -> Result<Vec<OrderSummary>>;
     /// Material requirements not yet consumed: with the open purchase

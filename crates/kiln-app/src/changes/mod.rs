@@ -16,6 +16,9 @@ use crate::error::{Error, Result};
 use crate::runtime::BrandRuntime;
 use crate::{App, time};
 
+mod replace;
+pub use replace::LineChange;
+
 /// What to cancel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cancel {
@@ -61,29 +64,7 @@ impl App {
             if targets.is_empty() {
                 return Ok(order);
             }
-            // Production started: refused, with where.
-            let mut work_orders: BTreeMap<WorkOrderId, i64> = BTreeMap::new();
-            for l in &targets {
-                let wo = self
-                    .store
-                    .work_order(&rt.brand.id, &l.work_order_id)
-                    .await?
-                    .ok_or_else(|| {
-                        Error::internal(format!("work order {} is missing", l.work_order_id))
-                    })?;
-                if let Some(op) = wo
-                    .operations
-                    .iter()
-                    .find(|o| o.status != OperationStatus::Pending)
-                {
-                    return Err(Error::Conflict(format!(
-                        "production of line {} has started (work order {}: {} is {}); it can no longer be cancelled",
-                        l.line_no, wo.id, op.name, op.status
-                    )));
-                }
-                let left = work_orders.entry(wo.id.clone()).or_insert(wo.quantity);
-                *left -= l.quantity;
-            }
+            let work_orders = self.not_started(&rt, &targets, "cancelled").await?;
             let released = self.materials_of(&rt, &targets).await;
             let mut change = cancellation(&rt, &order, &targets, &released, work_orders);
             // The live plan: the lines' operations leave their machines, and
@@ -102,13 +83,7 @@ impl App {
                 }
             }
             if let Err(e) = self.store.cancel_lines(&rt.brand.id, &change).await {
-                // The plan moved but the store did not: rebuild the brand's
-                // plan from the store, so nothing is lost.
-                plan.retired = true;
-                drop(plan);
-                if let Ok(fresh) = BrandRuntime::load(self.store.as_ref(), rt.brand.clone()).await {
-                    self.runtimes.replace(slug, Arc::new(fresh)).await;
-                }
+                self.rebuild_plan(slug, &rt, plan).await;
                 return Err(e.into());
             }
             drop(plan);
@@ -121,6 +96,57 @@ impl App {
         Err(Error::Conflict(
             "the brand's catalog was being republished; try again".into(),
         ))
+    }
+
+    /// The plan moved but the store did not: the brand's plan is rebuilt
+    /// from the store, so nothing is lost.
+    pub(crate) async fn rebuild_plan(
+        &self,
+        slug: &str,
+        rt: &BrandRuntime,
+        mut plan: tokio::sync::MutexGuard<'_, crate::runtime::PlanState>,
+    ) {
+        plan.retired = true;
+        drop(plan);
+        match BrandRuntime::load(self.store.as_ref(), rt.brand.clone()).await {
+            Ok(fresh) => self.runtimes.replace(slug, Arc::new(fresh)).await,
+            Err(e) => {
+                tracing::error!(error = %e, brand = slug, "the plan could not be rebuilt; the next request loads it")
+            }
+        }
+    }
+
+    /// Each work order of `lines` with the quantity left once they leave
+    /// it; refused, with where, once production of one has started.
+    pub(crate) async fn not_started(
+        &self,
+        rt: &BrandRuntime,
+        lines: &[&OrderLine],
+        verb: &str,
+    ) -> Result<BTreeMap<WorkOrderId, i64>> {
+        let mut work_orders: BTreeMap<WorkOrderId, i64> = BTreeMap::new();
+        for l in lines {
+            let wo = self
+                .store
+                .work_order(&rt.brand.id, &l.work_order_id)
+                .await?
+                .ok_or_else(|| {
+                    Error::internal(format!("work order {} is missing", l.work_order_id))
+                })?;
+            if let Some(op) = wo
+                .operations
+                .iter()
+                .find(|o| o.status != OperationStatus::Pending)
+            {
+                return Err(Error::Conflict(format!(
+                    "production of line {} has started (work order {}: {} is {}); it can no longer be {verb}",
+                    l.line_no, wo.id, op.name, op.status
+                )));
+            }
+            let left = work_orders.entry(wo.id.clone()).or_insert(wo.quantity);
+            *left -= l.quantity;
+        }
+        Ok(work_orders)
     }
 
     /// Each material the lines took, per their catalog version's BOM.
@@ -150,7 +176,7 @@ impl App {
 /// What the store writes for cancelling `targets` of `order`: the order
 /// re-priced over the lines left, its requirements less what the lines
 /// took, its work orders' quantities.
-fn cancellation(
+pub(crate) fn cancellation(
     rt: &BrandRuntime,
     order: &Order,
     targets: &[&OrderLine],

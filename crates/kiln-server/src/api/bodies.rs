@@ -31,6 +31,7 @@ pub const BODIES: &[&str] = &[
     "ClaimRequest",
     "DecisionRequest",
     "Acceptance",
+    "LineChange",
 ];
 
 /// What the API answers a request whose body is `bytes`, declared as
@@ -116,6 +117,9 @@ fn parse(which: usize, bytes: &[u8]) -> Result<(), ApiError> {
             if !errors.is_empty() {
                 return Err(kiln_app::Error::invalid_fields(errors).into());
             }
+        }
+        "LineChange" => {
+            body::<kiln_app::changes::LineChange>(bytes)?.check()?;
         }
         other => unreachable!("{other} is listed in BODIES but not parsed"),
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use kiln_app::changes::Cancel;
+use kiln_app::changes::{Cancel, LineChange};
 use kiln_app::orders::{OrderRequest, Proof};
 use kiln_domain::{Channel, Order, OrderId, OrderQuery, OrderSummary, Scope};
 use serde::{Deserialize, Serialize};
@@ -23,7 +23,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(place_order, list_orders))
         .routes(routes!(get_order))
         .routes(routes!(cancel_order))
-        .routes(routes!(cancel_line))
+        .routes(routes!(cancel_line, change_line))
 }
 
 /// Cancel an order before its production starts: every open line leaves
@@ -68,6 +68,42 @@ async fn cancel_line(
         state
             .app
             .cancel(auth.slug(), &order, Cancel::Line(line))
+            .await?,
+    ))
+}
+
+/// Change a line before its production starts: a new `quantity`, new
+/// choices for some options (`selections`; the others keep theirs), or
+/// both. The line is cancelled and a new line, configured, checked, priced
+/// (its quantity breaks counted) and promised anew, joins the order; the
+/// old line's machine time and materials are given back first. The order
+/// is re-priced and re-promised (an `order.changed` event). Sending the same
+/// change again changes nothing. Once production has started, refused
+/// (409) with where.
+#[utoipa::path(patch, path = "/brands/{brand}/orders/{order}/lines/{line}", tag = "orders",
+    params(("brand" = String, Path, description = "brand slug"), ("order" = String, Path, description = "order id"),
+           ("line" = i64, Path, description = "line number, from 1")),
+    request_body = LineChange,
+    security(("brand_key" = ["orders:write"])),
+    responses((status = 200, body = Order), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem, description = "production of the line has started, or the factory cannot plan it"),
+              (status = 415, body = Problem, description = "the body is not declared as JSON"),
+              (status = 422, body = Problem, description = "the new configuration or quantity cannot be ordered")))]
+async fn change_line(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<OrdersWrite>,
+    Path((_, order, line)): Path<(String, String, i64)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Order>> {
+    json_declared(&headers)?;
+    let change: LineChange = parse_json(&body)?;
+    let order = OrderId::from(order);
+    Ok(Json(
+        state
+            .app
+            .change_line(auth.slug(), &order, line, &change)
             .await?,
     ))
 }
