@@ -998,7 +998,7 @@ await step("roles: the analyst reads but cannot mark a work centre down; the ope
   await actx.close();
 });
 
-await step("business buyer: the planner uploads a CSV with a bad row, sees it by its line, accepts the quote for the good rows as one order", async () => {
+await step("business buyer: the planner uploads a CSV with a bad row, sees it by its line, accepts the quote for the good rows as one order, then changes a line and cancels another", async () => {
   const ctx = await newContext({ viewport: { width: 1280, height: 900 } });
   const p = await ctx.newPage();
   await p.goto(BASE + "/console");
@@ -1032,6 +1032,25 @@ await step("business buyer: the planner uploads a CSV with a bad row, sees it by
   const order = await p.getByRole("main").innerText();
   check(/Order placed from the quote/.test(order) && /b2b/.test(order), "the order page does not confirm a b2b order from the quote");
   await shot(p, "17-bulk-order");
+
+  // The buyer changes their mind before production: five XXL shirts, not two, and no button-down.
+  const qty = p.getByLabel("Quantity of line 2");
+  must(await qty.count(), "the order's page offers no way to change line 2");
+  await qty.fill("5");
+  await p.getByRole("button", { name: "Change line 2" }).click();
+  await p.waitForLoadState("load");
+  const changed = await p.getByRole("status").first().innerText().catch(() => "");
+  check(/Line 2 changed to 5: now line 3/.test(changed), `changing line 2 did not say what it did: ${changed}`);
+  check(await p.getByLabel("Quantity of line 3").inputValue() === "5", "the new line 3 does not hold 5 shirts");
+  check(!(await p.getByLabel("Quantity of line 2").count()), "the replaced line 2 can still be changed");
+  await p.getByRole("button", { name: "Cancel line 1" }).click();
+  await p.waitForLoadState("load");
+  const cancelled = await p.getByRole("status").first().innerText().catch(() => "");
+  check(/Line 1 cancelled; the order comes to/.test(cancelled), `cancelling line 1 did not say so: ${cancelled}`);
+  const lines = await p.getByRole("main").innerText();
+  check((lines.match(/cancelled \d{4}-/g) || []).length === 2, "the order's page does not show lines 1 and 2 as cancelled");
+  await allLabelled(p, "changed bulk order");
+  await shot(p, "17b-bulk-order-changed");
   await ctx.close();
 });
 

@@ -535,6 +535,8 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/console/orders/ord_x/ship", "AMPY"),
     ("POST", "/console/orders/ord_x/ship", "AP"),
     ("POST", "/console/orders/ord_x/paid", "AP"),
+    ("POST", "/console/orders/ord_x/lines/1", "AP"),
+    ("POST", "/console/orders/ord_x/lines/1/cancel", "AP"),
     ("GET", "/console/orders/ord_x/labels", "AMPY"),
     ("POST", "/console/shipments/shp_x/delivered", "AP"),
     (

@@ -239,7 +239,10 @@ pub(crate) fn cancellation(
     let mut note = if whole {
         "order cancelled before production; its machine time and materials are released".to_string()
     } else {
-        format!("{lines_text} cancelled before production; the order now comes to {total}")
+        format!(
+            "{lines_text} cancelled before production; the order now comes to {total} {}",
+            order.currency
+        )
     };
     if paid && refund > Decimal::ZERO {
         note.push_str(&format!("; {refund} {} to refund", order.currency));

@@ -25,6 +25,14 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/console/orders", get(list))
         .route("/console/orders/{order}", get(show))
+        .route(
+            "/console/orders/{order}/lines/{line}",
+            axum::routing::post(change_line),
+        )
+        .route(
+            "/console/orders/{order}/lines/{line}/cancel",
+            axum::routing::post(cancel_line),
+        )
 }
 
 /// Orders per page of the list.
@@ -217,6 +225,10 @@ struct LineRow {
     /// "For <name>, <line1>, <city>": a line's own recipient.
     recipient: String,
     promised: String,
+    line_no: i64,
+    /// Where to change or cancel it: set while the order is planned, the
+    /// line open and the viewer may plan.
+    change_url: Option<String>,
 }
 
 struct WorkOrderRow {
@@ -273,6 +285,8 @@ struct OrderView {
     phone: String,
     address: Vec<String>,
     lines: Vec<LineRow>,
+    /// Whether any line can be changed or cancelled here.
+    changes: bool,
     total: String,
     shipping: String,
     tax: String,
@@ -295,7 +309,9 @@ async fn show(
     let rt = require(&state, &headers).await?;
     let slug = rt.brand.slug.as_str();
     let o = state.app.order(slug, &OrderId::from(order)).await?;
-    let lines = o
+    let can_change =
+        o.status == OrderStatus::Planned && super::staff::Can::of(&state, &headers).await?.plan;
+    let lines: Vec<LineRow> = o
         .lines
         .iter()
         .map(|l| {
@@ -316,10 +332,13 @@ async fn show(
                 sku: l.sku.clone(),
                 quantity: l.quantity,
                 unit: money(&o.currency, l.unit_price),
-                total: money(
-                    &o.currency,
-                    l.unit_price * rust_decimal::Decimal::from(l.quantity),
-                ),
+                total: match l.cancelled_at {
+                    Some(_) => "not charged".into(),
+                    None => money(
+                        &o.currency,
+                        l.unit_price * rust_decimal::Decimal::from(l.quantity),
+                    ),
+                },
                 version: l.catalog_version,
                 recipient: l
                     .recipient
@@ -333,6 +352,9 @@ async fn show(
                         .map(|d| format!("promised {}", long_date(d)))
                         .unwrap_or_default(),
                 },
+                line_no: l.line_no,
+                change_url: (can_change && l.cancelled_at.is_none())
+                    .then(|| format!("/console/orders/{}/lines/{}", o.id, l.line_no)),
             }
         })
         .collect();
@@ -475,6 +497,7 @@ async fn show(
         email: o.customer.email.clone(),
         phone: o.customer.phone.clone().unwrap_or_default(),
         address,
+        changes: lines.iter().any(|l: &LineRow| l.change_url.is_some()),
         lines,
         total: money(&o.currency, o.total),
         shipping: money(&o.currency, o.shipping),
@@ -488,4 +511,82 @@ async fn show(
         problem: said(super::Flash::Problem),
     };
     Ok(super::spend_flash(&headers, page(&view)))
+}
+
+#[derive(Deserialize)]
+struct LineFields {
+    #[serde(default)]
+    quantity: String,
+}
+
+/// Back to the order's page, saying `text`.
+fn to_order(order: &str, kind: super::Flash, text: &str) -> Response {
+    super::redirect_with(&format!("/console/orders/{order}"), kind, text)
+}
+
+/// Changes a line's quantity before production (`App::change_line`).
+async fn change_line(
+    State(state): State<Arc<AppState>>,
+    Path((order, line)): Path<(String, i64)>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<LineFields>,
+) -> UiResult<Response> {
+    let rt = require(&state, &headers).await?;
+    let Ok(quantity) = form.quantity.trim().parse::<u32>() else {
+        let text = format!("Line {line}: enter a quantity from 1 to 10,000 (whole units).");
+        return Ok(to_order(&order, super::Flash::Problem, &text));
+    };
+    let change = kiln_app::changes::LineChange {
+        quantity: Some(quantity),
+        selections: None,
+    };
+    let id = OrderId::from(order.clone());
+    Ok(
+        match state
+            .app
+            .change_line(rt.brand.slug.as_str(), &id, line, &change)
+            .await
+        {
+            Ok(changed) => {
+                let new = changed.lines.last().map_or(line, |l| l.line_no);
+                let text = format!(
+                    "Line {line} changed to {quantity}: now line {new}; the order comes to {}, promised {}.",
+                    money(&changed.currency, changed.total),
+                    long_date(changed.promised_date)
+                );
+                to_order(&order, super::Flash::Notice, &text)
+            }
+            Err(AppError::Conflict(m)) => to_order(&order, super::Flash::Problem, &m),
+            Err(AppError::Invalid { detail, .. }) => to_order(
+                &order,
+                super::Flash::Problem,
+                &format!("Line {line}: {detail}"),
+            ),
+            Err(e) => return Err(e.into()),
+        },
+    )
+}
+
+/// Cancels a line before production (`App::cancel`).
+async fn cancel_line(
+    State(state): State<Arc<AppState>>,
+    Path((order, line)): Path<(String, i64)>,
+    headers: HeaderMap,
+) -> UiResult<Response> {
+    let rt = require(&state, &headers).await?;
+    let id = OrderId::from(order.clone());
+    let what = kiln_app::changes::Cancel::Line(line);
+    Ok(
+        match state.app.cancel(rt.brand.slug.as_str(), &id, what).await {
+            Ok(changed) => {
+                let text = format!(
+                    "Line {line} cancelled; the order comes to {}.",
+                    money(&changed.currency, changed.total)
+                );
+                to_order(&order, super::Flash::Notice, &text)
+            }
+            Err(AppError::Conflict(m)) => to_order(&order, super::Flash::Problem, &m),
+            Err(e) => return Err(e.into()),
+        },
+    )
 }

@@ -207,6 +207,8 @@ const PLANNER_WRITES: &[&str] = &[
     "/console/work-orders/*/operations/*/*",
     "/console/orders/*/ship",
     "/console/orders/*/paid",
+    "/console/orders/*/lines/*",
+    "/console/orders/*/lines/*/cancel",
     "/console/shipments/*/delivered",
     "/console/downtimes",
     "/console/downtimes/*/cancel",
