@@ -164,13 +164,18 @@ impl App {
         Ok(received)
     }
 
-    /// Ships a made order with a carrier and tracking number.
+    /// Ships an order with a carrier and tracking number. An order that
+    /// ships complete goes once made, all its lines together; one that ships
+    /// as ready goes line by line: `lines`, or (empty) every line made and
+    /// not yet shipped. It is shipped once every line is, and delivered once
+    /// every shipment is.
     pub async fn ship(
         &self,
         slug: &str,
         order: &OrderId,
         carrier: &str,
         tracking_number: &str,
+        lines: &[i64],
     ) -> Result<Shipment> {
         let mut errors = Vec::new();
         if carrier.trim().is_empty() {
@@ -191,6 +196,7 @@ impl App {
             order_id: order.clone(),
             carrier: carrier.trim().to_string(),
             tracking_number: tracking_number.trim().to_string(),
+            lines: lines.to_vec(),
             status: ShipmentStatus::InTransit,
             created_at: time::now(),
             delivered_at: None,

@@ -69,6 +69,10 @@ pub struct OrderRequest {
     pub store_id: Option<String>,
     #[schema(min_items = 1, max_items = 1000)]
     pub lines: Vec<LineInput>,
+    /// Ship everything together once made (`complete`, the default), or
+    /// each line as it is made (`as_ready`).
+    #[serde(default, skip_serializing_if = "kiln_domain::ShipPolicy::is_complete")]
+    pub shipping: kiln_domain::ShipPolicy,
 }
 
 /// Whether whoever places an order has shown it is the customer's.
@@ -364,7 +368,7 @@ impl App {
                         ship_to: req.ship_to.clone(),
                         first: format!("received through {}", req.channel),
                         proven: *proof == Proof::Proven,
-                        ship_policy: kiln_domain::ShipPolicy::Complete,
+                        ship_policy: req.shipping,
                     },
                 ),
                 Placing::AfterSales(job) => (job.priced(&rt)?, job.who()),

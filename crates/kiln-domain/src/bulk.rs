@@ -114,7 +114,7 @@ pub struct BulkQuote {
 }
 
 words!(
-    /// How the order of a quote ships.
+    /// How an order ships, as its buyer chose.
     #[derive(Default)]
     ShipPolicy, "shipping policy" {
         /// One shipment when every line is made.
@@ -124,3 +124,10 @@ words!(
         AsReady = "as_ready",
     }
 );
+
+impl ShipPolicy {
+    /// The default: everything together once made.
+    pub fn is_complete(&self) -> bool {
+        *self == ShipPolicy::Complete
+    }
+}

@@ -126,6 +126,11 @@ pub struct Shipment {
     pub order_id: OrderId,
     pub carrier: String,
     pub tracking_number: String,
+    /// The order lines it carries. An order that ships as ready may go in
+    /// several shipments; empty on a shipment from before lines were
+    /// shipped apart: the whole order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<i64>,
     pub status: ShipmentStatus,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,

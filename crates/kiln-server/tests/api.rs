@@ -665,6 +665,10 @@ const ROUTES: &[(&str, &str)] = &[
         "delete",
         "/api/v1/brands/{brand}/orders/{order}/lines/{line}",
     ),
+    (
+        "patch",
+        "/api/v1/brands/{brand}/orders/{order}/lines/{line}",
+    ),
     ("post", "/api/v1/brands/{brand}/bulk-quotes"),
     ("get", "/api/v1/brands/{brand}/bulk-quotes/{quote}"),
     ("post", "/api/v1/brands/{brand}/bulk-quotes/{quote}/accept"),

@@ -17,6 +17,7 @@ api_tests!(
     an_accepted_quote_is_one_order_at_its_prices,
     the_console_quotes_an_upload_and_places_its_order,
     quantity_breaks_price_lines_orders_and_quotes,
+    an_order_that_ships_as_ready_goes_line_by_line,
 );
 
 const HEADER: &str = "product,fabric,color,fit,collar,size,neck_cm,chest_cm,monogram,quantity,\
@@ -470,4 +471,126 @@ async fn quantity_breaks_price_lines_orders_and_quotes(app: App) {
     let accepted = Reply::from(accepted).await.expect(StatusCode::CREATED).body;
     let placed = app.order(accepted["order_id"].as_str().unwrap()).await;
     assert_eq!(placed["total"], q["total"]);
+}
+
+/// Starts and completes every operation of work order `wo`.
+async fn make_work_order(app: &App, wo: &str) {
+    let w = app
+        .get(&format!("/work-orders/{wo}"))
+        .await
+        .expect(StatusCode::OK);
+    for op in w.body["operations"].as_array().unwrap() {
+        let seq = op["seq"].as_i64().unwrap();
+        for act in ["start", "complete"] {
+            app.post(
+                &format!("/work-orders/{wo}/operations/{seq}/{act}"),
+                &json!({}),
+            )
+            .await
+            .expect(StatusCode::OK);
+        }
+    }
+}
+
+async fn an_order_that_ships_as_ready_goes_line_by_line(app: App) {
+    let mut body = order_body("ready@acme.example", "mug", json!({"size": "M"}), 1);
+    body["lines"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"product": "shirt", "selections": {"size": "L"}, "quantity": 1}));
+    body["shipping"] = json!("as_ready");
+    let id = app.place_ok(&body).await;
+    let order = app.order(&id).await;
+    assert_eq!(order["ship_policy"], "as_ready");
+    let ship = |lines: Option<Vec<i64>>| {
+        let app = &app;
+        let path = format!("/orders/{id}/shipments");
+        async move {
+            let mut b = json!({"carrier": "DHL", "tracking_number": "JD0146"});
+            if let Some(l) = lines {
+                b["lines"] = json!(l);
+            }
+            app.post(&path, &b).await
+        }
+    };
+    let early = ship(None).await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.text);
+    let (mug_wo, shirt_wo) = (
+        order["lines"][0]["work_order_id"].as_str().unwrap(),
+        order["lines"][1]["work_order_id"].as_str().unwrap(),
+    );
+    make_work_order(&app, mug_wo).await;
+    assert_eq!(app.order(&id).await["status"], "in_production");
+    let not_made = ship(Some(vec![2])).await;
+    assert_eq!(not_made.status, StatusCode::CONFLICT);
+    assert!(
+        not_made.text.contains("line 2 is not made yet"),
+        "{}",
+        not_made.text
+    );
+    // The mug goes now, alone.
+    let first = ship(None).await.expect(StatusCode::CREATED).body;
+    assert_eq!(first["lines"], json!([1]));
+    let again = ship(Some(vec![1])).await;
+    assert!(
+        again.text.contains("line 1 has shipped already"),
+        "{}",
+        again.text
+    );
+    let now = app.order(&id).await;
+    assert_eq!(now["status"], "in_production", "one line to go");
+    let last = now["timeline"].as_array().unwrap().last().unwrap().clone();
+    assert!(
+        last["note"]
+            .as_str()
+            .unwrap()
+            .contains("line 1: DHL JD0146"),
+        "{last}"
+    );
+    // It arrives: the order waits for its other line.
+    let first_id = first["id"].as_str().unwrap();
+    app.post(&format!("/shipments/{first_id}/delivered"), &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(app.order(&id).await["status"], "in_production");
+    // The shirt is made and goes: shipped, then delivered.
+    make_work_order(&app, shirt_wo).await;
+    let second = ship(None).await.expect(StatusCode::CREATED).body;
+    assert_eq!(second["lines"], json!([2]));
+    assert_eq!(app.order(&id).await["status"], "shipped");
+    let second_id = second["id"].as_str().unwrap();
+    app.post(&format!("/shipments/{second_id}/delivered"), &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    let done = app.order(&id).await;
+    assert_eq!(done["status"], "delivered");
+    assert_eq!(done["shipments"].as_array().unwrap().len(), 2);
+
+    // An order that ships complete goes whole, once made.
+    let mut whole = order_body("whole@acme.example", "mug", json!({"size": "M"}), 1);
+    whole["lines"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"product": "mug", "selections": {"size": "L"}, "quantity": 1}));
+    let whole_id = app.place_ok(&whole).await;
+    let placed = app.order(&whole_id).await;
+    for wo in work_orders_of(&placed) {
+        make_work_order(&app, &wo).await;
+    }
+    let path = format!("/orders/{whole_id}/shipments");
+    let part = app
+        .post(
+            &path,
+            &json!({"carrier": "DHL", "tracking_number": "JD1", "lines": [1]}),
+        )
+        .await;
+    assert_eq!(part.status, StatusCode::CONFLICT);
+    assert!(part.text.contains("ships complete"), "{}", part.text);
+    let all = app
+        .post(&path, &json!({"carrier": "DHL", "tracking_number": "JD1"}))
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
+    assert_eq!(all["lines"], json!([1, 2]));
+    assert_eq!(app.order(&whole_id).await["status"], "shipped");
 }

@@ -77,4 +77,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "units by serial",
         include_str!("../migrations/0017_units_by_serial.sql"),
     ),
+    (
+        18,
+        "shipment lines",
+        include_str!("../migrations/0018_shipment_lines.sql"),
+    ),
 ];

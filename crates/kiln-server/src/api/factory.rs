@@ -196,15 +196,24 @@ async fn list_materials(
 pub struct ShipmentRequest {
     pub carrier: String,
     pub tracking_number: String,
+    /// For an order that ships as ready: the lines in this shipment, each
+    /// made and not yet shipped. Left out: every such line (or, for an order
+    /// that ships complete, the whole order).
+    #[serde(default)]
+    pub lines: Vec<i64>,
 }
 
-/// Ship a made order: carrier and tracking number.
+/// Ship an order: carrier and tracking number. An order that ships
+/// complete goes once made, all lines together; one that ships as ready
+/// goes line by line as each is made (`lines`, or every line made and not
+/// shipped). The order is `shipped` once every line is, and `delivered`
+/// once every shipment is.
 #[utoipa::path(post, path = "/brands/{brand}/orders/{order}/shipments", tag = "shipping",
     params(("brand" = String, Path, description = "brand slug"), ("order" = String, Path, description = "order id")),
     request_body = ShipmentRequest,
     security(("brand_key" = ["factory:write"])),
     responses((status = 201, body = Shipment), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem, description = "the order is not made yet"), (status = 422, body = Problem)))]
+              (status = 409, body = Problem, description = "the order, or a line asked for, is not made yet or has shipped"), (status = 422, body = Problem)))]
 async fn create_shipment(
     State(state): State<Arc<AppState>>,
     auth: Authorized<FactoryWrite>,
@@ -214,7 +223,13 @@ async fn create_shipment(
     let order = OrderId::from(order);
     let shipment = state
         .app
-        .ship(auth.slug(), &order, &req.carrier, &req.tracking_number)
+        .ship(
+            auth.slug(),
+            &order,
+            &req.carrier,
+            &req.tracking_number,
+            &req.lines,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(shipment)))
 }

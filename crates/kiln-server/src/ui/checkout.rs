@@ -166,6 +166,7 @@ pub(super) async fn checkout(
     let get = |name: &str| field(&values, name).unwrap_or_default().trim().to_string();
     let name = get("name");
     let request = OrderRequest {
+        shipping: Default::default(),
         customer: CustomerInput {
             name: name.clone(),
             email: get("email"),

@@ -506,7 +506,7 @@ async fn ship(
     Ok(
         match state
             .app
-            .ship(rt.brand.slug.as_str(), &order, carrier, tracking)
+            .ship(rt.brand.slug.as_str(), &order, carrier, tracking, &[])
             .await
         {
             Ok(_) => back_to(

@@ -360,6 +360,8 @@ async fn show(
         .collect();
     let mut work_orders = Vec::new();
     let mut seen = Vec::new();
+    // Work orders done: an order that ships as ready may ship their lines.
+    let mut done = Vec::new();
     for l in &o.lines {
         if seen.contains(&&l.work_order_id) {
             continue;
@@ -370,6 +372,9 @@ async fn show(
             Err(AppError::NotFound(_)) => continue,
             Err(e) => return Err(e.into()),
         };
+        if wo.status == kiln_domain::WorkOrderStatus::Done {
+            done.push(wo.id.clone());
+        }
         work_orders.push(WorkOrderRow {
             id: wo.id.to_string(),
             sku: wo.sku.clone(),
@@ -463,7 +468,18 @@ async fn show(
         .shipments
         .iter()
         .map(|s| ShipmentRow {
-            carrier: s.carrier.clone(),
+            carrier: match s.lines.as_slice() {
+                [] => s.carrier.clone(),
+                [one] => format!("{} (line {one})", s.carrier),
+                many => format!(
+                    "{} (lines {})",
+                    s.carrier,
+                    many.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
             tracking: s.tracking_number.clone(),
             status: s.status.as_str().replace('_', " "),
             at: s
@@ -506,11 +522,32 @@ async fn show(
         work_orders,
         units,
         shipments,
-        actions: actions_of(&o),
+        actions: {
+            let mut actions = actions_of(&o);
+            if ready_to_ship(&o, &done) {
+                actions.ship_url = Some(format!("/console/orders/{}/ship", o.id));
+            }
+            actions
+        },
         notice: said(super::Flash::Notice),
         problem: said(super::Flash::Problem),
     };
     Ok(super::spend_flash(&headers, page(&view)))
+}
+
+/// An order that ships as ready, in production, with a line made and not
+/// shipped yet.
+fn ready_to_ship(o: &Order, done: &[kiln_domain::WorkOrderId]) -> bool {
+    o.ship_policy == kiln_domain::ShipPolicy::AsReady
+        && o.status == OrderStatus::InProduction
+        && o.lines.iter().any(|l| {
+            l.cancelled_at.is_none()
+                && done.contains(&l.work_order_id)
+                && !o
+                    .shipments
+                    .iter()
+                    .any(|s| s.lines.is_empty() || s.lines.contains(&l.line_no))
+        })
 }
 
 #[derive(Deserialize)]

@@ -410,6 +410,7 @@ async fn place(
             let mut ship_to = store.address.clone();
             ship_to.name = get("_name");
             let request = OrderRequest {
+                shipping: Default::default(),
                 customer: CustomerInput {
                     name: get("_name"),
                     email: get("_email"),

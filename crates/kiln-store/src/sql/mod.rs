@@ -171,6 +171,10 @@ macro_rules! impl_store {
                 order_id: OrderId::from(text(row, "order_id")?),
                 carrier: text(row, "carrier")?,
                 tracking_number: text(row, "tracking_number")?,
+                lines: match row.try_get::<Option<String>, _>("lines")? {
+                    Some(l) => json(&l)?,
+                    None => Vec::new(),
+                },
                 status: parsed(&text(row, "status")?)?,
                 created_at: ts(int(row, "created_at")?)?,
                 delivered_at: opt_ts(row.try_get("delivered_at")?)?,

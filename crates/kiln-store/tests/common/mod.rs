@@ -530,6 +530,7 @@ pub fn shipment(id: &str, order_id: &str, ms: i64) -> Shipment {
         order_id: ord(order_id),
         carrier: "DHL".into(),
         tracking_number: "JD0001".into(),
+        lines: Vec::new(),
         status: ShipmentStatus::InTransit,
         created_at: at(ms),
         delivered_at: None,
