@@ -1477,3 +1477,38 @@ fn work_started_ahead_of_plan_moves_to_when_it_began() {
         "the machine was busy at 09:00"
     );
 }
+
+#[test]
+fn freed_time_shows_which_orders_could_come_earlier() {
+    let wcs = vec![centre("kiln", 1, 0, day_shift())];
+    let mut s = Schedule::new(ORIGIN, HORIZON, wcs).unwrap();
+    // A full shift each on the one machine: Monday, Tuesday, Wednesday.
+    for id in ["a", "b", "c"] {
+        s.place(&order(id, id, 0, vec![op("fire", 480, &["kiln"])]))
+            .unwrap();
+    }
+    assert!(s.earlier(10).is_empty(), "all booked back to back");
+    let before: Vec<_> = ["b", "c"]
+        .iter()
+        .map(|id| s.order(*id).unwrap().promised)
+        .collect();
+    s.remove("a").unwrap();
+    let earlier = s.earlier(10);
+    let ids: Vec<&str> = earlier.iter().map(|e| e.order.as_str()).collect();
+    assert_eq!(ids, vec!["b", "c"], "Monday is free for either");
+    for e in &earlier {
+        assert!(e.possible < e.promised, "{e:?}");
+        assert_eq!(
+            e.possible,
+            date(2025, 6, 4),
+            "Monday's finish and two ship days"
+        );
+    }
+    // A report only: nothing moved.
+    let after: Vec<_> = ["b", "c"]
+        .iter()
+        .map(|id| s.order(*id).unwrap().promised)
+        .collect();
+    assert_eq!(before, after);
+    assert_eq!(s.earlier(1).len(), 1, "at most `limit` tried");
+}

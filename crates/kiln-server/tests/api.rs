@@ -669,6 +669,7 @@ const ROUTES: &[(&str, &str)] = &[
         "patch",
         "/api/v1/brands/{brand}/orders/{order}/lines/{line}",
     ),
+    ("get", "/api/v1/brands/{brand}/schedule/earlier"),
     ("post", "/api/v1/brands/{brand}/bulk-quotes"),
     ("get", "/api/v1/brands/{brand}/bulk-quotes/{quote}"),
     ("post", "/api/v1/brands/{brand}/bulk-quotes/{quote}/accept"),

@@ -17,6 +17,7 @@ api_tests!(
     production_started_is_refused_with_where,
     a_changed_line_is_priced_checked_and_promised_anew,
     a_change_that_cannot_be_ordered_changes_nothing,
+    freed_time_reports_which_orders_could_come_earlier,
 );
 
 /// The line numbers of `order`'s bars on the schedule.
@@ -308,4 +309,62 @@ async fn a_change_that_cannot_be_ordered_changes_nothing(app: App) {
         .call("PATCH", &path, None, Some(&json!({"quantity": 3})))
         .await;
     assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn freed_time_reports_which_orders_could_come_earlier(app: App) {
+    let report = || async {
+        app.get("/schedule/earlier")
+            .await
+            .expect(StatusCode::OK)
+            .body
+    };
+    // Big orders fill the wheels for days; a small one waits behind them.
+    let mut big = Vec::new();
+    for i in 0..4 {
+        let body = order_body(
+            &format!("big{i}@example.com"),
+            "mug",
+            json!({"size": "L"}),
+            400,
+        );
+        big.push(app.place_ok(&body).await);
+    }
+    let small = app
+        .place_ok(&order_body(
+            "small@example.com",
+            "mug",
+            json!({"size": "S"}),
+            1,
+        ))
+        .await;
+    let waiting = report().await;
+    assert!(
+        !waiting["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["order_id"] == small.as_str()),
+        "nothing freed yet: {waiting}"
+    );
+    let path = app
+        .brand_url(&format!("/orders/{}/cancel", big[0]))
+        .replace(&app.base, "");
+    app.call("POST", &path, Some(&app.key), None)
+        .await
+        .expect(StatusCode::OK);
+    let freed = report().await;
+    let line = freed["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["order_id"] == small.as_str())
+        .unwrap_or_else(|| panic!("the small order could come earlier: {freed}"))
+        .clone();
+    assert!(
+        line["possible_date"].as_str().unwrap() < line["promised_date"].as_str().unwrap(),
+        "{line}"
+    );
+    // A report: the promise itself has not moved.
+    let placed = app.order(&small).await;
+    assert_eq!(placed["promised_date"], line["promised_date"]);
 }

@@ -87,6 +87,30 @@ pub struct MaterialView {
     pub available: Decimal,
 }
 
+/// Lines judged per report of earlier deliveries (the soonest promised).
+pub const EARLIER_TRIED: usize = 500;
+
+/// Lines that could be delivered earlier than promised, now.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct EarlierDeliveries {
+    /// How many open lines were judged at most (the soonest promised).
+    pub tried_at_most: u64,
+    pub lines: Vec<EarlierDelivery>,
+}
+
+/// One line that could be delivered earlier: `POST .../schedule/optimize`
+/// (re-sequencing) is what moves it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct EarlierDelivery {
+    #[schema(value_type = String)]
+    pub order_id: kiln_domain::OrderId,
+    pub line_no: i64,
+    #[schema(value_type = String, format = Date)]
+    pub promised_date: Date,
+    #[schema(value_type = String, format = Date)]
+    pub possible_date: Date,
+}
+
 impl App {
     /// The live schedule as Gantt data for `days` days from `from`.
     pub async fn schedule(
@@ -219,6 +243,34 @@ impl App {
         }
         let rt = self.brand(slug).await?;
         resequence::resequence(self, &rt, evaluations).await
+    }
+
+    /// Order lines not started yet that could be delivered earlier than
+    /// promised if placed again now (after a cancellation or a change gave
+    /// time back, say): a report, soonest promised first; re-sequencing
+    /// moves them, never later. Judged on a copy, off the async workers.
+    pub async fn earlier_deliveries(&self, slug: &str) -> Result<EarlierDeliveries> {
+        let rt = self.brand(slug).await?;
+        let schedule = {
+            let mut plan = rt.plan.lock().await;
+            plan.tick();
+            plan.schedule.clone()
+        };
+        let found = tokio::task::spawn_blocking(move || schedule.earlier(EARLIER_TRIED))
+            .await
+            .map_err(|e| Error::internal_from("the report of earlier deliveries stopped", e))?;
+        Ok(EarlierDeliveries {
+            tried_at_most: EARLIER_TRIED as u64,
+            lines: found
+                .into_iter()
+                .map(|e| EarlierDelivery {
+                    order_id: e.order.order.clone(),
+                    line_no: e.order.line_no,
+                    promised_date: e.promised,
+                    possible_date: e.possible,
+                })
+                .collect(),
+        })
     }
 
     /// The time-phased material plan.

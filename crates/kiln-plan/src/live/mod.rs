@@ -31,6 +31,7 @@
 
 mod calendar;
 mod disrupt;
+mod earlier;
 mod insert;
 mod optimize;
 mod timeline;
@@ -49,6 +50,7 @@ pub use jiff::civil::Date;
 
 pub use calendar::{Calendar, Period, Shift};
 pub use disrupt::{Disruption, OrderChange};
+pub use earlier::Earlier;
 pub use insert::Promise;
 pub use optimize::Optimized;
 

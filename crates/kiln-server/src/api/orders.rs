@@ -50,7 +50,8 @@ async fn cancel_order(
 /// Cancel one line of an order before its production starts: it leaves the
 /// schedule and gives back its materials at once, its work order shrinks,
 /// the order is re-priced (an `order.changed` event). Cancelling a
-/// cancelled line changes nothing.
+/// cancelled line changes nothing. Other orders the freed time could
+/// deliver earlier are listed at `GET .../schedule/earlier`.
 #[utoipa::path(delete, path = "/brands/{brand}/orders/{order}/lines/{line}", tag = "orders",
     params(("brand" = String, Path, description = "brand slug"), ("order" = String, Path, description = "order id"),
            ("line" = i64, Path, description = "line number, from 1")),

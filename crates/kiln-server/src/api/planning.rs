@@ -33,6 +33,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(create_downtime))
         .routes(routes!(cancel_downtime))
         .routes(routes!(optimize_schedule))
+        .routes(routes!(earlier_deliveries))
         .routes(routes!(get_material_plan))
 }
 
@@ -200,6 +201,22 @@ async fn optimize_schedule(
 ) -> ApiResult<Json<Resequenced>> {
     let evaluations = req.evaluations.unwrap_or(DEFAULT_EVALUATIONS);
     Ok(Json(state.app.resequence(auth.slug(), evaluations).await?))
+}
+
+/// Order lines not started yet that could be delivered earlier than
+/// promised if placed again now: after a cancellation or a change gave
+/// machine time and material back, say. A report only, soonest promised
+/// first; re-sequencing (`POST .../schedule/optimize`) moves them, and no
+/// promise ever gets later.
+#[utoipa::path(get, path = "/brands/{brand}/schedule/earlier", tag = "planning",
+    params(("brand" = String, Path, description = "brand slug")),
+    security(("brand_key" = ["planning:read"])),
+    responses((status = 200, body = kiln_app::planning::EarlierDeliveries), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn earlier_deliveries(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<PlanningRead>,
+) -> ApiResult<Json<kiln_app::planning::EarlierDeliveries>> {
+    Ok(Json(state.app.earlier_deliveries(auth.slug()).await?))
 }
 
 /// The time-phased material plan: MRP over every open requirement, needed

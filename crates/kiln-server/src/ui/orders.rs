@@ -556,6 +556,24 @@ struct LineFields {
     quantity: String,
 }
 
+/// What freed time now allows: other lines that could be delivered
+/// earlier, and how to pull them forward; empty when none.
+async fn earlier_note(state: &AppState, slug: &str) -> String {
+    match state.app.earlier_deliveries(slug).await {
+        Ok(e) if !e.lines.is_empty() => format!(
+            " {} other order line{} could now be delivered earlier: re-sequence the schedule from the console to pull {} forward.",
+            e.lines.len(),
+            if e.lines.len() == 1 { "" } else { "s" },
+            if e.lines.len() == 1 { "it" } else { "them" }
+        ),
+        Ok(_) => String::new(),
+        Err(e) => {
+            tracing::warn!(error = %e, "no report of earlier deliveries");
+            String::new()
+        }
+    }
+}
+
 /// Back to the order's page, saying `text`.
 fn to_order(order: &str, kind: super::Flash, text: &str) -> Response {
     super::redirect_with(&format!("/console/orders/{order}"), kind, text)
@@ -587,9 +605,10 @@ async fn change_line(
             Ok(changed) => {
                 let new = changed.lines.last().map_or(line, |l| l.line_no);
                 let text = format!(
-                    "Line {line} changed to {quantity}: now line {new}; the order comes to {}, promised {}.",
+                    "Line {line} changed to {quantity}: now line {new}; the order comes to {}, promised {}.{}",
                     money(&changed.currency, changed.total),
-                    long_date(changed.promised_date)
+                    long_date(changed.promised_date),
+                    earlier_note(&state, rt.brand.slug.as_str()).await
                 );
                 to_order(&order, super::Flash::Notice, &text)
             }
@@ -617,8 +636,9 @@ async fn cancel_line(
         match state.app.cancel(rt.brand.slug.as_str(), &id, what).await {
             Ok(changed) => {
                 let text = format!(
-                    "Line {line} cancelled; the order comes to {}.",
-                    money(&changed.currency, changed.total)
+                    "Line {line} cancelled; the order comes to {}.{}",
+                    money(&changed.currency, changed.total),
+                    earlier_note(&state, rt.brand.slug.as_str()).await
                 );
                 to_order(&order, super::Flash::Notice, &text)
             }
