@@ -998,26 +998,31 @@ await step("roles: the analyst reads but cannot mark a work centre down; the ope
   await actx.close();
 });
 
-await step("business buyer: the planner uploads a CSV with a bad row, sees it by its line, accepts the quote for the good rows as one order, then changes a line and cancels another", async () => {
-  const ctx = await newContext({ viewport: { width: 1280, height: 900 } });
-  const p = await ctx.newPage();
-  await p.goto(BASE + "/console");
-  await signInAs(p, "planner");
-  await p.getByRole("link", { name: "Bulk orders" }).first().click();
-  must(await p.getByRole("link", { name: /Template for Made-to-measure shirt/ }).count(), "no template to download for the shirt");
+await step("business buyer: uploads a CSV in the storefront, sees the bad row by its line, fixes it, accepts the quote; the planner then changes a line and cancels another", async () => {
+  const buyer = await newContext({ viewport: { width: 1280, height: 900 } });
+  const b = await buyer.newPage();
+  await b.goto(`${BASE}/shop/${BRAND}`);
+  await b.getByRole("link", { name: "For companies" }).click();
+  must(await b.getByRole("link", { name: /Template for Made-to-measure shirt/ }).count(), "no template to download for the shirt");
   const header = "product,fabric,color,fit,collar,size,neck_cm,chest_cm,monogram,quantity,recipient_name,recipient_line1,recipient_city,recipient_postal_code,recipient_country";
-  const csv = [header,
+  const rows = (third) => [header,
     "shirt,oxford,,,button-down,L,,,ADA,3,Ada Buyer,1 Road,London,SW1Y 4JH,GB",
     "shirt,,,,,XXL,,,,2,,,,,",
-    "shirt,,,,,M,,,,0,,,,,"].join("\r\n") + "\r\n";
-  await p.getByLabel("CSV file").setInputFiles({ name: "po-4711.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
-  await p.getByRole("button", { name: "Check and quote" }).click();
-  await p.waitForLoadState("load");
-  const quote = await p.getByRole("main").innerText();
-  check(/Quoted 2 of 3 rows/.test(quote), "the upload's notice does not say 2 of 3 rows were quoted");
-  check(/is not a quantity/.test(quote) && /\b4\b/.test(quote), "the bad row is not shown by its line with its problem");
-  await shot(p, "16-bulk-quote");
-  const form = p.getByRole("form", { name: "Accept the quote" });
+    third].join("\r\n") + "\r\n";
+  const upload = async (csv) => {
+    await b.getByLabel("CSV file").setInputFiles({ name: "po-4711.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await b.getByRole("button", { name: "Check and quote" }).click();
+    await b.waitForLoadState("load");
+    return b.getByRole("main").innerText();
+  };
+  const first = await upload(rows("shirt,,,,,M,,,,0,,,,,"));
+  check(/Quoted 2 of 3 rows/.test(first), "the upload's notice does not say 2 of 3 rows were quoted");
+  check(/is not a quantity/.test(first) && /\b4\b/.test(first), "the bad row is not shown by its line with its problem");
+  await shot(b, "16-bulk-quote");
+  // The buyer fixes line 4 and uploads again.
+  const fixed = await upload(rows("shirt,,,,,M,,,,1,,,,,"));
+  check(/Quoted 3 of 3 rows/.test(fixed), "the fixed file is not quoted whole");
+  const form = b.getByRole("form", { name: "Accept the quote" });
   await form.getByLabel("Company or buyer").fill("Acme Uniforms");
   await form.getByLabel("Email").fill("buyer@acme.example");
   await form.getByLabel("Address").fill("5 Mill Lane");
@@ -1025,23 +1030,32 @@ await step("business buyer: the planner uploads a CSV with a bad row, sees it by
   await form.getByLabel("Postal code").fill("LS1 4AP");
   await form.getByLabel("Country (two letters)").fill("GB");
   await form.getByLabel("Shipping").selectOption("as_ready");
-  await allLabelled(p, "bulk quote page");
+  await allLabelled(b, "business page");
   await form.getByRole("button", { name: "Accept and place the order" }).click();
-  await p.waitForLoadState("load");
-  check(/\/console\/orders\/ord_/.test(p.url()), `accepting did not open the order (${p.url()})`);
+  await b.waitForLoadState("load");
+  const mine = b.url().match(/\/shop\/[^/]+\/orders\/(ord_[0-9a-f]+)\?token=/);
+  must(mine, `accepting did not open the buyer's order page (${b.url()})`);
+  check(/Order placed from the quote/.test(await b.getByRole("main").innerText()), "the buyer's order page does not confirm the order");
+  await buyer.close();
+
+  const ctx = await newContext({ viewport: { width: 1280, height: 900 } });
+  const p = await ctx.newPage();
+  await p.goto(BASE + "/console");
+  await signInAs(p, "planner");
+  await p.goto(`${BASE}/console/orders/${mine[1]}`);
   const order = await p.getByRole("main").innerText();
-  check(/Order placed from the quote/.test(order) && /b2b/.test(order), "the order page does not confirm a b2b order from the quote");
+  check(/b2b/.test(order) && /ships each line as it is ready/.test(order), "the console does not show a b2b order shipping as ready");
   await shot(p, "17-bulk-order");
 
-  // The buyer changes their mind before production: five XXL shirts, not two, and no button-down.
+  // The buyer changes their mind before production (by phone, say): five XXL shirts, not two, and no button-down.
   const qty = p.getByLabel("Quantity of line 2");
   must(await qty.count(), "the order's page offers no way to change line 2");
   await qty.fill("5");
   await p.getByRole("button", { name: "Change line 2" }).click();
   await p.waitForLoadState("load");
   const changed = await p.getByRole("status").first().innerText().catch(() => "");
-  check(/Line 2 changed to 5: now line 3/.test(changed), `changing line 2 did not say what it did: ${changed}`);
-  check(await p.getByLabel("Quantity of line 3").inputValue() === "5", "the new line 3 does not hold 5 shirts");
+  check(/Line 2 changed to 5: now line 4/.test(changed), `changing line 2 did not say what it did: ${changed}`);
+  check(await p.getByLabel("Quantity of line 4").inputValue() === "5", "the new line 4 does not hold 5 shirts");
   check(!(await p.getByLabel("Quantity of line 2").count()), "the replaced line 2 can still be changed");
   await p.getByRole("button", { name: "Cancel line 1" }).click();
   await p.waitForLoadState("load");

@@ -18,6 +18,7 @@ api_tests!(
     the_console_quotes_an_upload_and_places_its_order,
     quantity_breaks_price_lines_orders_and_quotes,
     an_order_that_ships_as_ready_goes_line_by_line,
+    a_buyer_quotes_and_orders_from_the_storefront,
 );
 
 const HEADER: &str = "product,fabric,color,fit,collar,size,neck_cm,chest_cm,monogram,quantity,\
@@ -593,4 +594,100 @@ async fn an_order_that_ships_as_ready_goes_line_by_line(app: App) {
         .body;
     assert_eq!(all["lines"], json!([1, 2]));
     assert_eq!(app.order(&whole_id).await["status"], "shipped");
+}
+
+/// The storefront's business page: the buyer alone, no key, no staff. An
+/// order placed there is unproven, as a public checkout is.
+async fn a_buyer_quotes_and_orders_from_the_storefront(app: App) {
+    // A customer the brand knows already, under the buyer's email.
+    app.place_ok(&order_body("buyer@acme.example", "mug", json!({}), 1))
+        .await;
+    let http = no_redirects();
+    let base = format!("{}/shop/{}/business", app.base, app.slug);
+    let start = http.get(&base).send().await.unwrap();
+    assert_eq!(start.status(), StatusCode::OK);
+    let start = start.text().await.unwrap();
+    assert!(
+        start.contains("/products/shirt/bulk-template.csv"),
+        "{start}"
+    );
+    assert!(start.contains("Order for your company"), "{start}");
+    let boundary = "kilnboundary9";
+    let file = csv(&["shirt,,,,,M,,,,2,,,,,", "shirt,linen?,,,,M,,,,1,,,,,"]);
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"po.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n{file}\r\n--{boundary}--\r\n"
+    );
+    let r = http
+        .post(&base)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let prefix = format!("/shop/{}/business?quote=quo_", app.slug);
+    assert!(to.starts_with(&prefix), "{to}");
+    let quote = http
+        .get(format!("{}{to}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(quote.contains("1 row with problems"), "{quote}");
+    assert!(!quote.contains("/console/"), "no console link for a buyer");
+    let id = to.split("quote=").nth(1).unwrap();
+    let key = quote
+        .split("name=\"key\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+    let form = [
+        ("key", key.as_str()),
+        ("name", "Acme Uniforms"),
+        ("email", "buyer@acme.example"),
+        ("line1", "5 Mill Lane"),
+        ("city", "Leeds"),
+        ("postal_code", "LS1 4AP"),
+        ("country", "GB"),
+        ("shipping", "as_ready"),
+    ];
+    let placed = http
+        .post(format!("{base}/{id}/accept"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(placed.status(), StatusCode::SEE_OTHER);
+    let page = placed.headers()["location"].to_str().unwrap().to_string();
+    let orders = format!("/shop/{}/orders/ord_", app.slug);
+    assert!(
+        page.starts_with(&orders) && page.contains("?token="),
+        "{page}"
+    );
+    let order_id = page
+        .trim_start_matches(&format!("/shop/{}/orders/", app.slug))
+        .split('?')
+        .next()
+        .unwrap();
+    let order = app.order(order_id).await;
+    assert_eq!(order["channel"], "b2b");
+    assert_eq!(order["ship_policy"], "as_ready");
+    assert_eq!(
+        order["customer_verified"], false,
+        "a known email from the storefront proves nothing"
+    );
+    let mine = http
+        .get(format!("{}{page}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mine.status(), StatusCode::OK);
 }

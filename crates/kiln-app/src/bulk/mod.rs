@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 
 use crate::error::{Error, FieldError, Result};
 use crate::flow::{self, PricedLine};
-use crate::orders::{CustomerInput, Placing, Who, check_party, escape};
+use crate::orders::{CustomerInput, Placing, Proof, Who, check_party, escape};
 use crate::runtime::BrandRuntime;
 use crate::{App, time};
 
@@ -76,6 +76,8 @@ pub(crate) struct BulkPlacing<'q> {
     pub customer: Customer,
     pub ship_to: Address,
     pub ship_policy: ShipPolicy,
+    /// Whether the acceptance speaks for the buyer (see [`Proof`]).
+    pub proof: Proof,
 }
 
 impl BulkPlacing<'_> {
@@ -132,7 +134,7 @@ impl BulkPlacing<'_> {
                 self.quote.lines.len(),
                 self.quote.units
             ),
-            proven: true,
+            proven: self.proof == Proof::Proven,
             ship_policy: self.ship_policy,
         }
     }
@@ -175,13 +177,16 @@ impl App {
 
     /// Accepts a quote: one order of its lines at its prices. The same
     /// `key` again returns the same order; another key, once the quote is
-    /// accepted (or while it is), is refused.
+    /// accepted (or while it is), is refused. An acceptance from the
+    /// storefront's business page is [`Proof::Unproven`], as a public
+    /// checkout is: it never joins or renames a customer the brand knows.
     pub async fn accept_bulk_quote(
         &self,
         slug: &str,
         id: &QuoteId,
         key: String,
         acceptance: Acceptance,
+        proof: Proof,
     ) -> Result<Accepted> {
         let errors = check_party(&acceptance.customer, &acceptance.ship_to);
         if !errors.is_empty() {
@@ -216,6 +221,7 @@ impl App {
             customer: acceptance.customer.customer(),
             ship_to: acceptance.ship_to,
             ship_policy: acceptance.shipping,
+            proof,
         };
         let placed = self
             .place(

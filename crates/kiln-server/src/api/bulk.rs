@@ -108,7 +108,13 @@ async fn accept(
     })?;
     let accepted = state
         .app
-        .accept_bulk_quote(auth.slug(), &QuoteId::from(id), key, acceptance)
+        .accept_bulk_quote(
+            auth.slug(),
+            &QuoteId::from(id),
+            key,
+            acceptance,
+            kiln_app::orders::Proof::Proven,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(accepted)))
 }

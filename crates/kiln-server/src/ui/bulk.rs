@@ -1,12 +1,14 @@
-//! The console's bulk orders: a template CSV per product, an upload quoted
-//! with every bad row listed, and the quote accepted as one order for a
-//! business buyer.
+//! Bulk orders, on two surfaces: the console's page (staff quote for a
+//! business buyer) and the storefront's business page (the buyer quotes and
+//! accepts alone, as a public checkout is: unproven). Both offer a template
+//! CSV per product, quote an upload with every bad row listed, and accept
+//! the quote as one order.
 
 use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,6 +27,35 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/console/bulk", get(show).post(upload))
         .route("/console/bulk/{quote}/accept", post(accept))
+        .route(
+            "/shop/{brand}/business",
+            get(shop_show)
+                .post(shop_upload)
+                .layer(DefaultBodyLimit::max(SHOP_UPLOAD)),
+        )
+        .route("/shop/{brand}/business/{quote}/accept", post(shop_accept))
+}
+
+/// The largest file the storefront takes (some 50,000 rows); staff and
+/// the API take more.
+const SHOP_UPLOAD: usize = 8 * 1024 * 1024;
+
+/// Where a bulk page is shown: who may use it and where its forms lead.
+#[derive(Clone)]
+enum Surface {
+    /// Staff, for a buyer: `/console/bulk`, proven.
+    Console,
+    /// The buyer alone: `/shop/{brand}/business`, unproven.
+    Shop(String),
+}
+
+impl Surface {
+    fn base(&self) -> String {
+        match self {
+            Surface::Console => "/console/bulk".into(),
+            Surface::Shop(slug) => format!("/shop/{slug}/business"),
+        }
+    }
 }
 
 /// Lines shown on the page; the rest are in the quote (`GET /bulk-quotes/{id}`).
@@ -34,6 +65,12 @@ const SHOWN: usize = 50;
 #[template(path = "console_bulk.html")]
 struct BulkPage {
     brand: String,
+    /// The storefront's page, not the console's.
+    shop: bool,
+    /// Where the page and its forms are: `/console/bulk` or
+    /// `/shop/{brand}/business`.
+    base: String,
+    cart_count: usize,
     notice: String,
     problem: String,
     /// (product name, template URL)
@@ -137,9 +174,12 @@ struct ShowQuery {
     quote: Option<String>,
 }
 
-fn bulk_page(rt: &kiln_app::BrandRuntime) -> BulkPage {
+fn bulk_page(rt: &kiln_app::BrandRuntime, surface: &Surface) -> BulkPage {
     let slug = rt.brand.slug.to_string();
     BulkPage {
+        shop: matches!(surface, Surface::Shop(_)),
+        base: surface.base(),
+        cart_count: 0,
         templates: rt
             .catalog
             .products
@@ -166,7 +206,28 @@ async fn show(
     Query(q): Query<ShowQuery>,
 ) -> UiResult<Response> {
     let rt = require(&state, &headers).await?;
-    let mut view = bulk_page(&rt);
+    render(&state, &headers, &rt, &Surface::Console, q).await
+}
+
+async fn shop_show(
+    State(state): State<Arc<AppState>>,
+    Path(brand): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<ShowQuery>,
+) -> UiResult<Response> {
+    let rt = state.app.brand(&brand).await?;
+    let surface = Surface::Shop(rt.brand.slug.to_string());
+    render(&state, &headers, &rt, &surface, q).await
+}
+
+async fn render(
+    state: &AppState,
+    headers: &HeaderMap,
+    rt: &kiln_app::BrandRuntime,
+    surface: &Surface,
+    q: ShowQuery,
+) -> UiResult<Response> {
+    let mut view = bulk_page(rt, surface);
     if let Some(id) = q.quote.filter(|id| !id.is_empty()) {
         let quote = state
             .app
@@ -174,12 +235,12 @@ async fn show(
             .await?;
         view.quote = Some(view_of(&quote));
     }
-    match super::flash_of(&headers) {
+    match super::flash_of(headers) {
         Some((Flash::Notice, text)) => view.notice = text,
         Some((Flash::Problem, text)) => view.problem = text,
         None => {}
     }
-    Ok(super::spend_flash(&headers, page(&view)))
+    Ok(super::spend_flash(headers, page(&view)))
 }
 
 /// Quotes the uploaded CSV and shows the quote; a file with no good row is
@@ -187,9 +248,28 @@ async fn show(
 async fn upload(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    mut form: Multipart,
+    form: Multipart,
 ) -> UiResult<Response> {
     let rt = require(&state, &headers).await?;
+    quote_upload(&state, &rt, &Surface::Console, form).await
+}
+
+async fn shop_upload(
+    State(state): State<Arc<AppState>>,
+    Path(brand): Path<String>,
+    form: Multipart,
+) -> UiResult<Response> {
+    let rt = state.app.brand(&brand).await?;
+    let surface = Surface::Shop(rt.brand.slug.to_string());
+    quote_upload(&state, &rt, &surface, form).await
+}
+
+async fn quote_upload(
+    state: &AppState,
+    rt: &kiln_app::BrandRuntime,
+    surface: &Surface,
+    mut form: Multipart,
+) -> UiResult<Response> {
     let mut csv = Vec::new();
     while let Some(field) = form
         .next_field()
@@ -208,14 +288,14 @@ async fn upload(
     }
     if csv.is_empty() {
         return Ok(super::redirect_with(
-            "/console/bulk",
+            &surface.base(),
             Flash::Problem,
             "Choose a CSV file to upload",
         ));
     }
     match state.app.quote_bulk(rt.brand.slug.as_str(), csv).await {
         Ok(q) => Ok(super::redirect_with(
-            &format!("/console/bulk?quote={}", q.id),
+            &format!("{}?quote={}", surface.base(), q.id),
             Flash::Notice,
             &format!(
                 "Quoted {} of {} rows; {} with problems, listed below",
@@ -223,7 +303,7 @@ async fn upload(
             ),
         )),
         Err(AppError::Invalid { detail, errors }) => {
-            let mut view = bulk_page(&rt);
+            let mut view = bulk_page(rt, surface);
             view.problem = detail;
             view.refused = errors
                 .into_iter()
@@ -265,7 +345,31 @@ async fn accept(
     Form(f): Form<AcceptForm>,
 ) -> UiResult<Response> {
     let rt = require(&state, &headers).await?;
-    let back = format!("/console/bulk?quote={quote}");
+    accept_on(&state, &rt, &Surface::Console, quote, f).await
+}
+
+async fn shop_accept(
+    State(state): State<Arc<AppState>>,
+    Path((brand, quote)): Path<(String, String)>,
+    Form(f): Form<AcceptForm>,
+) -> UiResult<Response> {
+    let rt = state.app.brand(&brand).await?;
+    let surface = Surface::Shop(rt.brand.slug.to_string());
+    accept_on(&state, &rt, &surface, quote, f).await
+}
+
+async fn accept_on(
+    state: &AppState,
+    rt: &kiln_app::BrandRuntime,
+    surface: &Surface,
+    quote: String,
+    f: AcceptForm,
+) -> UiResult<Response> {
+    let back = format!("{}?quote={quote}", surface.base());
+    let proof = match surface {
+        Surface::Console => kiln_app::orders::Proof::Proven,
+        Surface::Shop(_) => kiln_app::orders::Proof::Unproven,
+    };
     let acceptance = Acceptance {
         customer: CustomerInput {
             name: f.name.trim().to_string(),
@@ -292,6 +396,7 @@ async fn accept(
             &QuoteId::from(quote),
             key,
             acceptance,
+            proof,
         )
         .await
     {
@@ -301,8 +406,19 @@ async fn accept(
             } else {
                 format!("; {} lines' promises moved since the quote", a.moved.len())
             };
+            let to = match surface {
+                Surface::Console => format!("/console/orders/{}", a.order_id),
+                // The buyer's own order page, behind its secret link.
+                Surface::Shop(slug) => {
+                    let order = state.app.order(slug, &a.order_id).await?;
+                    format!(
+                        "/shop/{slug}/orders/{}?token={}",
+                        order.id, order.access_token
+                    )
+                }
+            };
             Ok(super::redirect_with(
-                &format!("/console/orders/{}", a.order_id),
+                &to,
                 Flash::Notice,
                 &format!(
                     "Order placed from the quote, promised for {}{moved}",

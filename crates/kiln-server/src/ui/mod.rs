@@ -147,7 +147,8 @@ fn set_cookie(response: &mut Response, name: &str, value: &str, path: &str, max_
     }
 }
 
-/// A one-time message for the next console page. It rides in a cookie the
+/// A one-time message for the next page of the console, store mode or
+/// the storefront. It rides in a cookie the
 /// server sets on its own redirect, never in the URL: a link cannot put
 /// words on the console. Hex keeps any text cookie-safe.
 const FLASH_COOKIE: &str = "kiln_flash";
@@ -171,9 +172,21 @@ pub(super) fn redirect_with(to: &str, kind: Flash, text: &str) -> Response {
     for b in text.bytes() {
         let _ = write!(value, "{b:02x}");
     }
-    set_cookie(&mut response, FLASH_COOKIE, &value, "/console", 60);
+    set_cookie(&mut response, FLASH_COOKIE, &value, flash_path(to), 60);
     response
 }
+
+/// The part of the site a flash message is for: the console, store mode
+/// or the storefront, by where the redirect goes.
+fn flash_path(to: &str) -> &'static str {
+    FLASH_PATHS
+        .iter()
+        .find(|p| to == **p || to.starts_with(&format!("{p}/")) || to.starts_with(&format!("{p}?")))
+        .copied()
+        .unwrap_or("/console")
+}
+
+const FLASH_PATHS: [&str; 3] = ["/console", "/store", "/shop"];
 
 /// The flash message the request carries, if any (see [`redirect_with`]).
 pub(super) fn flash_of(headers: &HeaderMap) -> Option<(Flash, String)> {
@@ -193,7 +206,9 @@ pub(super) fn flash_of(headers: &HeaderMap) -> Option<(Flash, String)> {
 /// Shows `response` with the flash message spent: the next view is clean.
 pub(super) fn spend_flash(headers: &HeaderMap, mut response: Response) -> Response {
     if cookie(headers, FLASH_COOKIE).is_some() {
-        set_cookie(&mut response, FLASH_COOKIE, "", "/console", 0);
+        for path in FLASH_PATHS {
+            set_cookie(&mut response, FLASH_COOKIE, "", path, 0);
+        }
     }
     response
 }

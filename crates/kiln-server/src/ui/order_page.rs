@@ -44,6 +44,8 @@ pub(super) struct OrderPage {
     pub(super) email: String,
     /// (serial, passport page) of each unit made for the order.
     pub(super) units: Vec<(String, String)>,
+    /// What was just done, said once (an accepted quote, say).
+    pub(super) notice: String,
 }
 
 pub const STEPS: &[(&str, &str)] = &[
@@ -64,6 +66,7 @@ pub(super) async fn order_page(
     State(state): State<Arc<AppState>>,
     Path((brand, order)): Path<(String, String)>,
     Query(token): Query<Token>,
+    headers: axum::http::HeaderMap,
 ) -> UiResult<Response> {
     let rt = state.app.brand(&brand).await?;
     let o = state
@@ -76,7 +79,10 @@ pub(super) async fn order_page(
         .await?;
     let mut view = order_view(&rt, &o);
     view.units = units_of(&state, &rt, &o.id).await?;
-    Ok(page(&view))
+    if let Some((super::Flash::Notice, text)) = super::flash_of(&headers) {
+        view.notice = text;
+    }
+    Ok(super::spend_flash(&headers, page(&view)))
 }
 
 /// Each unit made for an order: its serial and its passport page.
@@ -166,6 +172,7 @@ pub(super) fn order_view(rt: &BrandRuntime, o: &kiln_domain::Order) -> OrderPage
     };
     let address = super::address_lines(&o.ship_to);
     OrderPage {
+        notice: String::new(),
         address,
         email: o.customer.email.clone(),
         units: Vec::new(),

@@ -100,7 +100,13 @@ async fn bench(args: BulkArgs) -> anyhow::Result<ExitCode> {
         let wrong = reported.iter().filter(|r| !planted.contains(r)).count();
         let start = Instant::now();
         let accepted = app
-            .accept_bulk_quote("demo", &quote.id, format!("bench-{n}"), acceptance())
+            .accept_bulk_quote(
+                "demo",
+                &quote.id,
+                format!("bench-{n}"),
+                acceptance(),
+                kiln_app::orders::Proof::Proven,
+            )
             .await?;
         let accept_s = start.elapsed().as_secs_f64();
         let rss = peak_rss_mib();
