@@ -22,7 +22,7 @@ use crate::flow::{self, MAX_LINES, PricedLine};
 use crate::writer::WriteError;
 use crate::{App, time};
 
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerInput {
     #[schema(min_length = 1, max_length = 200)]
@@ -128,44 +128,27 @@ pub fn idempotency_key(value: Option<&str>) -> Result<Option<String>> {
 /// The customer and the address of an order (or an accepted quote): every
 /// problem at once.
 pub fn check_party(customer: &CustomerInput, ship_to: &Address) -> Vec<FieldError> {
+    let mut errors = check_person("/customer", customer);
+    errors.extend(check_address("/ship_to", ship_to));
+    errors
+}
+
+/// A person's fields, at `at` (`/customer`, `/buyers/0`): a name, an email
+/// address, lengths a label holds, and nothing invisible (control
+/// characters, bidirectional overrides) that would change how a page, a
+/// label or a passport shows them.
+pub fn check_person(at: &str, person: &CustomerInput) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let mut need = |path: &str, value: &str, what: &str| {
-        if value.trim().is_empty() {
-            errors.push(FieldError::new(path, format!("{what} is required")));
-        }
-    };
-    need("/customer/name", &customer.name, "a name");
-    need("/ship_to/name", &ship_to.name, "a recipient name");
-    need("/ship_to/line1", &ship_to.line1, "an address line");
-    need("/ship_to/city", &ship_to.city, "a city");
-    need(
-        "/ship_to/postal_code",
-        &ship_to.postal_code,
-        "a postal code",
-    );
-    // A person's and an address's fields: short enough for a label, and
-    // nothing invisible (control characters, bidirectional overrides) that
-    // would change how a page, a label or a passport shows them.
-    let texts: [(&str, Option<&str>, usize); 9] = [
-        ("/customer/name", Some(&customer.name), 200),
-        ("/customer/email", Some(&customer.email), 254),
-        ("/customer/phone", customer.phone.as_deref(), 40),
-        ("/ship_to/name", Some(&ship_to.name), 200),
-        ("/ship_to/line1", Some(&ship_to.line1), 200),
-        ("/ship_to/line2", ship_to.line2.as_deref(), 200),
-        ("/ship_to/city", Some(&ship_to.city), 100),
-        ("/ship_to/postal_code", Some(&ship_to.postal_code), 20),
-        ("/ship_to/region", ship_to.region.as_deref(), 100),
-    ];
-    for (path, value, max) in texts {
-        let Some(value) = value else { continue };
-        if value.chars().count() > max {
-            errors.push(FieldError::new(path, format!("at most {max} characters")));
-        } else if let Err(bad) = kiln_model::text::check_text(value, None) {
-            errors.push(FieldError::new(path, format!("cannot hold {bad}")));
-        }
+    if person.name.trim().is_empty() {
+        errors.push(FieldError::new(format!("{at}/name"), "a name is required"));
     }
-    let email = customer.email.trim();
+    let texts = [
+        ("name", Some(person.name.as_str()), 200),
+        ("email", Some(person.email.as_str()), 254),
+        ("phone", person.phone.as_deref(), 40),
+    ];
+    check_texts(at, &texts, &mut errors);
+    let email = person.email.trim();
     let valid_email = email.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty()
             && domain.contains('.')
@@ -174,18 +157,58 @@ pub fn check_party(customer: &CustomerInput, ship_to: &Address) -> Vec<FieldErro
     }) && !email.contains(char::is_whitespace);
     if !valid_email {
         errors.push(FieldError::new(
-            "/customer/email",
+            format!("{at}/email"),
             "an email address like ada@example.com is required",
         ));
     }
-    let country = &ship_to.country;
+    errors
+}
+
+/// An address's fields, at `at` (`/ship_to`, `/billing_address`).
+pub fn check_address(at: &str, address: &Address) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for (field, value, what) in [
+        ("name", &address.name, "a recipient name"),
+        ("line1", &address.line1, "an address line"),
+        ("city", &address.city, "a city"),
+        ("postal_code", &address.postal_code, "a postal code"),
+    ] {
+        if value.trim().is_empty() {
+            errors.push(FieldError::new(
+                format!("{at}/{field}"),
+                format!("{what} is required"),
+            ));
+        }
+    }
+    let texts = [
+        ("name", Some(address.name.as_str()), 200),
+        ("line1", Some(address.line1.as_str()), 200),
+        ("line2", address.line2.as_deref(), 200),
+        ("city", Some(address.city.as_str()), 100),
+        ("postal_code", Some(address.postal_code.as_str()), 20),
+        ("region", address.region.as_deref(), 100),
+    ];
+    check_texts(at, &texts, &mut errors);
+    let country = &address.country;
     if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
         errors.push(FieldError::new(
-            "/ship_to/country",
+            format!("{at}/country"),
             "a two-letter ISO country code like GB is required",
         ));
     }
     errors
+}
+
+fn check_texts(at: &str, texts: &[(&str, Option<&str>, usize)], errors: &mut Vec<FieldError>) {
+    for (field, value, max) in texts {
+        let Some(value) = value else { continue };
+        let path = format!("{at}/{field}");
+        if value.chars().count() > *max {
+            errors.push(FieldError::new(path, format!("at most {max} characters")));
+        } else if let Err(bad) = kiln_model::text::check_text(value, None) {
+            errors.push(FieldError::new(path, format!("cannot hold {bad}")));
+        }
+    }
 }
 
 /// Field checks the types cannot express; every problem is reported at once.

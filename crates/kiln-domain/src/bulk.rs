@@ -131,3 +131,34 @@ impl ShipPolicy {
         *self == ShipPolicy::Complete
     }
 }
+
+/// A company that orders from the brand in bulk: its buyers, where to bill
+/// and where its orders go unless an order says otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BusinessCustomer {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: crate::BusinessCustomerId,
+    pub company: String,
+    /// The tax id on its invoices (a VAT number, say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_id: Option<String>,
+    /// Who may order for it; the first is the default.
+    pub buyers: Vec<Buyer>,
+    pub billing_address: Address,
+    /// Where its orders go by default.
+    pub ship_to: Address,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: Timestamp,
+}
+
+/// A person who orders for a business customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Buyer {
+    pub name: String,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}

@@ -278,3 +278,8 @@ id!(
     QuoteId,
     "quo"
 );
+id!(
+    /// A business customer of a brand: a company that orders in bulk.
+    BusinessCustomerId,
+    "biz"
+);

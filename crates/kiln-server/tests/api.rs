@@ -670,6 +670,12 @@ const ROUTES: &[(&str, &str)] = &[
         "/api/v1/brands/{brand}/orders/{order}/lines/{line}",
     ),
     ("get", "/api/v1/brands/{brand}/schedule/earlier"),
+    ("post", "/api/v1/brands/{brand}/business-customers"),
+    ("get", "/api/v1/brands/{brand}/business-customers"),
+    (
+        "get",
+        "/api/v1/brands/{brand}/business-customers/{customer}",
+    ),
     ("post", "/api/v1/brands/{brand}/bulk-quotes"),
     ("get", "/api/v1/brands/{brand}/bulk-quotes/{quote}"),
     ("post", "/api/v1/brands/{brand}/bulk-quotes/{quote}/accept"),

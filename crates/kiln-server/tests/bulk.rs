@@ -19,6 +19,7 @@ api_tests!(
     quantity_breaks_price_lines_orders_and_quotes,
     an_order_that_ships_as_ready_goes_line_by_line,
     a_buyer_quotes_and_orders_from_the_storefront,
+    a_business_customer_orders_through_its_buyers,
 );
 
 const HEADER: &str = "product,fabric,color,fit,collar,size,neck_cm,chest_cm,monogram,quantity,\
@@ -690,4 +691,112 @@ async fn a_buyer_quotes_and_orders_from_the_storefront(app: App) {
         .await
         .unwrap();
     assert_eq!(mine.status(), StatusCode::OK);
+}
+
+async fn a_business_customer_orders_through_its_buyers(app: App) {
+    let address = |name: &str, city: &str| json!({"name": name, "line1": "5 Mill Lane", "city": city, "postal_code": "LS1 4AP", "country": "gb"});
+    // Every bad field at once.
+    let bad = app
+        .post(
+            "/business-customers",
+            &json!({
+                "company": "",
+                "buyers": [{"name": "Bo", "email": "bo@acme.example"}, {"name": "", "email": "BO@acme.example"}],
+                "billing_address": {"name": "Acme", "line1": "", "city": "Leeds", "postal_code": "LS1", "country": "Britain"},
+            }),
+        )
+        .await;
+    let paths = bad.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    for p in [
+        "/company",
+        "/buyers/1/name",
+        "/buyers/1/email",
+        "/billing_address/line1",
+        "/billing_address/country",
+    ] {
+        assert!(paths.iter().any(|x| x == p), "{p} not in {paths:?}");
+    }
+    let acme = app
+        .post(
+            "/business-customers",
+            &json!({
+                "company": "Acme Uniforms",
+                "tax_id": "GB123456789",
+                "buyers": [
+                    {"name": "Bo Buyer", "email": "bo@acme.example"},
+                    {"name": "Cy Clerk", "email": "cy@acme.example", "phone": "+44 113 496 0000"},
+                ],
+                "billing_address": address("Acme Accounts", "Leeds"),
+                "ship_to": address("Acme Stores", "Bradford"),
+            }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
+    let id = acme["id"].as_str().unwrap();
+    assert!(id.starts_with("biz_"), "{id}");
+    assert_eq!(acme["ship_to"]["country"], "GB");
+    let list = app
+        .get("/business-customers")
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(list["business_customers"][0]["company"], "Acme Uniforms");
+    let one = app
+        .get(&format!("/business-customers/{id}"))
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(one, acme);
+    app.get("/business-customers/biz_nope")
+        .await
+        .expect(StatusCode::NOT_FOUND);
+
+    // A quote accepted for Acme by its second buyer: the order is theirs,
+    // going to Acme's default address.
+    let q = upload(&app, &csv(&["shirt,,,,,M,,,,2,,,,,"]))
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
+    let accept = |key: &str, body: Value| {
+        let req = app
+            .http
+            .post(app.brand_url(&format!(
+                "/bulk-quotes/{}/accept",
+                q["id"].as_str().unwrap()
+            )))
+            .bearer_auth(&app.key)
+            .header("Idempotency-Key", key)
+            .json(&body);
+        async move { Reply::from(req.send().await.unwrap()).await }
+    };
+    let nobody = accept("k0", json!({})).await;
+    let paths = nobody.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, vec!["/customer", "/ship_to"]);
+    let stranger = accept(
+        "k1",
+        json!({"business_customer": id, "buyer": "eve@evil.example"}),
+    )
+    .await;
+    assert_eq!(
+        stranger.problem(StatusCode::UNPROCESSABLE_ENTITY),
+        vec!["/buyer"]
+    );
+    let unknown = accept("k2", json!({"business_customer": "biz_nope"})).await;
+    assert_eq!(
+        unknown.problem(StatusCode::UNPROCESSABLE_ENTITY),
+        vec!["/business_customer"]
+    );
+    let placed = accept(
+        "k3",
+        json!({"business_customer": id, "buyer": "CY@acme.example"}),
+    )
+    .await
+    .expect(StatusCode::CREATED)
+    .body;
+    let order = app.order(placed["order_id"].as_str().unwrap()).await;
+    assert_eq!(order["customer"]["email"], "cy@acme.example");
+    assert_eq!(order["customer"]["name"], "Cy Clerk");
+    assert_eq!(order["ship_to"]["city"], "Bradford");
+    assert_eq!(order["channel"], "b2b");
 }

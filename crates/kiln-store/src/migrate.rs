@@ -82,4 +82,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "shipment lines",
         include_str!("../migrations/0018_shipment_lines.sql"),
     ),
+    (
+        19,
+        "business customers",
+        include_str!("../migrations/0019_business_customers.sql"),
+    ),
 ];

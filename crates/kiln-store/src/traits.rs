@@ -430,4 +430,16 @@ pub trait BulkStore: Send + Sync {
         id: &QuoteId,
         order: &OrderId,
     ) -> Result<()>;
+    async fn add_business_customer(
+        &self,
+        brand: &BrandId,
+        customer: &BusinessCustomer,
+    ) -> Result<()>;
+    async fn business_customer(
+        &self,
+        brand: &BrandId,
+        id: &BusinessCustomerId,
+    ) -> Result<Option<BusinessCustomer>>;
+    /// Every business customer of the brand, by company.
+    async fn business_customers(&self, brand: &BrandId) -> Result<Vec<BusinessCustomer>>;
 }

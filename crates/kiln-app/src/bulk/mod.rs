@@ -9,6 +9,7 @@
 //! the same path as any order ([`App::place`] with [`Placing::Bulk`]), at
 //! the quoted prices, and says which lines' promises moved since.
 
+pub mod business;
 pub mod rows;
 
 use std::collections::{BTreeMap, HashMap};
@@ -24,7 +25,7 @@ use utoipa::ToSchema;
 
 use crate::error::{Error, FieldError, Result};
 use crate::flow::{self, PricedLine};
-use crate::orders::{CustomerInput, Placing, Proof, Who, check_party, escape};
+use crate::orders::{CustomerInput, Placing, Proof, Who, check_address, check_person, escape};
 use crate::runtime::BrandRuntime;
 use crate::{App, time};
 
@@ -32,16 +33,50 @@ use crate::{App, time};
 pub const VALID_HOURS: i64 = 72;
 
 /// What a buyer sends to accept a quote: who orders, and where the lines
-/// without a recipient of their own go.
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+/// without a recipient of their own go. Either a `customer` and `ship_to`,
+/// or a `business_customer` (its `buyer`, by email, or its first; its
+/// default shipping address unless `ship_to` is given).
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Acceptance {
-    pub customer: CustomerInput,
-    pub ship_to: Address,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub business_customer: Option<kiln_domain::BusinessCustomerId>,
+    /// The business customer's buyer who orders, by email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<CustomerInput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_to: Option<Address>,
     /// Ship everything together when made (`complete`, the default), or
     /// each line as it is ready (`as_ready`).
     #[serde(default)]
     pub shipping: ShipPolicy,
+}
+
+impl Acceptance {
+    /// The checks that need no store: who and where, each at its field.
+    pub fn check(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        match &self.customer {
+            Some(c) => errors.extend(check_person("/customer", c)),
+            None if self.business_customer.is_none() => errors.push(FieldError::new(
+                "/customer",
+                "a customer is required (or a business_customer)",
+            )),
+            None => {}
+        }
+        match &self.ship_to {
+            Some(a) => errors.extend(check_address("/ship_to", a)),
+            None if self.business_customer.is_none() => errors.push(FieldError::new(
+                "/ship_to",
+                "an address is required (or a business_customer's)",
+            )),
+            None => {}
+        }
+        errors
+    }
 }
 
 /// A line whose promise moved between the quote and its acceptance.
@@ -188,11 +223,37 @@ impl App {
         acceptance: Acceptance,
         proof: Proof,
     ) -> Result<Accepted> {
-        let errors = check_party(&acceptance.customer, &acceptance.ship_to);
+        let errors = acceptance.check();
         if !errors.is_empty() {
             return Err(Error::invalid_fields(errors));
         }
         let rt = self.brand(slug).await?;
+        // Who orders and where to: as sent, or the business customer's.
+        let (customer, ship_to) = match &acceptance.business_customer {
+            Some(b) => {
+                let record = self
+                    .store
+                    .business_customer(&rt.brand.id, b)
+                    .await?
+                    .ok_or_else(|| {
+                        Error::invalid("/business_customer", format!("no business customer `{b}`"))
+                    })?;
+                let (buyer, default) =
+                    business::ordering_for(&record, acceptance.buyer.as_deref())?;
+                (
+                    acceptance.customer.clone().unwrap_or(buyer),
+                    acceptance.ship_to.clone().unwrap_or(default),
+                )
+            }
+            None => match (&acceptance.customer, &acceptance.ship_to) {
+                (Some(c), Some(a)) => (c.clone(), a.clone()),
+                _ => {
+                    return Err(Error::internal(
+                        "an acceptance passed its checks without a customer",
+                    ));
+                }
+            },
+        };
         let quote = self.bulk_quote(slug, id).await?;
         if !self.store.claim_bulk_quote(&rt.brand.id, id, &key).await? {
             let order = quote
@@ -218,8 +279,8 @@ impl App {
         ));
         let placing = BulkPlacing {
             quote: &quote,
-            customer: acceptance.customer.customer(),
-            ship_to: acceptance.ship_to,
+            customer: customer.customer(),
+            ship_to,
             ship_policy: acceptance.shipping,
             proof,
         };

@@ -32,6 +32,7 @@ pub const BODIES: &[&str] = &[
     "DecisionRequest",
     "Acceptance",
     "LineChange",
+    "BusinessCustomerInput",
 ];
 
 /// What the API answers a request whose body is `bytes`, declared as
@@ -113,13 +114,20 @@ fn parse(which: usize, bytes: &[u8]) -> Result<(), ApiError> {
         }
         "Acceptance" => {
             let a: kiln_app::bulk::Acceptance = body(bytes)?;
-            let errors = kiln_app::orders::check_party(&a.customer, &a.ship_to);
+            let errors = a.check();
             if !errors.is_empty() {
                 return Err(kiln_app::Error::invalid_fields(errors).into());
             }
         }
         "LineChange" => {
             body::<kiln_app::changes::LineChange>(bytes)?.check()?;
+        }
+        "BusinessCustomerInput" => {
+            let b: kiln_app::bulk::business::BusinessCustomerInput = body(bytes)?;
+            let errors = b.check();
+            if !errors.is_empty() {
+                return Err(kiln_app::Error::invalid_fields(errors).into());
+            }
         }
         other => unreachable!("{other} is listed in BODIES but not parsed"),
     }

@@ -8,13 +8,14 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kiln_app::bulk::business::{BusinessCustomerInput, BusinessCustomerList};
 use kiln_app::bulk::{Acceptance, Accepted};
-use kiln_domain::{BulkQuote, QuoteId};
+use kiln_domain::{BulkQuote, BusinessCustomer, BusinessCustomerId, QuoteId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::{Authorized, OrdersWrite};
+use crate::auth::{Authorized, OrdersRead, OrdersWrite};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Body, idempotency_key};
 
@@ -28,6 +29,8 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(get_quote))
         .routes(routes!(accept))
         .routes(routes!(template))
+        .routes(routes!(add_business_customer, list_business_customers))
+        .routes(routes!(get_business_customer))
 }
 
 /// Quote a CSV of configured lines (`Content-Type: text/csv`): one row per
@@ -81,7 +84,9 @@ async fn get_quote(
 
 /// Accept a quote: one order (channel `b2b`) of all its lines at the quoted
 /// prices, for this customer, shipping the lines without a recipient of
-/// their own to `ship_to`. Send an `Idempotency-Key`: a retry with it gives
+/// their own to `ship_to`; or for a `business_customer` (its `buyer` by
+/// email, else its first, and its default shipping address unless `ship_to`
+/// is given). Send an `Idempotency-Key`: a retry with it gives
 /// the same order; a quote makes one order (another key is 409). `moved`
 /// lists the lines whose promise changed since the quote, and why.
 #[utoipa::path(post, path = "/brands/{brand}/bulk-quotes/{quote}/accept", tag = "orders",
@@ -148,4 +153,52 @@ fn csv_declared(headers: &HeaderMap) -> Result<(), ApiError> {
         (essence, _) if essence == "text/csv" => Ok(()),
         (_, declared) => Err(ApiError::NotCsv(declared)),
     }
+}
+
+/// Record a business customer: a company, its buyers (the first is the
+/// default), its billing address and where its orders go by default (the
+/// billing address when left out). Every bad field is reported at once.
+#[utoipa::path(post, path = "/brands/{brand}/business-customers", tag = "orders",
+    params(("brand" = String, Path, description = "brand slug")),
+    request_body = BusinessCustomerInput,
+    security(("brand_key" = ["orders:write"])),
+    responses((status = 201, body = BusinessCustomer), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+async fn add_business_customer(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<OrdersWrite>,
+    Body(input): Body<BusinessCustomerInput>,
+) -> ApiResult<(StatusCode, Json<BusinessCustomer>)> {
+    let added = state.app.add_business_customer(auth.slug(), input).await?;
+    Ok((StatusCode::CREATED, Json(added)))
+}
+
+/// The brand's business customers, by company.
+#[utoipa::path(get, path = "/brands/{brand}/business-customers", tag = "orders",
+    params(("brand" = String, Path, description = "brand slug")),
+    security(("brand_key" = ["orders:read"])),
+    responses((status = 200, body = BusinessCustomerList), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn list_business_customers(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<OrdersRead>,
+) -> ApiResult<Json<BusinessCustomerList>> {
+    Ok(Json(state.app.business_customers(auth.slug()).await?))
+}
+
+/// One business customer.
+#[utoipa::path(get, path = "/brands/{brand}/business-customers/{customer}", tag = "orders",
+    params(("brand" = String, Path, description = "brand slug"), ("customer" = String, Path, description = "business customer id")),
+    security(("brand_key" = ["orders:read"])),
+    responses((status = 200, body = BusinessCustomer), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn get_business_customer(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<OrdersRead>,
+    Path((_, id)): Path<(String, String)>,
+) -> ApiResult<Json<BusinessCustomer>> {
+    Ok(Json(
+        state
+            .app
+            .business_customer(auth.slug(), &BusinessCustomerId::from(id))
+            .await?,
+    ))
 }

@@ -292,12 +292,12 @@ fn set(columns: &[String], cells: &mut [String], column: &str, value: &str) {
 
 fn acceptance() -> Acceptance {
     Acceptance {
-        customer: CustomerInput {
+        customer: Some(CustomerInput {
             name: "Acme Uniforms".into(),
             email: "buyer@acme.example".into(),
             phone: None,
-        },
-        ship_to: Address {
+        }),
+        ship_to: Some(Address {
             name: "Acme Uniforms".into(),
             line1: "5 Mill Lane".into(),
             line2: None,
@@ -305,8 +305,9 @@ fn acceptance() -> Acceptance {
             postal_code: "LS1 4AP".into(),
             region: None,
             country: "GB".into(),
-        },
+        }),
         shipping: ShipPolicy::AsReady,
+        ..Acceptance::default()
     }
 }
 
