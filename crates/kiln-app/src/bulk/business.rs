@@ -1,7 +1,6 @@
 //! Business customers: a company that orders in bulk, its buyers, its
 //! billing and default shipping addresses. A quote's acceptance may name
-//! one: its buyer becomes the order's customer and its shipping address the
-//! order's, unless the acceptance gives its own.
+//! one, and then only its buyers may order on its account.
 
 use kiln_domain::{Address, BusinessCustomer, BusinessCustomerId, Buyer};
 use serde::{Deserialize, Serialize};
@@ -84,30 +83,22 @@ pub(crate) fn person(b: &Buyer) -> CustomerInput {
     }
 }
 
-/// Who orders, and where to, for an acceptance that names a business
-/// customer: the buyer with `email` (the first buyer without one), and the
-/// customer's default shipping address.
-pub(crate) fn ordering_for(
-    customer: &BusinessCustomer,
-    email: Option<&str>,
-) -> Result<(CustomerInput, Address)> {
-    let buyer = match email.map(str::trim).filter(|e| !e.is_empty()) {
-        Some(email) => customer
-            .buyers
-            .iter()
-            .find(|b| b.email.trim().eq_ignore_ascii_case(email))
-            .ok_or_else(|| {
-                Error::invalid(
-                    "/buyer",
-                    format!("`{email}` is not a buyer of {}", customer.company),
-                )
-            })?,
-        None => customer
-            .buyers
-            .first()
-            .ok_or_else(|| Error::invalid("/buyer", "the business customer has no buyer"))?,
-    };
-    Ok((person(buyer), customer.ship_to.clone()))
+/// Whether `email` is a buyer of the business customer: only its buyers
+/// order on its account.
+pub(crate) fn check_buyer(customer: &BusinessCustomer, email: &str) -> Result<()> {
+    let email = email.trim();
+    if customer
+        .buyers
+        .iter()
+        .any(|b| b.email.trim().eq_ignore_ascii_case(email))
+    {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "/customer/email",
+            format!("`{email}` is not a buyer of {}", customer.company),
+        ))
+    }
 }
 
 /// The brand's business customers.

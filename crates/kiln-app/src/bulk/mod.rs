@@ -33,48 +33,29 @@ use crate::{App, time};
 pub const VALID_HOURS: i64 = 72;
 
 /// What a buyer sends to accept a quote: who orders, and where the lines
-/// without a recipient of their own go. Either a `customer` and `ship_to`,
-/// or a `business_customer` (its `buyer`, by email, or its first; its
-/// default shipping address unless `ship_to` is given).
-#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+/// without a recipient of their own go. For a `business_customer`, the
+/// customer must be one of its buyers (by email).
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Acceptance {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    pub business_customer: Option<kiln_domain::BusinessCustomerId>,
-    /// The business customer's buyer who orders, by email.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub buyer: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer: Option<CustomerInput>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ship_to: Option<Address>,
+    pub customer: CustomerInput,
+    pub ship_to: Address,
     /// Ship everything together when made (`complete`, the default), or
     /// each line as it is ready (`as_ready`).
     #[serde(default)]
     pub shipping: ShipPolicy,
+    /// The brand's business customer the order is for
+    /// (`POST .../business-customers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub business_customer: Option<kiln_domain::BusinessCustomerId>,
 }
 
 impl Acceptance {
     /// The checks that need no store: who and where, each at its field.
     pub fn check(&self) -> Vec<FieldError> {
-        let mut errors = Vec::new();
-        match &self.customer {
-            Some(c) => errors.extend(check_person("/customer", c)),
-            None if self.business_customer.is_none() => errors.push(FieldError::new(
-                "/customer",
-                "a customer is required (or a business_customer)",
-            )),
-            None => {}
-        }
-        match &self.ship_to {
-            Some(a) => errors.extend(check_address("/ship_to", a)),
-            None if self.business_customer.is_none() => errors.push(FieldError::new(
-                "/ship_to",
-                "an address is required (or a business_customer's)",
-            )),
-            None => {}
-        }
+        let mut errors = check_person("/customer", &self.customer);
+        errors.extend(check_address("/ship_to", &self.ship_to));
         errors
     }
 }
@@ -228,32 +209,17 @@ impl App {
             return Err(Error::invalid_fields(errors));
         }
         let rt = self.brand(slug).await?;
-        // Who orders and where to: as sent, or the business customer's.
-        let (customer, ship_to) = match &acceptance.business_customer {
-            Some(b) => {
-                let record = self
-                    .store
-                    .business_customer(&rt.brand.id, b)
-                    .await?
-                    .ok_or_else(|| {
-                        Error::invalid("/business_customer", format!("no business customer `{b}`"))
-                    })?;
-                let (buyer, default) =
-                    business::ordering_for(&record, acceptance.buyer.as_deref())?;
-                (
-                    acceptance.customer.clone().unwrap_or(buyer),
-                    acceptance.ship_to.clone().unwrap_or(default),
-                )
-            }
-            None => match (&acceptance.customer, &acceptance.ship_to) {
-                (Some(c), Some(a)) => (c.clone(), a.clone()),
-                _ => {
-                    return Err(Error::internal(
-                        "an acceptance passed its checks without a customer",
-                    ));
-                }
-            },
-        };
+        // For a business customer, one of its buyers orders.
+        if let Some(b) = &acceptance.business_customer {
+            let record = self
+                .store
+                .business_customer(&rt.brand.id, b)
+                .await?
+                .ok_or_else(|| {
+                    Error::invalid("/business_customer", format!("no business customer `{b}`"))
+                })?;
+            business::check_buyer(&record, &acceptance.customer.email)?;
+        }
         let quote = self.bulk_quote(slug, id).await?;
         if !self.store.claim_bulk_quote(&rt.brand.id, id, &key).await? {
             let order = quote
@@ -279,8 +245,8 @@ impl App {
         ));
         let placing = BulkPlacing {
             quote: &quote,
-            customer: customer.customer(),
-            ship_to,
+            customer: acceptance.customer.customer(),
+            ship_to: acceptance.ship_to,
             ship_policy: acceptance.shipping,
             proof,
         };

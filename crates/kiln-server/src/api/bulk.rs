@@ -84,9 +84,8 @@ async fn get_quote(
 
 /// Accept a quote: one order (channel `b2b`) of all its lines at the quoted
 /// prices, for this customer, shipping the lines without a recipient of
-/// their own to `ship_to`; or for a `business_customer` (its `buyer` by
-/// email, else its first, and its default shipping address unless `ship_to`
-/// is given). Send an `Idempotency-Key`: a retry with it gives
+/// their own to `ship_to`. With a `business_customer`, the customer must be
+/// one of its buyers (by email): only they order on its account. Send an `Idempotency-Key`: a retry with it gives
 /// the same order; a quote makes one order (another key is 409). `moved`
 /// lists the lines whose promise changed since the quote, and why.
 #[utoipa::path(post, path = "/brands/{brand}/bulk-quotes/{quote}/accept", tag = "orders",

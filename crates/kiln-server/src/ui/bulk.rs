@@ -372,13 +372,12 @@ async fn accept_on(
     };
     let acceptance = Acceptance {
         business_customer: None,
-        buyer: None,
-        customer: Some(CustomerInput {
+        customer: CustomerInput {
             name: f.name.trim().to_string(),
             email: f.email.trim().to_string(),
             phone: Some(f.phone.trim().to_string()).filter(|p| !p.is_empty()),
-        }),
-        ship_to: Some(Address {
+        },
+        ship_to: Address {
             name: f.name.trim().to_string(),
             line1: f.line1.trim().to_string(),
             line2: None,
@@ -386,7 +385,7 @@ async fn accept_on(
             postal_code: f.postal_code.trim().to_string(),
             region: None,
             country: f.country.trim().to_ascii_uppercase(),
-        }),
+        },
         shipping: f.shipping.unwrap_or_default(),
     };
     let key = kiln_app::orders::idempotency_key(Some(&f.key))?

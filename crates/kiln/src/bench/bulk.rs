@@ -403,12 +403,12 @@ fn set(columns: &[String], cells: &mut [String], column: &str, value: &str) {
 
 fn acceptance() -> Acceptance {
     Acceptance {
-        customer: Some(CustomerInput {
+        customer: CustomerInput {
             name: "Acme Uniforms".into(),
             email: "buyer@acme.example".into(),
             phone: None,
-        }),
-        ship_to: Some(Address {
+        },
+        ship_to: Address {
             name: "Acme Uniforms".into(),
             line1: "5 Mill Lane".into(),
             line2: None,
@@ -416,9 +416,9 @@ fn acceptance() -> Acceptance {
             postal_code: "LS1 4AP".into(),
             region: None,
             country: "GB".into(),
-        }),
+        },
         shipping: ShipPolicy::AsReady,
-        ..Acceptance::default()
+        business_customer: None,
     }
 }
 
