@@ -998,7 +998,7 @@ await step("roles: the analyst reads but cannot mark a work centre down; the ope
   await actx.close();
 });
 
-await step("business buyer: uploads a CSV in the storefront, sees the bad row by its line, fixes it, accepts the quote; the planner then changes a line and cancels another", async () => {
+await step("business buyer: uploads a CSV in the storefront, sees the bad row by its line, fixes it, accepts the quote; the planner changes a line and cancels another; line by line it is made, labelled, shipped and delivered", async () => {
   const buyer = await newContext({ viewport: { width: 1280, height: 900 } });
   const b = await buyer.newPage();
   await b.goto(`${BASE}/shop/${BRAND}`);
@@ -1065,6 +1065,52 @@ await step("business buyer: uploads a CSV in the storefront, sees the bad row by
   check((lines.match(/cancelled \d{4}-/g) || []).length === 2, "the order's page does not show lines 1 and 2 as cancelled");
   await allLabelled(p, "changed bulk order");
   await shot(p, "17b-bulk-order-changed");
+
+  // The factory makes line 4 (through the API, as the floor's terminals would); it ships alone.
+  const id = mine[1];
+  const api = async (method, path) => {
+    const r = await p.request.fetch(`${BASE}/api/v1/brands/${BRAND}${path}`, {
+      method, headers: { Authorization: `Bearer ${KEY}`, "Content-Type": "application/json" },
+      data: method === "POST" ? "{}" : undefined,
+    });
+    must(r.ok(), `${method} ${path} -> ${r.status()}`);
+    return r.json();
+  };
+  const makeLine = async (n) => {
+    const o = await api("GET", `/orders/${id}`);
+    const wo = o.lines.find((l) => l.line_no === n).work_order_id;
+    const w = await api("GET", `/work-orders/${wo}`);
+    for (const op of w.operations) for (const act of ["start", "complete"]) await api("POST", `/work-orders/${wo}/operations/${op.seq}/${act}`);
+  };
+  const ship = async (link, tracking) => {
+    await p.goto(`${BASE}/console/orders/${id}`);
+    must(await p.getByRole("link", { name: link }).count(), `no "${link}" on the order's page: ${(await p.getByRole("main").innerText()).slice(0, 400)}`);
+    await p.getByRole("link", { name: link }).click();
+    await p.getByLabel("Carrier").selectOption("DHL");
+    await p.getByLabel("Tracking number").fill(tracking);
+    await p.getByRole("button", { name: "Create shipment" }).click();
+    await p.waitForLoadState("load");
+    return p.getByRole("main").innerText();
+  };
+  await makeLine(4);
+  const shipped1 = await ship("Ship the lines made", "JD014600006281234599");
+  check(/DHL \(line 4\)/.test(shipped1), "the first shipment does not carry line 4 alone");
+  check(/in production/.test(shipped1), "the order is not still in production with line 3 to make");
+  // Its labels: each shirt's passport label, with the shipping label.
+  await p.getByRole("link", { name: "Print the labels with the shipping label" }).click();
+  check(await p.getByRole("region", { name: /^Shipping label of order / }).count(), "the bulk order's labels come without the shipping label");
+  check((await p.getByRole("region", { name: /^Label of unit / }).count()) >= 5, "fewer than five unit labels for five shirts");
+  await shot(p, "17c-bulk-labels");
+  // Line 3 is made and ships; both shipments arrive: delivered.
+  await makeLine(3);
+  const second = await ship("Ship this order", "JD014600006281234600");
+  check(/DHL \(line 3\)/.test(second) && /Status shipped/.test(second), "the second shipment does not carry line 3, or the order is not shipped");
+  for (let i = 0; i < 2 && (await p.getByRole("button", { name: "Mark delivered" }).count()); i++) {
+    await p.getByRole("button", { name: "Mark delivered" }).click();
+    await p.waitForLoadState("load");
+  }
+  check(/Status delivered/.test(await p.getByRole("main").innerText()), "the bulk order is not delivered once both shipments arrived");
+  await shot(p, "17d-bulk-delivered");
   await ctx.close();
 });
 

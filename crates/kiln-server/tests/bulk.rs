@@ -523,6 +523,19 @@ async fn an_order_that_ships_as_ready_goes_line_by_line(app: App) {
     );
     make_work_order(&app, mug_wo).await;
     assert_eq!(app.order(&id).await["status"], "in_production");
+    // The console offers to ship what is made.
+    let http = no_redirects();
+    let cookie = console_cookie(&app, &http).await;
+    let page = http
+        .get(format!("{}/console/orders/{id}", app.base))
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Ship the lines made"), "{page}");
     let not_made = ship(Some(vec![2])).await;
     assert_eq!(not_made.status, StatusCode::CONFLICT);
     assert!(

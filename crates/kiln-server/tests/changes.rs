@@ -18,6 +18,7 @@ api_tests!(
     a_changed_line_is_priced_checked_and_promised_anew,
     a_change_that_cannot_be_ordered_changes_nothing,
     freed_time_reports_which_orders_could_come_earlier,
+    an_order_with_a_cancelled_line_is_made_by_its_other_lines,
 );
 
 /// The line numbers of `order`'s bars on the schedule.
@@ -367,4 +368,46 @@ async fn freed_time_reports_which_orders_could_come_earlier(app: App) {
     // A report: the promise itself has not moved.
     let placed = app.order(&small).await;
     assert_eq!(placed["promised_date"], line["promised_date"]);
+}
+
+/// A cancelled line is no longer made: the order is made, and ships, once
+/// its other lines are.
+async fn an_order_with_a_cancelled_line_is_made_by_its_other_lines(app: App) {
+    let id = app.place_ok(&two_lines("made@example.com")).await;
+    let path = app
+        .brand_url(&format!("/orders/{id}/lines/2"))
+        .replace(&app.base, "");
+    app.call("DELETE", &path, Some(&app.key), None)
+        .await
+        .expect(StatusCode::OK);
+    let order = app.order(&id).await;
+    let wo = order["lines"][0]["work_order_id"].as_str().unwrap();
+    let w = app
+        .get(&format!("/work-orders/{wo}"))
+        .await
+        .expect(StatusCode::OK);
+    for op in w.body["operations"].as_array().unwrap() {
+        let seq = op["seq"].as_i64().unwrap();
+        for act in ["start", "complete"] {
+            app.post(
+                &format!("/work-orders/{wo}/operations/{seq}/{act}"),
+                &json!({}),
+            )
+            .await
+            .expect(StatusCode::OK);
+        }
+    }
+    assert_eq!(app.order(&id).await["status"], "made");
+    let shipped = app
+        .post(
+            &format!("/orders/{id}/shipments"),
+            &json!({"carrier": "DHL", "tracking_number": "JD9"}),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
+    assert_eq!(shipped["lines"], json!([1]));
+    // Its passports go to the line that was made.
+    let units = app.get(&format!("/orders/{id}/units")).await.body["units"].clone();
+    assert_eq!(units.as_array().unwrap().len(), 2, "{units}");
 }

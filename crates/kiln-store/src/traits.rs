@@ -168,7 +168,7 @@ pub trait FactoryStore: Send + Sync + 'static {
         brand: &BrandId,
         catalog_version: i64,
     ) -> Result<Vec<(String, WorkOrderId)>>;
-    /// The order lines a work order makes.
+    /// The order lines a work order makes (cancelled lines are no longer made).
     async fn order_lines_of(
         &self,
         brand: &BrandId,

@@ -220,7 +220,8 @@ macro_rules! impl_factory {
             ) -> Result<Vec<LineRef>> {
                 sqlx::query(
                     "SELECT order_id, line_no FROM order_lines \
-                     WHERE brand_id = $1 AND work_order_id = $2 ORDER BY order_id, line_no",
+                     WHERE brand_id = $1 AND work_order_id = $2 AND cancelled_at IS NULL \
+                     ORDER BY order_id, line_no",
                 )
                 .bind(brand.as_str())
                 .bind(work_order.as_str())
@@ -327,7 +328,8 @@ macro_rules! impl_factory {
                 let affected = sqlx::query(
                     "SELECT DISTINCT o.id, o.status FROM orders o JOIN order_lines l \
                      ON l.brand_id = o.brand_id AND l.order_id = o.id \
-                     WHERE o.brand_id = $1 AND l.work_order_id = $2 ORDER BY o.id",
+                     WHERE o.brand_id = $1 AND l.work_order_id = $2 AND l.cancelled_at IS NULL \
+                     ORDER BY o.id",
                 )
                 .bind(b)
                 .bind(wo)
@@ -341,7 +343,8 @@ macro_rules! impl_factory {
                     let unfinished: i64 = sqlx::query_scalar(
                         "SELECT COUNT(*) FROM order_lines l JOIN work_orders w \
                          ON w.brand_id = l.brand_id AND w.id = l.work_order_id \
-                         WHERE l.brand_id = $1 AND l.order_id = $2 AND w.status <> $3",
+                         WHERE l.brand_id = $1 AND l.order_id = $2 AND w.status <> $3 \
+                         AND l.cancelled_at IS NULL",
                     )
                     .bind(b)
                     .bind(order_id.as_str())
