@@ -71,7 +71,9 @@ pub enum ApiError {
         detail: String,
         errors: Vec<FieldError>,
     },
-    #[error("the request body is larger than this route accepts (2 MB for JSON; 64 MB for a bulk CSV, 8 MB on the storefront)")]
+    #[error(
+        "the request body is larger than this route accepts (2 MB for JSON; 64 MB for a bulk CSV, 8 MB on the storefront)"
+    )]
     TooLarge,
     /// A body that is not declared as JSON (`Content-Type: application/json`).
     #[error("send the body as JSON, with `Content-Type: application/json` (this one was {0})")]

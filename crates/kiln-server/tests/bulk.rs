@@ -475,25 +475,6 @@ async fn quantity_breaks_price_lines_orders_and_quotes(app: App) {
     assert_eq!(placed["total"], q["total"]);
 }
 
-/// Starts and completes every operation of work order `wo`.
-async fn make_work_order(app: &App, wo: &str) {
-    let w = app
-        .get(&format!("/work-orders/{wo}"))
-        .await
-        .expect(StatusCode::OK);
-    for op in w.body["operations"].as_array().unwrap() {
-        let seq = op["seq"].as_i64().unwrap();
-        for act in ["start", "complete"] {
-            app.post(
-                &format!("/work-orders/{wo}/operations/{seq}/{act}"),
-                &json!({}),
-            )
-            .await
-            .expect(StatusCode::OK);
-        }
-    }
-}
-
 async fn an_order_that_ships_as_ready_goes_line_by_line(app: App) {
     let mut body = order_body("ready@acme.example", "mug", json!({"size": "M"}), 1);
     body["lines"]

@@ -381,22 +381,7 @@ async fn an_order_with_a_cancelled_line_is_made_by_its_other_lines(app: App) {
         .await
         .expect(StatusCode::OK);
     let order = app.order(&id).await;
-    let wo = order["lines"][0]["work_order_id"].as_str().unwrap();
-    let w = app
-        .get(&format!("/work-orders/{wo}"))
-        .await
-        .expect(StatusCode::OK);
-    for op in w.body["operations"].as_array().unwrap() {
-        let seq = op["seq"].as_i64().unwrap();
-        for act in ["start", "complete"] {
-            app.post(
-                &format!("/work-orders/{wo}/operations/{seq}/{act}"),
-                &json!({}),
-            )
-            .await
-            .expect(StatusCode::OK);
-        }
-    }
+    make_work_order(&app, order["lines"][0]["work_order_id"].as_str().unwrap()).await;
     assert_eq!(app.order(&id).await["status"], "made");
     let shipped = app
         .post(

@@ -510,3 +510,22 @@ macro_rules! api_tests {
         }
     };
 }
+
+/// Starts and completes every operation of work order `wo`, through the API.
+pub async fn make_work_order(app: &App, wo: &str) {
+    let w = app
+        .get(&format!("/work-orders/{wo}"))
+        .await
+        .expect(StatusCode::OK);
+    for op in w.body["operations"].as_array().expect("operations") {
+        let seq = op["seq"].as_i64().expect("a seq");
+        for act in ["start", "complete"] {
+            app.post(
+                &format!("/work-orders/{wo}/operations/{seq}/{act}"),
+                &json!({}),
+            )
+            .await
+            .expect(StatusCode::OK);
+        }
+    }
+}

@@ -3,10 +3,40 @@
 
 macro_rules! impl_orders {
     ($store:ty, $db:ty) => {
+        const LINE_COLUMNS: &str = "order_lines (brand_id, order_id, line_no, product_id, \
+            selections, sku, quantity, unit_price, work_order_id, catalog_version, \
+            promised_date, recipient)";
+        const OPERATION_COLUMNS: &str = "work_order_operations (brand_id, work_order_id, seq, \
+            operation, name, work_center, setup_minutes, run_minutes, status, started_at, \
+            completed_at, scrap)";
+
+        /// One order line's row.
+        fn line_args<'a>(b: &'a str, order: &'a str, l: &'a OrderLine) -> Vec<Arg<'a>> {
+            use Arg::{I, O, OptO, S};
+            vec![
+                S(b), S(order), I(l.line_no), S(&l.product_id),
+                O($crate::sql::to_json(&l.selections)), S(&l.sku), I(l.quantity),
+                O(l.unit_price.to_string()), S(l.work_order_id.as_str()),
+                I(l.catalog_version), OptO(l.promised_date.map(|d| d.to_string())),
+                OptO(l.recipient.as_ref().map($crate::sql::to_json)),
+            ]
+        }
+
+        /// One work order operation's row.
+        fn operation_args<'a>(b: &'a str, wo: &'a str, op: &'a WorkOrderOperation) -> Vec<Arg<'a>> {
+            use Arg::{I, O, OptI, S};
+            vec![
+                S(b), S(wo), I(op.seq), S(&op.operation), S(&op.name), S(&op.work_center),
+                O(op.setup_minutes.to_string()), O(op.run_minutes.to_string()),
+                S(op.status.as_str()), OptI(op.started_at.map(|t| t.as_millisecond())),
+                OptI(op.completed_at.map(|t| t.as_millisecond())), I(op.scrap),
+            ]
+        }
+
         impl $store {
             /// Writes `orders` in one transaction with multi-row inserts.
             async fn write_batch(&self, orders: &[NewOrder]) -> Result<Vec<Result<Placed>>> {
-                use Arg::{I, O, OptI, OptO, OptS, S};
+                use Arg::{I, O, OptS, S};
                 let mut tx = self.write.begin().await?;
                 let mut customers: Vec<Vec<Arg<'_>>> = Vec::new();
                 let mut seen = std::collections::HashSet::new();
@@ -61,13 +91,7 @@ macro_rules! impl_orders {
                         I(i64::from(verified)), S(o.ship_policy.as_str()),
                     ]);
                     for l in &o.lines {
-                        lines.push(vec![
-                            S(b), S(o.id.as_str()), I(l.line_no), S(&l.product_id),
-                            O($crate::sql::to_json(&l.selections)), S(&l.sku), I(l.quantity),
-                            O(l.unit_price.to_string()), S(l.work_order_id.as_str()),
-                            I(l.catalog_version), OptO(l.promised_date.map(|d| d.to_string())),
-                            OptO(l.recipient.as_ref().map($crate::sql::to_json)),
-                        ]);
+                        lines.push(line_args(b, o.id.as_str(), l));
                     }
                     for w in &o.work_orders {
                         if let WorkOrderWrite::Create {
@@ -80,15 +104,7 @@ macro_rules! impl_orders {
                                 I(*catalog_version),
                             ]);
                             for op in operations {
-                                ops.push(vec![
-                                    S(b), S(id.as_str()), I(op.seq), S(&op.operation),
-                                    S(&op.name), S(&op.work_center),
-                                    O(op.setup_minutes.to_string()),
-                                    O(op.run_minutes.to_string()), S(op.status.as_str()),
-                                    OptI(op.started_at.map(|t| t.as_millisecond())),
-                                    OptI(op.completed_at.map(|t| t.as_millisecond())),
-                                    I(op.scrap),
-                                ]);
+                                ops.push(operation_args(b, id.as_str(), op));
                             }
                         }
                     }
@@ -121,15 +137,10 @@ macro_rules! impl_orders {
                     customer_id, channel, store_id, ship_to, status, currency, total, \
                     shipping, tax, promised_date, created_at, access_token, customer_name, \
                     customer_phone, customer_verified, ship_policy)", heads, "").await?;
-                insert_rows(&mut tx, "order_lines (brand_id, order_id, line_no, product_id, \
-                    selections, sku, quantity, unit_price, work_order_id, catalog_version, \
-                    promised_date, recipient)",
-                    lines, "").await?;
+                insert_rows(&mut tx, LINE_COLUMNS, lines, "").await?;
                 insert_rows(&mut tx, "work_orders (brand_id, id, sku, product_id, quantity, \
                     status, created_at, catalog_version)", wos, "").await?;
-                insert_rows(&mut tx, "work_order_operations (brand_id, work_order_id, seq, \
-                    operation, name, work_center, setup_minutes, run_minutes, status, \
-                    started_at, completed_at, scrap)", ops, "").await?;
+                insert_rows(&mut tx, OPERATION_COLUMNS, ops, "").await?;
                 // Quantities added to planned work orders, in placement order
                 // so a work order created earlier in this batch exists.
                 for o in orders {
@@ -346,21 +357,11 @@ macro_rules! impl_orders {
                 c: &LineCancellation,
                 new: &LineReplacement,
             ) -> Result<()> {
-                use Arg::{I, O, OptO, OptI, S};
+                use Arg::{I, S};
                 let (b, o) = (brand.as_str(), c.order_id.as_str());
                 let mut tx = self.write.begin().await?;
                 cancel_rows(&mut tx, brand, c).await?;
-                let l = &new.line;
-                let line = vec![
-                    S(b), S(o), I(l.line_no), S(&l.product_id),
-                    O($crate::sql::to_json(&l.selections)), S(&l.sku), I(l.quantity),
-                    O(l.unit_price.to_string()), S(l.work_order_id.as_str()),
-                    I(l.catalog_version), OptO(l.promised_date.map(|d| d.to_string())),
-                    OptO(l.recipient.as_ref().map($crate::sql::to_json)),
-                ];
-                insert_rows(&mut tx, "order_lines (brand_id, order_id, line_no, product_id, \
-                    selections, sku, quantity, unit_price, work_order_id, catalog_version, \
-                    promised_date, recipient)", vec![line], "").await?;
+                insert_rows(&mut tx, LINE_COLUMNS, vec![line_args(b, o, &new.line)], "").await?;
                 let created = c.at.as_millisecond();
                 for w in &new.work_orders {
                     match w {
@@ -376,19 +377,9 @@ macro_rules! impl_orders {
                                 quantity, status, created_at, catalog_version)", vec![wo], "").await?;
                             let ops = operations
                                 .iter()
-                                .map(|op| vec![
-                                    S(b), S(id.as_str()), I(op.seq), S(&op.operation),
-                                    S(&op.name), S(&op.work_center),
-                                    O(op.setup_minutes.to_string()),
-                                    O(op.run_minutes.to_string()), S(op.status.as_str()),
-                                    OptI(op.started_at.map(|t| t.as_millisecond())),
-                                    OptI(op.completed_at.map(|t| t.as_millisecond())),
-                                    I(op.scrap),
-                                ])
+                                .map(|op| operation_args(b, id.as_str(), op))
                                 .collect();
-                            insert_rows(&mut tx, "work_order_operations (brand_id, work_order_id, \
-                                seq, operation, name, work_center, setup_minutes, run_minutes, \
-                                status, started_at, completed_at, scrap)", ops, "").await?;
+                            insert_rows(&mut tx, OPERATION_COLUMNS, ops, "").await?;
                         }
                         WorkOrderWrite::AddQuantity { id, quantity } => {
                             let done = sqlx::query(
