@@ -10,6 +10,7 @@ mod console;
 mod disruption;
 mod gantt;
 mod labels;
+mod order_changes;
 mod order_page;
 mod orders;
 mod panel;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(shop::routes())
         .merge(console::routes())
         .merge(orders::routes())
+        .merge(order_changes::routes())
         .merge(bulk::routes())
         .merge(claims::routes())
         .merge(labels::routes())

@@ -8,11 +8,13 @@
 
 pub(crate) mod bulk;
 pub(crate) mod catalog;
+pub(crate) mod changes;
 pub(crate) mod factory;
 pub(crate) mod orders;
 pub(crate) mod passports;
 pub(crate) mod planning;
 pub(crate) mod platform;
+pub(crate) mod shipping;
 pub(crate) mod staff;
 pub(crate) mod webhooks;
 
@@ -552,7 +554,9 @@ macro_rules! impl_store {
         $crate::sql::platform::impl_platform!($store, $db);
         $crate::sql::catalog::impl_catalog!($store, $db);
         $crate::sql::orders::impl_orders!($store, $db);
+        $crate::sql::changes::impl_changes!($store, $db);
         $crate::sql::factory::impl_factory!($store, $db);
+        $crate::sql::shipping::impl_shipping!($store, $db);
         $crate::sql::planning::impl_planning!($store, $db);
         $crate::sql::webhooks::impl_webhooks!($store, $db);
         $crate::sql::passports::impl_passports!($store, $db);
