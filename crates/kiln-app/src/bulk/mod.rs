@@ -353,39 +353,60 @@ fn quote_on(rt: &BrandRuntime, csv: &[u8], today: Date, now: Timestamp) -> Resul
         plan.clone()
     };
     let (plotted, _) = flow::plan_order(rt, &mut scratch, &OrderId::new(), &priced, today)?;
-    let mut skus: BTreeMap<&str, SkuTotal> = BTreeMap::new();
+    // Only the promises and the total are kept: the copy of the plan, the
+    // planned rows and the outcomes go before the quote is built (tens of
+    // thousands of rows are not held twice).
+    let flow::Plotted {
+        line_promised: promised,
+        total: goods,
+        promised: promised_date,
+        ..
+    } = { plotted };
+    drop(scratch);
+    let mut skus: BTreeMap<String, SkuTotal> = BTreeMap::new();
     let mut lines = Vec::with_capacity(priced.len());
     let mut units = 0u64;
-    for (((row, product), p), promised) in rows_of.iter().zip(&priced).zip(&plotted.line_promised) {
+    for (((row, product), p), promised) in rows_of.into_iter().zip(priced).zip(promised) {
         let unit_price = p.unit_price();
         let line_total = unit_price * Decimal::from(p.quantity);
         units += u64::from(p.quantity);
-        let s = skus.entry(p.sku()).or_insert_with(|| SkuTotal {
-            sku: p.sku().to_string(),
-            product: product.clone(),
-            lines: 0,
-            quantity: 0,
-            unit_price,
-            amount: Decimal::ZERO,
-        });
-        s.lines += 1;
-        s.quantity += u64::from(p.quantity);
-        s.amount += line_total;
+        let quantity_breaks = quantity_breaks(&p.outcome);
+        let mut outcome = p.outcome;
+        let sku = outcome.sku.take().unwrap_or_default();
+        match skus.get_mut(&sku) {
+            Some(s) => {
+                s.lines += 1;
+                s.quantity += u64::from(p.quantity);
+                s.amount += line_total;
+            }
+            None => {
+                skus.insert(
+                    sku.clone(),
+                    SkuTotal {
+                        sku: sku.clone(),
+                        product: product.clone(),
+                        lines: 1,
+                        quantity: u64::from(p.quantity),
+                        unit_price,
+                        amount: line_total,
+                    },
+                );
+            }
+        }
         lines.push(QuoteLine {
-            row: *row,
-            product: product.clone(),
-            selections: p.outcome.configuration.clone(),
-            sku: p.sku().to_string(),
+            row,
+            product,
+            selections: std::mem::take(&mut outcome.configuration),
+            sku,
             quantity: p.quantity,
             unit_price,
             line_total,
-            promised_date: *promised,
-            recipient: p.recipient.clone(),
-            quantity_breaks: quantity_breaks(&p.outcome),
+            promised_date: promised,
+            recipient: p.recipient,
+            quantity_breaks,
         });
     }
     let sales = &rt.catalog.factory.sales;
-    let goods = plotted.total;
     let shipping = flow::shipping_for(sales, Channel::B2b, goods);
     let total = goods + shipping;
     let bad_rows = {
@@ -400,7 +421,7 @@ fn quote_on(rt: &BrandRuntime, csv: &[u8], today: Date, now: Timestamp) -> Resul
         goods,
         shipping,
         tax: sales.tax_in(total),
-        promised_date: plotted.promised,
+        promised_date,
         valid_until: now + jiff::SignedDuration::from_hours(VALID_HOURS),
         created_at: now,
         catalog_version: rt.catalog.version,
