@@ -20,6 +20,7 @@ api_tests!(
     an_order_that_ships_as_ready_goes_line_by_line,
     a_buyer_quotes_and_orders_from_the_storefront,
     a_business_customer_orders_through_its_buyers,
+    the_console_records_business_customers,
 );
 
 const HEADER: &str = "product,fabric,color,fit,collar,size,neck_cm,chest_cm,monogram,quantity,\
@@ -785,4 +786,59 @@ async fn a_business_customer_orders_through_its_buyers(app: App) {
     assert_eq!(order["customer"]["name"], "Cy Clerk");
     assert_eq!(order["ship_to"]["city"], "Bradford");
     assert_eq!(order["channel"], "b2b");
+}
+
+async fn the_console_records_business_customers(app: App) {
+    let http = no_redirects();
+    let cookie = console_cookie(&app, &http).await;
+    let url = format!("{}/console/business-customers", app.base);
+    let post = |form: Vec<(&'static str, &'static str)>| {
+        http.post(&url)
+            .header(reqwest::header::COOKIE, cookie.clone())
+            .form(&form)
+            .send()
+    };
+    let mut form = vec![
+        ("company", "Acme Uniforms"),
+        ("tax_id", "GB123456789"),
+        ("buyer_name", "Bo Buyer"),
+        ("buyer_email", "not an email"),
+        ("line1", "5 Mill Lane"),
+        ("city", "Leeds"),
+        ("postal_code", "LS1 4AP"),
+        ("country", "gb"),
+    ];
+    let bad = post(form.clone()).await.unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = bad.text().await.unwrap();
+    assert!(
+        text.contains("Buyer&#39;s email: an email address"),
+        "{text}"
+    );
+    assert!(
+        text.contains("value=\"Acme Uniforms\""),
+        "the form keeps what was typed"
+    );
+    form[3] = ("buyer_email", "bo@acme.example");
+    let made = post(form).await.unwrap();
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    let list = app
+        .get("/business-customers")
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    let acme = &list["business_customers"][0];
+    assert_eq!(acme["company"], "Acme Uniforms");
+    assert_eq!(acme["ship_to"]["country"], "GB");
+    assert_eq!(acme["buyers"][0]["email"], "bo@acme.example");
+    let page = http
+        .get(format!("{}/console/bulk", app.base))
+        .header(reqwest::header::COOKIE, cookie.clone())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("/console/business-customers"), "{page}");
 }

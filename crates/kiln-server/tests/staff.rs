@@ -562,6 +562,8 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/console/bulk", "AMPY"),
     ("POST", "/console/bulk", "AP"),
     ("POST", "/console/bulk/quo_x/accept", "AP"),
+    ("GET", "/console/business-customers", "AMPY"),
+    ("POST", "/console/business-customers", "AP"),
     ("GET", "/console/staff", "A"),
     ("POST", "/console/staff", "A"),
     ("POST", "/console/staff/stf_x/remove", "A"),

@@ -75,6 +75,9 @@ struct BulkPage {
     problem: String,
     /// (product name, template URL)
     templates: Vec<(String, String)>,
+    /// (id, company) of the brand's business customers: the console's
+    /// acceptance may name one.
+    business: Vec<(String, String)>,
     /// The upload's problems when no row could be quoted: (where, what).
     refused: Vec<(String, String)>,
     quote: Option<QuoteView>,
@@ -180,6 +183,7 @@ fn bulk_page(rt: &kiln_app::BrandRuntime, surface: &Surface) -> BulkPage {
         shop: matches!(surface, Surface::Shop(_)),
         base: surface.base(),
         cart_count: 0,
+        business: Vec::new(),
         templates: rt
             .catalog
             .products
@@ -228,6 +232,16 @@ async fn render(
     q: ShowQuery,
 ) -> UiResult<Response> {
     let mut view = bulk_page(rt, surface);
+    if let Surface::Console = surface {
+        view.business = state
+            .app
+            .business_customers(rt.brand.slug.as_str())
+            .await?
+            .business_customers
+            .into_iter()
+            .map(|c| (c.id.to_string(), c.company))
+            .collect();
+    }
     if let Some(id) = q.quote.filter(|id| !id.is_empty()) {
         let quote = state
             .app
@@ -336,6 +350,9 @@ struct AcceptForm {
     country: String,
     #[serde(default)]
     shipping: Option<ShipPolicy>,
+    /// A business customer's id, or empty.
+    #[serde(default)]
+    business_customer: String,
 }
 
 async fn accept(
@@ -370,8 +387,14 @@ async fn accept_on(
         Surface::Console => kiln_app::orders::Proof::Proven,
         Surface::Shop(_) => kiln_app::orders::Proof::Unproven,
     };
+    let business_customer = match surface {
+        Surface::Console => Some(f.business_customer.trim())
+            .filter(|b| !b.is_empty())
+            .map(kiln_domain::BusinessCustomerId::from),
+        Surface::Shop(_) => None,
+    };
     let acceptance = Acceptance {
-        business_customer: None,
+        business_customer,
         customer: CustomerInput {
             name: f.name.trim().to_string(),
             email: f.email.trim().to_string(),

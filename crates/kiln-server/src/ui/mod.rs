@@ -3,6 +3,7 @@
 
 mod analytics;
 mod bulk;
+mod business;
 mod cart;
 mod checkout;
 mod claims;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(orders::routes())
         .merge(order_changes::routes())
         .merge(bulk::routes())
+        .merge(business::routes())
         .merge(claims::routes())
         .merge(labels::routes())
         .merge(analytics::routes())

@@ -219,6 +219,7 @@ const PLANNER_WRITES: &[&str] = &[
     "/console/claims/*/decision",
     "/console/bulk",
     "/console/bulk/*/accept",
+    "/console/business-customers",
 ];
 const OPERATOR_WRITES: &[&str] = &["/console/work-orders/*/operations/*/*"];
 const PRODUCT_MANAGER_WRITES: &[&str] = &["/console/catalog"];
