@@ -171,21 +171,7 @@ macro_rules! impl_changes {
                         insert_rows(&mut tx, OPERATION_COLUMNS, ops, "").await?;
                     }
                     WorkOrderWrite::AddQuantity { id, quantity } => {
-                        let done = sqlx::query(
-                            "UPDATE work_orders SET quantity = quantity + $1 \
-                             WHERE brand_id = $2 AND id = $3 AND status = $4",
-                        )
-                        .bind(quantity)
-                        .bind(b)
-                        .bind(id.as_str())
-                        .bind(WorkOrderStatus::Planned.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                        if done.rows_affected() != 1 {
-                            return Err(StoreError::Conflict(format!(
-                                "work order {id} is no longer planned"
-                            )));
-                        }
+                        add_quantity(&mut tx, b, id, *quantity).await?;
                     }
                 }
             }

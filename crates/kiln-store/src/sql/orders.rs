@@ -33,6 +33,25 @@ macro_rules! impl_orders {
             ]
         }
 
+        /// More units for a planned work order (a line joining its batch);
+        /// a work order started meanwhile is a conflict.
+        async fn add_quantity(tx: &mut Tx<'_>, b: &str, id: &WorkOrderId, quantity: i64) -> Result<()> {
+            let done = sqlx::query(
+                "UPDATE work_orders SET quantity = quantity + $1 \
+                 WHERE brand_id = $2 AND id = $3 AND status = $4",
+            )
+            .bind(quantity)
+            .bind(b)
+            .bind(id.as_str())
+            .bind(WorkOrderStatus::Planned.as_str())
+            .execute(&mut **tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict(format!("work order {id} is no longer planned")));
+            }
+            Ok(())
+        }
+
         impl $store {
             /// Writes `orders` in one transaction with multi-row inserts.
             async fn write_batch(&self, orders: &[NewOrder]) -> Result<Vec<Result<Placed>>> {
@@ -146,21 +165,7 @@ macro_rules! impl_orders {
                 for o in orders {
                     for w in &o.work_orders {
                         if let WorkOrderWrite::AddQuantity { id, quantity } = w {
-                            let done = sqlx::query(
-                                "UPDATE work_orders SET quantity = quantity + $1 \
-                                 WHERE brand_id = $2 AND id = $3 AND status = $4",
-                            )
-                            .bind(quantity)
-                            .bind(o.brand_id.as_str())
-                            .bind(id.as_str())
-                            .bind(WorkOrderStatus::Planned.as_str())
-                            .execute(&mut *tx)
-                            .await?;
-                            if done.rows_affected() != 1 {
-                                return Err(StoreError::Conflict(format!(
-                                    "work order {id} is no longer planned"
-                                )));
-                            }
+                            add_quantity(&mut tx, o.brand_id.as_str(), id, *quantity).await?;
                         }
                     }
                 }
