@@ -48,25 +48,40 @@ impl PricedLine<'_> {
 /// Prices each line at its quantity breaks (`[[price]] min_quantity`): its
 /// own quantity, and the units of its product over all `lines` of the
 /// order. Lines of products without breaks keep the price of one unit.
-pub fn price_volumes(lines: &mut [PricedLine<'_>]) {
-    let mut units: HashMap<&str, u32> = HashMap::new();
+pub fn price_volumes<'a>(lines: &mut [PricedLine<'a>]) {
+    let mut units: HashMap<&'a str, u32> = HashMap::new();
     for l in lines.iter() {
-        *units
-            .entry(l.configurator.product().id.as_str())
-            .or_default() += l.quantity;
+        *units.entry(l.product_id()).or_default() += l.quantity;
     }
-    let units: HashMap<String, u32> = units.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     for l in lines.iter_mut() {
-        let product = l.configurator.product();
-        if !product.prices.iter().any(|p| p.min_quantity > 1) {
-            continue;
+        let order = units.get(l.product_id()).copied().unwrap_or(l.quantity);
+        l.price_with(order);
+    }
+}
+
+impl<'a> PricedLine<'a> {
+    fn product_id(&self) -> &'a str {
+        self.configurator.product().id.as_str()
+    }
+
+    /// Prices the line at its quantity breaks, with `order_units` of its
+    /// product in the whole order (its own included); a product without
+    /// breaks keeps the price of one unit.
+    pub fn price_with(&mut self, order_units: u32) {
+        if !self
+            .configurator
+            .product()
+            .prices
+            .iter()
+            .any(|p| p.min_quantity > 1)
+        {
+            return;
         }
-        let order = units.get(&product.id).copied().unwrap_or(l.quantity);
         let at = kiln_configure::Units {
-            line: l.quantity,
-            order,
+            line: self.quantity,
+            order: order_units,
         };
-        l.outcome.price = Some(l.configurator.price_at(&l.outcome.configuration, at));
+        self.outcome.price = Some(self.configurator.price_at(&self.outcome.configuration, at));
     }
 }
 

@@ -74,8 +74,8 @@ impl BusinessCustomerInput {
     }
 }
 
-/// A buyer as an order's customer.
-pub(crate) fn person(b: &Buyer) -> CustomerInput {
+/// A buyer as a person the order checks take (trimmed, no blank phone).
+fn person(b: &Buyer) -> CustomerInput {
     CustomerInput {
         name: b.name.trim().to_string(),
         email: b.email.trim().to_string(),
@@ -133,12 +133,8 @@ impl App {
                 .buyers
                 .iter()
                 .map(|b| {
-                    let p = person(b);
-                    Buyer {
-                        name: p.name,
-                        email: p.email,
-                        phone: p.phone,
-                    }
+                    let CustomerInput { name, email, phone } = person(b);
+                    Buyer { name, email, phone }
                 })
                 .collect(),
             billing_address: uppercase_country(input.billing_address),

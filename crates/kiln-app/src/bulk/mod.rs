@@ -25,7 +25,7 @@ use utoipa::ToSchema;
 
 use crate::error::{Error, FieldError, Result};
 use crate::flow::{self, PricedLine};
-use crate::orders::{CustomerInput, Placing, Proof, Who, check_address, check_person, escape};
+use crate::orders::{CustomerInput, Placing, Proof, Who, check_party, escape};
 use crate::runtime::BrandRuntime;
 use crate::{App, time};
 
@@ -54,9 +54,7 @@ pub struct Acceptance {
 impl Acceptance {
     /// The checks that need no store: who and where, each at its field.
     pub fn check(&self) -> Vec<FieldError> {
-        let mut errors = check_person("/customer", &self.customer);
-        errors.extend(check_address("/ship_to", &self.ship_to));
-        errors
+        check_party(&self.customer, &self.ship_to)
     }
 }
 

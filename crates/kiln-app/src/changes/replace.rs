@@ -153,12 +153,7 @@ impl App {
                 quantity,
                 recipient: old.recipient.clone(),
             };
-            let units = kiln_configure::Units {
-                line: quantity,
-                order: others + quantity,
-            };
-            new_line.outcome.price =
-                Some(configurator.price_at(&new_line.outcome.configuration, units));
+            new_line.price_with(others + quantity);
 
             // The old line leaves the plan, giving back its time and materials.
             let released = self.materials_of(&rt, &[old]).await;
