@@ -36,6 +36,7 @@ pub mod orders;
 pub mod passport;
 pub mod payment;
 pub mod planning;
+pub mod profiles;
 pub mod runtime;
 pub mod staff;
 pub mod storefront;
@@ -72,6 +73,8 @@ pub struct App {
     outbox: Arc<tokio::sync::Notify>,
     /// Recent failed sign-ins, by account and address.
     attempts: staff::Attempts,
+    /// Events resolved to profiles, one lock per brand.
+    profiles: Arc<profiles::ingest::Profiles>,
 }
 
 impl App {
@@ -81,6 +84,7 @@ impl App {
         let outbox = Arc::new(tokio::sync::Notify::new());
         Arc::new(App {
             orders: writer::OrderWriter::spawn(store.clone(), outbox.clone()),
+            profiles: Arc::new(profiles::ingest::Profiles::new(store.clone())),
             store,
             runtimes: runtime::Runtimes::default(),
             config,

@@ -444,7 +444,9 @@ impl App {
             let placed = written.await.unwrap_or(Err(WriteError::Stopped));
             if let Ok(Placed::Created { customer_id }) = placed {
                 metrics::counter!("kiln_orders_placed_total").increment(1);
-                return Ok(order.placed(customer_id));
+                let order = order.placed(customer_id);
+                self.observe_order(&rt.brand, &order);
+                return Ok(order);
             }
             // Not written: take the order back out of the plan.
             let mut plan = rt.plan.lock().await;

@@ -283,3 +283,19 @@ id!(
     BusinessCustomerId,
     "biz"
 );
+id!(
+    /// One person as the brand knows them across channels: their
+    /// identities, traits, events and orders.
+    ProfileId,
+    "prf"
+);
+id!(
+    /// A write key of the tracking API (a Segment "source").
+    WriteKeyId,
+    "wk"
+);
+id!(
+    /// One merge of two profiles, kept so that it can be undone.
+    MergeId,
+    "mrg"
+);

@@ -24,6 +24,7 @@ pub mod order;
 pub mod passport;
 pub mod planning;
 pub mod platform;
+pub mod profiles;
 pub mod staff;
 
 pub use bulk::*;
@@ -36,6 +37,7 @@ pub use order::*;
 pub use passport::*;
 pub use planning::*;
 pub use platform::*;
+pub use profiles::*;
 pub use staff::*;
 pub use status::*;
 

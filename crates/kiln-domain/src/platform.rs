@@ -30,6 +30,10 @@ words!(
         PlanningRead = "planning:read",
         /// Mark work centres down, re-sequence, import sales, buy for the forecast.
         PlanningWrite = "planning:write",
+        /// Read customer profiles, their identities and events.
+        ProfilesRead = "profiles:read",
+        /// Erase and unmerge profiles, change resolution rules, make write keys.
+        ProfilesWrite = "profiles:write",
         /// Subscribe, change and replay webhooks.
         WebhooksWrite = "webhooks:write",
         /// Everything of the brand: keys, webhooks, the audit log.
@@ -49,6 +53,7 @@ impl Scope {
                     | (Scope::FactoryWrite, Scope::FactoryRead)
                     | (Scope::FactoryWrite, Scope::OperationsWrite)
                     | (Scope::PlanningWrite, Scope::PlanningRead)
+                    | (Scope::ProfilesWrite, Scope::ProfilesRead)
             )
     }
 }
@@ -112,6 +117,11 @@ words!(
         StaffAdded = "staff.added",
         StaffRemoved = "staff.removed",
         StaffSignedOutEverywhere = "staff.signed_out_everywhere",
+        WriteKeyIssued = "write_key.issued",
+        WriteKeyRevoked = "write_key.revoked",
+        ProfileErased = "profile.erased",
+        ProfileUnmerged = "profile.unmerged",
+        ResolutionRulesChanged = "resolution_rules.changed",
     }
 );
 

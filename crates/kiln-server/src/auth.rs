@@ -46,6 +46,8 @@ scopes!(
     PlanningRead => PlanningRead,
     PlanningWrite => PlanningWrite,
     WebhooksWrite => WebhooksWrite,
+    ProfilesRead => ProfilesRead,
+    ProfilesWrite => ProfilesWrite,
     BrandAdmin => Admin,
 );
 

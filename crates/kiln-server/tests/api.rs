@@ -722,6 +722,26 @@ const ROUTES: &[(&str, &str)] = &[
         "post",
         "/api/v1/brands/{brand}/work-centers/{work_center}/downtimes",
     ),
+    ("post", "/api/v1/brands/{brand}/write-keys"),
+    ("get", "/api/v1/brands/{brand}/write-keys"),
+    ("delete", "/api/v1/brands/{brand}/write-keys/{key}"),
+    ("get", "/api/v1/brands/{brand}/profiles"),
+    ("get", "/api/v1/brands/{brand}/profiles/{profile}"),
+    ("delete", "/api/v1/brands/{brand}/profiles/{profile}"),
+    ("get", "/api/v1/brands/{brand}/profiles/{profile}/events"),
+    (
+        "post",
+        "/api/v1/brands/{brand}/profiles/{profile}/merges/{merge}/undo",
+    ),
+    ("get", "/api/v1/brands/{brand}/identity-rules"),
+    ("put", "/api/v1/brands/{brand}/identity-rules"),
+    ("post", "/v1/batch"),
+    ("post", "/v1/identify"),
+    ("post", "/v1/track"),
+    ("post", "/v1/page"),
+    ("post", "/v1/screen"),
+    ("post", "/v1/group"),
+    ("post", "/v1/alias"),
 ];
 
 async fn platform_routes(app: App) {

@@ -33,7 +33,7 @@ pub use traits::*;
 pub mod prelude {
     pub use crate::traits::{
         BulkStore, CatalogStore, FactoryStore, OrderStore, PassportStore, PlanningStore,
-        PlatformStore, StaffStore, Store, WebhookStore,
+        PlatformStore, ProfileStore, StaffStore, Store, WebhookStore,
     };
 }
 

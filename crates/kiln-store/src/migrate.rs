@@ -87,4 +87,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "business customers",
         include_str!("../migrations/0019_business_customers.sql"),
     ),
+    (
+        20,
+        "profiles",
+        include_str!("../migrations/0020_profiles.sql"),
+    ),
 ];

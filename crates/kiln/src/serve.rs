@@ -106,6 +106,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .context("issuing the demo's publishable key")?;
         println!("demo publishable key: {}", publishable.api_key);
+        let write_key = app
+            .create_write_key(
+                brand.slug.as_str(),
+                &kiln_app::Actor::Cli,
+                kiln_app::profiles::WriteKeyInput {
+                    name: "demo tracking".into(),
+                },
+            )
+            .await
+            .context("making the demo's write key")?;
+        println!("demo write key: {}", write_key.write_key);
         let staff = app
             .seed_demo_staff(brand.slug.as_str())
             .await

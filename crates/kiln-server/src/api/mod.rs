@@ -11,6 +11,8 @@ pub mod passports;
 pub mod planning;
 pub mod platform;
 pub mod products;
+pub mod profiles;
+pub mod tracking;
 pub mod webhooks;
 
 use std::sync::{Arc, OnceLock};
@@ -32,7 +34,7 @@ use crate::error::{ApiError, ApiResult};
 #[openapi(
     info(title = "Kiln", description = "Made-to-order manufacturing: configure, order, plan, make, ship."),
     modifiers(&BrandKey),
-    tags((name = "catalog"), (name = "orders"), (name = "factory"), (name = "planning"), (name = "demand"), (name = "shipping"), (name = "keys"), (name = "webhooks"), (name = "platform"), (name = "passports"))
+    tags((name = "catalog"), (name = "orders"), (name = "factory"), (name = "planning"), (name = "demand"), (name = "shipping"), (name = "keys"), (name = "webhooks"), (name = "platform"), (name = "passports"), (name = "profiles"), (name = "tracking"))
 )]
 struct ApiDoc;
 
@@ -52,7 +54,19 @@ impl Modify for BrandKey {
                          orders:online (a publishable key: online orders only), \
                          operations:write (start and complete operations only), \
                          factory:read, factory:write, planning:read, planning:write, \
-                         webhooks:write, admin (all of them)",
+                         webhooks:write, profiles:read, profiles:write, admin (all of them)",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "write_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "A write key of the tracking API as the HTTP Basic user name, with an \
+                         empty password (or `writeKey` in the body), as Segment's libraries send it",
                     ))
                     .build(),
             ),
@@ -84,10 +98,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(platform::routes())
         .merge(catalog::routes())
         .merge(webhooks::routes())
-        .merge(passports::routes());
+        .merge(passports::routes())
+        .merge(profiles::routes());
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(metrics))
+        .merge(tracking::routes())
         .nest("/api/v1", v1)
         .split_for_parts();
     let _ = OPENAPI.set(openapi);

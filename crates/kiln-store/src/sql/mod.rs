@@ -14,6 +14,7 @@ pub(crate) mod orders;
 pub(crate) mod passports;
 pub(crate) mod planning;
 pub(crate) mod platform;
+pub(crate) mod profiles;
 pub(crate) mod shipping;
 pub(crate) mod staff;
 pub(crate) mod webhooks;
@@ -562,6 +563,7 @@ macro_rules! impl_store {
         $crate::sql::passports::impl_passports!($store, $db);
         $crate::sql::staff::impl_staff!($store, $db);
         $crate::sql::bulk::impl_bulk!($store, $db);
+        $crate::sql::profiles::impl_profiles!($store, $db);
     };
 }
 

@@ -3,6 +3,7 @@
 
 mod bulk;
 mod configurator;
+mod events;
 mod forecast;
 mod hook;
 mod mrp;
@@ -37,6 +38,10 @@ pub enum BenchCommand {
     /// Bulk orders: a CSV of 10,000 and 50,000 shirts (2% bad rows) quoted,
     /// then accepted as one order; time and peak memory.
     Bulk(bulk::BulkArgs),
+    /// Events: Segment batches through `/v1/batch` into a server in this
+    /// process on SQLite; then a million identifiers resolved, one profile in
+    /// ten merged.
+    Events(events::EventsArgs),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -49,5 +54,6 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Webhooks(args) => webhooks::run(args),
         BenchCommand::Passport(args) => passport::run(args),
         BenchCommand::Bulk(args) => bulk::run(args),
+        BenchCommand::Events(args) => events::run(args),
     }
 }
