@@ -310,22 +310,33 @@ macro_rules! impl_profiles {
                 let b = brand.as_str();
                 let now = c.at.map_or(0, |t| t.as_millisecond());
                 let mut tx = self.write.begin().await?;
+                // New profiles and changed traits in one upsert: one
+                // statement per batch, not one per profile.
+                let mut rows: std::collections::BTreeMap<&str, (String, i64)> = c
+                    .new_profiles
+                    .iter()
+                    .map(|(id, at)| (id.as_str(), ("{}".to_string(), at.as_millisecond())))
+                    .collect();
+                for (id, traits) in &c.traits {
+                    let created = rows.get(id.as_str()).map_or(now, |r| r.1);
+                    rows.insert(id.as_str(), (to_json(traits), created));
+                }
                 insert_rows(
                     &mut tx,
                     "profiles (brand_id, id, traits, created_at, updated_at)",
-                    c.new_profiles
-                        .iter()
-                        .map(|(id, at)| {
+                    rows.iter()
+                        .map(|(id, (traits, created))| {
                             vec![
                                 Arg::S(b),
-                                Arg::S(id.as_str()),
-                                Arg::S("{}"),
-                                Arg::I(at.as_millisecond()),
-                                Arg::I(at.as_millisecond()),
+                                Arg::S(id),
+                                Arg::S(traits),
+                                Arg::I(*created),
+                                Arg::I(now.max(*created)),
                             ]
                         })
                         .collect(),
-                    "",
+                    " ON CONFLICT (brand_id, id) DO UPDATE SET traits = excluded.traits, \
+                     updated_at = excluded.updated_at",
                 )
                 .await?;
                 insert_rows(
@@ -348,15 +359,18 @@ macro_rules! impl_profiles {
                 )
                 .await?;
                 for m in &c.merges {
-                    sqlx::query(
-                        "UPDATE profiles SET merged_into = $2 \
-                         WHERE brand_id = $1 AND (id = $3 OR merged_into = $3)",
-                    )
-                    .bind(b)
-                    .bind(m.survivor.as_str())
-                    .bind(m.merged.as_str())
-                    .execute(&mut *tx)
-                    .await?;
+                    // Two statements, each on its own index (an OR would scan).
+                    for column in ["id", "merged_into"] {
+                        sqlx::query(&format!(
+                            "UPDATE profiles SET merged_into = $2 \
+                             WHERE brand_id = $1 AND {column} = $3"
+                        ))
+                        .bind(b)
+                        .bind(m.survivor.as_str())
+                        .bind(m.merged.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                     sqlx::query(
                         "UPDATE profile_identities SET profile_id = $2 \
                          WHERE brand_id = $1 AND profile_id = $3",
@@ -402,18 +416,6 @@ macro_rules! impl_profiles {
                     " ON CONFLICT (brand_id, message_id) DO NOTHING",
                 )
                 .await?;
-                for (id, traits) in &c.traits {
-                    sqlx::query(
-                        "UPDATE profiles SET traits = $3, updated_at = $4 \
-                         WHERE brand_id = $1 AND id = $2",
-                    )
-                    .bind(b)
-                    .bind(id.as_str())
-                    .bind(to_json(traits))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
                 tx.commit().await?;
                 Ok(())
             }
@@ -439,8 +441,9 @@ macro_rules! impl_profiles {
                 root: &ProfileId,
             ) -> Result<Vec<ProfileId>> {
                 let ids: Vec<String> = sqlx::query_scalar(
-                    "SELECT id FROM profiles WHERE brand_id = $1 AND (id = $2 OR merged_into = $2) \
-                     ORDER BY created_at, id",
+                    "SELECT id, created_at FROM profiles WHERE brand_id = $1 AND id = $2 \
+                     UNION ALL SELECT id, created_at FROM profiles \
+                     WHERE brand_id = $1 AND merged_into = $2 ORDER BY 2, 1",
                 )
                 .bind(brand.as_str())
                 .bind(root.as_str())
