@@ -19,6 +19,7 @@ api_tests!(
     a_wrong_merge_is_undone,
     an_erased_person_is_gone_and_stays_gone,
     resolution_rules_are_checked_and_kept,
+    a_shopper_online_is_the_customer_the_clerk_and_the_console_see,
 );
 
 async fn write_key(app: &App) -> String {
@@ -495,4 +496,130 @@ async fn resolution_rules_are_checked_and_kept(app: App) {
     .await
     .expect(StatusCode::OK);
     assert_eq!(r.body["unresolved"], 1);
+}
+
+/// Polls `query` until its one profile has an event named `name`.
+async fn wait_for_event(app: &App, query: &str, name: &str) -> Value {
+    for _ in 0..50 {
+        let found = find(app, query).await;
+        if let [p] = found.as_slice()
+            && event_names(p).iter().any(|n| n == name)
+        {
+            return p.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "no profile for {query} with {name}: {:?}",
+        find(app, query).await
+    );
+}
+
+async fn a_shopper_online_is_the_customer_the_clerk_and_the_console_see(app: App) {
+    let http = no_redirects();
+    let shop = format!("{}/shop/{}", app.base, app.slug);
+    // An anonymous visitor looks at the mug and puts one in the cart.
+    let viewed = http.get(format!("{shop}/p/mug")).send().await.unwrap();
+    let visitor = cookies_of(&viewed)
+        .into_iter()
+        .find(|c| c.starts_with("kiln_visitor="))
+        .expect("a visitor cookie");
+    let added = http
+        .post(format!("{shop}/cart"))
+        .header(reqwest::header::COOKIE, visitor.clone())
+        .form(&[("_product", "mug"), ("size", "L"), ("shape", "tall")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let cookie = [visitor.clone(), cookies_of(&added).join("; ")].join("; ");
+    // Checks out: who they are joins what they did.
+    let placed = http
+        .post(format!("{shop}/checkout"))
+        .header(reqwest::header::COOKIE, cookie)
+        .form(&[
+            ("name", "Olive Online"),
+            ("email", "olive@example.com"),
+            ("line1", "1 High Street"),
+            ("city", "London"),
+            ("postal_code", "N1 9GU"),
+            ("country", "GB"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        placed.status(),
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        placed.text().await
+    );
+    let p = wait_for_event(&app, "email=olive@example.com", "Order Completed").await;
+    let p = if event_names(&p).iter().any(|n| n == "Product Added") {
+        p
+    } else {
+        wait_for_event(&app, "email=olive@example.com", "Product Added").await
+    };
+    let names = event_names(&p);
+    for n in [
+        "Product Viewed",
+        "Product Configured",
+        "Product Added",
+        "Order Completed",
+    ] {
+        assert!(names.iter().any(|x| x == n), "{n} in {names:?}");
+    }
+    let anon = visitor.trim_start_matches("kiln_visitor=");
+    assert_eq!(
+        one(&app, &format!("anonymous_id={anon}")).await["id"],
+        p["id"]
+    );
+    // The clerk who looks her up in a store sees what she did online.
+    let clerk = store_mode_cookie(&app, &http, "london").await;
+    let home = http
+        .get(format!("{}/store?customer=olive@example.com", app.base))
+        .header(reqwest::header::COOKIE, clerk)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("Online lately"), "{home}");
+    assert!(home.contains("put a mug in the cart"), "{home}");
+    // The console finds her and shows her whole; an admin can erase her.
+    let console = console_cookie(&app, &http).await;
+    let get = |path: String| {
+        let req = http
+            .get(format!("{}{path}", app.base))
+            .header(reqwest::header::COOKIE, console.clone());
+        async move { req.send().await.unwrap() }
+    };
+    let list = get("/console/profiles?q=olive@example.com".into())
+        .await
+        .text()
+        .await
+        .unwrap();
+    let pid = p["id"].as_str().unwrap();
+    assert!(list.contains(&format!("/console/profiles/{pid}")), "{list}");
+    let page = get(format!("/console/profiles/{pid}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    for s in ["Olive Online", "Product Added", "Order Completed", "Erase"] {
+        assert!(page.contains(s), "{s}: {page}");
+    }
+    let erased = http
+        .post(format!("{}/console/profiles/{pid}/erase", app.base))
+        .header(reqwest::header::COOKIE, console.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), StatusCode::SEE_OTHER);
+    assert!(find(&app, "email=olive@example.com").await.is_empty());
+    assert_eq!(
+        get(format!("/console/profiles/{pid}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
 }

@@ -10,6 +10,7 @@
 //!   brand's resolution rules.
 
 pub mod ingest;
+pub mod own;
 pub mod resolve;
 pub mod tracking;
 

@@ -16,6 +16,7 @@ use super::{UiResult, cookie, long_date, money, page, see_other, set_cookie};
 use crate::AppState;
 use crate::error::ApiError;
 use kiln_app::BrandRuntime;
+use kiln_app::profiles::own::OwnEvent;
 use kiln_app::storefront::{CartLine, recheck};
 
 pub(super) const CART_COOKIE: &str = "kiln_cart";
@@ -71,6 +72,8 @@ pub(super) async fn add_to_cart(
         .unwrap_or_else(|| format!("cart_{}", uuid::Uuid::now_v7().simple()));
     let mut lines = cart_lines(&state, &rt, &headers).await;
     let shown_promise = kiln_app::catalog::quote(&rt, c.product(), &outcome, quantity).await;
+    let sku = outcome.sku.clone().unwrap_or_default();
+    let (viewed, configured) = (product.clone(), product.clone());
     lines.push(CartLine {
         product,
         selections: outcome.configuration.clone(),
@@ -86,6 +89,21 @@ pub(super) async fn add_to_cart(
         &format!("/shop/{}", rt.brand.slug),
         30 * 86_400,
     );
+    let selections = serde_json::to_value(&outcome.configuration).unwrap_or_default();
+    let (id, _) = super::visitor::visitor(&headers);
+    state.app.record_event(
+        &rt.brand,
+        OwnEvent::track(&id, "Product Configured")
+            .with("product_id", configured)
+            .with("sku", sku.as_str())
+            .with("selections", selections),
+    );
+    super::visitor::record(&state, &rt.brand, &headers, &mut response, |v| {
+        OwnEvent::track(v, "Product Added")
+            .with("product_id", viewed)
+            .with("sku", sku)
+            .with("quantity", quantity)
+    });
     Ok(response)
 }
 

@@ -206,6 +206,17 @@ pub(super) async fn checkout(
     {
         Ok(order) => {
             state.app.clear_cart(slug, &cart_id).await?;
+            // The visitor says who they are: their browsing joins the
+            // profile their order's email makes or finds.
+            let (visitor, _) = super::visitor::visitor(&headers);
+            state.app.record_event(
+                &rt.brand,
+                kiln_app::profiles::own::OwnEvent::identify(
+                    &visitor,
+                    &order.customer.email,
+                    &order.customer.name,
+                ),
+            );
             let to = format!(
                 "/shop/{}/orders/{}?token={}",
                 rt.brand.slug, order.id, order.access_token

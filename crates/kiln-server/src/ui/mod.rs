@@ -19,10 +19,12 @@ mod passport;
 mod platform;
 mod pos;
 mod pos_claims;
+mod profiles;
 mod shop;
 mod staff;
 mod staff_admin;
 mod verify;
+mod visitor;
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -56,6 +58,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(analytics::routes())
         .merge(pos::routes())
         .merge(pos_claims::routes())
+        .merge(profiles::routes())
         .merge(platform::routes())
         .merge(staff::routes())
         .merge(staff_admin::routes())

@@ -128,6 +128,45 @@ pub struct CustomerView {
     orders: Vec<(String, String, String, String, String)>,
     /// Whether some of them were placed without proof under this email.
     unverified: bool,
+    /// What they did online lately, newest first: (when, what).
+    recent: Vec<(String, String)>,
+}
+
+/// Online events a clerk is shown for a customer who walks in.
+const SHOWN_ONLINE: &[&str] = &[
+    "Product Viewed",
+    "Product Configured",
+    "Product Added",
+    "Design Saved",
+];
+
+/// What the customer with `email` did online lately, from their profile.
+async fn recent_online(state: &AppState, slug: &str, email: &str) -> Vec<(String, String)> {
+    let search = kiln_app::profiles::ProfileSearch {
+        email: Some(email.to_string()),
+        ..Default::default()
+    };
+    let Ok(found) = state.app.find_profiles(slug, &search).await else {
+        return Vec::new();
+    };
+    found
+        .iter()
+        .flat_map(|p| p.events.iter())
+        .filter(|e| e.name.as_deref().is_some_and(|n| SHOWN_ONLINE.contains(&n)))
+        .take(5)
+        .map(|e| {
+            let product = e.body["properties"]["product_id"]
+                .as_str()
+                .unwrap_or("a product");
+            let what = match e.name.as_deref() {
+                Some("Product Viewed") => format!("looked at the {product}"),
+                Some("Product Configured") => format!("configured a {product}"),
+                Some("Product Added") => format!("put a {product} in the cart"),
+                _ => format!("saved a {product} design"),
+            };
+            (e.timestamp.strftime("%-d %b %H:%M UTC").to_string(), what)
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -231,7 +270,9 @@ async fn home(
                 // Known only from another store's orders: not this clerk's to see.
                 continue;
             }
+            let recent = recent_online(&state, slug, &c.email).await;
             view.customers.push(CustomerView {
+                recent,
                 start,
                 name: c.name,
                 email: c.email,

@@ -16,6 +16,7 @@ use super::cart::cart_lines;
 use super::{UiResult, cookie, page, see_other, set_cookie};
 use super::{cart, checkout, order_page};
 use crate::AppState;
+use kiln_app::profiles::own::OwnEvent;
 use kiln_app::storefront::recheck;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -78,12 +79,16 @@ async fn catalog(
 ) -> UiResult<Response> {
     let rt = state.app.brand(&brand).await?;
     let cart_count = cart_lines(&state, &rt, &headers).await.len();
-    Ok(page(&CatalogPage {
+    let mut response = page(&CatalogPage {
         brand: rt.brand.slug.to_string(),
         brand_name: rt.brand.name.clone(),
         cart_count,
         products: super::cards(&rt),
-    }))
+    });
+    super::visitor::record(&state, &rt.brand, &headers, &mut response, |v| {
+        OwnEvent::page(v, "Catalog").with("path", format!("/shop/{}", rt.brand.slug))
+    });
+    Ok(response)
 }
 
 async fn product_page(
@@ -96,12 +101,19 @@ async fn product_page(
     let c = rt.product(&product)?;
     let p = panel_view(&rt, c, selections_of(&fields), quantity_of(&fields)).await;
     let cart_count = cart_lines(&state, &rt, &headers).await.len();
-    Ok(page(&ProductPage {
+    let name = c.product().name.clone();
+    let mut response = page(&ProductPage {
         brand: rt.brand.slug.to_string(),
         cart_count,
         share: None,
         p,
-    }))
+    });
+    super::visitor::record(&state, &rt.brand, &headers, &mut response, |v| {
+        OwnEvent::track(v, "Product Viewed")
+            .with("product_id", product.as_str())
+            .with("name", name)
+    });
+    Ok(response)
 }
 
 async fn panel(
@@ -118,6 +130,7 @@ async fn panel(
 async fn save_design(
     State(state): State<Arc<AppState>>,
     Path(brand): Path<String>,
+    headers: HeaderMap,
     Form(fields): Form<Fields>,
 ) -> UiResult<Response> {
     let rt = state.app.brand(&brand).await?;
@@ -138,6 +151,11 @@ async fn save_design(
     // Only the one who saved it is told so, once; the link shows the design.
     let path = format!("/shop/{}/d/{}", rt.brand.slug, design.code);
     set_cookie(&mut response, SAVED_COOKIE, "1", &path, 300);
+    super::visitor::record(&state, &rt.brand, &headers, &mut response, |v| {
+        OwnEvent::track(v, "Design Saved")
+            .with("product_id", product.as_str())
+            .with("design", design.code.as_str())
+    });
     Ok(response)
 }
 
