@@ -20,6 +20,7 @@ api_tests!(
     an_erased_person_is_gone_and_stays_gone,
     resolution_rules_are_checked_and_kept,
     a_shopper_online_is_the_customer_the_clerk_and_the_console_see,
+    concurrent_batches_about_the_same_people_make_one_profile_each,
 );
 
 async fn write_key(app: &App) -> String {
@@ -622,4 +623,70 @@ async fn a_shopper_online_is_the_customer_the_clerk_and_the_console_see(app: App
         get(format!("/console/profiles/{pid}")).await.status(),
         StatusCode::NOT_FOUND
     );
+}
+
+async fn concurrent_batches_about_the_same_people_make_one_profile_each(app: App) {
+    let key = write_key(&app).await;
+    // Eight clients at once, each telling about the same 40 people from
+    // its own device: requests are written together, never twice.
+    let sends = (0..8).map(|client| {
+        let calls: Vec<Value> = (0..40)
+            .map(|p| {
+                json!({"type": "identify", "anonymousId": format!("dev-{client}-{p}"),
+                       "userId": format!("same-{p}"), "traits": {"email": format!("same{p}@example.com")}})
+            })
+            .collect();
+        let body = json!({"batch": calls});
+        let (app, key) = (&app, key.clone());
+        async move { send(app, &key, "batch", &body).await }
+    });
+    for r in futures_join(sends).await {
+        let r = r.expect(StatusCode::OK);
+        assert_eq!(r.body["kept"], 40);
+    }
+    for p in [0, 17, 39] {
+        let one = one(&app, &format!("email=same{p}@example.com")).await;
+        let anons = one["identities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["kind"] == "anonymous_id")
+            .count();
+        assert_eq!(anons, 8, "{one}");
+    }
+}
+
+/// Runs the futures at once and gives their outputs in order.
+async fn futures_join<F: std::future::Future>(fs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let fs: Vec<_> = fs.map(Box::pin).collect();
+    let mut out = Vec::new();
+    // Polled together: each is started before any is awaited to the end.
+    let mut pending: Vec<_> = fs.into_iter().map(Some).collect();
+    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for (i, f) in pending.iter_mut().enumerate() {
+            if let Some(fut) = f {
+                match fut.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        results[i] = Some(v);
+                        *f = None;
+                    }
+                    std::task::Poll::Pending => done = false,
+                }
+            }
+        }
+        if done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    out.extend(
+        results
+            .into_iter()
+            .map(|r| r.expect("every future finished")),
+    );
+    out
 }

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::resolve::Resolver;
 use super::tracking::Call;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::time;
 
 /// What one request's calls came to.
@@ -36,24 +36,39 @@ pub fn suppression_hash(identity: &Identity) -> String {
     hex::encode(h.finalize())
 }
 
+/// A request's calls waiting to be written, and where its answer goes.
+type Waiting = (Vec<Call>, tokio::sync::oneshot::Sender<Result<Ingested>>);
+
+/// One brand's lock over resolution, and the requests waiting for it.
+#[derive(Default)]
+pub(crate) struct Queue {
+    lock: Arc<tokio::sync::Mutex<()>>,
+    pending: Mutex<Vec<Waiting>>,
+}
+
 /// The profile side of the platform: one lock per brand.
 pub(crate) struct Profiles {
     store: Arc<dyn Store>,
-    locks: Mutex<HashMap<BrandId, Arc<tokio::sync::Mutex<()>>>>,
+    queues: Mutex<HashMap<BrandId, Arc<Queue>>>,
 }
 
 impl Profiles {
     pub(crate) fn new(store: Arc<dyn Store>) -> Profiles {
         Profiles {
             store,
-            locks: Mutex::new(HashMap::new()),
+            queues: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The brand's profile lock: ingest and erasure take it.
-    pub(crate) fn lock(&self, brand: &BrandId) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-        locks.entry(brand.clone()).or_default().clone()
+    fn queue(&self, brand: &BrandId) -> Arc<Queue> {
+        let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        queues.entry(brand.clone()).or_default().clone()
+    }
+
+    /// Holds the brand's profile lock (erasure and unmerge take it, as
+    /// ingest does) until the guard drops.
+    pub(crate) async fn hold(&self, brand: &BrandId) -> tokio::sync::OwnedMutexGuard<()> {
+        self.queue(brand).lock.clone().lock_owned().await
     }
 
     pub(crate) async fn rules(&self, brand: &BrandId) -> Result<ResolutionRules> {
@@ -64,27 +79,74 @@ impl Profiles {
             .unwrap_or_default())
     }
 
-    /// Resolves and keeps `calls`.
+    /// Resolves and keeps `calls`. Requests that arrive while the brand's
+    /// batches are being written wait for the lock together, and the first
+    /// to get it resolves and writes them all in one transaction (group
+    /// commit): under load a transaction carries many requests' calls.
     pub(crate) async fn ingest(&self, brand: &BrandId, calls: Vec<Call>) -> Result<Ingested> {
-        let mut out = Ingested::default();
         if calls.is_empty() {
-            return Ok(out);
+            return Ok(Ingested::default());
         }
-        let rules = self.rules(brand).await?;
-        // Each call's identities, once; duplicates within the batch go.
-        let mut seen = std::collections::HashSet::new();
-        let mut todo: Vec<(Call, Vec<Identity>)> = Vec::with_capacity(calls.len());
-        for call in calls {
-            if !seen.insert(call.message_id.clone()) {
-                out.duplicates += 1;
-                continue;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let queue = self.queue(brand);
+        queue
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((calls, tx));
+        {
+            let _held = queue.lock.lock().await;
+            let group =
+                std::mem::take(&mut *queue.pending.lock().unwrap_or_else(|p| p.into_inner()));
+            if !group.is_empty() {
+                let (calls, answers): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+                match self.write_group(brand, calls).await {
+                    Ok(counts) => {
+                        for (answer, count) in answers.into_iter().zip(counts) {
+                            let _ = answer.send(Ok(count));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e.chain(), "events of {} requests not kept", answers.len());
+                        for answer in answers {
+                            let _ = answer.send(Err(Error::Unavailable {
+                                what: "the event store",
+                                source: Some(e.to_string().into()),
+                            }));
+                        }
+                    }
+                }
             }
-            let ids = Resolver::identities(&rules, &call.identifiers);
-            todo.push((call, ids));
         }
-        let lock = self.lock(brand);
-        let _held = lock.lock().await;
-        let ids: Vec<String> = todo.iter().map(|(c, _)| c.message_id.clone()).collect();
+        rx.await.unwrap_or(Err(Error::Unavailable {
+            what: "the event store",
+            source: None,
+        }))
+    }
+
+    /// One transaction for the calls of several requests; what each request's
+    /// calls came to, in order.
+    async fn write_group(
+        &self,
+        brand: &BrandId,
+        requests: Vec<Vec<Call>>,
+    ) -> Result<Vec<Ingested>> {
+        let mut out = vec![Ingested::default(); requests.len()];
+        let rules = self.rules(brand).await?;
+        // Each call's identities, once; a message id seen twice keeps its first.
+        let mut seen = std::collections::HashSet::new();
+        let mut todo: Vec<(usize, Call, Vec<Identity>)> = Vec::new();
+        for (r, calls) in requests.into_iter().enumerate() {
+            for call in calls {
+                if !seen.insert(call.message_id.clone()) {
+                    out[r].duplicates += 1;
+                    continue;
+                }
+                let ids = Resolver::identities(&rules, &call.identifiers);
+                todo.push((r, call, ids));
+            }
+        }
+        let ids: Vec<String> = todo.iter().map(|(_, c, _)| c.message_id.clone()).collect();
         let known: std::collections::HashSet<String> = self
             .store
             .seen_messages(brand, &ids)
@@ -93,7 +155,7 @@ impl Profiles {
             .collect();
         let mut hashes: Vec<String> = todo
             .iter()
-            .flat_map(|(_, ids)| ids.iter().map(suppression_hash))
+            .flat_map(|(_, _, ids)| ids.iter().map(suppression_hash))
             .collect();
         hashes.sort();
         hashes.dedup();
@@ -103,15 +165,15 @@ impl Profiles {
             .await?
             .into_iter()
             .collect();
-        todo.retain(|(call, ids)| {
+        todo.retain(|(r, call, ids)| {
             if known.contains(&call.message_id) {
-                out.duplicates += 1;
+                out[*r].duplicates += 1;
                 false
             } else if ids
                 .iter()
                 .any(|i| suppressed.contains(&suppression_hash(i)))
             {
-                out.suppressed += 1;
+                out[*r].suppressed += 1;
                 false
             } else {
                 true
@@ -119,19 +181,33 @@ impl Profiles {
         });
         let mut all: Vec<Identity> = todo
             .iter()
-            .flat_map(|(_, ids)| ids.iter().cloned())
+            .flat_map(|(_, _, ids)| ids.iter().cloned())
             .collect();
         all.sort();
         all.dedup();
         let owners = self.store.identity_owners(brand, &all).await?;
-        let mut roots: Vec<_> = owners.iter().map(|(_, p)| p.clone()).collect();
+        // A call whose identities all belong to one profile already and that
+        // sets no traits changes nothing on it: most tracks. Only the
+        // profiles other calls may join, merge or change are read whole.
+        let owner: HashMap<&Identity, &kiln_domain::ProfileId> =
+            owners.iter().map(|(i, p)| (i, p)).collect();
+        let mut roots = Vec::new();
+        for (_, call, ids) in &todo {
+            let mine: Vec<_> = ids.iter().filter_map(|i| owner.get(i).copied()).collect();
+            let settled = mine.len() == ids.len()
+                && mine.windows(2).all(|w| w[0] == w[1])
+                && call.traits.is_none();
+            if !settled {
+                roots.extend(mine.into_iter().cloned());
+            }
+        }
         roots.sort();
         roots.dedup();
         let states = self.store.profile_states(brand, &roots).await?;
         let mut resolver = Resolver::new(&rules, owners, states, time::now());
-        for (call, ids) in todo {
+        for (r, call, ids) in todo {
             let Some(profile) = resolver.resolve(ids, &call.message_id) else {
-                out.unresolved += 1;
+                out[r].unresolved += 1;
                 continue;
             };
             if let Some(traits) = &call.traits {
@@ -146,11 +222,12 @@ impl Profiles {
                 received_at: call.received_at,
                 body: call.body,
             });
-            out.kept += 1;
+            out[r].kept += 1;
         }
         let changes = resolver.finish();
         self.store.apply_profile_changes(brand, &changes).await?;
-        metrics::counter!("kiln_tracked_events_total").increment(out.kept as u64);
+        let kept: usize = out.iter().map(|o| o.kept).sum();
+        metrics::counter!("kiln_tracked_events_total").increment(kept as u64);
         Ok(out)
     }
 }

@@ -410,8 +410,7 @@ impl App {
         merge: &MergeId,
     ) -> Result<ProfileView> {
         let brand = self.brand_record(slug).await?;
-        let lock = self.profiles.lock(&brand.id);
-        let _held = lock.lock().await;
+        let _held = self.profiles.hold(&brand.id).await;
         let root = self
             .store
             .profile_root(&brand.id, id)
@@ -474,8 +473,7 @@ impl App {
         id: &ProfileId,
     ) -> Result<ErasureReport> {
         let brand = self.brand_record(slug).await?;
-        let lock = self.profiles.lock(&brand.id);
-        let _held = lock.lock().await;
+        let _held = self.profiles.hold(&brand.id).await;
         let root = self
             .store
             .profile_root(&brand.id, id)
