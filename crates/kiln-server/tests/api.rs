@@ -32,6 +32,7 @@ api_tests!(
     work_centre_down_moves_promises,
     live_schedule_is_rebuilt_after_a_restart,
     purchases_are_received_and_made_orders_consume_stock,
+    a_purchase_received_twice_at_once_is_received_once,
     demand_forecasts_and_hot_values_from_history,
     finished_operations_free_their_capacity,
 );
@@ -1260,6 +1261,38 @@ async fn work_everything(app: &App, order: &Value) {
             }
         }
     }
+}
+
+async fn a_purchase_received_twice_at_once_is_received_once(app: App) {
+    app.place_ok(&order_body(
+        "ada@example.com",
+        "sneaker",
+        json!({ "size": "40" }),
+        600,
+    ))
+    .await;
+    let suggestions = app
+        .get("/purchase-suggestions")
+        .await
+        .expect(StatusCode::OK);
+    let first = &suggestions.body["purchase_suggestions"][0];
+    let (id, material) = (
+        first["id"].as_str().expect("a suggestion"),
+        first["material"].as_str().unwrap().to_string(),
+    );
+    let before = stock(&app).await[&material].0;
+    let path = format!("/purchase-suggestions/{id}/receive");
+    let empty = json!({});
+    let (a, b) = tokio::join!(app.post(&path, &empty), app.post(&path, &empty));
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    let qty: f64 = first["qty"].as_str().unwrap().parse().unwrap();
+    let after = stock(&app).await[&material].0;
+    assert!(
+        (after - before - qty).abs() < 1e-9,
+        "received once: {before} then {after}"
+    );
 }
 
 async fn purchases_are_received_and_made_orders_consume_stock(app: App) {

@@ -372,15 +372,22 @@ macro_rules! impl_factory {
                     ));
                 }
                 let s = suggestion_from(&row)?;
-                sqlx::query(
+                // Guarded: of two receipts at once (PostgreSQL reads without
+                // a lock), the second updates nothing and is refused.
+                let updated = sqlx::query(
                     "UPDATE purchase_suggestions SET received_at = $1 \
-                     WHERE brand_id = $2 AND id = $3",
+                     WHERE brand_id = $2 AND id = $3 AND received_at IS NULL",
                 )
                 .bind(at.as_millisecond())
                 .bind(brand.as_str())
                 .bind(suggestion.as_str())
                 .execute(&mut *tx)
                 .await?;
+                if updated.rows_affected() == 0 {
+                    return Err(StoreError::Conflict(
+                        "this purchase was already received".into(),
+                    ));
+                }
                 sqlx::query(
                     "INSERT INTO stock_moves (brand_id, id, material, qty, kind, reference, at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
