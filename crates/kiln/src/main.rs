@@ -6,6 +6,7 @@ mod bench;
 mod catalog;
 mod compiled_cache;
 mod forecast;
+mod import;
 mod model;
 mod passport;
 mod schedule;
@@ -45,6 +46,9 @@ enum Command {
     Schedule(schedule::ScheduleCommand),
     /// Forecast every series of a CSV file, each with the model chosen by cross-validation.
     Forecast(forecast::ForecastArgs),
+    /// Load data into a running platform: a retailer's sales.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Product passports: check one offline.
     #[command(subcommand)]
     Passport(passport::PassportCommand),
@@ -58,6 +62,7 @@ fn main() -> std::process::ExitCode {
         Command::Catalog(cmd) => catalog::run(cmd),
         Command::Admin(cmd) => admin::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Import(cmd) => import::run(cmd),
         Command::Schedule(cmd) => schedule::run(cmd),
         Command::Forecast(args) => forecast::run(args),
         Command::Passport(cmd) => passport::run(cmd),
