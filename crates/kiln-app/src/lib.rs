@@ -84,7 +84,10 @@ impl App {
         let outbox = Arc::new(tokio::sync::Notify::new());
         Arc::new(App {
             orders: writer::OrderWriter::spawn(store.clone(), outbox.clone()),
-            profiles: Arc::new(profiles::ingest::Profiles::new(store.clone())),
+            profiles: Arc::new(profiles::ingest::Profiles::new(
+                store.clone(),
+                outbox.clone(),
+            )),
             store,
             runtimes: runtime::Runtimes::default(),
             config,

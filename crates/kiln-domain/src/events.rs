@@ -26,6 +26,10 @@ words!(
         CatalogPublished = "catalog.published",
         ClaimOpened = "claim.opened",
         ClaimDecided = "claim.decided",
+        /// A profile now meets a segment's rules.
+        ProfileEnteredSegment = "profile.entered_segment",
+        /// A profile no longer meets a segment's rules (or was erased).
+        ProfileLeftSegment = "profile.left_segment",
     }
 );
 

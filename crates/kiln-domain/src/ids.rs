@@ -299,3 +299,8 @@ id!(
     MergeId,
     "mrg"
 );
+id!(
+    /// A segment of a brand's profiles, defined by rules.
+    SegmentId,
+    "seg"
+);

@@ -266,3 +266,52 @@ mod tests {
         assert!(!rules.blocked("ada@example.com"));
     }
 }
+
+/// A group of profiles defined by rules, kept up to date as events arrive;
+/// entering or leaving it fires `profile.entered_segment` or
+/// `profile.left_segment`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Segment {
+    pub id: crate::SegmentId,
+    pub name: String,
+    /// All of them hold for a member.
+    pub rules: Vec<SegmentRule>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: Timestamp,
+}
+
+/// One rule of a segment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum SegmentRule {
+    /// Did `event` (within the last `within_days`, if given), for
+    /// `product_id` and at `store_id` when given: `Product Configured` of a
+    /// sneaker in the last 7 days; `Order Completed` at the Berlin store.
+    Did {
+        event: String,
+        #[serde(default)]
+        within_days: Option<u32>,
+        #[serde(default)]
+        product_id: Option<String>,
+        #[serde(default)]
+        store_id: Option<String>,
+    },
+    /// Did not do `event` (within the last `within_days`, if given).
+    DidNot {
+        event: String,
+        #[serde(default)]
+        within_days: Option<u32>,
+        #[serde(default)]
+        product_id: Option<String>,
+        #[serde(default)]
+        store_id: Option<String>,
+    },
+    /// The trait `name` is `equals`.
+    Trait {
+        name: String,
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        equals: serde_json::Value,
+    },
+}

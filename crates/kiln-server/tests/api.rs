@@ -736,6 +736,8 @@ const ROUTES: &[(&str, &str)] = &[
     ),
     ("get", "/api/v1/brands/{brand}/identity-rules"),
     ("put", "/api/v1/brands/{brand}/identity-rules"),
+    ("post", "/api/v1/brands/{brand}/segments"),
+    ("get", "/api/v1/brands/{brand}/segments"),
     ("post", "/v1/batch"),
     ("post", "/v1/identify"),
     ("post", "/v1/track"),

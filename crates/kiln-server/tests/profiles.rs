@@ -21,6 +21,7 @@ api_tests!(
     resolution_rules_are_checked_and_kept,
     a_shopper_online_is_the_customer_the_clerk_and_the_console_see,
     concurrent_batches_about_the_same_people_make_one_profile_each,
+    segments_are_kept_up_to_date_and_fire_events,
 );
 
 async fn write_key(app: &App) -> String {
@@ -689,4 +690,67 @@ async fn futures_join<F: std::future::Future>(fs: impl Iterator<Item = F>) -> Ve
             .map(|r| r.expect("every future finished")),
     );
     out
+}
+
+async fn segments_are_kept_up_to_date_and_fire_events(app: App) {
+    let key = write_key(&app).await;
+    let configured = |user: &str| json!({"userId": user, "event": "Product Configured", "properties": {"product_id": "sneaker"}});
+    send(&app, &key, "track", &configured("s1"))
+        .await
+        .expect(StatusCode::OK);
+    let made = app
+        .post(
+            "/segments",
+            &json!({"name": "Sneaker browsers", "rules": [
+                {"kind": "did", "event": "Product Configured", "within_days": 7, "product_id": "sneaker"},
+                {"kind": "did_not", "event": "Order Completed", "within_days": 7}]}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(made.body["members"], 1, "filled when made: {}", made.text);
+    send(&app, &key, "track", &configured("s2"))
+        .await
+        .expect(StatusCode::OK);
+    let listed = app.get("/segments").await.expect(StatusCode::OK);
+    assert_eq!(listed.body["segments"][0]["members"], 2, "{}", listed.text);
+    assert_eq!(
+        one(&app, "user_id=s2").await["segments"],
+        json!(["Sneaker browsers"])
+    );
+    // s1 orders: out of the segment.
+    send(
+        &app,
+        &key,
+        "track",
+        &json!({"userId": "s1", "event": "Order Completed"}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    assert_eq!(app.get("/segments").await.body["segments"][0]["members"], 1);
+    assert_eq!(one(&app, "user_id=s1").await["segments"], json!([]));
+    // Each move is an event of the platform, for its webhooks.
+    let events = app
+        .get("/events?limit=50")
+        .await
+        .expect(StatusCode::OK)
+        .text;
+    assert_eq!(
+        events.matches("profile.entered_segment").count(),
+        2,
+        "{events}"
+    );
+    assert_eq!(
+        events.matches("profile.left_segment").count(),
+        1,
+        "{events}"
+    );
+    // A segment without a `did` rule, or with a bad window, is refused.
+    let paths = app
+        .post(
+            "/segments",
+            &json!({"name": "x", "rules": [{"kind": "did_not", "event": "E", "within_days": 0}]}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, ["/rules", "/rules/0/within_days"]);
 }

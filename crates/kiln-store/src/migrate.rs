@@ -92,4 +92,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "profiles",
         include_str!("../migrations/0020_profiles.sql"),
     ),
+    (
+        21,
+        "segments",
+        include_str!("../migrations/0021_segments.sql"),
+    ),
 ];

@@ -616,4 +616,33 @@ pub trait ProfileStore: Send + Sync {
         erasure: &Erasure,
         audit: &AuditEntry,
     ) -> Result<Erased>;
+
+    async fn add_segment(&self, brand: &BrandId, segment: &Segment) -> Result<()>;
+    async fn segments(&self, brand: &BrandId) -> Result<Vec<Segment>>;
+    /// How many profiles each segment holds.
+    async fn segment_counts(&self, brand: &BrandId) -> Result<Vec<(SegmentId, i64)>>;
+    /// `(segment, profile)` for these profiles' memberships.
+    async fn memberships(
+        &self,
+        brand: &BrandId,
+        profiles: &[ProfileId],
+    ) -> Result<Vec<(SegmentId, ProfileId)>>;
+    async fn segment_members(&self, brand: &BrandId, segment: &SegmentId)
+    -> Result<Vec<ProfileId>>;
+    /// Memberships entered and left, with their events, in one transaction.
+    async fn change_memberships(
+        &self,
+        brand: &BrandId,
+        entered: &[(SegmentId, ProfileId)],
+        left: &[(SegmentId, ProfileId)],
+        events: &[PlatformEvent],
+        at: Timestamp,
+    ) -> Result<()>;
+    /// The profiles (as first resolved, not their roots) with an event of
+    /// one of these names.
+    async fn profiles_with_events(
+        &self,
+        brand: &BrandId,
+        names: &[String],
+    ) -> Result<Vec<ProfileId>>;
 }

@@ -134,6 +134,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     app.start_webhooks();
+    app.start_segment_sweeper();
     println!(
         "kiln listening on http://{addr} ({} database)",
         store.backend()

@@ -48,16 +48,23 @@ pub(crate) struct Queue {
 
 /// The profile side of the platform: one lock per brand.
 pub(crate) struct Profiles {
-    store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
     queues: Mutex<HashMap<BrandId, Arc<Queue>>>,
+    /// Wakes the webhook worker when segment events were written.
+    outbox: Arc<tokio::sync::Notify>,
 }
 
 impl Profiles {
-    pub(crate) fn new(store: Arc<dyn Store>) -> Profiles {
+    pub(crate) fn new(store: Arc<dyn Store>, outbox: Arc<tokio::sync::Notify>) -> Profiles {
         Profiles {
+            outbox,
             store,
             queues: Mutex::new(HashMap::new()),
         }
+    }
+
+    pub(crate) fn notify_outbox(&self) {
+        self.outbox.notify_one();
     }
 
     fn queue(&self, brand: &BrandId) -> Arc<Queue> {
@@ -226,6 +233,18 @@ impl Profiles {
         }
         let changes = resolver.finish();
         self.store.apply_profile_changes(brand, &changes).await?;
+        // Segments see the profiles these calls touched (when the brand has any).
+        let mut touched: Vec<_> = changes
+            .events
+            .iter()
+            .map(|e| e.profile_id.clone())
+            .collect();
+        touched.sort();
+        touched.dedup();
+        if let Err(e) = self.refresh_segments(brand, &touched, None).await {
+            // The events are kept; the next event or sweep catches up.
+            tracing::warn!(error = %e.chain(), "segments not refreshed after a batch");
+        }
         let kept: usize = out.iter().map(|o| o.kept).sum();
         metrics::counter!("kiln_tracked_events_total").increment(kept as u64);
         Ok(out)

@@ -12,6 +12,7 @@
 pub mod ingest;
 pub mod own;
 pub mod resolve;
+pub mod segments;
 pub mod tracking;
 
 use std::collections::BTreeMap;
@@ -68,6 +69,8 @@ pub struct ProfileView {
     pub stores: Vec<String>,
     /// Its latest events, newest first; `GET .../events` pages through all.
     pub events: Vec<TrackedEvent>,
+    /// The segments it is in, by name.
+    pub segments: Vec<String>,
 }
 
 /// The answer to a tracking call.
@@ -332,7 +335,22 @@ impl App {
         }
         let mut stores: Vec<(String, usize)> = stores.into_iter().collect();
         stores.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let names: std::collections::HashMap<kiln_domain::SegmentId, String> = self
+            .store
+            .segments(&brand.id)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.name))
+            .collect();
+        let segments = self
+            .store
+            .memberships(&brand.id, std::slice::from_ref(root))
+            .await?
+            .into_iter()
+            .filter_map(|(s, _)| names.get(&s).cloned())
+            .collect();
         Ok(ProfileView {
+            segments,
             profile: Profile {
                 id: root.clone(),
                 identities: state.identities,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use kiln_app::profiles::segments::{SegmentInput, SegmentView};
 use kiln_app::profiles::{
     ErasureReport, NewWriteKey, ProfileSearch, ProfileView, WriteKeyInput, tracking,
 };
@@ -30,6 +31,46 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(profile_events))
         .routes(routes!(unmerge))
         .routes(routes!(get_rules, put_rules))
+        .routes(routes!(create_segment, list_segments))
+}
+
+/// Make a segment: profiles meeting every rule (`did` an event, within
+/// days, of a product, at a store; `did_not`; a `trait` equal to a value),
+/// filled now and kept up to date as events arrive and as time passes.
+/// Entering or leaving it fires `profile.entered_segment` or
+/// `profile.left_segment` through the brand's webhooks.
+#[utoipa::path(post, path = "/brands/{brand}/segments", tag = "profiles",
+    params(("brand" = String, Path, description = "brand slug")),
+    request_body = SegmentInput,
+    security(("brand_key" = ["profiles:write"])),
+    responses((status = 201, body = SegmentView), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+async fn create_segment(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<ProfilesWrite>,
+    Body(input): Body<SegmentInput>,
+) -> ApiResult<(StatusCode, Json<SegmentView>)> {
+    let segment = state.app.create_segment(auth.slug(), input).await?;
+    Ok((StatusCode::CREATED, Json(segment)))
+}
+
+#[derive(Serialize, ToSchema)]
+struct SegmentList {
+    segments: Vec<SegmentView>,
+}
+
+/// The brand's segments with how many profiles each holds now.
+#[utoipa::path(get, path = "/brands/{brand}/segments", tag = "profiles",
+    params(("brand" = String, Path, description = "brand slug")),
+    security(("brand_key" = ["profiles:read"])),
+    responses((status = 200, body = SegmentList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn list_segments(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<ProfilesRead>,
+) -> ApiResult<Json<SegmentList>> {
+    Ok(Json(SegmentList {
+        segments: state.app.segments(auth.slug()).await?,
+    }))
 }
 
 /// Make a write key for Segment's tracking API (`/v1/...`), shown once.
