@@ -753,4 +753,21 @@ async fn segments_are_kept_up_to_date_and_fire_events(app: App) {
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(paths, ["/rules", "/rules/0/within_days"]);
+    // The console lists it with its members.
+    let http = no_redirects();
+    let console = console_cookie(&app, &http).await;
+    let page = http
+        .get(format!("{}/console/segments", app.base))
+        .header(reqwest::header::COOKIE, console)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Sneaker browsers"), "{page}");
+    assert!(
+        page.contains("did Product Configured of sneaker in the last 7 days"),
+        "{page}"
+    );
 }

@@ -564,6 +564,7 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/console/bulk/quo_x/accept", "AP"),
     ("GET", "/console/business-customers", "AMPY"),
     ("GET", "/console/profiles", "AMPY"),
+    ("GET", "/console/segments", "AMPY"),
     ("GET", "/console/profiles/prf_x", "AMPY"),
     ("POST", "/console/profiles/prf_x/erase", "A"),
     ("POST", "/console/profiles/prf_x/merges/mrg_x/undo", "A"),

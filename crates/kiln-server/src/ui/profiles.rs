@@ -24,6 +24,7 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/console/profiles", get(search))
         .route("/console/profiles/{profile}", get(show))
+        .route("/console/segments", get(segments))
         .route("/console/profiles/{profile}/erase", post(erase))
         .route(
             "/console/profiles/{profile}/merges/{merge}/undo",
@@ -162,6 +163,7 @@ struct ProfilePage {
     since: String,
     value: String,
     stores: String,
+    segments: String,
     /// (kind, value)
     identities: Vec<(String, String)>,
     /// (trait, value)
@@ -178,7 +180,8 @@ struct ProfilePage {
 
 /// An event's properties in a line: `product_id: mug, total: 30.00`.
 fn detail(body: &serde_json::Value) -> String {
-    let Some(props) = body.get("properties").and_then(|p| p.as_object()) else {
+    let props = body.get("properties").or_else(|| body.get("traits"));
+    let Some(props) = props.and_then(|p| p.as_object()) else {
         return String::new();
     };
     props
@@ -209,6 +212,7 @@ async fn show(
         since: when(p.profile.created_at),
         value: lifetime(&p),
         stores: p.stores.join(", "),
+        segments: p.segments.join(", "),
         identities: p
             .profile
             .identities
@@ -327,4 +331,69 @@ async fn unmerge(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(Template)]
+#[template(path = "console_segments.html")]
+struct SegmentsPage {
+    /// (name, rules in words, members)
+    rows: Vec<(String, String, i64)>,
+}
+
+/// One rule in words: `did Product Configured (sneaker) in the last 7 days`.
+fn rule_words(r: &kiln_domain::SegmentRule) -> String {
+    use kiln_domain::SegmentRule::*;
+    let event = |verb: &str,
+                 e: &str,
+                 days: &Option<u32>,
+                 product: &Option<String>,
+                 store: &Option<String>| {
+        let mut w = format!("{verb} {e}");
+        if let Some(p) = product {
+            w.push_str(&format!(" of {p}"));
+        }
+        if let Some(s) = store {
+            w.push_str(&format!(" at {s}"));
+        }
+        if let Some(d) = days {
+            w.push_str(&format!(" in the last {d} days"));
+        }
+        w
+    };
+    match r {
+        Did {
+            event: e,
+            within_days,
+            product_id,
+            store_id,
+        } => event("did", e, within_days, product_id, store_id),
+        DidNot {
+            event: e,
+            within_days,
+            product_id,
+            store_id,
+        } => event("did not", e, within_days, product_id, store_id),
+        Trait { name, equals } => format!("{name} is {equals}"),
+    }
+}
+
+async fn segments(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiResult<Response> {
+    let rt = require(&state, &headers).await?;
+    let rows = state
+        .app
+        .segments(rt.brand.slug.as_str())
+        .await?
+        .into_iter()
+        .map(|s| {
+            let rules = s
+                .segment
+                .rules
+                .iter()
+                .map(rule_words)
+                .collect::<Vec<_>>()
+                .join("; and ");
+            (s.segment.name, rules, s.members)
+        })
+        .collect();
+    Ok(page(&SegmentsPage { rows }))
 }
