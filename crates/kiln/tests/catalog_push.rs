@@ -4,49 +4,16 @@
 //! printed as `file:line:column: message`, exactly as `kiln model check`
 //! prints it, and a non-zero exit.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-fn kiln() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_kiln"))
-}
+use common::{kiln, serve_demo};
 
 #[tokio::test]
 async fn push_publishes_and_prints_errors_at_their_lines() {
     let data = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
-    let mut server = kiln()
-        .args([
-            "serve",
-            "--demo",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(data.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let mut admin = String::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        if let Some(key) = line.strip_prefix("platform admin key: ") {
-            admin = key.trim().to_string();
-        }
-        if line.starts_with("kiln listening") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
+    let server = serve_demo(data.path());
+    let url = server.url.clone();
+    let admin = server.printed("platform admin key: ").unwrap_or_default();
     assert!(
         admin.starts_with("kiln_admin_"),
         "the server prints a platform admin key"
@@ -115,6 +82,5 @@ async fn push_publishes_and_prints_errors_at_their_lines() {
         expected,
         "as `kiln model check` prints them"
     );
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 }

@@ -3,13 +3,11 @@
 //! under an id of its own; a bad line is reported with its number and
 //! skipped; importing again adds nothing.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-fn kiln() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_kiln"))
-}
+use std::io::Write;
+
+use common::{kiln, serve_demo};
 
 const EXPORT: &str =
     "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
@@ -23,38 +21,9 @@ C536379,D,Discount,-1,2010-12-01 09:41:00,27.5,17850.0,United Kingdom
 #[tokio::test]
 async fn an_export_becomes_events_of_customers_and_stores_once() {
     let data = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
-    let mut server = kiln()
-        .args([
-            "serve",
-            "--demo",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(data.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let mut key = String::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        if let Some(k) = line.strip_prefix("demo brand key: ") {
-            key = k.trim().to_string();
-        }
-        if line.starts_with("kiln listening") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
+    let server = serve_demo(data.path());
+    let url = server.url.clone();
+    let key = server.printed("demo brand key: ").unwrap_or_default();
     assert!(key.starts_with("kiln_"), "the demo prints its key");
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(EXPORT.as_bytes()).unwrap();
@@ -108,6 +77,5 @@ async fn an_export_becomes_events_of_customers_and_stores_once() {
         .await
         .unwrap();
     assert_eq!(guest["profiles"].as_array().unwrap().len(), 1);
-    server.kill().ok();
-    server.wait().ok();
+    drop(server);
 }

@@ -173,6 +173,21 @@ impl App {
         });
     }
 
+    /// The root a profile id belongs to now, and every profile merged into it.
+    async fn root_and_members(
+        &self,
+        brand: &Brand,
+        id: &ProfileId,
+    ) -> Result<(ProfileId, Vec<ProfileId>)> {
+        let root = self
+            .store
+            .profile_root(&brand.id, id)
+            .await?
+            .ok_or_else(not_found)?;
+        let members = self.store.profile_members(&brand.id, &root).await?;
+        Ok((root, members))
+    }
+
     async fn brand_record(&self, slug: &str) -> Result<Brand> {
         self.store
             .brand_by_slug(slug)
@@ -400,12 +415,7 @@ impl App {
             ));
         }
         let brand = self.brand_record(slug).await?;
-        let root = self
-            .store
-            .profile_root(&brand.id, id)
-            .await?
-            .ok_or_else(not_found)?;
-        let members = self.store.profile_members(&brand.id, &root).await?;
+        let (_, members) = self.root_and_members(&brand, id).await?;
         Ok(self
             .store
             .profile_events(
@@ -429,12 +439,7 @@ impl App {
     ) -> Result<ProfileView> {
         let brand = self.brand_record(slug).await?;
         let _held = self.profiles.hold(&brand.id).await;
-        let root = self
-            .store
-            .profile_root(&brand.id, id)
-            .await?
-            .ok_or_else(not_found)?;
-        let members = self.store.profile_members(&brand.id, &root).await?;
+        let (root, members) = self.root_and_members(&brand, id).await?;
         let merges = self.store.profile_merges(&brand.id, &members).await?;
         let Some(head) = merges
             .iter()
@@ -492,12 +497,7 @@ impl App {
     ) -> Result<ErasureReport> {
         let brand = self.brand_record(slug).await?;
         let _held = self.profiles.hold(&brand.id).await;
-        let root = self
-            .store
-            .profile_root(&brand.id, id)
-            .await?
-            .ok_or_else(not_found)?;
-        let members = self.store.profile_members(&brand.id, &root).await?;
+        let (root, members) = self.root_and_members(&brand, id).await?;
         let state = self
             .store
             .profile_states(&brand.id, std::slice::from_ref(&root))
