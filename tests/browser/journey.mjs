@@ -3,7 +3,9 @@
 // its reason, saves and reopens the design, checks out (first with errors),
 // and follows the order; a planner on a desktop signs in to the factory
 // console, works the order's operations, ships it and marks it delivered; the
-// shopper's order page then says Delivered. A second shopper without
+// shopper's order page then says Delivered; the shopper's browsing, checkout
+// and store order are one profile, whose joining a segment fires a webhook. A
+// second shopper without
 // JavaScript does the basic flow with plain form posts.
 //
 // Elements are found by role and label (getByRole / getByLabel), never by CSS
@@ -18,6 +20,7 @@
 // check held, 1 otherwise; the last line of stdout is one JSON object.
 
 import { mkdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -918,6 +921,71 @@ const ok6 = ok5 && (await step("6. store mode: clerk signs in at a store, finds 
   check(rows.some((r) => /\bonline\b/.test(r)) && rows.some((r) => /\bstore\b/.test(r)), `the customer's orders do not show both channels: ${rows}`);
   await shot(counter, "10-store-mode");
 }));
+
+await step("6b. one person: the shopper's online browsing, checkout and store order are one profile the clerk and the console see; joining a segment fires its signed webhook", async () => {
+  // A partner's receiver for the brand's webhooks, on this machine.
+  const received = [];
+  const receiver = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      try { received.push(JSON.parse(body)); } catch { /* not JSON: ignored */ }
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
+  const api = (path, body) =>
+    fetch(`${BASE}/api/v1/brands/${BRAND}${path}`, {
+      method: body ? "POST" : "GET",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  try {
+    const hook = await api("/webhooks", { url: `http://127.0.0.1:${receiver.address().port}/hooks`, events: ["profile.entered_segment"], description: "journey" });
+    must(hook.status === 201, `the webhook was not made: ${hook.status} ${await hook.text()}`);
+    // The profile: found by the email typed at checkout, holding what was done before it.
+    const found = await (await api("/profiles?email=ada%40example.org")).json();
+    must(found.profiles?.length === 1, `ada@example.org is not one profile: ${JSON.stringify(found).slice(0, 200)}`);
+    const profile = found.profiles[0];
+    const names = profile.events.map((e) => e.name);
+    for (const n of ["Product Viewed", "Product Added", "Order Completed"]) check(names.includes(n), `the profile has no ${n}: ${names}`);
+    const channels = new Set(profile.orders.map((o) => o.channel));
+    check(channels.has("online") && channels.has("store"), `the profile's orders are not from both channels: ${[...channels]}`);
+    const seg = await api("/segments", { name: "Mug shoppers", rules: [{ kind: "did", event: "Product Added", product_id: "mug" }] });
+    must(seg.status === 201, `the segment was not made: ${seg.status} ${await seg.text()}`);
+    const deadline = Date.now() + 10_000;
+    let entered = null;
+    while (!entered && Date.now() < deadline) {
+      entered = received.find((b) => b.type === "profile.entered_segment" && b.data?.segment === "Mug shoppers" && b.data?.profile_id === profile.id);
+      if (!entered) await new Promise((r) => setTimeout(r, 200));
+    }
+    check(entered, `no profile.entered_segment webhook for the shopper within 10 s (received ${received.length})`);
+    // The console shows the person whole.
+    const desk = await (await newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await desk.goto(BASE + "/console");
+    await signInAs(desk, "admin");
+    await desk.goto(BASE + "/console/profiles");
+    await desk.getByLabel(/^Email, phone/).fill("ada@example.org");
+    await desk.getByRole("button", { name: "Find" }).click();
+    await desk.getByRole("link", { name: /ada@example\.org/ }).first().click();
+    const page = await desk.getByRole("main").innerText();
+    for (const t of ["Product Added", "Order Completed", "In segments: Mug shoppers", "online", "store"]) check(page.includes(t), `the console's profile page does not show ${t}`);
+    await allLabelled(desk, "console profile");
+    await shot(desk, "11-console-profile");
+    // The clerk who looks her up sees what she did online.
+    const counter = await (await newContext({ viewport: { width: 1024, height: 800 } })).newPage();
+    await counter.goto(BASE + "/store");
+    await signInAs(counter, "store_clerk");
+    await counter.getByLabel("Customer email or phone").fill("ada@example.org");
+    await counter.getByRole("button", { name: "Find customer" }).click();
+    const online = counter.getByRole("list", { name: "Online lately" });
+    check(await online.count(), "store mode does not show the customer's online activity");
+    if (await online.count()) check(/mug/.test(await online.innerText()), "the online activity does not name the mug");
+    await shot(counter, "12-store-mode-online-lately");
+  } finally {
+    receiver.close();
+  }
+});
 
 await step("previews: each sneaker style and size, and each shirt size, draws differently", async () => {
   const ctx = await newContext({ viewport: PHONE });
