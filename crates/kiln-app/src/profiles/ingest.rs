@@ -67,6 +67,54 @@ impl Profiles {
         self.outbox.notify_one();
     }
 
+    /// Re-checks, for each of the brand's segments, only the profiles a
+    /// batch touched in a way that can change it: an event its rules name,
+    /// traits set when it has a trait rule, or a merge.
+    async fn refresh_touched(
+        &self,
+        brand: &BrandId,
+        changes: &kiln_store::ProfileChanges,
+    ) -> Result<()> {
+        let segments = self.store.segments(brand).await?;
+        if segments.is_empty() {
+            return Ok(());
+        }
+        let merged: Vec<kiln_domain::ProfileId> =
+            changes.merges.iter().map(|m| m.survivor.clone()).collect();
+        let with_traits: std::collections::HashSet<&kiln_domain::ProfileId> =
+            changes.traits.iter().map(|(p, _)| p).collect();
+        for segment in &segments {
+            let names: std::collections::HashSet<&str> = segment
+                .rules
+                .iter()
+                .filter_map(|r| match r {
+                    kiln_domain::SegmentRule::Did { event, .. }
+                    | kiln_domain::SegmentRule::DidNot { event, .. } => Some(event.as_str()),
+                    kiln_domain::SegmentRule::Trait { .. } => None,
+                })
+                .collect();
+            let traits = segment
+                .rules
+                .iter()
+                .any(|r| matches!(r, kiln_domain::SegmentRule::Trait { .. }));
+            let mut profiles: Vec<kiln_domain::ProfileId> = changes
+                .events
+                .iter()
+                .filter(|e| e.name.as_deref().is_some_and(|n| names.contains(n)))
+                .map(|e| e.profile_id.clone())
+                .chain(merged.iter().cloned())
+                .collect();
+            if traits {
+                profiles.extend(with_traits.iter().map(|p| (*p).clone()));
+            }
+            profiles.sort();
+            profiles.dedup();
+            self.refresh_segments(brand, &profiles, Some(std::slice::from_ref(segment)))
+                .await?;
+        }
+        Ok(())
+    }
+
     fn queue(&self, brand: &BrandId) -> Arc<Queue> {
         let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
         queues.entry(brand.clone()).or_default().clone()
@@ -234,15 +282,7 @@ impl Profiles {
         let changes = resolver.finish();
         self.store.apply_profile_changes(brand, &changes).await?;
         // Segments see the profiles these calls touched (when the brand has any).
-        let mut touched: Vec<_> = changes
-            .events
-            .iter()
-            .map(|e| e.profile_id.clone())
-            .collect();
-        touched.sort();
-        touched.dedup();
-        if let Err(e) = self.refresh_segments(brand, &touched, None).await {
-            // The events are kept; the next event or sweep catches up.
+        if let Err(e) = self.refresh_touched(brand, &changes).await {
             tracing::warn!(error = %e.chain(), "segments not refreshed after a batch");
         }
         let kept: usize = out.iter().map(|o| o.kept).sum();
