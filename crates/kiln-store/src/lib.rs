@@ -33,7 +33,7 @@ pub use traits::*;
 pub mod prelude {
     pub use crate::traits::{
         BulkStore, CatalogStore, FactoryStore, OrderStore, PassportStore, PlanningStore,
-        PlatformStore, ProfileStore, StaffStore, Store, WebhookStore,
+        PlatformStore, ProfileStore, SegmentStore, StaffStore, Store, WebhookStore,
     };
 }
 

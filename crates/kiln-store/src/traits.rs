@@ -18,6 +18,7 @@ pub trait Store:
     + StaffStore
     + BulkStore
     + ProfileStore
+    + SegmentStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
@@ -616,7 +617,11 @@ pub trait ProfileStore: Send + Sync {
         erasure: &Erasure,
         audit: &AuditEntry,
     ) -> Result<Erased>;
+}
 
+/// Segments of a brand's profiles and who is in each now.
+#[async_trait]
+pub trait SegmentStore: Send + Sync {
     async fn add_segment(&self, brand: &BrandId, segment: &Segment) -> Result<()>;
     async fn segments(&self, brand: &BrandId) -> Result<Vec<Segment>>;
     /// How many profiles each segment holds.

@@ -3,7 +3,7 @@
 //! order, which both SQLite and PostgreSQL bind by number.
 //!
 //! Each trait has its own file and macro; this one holds what they share:
-//! reading typed values out of rows, multi-row inserts, loading an order,
+//! reading typed values out of rows, multi-row inserts, chunked `IN` lists, loading an order,
 //! timeline entries, and the outbox (events and their fan-out to webhooks).
 
 pub(crate) mod bulk;
@@ -15,6 +15,7 @@ pub(crate) mod passports;
 pub(crate) mod planning;
 pub(crate) mod platform;
 pub(crate) mod profiles;
+pub(crate) mod segments;
 pub(crate) mod shipping;
 pub(crate) mod staff;
 pub(crate) mod webhooks;
@@ -232,6 +233,64 @@ macro_rules! impl_store {
                 qb.build().execute(&mut **tx).await?;
             }
             Ok(())
+        }
+
+        /// Values per `IN (...)` list.
+        const IN_CHUNK: usize = 500;
+
+        /// `SELECT {select} WHERE brand_id = $1 AND {column} IN (values)`,
+        /// chunked; one column of text per row.
+        async fn texts_in(
+            pool: &sqlx::Pool<$db>,
+            select: &str,
+            brand: &BrandId,
+            column: &str,
+            values: &[&str],
+        ) -> Result<Vec<DbRow>> {
+            let mut out = Vec::new();
+            for chunk in values.chunks(IN_CHUNK) {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(select);
+                qb.push(" WHERE brand_id = ");
+                qb.push_bind(brand.as_str().to_string());
+                qb.push(format!(" AND {column} IN ("));
+                let mut list = qb.separated(", ");
+                for v in chunk {
+                    list.push_bind(v.to_string());
+                }
+                qb.push(")");
+                out.extend(qb.build().fetch_all(pool).await?);
+            }
+            Ok(out)
+        }
+
+        /// `{head} [set] WHERE brand_id = $1 AND {column} IN (values)` in a
+        /// transaction, chunked; the rows it touched. `set` is bound right
+        /// after `head` (`UPDATE t SET c = `).
+        async fn exec_in(
+            tx: &mut Tx<'_>,
+            head: &str,
+            set: Option<&str>,
+            brand: &BrandId,
+            column: &str,
+            values: &[&str],
+        ) -> Result<u64> {
+            let mut n = 0;
+            for chunk in values.chunks(IN_CHUNK) {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(head);
+                if let Some(set) = set {
+                    qb.push_bind(set.to_string());
+                }
+                qb.push(" WHERE brand_id = ");
+                qb.push_bind(brand.as_str().to_string());
+                qb.push(format!(" AND {column} IN ("));
+                let mut list = qb.separated(", ");
+                for v in chunk {
+                    list.push_bind(v.to_string());
+                }
+                qb.push(")");
+                n += qb.build().execute(&mut **tx).await?.rows_affected();
+            }
+            Ok(n)
         }
 
         const ORDER_COLUMNS: &str = "o.id, o.customer_id, c.email, \
@@ -564,6 +623,7 @@ macro_rules! impl_store {
         $crate::sql::staff::impl_staff!($store, $db);
         $crate::sql::bulk::impl_bulk!($store, $db);
         $crate::sql::profiles::impl_profiles!($store, $db);
+        $crate::sql::segments::impl_segments!($store, $db);
     };
 }
 

@@ -1,14 +1,10 @@
 //! Write keys, tracked events, identities, profiles, merges and erasure.
-//!
-//! Lookups by many values at once (`IN` lists) are chunked so no statement
-//! binds more parameters than either backend takes.
+//! Lookups by many values at once go through `texts_in` and `exec_in`
+//! (`sql/mod.rs`).
 
 macro_rules! impl_profiles {
     ($store:ty, $db:ty) => {
         use $crate::{Erased, Erasure, ProfileChanges, ProfileState, Unmerge};
-
-        /// Values per `IN (...)` list.
-        const IN_CHUNK: usize = 500;
 
         fn write_key_from(r: &DbRow) -> Result<WriteKey> {
             Ok(WriteKey {
@@ -22,61 +18,6 @@ macro_rules! impl_profiles {
 
         fn traits_of(text: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
             json(text)
-        }
-
-        /// `SELECT {select} WHERE brand_id = $1 AND {column} IN (values)`,
-        /// chunked; one column of text per row.
-        async fn texts_in(
-            pool: &sqlx::Pool<$db>,
-            select: &str,
-            brand: &BrandId,
-            column: &str,
-            values: &[&str],
-        ) -> Result<Vec<DbRow>> {
-            let mut out = Vec::new();
-            for chunk in values.chunks(IN_CHUNK) {
-                let mut qb = sqlx::QueryBuilder::<$db>::new(select);
-                qb.push(" WHERE brand_id = ");
-                qb.push_bind(brand.as_str().to_string());
-                qb.push(format!(" AND {column} IN ("));
-                let mut list = qb.separated(", ");
-                for v in chunk {
-                    list.push_bind(v.to_string());
-                }
-                qb.push(")");
-                out.extend(qb.build().fetch_all(pool).await?);
-            }
-            Ok(out)
-        }
-
-        /// `{head} [set] WHERE brand_id = $1 AND {column} IN (values)` in a
-        /// transaction, chunked; the rows it touched. `set` is bound right
-        /// after `head` (`UPDATE t SET c = `).
-        async fn exec_in(
-            tx: &mut Tx<'_>,
-            head: &str,
-            set: Option<&str>,
-            brand: &BrandId,
-            column: &str,
-            values: &[&str],
-        ) -> Result<u64> {
-            let mut n = 0;
-            for chunk in values.chunks(IN_CHUNK) {
-                let mut qb = sqlx::QueryBuilder::<$db>::new(head);
-                if let Some(set) = set {
-                    qb.push_bind(set.to_string());
-                }
-                qb.push(" WHERE brand_id = ");
-                qb.push_bind(brand.as_str().to_string());
-                qb.push(format!(" AND {column} IN ("));
-                let mut list = qb.separated(", ");
-                for v in chunk {
-                    list.push_bind(v.to_string());
-                }
-                qb.push(")");
-                n += qb.build().execute(&mut **tx).await?.rows_affected();
-            }
-            Ok(n)
         }
 
         fn erased_address(a: &Address) -> Address {
@@ -712,150 +653,6 @@ macro_rules! impl_profiles {
                 audit(&mut tx, audit_entry).await?;
                 tx.commit().await?;
                 Ok(erased)
-            }
-
-            async fn add_segment(&self, brand: &BrandId, segment: &Segment) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO segments (brand_id, id, name, rules, created_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(brand.as_str())
-                .bind(segment.id.as_str())
-                .bind(&segment.name)
-                .bind($crate::sql::to_json(&segment.rules))
-                .bind(segment.created_at.as_millisecond())
-                .execute(&self.write)
-                .await?;
-                Ok(())
-            }
-
-            async fn segments(&self, brand: &BrandId) -> Result<Vec<Segment>> {
-                sqlx::query("SELECT * FROM segments WHERE brand_id = $1 ORDER BY created_at, id")
-                    .bind(brand.as_str())
-                    .fetch_all(&self.read)
-                    .await?
-                    .iter()
-                    .map(|r| {
-                        Ok(Segment {
-                            id: SegmentId::from(text(r, "id")?),
-                            name: text(r, "name")?,
-                            rules: json(&text(r, "rules")?)?,
-                            created_at: ts(int(r, "created_at")?)?,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn segment_counts(&self, brand: &BrandId) -> Result<Vec<(SegmentId, i64)>> {
-                sqlx::query(
-                    "SELECT segment_id, COUNT(*) AS n FROM segment_members \
-                     WHERE brand_id = $1 GROUP BY segment_id",
-                )
-                .bind(brand.as_str())
-                .fetch_all(&self.read)
-                .await?
-                .iter()
-                .map(|r| Ok((SegmentId::from(text(r, "segment_id")?), int(r, "n")?)))
-                .collect()
-            }
-
-            async fn memberships(
-                &self,
-                brand: &BrandId,
-                profiles: &[ProfileId],
-            ) -> Result<Vec<(SegmentId, ProfileId)>> {
-                let keys: Vec<&str> = profiles.iter().map(ProfileId::as_str).collect();
-                texts_in(
-                    &self.read,
-                    "SELECT segment_id, profile_id FROM segment_members",
-                    brand,
-                    "profile_id",
-                    &keys,
-                )
-                .await?
-                .iter()
-                .map(|r| {
-                    Ok((
-                        SegmentId::from(text(r, "segment_id")?),
-                        ProfileId::from(text(r, "profile_id")?),
-                    ))
-                })
-                .collect()
-            }
-
-            async fn segment_members(
-                &self,
-                brand: &BrandId,
-                segment: &SegmentId,
-            ) -> Result<Vec<ProfileId>> {
-                let ids: Vec<String> = sqlx::query_scalar(
-                    "SELECT profile_id FROM segment_members WHERE brand_id = $1 AND segment_id = $2",
-                )
-                .bind(brand.as_str())
-                .bind(segment.as_str())
-                .fetch_all(&self.read)
-                .await?;
-                Ok(ids.into_iter().map(ProfileId::from).collect())
-            }
-
-            async fn change_memberships(
-                &self,
-                brand: &BrandId,
-                entered: &[(SegmentId, ProfileId)],
-                left: &[(SegmentId, ProfileId)],
-                events: &[PlatformEvent],
-                at: Timestamp,
-            ) -> Result<()> {
-                let b = brand.as_str();
-                let mut tx = self.write.begin().await?;
-                insert_rows(
-                    &mut tx,
-                    "segment_members (brand_id, segment_id, profile_id, since)",
-                    entered
-                        .iter()
-                        .map(|(s, p)| {
-                            vec![Arg::S(b), Arg::S(s.as_str()), Arg::S(p.as_str()), Arg::I(at.as_millisecond())]
-                        })
-                        .collect(),
-                    " ON CONFLICT (brand_id, segment_id, profile_id) DO NOTHING",
-                )
-                .await?;
-                for (s, p) in left {
-                    sqlx::query(
-                        "DELETE FROM segment_members \
-                         WHERE brand_id = $1 AND segment_id = $2 AND profile_id = $3",
-                    )
-                    .bind(b)
-                    .bind(s.as_str())
-                    .bind(p.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                outbox(&mut tx, events).await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn profiles_with_events(
-                &self,
-                brand: &BrandId,
-                names: &[String],
-            ) -> Result<Vec<ProfileId>> {
-                let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                let mut ids: Vec<String> = texts_in(
-                    &self.read,
-                    "SELECT DISTINCT profile_id FROM tracked_events",
-                    brand,
-                    "name",
-                    &names,
-                )
-                .await?
-                .iter()
-                .map(|r| text(r, "profile_id"))
-                .collect::<Result<_>>()?;
-                ids.sort();
-                ids.dedup();
-                Ok(ids.into_iter().map(ProfileId::from).collect())
             }
         }
     };
