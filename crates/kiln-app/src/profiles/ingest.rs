@@ -63,6 +63,22 @@ impl Profiles {
         }
     }
 
+    /// Keeps Kiln's own `call` off the request's path: nothing waits for
+    /// it, and a failure is logged (with `what` it was about), never shown.
+    pub(crate) fn ingest_later(
+        self: &Arc<Profiles>,
+        brand: &kiln_domain::Brand,
+        call: Call,
+        what: String,
+    ) {
+        let (profiles, brand) = (self.clone(), brand.clone());
+        tokio::spawn(async move {
+            if let Err(e) = profiles.ingest(&brand.id, vec![call]).await {
+                tracing::warn!(error = %e.chain(), "{}: {what} was not kept", brand.slug);
+            }
+        });
+    }
+
     pub(crate) fn notify_outbox(&self) {
         self.outbox.notify_one();
     }
@@ -224,9 +240,10 @@ impl Profiles {
             if known.contains(&call.message_id) {
                 out[*r].duplicates += 1;
                 false
-            } else if ids
-                .iter()
-                .any(|i| suppressed.contains(&suppression_hash(i)))
+            } else if !suppressed.is_empty()
+                && ids
+                    .iter()
+                    .any(|i| suppressed.contains(&suppression_hash(i)))
             {
                 out[*r].suppressed += 1;
                 false

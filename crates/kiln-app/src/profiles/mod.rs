@@ -163,14 +163,9 @@ impl App {
     /// Kiln's own `Order Completed` event, off the order's path: the order
     /// is acknowledged already, and a profile is never a reason to fail it.
     pub(crate) fn observe_order(&self, brand: &Brand, order: &kiln_domain::Order) {
-        let profiles = self.profiles.clone();
-        let (brand, id) = (brand.clone(), order.id.clone());
         let call = ingest::order_call(order, time::now());
-        tokio::spawn(async move {
-            if let Err(e) = profiles.ingest(&brand.id, vec![call]).await {
-                tracing::warn!(error = %e.chain(), order = %id, "{}: the order's customer did not join a profile", brand.slug);
-            }
-        });
+        self.profiles
+            .ingest_later(brand, call, format!("the Order Completed of {}", order.id));
     }
 
     /// The root a profile id belongs to now, and every profile merged into it.

@@ -104,14 +104,8 @@ impl OwnEvent {
 impl App {
     /// Records Kiln's own event for the brand, off the request's path.
     pub fn record_event(&self, brand: &Brand, event: OwnEvent) {
-        let profiles = self.profiles.clone();
-        let brand = brand.clone();
-        let call = event.call();
-        tokio::spawn(async move {
-            if let Err(e) = profiles.ingest(&brand.id, vec![call]).await {
-                tracing::warn!(error = %e.chain(), "{}: an event of the storefront was not kept", brand.slug);
-            }
-        });
+        self.profiles
+            .ingest_later(brand, event.call(), "an event of the storefront".into());
     }
 }
 

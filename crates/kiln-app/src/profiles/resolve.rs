@@ -75,7 +75,7 @@ impl<'a> Resolver<'a> {
     pub fn identities(rules: &ResolutionRules, raw: &[(IdentityKind, String)]) -> Vec<Identity> {
         let mut out: Vec<Identity> = raw
             .iter()
-            .filter(|(kind, value)| rules.rule(*kind).is_some() && !rules.blocked(value))
+            .filter(|(kind, _)| rules.rule(*kind).is_some())
             .filter_map(|(kind, value)| Identity::parse(*kind, value))
             .filter(|i| !rules.blocked(&i.value))
             .collect();

@@ -267,7 +267,6 @@ fn parse_call(
             if user_id.is_none() {
                 return Err("an alias needs its `userId`".into());
             }
-            id_field(&map, "previousId")?;
             None
         }
         CallType::Identify => None,
