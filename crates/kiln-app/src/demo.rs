@@ -137,6 +137,16 @@ fn history(products: &[Configurator], today: jiff::civil::Date) -> Vec<SalesLine
         .iter()
         .map(|c| (0..24).filter_map(|_| sample(c, &mut next)).collect())
         .collect();
+    // The stores' share of sales, drawn apart so the online history stays
+    // as it was: London sells the first of each product's configurations far
+    // more than the brand does, Berlin sells few of the first product.
+    let mut store_state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut store_draw = move || {
+        store_state ^= store_state << 13;
+        store_state ^= store_state >> 7;
+        store_state ^= store_state << 17;
+        (store_state >> 11) as f64 / (1u64 << 53) as f64
+    };
     let (base, hot_glaze) = ([6.0, 3.0, 2.0], "#81b29a");
     let mut lines = Vec::new();
     for back in (1..=364i64).rev() {
@@ -159,12 +169,22 @@ fn history(products: &[Configurator], today: jiff::civil::Date) -> Vec<SalesLine
                 if back <= 7 && p == 0 && next() < 0.6 {
                     selections.insert("glaze".into(), hot_glaze.into());
                 }
+                let store = match store_draw() {
+                    r if r < 0.22 => Some("london"),
+                    r if r < 0.36 && (p != 0 || store_draw() < 0.4) => Some("berlin"),
+                    _ => None,
+                };
+                if store == Some("london") && store_draw() < 0.35 {
+                    selections = pool[0].clone();
+                }
                 lines.push(SalesLine {
                     id: format!("hist_{}_{day}_{n}", products[p].product().id),
                     when: SaleTime::Day(day),
                     product_id: products[p].product().id.clone(),
                     selections,
                     quantity: 1,
+                    store_id: store.map(str::to_string),
+                    ticket: None,
                 });
             }
         }

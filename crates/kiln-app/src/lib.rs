@@ -40,6 +40,7 @@ pub mod profiles;
 pub mod runtime;
 pub mod staff;
 pub mod storefront;
+pub mod stores;
 pub mod time;
 pub mod webhooks;
 mod writer;

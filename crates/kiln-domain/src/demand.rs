@@ -12,7 +12,20 @@ pub struct SalesLine {
     pub when: SaleTime,
     pub product_id: String,
     pub selections: Selections,
+    /// Units; a return (an `Order Refunded` event) is negative.
     pub quantity: i64,
+    /// The store it was sold at; none for online and B2B sales.
+    pub store_id: Option<String>,
+    /// The sale (receipt, invoice, order) the line belongs to, so a store's
+    /// traffic counts sales, not lines; none means the line is its own sale.
+    pub ticket: Option<String>,
+}
+
+impl SalesLine {
+    /// The sale the line belongs to.
+    pub fn ticket(&self) -> &str {
+        self.ticket.as_deref().unwrap_or(&self.id)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

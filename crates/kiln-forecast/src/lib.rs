@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod optim;
 pub mod smoothing;
 pub mod stl;
+pub mod store;
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;

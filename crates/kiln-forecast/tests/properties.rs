@@ -69,3 +69,60 @@ fn auto_explains_its_choice() {
     assert!(f.cv.windows(2).all(|w| w[0].error <= w[1].error));
     assert_eq!(f.criterion, "MASE");
 }
+
+mod store_strategy {
+    use std::collections::BTreeMap;
+
+    use kiln_forecast::store::{StoreLine, StrategyOptions, store_strategy};
+    use proptest::prelude::*;
+
+    type Raw = (i64, u8, u8, u8, f64);
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Any mix of days, stores, products, values and (signed) quantities
+        /// gives a strategy within its bounds, finite, never a panic.
+        #[test]
+        fn a_strategy_stays_within_its_bounds(
+            raw in prop::collection::vec((0i64..400, 0u8..3, 0u8..4, 0u8..3, -5.0f64..50.0), 0..300),
+            slots in 0usize..20,
+            weeks in 1usize..60,
+        ) {
+            let sels: Vec<BTreeMap<String, String>> = (0..3)
+                .map(|v| [("colour".to_string(), format!("c{v}"))].into())
+                .collect();
+            let stores = ["a", "b"];
+            let products = ["p0", "p1", "p2", "p3"];
+            let tickets: Vec<String> = (0..raw.len()).map(|i| format!("t{}", i / 2)).collect();
+            let lines: Vec<StoreLine<'_>> = raw
+                .iter()
+                .zip(&tickets)
+                .map(|((day, store, product, sel, q), t): (&Raw, &String)| StoreLine {
+                    day: 20_000 + day,
+                    store: stores.get(*store as usize).copied(),
+                    ticket: t,
+                    product: products[*product as usize],
+                    selections: &sels[*sel as usize],
+                    quantity: *q,
+                })
+                .collect();
+            let o = StrategyOptions {
+                last_day: 20_400,
+                first_staff_day: 20_401,
+                history_weeks: weeks,
+                display_slots: slots,
+                ..StrategyOptions::default()
+            };
+            let s = store_strategy("a", &lines, &o);
+            prop_assert_eq!(s.units.len(), weeks);
+            prop_assert!(s.units.iter().all(|u| u.is_finite() && *u >= 0.0));
+            prop_assert!(s.forecast.iter().chain(&s.lower).chain(&s.upper).all(|v| v.is_finite()));
+            prop_assert!(s.samples.len() <= slots);
+            prop_assert!(s.samples.iter().all(|x| (0.0..=1.0).contains(&x.expected_share)));
+            prop_assert!(s.products.iter().chain(&s.values).all(|x| x.index.is_finite() && x.z.is_finite()));
+            prop_assert_eq!(s.staffing.len(), 14);
+            prop_assert!(s.staffing.iter().all(|d| d.staff >= 1 && d.tickets.is_finite()));
+        }
+    }
+}

@@ -146,6 +146,37 @@ fn json_pointer(path: &serde_path_to_error::Path) -> String {
 
 pub use kiln_app::orders::escape;
 
+/// Like `axum::extract::Query`, but parameters that do not parse give a
+/// problem document naming them, not a plain-text refusal.
+pub struct Query<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for Query<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e| {
+                let text = e.body_text();
+                let detail = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                // serde_urlencoded names the parameter first: `weeks: invalid digit`.
+                let field = detail.split(':').next().unwrap_or("query").trim();
+                let field = if field.contains(' ') { "query" } else { field };
+                ApiError::App(kiln_app::Error::invalid(field, detail.to_string()))
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -565,6 +565,8 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/console/business-customers", "AMPY"),
     ("GET", "/console/profiles", "AMPY"),
     ("GET", "/console/segments", "AMPY"),
+    ("GET", "/console/stores", "AMPY"),
+    ("GET", "/console/stores/london", "AMPY"),
     ("GET", "/console/profiles/prf_x", "AMPY"),
     ("POST", "/console/profiles/prf_x/erase", "A"),
     ("POST", "/console/profiles/prf_x/merges/mrg_x/undo", "A"),

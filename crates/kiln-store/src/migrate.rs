@@ -97,4 +97,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "segments",
         include_str!("../migrations/0021_segments.sql"),
     ),
+    (
+        22,
+        "store_sales",
+        include_str!("../migrations/0022_store_sales.sql"),
+    ),
 ];

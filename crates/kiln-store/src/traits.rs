@@ -261,6 +261,9 @@ pub trait PlanningStore: Send + Sync + 'static {
         since: Date,
         since_at: Timestamp,
     ) -> Result<Vec<SalesLine>>;
+    /// The day of the latest imported sale, and the instant of the latest
+    /// order: where a brand's history ends.
+    async fn last_sale(&self, brand: &BrandId) -> Result<(Option<Date>, Option<Timestamp>)>;
 }
 
 /// Webhook endpoints and the deliveries of the outbox's events to them.
@@ -502,6 +505,10 @@ pub struct ProfileChanges {
     pub events: Vec<NewTrackedEvent>,
     /// The whole traits of each root profile they changed on.
     pub traits: Vec<(ProfileId, serde_json::Map<String, serde_json::Value>)>,
+    /// Lines of sales history the events carry (a store's `Order
+    /// Completed`), and the stores they name that are added if new.
+    pub sales: Vec<SalesLine>,
+    pub stores: Vec<StoreLocation>,
     pub at: Option<Timestamp>,
 }
 

@@ -1073,6 +1073,8 @@ async fn sales_history_imports_once_and_reads_with_orders(store: Arc<dyn Store>)
         product_id: "mug".into(),
         selections: selections(&[("size", "L")]),
         quantity: 2,
+        store_id: None,
+        ticket: None,
     };
     let lines = [sale("s1", "2025-12-01"), sale("s2", "2026-01-03")];
     assert_eq!(store.add_sales_history(&a.id, &lines).await.unwrap(), 2);

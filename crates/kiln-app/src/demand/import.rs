@@ -26,6 +26,14 @@ pub struct SaleInput {
     #[serde(default)]
     pub selections: BTreeMap<String, String>,
     pub quantity: u32,
+    /// The store it was sold at (one of the brand's stores); none for
+    /// online sales.
+    #[serde(default)]
+    pub store: Option<String>,
+    /// The sale (receipt, invoice) the line belongs to, so a store's
+    /// traffic counts sales, not lines; default: the line's own id.
+    #[serde(default)]
+    pub ticket: Option<String>,
 }
 
 /// What an import did.
@@ -63,6 +71,13 @@ impl App {
                 format!("at most {MAX_IMPORT} lines per import"),
             ));
         }
+        let stores: std::collections::HashSet<String> = self
+            .store
+            .stores(&rt.brand.id)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
         let mut errors = Vec::new();
         let mut lines = Vec::with_capacity(input.len());
         for (i, l) in input.iter().enumerate() {
@@ -79,6 +94,20 @@ impl App {
                 )),
                 Ok(_) => {}
             }
+            if let Some(store) = &l.store
+                && !stores.contains(store)
+            {
+                errors.push(FieldError::new(
+                    at("store"),
+                    "not one of the brand's stores",
+                ));
+            }
+            if l.ticket
+                .as_ref()
+                .is_some_and(|t| t.trim().is_empty() || t.len() > 100)
+            {
+                errors.push(FieldError::new(at("ticket"), "1 to 100 characters"));
+            }
             if l.quantity == 0 || l.quantity > 1_000_000 {
                 errors.push(FieldError::new(at("quantity"), "between 1 and 1000000"));
             }
@@ -91,6 +120,8 @@ impl App {
                         product_id: l.product.clone(),
                         selections: o.configuration,
                         quantity: i64::from(l.quantity),
+                        store_id: l.store.clone(),
+                        ticket: l.ticket.as_ref().map(|t| t.trim().to_string()),
                     }),
                     (Ok(o), _) if !o.valid => errors.push(FieldError::new(
                         at("selections"),

@@ -21,9 +21,12 @@ use crate::error::{Error, Result};
 use crate::runtime::BrandRuntime;
 
 mod import;
+mod stores;
 
 use crate::time::today;
 pub use import::{Imported, MAX_IMPORT, SaleInput};
+pub use stores::StoreDemand;
+use stores::store_series;
 
 /// Weeks of history read, and forecast.
 const HISTORY_WEEKS: i64 = 52;
@@ -104,6 +107,8 @@ pub struct Demand {
     pub products: Vec<ProductForecast>,
     pub materials: Vec<MaterialNeed>,
     pub hot: Vec<HotFlag>,
+    /// Each store's demand, on the same weeks as the products'.
+    pub stores: Vec<StoreDemand>,
 }
 
 /// Reads the brand's demand history and forecasts it. Pure computation
@@ -118,8 +123,30 @@ pub(crate) async fn demand(app: &App, rt: &BrandRuntime) -> Result<Demand> {
         .map(|z| z.timestamp())
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     let rows = app.store.sales_lines(&rt.brand.id, since, since_at).await?;
+    // Each store's units, every product sold there (in its catalog or not).
+    let store_lines: Vec<(String, Date, f64)> = rows
+        .iter()
+        .filter_map(|r| {
+            let date = match r.when {
+                kiln_domain::SaleTime::Day(d) => d,
+                kiln_domain::SaleTime::At(t) => crate::time::day_of(t),
+            };
+            Some((r.store_id.clone()?, date, r.quantity as f64))
+        })
+        .collect();
+    let store_names: HashMap<String, String> = app
+        .store
+        .stores(&rt.brand.id)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    // Products are forecast as the catalog has them: sales of products it
+    // no longer (or never) had do not make series of their own. Demand is
+    // what was sold: a return (a negative line) does not unmake it.
     let lines: Vec<OrderLine> = rows
         .iter()
+        .filter(|r| r.quantity > 0 && rt.catalog.product(&r.product_id).is_some())
         .map(|r| {
             let date = match r.when {
                 kiln_domain::SaleTime::Day(d) => d,
@@ -149,11 +176,17 @@ pub(crate) async fn demand(app: &App, rt: &BrandRuntime) -> Result<Demand> {
     };
     // Model selection is CPU work: keep it off the request threads.
     let owned: Vec<Product> = products.iter().map(|p| (*p).clone()).collect();
-    let (plan, hot, lines) = tokio::task::spawn_blocking(move || {
+    let (plan, hot, lines, stores) = tokio::task::spawn_blocking(move || {
         let plan = (!lines.is_empty()).then(|| plan_demand(&lines, &boms, &options));
         let refs: Vec<&Product> = owned.iter().collect();
         let hot = hot(&lines, &refs, today);
-        (plan, hot, lines)
+        let weeks = plan
+            .as_ref()
+            .and_then(|p| p.as_ref().ok())
+            .map(|p| p.history_periods.clone())
+            .unwrap_or_default();
+        let stores = store_series(&store_lines, &weeks, &store_names);
+        (plan, hot, lines, stores)
     })
     .await
     .map_err(|e| Error::internal_from("the demand plan stopped", e))?;
@@ -168,6 +201,7 @@ pub(crate) async fn demand(app: &App, rt: &BrandRuntime) -> Result<Demand> {
             products: Vec::new(),
             materials: Vec::new(),
             hot,
+            stores,
         });
     };
 
@@ -246,6 +280,7 @@ pub(crate) async fn demand(app: &App, rt: &BrandRuntime) -> Result<Demand> {
         products: products_out,
         materials,
         hot,
+        stores,
     })
 }
 
@@ -372,7 +407,7 @@ fn bom_of(product: &Product, lines: &[OrderLine]) -> ProductBom {
     }
 }
 
-fn value_label(product: &Product, option: &str, value: &str) -> String {
+pub(crate) fn value_label(product: &Product, option: &str, value: &str) -> String {
     let Some(o) = product.options.iter().find(|o| o.id == option) else {
         return format!("{option} = {value}");
     };

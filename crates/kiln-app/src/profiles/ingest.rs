@@ -10,6 +10,7 @@ use kiln_store::{NewTrackedEvent, Store};
 use sha2::{Digest, Sha256};
 
 use super::resolve::Resolver;
+use super::store_sales;
 use super::tracking::Call;
 use crate::error::{Error, Result};
 use crate::time;
@@ -277,11 +278,13 @@ impl Profiles {
         roots.dedup();
         let states = self.store.profile_states(brand, &roots).await?;
         let mut resolver = Resolver::new(&rules, owners, states, time::now());
+        let mut sales = Vec::new();
         for (r, call, ids) in todo {
             let Some(profile) = resolver.resolve(ids, &call.message_id) else {
                 out[r].unresolved += 1;
                 continue;
             };
+            sales.extend(store_sales::of(&call));
             if let Some(traits) = &call.traits {
                 resolver.set_traits(&profile, traits);
             }
@@ -296,7 +299,9 @@ impl Profiles {
             });
             out[r].kept += 1;
         }
-        let changes = resolver.finish();
+        let mut changes = resolver.finish();
+        changes.stores = store_sales::stores(&sales);
+        changes.sales = sales;
         self.store.apply_profile_changes(brand, &changes).await?;
         // Segments see the profiles these calls touched (when the brand has any).
         if let Err(e) = self.refresh_touched(brand, &changes).await {
@@ -351,5 +356,6 @@ pub(crate) fn order_call(order: &Order, received_at: Timestamp) -> Call {
         at: order.created_at.min(received_at),
         received_at,
         body: body.to_string(),
+        own: true,
     }
 }

@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod own;
 pub mod resolve;
 pub mod segments;
+pub mod store_sales;
 pub mod tracking;
 
 use std::collections::BTreeMap;

@@ -97,6 +97,7 @@ impl OwnEvent {
             at: now,
             received_at: now,
             body: body.to_string(),
+            own: true,
         }
     }
 }

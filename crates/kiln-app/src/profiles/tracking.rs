@@ -30,6 +30,9 @@ pub struct Call {
     pub received_at: Timestamp,
     /// The call as it came, without its write key.
     pub body: String,
+    /// Kiln's own event (of an order placed in Kiln, a storefront visit):
+    /// what it reports is stored already, so it adds no sales history.
+    pub own: bool,
 }
 
 /// A call of a batch refused, by its place in the batch.
@@ -345,6 +348,7 @@ fn parse_call(
         at,
         received_at,
         body: Value::Object(map).to_string(),
+        own: false,
     })
 }
 

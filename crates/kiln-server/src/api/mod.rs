@@ -12,6 +12,7 @@ pub mod planning;
 pub mod platform;
 pub mod products;
 pub mod profiles;
+pub mod stores;
 pub mod tracking;
 pub mod webhooks;
 
@@ -34,7 +35,7 @@ use crate::error::{ApiError, ApiResult};
 #[openapi(
     info(title = "Kiln", description = "Made-to-order manufacturing: configure, order, plan, make, ship."),
     modifiers(&BrandKey),
-    tags((name = "catalog"), (name = "orders"), (name = "factory"), (name = "planning"), (name = "demand"), (name = "shipping"), (name = "keys"), (name = "webhooks"), (name = "platform"), (name = "passports"), (name = "profiles"), (name = "tracking"))
+    tags((name = "catalog"), (name = "orders"), (name = "factory"), (name = "planning"), (name = "demand"), (name = "shipping"), (name = "keys"), (name = "webhooks"), (name = "platform"), (name = "passports"), (name = "profiles"), (name = "stores"), (name = "tracking"))
 )]
 struct ApiDoc;
 
@@ -99,7 +100,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(catalog::routes())
         .merge(webhooks::routes())
         .merge(passports::routes())
-        .merge(profiles::routes());
+        .merge(profiles::routes())
+        .merge(stores::routes());
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(metrics))

@@ -173,7 +173,7 @@ async fn analytics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Ui
 /// `dates` holds the first day of each column; about six are written under
 /// the axis, and where the forecast starts is marked.
 #[allow(clippy::too_many_arguments)]
-fn chart(
+pub(super) fn chart(
     title: &str,
     actual: &[f64],
     at: usize,

@@ -23,6 +23,7 @@ mod profiles;
 mod shop;
 mod staff;
 mod staff_admin;
+mod stores;
 mod verify;
 mod visitor;
 
@@ -62,6 +63,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(platform::routes())
         .merge(staff::routes())
         .merge(staff_admin::routes())
+        .merge(stores::routes())
 }
 
 pub use staff::gate;

@@ -235,6 +235,39 @@ macro_rules! impl_store {
             Ok(())
         }
 
+        /// Adds lines of sales history; a line whose id is stored already is
+        /// skipped. Lines of orders placed in Kiln are history already.
+        async fn insert_sales(
+            tx: &mut Tx<'_>,
+            brand: &BrandId,
+            lines: &[kiln_domain::SalesLine],
+        ) -> Result<()> {
+            let b = brand.as_str();
+            let rows = lines
+                .iter()
+                .filter_map(|l| match l.when {
+                    kiln_domain::SaleTime::Day(d) => Some(vec![
+                        Arg::S(b),
+                        Arg::S(&l.id),
+                        Arg::O(d.to_string()),
+                        Arg::S(&l.product_id),
+                        Arg::O($crate::sql::to_json(&l.selections)),
+                        Arg::I(l.quantity),
+                        Arg::OptS(l.store_id.as_deref()),
+                        Arg::OptS(l.ticket.as_deref()),
+                    ]),
+                    kiln_domain::SaleTime::At(_) => None,
+                })
+                .collect();
+            insert_rows(
+                tx,
+                "sales_history (brand_id, id, day, product_id, selections, quantity, store_id, ticket)",
+                rows,
+                " ON CONFLICT (brand_id, id) DO NOTHING",
+            )
+            .await
+        }
+
         /// Values per `IN (...)` list.
         const IN_CHUNK: usize = 500;
 

@@ -232,7 +232,6 @@ macro_rules! impl_planning {
             }
 
             async fn add_sales_history(&self, brand: &BrandId, lines: &[SalesLine]) -> Result<u64> {
-                use Arg::{I, O, S};
                 let b = brand.as_str();
                 let mut tx = self.write.begin().await?;
                 let before: i64 =
@@ -240,19 +239,7 @@ macro_rules! impl_planning {
                         .bind(b)
                         .fetch_one(&mut *tx)
                         .await?;
-                let rows = lines
-                    .iter()
-                    .filter_map(|l| match l.when {
-                        SaleTime::Day(d) => Some(vec![
-                            S(b), S(&l.id), O(d.to_string()), S(&l.product_id),
-                            O($crate::sql::to_json(&l.selections)), I(l.quantity),
-                        ]),
-                        // Orders placed in Kiln are history already.
-                        SaleTime::At(_) => None,
-                    })
-                    .collect();
-                insert_rows(&mut tx, "sales_history (brand_id, id, day, product_id, selections, \
-                    quantity)", rows, " ON CONFLICT (brand_id, id) DO NOTHING").await?;
+                insert_sales(&mut tx, brand, lines).await?;
                 let after: i64 =
                     sqlx::query_scalar("SELECT COUNT(*) FROM sales_history WHERE brand_id = $1")
                         .bind(b)
@@ -262,6 +249,29 @@ macro_rules! impl_planning {
                 Ok((after - before).max(0) as u64)
             }
 
+            async fn last_sale(
+                &self,
+                brand: &BrandId,
+            ) -> Result<(Option<Date>, Option<Timestamp>)> {
+                let last_day: Option<String> = sqlx::query_scalar(
+                    "SELECT MAX(day) FROM sales_history WHERE brand_id = $1",
+                )
+                .bind(brand.as_str())
+                .fetch_one(&self.read)
+                .await?;
+                let last_order: Option<i64> = sqlx::query_scalar(
+                    "SELECT MAX(created_at) FROM orders WHERE brand_id = $1 AND channel <> $2",
+                )
+                .bind(brand.as_str())
+                .bind(Channel::AfterSales.as_str())
+                .fetch_one(&self.read)
+                .await?;
+                Ok((
+                    last_day.as_deref().map(day).transpose()?,
+                    last_order.map(ts).transpose()?,
+                ))
+            }
+
             async fn sales_lines(
                 &self,
                 brand: &BrandId,
@@ -269,7 +279,7 @@ macro_rules! impl_planning {
                 since_at: Timestamp,
             ) -> Result<Vec<SalesLine>> {
                 let mut out: Vec<SalesLine> = sqlx::query(
-                    "SELECT id, day, product_id, selections, quantity FROM sales_history \
+                    "SELECT id, day, product_id, selections, quantity, store_id, ticket FROM sales_history \
                      WHERE brand_id = $1 AND day >= $2 ORDER BY day, id",
                 )
                 .bind(brand.as_str())
@@ -284,11 +294,13 @@ macro_rules! impl_planning {
                         product_id: text(r, "product_id")?,
                         selections: json(&text(r, "selections")?)?,
                         quantity: int(r, "quantity")?,
+                        store_id: r.try_get("store_id")?,
+                        ticket: r.try_get("ticket")?,
                     })
                 })
                 .collect::<Result<_>>()?;
                 let orders = sqlx::query(
-                    "SELECT o.id, o.created_at, l.line_no, l.product_id, l.selections, l.quantity \
+                    "SELECT o.id, o.created_at, o.store_id, l.line_no, l.product_id, l.selections, l.quantity \
                      FROM orders o JOIN order_lines l ON l.brand_id = o.brand_id \
                      AND l.order_id = o.id WHERE o.brand_id = $1 AND o.created_at >= $2 \
                      AND o.channel <> $3 ORDER BY o.created_at, o.id, l.line_no",
@@ -306,6 +318,8 @@ macro_rules! impl_planning {
                         product_id: text(r, "product_id")?,
                         selections: json(&text(r, "selections")?)?,
                         quantity: int(r, "quantity")?,
+                        store_id: r.try_get("store_id")?,
+                        ticket: Some(text(r, "id")?),
                     });
                 }
                 Ok(out)

@@ -366,6 +366,19 @@ macro_rules! impl_profiles {
                     " ON CONFLICT (brand_id, message_id) DO NOTHING",
                 )
                 .await?;
+                insert_sales(&mut tx, brand, &c.sales).await?;
+                let addresses: Vec<String> = c.stores.iter().map(|s| to_json(&s.address)).collect();
+                insert_rows(
+                    &mut tx,
+                    "stores (brand_id, id, name, address)",
+                    c.stores
+                        .iter()
+                        .zip(&addresses)
+                        .map(|(s, a)| vec![Arg::S(b), Arg::S(&s.id), Arg::S(&s.name), Arg::S(a)])
+                        .collect(),
+                    " ON CONFLICT (brand_id, id) DO NOTHING",
+                )
+                .await?;
                 tx.commit().await?;
                 Ok(())
             }
