@@ -14,7 +14,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::mail::{FileMailer, Mail};
+use crate::mail::Mail;
 use crate::staff::{NewStaff, hash_password, password_problem};
 use crate::{Actor, App, time};
 
@@ -26,15 +26,6 @@ fn hash(token: &str) -> String {
 }
 
 impl App {
-    fn mailer(&self) -> Result<FileMailer> {
-        self.mail_dir()
-            .map(FileMailer::new)
-            .ok_or(Error::Unavailable {
-                what: "mail (no mail directory is configured)",
-                source: None,
-            })
-    }
-
     /// A one-time link's secret for `member`, stored as its hash.
     async fn new_link(
         &self,

@@ -59,9 +59,13 @@ pub struct Config {
     /// Where webhooks may be sent: loopback and private addresses are
     /// refused unless allowed (server-side request forgery).
     pub webhook_policy: webhooks::AddressPolicy,
-    /// Where mail to staff (invitations, password resets) is written, one
-    /// file per message; none: no mail can be sent.
+    /// Where mail to staff (invitations, password resets) and segment mail
+    /// is written, one file per message, when no SMTP relay is given.
     pub mail_dir: Option<std::path::PathBuf>,
+    /// An SMTP relay to send mail through instead
+    /// (`smtp://user:pass@host:587?tls=required` for STARTTLS,
+    /// `smtps://...:465` for TLS): see [`mail::SmtpMailer`].
+    pub smtp_url: Option<String>,
 }
 
 /// The platform's use cases over one store.

@@ -277,8 +277,36 @@ pub struct Segment {
     pub name: String,
     /// All of them hold for a member.
     pub rules: Vec<SegmentRule>,
+    /// Mail sent to each profile that enters it (to its email), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<SegmentMail>,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
+}
+
+/// The mail a segment sends to whoever enters it: plain text, where
+/// `{name}` stands for the profile's `name` (or `first_name`) trait, or
+/// "there" when it has none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SegmentMail {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
+    pub subject: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 10000))]
+    pub body: String,
+}
+
+/// A message waiting in the mail outbox, written with what caused it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMail {
+    pub id: String,
+    pub brand_id: crate::BrandId,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub created_at: Timestamp,
+    pub attempts: i64,
 }
 
 /// One rule of a segment.

@@ -22,6 +22,7 @@ api_tests!(
     a_shopper_online_is_the_customer_the_clerk_and_the_console_see,
     concurrent_batches_about_the_same_people_make_one_profile_each,
     segments_are_kept_up_to_date_and_fire_events,
+    a_segment_mails_who_enters_it_and_keeps_its_trend,
 );
 
 async fn write_key(app: &App) -> String {
@@ -770,4 +771,63 @@ async fn segments_are_kept_up_to_date_and_fire_events(app: App) {
         page.contains("did Product Configured of sneaker in the last 7 days"),
         "{page}"
     );
+}
+
+async fn a_segment_mails_who_enters_it_and_keeps_its_trend(app: App) {
+    let key = write_key(&app).await;
+    let paths = app
+        .post(
+            "/segments",
+            &json!({"name": "Mug lovers", "rules": [{"kind": "did", "event": "Product Viewed"}],
+                    "mail": {"subject": "two\nlines", "body": ""}}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, ["/mail/subject", "/mail/body"]);
+    app.post(
+        "/segments",
+        &json!({"name": "Mug lovers", "rules": [{"kind": "did", "event": "Product Viewed"}],
+                "mail": {"subject": "A mug for you, {name}", "body": "Hello {name},\nyour mug awaits."}}),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    send(
+        &app,
+        &key,
+        "identify",
+        &json!({"userId": "m1", "traits": {"email": "mia@example.com", "name": "Mia"}}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    // One without an email enters too, and gets no mail.
+    for user in ["m1", "m2"] {
+        send(
+            &app,
+            &key,
+            "track",
+            &json!({"userId": user, "event": "Product Viewed"}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    }
+    assert_eq!(app.kiln.send_due_mail().await.unwrap(), 1);
+    // Sent once: nothing is due any more.
+    assert_eq!(app.kiln.send_due_mail().await.unwrap(), 0);
+    let dir = app.kiln.mail_dir().unwrap().to_path_buf();
+    let mails: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter(|m| m.contains("To: mia@example.com"))
+        .collect();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].contains("Subject: A mug for you, Mia"));
+    assert!(mails[0].contains("Hello Mia,"));
+    let listed = app.get("/segments").await.expect(StatusCode::OK).body;
+    let segment = &listed["segments"][0];
+    assert_eq!(segment["members"], 2);
+    assert_eq!(segment["mail"]["subject"], "A mug for you, {name}");
+    let trend = segment["trend"].as_array().unwrap();
+    assert_eq!(trend.len(), 30);
+    assert_eq!(trend[29]["members"], 2);
+    assert_eq!(trend[29]["entered"], 2);
 }

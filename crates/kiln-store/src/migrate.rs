@@ -102,4 +102,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "store_sales",
         include_str!("../migrations/0022_store_sales.sql"),
     ),
+    (
+        23,
+        "segment_mail",
+        include_str!("../migrations/0023_segment_mail.sql"),
+    ),
 ];

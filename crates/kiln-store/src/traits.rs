@@ -19,6 +19,7 @@ pub trait Store:
     + BulkStore
     + ProfileStore
     + SegmentStore
+    + MailStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
@@ -627,6 +628,34 @@ pub trait ProfileStore: Send + Sync {
 }
 
 /// Segments of a brand's profiles and who is in each now.
+/// What one re-check of segments changes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MembershipChanges {
+    pub entered: Vec<(SegmentId, ProfileId)>,
+    pub left: Vec<(SegmentId, ProfileId)>,
+    pub events: Vec<PlatformEvent>,
+    pub mails: Vec<OutgoingMail>,
+    pub at: Option<Timestamp>,
+}
+
+/// Mail waiting to be sent, across brands: a worker takes what is due.
+#[async_trait]
+pub trait MailStore: Send + Sync {
+    /// Up to `limit` messages not sent whose next attempt is due at `now`,
+    /// oldest first.
+    async fn due_mail(&self, now: Timestamp, limit: i64) -> Result<Vec<OutgoingMail>>;
+    /// Marks a message sent.
+    async fn mail_sent(&self, brand: &BrandId, id: &str, at: Timestamp) -> Result<()>;
+    /// Records a failed attempt and when to try again (none: give up).
+    async fn mail_failed(
+        &self,
+        brand: &BrandId,
+        id: &str,
+        error: &str,
+        next_at: Option<Timestamp>,
+    ) -> Result<()>;
+}
+
 #[async_trait]
 pub trait SegmentStore: Send + Sync {
     async fn add_segment(&self, brand: &BrandId, segment: &Segment) -> Result<()>;
@@ -641,15 +670,15 @@ pub trait SegmentStore: Send + Sync {
     ) -> Result<Vec<(SegmentId, ProfileId)>>;
     async fn segment_members(&self, brand: &BrandId, segment: &SegmentId)
     -> Result<Vec<ProfileId>>;
-    /// Memberships entered and left, with their events, in one transaction.
-    async fn change_memberships(
+    /// Memberships entered and left, with their events, the mail they send
+    /// and the day's counts, in one transaction.
+    async fn change_memberships(&self, brand: &BrandId, c: &MembershipChanges) -> Result<()>;
+    /// Per segment and day since `since` (`YYYY-MM-DD`): entered, left.
+    async fn segment_days(
         &self,
         brand: &BrandId,
-        entered: &[(SegmentId, ProfileId)],
-        left: &[(SegmentId, ProfileId)],
-        events: &[PlatformEvent],
-        at: Timestamp,
-    ) -> Result<()>;
+        since: Date,
+    ) -> Result<Vec<(SegmentId, Date, i64, i64)>>;
     /// The profiles (as first resolved, not their roots) with an event of
     /// one of these names.
     async fn profiles_with_events(

@@ -37,6 +37,12 @@ pub struct ServeArgs {
     /// 100.64/10, fc00::/7).
     #[arg(long)]
     webhook_allow_private: bool,
+    /// Send mail (staff invitations, segment mail) through this SMTP relay:
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS),
+    /// `smtps://user:pass@host:465` (TLS), or `smtp://localhost:25` (plain).
+    /// Default: write each message as a file under the data directory's `mail/`.
+    #[arg(long, env = "KILN_SMTP_URL")]
+    smtp_url: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -80,6 +86,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.webhook_policy.allow_private = args.webhook_allow_private;
     // Invitations and password resets, one file each (see kiln_app::mail).
     config.mail_dir = Some(args.store.data_dir.join("mail"));
+    if let Some(url) = &args.smtp_url {
+        kiln_app::mail::SmtpMailer::from_url(url)
+            .map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?;
+        config.smtp_url = Some(url.clone());
+    }
     let first_start = !store.has_admin_keys().await?;
     let app = App::new(store.clone(), config);
     if args.demo || first_start {
@@ -135,6 +146,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     app.start_webhooks();
     app.start_segment_sweeper();
+    app.start_mail_worker();
     println!(
         "kiln listening on http://{addr} ({} database)",
         store.backend()

@@ -53,12 +53,15 @@ pub(crate) struct Profiles {
     queues: Mutex<HashMap<BrandId, Arc<Queue>>>,
     /// Wakes the webhook worker when segment events were written.
     outbox: Arc<tokio::sync::Notify>,
+    /// Wakes the mail worker when segment mail was written.
+    pub(crate) mail: Arc<tokio::sync::Notify>,
 }
 
 impl Profiles {
     pub(crate) fn new(store: Arc<dyn Store>, outbox: Arc<tokio::sync::Notify>) -> Profiles {
         Profiles {
             outbox,
+            mail: Arc::new(tokio::sync::Notify::new()),
             store,
             queues: Mutex::new(HashMap::new()),
         }
@@ -82,6 +85,10 @@ impl Profiles {
 
     pub(crate) fn notify_outbox(&self) {
         self.outbox.notify_one();
+    }
+
+    pub(crate) fn notify_mail(&self) {
+        self.mail.notify_one();
     }
 
     /// Re-checks, for each of the brand's segments, only the profiles a

@@ -8,9 +8,10 @@
 use std::collections::{BTreeSet, HashMap};
 
 use kiln_domain::{
-    BrandId, EventType, PlatformEvent, ProfileId, Segment, SegmentId, SegmentRule, Timestamp,
-    TrackedEvent,
+    BrandId, EventType, IdentityKind, OutgoingMail, PlatformEvent, ProfileId, Segment, SegmentId,
+    SegmentMail, SegmentRule, Timestamp, TrackedEvent,
 };
+use kiln_store::MembershipChanges;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -93,14 +94,61 @@ pub struct SegmentInput {
     pub name: String,
     /// All must hold; at least one `did` rule says whom to look at.
     pub rules: Vec<SegmentRule>,
+    /// Mail to send each profile that enters it (at its email).
+    #[serde(default)]
+    pub mail: Option<SegmentMail>,
 }
 
-/// A segment with how many profiles it holds now.
+/// A segment with how many profiles it holds now, and how that went.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SegmentView {
     #[serde(flatten)]
     pub segment: Segment,
     pub members: i64,
+    /// The last 30 days, oldest first: who entered and left each day, and
+    /// the members at its end.
+    pub trend: Vec<SegmentDay>,
+}
+
+/// One day of a segment's membership.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SegmentDay {
+    #[schema(value_type = String, format = Date)]
+    pub date: jiff::civil::Date,
+    pub entered: i64,
+    pub left: i64,
+    pub members: i64,
+}
+
+/// Days a segment's trend shows.
+const TREND_DAYS: i64 = 30;
+
+/// The last `TREND_DAYS` days up to `today`, each day's members found by
+/// walking back from the count `now`.
+fn trend(
+    today: jiff::civil::Date,
+    now: i64,
+    days: &[(jiff::civil::Date, i64, i64)],
+) -> Vec<SegmentDay> {
+    let by_day: HashMap<jiff::civil::Date, (i64, i64)> =
+        days.iter().map(|(d, e, l)| (*d, (*e, *l))).collect();
+    let mut out = Vec::with_capacity(TREND_DAYS as usize);
+    let mut members = now;
+    for back in 0..TREND_DAYS {
+        let Ok(date) = today.checked_sub(jiff::Span::new().days(back)) else {
+            break;
+        };
+        let (entered, left) = by_day.get(&date).copied().unwrap_or((0, 0));
+        out.push(SegmentDay {
+            date,
+            entered,
+            left,
+            members: members.max(0),
+        });
+        members -= entered - left;
+    }
+    out.reverse();
+    out
 }
 
 impl SegmentInput {
@@ -122,6 +170,22 @@ impl SegmentInput {
                 "/rules",
                 "at least one `did` rule: it says which profiles to look at",
             ));
+        }
+        if let Some(mail) = &self.mail {
+            let subject = mail.subject.trim();
+            if subject.is_empty() || subject.chars().count() > 200 || subject.contains(['\r', '\n'])
+            {
+                errors.push(FieldError::new(
+                    "/mail/subject",
+                    "a subject of 1 to 200 characters on one line",
+                ));
+            }
+            if mail.body.trim().is_empty() || mail.body.chars().count() > 10_000 {
+                errors.push(FieldError::new(
+                    "/mail/body",
+                    "a body of 1 to 10000 characters",
+                ));
+            }
         }
         for (n, r) in self.rules.iter().enumerate() {
             let (event, days) = match r {
@@ -185,7 +249,10 @@ impl Profiles {
             .into_iter()
             .collect();
         let now = time::now();
-        let (mut entered, mut left, mut events) = (Vec::new(), Vec::new(), Vec::new());
+        let mut changes = MembershipChanges {
+            at: Some(now),
+            ..MembershipChanges::default()
+        };
         let names: HashMap<&SegmentId, &str> =
             segments.iter().map(|s| (&s.id, s.name.as_str())).collect();
         for state in &states {
@@ -209,23 +276,62 @@ impl Profiles {
                 let data = serde_json::json!({
                     "profile_id": state.id, "segment_id": s.id, "segment": names[&s.id],
                 });
-                events.push(PlatformEvent::new(brand, kind, now, &data));
+                changes
+                    .events
+                    .push(PlatformEvent::new(brand, kind, now, &data));
                 if now_in {
-                    entered.push(key);
+                    if let Some(mail) = &s.mail
+                        && let Some(m) = mail_to(brand, mail, state, now)
+                    {
+                        changes.mails.push(m);
+                    }
+                    changes.entered.push(key);
                 } else {
-                    left.push(key);
+                    changes.left.push(key);
                 }
             }
         }
-        if entered.is_empty() && left.is_empty() {
+        if changes.entered.is_empty() && changes.left.is_empty() {
             return Ok(());
         }
-        self.store
-            .change_memberships(brand, &entered, &left, &events, now)
-            .await?;
+        self.store.change_memberships(brand, &changes).await?;
         self.notify_outbox();
+        if !changes.mails.is_empty() {
+            self.notify_mail();
+        }
         Ok(())
     }
+}
+
+/// The segment's mail to a profile that entered it, at its first email;
+/// none when it has no email.
+fn mail_to(
+    brand: &BrandId,
+    mail: &SegmentMail,
+    state: &kiln_store::ProfileState,
+    now: Timestamp,
+) -> Option<OutgoingMail> {
+    let to = state
+        .identities
+        .iter()
+        .find(|i| i.kind == IdentityKind::Email)?
+        .value
+        .clone();
+    let name = ["name", "first_name", "firstName"]
+        .iter()
+        .find_map(|k| state.traits.get(*k)?.as_str())
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("there");
+    Some(OutgoingMail {
+        id: format!("mail_{}", uuid::Uuid::now_v7().simple()),
+        brand_id: brand.clone(),
+        to,
+        subject: mail.subject.replace("{name}", name),
+        body: mail.body.replace("{name}", name),
+        created_at: now,
+        attempts: 0,
+    })
 }
 
 impl App {
@@ -240,6 +346,10 @@ impl App {
             id: SegmentId::new(),
             name: input.name.trim().to_string(),
             rules: input.rules,
+            mail: input.mail.map(|m| SegmentMail {
+                subject: m.subject.trim().to_string(),
+                body: m.body,
+            }),
             created_at: time::now(),
         };
         self.store.add_segment(&brand.id, &segment).await?;
@@ -261,7 +371,12 @@ impl App {
             .segment_members(&brand.id, &segment.id)
             .await?
             .len() as i64;
-        Ok(SegmentView { segment, members })
+        let today = time::today();
+        Ok(SegmentView {
+            segment,
+            members,
+            trend: trend(today, members, &[(today, members, 0)]),
+        })
     }
 
     /// The brand's segments and how many profiles each holds.
@@ -273,14 +388,26 @@ impl App {
             .await?
             .into_iter()
             .collect();
+        let today = time::today();
+        let since = today
+            .checked_sub(jiff::Span::new().days(TREND_DAYS))
+            .unwrap_or(today);
+        let mut days: HashMap<SegmentId, Vec<(jiff::civil::Date, i64, i64)>> = HashMap::new();
+        for (segment, day, entered, left) in self.store.segment_days(&brand.id, since).await? {
+            days.entry(segment).or_default().push((day, entered, left));
+        }
         Ok(self
             .store
             .segments(&brand.id)
             .await?
             .into_iter()
-            .map(|s| SegmentView {
-                members: counts.get(&s.id).copied().unwrap_or(0),
-                segment: s,
+            .map(|s| {
+                let members = counts.get(&s.id).copied().unwrap_or(0);
+                SegmentView {
+                    trend: trend(today, members, days.get(&s.id).map_or(&[][..], |d| &d[..])),
+                    members,
+                    segment: s,
+                }
             })
             .collect())
     }
@@ -339,6 +466,25 @@ impl App {
 mod tests {
     use super::*;
     use kiln_domain::CallType;
+
+    #[test]
+    fn a_trend_walks_back_from_the_members_now() {
+        let today: jiff::civil::Date = "2026-12-05".parse().unwrap();
+        let d = |s: &str| s.parse::<jiff::civil::Date>().unwrap();
+        let t = trend(
+            today,
+            10,
+            &[(d("2026-12-05"), 4, 1), (d("2026-12-03"), 8, 0)],
+        );
+        assert_eq!(t.len(), 30);
+        assert_eq!(t[29].members, 10);
+        // 4 entered and 1 left on the 5th: 7 at the end of the 4th and 3rd.
+        assert_eq!(t[28].members, 7);
+        assert_eq!(t[27].members, 7);
+        assert_eq!(t[27].date, d("2026-12-03"));
+        // 8 entered on the 3rd: none before (never below zero).
+        assert_eq!(t[26].members, 0);
+    }
 
     fn event(name: &str, days_ago: i64, body: Value) -> TrackedEvent {
         let at = Timestamp::now() - jiff::SignedDuration::from_hours(24 * days_ago);

@@ -336,8 +336,52 @@ async fn unmerge(
 #[derive(Template)]
 #[template(path = "console_segments.html")]
 struct SegmentsPage {
-    /// (name, rules in words, members)
-    rows: Vec<(String, String, i64)>,
+    rows: Vec<SegmentRow>,
+}
+
+struct SegmentRow {
+    name: String,
+    rules: String,
+    members: i64,
+    /// `+12 / −3 in 30 days`, and its chart.
+    moves: String,
+    chart: String,
+    /// The mail's subject, when it sends one.
+    mail: String,
+}
+
+/// Members at the end of each day as a line over the days, with entries
+/// as ticks under it.
+fn trend_chart(name: &str, trend: &[kiln_app::profiles::segments::SegmentDay]) -> String {
+    use std::fmt::Write as _;
+    let (w, h, pad) = (240.0, 48.0, 4.0);
+    let top = trend.iter().map(|d| d.members).max().unwrap_or(0).max(1) as f64;
+    let step = (w - 2.0 * pad) / (trend.len().max(2) - 1) as f64;
+    let y = |v: i64| h - pad - (v as f64 / top) * (h - 2.0 * pad);
+    let title = format!("{name}: members over the last {} days", trend.len());
+    let points: Vec<String> = trend
+        .iter()
+        .enumerate()
+        .map(|(i, d)| format!("{:.1},{:.1}", pad + i as f64 * step, y(d.members)))
+        .collect();
+    let mut svg = format!(
+        "<svg class=\"spark\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"{0}\"><title>{0}</title>\
+         <polyline points=\"{1}\" fill=\"none\" stroke=\"#2563eb\" stroke-width=\"2\"/>",
+        super::xml(&title),
+        points.join(" ")
+    );
+    if let Some(last) = trend.last() {
+        let _ = write!(
+            svg,
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"#2563eb\"><title>{} members on {}</title></circle>",
+            pad + (trend.len() - 1) as f64 * step,
+            y(last.members),
+            last.members,
+            last.date
+        );
+    }
+    svg.push_str("</svg>");
+    svg
 }
 
 /// One rule in words: `did Product Configured (sneaker) in the last 7 days`.
@@ -392,7 +436,21 @@ async fn segments(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiR
                 .map(rule_words)
                 .collect::<Vec<_>>()
                 .join("; and ");
-            (s.segment.name, rules, s.members)
+            let entered: i64 = s.trend.iter().map(|d| d.entered).sum();
+            let left: i64 = s.trend.iter().map(|d| d.left).sum();
+            SegmentRow {
+                chart: trend_chart(&s.segment.name, &s.trend),
+                moves: format!("+{entered} / −{left} in {} days", s.trend.len()),
+                mail: s
+                    .segment
+                    .mail
+                    .as_ref()
+                    .map(|m| m.subject.clone())
+                    .unwrap_or_default(),
+                name: s.segment.name,
+                rules,
+                members: s.members,
+            }
         })
         .collect();
     Ok(page(&SegmentsPage { rows }))
