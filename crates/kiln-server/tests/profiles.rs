@@ -23,6 +23,7 @@ api_tests!(
     concurrent_batches_about_the_same_people_make_one_profile_each,
     segments_are_kept_up_to_date_and_fire_events,
     a_segment_mails_who_enters_it_and_keeps_its_trend,
+    time_passing_brings_a_profile_into_a_segment,
 );
 
 async fn write_key(app: &App) -> String {
@@ -830,4 +831,56 @@ async fn a_segment_mails_who_enters_it_and_keeps_its_trend(app: App) {
     assert_eq!(trend.len(), 30);
     assert_eq!(trend[29]["members"], 2);
     assert_eq!(trend[29]["entered"], 2);
+}
+
+async fn time_passing_brings_a_profile_into_a_segment(app: App) {
+    let key = write_key(&app).await;
+    let days_ago =
+        |d: i64| (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * d)).to_string();
+    let bought = |user: &str, days: i64| {
+        json!({"userId": user, "event": "Order Completed", "timestamp": days_ago(days),
+               "properties": {"products": [{"product_id": "mug", "quantity": 1}]}})
+    };
+    // Bought a mug 93 days ago and nothing since; bought one 10 days ago.
+    send(&app, &key, "track", &bought("lapsed", 93))
+        .await
+        .expect(StatusCode::OK);
+    send(&app, &key, "track", &bought("recent", 10))
+        .await
+        .expect(StatusCode::OK);
+    let made = app
+        .post(
+            "/segments",
+            &json!({"name": "Lapsed mug buyers", "rules": [
+                {"kind": "did", "event": "Order Completed", "product_id": "mug"},
+                {"kind": "did_not", "event": "Order Completed", "within_days": 90}]}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(made.body["members"], 1, "{}", made.text);
+    let segment = kiln_domain::SegmentId::from(made.body["id"].as_str().unwrap());
+    let lapsed =
+        kiln_domain::ProfileId::from(one(&app, "user_id=lapsed").await["id"].as_str().unwrap());
+    // As if the segment had been made before the 90 days ran out: the
+    // member is taken out, and the sweep finds them by time alone.
+    let brand = app.store.brand_by_slug(&app.slug).await.unwrap().unwrap();
+    app.store
+        .change_memberships(
+            &brand.id,
+            &kiln_store::MembershipChanges {
+                left: vec![(segment.clone(), lapsed.clone())],
+                at: Some(jiff::Timestamp::now()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(app.get("/segments").await.body["segments"][0]["members"], 0);
+    app.kiln.sweep_segments().await.unwrap();
+    assert_eq!(app.get("/segments").await.body["segments"][0]["members"], 1);
+    assert_eq!(
+        one(&app, "user_id=lapsed").await["segments"],
+        json!(["Lapsed mug buyers"])
+    );
+    assert_eq!(one(&app, "user_id=recent").await["segments"], json!([]));
 }

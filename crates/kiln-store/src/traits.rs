@@ -680,6 +680,15 @@ pub trait SegmentStore: Send + Sync {
         since: Date,
     ) -> Result<Vec<(SegmentId, Date, i64, i64)>>;
     /// The profiles (as first resolved, not their roots) with an event of
+    /// one of these names at or after `from` and before `to`.
+    async fn profiles_with_events_between(
+        &self,
+        brand: &BrandId,
+        names: &[String],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<ProfileId>>;
+    /// The profiles (as first resolved, not their roots) with an event of
     /// one of these names.
     async fn profiles_with_events(
         &self,

@@ -200,6 +200,32 @@ macro_rules! impl_segments {
                 .collect()
             }
 
+            async fn profiles_with_events_between(
+                &self,
+                brand: &BrandId,
+                names: &[String],
+                from: Timestamp,
+                to: Timestamp,
+            ) -> Result<Vec<ProfileId>> {
+                let mut ids = Vec::new();
+                for name in names {
+                    let found: Vec<String> = sqlx::query_scalar(
+                        "SELECT DISTINCT profile_id FROM tracked_events \
+                         WHERE brand_id = $1 AND name = $2 AND at >= $3 AND at < $4",
+                    )
+                    .bind(brand.as_str())
+                    .bind(name)
+                    .bind(from.as_millisecond())
+                    .bind(to.as_millisecond())
+                    .fetch_all(&self.read)
+                    .await?;
+                    ids.extend(found);
+                }
+                ids.sort();
+                ids.dedup();
+                Ok(ids.into_iter().map(ProfileId::from).collect())
+            }
+
             async fn profiles_with_events(
                 &self,
                 brand: &BrandId,
