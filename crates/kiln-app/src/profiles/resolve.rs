@@ -79,7 +79,11 @@ impl<'a> Resolver<'a> {
             .filter_map(|(kind, value)| Identity::parse(*kind, value))
             .filter(|i| !rules.blocked(&i.value))
             .collect();
-        out.sort_by_key(|i| (priority(rules, i.kind), i.clone()));
+        out.sort_by(|a, b| {
+            priority(rules, a.kind)
+                .cmp(&priority(rules, b.kind))
+                .then_with(|| a.cmp(b))
+        });
         out.dedup();
         out
     }
@@ -147,26 +151,38 @@ impl<'a> Resolver<'a> {
     /// Whether `roots` and `ids` together break no limit a profile has not
     /// already broken (rules made stricter later never split anyone).
     fn fits(&self, roots: &[ProfileId], ids: &[Identity]) -> bool {
-        let mut union: BTreeSet<&Identity> = ids.iter().collect();
-        let mut own_most: HashMap<IdentityKind, usize> = HashMap::new();
-        for r in roots {
-            if let Some(node) = self.nodes.get(r) {
-                union.extend(node.identities.iter());
-                for rule in &self.rules.identities {
-                    let n = node
-                        .identities
-                        .iter()
-                        .filter(|i| i.kind == rule.kind)
-                        .count();
-                    let most = own_most.entry(rule.kind).or_default();
-                    *most = (*most).max(n);
+        // Per kind of the rules: identities in the union, and the most any
+        // one root holds already.
+        let kinds = &self.rules.identities;
+        let mut union = vec![0usize; kinds.len()];
+        let mut own_most = vec![0usize; kinds.len()];
+        let slot = |i: &Identity| kinds.iter().position(|r| r.kind == i.kind);
+        let nodes: Vec<&Node> = roots.iter().filter_map(|r| self.nodes.get(r)).collect();
+        for node in &nodes {
+            let mut own = vec![0usize; kinds.len()];
+            for i in &node.identities {
+                if let Some(k) = slot(i) {
+                    union[k] += 1;
+                    own[k] += 1;
                 }
             }
+            for (most, n) in own_most.iter_mut().zip(own) {
+                *most = (*most).max(n);
+            }
         }
-        self.rules.identities.iter().all(|rule| {
-            let n = union.iter().filter(|i| i.kind == rule.kind).count();
-            n <= rule.limit as usize || n <= own_most.get(&rule.kind).copied().unwrap_or(0)
-        })
+        for i in ids {
+            // Counted once: an identity a root holds already is in its count.
+            if nodes.iter().any(|n| n.identities.contains(i)) {
+                continue;
+            }
+            if let Some(k) = slot(i) {
+                union[k] += 1;
+            }
+        }
+        kinds
+            .iter()
+            .enumerate()
+            .all(|(k, rule)| union[k] <= rule.limit as usize || union[k] <= own_most[k])
     }
 
     /// Merges `roots` into the oldest of them, which it returns.
