@@ -107,4 +107,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "segment_mail",
         include_str!("../migrations/0023_segment_mail.sql"),
     ),
+    (
+        24,
+        "till_sales",
+        include_str!("../migrations/0024_till_sales.sql"),
+    ),
 ];

@@ -506,9 +506,9 @@ pub struct ProfileChanges {
     pub events: Vec<NewTrackedEvent>,
     /// The whole traits of each root profile they changed on.
     pub traits: Vec<(ProfileId, serde_json::Map<String, serde_json::Value>)>,
-    /// Lines of sales history the events carry (a store's `Order
+    /// Sales at stores' tills the events report (a store's `Order
     /// Completed`), and the stores they name that are added if new.
-    pub sales: Vec<SalesLine>,
+    pub sales: Vec<StoreSale>,
     pub stores: Vec<StoreLocation>,
     pub at: Option<Timestamp>,
 }

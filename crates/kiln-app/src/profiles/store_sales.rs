@@ -1,8 +1,8 @@
 //! A store's sales in the event stream. A tracked `Order Completed` (or
 //! `Order Refunded`) that names a store, as a till or `kiln import sales`
-//! sends it, becomes lines of the brand's sales history, so the store's
-//! demand reaches its strategy and the brand's forecasts. Kiln's own events
-//! report orders stored already and add nothing.
+//! sends it, becomes a [`StoreSale`] (read back as lines of the brand's sales
+//! history), so the store's demand reaches its strategy and the brand's
+//! forecasts. Kiln's own events report orders stored already and add nothing.
 //!
 //! The store is `context.store_id` or `properties.store_id`; the lines are
 //! the e-commerce spec's `properties.products` (`product_id`, `quantity`,
@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use kiln_domain::{Address, SaleTime, SalesLine, StoreLocation};
+use kiln_domain::{Address, StoreLocation, StoreSale, StoreSaleLine};
 use serde_json::Value;
 
 use super::tracking::Call;
@@ -21,28 +21,23 @@ const MAX_STORE_ID: usize = 64;
 /// Most lines one event adds.
 const MAX_LINES: usize = 1000;
 
-/// The sales history lines `call` carries, if it is a store's sale.
-pub(crate) fn of(call: &Call) -> Vec<SalesLine> {
+/// The store's sale `call` reports, if it is one.
+pub(crate) fn of(call: &Call) -> Option<StoreSale> {
     let sign = match call.name.as_deref() {
         Some("Order Completed") => 1,
         Some("Order Refunded") => -1,
-        _ => return Vec::new(),
+        _ => return None,
     };
     if call.own {
-        return Vec::new();
+        return None;
     }
-    let Ok(body) = serde_json::from_str::<Value>(&call.body) else {
-        return Vec::new();
-    };
+    let body = serde_json::from_str::<Value>(&call.body).ok()?;
     let properties = body.get("properties");
-    let Some(store) = [body.get("context"), properties]
+    let store = [body.get("context"), properties]
         .into_iter()
         .flatten()
         .find_map(|o| text(o.get("store_id")?))
-        .filter(|s| s.len() <= MAX_STORE_ID)
-    else {
-        return Vec::new();
-    };
+        .filter(|s| s.len() <= MAX_STORE_ID)?;
     let ticket = properties
         .and_then(|p| text(p.get("order_id")?))
         .unwrap_or_else(|| call.message_id.clone());
@@ -50,12 +45,11 @@ pub(crate) fn of(call: &Call) -> Vec<SalesLine> {
     let products = properties
         .and_then(|p| p.get("products"))
         .and_then(Value::as_array);
-    products
+    let lines: Vec<StoreSaleLine> = products
         .into_iter()
         .flatten()
         .take(MAX_LINES)
-        .enumerate()
-        .filter_map(|(i, item)| {
+        .filter_map(|item| {
             let product_id = text(item.get("product_id")?)?;
             let quantity = match item.get("quantity") {
                 None => 1,
@@ -76,23 +70,26 @@ pub(crate) fn of(call: &Call) -> Vec<SalesLine> {
                         .collect()
                 })
                 .unwrap_or_default();
-            Some(SalesLine {
-                id: format!("{}#{i}", call.message_id),
-                when: SaleTime::Day(day),
+            Some(StoreSaleLine {
                 product_id,
                 selections,
                 quantity: sign * quantity,
-                store_id: Some(store.clone()),
-                ticket: Some(ticket.clone()),
             })
         })
-        .collect()
+        .collect();
+    (!lines.is_empty()).then(|| StoreSale {
+        id: call.message_id.clone(),
+        day,
+        store_id: store,
+        ticket,
+        lines,
+    })
 }
 
 /// The stores `sales` name, as new stores to add if the brand lacks them:
 /// named by their id until someone gives them a name and an address.
-pub(crate) fn stores(sales: &[SalesLine]) -> Vec<StoreLocation> {
-    let mut ids: Vec<&str> = sales.iter().filter_map(|s| s.store_id.as_deref()).collect();
+pub(crate) fn stores(sales: &[StoreSale]) -> Vec<StoreLocation> {
+    let mut ids: Vec<&str> = sales.iter().map(|s| s.store_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
     ids.into_iter()
@@ -152,7 +149,9 @@ mod tests {
                 {"product_id": "plate", "quantity": 0},
             ]},
         });
-        let lines = of(&call("Order Completed", body, false));
+        let sale = of(&call("Order Completed", body, false)).unwrap();
+        assert_eq!(stores(std::slice::from_ref(&sale)).len(), 1);
+        let lines: Vec<_> = sale.sales_lines().collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].quantity, 2);
         assert_eq!(lines[0].selections["glaze"], "blue");
@@ -160,8 +159,10 @@ mod tests {
         assert_eq!(lines[0].ticket(), "5001");
         assert_eq!(lines[1].product_id, "85123");
         assert_eq!(lines[1].id, "m1#1");
-        assert_eq!(lines[0].when, SaleTime::Day("2026-11-30".parse().unwrap()));
-        assert_eq!(stores(&lines).len(), 1);
+        assert_eq!(
+            lines[0].when,
+            kiln_domain::SaleTime::Day("2026-11-30".parse().unwrap())
+        );
     }
 
     #[test]
@@ -170,12 +171,15 @@ mod tests {
             "properties": {"store_id": "london", "products": [{"product_id": "mug", "quantity": -2}]},
         });
         assert_eq!(
-            of(&call("Order Refunded", body.clone(), false))[0].quantity,
+            of(&call("Order Refunded", body.clone(), false))
+                .unwrap()
+                .lines[0]
+                .quantity,
             -2
         );
-        assert!(of(&call("Order Completed", body.clone(), true)).is_empty());
-        assert!(of(&call("Product Viewed", body, false)).is_empty());
+        assert!(of(&call("Order Completed", body.clone(), true)).is_none());
+        assert!(of(&call("Product Viewed", body, false)).is_none());
         let online = serde_json::json!({"properties": {"products": [{"product_id": "mug"}]}});
-        assert!(of(&call("Order Completed", online, false)).is_empty());
+        assert!(of(&call("Order Completed", online, false)).is_none());
     }
 }

@@ -254,7 +254,9 @@ macro_rules! impl_planning {
                 brand: &BrandId,
             ) -> Result<(Option<Date>, Option<Timestamp>)> {
                 let last_day: Option<String> = sqlx::query_scalar(
-                    "SELECT MAX(day) FROM sales_history WHERE brand_id = $1",
+                    "SELECT MAX(day) FROM (SELECT MAX(day) AS day FROM sales_history \
+                     WHERE brand_id = $1 UNION ALL SELECT MAX(day) FROM till_sales \
+                     WHERE brand_id = $1) AS d",
                 )
                 .bind(brand.as_str())
                 .fetch_one(&self.read)
@@ -299,6 +301,24 @@ macro_rules! impl_planning {
                     })
                 })
                 .collect::<Result<_>>()?;
+                let tills = sqlx::query(
+                    "SELECT id, day, store_id, ticket, lines FROM till_sales \
+                     WHERE brand_id = $1 AND day >= $2 ORDER BY day, id",
+                )
+                .bind(brand.as_str())
+                .bind(since.to_string())
+                .fetch_all(&self.read)
+                .await?;
+                for r in &tills {
+                    let sale = StoreSale {
+                        id: text(r, "id")?,
+                        day: day(&text(r, "day")?)?,
+                        store_id: text(r, "store_id")?,
+                        ticket: text(r, "ticket")?,
+                        lines: json(&text(r, "lines")?)?,
+                    };
+                    out.extend(sale.sales_lines());
+                }
                 let orders = sqlx::query(
                     "SELECT o.id, o.created_at, o.store_id, l.line_no, l.product_id, l.selections, l.quantity \
                      FROM orders o JOIN order_lines l ON l.brand_id = o.brand_id \

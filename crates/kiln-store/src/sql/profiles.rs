@@ -366,7 +366,27 @@ macro_rules! impl_profiles {
                     " ON CONFLICT (brand_id, message_id) DO NOTHING",
                 )
                 .await?;
-                insert_sales(&mut tx, brand, &c.sales).await?;
+                let lines: Vec<String> = c.sales.iter().map(|s| to_json(&s.lines)).collect();
+                insert_rows(
+                    &mut tx,
+                    "till_sales (brand_id, id, day, store_id, ticket, lines)",
+                    c.sales
+                        .iter()
+                        .zip(&lines)
+                        .map(|(s, l)| {
+                            vec![
+                                Arg::S(b),
+                                Arg::S(&s.id),
+                                Arg::O(s.day.to_string()),
+                                Arg::S(&s.store_id),
+                                Arg::S(&s.ticket),
+                                Arg::S(l),
+                            ]
+                        })
+                        .collect(),
+                    " ON CONFLICT (brand_id, id) DO NOTHING",
+                )
+                .await?;
                 let addresses: Vec<String> = c.stores.iter().map(|s| to_json(&s.address)).collect();
                 insert_rows(
                     &mut tx,
