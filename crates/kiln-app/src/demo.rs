@@ -124,14 +124,7 @@ impl App {
 /// yesterday: weekly rhythm, slow growth, and one glaze taking off in the
 /// last week so the analytics have a hot value to show. Deterministic.
 fn history(products: &[Configurator], today: jiff::civil::Date) -> Vec<SalesLine> {
-    // xorshift: reproducible without a dependency.
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
     // 24 valid configurations per product to draw sales from.
     let pools: Vec<Vec<BTreeMap<String, String>>> = products
         .iter()
@@ -140,13 +133,7 @@ fn history(products: &[Configurator], today: jiff::civil::Date) -> Vec<SalesLine
     // The stores' share of sales, drawn apart so the online history stays
     // as it was: London sells the first of each product's configurations far
     // more than the brand does, Berlin sells few of the first product.
-    let mut store_state = 0x2545_f491_4f6c_dd1d_u64;
-    let mut store_draw = move || {
-        store_state ^= store_state << 13;
-        store_state ^= store_state >> 7;
-        store_state ^= store_state << 17;
-        (store_state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut store_draw = xorshift(0x2545_f491_4f6c_dd1d);
     let (base, hot_glaze) = ([6.0, 3.0, 2.0], "#81b29a");
     let mut lines = Vec::new();
     for back in (1..=364i64).rev() {
@@ -190,6 +177,18 @@ fn history(products: &[Configurator], today: jiff::civil::Date) -> Vec<SalesLine
         }
     }
     lines
+}
+
+/// Uniform draws in [0, 1) from a xorshift generator: reproducible
+/// without a dependency.
+fn xorshift(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
 /// One valid, complete configuration, choosing each choice option's value at
