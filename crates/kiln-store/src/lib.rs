@@ -45,8 +45,9 @@ pub enum StoreError {
     /// operation that was never started.
     #[error("{0}")]
     Conflict(String),
-    /// The database cannot be reached (connection refused, pool exhausted,
-    /// I/O): the request may succeed later.
+    /// The database cannot be reached or cannot write now (connection
+    /// refused or dropped, pool exhausted, restarting, disk full, I/O): the
+    /// request may succeed later.
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
     #[error("database error")]
@@ -63,6 +64,9 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e),
+            sqlx::Error::Database(ref d) if unavailable(d.as_ref()) => StoreError::Unavailable(e),
+            // A connection dropped in the middle of a message.
+            sqlx::Error::Protocol(_) => StoreError::Unavailable(e),
             sqlx::Error::Database(ref d) if d.is_unique_violation() => StoreError::Conflict(
                 "a concurrent change to the same thing came first; read it again and retry".into(),
             ),
@@ -70,6 +74,26 @@ impl From<sqlx::Error> for StoreError {
             other => StoreError::Database(other),
         }
     }
+}
+
+/// Whether a database error says the database, not the request, is at
+/// fault for now. PostgreSQL: classes 08 (connection), 53 (out of
+/// resources: disk, memory, connections) and 57 (shutting down, restarting,
+/// cancelled by an operator). SQLite: FULL, IOERR, BUSY, LOCKED, CANTOPEN
+/// and READONLY, with their extended codes (the low byte is the primary).
+fn unavailable(d: &dyn sqlx::error::DatabaseError) -> bool {
+    if let Some(pg) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        return ["08", "53", "57"]
+            .iter()
+            .any(|class| pg.code().starts_with(class));
+    }
+    if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        return d
+            .code()
+            .and_then(|c| c.parse::<u32>().ok())
+            .is_some_and(|n| matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14));
+    }
+    false
 }
 
 impl From<serde_json::Error> for StoreError {
