@@ -46,6 +46,9 @@ struct Tally {
     latencies_us: Vec<u64>,
     failed: u64,
     first_failure: Option<String>,
+    /// Refusals by status (`503 retry-after` when it said when to retry);
+    /// `network` for no answer.
+    refusals: std::collections::BTreeMap<String, u64>,
 }
 
 async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
@@ -131,6 +134,15 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
                     Ok(r) => {
                         tally.failed += 1;
                         let status = r.status();
+                        let retry = if r.headers().contains_key(reqwest::header::RETRY_AFTER) {
+                            " retry-after"
+                        } else {
+                            ""
+                        };
+                        *tally
+                            .refusals
+                            .entry(format!("{}{retry}", status.as_u16()))
+                            .or_default() += 1;
                         let text = r.text().await.unwrap_or_default();
                         tally
                             .first_failure
@@ -138,6 +150,7 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
                     }
                     Err(e) => {
                         tally.failed += 1;
+                        *tally.refusals.entry("network".into()).or_default() += 1;
                         tally.first_failure.get_or_insert(e.to_string());
                     }
                 }
@@ -150,6 +163,9 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
         let t = t.await?;
         all.latencies_us.extend(t.latencies_us);
         all.failed += t.failed;
+        for (k, n) in t.refusals {
+            *all.refusals.entry(k).or_default() += n;
+        }
         if all.first_failure.is_none() {
             all.first_failure = t.first_failure;
         }
@@ -181,6 +197,7 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
         "p99_ms": pct(0.99),
         "max_ms": pct(1.0),
         "concurrency": args.concurrency,
+        "refusals": all.refusals,
     });
     if args.json {
         println!("{report}");
@@ -194,6 +211,9 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
             args.concurrency,
             all.failed
         );
+        if !all.refusals.is_empty() {
+            println!("refused: {:?}", all.refusals);
+        }
     }
     if let Some(n) = delivered {
         eprintln!("{n} webhook deliveries reached the receiver during the run");
