@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::App;
 use crate::error::{Error, FieldError, Result};
 use crate::orders::check_address;
-use crate::time::{day_of, today};
+use crate::time::{day_of, last_sunday_before, today};
 
 /// A store as a brand declares it.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -117,7 +117,7 @@ pub struct StaffDay {
     #[schema(value_type = String, format = Date)]
     pub date: Date,
     /// `Mon` to `Sun`.
-    pub weekday: &'static str,
+    pub weekday: String,
     /// Forecast sales (tickets) that day.
     pub tickets: f64,
     pub staff: u32,
@@ -377,25 +377,19 @@ impl App {
                 days: s
                     .staffing
                     .iter()
-                    .map(|d| StaffDay {
-                        date: epoch.checked_add(d.day.days()).unwrap_or(epoch),
-                        weekday: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-                            [usize::from(d.weekday % 7)],
-                        tickets: d.tickets,
-                        staff: d.staff,
+                    .map(|d| {
+                        let date = epoch.checked_add(d.day.days()).unwrap_or(epoch);
+                        StaffDay {
+                            date,
+                            weekday: date.strftime("%a").to_string(),
+                            tickets: d.tickets,
+                            staff: d.staff,
+                        }
                     })
                     .collect(),
             },
         })
     }
-}
-
-/// The Sunday that ends the last whole week before `day`.
-pub(crate) fn last_sunday_before(day: Date) -> Date {
-    let yesterday = day.yesterday().unwrap_or(day);
-    yesterday
-        .checked_sub(i64::from(yesterday.weekday().to_monday_one_offset() % 7).days())
-        .unwrap_or(yesterday)
 }
 
 fn view_share(product: Option<&Product>, x: &store::Share) -> StoreShare {

@@ -162,12 +162,7 @@ pub(crate) async fn demand(app: &App, rt: &BrandRuntime) -> Result<Demand> {
         .collect();
     let products: Vec<&Product> = rt.catalog.products.iter().map(|c| c.product()).collect();
     let boms: Vec<ProductBom> = products.iter().map(|p| bom_of(p, &lines)).collect();
-    // History ends with the last whole week (ISO, Monday to Sunday): the
-    // week under way is forecast, never drawn as a week that collapsed.
-    let yesterday = today.yesterday().unwrap_or(today);
-    let last_sunday = yesterday
-        .checked_sub(i64::from(yesterday.weekday().to_monday_one_offset() % 7).days())
-        .unwrap_or(yesterday);
+    let last_sunday = crate::time::last_sunday_before(today);
     let options = DemandOptions {
         bucket: Bucket::Week,
         horizon: HORIZON_WEEKS,

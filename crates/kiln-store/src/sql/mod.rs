@@ -271,6 +271,23 @@ macro_rules! impl_store {
         /// Values per `IN (...)` list.
         const IN_CHUNK: usize = 500;
 
+        /// ` WHERE brand_id = $1 AND {column} IN (values)`.
+        fn where_in(
+            qb: &mut sqlx::QueryBuilder<'_, $db>,
+            brand: &BrandId,
+            column: &str,
+            values: &[&str],
+        ) {
+            qb.push(" WHERE brand_id = ");
+            qb.push_bind(brand.as_str().to_string());
+            qb.push(format!(" AND {column} IN ("));
+            let mut list = qb.separated(", ");
+            for v in values {
+                list.push_bind(v.to_string());
+            }
+            qb.push(")");
+        }
+
         /// `SELECT {select} WHERE brand_id = $1 AND {column} IN (values)`,
         /// chunked; one column of text per row.
         async fn texts_in(
@@ -283,14 +300,7 @@ macro_rules! impl_store {
             let mut out = Vec::new();
             for chunk in values.chunks(IN_CHUNK) {
                 let mut qb = sqlx::QueryBuilder::<$db>::new(select);
-                qb.push(" WHERE brand_id = ");
-                qb.push_bind(brand.as_str().to_string());
-                qb.push(format!(" AND {column} IN ("));
-                let mut list = qb.separated(", ");
-                for v in chunk {
-                    list.push_bind(v.to_string());
-                }
-                qb.push(")");
+                where_in(&mut qb, brand, column, chunk);
                 out.extend(qb.build().fetch_all(pool).await?);
             }
             Ok(out)
@@ -313,14 +323,7 @@ macro_rules! impl_store {
                 if let Some(set) = set {
                     qb.push_bind(set.to_string());
                 }
-                qb.push(" WHERE brand_id = ");
-                qb.push_bind(brand.as_str().to_string());
-                qb.push(format!(" AND {column} IN ("));
-                let mut list = qb.separated(", ");
-                for v in chunk {
-                    list.push_bind(v.to_string());
-                }
-                qb.push(")");
+                where_in(&mut qb, brand, column, chunk);
                 n += qb.build().execute(&mut **tx).await?.rows_affected();
             }
             Ok(n)
