@@ -72,6 +72,12 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// Another server holds the brand's lease and plans it (see
+    /// `kiln_store::lease`): the request belongs there. The HTTP shell
+    /// forwards it to `address`; where that is unknown or does not answer,
+    /// it is refused as unavailable, with nothing done.
+    #[error("another server serves this brand now; nothing was changed, and it is safe to retry")]
+    Elsewhere { address: Option<String> },
     /// A bug or corrupt data: logged with its source, shown without it.
     #[error("internal error: {context}")]
     Internal {
@@ -138,6 +144,7 @@ impl From<kiln_store::StoreError> for Error {
         match e {
             StoreError::NotFound => Error::NotFound("not found".into()),
             StoreError::Conflict(m) => Error::Conflict(m),
+            StoreError::NotOwner => Error::Elsewhere { address: None },
             StoreError::Unavailable(_) => Error::Unavailable {
                 what: "the database",
                 source: Some(Box::new(e)),

@@ -23,14 +23,14 @@ pub struct OperationResult {
 impl App {
     /// Work orders, one per SKU batch, with their operations.
     pub async fn work_orders(&self, slug: &str, open_only: bool) -> Result<Vec<WorkOrder>> {
-        let rt = self.brand(slug).await?;
-        Ok(self.store.work_orders(&rt.brand.id, open_only).await?)
+        let brand = self.brand_record(slug).await?;
+        Ok(self.store.work_orders(&brand.id, open_only).await?)
     }
 
     pub async fn work_order(&self, slug: &str, id: &WorkOrderId) -> Result<WorkOrder> {
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         self.store
-            .work_order(&rt.brand.id, id)
+            .work_order(&brand.id, id)
             .await
             .found(|| format!("no work order `{id}`"))
     }
@@ -140,8 +140,8 @@ impl App {
 
     /// Purchase suggestions from material planning, not yet received.
     pub async fn suggestions(&self, slug: &str) -> Result<Vec<PurchaseSuggestion>> {
-        let rt = self.brand(slug).await?;
-        Ok(self.store.suggestions(&rt.brand.id).await?)
+        let brand = self.brand_record(slug).await?;
+        Ok(self.store.suggestions(&brand.id).await?)
     }
 
     /// Receives a suggested purchase: its quantity moves into stock and stops
@@ -190,7 +190,7 @@ impl App {
         if !errors.is_empty() {
             return Err(Error::invalid_fields(errors));
         }
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         let shipment = Shipment {
             id: ShipmentId::new(),
             order_id: order.clone(),
@@ -203,7 +203,7 @@ impl App {
         };
         let stored = self
             .store
-            .create_shipment(&rt.brand.id, &shipment)
+            .create_shipment(&brand.id, &shipment)
             .await
             .or_not_found(|| format!("no order `{order}`"))?;
         self.outbox.notify_one();
@@ -212,10 +212,10 @@ impl App {
 
     /// Marks a shipment delivered (a carrier's tracking event).
     pub async fn deliver(&self, slug: &str, shipment: &ShipmentId) -> Result<Shipment> {
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         let delivered = self
             .store
-            .mark_delivered(&rt.brand.id, shipment, time::now())
+            .mark_delivered(&brand.id, shipment, time::now())
             .await
             .or_not_found(|| format!("no shipment `{shipment}`"))?;
         self.outbox.notify_one();

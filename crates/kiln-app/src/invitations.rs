@@ -61,7 +61,7 @@ impl App {
         base: &str,
     ) -> Result<StaffMember> {
         let mailer = self.mailer()?;
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         let member = self
             .add_staff(
                 actor,
@@ -78,13 +78,13 @@ impl App {
         mailer
             .send(Mail {
                 to: member.email.clone(),
-                subject: format!("You are invited to work at {} on Kiln", rt.brand.name),
+                subject: format!("You are invited to work at {} on Kiln", brand.name),
                 body: format!(
                     "Hello {},\n\nYou are invited to {} on Kiln as {}.\n\
                      Set your password (within 72 hours) here:\n\n{}/staff/password?token={token}\n\n\
                      If you did not expect this, ignore this mail.\n",
                     member.name,
-                    rt.brand.name,
+                    brand.name,
                     member.role.as_str().replace('_', " "),
                     base.trim_end_matches('/'),
                 ),

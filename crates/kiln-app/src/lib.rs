@@ -112,9 +112,99 @@ impl App {
     }
 
     /// A brand's compiled catalog and live plan, loaded on first use; a brand
-    /// that does not exist is not found.
+    /// that does not exist is not found. Where servers share the database,
+    /// only the holder of the brand's lease plans it: this takes the lease
+    /// (rebuilding the plan from the store when it was just taken), or says
+    /// where the brand is served ([`Error::Elsewhere`]).
     pub async fn brand(&self, slug: &str) -> Result<Arc<BrandRuntime>> {
-        self.runtimes.get(self.store.as_ref(), slug).await
+        let store = self.store.as_ref();
+        let Some(leases) = store.leases() else {
+            return self.runtimes.get(store, slug).await;
+        };
+        if let Some(rt) = self.runtimes.peek(slug).await
+            && leases.valid(&rt.brand.id)
+        {
+            return Ok(rt);
+        }
+        let brand = store
+            .brand_by_slug(slug)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no brand `{slug}`")))?;
+        match store.take_lease(&brand.id).await? {
+            kiln_store::Lease::Held { fresh, epoch } => {
+                if fresh {
+                    tracing::info!(
+                        brand = slug,
+                        epoch,
+                        "took the brand's lease; its plan is rebuilt from the store"
+                    );
+                    self.runtimes.retire(std::slice::from_ref(&brand.id)).await;
+                }
+                self.runtimes.get(store, slug).await
+            }
+            kiln_store::Lease::Elsewhere { address, .. } => {
+                self.runtimes.retire(std::slice::from_ref(&brand.id)).await;
+                Err(Error::Elsewhere {
+                    address: Some(address),
+                })
+            }
+        }
+    }
+
+    /// The brand's record alone, for use cases that read or write the store
+    /// without its plan or catalog: any server serves them, without a lease.
+    pub(crate) async fn brand_record(&self, slug: &str) -> Result<kiln_domain::Brand> {
+        self.store
+            .brand_by_slug(slug)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no brand `{slug}`")))
+    }
+
+    /// Renews this server's brand leases every quarter of their time to
+    /// live, and forgets the plans of brands another server took. Does
+    /// nothing for a store without leases.
+    pub fn start_leases(self: &Arc<Self>) {
+        let Some(leases) = self.store.leases() else {
+            return;
+        };
+        let every = leases.ttl() / 4;
+        let app = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(app) = app.upgrade() else { return };
+                match app.store.renew_leases().await {
+                    Ok(lost) if !lost.is_empty() => {
+                        tracing::warn!(brands = ?lost, "another server took these brands' leases");
+                        app.runtimes.retire(&lost).await;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "renewing brand leases failed; they lapse unless renewed")
+                    }
+                }
+            }
+        });
+    }
+
+    /// Before a clean shutdown: writes every queued order, then gives the
+    /// brand leases back so other servers take the brands at once.
+    pub async fn release_leases(&self) -> Result<()> {
+        if self.store.leases().is_none() {
+            return Ok(());
+        }
+        self.orders.flush().await;
+        self.store.release_leases().await?;
+        Ok(())
+    }
+
+    /// Whether other servers may share this one's database: brands are then
+    /// planned under leases, and requests for a brand another server plans
+    /// are forwarded there.
+    pub fn shares_database(&self) -> bool {
+        self.store.leases().is_some()
     }
 
     /// Whether the store answers.

@@ -127,6 +127,16 @@ impl App {
             }
             let mailer = self.mailer()?;
             for m in due {
+                // Another server's worker may have taken it meanwhile.
+                let now = time::now();
+                let until = now + jiff::SignedDuration::from_mins(5);
+                if !self
+                    .store
+                    .claim_mail(&m.brand_id, &m.id, now, until)
+                    .await?
+                {
+                    continue;
+                }
                 let result = mailer
                     .send(Mail {
                         to: m.to.clone(),

@@ -371,6 +371,16 @@ impl App {
     ) -> Result<Order> {
         // A publish may retire the runtime this request found: plan again on
         // the new one (the order is configured against the version it plans on).
+        // A retry of an order already placed is answered from the store, by
+        // any server, without the brand's plan (one server checks below).
+        if self.shares_database()
+            && let Some(key) = &key
+        {
+            let brand = self.brand_record(slug).await?;
+            if let Some(existing) = self.store.order_by_idempotency_key(&brand.id, key).await? {
+                return replay(existing, &request_hash);
+            }
+        }
         for _ in 0..3 {
             let rt = self.brand(slug).await?;
             if let Some(key) = &key
@@ -497,19 +507,19 @@ impl App {
 
     /// One order, with its lines, timeline, material requirements and shipments.
     pub async fn order(&self, slug: &str, id: &OrderId) -> Result<Order> {
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         self.store
-            .order(&rt.brand.id, id)
+            .order(&brand.id, id)
             .await
             .found(|| format!("no order `{id}`"))
     }
 
     /// One page of the brand's orders, newest first, as `query` filters them.
     pub async fn orders(&self, slug: &str, mut query: OrderQuery) -> Result<Vec<OrderSummary>> {
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         query.customer_email = query.customer_email.map(|e| e.trim().to_lowercase());
         query.limit = query.limit.clamp(1, 500);
-        Ok(self.store.orders(&rt.brand.id, &query).await?)
+        Ok(self.store.orders(&brand.id, &query).await?)
     }
 
     /// Records an order's payment as its provider (or staff, for the manual
@@ -520,9 +530,9 @@ impl App {
         order: &OrderId,
         status: PaymentStatus,
     ) -> Result<()> {
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         self.store
-            .set_payment_status(&rt.brand.id, order, status, time::now())
+            .set_payment_status(&brand.id, order, status, time::now())
             .await
             .or_not_found(|| format!("no order `{order}`"))
     }

@@ -397,6 +397,31 @@ impl Runtimes {
         }
     }
 
+    /// The brand's runtime if it is loaded, without loading it.
+    pub async fn peek(&self, slug: &str) -> Option<Arc<BrandRuntime>> {
+        let read = self.by_slug.read().await;
+        read.get(slug).and_then(|cell| cell.get().cloned())
+    }
+
+    /// Forgets the brands' runtimes (another server took their leases):
+    /// whoever waits for one of their plans finds it retired and asks again.
+    pub async fn retire(&self, brands: &[kiln_domain::BrandId]) {
+        let mut gone = Vec::new();
+        {
+            let mut map = self.by_slug.write().await;
+            map.retain(|_, cell| match cell.get() {
+                Some(rt) if brands.contains(&rt.brand.id) => {
+                    gone.push(rt.clone());
+                    false
+                }
+                _ => true,
+            });
+        }
+        for rt in gone {
+            rt.plan.lock().await.retired = true;
+        }
+    }
+
     /// Puts a rebuilt runtime in place of the brand's current one.
     pub async fn replace(&self, slug: &str, rt: Arc<BrandRuntime>) {
         let cell = Arc::new(OnceCell::new_with(Some(rt)));

@@ -171,7 +171,7 @@ fn normalise(email: &str) -> String {
 impl App {
     /// Adds a staff member to a brand.
     pub async fn add_staff(&self, actor: &Actor, slug: &str, new: NewStaff) -> Result<StaffMember> {
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         let email = normalise(&new.email);
         let mut errors = Vec::new();
         if !(3..=254).contains(&email.len()) || !email.contains('@') {
@@ -218,7 +218,7 @@ impl App {
         let now = time::now();
         let member = StaffMember {
             id: StaffId::new(),
-            brand_id: rt.brand.id.clone(),
+            brand_id: brand.id.clone(),
             email,
             name,
             role: new.role,
@@ -227,30 +227,28 @@ impl App {
             created_at: now,
             removed_at: None,
         };
-        let entry = audit(&rt.brand.id, actor, AuditAction::StaffAdded, &member, now);
+        let entry = audit(&brand.id, actor, AuditAction::StaffAdded, &member, now);
         self.store.add_staff(&member, &entry).await?;
         Ok(member)
     }
 
     /// A brand's staff.
     pub async fn staff(&self, slug: &str) -> Result<Vec<StaffMember>> {
-        let rt = self.brand(slug).await?;
-        Ok(self.store.staff(&rt.brand.id).await?)
+        let brand = self.brand_record(slug).await?;
+        Ok(self.store.staff(&brand.id).await?)
     }
 
     /// Removes a staff member: their sessions end at once.
     pub async fn remove_staff(&self, actor: &Actor, slug: &str, id: &StaffId) -> Result<()> {
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         let member = self
             .store
-            .staff_member(&rt.brand.id, id)
+            .staff_member(&brand.id, id)
             .await
             .found(|| format!("no staff member `{id}`"))?;
         let now = time::now();
-        let entry = audit(&rt.brand.id, actor, AuditAction::StaffRemoved, &member, now);
-        self.store
-            .remove_staff(&rt.brand.id, id, now, &entry)
-            .await?;
+        let entry = audit(&brand.id, actor, AuditAction::StaffRemoved, &member, now);
+        self.store.remove_staff(&brand.id, id, now, &entry).await?;
         Ok(())
     }
 
@@ -360,7 +358,7 @@ impl App {
     /// The demo's staff: one account per role (the clerk at the brand's
     /// first store), all with [`DEMO_PASSWORD`]; made once.
     pub async fn seed_demo_staff(&self, slug: &str) -> Result<Vec<StaffMember>> {
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         let stores = self.stores(slug).await?;
         let first = stores.first().map(|s| s.id.clone());
         let mut out = Vec::new();
@@ -372,7 +370,7 @@ impl App {
             (Role::StoreClerk, "clerk", "Cleo Clerk"),
             (Role::Analyst, "analyst", "Ana Analyst"),
         ] {
-            let email = format!("{who}@{}.kiln.example", rt.brand.slug);
+            let email = format!("{who}@{}.kiln.example", brand.slug);
             if let Some(m) = self.store.staff_by_email(&email).await? {
                 out.push(m);
                 continue;

@@ -104,17 +104,17 @@ impl App {
     }
 
     pub async fn design(&self, slug: &str, code: &str) -> Result<Design> {
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         self.store
-            .design(&rt.brand.id, code)
+            .design(&brand.id, code)
             .await?
             .ok_or_else(|| Error::NotFound(format!("no saved design `{code}`")))
     }
 
     /// A cart's lines; an unknown cart is empty.
     pub async fn cart(&self, slug: &str, cart: &str) -> Result<Vec<CartLine>> {
-        let rt = self.brand(slug).await?;
-        Ok(match self.store.cart(&rt.brand.id, cart).await? {
+        let brand = self.brand_record(slug).await?;
+        Ok(match self.store.cart(&brand.id, cart).await? {
             // A cart that no longer reads (hand-edited, an old format) starts over.
             Some(json) => serde_json::from_str(&json).unwrap_or_default(),
             None => Vec::new(),
@@ -122,18 +122,18 @@ impl App {
     }
 
     pub async fn put_cart(&self, slug: &str, cart: &str, lines: &[CartLine]) -> Result<()> {
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         let json =
             serde_json::to_string(lines).map_err(|e| Error::internal_from("writing a cart", e))?;
         Ok(self
             .store
-            .put_cart(&rt.brand.id, cart, &json, time::now())
+            .put_cart(&brand.id, cart, &json, time::now())
             .await?)
     }
 
     pub async fn clear_cart(&self, slug: &str, cart: &str) -> Result<()> {
-        let rt = self.brand(slug).await?;
-        Ok(self.store.delete_cart(&rt.brand.id, cart).await?)
+        let brand = self.brand_record(slug).await?;
+        Ok(self.store.delete_cart(&brand.id, cart).await?)
     }
 
     /// The order behind a customer's secret link.
@@ -143,12 +143,12 @@ impl App {
         id: &OrderId,
         token: Option<&str>,
     ) -> Result<Order> {
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         let not_found =
             || Error::NotFound("no such order; check the link in your confirmation".into());
         let o = self
             .store
-            .order(&rt.brand.id, id)
+            .order(&brand.id, id)
             .await?
             .ok_or_else(not_found)?;
         // The token in the customer's link is the only way in without a key.
@@ -159,15 +159,15 @@ impl App {
     }
 
     pub async fn stores(&self, slug: &str) -> Result<Vec<StoreLocation>> {
-        let rt = self.brand(slug).await?;
-        Ok(self.store.stores(&rt.brand.id).await?)
+        let brand = self.brand_record(slug).await?;
+        Ok(self.store.stores(&brand.id).await?)
     }
 
     /// Customers a clerk searches for: by email or phone as stored, by part
     /// of a name or an email, or by a phone number in any common format.
     pub async fn find_customers(&self, slug: &str, query: &str) -> Result<Vec<Customer>> {
-        let rt = self.brand(slug).await?;
-        Ok(self.store.find_customers(&rt.brand.id, query).await?)
+        let brand = self.brand_record(slug).await?;
+        Ok(self.store.find_customers(&brand.id, query).await?)
     }
 }
 

@@ -203,7 +203,7 @@ impl App {
         id: &str,
         input: StoreInput,
     ) -> Result<StoreLocation> {
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         check_store_id(id)?;
         let mut errors = check_address("/address", &input.address);
         let name = input.name.trim().to_string();
@@ -218,7 +218,7 @@ impl App {
             name,
             address: input.address,
         };
-        self.store.put_store(&rt.brand.id, &location).await?;
+        self.store.put_store(&brand.id, &location).await?;
         Ok(location)
     }
 

@@ -106,7 +106,9 @@ impl ApiError {
                 AppError::NotFound(_) => StatusCode::NOT_FOUND,
                 AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
                 AppError::Conflict(_) => StatusCode::CONFLICT,
-                AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                AppError::Unavailable { .. } | AppError::Elsewhere { .. } => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
                 AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             },
         }
@@ -128,8 +130,19 @@ impl ApiError {
                 AppError::RateLimited(_) => ("rate-limited", "Too many attempts"),
                 AppError::Conflict(_) => ("conflict", "Conflict"),
                 AppError::Unavailable { .. } => ("unavailable", "Service unavailable"),
+                AppError::Elsewhere { .. } => ("elsewhere", "Served by another server"),
                 AppError::Internal { .. } => ("internal", "Internal server error"),
             },
+        }
+    }
+
+    /// Where the request's brand is served, when another server plans it.
+    pub(crate) fn forward_to(&self) -> Option<crate::forward::ForwardTo> {
+        match self {
+            ApiError::App(AppError::Elsewhere {
+                address: Some(address),
+            }) => Some(crate::forward::ForwardTo(address.clone())),
+            _ => None,
         }
     }
 
@@ -146,6 +159,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         self.log();
+        let forward_to = self.forward_to();
         let status = self.status();
         let (slug, title) = self.slug_and_title();
         let detail = match &self {
@@ -185,6 +199,9 @@ impl IntoResponse for ApiError {
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let Some(to) = forward_to {
+            response.extensions_mut().insert(to);
         }
         response
     }

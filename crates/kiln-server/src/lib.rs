@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 mod extract;
+mod forward;
 mod guard;
 mod ui;
 
@@ -20,13 +21,25 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 pub struct AppState {
     pub app: Arc<App>,
     metrics: PrometheusHandle,
+    /// Sends a brand's requests to the server that plans it ([`forward`]).
+    forwarder: reqwest::Client,
 }
 
 impl AppState {
     pub fn new(app: Arc<App>) -> Arc<AppState> {
+        let forwarder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(std::time::Duration::from_secs(2))
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            // Only fails when the TLS backend cannot start: then forwarding
+            // uses the defaults, without our timeouts.
+            .unwrap_or_default();
         Arc::new(AppState {
             app,
             metrics: metrics_handle(),
+            forwarder,
         })
     }
 }

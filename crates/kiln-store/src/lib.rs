@@ -17,6 +17,7 @@
 //! The records are [`kiln_domain`]'s, typed: a row that does not parse into
 //! them is reported as [`StoreError::Corrupt`], never guessed at.
 
+pub mod lease;
 mod migrate;
 mod postgres;
 mod search;
@@ -25,6 +26,7 @@ mod sqlite;
 mod traits;
 
 pub use kiln_domain::*;
+pub use lease::{Holder, Lease, Leases};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use traits::*;
@@ -32,8 +34,8 @@ pub use traits::*;
 /// The store's traits, to call their methods on a `dyn Store`.
 pub mod prelude {
     pub use crate::traits::{
-        BulkStore, CatalogStore, FactoryStore, OrderStore, PassportStore, PlanningStore,
-        PlatformStore, ProfileStore, SegmentStore, StaffStore, Store, WebhookStore,
+        BulkStore, CatalogStore, FactoryStore, LeaseStore, OrderStore, PassportStore,
+        PlanningStore, PlatformStore, ProfileStore, SegmentStore, StaffStore, Store, WebhookStore,
     };
 }
 
@@ -52,6 +54,10 @@ pub enum StoreError {
     Unavailable(#[source] sqlx::Error),
     #[error("database error")]
     Database(#[source] sqlx::Error),
+    /// This process no longer holds the brand's lease (another server took
+    /// it): nothing was written; the brand is served elsewhere.
+    #[error("another server now serves this brand")]
+    NotOwner,
     #[error("stored data is corrupt")]
     Corrupt(#[from] ParseError),
 }

@@ -112,4 +112,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "till_sales",
         include_str!("../migrations/0024_till_sales.sql"),
     ),
+    (
+        25,
+        "brand_leases",
+        include_str!("../migrations/0025_brand_leases.sql"),
+    ),
 ];

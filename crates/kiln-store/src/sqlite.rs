@@ -14,6 +14,8 @@ use sqlx::{Pool, Sqlite};
 pub struct SqliteStore {
     read: Pool<Sqlite>,
     write: Pool<Sqlite>,
+    /// Always `None`: one process owns the file (see [`crate::lease`]).
+    leases: Option<std::sync::Arc<crate::Leases>>,
 }
 
 impl SqliteStore {
@@ -69,7 +71,11 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
-        let store = SqliteStore { read, write };
+        let store = SqliteStore {
+            read,
+            write,
+            leases: None,
+        };
         store.migrate().await?;
         Ok(store)
     }

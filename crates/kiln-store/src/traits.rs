@@ -20,6 +20,7 @@ pub trait Store:
     + ProfileStore
     + SegmentStore
     + MailStore
+    + LeaseStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
@@ -290,6 +291,17 @@ pub trait WebhookStore: Send + Sync + 'static {
         limit: i64,
         skip: &[DeliveryId],
     ) -> Result<Vec<DueDelivery>>;
+    /// Claims due deliveries for this server's worker before it sends them:
+    /// each of `ids` still pending and due at `now` is put off until
+    /// `until`, in one statement, so no other server's worker takes it; the
+    /// ones claimed are returned. One that is never recorded (the server died
+    /// while sending) falls due again at `until`.
+    async fn claim_deliveries(
+        &self,
+        ids: &[DeliveryId],
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<DeliveryId>>;
     /// When the next pending delivery falls due, if any.
     async fn next_due(&self) -> Result<Option<Timestamp>>;
     /// Records attempts and their deliveries' new states in one transaction;
@@ -644,6 +656,15 @@ pub trait MailStore: Send + Sync {
     /// Up to `limit` messages not sent whose next attempt is due at `now`,
     /// oldest first.
     async fn due_mail(&self, now: Timestamp, limit: i64) -> Result<Vec<OutgoingMail>>;
+    /// Claims a due message for this server before it is sent (as
+    /// [`WebhookStore::claim_deliveries`]): false when another took it.
+    async fn claim_mail(
+        &self,
+        brand: &BrandId,
+        id: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool>;
     /// Marks a message sent.
     async fn mail_sent(&self, brand: &BrandId, id: &str, at: Timestamp) -> Result<()>;
     /// Records a failed attempt and when to try again (none: give up).
@@ -695,4 +716,20 @@ pub trait SegmentStore: Send + Sync {
         brand: &BrandId,
         names: &[String],
     ) -> Result<Vec<ProfileId>>;
+}
+
+/// Brand leases between servers sharing one database (see [`crate::lease`]).
+#[async_trait]
+pub trait LeaseStore: Send + Sync {
+    /// The leases this process holds, or `None` when it needs none (the
+    /// embedded store, or a database only one server uses).
+    fn leases(&self) -> Option<&crate::Leases>;
+    /// Takes (or renews) the brand's lease for this process, or says who
+    /// holds it. Without leases, always held.
+    async fn take_lease(&self, brand: &BrandId) -> Result<crate::Lease>;
+    /// Renews every lease held; returns the brands another server took.
+    async fn renew_leases(&self) -> Result<Vec<BrandId>>;
+    /// Gives every lease back at once (a clean shutdown), so another server
+    /// takes the brands without waiting for them to expire.
+    async fn release_leases(&self) -> Result<()>;
 }

@@ -25,7 +25,7 @@ pub fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         match cmd {
             AdminCommand::Key { store, label } => {
-                let store = open_store(&store).await?;
+                let store = open_store(&store, None).await?;
                 let app = App::new(store, Config::default());
                 let key = app
                     .mint_admin_key(&label)

@@ -43,7 +43,16 @@ pub struct ServeArgs {
     /// Default: write each message as a file under the data directory's `mail/`.
     #[arg(long, env = "KILN_SMTP_URL")]
     smtp_url: Option<String>,
+    /// Where the other servers sharing a PostgreSQL database reach this one
+    /// to forward a brand it plans (`http://10.0.0.5:8080`); default: the
+    /// address it listens on.
+    #[arg(long, env = "KILN_ADVERTISE_URL")]
+    advertise_url: Option<String>,
 }
+
+/// How long a brand's lease outlives its last renewal: a server that dies
+/// loses its brands to another after at most this (see `kiln_store::lease`).
+const LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(4);
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt().with_target(false).init();
@@ -52,14 +61,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn open_store(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens the store. A server on PostgreSQL passes `holder`: the database may
+/// be shared with other servers, and brands are planned under leases.
+pub async fn open_store(
+    args: &StoreArgs,
+    holder: Option<kiln_store::Holder>,
+) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match args.database.as_deref() {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Arc::new(
-                PostgresStore::open(url)
-                    .await
-                    .context("opening PostgreSQL")?,
-            )
+            let store = PostgresStore::open(url)
+                .await
+                .context("opening PostgreSQL")?;
+            match holder {
+                Some(holder) => Arc::new(store.with_leases(holder, LEASE_TTL)),
+                None => Arc::new(store),
+            }
         }
         Some(url) if url.starts_with("sqlite:") => {
             Arc::new(SqliteStore::open(url).await.context("opening SQLite")?)
@@ -76,11 +92,15 @@ pub async fn open_store(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let store = open_store(&args.store).await?;
     let listener = tokio::net::TcpListener::bind(&args.addr)
         .await
         .with_context(|| format!("listening on {}", args.addr))?;
     let addr = listener.local_addr()?;
+    let holder = kiln_store::Holder {
+        id: uuid::Uuid::new_v4().to_string(),
+        address: advertised(&args, addr)?,
+    };
+    let store = open_store(&args.store, Some(holder)).await?;
     let mut config = Config::default();
     config.webhook_policy.allow_loopback = args.webhook_allow_loopback || args.demo;
     config.webhook_policy.allow_private = args.webhook_allow_private;
@@ -144,6 +164,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             brand.slug
         );
     }
+    app.start_leases();
     app.start_webhooks();
     app.start_segment_sweeper();
     app.start_mail_worker();
@@ -151,6 +172,38 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "kiln listening on http://{addr} ({} database)",
         store.backend()
     );
-    kiln_server::serve(listener, kiln_server::AppState::new(app)).await?;
+    kiln_server::serve(listener, kiln_server::AppState::new(app.clone())).await?;
+    // Every request answered: give the brands to the other servers at once.
+    if let Err(e) = app.release_leases().await {
+        tracing::warn!(error = %e.chain(), "giving the brand leases back failed; they expire");
+    }
     Ok(())
+}
+
+/// The URL other servers forward to: `--advertise-url`, else the address
+/// listened on (loopback for an unspecified address, with a warning).
+fn advertised(args: &ServeArgs, addr: std::net::SocketAddr) -> anyhow::Result<String> {
+    if let Some(url) = &args.advertise_url {
+        let parsed = reqwest::Url::parse(url)
+            .with_context(|| format!("--advertise-url `{url}` is not a URL"))?;
+        anyhow::ensure!(
+            matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some(),
+            "--advertise-url `{url}` must be an http:// or https:// URL with a host"
+        );
+        return Ok(url.trim_end_matches('/').to_string());
+    }
+    if addr.ip().is_unspecified() {
+        if args
+            .store
+            .database
+            .as_deref()
+            .is_some_and(|d| d.starts_with("postgres"))
+        {
+            tracing::warn!(
+                "listening on {addr} without --advertise-url: other servers will forward to 127.0.0.1"
+            );
+        }
+        return Ok(format!("http://127.0.0.1:{}", addr.port()));
+    }
+    Ok(format!("http://{addr}"))
 }

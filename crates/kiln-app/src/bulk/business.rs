@@ -118,7 +118,7 @@ impl App {
         if !errors.is_empty() {
             return Err(Error::invalid_fields(errors));
         }
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         let ship_to = input
             .ship_to
             .unwrap_or_else(|| input.billing_address.clone());
@@ -144,7 +144,7 @@ impl App {
                 .map_err(|e| Error::internal_from("the clock is out of range", e))?,
         };
         self.store
-            .add_business_customer(&rt.brand.id, &customer)
+            .add_business_customer(&brand.id, &customer)
             .await?;
         Ok(customer)
     }
@@ -154,17 +154,17 @@ impl App {
         slug: &str,
         id: &BusinessCustomerId,
     ) -> Result<BusinessCustomer> {
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         self.store
-            .business_customer(&rt.brand.id, id)
+            .business_customer(&brand.id, id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("no business customer `{id}`")))
     }
 
     pub async fn business_customers(&self, slug: &str) -> Result<BusinessCustomerList> {
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         Ok(BusinessCustomerList {
-            business_customers: self.store.business_customers(&rt.brand.id).await?,
+            business_customers: self.store.business_customers(&brand.id).await?,
         })
     }
 }

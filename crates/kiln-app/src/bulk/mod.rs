@@ -182,9 +182,9 @@ impl App {
     }
 
     pub async fn bulk_quote(&self, slug: &str, id: &QuoteId) -> Result<BulkQuote> {
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         self.store
-            .bulk_quote(&rt.brand.id, id)
+            .bulk_quote(&brand.id, id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("no bulk quote `{id}`")))
     }

@@ -132,9 +132,9 @@ impl App {
     }
 
     pub async fn claim(&self, slug: &str, id: &ClaimId) -> Result<Claim> {
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         self.store
-            .claim(&rt.brand.id, id)
+            .claim(&brand.id, id)
             .await
             .found(|| format!("no claim `{id}`"))
     }
@@ -142,11 +142,11 @@ impl App {
     /// A unit's history after it was made: each claim, and where the
     /// repair or remake it decided stands.
     pub async fn unit_history(&self, slug: &str, serial: &str) -> Result<Vec<UnitClaim>> {
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         let mut out = Vec::new();
-        for claim in self.store.claims_of_unit(&rt.brand.id, serial).await? {
+        for claim in self.store.claims_of_unit(&brand.id, serial).await? {
             let after_sales = match &claim.after_sales_order_id {
-                Some(id) => self.store.order(&rt.brand.id, id).await?.map(|o| o.status),
+                Some(id) => self.store.order(&brand.id, id).await?.map(|o| o.status),
                 None => None,
             };
             out.push(UnitClaim { claim, after_sales });
@@ -156,8 +156,8 @@ impl App {
 
     /// Claims on one unit, oldest first.
     pub async fn claims_of_unit(&self, slug: &str, serial: &str) -> Result<Vec<Claim>> {
-        let rt = self.brand(slug).await?;
-        Ok(self.store.claims_of_unit(&rt.brand.id, serial).await?)
+        let brand = self.brand_record(slug).await?;
+        Ok(self.store.claims_of_unit(&brand.id, serial).await?)
     }
 
     /// Decides an open claim. A repair or remake is placed as an

@@ -188,9 +188,9 @@ pub fn tally(units: &[(String, Value)], claims: &[Claim]) -> ClaimsReport {
 impl App {
     /// The brand's claims counted by what their units are and were made by.
     pub async fn claims_report(&self, slug: &str) -> Result<ClaimsReport> {
-        let rt = self.brand(slug).await?;
-        let units = self.store.units(&rt.brand.id).await?;
-        let claims = self.store.claims(&rt.brand.id).await?;
+        let brand = self.brand_record(slug).await?;
+        let units = self.store.units(&brand.id).await?;
+        let claims = self.store.claims(&brand.id).await?;
         let units: Vec<(String, Value)> = units
             .into_iter()
             .map(|u| {

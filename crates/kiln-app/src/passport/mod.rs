@@ -129,9 +129,9 @@ impl App {
         slug: &str,
         kid: &str,
     ) -> Result<()> {
-        let rt = self.brand(slug).await?;
+        let brand = self.brand_record(slug).await?;
         let entry = crate::brands::audit_entry(
-            Some(&rt.brand.id),
+            Some(&brand.id),
             actor,
             AuditAction::PassportKeyRevoked,
             kid,
@@ -139,7 +139,7 @@ impl App {
         );
         if self
             .store
-            .revoke_passport_key(&rt.brand.id, kid, time::now(), &entry)
+            .revoke_passport_key(&brand.id, kid, time::now(), &entry)
             .await?
         {
             Ok(())
@@ -151,8 +151,8 @@ impl App {
     /// The brand's public passport keys, revoked ones left out: what anyone
     /// verifies a passport with, offline.
     pub async fn passport_keys(&self, slug: &str) -> Result<Jwks> {
-        let rt = self.brand(slug).await?;
-        let keys = self.store.passport_keys(&rt.brand.id).await?;
+        let brand = self.brand_record(slug).await?;
+        let keys = self.store.passport_keys(&brand.id).await?;
         Ok(Jwks {
             keys: keys
                 .into_iter()

@@ -212,8 +212,8 @@ impl App {
 
     /// Recorded downtimes of every work centre.
     pub async fn downtimes(&self, slug: &str) -> Result<Vec<Downtime>> {
-        let rt = self.brand(slug).await?;
-        Ok(self.store.downtimes(&rt.brand.id).await?)
+        let brand = self.brand_record(slug).await?;
+        Ok(self.store.downtimes(&brand.id).await?)
     }
 
     /// Marks a work centre down and replans the open orders around it.

@@ -185,13 +185,6 @@ impl App {
         Ok((root, members))
     }
 
-    async fn brand_record(&self, slug: &str) -> Result<Brand> {
-        self.store
-            .brand_by_slug(slug)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("no brand `{slug}`")))
-    }
-
     /// Makes a write key for the tracking API, shown once.
     pub async fn create_write_key(
         &self,

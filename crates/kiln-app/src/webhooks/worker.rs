@@ -12,7 +12,9 @@
 //! 410 turns the endpoint off. Attempts are recorded in batches, one
 //! transaction each. A crash between a 2xx and its record sends the event
 //! again: delivery is at least once, and `webhook-id` lets receivers
-//! deduplicate.
+//! deduplicate. Several servers on one database each run a worker: a
+//! delivery is claimed before it is sent (`claim_deliveries`), so one of
+//! them sends it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,6 +41,9 @@ const GATHER: Duration = Duration::from_millis(25);
 const RECORD_BATCH: usize = 64;
 /// How long a receiver has to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a claimed delivery is this worker's: if its attempt is never
+/// recorded (the server died), it falls due again after this.
+const CLAIM: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
 pub fn spawn(app: Arc<App>) {
     tokio::spawn(async move {
@@ -114,7 +119,18 @@ async fn run(app: Arc<App>, sender: Arc<Sender>) {
                         *n += 1;
                         start.push(d);
                     }
-                    for d in start {
+                    // Claimed first: several servers' workers read the same
+                    // outbox, and each delivery leaves from one of them.
+                    let ids: Vec<DeliveryId> = start.iter().map(|d| d.id.clone()).collect();
+                    let now = time::now();
+                    let claimed = match app.store.claim_deliveries(&ids, now, now + CLAIM).await {
+                        Ok(claimed) => claimed,
+                        Err(e) => {
+                            tracing::warn!(error = %crate::Error::from(e).chain(), "due webhooks not claimed");
+                            Vec::new()
+                        }
+                    };
+                    for d in start.into_iter().filter(|d| claimed.contains(&d.id)) {
                         in_flight.insert(d.id.clone(), d.endpoint_id.clone());
                         tasks.spawn(attempt(sender.clone(), d));
                     }

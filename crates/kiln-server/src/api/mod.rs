@@ -118,6 +118,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(middleware::from_fn(track))
         .layer(middleware::from_fn(crate::guard::guard))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::forward::forward,
+        ))
         .with_state(state)
 }
 

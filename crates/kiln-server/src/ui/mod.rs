@@ -93,6 +93,7 @@ pub(super) struct ErrorPage {
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
         self.0.log();
+        let forward_to = self.0.forward_to();
         let status = self.0.status();
         let title = match status {
             StatusCode::NOT_FOUND => "Not found".to_string(),
@@ -100,12 +101,18 @@ impl IntoResponse for UiError {
             _ => "That did not work".to_string(),
         };
         let detail = match &self.0 {
-            ApiError::App(AppError::Internal { .. } | AppError::Unavailable { .. }) => {
-                "Please try again in a moment.".to_string()
-            }
+            ApiError::App(
+                AppError::Internal { .. }
+                | AppError::Unavailable { .. }
+                | AppError::Elsewhere { .. },
+            ) => "Please try again in a moment.".to_string(),
             other => other.to_string(),
         };
-        (status, page(&ErrorPage { title, detail })).into_response()
+        let mut response = (status, page(&ErrorPage { title, detail })).into_response();
+        if let Some(to) = forward_to {
+            response.extensions_mut().insert(to);
+        }
+        response
     }
 }
 

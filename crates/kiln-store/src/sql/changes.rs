@@ -102,10 +102,12 @@ macro_rules! impl_changes {
         /// Cancels lines (see `OrderStore::cancel_lines`).
         async fn cancel(
             pool: &sqlx::Pool<$db>,
+            leases: Option<&$crate::lease::Leases>,
             brand: &BrandId,
             c: &LineCancellation,
         ) -> Result<()> {
             let mut tx = pool.begin().await?;
+            fence(&mut tx, leases, brand).await?;
             cancel_rows(&mut tx, brand, c).await?;
             let entry = TimelineEntry {
                 id: TimelineEntryId::new(),
@@ -126,6 +128,7 @@ macro_rules! impl_changes {
         /// Replaces a line (see `OrderStore::replace_line`).
         async fn replace(
             pool: &sqlx::Pool<$db>,
+            leases: Option<&$crate::lease::Leases>,
             brand: &BrandId,
             c: &LineCancellation,
             new: &LineReplacement,
@@ -133,6 +136,7 @@ macro_rules! impl_changes {
             use Arg::{I, S};
             let (b, o) = (brand.as_str(), c.order_id.as_str());
             let mut tx = pool.begin().await?;
+            fence(&mut tx, leases, brand).await?;
             cancel_rows(&mut tx, brand, c).await?;
             insert_rows(&mut tx, LINE_COLUMNS, vec![line_args(b, o, &new.line)], "").await?;
             let created = c.at.as_millisecond();

@@ -185,6 +185,7 @@ macro_rules! impl_factory {
             ) -> Result<OperationChange> {
                 let (b, wo) = (brand.as_str(), work_order.as_str());
                 let mut tx = self.write.begin().await?;
+                fence(&mut tx, self.leases.as_deref(), brand).await?;
                 let current: Option<String> = sqlx::query_scalar(
                     "SELECT status FROM work_order_operations \
                      WHERE brand_id = $1 AND work_order_id = $2 AND seq = $3",
@@ -357,6 +358,7 @@ macro_rules! impl_factory {
                 at: Timestamp,
             ) -> Result<PurchaseSuggestion> {
                 let mut tx = self.write.begin().await?;
+                fence(&mut tx, self.leases.as_deref(), brand).await?;
                 let row = sqlx::query(
                     "SELECT * FROM purchase_suggestions WHERE brand_id = $1 AND id = $2",
                 )
@@ -411,6 +413,7 @@ macro_rules! impl_factory {
                 suggestions: &[PurchaseSuggestion],
             ) -> Result<()> {
                 let mut tx = self.write.begin().await?;
+                fence(&mut tx, self.leases.as_deref(), brand).await?;
                 let rows = suggestions
                     .iter()
                     .map(|s| suggestion_args(brand.as_str(), s))

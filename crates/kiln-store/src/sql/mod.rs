@@ -10,6 +10,7 @@ pub(crate) mod bulk;
 pub(crate) mod catalog;
 pub(crate) mod changes;
 pub(crate) mod factory;
+pub(crate) mod leases;
 pub(crate) mod orders;
 pub(crate) mod passports;
 pub(crate) mod planning;
@@ -660,6 +661,7 @@ macro_rules! impl_store {
         $crate::sql::bulk::impl_bulk!($store, $db);
         $crate::sql::profiles::impl_profiles!($store, $db);
         $crate::sql::segments::impl_segments!($store, $db);
+        $crate::sql::leases::impl_leases!($store, $db, $backend);
     };
 }
 

@@ -57,6 +57,12 @@ macro_rules! impl_orders {
             async fn write_batch(&self, orders: &[NewOrder]) -> Result<Vec<Result<Placed>>> {
                 use Arg::{I, O, OptS, S};
                 let mut tx = self.write.begin().await?;
+                let mut brands: Vec<&BrandId> = orders.iter().map(|o| &o.brand_id).collect();
+                brands.sort();
+                brands.dedup();
+                for brand in brands {
+                    fence(&mut tx, self.leases.as_deref(), brand).await?;
+                }
                 let mut customers: Vec<Vec<Arg<'_>>> = Vec::new();
                 let mut seen = std::collections::HashSet::new();
                 for o in orders {
@@ -253,7 +259,7 @@ macro_rules! impl_orders {
             }
 
             async fn cancel_lines(&self, brand: &BrandId, c: &LineCancellation) -> Result<()> {
-                cancel(&self.write, brand, c).await
+                cancel(&self.write, self.leases.as_deref(), brand, c).await
             }
 
             async fn replace_line(
@@ -262,7 +268,7 @@ macro_rules! impl_orders {
                 c: &LineCancellation,
                 new: &LineReplacement,
             ) -> Result<()> {
-                replace(&self.write, brand, c, new).await
+                replace(&self.write, self.leases.as_deref(), brand, c, new).await
             }
 
             async fn order(&self, brand: &BrandId, order: &OrderId) -> Result<Option<Order>> {

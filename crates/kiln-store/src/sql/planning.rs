@@ -124,6 +124,7 @@ macro_rules! impl_planning {
                 entry: &AuditEntry,
             ) -> Result<bool> {
                 let mut tx = self.write.begin().await?;
+                fence(&mut tx, self.leases.as_deref(), brand).await?;
                 let gone = sqlx::query("DELETE FROM downtimes WHERE brand_id = $1 AND id = $2")
                     .bind(brand.as_str())
                     .bind(id.as_str())
@@ -172,6 +173,7 @@ macro_rules! impl_planning {
                     return Ok(());
                 }
                 let mut tx = self.write.begin().await?;
+                fence(&mut tx, self.leases.as_deref(), brand).await?;
                 update_bookings(&mut tx, brand, rows).await?;
                 tx.commit().await?;
                 Ok(())
@@ -185,6 +187,7 @@ macro_rules! impl_planning {
             ) -> Result<()> {
                 let b = brand.as_str();
                 let mut tx = self.write.begin().await?;
+                fence(&mut tx, self.leases.as_deref(), brand).await?;
                 if let Some(d) = downtime {
                     sqlx::query(
                         "INSERT INTO downtimes (brand_id, id, work_center, from_day, to_day, \

@@ -276,6 +276,26 @@ macro_rules! impl_segments {
                 .collect()
             }
 
+            async fn claim_mail(
+                &self,
+                brand: &BrandId,
+                id: &str,
+                now: Timestamp,
+                until: Timestamp,
+            ) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE mail_outbox SET next_at = $3 \
+                     WHERE brand_id = $1 AND id = $2 AND sent_at IS NULL AND next_at <= $4",
+                )
+                .bind(brand.as_str())
+                .bind(id)
+                .bind(until.as_millisecond())
+                .bind(now.as_millisecond())
+                .execute(&self.write)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn mail_sent(&self, brand: &BrandId, id: &str, at: Timestamp) -> Result<()> {
                 sqlx::query(
                     "UPDATE mail_outbox SET sent_at = $3, attempts = attempts + 1, last_error = NULL \

@@ -229,6 +229,35 @@ macro_rules! impl_webhooks {
                 Ok(out)
             }
 
+            async fn claim_deliveries(
+                &self,
+                ids: &[DeliveryId],
+                now: Timestamp,
+                until: Timestamp,
+            ) -> Result<Vec<DeliveryId>> {
+                let mut claimed = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(500) {
+                    // The condition is checked again on the row as another
+                    // server's claim left it: one claim wins.
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE webhook_deliveries SET next_attempt_at = ",
+                    );
+                    qb.push_bind(until.as_millisecond());
+                    qb.push(" WHERE state = 'pending' AND next_attempt_at <= ");
+                    qb.push_bind(now.as_millisecond());
+                    qb.push(" AND id IN (");
+                    let mut list = qb.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.as_str().to_string());
+                    }
+                    qb.push(") RETURNING id");
+                    let rows: Vec<String> =
+                        qb.build_query_scalar().fetch_all(&self.write).await?;
+                    claimed.extend(rows.into_iter().map(DeliveryId::from));
+                }
+                Ok(claimed)
+            }
+
             async fn next_due(&self) -> Result<Option<Timestamp>> {
                 let next: Option<i64> = sqlx::query_scalar(
                     "SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d \

@@ -1,0 +1,252 @@
+//! Several servers on one PostgreSQL database (skipped unless
+//! `KILN_TEST_POSTGRES` is set): one plans a brand at a time, under its
+//! lease; the others forward the brand's requests there; a holder whose lease
+//! was taken while it was away writes nothing (the fence); a brand whose
+//! holder stopped is taken over and rebuilt from the store, with nothing
+//! acknowledged lost and no machine minute booked twice.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Reply, database_url, order_body, pg_connect};
+use kiln_store::{Holder, Lease, PostgresStore, Store};
+use reqwest::StatusCode;
+use serde_json::json;
+
+/// One server of the group: its store (with leases), app and address.
+struct Server {
+    base: String,
+    kiln: Arc<kiln_app::App>,
+    store: Arc<dyn Store>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// A server on `url`, holding leases for `ttl`.
+    async fn start(url: &str, name: &str, ttl: Duration) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let holder = Holder {
+            id: format!("{name}-{}", uuid::Uuid::new_v4().simple()),
+            address: base.clone(),
+        };
+        let store: Arc<dyn Store> = Arc::new(
+            PostgresStore::open(url)
+                .await
+                .expect("PostgreSQL opens")
+                .with_leases(holder, ttl),
+        );
+        let kiln = kiln_app::App::new(store.clone(), common::config());
+        kiln.start_leases();
+        let state = kiln_server::AppState::new(kiln.clone());
+        let task = tokio::spawn(async move {
+            let _ = kiln_server::serve(listener, state).await;
+        });
+        Server {
+            base,
+            kiln,
+            store,
+            task,
+        }
+    }
+
+    async fn place(&self, http: &reqwest::Client, slug: &str, key: &str, email: &str) -> Reply {
+        let body = order_body(email, "mug", json!({}), 1);
+        let url = format!("{}/api/v1/brands/{slug}/orders", self.base);
+        let req = http
+            .post(url)
+            .bearer_auth(key)
+            .header("Idempotency-Key", email)
+            .json(&body);
+        Reply::from(req.send().await.unwrap()).await
+    }
+}
+
+/// A fresh database; `None` (skipped) without `KILN_TEST_POSTGRES`.
+async fn database(test: &str) -> Option<(String, String, String)> {
+    let Ok(admin) = std::env::var("KILN_TEST_POSTGRES") else {
+        eprintln!("skipping {test}: set KILN_TEST_POSTGRES=postgres://... to run it");
+        return None;
+    };
+    let name = format!("kiln_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut pg_connect(&admin).await)
+        .await
+        .expect("CREATE DATABASE");
+    let url = database_url(&admin, &name);
+    Some((admin, name, url))
+}
+
+async fn drop_database(admin: &str, name: &str) {
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut pg_connect(admin).await)
+        .await;
+}
+
+/// Every operation on the brand's machines, from the store: no two on one
+/// machine may overlap.
+async fn assert_no_double_booking(store: &dyn Store, brand: &kiln_domain::BrandId) -> usize {
+    let mut rows: Vec<_> = store
+        .scheduled_bookings(brand)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.booking)
+        .collect();
+    rows.sort_by_key(|b| (b.work_center.clone(), b.machine, b.setup_start));
+    for pair in rows.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if a.work_center == b.work_center && a.machine == b.machine {
+            assert!(
+                b.setup_start >= a.end_at,
+                "two operations on {} machine {} at once: {a:?} and {b:?}",
+                a.work_center,
+                a.machine
+            );
+        }
+    }
+    rows.len()
+}
+
+/// Expires the brand's lease, as if its holder had stopped renewing it.
+async fn expire(url: &str, brand: &kiln_domain::BrandId) {
+    sqlx::query("UPDATE brand_leases SET expires_at = 0 WHERE brand_id = $1")
+        .bind(brand.as_str())
+        .execute(&mut pg_connect(url).await)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_plan_a_brand_once_and_hand_it_over() {
+    let Some((admin, name, url)) = database("two_servers").await else {
+        return;
+    };
+    // Long leases: the test expires them by hand, never by waiting.
+    let a = Server::start(&url, "a", Duration::from_secs(120)).await;
+    let b = Server::start(&url, "b", Duration::from_secs(120)).await;
+    let (brand, key) = a.kiln.seed_demo().await.expect("the demo seeds");
+    let slug = brand.slug.to_string();
+    let http = reqwest::Client::new();
+
+    // Orders through both: a holds the brand, b forwards to it.
+    for i in 0..12 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        server
+            .place(&http, &slug, &key, &format!("both-{i}@example.com"))
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    let leases_b = b.store.leases().unwrap();
+    assert!(
+        a.store.leases().unwrap().valid(&brand.id),
+        "a holds the brand"
+    );
+    assert!(!leases_b.valid(&brand.id), "b never planned it");
+    // A read through b is a's view.
+    let via_b = http
+        .get(format!("{}/api/v1/brands/{slug}/schedule?days=30", b.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(via_b.status(), StatusCode::OK);
+    assert!(via_b.headers().get("x-kiln-forwarded").is_none());
+
+    // a is away past its lease; b takes the brand (rebuilt from the store).
+    expire(&url, &brand.id).await;
+    b.place(&http, &slug, &key, "taken@example.com")
+        .await
+        .expect(StatusCode::CREATED);
+    assert!(leases_b.valid(&brand.id), "b took the brand");
+
+    // a comes back still believing it holds the brand: its write is fenced
+    // off, nothing is stored, and the answer says to retry.
+    let stale = a
+        .kiln
+        .place_order(
+            &slug,
+            Some("stale-key".into()),
+            serde_json::from_value(order_body("stale@example.com", "mug", json!({}), 1)).unwrap(),
+            kiln_app::orders::Proof::Proven,
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(kiln_app::Error::Elsewhere { .. })),
+        "a stale holder's order is refused: {stale:?}"
+    );
+    assert!(
+        a.store
+            .order_by_idempotency_key(&brand.id, "stale-key")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing of it was written"
+    );
+    // The same order through a's HTTP now goes to b.
+    a.place(&http, &slug, &key, "after@example.com")
+        .await
+        .expect(StatusCode::CREATED);
+    assert!(!a.store.leases().unwrap().valid(&brand.id));
+    match a.store.take_lease(&brand.id).await.unwrap() {
+        Lease::Elsewhere { address, .. } => assert_eq!(address, b.base),
+        held => panic!("b holds the brand, not {held:?}"),
+    }
+
+    // A holder that does not answer (dead, its lease not yet expired):
+    // requests for its brand are refused with 503 and Retry-After, nothing
+    // done; once the lease expires, another server takes the brand.
+    sqlx::query(
+        "UPDATE brand_leases SET holder = 'gone', address = 'http://127.0.0.1:9', \
+         epoch = epoch + 1, expires_at = expires_at + 600000 WHERE brand_id = $1",
+    )
+    .bind(brand.id.as_str())
+    .execute(&mut pg_connect(&url).await)
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let refused = b.place(&http, &slug, &key, "during@example.com").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        refused.body["type"], "/problems/elsewhere",
+        "{}",
+        refused.text
+    );
+    expire(&url, &brand.id).await;
+    a.place(&http, &slug, &key, "during@example.com")
+        .await
+        .expect(StatusCode::CREATED);
+
+    // Every acknowledged order is there once, and no machine is double-booked.
+    let mut acknowledged: Vec<String> = (0..12).map(|i| format!("both-{i}@example.com")).collect();
+    acknowledged.extend(["taken", "after", "during"].map(|k| format!("{k}@example.com")));
+    for key in &acknowledged {
+        let order = a
+            .store
+            .order_by_idempotency_key(&brand.id, key)
+            .await
+            .unwrap();
+        assert!(
+            order.is_some(),
+            "the order acknowledged for {key} is stored"
+        );
+        let query = kiln_domain::OrderQuery {
+            customer_email: Some(key.clone()),
+            limit: 10,
+            ..Default::default()
+        };
+        let placed = a.store.orders(&brand.id, &query).await.unwrap();
+        assert_eq!(placed.len(), 1, "{key} was placed once");
+    }
+    assert!(assert_no_double_booking(a.store.as_ref(), &brand.id).await > 0);
+    a.task.abort();
+    b.task.abort();
+    drop_database(&admin, &name).await;
+}
