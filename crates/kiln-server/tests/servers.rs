@@ -120,7 +120,7 @@ async fn expire(url: &str, brand: &kiln_domain::BrandId) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_servers_plan_a_brand_once_and_hand_it_over() {
+async fn postgres_two_servers_plan_a_brand_once_and_hand_it_over() {
     let Some((admin, name, url)) = database("two_servers").await else {
         return;
     };

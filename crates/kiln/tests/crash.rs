@@ -6,13 +6,14 @@
 //! without its order, no order without its event. On SQLite, and on
 //! PostgreSQL when `KILN_TEST_POSTGRES` is set.
 
-use std::io::{BufRead, BufReader};
+mod process;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use process::Server;
 
 use serde_json::{Value, json};
 
@@ -21,106 +22,6 @@ const CLIENTS: usize = 8;
 const LOAD: Duration = Duration::from_millis(1500);
 /// Upper bound on the orders one client places, whatever the speed.
 const MAX_PER_CLIENT: usize = 20_000;
-
-/// A running `kiln serve --demo`; killed (SIGKILL) and reaped when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    key: String,
-}
-
-impl Server {
-    /// Starts the binary on a free port and waits for its key line.
-    fn start(data_dir: &Path, database: Option<&str>) -> Server {
-        let mut last_error = String::new();
-        // A free port can be taken between probing and binding: try a few.
-        for _ in 0..5 {
-            match Server::try_start(data_dir, database) {
-                Ok(server) => return server,
-                Err(e) => last_error = e,
-            }
-        }
-        panic!("the server did not start: {last_error}");
-    }
-
-    fn try_start(data_dir: &Path, database: Option<&str>) -> Result<Server, String> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| e.to_string())?
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
-            .args(["serve", "--demo", "--addr", &addr, "--data-dir"])
-            .arg(data_dir)
-            .args(database.map(|d| ["--database", d]).into_iter().flatten())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("spawning kiln: {e}"))?;
-        // Drain both pipes for the life of the process, so it never blocks on
-        // a full pipe; stdout lines come back here.
-        let (tx, rx) = mpsc::channel::<String>();
-        let stdout = child.stdout.take().expect("piped stdout");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let tx_err = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx_err.send(format!("stderr: {line}"));
-            }
-        });
-        let mut server = Server {
-            child,
-            base: format!("http://{addr}"),
-            key: String::new(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut seen = Vec::new();
-        let mut listening = false;
-        while Instant::now() < deadline && (!listening || server.key.is_empty()) {
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(line) => {
-                    if let Some(key) = line.strip_prefix("demo brand key: ") {
-                        server.key = key.trim().to_string();
-                    }
-                    if line.starts_with("kiln listening on ") {
-                        listening = true;
-                    }
-                    seen.push(line);
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if let Ok(Some(status)) = server.child.try_wait() {
-                        return Err(format!("kiln exited with {status}: {seen:?}"));
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(format!("kiln closed its output: {seen:?}"));
-                }
-            }
-        }
-        if !listening || server.key.is_empty() {
-            return Err(format!("no key and listening lines within 60 s: {seen:?}"));
-        }
-        Ok(server)
-    }
-
-    /// SIGKILL (what `Child::kill` sends on unix), then reap.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// The order a client sends for its `n`th request; the same inputs give the
 /// same body, so a retry can resend it exactly.
@@ -213,52 +114,7 @@ async fn postgres_sigkill_loses_no_acknowledged_order() {
         eprintln!("skipping: set KILN_TEST_POSTGRES=postgres://... to run it");
         return;
     };
-    use sqlx::Connection as _;
-    let name = format!("kiln_crash_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("PostgreSQL");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("CREATE DATABASE");
-    let (base, query) = admin
-        .split_once('?')
-        .map_or((admin.as_str(), ""), |(b, q)| (b, q));
-    let url = match base.rfind('/') {
-        Some(i) if i > base.find("://").map_or(0, |j| j + 2) => format!("{}/{name}", &base[..i]),
-        _ => format!("{base}/{name}"),
-    };
-    let url = if query.is_empty() {
-        url
-    } else {
-        format!("{url}?{query}")
-    };
-    drop(conn);
-    // Dropped whether the case passes or panics.
-    struct DropDatabase(String, String);
-    impl Drop for DropDatabase {
-        fn drop(&mut self) {
-            let (admin, name) = (self.0.clone(), self.1.clone());
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
-                    use sqlx::Connection as _;
-                    if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                        let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut c)
-                                .await;
-                    }
-                })
-            })
-            .join();
-        }
-    }
-    let _guard = DropDatabase(admin.clone(), name);
+    let (url, _guard) = process::Database::create(&admin, "kiln_crash").await;
     crash_case(Some(url)).await;
 }
 
@@ -267,7 +123,7 @@ async fn crash_case(database: Option<String>) {
     let data = tempfile::tempdir().expect("a temporary directory");
     let dir = data.path().to_path_buf();
     let db = database.clone();
-    let mut first = tokio::task::spawn_blocking(move || Server::start(&dir, db.as_deref()))
+    let mut first = tokio::task::spawn_blocking(move || Server::start(&dir, db.as_deref(), true))
         .await
         .unwrap();
     let old_key = first.key.clone();
@@ -308,7 +164,7 @@ async fn crash_case(database: Option<String>) {
     // Restart on the same data directory: a fresh key is printed.
     let dir = data.path().to_path_buf();
     let db = database.clone();
-    let second = tokio::task::spawn_blocking(move || Server::start(&dir, db.as_deref()))
+    let second = tokio::task::spawn_blocking(move || Server::start(&dir, db.as_deref(), true))
         .await
         .unwrap();
     assert_ne!(second.key, old_key);
