@@ -373,6 +373,10 @@ impl App {
         // the new one (the order is configured against the version it plans on).
         // A retry of an order already placed is answered from the store, by
         // any server, without the brand's plan (one server checks below).
+        // One look-up per order: on the first pass it is made here when
+        // servers share the database, else in the loop once the brand is in
+        // hand; a retired runtime's retry looks again.
+        let mut looked_up = false;
         if self.shares_database()
             && let Some(key) = &key
         {
@@ -380,10 +384,12 @@ impl App {
             if let Some(existing) = self.store.order_by_idempotency_key(&brand.id, key).await? {
                 return replay(existing, &request_hash);
             }
+            looked_up = true;
         }
         for _ in 0..3 {
             let rt = self.brand(slug).await?;
             if let Some(key) = &key
+                && !std::mem::take(&mut looked_up)
                 && let Some(existing) = self
                     .store
                     .order_by_idempotency_key(&rt.brand.id, key)

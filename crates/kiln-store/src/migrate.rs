@@ -117,4 +117,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "brand_leases",
         include_str!("../migrations/0025_brand_leases.sql"),
     ),
+    (
+        26,
+        "order_keys",
+        include_str!("../migrations/0026_order_keys.sql"),
+    ),
 ];

@@ -49,4 +49,120 @@ impl PostgresStore {
     }
 }
 
-crate::sql::impl_store!(PostgresStore, Postgres, "postgres");
+crate::sql::impl_store!(PostgresStore, Postgres, "postgres", postgres);
+
+/// Multi-row inserts on PostgreSQL: one statement per table whatever the
+/// number of rows, `INSERT INTO t (a, b) SELECT * FROM UNNEST($1::text[],
+/// $2::int8[]) ...`, so each connection prepares it once and reuses it. (A
+/// `VALUES` list has a different text for every row count: at group-commit
+/// batch sizes it missed the statement cache and cost a parse per insert.)
+pub(crate) async fn insert_many(
+    conn: &mut sqlx::PgConnection,
+    head: &str,
+    rows: Vec<Vec<crate::sql::Arg<'_>>>,
+    tail: &str,
+) -> crate::Result<()> {
+    use crate::sql::Arg;
+    let Some(first) = rows.first() else {
+        return Ok(());
+    };
+    let width = first.len();
+    let mut sql = format!("INSERT INTO {head} SELECT * FROM UNNEST(");
+    for (i, arg) in first.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        let kind = match arg {
+            Arg::I(_) | Arg::OptI(_) => "int8",
+            _ => "text",
+        };
+        sql.push_str(&format!("${}::{kind}[]", i + 1));
+    }
+    sql.push(')');
+    sql.push_str(tail);
+    let mut query = sqlx::query(&sql);
+    for column in 0..width {
+        match &first[column] {
+            Arg::I(_) | Arg::OptI(_) => {
+                let values: Vec<Option<i64>> = rows
+                    .iter()
+                    .map(|r| match &r[column] {
+                        Arg::I(v) => Some(*v),
+                        Arg::OptI(v) => *v,
+                        _ => None,
+                    })
+                    .collect();
+                query = query.bind(values);
+            }
+            _ => {
+                let values: Vec<Option<String>> = rows
+                    .iter()
+                    .map(|r| match &r[column] {
+                        Arg::S(v) => Some((*v).to_string()),
+                        Arg::O(v) => Some(v.clone()),
+                        Arg::OptS(v) => v.map(str::to_string),
+                        Arg::OptO(v) => v.clone(),
+                        _ => None,
+                    })
+                    .collect();
+                query = query.bind(values);
+            }
+        }
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
+/// Moves booked operations in place in one statement, `UPDATE ... FROM
+/// UNNEST(...)`, whatever their number: inside the order writer's
+/// transaction every statement is a round trip the whole batch waits for.
+/// A row named twice keeps its last version (an `UPDATE ... FROM` must not
+/// match one row twice).
+pub(crate) async fn move_bookings(
+    conn: &mut sqlx::PgConnection,
+    brand: &str,
+    rows: &[kiln_domain::BookingRow],
+) -> crate::Result<()> {
+    let mut last: std::collections::BTreeMap<(&str, i64, i64), &kiln_domain::BookingRow> =
+        std::collections::BTreeMap::new();
+    for r in rows {
+        last.insert((r.order_id.as_str(), r.line_no, r.seq), r);
+    }
+    if last.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<&kiln_domain::BookingRow> = last.into_values().collect();
+    let ints =
+        |f: fn(&kiln_domain::BookingRow) -> i64| rows.iter().map(|r| f(r)).collect::<Vec<i64>>();
+    sqlx::query(
+        "UPDATE bookings AS b SET day = v.day, machine = v.machine, \
+         setup_start = v.setup_start, start_at = v.start_at, end_at = v.end_at, \
+         setup_minutes = v.setup_minutes \
+         FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], \
+                     $6::int8[], $7::text[], $8::int8[], $9::int8[]) \
+           AS v(day, machine, setup_start, start_at, end_at, setup_minutes, order_id, line_no, seq) \
+         WHERE b.brand_id = $10 AND b.order_id = v.order_id AND b.line_no = v.line_no \
+           AND b.seq = v.seq",
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.day.map(|d| d.to_string()).unwrap_or_default())
+            .collect::<Vec<String>>(),
+    )
+    .bind(ints(|r| r.machine))
+    .bind(ints(|r| r.setup_start))
+    .bind(ints(|r| r.start_at))
+    .bind(ints(|r| r.end_at))
+    .bind(ints(|r| r.setup_minutes))
+    .bind(rows.iter().map(|r| r.order_id.as_str().to_string()).collect::<Vec<String>>())
+    .bind(ints(|r| r.line_no))
+    .bind(ints(|r| r.seq))
+    .bind(brand)
+    // Planned for its arguments every time, never cached generic: planned
+    // before the table had statistics (a new database, the first minute of
+    // a load), the cached plan scanned every booking of the brand.
+    .persistent(false)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -81,4 +81,66 @@ impl SqliteStore {
     }
 }
 
-crate::sql::impl_store!(SqliteStore, Sqlite, "sqlite");
+crate::sql::impl_store!(SqliteStore, Sqlite, "sqlite", sqlite);
+
+/// Multi-row `INSERT INTO {head} VALUES (...), (...) {tail}`, chunked under
+/// SQLite's limit on bound parameters. (In-process, a statement's text
+/// costs little; the rows share one statement.)
+pub(crate) async fn insert_many(
+    conn: &mut sqlx::SqliteConnection,
+    head: &str,
+    rows: Vec<Vec<crate::sql::Arg<'_>>>,
+    tail: &str,
+) -> crate::Result<()> {
+    use crate::sql::Arg;
+    let Some(width) = rows.first().map(Vec::len) else {
+        return Ok(());
+    };
+    for chunk in rows.chunks((30_000 / width).max(1)) {
+        let mut qb = sqlx::QueryBuilder::<Sqlite>::new(format!("INSERT INTO {head} "));
+        qb.push_values(chunk, |mut b, row| {
+            for arg in row {
+                match arg {
+                    Arg::S(v) => b.push_bind(*v),
+                    Arg::O(v) => b.push_bind(v.clone()),
+                    Arg::OptS(v) => b.push_bind(*v),
+                    Arg::OptO(v) => b.push_bind(v.clone()),
+                    Arg::I(v) => b.push_bind(*v),
+                    Arg::OptI(v) => b.push_bind(*v),
+                };
+            }
+        });
+        qb.push(tail);
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Moves booked operations in place, one `UPDATE` per row: in process a
+/// statement costs little, and later rows overwrite earlier ones in order.
+pub(crate) async fn move_bookings(
+    conn: &mut sqlx::SqliteConnection,
+    brand: &str,
+    rows: &[kiln_domain::BookingRow],
+) -> crate::Result<()> {
+    for r in rows {
+        sqlx::query(
+            "UPDATE bookings SET day = $1, machine = $2, setup_start = $3, \
+             start_at = $4, end_at = $5, setup_minutes = $6 \
+             WHERE brand_id = $7 AND order_id = $8 AND line_no = $9 AND seq = $10",
+        )
+        .bind(r.day.map(|d| d.to_string()).unwrap_or_default())
+        .bind(r.machine)
+        .bind(r.setup_start)
+        .bind(r.start_at)
+        .bind(r.end_at)
+        .bind(r.setup_minutes)
+        .bind(brand)
+        .bind(r.order_id.as_str())
+        .bind(r.line_no)
+        .bind(r.seq)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}

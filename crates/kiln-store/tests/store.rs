@@ -28,6 +28,7 @@ store_tests!(
     work_orders_batch_by_sku,
     add_quantity_to_a_started_work_order_is_refused,
     record_operation_transitions,
+    a_batch_moves_bookings_in_placement_order,
     shipment_only_after_made,
     tenancy_brand_b_never_sees_brand_a,
     downtime_replaces_bookings_and_moves_promises,
@@ -590,6 +591,58 @@ async fn add_quantity_to_a_started_work_order_is_refused(store: Arc<dyn Store>) 
     );
     assert_eq!(store.bookings(&a.id).await.unwrap().len(), 1);
     assert_eq!(store.suggestions(&a.id).await.unwrap().len(), 1);
+}
+
+/// Orders of one batch that move the same booking leave it as the last one
+/// moved it, and every booking they move is moved, whatever their number.
+async fn a_batch_moves_bookings_in_placement_order(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let a = brand(store, "alpha").await;
+    let mut first = order(
+        &a,
+        "ord_1",
+        None,
+        "ada@example.com",
+        1,
+        create_wo("wo_1", "MUG-M", 1, 1),
+    );
+    let mut other = booking("ord_1");
+    other.line_no = 2;
+    first.bookings.push(other.clone());
+    store.place_order(&first).await.unwrap();
+    let moved = |setup_start: i64, machine: i64| BookingRow {
+        setup_start,
+        machine,
+        day: Some(day("2026-01-13")),
+        ..booking("ord_1")
+    };
+    let mut second = order(&a, "ord_2", None, "bob@example.com", 1, add_to("wo_1", 1));
+    second.bookings = vec![];
+    second.rebooked = vec![moved(29_470_081, 1)];
+    let mut third = order(&a, "ord_3", None, "cy@example.com", 1, add_to("wo_1", 1));
+    third.bookings = vec![];
+    third.rebooked = vec![
+        moved(29_470_082, 2),
+        BookingRow {
+            end_at: other.end_at + 5,
+            ..other.clone()
+        },
+    ];
+    for placed in store.place_orders(&[second, third]).await {
+        placed.unwrap();
+    }
+    let rows = store.bookings(&a.id).await.unwrap();
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| (r.line_no, r.day, r.machine, r.setup_start, r.end_at))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1, Some(day("2026-01-13")), 2, 29_470_082, other.end_at),
+            (2, other.day, 0, other.setup_start, other.end_at + 5),
+        ]
+    );
 }
 
 async fn record_operation_transitions(store: Arc<dyn Store>) {

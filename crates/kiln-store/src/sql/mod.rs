@@ -77,9 +77,31 @@ pub(crate) fn scopes_of(text: &str) -> Result<Vec<kiln_domain::Scope>> {
     text.split_whitespace().map(parsed).collect()
 }
 
-/// Implements `Store` for a struct with `read` and `write` pools of `$db`.
+/// A bound value, so rows of different tables share one insert helper.
+pub(crate) enum Arg<'a> {
+    S(&'a str),
+    O(String),
+    OptS(Option<&'a str>),
+    OptO(Option<String>),
+    I(i64),
+    OptI(Option<i64>),
+}
+
+/// `= ANY` of a JSON array of texts bound as one parameter `${n}`: one
+/// statement text whatever the list's length, on each backend.
+pub(crate) fn in_json(backend: &str, n: usize) -> String {
+    if backend == "postgres" {
+        format!("= ANY(ARRAY(SELECT json_array_elements_text(${n}::json)))")
+    } else {
+        format!("IN (SELECT value FROM json_each(${n}))")
+    }
+}
+
+/// Implements `Store` for a struct with `read` and `write` pools of `$db`;
+/// the module `$rows` (`sqlite` or `postgres`) writes many rows at once as
+/// its backend does it best.
 macro_rules! impl_store {
-    ($store:ty, $db:ty, $backend:literal) => {
+    ($store:ty, $db:ty, $backend:literal, $rows:ident) => {
         use kiln_domain::*;
         use sqlx::Row as _;
         use $crate::sql::{day, dec, json, opt_day, opt_ts, parsed, ts};
@@ -195,45 +217,27 @@ macro_rules! impl_store {
             })
         }
 
-        /// A bound value, so rows of different tables share one insert helper.
-        enum Arg<'a> {
-            S(&'a str),
-            O(String),
-            OptS(Option<&'a str>),
-            OptO(Option<String>),
-            I(i64),
-            OptI(Option<i64>),
-        }
+        use $crate::sql::Arg;
 
-        /// Multi-row `INSERT INTO {head} VALUES (...), (...) {tail}`, chunked
-        /// under both backends' limits on bound parameters.
+        /// Multi-row `INSERT INTO {head} ... {tail}`, as the backend does it
+        /// best (see `sqlite::insert_many` and `postgres::insert_many`).
         async fn insert_rows(
             tx: &mut Tx<'_>,
             head: &str,
             rows: Vec<Vec<Arg<'_>>>,
             tail: &str,
         ) -> Result<()> {
-            let Some(width) = rows.first().map(Vec::len) else {
-                return Ok(());
-            };
-            for chunk in rows.chunks((30_000 / width).max(1)) {
-                let mut qb = sqlx::QueryBuilder::<$db>::new(format!("INSERT INTO {head} "));
-                qb.push_values(chunk, |mut b, row| {
-                    for arg in row {
-                        match arg {
-                            Arg::S(v) => b.push_bind(*v),
-                            Arg::O(v) => b.push_bind(v.clone()),
-                            Arg::OptS(v) => b.push_bind(*v),
-                            Arg::OptO(v) => b.push_bind(v.clone()),
-                            Arg::I(v) => b.push_bind(*v),
-                            Arg::OptI(v) => b.push_bind(*v),
-                        };
-                    }
-                });
-                qb.push(tail);
-                qb.build().execute(&mut **tx).await?;
-            }
-            Ok(())
+            $crate::$rows::insert_many(&mut **tx, head, rows, tail).await
+        }
+
+        /// Moves booked operations in place (each row named by order, line
+        /// and step); a row named twice takes its last version.
+        async fn update_bookings(
+            tx: &mut Tx<'_>,
+            brand: &BrandId,
+            rows: &[BookingRow],
+        ) -> Result<()> {
+            $crate::$rows::move_bookings(&mut **tx, brand.as_str(), rows).await
         }
 
         /// Adds lines of sales history; a line whose id is stored already is
@@ -557,25 +561,23 @@ macro_rules! impl_store {
                 "",
             )
             .await?;
-            // One delivery per subscribed, enabled endpoint: `{event}.{endpoint}`.
-            for chunk in events.chunks(500) {
-                let mut qb = sqlx::QueryBuilder::<$db>::new(
-                    "INSERT INTO webhook_deliveries (id, brand_id, endpoint_id, event_id, \
-                     event_type, state, attempts, next_attempt_at, created_at, updated_at) \
-                     SELECT e.id || '.' || s.endpoint_id, e.brand_id, s.endpoint_id, e.id, \
-                     e.type, 'pending', 0, e.created_at, e.created_at, e.created_at \
-                     FROM events e JOIN webhook_subscriptions s \
-                     ON s.brand_id = e.brand_id AND s.event_type = e.type \
-                     JOIN webhook_endpoints w ON w.id = s.endpoint_id \
-                     WHERE w.enabled = 1 AND e.id IN (",
-                );
-                let mut ids = qb.separated(", ");
-                for e in chunk {
-                    ids.push_bind(e.id.as_str().to_string());
-                }
-                qb.push(")");
-                qb.build().execute(&mut **tx).await?;
-            }
+            // One delivery per subscribed, enabled endpoint: `{event}.{endpoint}`,
+            // in one statement of one text whatever the number of events.
+            let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+            sqlx::query(&format!(
+                "INSERT INTO webhook_deliveries (id, brand_id, endpoint_id, event_id, \
+                 event_type, state, attempts, next_attempt_at, created_at, updated_at) \
+                 SELECT e.id || '.' || s.endpoint_id, e.brand_id, s.endpoint_id, e.id, \
+                 e.type, 'pending', 0, e.created_at, e.created_at, e.created_at \
+                 FROM events e JOIN webhook_subscriptions s \
+                 ON s.brand_id = e.brand_id AND s.event_type = e.type \
+                 JOIN webhook_endpoints w ON w.id = s.endpoint_id \
+                 WHERE w.enabled = 1 AND e.id {}",
+                $crate::sql::in_json($backend, 1)
+            ))
+            .bind($crate::sql::to_json(&ids))
+            .execute(&mut **tx)
+            .await?;
             Ok(())
         }
 
@@ -650,7 +652,7 @@ macro_rules! impl_store {
 
         $crate::sql::platform::impl_platform!($store, $db);
         $crate::sql::catalog::impl_catalog!($store, $db);
-        $crate::sql::orders::impl_orders!($store, $db);
+        $crate::sql::orders::impl_orders!($store, $db, $backend);
         $crate::sql::changes::impl_changes!($store, $db);
         $crate::sql::factory::impl_factory!($store, $db);
         $crate::sql::shipping::impl_shipping!($store, $db);

@@ -2,7 +2,7 @@
 //! payments, and the storefront's designs, carts and stores.
 
 macro_rules! impl_orders {
-    ($store:ty, $db:ty) => {
+    ($store:ty, $db:ty, $backend:literal) => {
         const LINE_COLUMNS: &str = "order_lines (brand_id, order_id, line_no, product_id, \
             selections, sku, quantity, unit_price, work_order_id, catalog_version, \
             promised_date, recipient)";
@@ -52,6 +52,36 @@ macro_rules! impl_orders {
             Ok(())
         }
 
+        /// More units for planned work orders, `{id: quantity}`, in one
+        /// statement; one started meanwhile is a conflict.
+        async fn add_quantities(
+            tx: &mut Tx<'_>,
+            b: &str,
+            quantities: &std::collections::BTreeMap<&str, i64>,
+        ) -> Result<()> {
+            let sql = if $backend == "postgres" {
+                "UPDATE work_orders AS w SET quantity = w.quantity + v.q \
+                 FROM (SELECT key AS id, value::BIGINT AS q FROM json_each_text($1::json)) AS v \
+                 WHERE w.brand_id = $2 AND w.id = v.id AND w.status = $3"
+            } else {
+                "UPDATE work_orders SET quantity = quantity + \
+                 (SELECT CAST(value AS INTEGER) FROM json_each($1) WHERE key = work_orders.id) \
+                 WHERE brand_id = $2 AND id IN (SELECT key FROM json_each($1)) AND status = $3"
+            };
+            let done = sqlx::query(sql)
+                .bind($crate::sql::to_json(quantities))
+                .bind(b)
+                .bind(WorkOrderStatus::Planned.as_str())
+                .execute(&mut **tx)
+                .await?;
+            if done.rows_affected() != quantities.len() as u64 {
+                return Err(StoreError::Conflict(
+                    "a work order this batch joins is no longer planned".into(),
+                ));
+            }
+            Ok(())
+        }
+
         impl $store {
             /// Writes `orders` in one transaction with multi-row inserts.
             async fn write_batch(&self, orders: &[NewOrder]) -> Result<Vec<Result<Placed>>> {
@@ -81,23 +111,40 @@ macro_rules! impl_orders {
                     " ON CONFLICT (brand_id, email) DO NOTHING",
                 )
                 .await?;
-                // The customers as stored: an email seen before keeps its customer.
+                // The customers as stored: an email seen before keeps its
+                // customer. One query per brand, whatever the batch's size.
+                let mut by_brand: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+                for (brand, email) in &seen {
+                    by_brand.entry(*brand).or_default().push(*email);
+                }
+                let mut stored: std::collections::HashMap<(String, String), Customer> =
+                    std::collections::HashMap::new();
+                for (brand, emails) in &by_brand {
+                    let rows = sqlx::query(&format!(
+                        "SELECT id AS customer_id, email, name AS customer_name, phone \
+                         FROM customers WHERE brand_id = $1 AND email {}",
+                        $crate::sql::in_json($backend, 2)
+                    ))
+                    .bind(*brand)
+                    .bind($crate::sql::to_json(emails))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    for row in &rows {
+                        let c = customer_from(row)?;
+                        stored.insert(((*brand).to_string(), c.email.clone()), c);
+                    }
+                }
                 let mut customers = std::collections::HashMap::new();
                 for (brand, email) in &seen {
-                    let row = sqlx::query(
-                        "SELECT id AS customer_id, email, name AS customer_name, phone \
-                         FROM customers WHERE brand_id = $1 AND email = $2",
-                    )
-                    .bind(*brand)
-                    .bind(*email)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    customers.insert((*brand, *email), customer_from(&row)?);
+                    let c = stored
+                        .remove(&((*brand).to_string(), (*email).to_string()))
+                        .ok_or_else(|| StoreError::Conflict(format!("customer {email} was not stored")))?;
+                    customers.insert((*brand, *email), c);
                 }
                 let (mut heads, mut lines, mut wos, mut ops, mut bookings) =
                     (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
                 let (mut reqs, mut sugs, mut timeline) = (Vec::new(), Vec::new(), Vec::new());
-                let mut payments = Vec::new();
+                let (mut payments, mut keys) = (Vec::new(), Vec::new());
                 for o in orders {
                     let b = o.brand_id.as_str();
                     let stored = &customers[&(b, o.customer.email.as_str())];
@@ -115,6 +162,9 @@ macro_rules! impl_orders {
                         OptS(if verified { None } else { o.customer.phone.as_deref() }),
                         I(i64::from(verified)), S(o.ship_policy.as_str()),
                     ]);
+                    if let Some(key) = &o.idempotency_key {
+                        keys.push(vec![S(b), S(key), S(o.id.as_str())]);
+                    }
                     for l in &o.lines {
                         lines.push(line_args(b, o.id.as_str(), l));
                     }
@@ -162,24 +212,37 @@ macro_rules! impl_orders {
                     customer_id, channel, store_id, ship_to, status, currency, total, \
                     shipping, tax, promised_date, created_at, access_token, customer_name, \
                     customer_phone, customer_verified, ship_policy)", heads, "").await?;
+                insert_rows(&mut tx, "order_keys (brand_id, idempotency_key, order_id)", keys, "")
+                    .await?;
                 insert_rows(&mut tx, LINE_COLUMNS, lines, "").await?;
                 insert_rows(&mut tx, "work_orders (brand_id, id, sku, product_id, quantity, \
                     status, created_at, catalog_version)", wos, "").await?;
                 insert_rows(&mut tx, OPERATION_COLUMNS, ops, "").await?;
-                // Quantities added to planned work orders, in placement order
-                // so a work order created earlier in this batch exists.
+                // Quantities added to planned work orders (created earlier in
+                // this batch or before), one statement per brand.
+                let mut added: std::collections::BTreeMap<&str, std::collections::BTreeMap<&str, i64>> =
+                    Default::default();
                 for o in orders {
                     for w in &o.work_orders {
                         if let WorkOrderWrite::AddQuantity { id, quantity } = w {
-                            add_quantity(&mut tx, o.brand_id.as_str(), id, *quantity).await?;
+                            *added.entry(o.brand_id.as_str()).or_default().entry(id.as_str()).or_default() +=
+                                *quantity;
                         }
                     }
+                }
+                for (b, quantities) in &added {
+                    add_quantities(&mut tx, b, quantities).await?;
                 }
                 insert_rows(&mut tx, BOOKING_COLUMNS, bookings, "").await?;
                 // After every insert of the batch: an order may move a booking
                 // of one placed just before it.
+                let mut rebooked: std::collections::BTreeMap<&BrandId, Vec<BookingRow>> =
+                    Default::default();
                 for o in orders {
-                    update_bookings(&mut tx, &o.brand_id, &o.rebooked).await?;
+                    rebooked.entry(&o.brand_id).or_default().extend(o.rebooked.iter().cloned());
+                }
+                for (brand, rows) in &rebooked {
+                    update_bookings(&mut tx, brand, rows).await?;
                 }
                 insert_rows(&mut tx, "material_requirements (brand_id, order_id, material, \
                     gross, allocated, shortage)", reqs, "").await?;
@@ -222,7 +285,17 @@ macro_rules! impl_orders {
                 brand: &BrandId,
                 key: &str,
             ) -> Result<Option<Order>> {
-                self.load_order(brand, "o.idempotency_key", key).await
+                let found = sqlx::query(
+                    "SELECT order_id FROM order_keys WHERE brand_id = $1 AND idempotency_key = $2",
+                )
+                .bind(brand.as_str())
+                .bind(key)
+                .fetch_optional(&self.read)
+                .await?;
+                match found {
+                    Some(row) => self.load_order(brand, "o.id", &text(&row, "order_id")?).await,
+                    None => Ok(None),
+                }
             }
 
             async fn place_orders(&self, orders: &[NewOrder]) -> Vec<Result<Placed>> {

@@ -18,30 +18,6 @@ macro_rules! impl_planning {
             ]
         }
 
-        /// Moves booked operations in place (the row is named by order, line, step).
-        async fn update_bookings(tx: &mut Tx<'_>, brand: &BrandId, rows: &[BookingRow]) -> Result<()> {
-            for r in rows {
-                sqlx::query(
-                    "UPDATE bookings SET day = $1, machine = $2, setup_start = $3, \
-                     start_at = $4, end_at = $5, setup_minutes = $6 \
-                     WHERE brand_id = $7 AND order_id = $8 AND line_no = $9 AND seq = $10",
-                )
-                .bind(r.day.map(|d| d.to_string()).unwrap_or_default())
-                .bind(r.machine)
-                .bind(r.setup_start)
-                .bind(r.start_at)
-                .bind(r.end_at)
-                .bind(r.setup_minutes)
-                .bind(brand.as_str())
-                .bind(r.order_id.as_str())
-                .bind(r.line_no)
-                .bind(r.seq)
-                .execute(&mut **tx)
-                .await?;
-            }
-            Ok(())
-        }
-
         #[async_trait::async_trait]
         impl $crate::PlanningStore for $store {
             async fn bookings(&self, brand: &BrandId) -> Result<Vec<BookingRow>> {

@@ -9,6 +9,7 @@ mod hook;
 mod mrp;
 mod orders;
 mod passport;
+mod pgbench;
 mod promise;
 mod rng;
 mod webhooks;

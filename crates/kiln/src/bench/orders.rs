@@ -34,6 +34,11 @@ pub struct OrdersArgs {
     /// with deliveries going on.
     #[arg(long)]
     webhook: bool,
+    /// Then run PostgreSQL's pgbench against this database URL (the one the
+    /// server uses), three inserts per transaction from as many clients, and
+    /// print its rate beside Kiln's and the ratio.
+    #[arg(long, value_name = "POSTGRES_URL")]
+    compare_pgbench: Option<String>,
 }
 
 pub fn run(args: OrdersArgs) -> anyhow::Result<ExitCode> {
@@ -217,6 +222,22 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(n) = delivered {
         eprintln!("{n} webhook deliveries reached the receiver during the run");
+    }
+    if let Some(db) = &args.compare_pgbench {
+        let (clients, seconds) = (args.concurrency.max(1), args.seconds);
+        let pg = tokio::task::spawn_blocking({
+            let db = db.clone();
+            move || super::pgbench::run(&db, clients, seconds)
+        })
+        .await??;
+        let rate = ok as f64 / elapsed;
+        println!(
+            "pgbench: {:.0} transactions/s of three inserts, p99 {} ({clients} clients, same database); \
+             Kiln / pgbench = {:.2}",
+            pg.tps,
+            pg.p99_ms.map_or("?".to_string(), |p| format!("{p:.1} ms")),
+            rate / pg.tps
+        );
     }
     if let Some(f) = &all.first_failure {
         eprintln!("first failure: {f}");
