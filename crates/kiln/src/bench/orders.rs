@@ -39,6 +39,15 @@ pub struct OrdersArgs {
     /// print its rate beside Kiln's and the ratio.
     #[arg(long, value_name = "POSTGRES_URL")]
     compare_pgbench: Option<String>,
+    /// Also report every this many seconds (orders/s, p50, p99, and the
+    /// server's memory with `--server-pid`): a soak's steadiness, last
+    /// window against the first.
+    #[arg(long, value_name = "SECONDS")]
+    every: Option<f64>,
+    /// The server's process id, to read its resident memory each window
+    /// (Linux, `/proc/PID/status`).
+    #[arg(long, requires = "every")]
+    server_pid: Option<u32>,
 }
 
 pub fn run(args: OrdersArgs) -> anyhow::Result<ExitCode> {
@@ -49,6 +58,8 @@ pub fn run(args: OrdersArgs) -> anyhow::Result<ExitCode> {
 #[derive(Default)]
 struct Tally {
     latencies_us: Vec<u64>,
+    /// When each acknowledged order completed, in ms since the start.
+    done_ms: Vec<u64>,
     failed: u64,
     first_failure: Option<String>,
     /// Refusals by status (`503 retry-after` when it said when to retry);
@@ -107,6 +118,10 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
     let url = Arc::new(format!("{base}/api/v1/brands/{}/orders", args.brand));
     let ids = Arc::new(ids);
     let started = Instant::now();
+    let memory = match (args.every, args.server_pid) {
+        (Some(every), Some(pid)) => Some(tokio::spawn(sample_memory(pid, every, deadline))),
+        _ => None,
+    };
     let mut tasks = Vec::new();
     for _ in 0..args.concurrency.max(1) {
         let (client, url, ids, counter, key) = (
@@ -135,6 +150,7 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
                     Ok(r) if r.status().as_u16() == 201 => {
                         let _ = r.bytes().await;
                         tally.latencies_us.push(t.elapsed().as_micros() as u64);
+                        tally.done_ms.push(started.elapsed().as_millis() as u64);
                     }
                     Ok(r) => {
                         tally.failed += 1;
@@ -167,6 +183,7 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
     for t in tasks {
         let t = t.await?;
         all.latencies_us.extend(t.latencies_us);
+        all.done_ms.extend(t.done_ms);
         all.failed += t.failed;
         for (k, n) in t.refusals {
             *all.refusals.entry(k).or_default() += n;
@@ -176,6 +193,16 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let windows = match args.every {
+        Some(every) => {
+            let memory = match memory {
+                Some(m) => m.await?,
+                None => Vec::new(),
+            };
+            Some(windows(&all, every, args.seconds, &memory))
+        }
+        None => None,
+    };
     all.latencies_us.sort_unstable();
     let pct = |p: f64| -> f64 {
         if all.latencies_us.is_empty() {
@@ -203,6 +230,7 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
         "max_ms": pct(1.0),
         "concurrency": args.concurrency,
         "refusals": all.refusals,
+        "windows": windows,
     });
     if args.json {
         println!("{report}");
@@ -218,6 +246,9 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
         );
         if !all.refusals.is_empty() {
             println!("refused: {:?}", all.refusals);
+        }
+        if let Some(w) = &windows {
+            print_windows(w, args.seconds);
         }
     }
     if let Some(n) = delivered {
@@ -247,4 +278,99 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// One window of a run: what was acknowledged in `[from_s, to_s)`.
+#[derive(serde::Serialize)]
+struct Window {
+    from_s: f64,
+    to_s: f64,
+    orders_per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    /// The server's resident memory at the window's end, when watched.
+    rss_mib: Option<f64>,
+}
+
+/// The run cut into windows of `every` seconds by completion time.
+fn windows(all: &Tally, every: f64, seconds: f64, memory: &[(f64, f64)]) -> Vec<Window> {
+    let every_ms = (every * 1000.0).max(1.0);
+    let mut by: std::collections::BTreeMap<u64, Vec<u64>> = std::collections::BTreeMap::new();
+    for (done, lat) in all.done_ms.iter().zip(&all.latencies_us) {
+        by.entry((*done as f64 / every_ms) as u64)
+            .or_default()
+            .push(*lat);
+    }
+    by.into_iter()
+        .map(|(i, mut lat)| {
+            lat.sort_unstable();
+            let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize] as f64 / 1000.0;
+            let (from_s, to_s) = (i as f64 * every, (i + 1) as f64 * every);
+            Window {
+                from_s,
+                to_s,
+                // The last window may end at the deadline, not a whole one.
+                orders_per_second: (lat.len() as f64
+                    / (to_s.min(seconds) - from_s).max(every / 100.0)
+                    * 10.0)
+                    .round()
+                    / 10.0,
+                p50_ms: pct(0.5),
+                p99_ms: pct(0.99),
+                rss_mib: memory
+                    .iter()
+                    .rev()
+                    .find(|(at, _)| *at <= to_s + every / 2.0)
+                    .map(|(_, mib)| *mib),
+            }
+        })
+        .collect()
+}
+
+fn print_windows(w: &[Window], seconds: f64) {
+    for x in w {
+        println!(
+            "  {:>6.0}-{:<6.0} s: {:>6.0} orders/s, p50 {:>6.1} ms, p99 {:>6.1} ms{}",
+            x.from_s,
+            x.to_s,
+            x.orders_per_second,
+            x.p50_ms,
+            x.p99_ms,
+            x.rss_mib
+                .map_or(String::new(), |m| format!(", server {m:.0} MiB"))
+        );
+    }
+    // A window cut short by the deadline says little: compare whole ones.
+    let whole: Vec<&Window> = w.iter().filter(|x| x.to_s <= seconds + 1e-6).collect();
+    if let (Some(first), Some(last)) = (whole.first(), whole.last()) {
+        println!(
+            "steadiness: p99 of the last whole window {:.1} ms against the first's {:.1} ms ({:+.0}%)",
+            last.p99_ms,
+            first.p99_ms,
+            (last.p99_ms / first.p99_ms - 1.0) * 100.0
+        );
+    }
+}
+
+/// The watched process's resident memory every `every` seconds until the
+/// deadline: `(seconds since start, MiB)`.
+async fn sample_memory(pid: u32, every: f64, deadline: Instant) -> Vec<(f64, f64)> {
+    let started = Instant::now();
+    let mut out = Vec::new();
+    loop {
+        if let Some(kib) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            })
+        {
+            out.push((started.elapsed().as_secs_f64(), kib / 1024.0));
+        }
+        if Instant::now() >= deadline {
+            return out;
+        }
+        tokio::time::sleep(Duration::from_secs_f64(every)).await;
+    }
 }
