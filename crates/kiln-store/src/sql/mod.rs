@@ -88,7 +88,9 @@ pub(crate) enum Arg<'a> {
 }
 
 /// `= ANY` of a JSON array of texts bound as one parameter `${n}`: one
-/// statement text whatever the list's length, on each backend.
+/// statement text whatever the list's length, on each backend. (The order
+/// writer uses it; `where_in` below still binds each value, a new text per
+/// length: moving it here is the next step.)
 pub(crate) fn in_json(backend: &str, n: usize) -> String {
     if backend == "postgres" {
         format!("= ANY(ARRAY(SELECT json_array_elements_text(${n}::json)))")

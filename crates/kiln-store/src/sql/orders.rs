@@ -117,8 +117,7 @@ macro_rules! impl_orders {
                 for (brand, email) in &seen {
                     by_brand.entry(*brand).or_default().push(*email);
                 }
-                let mut stored: std::collections::HashMap<(String, String), Customer> =
-                    std::collections::HashMap::new();
+                let mut customers = std::collections::HashMap::new();
                 for (brand, emails) in &by_brand {
                     let rows = sqlx::query(&format!(
                         "SELECT id AS customer_id, email, name AS customer_name, phone \
@@ -131,15 +130,13 @@ macro_rules! impl_orders {
                     .await?;
                     for row in &rows {
                         let c = customer_from(row)?;
-                        stored.insert(((*brand).to_string(), c.email.clone()), c);
+                        if let Some(email) = emails.iter().find(|e| **e == c.email) {
+                            customers.insert((*brand, *email), c);
+                        }
                     }
                 }
-                let mut customers = std::collections::HashMap::new();
-                for (brand, email) in &seen {
-                    let c = stored
-                        .remove(&((*brand).to_string(), (*email).to_string()))
-                        .ok_or_else(|| StoreError::Conflict(format!("customer {email} was not stored")))?;
-                    customers.insert((*brand, *email), c);
+                if customers.len() != seen.len() {
+                    return Err(StoreError::Conflict("a customer of the batch was not stored".into()));
                 }
                 let (mut heads, mut lines, mut wos, mut ops, mut bookings) =
                     (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
