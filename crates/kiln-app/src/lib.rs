@@ -26,6 +26,7 @@ pub mod demand;
 pub mod demo;
 pub mod error;
 pub mod factory;
+pub mod floor;
 mod flow;
 pub mod invitations;
 pub mod keys;

@@ -8,7 +8,7 @@
 //! the store keeps epoch minutes, the schedule minutes since its origin, and
 //! [`Clock`] converts.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use jiff::civil::Date;
 use kiln_configure::Outcome;
@@ -98,6 +98,32 @@ pub fn shift(minutes_per_day: u32) -> Shift {
 /// The live schedule's work centres: one shift on the model's weekdays, the
 /// recorded downtime as `(work centre, from, to)` in schedule minutes.
 /// Setups come with each operation, so a centre's own is 0.
+/// Machines' own downtimes onto a schedule being rebuilt, before its orders
+/// are restored. A machine the catalog no longer has is skipped.
+fn load_broken_machines(
+    schedule: &mut Schedule,
+    clock: &Clock,
+    broken: &[kiln_domain::MachineDowntime],
+) {
+    let mut per_machine: BTreeMap<(&str, u16), Vec<Period>> = BTreeMap::new();
+    for d in broken {
+        let from = clock.at_ms(d.from.as_millisecond());
+        // A part-minute at the end counts as down.
+        let to = clock.at_ms(d.to.as_millisecond() + 59_999);
+        if from < to {
+            per_machine
+                .entry((d.work_center.as_str(), d.machine))
+                .or_default()
+                .push(Period { from, to });
+        }
+    }
+    for ((wc, m), periods) in per_machine {
+        if let Err(e) = schedule.load_machine_down(wc, m, periods) {
+            tracing::warn!("machine {m} of `{wc}` down, not restored: {e}");
+        }
+    }
+}
+
 pub fn work_centres(factory: &kiln_model::Factory, down: &[(String, Period)]) -> Vec<WorkCentre> {
     factory
         .work_centers
@@ -231,6 +257,7 @@ pub struct Unplaced {
 pub fn rebuild(
     catalog: &Catalog,
     down: &[(String, Date, Date)],
+    broken: &[kiln_domain::MachineDowntime],
     rows: &[ScheduledBooking],
     today: Date,
 ) -> Result<(Schedule, Clock, Vec<Unplaced>), LiveError> {
@@ -259,6 +286,7 @@ pub fn rebuild(
     let mut schedule =
         Schedule::new_keyed(origin, horizon, work_centres(&catalog.factory, &periods))?;
     schedule.set_delivery_weekdays(&catalog.factory.delivery_weekdays);
+    load_broken_machines(&mut schedule, &clock, broken);
 
     let mut unplaced = Vec::new();
     let mut start = 0;
@@ -559,7 +587,7 @@ mod tests {
             row(3, "assembly", 1, 30, "pending"),
         ];
         let (schedule, clock, unplaced) =
-            rebuild(&catalog(), &[], &rows, crate::time::today()).expect("rebuilds");
+            rebuild(&catalog(), &[], &[], &rows, crate::time::today()).expect("rebuilds");
         assert!(unplaced.is_empty(), "restored as stored, not placed again");
         let plan = schedule
             .order(&LineRef::new(OrderId::from("ord_1"), 1))
@@ -585,7 +613,7 @@ mod tests {
         lost.booking.machine = -1;
         let rows = [row(1, "cutting", 1, 60, "pending"), lost];
         let (schedule, _, unplaced) =
-            rebuild(&catalog(), &[], &rows, crate::time::today()).expect("rebuilds");
+            rebuild(&catalog(), &[], &[], &rows, crate::time::today()).expect("rebuilds");
         assert!(unplaced.is_empty());
         let plan = schedule
             .order(&LineRef::new(OrderId::from("ord_1"), 1))
@@ -602,7 +630,7 @@ mod tests {
         let mut old = row(0, "cutting", 0, 60, "pending");
         old.booking.seq = 0;
         let (_, _, unplaced) =
-            rebuild(&catalog(), &[], &[old], crate::time::today()).expect("rebuilds");
+            rebuild(&catalog(), &[], &[], &[old], crate::time::today()).expect("rebuilds");
         assert_eq!(unplaced.len(), 1);
         assert_eq!(unplaced[0].order.operations[0].minutes, 60);
     }

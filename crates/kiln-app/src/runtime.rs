@@ -159,6 +159,9 @@ pub struct BrandRuntime {
     /// Order placements of one brand run one at a time: each reads the plan
     /// the previous one left.
     pub plan: Mutex<PlanState>,
+    /// The factory floor's machines as last reported, for the one applier
+    /// of the brand's machine events at a time (`crate::floor`).
+    pub floor: Mutex<crate::floor::FloorState>,
 }
 
 impl BrandRuntime {
@@ -209,13 +212,18 @@ impl BrandRuntime {
             down.push((d.work_center, d.from_day, d.to_day));
         }
         let rows = store.scheduled_bookings(&brand.id).await?;
+        // Machines' own downtime not over yet (a day back covers any clock skew).
+        let since = crate::time::now() - jiff::SignedDuration::from_hours(24);
+        let broken = store.machine_downtimes(&brand.id, since).await?;
         let (schedule, clock, unplaced) =
-            crate::live::rebuild(&catalog, &down, &rows, crate::time::today()).map_err(|e| {
-                Error::internal(format!(
-                    "the schedule of {} does not rebuild: {e}",
-                    brand.slug
-                ))
-            })?;
+            crate::live::rebuild(&catalog, &down, &broken, &rows, crate::time::today()).map_err(
+                |e| {
+                    Error::internal(format!(
+                        "the schedule of {} does not rebuild: {e}",
+                        brand.slug
+                    ))
+                },
+            )?;
         let mut plan = PlanState {
             calendars,
             schedule,
@@ -254,6 +262,7 @@ impl BrandRuntime {
             brand,
             catalog,
             plan: Mutex::new(plan),
+            floor: Mutex::new(crate::floor::FloorState::default()),
         })
     }
 }
@@ -401,6 +410,14 @@ impl Runtimes {
     pub async fn peek(&self, slug: &str) -> Option<Arc<BrandRuntime>> {
         let read = self.by_slug.read().await;
         read.get(slug).and_then(|cell| cell.get().cloned())
+    }
+
+    /// Every brand runtime loaded now.
+    pub async fn loaded(&self) -> Vec<Arc<BrandRuntime>> {
+        let read = self.by_slug.read().await;
+        read.values()
+            .filter_map(|cell| cell.get().cloned())
+            .collect()
     }
 
     /// Forgets the brands' runtimes (another server took their leases):

@@ -632,6 +632,8 @@ const ROUTES: &[(&str, &str)] = &[
         "/api/v1/brands/{brand}/purchase-suggestions/{suggestion}/receive",
     ),
     ("get", "/api/v1/brands/{brand}/materials"),
+    ("post", "/api/v1/brands/{brand}/machine-events"),
+    ("get", "/api/v1/brands/{brand}/machines"),
     ("post", "/api/v1/brands/{brand}/orders/{order}/shipments"),
     (
         "post",

@@ -122,4 +122,5 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "order_keys",
         include_str!("../migrations/0026_order_keys.sql"),
     ),
+    (27, "floor", include_str!("../migrations/0027_floor.sql")),
 ];

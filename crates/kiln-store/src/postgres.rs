@@ -61,10 +61,10 @@ pub(crate) async fn insert_many(
     head: &str,
     rows: Vec<Vec<crate::sql::Arg<'_>>>,
     tail: &str,
-) -> crate::Result<()> {
+) -> crate::Result<u64> {
     use crate::sql::Arg;
     let Some(first) = rows.first() else {
-        return Ok(());
+        return Ok(0);
     };
     let width = first.len();
     let mut sql = format!("INSERT INTO {head} SELECT * FROM UNNEST(");
@@ -109,8 +109,7 @@ pub(crate) async fn insert_many(
             }
         }
     }
-    query.execute(conn).await?;
-    Ok(())
+    Ok(query.execute(conn).await?.rows_affected())
 }
 
 /// Moves booked operations in place in one statement, `UPDATE ... FROM

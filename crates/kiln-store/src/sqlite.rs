@@ -91,11 +91,12 @@ pub(crate) async fn insert_many(
     head: &str,
     rows: Vec<Vec<crate::sql::Arg<'_>>>,
     tail: &str,
-) -> crate::Result<()> {
+) -> crate::Result<u64> {
     use crate::sql::Arg;
     let Some(width) = rows.first().map(Vec::len) else {
-        return Ok(());
+        return Ok(0);
     };
+    let mut affected = 0;
     for chunk in rows.chunks((30_000 / width).max(1)) {
         let mut qb = sqlx::QueryBuilder::<Sqlite>::new(format!("INSERT INTO {head} "));
         qb.push_values(chunk, |mut b, row| {
@@ -111,9 +112,9 @@ pub(crate) async fn insert_many(
             }
         });
         qb.push(tail);
-        qb.build().execute(&mut *conn).await?;
+        affected += qb.build().execute(&mut *conn).await?.rows_affected();
     }
-    Ok(())
+    Ok(affected)
 }
 
 /// Moves booked operations in place, one `UPDATE` per row: in process a

@@ -21,6 +21,7 @@ pub trait Store:
     + SegmentStore
     + MailStore
     + LeaseStore
+    + FloorStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
@@ -732,4 +733,45 @@ pub trait LeaseStore: Send + Sync {
     /// Gives every lease back at once (a clean shutdown), so another server
     /// takes the brands without waiting for them to expire.
     async fn release_leases(&self) -> Result<()>;
+}
+
+/// The factory floor's events, each machine's state and own downtime.
+#[async_trait]
+pub trait FloorStore: Send + Sync {
+    /// Keeps the events not known yet; one whose machine and `seq` are stored
+    /// already is a duplicate and is dropped. Returns how many were new.
+    async fn receive_machine_events(
+        &self,
+        brand: &BrandId,
+        events: &[MachineEvent],
+        received_at: Timestamp,
+    ) -> Result<u64>;
+    /// Up to `limit` events not applied yet, each machine's in `seq` order.
+    async fn pending_machine_events(
+        &self,
+        brand: &BrandId,
+        limit: i64,
+    ) -> Result<Vec<MachineEvent>>;
+    /// Every machine the floor has reported on.
+    async fn machine_states(&self, brand: &BrandId) -> Result<Vec<MachineState>>;
+    /// Machines' own downtimes ending after `after`.
+    async fn machine_downtimes(
+        &self,
+        brand: &BrandId,
+        after: Timestamp,
+    ) -> Result<Vec<MachineDowntime>>;
+    /// Records, in one transaction fenced by the brand's lease: events
+    /// applied with their outcome, the machines' new states, a machine's
+    /// downtime opened or changed, and the replan it caused (as
+    /// [`PlanningStore::record_replan`] does: bookings, promises, timeline
+    /// entries and `order.promise_moved` events).
+    async fn record_floor(
+        &self,
+        brand: &BrandId,
+        applied: &[EventOutcome],
+        states: &[MachineState],
+        downtime: Option<&MachineDowntime>,
+        repromises: &[Repromise],
+        at: Timestamp,
+    ) -> Result<()>;
 }

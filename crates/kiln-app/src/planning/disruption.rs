@@ -104,67 +104,13 @@ pub async fn mark_down(app: &App, rt: &BrandRuntime, req: MarkDown<'_>) -> Resul
     // Anything failing from here puts the schedule back as it was: memory must
     // not hold a replan the store does not.
     let written = async {
-        // The schedule replans order lines; customers hold promises per order.
-        // Besides the lines it reports, a line may have kept its dates but not
-        // its setup: every line whose bookings changed is written again.
-        let touched = changed_orders(&before, &plan.schedule, |id| {
-            report.orders.iter().any(|c| &c.order == id)
-        });
         let at = crate::time::now();
-        let mut repromises = Vec::new();
-        let mut moved = Vec::new();
-        let mut at_risk = Vec::new();
-        for order_id in touched {
-            let Some(order) = app.store.order(b, &order_id).await? else {
-                continue;
-            };
-            let previous: Date = order.promised_date;
-            let OrderOnSchedule {
-                bookings,
-                delivery,
-                lost,
-            } = on_schedule(&plan, &order);
-            let event = if lost {
-                at_risk.push(order_id.clone());
-                Some(format!(
-                    "Promise at risk: {name} is down {}; the factory will contact you",
-                    period(req.from, req.to)
-                ))
-            } else {
-                match delivery {
-                    Some(d) if d != previous => {
-                        moved.push(MovedPromise {
-                            order_id: order_id.clone(),
-                            previous_date: previous,
-                            promised_date: d,
-                        });
-                        Some(format!(
-                            "Promise moved from {} to {}: {name} is down {}",
-                            long_date(previous),
-                            long_date(d),
-                            period(req.from, req.to)
-                        ))
-                    }
-                    _ => None,
-                }
-            };
-            let promised = match delivery {
-                Some(d) if !lost => d,
-                _ => previous,
-            };
-            repromises.push(Repromise {
-                order_id,
-                promised_date: promised,
-                bookings,
-                event: event.map(|note| TimelineEntry {
-                    id: TimelineEntryId::new(),
-                    status: TimelineStatus::PromiseMoved,
-                    note,
-                    at,
-                }),
-            });
-        }
-        moved.sort_by_key(|m| (m.previous_date, m.order_id.clone()));
+        let why = format!("{name} is down {}", period(req.from, req.to));
+        let Replanned {
+            repromises,
+            moved,
+            at_risk,
+        } = repromise(app, b, &plan, &before, &report.orders, &why, at).await?;
 
         let downtime = kiln_domain::Downtime {
             id: DowntimeId::new(),
@@ -201,6 +147,91 @@ pub async fn mark_down(app: &App, rt: &BrandRuntime, req: MarkDown<'_>) -> Resul
         moved,
         at_risk,
     })
+}
+
+/// What a replan means for the customers: every order whose bookings
+/// changed, with its new promise (or its old one, at risk).
+pub(crate) struct Replanned {
+    pub repromises: Vec<Repromise>,
+    pub moved: Vec<MovedPromise>,
+    pub at_risk: Vec<kiln_domain::OrderId>,
+}
+
+/// Compares the schedule `before` a replan with `plan`'s, and for each order
+/// whose bookings changed (or that the replan `reported`) reads its promise:
+/// moved, kept, or at risk (an operation found no place). Each moved or
+/// at-risk order gets a timeline entry saying `why`.
+pub(crate) async fn repromise(
+    app: &App,
+    b: &kiln_domain::BrandId,
+    plan: &crate::runtime::PlanState,
+    before: &crate::live::Schedule,
+    reported: &[kiln_plan::live::OrderChange<kiln_domain::LineRef>],
+    why: &str,
+    at: kiln_domain::Timestamp,
+) -> Result<Replanned> {
+    // The schedule replans order lines; customers hold promises per order.
+    // Besides the lines it reports, a line may have kept its dates but not
+    // its setup: every line whose bookings changed is written again.
+    let touched = changed_orders(before, &plan.schedule, |id| {
+        reported.iter().any(|c| &c.order == id)
+    });
+    let mut out = Replanned {
+        repromises: Vec::new(),
+        moved: Vec::new(),
+        at_risk: Vec::new(),
+    };
+    for order_id in touched {
+        let Some(order) = app.store.order(b, &order_id).await? else {
+            continue;
+        };
+        let previous: Date = order.promised_date;
+        let OrderOnSchedule {
+            bookings,
+            delivery,
+            lost,
+        } = on_schedule(plan, &order);
+        let event = if lost {
+            out.at_risk.push(order_id.clone());
+            Some(format!(
+                "Promise at risk: {why}; the factory will contact you"
+            ))
+        } else {
+            match delivery {
+                Some(d) if d != previous => {
+                    out.moved.push(MovedPromise {
+                        order_id: order_id.clone(),
+                        previous_date: previous,
+                        promised_date: d,
+                    });
+                    Some(format!(
+                        "Promise moved from {} to {}: {why}",
+                        long_date(previous),
+                        long_date(d),
+                    ))
+                }
+                _ => None,
+            }
+        };
+        let promised = match delivery {
+            Some(d) if !lost => d,
+            _ => previous,
+        };
+        out.repromises.push(Repromise {
+            order_id,
+            promised_date: promised,
+            bookings,
+            event: event.map(|note| TimelineEntry {
+                id: TimelineEntryId::new(),
+                status: TimelineStatus::PromiseMoved,
+                note,
+                at,
+            }),
+        });
+    }
+    out.moved
+        .sort_by_key(|m| (m.previous_date, m.order_id.clone()));
+    Ok(out)
 }
 
 fn period(from: Date, to: Date) -> String {

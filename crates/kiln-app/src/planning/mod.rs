@@ -1,7 +1,7 @@
 //! Planning: the live schedule as Gantt data, work centre queues, material
 //! positions and shortages, disruptions, re-sequencing, the material plan.
 
-mod disruption;
+pub(crate) mod disruption;
 mod material_plan;
 mod resequence;
 mod schedule;

@@ -14,14 +14,12 @@
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use jiff::civil::Date;
 use serde::Serialize;
 
 use super::{
     Centre, LiveError, Minute, OperationStatus, OrderKey, OrderState, Period, Schedule, Timeline,
-    calendar::Working,
 };
 
 /// How one order's promise changed in a replan.
@@ -44,6 +42,8 @@ pub struct OrderChange<K = String> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Disruption<K = String> {
     pub work_centre: String,
+    /// The one machine (0-based) down, or `None` for the whole work centre.
+    pub machine: Option<u16>,
     /// The downtime as applied (`from` no earlier than `now`).
     pub from: Minute,
     pub to: Minute,
@@ -88,18 +88,80 @@ impl<K: OrderKey> Schedule<K> {
     /// that is down in `down` must be down already, or this is refused (new
     /// downtime goes through [`Schedule::mark_down`], which replans).
     pub fn set_down(&mut self, work_centre: &str, down: Vec<Period>) -> Result<(), LiveError<K>> {
+        self.lift(work_centre, None, down)
+    }
+
+    /// [`Schedule::set_down`] for one machine's own downtime (0-based
+    /// `machine`), when a broken machine is up again before it was expected.
+    pub fn set_machine_down(
+        &mut self,
+        work_centre: &str,
+        machine: u16,
+        down: Vec<Period>,
+    ) -> Result<(), LiveError<K>> {
+        self.lift(work_centre, Some(machine), down)
+    }
+
+    /// A machine's own downtime as stored, when a schedule is rebuilt before
+    /// its orders are restored: nothing is checked against bookings, so it
+    /// must come first.
+    pub fn load_machine_down(
+        &mut self,
+        work_centre: &str,
+        machine: u16,
+        down: Vec<Period>,
+    ) -> Result<(), LiveError<K>> {
+        let (wc, m) = self.machine(work_centre, machine)?;
+        if let Some(p) = down.iter().find(|p| p.from >= p.to) {
+            return Err(LiveError::BadPeriod {
+                from: p.from,
+                to: p.to,
+            });
+        }
+        self.version += 1;
+        let (origin, horizon) = (self.origin, self.horizon_days);
+        let c = &mut self.centres[usize::from(wc)];
+        c.machine_down[usize::from(m)] = down;
+        c.rebuild_working(origin, horizon);
+        Ok(())
+    }
+
+    /// Each machine's own downtime on `work_centre`, 0-based machine first.
+    pub fn machine_down(&self, work_centre: &str) -> Result<&[Vec<Period>], LiveError<K>> {
         let wc = self.centre(work_centre)?;
+        Ok(&self.centres[usize::from(wc)].machine_down)
+    }
+
+    fn machine(&self, work_centre: &str, machine: u16) -> Result<(u16, u16), LiveError<K>> {
+        let wc = self.centre(work_centre)?;
+        if machine >= self.centres[usize::from(wc)].def.machines {
+            return Err(LiveError::UnknownMachine {
+                work_centre: work_centre.to_owned(),
+                machine,
+            });
+        }
+        Ok((wc, machine))
+    }
+
+    fn lift(
+        &mut self,
+        work_centre: &str,
+        machine: Option<u16>,
+        down: Vec<Period>,
+    ) -> Result<(), LiveError<K>> {
+        let wc = match machine {
+            Some(m) => self.machine(work_centre, m)?.0,
+            None => self.centre(work_centre)?,
+        };
         let now = self.now;
         let (origin, horizon) = (self.origin, self.horizon_days);
         let c = &mut self.centres[usize::from(wc)];
+        let current = match machine {
+            Some(m) => &c.machine_down[usize::from(m)],
+            None => &c.def.calendar.down,
+        };
         for p in &down {
-            if p.from >= p.to {
-                return Err(LiveError::BadPeriod {
-                    from: p.from,
-                    to: p.to,
-                });
-            }
-            if !covered(&c.def.calendar.down, p.from.max(now), p.to) {
+            if p.from >= p.to || !covered(current, p.from.max(now), p.to) {
                 return Err(LiveError::BadPeriod {
                     from: p.from,
                     to: p.to,
@@ -107,11 +169,11 @@ impl<K: OrderKey> Schedule<K> {
             }
         }
         self.version += 1;
-        c.def.calendar.down = down;
-        c.working = Arc::new(Working::build(&c.def.calendar, origin, horizon));
-        for tl in &mut c.machines {
-            tl.set_working(c.working.clone());
+        match machine {
+            Some(m) => c.machine_down[usize::from(m)] = down,
+            None => c.def.calendar.down = down,
         }
+        c.rebuild_working(origin, horizon);
         Ok(())
     }
 
@@ -125,12 +187,37 @@ impl<K: OrderKey> Schedule<K> {
         to: Minute,
     ) -> Result<Disruption<K>, LiveError<K>> {
         let wc = self.centre(work_centre)?;
+        self.down(wc, None, from, to)
+    }
+
+    /// Takes one machine of `work_centre` (0-based) down for `[from, to)`, a
+    /// breakdown, and replans what that hits: only operations on that machine
+    /// move, to any machine that can take them.
+    pub fn mark_machine_down(
+        &mut self,
+        work_centre: &str,
+        machine: u16,
+        from: Minute,
+        to: Minute,
+    ) -> Result<Disruption<K>, LiveError<K>> {
+        let (wc, m) = self.machine(work_centre, machine)?;
+        self.down(wc, Some(m), from, to)
+    }
+
+    fn down(
+        &mut self,
+        wc: u16,
+        machine: Option<u16>,
+        from: Minute,
+        to: Minute,
+    ) -> Result<Disruption<K>, LiveError<K>> {
         if from >= to {
             return Err(LiveError::BadPeriod { from, to });
         }
         let from = from.max(self.now);
         let mut report = Disruption {
-            work_centre: work_centre.to_owned(),
+            work_centre: self.centres[usize::from(wc)].def.id.clone(),
+            machine,
             from,
             to,
             rule: RULES[0],
@@ -143,15 +230,19 @@ impl<K: OrderKey> Schedule<K> {
         self.version += 1;
         let (origin, horizon) = (self.origin, self.horizon_days);
         let c = &mut self.centres[usize::from(wc)];
-        c.def.calendar.down.push(Period { from, to });
-        c.working = Arc::new(Working::build(&c.def.calendar, origin, horizon));
-        for tl in &mut c.machines {
-            tl.set_working(c.working.clone());
+        match machine {
+            Some(m) => c.machine_down[usize::from(m)].push(Period { from, to }),
+            None => c.def.calendar.down.push(Period { from, to }),
         }
+        c.rebuild_working(origin, horizon);
 
         let mut hit = Vec::new();
         let mut extended = Vec::new();
-        for m in 0..c.machines.len() {
+        let hit_machines = match machine {
+            Some(m) => usize::from(m)..usize::from(m) + 1,
+            None => 0..c.machines.len(),
+        };
+        for m in hit_machines {
             let keys: Vec<Minute> = c.machines[m]
                 .range(..to)
                 .rev()
@@ -170,8 +261,8 @@ impl<K: OrderKey> Schedule<K> {
                 }
                 // Resumes after the downtime with the work it had left.
                 let minutes = Minute::from(self.orders[o as usize].order.operations[k].minutes);
-                let end = c
-                    .working
+                let end = c.machines[m]
+                    .working()
                     .advance(bar.start, minutes)
                     .unwrap_or(bar.end.max(to));
                 c.machines[m].set_end(&key, end);
@@ -449,7 +540,7 @@ pub(super) fn remove_bar<K>(
         n.changeover
     };
     let lower = prev.map_or(now.min(nkey), |p| p.end);
-    match c.working.retreat(n.start, Minute::from(setup)) {
+    match tl.working().retreat(n.start, Minute::from(setup)) {
         Some(ns) if ns >= lower && (ns >= now || ns >= nkey) => {
             if (ns != nkey || setup != n.setup)
                 && let Some(mut n) = tl.remove(&nkey)

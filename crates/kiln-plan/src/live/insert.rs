@@ -252,9 +252,10 @@ impl<K: OrderKey> Schedule<K> {
             let c = &self.centres[usize::from(wc)];
             for m in 0..c.def.machines {
                 let bound = best.map(|b| (b.slot.end, b.slot.setup));
+                let tl = tl(wc, m);
                 if let Some(slot) = fit_on(
-                    tl(wc, m),
-                    &c.working,
+                    tl,
+                    tl.working(),
                     setup.unwrap_or(c.def.setup_minutes),
                     sku,
                     minutes,

@@ -284,8 +284,30 @@ pub(crate) use timeline::Timeline;
 #[derive(Debug, Clone)]
 struct Centre {
     def: WorkCentre,
+    /// The work centre's calendar unrolled; a machine with downtime of its own
+    /// has its own (`Timeline::working`).
     working: Arc<Working>,
     machines: Vec<Timeline>,
+    /// Each machine's own downtime (a breakdown), besides the centre's.
+    machine_down: Vec<Vec<Period>>,
+}
+
+impl Centre {
+    /// Unrolls the centre's calendar again, and each machine's with its own
+    /// downtime, after either changed.
+    fn rebuild_working(&mut self, origin: Date, horizon_days: u32) {
+        self.working = Arc::new(Working::build(&self.def.calendar, origin, horizon_days));
+        for (m, tl) in self.machines.iter_mut().enumerate() {
+            let own = &self.machine_down[m];
+            if own.is_empty() {
+                tl.set_working(self.working.clone());
+            } else {
+                let mut calendar = self.def.calendar.clone();
+                calendar.down.extend(own.iter().copied());
+                tl.set_working(Arc::new(Working::build(&calendar, origin, horizon_days)));
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -374,6 +396,7 @@ impl<K: OrderKey> Schedule<K> {
             let working = Arc::new(Working::build(&def.calendar, origin, horizon_days));
             centres.push(Centre {
                 machines: vec![Timeline::new(working.clone()); usize::from(def.machines)],
+                machine_down: vec![Vec::new(); usize::from(def.machines)],
                 working,
                 def,
             });
@@ -614,25 +637,25 @@ impl<K: OrderKey> Schedule<K> {
         let minutes = Minute::from(self.orders[o as usize].order.operations[operation].minutes);
         let c = &mut self.centres[usize::from(wc)];
         let tl = &mut c.machines[usize::from(m)];
+        let working = tl.working().clone();
         let Some(bar) = tl.get(&key) else {
             return Ok(());
         };
         // Work begun outside the calendar counts from its next working minute.
-        let Some(at) = c.working.next_working(at) else {
+        let Some(at) = working.next_working(at) else {
             return Ok(());
         };
         let free_from = tl.range(..key).next_back().map_or(0, |(_, p)| p.end);
         if at >= bar.setup_start || at < free_from.max(0) {
             return Ok(());
         }
-        let Some(start) = c
-            .working
+        let Some(start) = working
             .advance(at, Minute::from(bar.setup))
-            .and_then(|t| c.working.next_working(t))
+            .and_then(|t| working.next_working(t))
         else {
             return Ok(());
         };
-        let Some(end) = c.working.advance(start, minutes).filter(|&e| e <= bar.end) else {
+        let Some(end) = working.advance(start, minutes).filter(|&e| e <= bar.end) else {
             return Ok(());
         };
         if let Some(mut moved) = tl.remove(&key) {

@@ -28,7 +28,8 @@ pub(crate) struct Timeline {
     /// day up to the next bar's start (`u32::MAX` after the last bar); 0 where no bar
     /// ends. Grows on demand.
     room: Vec<u32>,
-    /// The work centre's working time, which the room is measured in.
+    /// The machine's working time (its work centre's calendar less its own
+    /// downtime), which the room is measured in.
     working: Arc<Working>,
 }
 
@@ -39,6 +40,12 @@ impl Timeline {
             room: Vec::new(),
             working,
         }
+    }
+
+    /// The machine's working time: its work centre's calendar less the
+    /// machine's own downtime.
+    pub(crate) fn working(&self) -> &Arc<Working> {
+        &self.working
     }
 
     /// Measures room in a new calendar (after downtime changed it).

@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod catalog;
 pub mod demand;
 pub mod factory;
+pub mod floor;
 pub mod orders;
 pub mod passports;
 pub mod planning;
@@ -94,6 +95,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(orders::routes())
         .merge(bulk::routes())
         .merge(factory::routes())
+        .merge(floor::routes())
         .merge(planning::routes())
         .merge(demand::routes())
         .merge(platform::routes())

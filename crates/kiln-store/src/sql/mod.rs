@@ -10,6 +10,7 @@ pub(crate) mod bulk;
 pub(crate) mod catalog;
 pub(crate) mod changes;
 pub(crate) mod factory;
+pub(crate) mod floor;
 pub(crate) mod leases;
 pub(crate) mod orders;
 pub(crate) mod passports;
@@ -228,7 +229,7 @@ macro_rules! impl_store {
             head: &str,
             rows: Vec<Vec<Arg<'_>>>,
             tail: &str,
-        ) -> Result<()> {
+        ) -> Result<u64> {
             $crate::$rows::insert_many(&mut **tx, head, rows, tail).await
         }
 
@@ -273,6 +274,7 @@ macro_rules! impl_store {
                 " ON CONFLICT (brand_id, id) DO NOTHING",
             )
             .await
+            .map(drop)
         }
 
         /// Values per `IN (...)` list.
@@ -666,6 +668,7 @@ macro_rules! impl_store {
         $crate::sql::profiles::impl_profiles!($store, $db);
         $crate::sql::segments::impl_segments!($store, $db);
         $crate::sql::leases::impl_leases!($store, $db, $backend);
+        $crate::sql::floor::impl_floor!($store, $db);
     };
 }
 

@@ -18,6 +18,38 @@ macro_rules! impl_planning {
             ]
         }
 
+        /// A replan's writes: each moved order's bookings replaced and its
+        /// promise updated, and where the customer must hear of it, a
+        /// timeline entry and an `order.promise_moved` event.
+        async fn write_replan(tx: &mut Tx<'_>, brand: &BrandId, repromises: &[Repromise]) -> Result<()> {
+            let b = brand.as_str();
+            let mut bookings: Vec<Vec<Arg<'_>>> = Vec::new();
+            for r in repromises {
+                sqlx::query("DELETE FROM bookings WHERE brand_id = $1 AND order_id = $2")
+                    .bind(b)
+                    .bind(r.order_id.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query("UPDATE orders SET promised_date = $1 WHERE brand_id = $2 AND id = $3")
+                    .bind(r.promised_date.to_string())
+                    .bind(b)
+                    .bind(r.order_id.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                for k in &r.bookings {
+                    bookings.push(booking_args(b, k));
+                }
+            }
+            insert_rows(tx, BOOKING_COLUMNS, bookings, "").await?;
+            for r in repromises {
+                if let Some(entry) = &r.event {
+                    insert_timeline(tx, brand, &r.order_id, entry).await?;
+                    report_order(tx, brand, &r.order_id, EventType::OrderPromiseMoved, entry.at).await?;
+                }
+            }
+            Ok(())
+        }
+
         #[async_trait::async_trait]
         impl $crate::PlanningStore for $store {
             async fn bookings(&self, brand: &BrandId) -> Result<Vec<BookingRow>> {
@@ -179,33 +211,7 @@ macro_rules! impl_planning {
                     .execute(&mut *tx)
                     .await?;
                 }
-                let mut bookings: Vec<Vec<Arg<'_>>> = Vec::new();
-                for r in repromises {
-                    sqlx::query("DELETE FROM bookings WHERE brand_id = $1 AND order_id = $2")
-                        .bind(b)
-                        .bind(r.order_id.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(
-                        "UPDATE orders SET promised_date = $1 WHERE brand_id = $2 AND id = $3",
-                    )
-                    .bind(r.promised_date.to_string())
-                    .bind(b)
-                    .bind(r.order_id.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    for k in &r.bookings {
-                        bookings.push(booking_args(b, k));
-                    }
-                }
-                insert_rows(&mut tx, BOOKING_COLUMNS, bookings, "").await?;
-                for r in repromises {
-                    if let Some(entry) = &r.event {
-                        insert_timeline(&mut tx, brand, &r.order_id, entry).await?;
-                        report_order(&mut tx, brand, &r.order_id, EventType::OrderPromiseMoved, entry.at)
-                            .await?;
-                    }
-                }
+                write_replan(&mut tx, brand, repromises).await?;
                 tx.commit().await?;
                 Ok(())
             }

@@ -91,6 +91,7 @@ macro_rules! impl_webhooks {
                 .collect();
             insert_rows(tx, "webhook_subscriptions (brand_id, endpoint_id, event_type)", rows, "")
                 .await
+                .map(drop)
         }
 
         fn delivery_from(r: &DbRow) -> Result<Delivery> {
