@@ -1255,6 +1255,28 @@ await step("no-JS: configure by submitting the form, add to cart, check out with
   await ctx.close();
 });
 
+await step("the floor: a kiln breaks down; the planner's open console shows it on the chart without a reload", async () => {
+  await planner.goto(BASE + "/console");
+  const down = planner.locator("svg.gantt rect.machine-down");
+  must((await down.count()) === 0, "a machine shows down before any broke");
+  const event = (seq, type, extra = {}) => ({ seq, at: new Date().toISOString(), work_center: "kiln", machine: 1, type, ...extra });
+  const send = (events) =>
+    fetch(`${BASE}/api/v1/brands/${BRAND}/machine-events`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ events }),
+    });
+  const sent = Date.now();
+  const r = await send([event(1, "machine.down", { reason: "element burnt out", expected_minutes: 7 * 24 * 60 })]);
+  must(r.status === 200, `the breakdown was not taken: ${r.status} ${await r.text()}`);
+  await down.first().waitFor({ state: "attached", timeout: 5000 });
+  figures.floor_to_console_ms = Date.now() - sent;
+  check(/kilns machine 2 down until/i.test(await down.first().textContent()), "the hatched bar does not say which machine is down until when");
+  await shot(planner, "13-console-machine-down");
+  const back = await send([event(2, "machine.up")]);
+  must(back.status === 200, `the repair was not taken: ${back.status}`);
+});
+
 // ---------------------------------------------------------------- 6. nothing leaves the machine
 
 await step("7. no request leaves 127.0.0.1, and the CSP blocked nothing", async () => {
@@ -1284,6 +1306,7 @@ const result = {
   requests: requests.length,
   console_errors: consoleErrors,
   operation_clicks: state.operationClicks ?? null,
+  floor_to_console_ms: figures.floor_to_console_ms ?? null,
   preview_changes: figures.preview_ms.length,
   preview_p50_ms: round(figures.preview_ms.length ? [...figures.preview_ms].sort((a, b) => a - b)[Math.floor(figures.preview_ms.length / 2)] : null),
   preview_p95_ms: round(p95(figures.preview_ms)),

@@ -73,6 +73,28 @@ async fn a_broken_machine_moves_the_promises_it_must_and_says_so(app: App) {
         .work_center(&wc)
         .unwrap()
         .machines;
+    // The console's chart, as its page asks for it every second.
+    let http = no_redirects();
+    let cookie = console_cookie(&app, &http).await;
+    let gantt = |etag: Option<String>| {
+        let mut req = http
+            .get(format!("{}/console/gantt", app.base))
+            .header(reqwest::header::COOKIE, cookie.clone());
+        if let Some(etag) = etag {
+            req = req.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        req.send()
+    };
+    let first = gantt(None).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let etag = first.headers()[reqwest::header::ETAG]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(!first.text().await.unwrap().contains("machine-down"));
+    let same = gantt(Some(etag.clone())).await.unwrap();
+    assert_eq!(same.status(), StatusCode::NOT_MODIFIED);
+
     // Every machine of the centre breaks for a week: the order cannot start
     // before the repairs, so its promise moves, and its customer is told.
     let events: Vec<Value> = (0..u64::from(count))
@@ -111,6 +133,13 @@ async fn a_broken_machine_moves_the_promises_it_must_and_says_so(app: App) {
     for (on, m, start) in bars(&app, &order).await {
         assert!(on != wc || start >= week, "{on} machine {m} at {start}");
     }
+
+    // The console's chart changed: the broken machines show hatched.
+    let changed = gantt(Some(etag)).await.unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    let svg = changed.text().await.unwrap();
+    assert!(svg.contains("class=\"machine-down\""), "{svg}");
+    assert!(svg.contains("machine 1 down until"), "{svg}");
 
     // The machines show down; one comes back up and shows up.
     let states = machines(&app).await;

@@ -48,6 +48,21 @@ pub struct ScheduleDay {
     pub booked_minutes: u64,
     pub down: bool,
     pub bars: Vec<Bar>,
+    /// Machines broken down that day (reported by the floor), each piece
+    /// placed like a bar within the working day.
+    pub machines_down: Vec<MachineDown>,
+}
+
+/// A machine down within one working day.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MachineDown {
+    /// 0-based machine of the work centre.
+    pub machine: u32,
+    pub start_minute: u64,
+    pub end_minute: u64,
+    /// When the repair is expected to end (UTC).
+    #[schema(value_type = String, format = DateTime)]
+    pub until: jiff::Timestamp,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -93,15 +108,33 @@ pub fn gantt(
                     day_pieces(plan, b, m as u32, (first, shift), &working, &mut by_day);
                 }
             }
+            let mut broken: Vec<Vec<MachineDown>> = vec![Vec::new(); dates.len()];
+            let periods = plan.schedule.machine_down(&cal.id).unwrap_or_default();
+            for (m, periods) in periods.iter().enumerate() {
+                for p in periods {
+                    for (d, open, start, end) in
+                        shift_pieces(p.from, p.to, (first, shift), &working)
+                    {
+                        broken[d].push(MachineDown {
+                            machine: m as u32,
+                            start_minute: (start - open) as u64,
+                            end_minute: (end - open) as u64,
+                            until: timestamp(plan.clock.epoch(p.to)),
+                        });
+                    }
+                }
+            }
             let days = dates
                 .iter()
                 .zip(by_day)
-                .map(|(&day, bars)| ScheduleDay {
+                .zip(broken)
+                .map(|((&day, bars), machines_down)| ScheduleDay {
                     day,
                     capacity_minutes: cal.capacity_on(day),
                     booked_minutes: bars.iter().map(|b| b.end_minute - b.start_minute).sum(),
                     down: cal.down.iter().any(|d| d.covers(day)),
                     bars,
+                    machines_down,
                 })
                 .collect();
             WorkCenterSchedule {
@@ -125,16 +158,8 @@ fn day_pieces(
     by_day: &mut [Vec<Bar>],
 ) {
     let line = &b.order;
-    let day_ix = |t: live::Minute| (t - first).div_euclid(live::DAY);
-    let (lo, hi) = (day_ix(b.setup_start).max(0), day_ix(b.end - 1));
-    for d in lo..=hi.min(by_day.len() as i64 - 1) {
-        let open = first + d * live::DAY + i64::from(shift.from);
-        let close = first + d * live::DAY + i64::from(shift.to);
-        let (start, end) = (b.setup_start.max(open), b.end.min(close));
-        if end <= start || !working[d as usize] {
-            continue;
-        }
-        by_day[d as usize].push(Bar {
+    for (d, open, start, end) in shift_pieces(b.setup_start, b.end, (first, shift), working) {
+        by_day[d].push(Bar {
             order_id: line.order.clone(),
             line_no: line.line_no,
             operation: b.operation_name.clone(),
@@ -149,4 +174,26 @@ fn day_pieces(
             status: b.status,
         });
     }
+}
+
+/// The pieces of `[from, to)` within each working day's shift of the window:
+/// `(day index, shift opening, start, end)`.
+fn shift_pieces(
+    from: live::Minute,
+    to: live::Minute,
+    (first, shift): (live::Minute, live::Shift),
+    working: &[bool],
+) -> Vec<(usize, live::Minute, live::Minute, live::Minute)> {
+    let day_ix = |t: live::Minute| (t - first).div_euclid(live::DAY);
+    let (lo, hi) = (day_ix(from).max(0), day_ix(to - 1));
+    let mut out = Vec::new();
+    for d in lo..=hi.min(working.len() as i64 - 1) {
+        let open = first + d * live::DAY + i64::from(shift.from);
+        let close = first + d * live::DAY + i64::from(shift.to);
+        let (start, end) = (from.max(open), to.min(close));
+        if end > start && working[d as usize] {
+            out.push((d as usize, open, start, end));
+        }
+    }
+    out
 }

@@ -26,6 +26,7 @@ use crate::error::ApiError;
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/console", get(console))
+        .route("/console/gantt", get(live_gantt))
         .route("/console/sign-in", post(sign_in))
         .route("/console/sign-out", post(sign_out))
         .route(
@@ -155,6 +156,9 @@ struct Console {
     today: String,
     days: i32,
     gantt: String,
+    /// The chart's version, which the page asks `/console/gantt` about
+    /// twice a second to redraw it when the plan changed.
+    gantt_etag: String,
     /// The chart's legend and its bars as a list.
     gantt_key: String,
     queues: Vec<Queue>,
@@ -295,6 +299,7 @@ async fn console(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiRe
         .collect();
     let schedule = state.app.schedule(slug, Some(from), DAYS).await?;
     let gantt = super::gantt::gantt_svg(&schedule.work_centers);
+    let gantt_etag = super::gantt::etag(&gantt);
     let gantt_key = super::gantt::gantt_key(&schedule.work_centers);
     let console = page(&Console {
         brand: rt.brand.slug.to_string(),
@@ -312,6 +317,7 @@ async fn console(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiRe
         today: from.to_string(),
         days: DAYS,
         gantt,
+        gantt_etag,
         gantt_key,
         queues,
         orders,
@@ -320,6 +326,40 @@ async fn console(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiRe
         can: super::staff::Can::of(&state, &headers).await?,
     });
     Ok(super::spend_flash(&headers, console))
+}
+
+/// The console's Gantt chart alone, for the page to redraw it live (a
+/// machine breaking down shows within a second): `304 Not Modified` while
+/// the chart is the one the page has (`If-None-Match`).
+async fn live_gantt(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiResult<Response> {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let Some(rt) = signed_in(&state, &headers).await? else {
+        return Ok(StatusCode::UNAUTHORIZED.into_response());
+    };
+    let from = kiln_app::time::today();
+    let schedule = state
+        .app
+        .schedule(rt.brand.slug.as_str(), Some(from), DAYS)
+        .await?;
+    let svg = super::gantt::gantt_svg(&schedule.work_centers);
+    let etag = super::gantt::etag(&svg);
+    let cache = [
+        (header::CACHE_CONTROL, "no-cache"),
+        (header::ETAG, etag.as_str()),
+    ];
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+    {
+        return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
+    }
+    Ok((
+        cache,
+        [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],
+        svg,
+    )
+        .into_response())
 }
 
 /// The last characters of an id: enough to tell rows apart on screen.

@@ -81,6 +81,25 @@ pub(super) fn gantt_svg(schedule: &[kiln_app::planning::WorkCenterSchedule]) -> 
                 );
             }
             let len = f64::from(w.minutes_per_day.max(1));
+            for down in &day.machines_down {
+                let lane = down.machine.min(lanes - 1) as i32;
+                let bx = x as f64 + 2.0 + lane_w * (down.start_minute as f64 / len).min(1.0);
+                let bw = (lane_w * ((down.end_minute - down.start_minute) as f64 / len))
+                    .min(x as f64 + 2.0 + lane_w - bx)
+                    .max(1.0);
+                let _ = write!(
+                    svg,
+                    "<rect class=\"machine-down\" x=\"{bx:.1}\" y=\"{}\" width=\"{bw:.1}\" height=\"{}\" fill=\"url(#down)\" stroke=\"#b42318\" stroke-width=\"0.5\"><title>{}</title></rect>",
+                    y + 2 + lane * lane_h,
+                    lane_h - 2,
+                    xml(&format!(
+                        "{} machine {} down until {} UTC",
+                        w.name,
+                        down.machine + 1,
+                        clock(down.until)
+                    ))
+                );
+            }
             for bar in &day.bars {
                 let lane = bar.machine.min(lanes - 1) as i32;
                 let bx = x as f64 + 2.0 + lane_w * (bar.start_minute as f64 / len).min(1.0);
@@ -122,6 +141,15 @@ pub(super) fn gantt_svg(schedule: &[kiln_app::planning::WorkCenterSchedule]) -> 
          <rect width=\"6\" height=\"6\" fill=\"#fde8e7\"/><rect width=\"2\" height=\"6\" fill=\"#f5b5b0\"/></pattern></defs></svg>",
     );
     svg
+}
+
+/// A chart's version for `ETag`: a hash of its drawing and length, quoted
+/// (only this server's pages compare it, to skip redrawing the same chart).
+pub(super) fn etag(svg: &str) -> String {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::hash::DefaultHasher::new();
+    svg.hash(&mut h);
+    format!("\"{:016x}-{:x}\"", h.finish(), svg.len())
 }
 
 /// What the chart's colours mean, and every bar as a list that keyboard,
