@@ -5,6 +5,7 @@ mod admin;
 mod bench;
 mod catalog;
 mod compiled_cache;
+mod edge;
 mod forecast;
 mod import;
 mod model;
@@ -52,6 +53,17 @@ enum Command {
     /// Product passports: check one offline.
     #[command(subcommand)]
     Passport(passport::PassportCommand),
+    /// The factory floor's edge: play a brand's machines against a server.
+    #[command(subcommand)]
+    Edge(EdgeCommand),
+}
+
+#[derive(clap::Subcommand)]
+enum EdgeCommand {
+    /// Play a brand's factory floor (operations finishing, random
+    /// breakdowns) against a running server, over HTTP or NATS JetStream;
+    /// prints how fast breakdowns show replanned.
+    Simulate(edge::simulate::SimulateArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -66,6 +78,7 @@ fn main() -> std::process::ExitCode {
         Command::Schedule(cmd) => schedule::run(cmd),
         Command::Forecast(args) => forecast::run(args),
         Command::Passport(cmd) => passport::run(cmd),
+        Command::Edge(EdgeCommand::Simulate(args)) => edge::simulate::run(args),
     };
     match result {
         Ok(code) => code,

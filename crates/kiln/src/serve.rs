@@ -48,6 +48,16 @@ pub struct ServeArgs {
     /// address it listens on.
     #[arg(long, env = "KILN_ADVERTISE_URL")]
     advertise_url: Option<String>,
+    /// Read machine events from NATS JetStream at this URL
+    /// (`nats://127.0.0.1:4222`): subjects `kiln.floor.<brand>.<work
+    /// centre>.<machine>`, kept in the stream `KILN_FLOOR` until a server has
+    /// stored them.
+    #[arg(long, env = "KILN_NATS_URL")]
+    nats: Option<String>,
+    /// The floor's subjects on NATS begin with this (its stream is named
+    /// after it: `KILN_FLOOR`).
+    #[arg(long, default_value = crate::edge::PREFIX)]
+    nats_prefix: String,
 }
 
 /// How long a brand's lease outlives its last renewal: a server that dies
@@ -92,6 +102,10 @@ pub async fn open_store(
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let floor = match &args.nats {
+        Some(url) => Some((url.clone(), crate::edge::Floor::new(&args.nats_prefix)?)),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(&args.addr)
         .await
         .with_context(|| format!("listening on {}", args.addr))?;
@@ -168,6 +182,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     app.start_webhooks();
     app.start_segment_sweeper();
     app.start_mail_worker();
+    if let Some((url, floor)) = floor {
+        crate::edge::consume::start(app.clone(), url, floor);
+    }
+    if args.nats.is_some() || store.leases().is_some() {
+        // Another server may keep events for a brand this one plans.
+        app.start_floor_applier();
+    }
     println!(
         "kiln listening on http://{addr} ({} database)",
         store.backend()

@@ -6,9 +6,13 @@
 //! (`machine_events`), a duplicate (same machine, same `seq`) dropped there;
 //! only then is the message acknowledged, so nothing is lost across a
 //! restart. The server holding the brand's lease applies the inbox: each
-//! machine's events in `seq` order, each once (its state remembers the last
-//! `seq` applied), under the brand's floor lock so one applier runs at a
-//! time. A machine down replans the work it hits and tells the orders whose
+//! machine's events in `seq` order, each once, under the brand's floor lock
+//! so one applier runs at a time. A machine's state (down or up) follows its
+//! latest event: one older than the last applied (it came late, say through
+//! another server) is stale and changes nothing; an operation's event is
+//! applied whenever it comes, the operation keeping its own order (started
+//! before completed). A machine's `seq` must therefore grow across its own
+//! restarts (milliseconds since the epoch do). A machine down replans the work it hits and tells the orders whose
 //! promise moved (timeline, `order.promise_moved`), in the same transaction
 //! that marks the event applied.
 
@@ -197,6 +201,20 @@ impl App {
         }
     }
 
+    /// Looks at the inbox of every brand this server plans, four times a
+    /// second, for events another server kept.
+    pub fn start_floor_applier(self: &std::sync::Arc<App>) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_millis(250));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                app.apply_held_floors().await;
+            }
+        });
+    }
+
     /// The brand's machines as the floor last reported them.
     pub async fn machine_states(&self, slug: &str) -> Result<Vec<MachineState>> {
         let brand = self.brand_record(slug).await?;
@@ -237,14 +255,22 @@ impl App {
                     seq: e.seq,
                     outcome: what,
                 };
-                if e.seq <= state.last_seq {
+                // A machine's state follows its latest event: a down or up
+                // older than one applied is stale. An operation's event
+                // counts whenever it comes (the operation keeps its own order).
+                let late = e.seq <= state.last_seq;
+                let is_state = matches!(
+                    e.what,
+                    FloorEvent::MachineDown { .. } | FloorEvent::MachineUp
+                );
+                if late && is_state {
                     done.push(outcome(format!(
                         "late: seq {} of this machine was applied already",
                         state.last_seq
                     )));
                     continue;
                 }
-                state.last_seq = e.seq;
+                state.last_seq = state.last_seq.max(e.seq);
                 let known = rt
                     .catalog
                     .factory
@@ -311,6 +337,13 @@ impl App {
                         let applied = machines::down(self, rt, &e, state, reason, repair).await?;
                         floor.machines.insert(key, applied.state);
                         all.push(applied.outcome);
+                    }
+                    FloorEvent::MachineUp if state.down.is_none() => {
+                        // Running, as it was: nothing to replan or record
+                        // but the event.
+                        done.push(outcome("already up".into()));
+                        changed.push(state.clone());
+                        floor.machines.insert(key, state);
                     }
                     FloorEvent::MachineUp => {
                         self.mark_applied(rt, &mut done, &mut changed, &mut all)

@@ -11,7 +11,7 @@ mod orders;
 mod passport;
 mod pgbench;
 mod promise;
-mod rng;
+pub(crate) mod rng;
 mod webhooks;
 
 use std::process::ExitCode;

@@ -20,10 +20,20 @@ impl Server {
     /// Starts the binary on a free port and waits until it listens (and,
     /// with `demo`, for the demo brand's key line).
     pub fn start(data_dir: &Path, database: Option<&str>, demo: bool) -> Server {
+        Server::start_with(data_dir, database, demo, &[])
+    }
+
+    /// [`Server::start`] with more arguments to `kiln serve`.
+    pub fn start_with(
+        data_dir: &Path,
+        database: Option<&str>,
+        demo: bool,
+        extra: &[&str],
+    ) -> Server {
         let mut last_error = String::new();
         // A free port can be taken between probing and binding: try a few.
         for _ in 0..5 {
-            match Server::try_start(data_dir, database, demo) {
+            match Server::try_start(data_dir, database, demo, extra) {
                 Ok(server) => return server,
                 Err(e) => last_error = e,
             }
@@ -31,7 +41,12 @@ impl Server {
         panic!("the server did not start: {last_error}");
     }
 
-    fn try_start(data_dir: &Path, database: Option<&str>, demo: bool) -> Result<Server, String> {
+    fn try_start(
+        data_dir: &Path,
+        database: Option<&str>,
+        demo: bool,
+        extra: &[&str],
+    ) -> Result<Server, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| e.to_string())?
@@ -42,6 +57,7 @@ impl Server {
             .arg(data_dir)
             .args(demo.then_some("--demo"))
             .args(database.map(|d| ["--database", d]).into_iter().flatten())
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
