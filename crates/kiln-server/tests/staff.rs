@@ -528,6 +528,7 @@ async fn an_invited_person_sets_a_password_and_resets_it_by_mail(app: App) {
 /// analyst. Sample ids need not exist: a refusal by role comes first.
 const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/console", "AMPOY"),
+    ("GET", "/console/gantt", "AMPOY"),
     ("POST", "/console/sign-in", "A"),
     ("POST", "/console/sign-out", "AMPOCY"),
     ("GET", "/console/orders", "AMPY"),

@@ -254,8 +254,11 @@ pub fn may(role: Role, method: &Method, path: &str) -> bool {
         Role::Admin => under("/console") || under("/store"),
         Role::StoreClerk => under("/store"),
         Role::Analyst => console_read,
-        // The queues, and starting and completing their operations.
-        Role::Operator => (read && path == "/console") || writes(OPERATOR_WRITES),
+        // The queues (and the chart above them), and starting and
+        // completing their operations.
+        Role::Operator => {
+            (read && (path == "/console" || path == "/console/gantt")) || writes(OPERATOR_WRITES)
+        }
         Role::Planner => console_read || writes(PLANNER_WRITES),
         Role::ProductManager => console_read || writes(PRODUCT_MANAGER_WRITES),
     }
