@@ -22,9 +22,10 @@ macro_rules! impl_webhooks {
             for r in rows {
                 let id = WebhookId::from(text(&r, "id")?);
                 let events: Vec<String> = sqlx::query_scalar(
-                    "SELECT event_type FROM webhook_subscriptions WHERE endpoint_id = $1 \
-                     ORDER BY event_type",
+                    "SELECT event_type FROM webhook_subscriptions WHERE brand_id = $1 \
+                     AND endpoint_id = $2 ORDER BY event_type",
                 )
+                .bind(brand.as_str())
                 .bind(id.as_str())
                 .fetch_all(&mut *conn)
                 .await?;
@@ -78,7 +79,8 @@ macro_rules! impl_webhooks {
 
         async fn put_subscriptions(tx: &mut Tx<'_>, e: &WebhookEndpoint) -> Result<()> {
             use Arg::S;
-            sqlx::query("DELETE FROM webhook_subscriptions WHERE endpoint_id = $1")
+            sqlx::query("DELETE FROM webhook_subscriptions WHERE brand_id = $1 AND endpoint_id = $2")
+                .bind(e.brand_id.as_str())
                 .bind(e.id.as_str())
                 .execute(&mut **tx)
                 .await?;
@@ -153,14 +155,18 @@ macro_rules! impl_webhooks {
                     return Err(StoreError::NotFound);
                 }
                 sqlx::query(
-                    "DELETE FROM webhook_attempts WHERE delivery_id IN \
-                     (SELECT id FROM webhook_deliveries WHERE endpoint_id = $1)",
+                    "DELETE FROM webhook_attempts WHERE brand_id = $1 AND delivery_id IN \
+                     (SELECT id FROM webhook_deliveries WHERE brand_id = $1 AND endpoint_id = $2)",
                 )
+                .bind(brand.as_str())
                 .bind(id.as_str())
                 .execute(&mut *tx)
                 .await?;
                 for table in ["webhook_subscriptions", "webhook_deliveries"] {
-                    sqlx::query(&format!("DELETE FROM {table} WHERE endpoint_id = $1"))
+                    sqlx::query(&format!(
+                        "DELETE FROM {table} WHERE brand_id = $1 AND endpoint_id = $2"
+                    ))
+                        .bind(brand.as_str())
                         .bind(id.as_str())
                         .execute(&mut *tx)
                         .await?;
