@@ -114,6 +114,22 @@ impl Server {
         Ok(server)
     }
 
+    /// SIGTERM, a clean stop (the server answers what it took, flushes its
+    /// orders, gives its leases back), then reap; SIGKILL after 20 s.
+    pub fn terminate(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill();
+    }
+
     /// SIGKILL (what `Child::kill` sends on unix), then reap.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
