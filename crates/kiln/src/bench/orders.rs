@@ -44,6 +44,11 @@ pub struct OrdersArgs {
     /// window against the first.
     #[arg(long, value_name = "SECONDS")]
     every: Option<f64>,
+    /// Place at most this many orders per second in all (each client paced
+    /// evenly), as a steady load for a soak rather than the most the server
+    /// takes.
+    #[arg(long, value_name = "ORDERS_PER_SECOND")]
+    rate: Option<f64>,
     /// The server's process id, to read its resident memory each window
     /// (Linux, `/proc/PID/status`).
     #[arg(long, requires = "every")]
@@ -122,8 +127,14 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
         (Some(every), Some(pid)) => Some(tokio::spawn(sample_memory(pid, every, deadline))),
         _ => None,
     };
+    let clients = args.concurrency.max(1);
+    // Each client's interval between orders, to hold `--rate` in all.
+    let pace = args
+        .rate
+        .filter(|r| *r > 0.0)
+        .map(|r| Duration::from_secs_f64(clients as f64 / r));
     let mut tasks = Vec::new();
-    for _ in 0..args.concurrency.max(1) {
+    for c in 0..clients {
         let (client, url, ids, counter, key) = (
             client.clone(),
             url.clone(),
@@ -133,7 +144,13 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
         );
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally::default();
+            // Clients start spread over one interval.
+            let mut next = pace.map(|p| Instant::now() + p.mul_f64(c as f64 / clients as f64));
             while Instant::now() < deadline {
+                if let (Some(at), Some(p)) = (next.as_mut(), pace) {
+                    tokio::time::sleep_until((*at).into()).await;
+                    *at += p;
+                }
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 let product = &ids[n as usize % ids.len()];
                 let body = super::hook::order(n, product, "buyer");
