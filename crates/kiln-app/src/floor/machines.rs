@@ -3,9 +3,7 @@
 //! transaction.
 
 use jiff::SignedDuration;
-use kiln_domain::{
-    DowntimeId, EventOutcome, MachineDowntime, MachineEvent, MachineState, Timestamp,
-};
+use kiln_domain::{DowntimeId, EventOutcome, MachineDowntime, MachineEvent, MachineState};
 use kiln_plan::live::Period;
 
 use crate::error::{Error, Result};
@@ -37,7 +35,10 @@ async fn open_downtime(
     let Some(id) = &state.down else {
         return Ok(None);
     };
-    let since = Timestamp::UNIX_EPOCH;
+    // A downtime ends at most a repair's length after it began; one that
+    // ended over a day before the longest repair is not open any more.
+    let since = time::now()
+        - SignedDuration::from_mins(i64::from(super::MAX_REPAIR_MINUTES) + 24 * 60);
     Ok(app
         .store
         .machine_downtimes(&rt.brand.id, since)
