@@ -55,6 +55,16 @@ async fn bars(app: &App, order: &str) -> Vec<(String, u64, jiff::Timestamp)> {
     bars
 }
 
+/// What applying the reply's events did, in order.
+fn outcomes_of(r: &Reply) -> Vec<String> {
+    r.body["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap().to_string())
+        .collect()
+}
+
 async fn machines(app: &App) -> Value {
     app.get("/machines").await.expect(StatusCode::OK).body
 }
@@ -106,14 +116,11 @@ async fn a_broken_machine_moves_the_promises_it_must_and_says_so(app: App) {
         .expect(StatusCode::OK);
     assert_eq!(r.body["received"], count);
     assert_eq!(r.body["duplicates"], 0);
-    let applied = r.body["applied"].as_array().unwrap();
+    let applied = outcomes_of(&r);
     assert_eq!(applied.len(), count as usize, "{}", r.text);
     assert!(
-        applied
-            .iter()
-            .all(|a| a["outcome"].as_str().unwrap().starts_with("applied")),
-        "{}",
-        r.text
+        applied.iter().all(|a| a.starts_with("applied")),
+        "{applied:?}"
     );
     let after = app.order(&order).await;
     assert!(after["promised_date"].as_str() > before.as_str(), "{after}");
@@ -155,14 +162,7 @@ async fn a_broken_machine_moves_the_promises_it_must_and_says_so(app: App) {
         .post("/machine-events", &json!({ "events": [up(&wc, 0, 2)] }))
         .await
         .expect(StatusCode::OK);
-    assert!(
-        r.body["applied"][0]["outcome"]
-            .as_str()
-            .unwrap()
-            .contains("up"),
-        "{}",
-        r.text
-    );
+    assert!(outcomes_of(&r)[0].contains("up"), "{}", r.text);
     let states = machines(&app).await;
     let m0 = states
         .as_array()
@@ -200,12 +200,7 @@ async fn events_apply_once_in_each_machines_order(app: App) {
         .await
         .expect(StatusCode::OK);
     assert_eq!(r.body["received"], 2);
-    let outcomes: Vec<&str> = r.body["applied"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["outcome"].as_str().unwrap())
-        .collect();
+    let outcomes = outcomes_of(&r);
     assert_eq!(outcomes.len(), 2, "{}", r.text);
     assert!(outcomes[0].starts_with("applied: down"), "{outcomes:?}");
     assert!(outcomes[1].starts_with("applied: up"), "{outcomes:?}");
@@ -231,14 +226,7 @@ async fn events_apply_once_in_each_machines_order(app: App) {
         )
         .await
         .expect(StatusCode::OK);
-    assert!(
-        r.body["applied"][0]["outcome"]
-            .as_str()
-            .unwrap()
-            .starts_with("late"),
-        "{}",
-        r.text
-    );
+    assert!(outcomes_of(&r)[0].starts_with("late"), "{}", r.text);
     let states = machines(&app).await;
     assert_eq!(states[0]["last_seq"], 4);
     assert!(states[0]["down"].is_null());
@@ -250,12 +238,7 @@ async fn events_apply_once_in_each_machines_order(app: App) {
         )
         .await
         .expect(StatusCode::OK);
-    let outcomes: Vec<&str> = r.body["applied"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["outcome"].as_str().unwrap())
-        .collect();
+    let outcomes = outcomes_of(&r);
     assert_eq!(
         outcomes,
         [
@@ -288,12 +271,7 @@ async fn operators_terminals_start_and_complete_operations(app: App) {
         .post("/machine-events", &json!({ "events": [start, done] }))
         .await
         .expect(StatusCode::OK);
-    let outcomes: Vec<&str> = r.body["applied"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["outcome"].as_str().unwrap())
-        .collect();
+    let outcomes = outcomes_of(&r);
     assert_eq!(outcomes, ["applied", "applied"], "{}", r.text);
     let wo = app
         .get(&format!("/work-orders/{id}"))

@@ -37,8 +37,8 @@ async fn open_downtime(
     };
     // A downtime ends at most a repair's length after it began; one that
     // ended over a day before the longest repair is not open any more.
-    let since = time::now()
-        - SignedDuration::from_mins(i64::from(super::MAX_REPAIR_MINUTES) + 24 * 60);
+    let since =
+        time::now() - SignedDuration::from_mins(i64::from(super::MAX_REPAIR_MINUTES) + 24 * 60);
     Ok(app
         .store
         .machine_downtimes(&rt.brand.id, since)

@@ -83,10 +83,7 @@ pub(super) fn gantt_svg(schedule: &[kiln_app::planning::WorkCenterSchedule]) -> 
             let len = f64::from(w.minutes_per_day.max(1));
             for down in &day.machines_down {
                 let lane = down.machine.min(lanes - 1) as i32;
-                let bx = x as f64 + 2.0 + lane_w * (down.start_minute as f64 / len).min(1.0);
-                let bw = (lane_w * ((down.end_minute - down.start_minute) as f64 / len))
-                    .min(x as f64 + 2.0 + lane_w - bx)
-                    .max(1.0);
+                let (bx, bw) = span(x, lane_w, len, down.start_minute, down.end_minute);
                 let _ = write!(
                     svg,
                     "<rect class=\"machine-down\" x=\"{bx:.1}\" y=\"{}\" width=\"{bw:.1}\" height=\"{}\" fill=\"url(#down)\" stroke=\"#b42318\" stroke-width=\"0.5\"><title>{}</title></rect>",
@@ -102,10 +99,7 @@ pub(super) fn gantt_svg(schedule: &[kiln_app::planning::WorkCenterSchedule]) -> 
             }
             for bar in &day.bars {
                 let lane = bar.machine.min(lanes - 1) as i32;
-                let bx = x as f64 + 2.0 + lane_w * (bar.start_minute as f64 / len).min(1.0);
-                let bw = (lane_w * ((bar.end_minute - bar.start_minute) as f64 / len))
-                    .min(x as f64 + 2.0 + lane_w - bx)
-                    .max(1.0);
+                let (bx, bw) = span(x, lane_w, len, bar.start_minute, bar.end_minute);
                 let _ = write!(
                     svg,
                     "<rect x=\"{bx:.1}\" y=\"{}\" width=\"{bw:.1}\" height=\"{}\" rx=\"2\" fill=\"{}\"><title>{}</title></rect>",
@@ -141,6 +135,16 @@ pub(super) fn gantt_svg(schedule: &[kiln_app::planning::WorkCenterSchedule]) -> 
          <rect width=\"6\" height=\"6\" fill=\"#fde8e7\"/><rect width=\"2\" height=\"6\" fill=\"#f5b5b0\"/></pattern></defs></svg>",
     );
     svg
+}
+
+/// Where minutes `start..end` of a working day of `len` minutes fall in the
+/// day's column at `x`, `lane_w` wide: `(x, width)`, at least 1 px wide.
+fn span(x: i32, lane_w: f64, len: f64, start: u64, end: u64) -> (f64, f64) {
+    let bx = f64::from(x) + 2.0 + lane_w * (start as f64 / len).min(1.0);
+    let bw = (lane_w * ((end - start) as f64 / len))
+        .min(f64::from(x) + 2.0 + lane_w - bx)
+        .max(1.0);
+    (bx, bw)
 }
 
 /// A chart's version for `ETag`: a hash of its drawing and length, quoted
