@@ -79,7 +79,8 @@ impl FloorEvent {
 pub struct MachineState {
     pub work_center: String,
     pub machine: u16,
-    /// The last event applied.
+    /// The last `machine.down` or `machine.up` applied (operation events
+    /// do not move it: they apply whenever they come).
     pub last_seq: i64,
     /// The open downtime while the machine is down.
     pub down: Option<DowntimeId>,

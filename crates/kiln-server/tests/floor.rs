@@ -299,6 +299,7 @@ async fn bad_events_are_refused_by_their_path(app: App) {
         { "seq": 0, "at": now(), "work_center": "kiln", "machine": 0, "type": "machine.up" },
         { "seq": 1, "at": "2001-01-01T00:00:00Z", "work_center": "kiln", "machine": 0, "type": "machine.up" },
         { "seq": 2, "at": now(), "work_center": "kiln", "machine": 0, "type": "machine.down", "expected_minutes": 0 },
+        { "seq": 3, "at": now(), "work_center": "kiln", "machine": 0, "type": "machine.down", "reason": "jam\u{0}med" },
     ] });
     let paths = app
         .post("/machine-events", &bad)
@@ -309,7 +310,8 @@ async fn bad_events_are_refused_by_their_path(app: App) {
         [
             "/events/0/seq",
             "/events/1/at",
-            "/events/2/expected_minutes"
+            "/events/2/expected_minutes",
+            "/events/3/reason"
         ]
     );
     let paths = app

@@ -746,7 +746,8 @@ pub trait FloorStore: Send + Sync {
         events: &[MachineEvent],
         received_at: Timestamp,
     ) -> Result<u64>;
-    /// Up to `limit` events not applied yet, each machine's in `seq` order.
+    /// Up to `limit` events not applied yet, in the order they happened on
+    /// the floor (`at`), a machine's in `seq` order.
     async fn pending_machine_events(
         &self,
         brand: &BrandId,

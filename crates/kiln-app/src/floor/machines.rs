@@ -111,6 +111,7 @@ pub(super) async fn down(
     state.down = Some(downtime.id.clone());
 
     let mut plan = rt.plan.lock().await;
+    retired(&plan)?;
     // The replan rewrites orders' bookings: every order planned so far must
     // be in the store first, or its own write would come after and clash.
     app.orders.flush().await;
@@ -118,10 +119,17 @@ pub(super) async fn down(
     let from = plan.clock.at_ms(replan_from.as_millisecond());
     let to = plan.clock.at_ms(until.as_millisecond() + 59_999);
     let before = plan.schedule.clone();
-    let report = plan
+    let report = match plan
         .schedule
         .mark_machine_down(&e.work_center, e.machine, from, to)
-        .map_err(|err| Error::Conflict(format!("cannot replan: {err}")))?;
+    {
+        Ok(report) => report,
+        Err(err) => {
+            // An engine error may come half-way through the replan.
+            plan.schedule = before;
+            return Err(Error::Conflict(format!("cannot replan: {err}")));
+        }
+    };
     let name = rt
         .catalog
         .factory
@@ -190,6 +198,7 @@ pub(super) async fn up(
         ..d.clone()
     };
     let mut plan = rt.plan.lock().await;
+    retired(&plan)?;
     plan.tick();
     let cut = plan.clock.at_ms(e.at.as_millisecond() + 59_999);
     let end = plan.clock.at_ms(d.to.as_millisecond() + 59_999);
@@ -214,6 +223,19 @@ pub(super) async fn up(
             Err(err)
         }
     }
+}
+
+/// Refuses to change a plan a newer runtime replaced (a catalog published,
+/// the lease taken again) while this applier waited for it: the event stays
+/// in the inbox for the new runtime's applier.
+fn retired(plan: &crate::runtime::PlanState) -> Result<()> {
+    if plan.retired {
+        return Err(Error::Unavailable {
+            what: "the brand's plan (being replaced)",
+            source: None,
+        });
+    }
+    Ok(())
 }
 
 /// `periods` less `[from, to)`.

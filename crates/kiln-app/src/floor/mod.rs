@@ -59,6 +59,16 @@ pub struct FloorReceipt {
     pub applied: Vec<EventOutcome>,
 }
 
+/// An error that may pass (the database, the lease, a plan being replaced):
+/// the event stays in the inbox and is applied on a later look. Any other
+/// is the event's outcome.
+fn for_now(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Elsewhere { .. } | Error::Unavailable { .. } | Error::Internal { .. }
+    )
+}
+
 /// Checks each event's own fields; every problem is reported at once, by
 /// its path in the request (`/events/3/seq`).
 pub fn check_events(events: &[MachineEvent]) -> Result<()> {
@@ -92,7 +102,7 @@ pub fn check_events(events: &[MachineEvent]) -> Result<()> {
             ));
         }
         let wc = e.work_center.trim();
-        if wc.is_empty() || wc.len() > 100 {
+        if wc.is_empty() || wc.len() > 100 || wc.chars().any(char::is_control) {
             errors.push(FieldError::new(
                 at("work_center"),
                 "a work centre's id, 1 to 100 characters",
@@ -105,6 +115,11 @@ pub fn check_events(events: &[MachineEvent]) -> Result<()> {
             } => {
                 if reason.chars().count() > 200 {
                     errors.push(FieldError::new(at("reason"), "at most 200 characters"));
+                } else if reason.chars().any(char::is_control) {
+                    errors.push(FieldError::new(
+                        at("reason"),
+                        "one line of text, no control characters",
+                    ));
                 }
                 if expected_minutes.is_some_and(|m| m == 0 || m > MAX_REPAIR_MINUTES) {
                     errors.push(FieldError::new(
@@ -160,30 +175,31 @@ impl App {
         })
     }
 
-    /// Takes events from the message broker on any server: keeps the new
-    /// ones (after which the message may be acknowledged) and applies them
-    /// when this server holds the brand; otherwise its holder applies them
-    /// on its next look at the inbox ([`App::apply_held_floors`]).
-    pub async fn take_machine_events(&self, slug: &str, events: &[MachineEvent]) -> Result<u64> {
+    /// Keeps events from the message broker, on any server: once this
+    /// returns they are in the brand's inbox and the message may be
+    /// acknowledged. [`App::apply_machine_events`] applies them.
+    pub async fn keep_machine_events(&self, slug: &str, events: &[MachineEvent]) -> Result<u64> {
         check_events(events)?;
         let brand = self.brand_record(slug).await?;
-        let received = self
+        Ok(self
             .store
             .receive_machine_events(&brand.id, events, time::now())
-            .await?;
-        match self.brand(slug).await {
-            Ok(rt) => {
-                if let Err(e) = self.apply_floor(&rt).await {
-                    // Kept in the inbox: applied on the next look.
-                    tracing::warn!(error = %e.chain(), "{slug}: machine events kept, not applied yet");
-                }
-            }
-            Err(Error::Elsewhere { .. }) => {}
-            Err(e) => {
-                tracing::warn!(error = %e.chain(), "{slug}: machine events kept, not applied yet")
-            }
+            .await?)
+    }
+
+    /// Applies the brand's pending events if this server holds the brand;
+    /// otherwise its holder does on its next look at the inbox
+    /// ([`App::apply_held_floors`]). Failures are logged: the events stay
+    /// pending.
+    pub async fn apply_machine_events(&self, slug: &str) {
+        let applied = match self.brand(slug).await {
+            Ok(rt) => self.apply_floor(&rt).await.map(drop),
+            Err(Error::Elsewhere { .. }) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = applied {
+            tracing::warn!(error = %e.chain(), "{slug}: machine events kept, not applied yet");
         }
-        Ok(received)
     }
 
     /// Applies whatever is pending for every brand this server holds (other
@@ -258,19 +274,17 @@ impl App {
                 // A machine's state follows its latest event: a down or up
                 // older than one applied is stale. An operation's event
                 // counts whenever it comes (the operation keeps its own order).
-                let late = e.seq <= state.last_seq;
                 let is_state = matches!(
                     e.what,
                     FloorEvent::MachineDown { .. } | FloorEvent::MachineUp
                 );
-                if late && is_state {
+                if is_state && e.seq <= state.last_seq {
                     done.push(outcome(format!(
                         "late: seq {} of this machine was applied already",
                         state.last_seq
                     )));
                     continue;
                 }
-                state.last_seq = state.last_seq.max(e.seq);
                 let known = rt
                     .catalog
                     .factory
@@ -287,9 +301,10 @@ impl App {
                 };
                 if let Some(p) = problem {
                     done.push(outcome(p));
-                    changed.push(state.clone());
-                    floor.machines.insert(key, state);
                     continue;
+                }
+                if is_state {
+                    state.last_seq = e.seq;
                 }
                 match &e.what {
                     FloorEvent::OperationStarted {
@@ -317,9 +332,7 @@ impl App {
                             .await
                         {
                             Ok(_) => "applied".to_string(),
-                            Err(err @ (Error::Elsewhere { .. } | Error::Unavailable { .. })) => {
-                                return Err(err);
-                            }
+                            Err(err) if for_now(&err) => return Err(err),
                             Err(err) => err.to_string(),
                         };
                         done.push(outcome(what));
@@ -334,9 +347,18 @@ impl App {
                         self.mark_applied(rt, &mut done, &mut changed, &mut all)
                             .await?;
                         let repair = expected_minutes.unwrap_or(DEFAULT_REPAIR_MINUTES);
-                        let applied = machines::down(self, rt, &e, state, reason, repair).await?;
-                        floor.machines.insert(key, applied.state);
-                        all.push(applied.outcome);
+                        match machines::down(self, rt, &e, state.clone(), reason, repair).await {
+                            Ok(applied) => {
+                                floor.machines.insert(key, applied.state);
+                                all.push(applied.outcome);
+                            }
+                            Err(err) if for_now(&err) => return Err(err),
+                            Err(err) => {
+                                done.push(outcome(format!("not applied: {err}")));
+                                changed.push(state.clone());
+                                floor.machines.insert(key, state);
+                            }
+                        }
                     }
                     FloorEvent::MachineUp if state.down.is_none() => {
                         // Running, as it was: nothing to replan or record
@@ -348,9 +370,18 @@ impl App {
                     FloorEvent::MachineUp => {
                         self.mark_applied(rt, &mut done, &mut changed, &mut all)
                             .await?;
-                        let applied = machines::up(self, rt, &e, state).await?;
-                        floor.machines.insert(key, applied.state);
-                        all.push(applied.outcome);
+                        match machines::up(self, rt, &e, state.clone()).await {
+                            Ok(applied) => {
+                                floor.machines.insert(key, applied.state);
+                                all.push(applied.outcome);
+                            }
+                            Err(err) if for_now(&err) => return Err(err),
+                            Err(err) => {
+                                done.push(outcome(format!("not applied: {err}")));
+                                changed.push(state.clone());
+                                floor.machines.insert(key, state);
+                            }
+                        }
                     }
                 }
             }

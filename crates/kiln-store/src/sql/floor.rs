@@ -46,7 +46,7 @@ macro_rules! impl_floor {
             ) -> Result<Vec<MachineEvent>> {
                 sqlx::query(
                     "SELECT body FROM machine_events WHERE brand_id = $1 AND applied_at IS NULL \
-                     ORDER BY work_center, machine, seq LIMIT $2",
+                     ORDER BY at, work_center, machine, seq LIMIT $2",
                 )
                 .bind(brand.as_str())
                 .bind(limit)

@@ -85,7 +85,7 @@ async fn run(app: &App, url: &str, floor: &Floor) -> anyhow::Result<()> {
         }
         for (brand, messages) in by_brand {
             let events: Vec<MachineEvent> = messages.iter().map(|(_, e)| e.clone()).collect();
-            match app.take_machine_events(&brand, &events).await {
+            match app.keep_machine_events(&brand, &events).await {
                 Ok(_) => {
                     for (message, _) in messages {
                         if let Err(e) = message.double_ack().await {
@@ -93,6 +93,9 @@ async fn run(app: &App, url: &str, floor: &Floor) -> anyhow::Result<()> {
                             tracing::warn!("acknowledging a machine event: {e}");
                         }
                     }
+                    // Kept and acknowledged: now applied (here, if this server
+                    // plans the brand, else by its holder).
+                    app.apply_machine_events(&brand).await;
                 }
                 Err(e @ (Error::NotFound(_) | Error::Invalid { .. })) => {
                     for (message, _) in messages {
