@@ -101,6 +101,21 @@ async fn machine_events_through_jetstream_apply_once_and_survive_a_restart() {
         js: async_nats::jetstream::new(client),
         prefix: prefix.clone(),
     };
+    // The stream as the server makes it, made here first: the machines may
+    // publish before the server has started reading.
+    use async_nats::jetstream::stream;
+    floor
+        .js
+        .get_or_create_stream(stream::Config {
+            name: prefix.replace(['.', '-'], "_").to_ascii_uppercase(),
+            subjects: vec![format!("{prefix}.>")],
+            retention: stream::RetentionPolicy::WorkQueue,
+            storage: stream::StorageType::File,
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        })
+        .await
+        .expect("the stream");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_path_buf();
     let args = ["--nats", url.as_str(), "--nats-prefix", prefix.as_str()];
