@@ -339,27 +339,6 @@ impl App {
                         changed.push(state.clone());
                         floor.machines.insert(key, state);
                     }
-                    FloorEvent::MachineDown {
-                        reason,
-                        expected_minutes,
-                    } => {
-                        // What came before is written first, in order.
-                        self.mark_applied(rt, &mut done, &mut changed, &mut all)
-                            .await?;
-                        let repair = expected_minutes.unwrap_or(DEFAULT_REPAIR_MINUTES);
-                        match machines::down(self, rt, &e, state.clone(), reason, repair).await {
-                            Ok(applied) => {
-                                floor.machines.insert(key, applied.state);
-                                all.push(applied.outcome);
-                            }
-                            Err(err) if for_now(&err) => return Err(err),
-                            Err(err) => {
-                                done.push(outcome(format!("not applied: {err}")));
-                                changed.push(state.clone());
-                                floor.machines.insert(key, state);
-                            }
-                        }
-                    }
                     FloorEvent::MachineUp if state.down.is_none() => {
                         // Running, as it was: nothing to replan or record
                         // but the event.
@@ -367,10 +346,21 @@ impl App {
                         changed.push(state.clone());
                         floor.machines.insert(key, state);
                     }
-                    FloorEvent::MachineUp => {
+                    FloorEvent::MachineDown { .. } | FloorEvent::MachineUp => {
+                        // What came before is written first, in order.
                         self.mark_applied(rt, &mut done, &mut changed, &mut all)
                             .await?;
-                        match machines::up(self, rt, &e, state.clone()).await {
+                        let applied = match &e.what {
+                            FloorEvent::MachineDown {
+                                reason,
+                                expected_minutes,
+                            } => {
+                                let repair = expected_minutes.unwrap_or(DEFAULT_REPAIR_MINUTES);
+                                machines::down(self, rt, &e, state.clone(), reason, repair).await
+                            }
+                            _ => machines::up(self, rt, &e, state.clone()).await,
+                        };
+                        match applied {
                             Ok(applied) => {
                                 floor.machines.insert(key, applied.state);
                                 all.push(applied.outcome);
