@@ -62,6 +62,27 @@ pub enum FloorEvent {
 }
 
 impl FloorEvent {
+    /// For an operation's event: its work order, operation number and what
+    /// the operator did.
+    pub fn operation(&self) -> Option<(&WorkOrderId, i64, crate::OperationAction)> {
+        match self {
+            FloorEvent::OperationStarted {
+                work_order,
+                operation,
+            } => Some((work_order, *operation, crate::OperationAction::Start)),
+            FloorEvent::OperationCompleted {
+                work_order,
+                operation,
+                scrap,
+            } => Some((
+                work_order,
+                *operation,
+                crate::OperationAction::Complete { scrap: *scrap },
+            )),
+            _ => None,
+        }
+    }
+
     /// The event's `type`, as it is stored and shown.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -62,7 +62,7 @@ pub struct FloorReceipt {
 /// An error that may pass (the database, the lease, a plan being replaced):
 /// the event stays in the inbox and is applied on a later look. Any other
 /// is the event's outcome.
-fn for_now(e: &Error) -> bool {
+fn retry_later(e: &Error) -> bool {
     matches!(
         e,
         Error::Elsewhere { .. } | Error::Unavailable { .. } | Error::Internal { .. }
@@ -306,39 +306,22 @@ impl App {
                 if is_state {
                     state.last_seq = e.seq;
                 }
+                if let Some((work_order, operation, action)) = e.what.operation() {
+                    let slug = rt.brand.slug.as_str();
+                    let what = match self
+                        .record_operation(slug, work_order, operation, action)
+                        .await
+                    {
+                        Ok(_) => "applied".to_string(),
+                        Err(err) if retry_later(&err) => return Err(err),
+                        Err(err) => err.to_string(),
+                    };
+                    done.push(outcome(what));
+                    changed.push(state.clone());
+                    floor.machines.insert(key, state);
+                    continue;
+                }
                 match &e.what {
-                    FloorEvent::OperationStarted {
-                        work_order,
-                        operation,
-                    }
-                    | FloorEvent::OperationCompleted {
-                        work_order,
-                        operation,
-                        ..
-                    } => {
-                        let action = match e.what {
-                            FloorEvent::OperationCompleted { scrap, .. } => {
-                                kiln_domain::OperationAction::Complete { scrap }
-                            }
-                            _ => kiln_domain::OperationAction::Start,
-                        };
-                        let what = match self
-                            .record_operation(
-                                rt.brand.slug.as_str(),
-                                work_order,
-                                *operation,
-                                action,
-                            )
-                            .await
-                        {
-                            Ok(_) => "applied".to_string(),
-                            Err(err) if for_now(&err) => return Err(err),
-                            Err(err) => err.to_string(),
-                        };
-                        done.push(outcome(what));
-                        changed.push(state.clone());
-                        floor.machines.insert(key, state);
-                    }
                     FloorEvent::MachineUp if state.down.is_none() => {
                         // Running, as it was: nothing to replan or record
                         // but the event.
@@ -365,13 +348,16 @@ impl App {
                                 floor.machines.insert(key, applied.state);
                                 all.push(applied.outcome);
                             }
-                            Err(err) if for_now(&err) => return Err(err),
+                            Err(err) if retry_later(&err) => return Err(err),
                             Err(err) => {
                                 done.push(outcome(format!("not applied: {err}")));
                                 changed.push(state.clone());
                                 floor.machines.insert(key, state);
                             }
                         }
+                    }
+                    // Recorded above.
+                    FloorEvent::OperationStarted { .. } | FloorEvent::OperationCompleted { .. } => {
                     }
                 }
             }
