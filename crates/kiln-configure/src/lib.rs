@@ -365,6 +365,12 @@ impl Configurator {
         c
     }
 
+    /// One unit of `config`: its weight in grams and its sides in
+    /// millimetres, from the product's `[parcel]`.
+    pub fn parcel(&self, config: &Selections) -> Option<(Decimal, [Decimal; 3])> {
+        price::parcel(&self.product, config)
+    }
+
     pub fn product(&self) -> &Product {
         &self.product
     }

@@ -81,6 +81,17 @@ fn quantity(q: &Quantity, config: &Selections) -> Option<Decimal> {
     }
 }
 
+/// One unit's weight in grams and its sides in millimetres, from the
+/// product's `[parcel]`; `None` without one (or without an entry for a value).
+pub(crate) fn parcel(product: &Product, config: &Selections) -> Option<(Decimal, [Decimal; 3])> {
+    let p = product.parcel.as_ref()?;
+    let side = |i: usize| quantity(&p.size_mm[i], config);
+    Some((
+        quantity(&p.weight_g, config)?,
+        [side(0)?, side(1)?, side(2)?],
+    ))
+}
+
 /// Per unit; lines for the same material are summed, in first-mention order.
 pub(crate) fn bom(product: &Product, config: &Selections) -> Vec<BomRequirement> {
     let mut out: Vec<BomRequirement> = Vec::new();

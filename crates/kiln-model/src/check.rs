@@ -36,6 +36,10 @@ pub fn check(files: &[(String, String)]) -> CheckReport {
     let mut product_ids: Vec<(String, String, Span)> = Vec::new();
     let mut wc_seen: Vec<(String, String, Span)> = Vec::new();
     let mut mat_seen: Vec<(String, String, Span)> = Vec::new();
+    let mut box_seen: Vec<(String, String, Span)> = Vec::new();
+    let mut carrier_seen: Vec<(String, String, Span)> = Vec::new();
+    let mut product_files: Vec<String> = Vec::new();
+    let mut logistics_files = crate::logistics::LogisticsFiles::default();
     for (name, source) in files {
         let mut ctx = Ctx::new(name, source);
         let root = match parse::read(&mut ctx) {
@@ -46,7 +50,7 @@ pub fn check(files: &[(String, String)]) -> CheckReport {
             }
         };
         let is_product = get(&root, "product").is_some();
-        let is_factory = ["factory", "work_center", "material"]
+        let is_factory = ["factory", "work_center", "material", "packaging", "carrier"]
             .iter()
             .any(|k| get(&root, k).is_some());
         if is_product && get(&root, "factory").is_some() {
@@ -75,6 +79,7 @@ pub fn check(files: &[(String, String)]) -> CheckReport {
             refs.extend(r.into_iter().map(|r| (name.clone(), r)));
             if clean {
                 report.products.push(p);
+                product_files.push(name.clone());
             }
         } else if is_factory {
             factory_files += 1;
@@ -93,6 +98,25 @@ pub fn check(files: &[(String, String)]) -> CheckReport {
             for m in f.materials {
                 if dup(&mut mat_seen, &m.id, name, m.span, &mut ctx, "material") {
                     report.factory.materials.push(m);
+                }
+            }
+            if f.packing_minutes > 0 {
+                report.factory.packing_minutes = f.packing_minutes;
+            }
+            for b in f.packaging {
+                if report.factory.packaging.is_empty() {
+                    logistics_files.packaging = name.clone();
+                }
+                if dup(&mut box_seen, &b.id, name, b.span, &mut ctx, "packaging") {
+                    report.factory.packaging.push(b);
+                }
+            }
+            for c in f.carriers {
+                if report.factory.carriers.is_empty() {
+                    logistics_files.carriers = name.clone();
+                }
+                if dup(&mut carrier_seen, &c.id, name, c.span, &mut ctx, "carrier") {
+                    report.factory.carriers.push(c);
                 }
             }
         } else {
@@ -116,6 +140,8 @@ pub fn check(files: &[(String, String)]) -> CheckReport {
             push(&mut report.diagnostics, &file, r.span, msg);
         }
     }
+    let logistics = crate::logistics::cross_check(&report, &product_files, &logistics_files);
+    report.diagnostics.extend(logistics);
     report
 }
 

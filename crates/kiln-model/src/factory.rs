@@ -6,7 +6,14 @@ use rust_decimal::Decimal;
 
 use crate::{Factory, Material, Sales, WorkCenter};
 
-const FACTORY_FILE_KEYS: &[&str] = &["factory", "work_center", "material", "sales"];
+const FACTORY_FILE_KEYS: &[&str] = &[
+    "factory",
+    "work_center",
+    "material",
+    "sales",
+    "packaging",
+    "carrier",
+];
 
 pub(crate) fn factory(ctx: &mut Ctx, root: &Table) -> Factory {
     ctx.keys(root, FACTORY_FILE_KEYS, "a factory file");
@@ -16,8 +23,20 @@ pub(crate) fn factory(ctx: &mut Ctx, root: &Table) -> Factory {
     if let Some(n) = get(root, "factory")
         && let Some(t) = ctx.table(n, "factory")
     {
-        ctx.keys(t, &["name", "delivery_weekdays"], "[factory]");
+        ctx.keys(
+            t,
+            &["name", "delivery_weekdays", "packing_minutes"],
+            "[factory]",
+        );
         let _ = ctx.opt_string(t, "name");
+        if let Some(v) = get(t, "packing_minutes")
+            && let Some(m) = ctx.u32(v, "packing_minutes")
+        {
+            if m > 7 * 1440 {
+                ctx.err(v.span.start, "`packing_minutes` is at most a week (10080)");
+            }
+            f.packing_minutes = m;
+        }
         if let Some(v) = get(t, "delivery_weekdays") {
             f.delivery_weekdays = weekdays(ctx, v, "no delivery could ever be promised");
         }
@@ -42,6 +61,24 @@ pub(crate) fn factory(ctx: &mut Ctx, root: &Table) -> Factory {
         for (k, n) in t {
             if let Some(m) = material(ctx, k, n) {
                 f.materials.push(m);
+            }
+        }
+    }
+    if let Some(n) = get(root, "packaging")
+        && let Some(t) = ctx.table(n, "packaging")
+    {
+        for (k, n) in t {
+            if let Some(p) = crate::logistics::packaging(ctx, k, n) {
+                f.packaging.push(p);
+            }
+        }
+    }
+    if let Some(n) = get(root, "carrier")
+        && let Some(t) = ctx.table(n, "carrier")
+    {
+        for (k, n) in t {
+            if let Some(c) = crate::logistics::carrier(ctx, k, n) {
+                f.carriers.push(c);
             }
         }
     }
@@ -126,7 +163,7 @@ fn work_center(ctx: &mut Ctx, key: &tree::Key, n: &Node) -> Option<WorkCenter> {
 }
 
 /// A list of weekdays; `empty` says what an empty list would mean.
-fn weekdays(ctx: &mut Ctx, n: &Node, empty: &str) -> Vec<u8> {
+pub(crate) fn weekdays(ctx: &mut Ctx, n: &Node, empty: &str) -> Vec<u8> {
     let Val::Array(items) = &n.val else {
         ctx.err(
             n.span.start,

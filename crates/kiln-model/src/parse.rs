@@ -80,6 +80,7 @@ const PRODUCT_FILE_KEYS: &[&str] = &[
     "operation",
     "repair_operation",
     "preview",
+    "parcel",
 ];
 const PRODUCT_KEYS: &[&str] = &[
     "id",
@@ -128,6 +129,7 @@ pub(crate) fn product(ctx: &mut Ctx, root: &Table) -> (Product, Vec<Ref>) {
         bom: Vec::new(),
         operations: Vec::new(),
         repair_operations: Vec::new(),
+        parcel: None,
         preview: Preview {
             view_box: DEFAULT_VIEW_BOX.into(),
             layers: Vec::new(),
@@ -198,6 +200,9 @@ pub(crate) fn product(ctx: &mut Ctx, root: &Table) -> (Product, Vec<Ref>) {
     }
     if let Some(n) = get(root, "preview") {
         p.preview = crate::preview::preview(ctx, n, &p.options);
+    }
+    if let Some(n) = get(root, "parcel") {
+        p.parcel = crate::logistics::parcel(ctx, n, &p.options);
     }
     (p, refs)
 }

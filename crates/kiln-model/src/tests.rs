@@ -196,7 +196,7 @@ fn unknown_keys() {
     assert_eq!(
         errs("[extras]\n"),
         vec![
-            "28:2: unknown key `extras` in a product file (expected one of: product, component, option, rule, table, price, bom, operation, repair_operation, preview)"
+            "28:2: unknown key `extras` in a product file (expected one of: product, component, option, rule, table, price, bom, operation, repair_operation, preview, parcel)"
         ]
     );
     assert_eq!(

@@ -41,6 +41,14 @@ pub struct Factory {
     pub delivery_weekdays: Vec<u8>,
     /// `[sales]`: the tax in the prices and what delivery costs.
     pub sales: Sales,
+    /// `[factory] packing_minutes`: from the end of production until a
+    /// parcel is packed and ready for its carrier.
+    pub packing_minutes: u32,
+    /// `[packaging.*]`: what parcels are packed into.
+    pub packaging: Vec<crate::Packaging>,
+    /// `[carrier.*]`: who takes them. None: the flat `[sales] shipping` and
+    /// each product's `ship_days`.
+    pub carriers: Vec<crate::Carrier>,
 }
 
 /// `[sales]` of a factory file: what a customer pays beyond the products.
@@ -137,6 +145,8 @@ pub struct Product {
     pub operations: Vec<Operation>,
     /// `[[repair_operation]]`: the routing of a repair of one unit.
     pub repair_operations: Vec<Operation>,
+    /// `[parcel]`: one unit's weight and size, for packing and carriers.
+    pub parcel: Option<crate::Parcel>,
     pub preview: Preview,
     pub span: Span,
 }
