@@ -9,6 +9,7 @@ pub mod bom;
 pub mod calendar;
 pub mod error;
 pub mod live;
+pub mod logistics;
 pub mod mrp;
 pub mod shop;
 

@@ -495,6 +495,30 @@ impl<K: OrderKey> Schedule<K> {
         Ok(day)
     }
 
+    /// Ships a placed order `ship_days` calendar days after its finish instead of its own
+    /// (a carrier's transit, known only once the finish is): its promise moves with it, and
+    /// so does its due date when the customer asked for none. Returns the new delivery;
+    /// `None` for an unknown or unplaced order.
+    pub fn set_ship_days<Q>(&mut self, id: &Q, ship_days: u32) -> Option<Date>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let o = *self.order_ix.get(id)? as usize;
+        let finish = self.orders[o].finish?;
+        let delivery = self.delivery(finish, ship_days).ok()?;
+        let state = &mut self.orders[o];
+        let mut order = Order::clone(&state.order);
+        order.ship_days = ship_days;
+        if order.due.is_none() {
+            state.due = delivery;
+        }
+        state.order = Arc::new(order);
+        state.promised = Some(delivery);
+        self.version += 1;
+        Some(delivery)
+    }
+
     /// An order with its bookings and dates. Looked up by anything its key borrows as (a
     /// `&str` for `String` keys).
     pub fn order<Q>(&self, id: &Q) -> Option<OrderPlan<K>>
