@@ -1,14 +1,13 @@
 //! The factory side: work orders, operators starting and completing
-//! operations, purchases received into stock, and shipping.
+//! operations and purchases received into stock. Shipping is `shipping.rs`.
 
 use kiln_domain::{
-    OperationAction, OrderId, OrderStatus, PurchaseSuggestion, Shipment, ShipmentId,
-    ShipmentStatus, SuggestionId, WorkOrder, WorkOrderId,
+    OperationAction, OrderId, OrderStatus, PurchaseSuggestion, SuggestionId, WorkOrder, WorkOrderId,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{Error, FieldError, Found, NamedNotFound, Result};
+use crate::error::{Error, Found, NamedNotFound, Result};
 use crate::live::booking_rows;
 use crate::{App, time};
 
@@ -162,63 +161,5 @@ impl App {
         position.on_hand += received.qty;
         position.on_order -= received.qty;
         Ok(received)
-    }
-
-    /// Ships an order with a carrier and tracking number. An order that
-    /// ships complete goes once made, all its lines together; one that ships
-    /// as ready goes line by line: `lines`, or (empty) every line made and
-    /// not yet shipped. It is shipped once every line is, and delivered once
-    /// every shipment is.
-    pub async fn ship(
-        &self,
-        slug: &str,
-        order: &OrderId,
-        carrier: &str,
-        tracking_number: &str,
-        lines: &[i64],
-    ) -> Result<Shipment> {
-        let mut errors = Vec::new();
-        if carrier.trim().is_empty() {
-            errors.push(FieldError::new("/carrier", "a carrier is required"));
-        }
-        if tracking_number.trim().is_empty() {
-            errors.push(FieldError::new(
-                "/tracking_number",
-                "a tracking number is required",
-            ));
-        }
-        if !errors.is_empty() {
-            return Err(Error::invalid_fields(errors));
-        }
-        let brand = self.brand_record(slug).await?;
-        let shipment = Shipment {
-            id: ShipmentId::new(),
-            order_id: order.clone(),
-            carrier: carrier.trim().to_string(),
-            tracking_number: tracking_number.trim().to_string(),
-            lines: lines.to_vec(),
-            status: ShipmentStatus::InTransit,
-            created_at: time::now(),
-            delivered_at: None,
-        };
-        let stored = self
-            .store
-            .create_shipment(&brand.id, &shipment)
-            .await
-            .or_not_found(|| format!("no order `{order}`"))?;
-        self.outbox.notify_one();
-        Ok(stored)
-    }
-
-    /// Marks a shipment delivered (a carrier's tracking event).
-    pub async fn deliver(&self, slug: &str, shipment: &ShipmentId) -> Result<Shipment> {
-        let brand = self.brand_record(slug).await?;
-        let delivered = self
-            .store
-            .mark_delivered(&brand.id, shipment, time::now())
-            .await
-            .or_not_found(|| format!("no shipment `{shipment}`"))?;
-        self.outbox.notify_one();
-        Ok(delivered)
     }
 }

@@ -16,7 +16,8 @@ use kiln_plan::{GrossRequirement, MaterialPosition};
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
-use crate::live::{LiveError, booking_rows, line_order, neighbour_rows, neighbours};
+use crate::live::{LiveError, booking_rows, day_of, line_order, neighbour_rows, neighbours};
+use crate::logistics::{self, ShipTo};
 use crate::runtime::{BrandRuntime, PlanState};
 
 pub const MAX_QUANTITY: u32 = 10_000;
@@ -181,7 +182,19 @@ pub async fn quote_promise(
         release,
         product.ship_days,
     );
-    plan.schedule.insert(&order).ok().map(|p| p.delivery)
+    let promise = plan.schedule.insert(&order).ok()?;
+    let f = &rt.catalog.factory;
+    if !logistics::by_carrier(f) {
+        return Some(promise.delivery);
+    }
+    // Shipped to the factory's own country, as far as a quote can tell.
+    let sku = outcome.sku.as_deref().unwrap_or_default();
+    let configurator = rt.catalog.product(&product.id)?;
+    let units = logistics::units(0, configurator, &outcome.configuration, sku, quantity)?;
+    let dest = logistics::Destination::home(f)?;
+    let ready = logistics::ready(f, &plan.clock, promise.finish);
+    let planned = logistics::plan(f, &[units], &dest, ready, None, "/ship_to").ok()?;
+    Some(promise.delivery.max(planned.choice.delivery))
 }
 
 /// What placing an order changed in the live plan, so that a failed write
@@ -246,6 +259,9 @@ pub struct Plotted {
     pub suggestions: Vec<PurchaseSuggestion>,
     pub promised: Date,
     pub total: Decimal,
+    /// What the carriers charge for the lines shipped; `None` for a brand
+    /// without carriers (its flat `[sales] shipping` applies).
+    pub carrier_shipping: Option<Decimal>,
 }
 
 /// Plans an order into `plan` (mutating it; see [`PlanChange::undo`]).
@@ -254,9 +270,10 @@ pub fn plan_order(
     plan: &mut PlanState,
     order_id: &OrderId,
     lines: &[PricedLine<'_>],
+    ship_to: ShipTo<'_>,
     today: Date,
 ) -> Result<(Plotted, PlanChange)> {
-    plan_lines(rt, plan, order_id, 1, lines, today)
+    plan_lines(rt, plan, order_id, 1, lines, ship_to, today)
 }
 
 /// Plans `lines` of an order, numbered from `first_line` (a changed line
@@ -267,6 +284,7 @@ pub fn plan_lines(
     order_id: &OrderId,
     first_line: i64,
     lines: &[PricedLine<'_>],
+    ship_to: ShipTo<'_>,
     today: Date,
 ) -> Result<(Plotted, PlanChange)> {
     let mut change = PlanChange {
@@ -274,7 +292,15 @@ pub fn plan_lines(
         materials: Vec::new(),
         planned: Vec::new(),
     };
-    match plot(rt, plan, (order_id, first_line), lines, today, &mut change) {
+    match plot(
+        rt,
+        plan,
+        (order_id, first_line),
+        lines,
+        ship_to,
+        today,
+        &mut change,
+    ) {
         Ok(plotted) => Ok((plotted, change)),
         Err(e) => {
             // Nothing else changed since: the neighbours are as stored.
@@ -289,9 +315,13 @@ fn plot(
     plan: &mut PlanState,
     (order_id, first_line): (&OrderId, i64),
     lines: &[PricedLine<'_>],
+    ship_to: ShipTo<'_>,
     today: Date,
     change: &mut PlanChange,
 ) -> Result<Plotted> {
+    let factory = &rt.catalog.factory;
+    let by_carrier = logistics::by_carrier(factory);
+    let mut shipped = Vec::new();
     // Materials first: a shortage delays the start of production.
     let pairs: Vec<(&Outcome, u32)> = lines.iter().map(|l| (&l.outcome, l.quantity)).collect();
     plan.tick();
@@ -370,16 +400,51 @@ fn plot(
         let id = LineRef::new(order_id.clone(), line_no);
         let ship_days = line.configurator.product().ship_days;
         let order = line_order(id.clone(), &line.outcome, line.quantity, release, ship_days);
-        let p = plan
+        let mut p = plan
             .schedule
             .place(&order)
             .map_err(|e| schedule_error(e, &line.outcome))?;
+        change.lines.push(id.clone());
+        if by_carrier
+            && let Some(units) = logistics::units(
+                line_no,
+                line.configurator,
+                &line.outcome.configuration,
+                &sku,
+                line.quantity,
+            )
+        {
+            // Delivered by the cheapest carrier service to where it goes:
+            // the schedule ships it that many days after its finish.
+            let dest = logistics::destination(line.recipient.as_ref(), ship_to, factory);
+            let ready = logistics::ready(factory, &plan.clock, p.finish);
+            if let Some(dest) = &dest {
+                let field = if line.recipient.is_some() {
+                    format!("/lines/{i}/recipient")
+                } else {
+                    "/ship_to".to_string()
+                };
+                let planned = logistics::plan(
+                    factory,
+                    std::slice::from_ref(&units),
+                    dest,
+                    ready,
+                    None,
+                    &field,
+                )?;
+                let finished = day_of(&plan.clock, p.finish - 1);
+                let days = (planned.choice.delivery - finished).get_days().max(0);
+                if let Some(d) = plan.schedule.set_ship_days(&id, days.unsigned_abs()) {
+                    p.delivery = d;
+                }
+            }
+            shipped.push((dest, units, ready));
+        }
         promised = promised.max(p.delivery);
         line_promised.push(p.delivery);
         // A line placed right before another one's operation may change
         // that operation's setup: its stored booking must follow.
         neighbours(&plan.schedule, &p.bookings, &mut around);
-        change.lines.push(id);
         let unit_price = line.unit_price();
         total += unit_price * Decimal::from(line.quantity);
         order_lines.push(OrderLine {
@@ -405,7 +470,13 @@ fn plot(
         }
     }
     let rebooked = neighbour_rows(plan, around, &change.lines);
+    let carrier_shipping = if by_carrier {
+        Some(logistics::charge(factory, &shipped)?)
+    } else {
+        None
+    };
     Ok(Plotted {
+        carrier_shipping,
         lines: order_lines,
         line_promised,
         work_orders,
@@ -465,6 +536,47 @@ pub fn shipping_for(sales: &kiln_model::Sales, channel: Channel, goods: Decimal)
     }
 }
 
+/// Delivery for what an order keeps after a change: `lines` at `goods`.
+/// A brand with carriers rates the lines' parcels again (the price does not
+/// depend on when they are ready); one without charges its flat rate.
+pub fn shipping_of(
+    rt: &BrandRuntime,
+    channel: Channel,
+    ship_to: &kiln_domain::Address,
+    lines: &[&OrderLine],
+    goods: Decimal,
+) -> Result<Decimal> {
+    let f = &rt.catalog.factory;
+    let sales = &f.sales;
+    if lines.is_empty() {
+        return Ok(Decimal::ZERO);
+    }
+    if !logistics::by_carrier(f) {
+        return Ok(shipping_for(sales, channel, goods));
+    }
+    let pickup = matches!(channel, Channel::Store | Channel::AfterSales);
+    if pickup || sales.free_shipping_from.is_some_and(|from| goods >= from) {
+        return Ok(Decimal::ZERO);
+    }
+    let now = crate::time::today().at(0, 0, 0, 0);
+    let shipped: Vec<_> = lines
+        .iter()
+        .filter_map(|l| {
+            let c = rt.catalog.product(&l.product_id)?;
+            let units = logistics::units(
+                l.line_no,
+                c,
+                &l.selections,
+                &l.sku,
+                u32::try_from(l.quantity).ok()?,
+            )?;
+            let dest = logistics::destination(l.recipient.as_ref(), ShipTo::Address(ship_to), f);
+            Some((dest, units, now))
+        })
+        .collect();
+    logistics::charge(f, &shipped)
+}
+
 /// Fills a [`NewOrder`] from what the request and the plan gave: the total
 /// is the lines plus shipping (none for a store pickup), and says the tax it
 /// includes, as the brand's `[sales]` sets them.
@@ -475,7 +587,20 @@ pub fn new_order(
     sales: &kiln_model::Sales,
 ) -> NewOrder {
     use crate::payment::PaymentProvider as _;
-    let shipping = shipping_for(sales, head.channel, plotted.total);
+    let shipping = match plotted.carrier_shipping {
+        // What the carriers charge, under the same free-shipping policy.
+        Some(cost) => match head.channel {
+            Channel::AfterSales | Channel::Store => Decimal::ZERO,
+            _ if sales
+                .free_shipping_from
+                .is_some_and(|from| plotted.total >= from) =>
+            {
+                Decimal::ZERO
+            }
+            _ => cost,
+        },
+        None => shipping_for(sales, head.channel, plotted.total),
+    };
     let payment = match head.channel {
         // Free of charge: nothing to pay, nothing for delivery.
         Channel::AfterSales => crate::payment::free_of_charge(&head.currency),

@@ -19,6 +19,7 @@ use utoipa::ToSchema;
 use crate::error::{Error, FieldError, Found, NamedNotFound, Result};
 pub use crate::flow::MAX_QUANTITY;
 use crate::flow::{self, MAX_LINES, PricedLine};
+use crate::logistics::ShipTo;
 use crate::writer::WriteError;
 use crate::{App, time};
 
@@ -420,8 +421,12 @@ impl App {
             if plan.retired {
                 continue;
             }
+            let ship_to = match who.channel {
+                Channel::Store | Channel::AfterSales => ShipTo::Pickup,
+                _ => ShipTo::Address(&who.ship_to),
+            };
             let (plotted, change) =
-                flow::plan_order(&rt, &mut plan, &order_id, &lines, time::today())?;
+                flow::plan_order(&rt, &mut plan, &order_id, &lines, ship_to, time::today())?;
             let timeline = flow::first_entries(who.first, plotted.promised, created_at);
             let head = NewOrder {
                 brand_id: rt.brand.id.clone(),

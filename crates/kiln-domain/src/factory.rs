@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::{
     Date, Decimal, OperationStatus, OrderId, OrderStatus, ShipmentId, ShipmentStatus,
-    StockMoveKind, SuggestionId, Timestamp, WorkOrderId, WorkOrderStatus,
+    StockMoveKind, SuggestionId, Timestamp, TrackingStatus, WorkOrderId, WorkOrderStatus,
 };
 
 /// A new work order, or more quantity for a planned one of the same SKU.
@@ -107,6 +107,39 @@ pub struct PurchaseSuggestion {
     pub need_by: Date,
 }
 
+/// One parcel of a shipment: its packaging, and the units of which order
+/// lines it holds (one SKU).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShipmentParcel {
+    pub packaging: String,
+    pub sku: String,
+    pub contents: Vec<ParcelContent>,
+    /// Packed, packaging included.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub weight_g: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ParcelContent {
+    pub line_no: i64,
+    pub units: u32,
+}
+
+/// A carrier's word on where a shipment is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrackingEvent {
+    pub status: TrackingStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
 /// One movement of a material in or out of stock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StockMove {
@@ -131,6 +164,19 @@ pub struct Shipment {
     /// shipped apart: the whole order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<i64>,
+    /// The carrier's service, when Kiln chose it (a brand with carriers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The parcels packed for it, when Kiln packed them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parcels: Vec<ShipmentParcel>,
+    /// The latest delivery date promised for the lines it carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub promised_date: Option<Date>,
+    /// Days it arrived after `promised_date`; set when delivered late.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_days: Option<i64>,
     pub status: ShipmentStatus,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,

@@ -45,6 +45,11 @@ pub use status::*;
 
 pub use jiff::Timestamp;
 pub use jiff::civil::Date;
+
+/// The calendar day (UTC) of an instant.
+pub fn utc_day(at: Timestamp) -> Date {
+    at.to_zoned(jiff::tz::TimeZone::UTC).date()
+}
 pub use rust_decimal::Decimal;
 
 /// Option id to value: one configuration of a product.

@@ -93,6 +93,20 @@ words!(
 );
 
 words!(
+    /// What a carrier's tracking event says of a shipment.
+    TrackingStatus, "tracking status" {
+        /// The carrier took it.
+        PickedUp = "picked_up",
+        InTransit = "in_transit",
+        OutForDelivery = "out_for_delivery",
+        /// Delivered: the shipment (and, with the rest, its order) is.
+        Delivered = "delivered",
+        /// Held up: a failed attempt, damage, a wrong address.
+        Exception = "exception",
+    }
+);
+
+words!(
     /// Why stock moved.
     StockMoveKind, "stock move" {
         /// A purchase arrived.

@@ -5,10 +5,12 @@
 
 pub mod api;
 pub mod auth;
+pub mod barcode;
 pub mod error;
 mod extract;
 mod forward;
 mod guard;
+pub mod shipping_label;
 mod ui;
 
 use std::sync::{Arc, OnceLock};

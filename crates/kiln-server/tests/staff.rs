@@ -546,6 +546,7 @@ const ROUTES: &[(&str, &str, &str)] = &[
         "APO",
     ),
     ("GET", "/console/work-orders/wo_x/labels", "AMPY"),
+    ("GET", "/console/shipments/shp_x/label.svg", "AMPY"),
     ("GET", "/console/units/S1/label", "AMPY"),
     ("POST", "/console/units/S1/claims", "AP"),
     ("GET", "/console/claims", "AMPY"),

@@ -123,4 +123,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0026_order_keys.sql"),
     ),
     (27, "floor", include_str!("../migrations/0027_floor.sql")),
+    (
+        28,
+        "logistics",
+        include_str!("../migrations/0028_logistics.sql"),
+    ),
 ];

@@ -197,6 +197,22 @@ pub trait FactoryStore: Send + Sync + 'static {
         shipment: &ShipmentId,
         at: Timestamp,
     ) -> Result<Shipment>;
+    /// Records a carrier's tracking event; false when it was recorded before.
+    async fn record_tracking(
+        &self,
+        brand: &BrandId,
+        shipment: &ShipmentId,
+        event: &TrackingEvent,
+        received: Timestamp,
+    ) -> Result<bool>;
+    /// A shipment's tracking events, oldest first.
+    async fn tracking_events(
+        &self,
+        brand: &BrandId,
+        shipment: &ShipmentId,
+    ) -> Result<Vec<TrackingEvent>>;
+    /// One shipment.
+    async fn shipment(&self, brand: &BrandId, shipment: &ShipmentId) -> Result<Option<Shipment>>;
     /// Open purchase suggestions: not yet received.
     async fn suggestions(&self, brand: &BrandId) -> Result<Vec<PurchaseSuggestion>>;
     /// Records a suggested purchase as received: its quantity moves into

@@ -350,7 +350,14 @@ fn quote_on(rt: &BrandRuntime, csv: &[u8], today: Date, now: Timestamp) -> Resul
         }
         plan.clone()
     };
-    let (plotted, _) = flow::plan_order(rt, &mut scratch, &OrderId::new(), &priced, today)?;
+    let (plotted, _) = flow::plan_order(
+        rt,
+        &mut scratch,
+        &OrderId::new(),
+        &priced,
+        crate::logistics::ShipTo::Estimate,
+        today,
+    )?;
     // Only the promises and the total are kept: the copy of the plan, the
     // planned rows and the outcomes go before the quote is built (tens of
     // thousands of rows are not held twice).
@@ -358,6 +365,7 @@ fn quote_on(rt: &BrandRuntime, csv: &[u8], today: Date, now: Timestamp) -> Resul
         line_promised: promised,
         total: goods,
         promised: promised_date,
+        carrier_shipping,
         ..
     } = { plotted };
     drop(scratch);
@@ -405,7 +413,11 @@ fn quote_on(rt: &BrandRuntime, csv: &[u8], today: Date, now: Timestamp) -> Resul
         });
     }
     let sales = &rt.catalog.factory.sales;
-    let shipping = flow::shipping_for(sales, Channel::B2b, goods);
+    let shipping = match carrier_shipping {
+        Some(_) if sales.free_shipping_from.is_some_and(|from| goods >= from) => Decimal::ZERO,
+        Some(cost) => cost,
+        None => flow::shipping_for(sales, Channel::B2b, goods),
+    };
     let total = goods + shipping;
     let bad_rows = {
         let mut bad: Vec<u64> = errors.iter().map(|e| e.row).filter(|&r| r > 1).collect();

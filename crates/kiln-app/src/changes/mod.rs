@@ -195,11 +195,8 @@ pub(crate) fn cancellation(
         .map(|l| l.unit_price * Decimal::from(l.quantity))
         .sum();
     let sales = &rt.catalog.factory.sales;
-    let shipping = if left.is_empty() {
-        Decimal::ZERO
-    } else {
-        crate::flow::shipping_for(sales, order.channel, goods)
-    };
+    let shipping = crate::flow::shipping_of(rt, order.channel, &order.ship_to, &left, goods)
+        .unwrap_or(order.shipping);
     let total = goods + shipping;
     let requirements = order
         .requirements

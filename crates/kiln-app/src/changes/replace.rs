@@ -8,13 +8,15 @@
 use std::collections::BTreeMap;
 
 use kiln_domain::{
-    EventType, LineRef, LineReplacement, Order, OrderId, OrderLine, Requirement, Selections,
+    Channel, EventType, LineRef, LineReplacement, Order, OrderId, OrderLine, Requirement,
+    Selections,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::error::{Error, Result};
 use crate::flow::{self, PricedLine};
+use crate::logistics::ShipTo;
 use crate::orders::{escape, line_problem};
 use crate::{App, time};
 
@@ -175,6 +177,10 @@ impl App {
                 &order.id,
                 next,
                 std::slice::from_ref(&new_line),
+                match order.channel {
+                    Channel::Store | Channel::AfterSales => ShipTo::Pickup,
+                    _ => ShipTo::Address(&order.ship_to),
+                },
                 time::today(),
             );
             let plotted = match planned {
@@ -202,7 +208,10 @@ impl App {
                 .sum::<kiln_domain::Decimal>()
                 + line_total;
             let sales = &rt.catalog.factory.sales;
-            let shipping = flow::shipping_for(sales, order.channel, goods);
+            let mut now_lines = kept.clone();
+            now_lines.push(&line);
+            let shipping = flow::shipping_of(&rt, order.channel, &order.ship_to, &now_lines, goods)
+                .unwrap_or(order.shipping);
             let total = goods + shipping;
             cancelled.requirements = merged(&cancelled.requirements, &plotted.requirements);
             cancelled.total = total;

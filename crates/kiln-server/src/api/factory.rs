@@ -8,9 +8,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use kiln_app::factory::OperationResult;
 use kiln_app::planning::MaterialView;
+use kiln_app::shipping::ShipRequest;
 use kiln_domain::{
-    OperationAction, OrderId, PurchaseSuggestion, Shipment, ShipmentId, SuggestionId, WorkOrder,
-    WorkOrderId,
+    OperationAction, OrderId, PurchaseSuggestion, Shipment, ShipmentId, SuggestionId, Timestamp,
+    TrackingEvent, TrackingStatus, WorkOrder, WorkOrderId,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -33,6 +34,9 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(list_materials))
         .routes(routes!(create_shipment))
         .routes(routes!(deliver_shipment))
+        .routes(routes!(track_shipment))
+        .routes(routes!(get_shipment))
+        .routes(routes!(shipment_label))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -194,20 +198,28 @@ async fn list_materials(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipmentRequest {
-    pub carrier: String,
-    pub tracking_number: String,
+    /// Required for a brand without carriers. With carriers: left out, Kiln
+    /// chooses the cheapest service that meets the lines' promise.
+    #[serde(default)]
+    pub carrier: Option<String>,
+    /// Required for a brand without carriers, and for a carrier it does not
+    /// declare. Left out: the built-in manual carrier numbers it.
+    #[serde(default)]
+    pub tracking_number: Option<String>,
     /// For an order that ships as ready: the lines in this shipment, each
     /// made and not yet shipped. Left out: every such line (or, for an order
-    /// that ships complete, the whole order).
+    /// that ships complete, the whole order) going to one destination.
     #[serde(default)]
     pub lines: Vec<i64>,
 }
 
-/// Ship an order: carrier and tracking number. An order that ships
-/// complete goes once made, all lines together; one that ships as ready
-/// goes line by line as each is made (`lines`, or every line made and not
-/// shipped). The order is `shipped` once every line is, and `delivered`
-/// once every shipment is.
+/// Ship an order. A brand with carriers packs the lines' SKUs into parcels
+/// and picks the cheapest service that meets their promise (the shipment's
+/// `parcels`, `service` and `promised_date`); one without types the carrier
+/// and tracking number. An order that ships complete goes once made; one
+/// that ships as ready goes line by line as each is made. Lines going to
+/// different recipients ship apart, one destination per request. The order
+/// is `shipped` once every line is, and `delivered` once every shipment is.
 #[utoipa::path(post, path = "/brands/{brand}/orders/{order}/shipments", tag = "shipping",
     params(("brand" = String, Path, description = "brand slug"), ("order" = String, Path, description = "order id")),
     request_body = ShipmentRequest,
@@ -221,17 +233,96 @@ async fn create_shipment(
     Body(req): Body<ShipmentRequest>,
 ) -> ApiResult<(StatusCode, Json<Shipment>)> {
     let order = OrderId::from(order);
-    let shipment = state
-        .app
-        .ship(
-            auth.slug(),
-            &order,
-            &req.carrier,
-            &req.tracking_number,
-            &req.lines,
-        )
-        .await?;
+    let req = ShipRequest {
+        carrier: req.carrier,
+        tracking_number: req.tracking_number,
+        lines: req.lines,
+    };
+    let shipment = state.app.ship(auth.slug(), &order, &req).await?;
     Ok((StatusCode::CREATED, Json(shipment)))
+}
+
+/// A carrier's tracking event.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackingRequest {
+    pub status: TrackingStatus,
+    /// When it happened; left out: now.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub at: Option<Timestamp>,
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub location: Option<String>,
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub note: Option<String>,
+}
+
+/// A shipment with its tracking events.
+#[derive(Serialize, ToSchema)]
+pub struct ShipmentTracking {
+    pub shipment: Shipment,
+    pub events: Vec<TrackingEvent>,
+}
+
+/// Record a carrier's tracking event (the built-in manual carrier, or an
+/// adapter relaying a carrier's webhook). The same status at the same time
+/// twice is recorded once; `delivered` delivers the shipment at `at`, and
+/// `late_days` says by how much it missed its promise.
+#[utoipa::path(post, path = "/brands/{brand}/shipments/{shipment}/tracking", tag = "shipping",
+    params(("brand" = String, Path, description = "brand slug"), ("shipment" = String, Path, description = "shipment id")),
+    request_body = TrackingRequest,
+    security(("brand_key" = ["factory:write"])),
+    responses((status = 200, body = ShipmentTracking), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn track_shipment(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<FactoryWrite>,
+    Path((_, shipment)): Path<(String, String)>,
+    Body(req): Body<TrackingRequest>,
+) -> ApiResult<Json<ShipmentTracking>> {
+    let id = ShipmentId::from(shipment);
+    let event = TrackingEvent {
+        status: req.status,
+        at: req.at.unwrap_or_else(kiln_app::time::now),
+        location: req.location,
+        note: req.note,
+    };
+    state.app.track_shipment(auth.slug(), &id, event).await?;
+    let (shipment, events) = state.app.shipment(auth.slug(), &id).await?;
+    Ok(Json(ShipmentTracking { shipment, events }))
+}
+
+/// A shipment's label as SVG (100 × 150 mm): the address, carrier and
+/// service, the tracking number as a Code 128 barcode, and the packing list.
+#[utoipa::path(get, path = "/brands/{brand}/shipments/{shipment}/label.svg", tag = "shipping",
+    params(("brand" = String, Path, description = "brand slug"), ("shipment" = String, Path, description = "shipment id")),
+    security(("brand_key" = ["factory:read"])),
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem, description = "the tracking number cannot be drawn as a barcode")))]
+async fn shipment_label(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<FactoryRead>,
+    Path((_, shipment)): Path<(String, String)>,
+) -> ApiResult<axum::response::Response> {
+    let id = ShipmentId::from(shipment);
+    let label = state.app.shipment_label(auth.slug(), &id).await?;
+    Ok(crate::shipping_label::svg_response(&label)?)
+}
+
+/// A shipment with its parcels and tracking events.
+#[utoipa::path(get, path = "/brands/{brand}/shipments/{shipment}", tag = "shipping",
+    params(("brand" = String, Path, description = "brand slug"), ("shipment" = String, Path, description = "shipment id")),
+    security(("brand_key" = ["factory:read"])),
+    responses((status = 200, body = ShipmentTracking), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn get_shipment(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<FactoryRead>,
+    Path((_, shipment)): Path<(String, String)>,
+) -> ApiResult<Json<ShipmentTracking>> {
+    let id = ShipmentId::from(shipment);
+    let (shipment, events) = state.app.shipment(auth.slug(), &id).await?;
+    Ok(Json(ShipmentTracking { shipment, events }))
 }
 
 /// Mark a shipment delivered (a carrier's tracking event).

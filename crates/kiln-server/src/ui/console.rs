@@ -484,7 +484,11 @@ async fn operation(
 struct ShipForm {
     order_id: String,
     problem: String,
-    carriers: Vec<&'static str>,
+    /// (value, label) of each carrier to pick.
+    carriers: Vec<(String, String)>,
+    /// The brand ships by its declared carriers: Kiln may choose, and the
+    /// manual carrier numbers the shipment.
+    by_carrier: bool,
     /// `order:<id>` when opened from the order's page, to go back there.
     back: String,
 }
@@ -497,22 +501,44 @@ struct ShipFrom {
 
 const CARRIERS: &[&str] = &["DHL", "UPS", "DPD", "FedEx", "Royal Mail", "La Poste"];
 
+/// The carriers the form offers: the brand's own, or common names to type
+/// a tracking number for.
+fn carrier_choices(rt: &kiln_app::runtime::BrandRuntime) -> (Vec<(String, String)>, bool) {
+    let f = &rt.catalog.factory;
+    if kiln_app::logistics::by_carrier(f) {
+        let own = f
+            .carriers
+            .iter()
+            .map(|c| (c.id.clone(), c.name.clone()))
+            .collect();
+        (own, true)
+    } else {
+        let names = CARRIERS
+            .iter()
+            .map(|c| (c.to_string(), c.to_string()))
+            .collect();
+        (names, false)
+    }
+}
+
 async fn ship_form(
     State(state): State<Arc<AppState>>,
     Path(order): Path<String>,
     headers: HeaderMap,
     Query(from): Query<ShipFrom>,
 ) -> UiResult<Response> {
-    require(&state, &headers).await?;
+    let rt = require(&state, &headers).await?;
     let back = if from.back == "order" {
         format!("order:{order}")
     } else {
         String::new()
     };
+    let (carriers, by_carrier) = carrier_choices(&rt);
     Ok(page(&ShipForm {
         order_id: order,
         problem: String::new(),
-        carriers: CARRIERS.to_vec(),
+        carriers,
+        by_carrier,
         back,
     }))
 }
@@ -533,28 +559,34 @@ async fn ship(
 ) -> UiResult<Response> {
     let rt = require(&state, &headers).await?;
     let (carrier, tracking) = (form.carrier.trim(), form.tracking_number.trim());
-    if carrier.is_empty() || tracking.is_empty() {
+    let (carriers, by_carrier) = carrier_choices(&rt);
+    if !by_carrier && (carrier.is_empty() || tracking.is_empty()) {
         let problem = "Choose a carrier and enter the tracking number.".to_string();
         return Ok(page(&ShipForm {
             order_id: order,
             problem,
-            carriers: CARRIERS.to_vec(),
+            carriers,
+            by_carrier,
             back: form.back,
         }));
     }
     let order = OrderId::from(order);
+    let req = kiln_app::shipping::ShipRequest {
+        carrier: Some(carrier.to_string()),
+        tracking_number: Some(tracking.to_string()),
+        lines: Vec::new(),
+    };
     Ok(
-        match state
-            .app
-            .ship(rt.brand.slug.as_str(), &order, carrier, tracking, &[])
-            .await
-        {
-            Ok(_) => back_to(
+        match state.app.ship(rt.brand.slug.as_str(), &order, &req).await {
+            Ok(s) => back_to(
                 &serde_urlencoded::to_string([("back", form.back.as_str())]).unwrap_or_default(),
                 super::Flash::Notice,
                 &format!(
-                    "Order …{} shipped with {carrier}, tracking number {tracking}.",
-                    tail(order.as_str())
+                    "Order …{} shipped with {}{}, tracking number {}.",
+                    tail(order.as_str()),
+                    s.carrier,
+                    s.service.map(|v| format!(" ({v})")).unwrap_or_default(),
+                    s.tracking_number
                 ),
             ),
             Err(AppError::Conflict(m)) => back_with(&m),

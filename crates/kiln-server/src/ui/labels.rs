@@ -25,6 +25,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/console/units/{serial}/label", get(unit))
         .route("/console/orders/{order}/labels", get(order))
         .route("/console/work-orders/{work_order}/labels", get(work_order))
+        .route("/console/shipments/{shipment}/label.svg", get(shipment))
 }
 
 struct LabelView {
@@ -132,4 +133,19 @@ async fn work_order(
         "/console".into(),
     )
     .await
+}
+
+/// A shipment's label and packing list, as SVG to print.
+async fn shipment(
+    State(state): State<Arc<AppState>>,
+    Path(shipment): Path<String>,
+    headers: HeaderMap,
+) -> UiResult<Response> {
+    let rt = require(&state, &headers).await?;
+    let id = kiln_domain::ShipmentId::from(shipment);
+    let label = state
+        .app
+        .shipment_label(rt.brand.slug.as_str(), &id)
+        .await?;
+    Ok(crate::shipping_label::svg_response(&label)?)
 }

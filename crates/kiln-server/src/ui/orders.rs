@@ -252,10 +252,13 @@ struct ClaimRow {
 }
 
 struct ShipmentRow {
+    id: String,
     carrier: String,
     tracking: String,
     status: String,
     at: String,
+    /// "3 parcels, promised 2026-12-09, 2 days late".
+    detail: String,
 }
 
 #[derive(Template)]
@@ -460,6 +463,27 @@ async fn show(
         .shipments
         .iter()
         .map(|s| ShipmentRow {
+            id: s.id.to_string(),
+            detail: {
+                let mut d = Vec::new();
+                if let Some(v) = &s.service {
+                    d.push(v.clone());
+                }
+                if !s.parcels.is_empty() {
+                    let n = s.parcels.len();
+                    d.push(format!("{n} parcel{}", if n == 1 { "" } else { "s" }));
+                }
+                if let Some(p) = s.promised_date {
+                    d.push(format!("promised {p}"));
+                }
+                if let Some(late) = s.late_days {
+                    d.push(format!(
+                        "{late} day{} late",
+                        if late == 1 { "" } else { "s" }
+                    ));
+                }
+                d.join(", ")
+            },
             carrier: match s.lines.as_slice() {
                 [] => s.carrier.clone(),
                 [one] => format!("{} (line {one})", s.carrier),

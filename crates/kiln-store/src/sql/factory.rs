@@ -338,6 +338,34 @@ macro_rules! impl_factory {
                 deliver(&self.write, brand, shipment, at).await
             }
 
+            async fn record_tracking(
+                &self,
+                brand: &BrandId,
+                shipment: &ShipmentId,
+                event: &TrackingEvent,
+                received: Timestamp,
+            ) -> Result<bool> {
+                track(&self.write, brand, shipment, event, received).await
+            }
+
+            async fn tracking_events(
+                &self,
+                brand: &BrandId,
+                shipment: &ShipmentId,
+            ) -> Result<Vec<TrackingEvent>> {
+                tracking(&self.read, brand, shipment).await
+            }
+
+            async fn shipment(&self, brand: &BrandId, shipment: &ShipmentId) -> Result<Option<Shipment>> {
+                sqlx::query("SELECT * FROM shipments WHERE brand_id = $1 AND id = $2")
+                    .bind(brand.as_str())
+                    .bind(shipment.as_str())
+                    .fetch_optional(&self.read)
+                    .await?
+                    .map(|r| shipment_from(&r))
+                    .transpose()
+            }
+
             async fn suggestions(&self, brand: &BrandId) -> Result<Vec<PurchaseSuggestion>> {
                 sqlx::query(
                     "SELECT * FROM purchase_suggestions WHERE brand_id = $1 \

@@ -205,6 +205,16 @@ macro_rules! impl_store {
                     Some(l) => json(&l)?,
                     None => Vec::new(),
                 },
+                service: row.try_get("service")?,
+                parcels: match row.try_get::<Option<String>, _>("parcels")? {
+                    Some(p) => json(&p)?,
+                    None => Vec::new(),
+                },
+                promised_date: row
+                    .try_get::<Option<String>, _>("promised_date")?
+                    .map(|d| day(&d))
+                    .transpose()?,
+                late_days: row.try_get("late_days")?,
                 status: parsed(&text(row, "status")?)?,
                 created_at: ts(int(row, "created_at")?)?,
                 delivered_at: opt_ts(row.try_get("delivered_at")?)?,

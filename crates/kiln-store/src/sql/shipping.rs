@@ -146,7 +146,8 @@ macro_rules! impl_shipping {
             }
             sqlx::query(
                 "INSERT INTO shipments (brand_id, id, order_id, carrier, tracking_number, \
-                 status, created_at, delivered_at, lines) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 status, created_at, delivered_at, lines, service, parcels, promised_date) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(b)
             .bind(shipment.id.as_str())
@@ -157,6 +158,9 @@ macro_rules! impl_shipping {
             .bind(shipment.created_at.as_millisecond())
             .bind(shipment.delivered_at.map(|t| t.as_millisecond()))
             .bind($crate::sql::to_json(&shipment.lines))
+            .bind(shipment.service.as_deref())
+            .bind((!shipment.parcels.is_empty()).then(|| $crate::sql::to_json(&shipment.parcels)))
+            .bind(shipment.promised_date.map(|d| d.to_string()))
             .execute(&mut *tx)
             .await?;
             let at = shipment.created_at;
@@ -204,19 +208,33 @@ macro_rules! impl_shipping {
             if shipment.status == ShipmentStatus::Delivered {
                 return Ok(shipment);
             }
+            // Late: delivered (UTC day) after the date its lines were promised.
+            let arrived = kiln_domain::utc_day(at);
+            let late_days = shipment
+                .promised_date
+                .map(|p| i64::from((arrived - p).get_days()))
+                .filter(|d| *d > 0);
             sqlx::query(
-                "UPDATE shipments SET status = $1, delivered_at = $2 \
-                 WHERE brand_id = $3 AND id = $4",
+                "UPDATE shipments SET status = $1, delivered_at = $2, late_days = $3 \
+                 WHERE brand_id = $4 AND id = $5",
             )
             .bind(ShipmentStatus::Delivered.as_str())
             .bind(at.as_millisecond())
+            .bind(late_days)
             .bind(brand.as_str())
             .bind(shipment.id.as_str())
             .execute(&mut *tx)
             .await?;
             shipment.status = ShipmentStatus::Delivered;
             shipment.delivered_at = Some(at);
-            let note = format!("{} {}", shipment.carrier, shipment.tracking_number);
+            shipment.late_days = late_days;
+            let mut note = format!("{} {}", shipment.carrier, shipment.tracking_number);
+            if let (Some(days), Some(promised)) = (late_days, shipment.promised_date) {
+                note.push_str(&format!(
+                    "; {days} day{} late (promised for {promised})",
+                    if days == 1 { "" } else { "s" }
+                ));
+            }
             // Delivered once every line has shipped and every shipment
             // has arrived; before, the arrival goes on the timeline.
             let lines = shippable(&mut tx, brand, &shipment.order_id).await?;
@@ -245,6 +263,69 @@ macro_rules! impl_shipping {
             outbox(&mut tx, std::slice::from_ref(&event)).await?;
             tx.commit().await?;
             Ok(shipment)
+        }
+
+        /// Records a carrier's tracking event once (the same status at the
+        /// same moment again is a duplicate: false).
+        async fn track(
+            pool: &sqlx::Pool<$db>,
+            brand: &BrandId,
+            shipment: &ShipmentId,
+            event: &TrackingEvent,
+            received: Timestamp,
+        ) -> Result<bool> {
+            let mut tx = pool.begin().await?;
+            let known: Option<String> =
+                sqlx::query_scalar("SELECT id FROM shipments WHERE brand_id = $1 AND id = $2")
+                    .bind(brand.as_str())
+                    .bind(shipment.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if known.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            let added = sqlx::query(
+                "INSERT INTO tracking_events (brand_id, shipment_id, status, at, location, note, \
+                 received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            )
+            .bind(brand.as_str())
+            .bind(shipment.as_str())
+            .bind(event.status.as_str())
+            .bind(event.at.as_millisecond())
+            .bind(event.location.as_deref())
+            .bind(event.note.as_deref())
+            .bind(received.as_millisecond())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            Ok(added > 0)
+        }
+
+        /// A shipment's tracking events, oldest first.
+        async fn tracking(
+            pool: &sqlx::Pool<$db>,
+            brand: &BrandId,
+            shipment: &ShipmentId,
+        ) -> Result<Vec<TrackingEvent>> {
+            let rows = sqlx::query(
+                "SELECT status, at, location, note FROM tracking_events \
+                 WHERE brand_id = $1 AND shipment_id = $2 ORDER BY at, status",
+            )
+            .bind(brand.as_str())
+            .bind(shipment.as_str())
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(TrackingEvent {
+                        status: parsed(&text(r, "status")?)?,
+                        at: ts(int(r, "at")?)?,
+                        location: r.try_get("location")?,
+                        note: r.try_get("note")?,
+                    })
+                })
+                .collect()
         }
     };
 }
