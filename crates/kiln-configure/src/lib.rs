@@ -15,6 +15,8 @@ mod count;
 mod explain;
 mod implied;
 mod preview;
+
+pub use preview::escape as xml_escape;
 mod price;
 pub use price::Units;
 mod search;

@@ -137,7 +137,9 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn escape(s: &str) -> String {
+/// Escapes the five characters XML gives a meaning, for text and attribute
+/// values (the preview's placeholders, labels drawn as SVG).
+pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

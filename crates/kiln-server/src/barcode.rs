@@ -154,20 +154,7 @@ fn check(text: &str) -> Result<(), BarcodeError> {
 
 /// Escapes the five characters that XML gives a meaning, for use in an
 /// attribute value.
-pub(crate) fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub(crate) use kiln_configure::xml_escape;
 
 #[cfg(test)]
 mod tests {

@@ -104,6 +104,7 @@ async fn a_csv_is_quoted_with_every_bad_row_at_once(app: App) {
         "shirt,,,,,M,,,,abc,,,,,",                 // 10 quantity abc
         "shirt,,,,,M,,,,1,Zoë,2 Rue,Paris,75001,", // 11 no country
         "shirt,,,,,M,,,,3,,,,,",                   // 12 same SKU as 3
+        "shirt,,,,,M,,,,1,Ny,1 Base,Rothera,0,AQ", // 13 no carrier goes there
     ]);
     let q = upload(&app, &body).await.expect(StatusCode::CREATED).body;
     assert_eq!(
@@ -117,6 +118,7 @@ async fn a_csv_is_quoted_with_every_bad_row_at_once(app: App) {
             (9, "quantity".into()),
             (10, "quantity".into()),
             (11, "recipient_country".into()),
+            (13, "recipient_country".into()),
         ],
         "{}",
         q["errors"]
@@ -126,9 +128,14 @@ async fn a_csv_is_quoted_with_every_bad_row_at_once(app: App) {
         rule.as_str().unwrap().contains("Linen doesn't stretch"),
         "{rule}"
     );
-    assert_eq!(q["rows"], 11);
+    let unserved = &q["errors"][8]["message"];
+    assert!(
+        unserved.as_str().unwrap().contains("no carrier"),
+        "{unserved}"
+    );
+    assert_eq!(q["rows"], 12);
     assert_eq!(q["good_rows"], 3);
-    assert_eq!(q["bad_rows"], 8);
+    assert_eq!(q["bad_rows"], 9);
     assert_eq!(q["units"], 18);
     // Rows 3 and 12 are one SKU: one batch.
     let skus = q["skus"].as_array().unwrap();

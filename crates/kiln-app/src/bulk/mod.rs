@@ -300,11 +300,50 @@ impl App {
     }
 }
 
+/// Moves the good rows whose recipient no carrier of the brand reaches to
+/// the errors, each by its `recipient_country` (a brand without carriers
+/// ships anywhere). Errors stay in row order.
+fn unserved_recipients(f: &kiln_model::Factory, read: &mut rows::Rows) {
+    if !crate::logistics::by_carrier(f) {
+        return;
+    }
+    let mut served: Vec<(crate::logistics::Destination, bool)> = Vec::new();
+    let mut unserved = Vec::new();
+    read.good.retain(|g| {
+        let Some(a) = &g.recipient else { return true };
+        let dest = crate::logistics::Destination::of(a);
+        let ok = match served.iter().find(|(d, _)| *d == dest) {
+            Some((_, ok)) => *ok,
+            None => {
+                let ok = !crate::logistics::offers(f, &dest).is_empty();
+                served.push((dest, ok));
+                ok
+            }
+        };
+        if !ok {
+            unserved.push(kiln_domain::RowError {
+                row: g.row,
+                column: Some("recipient_country".into()),
+                message: format!(
+                    "no carrier of this brand delivers to `{}` {}",
+                    a.country, a.postal_code
+                ),
+            });
+        }
+        ok
+    });
+    if !unserved.is_empty() {
+        read.errors.extend(unserved);
+        read.errors.sort_by_key(|e| e.row);
+    }
+}
+
 /// The quote of `csv` on `rt`'s catalog and live plan (blocking: run it off
 /// the async workers).
 fn quote_on(rt: &BrandRuntime, csv: &[u8], today: Date, now: Timestamp) -> Result<BulkQuote> {
     let products: Vec<&kiln_configure::Configurator> = rt.catalog.products.iter().collect();
-    let read = rows::read(&products, csv);
+    let mut read = rows::read(&products, csv);
+    unserved_recipients(&rt.catalog.factory, &mut read);
     if read.good.is_empty() {
         return Err(no_good_row(read.errors));
     }

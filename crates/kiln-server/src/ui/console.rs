@@ -578,17 +578,31 @@ async fn ship(
     };
     Ok(
         match state.app.ship(rt.brand.slug.as_str(), &order, &req).await {
-            Ok(s) => back_to(
-                &serde_urlencoded::to_string([("back", form.back.as_str())]).unwrap_or_default(),
-                super::Flash::Notice,
-                &format!(
-                    "Order …{} shipped with {}{}, tracking number {}.",
-                    tail(order.as_str()),
-                    s.carrier,
-                    s.service.map(|v| format!(" ({v})")).unwrap_or_default(),
-                    s.tracking_number
-                ),
-            ),
+            Ok(s) => {
+                // The carrier and service by the names the model gives them.
+                let c = rt
+                    .catalog
+                    .factory
+                    .carriers
+                    .iter()
+                    .find(|c| c.id == s.carrier);
+                let carrier = c.map_or(s.carrier.as_str(), |c| c.name.as_str());
+                let service = s.service.as_deref().map(|id| {
+                    c.and_then(|c| c.services.iter().find(|v| v.id == id))
+                        .map_or(id, |v| v.name.as_str())
+                });
+                back_to(
+                    &serde_urlencoded::to_string([("back", form.back.as_str())])
+                        .unwrap_or_default(),
+                    super::Flash::Notice,
+                    &format!(
+                        "Order …{} shipped with {carrier}{}, tracking number {}.",
+                        tail(order.as_str()),
+                        service.map(|v| format!(" ({v})")).unwrap_or_default(),
+                        s.tracking_number
+                    ),
+                )
+            }
             Err(AppError::Conflict(m)) => back_with(&m),
             Err(e) => return Err(e.into()),
         },
