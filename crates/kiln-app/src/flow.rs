@@ -194,7 +194,17 @@ pub async fn quote_promise(
     let dest = logistics::Destination::home(f)?;
     let ready = logistics::ready(f, &plan.clock, promise.finish);
     let planned = logistics::plan(f, &[units], &dest, ready, None, "/ship_to").ok()?;
-    Some(promise.delivery.max(planned.choice.delivery))
+    // As an order's line is promised: the carrier's date, on a day the
+    // brand delivers on (`Schedule::set_ship_days` rolls it the same way).
+    let mut day = planned.choice.delivery;
+    for _ in 0..7 {
+        let weekday = day.weekday().to_monday_one_offset() as u8;
+        if f.delivery_weekdays.is_empty() || f.delivery_weekdays.contains(&weekday) {
+            break;
+        }
+        day = day.tomorrow().ok()?;
+    }
+    Some(day)
 }
 
 /// What placing an order changed in the live plan, so that a failed write
@@ -427,7 +437,7 @@ fn plot(
                 let planned = logistics::plan(
                     factory,
                     std::slice::from_ref(&units),
-                    dest,
+                    &dest.dest,
                     ready,
                     None,
                     &field,

@@ -304,7 +304,8 @@ pub fn rebuild(
         let ship_days = catalog
             .product(&line[0].product_id)
             .map_or(0, |c| c.product().ship_days);
-        let restored = restored_line(&clock, line, ship_days);
+        let by_carrier = crate::logistics::by_carrier(&catalog.factory);
+        let restored = restored_line(&clock, line, ship_days, by_carrier);
         let (order, ok) = match restored {
             Ok(r) => {
                 let order = r.order.clone();
@@ -329,8 +330,18 @@ fn restored_line(
     clock: &Clock,
     line: &[ScheduledBooking],
     ship_days: u32,
+    by_carrier: bool,
 ) -> Result<RestoredOrder, LiveOrder> {
     let head = &line[0];
+    // A carrier's transit was the days from the line's finish to its
+    // promise when it was placed: keep them, not the product's own.
+    let ship_days = match line.iter().map(|r| clock.minute(r.booking.end_at)).max() {
+        Some(finish) if by_carrier && line.iter().all(|r| r.booking.machine >= 0) => {
+            let days = (head.promised_date - day_of(clock, finish - 1)).get_days();
+            u32::try_from(days).unwrap_or(ship_days)
+        }
+        _ => ship_days,
+    };
     let id = LineRef::new(head.booking.order_id.clone(), head.booking.line_no);
     let release = clock.minute(head.booking.release_at).max(0);
     let live_rows = line.iter().all(|r| r.booking.seq > 0)

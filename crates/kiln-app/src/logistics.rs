@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::live::Clock;
 
 /// Where an order's parcels go, as far as carriers care.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Destination {
     pub country: String,
     pub postal_code: String,
@@ -46,10 +46,9 @@ impl Destination {
 /// Where an order ships to.
 #[derive(Debug, Clone, Copy)]
 pub enum ShipTo<'a> {
-    /// Every line without its own recipient goes here.
+    /// Every line without its own recipient goes here (a store order: the
+    /// store; `flow::new_order` charges a pickup nothing).
     Address(&'a Address),
-    /// Picked up at a store (or nothing to deliver): no carrier, no charge.
-    Pickup,
     /// Not known yet (a quote): the factory's home country stands in.
     Estimate,
 }
@@ -61,12 +60,24 @@ pub fn by_carrier(f: &Factory) -> bool {
 /// Every carrier service that reaches `dest`, in the carrier's most specific
 /// zone there.
 pub fn offers(f: &Factory, dest: &Destination) -> Vec<Offer> {
+    offers_of(f, dest, None)
+}
+
+/// [`offers`], of one carrier only when `carrier` names it.
+pub fn offers_of(f: &Factory, dest: &Destination, carrier: Option<&str>) -> Vec<Offer> {
     let mut out = Vec::new();
-    for c in &f.carriers {
+    for c in f
+        .carriers
+        .iter()
+        .filter(|c| carrier.is_none_or(|id| c.id == id))
+    {
         let Some(zone) = c
             .zones
             .iter()
             .filter_map(|z| Some((z.matches(&dest.country, &dest.postal_code)?, z)))
+            // The longest postal prefix, then a country-wide zone; the
+            // first declared among equals.
+            .rev()
             .max_by_key(|(rank, _)| *rank)
             .map(|(_, z)| z)
         else {
@@ -143,14 +154,28 @@ pub fn plan(
     by: Option<Date>,
     field: &str,
 ) -> Result<Planned> {
+    plan_with(f, units, dest, ready, by, field, None)
+}
+
+/// [`plan`] with one carrier's services only, when `carrier` names one.
+pub fn plan_with(
+    f: &Factory,
+    units: &[Units],
+    dest: &Destination,
+    ready: DateTime,
+    by: Option<Date>,
+    field: &str,
+    carrier: Option<&str>,
+) -> Result<Planned> {
     let parcels = engine::pack(units, &packaging(f))
         .map_err(|e| Error::Conflict(format!("the factory cannot pack this order: {e}")))?;
-    let offers = offers(f, dest);
+    let offers = offers_of(f, dest, carrier);
     let choice = engine::choose(&offers, &parcels, ready, by).map_err(|e| match e {
         engine::LogisticsError::NoOffer if offers.is_empty() => Error::invalid(
             format!("{field}/country"),
             format!(
-                "no carrier of this brand delivers to `{}`{}",
+                "no carrier{} delivers to `{}`{}",
+                carrier.map_or_else(|| " of this brand".to_string(), |c| format!(" `{c}`")),
                 dest.country,
                 if dest.postal_code.is_empty() {
                     String::new()
@@ -180,34 +205,56 @@ pub fn ready(f: &Factory, clock: &Clock, finish: Minute) -> DateTime {
     engine::after(datetime(clock, finish), f.packing_minutes)
 }
 
-/// The destination of `line`: its own recipient, else the order's.
-pub fn destination(line: Option<&Address>, order: ShipTo<'_>, f: &Factory) -> Option<Destination> {
-    match (line, order) {
-        (Some(a), _) => Some(Destination::of(a)),
-        (None, ShipTo::Address(a)) => Some(Destination::of(a)),
-        (None, ShipTo::Pickup) => None,
-        (None, ShipTo::Estimate) => Destination::home(f),
-    }
+/// Where one line goes: the recipient (`None` for a quote's estimate), and
+/// the destination the carriers rate.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Drop {
+    pub recipient: Option<Address>,
+    pub dest: Destination,
+}
+
+/// Where `line` goes: its own recipient, else the order's address.
+pub fn destination(line: Option<&Address>, order: ShipTo<'_>, f: &Factory) -> Option<Drop> {
+    let recipient = match (line, order) {
+        (Some(a), _) | (None, ShipTo::Address(a)) => a,
+        (None, ShipTo::Estimate) => {
+            return Some(Drop {
+                recipient: None,
+                dest: Destination::home(f)?,
+            });
+        }
+    };
+    Some(Drop {
+        dest: Destination::of(recipient),
+        recipient: Some(recipient.clone()),
+    })
 }
 
 /// What the carriers charge for an order's lines: the lines going to one
-/// destination are packed together and ready when the last is;
-/// `(line, destination, units, ready)`.
-pub fn charge(f: &Factory, lines: &[(Option<Destination>, Units, DateTime)]) -> Result<Decimal> {
-    let mut groups: Vec<(&Destination, Vec<Units>, DateTime)> = Vec::new();
-    for (dest, units, ready) in lines {
-        let Some(dest) = dest else { continue };
-        match groups.iter_mut().find(|(d, _, _)| *d == dest) {
-            Some((_, u, r)) => {
+/// recipient are packed together and ready when the last is;
+/// `(where, units, ready)`, `None` for a line picked up.
+pub fn charge(f: &Factory, lines: &[(Option<Drop>, Units, DateTime)]) -> Result<Decimal> {
+    let mut groups: Vec<(&Drop, Vec<Units>, DateTime)> = Vec::new();
+    let mut at: std::collections::HashMap<&Drop, usize> = std::collections::HashMap::new();
+    for (drop, units, ready) in lines {
+        let Some(drop) = drop else { continue };
+        match at.get(drop) {
+            Some(&i) => {
+                let (_, u, r) = &mut groups[i];
                 u.push(units.clone());
                 *r = (*r).max(*ready);
             }
-            None => groups.push((dest, vec![units.clone()], *ready)),
+            None => {
+                at.insert(drop, groups.len());
+                groups.push((drop, vec![units.clone()], *ready));
+            }
         }
     }
     let mut total = Decimal::ZERO;
-    for (dest, units, ready) in groups {
-        total += plan(f, &units, dest, ready, None, "/ship_to")?.choice.price;
+    for (drop, units, ready) in groups {
+        total += plan(f, &units, &drop.dest, ready, None, "/ship_to")?
+            .choice
+            .price;
     }
     Ok(total)
 }
@@ -221,6 +268,7 @@ pub fn for_shipment(
     dest: &Destination,
     ready: DateTime,
     by: Option<Date>,
+    carrier: Option<&str>,
 ) -> Result<Planned> {
     let units: Vec<Units> = lines
         .iter()
@@ -235,5 +283,17 @@ pub fn for_shipment(
             )
         })
         .collect();
-    plan(f, &units, dest, ready, by, "/ship_to")
+    if units.len() != lines.len() {
+        return Err(Error::Conflict(
+            "a line to ship has no parcel size in the catalog (its product left, or it has no \
+             `[parcel]`): ship it with a carrier and tracking number of your own"
+                .into(),
+        ));
+    }
+    // At ship time an address no carrier reaches is the order's state, not
+    // this request's field.
+    plan_with(f, &units, dest, ready, by, "", carrier).map_err(|e| match e {
+        Error::Invalid { detail, .. } => Error::Conflict(detail),
+        e => e,
+    })
 }

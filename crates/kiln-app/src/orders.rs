@@ -421,10 +421,9 @@ impl App {
             if plan.retired {
                 continue;
             }
-            let ship_to = match who.channel {
-                Channel::Store | Channel::AfterSales => ShipTo::Pickup,
-                _ => ShipTo::Address(&who.ship_to),
-            };
+            // A store order goes to the store, an after-sales remake to the
+            // customer: promised by carrier, charged nothing (`new_order`).
+            let ship_to = ShipTo::Address(&who.ship_to);
             let (plotted, change) =
                 flow::plan_order(&rt, &mut plan, &order_id, &lines, ship_to, time::today())?;
             let timeline = flow::first_entries(who.first, plotted.promised, created_at);

@@ -82,12 +82,15 @@ impl App {
                 ),
             ));
         }
+        let mut lines = req.lines.clone();
+        lines.sort_unstable();
+        lines.dedup();
         let mut shipment = Shipment {
             id: ShipmentId::new(),
             order_id: order.clone(),
             carrier: carrier.unwrap_or_default().to_string(),
             tracking_number: tracking.unwrap_or_default().to_string(),
-            lines: req.lines.clone(),
+            lines,
             service: None,
             parcels: Vec::new(),
             promised_date: None,
@@ -96,12 +99,21 @@ impl App {
             created_at: time::now(),
             delivered_at: None,
         };
+        let o = self
+            .store
+            .order(&rt.brand.id, order)
+            .await
+            .found(|| format!("no order `{order}`"))?;
+        // The promise it is held to: its lines' (the whole order's when
+        // none are named); a brand with carriers narrows it below.
+        shipment.promised_date = o
+            .lines
+            .iter()
+            .filter(|l| shipment.lines.is_empty() || shipment.lines.contains(&l.line_no))
+            .filter_map(|l| l.promised_date)
+            .max()
+            .or(Some(o.promised_date));
         if logistics::by_carrier(f) {
-            let o = self
-                .store
-                .order(&rt.brand.id, order)
-                .await
-                .found(|| format!("no order `{order}`"))?;
             // Shipping as ready without naming lines: the lines made.
             let mut made = Vec::new();
             if o.ship_policy == ShipPolicy::AsReady && req.lines.is_empty() {
@@ -170,18 +182,33 @@ impl App {
             .filter(|l| l.cancelled_at.is_none() && !shipped.contains(&l.line_no))
             .filter(|l| shipment.lines.is_empty() || shipment.lines.contains(&l.line_no))
             .collect();
-        let dest_of = |l: &OrderLine| Destination::of(l.recipient.as_ref().unwrap_or(&o.ship_to));
-        let Some(first) = open.first() else {
-            // The store says why (nothing made, shipped already).
-            return Ok(());
-        };
-        if named && open.len() != shipment.lines.len() {
-            // A line named is not open or has shipped: the store says which.
-            return Ok(());
+        // One shipment goes to one recipient (the same address, not just
+        // the same postal code).
+        let recipient_of = |l: &OrderLine| l.recipient.clone().unwrap_or_else(|| o.ship_to.clone());
+        if named
+            && let Some(n) = shipment
+                .lines
+                .iter()
+                .find(|n| !open.iter().any(|l| l.line_no == **n))
+        {
+            return Err(Error::Conflict(if shipped.contains(n) {
+                format!("line {n} has shipped already")
+            } else {
+                format!("the order has no open line {n}")
+            }));
         }
-        let dest = dest_of(first);
+        let Some(first) = open.first() else {
+            return Err(Error::Conflict(
+                "no line of the order is waiting to ship".into(),
+            ));
+        };
+        let recipient = recipient_of(first);
+        let dest = Destination::of(&recipient);
         let all = open.len();
-        let lines: Vec<&OrderLine> = open.into_iter().filter(|l| dest_of(l) == dest).collect();
+        let lines: Vec<&OrderLine> = open
+            .into_iter()
+            .filter(|l| recipient_of(l) == recipient)
+            .collect();
         if named && lines.len() != all {
             return Err(Error::invalid(
                 "/lines",
@@ -189,11 +216,25 @@ impl App {
             ));
         }
         shipment.lines = lines.iter().map(|l| l.line_no).collect();
-        shipment.promised_date = lines.iter().filter_map(|l| l.promised_date).max();
+        shipment.promised_date = lines
+            .iter()
+            .filter_map(|l| l.promised_date)
+            .max()
+            .or(shipment.promised_date);
         let now = time::now().to_zoned(jiff::tz::TimeZone::UTC).datetime();
-        let planned =
-            logistics::for_shipment(f, &rt.catalog, &lines, &dest, now, shipment.promised_date)?;
-        if carrier.is_none() {
+        // A carrier the brand declares: its cheapest service; one it does
+        // not (with its own tracking number): packed all the same.
+        let declared = carrier.filter(|c| f.carriers.iter().any(|k| k.id == *c));
+        let planned = logistics::for_shipment(
+            f,
+            &rt.catalog,
+            &lines,
+            &dest,
+            now,
+            shipment.promised_date,
+            declared,
+        )?;
+        if carrier.is_none() || declared.is_some() {
             shipment.carrier = planned.choice.carrier.clone();
             shipment.service = Some(planned.choice.service.clone());
         }
@@ -264,6 +305,20 @@ impl App {
             return Err(Error::invalid_fields(errors));
         }
         let brand = self.brand_record(slug).await?;
+        let current = self
+            .store
+            .shipment(&brand.id, shipment)
+            .await
+            .found(|| format!("no shipment `{shipment}`"))?;
+        if event.at < current.created_at {
+            return Err(Error::invalid(
+                "/at",
+                format!(
+                    "the event is before the shipment was made ({})",
+                    current.created_at
+                ),
+            ));
+        }
         self.store
             .record_tracking(&brand.id, shipment, &event, now)
             .await

@@ -74,8 +74,9 @@ pub struct Zone {
 
 impl Zone {
     /// Whether the zone holds `country`/`postal_code`, and how specifically:
-    /// 2 by postal prefix, 1 by country alone.
-    pub fn matches(&self, country: &str, postal_code: &str) -> Option<u8> {
+    /// 1 by country alone, more by postal prefix (the longer the prefix, the
+    /// higher), so the most specific zone can win.
+    pub fn matches(&self, country: &str, postal_code: &str) -> Option<usize> {
         if !self
             .countries
             .iter()
@@ -86,14 +87,16 @@ impl Zone {
         if self.postal_prefixes.is_empty() {
             return Some(1);
         }
-        let code: String = postal_code.chars().filter(|c| !c.is_whitespace()).collect();
+        let code: String = postal_code
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
         self.postal_prefixes
             .iter()
-            .any(|p| {
-                code.to_ascii_uppercase()
-                    .starts_with(&p.to_ascii_uppercase())
-            })
-            .then_some(2)
+            .filter(|p| code.starts_with(&p.to_ascii_uppercase()))
+            .map(|p| 1 + p.len())
+            .max()
     }
 }
 

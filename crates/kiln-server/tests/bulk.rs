@@ -21,6 +21,7 @@ api_tests!(
     a_buyer_quotes_and_orders_from_the_storefront,
     a_business_customer_orders_through_its_buyers,
     the_console_records_business_customers,
+    a_complete_order_ships_one_shipment_per_recipient,
 );
 
 const HEADER: &str = "product,fabric,color,fit,collar,size,neck_cm,chest_cm,monogram,quantity,\
@@ -848,4 +849,73 @@ async fn the_console_records_business_customers(app: App) {
         .await
         .unwrap();
     assert!(page.contains("/console/business-customers"), "{page}");
+}
+
+async fn a_complete_order_ships_one_shipment_per_recipient(app: App) {
+    // Two people at one postal code, and the buyer's own address: three
+    // recipients, three shipments, however the order ships complete.
+    let q = upload(
+        &app,
+        &csv(&[
+            "shirt,,,,,M,,,,1,Ann Field,1 Mill Lane,Leeds,LS1 4AP,GB",
+            "shirt,,,,,L,,,,1,Bob Stone,9 Mill Lane,Leeds,LS1 4AP,GB",
+            "shirt,,,,,S,,,,2,,,,,",
+        ]),
+    )
+    .await
+    .expect(StatusCode::CREATED)
+    .body;
+    let path = app.brand_url(&format!(
+        "/bulk-quotes/{}/accept",
+        q["id"].as_str().unwrap()
+    ));
+    let acceptance = json!({
+        "customer": {"name": "Acme Uniforms", "email": "buyer@acme.example"},
+        "ship_to": {"name": "Acme Uniforms", "line1": "5 Mill Lane", "city": "Leeds",
+                    "postal_code": "LS1 4AP", "country": "GB"},
+    });
+    let placed = Reply::from(
+        app.http
+            .post(&path)
+            .bearer_auth(&app.key)
+            .header("Idempotency-Key", "acme-three")
+            .json(&acceptance)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .expect(StatusCode::CREATED)
+    .body;
+    let id = placed["order_id"].as_str().unwrap().to_string();
+    let order = app.order(&id).await;
+    assert_eq!(order["ship_policy"], "complete");
+    for wo in work_orders_of(&order) {
+        make_work_order(&app, &wo).await;
+    }
+    let mut names = Vec::new();
+    for _ in 0..3 {
+        let s = app
+            .post(&format!("/orders/{id}/shipments"), &json!({}))
+            .await
+            .expect(StatusCode::CREATED)
+            .body;
+        assert_eq!(s["lines"].as_array().unwrap().len(), 1, "{s}");
+        let sid = s["id"].as_str().unwrap().to_string();
+        let label = app.get(&format!("/shipments/{sid}/label.svg")).await;
+        for name in ["Ann Field", "Bob Stone", "Acme Uniforms"] {
+            if label.text.contains(name) {
+                names.push(name);
+            }
+        }
+        app.post(&format!("/shipments/{sid}/delivered"), &json!({}))
+            .await
+            .expect(StatusCode::OK);
+    }
+    names.sort_unstable();
+    assert_eq!(names, ["Acme Uniforms", "Ann Field", "Bob Stone"]);
+    app.post(&format!("/orders/{id}/shipments"), &json!({}))
+        .await
+        .problem(StatusCode::CONFLICT);
+    assert_eq!(app.order(&id).await["status"], "delivered");
 }

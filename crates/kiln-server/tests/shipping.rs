@@ -120,8 +120,14 @@ async fn kiln_packs_ships_labels_and_follows_a_shipment(app: App) {
     assert!(label.text.contains("Ada Lovelace"));
 
     // Tracking events: each once; delivered three weeks after the promise.
-    let picked =
-        json!({ "status": "picked_up", "at": "2026-01-05T09:00:00Z", "location": "Depot" });
+    let before = json!({ "status": "picked_up", "at": "2020-01-05T09:00:00Z" });
+    let paths = app
+        .post(&format!("/shipments/{sid}/tracking"), &before)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(paths, ["/at"]);
+    let picked_at = jiff::Timestamp::now().to_string();
+    let picked = json!({ "status": "picked_up", "at": picked_at, "location": "Depot" });
     for _ in 0..2 {
         app.post(&format!("/shipments/{sid}/tracking"), &picked)
             .await

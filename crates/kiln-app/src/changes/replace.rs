@@ -8,8 +8,7 @@
 use std::collections::BTreeMap;
 
 use kiln_domain::{
-    Channel, EventType, LineRef, LineReplacement, Order, OrderId, OrderLine, Requirement,
-    Selections,
+    EventType, LineRef, LineReplacement, Order, OrderId, OrderLine, Requirement, Selections,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -177,10 +176,7 @@ impl App {
                 &order.id,
                 next,
                 std::slice::from_ref(&new_line),
-                match order.channel {
-                    Channel::Store | Channel::AfterSales => ShipTo::Pickup,
-                    _ => ShipTo::Address(&order.ship_to),
-                },
+                ShipTo::Address(&order.ship_to),
                 time::today(),
             );
             let plotted = match planned {

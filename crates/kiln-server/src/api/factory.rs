@@ -224,8 +224,8 @@ pub struct ShipmentRequest {
     params(("brand" = String, Path, description = "brand slug"), ("order" = String, Path, description = "order id")),
     request_body = ShipmentRequest,
     security(("brand_key" = ["factory:write"])),
-    responses((status = 201, body = Shipment), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem, description = "the order, or a line asked for, is not made yet or has shipped"), (status = 422, body = Problem)))]
+    responses((status = 201, body = Shipment), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem, description = "the order, or a line asked for, is not made yet or has shipped; no carrier reaches the address"), (status = 422, body = Problem)))]
 async fn create_shipment(
     State(state): State<Arc<AppState>>,
     auth: Authorized<FactoryWrite>,
@@ -274,7 +274,7 @@ pub struct ShipmentTracking {
     params(("brand" = String, Path, description = "brand slug"), ("shipment" = String, Path, description = "shipment id")),
     request_body = TrackingRequest,
     security(("brand_key" = ["factory:write"])),
-    responses((status = 200, body = ShipmentTracking), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = ShipmentTracking), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn track_shipment(
     State(state): State<Arc<AppState>>,
     auth: Authorized<FactoryWrite>,

@@ -97,13 +97,45 @@ macro_rules! impl_shipping {
                             "the order is {order_status}; it ships complete, once made"
                         )));
                     }
+                    // Made whole, it may still go in several shipments: one
+                    // per recipient. Lines named must be open and not shipped.
                     let all: Vec<i64> = unshipped.iter().map(|l| l.line_no).collect();
-                    if !shipment.lines.is_empty() && shipment.lines != all {
-                        return Err(StoreError::Conflict(
-                            "the order ships complete: every line goes in one shipment".into(),
-                        ));
+                    if shipment.lines.is_empty() {
+                        shipment.lines = all;
+                    } else {
+                        shipment.lines.sort_unstable();
+                        shipment.lines.dedup();
+                        if let Some(n) = shipment.lines.iter().find(|n| !all.contains(n)) {
+                            return Err(StoreError::Conflict(format!(
+                                "the order has no open line {n} waiting to ship"
+                            )));
+                        }
+                        // Every open line to the recipient of those named,
+                        // and no other (no recipient: the order's address).
+                        let rows = sqlx::query(
+                            "SELECT line_no, recipient FROM order_lines \
+                             WHERE brand_id = $1 AND order_id = $2 AND cancelled_at IS NULL",
+                        )
+                        .bind(b)
+                        .bind(o)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        let mut to: Vec<(i64, Option<String>)> = Vec::with_capacity(rows.len());
+                        for r in &rows {
+                            to.push((int(r, "line_no")?, r.try_get("recipient")?));
+                        }
+                        let of = |n: i64| to.iter().find(|(l, _)| *l == n).and_then(|(_, r)| r.clone());
+                        let who = of(shipment.lines[0]);
+                        let theirs: Vec<i64> =
+                            all.iter().copied().filter(|n| of(*n) == who).collect();
+                        if theirs != shipment.lines {
+                            return Err(StoreError::Conflict(
+                                "the order ships complete: every line to one recipient goes in \
+                                 one shipment"
+                                    .into(),
+                            ));
+                        }
                     }
-                    shipment.lines = all;
                 }
                 ShipPolicy::AsReady => {
                     if !matches!(order_status, OrderStatus::InProduction | OrderStatus::Made) {
@@ -178,7 +210,10 @@ macro_rules! impl_shipping {
                 let entry = TimelineEntry {
                     id: TimelineEntryId::new(),
                     status: TimelineStatus::Shipped,
-                    note: format!("{note}; the other lines ship when made"),
+                    note: match policy {
+                        ShipPolicy::AsReady => format!("{note}; the other lines ship when made"),
+                        ShipPolicy::Complete => format!("{note}; the other lines follow"),
+                    },
                     at,
                 };
                 insert_timeline(&mut tx, brand, &shipment.order_id, &entry).await?;
