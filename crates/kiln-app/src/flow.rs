@@ -96,9 +96,17 @@ fn positions(
         if out.iter().any(|p| p.material == g.material) {
             continue;
         }
-        let spec = rt.catalog.factory.material(&g.material);
+        let factory = &rt.catalog.factory;
+        let spec = factory.material(&g.material);
+        let supplier = spec
+            .and_then(|m| m.supplier.as_deref())
+            .and_then(|s| factory.supplier(s));
         let pos = plan.materials.get(&g.material);
         out.push(MaterialPosition {
+            lot_size: spec.map(|m| m.lot_size).unwrap_or_default(),
+            delivery_weekdays: supplier
+                .map(|s| s.delivery_weekdays.clone())
+                .unwrap_or_default(),
             material: g.material.clone(),
             on_hand: pos.map(|p| p.on_hand).unwrap_or_default(),
             allocated: pos.map(|p| p.allocated).unwrap_or_default(),

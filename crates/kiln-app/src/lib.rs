@@ -39,6 +39,7 @@ pub mod passport;
 pub mod payment;
 pub mod planning;
 pub mod profiles;
+pub mod purchasing;
 pub mod runtime;
 pub mod shipping;
 pub mod staff;

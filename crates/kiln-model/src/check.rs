@@ -38,6 +38,9 @@ pub fn check(files: &[(String, String)]) -> CheckReport {
     let mut mat_seen: Vec<(String, String, Span)> = Vec::new();
     let mut box_seen: Vec<(String, String, Span)> = Vec::new();
     let mut carrier_seen: Vec<(String, String, Span)> = Vec::new();
+    let mut supplier_seen: Vec<(String, String, Span)> = Vec::new();
+    // (file, material index) of each material naming a supplier.
+    let mut supplied: Vec<(String, usize)> = Vec::new();
     let mut product_files: Vec<String> = Vec::new();
     let mut logistics_files = crate::logistics::LogisticsFiles::default();
     for (name, source) in files {
@@ -50,9 +53,16 @@ pub fn check(files: &[(String, String)]) -> CheckReport {
             }
         };
         let is_product = get(&root, "product").is_some();
-        let is_factory = ["factory", "work_center", "material", "packaging", "carrier"]
-            .iter()
-            .any(|k| get(&root, k).is_some());
+        let is_factory = [
+            "factory",
+            "work_center",
+            "material",
+            "packaging",
+            "carrier",
+            "supplier",
+        ]
+        .iter()
+        .any(|k| get(&root, k).is_some());
         if is_product && get(&root, "factory").is_some() {
             let at = root
                 .iter()
@@ -97,7 +107,22 @@ pub fn check(files: &[(String, String)]) -> CheckReport {
             }
             for m in f.materials {
                 if dup(&mut mat_seen, &m.id, name, m.span, &mut ctx, "material") {
+                    if m.supplier.is_some() {
+                        supplied.push((name.clone(), report.factory.materials.len()));
+                    }
                     report.factory.materials.push(m);
+                }
+            }
+            for s in f.suppliers {
+                if dup(
+                    &mut supplier_seen,
+                    &s.id,
+                    name,
+                    s.span,
+                    &mut ctx,
+                    "supplier",
+                ) {
+                    report.factory.suppliers.push(s);
                 }
             }
             if f.packing_minutes > 0 {
@@ -138,6 +163,38 @@ pub fn check(files: &[(String, String)]) -> CheckReport {
     for (file, r) in refs {
         if let Some(msg) = unknown(&report.factory, &r, hint) {
             push(&mut report.diagnostics, &file, r.span, msg);
+        }
+    }
+    // A material's supplier: declared, and its lead time when the material
+    // gives none.
+    for (file, i) in supplied {
+        let m = &report.factory.materials[i];
+        let Some(id) = m.supplier.clone() else {
+            continue;
+        };
+        match report.factory.supplier(&id).map(|s| s.lead_days) {
+            Some(lead) => {
+                if m.lead_days == 0 {
+                    report.factory.materials[i].lead_days = lead;
+                }
+            }
+            None => {
+                let known: Vec<&str> = report
+                    .factory
+                    .suppliers
+                    .iter()
+                    .map(|s| s.id.as_str())
+                    .collect();
+                let msg = format!(
+                    "unknown supplier `{id}`{}",
+                    if known.is_empty() {
+                        " (no `[supplier.*]` is declared)".to_string()
+                    } else {
+                        format!(" (suppliers are: {})", known.join(", "))
+                    }
+                );
+                push(&mut report.diagnostics, &file, m.supplier_span, msg);
+            }
         }
     }
     let logistics = crate::logistics::cross_check(&report, &product_files, &logistics_files);

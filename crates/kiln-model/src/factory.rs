@@ -13,6 +13,7 @@ const FACTORY_FILE_KEYS: &[&str] = &[
     "sales",
     "packaging",
     "carrier",
+    "supplier",
 ];
 
 pub(crate) fn factory(ctx: &mut Ctx, root: &Table) -> Factory {
@@ -61,6 +62,15 @@ pub(crate) fn factory(ctx: &mut Ctx, root: &Table) -> Factory {
         for (k, n) in t {
             if let Some(m) = material(ctx, k, n) {
                 f.materials.push(m);
+            }
+        }
+    }
+    if let Some(n) = get(root, "supplier")
+        && let Some(t) = ctx.table(n, "supplier")
+    {
+        for (k, n) in t {
+            if let Some(s) = crate::supply::supplier(ctx, k, n) {
+                f.suppliers.push(s);
             }
         }
     }
@@ -198,7 +208,17 @@ fn material(ctx: &mut Ctx, key: &tree::Key, n: &Node) -> Option<Material> {
     let t = ctx.table(n, &id)?;
     ctx.keys(
         t,
-        &["name", "unit", "on_hand", "lead_days", "moq", "unit_cost"],
+        &[
+            "name",
+            "unit",
+            "on_hand",
+            "lead_days",
+            "moq",
+            "unit_cost",
+            "supplier",
+            "lot_size",
+            "price_breaks",
+        ],
         &what,
     );
     let unit = ctx
@@ -216,7 +236,23 @@ fn material(ctx: &mut Ctx, key: &tree::Key, n: &Node) -> Option<Material> {
     let lead_days = get(t, "lead_days")
         .and_then(|v| ctx.u32(v, "lead_days"))
         .unwrap_or_default();
+    let lot_size = amount(ctx, "lot_size");
+    let (supplier, supplier_span) = match get(t, "supplier") {
+        Some(v) => {
+            let s = ctx.string(v, "supplier").unwrap_or_default();
+            let at = ctx.content(v, &s);
+            (Some(s), ctx.span(at))
+        }
+        None => (None, crate::Span::default()),
+    };
+    let price_breaks = get(t, "price_breaks")
+        .map(|v| crate::supply::price_breaks(ctx, v))
+        .unwrap_or_default();
     Some(Material {
+        supplier,
+        supplier_span,
+        lot_size,
+        price_breaks,
         name: ctx.opt_string(t, "name").unwrap_or_else(|| id.clone()),
         id,
         unit,

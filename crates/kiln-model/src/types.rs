@@ -49,6 +49,8 @@ pub struct Factory {
     /// `[carrier.*]`: who takes them. None: the flat `[sales] shipping` and
     /// each product's `ship_days`.
     pub carriers: Vec<crate::Carrier>,
+    /// `[supplier.*]`: who delivers the materials.
+    pub suppliers: Vec<crate::Supplier>,
 }
 
 /// `[sales]` of a factory file: what a customer pays beyond the products.
@@ -89,6 +91,9 @@ impl Factory {
     pub fn material(&self, id: &str) -> Option<&Material> {
         self.materials.iter().find(|m| m.id == id)
     }
+    pub fn supplier(&self, id: &str) -> Option<&crate::Supplier> {
+        self.suppliers.iter().find(|s| s.id == id)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -116,7 +121,28 @@ pub struct Material {
     /// Minimum order quantity for a purchase.
     pub moq: Decimal,
     pub unit_cost: Decimal,
+    /// Who delivers it (`[supplier.*]`); its lead time when the material
+    /// sets none, and its delivery weekdays.
+    pub supplier: Option<String>,
+    /// Where `supplier` is written, for an unknown one.
+    pub supplier_span: Span,
+    /// Purchases come in multiples of it; 0: any quantity.
+    pub lot_size: Decimal,
+    /// From so many bought at once, a lower unit cost; `from` going up.
+    pub price_breaks: Vec<crate::PriceBreak>,
     pub span: Span,
+}
+
+impl Material {
+    /// The unit cost of buying `qty` at once: the highest price break it
+    /// reaches, else `unit_cost`.
+    pub fn unit_cost_for(&self, qty: Decimal) -> Decimal {
+        self.price_breaks
+            .iter()
+            .rev()
+            .find(|b| qty >= b.from)
+            .map_or(self.unit_cost, |b| b.unit_cost)
+    }
 }
 
 /// A customizable product.

@@ -28,6 +28,7 @@ fn position(
         on_order: dec(on_order),
         lead_days,
         moq: dec(moq),
+        ..MaterialPosition::default()
     }
 }
 
@@ -154,4 +155,18 @@ fn errors() {
             material: "clay".into()
         })
     );
+}
+
+#[test]
+fn a_purchase_comes_in_whole_lots_on_the_suppliers_delivery_day() {
+    // Friday 2026-12-04; 5 days on is Wednesday; the supplier delivers on
+    // Tuesdays and Thursdays: Thursday 2026-12-10.
+    let today = Date::constant(2026, 12, 4);
+    let mut p = position("poplin", "0", "0", "0", 5, "30");
+    p.lot_size = dec("25");
+    p.delivery_weekdays = vec![2, 4];
+    let net = net_requirements(&[p], &[need("poplin", "31", today)], today).unwrap();
+    let s = net[0].suggestion.as_ref().expect("a purchase");
+    assert_eq!(s.qty, dec("50"), "max(31, 30) in lots of 25");
+    assert_eq!(s.arrives, Date::constant(2026, 12, 10));
 }

@@ -30,6 +30,7 @@ proptest! {
                 on_order,
                 lead_days,
                 moq,
+                ..MaterialPosition::default()
             })
             .collect();
         let gross: Vec<_> = gross

@@ -647,6 +647,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/brands/{brand}/shipments/{shipment}"),
     (
         "get",
+        "/api/v1/brands/{brand}/purchase-suggestions/by-supplier",
+    ),
+    (
+        "get",
         "/api/v1/brands/{brand}/shipments/{shipment}/label.svg",
     ),
     ("get", "/api/v1/brands/{brand}/schedule"),

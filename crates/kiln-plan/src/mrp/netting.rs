@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::{PlanError, add_days, sub_days_saturating};
 
 /// What the factory has and expects of one material.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct MaterialPosition {
     pub material: String,
     pub on_hand: Decimal,
@@ -21,6 +21,10 @@ pub struct MaterialPosition {
     pub lead_days: u32,
     /// Minimum order quantity; 0 when the supplier has none.
     pub moq: Decimal,
+    /// A purchase is a multiple of it; 0 when any quantity goes.
+    pub lot_size: Decimal,
+    /// Days the supplier delivers on, 1 = Monday .. 7 = Sunday; empty: any.
+    pub delivery_weekdays: Vec<u8>,
 }
 
 /// How much of a material an order needs, and by when.
@@ -48,12 +52,14 @@ pub struct NetRequirement {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PurchaseSuggestion {
     pub material: String,
-    /// `max(shortage, moq)`: suppliers will not sell less than their minimum.
+    /// `max(shortage, moq)`, rounded up to whole lots: suppliers will not
+    /// sell less than their minimum, nor part of a lot.
     pub qty: Decimal,
     /// Latest day to order and still arrive by `need_by` (`need_by - lead_days`), but never
     /// before today: a late order should still be placed now.
     pub order_by: Date,
-    /// `today + lead_days`, if ordered today.
+    /// `today + lead_days` if ordered today, on the supplier's next
+    /// delivery day.
     pub arrives: Date,
     pub need_by: Date,
 }
@@ -124,11 +130,20 @@ fn net_one(
     let allocated_now = gross.min(available);
     let shortage = gross - allocated_now;
     let suggestion = if shortage > Decimal::ZERO {
+        let qty = shortage.max(position.moq);
+        let qty = if position.lot_size > Decimal::ZERO {
+            (qty / position.lot_size).ceil() * position.lot_size
+        } else {
+            qty
+        };
         Some(PurchaseSuggestion {
             material: position.material.clone(),
-            qty: shortage.max(position.moq),
+            qty,
             order_by: sub_days_saturating(need_by, position.lead_days).max(today),
-            arrives: add_days(today, position.lead_days)?,
+            arrives: delivery_day(
+                add_days(today, position.lead_days)?,
+                &position.delivery_weekdays,
+            )?,
             need_by,
         })
     } else {
@@ -142,6 +157,18 @@ fn net_one(
         shortage,
         suggestion,
     })
+}
+
+/// `day`, or the supplier's next delivery day after it.
+fn delivery_day(day: Date, weekdays: &[u8]) -> Result<Date, PlanError> {
+    let mut d = day;
+    // At most six days on, when the list has a valid day at all.
+    if weekdays.iter().any(|w| (1..=7).contains(w)) {
+        while !weekdays.contains(&(d.weekday().to_monday_one_offset() as u8)) {
+            d = add_days(d, 1)?;
+        }
+    }
+    Ok(d)
 }
 
 /// The earliest day production can start given the shortages: today if none, else the

@@ -30,6 +30,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(start_operation))
         .routes(routes!(complete_operation))
         .routes(routes!(list_suggestions))
+        .routes(routes!(purchases_by_supplier))
         .routes(routes!(receive_purchase))
         .routes(routes!(list_materials))
         .routes(routes!(create_shipment))
@@ -160,6 +161,26 @@ async fn list_suggestions(
     Ok(Json(SuggestionList {
         purchase_suggestions,
     }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PurchaseGroupList {
+    pub purchases: Vec<kiln_app::purchasing::PurchaseGroup>,
+}
+
+/// The open purchase suggestions as purchase orders to place: grouped by
+/// supplier and arrival day, each material's quantity together and priced
+/// at the supplier's price break for it.
+#[utoipa::path(get, path = "/brands/{brand}/purchase-suggestions/by-supplier", tag = "factory",
+    params(("brand" = String, Path, description = "brand slug")),
+    security(("brand_key" = ["factory:read"])),
+    responses((status = 200, body = PurchaseGroupList), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn purchases_by_supplier(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<FactoryRead>,
+) -> ApiResult<Json<PurchaseGroupList>> {
+    let purchases = state.app.purchases_by_supplier(auth.slug()).await?;
+    Ok(Json(PurchaseGroupList { purchases }))
 }
 
 /// Record a suggested purchase as received: its quantity moves into stock
