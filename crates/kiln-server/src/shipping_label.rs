@@ -72,11 +72,22 @@ pub fn label_svg(l: &ShipmentLabel) -> Result<String, BarcodeError> {
         xml_escape(&s.tracking_number)
     );
     y += LINE + 6;
-    let mut facts = format!("Order {}", s.order_id);
+    text(
+        &mut body,
+        &mut y,
+        12,
+        "normal",
+        &format!("Order {}", s.order_id),
+    );
     if let Some(p) = s.promised_date {
-        let _ = write!(facts, " · promised {p}");
+        text(
+            &mut body,
+            &mut y,
+            12,
+            "normal",
+            &format!("Promised for {p}"),
+        );
     }
-    text(&mut body, &mut y, 12, "normal", &facts);
     let _ = write!(
         body,
         r##"<line x1="20" y1="{y}" x2="380" y2="{y}" stroke="#000" stroke-width="1"/>"##
@@ -89,15 +100,22 @@ pub fn label_svg(l: &ShipmentLabel) -> Result<String, BarcodeError> {
             .find(|(n, ..)| *n == line)
             .map(|(_, name, sku, _)| (name.as_str(), sku.as_str()))
     };
+    // A line's units and product, then its SKU in small type under it; each
+    // cut to the label's width.
+    let item = |body: &mut String, y: &mut u32, line: i64, units: String, name: &str, sku: &str| {
+        text(
+            body,
+            y,
+            12,
+            "normal",
+            &fit(&format!("Line {line} · {units} × {name}"), 52),
+        );
+        *y -= 6;
+        text(body, y, 10, "normal", &fit(sku, 62));
+    };
     if s.parcels.is_empty() {
         for (line, name, sku, units) in &l.contents {
-            text(
-                &mut body,
-                &mut y,
-                12,
-                "normal",
-                &format!("Line {line} · {units} × {name} · {sku}"),
-            );
+            item(&mut body, &mut y, *line, units.to_string(), name, sku);
         }
     }
     let n = s.parcels.len();
@@ -112,13 +130,7 @@ pub fn label_svg(l: &ShipmentLabel) -> Result<String, BarcodeError> {
         );
         for c in &p.contents {
             let (name, sku) = name_of(c.line_no).unwrap_or(("", p.sku.as_str()));
-            text(
-                &mut body,
-                &mut y,
-                12,
-                "normal",
-                &format!("  Line {} · {} × {name} · {sku}", c.line_no, c.units),
-            );
+            item(&mut body, &mut y, c.line_no, c.units.to_string(), name, sku);
         }
     }
     let height = (y + 10).max(600);
@@ -127,6 +139,16 @@ pub fn label_svg(l: &ShipmentLabel) -> Result<String, BarcodeError> {
         mm = height / 4,
         label = xml_escape(&s.tracking_number),
     ))
+}
+
+/// `t` cut to `max` characters, with an ellipsis when cut.
+fn fit(t: &str, max: usize) -> String {
+    if t.chars().count() <= max {
+        return t.to_string();
+    }
+    let mut out: String = t.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 /// The label as an `image/svg+xml` response; a tracking number a barcode
