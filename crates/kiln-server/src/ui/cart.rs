@@ -165,6 +165,7 @@ fn decorative(svg: &str) -> String {
 pub(super) async fn priced(rt: &BrandRuntime, lines: &[CartLine]) -> (Vec<CartLineView>, Totals) {
     let mut total = Decimal::ZERO;
     let mut currency = String::from("EUR");
+    let mut parcels = Vec::new();
     let mut views = Vec::with_capacity(lines.len());
     // Quantity breaks count the units of a product over the whole cart, as
     // the order will.
@@ -220,6 +221,17 @@ pub(super) async fn priced(rt: &BrandRuntime, lines: &[CartLine]) -> (Vec<CartLi
             Some(o) => kiln_app::catalog::quote(rt, c.product(), o, l.quantity).await,
             None => None,
         };
+        if let Some(o) = &outcome
+            && let Some(u) = kiln_app::logistics::units(
+                parcels.len() as i64,
+                c,
+                &o.configuration,
+                o.sku.as_deref().unwrap_or_default(),
+                l.quantity,
+            )
+        {
+            parcels.push(u);
+        }
         let later = match (l.shown_promise, now) {
             (Some(shown), Some(now)) if now > shown => format!(
                 "Later than the {} shown when you added it: the factory has taken other orders since.",
@@ -243,7 +255,12 @@ pub(super) async fn priced(rt: &BrandRuntime, lines: &[CartLine]) -> (Vec<CartLi
     }
     (
         views,
-        Totals::of(&rt.catalog.factory.sales, &currency, total),
+        Totals::of(
+            &rt.catalog.factory.sales,
+            &currency,
+            total,
+            kiln_app::logistics::estimate(&rt.catalog.factory, parcels),
+        ),
     )
 }
 
@@ -260,8 +277,19 @@ pub struct Totals {
 }
 
 impl Totals {
-    pub fn of(sales: &kiln_model::Sales, currency: &str, goods: Decimal) -> Totals {
-        let shipping = sales.shipping_for(goods, false);
+    /// `carrier`: what the brand's carriers charge for these goods (to its
+    /// home country, until the address is known); `None`: the flat rate.
+    pub fn of(
+        sales: &kiln_model::Sales,
+        currency: &str,
+        goods: Decimal,
+        carrier: Option<Decimal>,
+    ) -> Totals {
+        let shipping = match carrier {
+            Some(_) if sales.free_shipping_from.is_some_and(|from| goods >= from) => Decimal::ZERO,
+            Some(cost) => cost,
+            None => sales.shipping_for(goods, false),
+        };
         let total = goods + shipping;
         let tax = sales.tax_in(total);
         Totals {
