@@ -273,6 +273,9 @@ async fn an_accepted_quote_is_one_order_at_its_prices(app: App) {
         .expect(StatusCode::CREATED)
         .body;
     assert_eq!(first["order_id"], again["order_id"]);
+    // Quoted to the factory's own country, accepted in it: the same shipping.
+    assert!(first["quoted_shipping"].is_string(), "{first}");
+    assert_eq!(first["quoted_shipping"], first["shipping"], "{first}");
     let other = accept(Some("acme-po-2")).await;
     assert_eq!(other.status, StatusCode::CONFLICT, "{}", other.text);
     let order = app.order(first["order_id"].as_str().unwrap()).await;

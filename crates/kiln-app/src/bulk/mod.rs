@@ -81,6 +81,12 @@ pub struct Accepted {
     pub quoted_promised_date: Date,
     /// Empty when every line keeps the quote's promise.
     pub moved: Vec<MovedLine>,
+    /// Shipping as quoted (lines without a recipient estimated to the
+    /// factory's home country) and as charged to the addresses accepted.
+    #[schema(value_type = String)]
+    pub quoted_shipping: Decimal,
+    #[schema(value_type = String)]
+    pub shipping: Decimal,
     pub order: Order,
 }
 
@@ -270,6 +276,11 @@ impl App {
         self.store
             .set_bulk_quote_order(&rt.brand.id, id, &order.id)
             .await?;
+        // A line without its own recipient was quoted to the factory's home
+        // country: going elsewhere, the carrier is why its date moved.
+        let home = crate::logistics::Destination::home(&rt.catalog.factory);
+        let elsewhere = crate::logistics::by_carrier(&rt.catalog.factory)
+            && home.is_some_and(|h| !h.country.eq_ignore_ascii_case(order.ship_to.country.trim()));
         let moved = quote
             .lines
             .iter()
@@ -281,7 +292,12 @@ impl App {
                     line_no: l.line_no,
                     quoted: q.promised_date,
                     promised,
-                    reason: if promised > q.promised_date {
+                    reason: if elsewhere && q.recipient.is_none() {
+                        format!(
+                            "delivered to {}: the quote was estimated for the factory's own country",
+                            order.ship_to.country
+                        )
+                    } else if promised > q.promised_date {
                         "the factory's schedule filled up since the quote".into()
                     } else {
                         "capacity freed up since the quote".into()
@@ -295,6 +311,8 @@ impl App {
             promised_date: order.promised_date,
             quoted_promised_date: quote.promised_date,
             moved,
+            quoted_shipping: quote.shipping,
+            shipping: order.shipping,
             order,
         })
     }
