@@ -201,7 +201,7 @@ pub async fn quote_promise(
     let units = logistics::units(0, configurator, &outcome.configuration, sku, quantity)?;
     let dest = logistics::Destination::home(f)?;
     let ready = logistics::ready(f, &plan.clock, promise.finish);
-    let planned = logistics::plan(f, &[units], &dest, ready, None, "/ship_to").ok()?;
+    let planned = logistics::plan(f, &[units], &dest, ready, None, "/ship_to", None).ok()?;
     // As an order's line is promised: the carrier's date, on a day the
     // brand delivers on (`Schedule::set_ship_days` rolls it the same way).
     let mut day = planned.choice.delivery;
@@ -434,9 +434,9 @@ fn plot(
         {
             // Delivered by the cheapest carrier service to where it goes:
             // the schedule ships it that many days after its finish.
-            let dest = logistics::destination(line.recipient.as_ref(), ship_to, factory);
+            let to = logistics::recipient(line.recipient.as_ref(), ship_to, factory);
             let ready = logistics::ready(factory, &plan.clock, p.finish);
-            if let Some(dest) = &dest {
+            if let Some(to) = &to {
                 let field = if line.recipient.is_some() {
                     format!("/lines/{i}/recipient")
                 } else {
@@ -445,10 +445,11 @@ fn plot(
                 let planned = logistics::plan(
                     factory,
                     std::slice::from_ref(&units),
-                    &dest.dest,
+                    &to.dest,
                     ready,
                     None,
                     &field,
+                    None,
                 )?;
                 let finished = day_of(&plan.clock, p.finish - 1);
                 let days = (planned.choice.delivery - finished).get_days().max(0);
@@ -456,7 +457,7 @@ fn plot(
                     p.delivery = d;
                 }
             }
-            shipped.push((dest, units, ready));
+            shipped.push((to, units, ready));
         }
         promised = promised.max(p.delivery);
         line_promised.push(p.delivery);
@@ -545,12 +546,18 @@ pub fn first_entries(first: String, promised: Date, at: Timestamp) -> Vec<Timeli
     ]
 }
 
-/// Delivery for `goods` bought through `channel`: none for after-sales,
-/// the pickup rate for a store, the brand's `[sales]` rate otherwise.
-pub fn shipping_for(sales: &kiln_model::Sales, channel: Channel, goods: Decimal) -> Decimal {
+/// Delivery for `goods` bought through `channel`: none for after-sales or a
+/// store pickup, else what the carriers charge (`carrier`, for a brand with
+/// carriers) or the brand's flat `[sales]` rate, free from its threshold.
+pub fn shipping_for(
+    sales: &kiln_model::Sales,
+    channel: Channel,
+    goods: Decimal,
+    carrier: Option<Decimal>,
+) -> Decimal {
     match channel {
         Channel::AfterSales => Decimal::ZERO,
-        channel => sales.shipping_for(goods, channel == Channel::Store),
+        channel => sales.charge(goods, channel == Channel::Store, carrier),
     }
 }
 
@@ -569,12 +576,9 @@ pub fn shipping_of(
     if lines.is_empty() {
         return Ok(Decimal::ZERO);
     }
-    if !logistics::by_carrier(f) {
-        return Ok(shipping_for(sales, channel, goods));
-    }
     let pickup = matches!(channel, Channel::Store | Channel::AfterSales);
-    if pickup || sales.free_shipping_from.is_some_and(|from| goods >= from) {
-        return Ok(Decimal::ZERO);
+    if !logistics::by_carrier(f) || sales.free(goods, pickup) {
+        return Ok(shipping_for(sales, channel, goods, None));
     }
     let now = crate::time::today().at(0, 0, 0, 0);
     let shipped: Vec<_> = lines
@@ -588,8 +592,8 @@ pub fn shipping_of(
                 &l.sku,
                 u32::try_from(l.quantity).ok()?,
             )?;
-            let dest = logistics::destination(l.recipient.as_ref(), ShipTo::Address(ship_to), f);
-            Some((dest, units, now))
+            let to = logistics::recipient(l.recipient.as_ref(), ShipTo::Address(ship_to), f);
+            Some((to, units, now))
         })
         .collect();
     logistics::charge(f, &shipped)
@@ -605,20 +609,7 @@ pub fn new_order(
     sales: &kiln_model::Sales,
 ) -> NewOrder {
     use crate::payment::PaymentProvider as _;
-    let shipping = match plotted.carrier_shipping {
-        // What the carriers charge, under the same free-shipping policy.
-        Some(cost) => match head.channel {
-            Channel::AfterSales | Channel::Store => Decimal::ZERO,
-            _ if sales
-                .free_shipping_from
-                .is_some_and(|from| plotted.total >= from) =>
-            {
-                Decimal::ZERO
-            }
-            _ => cost,
-        },
-        None => shipping_for(sales, head.channel, plotted.total),
-    };
+    let shipping = shipping_for(sales, head.channel, plotted.total, plotted.carrier_shipping);
     let payment = match head.channel {
         // Free of charge: nothing to pay, nothing for delivery.
         Channel::AfterSales => crate::payment::free_of_charge(&head.currency),

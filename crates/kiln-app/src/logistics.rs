@@ -143,22 +143,11 @@ pub struct Planned {
     pub choice: Choice,
 }
 
-/// Packs `units` and chooses the cheapest service to `dest` for parcels ready
-/// at `ready`, arriving by `by` when given. `field` names the address in the
-/// error when no carrier goes there.
+/// Packs `units` and chooses the cheapest service to `dest` (of `carrier`
+/// only, when it names one) for parcels ready at `ready`, arriving by `by`
+/// when given. `field` names the address in the error when no carrier goes
+/// there.
 pub fn plan(
-    f: &Factory,
-    units: &[Units],
-    dest: &Destination,
-    ready: DateTime,
-    by: Option<Date>,
-    field: &str,
-) -> Result<Planned> {
-    plan_with(f, units, dest, ready, by, field, None)
-}
-
-/// [`plan`] with one carrier's services only, when `carrier` names one.
-pub fn plan_with(
     f: &Factory,
     units: &[Units],
     dest: &Destination,
@@ -205,54 +194,54 @@ pub fn ready(f: &Factory, clock: &Clock, finish: Minute) -> DateTime {
     engine::after(datetime(clock, finish), f.packing_minutes)
 }
 
-/// Where one line goes: the recipient (`None` for a quote's estimate), and
-/// the destination the carriers rate.
+/// Who one line goes to: their address (`None` for a quote's estimate),
+/// and the destination the carriers rate.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Drop {
-    pub recipient: Option<Address>,
+pub struct Recipient {
+    pub address: Option<Address>,
     pub dest: Destination,
 }
 
-/// Where `line` goes: its own recipient, else the order's address.
-pub fn destination(line: Option<&Address>, order: ShipTo<'_>, f: &Factory) -> Option<Drop> {
-    let recipient = match (line, order) {
+/// Who `line` goes to: its own recipient, else the order's address.
+pub fn recipient(line: Option<&Address>, order: ShipTo<'_>, f: &Factory) -> Option<Recipient> {
+    let address = match (line, order) {
         (Some(a), _) | (None, ShipTo::Address(a)) => a,
         (None, ShipTo::Estimate) => {
-            return Some(Drop {
-                recipient: None,
+            return Some(Recipient {
+                address: None,
                 dest: Destination::home(f)?,
             });
         }
     };
-    Some(Drop {
-        dest: Destination::of(recipient),
-        recipient: Some(recipient.clone()),
+    Some(Recipient {
+        dest: Destination::of(address),
+        address: Some(address.clone()),
     })
 }
 
 /// What the carriers charge for an order's lines: the lines going to one
 /// recipient are packed together and ready when the last is;
 /// `(where, units, ready)`, `None` for a line picked up.
-pub fn charge(f: &Factory, lines: &[(Option<Drop>, Units, DateTime)]) -> Result<Decimal> {
-    let mut groups: Vec<(&Drop, Vec<Units>, DateTime)> = Vec::new();
-    let mut at: std::collections::HashMap<&Drop, usize> = std::collections::HashMap::new();
-    for (drop, units, ready) in lines {
-        let Some(drop) = drop else { continue };
-        match at.get(drop) {
+pub fn charge(f: &Factory, lines: &[(Option<Recipient>, Units, DateTime)]) -> Result<Decimal> {
+    let mut groups: Vec<(&Recipient, Vec<Units>, DateTime)> = Vec::new();
+    let mut at: std::collections::HashMap<&Recipient, usize> = std::collections::HashMap::new();
+    for (to, units, ready) in lines {
+        let Some(to) = to else { continue };
+        match at.get(to) {
             Some(&i) => {
                 let (_, u, r) = &mut groups[i];
                 u.push(units.clone());
                 *r = (*r).max(*ready);
             }
             None => {
-                at.insert(drop, groups.len());
-                groups.push((drop, vec![units.clone()], *ready));
+                at.insert(to, groups.len());
+                groups.push((to, vec![units.clone()], *ready));
             }
         }
     }
     let mut total = Decimal::ZERO;
-    for (drop, units, ready) in groups {
-        total += plan(f, &units, &drop.dest, ready, None, "/ship_to")?
+    for (to, units, ready) in groups {
+        total += plan(f, &units, &to.dest, ready, None, "/ship_to", None)?
             .choice
             .price;
     }
@@ -268,7 +257,7 @@ pub fn estimate(f: &Factory, units: Vec<Units>) -> Option<Decimal> {
     }
     let dest = Destination::home(f)?;
     let ready = crate::time::today().at(0, 0, 0, 0);
-    plan(f, &units, &dest, ready, None, "/ship_to")
+    plan(f, &units, &dest, ready, None, "/ship_to", None)
         .ok()
         .map(|p| p.choice.price)
 }
@@ -306,7 +295,7 @@ pub fn for_shipment(
     }
     // At ship time an address no carrier reaches is the order's state, not
     // this request's field.
-    plan_with(f, &units, dest, ready, by, "", carrier).map_err(|e| match e {
+    plan(f, &units, dest, ready, by, "", carrier).map_err(|e| match e {
         Error::Invalid { detail, .. } => Error::Conflict(detail),
         e => e,
     })

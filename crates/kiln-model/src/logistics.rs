@@ -118,16 +118,6 @@ impl CarrierService {
             .find(|(z, _)| z == zone)
             .map(|(_, d)| *d)
     }
-
-    /// The price of one parcel of `weight_g` to `zone`: its lightest band
-    /// that takes it, `None` when no band does.
-    pub fn price(&self, zone: &str, weight_g: Decimal) -> Option<Decimal> {
-        self.rates
-            .iter()
-            .filter(|r| r.zone == zone && weight_g <= r.max_g)
-            .min_by_key(|r| r.max_g)
-            .map(|r| r.price)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

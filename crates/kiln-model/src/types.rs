@@ -69,10 +69,26 @@ pub struct Sales {
 }
 
 impl Sales {
-    /// Delivery for an order of `goods`, picked up at a store or not.
+    /// Delivery for an order of `goods`, picked up at a store or not, at
+    /// the flat rate.
     pub fn shipping_for(&self, goods: Decimal, pickup: bool) -> Decimal {
-        let free = pickup || self.free_shipping_from.is_some_and(|from| goods >= from);
-        if free { Decimal::ZERO } else { self.shipping }
+        self.charge(goods, pickup, None)
+    }
+
+    /// Whether delivery costs nothing: a pickup, or goods from the
+    /// free-shipping threshold.
+    pub fn free(&self, goods: Decimal, pickup: bool) -> bool {
+        pickup || self.free_shipping_from.is_some_and(|from| goods >= from)
+    }
+
+    /// Delivery for `goods`: what the carriers charge (`carrier`) or, for a
+    /// brand without carriers, the flat rate; nothing when [`Self::free`].
+    pub fn charge(&self, goods: Decimal, pickup: bool, carrier: Option<Decimal>) -> Decimal {
+        if self.free(goods, pickup) {
+            Decimal::ZERO
+        } else {
+            carrier.unwrap_or(self.shipping)
+        }
     }
 
     /// The tax included in `total`, to the cent.

@@ -470,11 +470,7 @@ fn quote_on(rt: &BrandRuntime, csv: &[u8], today: Date, now: Timestamp) -> Resul
         });
     }
     let sales = &rt.catalog.factory.sales;
-    let shipping = match carrier_shipping {
-        Some(_) if sales.free_shipping_from.is_some_and(|from| goods >= from) => Decimal::ZERO,
-        Some(cost) => cost,
-        None => flow::shipping_for(sales, Channel::B2b, goods),
-    };
+    let shipping = flow::shipping_for(sales, Channel::B2b, goods, carrier_shipping);
     let total = goods + shipping;
     let bad_rows = {
         let mut bad: Vec<u64> = errors.iter().map(|e| e.row).filter(|&r| r > 1).collect();

@@ -285,11 +285,7 @@ impl Totals {
         goods: Decimal,
         carrier: Option<Decimal>,
     ) -> Totals {
-        let shipping = match carrier {
-            Some(_) if sales.free_shipping_from.is_some_and(|from| goods >= from) => Decimal::ZERO,
-            Some(cost) => cost,
-            None => sales.shipping_for(goods, false),
-        };
+        let shipping = sales.charge(goods, false, carrier);
         let total = goods + shipping;
         let tax = sales.tax_in(total);
         Totals {
