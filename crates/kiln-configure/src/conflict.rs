@@ -188,6 +188,7 @@ fn satisfiable_if_optional(product: &Product, core: &[usize], option: usize) -> 
         bom: Vec::new(),
         operations: Vec::new(),
         repair_operations: Vec::new(),
+        assemblies: Vec::new(),
         parcel: None,
         preview: Default::default(),
         span: product.span,

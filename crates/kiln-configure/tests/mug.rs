@@ -213,6 +213,7 @@ fn mug() -> Product {
             },
         ],
         repair_operations: Vec::new(),
+        assemblies: Vec::new(),
         parcel: None,
         preview: Preview {
             view_box: "0 0 200 200".into(),

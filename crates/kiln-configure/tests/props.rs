@@ -89,6 +89,7 @@ fn model(opts: &[(usize, bool)], rules: &[(usize, u8, usize, u8)]) -> Model {
             bom: vec![],
             operations: vec![],
             repair_operations: Vec::new(),
+            assemblies: Vec::new(),
             parcel: None,
             preview: Preview::default(),
             span: Span::default(),

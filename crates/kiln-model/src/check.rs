@@ -1,5 +1,6 @@
-//! Checks across files: a product's routing and BOM point at work centres and
-//! materials that a separate factory file declares.
+//! Checks across files: a product's routing and BOM point at work centres,
+//! materials and assemblies that a separate factory file declares; each
+//! product's assembly lines are then expanded (`assembly::flatten`).
 
 use crate::ctx::{Ctx, get};
 use crate::parse::{self, Ref, RefKind};
@@ -39,6 +40,9 @@ pub fn check(files: &[(String, String)]) -> CheckReport {
     let mut box_seen: Vec<(String, String, Span)> = Vec::new();
     let mut carrier_seen: Vec<(String, String, Span)> = Vec::new();
     let mut supplier_seen: Vec<(String, String, Span)> = Vec::new();
+    let mut assembly_seen: Vec<(String, String, Span)> = Vec::new();
+    // The file of each of `report.factory.assemblies`.
+    let mut assembly_files: Vec<String> = Vec::new();
     // (file, material index) of each material naming a supplier.
     let mut supplied: Vec<(String, usize)> = Vec::new();
     let mut product_files: Vec<String> = Vec::new();
@@ -60,6 +64,7 @@ pub fn check(files: &[(String, String)]) -> CheckReport {
             "packaging",
             "carrier",
             "supplier",
+            "assembly",
         ]
         .iter()
         .any(|k| get(&root, k).is_some());
@@ -123,6 +128,19 @@ pub fn check(files: &[(String, String)]) -> CheckReport {
                     "supplier",
                 ) {
                     report.factory.suppliers.push(s);
+                }
+            }
+            for a in f.assemblies {
+                if dup(
+                    &mut assembly_seen,
+                    &a.id,
+                    name,
+                    a.span,
+                    &mut ctx,
+                    "assembly",
+                ) {
+                    assembly_files.push(name.clone());
+                    report.factory.assemblies.push(a);
                 }
             }
             if f.packing_minutes > 0 {
@@ -197,6 +215,17 @@ pub fn check(files: &[(String, String)]) -> CheckReport {
             }
         }
     }
+    // Sub-assemblies: what they point at, then each product's assembly
+    // lines expanded, once, into its BOM and routing.
+    report.diagnostics.extend(crate::assembly::cross_check(
+        &report.factory,
+        &assembly_files,
+        &mat_seen,
+    ));
+    for (p, file) in report.products.iter_mut().zip(&product_files) {
+        let d = crate::assembly::flatten(file, p, &report.factory);
+        report.diagnostics.extend(d);
+    }
     let logistics = crate::logistics::cross_check(&report, &product_files, &logistics_files);
     report.diagnostics.extend(logistics);
     report
@@ -244,16 +273,21 @@ fn unknown(f: &Factory, r: &Ref, hint: &str) -> Option<String> {
                 hint
             )
         )),
-        RefKind::Material if f.material(&r.id).is_none() => Some(format!(
-            "unknown material `{}`{}",
-            r.id,
-            known(f.materials.iter().map(|m| m.id.as_str()), "materials", hint)
-        )),
+        RefKind::Material if f.material(&r.id).is_none() => {
+            Some(if f.materials.is_empty() && f.assemblies.is_empty() {
+                format!("unknown material `{}`{hint}", r.id)
+            } else {
+                crate::assembly::unknown_material(f, &r.id)
+            })
+        }
+        RefKind::Assembly if f.assembly(&r.id).is_none() => {
+            Some(crate::assembly::unknown_assembly(f, &r.id))
+        }
         _ => None,
     }
 }
 
-fn known<'a>(ids: impl Iterator<Item = &'a str>, what: &str, hint: &str) -> String {
+pub(crate) fn known<'a>(ids: impl Iterator<Item = &'a str>, what: &str, hint: &str) -> String {
     let ids: Vec<&str> = ids.collect();
     if ids.is_empty() {
         hint.to_owned()
@@ -283,6 +317,11 @@ pub fn resolve_in(file: &str, product: &Product, factory: &Factory) -> Vec<Diagn
             kind: RefKind::WorkCenter,
             id: o.work_center.clone(),
             span: o.span,
+        }))
+        .chain(product.assemblies.iter().map(|a| Ref {
+            kind: RefKind::Assembly,
+            id: a.assembly.clone(),
+            span: a.span,
         }));
     let mut out = Vec::new();
     for r in refs {

@@ -1,4 +1,5 @@
-//! Factory files: the work centers and materials products point at.
+//! Factory files: the work centers, materials and sub-assemblies products
+//! point at.
 
 use crate::ctx::{Ctx, Table, get};
 use crate::tree::{self, Node, Val};
@@ -14,6 +15,7 @@ const FACTORY_FILE_KEYS: &[&str] = &[
     "packaging",
     "carrier",
     "supplier",
+    "assembly",
 ];
 
 pub(crate) fn factory(ctx: &mut Ctx, root: &Table) -> Factory {
@@ -71,6 +73,15 @@ pub(crate) fn factory(ctx: &mut Ctx, root: &Table) -> Factory {
         for (k, n) in t {
             if let Some(s) = crate::supply::supplier(ctx, k, n) {
                 f.suppliers.push(s);
+            }
+        }
+    }
+    if let Some(n) = get(root, "assembly")
+        && let Some(t) = ctx.table(n, "assembly")
+    {
+        for (k, n) in t {
+            if let Some(a) = crate::assembly::assembly(ctx, k, n) {
+                f.assemblies.push(a);
             }
         }
     }

@@ -9,6 +9,7 @@
 //!
 //! This crate is pure: no I/O beyond what callers hand it as strings.
 
+mod assembly;
 mod check;
 mod condition;
 mod ctx;
@@ -29,6 +30,7 @@ mod types;
 #[cfg(test)]
 mod tests;
 
+pub use assembly::{Assembly, AssemblyLine, AssemblyOperation, AssemblyUse, Expansion, Part};
 pub use check::{CheckReport, check, resolve, resolve_in};
 pub use diff::{CatalogDiff, Change, ChangeKind, Subject, diff};
 pub use expr::{Assignment, CmpOp, Expr, Truth};

@@ -7,8 +7,9 @@ use crate::condition::{self, domain_value, lookup, not_a_value, value_list};
 use crate::ctx::{Ctx, Table, get};
 use crate::tree::{self, Node, Val};
 use crate::{
-    BomLine, Component, Diagnostic, Expr, Factory, Operation, OptionDef, OptionKind, Preview,
-    PriceRule, Product, Quantity, QuantityOf, Rule, Span, TableConstraint, TableKind, Value,
+    AssemblyUse, BomLine, Component, Diagnostic, Expr, Factory, Operation, OptionDef, OptionKind,
+    Part, Preview, PriceRule, Product, Quantity, QuantityOf, Rule, Span, TableConstraint,
+    TableKind, Value,
 };
 
 /// A product's reference to something a factory file declares, checked once
@@ -24,6 +25,7 @@ pub(crate) struct Ref {
 pub(crate) enum RefKind {
     WorkCenter,
     Material,
+    Assembly,
 }
 
 pub(crate) const DEFAULT_VIEW_BOX: &str = "0 0 200 200";
@@ -129,6 +131,7 @@ pub(crate) fn product(ctx: &mut Ctx, root: &Table) -> (Product, Vec<Ref>) {
         bom: Vec::new(),
         operations: Vec::new(),
         repair_operations: Vec::new(),
+        assemblies: Vec::new(),
         parcel: None,
         preview: Preview {
             view_box: DEFAULT_VIEW_BOX.into(),
@@ -190,7 +193,7 @@ pub(crate) fn product(ctx: &mut Ctx, root: &Table) -> (Product, Vec<Ref>) {
         p.prices = prices(ctx, n, &p.options);
     }
     if let Some(n) = get(root, "bom") {
-        p.bom = bom(ctx, n, &p.options, &mut refs);
+        (p.bom, p.assemblies) = bom(ctx, n, &p.options, &mut refs);
     }
     if let Some(n) = get(root, "operation") {
         p.operations = operations(ctx, n, "operation", &p.options, &mut refs);
@@ -1066,30 +1069,66 @@ fn reference(ctx: &mut Ctx, n: &Node, key: &str, kind: RefKind, refs: &mut Vec<R
     id
 }
 
-fn bom(ctx: &mut Ctx, n: &Node, options: &[OptionDef], refs: &mut Vec<Ref>) -> Vec<BomLine> {
+/// `[[bom]]`: material lines, and lines naming an assembly (each exactly
+/// one of the two), which the catalog check expands.
+fn bom(
+    ctx: &mut Ctx,
+    n: &Node,
+    options: &[OptionDef],
+    refs: &mut Vec<Ref>,
+) -> (Vec<BomLine>, Vec<AssemblyUse>) {
     let mut out = Vec::new();
+    let mut uses = Vec::new();
     for (i, item) in ctx.tables(n, "bom").into_iter().enumerate() {
         let Val::Table(t) = &item.val else { continue };
         let what = format!("BOM line {}", i + 1);
-        ctx.keys(t, &["material", "qty", "by", "if"], &what);
+        ctx.keys(t, &["material", "assembly", "qty", "by", "if"], &what);
         let at = item.span.start;
-        let material = match ctx.require(t, "material", at, &what) {
-            Some(v) => reference(ctx, v, "material", RefKind::Material, refs),
-            None => String::new(),
+        let assembly = t.iter().find(|(k, _)| k.name == "assembly");
+        // A line in error is a material line without a material.
+        let part = match (get(t, "material"), assembly) {
+            (Some(_), Some((k, _))) => {
+                ctx.err(
+                    k.span.start,
+                    "a BOM line names a `material` or an `assembly`, not both",
+                );
+                Part::Material(String::new())
+            }
+            (Some(v), None) => {
+                Part::Material(reference(ctx, v, "material", RefKind::Material, refs))
+            }
+            (None, Some((_, v))) => {
+                Part::Assembly(reference(ctx, v, "assembly", RefKind::Assembly, refs))
+            }
+            (None, None) => {
+                ctx.err(at, format!("missing `material` or `assembly` in {what}"));
+                Part::Material(String::new())
+            }
         };
         let qty = match ctx.require(t, "qty", at, &what) {
             Some(v) => quantity(ctx, v, "qty", get(t, "by"), options),
             None => Quantity::Fixed(Decimal::ZERO),
         };
         let condition = opt_condition(ctx, t, "if", options);
-        out.push(BomLine {
-            material,
-            qty,
-            condition,
-            span: ctx.span(at),
-        });
+        let span = ctx.span(at);
+        match part {
+            Part::Material(material) => out.push(BomLine {
+                material,
+                qty,
+                condition,
+                span,
+            }),
+            Part::Assembly(assembly) => uses.push(AssemblyUse {
+                assembly,
+                qty,
+                condition,
+                span,
+                line: i,
+                expanded: None,
+            }),
+        }
     }
-    out
+    (out, uses)
 }
 
 /// `[[operation]]` (the routing) or `[[repair_operation]]` (what a repair

@@ -51,6 +51,9 @@ pub struct Factory {
     pub carriers: Vec<crate::Carrier>,
     /// `[supplier.*]`: who delivers the materials.
     pub suppliers: Vec<crate::Supplier>,
+    /// `[assembly.*]`: made items products use like materials; the catalog
+    /// check expands them into each product (see [`crate::Assembly`]).
+    pub assemblies: Vec<crate::Assembly>,
 }
 
 /// `[sales]` of a factory file: what a customer pays beyond the products.
@@ -109,6 +112,9 @@ impl Factory {
     }
     pub fn supplier(&self, id: &str) -> Option<&crate::Supplier> {
         self.suppliers.iter().find(|s| s.id == id)
+    }
+    pub fn assembly(&self, id: &str) -> Option<&crate::Assembly> {
+        self.assemblies.iter().find(|a| a.id == id)
     }
 }
 
@@ -183,8 +189,18 @@ pub struct Product {
     /// Extensional constraints (`[[table]]`, XCSP relations, DIMACS clauses).
     pub tables: Vec<TableConstraint>,
     pub prices: Vec<PriceRule>,
+    /// Materials per unit. Once the catalog check has expanded the
+    /// assembly lines, their materials too (see `assemblies`).
     pub bom: Vec<BomLine>,
+    /// The routing, in order. Once the catalog check has expanded the
+    /// assembly lines, their operations first (see `assemblies`).
     pub operations: Vec<Operation>,
+    /// `[[bom]]` lines naming an assembly (`assembly = "..."`), as written.
+    /// [`check`](crate::check) expands each into `bom` and `operations` and
+    /// records where in [`AssemblyUse::expanded`](crate::AssemblyUse);
+    /// a product parsed alone ([`crate::parse_product`]) keeps them
+    /// unexpanded.
+    pub assemblies: Vec<crate::AssemblyUse>,
     /// `[[repair_operation]]`: the routing of a repair of one unit.
     pub repair_operations: Vec<Operation>,
     /// `[parcel]`: one unit's weight and size, for packing and carriers.

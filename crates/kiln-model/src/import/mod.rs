@@ -99,6 +99,7 @@ pub(crate) fn product(file: &str, name: &str) -> Product {
         bom: Vec::new(),
         operations: Vec::new(),
         repair_operations: Vec::new(),
+        assemblies: Vec::new(),
         parcel: None,
         preview: crate::Preview {
             view_box: crate::parse::DEFAULT_VIEW_BOX.into(),
