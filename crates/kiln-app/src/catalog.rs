@@ -431,7 +431,12 @@ impl App {
                 let mut new_plan = new.plan.lock().await;
                 for m in &seeded {
                     new_plan.position(&m.id).on_hand += m.on_hand;
+                    let on_hand = new_plan.position(&m.id).on_hand;
+                    new_plan.mrp.set_on_hand(&m.id, on_hand);
                 }
+                // The forecast carries over to the new version's plan.
+                let (weeks, forecast) = plan.mrp.forecast_input();
+                new_plan.mrp.set_forecast(weeks, &forecast);
             }
             plan.retired = true;
             self.runtimes

@@ -68,6 +68,12 @@ impl App {
             let started_at = at(step.and_then(|o| o.started_at));
             let k = usize::try_from(seq - 1).unwrap_or(usize::MAX);
             let mut moved = Vec::new();
+            let mut made_for: Vec<kiln_domain::OrderId> = Vec::new();
+            for l in &lines {
+                if !made_for.contains(&l.order) {
+                    made_for.push(l.order.clone());
+                }
+            }
             for line in lines {
                 let id = line.clone();
                 let booked = |plan: &crate::runtime::PlanState| {
@@ -120,6 +126,7 @@ impl App {
                 let position = plan.position(material);
                 position.on_hand -= *qty;
                 position.allocated -= *qty;
+                plan.mrp.issue(material, *qty, &made_for);
             }
         }
         // Its last operation done, the work order's units get their passports.
@@ -160,6 +167,8 @@ impl App {
         let position = plan.position(&received.material);
         position.on_hand += received.qty;
         position.on_order -= received.qty;
+        plan.mrp
+            .receive(&received.material, &received.id, received.qty);
         Ok(received)
     }
 }

@@ -224,6 +224,16 @@ pub struct PlanChange {
     materials: Vec<(String, Decimal, Decimal)>,
     /// (SKU, work order) batches this order opened.
     planned: Vec<(String, WorkOrderId)>,
+    /// What the live material plan took in.
+    mrp: Option<MrpTaken>,
+}
+
+/// An order's needs (material, quantity) and the purchases (material,
+/// suggestion) made for them, as the live material plan took them in.
+struct MrpTaken {
+    order: OrderId,
+    needs: Vec<(String, Decimal)>,
+    purchases: Vec<(String, SuggestionId)>,
 }
 
 impl PlanChange {
@@ -240,6 +250,14 @@ impl PlanChange {
         for (sku, work_order) in self.planned {
             if plan.planned.get(&sku) == Some(&work_order) {
                 plan.planned.remove(&sku);
+            }
+        }
+        if let Some(taken) = self.mrp {
+            for (material, qty) in taken.needs {
+                plan.mrp.reduce(&taken.order, &material, qty);
+            }
+            for (material, id) in taken.purchases {
+                plan.mrp.remove_purchase(&material, &id);
             }
         }
         rows
@@ -309,6 +327,7 @@ pub fn plan_lines(
         lines: Vec::new(),
         materials: Vec::new(),
         planned: Vec::new(),
+        mrp: None,
     };
     match plot(
         rt,
@@ -489,6 +508,30 @@ fn plot(
         }
     }
     let rebooked = neighbour_rows(plan, around, &change.lines);
+    // The live material plan: the order's materials are needed the day its
+    // production starts, and its purchases arrive on theirs.
+    let start = bookings
+        .iter()
+        .filter_map(|b| b.day)
+        .min()
+        .unwrap_or(today)
+        .max(today);
+    let needs: Vec<(String, Decimal)> = requirements
+        .iter()
+        .map(|r| (r.material.clone(), r.gross))
+        .collect();
+    plan.mrp.add_order(order_id, &needs, start);
+    for s in &suggestions {
+        plan.mrp.add_purchase(s);
+    }
+    change.mrp = Some(MrpTaken {
+        order: order_id.clone(),
+        needs,
+        purchases: suggestions
+            .iter()
+            .map(|s| (s.material.clone(), s.id.clone()))
+            .collect(),
+    });
     let carrier_shipping = if by_carrier {
         Some(logistics::charge(factory, &shipped)?)
     } else {

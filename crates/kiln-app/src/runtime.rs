@@ -120,6 +120,8 @@ pub struct PlanState {
     pub materials: BTreeMap<String, Position>,
     /// SKU -> the planned (not yet started) work order new lines batch into.
     pub planned: HashMap<String, WorkOrderId>,
+    /// The multi-level material plan, kept current by net change.
+    pub mrp: crate::planning::live_mrp::LiveMrp,
     /// Set when a newer runtime replaced this one (a catalog was published):
     /// whoever waited for this plan's lock must fetch the brand again.
     pub retired: bool,
@@ -230,6 +232,7 @@ impl BrandRuntime {
             clock,
             materials: BTreeMap::new(),
             planned: HashMap::new(),
+            mrp: crate::planning::live_mrp::LiveMrp::empty(crate::time::today()),
             retired: false,
         };
         if !unplaced.is_empty() {
@@ -258,6 +261,14 @@ impl BrandRuntime {
         {
             plan.planned.insert(sku, work_order);
         }
+        plan.mrp = crate::planning::live_mrp::rebuild(
+            store,
+            &brand.id,
+            &catalog.factory,
+            &plan,
+            crate::time::today(),
+        )
+        .await?;
         Ok(BrandRuntime {
             brand,
             catalog,

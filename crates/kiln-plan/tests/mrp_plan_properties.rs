@@ -191,6 +191,42 @@ proptest! {
         prop_assert_eq!(snapshot(&plan, &kept), snapshot(&fresh, &kept));
     }
 
+    /// A receipt, a new purchase or issued stock changes one item's supply: the plan
+    /// after `set_supply` equals one regenerated from the changed input.
+    #[test]
+    fn supply_change_equals_full_regeneration(
+        case in case(),
+        which in 0usize..7,
+        on_hand in cents(3000),
+        pos in prop::collection::vec((cents(3000), -3i64..25), 0..4),
+    ) {
+        let mut plan = MrpPlan::new(&case.input).unwrap();
+        let item = case.input.items[which % case.input.items.len()].clone();
+        let orders: Vec<(Date, Decimal)> = pos.iter().map(|&(q, d)| (day(d), q)).collect();
+        plan.set_supply(&item.id, on_hand, item.reserved, &orders).unwrap();
+        let mut changed = case.input.clone();
+        for it in &mut changed.items {
+            if it.id == item.id {
+                it.on_hand = on_hand;
+            }
+        }
+        changed.purchase_orders.retain(|p| p.item != item.id);
+        changed.purchase_orders.extend(orders.iter().map(|&(due, qty)| OpenPurchaseOrder {
+            item: item.id.clone(),
+            qty,
+            due,
+        }));
+        let fresh = MrpPlan::new(&changed).unwrap();
+        prop_assert_eq!(snapshot(&plan, &changed), snapshot(&fresh, &changed));
+        // And demand still moves it by net change afterwards.
+        for line in &case.input.demand {
+            plan.remove_demand(line.id).unwrap();
+        }
+        changed.demand.clear();
+        let empty = MrpPlan::new(&changed).unwrap();
+        prop_assert_eq!(snapshot(&plan, &changed), snapshot(&empty, &changed));
+    }
+
     #[test]
     fn orders_respect_moq_lot_size_and_lead_time(case in case()) {
         let plan = MrpPlan::new(&case.input).unwrap();

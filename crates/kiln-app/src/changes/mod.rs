@@ -76,6 +76,7 @@ impl App {
             change.rebooked = crate::flow::take_out(&mut plan, &ids);
             for (material, gross) in &released {
                 plan.position(material).allocated -= *gross;
+                plan.mrp.reduce(&order.id, material, *gross);
             }
             for (wo, left) in &change.work_orders {
                 if *left <= 0 {

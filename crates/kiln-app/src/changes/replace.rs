@@ -163,6 +163,7 @@ impl App {
                 flow::take_out(&mut plan, &[LineRef::new(order.id.clone(), line_no)]);
             for (material, gross) in &released {
                 plan.position(material).allocated -= *gross;
+                plan.mrp.reduce(&order.id, material, *gross);
             }
             for (wo, left) in &cancelled.work_orders {
                 if *left <= 0 {

@@ -232,7 +232,32 @@ pub(crate) async fn demand(app: &App, rt: &BrandRuntime) -> Result<Demand> {
         })
         .collect();
 
-    let positions = rt.plan.lock().await.materials.clone();
+    // The live material plan takes the new forecast; its orders consume it.
+    let weeks: Vec<Date> = plan.periods.iter().filter_map(|w| w.parse().ok()).collect();
+    let forecast: Vec<(String, Vec<rust_decimal::Decimal>)> = plan
+        .materials
+        .iter()
+        .map(|m| {
+            let weekly = m
+                .requirement
+                .forecast
+                .iter()
+                .map(|&q| {
+                    rust_decimal::Decimal::from_f64_retain(q.max(0.0))
+                        .unwrap_or_default()
+                        .round_dp_with_strategy(3, rust_decimal::RoundingStrategy::AwayFromZero)
+                })
+                .collect();
+            (m.material.clone(), weekly)
+        })
+        .collect();
+    let positions = {
+        let mut live = rt.plan.lock().await;
+        if weeks.len() == plan.periods.len() {
+            live.mrp.set_forecast(weeks, &forecast);
+        }
+        live.materials.clone()
+    };
     let mut materials: Vec<MaterialNeed> = plan
         .materials
         .iter()
@@ -536,6 +561,7 @@ pub(crate) async fn suggest_purchases(
     app.store.add_suggestions(&rt.brand.id, &out).await?;
     for s in &out {
         plan.position(&s.material).on_order += s.qty;
+        plan.mrp.add_purchase(s);
     }
     Ok(out)
 }

@@ -1,21 +1,18 @@
-//! The brand's time-phased material plan: MRP (`kiln_plan::mrp::MrpPlan`)
-//! over every open material requirement, each needed on the day its order's
-//! first operation is scheduled to start on the live schedule, netted against
-//! stock and the purchases on order by the day they arrive. Regenerated on
-//! request (it reads the store); what it suggests beyond the purchases already
-//! on order is what the plan still lacks.
-
-use std::collections::HashMap;
+//! The brand's time-phased material plan as the API shows it: the live MRP
+//! plan ([`crate::planning::live_mrp`]) over every open material requirement,
+//! each needed on the day its order's first operation is scheduled to start,
+//! and the forecast orders have not consumed, netted against stock and the
+//! purchases on order by the day they arrive. What it suggests beyond the
+//! purchases already on order is what the plan still lacks.
 
 use jiff::civil::Date;
-use kiln_plan::mrp::{DemandLine, Item, MrpInput, MrpPlan, OpenPurchaseOrder, Source};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::App;
-use crate::error::{Error, Result};
-use crate::live::day_of;
+use crate::error::Result;
+use crate::planning::live_mrp;
 use crate::runtime::BrandRuntime;
 use kiln_domain::OrderId;
 
@@ -45,6 +42,8 @@ pub struct MaterialRecord {
     pub unit: String,
     /// Days with something needed or arriving, in date order.
     pub days: Vec<MaterialDay>,
+    /// Forecast weeks not consumed by orders (part of `days`' gross).
+    pub forecast: Vec<ForecastLeft>,
 }
 
 /// A purchase the plan needs beyond those on order.
@@ -82,79 +81,51 @@ pub struct MaterialPlan {
     pub materials: Vec<MaterialRecord>,
     pub purchases: Vec<PlannedPurchase>,
     pub shortages: Vec<OrderShortage>,
+    pub net_change: NetChangeStats,
 }
 
-pub async fn material_plan(app: &App, rt: &BrandRuntime) -> Result<MaterialPlan> {
-    let b = &rt.brand.id;
-    let open = app.store.open_requirements(b).await?;
-    let on_order = app.store.suggestions(b).await?;
-    let today = crate::time::today();
-    let plan = rt.plan.lock().await;
-    // The day each order's production starts: its earliest operation.
-    let mut starts: HashMap<OrderId, Date> = HashMap::new();
-    for id in plan.schedule.order_ids() {
-        let Some(placed) = plan.schedule.order(id) else {
-            continue;
-        };
-        if let Some(first) = placed
-            .bookings
-            .iter()
-            .flatten()
-            .map(|b| b.setup_start)
-            .min()
-        {
-            let day = day_of(&plan.clock, first).max(today);
-            starts
-                .entry(id.order.clone())
-                .and_modify(|d| *d = (*d).min(day))
-                .or_insert(day);
-        }
-    }
-    let factory = &rt.catalog.factory;
-    let items = plan
-        .positions(factory)
-        .map(|(m, p)| Item {
-            id: m.id.clone(),
-            source: Source::Buy,
-            lead_days: m.lead_days,
-            moq: m.moq,
-            lot_size: Decimal::ZERO,
-            on_hand: p.on_hand.max(Decimal::ZERO),
-            reserved: Decimal::ZERO,
-        })
-        .collect();
-    let mut purchase_orders = Vec::new();
-    for s in &on_order {
-        purchase_orders.push(OpenPurchaseOrder {
-            item: s.material.clone(),
-            qty: s.qty,
-            due: s.arrives,
-        });
-    }
-    let mut demand = Vec::new();
-    let mut owners = Vec::new();
-    for (order_id, r) in &open {
-        if factory.material(&r.material).is_none() {
-            continue;
-        }
-        demand.push(DemandLine {
-            id: demand.len() as u64,
-            item: r.material.clone(),
-            qty: r.gross,
-            need_by: starts.get(order_id).copied().unwrap_or(today),
-        });
-        owners.push(order_id.clone());
-    }
-    drop(plan);
-    let input = MrpInput {
-        today,
-        items,
-        bom: Vec::new(),
-        purchase_orders,
-        demand,
-    };
-    let mrp = MrpPlan::new(&input).map_err(|e| Error::internal_from("the material plan", e))?;
+/// How the live plan's net changes for orders have gone since it was built.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NetChangeStats {
+    /// Orders (placements, cancellations) netted since the plan was built.
+    pub changes: usize,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+}
 
+/// The forecast a material's plan still carries for a week: what orders
+/// needing it that week have not consumed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ForecastLeft {
+    #[schema(value_type = String, format = Date)]
+    pub week: Date,
+    #[schema(value_type = String)]
+    pub qty: Decimal,
+}
+
+/// The brand's live material plan as it stands: kept current by net change
+/// ([`crate::planning::live_mrp`]), rebuilt from the store on a new day or
+/// after a failed change.
+pub async fn material_plan(app: &App, rt: &BrandRuntime) -> Result<MaterialPlan> {
+    let today = crate::time::today();
+    let mut plan = rt.plan.lock().await;
+    if plan.mrp.stale || plan.mrp.today() != today {
+        let (weeks, forecast) = plan.mrp.forecast_input();
+        let mut fresh = live_mrp::rebuild(
+            app.store.as_ref(),
+            &rt.brand.id,
+            &rt.catalog.factory,
+            &plan,
+            today,
+        )
+        .await?;
+        fresh.set_forecast(weeks, &forecast);
+        plan.mrp = fresh;
+    }
+    let live = &plan.mrp;
+    let mrp = live.plan();
+    let factory = &rt.catalog.factory;
     let mut materials = Vec::new();
     for m in &factory.materials {
         let days: Vec<MaterialDay> = mrp
@@ -174,12 +145,18 @@ pub async fn material_plan(app: &App, rt: &BrandRuntime) -> Result<MaterialPlan>
                 projected: d.projected,
             })
             .collect();
-        if !days.is_empty() {
+        let forecast: Vec<ForecastLeft> = live
+            .forecast_left(&m.id)
+            .into_iter()
+            .map(|(week, qty)| ForecastLeft { week, qty })
+            .collect();
+        if !days.is_empty() || !forecast.is_empty() {
             materials.push(MaterialRecord {
                 material: m.id.clone(),
                 name: m.name.clone(),
                 unit: m.unit.clone(),
                 days,
+                forecast,
             });
         }
     }
@@ -195,8 +172,8 @@ pub async fn material_plan(app: &App, rt: &BrandRuntime) -> Result<MaterialPlan>
         })
         .collect();
     let mut shortages = Vec::new();
-    for (id, order_id) in owners.iter().enumerate() {
-        for s in mrp.demand_shortages(id as u64).unwrap_or_default() {
+    for (order_id, line) in live.order_lines() {
+        for s in mrp.demand_shortages(line).unwrap_or_default() {
             shortages.push(OrderShortage {
                 order_id: order_id.clone(),
                 material: s.item,
@@ -206,10 +183,37 @@ pub async fn material_plan(app: &App, rt: &BrandRuntime) -> Result<MaterialPlan>
             });
         }
     }
+    shortages.sort_by(|a, b| {
+        (a.need_by, a.order_id.as_str(), &a.material).cmp(&(
+            b.need_by,
+            b.order_id.as_str(),
+            &b.material,
+        ))
+    });
+    let mut times: Vec<u64> = live
+        .net_change_times()
+        .iter()
+        .map(|d| d.as_micros() as u64)
+        .collect();
+    times.sort_unstable();
+    let at = |q: f64| -> u64 {
+        if times.is_empty() {
+            0
+        } else {
+            times[((times.len() - 1) as f64 * q).round() as usize]
+        }
+    };
+    let net_change = NetChangeStats {
+        changes: times.len(),
+        p50_us: at(0.5),
+        p99_us: at(0.99),
+        max_us: times.last().copied().unwrap_or(0),
+    };
     Ok(MaterialPlan {
         as_of: today,
         materials,
         purchases,
         shortages,
+        net_change,
     })
 }

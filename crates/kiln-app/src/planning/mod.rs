@@ -2,6 +2,7 @@
 //! positions and shortages, disruptions, re-sequencing, the material plan.
 
 pub(crate) mod disruption;
+pub(crate) mod live_mrp;
 mod material_plan;
 mod resequence;
 mod schedule;
@@ -14,7 +15,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use disruption::{Disruption, MarkDown, MovedPromise};
-pub use material_plan::{MaterialPlan, MaterialRecord, OrderShortage, PlannedPurchase};
+pub use material_plan::{
+    ForecastLeft, MaterialPlan, MaterialRecord, NetChangeStats, OrderShortage, PlannedPurchase,
+};
 pub use resequence::{DEFAULT_EVALUATIONS, MAX_EVALUATIONS, Resequenced};
 pub use schedule::{Bar, ScheduleDay, WorkCenterSchedule};
 

@@ -20,6 +20,8 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::MrpError;
+
+mod supply;
 use super::units::{Per, date_of, day_number, from_micro, to_micro};
 
 /// How an item is supplied.

@@ -219,10 +219,11 @@ async fn earlier_deliveries(
     Ok(Json(state.app.earlier_deliveries(auth.slug()).await?))
 }
 
-/// The time-phased material plan: MRP over every open requirement, needed
-/// when its order's production starts on the live schedule, netted against
-/// stock and purchases on order by arrival day; the purchases still lacking
-/// and each order's shortages.
+/// The time-phased material plan, kept live by net change: MRP over every
+/// open requirement, needed when its order's production starts on the live
+/// schedule, and the forecast orders have not consumed, netted against stock
+/// and purchases on order by arrival day; the purchases still lacking, each
+/// order's shortages, and how long the net changes take.
 #[utoipa::path(get, path = "/brands/{brand}/material-plan", tag = "planning",
     params(("brand" = String, Path, description = "brand slug")),
     security(("brand_key" = ["planning:read"])),

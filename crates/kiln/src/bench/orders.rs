@@ -236,7 +236,25 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    // The live material plan's net change per order, as the server timed it
+    // (read with the key, which needs `planning:read`).
+    let net_change = match &args.key {
+        Some(key) => client
+            .get(format!("{base}/api/v1/brands/{}/material-plan", args.brand))
+            .bearer_auth(key)
+            .send()
+            .await
+            .ok()
+            .filter(|r| r.status().is_success())
+            .map(|r| r.json::<serde_json::Value>()),
+        None => None,
+    };
+    let net_change = match net_change {
+        Some(body) => body.await.ok().map(|b| b["net_change"].clone()),
+        None => None,
+    };
     let report = json!({
+        "material_plan_net_change": net_change,
         "webhook_deliveries_received": delivered,
         "orders": ok,
         "failed": all.failed,
@@ -263,6 +281,15 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
         );
         if !all.refusals.is_empty() {
             println!("refused: {:?}", all.refusals);
+        }
+        if let Some(n) = &net_change {
+            println!(
+                "live material plan: {} net changes, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+                n["changes"],
+                n["p50_us"].as_f64().unwrap_or(0.0) / 1000.0,
+                n["p99_us"].as_f64().unwrap_or(0.0) / 1000.0,
+                n["max_us"].as_f64().unwrap_or(0.0) / 1000.0
+            );
         }
         if let Some(w) = &windows {
             print_windows(w, args.seconds);

@@ -1,0 +1,182 @@
+//! The live material plan (issue 12 §3): one MRP plan per brand kept current
+//! by net change. After every kind of change (an order, a cancellation, a
+//! receipt, material issued to production) it equals the plan a restarted
+//! server regenerates from the store; orders consume the forecast instead of
+//! adding to it.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+api_tests!(
+    net_change_equals_a_rebuild_after_every_change,
+    orders_consume_the_forecast
+);
+
+/// The plan without its timing figures.
+async fn plan_of(app: &App) -> Value {
+    let mut plan = app.get("/material-plan").await.expect(StatusCode::OK).body;
+    plan.as_object_mut().unwrap().remove("net_change");
+    plan
+}
+
+/// The live plan must be what a server started now would plan.
+async fn same_as_rebuilt(app: &App, step: &str) -> Value {
+    let live = plan_of(app).await;
+    let rebuilt = plan_of(&app.restarted().await).await;
+    assert_eq!(
+        live, rebuilt,
+        "after {step}: live plan differs from a rebuild"
+    );
+    live
+}
+
+fn num(v: &Value) -> f64 {
+    v.as_str()
+        .unwrap_or_else(|| panic!("a decimal string: {v}"))
+        .parse()
+        .unwrap()
+}
+
+/// A material's total gross requirement over its days.
+fn gross(plan: &Value, material: &str) -> f64 {
+    plan["materials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["material"] == material)
+        .flat_map(|m| m["days"].as_array().unwrap())
+        .map(|d| num(&d["gross"]))
+        .sum()
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-6
+}
+
+async fn net_change_equals_a_rebuild_after_every_change(app: App) {
+    let before = same_as_rebuilt(&app, "nothing").await;
+
+    // 100 poplin shirts: more fabric than the demo holds, so a purchase too.
+    let shirts = order_body(
+        "buyer@example.com",
+        "shirt",
+        json!({ "fabric": "poplin", "size": "M" }),
+        100,
+    );
+    let id = app.place_ok(&shirts).await;
+    let order = app.order(&id).await;
+    let poplin: f64 = order["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["material"] == "poplin")
+        .map(|r| num(&r["gross"]))
+        .expect("the shirts need poplin");
+    let placed = same_as_rebuilt(&app, "an order").await;
+    assert!(
+        close(gross(&placed, "poplin"), gross(&before, "poplin") + poplin),
+        "the order's poplin is in the plan: {placed}"
+    );
+    let timing = app.get("/material-plan").await.body["net_change"].clone();
+    assert!(timing["changes"].as_u64().unwrap() >= 1, "{timing}");
+
+    // A second order, then the first cancelled: its need leaves the plan.
+    let mugs = app.place_ok(&mug("potter@example.com")).await;
+    same_as_rebuilt(&app, "a second order").await;
+    app.post(&format!("/orders/{id}/cancel"), &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    let cancelled = same_as_rebuilt(&app, "a cancellation").await;
+    assert!(close(gross(&cancelled, "poplin"), gross(&before, "poplin")));
+
+    // A purchase received moves from on order into stock.
+    let open = app.get("/purchase-suggestions").await.body["purchase_suggestions"].clone();
+    if let Some(first) = open.as_array().unwrap().first() {
+        let suggestion = first["id"].as_str().unwrap();
+        app.post(
+            &format!("/purchase-suggestions/{suggestion}/receive"),
+            &json!({}),
+        )
+        .await
+        .expect(StatusCode::OK);
+        same_as_rebuilt(&app, "a receipt").await;
+    }
+
+    // The mugs made: their materials are issued and leave the plan.
+    let mug_order = app.order(&mugs).await;
+    for wo in work_orders_of(&mug_order) {
+        make_work_order(&app, &wo).await;
+    }
+    same_as_rebuilt(&app, "material issued").await;
+}
+
+async fn orders_consume_the_forecast(app: App) {
+    // The demo's year of sales makes a forecast; the live plan takes it.
+    app.get("/demand").await.expect(StatusCode::OK);
+    let before = plan_of(&app).await;
+    let left = |plan: &Value, material: &str| -> Vec<(String, f64)> {
+        plan["materials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["material"] == material)
+            .flat_map(|m| m["forecast"].as_array().unwrap())
+            .map(|w| (w["week"].as_str().unwrap().to_string(), num(&w["qty"])))
+            .collect()
+    };
+    let clay_before = left(&before, "stoneware-clay");
+    assert!(
+        !clay_before.is_empty(),
+        "the mug forecast needs clay: {before}"
+    );
+
+    let id = app.place_ok(&mug("forecast@example.com")).await;
+    let order = app.order(&id).await;
+    let clay: f64 = order["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["material"] == "stoneware-clay")
+        .map(|r| num(&r["gross"]))
+        .expect("mugs need clay");
+    let after = plan_of(&app).await;
+    let clay_after = left(&after, "stoneware-clay");
+    // The order's week gave up what it needs of its forecast (all of it,
+    // when the forecast is smaller); every other week is untouched.
+    let changed: Vec<_> = clay_before
+        .iter()
+        .filter(|(w, q)| {
+            let now = clay_after
+                .iter()
+                .find(|(w2, _)| w2 == w)
+                .map_or(0.0, |x| x.1);
+            !close(now, *q)
+        })
+        .collect();
+    assert_eq!(changed.len(), 1, "one week consumed: {changed:?}");
+    let consumed: f64 =
+        clay_before.iter().map(|x| x.1).sum::<f64>() - clay_after.iter().map(|x| x.1).sum::<f64>();
+    assert!(
+        consumed > 0.0 && close(consumed, clay.min(changed[0].1)),
+        "{consumed} {clay}"
+    );
+    // So the requirement grows only by what the forecast did not foresee.
+    assert!(
+        close(
+            gross(&after, "stoneware-clay") - gross(&before, "stoneware-clay"),
+            clay - consumed
+        ),
+        "gross {} -> {}, order {clay}, consumed {consumed}",
+        gross(&before, "stoneware-clay"),
+        gross(&after, "stoneware-clay")
+    );
+    // Cancelled, the order gives its week's forecast back.
+    app.post(&format!("/orders/{id}/cancel"), &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    let back = plan_of(&app).await;
+    assert_eq!(left(&back, "stoneware-clay"), clay_before);
+}
