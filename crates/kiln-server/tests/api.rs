@@ -694,6 +694,10 @@ const ROUTES: &[(&str, &str)] = &[
         "/api/v1/brands/{brand}/business-customers/{customer}",
     ),
     ("post", "/api/v1/brands/{brand}/bulk-quotes"),
+    (
+        "post",
+        "/api/v1/brands/{brand}/purchase-suggestions/{suggestion}/delay",
+    ),
     ("get", "/api/v1/brands/{brand}/bulk-quotes/{quote}"),
     ("post", "/api/v1/brands/{brand}/bulk-quotes/{quote}/accept"),
     (

@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 api_tests!(
     net_change_equals_a_rebuild_after_every_change,
-    orders_consume_the_forecast
+    orders_consume_the_forecast,
+    a_late_purchase_moves_the_orders_waiting_for_it
 );
 
 /// The plan without its timing figures.
@@ -179,4 +180,100 @@ async fn orders_consume_the_forecast(app: App) {
         .expect(StatusCode::OK);
     let back = plan_of(&app).await;
     assert_eq!(left(&back, "stoneware-clay"), clay_before);
+}
+
+async fn a_late_purchase_moves_the_orders_waiting_for_it(app: App) {
+    // 100 poplin shirts need more than the demo holds: production waits for
+    // the weaver's delivery.
+    let shirts = order_body(
+        "late@example.com",
+        "shirt",
+        json!({ "fabric": "poplin", "size": "M" }),
+        100,
+    );
+    let id = app.place_ok(&shirts).await;
+    let before = app.order(&id).await;
+    let previous: jiff::civil::Date = before["promised_date"].as_str().unwrap().parse().unwrap();
+    let open = app.get("/purchase-suggestions").await.body["purchase_suggestions"].clone();
+    let purchase = open
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["order_id"] == id.as_str() && s["material"] == "poplin")
+        .unwrap_or_else(|| panic!("a poplin purchase for {id}: {open}"))
+        .clone();
+    let suggestion = purchase["id"].as_str().unwrap();
+    let arrives: jiff::civil::Date = purchase["arrives"].as_str().unwrap().parse().unwrap();
+    let path = format!("/purchase-suggestions/{suggestion}/delay");
+
+    // Bad input: a clear problem naming the field, nothing changed.
+    let past = app.post(&path, &json!({ "arrives": "2020-01-01" })).await;
+    assert_eq!(past.problem(StatusCode::UNPROCESSABLE_ENTITY), ["/arrives"]);
+    let garbled = app.post(&path, &json!({ "arrives": "soon" })).await;
+    assert_eq!(
+        garbled.problem(StatusCode::UNPROCESSABLE_ENTITY),
+        ["/arrives"]
+    );
+    app.post(
+        "/purchase-suggestions/pur_nope/delay",
+        &json!({ "arrives": today_plus(30) }),
+    )
+    .await
+    .problem(StatusCode::NOT_FOUND);
+
+    // Three weeks late: the order waits for it and its promise moves.
+    let late = arrives
+        .checked_add(jiff::ToSpan::days(21))
+        .unwrap()
+        .to_string();
+    let report = app
+        .post(&path, &json!({ "arrives": late }))
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(report["purchase"]["arrives"], late.as_str(), "{report}");
+    assert!(
+        report["waiting"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o == id.as_str()),
+        "{report}"
+    );
+    let moved = report["moved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["order_id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{id} moved: {report}"))
+        .clone();
+    assert_eq!(moved["previous_date"], previous.to_string());
+    let now: jiff::civil::Date = moved["promised_date"].as_str().unwrap().parse().unwrap();
+    assert!(now > previous, "{moved}");
+    let after = app.order(&id).await;
+    assert_eq!(after["promised_date"], now.to_string(), "stored");
+    assert!(
+        after["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["status"] == "promise_moved"
+                && e["note"].as_str().unwrap().contains("poplin")),
+        "the customer is told why: {after}"
+    );
+    // Made only once the fabric is there (a machine may be set up the day
+    // before), so delivered after it arrives.
+    assert!(now.to_string() > late, "promised {now}, fabric on {late}");
+    // The live plan needs the fabric when production starts, as a rebuild does.
+    same_as_rebuilt(&app, "a late purchase").await;
+    // Received meanwhile: too late to move it.
+    app.post(
+        &format!("/purchase-suggestions/{suggestion}/receive"),
+        &json!({}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    app.post(&path, &json!({ "arrives": today_plus(40) }))
+        .await
+        .problem(StatusCode::CONFLICT);
 }

@@ -328,6 +328,84 @@ impl LiveMrp {
         self.resupply(material);
     }
 
+    /// A purchase on order arrives on another day.
+    pub fn move_purchase(&mut self, material: &str, id: &SuggestionId, arrives: Date) {
+        if let Some(p) = self
+            .on_order
+            .get_mut(material)
+            .and_then(|l| l.iter_mut().find(|p| &p.id == id))
+        {
+            p.arrives = arrives;
+        }
+        self.resupply(material);
+    }
+
+    /// An order's production moved: its materials are needed on `need_by`.
+    pub fn move_order(&mut self, order: &OrderId, need_by: Date) {
+        let needs: Vec<(String, Decimal)> = self
+            .orders
+            .get(order)
+            .map(|n| n.iter().map(|n| (n.material.clone(), n.qty)).collect())
+            .unwrap_or_default();
+        self.remove_order(order);
+        self.add_order(order, &needs, need_by);
+    }
+
+    /// When each open order's need of `material` is there, first come first
+    /// served by need day: stock first, then the purchases on order by
+    /// arrival, with purchase `moved` arriving on its new day if given.
+    /// (order, needed on, there on); there on is `None` when nothing on order
+    /// covers it.
+    pub fn coverage(
+        &self,
+        material: &str,
+        moved: Option<(&SuggestionId, Date)>,
+    ) -> Vec<(OrderId, Date, Option<Date>)> {
+        let mut needs: Vec<(Date, u64, &OrderId, Decimal)> = self
+            .orders
+            .iter()
+            .flat_map(|(order, n)| {
+                n.iter()
+                    .filter(|n| n.material == material)
+                    .map(move |n| (n.need_by, n.line, order, n.qty))
+            })
+            .collect();
+        needs.sort_by_key(|n| (n.0, n.1));
+        let mut supply: Vec<(Date, Decimal)> = self
+            .on_order
+            .get(material)
+            .map(|l| {
+                l.iter()
+                    .map(|p| match moved {
+                        Some((id, day)) if id == &p.id => (day, p.qty),
+                        _ => (p.arrives, p.qty),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        supply.sort_by_key(|s| s.0);
+        let mut have = self.stock(material);
+        let mut next = supply.iter().peekable();
+        let mut there = Date::MIN;
+        let mut wanted = Decimal::ZERO;
+        let mut out = Vec::with_capacity(needs.len());
+        for (need_by, _, order, qty) in needs {
+            wanted += qty;
+            let mut covered = have >= wanted;
+            while !covered && let Some((day, q)) = next.next() {
+                have += *q;
+                there = there.max(*day);
+                covered = have >= wanted;
+            }
+            out.push((
+                order.clone(),
+                need_by,
+                covered.then_some(there.max(need_by)),
+            ));
+        }
+        out
+    }
+
     /// A purchase received: its quantity moves from on order into stock.
     pub fn receive(&mut self, material: &str, id: &SuggestionId, qty: Decimal) {
         if let Some(list) = self.on_order.get_mut(material) {

@@ -2,6 +2,7 @@
 //! positions and shortages, disruptions, re-sequencing, the material plan.
 
 pub(crate) mod disruption;
+mod late_supply;
 pub(crate) mod live_mrp;
 mod material_plan;
 mod resequence;
@@ -15,6 +16,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use disruption::{Disruption, MarkDown, MovedPromise};
+pub use late_supply::LatePurchase;
 pub use material_plan::{
     ForecastLeft, MaterialPlan, MaterialRecord, NetChangeStats, OrderShortage, PlannedPurchase,
 };

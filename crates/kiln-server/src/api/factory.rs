@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use kiln_app::factory::OperationResult;
-use kiln_app::planning::MaterialView;
+use kiln_app::planning::{LatePurchase, MaterialView};
 use kiln_app::shipping::ShipRequest;
 use kiln_domain::{
     OperationAction, OrderId, PurchaseSuggestion, Shipment, ShipmentId, SuggestionId, Timestamp,
@@ -32,6 +32,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(list_suggestions))
         .routes(routes!(purchases_by_supplier))
         .routes(routes!(receive_purchase))
+        .routes(routes!(delay_purchase))
         .routes(routes!(list_materials))
         .routes(routes!(create_shipment))
         .routes(routes!(deliver_shipment))
@@ -181,6 +182,42 @@ async fn purchases_by_supplier(
 ) -> ApiResult<Json<PurchaseGroupList>> {
     let purchases = state.app.purchases_by_supplier(auth.slug()).await?;
     Ok(Json(PurchaseGroupList { purchases }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DelayRequest {
+    /// The day the supplier now says it arrives, `YYYY-MM-DD`.
+    pub arrives: String,
+}
+
+/// Record that a purchase on order arrives later (or earlier) than planned.
+/// Orders whose production waited for it and that stock and the other
+/// purchases no longer cover by their start are replanned from the day their
+/// material is there; the answer names them and every order whose promise
+/// moved, and each of those gets a timeline entry and an
+/// `order.promise_moved` event.
+#[utoipa::path(post, path = "/brands/{brand}/purchase-suggestions/{suggestion}/delay", tag = "factory",
+    params(("brand" = String, Path, description = "brand slug"), ("suggestion" = String, Path, description = "purchase suggestion id")),
+    request_body = DelayRequest,
+    security(("brand_key" = ["factory:write"])),
+    responses((status = 200, body = LatePurchase), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn delay_purchase(
+    State(state): State<Arc<AppState>>,
+    auth: Authorized<FactoryWrite>,
+    Path((_, suggestion)): Path<(String, String)>,
+    Body(req): Body<DelayRequest>,
+) -> ApiResult<Json<LatePurchase>> {
+    let id = SuggestionId::from(suggestion);
+    let arrives = req.arrives.parse().map_err(|_| {
+        ApiError::invalid(
+            "/arrives",
+            format!("`{}` is not a date (YYYY-MM-DD)", req.arrives),
+        )
+    })?;
+    Ok(Json(
+        state.app.delay_purchase(auth.slug(), &id, arrives).await?,
+    ))
 }
 
 /// Record a suggested purchase as received: its quantity moves into stock

@@ -187,6 +187,45 @@ macro_rules! impl_planning {
                 Ok(())
             }
 
+            async fn record_late_purchase(
+                &self,
+                brand: &BrandId,
+                suggestion: &SuggestionId,
+                arrives: Date,
+                repromises: &[Repromise],
+            ) -> Result<PurchaseSuggestion> {
+                let mut tx = self.write.begin().await?;
+                fence(&mut tx, self.leases.as_deref(), brand).await?;
+                let row = sqlx::query(
+                    "SELECT * FROM purchase_suggestions WHERE brand_id = $1 AND id = $2",
+                )
+                .bind(brand.as_str())
+                .bind(suggestion.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                let mut s = suggestion_from(&row)?;
+                // Guarded as a receipt is: a purchase received meanwhile stays.
+                let updated = sqlx::query(
+                    "UPDATE purchase_suggestions SET arrives = $1 \
+                     WHERE brand_id = $2 AND id = $3 AND received_at IS NULL",
+                )
+                .bind(arrives.to_string())
+                .bind(brand.as_str())
+                .bind(suggestion.as_str())
+                .execute(&mut *tx)
+                .await?;
+                if updated.rows_affected() == 0 {
+                    return Err(StoreError::Conflict(
+                        "this purchase was already received".into(),
+                    ));
+                }
+                s.arrives = arrives;
+                write_replan(&mut tx, brand, repromises).await?;
+                tx.commit().await?;
+                Ok(s)
+            }
+
             async fn record_replan(
                 &self,
                 brand: &BrandId,

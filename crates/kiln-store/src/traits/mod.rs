@@ -273,6 +273,17 @@ pub trait PlanningStore: Send + Sync + 'static {
         downtime: Option<&Downtime>,
         repromises: &[Repromise],
     ) -> Result<()>;
+    /// A purchase on order will arrive on `arrives` instead, and the replan
+    /// that follows (as [`PlanningStore::record_replan`] writes it), in one
+    /// transaction. Returns the purchase as it now stands; an unknown one is
+    /// not found, one already received a conflict.
+    async fn record_late_purchase(
+        &self,
+        brand: &BrandId,
+        suggestion: &SuggestionId,
+        arrives: Date,
+        repromises: &[Repromise],
+    ) -> Result<PurchaseSuggestion>;
     /// Adds imported sales; a line whose id is already stored is skipped, so
     /// an import can be retried.
     async fn add_sales_history(&self, brand: &BrandId, lines: &[SalesLine]) -> Result<u64>;
