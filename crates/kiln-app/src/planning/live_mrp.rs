@@ -42,6 +42,22 @@ struct ForecastWeek {
     line: Option<u64>,
 }
 
+impl ForecastWeek {
+    /// What orders have not consumed.
+    fn left(&self) -> Decimal {
+        (self.forecast - self.booked).max(Decimal::ZERO)
+    }
+}
+
+/// Stock MRP nets against: what is on hand, never negative.
+fn stock_in(on_hand: &HashMap<String, Decimal>, material: &str) -> Decimal {
+    on_hand
+        .get(material)
+        .copied()
+        .unwrap_or_default()
+        .max(Decimal::ZERO)
+}
+
 /// A purchase on order, as MRP counts it.
 #[derive(Debug, Clone)]
 struct OnOrder {
@@ -138,11 +154,7 @@ impl LiveMrp {
                 lead_days: m.lead_days,
                 moq: m.moq,
                 lot_size: m.lot_size,
-                on_hand: on_hand
-                    .get(&m.id)
-                    .copied()
-                    .unwrap_or_default()
-                    .max(Decimal::ZERO),
+                on_hand: stock_in(&on_hand, &m.id),
                 reserved: Decimal::ZERO,
             })
             .collect();
@@ -468,7 +480,7 @@ impl LiveMrp {
         self.forecast
             .iter()
             .filter(|((m, _), _)| m == material)
-            .map(|((_, week), w)| (*week, (w.forecast - w.booked).max(Decimal::ZERO)))
+            .map(|((_, week), w)| (*week, w.left()))
             .collect()
     }
 
@@ -496,11 +508,7 @@ impl LiveMrp {
     }
 
     fn stock(&self, material: &str) -> Decimal {
-        self.on_hand
-            .get(material)
-            .copied()
-            .unwrap_or_default()
-            .max(Decimal::ZERO)
+        stock_in(&self.on_hand, material)
     }
 
     fn resupply(&mut self, material: &str) {
@@ -537,7 +545,7 @@ impl LiveMrp {
         let Some(w) = self.forecast.get(key) else {
             return;
         };
-        let left = (w.forecast - w.booked).max(Decimal::ZERO);
+        let left = w.left();
         let old = w.line;
         if let Some(line) = old {
             let removed = self.plan.remove_demand(line);
