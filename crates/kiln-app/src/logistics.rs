@@ -83,7 +83,8 @@ pub fn offers_of(f: &Factory, dest: &Destination, carrier: Option<&str>) -> Vec<
         else {
             continue;
         };
-        let calendar = CarrierCalendar::new(c.cutoff_minute, &c.weekdays);
+        let calendar = CarrierCalendar::new(c.cutoff_minute, &c.weekdays)
+            .with_holidays(c.holidays.iter().copied());
         for s in &c.services {
             let Some(transit_days) = s.transit(&zone.id) else {
                 continue;
@@ -91,7 +92,7 @@ pub fn offers_of(f: &Factory, dest: &Destination, carrier: Option<&str>) -> Vec<
             out.push(Offer {
                 carrier: c.id.clone(),
                 service: s.id.clone(),
-                calendar,
+                calendar: calendar.clone(),
                 transit_days,
                 bands: s
                     .rates
@@ -299,4 +300,39 @@ pub fn for_shipment(
         Error::Invalid { detail, .. } => Error::Conflict(detail),
         e => e,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    #[test]
+    fn offers_carry_the_carriers_holidays() {
+        let src = r#"[carrier.post]
+cutoff = "16:00"
+holidays = ["2027-01-01", "2026-12-25"]
+[carrier.post.zone.home]
+countries = ["DE"]
+[carrier.post.service.parcel]
+transit_days = { home = 1 }
+rates = [{ zone = "home", max_g = 2000, price = "4.90" }]
+"#;
+        let f = kiln_model::parse_factory("factory.toml", src).unwrap();
+        let dest = Destination {
+            country: "DE".into(),
+            postal_code: "10115".into(),
+        };
+        let o = offers(&f, &dest);
+        assert_eq!(o.len(), 1);
+        let cal = &o[0].calendar;
+        assert_eq!(cal.holidays(), [date(2026, 12, 25), date(2027, 1, 1)]);
+        // Ready Thursday 24th after the cut-off: not Friday 25th (a holiday)
+        // nor the weekend; leaves Monday 28th, arrives Tuesday 29th.
+        let ready = date(2026, 12, 24).at(17, 0, 0, 0);
+        assert_eq!(
+            engine::delivery_date(cal, ready, 1),
+            Some(date(2026, 12, 29))
+        );
+    }
 }

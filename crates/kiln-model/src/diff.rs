@@ -12,7 +12,8 @@
 //! moving a TOML table within a file, reordering files or adding comments is not
 //! a change:
 //!
-//! - products, components, options, operations, work centers and materials by id;
+//! - products, components, options, operations, work centers, materials and
+//!   carriers by id;
 //!   values by id within their option;
 //! - rules and tables by id, except ids the parser made up from the position
 //!   (`rule-N`, `table-N`): those are matched by their content (`if`/`then`, or
@@ -77,6 +78,9 @@ pub enum Subject {
     Operation,
     WorkCenter,
     Material,
+    /// A carrier's name and calendar (cut-off, weekdays, holidays); its
+    /// zones, services and rates are not compared.
+    Carrier,
     /// The factory as a whole (its delivery days).
     Factory,
 }
@@ -87,12 +91,13 @@ pub enum Subject {
 pub struct Change {
     pub change: ChangeKind,
     pub subject: Subject,
-    /// The product id; `None` for work centers and materials.
+    /// The product id; `None` for work centers, materials, carriers and the
+    /// factory.
     pub product: Option<String>,
-    /// The product, component, option, rule, table, operation, work center or
-    /// material id; `option.value` for a value; the rule's message for a rule
-    /// without an id; the condition (and `per char of x`) for a price line;
-    /// the material for a BOM line.
+    /// The product, component, option, rule, table, operation, work center,
+    /// material or carrier id; `option.value` for a value; the rule's message
+    /// for a rule without an id; the condition (and `per char of x`) for a
+    /// price line; the material for a BOM line.
     pub id: String,
     /// Plain English, e.g. ``operation `throw` minutes 6 → 7``.
     pub detail: String,
@@ -135,6 +140,23 @@ fn factory(f: &Factory) -> Vec<Rec> {
             .dec("MOQ", m.moq)
             .dec("unit cost", m.unit_cost)
     });
+    let c = f.carriers.iter().map(|c| {
+        let (h, m) = (c.cutoff_minute / 60, c.cutoff_minute % 60);
+        let days: Vec<String> = c.holidays.iter().map(ToString::to_string).collect();
+        let canon = format!("[{}]", days.join(", "));
+        // A long list is summed up, as a table's tuples are.
+        let shown = match days.as_slice() {
+            [first, .., last] if days.len() > 8 => {
+                format!("{} days, {first} to {last}", days.len())
+            }
+            _ => canon.clone(),
+        };
+        Rec::by_id(Subject::Carrier, &c.id, "carrier")
+            .text("name", &c.name)
+            .num("cutoff", format!("{h:02}:{m:02}"))
+            .num("weekdays", format!("{:?}", c.weekdays))
+            .field("holidays", shown, canon, None)
+    });
     let whole = Rec::new(
         Subject::Factory,
         "factory".into(),
@@ -150,7 +172,7 @@ fn factory(f: &Factory) -> Vec<Rec> {
             .free_shipping_from
             .map_or_else(|| "never".to_string(), |d| d.to_string()),
     );
-    w.chain(m).chain([whole]).collect()
+    w.chain(m).chain(c).chain([whole]).collect()
 }
 
 /// Everything in product `p` worth comparing with its `other` version.
@@ -761,6 +783,78 @@ setup_minutes = 30
         );
         let want = "Changed Factory - factory: the factory delivery weekdays [1, 2, 3, 4, 5, 6] → [1, 2, 3, 4, 5]";
         assert_eq!(changes(MUG, &factory), [want]);
+    }
+
+    /// Packaging and a carrier, to add to [`FACTORY`].
+    const CARRIER: &str = r#"
+[packaging.mailer]
+inner_mm = [340, 240, 60]
+max_g = 2000
+
+[carrier.post]
+cutoff = "16:00"
+weekdays = [1, 2, 3, 4, 5]
+holidays = ["2026-12-25"]
+[carrier.post.zone.home]
+countries = ["DE"]
+[carrier.post.service.parcel]
+transit_days = { home = 2 }
+rates = [{ zone = "home", max_g = 2000, price = "4.90" }]
+"#;
+
+    /// The base factory with `carrier` after it.
+    fn shipping(carrier: &str) -> CheckReport {
+        catalog(&[("factory.toml", &format!("{FACTORY}{carrier}"))])
+    }
+
+    #[test]
+    fn carrier_calendar_changed() {
+        let old = shipping(CARRIER);
+        let edited = edit(CARRIER, "\"16:00\"", "\"15:30\"");
+        let edited = edit(&edited, "[1, 2, 3, 4, 5]", "[1, 2, 3, 4, 5, 6]");
+        let edited = edit(
+            &edited,
+            "[\"2026-12-25\"]",
+            "[\"2027-01-01\", \"2026-12-25\"]",
+        );
+        let line = |c: &Change| format!("{:?} {:?} {}: {}", c.change, c.subject, c.id, c.detail);
+        let d: Vec<String> = diff(&old, &shipping(&edited))
+            .changes
+            .iter()
+            .map(line)
+            .collect();
+        let want = [
+            "Changed Carrier post: carrier `post` cutoff 16:00 → 15:30",
+            "Changed Carrier post: carrier `post` weekdays [1, 2, 3, 4, 5] → [1, 2, 3, 4, 5, 6]",
+            "Changed Carrier post: carrier `post` holidays [2026-12-25] → [2026-12-25, 2027-01-01]",
+        ];
+        assert_eq!(d, want);
+        // Many holidays are summed up; the same dates in another order are no change.
+        let many: Vec<String> = (1..=20).map(|d| format!("\"2027-03-{d:02}\"")).collect();
+        let listed = |days: &[String]| {
+            shipping(&edit(
+                CARRIER,
+                "[\"2026-12-25\"]",
+                &format!("[{}]", days.join(", ")),
+            ))
+        };
+        let d = diff(&old, &listed(&many)).changes;
+        assert_eq!(
+            d[0].detail,
+            "carrier `post` holidays [2026-12-25] → 20 days, 2027-03-01 to 2027-03-20"
+        );
+        let reversed: Vec<String> = many.iter().rev().cloned().collect();
+        assert!(diff(&listed(&many), &listed(&reversed)).is_empty());
+    }
+
+    #[test]
+    fn carrier_added() {
+        let d = diff(&shipping(""), &shipping(CARRIER)).changes;
+        let d: Vec<_> = d
+            .iter()
+            .map(|c| (c.change, c.subject, c.detail.as_str()))
+            .collect();
+        assert_eq!(d, [(Added, Subject::Carrier, "carrier `post` added")]);
     }
 
     #[test]

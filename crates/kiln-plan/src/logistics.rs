@@ -50,17 +50,20 @@ impl Parcel {
     }
 }
 
-/// When a carrier works: a pick-up cut-off and its weekdays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// When a carrier works: a pick-up cut-off, its weekdays and its holidays.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CarrierCalendar {
     /// A parcel ready after this minute of the day leaves the next working day.
     pub cutoff_minute: u32,
     /// Monday first.
     pub weekdays: [bool; 7],
+    /// Days it neither picks up nor delivers, sorted, each once.
+    holidays: Vec<Date>,
 }
 
 impl CarrierCalendar {
     /// From weekday numbers 1 = Monday .. 7 = Sunday; none valid: every day.
+    /// No holidays: see [`CarrierCalendar::with_holidays`].
     pub fn new(cutoff_minute: u32, weekdays: &[u8]) -> Self {
         let mut days = [false; 7];
         for &d in weekdays {
@@ -74,28 +77,61 @@ impl CarrierCalendar {
         CarrierCalendar {
             cutoff_minute,
             weekdays: days,
+            holidays: Vec::new(),
         }
     }
 
-    fn works(&self, day: Date) -> bool {
+    /// The same calendar closed on `holidays` too (in any order, repeats
+    /// ignored).
+    pub fn with_holidays(mut self, holidays: impl IntoIterator<Item = Date>) -> Self {
+        self.holidays.extend(holidays);
+        self.holidays.sort_unstable();
+        self.holidays.dedup();
+        self
+    }
+
+    /// The holidays, sorted.
+    pub fn holidays(&self) -> &[Date] {
+        &self.holidays
+    }
+
+    /// Whether the carrier picks up and delivers on `day`.
+    pub fn works(&self, day: Date) -> bool {
+        self.works_weekday(day) && self.holidays.binary_search(&day).is_err()
+    }
+
+    fn works_weekday(&self, day: Date) -> bool {
         self.weekdays[usize::from(day.weekday().to_monday_one_offset() as u8 - 1)]
     }
 
+    /// The first working day at or after `day`; `None` only past the end of
+    /// the calendar.
     fn next_working(&self, mut day: Date) -> Option<Date> {
-        // At most six days on: the calendar has a working day.
-        for _ in 0..7 {
-            if self.works(day) {
+        // The holidays not before `day`, in order. Each round finds the next
+        // working weekday (at most six days on: the calendar has one) and is
+        // done unless it is a holiday, which is then behind it: so at most
+        // one round more than there are holidays, however long their runs.
+        let mut next = self.holidays.partition_point(|h| *h < day);
+        loop {
+            while !self.works_weekday(day) {
+                day = day.checked_add(1.day()).ok()?;
+            }
+            while self.holidays.get(next).is_some_and(|h| *h < day) {
+                next += 1;
+            }
+            if self.holidays.get(next) != Some(&day) {
                 return Some(day);
             }
+            next += 1;
             day = day.checked_add(1.day()).ok()?;
         }
-        None
     }
 }
 
 /// The day a parcel ready at `ready` is delivered: it leaves on the first
 /// working day of the carrier at or after `ready` (the next one when it is
 /// past the day's cut-off), then travels `transit_days` working days.
+/// Weekdays off and holidays count as neither.
 /// `None` only past the end of the calendar.
 pub fn delivery_date(
     calendar: &CarrierCalendar,
@@ -411,13 +447,98 @@ mod tests {
         );
     }
 
+    /// Monday to Saturday, cut-off 16:00, closed at Christmas and New Year.
+    fn christmas() -> CarrierCalendar {
+        CarrierCalendar::new(16 * 60, &[1, 2, 3, 4, 5, 6]).with_holidays([
+            date(2027, 1, 1),
+            date(2026, 12, 25),
+            date(2026, 12, 26),
+            date(2026, 12, 25),
+        ])
+    }
+
+    #[test]
+    fn holidays_are_kept_sorted_once_and_are_not_working_days() {
+        let cal = christmas();
+        let want = [date(2026, 12, 25), date(2026, 12, 26), date(2027, 1, 1)];
+        assert_eq!(cal.holidays(), want);
+        assert!(!cal.works(date(2026, 12, 25)));
+        assert!(!cal.works(date(2026, 12, 27)), "a Sunday");
+        assert!(cal.works(date(2026, 12, 24)));
+    }
+
+    #[test]
+    fn a_parcel_ready_on_christmas_eve_after_the_cut_off_leaves_after_the_holidays() {
+        let eve = date(2026, 12, 24); // a Thursday
+        // Before the cut-off it still leaves on the 24th.
+        assert_eq!(
+            delivery_date(&christmas(), eve.at(15, 0, 0, 0), 0),
+            Some(eve)
+        );
+        // After it: not Friday 25th or Saturday 26th (holidays), not Sunday:
+        // Monday the 28th.
+        let late = eve.at(17, 0, 0, 0);
+        assert_eq!(
+            delivery_date(&christmas(), late, 0),
+            Some(date(2026, 12, 28))
+        );
+        // Without the holidays it would have left on the 25th.
+        let plain = CarrierCalendar::new(16 * 60, &[1, 2, 3, 4, 5, 6]);
+        assert_eq!(delivery_date(&plain, late, 0), Some(date(2026, 12, 25)));
+    }
+
+    #[test]
+    fn transit_days_skip_holidays() {
+        let cal = christmas();
+        let wed = date(2026, 12, 23).at(10, 0, 0, 0);
+        // Leaves Wednesday: one day is Thursday 24th; the second is not the
+        // 25th, 26th (holidays) or 27th (Sunday) but Monday the 28th.
+        assert_eq!(delivery_date(&cal, wed, 1), Some(date(2026, 12, 24)));
+        assert_eq!(delivery_date(&cal, wed, 2), Some(date(2026, 12, 28)));
+        // Leaves Monday 28th: 29, 30, 31, then past New Year's Day to Saturday.
+        let late = date(2026, 12, 24).at(17, 0, 0, 0);
+        assert_eq!(delivery_date(&cal, late, 4), Some(date(2027, 1, 2)));
+    }
+
+    #[test]
+    fn long_runs_of_holidays_are_skipped_however_long() {
+        // Mondays only, and the next 150 Mondays are holidays: far more than
+        // a week plus one day per holiday away.
+        let first = date(2026, 12, 7);
+        let mondays = (0..150).map(|w| first.checked_add((7 * w).days()).unwrap());
+        let cal = CarrierCalendar::new(24 * 60, &[1]).with_holidays(mondays);
+        let after = first.checked_add((7 * 150).days()).unwrap();
+        assert_eq!(
+            delivery_date(&cal, date(2026, 12, 1).at(9, 0, 0, 0), 0),
+            Some(after)
+        );
+        let next = after.checked_add(7.days()).unwrap();
+        assert_eq!(
+            delivery_date(&cal, date(2026, 12, 1).at(9, 0, 0, 0), 1),
+            Some(next)
+        );
+        // Every day a holiday for 1000 days, the carrier working every day.
+        let days = (0..1000).map(|n| first.checked_add(n.days()).unwrap());
+        let cal = CarrierCalendar::new(24 * 60, &[]).with_holidays(days);
+        assert_eq!(
+            delivery_date(&cal, first.at(9, 0, 0, 0), 1),
+            first.checked_add(1001.days()).ok()
+        );
+    }
+
+    #[test]
+    fn holidays_at_the_end_of_the_calendar_give_none() {
+        let cal = CarrierCalendar::new(24 * 60, &[]).with_holidays([Date::MAX]);
+        assert_eq!(delivery_date(&cal, Date::MAX.at(9, 0, 0, 0), 0), None);
+    }
+
     #[test]
     fn the_cheapest_offer_that_meets_the_date_wins() {
         let cal = CarrierCalendar::new(16 * 60, &[1, 2, 3, 4, 5]);
         let offer = |service: &str, days: u32, price: i64| Offer {
             carrier: "post".into(),
             service: service.into(),
-            calendar: cal,
+            calendar: cal.clone(),
             transit_days: days,
             bands: vec![(d(2000), d(price)), (d(10000), d(price * 2))],
         };

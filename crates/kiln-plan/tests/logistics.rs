@@ -1,6 +1,7 @@
 //! Property tests on packing, carrier calendars and the choice of a carrier
 //! service: every unit is packed once, in packaging it fits, within weight;
-//! deliveries fall on working days and never before the parcel is ready; the
+//! deliveries fall on working days (never a holiday) and never before the
+//! parcel is ready, transit counting working days only; the
 //! chosen offer is the cheapest (that meets the date, when one does).
 
 use std::collections::BTreeMap;
@@ -105,8 +106,24 @@ fn ready() -> impl Strategy<Value = DateTime> {
     })
 }
 
+/// A calendar with holidays and a ready time: the holidays come in runs
+/// (start and length, in days from the ready date), some of them before it,
+/// some long, so that departure and transit often meet them.
+fn calendar_and_ready() -> impl Strategy<Value = (CarrierCalendar, DateTime)> {
+    let runs = prop::collection::vec((-10i64..60, 1i64..25), 0..6);
+    (calendar(), ready(), runs).prop_map(|(cal, at, runs)| {
+        let days = runs
+            .into_iter()
+            .flat_map(|(start, len)| start..start + len)
+            .map(|n| at.date().checked_add(n.days()).unwrap());
+        (cal.with_holidays(days), at)
+    })
+}
+
+/// Whether the carrier works on `day`, written out apart from the engine's.
 fn works(cal: &CarrierCalendar, day: Date) -> bool {
     cal.weekdays[day.weekday().to_monday_one_offset() as usize - 1]
+        && !cal.holidays().contains(&day)
 }
 
 fn minute_of(at: DateTime) -> u32 {
@@ -228,15 +245,24 @@ fn pack_does_not_panic_on_huge_packaging() {
 proptest! {
     #[test]
     fn delivery_is_a_working_day_not_before_ready(
-        cal in calendar(),
-        at in ready(),
+        (cal, at) in calendar_and_ready(),
         transit in 0u32..30,
     ) {
         let d = delivery_date(&cal, at, transit).expect("within the calendar");
         prop_assert!(d >= at.date(), "{d} before {at}");
+        prop_assert!(!cal.holidays().contains(&d), "{d} is a holiday");
         prop_assert!(works(&cal, d), "{d} ({:?}) is not a working day", d.weekday());
-        // Transit counts working days after departure, the same-day leaving day.
+        // It leaves on the first working day it can: the ready day, or the
+        // next when past the cut-off.
         let left = delivery_date(&cal, at, 0).unwrap();
+        let past = minute_of(at) > cal.cutoff_minute;
+        let mut day = if past { at.date().tomorrow().unwrap() } else { at.date() };
+        while day < left {
+            prop_assert!(!works(&cal, day), "{at} could have left on {day}, left {left}");
+            day = day.tomorrow().unwrap();
+        }
+        prop_assert!(works(&cal, left), "left on {left}, not a working day");
+        // Transit counts working days after departure, the same-day leaving day.
         let mut day = left;
         let mut counted = 0;
         while day < d {
@@ -250,8 +276,7 @@ proptest! {
 
     #[test]
     fn ready_by_the_cutoff_on_a_working_day_leaves_that_day(
-        cal in calendar(),
-        at in ready(),
+        (cal, at) in calendar_and_ready(),
     ) {
         let d = delivery_date(&cal, at, 0).unwrap();
         if works(&cal, at.date()) && minute_of(at) <= cal.cutoff_minute {
@@ -263,8 +288,7 @@ proptest! {
 
     #[test]
     fn one_more_transit_day_is_never_earlier(
-        cal in calendar(),
-        at in ready(),
+        (cal, at) in calendar_and_ready(),
         transit in 0u32..30,
     ) {
         let a = delivery_date(&cal, at, transit).unwrap();
@@ -274,8 +298,7 @@ proptest! {
 
     #[test]
     fn readier_later_is_never_delivered_earlier(
-        cal in calendar(),
-        at in ready(),
+        (cal, at) in calendar_and_ready(),
         later in 0i64..(3 * 24 * 60),
         transit in 0u32..10,
     ) {

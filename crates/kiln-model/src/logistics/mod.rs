@@ -2,9 +2,9 @@
 //!
 //! A factory declares the packaging it packs into and the carriers that take
 //! its parcels (zones by country and postal prefix, services with transit
-//! days and a price per weight band, a pick-up cut-off and the weekdays the
-//! carrier works); a product declares its unit's weight and size as
-//! functions of its options, like a BOM quantity:
+//! days and a price per weight band, a pick-up cut-off, the weekdays the
+//! carrier works and its holidays); a product declares its unit's weight and
+//! size as functions of its options, like a BOM quantity:
 //!
 //! ```toml
 //! [packaging.mailer]
@@ -15,6 +15,7 @@
 //! [carrier.post]
 //! cutoff = "16:00"
 //! weekdays = [1, 2, 3, 4, 5]
+//! holidays = ["2026-12-25", "2027-01-01"]
 //! [carrier.post.zone.home]
 //! countries = ["DE"]
 //! [carrier.post.service.parcel]
@@ -25,6 +26,9 @@
 //! Everything a file alone can tell is checked here; [`cross_check`] checks a
 //! catalog's products against its packaging and carriers.
 
+mod calendar;
+
+use jiff::civil::Date;
 use rust_decimal::Decimal;
 
 use crate::ctx::{Ctx, get};
@@ -56,6 +60,8 @@ pub struct Carrier {
     pub cutoff_minute: u32,
     /// Days it picks up, carries and delivers, 1 = Monday .. 7 = Sunday.
     pub weekdays: Vec<u8>,
+    /// Days it neither picks up nor delivers, sorted, each once.
+    pub holidays: Vec<Date>,
     pub zones: Vec<Zone>,
     pub services: Vec<CarrierService>,
     pub span: Span,
@@ -235,25 +241,23 @@ pub(crate) fn carrier(ctx: &mut Ctx, key: &tree::Key, n: &Node) -> Option<Carrie
     let id = key.name.clone();
     let what = format!("carrier `{id}`");
     let t = ctx.table(n, &id)?;
-    ctx.keys(t, &["name", "cutoff", "weekdays", "zone", "service"], &what);
+    ctx.keys(
+        t,
+        &["name", "cutoff", "weekdays", "holidays", "zone", "service"],
+        &what,
+    );
     let mut c = Carrier {
         name: ctx.opt_string(t, "name").unwrap_or_else(|| id.clone()),
         id,
         cutoff_minute: 24 * 60,
         weekdays: vec![1, 2, 3, 4, 5],
+        holidays: Vec::new(),
         zones: Vec::new(),
         services: Vec::new(),
         span: ctx.span(n.span.start),
     };
-    // A bad cut-off is reported, and the rest of the carrier still read.
-    if let Some(v) = get(t, "cutoff")
-        && let Some(m) = cutoff(ctx, v)
-    {
-        c.cutoff_minute = m;
-    }
-    if let Some(v) = get(t, "weekdays") {
-        c.weekdays = crate::factory::weekdays(ctx, v, "the carrier never picks up");
-    }
+    // A bad calendar is reported, and the rest of the carrier still read.
+    calendar::read(ctx, t, &mut c);
     match ctx.require(t, "zone", n.span.start, &what) {
         Some(z) => {
             if let Some(zt) = ctx.table(z, "zone") {
@@ -277,27 +281,6 @@ pub(crate) fn carrier(ctx: &mut Ctx, key: &tree::Key, n: &Node) -> Option<Carrie
         ctx.err(s.span.start, format!("{what} has no service"));
     }
     Some(c)
-}
-
-/// `"HH:MM"`, 00:00 to 24:00.
-fn cutoff(ctx: &mut Ctx, v: &Node) -> Option<u32> {
-    let s = ctx.string(v, "cutoff")?;
-    let two_digits = |t: &str| t.len() == 2 && t.bytes().all(|b| b.is_ascii_digit());
-    let parsed = s.split_once(':').and_then(|(h, m)| {
-        if !two_digits(h) || !two_digits(m) {
-            return None;
-        }
-        let (h, m) = (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?);
-        (m < 60 && h * 60 + m <= 24 * 60).then_some(h * 60 + m)
-    });
-    if parsed.is_none() {
-        let at = ctx.content(v, &s);
-        ctx.err(
-            at,
-            format!("`cutoff` is a time of day like \"16:00\", found `{s}`"),
-        );
-    }
-    parsed
 }
 
 fn zone(ctx: &mut Ctx, key: &tree::Key, n: &Node) -> Option<Zone> {
