@@ -1,7 +1,7 @@
 //! A shopper's cart rated for where it goes, before it is an order: each
 //! line priced as the order will price it, the cart planned as the order
-//! will be planned (on a copy of the brand's live plan, so each line's date
-//! is the one the order would be promised now), and delivery charged as the
+//! will be planned (on the brand's live plan, then taken straight back out,
+//! so each line's date is the one the order would be promised now), and delivery charged as the
 //! order will charge it: the cheapest carrier service to the destination
 //! (or the brand's flat rate), free from its threshold. The storefront's
 //! cart and checkout show this; until the shopper gives a country, the
@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 use crate::error::{Error, Result};
 use crate::flow::{self, PricedLine};
 use crate::logistics::{self, Destination, Recipient, ShipTo};
-use crate::runtime::{BrandRuntime, PlanState};
+use crate::runtime::BrandRuntime;
 use crate::storefront::{CartLine, recheck};
 use crate::{App, time};
 
@@ -113,12 +113,9 @@ impl App {
         // A publish may retire the runtime found: rate on the new one.
         for _ in 0..3 {
             let rt = self.brand(slug).await?;
-            let scratch = {
-                let plan = rt.plan.lock().await;
-                (!plan.retired).then(|| plan.clone())
+            let Some(mut rated) = rate(&rt, lines, to.clone()).await else {
+                continue;
             };
-            let Some(scratch) = scratch else { continue };
-            let mut rated = rate(&rt, scratch, lines, to);
             // Later than shown when the factory's own date for the line (to
             // the home country, as it was shown) moved, not for where it goes.
             for (l, r) in lines.iter().zip(&mut rated.lines) {
@@ -139,14 +136,11 @@ impl App {
     }
 }
 
-/// Rates `lines` on `scratch`, a copy of the brand's live plan: the cart is
-/// planned on it as an order, and the copy is then dropped.
-fn rate(
-    rt: &BrandRuntime,
-    mut scratch: PlanState,
-    lines: &[CartLine],
-    to: Option<Destination>,
-) -> RatedCart {
+/// Rates `lines`: the cart is planned as an order on the brand's live plan
+/// and taken straight back out under the same hold of the lock (nothing
+/// else sees it; no copy of the plan is made). `None` when the plan was
+/// retired by a publish: rate on the new one.
+async fn rate(rt: &BrandRuntime, lines: &[CartLine], to: Option<Destination>) -> Option<RatedCart> {
     let f = &rt.catalog.factory;
     let mut rated = Vec::with_capacity(lines.len());
     // The lines an order would take, and where each is in the cart.
@@ -206,15 +200,23 @@ fn rate(
             .flatten()
             .map(address_of);
         let ship_to = address.as_ref().map_or(ShipTo::Estimate, ShipTo::Address);
-        match flow::plan_order(
+        let mut plan = rt.plan.lock().await;
+        if plan.retired {
+            return None;
+        }
+        let planned = flow::plan_order(
             rt,
-            &mut scratch,
+            &mut plan,
             &OrderId::from("rating"),
             &priced,
             ship_to,
             time::today(),
-        ) {
-            Ok((plotted, _)) => {
+        );
+        match planned {
+            Ok((plotted, change)) => {
+                // Taken back out before the lock goes: the plan is as it was.
+                let _ = change.undo(&mut plan);
+                drop(plan);
                 promised = Some(plotted.promised);
                 for (&i, date) in at.iter().zip(plotted.line_promised) {
                     rated[i].promise = Some(date);
@@ -223,7 +225,6 @@ fn rate(
             Err(e) => problem = Some(e.to_string()),
         }
     }
-    drop(scratch);
 
     for (i, p) in at.iter().zip(priced) {
         let line = &mut rated[*i];
@@ -236,7 +237,7 @@ fn rate(
         _ => Decimal::ZERO,
     };
     let total = goods + charged;
-    RatedCart {
+    Some(RatedCart {
         lines: rated,
         currency,
         goods,
@@ -248,7 +249,7 @@ fn rate(
         estimated,
         promised,
         problem,
-    }
+    })
 }
 
 /// What an online order of `lines` pays for delivery to `dest`: what the
