@@ -40,6 +40,7 @@ pub mod payment;
 pub mod planning;
 pub mod profiles;
 pub mod purchasing;
+pub mod rating;
 pub mod runtime;
 pub mod shipping;
 pub mod staff;

@@ -249,20 +249,6 @@ pub fn charge(f: &Factory, lines: &[(Option<Recipient>, Units, DateTime)]) -> Re
     Ok(total)
 }
 
-/// What the carriers would charge to ship `units` together to the factory's
-/// home country: a cart's estimate before the address is known. `None` for
-/// a brand without carriers, or when they cannot be rated.
-pub fn estimate(f: &Factory, units: Vec<Units>) -> Option<Decimal> {
-    if !by_carrier(f) || units.is_empty() {
-        return None;
-    }
-    let dest = Destination::home(f)?;
-    let ready = crate::time::today().at(0, 0, 0, 0);
-    plan(f, &units, &dest, ready, None, "/ship_to", None)
-        .ok()
-        .map(|p| p.choice.price)
-}
-
 /// The parcels of an order's `lines` going to `dest`, ready at `ready`, by
 /// the cheapest service that still meets `by` (the lines' promise).
 pub fn for_shipment(

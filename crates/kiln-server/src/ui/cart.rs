@@ -17,7 +17,8 @@ use crate::AppState;
 use crate::error::ApiError;
 use kiln_app::BrandRuntime;
 use kiln_app::profiles::own::OwnEvent;
-use kiln_app::storefront::{CartLine, recheck};
+use kiln_app::rating::{RatedCart, Shipping};
+use kiln_app::storefront::CartLine;
 
 pub(super) const CART_COOKIE: &str = "kiln_cart";
 
@@ -159,109 +160,67 @@ fn decorative(svg: &str) -> String {
     }
 }
 
-/// Cart lines priced and promised now; a line whose product changed and no
-/// longer fits is shown with its reason instead of a price. A line the
-/// factory can no longer deliver by the date shown when it was added says so.
-pub(super) async fn priced(rt: &BrandRuntime, lines: &[CartLine]) -> (Vec<CartLineView>, Totals) {
-    let mut total = Decimal::ZERO;
-    let mut currency = String::from("EUR");
-    let mut parcels = Vec::new();
-    let mut views = Vec::with_capacity(lines.len());
-    // Quantity breaks count the units of a product over the whole cart, as
-    // the order will.
-    let mut units: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
-    for l in lines {
-        *units.entry(l.product.as_str()).or_default() += l.quantity;
-    }
-    for l in lines {
-        let Some(c) = rt.catalog.product(&l.product) else {
-            views.push(CartLineView {
-                picture: String::new(),
+/// Cart lines as rated (see [`kiln_app::rating`]): each drawn, priced and
+/// promised; a line whose product changed and no longer fits is shown with
+/// its reason instead of a price. A line the factory can no longer deliver
+/// by the date shown when it was added says so.
+pub(super) fn views(
+    rt: &BrandRuntime,
+    lines: &[CartLine],
+    rated: &RatedCart,
+) -> (Vec<CartLineView>, Totals) {
+    let views = lines
+        .iter()
+        .zip(&rated.lines)
+        .map(|(l, r)| {
+            let Some(c) = rt.catalog.product(&l.product) else {
+                return CartLineView {
+                    picture: String::new(),
+                    error: String::new(),
+                    name: l.product.clone(),
+                    summary: "no longer sold".into(),
+                    quantity: l.quantity,
+                    price: "–".into(),
+                    promise: String::new(),
+                    later: String::new(),
+                };
+            };
+            let summary = l
+                .selections
+                .iter()
+                .map(|(o, v)| selection_label(c, o, v))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let price = match r.unit_price {
+                Some(unit) => money(&c.product().currency, unit * Decimal::from(l.quantity)),
+                None if r.problems.is_empty() => "cannot be made as configured".into(),
+                None => format!("cannot be made as configured: {}", r.problems.join("; ")),
+            };
+            CartLineView {
                 error: String::new(),
-                name: l.product.clone(),
-                summary: "no longer sold".into(),
+                picture: r
+                    .outcome
+                    .as_ref()
+                    .map(|o| decorative(&o.preview_svg))
+                    .unwrap_or_default(),
+                name: c.product().name.clone(),
+                summary,
                 quantity: l.quantity,
-                price: "–".into(),
-                promise: String::new(),
-                later: String::new(),
-            });
-            continue;
-        };
-        // Added on an older catalog version: say what no longer holds.
-        let problems = recheck(&rt.catalog, &l.product, &l.selections);
-        let summary = l
-            .selections
-            .iter()
-            .map(|(o, v)| selection_label(c, o, v))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let outcome = c
-            .configure_unexplained(&l.selections)
-            .ok()
-            .filter(|o| o.valid && o.complete);
-        let at = kiln_configure::Units {
-            line: l.quantity,
-            order: units.get(l.product.as_str()).copied().unwrap_or(l.quantity),
-        };
-        let unit_price = outcome
-            .as_ref()
-            .filter(|o| o.price.is_some())
-            .map(|o| c.price_at(&o.configuration, at));
-        let price = match &unit_price {
-            Some(p) => {
-                currency = p.currency.clone();
-                let line = p.total * Decimal::from(l.quantity);
-                total += line;
-                money(&p.currency, line)
+                price,
+                promise: r.promise.map(long_date).unwrap_or_default(),
+                later: r
+                    .slipped_from
+                    .map(|shown| {
+                        format!(
+                            "Later than the {} shown when you added it: the factory has taken other orders since.",
+                            long_date(shown)
+                        )
+                    })
+                    .unwrap_or_default(),
             }
-            None if problems.is_empty() => "cannot be made as configured".into(),
-            None => format!("cannot be made as configured: {}", problems.join("; ")),
-        };
-        let now = match &outcome {
-            Some(o) => kiln_app::catalog::quote(rt, c.product(), o, l.quantity).await,
-            None => None,
-        };
-        if let Some(o) = &outcome
-            && let Some(u) = kiln_app::logistics::units(
-                parcels.len() as i64,
-                c,
-                &o.configuration,
-                o.sku.as_deref().unwrap_or_default(),
-                l.quantity,
-            )
-        {
-            parcels.push(u);
-        }
-        let later = match (l.shown_promise, now) {
-            (Some(shown), Some(now)) if now > shown => format!(
-                "Later than the {} shown when you added it: the factory has taken other orders since.",
-                long_date(shown)
-            ),
-            _ => String::new(),
-        };
-        views.push(CartLineView {
-            error: String::new(),
-            picture: outcome
-                .as_ref()
-                .map(|o| decorative(&o.preview_svg))
-                .unwrap_or_default(),
-            name: c.product().name.clone(),
-            summary,
-            quantity: l.quantity,
-            price,
-            promise: now.map(long_date).unwrap_or_default(),
-            later,
-        });
-    }
-    (
-        views,
-        Totals::of(
-            &rt.catalog.factory.sales,
-            &currency,
-            total,
-            kiln_app::logistics::estimate(&rt.catalog.factory, parcels),
-        ),
-    )
+        })
+        .collect();
+    (views, Totals::of(&rt.catalog.factory.sales, rated))
 }
 
 /// What the customer pays for the goods, delivered to an address: the
@@ -277,41 +236,33 @@ pub struct Totals {
 }
 
 impl Totals {
-    /// `carrier`: what the brand's carriers charge for these goods (to its
-    /// home country, until the address is known); `None`: the flat rate.
-    pub fn of(
-        sales: &kiln_model::Sales,
-        currency: &str,
-        goods: Decimal,
-        carrier: Option<Decimal>,
-    ) -> Totals {
-        let shipping = sales.charge(goods, false, carrier);
-        let total = goods + shipping;
-        let tax = sales.tax_in(total);
+    /// The amounts of a rated cart, as shown; `sales` names the tax.
+    pub fn of(sales: &kiln_model::Sales, rated: &RatedCart) -> Totals {
+        let currency = rated.currency.as_str();
         Totals {
-            goods: money(currency, goods),
-            shipping: if shipping.is_zero() {
-                "free".into()
-            } else {
-                money(currency, shipping)
+            goods: money(currency, rated.goods),
+            shipping: match &rated.shipping {
+                Shipping::Charged(c) if c.is_zero() => "free".into(),
+                Shipping::Charged(c) => money(currency, *c),
+                _ => "unavailable".into(),
             },
-            free_from: match sales.free_shipping_from {
-                Some(from) if !shipping.is_zero() => format!(
+            free_from: match rated.free_from {
+                Some(from) => format!(
                     "Free for orders from {}: {} more.",
                     money(currency, from),
-                    money(currency, from - goods)
+                    money(currency, from - rated.goods)
                 ),
-                _ => String::new(),
+                None => String::new(),
             },
-            total: money(currency, total),
-            tax: if tax.is_zero() {
+            total: money(currency, rated.total),
+            tax: if rated.tax.is_zero() {
                 String::new()
             } else {
                 format!(
                     "Includes {} ({}%): {}",
                     sales.tax_name,
                     sales.tax_rate.normalize(),
-                    money(currency, tax)
+                    money(currency, rated.tax)
                 )
             },
         }
@@ -325,27 +276,34 @@ pub(super) async fn cart_page(
 ) -> UiResult<Response> {
     let rt = state.app.brand(&brand).await?;
     let lines = cart_lines(&state, &rt, &headers).await;
-    Ok(page(&cart_view(&rt, &lines, None).await))
+    Ok(page(&cart_view(&state, &rt, &lines, None).await?))
 }
 
+/// The cart, rated for the brand's home country (the address comes at
+/// checkout).
 async fn cart_view(
+    state: &AppState,
     rt: &BrandRuntime,
     lines: &[CartLine],
     problem: Option<(usize, String)>,
-) -> CartPage {
-    let (mut lines, totals) = priced(rt, lines).await;
+) -> UiResult<CartPage> {
+    let rated = state
+        .app
+        .rate_cart(rt.brand.slug.as_str(), lines, None)
+        .await?;
+    let (mut lines, totals) = views(rt, lines, &rated);
     if let Some((i, message)) = problem
         && let Some(line) = lines.get_mut(i)
     {
         line.error = message;
     }
-    CartPage {
+    Ok(CartPage {
         brand: rt.brand.slug.to_string(),
         cart_count: lines.len(),
         lines,
         totals,
         max_quantity: kiln_app::orders::MAX_QUANTITY,
-    }
+    })
 }
 
 /// Changes one line's quantity; the line's date is promised again for it.
@@ -378,7 +336,7 @@ pub(super) async fn change_quantity(
             "Enter a whole number from 1 to {}; to take the item out, use Remove.",
             kiln_app::orders::MAX_QUANTITY
         );
-        let mut response = page(&cart_view(&rt, &lines, Some((i, message))).await);
+        let mut response = page(&cart_view(&state, &rt, &lines, Some((i, message))).await?);
         *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(response);
     };

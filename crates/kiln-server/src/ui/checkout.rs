@@ -1,6 +1,9 @@
-//! Checkout: the cart's items with shipping and tax, the customer's details
-//! with errors in sentences beside their fields, and the order placed through
-//! the same use case as the API, the cart being the idempotency key.
+//! Checkout: the cart's items with shipping and tax for where they go (the
+//! home country until the shopper chooses one: "Update delivery" re-rates
+//! the page, as the script does in place; see `delivery.rs`), the
+//! customer's details with errors in sentences beside their fields, and the
+//! order placed through the same use case as the API, the cart being the
+//! idempotency key.
 
 use std::sync::Arc;
 
@@ -18,7 +21,8 @@ use kiln_app::storefront::CartLine;
 use kiln_app::{BrandRuntime, Error as AppError};
 use kiln_domain::{Address, Channel};
 
-use super::cart::{CART_COOKIE, CartLineView, Totals, cart_lines, priced};
+use super::cart::{CART_COOKIE, CartLineView, Totals, cart_lines};
+use super::delivery::{COUNTRIES, DeliveryView, destination, rated};
 
 pub struct FieldView {
     name: &'static str,
@@ -27,6 +31,10 @@ pub struct FieldView {
     autocomplete: &'static str,
     value: String,
     error: String,
+    /// Beside the country: that the brand does not deliver there.
+    note: String,
+    /// The ids of the messages that describe the field.
+    describedby: String,
     /// The first field in error takes the focus when the page loads.
     autofocus: bool,
 }
@@ -39,23 +47,11 @@ struct CheckoutPage {
     count: usize,
     lines: Vec<CartLineView>,
     totals: Totals,
+    delivery: DeliveryView,
     problem: String,
     fields: Vec<FieldView>,
     countries: Vec<(&'static str, &'static str)>,
 }
-
-const COUNTRIES: &[(&str, &str)] = &[
-    ("GB", "United Kingdom"),
-    ("DE", "Germany"),
-    ("FR", "France"),
-    ("IT", "Italy"),
-    ("ES", "Spain"),
-    ("NL", "Netherlands"),
-    ("IE", "Ireland"),
-    ("US", "United States"),
-    ("CN", "China"),
-    ("JP", "Japan"),
-];
 
 /// (field, label, input type, autocomplete, path in the order request)
 const CHECKOUT_FIELDS: &[(&str, &str, &str, &str, &str)] = &[
@@ -95,44 +91,68 @@ fn for_shoppers(field: &str, message: &str) -> String {
     }
 }
 
+/// The checkout with what was typed, rated for the country and postal
+/// code typed (the home country until there is one).
 async fn checkout_form(
+    state: &AppState,
     rt: &BrandRuntime,
     lines: &[CartLine],
     values: &Fields,
     errors: &[kiln_app::FieldError],
     problem: String,
-) -> CheckoutPage {
-    let (views, totals) = priced(rt, lines).await;
+) -> UiResult<CheckoutPage> {
+    let (views, totals, delivery) = rated(state, rt, lines, destination(values)).await?;
     let mut fields: Vec<FieldView> = CHECKOUT_FIELDS
         .iter()
-        .map(|(name, label, kind, autocomplete, path)| FieldView {
-            name,
-            label,
-            kind,
-            autocomplete,
-            value: field(values, name).unwrap_or_default().to_string(),
-            error: errors
+        .map(|(name, label, kind, autocomplete, path)| {
+            let mut error = errors
                 .iter()
                 .filter(|e| e.path == *path || (*name == "name" && e.path == "/ship_to/name"))
                 .map(|e| for_shoppers(name, &e.message))
                 .next()
-                .unwrap_or_default(),
-            autofocus: false,
+                .unwrap_or_default();
+            let mut note = String::new();
+            if *name == "country" && !delivery.note.is_empty() {
+                // Refused at the submit for where it goes: the error says why.
+                if error.is_empty() {
+                    note = delivery.note.clone();
+                } else {
+                    error = delivery.note.clone();
+                }
+            }
+            let describedby = [(&error, "e-"), (&note, "n-")]
+                .iter()
+                .filter(|(message, _)| !message.is_empty())
+                .map(|(_, prefix)| format!("{prefix}{name}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            FieldView {
+                name,
+                label,
+                kind,
+                autocomplete,
+                value: field(values, name).unwrap_or_default().to_string(),
+                error,
+                note,
+                describedby,
+                autofocus: false,
+            }
         })
         .collect();
     if let Some(first) = fields.iter_mut().find(|f| !f.error.is_empty()) {
         first.autofocus = true;
     }
-    CheckoutPage {
+    Ok(CheckoutPage {
         brand: rt.brand.slug.to_string(),
         cart_count: views.len(),
         count: views.len(),
         lines: views,
         totals,
+        delivery,
         problem,
         fields,
         countries: COUNTRIES.to_vec(),
-    }
+    })
 }
 
 pub(super) async fn checkout_page(
@@ -145,7 +165,7 @@ pub(super) async fn checkout_page(
     if lines.is_empty() {
         return Ok(see_other(&format!("/shop/{}/cart", rt.brand.slug)));
     }
-    let form = checkout_form(&rt, &lines, &Vec::new(), &[], String::new()).await;
+    let form = checkout_form(&state, &rt, &lines, &Vec::new(), &[], String::new()).await?;
     Ok(page(&form))
 }
 
@@ -162,6 +182,12 @@ pub(super) async fn checkout(
     let lines = cart_lines(&state, &rt, &headers).await;
     if lines.is_empty() {
         return Ok(see_other(&format!("/shop/{}/cart", rt.brand.slug)));
+    }
+    // "Update delivery": the page again with what was typed, re-rated for
+    // it; no order, and no word yet about fields not filled in.
+    if field(&values, "intent") == Some("delivery") {
+        let form = checkout_form(&state, &rt, &lines, &values, &[], String::new()).await?;
+        return Ok(page(&form));
     }
     let get = |name: &str| field(&values, name).unwrap_or_default().trim().to_string();
     let name = get("name");
@@ -242,7 +268,7 @@ pub(super) async fn checkout(
             } else {
                 detail
             };
-            let form = checkout_form(&rt, &lines, &values, &errors, problem).await;
+            let form = checkout_form(&state, &rt, &lines, &values, &errors, problem).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page(&form)).into_response())
         }
         Err(e) => Err(e.into()),

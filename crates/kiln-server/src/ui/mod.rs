@@ -8,6 +8,7 @@ mod cart;
 mod checkout;
 mod claims;
 mod console;
+mod delivery;
 mod disruption;
 mod gantt;
 mod labels;

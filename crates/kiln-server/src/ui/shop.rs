@@ -36,6 +36,10 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/shop/{brand}/checkout",
             get(checkout::checkout_page).post(checkout::checkout),
         )
+        .route(
+            "/shop/{brand}/checkout/delivery",
+            get(super::delivery::delivery_fragment),
+        )
         .route("/shop/{brand}/orders/{order}", get(order_page::order_page))
         .route(
             "/shop/{brand}/21/{serial}",
