@@ -353,7 +353,7 @@ impl App {
             let catalog = check_off_thread(version, pairs.clone())
                 .await?
                 .map_err(|d| model_errors(&d))?;
-            let mut plan = old.plan.lock().await;
+            let mut plan = old.plan_settled().await;
             if plan.retired {
                 // Another publish came first: check against its version.
                 continue;

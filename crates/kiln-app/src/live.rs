@@ -464,27 +464,31 @@ fn legacy_order(id: LineRef, line: &[ScheduledBooking], ship_days: u32) -> LiveO
 }
 
 /// The operations right after `bookings` on their machines, as `(line, step)`,
-/// added to `out` once each: an insertion or removal before them may change
-/// their setup, so their stored rows must follow.
+/// added to `out`: an insertion or removal before them may change their
+/// setup, so their stored rows must follow. `out` may name one twice
+/// ([`neighbour_rows`] reads each once).
 pub fn neighbours(schedule: &Schedule, bookings: &[Booking], out: &mut Vec<(LineRef, usize)>) {
     for b in bookings {
-        if let Some(next) = schedule.next_on_machine(&b.work_centre, b.machine, b.setup_start)
-            && !out.contains(&next)
-        {
+        if let Some(next) = schedule.next_on_machine(&b.work_centre, b.machine, b.setup_start) {
             out.push(next);
         }
     }
 }
 
-/// The current rows of those operations, leaving out the lines in `skip`.
+/// The current rows of those operations, once each, leaving out the lines
+/// in `skip`. A bulk order has thousands of each: they are looked up, not
+/// searched.
 pub fn neighbour_rows(
     plan: &PlanState,
     neighbours: Vec<(LineRef, usize)>,
     skip: &[LineRef],
 ) -> Vec<BookingRow> {
+    let skip: std::collections::HashSet<&LineRef> = skip.iter().collect();
+    let mut seen = std::collections::HashSet::new();
     neighbours
         .into_iter()
         .filter(|(id, _)| !skip.contains(id))
+        .filter(|n| seen.insert(n.clone()))
         .filter_map(|(id, op)| {
             let placed = plan.schedule.order(&id)?;
             booking_rows(&plan.clock, &placed)

@@ -20,6 +20,7 @@ use crate::error::{Error, FieldError, Found, NamedNotFound, Result};
 pub use crate::flow::MAX_QUANTITY;
 use crate::flow::{self, MAX_LINES, PricedLine};
 use crate::logistics::ShipTo;
+use crate::runtime::BrandRuntime;
 use crate::writer::WriteError;
 use crate::{App, time};
 
@@ -94,8 +95,6 @@ pub(crate) enum Placing<'r> {
     Request(&'r OrderRequest, Proof),
     /// The repair or remake a claim decided: one unit, free of charge.
     AfterSales(&'r crate::claims::after_sales::AfterSalesJob),
-    /// An accepted bulk quote: its lines at its prices.
-    Bulk(&'r crate::bulk::BulkPlacing<'r>),
 }
 
 /// Who an order is for and how it came: the head of a new order.
@@ -412,7 +411,6 @@ impl App {
                     },
                 ),
                 Placing::AfterSales(job) => (job.priced(&rt)?, job.who()),
-                Placing::Bulk(bulk) => (bulk.priced(&rt)?, bulk.who()),
             };
             let currency = lines[0].configurator.product().currency.clone();
             let order_id = OrderId::new();
@@ -426,93 +424,99 @@ impl App {
             let ship_to = ShipTo::Address(&who.ship_to);
             let (plotted, change) =
                 flow::plan_order(&rt, &mut plan, &order_id, &lines, ship_to, time::today())?;
-            let timeline = flow::first_entries(who.first, plotted.promised, created_at);
-            let head = NewOrder {
-                brand_id: rt.brand.id.clone(),
-                id: order_id,
-                idempotency_key: key.clone(),
-                request_hash: request_hash.clone(),
-                access_token: uuid::Uuid::new_v4().simple().to_string(),
-                customer: who.customer,
-                proven: who.proven,
-                ship_policy: who.ship_policy,
-                channel: who.channel,
-                store_id: who.store_id,
-                ship_to: who.ship_to,
-                status: OrderStatus::Planned,
+            let order = new_order(
+                &rt,
+                who,
+                order_id,
+                (key.clone(), request_hash.clone()),
                 currency,
-                total: Default::default(),
-                shipping: Default::default(),
-                tax: Default::default(),
-                promised_date: plotted.promised,
                 created_at,
-                lines: Vec::new(),
-                work_orders: Vec::new(),
-                bookings: Vec::new(),
-                rebooked: Vec::new(),
-                requirements: Vec::new(),
-                suggestions: Vec::new(),
-                timeline: Vec::new(),
-                payment: crate::payment::placeholder(),
-            };
-            let order = flow::new_order(head, plotted, timeline, &rt.catalog.factory.sales);
+                plotted,
+            );
             // Queued under the plan lock so the writer sees orders in plan
             // order; the lock is released before the commit so the next order
             // can plan.
             let written = self.orders.enqueue(order.clone());
             drop(plan);
-            let placed = written.await.unwrap_or(Err(WriteError::Stopped));
-            if let Ok(Placed::Created { customer_id }) = placed {
-                metrics::counter!("kiln_orders_placed_total").increment(1);
-                let order = order.placed(customer_id);
-                self.observe_order(&rt.brand, &order);
-                return Ok(order);
-            }
-            // Not written: take the order back out of the plan.
-            let mut plan = rt.plan.lock().await;
-            let moved = change.undo(&mut plan);
-            if !moved.is_empty() {
-                // Orders planned since may be queued with rows for the same
-                // operations: they go first, then these.
-                self.orders.flush().await;
-                if let Err(e) = self.store.rebook(&rt.brand.id, &moved).await {
-                    tracing::warn!(
-                        error = %Error::from(e).chain(),
-                        "{}: setups after a rolled-back order not stored",
-                        rt.brand.slug
-                    );
-                }
-            }
-            drop(plan);
-            // A concurrent request with the same key won the race.
-            if let Some(key) = &key
-                && let Some(existing) = self
-                    .store
-                    .order_by_idempotency_key(&rt.brand.id, key)
-                    .await?
-            {
-                return replay(existing, &request_hash);
-            }
-            return Err(match placed {
-                Err(WriteError::Stopped) => Error::Unavailable {
-                    what: "the order writer",
-                    source: None,
-                },
-                Err(WriteError::Store(e)) => match Error::from(e) {
-                    Error::Conflict(m) => Error::Conflict(format!(
-                        "the order could not be stored ({m}); it was not placed, and it is safe to retry"
-                    )),
-                    other => other,
-                },
-                Ok(_) => Error::Conflict(
-                    "an order with this Idempotency-Key is being placed; retry to get it".into(),
-                ),
-            });
+            return self
+                .committed(&rt, written, order, change, key.as_deref(), &request_hash)
+                .await;
         }
         Err(Error::Unavailable {
             what: "the brand's plan (its catalog was being published)",
             source: None,
         })
+    }
+
+    /// Waits for `order`'s commit. If it is not written, takes it back
+    /// out of the plan (`change`) and answers why, or with the order a
+    /// concurrent request with the same key placed.
+    pub(crate) async fn committed(
+        &self,
+        rt: &BrandRuntime,
+        written: Written,
+        order: NewOrder,
+        change: flow::PlanChange,
+        key: Option<&str>,
+        request_hash: &str,
+    ) -> Result<Order> {
+        let placed = written.await.unwrap_or(Err(WriteError::Stopped));
+        if let Ok(Placed::Created { customer_id }) = placed {
+            metrics::counter!("kiln_orders_placed_total").increment(1);
+            let order = order.placed(customer_id);
+            self.observe_order(&rt.brand, &order);
+            return Ok(order);
+        }
+        // Not written: take the order back out of the plan.
+        let plan = rt.plan.lock().await;
+        self.take_back(rt, plan, change).await;
+        // A concurrent request with the same key won the race.
+        if let Some(key) = key
+            && let Some(existing) = self
+                .store
+                .order_by_idempotency_key(&rt.brand.id, key)
+                .await?
+        {
+            return replay(existing, request_hash);
+        }
+        Err(match placed {
+            Err(WriteError::Stopped) => Error::Unavailable {
+                what: "the order writer",
+                source: None,
+            },
+            Err(WriteError::Store(e)) => match Error::from(e) {
+                Error::Conflict(m) => Error::Conflict(format!(
+                    "the order could not be stored ({m}); it was not placed, and it is safe to retry"
+                )),
+                other => other,
+            },
+            Ok(_) => Error::Conflict(
+                "an order with this Idempotency-Key is being placed; retry to get it".into(),
+            ),
+        })
+    }
+
+    /// Takes an order that will not be written back out of `plan`, and
+    /// brings the stored rows of the operations around it up to date.
+    pub(crate) async fn take_back(
+        &self,
+        rt: &BrandRuntime,
+        mut plan: tokio::sync::MutexGuard<'_, crate::runtime::PlanState>,
+        change: flow::PlanChange,
+    ) {
+        let moved = change.undo(&mut plan);
+        if !moved.is_empty() {
+            // Orders planned since may be queued with rows for the same
+            // operations: they go first, then these.
+            self.orders.flush().await;
+            if let Err(e) = self.store.rebook(&rt.brand.id, &moved).await {
+                tracing::warn!(
+                    error = %Error::from(e).chain(),
+                    "{}: setups after a rolled-back order not stored",
+                    rt.brand.slug
+                );
+            }
+        }
     }
 
     /// One order, with its lines, timeline, material requirements and shipments.
@@ -548,7 +552,53 @@ impl App {
     }
 }
 
-fn replay(existing: Order, request_hash: &str) -> Result<Order> {
+/// What a commit of the order writer answers.
+pub(crate) type Written = tokio::sync::oneshot::Receiver<std::result::Result<Placed, WriteError>>;
+
+/// The order to write: who it is for, what the plan gave, its first
+/// timeline entries.
+pub(crate) fn new_order(
+    rt: &BrandRuntime,
+    who: Who,
+    order_id: OrderId,
+    (idempotency_key, request_hash): (Option<String>, String),
+    currency: String,
+    created_at: kiln_domain::Timestamp,
+    plotted: flow::Plotted,
+) -> NewOrder {
+    let timeline = flow::first_entries(who.first, plotted.promised, created_at);
+    let head = NewOrder {
+        brand_id: rt.brand.id.clone(),
+        id: order_id,
+        idempotency_key,
+        request_hash,
+        access_token: uuid::Uuid::new_v4().simple().to_string(),
+        customer: who.customer,
+        proven: who.proven,
+        ship_policy: who.ship_policy,
+        channel: who.channel,
+        store_id: who.store_id,
+        ship_to: who.ship_to,
+        status: OrderStatus::Planned,
+        currency,
+        total: Default::default(),
+        shipping: Default::default(),
+        tax: Default::default(),
+        promised_date: plotted.promised,
+        created_at,
+        lines: Vec::new(),
+        work_orders: Vec::new(),
+        bookings: Vec::new(),
+        rebooked: Vec::new(),
+        requirements: Vec::new(),
+        suggestions: Vec::new(),
+        timeline: Vec::new(),
+        payment: crate::payment::placeholder(),
+    };
+    flow::new_order(head, plotted, timeline, &rt.catalog.factory.sales)
+}
+
+pub(crate) fn replay(existing: Order, request_hash: &str) -> Result<Order> {
     if existing.request_hash != request_hash {
         return Err(Error::invalid(
             "Idempotency-Key",

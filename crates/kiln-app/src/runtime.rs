@@ -125,6 +125,11 @@ pub struct PlanState {
     /// Set when a newer runtime replaced this one (a catalog was published):
     /// whoever waited for this plan's lock must fetch the brand again.
     pub retired: bool,
+    /// Set while a bulk order is plotted in steps, the lock let go between
+    /// them: its lines are on the schedule but not in the store yet, so
+    /// nothing that rewrites other orders' promises may run (see
+    /// [`BrandRuntime::plan_settled`]).
+    pub bulk_in_steps: bool,
 }
 
 impl PlanState {
@@ -164,9 +169,38 @@ pub struct BrandRuntime {
     /// The factory floor's machines as last reported, for the one applier
     /// of the brand's machine events at a time (`crate::floor`).
     pub floor: Mutex<crate::floor::FloorState>,
+    /// Woken when a bulk order plotted in steps is queued to be written.
+    settled: tokio::sync::Notify,
 }
 
 impl BrandRuntime {
+    /// The plan's lock, once no bulk order is part-way plotted on it. What
+    /// moves other orders' operations and promises (a replan, a
+    /// re-sequencing, a publish) takes the plan this way: a bulk order's
+    /// lines must be queued for the store before their promises can move.
+    /// Placing an order, or reading the plan, takes `plan.lock()` as it is.
+    pub async fn plan_settled(&self) -> tokio::sync::MutexGuard<'_, PlanState> {
+        loop {
+            let settled = self.settled.notified();
+            tokio::pin!(settled);
+            // Registered before the look, so a wake between the two is kept.
+            settled.as_mut().enable();
+            let plan = self.plan.lock().await;
+            if !plan.bulk_in_steps {
+                return plan;
+            }
+            drop(plan);
+            settled.await;
+        }
+    }
+
+    /// Ends a bulk order's steps (queued for the store, or taken back out):
+    /// whoever waits in [`BrandRuntime::plan_settled`] goes on.
+    pub fn settle(&self, plan: &mut PlanState) {
+        plan.bulk_in_steps = false;
+        self.settled.notify_waiters();
+    }
+
     pub fn product(&self, id: &str) -> Result<&Configurator> {
         self.catalog
             .product(id)
@@ -234,6 +268,7 @@ impl BrandRuntime {
             planned: HashMap::new(),
             mrp: crate::planning::live_mrp::LiveMrp::empty(crate::time::today()),
             retired: false,
+            bulk_in_steps: false,
         };
         if !unplaced.is_empty() {
             replace_unplaced(store, &brand, &mut plan, &rows, unplaced).await?;
@@ -274,6 +309,7 @@ impl BrandRuntime {
             catalog,
             plan: Mutex::new(plan),
             floor: Mutex::new(crate::floor::FloorState::default()),
+            settled: tokio::sync::Notify::new(),
         })
     }
 }
@@ -446,7 +482,7 @@ impl Runtimes {
             });
         }
         for rt in gone {
-            rt.plan.lock().await.retired = true;
+            rt.plan_settled().await.retired = true;
         }
     }
 

@@ -55,12 +55,24 @@ impl PlatformEvent {
         data: &impl Serialize,
     ) -> PlatformEvent {
         let id = EventId::new();
-        let payload = serde_json::json!({
-            "type": kind,
-            "timestamp": at,
-            "data": data,
+        /// Written straight to text, with no `serde_json::Value` tree in
+        /// between: a bulk order of thousands of lines is a big event.
+        #[derive(Serialize)]
+        struct Envelope<'a, T> {
+            data: &'a T,
+            timestamp: Timestamp,
+            #[serde(rename = "type")]
+            kind: EventType,
+        }
+        let payload = serde_json::to_string(&Envelope {
+            data,
+            timestamp: at,
+            kind,
         })
-        .to_string();
+        .unwrap_or_else(|e| {
+            // Kiln's own types always serialize; say so if one ever does not.
+            serde_json::json!({"type": kind, "timestamp": at, "error": e.to_string()}).to_string()
+        });
         PlatformEvent {
             id,
             brand_id: brand_id.clone(),

@@ -10,6 +10,7 @@
 //! the quoted prices, and says which lines' promises moved since.
 
 pub mod business;
+mod place;
 pub mod rows;
 
 use std::collections::{BTreeMap, HashMap};
@@ -25,7 +26,7 @@ use utoipa::ToSchema;
 
 use crate::error::{Error, FieldError, Result};
 use crate::flow::{self, PricedLine};
-use crate::orders::{CustomerInput, Placing, Proof, Who, check_party, escape};
+use crate::orders::{CustomerInput, Proof, Who, check_party, escape};
 use crate::runtime::BrandRuntime;
 use crate::{App, time};
 
@@ -255,12 +256,7 @@ impl App {
             proof,
         };
         let placed = self
-            .place(
-                slug,
-                Some(format!("bulk:{id}:{key}")),
-                request_hash,
-                Placing::Bulk(&placing),
-            )
+            .place_bulk(slug, format!("bulk:{id}:{key}"), request_hash, &placing)
             .await;
         let order = match placed {
             Ok(order) => order,

@@ -110,7 +110,7 @@ pub(super) async fn down(
     };
     state.down = Some(downtime.id.clone());
 
-    let mut plan = rt.plan.lock().await;
+    let mut plan = rt.plan_settled().await;
     retired(&plan)?;
     // The replan rewrites orders' bookings: every order planned so far must
     // be in the store first, or its own write would come after and clash.
@@ -197,7 +197,7 @@ pub(super) async fn up(
         to: e.at.max(d.from),
         ..d.clone()
     };
-    let mut plan = rt.plan.lock().await;
+    let mut plan = rt.plan_settled().await;
     retired(&plan)?;
     plan.tick();
     let cut = plan.clock.at_ms(e.at.as_millisecond() + 59_999);

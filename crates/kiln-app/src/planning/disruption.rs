@@ -87,7 +87,7 @@ pub async fn mark_down(app: &App, rt: &BrandRuntime, req: MarkDown<'_>) -> Resul
         return Err(Error::invalid("/reason", "at most 200 characters"));
     }
 
-    let mut plan = rt.plan.lock().await;
+    let mut plan = rt.plan_settled().await;
     // The replan rewrites orders' bookings: every order planned so far must
     // be in the store first, or its own write would come after and clash.
     app.orders.flush().await;
@@ -253,7 +253,7 @@ pub async fn cancel_down(
     id: &DowntimeId,
 ) -> Result<kiln_domain::Downtime> {
     let b = &rt.brand.id;
-    let mut guard = rt.plan.lock().await;
+    let mut guard = rt.plan_settled().await;
     // One borrow of the plan, so its calendars and clock are used side by side.
     let plan = &mut *guard;
     let d = app

@@ -60,7 +60,7 @@ impl App {
         let b = &rt.brand.id;
         // The replan rewrites orders' bookings: orders queued for the writer first.
         self.orders.flush().await;
-        let mut plan = rt.plan.lock().await;
+        let mut plan = rt.plan_settled().await;
         plan.tick();
         let open = self.store.suggestions(b).await?;
         let Some(purchase) = open.into_iter().find(|s| &s.id == id) else {

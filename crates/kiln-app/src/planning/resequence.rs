@@ -40,7 +40,7 @@ pub struct Resequenced {
 }
 
 pub async fn resequence(app: &App, rt: &BrandRuntime, evaluations: u64) -> Result<Resequenced> {
-    let mut plan = rt.plan.lock().await;
+    let mut plan = rt.plan_settled().await;
     // Every acknowledged order must be in the store before its bookings are
     // rewritten.
     app.orders.flush().await;

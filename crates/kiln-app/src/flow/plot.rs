@@ -1,0 +1,483 @@
+//! Plotting an order on the live plan: its materials netted and allocated,
+//! its lines placed on the machines, batched into work orders by SKU, each
+//! given a delivery date by the cheapest carrier service; and what that
+//! changed, to take back out if the write fails.
+//!
+//! [`plan_order`] plots a whole order at once, under one hold of the plan
+//! lock. A bulk order of thousands of lines is plotted in steps instead
+//! ([`Plotting`]: [`Plotting::start`], [`Plotting::place`] a chunk at a
+//! time, [`Plotting::finish`]), the lock let go between them so single
+//! orders are not held up; see `crate::bulk::place`.
+
+use std::collections::HashMap;
+
+use jiff::civil::Date;
+use kiln_configure::Outcome;
+use kiln_domain::{
+    BookingRow, LineRef, OperationStatus, OrderId, OrderLine, PurchaseSuggestion, Requirement,
+    SuggestionId, WorkOrderId, WorkOrderOperation, WorkOrderWrite,
+};
+use kiln_plan::live::Minute;
+use rust_decimal::Decimal;
+
+use super::{PricedLine, release, schedule_error};
+use crate::error::Result;
+use crate::live::{booking_rows, day_of, line_order, neighbour_rows, neighbours};
+use crate::logistics::{self, ShipTo};
+use crate::runtime::{BrandRuntime, PlanState};
+
+/// What placing an order changed in the live plan, so that a failed write
+/// can be undone even after later orders were planned on top.
+#[derive(Default)]
+pub struct PlanChange {
+    /// Schedule ids of the lines placed.
+    lines: Vec<LineRef>,
+    /// (material, allocated, put on order)
+    materials: Vec<(String, Decimal, Decimal)>,
+    /// (SKU, work order) batches this order opened.
+    planned: Vec<(String, WorkOrderId)>,
+    /// What the live material plan took in.
+    mrp: Option<MrpTaken>,
+}
+
+/// An order's needs (material, quantity) and the purchases (material,
+/// suggestion) made for them, as the live material plan took them in.
+struct MrpTaken {
+    order: OrderId,
+    needs: Vec<(String, Decimal)>,
+    purchases: Vec<(String, SuggestionId)>,
+}
+
+impl PlanChange {
+    /// Takes the order back out of the plan. Returns the bookings of other
+    /// orders' operations whose setup that changed: orders planned since may
+    /// already be written, so those rows must follow.
+    pub fn undo(self, plan: &mut PlanState) -> Vec<BookingRow> {
+        let rows = take_out(plan, &self.lines);
+        for (id, allocated, ordered) in self.materials {
+            let pos = plan.position(&id);
+            pos.allocated -= allocated;
+            pos.on_order -= ordered;
+        }
+        for (sku, work_order) in self.planned {
+            if plan.planned.get(&sku) == Some(&work_order) {
+                plan.planned.remove(&sku);
+            }
+        }
+        if let Some(taken) = self.mrp {
+            for (material, qty) in taken.needs {
+                plan.mrp.reduce(&taken.order, &material, qty);
+            }
+            for (material, id) in taken.purchases {
+                plan.mrp.remove_purchase(&material, &id);
+            }
+        }
+        rows
+    }
+}
+
+/// Takes order lines off the live schedule (none of them started). Returns
+/// the bookings of other lines whose setup changed with them gone: the
+/// store's rows must follow.
+pub fn take_out(plan: &mut PlanState, lines: &[LineRef]) -> Vec<BookingRow> {
+    let mut around = Vec::new();
+    for id in lines {
+        if let Some(placed) = plan.schedule.order(id) {
+            let bookings: Vec<_> = placed.bookings.into_iter().flatten().collect();
+            neighbours(&plan.schedule, &bookings, &mut around);
+        }
+    }
+    for id in lines {
+        // Nothing of these lines has started: removal cannot fail but for
+        // a line a replan already lost.
+        let _ = plan.schedule.remove(id);
+    }
+    neighbour_rows(plan, around, lines)
+}
+
+/// The order as it will be written, minus what the caller fills in.
+pub struct Plotted {
+    pub lines: Vec<OrderLine>,
+    /// Each line's delivery date, in line order.
+    pub line_promised: Vec<Date>,
+    pub work_orders: Vec<WorkOrderWrite>,
+    pub bookings: Vec<BookingRow>,
+    pub rebooked: Vec<BookingRow>,
+    pub requirements: Vec<Requirement>,
+    pub suggestions: Vec<PurchaseSuggestion>,
+    pub promised: Date,
+    pub total: Decimal,
+    /// What the carriers charge for the lines shipped; `None` for a brand
+    /// without carriers (its flat `[sales] shipping` applies).
+    pub carrier_shipping: Option<Decimal>,
+}
+
+/// Plans an order into `plan` (mutating it; see [`PlanChange::undo`]).
+pub fn plan_order(
+    rt: &BrandRuntime,
+    plan: &mut PlanState,
+    order_id: &OrderId,
+    lines: &[PricedLine<'_>],
+    ship_to: ShipTo<'_>,
+    today: Date,
+) -> Result<(Plotted, PlanChange)> {
+    plan_lines(rt, plan, order_id, 1, lines, ship_to, today)
+}
+
+/// Plans `lines` of an order, numbered from `first_line` (a changed line
+/// joins its order after the lines it has), into `plan`.
+pub fn plan_lines(
+    rt: &BrandRuntime,
+    plan: &mut PlanState,
+    order_id: &OrderId,
+    first_line: i64,
+    lines: &[PricedLine<'_>],
+    ship_to: ShipTo<'_>,
+    today: Date,
+) -> Result<(Plotted, PlanChange)> {
+    let mut plotting = match Plotting::start(rt, plan, order_id, first_line, lines, today, false) {
+        Ok(p) => p,
+        Err((e, change)) => {
+            // Nothing else changed since: the neighbours are as stored.
+            let _ = change.undo(plan);
+            return Err(e);
+        }
+    };
+    let placed = plotting.place(rt, plan, lines, ship_to);
+    match placed.and_then(|()| plotting.finish(rt, plan)) {
+        Ok(plotted) => Ok((plotted, plotting.change)),
+        Err(e) => {
+            let _ = plotting.change.undo(plan);
+            Err(e)
+        }
+    }
+}
+
+/// An order part-way plotted: its materials taken, some of its lines
+/// placed. Whatever fails, [`Plotting::change`] takes back out what was
+/// done.
+pub struct Plotting {
+    order_id: OrderId,
+    first_line: i64,
+    today: Date,
+    /// When the order's material is there: no operation starts before.
+    release: Minute,
+    /// Its new work orders stay its own until it is written (a bulk order
+    /// plotted in steps): an order placed meanwhile must not join a batch
+    /// the store does not have yet.
+    own_batches: bool,
+    requirements: Vec<Requirement>,
+    suggestions: Vec<PurchaseSuggestion>,
+    lines: Vec<OrderLine>,
+    line_promised: Vec<Date>,
+    work_orders: Vec<WorkOrderWrite>,
+    /// SKU -> index in `work_orders` of the batch this order opened.
+    new_in_order: HashMap<String, usize>,
+    /// Operations next to this order's (line, operation): their setups
+    /// may change.
+    around: Vec<(LineRef, usize)>,
+    promised: Date,
+    total: Decimal,
+    shipped: Vec<(
+        Option<logistics::Recipient>,
+        kiln_plan::logistics::Units,
+        jiff::civil::DateTime,
+    )>,
+    pub change: PlanChange,
+}
+
+impl Plotting {
+    /// Takes the material of all `lines` (a shortage delays the start of
+    /// production): allocated from stock, or bought. On failure, the change
+    /// so far is returned to be undone.
+    pub fn start(
+        rt: &BrandRuntime,
+        plan: &mut PlanState,
+        order_id: &OrderId,
+        first_line: i64,
+        lines: &[PricedLine<'_>],
+        today: Date,
+        own_batches: bool,
+    ) -> std::result::Result<Plotting, (crate::Error, PlanChange)> {
+        let change = PlanChange::default();
+        let pairs: Vec<(&Outcome, u32)> = lines.iter().map(|l| (&l.outcome, l.quantity)).collect();
+        plan.tick();
+        let (net, release) = match release(rt, plan, &pairs, today) {
+            Ok(r) => r,
+            Err(e) => return Err((e, change)),
+        };
+        let mut p = Plotting {
+            order_id: order_id.clone(),
+            first_line,
+            today,
+            release,
+            own_batches,
+            requirements: Vec::new(),
+            suggestions: Vec::new(),
+            lines: Vec::with_capacity(lines.len()),
+            line_promised: Vec::with_capacity(lines.len()),
+            work_orders: Vec::new(),
+            new_in_order: HashMap::new(),
+            around: Vec::new(),
+            promised: today,
+            total: Decimal::ZERO,
+            shipped: Vec::new(),
+            change,
+        };
+        for n in &net {
+            let ordered = n.suggestion.as_ref().map(|s| s.qty).unwrap_or_default();
+            p.change
+                .materials
+                .push((n.material.clone(), n.gross, ordered));
+            let pos = plan.position(&n.material);
+            pos.allocated += n.gross;
+            pos.on_order += ordered;
+            if let Some(s) = &n.suggestion {
+                p.suggestions.push(PurchaseSuggestion {
+                    id: SuggestionId::new(),
+                    order_id: order_id.to_string(),
+                    material: s.material.clone(),
+                    qty: s.qty.normalize(),
+                    order_by: s.order_by,
+                    arrives: s.arrives,
+                    need_by: s.need_by,
+                });
+            }
+            p.requirements.push(Requirement {
+                material: n.material.clone(),
+                gross: n.gross.normalize(),
+                allocated: n.allocated_now.normalize(),
+                shortage: n.shortage.normalize(),
+            });
+        }
+        Ok(p)
+    }
+
+    /// Places the next `lines` of the order on the machines, each shipped
+    /// by the cheapest carrier service to where it goes.
+    pub fn place(
+        &mut self,
+        rt: &BrandRuntime,
+        plan: &mut PlanState,
+        lines: &[PricedLine<'_>],
+        ship_to: ShipTo<'_>,
+    ) -> Result<()> {
+        let factory = &rt.catalog.factory;
+        let by_carrier = logistics::by_carrier(factory);
+        plan.tick();
+        for line in lines {
+            let i = self.lines.len();
+            let sku = line.sku().to_string();
+            let quantity = i64::from(line.quantity);
+            let work_order_id = self.batch(rt, plan, line, &sku, quantity);
+            let line_no = self.first_line + i as i64;
+            let id = LineRef::new(self.order_id.clone(), line_no);
+            let ship_days = line.configurator.product().ship_days;
+            let order = line_order(
+                id.clone(),
+                &line.outcome,
+                line.quantity,
+                self.release,
+                ship_days,
+            );
+            let mut p = plan
+                .schedule
+                .place(&order)
+                .map_err(|e| schedule_error(e, &line.outcome))?;
+            self.change.lines.push(id.clone());
+            if by_carrier
+                && let Some(units) = logistics::units(
+                    line_no,
+                    line.configurator,
+                    &line.outcome.configuration,
+                    &sku,
+                    line.quantity,
+                )
+            {
+                // Delivered by the cheapest carrier service to where it goes:
+                // the schedule ships it that many days after its finish.
+                let to = logistics::recipient(line.recipient.as_ref(), ship_to, factory);
+                let ready = logistics::ready(factory, &plan.clock, p.finish);
+                if let Some(to) = &to {
+                    let field = if line.recipient.is_some() {
+                        format!("/lines/{i}/recipient")
+                    } else {
+                        "/ship_to".to_string()
+                    };
+                    let planned = logistics::plan(
+                        factory,
+                        std::slice::from_ref(&units),
+                        &to.dest,
+                        ready,
+                        None,
+                        &field,
+                        None,
+                    )?;
+                    let finished = day_of(&plan.clock, p.finish - 1);
+                    let days = (planned.choice.delivery - finished).get_days().max(0);
+                    if let Some(d) = plan.schedule.set_ship_days(&id, days.unsigned_abs()) {
+                        p.delivery = d;
+                    }
+                }
+                self.shipped.push((to, units, ready));
+            }
+            self.promised = self.promised.max(p.delivery);
+            self.line_promised.push(p.delivery);
+            // A line placed right before another one's operation may change
+            // that operation's setup: its stored booking must follow.
+            neighbours(&plan.schedule, &p.bookings, &mut self.around);
+            let unit_price = line.unit_price();
+            self.total += unit_price * Decimal::from(line.quantity);
+            self.lines.push(OrderLine {
+                line_no,
+                product_id: line.configurator.product().id.clone(),
+                selections: line.outcome.configuration.clone(),
+                sku,
+                quantity,
+                unit_price,
+                work_order_id,
+                catalog_version: rt.catalog.version,
+                promised_date: Some(p.delivery),
+                recipient: line.recipient.clone(),
+                cancelled_at: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// The work order a line of `sku` joins: the batch this order opened
+    /// for it, or the plan's open batch, or a new one.
+    fn batch(
+        &mut self,
+        rt: &BrandRuntime,
+        plan: &mut PlanState,
+        line: &PricedLine<'_>,
+        sku: &str,
+        quantity: i64,
+    ) -> WorkOrderId {
+        if let Some(&at) = self.new_in_order.get(sku) {
+            if let WorkOrderWrite::Create {
+                id, quantity: q, ..
+            } = &mut self.work_orders[at]
+            {
+                *q += quantity;
+                return id.clone();
+            }
+            unreachable!("new_in_order only points at created work orders")
+        }
+        if !self.own_batches
+            && let Some(id) = plan.planned.get(sku)
+        {
+            self.work_orders.push(WorkOrderWrite::AddQuantity {
+                id: id.clone(),
+                quantity,
+            });
+            return id.clone();
+        }
+        let id = WorkOrderId::new();
+        self.new_in_order
+            .insert(sku.to_string(), self.work_orders.len());
+        self.work_orders.push(WorkOrderWrite::Create {
+            id: id.clone(),
+            sku: sku.to_string(),
+            product_id: line.configurator.product().id.clone(),
+            quantity,
+            catalog_version: rt.catalog.version,
+            operations: operations(&line.outcome),
+        });
+        if !self.own_batches {
+            plan.planned.insert(sku.to_string(), id.clone());
+            self.change.planned.push((sku.to_string(), id.clone()));
+        }
+        id
+    }
+
+    /// The order as it will be written: its bookings and its neighbours'
+    /// from the schedule as it now stands (a later line, or an order placed
+    /// between steps, may have moved a setup), its needs in the live
+    /// material plan, its shipping charged.
+    pub fn finish(&mut self, rt: &BrandRuntime, plan: &mut PlanState) -> Result<Plotted> {
+        let factory = &rt.catalog.factory;
+        let mut bookings = Vec::new();
+        for id in &self.change.lines {
+            if let Some(placed) = plan.schedule.order(id) {
+                bookings.extend(booking_rows(&plan.clock, &placed));
+            }
+        }
+        let rebooked = neighbour_rows(plan, std::mem::take(&mut self.around), &self.change.lines);
+        if self.own_batches {
+            // Written with the order: later orders may join its batches.
+            for (sku, &at) in &self.new_in_order {
+                if let WorkOrderWrite::Create { id, .. } = &self.work_orders[at]
+                    && !plan.planned.contains_key(sku)
+                {
+                    plan.planned.insert(sku.clone(), id.clone());
+                    self.change.planned.push((sku.clone(), id.clone()));
+                }
+            }
+        }
+        // The live material plan: the order's materials are needed the day
+        // its production starts, and its purchases arrive on theirs.
+        let start = bookings
+            .iter()
+            .filter_map(|b| b.day)
+            .min()
+            .unwrap_or(self.today)
+            .max(self.today);
+        let needs: Vec<(String, Decimal)> = self
+            .requirements
+            .iter()
+            .map(|r| (r.material.clone(), r.gross))
+            .collect();
+        plan.mrp.add_order(&self.order_id, &needs, start);
+        for s in &self.suggestions {
+            plan.mrp.add_purchase(s);
+        }
+        self.change.mrp = Some(MrpTaken {
+            order: self.order_id.clone(),
+            needs,
+            purchases: self
+                .suggestions
+                .iter()
+                .map(|s| (s.material.clone(), s.id.clone()))
+                .collect(),
+        });
+        let carrier_shipping = if logistics::by_carrier(factory) {
+            Some(logistics::charge(factory, &self.shipped)?)
+        } else {
+            None
+        };
+        Ok(Plotted {
+            carrier_shipping,
+            lines: std::mem::take(&mut self.lines),
+            line_promised: std::mem::take(&mut self.line_promised),
+            work_orders: std::mem::take(&mut self.work_orders),
+            bookings,
+            rebooked,
+            requirements: std::mem::take(&mut self.requirements),
+            suggestions: std::mem::take(&mut self.suggestions),
+            promised: self.promised,
+            total: self.total,
+        })
+    }
+}
+
+fn operations(outcome: &Outcome) -> Vec<WorkOrderOperation> {
+    outcome
+        .routing
+        .iter()
+        .enumerate()
+        .map(|(i, step)| WorkOrderOperation {
+            seq: i as i64 + 1,
+            operation: step.operation.clone(),
+            name: step.name.clone(),
+            work_center: step.work_center.clone(),
+            setup_minutes: step.setup_minutes,
+            run_minutes: step.minutes,
+            status: OperationStatus::Pending,
+            started_at: None,
+            completed_at: None,
+            scrap: 0,
+        })
+        .collect()
+}

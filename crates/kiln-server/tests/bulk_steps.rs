@@ -1,0 +1,170 @@
+//! A bulk order is plotted in steps, the plan lock let go between them, so
+//! single orders go on being placed while it is accepted (issue 12 §1).
+//! Whatever comes between the steps (single orders, a machine-down replan
+//! that must wait for the bulk order), the store ends with the schedule the
+//! server runs: a restarted server rebuilds the same bars, and no machine
+//! runs two operations at once. Runs on SQLite and, with
+//! `KILN_TEST_POSTGRES`, PostgreSQL.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+api_tests!(single_orders_and_a_replan_between_the_steps_of_a_bulk_order);
+
+const HEADER: &str = "product,fabric,color,fit,collar,size,neck_cm,chest_cm,monogram,quantity,\
+recipient_name,recipient_line1,recipient_city,recipient_postal_code,recipient_country";
+
+/// Rows of a bulk order: more than two steps' worth (`kiln_app` plots 200
+/// lines a step).
+const ROWS: usize = 450;
+
+/// (work centre, machine, setup start, end, order, line, operation) of every
+/// bar in the next 92 days, sorted.
+fn bars(schedule: &Value) -> Vec<(String, u64, String, String, String, i64, String)> {
+    let mut out = Vec::new();
+    for w in schedule["work_centers"].as_array().unwrap() {
+        for day in w["days"].as_array().unwrap() {
+            for b in day["bars"].as_array().unwrap() {
+                out.push((
+                    w["id"].as_str().unwrap().to_string(),
+                    b["machine"].as_u64().unwrap(),
+                    b["setup_start"].as_str().unwrap().to_string(),
+                    b["end"].as_str().unwrap().to_string(),
+                    b["order_id"].as_str().unwrap().to_string(),
+                    b["line_no"].as_i64().unwrap(),
+                    b["operation"].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+async fn single_orders_and_a_replan_between_the_steps_of_a_bulk_order(app: App) {
+    let mut csv = String::from(HEADER);
+    for i in 0..ROWS {
+        let size = ["M", "L"][i % 2];
+        csv.push_str(&format!("\r\nshirt,,,,,{size},,,,1,,,,,"));
+    }
+    let quote = Reply::from(
+        app.http
+            .post(app.brand_url("/bulk-quotes"))
+            .bearer_auth(&app.key)
+            .header(reqwest::header::CONTENT_TYPE, "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .expect(StatusCode::CREATED)
+    .body;
+    assert_eq!(quote["good_rows"], ROWS, "{}", quote["errors"]);
+    let id = quote["id"].as_str().unwrap().to_string();
+    let app = std::sync::Arc::new(app);
+
+    // Single orders keep coming all through the acceptance.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for c in 0..3 {
+        let (app, done) = (app.clone(), done.clone());
+        clients.push(tokio::spawn(async move {
+            let mut placed = Vec::new();
+            let mut n = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) || n < 3 {
+                let reply = app
+                    .place(None, &mug(&format!("walk{c}.{n}@example.com")))
+                    .await;
+                let body = reply.expect(StatusCode::CREATED).body;
+                placed.push(body["id"].as_str().unwrap().to_string());
+                n += 1;
+            }
+            placed
+        }));
+    }
+    // A machine goes down meanwhile: its replan waits for the bulk order.
+    let replan = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            app.post(
+                "/work-centers/sewing/downtimes",
+                &json!({"from": today_plus(1), "to": today_plus(2), "reason": "needle bar"}),
+            )
+            .await
+        })
+    };
+    let accepted = Reply::from(
+        app.http
+            .post(app.brand_url(&format!("/bulk-quotes/{id}/accept")))
+            .bearer_auth(&app.key)
+            .header("Idempotency-Key", "po-steps")
+            .json(&json!({
+                "customer": {"name": "Acme Uniforms", "email": "buyer@acme.example"},
+                "ship_to": {"name": "Acme Uniforms", "line1": "5 Mill Lane", "city": "Leeds",
+                            "postal_code": "LS1 4AP", "country": "GB"},
+            }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .expect(StatusCode::CREATED)
+    .body;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut singles = Vec::new();
+    for c in clients {
+        singles.extend(c.await.unwrap());
+    }
+    replan.await.unwrap().expect(StatusCode::CREATED);
+
+    let bulk = app.order(accepted["order_id"].as_str().unwrap()).await;
+    let lines = bulk["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), ROWS);
+    // One batch per SKU, however many steps placed its lines.
+    let mut batches: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["sku"].as_str().unwrap(),
+                l["work_order_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    batches.sort();
+    batches.dedup();
+    assert_eq!(batches.len(), 2, "{batches:?}");
+
+    let window = format!("/schedule?from={}&days=92", today_plus(-1));
+    let live = bars(&app.get(&window).await.expect(StatusCode::OK).body);
+    for id in singles
+        .iter()
+        .chain([&accepted["order_id"].as_str().unwrap().to_string()])
+    {
+        assert!(live.iter().any(|b| &b.4 == id), "{id} is on the schedule");
+    }
+    for pair in live.windows(2) {
+        if pair[0].0 == pair[1].0 && pair[0].1 == pair[1].1 {
+            assert!(pair[0].3 <= pair[1].2, "overlap on a machine: {pair:?}");
+        }
+    }
+    let rebuilt = bars(
+        &app.restarted()
+            .await
+            .get(&window)
+            .await
+            .expect(StatusCode::OK)
+            .body,
+    );
+    let lost: Vec<_> = live.iter().filter(|b| !rebuilt.contains(b)).collect();
+    let new: Vec<_> = rebuilt.iter().filter(|b| !live.contains(b)).collect();
+    assert!(
+        lost.is_empty() && new.is_empty(),
+        "the store holds another schedule than the server ran: {lost:?} became {new:?}"
+    );
+}
