@@ -77,9 +77,15 @@ async fn single_orders_and_a_replan_between_the_steps_of_a_bulk_order(app: App) 
             let mut placed = Vec::new();
             let mut n = 0;
             while !done.load(std::sync::atomic::Ordering::Relaxed) || n < 3 {
-                let reply = app
-                    .place(None, &mug(&format!("walk{c}.{n}@example.com")))
-                    .await;
+                // Shirts of the bulk order's SKUs too: they must not join a
+                // batch of the bulk order's that is not stored yet.
+                let email = format!("walk{c}.{n}@example.com");
+                let body = if n % 2 == 0 {
+                    mug(&email)
+                } else {
+                    order_body(&email, "shirt", json!({"size": "M"}), 1)
+                };
+                let reply = app.place(None, &body).await;
                 let body = reply.expect(StatusCode::CREATED).body;
                 placed.push(body["id"].as_str().unwrap().to_string());
                 n += 1;
@@ -139,6 +145,30 @@ async fn single_orders_and_a_replan_between_the_steps_of_a_bulk_order(app: App) 
     batches.sort();
     batches.dedup();
     assert_eq!(batches.len(), 2, "{batches:?}");
+
+    // Every work order holds exactly the units of the lines batched into
+    // it: none joined a batch of the bulk order's before it was stored.
+    let mut units: std::collections::BTreeMap<String, i64> = Default::default();
+    for id in &singles {
+        for l in app.order(id).await["lines"].as_array().unwrap() {
+            *units
+                .entry(l["work_order_id"].as_str().unwrap().to_string())
+                .or_default() += l["quantity"].as_i64().unwrap();
+        }
+    }
+    for l in lines {
+        *units
+            .entry(l["work_order_id"].as_str().unwrap().to_string())
+            .or_default() += l["quantity"].as_i64().unwrap();
+    }
+    for (wo, quantity) in &units {
+        let stored = app
+            .get(&format!("/work-orders/{wo}"))
+            .await
+            .expect(StatusCode::OK)
+            .body;
+        assert_eq!(stored["quantity"], *quantity, "work order {wo}: {stored}");
+    }
 
     let window = format!("/schedule?from={}&days=92", today_plus(-1));
     let live = bars(&app.get(&window).await.expect(StatusCode::OK).body);

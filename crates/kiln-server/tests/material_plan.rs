@@ -77,6 +77,19 @@ async fn net_change_equals_a_rebuild_after_every_change(app: App) {
         .map(|r| num(&r["gross"]))
         .expect("the shirts need poplin");
     let placed = same_as_rebuilt(&app, "an order").await;
+    // A cart rated for a shopper is planned and taken straight back out:
+    // the live plan is as it was (the schedule too: the same promise again).
+    let cart = [kiln_app::storefront::CartLine {
+        product: "shirt".into(),
+        selections: serde_json::from_value(json!({ "fabric": "poplin", "size": "L" })).unwrap(),
+        quantity: 40,
+        shown_promise: None,
+    }];
+    let first = app.kiln.rate_cart(&app.slug, &cart, None).await.unwrap();
+    assert_eq!(same_as_rebuilt(&app, "rating a cart").await, placed);
+    let again = app.kiln.rate_cart(&app.slug, &cart, None).await.unwrap();
+    assert_eq!(first.promised, again.promised);
+    assert!(first.promised.is_some());
     assert!(
         close(gross(&placed, "poplin"), gross(&before, "poplin") + poplin),
         "the order's poplin is in the plan: {placed}"

@@ -124,8 +124,8 @@ impl App {
             let started = Plotting::start(&rt, &mut plan, &order_id, 1, &lines, today, true);
             let mut plotting = match started {
                 Ok(p) => p,
-                Err((e, change)) => {
-                    let _ = change.undo(&mut plan);
+                Err(e) => {
+                    // Nothing was taken: the plan settles as it was.
                     rt.settle(&mut plan);
                     steps.change = None;
                     return Err(e);
@@ -196,5 +196,83 @@ impl App {
         let change = std::mem::take(&mut plotting.change);
         self.take_back(rt, plan, change).await;
         e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kiln_configure::Selections;
+    use kiln_domain::{OrderId, WorkOrderWrite};
+
+    use crate::flow::{self, Plotting, PricedLine};
+    use crate::logistics::ShipTo;
+
+    /// A single order placed between two steps of a bulk order never joins
+    /// a batch the bulk order opened (not stored yet); once the bulk order
+    /// is finished, later orders do.
+    #[tokio::test]
+    async fn an_order_between_steps_opens_its_own_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            std::sync::Arc::new(kiln_store::SqliteStore::open_dir(dir.path()).await.unwrap());
+        let app = crate::App::new(store, crate::Config::default());
+        app.seed_demo().await.unwrap();
+        let rt = app.brand("demo").await.unwrap();
+        let shirt = rt.product("shirt").unwrap();
+        let mut m = Selections::new();
+        m.insert("size".into(), "M".into());
+        let line = || PricedLine {
+            configurator: shirt,
+            outcome: shirt.configure_unexplained(&m).unwrap(),
+            quantity: 1,
+            recipient: None,
+        };
+        let today = crate::time::today();
+        let mut plan = rt.plan.lock().await;
+        let bulk_lines = vec![line(), line()];
+        let bulk = OrderId::new();
+        let mut plotting =
+            Plotting::start(&rt, &mut plan, &bulk, 1, &bulk_lines, today, true).unwrap();
+        plotting
+            .place(&rt, &mut plan, &bulk_lines[..1], ShipTo::Estimate)
+            .unwrap();
+        // Between the steps.
+        let (single, _) = flow::plan_order(
+            &rt,
+            &mut plan,
+            &OrderId::new(),
+            &[line()],
+            ShipTo::Estimate,
+            today,
+        )
+        .unwrap();
+        assert!(
+            matches!(single.work_orders[..], [WorkOrderWrite::Create { .. }]),
+            "the single order opens its own batch"
+        );
+        plotting
+            .place(&rt, &mut plan, &bulk_lines[1..], ShipTo::Estimate)
+            .unwrap();
+        let plotted = plotting.finish(&rt, &mut plan).unwrap();
+        assert!(
+            matches!(
+                plotted.work_orders[..],
+                [WorkOrderWrite::Create { quantity: 2, .. }]
+            ),
+            "the bulk order's lines share one batch of its own"
+        );
+        let (later, _) = flow::plan_order(
+            &rt,
+            &mut plan,
+            &OrderId::new(),
+            &[line()],
+            ShipTo::Estimate,
+            today,
+        )
+        .unwrap();
+        assert!(
+            matches!(later.work_orders[..], [WorkOrderWrite::AddQuantity { .. }]),
+            "later orders join a batch again"
+        );
     }
 }

@@ -135,14 +135,7 @@ pub fn plan_lines(
     ship_to: ShipTo<'_>,
     today: Date,
 ) -> Result<(Plotted, PlanChange)> {
-    let mut plotting = match Plotting::start(rt, plan, order_id, first_line, lines, today, false) {
-        Ok(p) => p,
-        Err((e, change)) => {
-            // Nothing else changed since: the neighbours are as stored.
-            let _ = change.undo(plan);
-            return Err(e);
-        }
-    };
+    let mut plotting = Plotting::start(rt, plan, order_id, first_line, lines, today, false)?;
     let placed = plotting.place(rt, plan, lines, ship_to);
     match placed.and_then(|()| plotting.finish(rt, plan)) {
         Ok(plotted) => Ok((plotted, plotting.change)),
@@ -188,8 +181,8 @@ pub struct Plotting {
 
 impl Plotting {
     /// Takes the material of all `lines` (a shortage delays the start of
-    /// production): allocated from stock, or bought. On failure, the change
-    /// so far is returned to be undone.
+    /// production): allocated from stock, or bought. On failure nothing
+    /// has changed.
     pub fn start(
         rt: &BrandRuntime,
         plan: &mut PlanState,
@@ -198,14 +191,11 @@ impl Plotting {
         lines: &[PricedLine<'_>],
         today: Date,
         own_batches: bool,
-    ) -> std::result::Result<Plotting, (crate::Error, PlanChange)> {
+    ) -> Result<Plotting> {
         let change = PlanChange::default();
         let pairs: Vec<(&Outcome, u32)> = lines.iter().map(|l| (&l.outcome, l.quantity)).collect();
         plan.tick();
-        let (net, release) = match release(rt, plan, &pairs, today) {
-            Ok(r) => r,
-            Err(e) => return Err((e, change)),
-        };
+        let (net, release) = release(rt, plan, &pairs, today)?;
         let mut p = Plotting {
             order_id: order_id.clone(),
             first_line,
