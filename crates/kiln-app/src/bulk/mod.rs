@@ -403,7 +403,15 @@ fn quote_on(rt: &BrandRuntime, csv: &[u8], today: Date, now: Timestamp) -> Resul
         }
         plan.clone()
     };
-    let (plotted, _) = flow::plan_order(
+    // Only the promises and the total are kept (no rows to write are
+    // built); the copy of the plan goes before the quote's lines are built
+    // (tens of thousands of rows are not held twice).
+    let flow::Quoted {
+        line_promised: promised,
+        total: goods,
+        promised: promised_date,
+        carrier_shipping,
+    } = flow::quote_order(
         rt,
         &mut scratch,
         &OrderId::new(),
@@ -411,16 +419,6 @@ fn quote_on(rt: &BrandRuntime, csv: &[u8], today: Date, now: Timestamp) -> Resul
         crate::logistics::ShipTo::Estimate,
         today,
     )?;
-    // Only the promises and the total are kept: the copy of the plan, the
-    // planned rows and the outcomes go before the quote is built (tens of
-    // thousands of rows are not held twice).
-    let flow::Plotted {
-        line_promised: promised,
-        total: goods,
-        promised: promised_date,
-        carrier_shipping,
-        ..
-    } = { plotted };
     drop(scratch);
     let mut skus: BTreeMap<String, SkuTotal> = BTreeMap::new();
     let mut lines = Vec::with_capacity(priced.len());

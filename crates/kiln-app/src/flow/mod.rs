@@ -20,7 +20,9 @@ use crate::logistics::{self, ShipTo};
 use crate::runtime::{BrandRuntime, PlanState};
 
 mod plot;
-pub use plot::{PlanChange, Plotted, Plotting, plan_lines, plan_order, take_out};
+pub use plot::{
+    PlanChange, Plotted, Plotting, Quoted, plan_lines, plan_order, quote_order, take_out,
+};
 
 pub const MAX_QUANTITY: u32 = 10_000;
 pub const MAX_LINES: usize = 1_000;

@@ -159,6 +159,9 @@ pub struct Plotting {
     /// plotted in steps): an order placed meanwhile must not join a batch
     /// the store does not have yet.
     own_batches: bool,
+    /// Whether the rows to write are kept (an order's lines, bookings and
+    /// neighbours); a quote keeps only each line's date and the total.
+    rows: bool,
     requirements: Vec<Requirement>,
     suggestions: Vec<PurchaseSuggestion>,
     lines: Vec<OrderLine>,
@@ -202,6 +205,7 @@ impl Plotting {
             today,
             release,
             own_batches,
+            rows: true,
             requirements: Vec::new(),
             suggestions: Vec::new(),
             lines: Vec::with_capacity(lines.len()),
@@ -256,7 +260,7 @@ impl Plotting {
         let by_carrier = logistics::by_carrier(factory);
         plan.tick();
         for line in lines {
-            let i = self.lines.len();
+            let i = self.line_promised.len();
             let sku = line.sku().to_string();
             let quantity = i64::from(line.quantity);
             let work_order_id = self.batch(rt, plan, line, &sku, quantity);
@@ -313,11 +317,14 @@ impl Plotting {
             }
             self.promised = self.promised.max(p.delivery);
             self.line_promised.push(p.delivery);
+            let unit_price = line.unit_price();
+            self.total += unit_price * Decimal::from(line.quantity);
+            if !self.rows {
+                continue;
+            }
             // A line placed right before another one's operation may change
             // that operation's setup: its stored booking must follow.
             neighbours(&plan.schedule, &p.bookings, &mut self.around);
-            let unit_price = line.unit_price();
-            self.total += unit_price * Decimal::from(line.quantity);
             self.lines.push(OrderLine {
                 line_no,
                 product_id: line.configurator.product().id.clone(),
@@ -387,7 +394,6 @@ impl Plotting {
     /// between steps, may have moved a setup), its needs in the live
     /// material plan, its shipping charged.
     pub fn finish(&mut self, rt: &BrandRuntime, plan: &mut PlanState) -> Result<Plotted> {
-        let factory = &rt.catalog.factory;
         let mut bookings = Vec::new();
         for id in &self.change.lines {
             if let Some(placed) = plan.schedule.order(id) {
@@ -432,11 +438,7 @@ impl Plotting {
                 .map(|s| (s.material.clone(), s.id.clone()))
                 .collect(),
         });
-        let carrier_shipping = if logistics::by_carrier(factory) {
-            Some(logistics::charge(factory, &self.shipped)?)
-        } else {
-            None
-        };
+        let carrier_shipping = self.charge(rt)?;
         Ok(Plotted {
             carrier_shipping,
             lines: std::mem::take(&mut self.lines),
@@ -450,6 +452,50 @@ impl Plotting {
             total: self.total,
         })
     }
+
+    /// What the carriers charge for the lines placed; `None` for a brand
+    /// without carriers.
+    fn charge(&self, rt: &BrandRuntime) -> Result<Option<Decimal>> {
+        let factory = &rt.catalog.factory;
+        Ok(if logistics::by_carrier(factory) {
+            Some(logistics::charge(factory, &self.shipped)?)
+        } else {
+            None
+        })
+    }
+}
+
+/// What a quote keeps of an order planned: each line's date, the latest,
+/// the goods' total and the carriers' charge.
+pub struct Quoted {
+    pub line_promised: Vec<Date>,
+    pub promised: Date,
+    pub total: Decimal,
+    pub carrier_shipping: Option<Decimal>,
+}
+
+/// Plans `lines` as one order on `plan` (a copy of the live plan: nothing
+/// is taken back out) and keeps only what a quote shows. The rows an order
+/// would write (its lines, bookings, neighbours' rows) are never built: for
+/// 50,000 lines they were most of a quote's memory.
+pub fn quote_order(
+    rt: &BrandRuntime,
+    plan: &mut PlanState,
+    order_id: &OrderId,
+    lines: &[PricedLine<'_>],
+    ship_to: ShipTo<'_>,
+    today: Date,
+) -> Result<Quoted> {
+    let mut p = Plotting::start(rt, plan, order_id, 1, lines, today, false)?;
+    p.rows = false;
+    p.place(rt, plan, lines, ship_to)?;
+    let carrier_shipping = p.charge(rt)?;
+    Ok(Quoted {
+        line_promised: p.line_promised,
+        promised: p.promised,
+        total: p.total,
+        carrier_shipping,
+    })
 }
 
 fn operations(outcome: &Outcome) -> Vec<WorkOrderOperation> {
