@@ -125,6 +125,39 @@ async fn net_change_equals_a_rebuild_after_every_change(app: App) {
         make_work_order(&app, &wo).await;
     }
     same_as_rebuilt(&app, "material issued").await;
+
+    // A work centre down moves production, and with it the day the
+    // materials are needed; back up, they move again.
+    app.place_ok(&order_body(
+        "later@example.com",
+        "shirt",
+        json!({ "fabric": "poplin", "size": "S" }),
+        20,
+    ))
+    .await;
+    same_as_rebuilt(&app, "a third order").await;
+    let down = app
+        .post(
+            "/work-centers/cutting/downtimes",
+            &json!({"from": today_plus(0), "to": today_plus(6), "reason": "blade"}),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
+    same_as_rebuilt(&app, "a work centre down").await;
+    let id = down["downtime"]["id"]
+        .as_str()
+        .or(down["id"].as_str())
+        .unwrap_or_else(|| panic!("a downtime id: {down}"));
+    let back = app
+        .http
+        .delete(app.brand_url(&format!("/downtimes/{id}")))
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .unwrap();
+    assert!(back.status().is_success(), "{}", back.status());
+    same_as_rebuilt(&app, "the work centre back up").await;
 }
 
 async fn orders_consume_the_forecast(app: App) {

@@ -164,6 +164,7 @@ pub(super) async fn down(
     .await;
     match written {
         Ok(outcome) => {
+            crate::planning::live_mrp::follow_schedule(&mut plan, crate::time::today());
             drop(plan);
             app.outbox.notify_one();
             Ok(Applied { state, outcome })

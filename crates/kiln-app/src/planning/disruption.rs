@@ -139,6 +139,7 @@ pub async fn mark_down(app: &App, rt: &BrandRuntime, req: MarkDown<'_>) -> Resul
             to: req.to,
         });
     }
+    super::live_mrp::follow_schedule(&mut plan, crate::time::today());
     Ok(Disruption {
         downtime,
         replanned: report.orders.len(),
@@ -316,7 +317,10 @@ pub async fn cancel_down(
         Err(e) => Err(e),
     };
     match written {
-        Ok(true) => Ok(d),
+        Ok(true) => {
+            super::live_mrp::follow_schedule(plan, crate::time::today());
+            Ok(d)
+        }
         Ok(false) | Err(_) => {
             plan.schedule = before_schedule;
             plan.calendars = before_calendars;

@@ -352,6 +352,24 @@ impl LiveMrp {
         self.resupply(material);
     }
 
+    /// Moves every order whose need day is not its day in `starts`.
+    pub fn follow(&mut self, starts: &HashMap<OrderId, Date>) {
+        let moved: Vec<(OrderId, Date)> = self
+            .orders
+            .iter()
+            .filter_map(|(order, needs)| {
+                let day = *starts.get(order)?;
+                needs
+                    .iter()
+                    .any(|n| n.need_by != day)
+                    .then(|| (order.clone(), day))
+            })
+            .collect();
+        for (order, day) in moved {
+            self.move_order(&order, day);
+        }
+    }
+
     /// An order's production moved: its materials are needed on `need_by`.
     pub fn move_order(&mut self, order: &OrderId, need_by: Date) {
         let needs: Vec<(String, Decimal)> = self
@@ -608,6 +626,14 @@ impl LiveMrp {
         })
         .expect("an empty plan has nothing to fail on")
     }
+}
+
+/// After a replan moved operations (a work centre or machine down or up,
+/// a re-sequencing): each order's materials are needed when its production
+/// now starts. Only the orders whose day changed are moved.
+pub fn follow_schedule(plan: &mut crate::runtime::PlanState, today: Date) {
+    let starts = production_starts(plan, today);
+    plan.mrp.follow(&starts);
 }
 
 /// The day each order's production starts on the live schedule: its

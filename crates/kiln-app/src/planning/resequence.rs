@@ -79,6 +79,7 @@ pub async fn resequence(app: &App, rt: &BrandRuntime, evaluations: u64) -> Resul
             return Err(e);
         }
     };
+    super::live_mrp::follow_schedule(&mut plan, crate::time::today());
     let finish = |m: i64| (m > 0).then(|| timestamp(plan.clock.epoch(m)));
     Ok(Resequenced {
         applied: rebooked > 0,
