@@ -16,6 +16,7 @@ api_tests!(
     the_api_lists_orders_by_status_and_channel_a_page_at_a_time,
     a_cancelled_downtime_frees_its_capacity_and_nothing_else_moves,
     the_demand_charts_draw_whole_weeks_by_date_in_whole_pieces,
+    a_planner_records_a_late_purchase_and_sees_what_moved,
 );
 
 /// A console page's HTML, signed in with `cookie`.
@@ -340,4 +341,165 @@ async fn the_demand_charts_draw_whole_weeks_by_date_in_whole_pieces(app: App) {
         });
         assert!(!decimal, "a fraction of a piece: {cell}");
     }
+}
+
+/// Signs a demo staff member in (`planner`, `operator`, `analyst`…); the
+/// session cookie.
+async fn staff_cookie(app: &App, who: &str) -> String {
+    let signed = no_redirects()
+        .post(format!("{}/sign-in", app.base))
+        .form(&[
+            ("email", format!("{who}@{}.kiln.example", app.slug).as_str()),
+            ("password", kiln_app::staff::DEMO_PASSWORD),
+            ("next", "/console"),
+        ])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER, "{who} signs in");
+    cookies_of(&signed).join("; ")
+}
+
+/// Posts the "Arrives late" form of purchase `id` as `cookie`.
+async fn delay(app: &App, cookie: &str, id: &str, arrives: &str) -> reqwest::Response {
+    no_redirects()
+        .post(format!(
+            "{}/console/purchase-suggestions/{id}/delay",
+            app.base
+        ))
+        .header(reqwest::header::COOKIE, cookie)
+        .form(&[("arrives", arrives)])
+        .send()
+        .await
+        .expect("post")
+}
+
+/// The console a redirect leads to, with the flash message it set.
+async fn followed(app: &App, cookie: &str, redirect: reqwest::Response) -> String {
+    assert_eq!(redirect.status(), StatusCode::SEE_OTHER);
+    assert_eq!(redirect.headers()["location"], "/console");
+    let cookie = [cookie.to_string(), cookies_of(&redirect).join("; ")].join("; ");
+    html(app, &no_redirects(), &cookie, "/console").await
+}
+
+async fn a_planner_records_a_late_purchase_and_sees_what_moved(app: App) {
+    app.kiln
+        .seed_demo_staff(&app.slug)
+        .await
+        .expect("demo staff");
+    // 100 poplin shirts need more poplin than the demo holds.
+    let shirts = order_body(
+        "late-console@example.com",
+        "shirt",
+        json!({ "fabric": "poplin", "size": "M" }),
+        100,
+    );
+    let order = app.place_ok(&shirts).await;
+    let promised = |o: serde_json::Value| o["promised_date"].as_str().unwrap().to_string();
+    let before = promised(app.order(&order).await);
+    let open = app.get("/purchase-suggestions").await.body["purchase_suggestions"].clone();
+    let purchase = open
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["order_id"] == order.as_str() && s["material"] == "poplin")
+        .unwrap_or_else(|| panic!("a poplin purchase for {order}: {open}"))
+        .clone();
+    let id = purchase["id"].as_str().unwrap().to_string();
+    let arrives: jiff::civil::Date = purchase["arrives"].as_str().unwrap().parse().unwrap();
+    let arrives_now = || async {
+        let open = app.get("/purchase-suggestions").await.body["purchase_suggestions"].clone();
+        open.as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id.as_str())
+            .map(|s| s["arrives"].as_str().unwrap().to_string())
+    };
+
+    // A planner sees the form beside the open purchase, its field labelled.
+    let planner = staff_cookie(&app, "planner").await;
+    let http = no_redirects();
+    let console = html(&app, &http, &planner, "/console").await;
+    let action = format!("action=\"/console/purchase-suggestions/{id}/delay\"");
+    assert!(console.contains(&action), "no Arrives late form: {console}");
+    assert!(console.contains(&format!("<label for=\"late-{id}\">Arrives late")));
+    assert!(console.contains(&format!("id=\"late-{id}\" type=\"date\" name=\"arrives\"")));
+    assert!(console.contains(&format!("min=\"{}\"", today_plus(0))));
+
+    // A day in the past, or no date at all: the error beside the field, 422,
+    // and nothing changed.
+    for (typed, says) in [
+        ("2020-01-01", "A purchase cannot arrive in the past."),
+        ("soon", "Enter the day it now arrives as a date"),
+    ] {
+        let refused = delay(&app, &planner, &id, typed).await;
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{typed}"
+        );
+        let page = refused.text().await.unwrap();
+        assert!(
+            page.contains(&format!(
+                "aria-invalid=\"true\" aria-describedby=\"late-{id}-error\""
+            )),
+            "{page}"
+        );
+        let error = format!("<span class=\"error\" id=\"late-{id}-error\">{says}");
+        assert!(page.contains(&error), "{typed}: {page}");
+        assert!(page.contains("role=\"alert\""), "{page}");
+    }
+    assert_eq!(
+        arrives_now().await.as_deref(),
+        Some(arrives.to_string().as_str())
+    );
+    assert_eq!(promised(app.order(&order).await), before);
+
+    // An operator's console offers no such form, and neither they nor an
+    // analyst may post it.
+    let operator = staff_cookie(&app, "operator").await;
+    let theirs = html(&app, &http, &operator, "/console").await;
+    assert!(!theirs.contains(&action));
+    let late = arrives.checked_add(jiff::ToSpan::days(21)).unwrap();
+    for who in [operator, staff_cookie(&app, "analyst").await] {
+        let refused = delay(&app, &who, &id, &late.to_string()).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    }
+    assert_eq!(
+        arrives_now().await.as_deref(),
+        Some(arrives.to_string().as_str())
+    );
+
+    // Three weeks late: the order's promise moves, and the console says so.
+    let page = followed(
+        &app,
+        &planner,
+        delay(&app, &planner, &id, &late.to_string()).await,
+    )
+    .await;
+    let after = promised(app.order(&order).await);
+    assert!(after > before, "the promise stays {before}");
+    assert_eq!(arrives_now().await, Some(late.to_string()));
+    let short: String = order.chars().skip(order.chars().count() - 6).collect();
+    let long = |d: &str| kiln_app::time::long_date(d.parse().unwrap());
+    let said = format!(
+        "Cotton poplin now arrives {}: 1 order moved (order …{short} from {} to {})",
+        long(&late.to_string()),
+        long(&before),
+        long(&after)
+    );
+    assert!(page.contains(&said), "{said} not in {page}");
+
+    // Unknown: not found. Received already: the console says so.
+    let unknown = delay(&app, &planner, "pur_nope", &late.to_string()).await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    app.post(&format!("/purchase-suggestions/{id}/receive"), &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    let later = late.checked_add(jiff::ToSpan::days(7)).unwrap().to_string();
+    let page = followed(&app, &planner, delay(&app, &planner, &id, &later).await).await;
+    assert!(
+        page.contains("Not recorded: this purchase was already received."),
+        "{page}"
+    );
 }

@@ -555,6 +555,7 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/console/downtimes/dwn_x/cancel", "AP"),
     ("POST", "/console/resequence", "AP"),
     ("POST", "/console/purchase-suggestions/pur_x/receive", "AP"),
+    ("POST", "/console/purchase-suggestions/pur_x/delay", "AP"),
     ("GET", "/console/demand", "AMPY"),
     ("POST", "/console/demand/purchases", "AP"),
     ("GET", "/console/catalog", "AMPY"),

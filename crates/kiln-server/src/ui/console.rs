@@ -5,21 +5,19 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use kiln_app::{BrandRuntime, Error as AppError};
-use kiln_domain::{
-    OperationAction, OperationStatus, OrderId, PaymentStatus, ShipmentId, SuggestionId, WorkOrderId,
-};
+use kiln_domain::{OperationAction, OperationStatus, WorkOrderId};
 use serde::Deserialize;
 
-use super::disruption;
 use super::{
     KeyForm, UiResult, brand_for_key, brand_from_cookie, long_date, page, see_other, set_cookie,
 };
+use super::{disruption, fulfilment, purchases};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -33,9 +31,15 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/console/work-orders/{wo}/operations/{seq}/{action}",
             post(operation),
         )
-        .route("/console/orders/{order}/ship", get(ship_form).post(ship))
-        .route("/console/shipments/{shipment}/delivered", post(delivered))
-        .route("/console/orders/{order}/paid", post(paid))
+        .route(
+            "/console/orders/{order}/ship",
+            get(fulfilment::ship_form).post(fulfilment::ship),
+        )
+        .route(
+            "/console/shipments/{shipment}/delivered",
+            post(fulfilment::delivered),
+        )
+        .route("/console/orders/{order}/paid", post(fulfilment::paid))
         .route("/console/downtimes", post(disruption::downtime))
         .route(
             "/console/downtimes/{downtime}/cancel",
@@ -44,7 +48,11 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/console/resequence", post(disruption::resequence))
         .route(
             "/console/purchase-suggestions/{suggestion}/receive",
-            post(receive),
+            post(purchases::receive),
+        )
+        .route(
+            "/console/purchase-suggestions/{suggestion}/delay",
+            post(purchases::delay),
         )
 }
 
@@ -164,7 +172,8 @@ struct Console {
     queues: Vec<Queue>,
     orders: Vec<OrderRow>,
     materials: Vec<MaterialRow>,
-    suggestions: Vec<kiln_domain::PurchaseSuggestion>,
+    /// Open purchases, each with its Receive and Arrives late forms.
+    purchases: Vec<purchases::PurchaseRow>,
     /// What the signed-in person may do, so the page offers only that.
     can: super::staff::Can,
 }
@@ -183,6 +192,30 @@ async fn console(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiRe
             problem: String::new(),
         }));
     };
+    let shown = Shown {
+        problem: said(super::Flash::Problem),
+        notice: said(super::Flash::Notice),
+        late: None,
+    };
+    let console = render(&state, &headers, &rt, shown).await?;
+    Ok(super::spend_flash(&headers, console))
+}
+
+/// What the console shows besides the plan: a message, and a late-arrival
+/// form sent back with its error.
+pub(super) struct Shown {
+    pub problem: String,
+    pub notice: String,
+    pub late: Option<purchases::LateField>,
+}
+
+/// The console's front page for the signed-in brand `rt`.
+pub(super) async fn render(
+    state: &AppState,
+    headers: &HeaderMap,
+    rt: &BrandRuntime,
+    shown: Shown,
+) -> UiResult<Response> {
     let slug = rt.brand.slug.as_str();
     // Each open work order has one operation to act on: the first not done.
     let mut queues: Vec<Queue> = rt
@@ -301,11 +334,11 @@ async fn console(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiRe
     let gantt = super::gantt::gantt_svg(&schedule.work_centers);
     let gantt_etag = super::gantt::etag(&gantt);
     let gantt_key = super::gantt::gantt_key(&schedule.work_centers);
-    let console = page(&Console {
+    Ok(page(&Console {
         brand: rt.brand.slug.to_string(),
         brand_name: rt.brand.name.clone(),
-        problem: said(super::Flash::Problem),
-        notice: said(super::Flash::Notice),
+        problem: shown.problem,
+        notice: shown.notice,
         work_centers: rt
             .catalog
             .factory
@@ -322,10 +355,9 @@ async fn console(State(state): State<Arc<AppState>>, headers: HeaderMap) -> UiRe
         queues,
         orders,
         materials,
-        suggestions: state.app.suggestions(slug).await?,
-        can: super::staff::Can::of(&state, &headers).await?,
-    });
-    Ok(super::spend_flash(&headers, console))
+        purchases: purchases::rows(state.app.suggestions(slug).await?, shown.late.as_ref()),
+        can: super::staff::Can::of(state, headers).await?,
+    }))
 }
 
 /// The console's Gantt chart alone, for the page to redraw it live (a
@@ -377,18 +409,9 @@ pub(super) fn back(kind: super::Flash, text: &str) -> Response {
     super::redirect_with("/console", kind, text)
 }
 
-/// Where a form asked to go back to: `back=order:<id>` is that order's
+/// The page a form's `back` field names: `order:<id>` is that order's
 /// console page; anything else is the console. Only an id's own characters
 /// pass, so the field cannot send anyone elsewhere.
-fn return_path(form_body: &str) -> String {
-    let fields: Vec<(String, String)> = serde_urlencoded::from_str(form_body).unwrap_or_default();
-    fields
-        .iter()
-        .find(|(k, _)| k == "back")
-        .map_or_else(|| "/console".to_string(), |(_, v)| return_to(v))
-}
-
-/// The page a form's `back` field names (see [`return_path`]).
 pub(super) fn return_to(back: &str) -> String {
     Some(back)
         .and_then(|v| v.strip_prefix("order:"))
@@ -403,11 +426,6 @@ pub(super) fn return_to(back: &str) -> String {
             || "/console".to_string(),
             |id| format!("/console/orders/{id}"),
         )
-}
-
-/// Back where the form came from (see [`return_path`]), showing `text` once.
-fn back_to(form_body: &str, kind: super::Flash, text: &str) -> Response {
-    super::redirect_with(&return_path(form_body), kind, text)
 }
 
 #[derive(Deserialize)]
@@ -477,183 +495,4 @@ async fn operation(
         ),
     };
     Ok(back(super::Flash::Notice, &text))
-}
-
-#[derive(Template)]
-#[template(path = "ship.html")]
-struct ShipForm {
-    order_id: String,
-    problem: String,
-    /// (value, label) of each carrier to pick.
-    carriers: Vec<(String, String)>,
-    /// The brand ships by its declared carriers: Kiln may choose, and the
-    /// manual carrier numbers the shipment.
-    by_carrier: bool,
-    /// `order:<id>` when opened from the order's page, to go back there.
-    back: String,
-}
-
-#[derive(Deserialize)]
-struct ShipFrom {
-    #[serde(default)]
-    back: String,
-}
-
-const CARRIERS: &[&str] = &["DHL", "UPS", "DPD", "FedEx", "Royal Mail", "La Poste"];
-
-/// The carriers the form offers: the brand's own, or common names to type
-/// a tracking number for.
-fn carrier_choices(rt: &kiln_app::runtime::BrandRuntime) -> (Vec<(String, String)>, bool) {
-    let f = &rt.catalog.factory;
-    if kiln_app::logistics::by_carrier(f) {
-        let own = f
-            .carriers
-            .iter()
-            .map(|c| (c.id.clone(), c.name.clone()))
-            .collect();
-        (own, true)
-    } else {
-        let names = CARRIERS
-            .iter()
-            .map(|c| (c.to_string(), c.to_string()))
-            .collect();
-        (names, false)
-    }
-}
-
-async fn ship_form(
-    State(state): State<Arc<AppState>>,
-    Path(order): Path<String>,
-    headers: HeaderMap,
-    Query(from): Query<ShipFrom>,
-) -> UiResult<Response> {
-    let rt = require(&state, &headers).await?;
-    let back = if from.back == "order" {
-        format!("order:{order}")
-    } else {
-        String::new()
-    };
-    let (carriers, by_carrier) = carrier_choices(&rt);
-    Ok(page(&ShipForm {
-        order_id: order,
-        problem: String::new(),
-        carriers,
-        by_carrier,
-        back,
-    }))
-}
-
-#[derive(Deserialize)]
-struct ShipFields {
-    carrier: String,
-    tracking_number: String,
-    #[serde(default)]
-    back: String,
-}
-
-async fn ship(
-    State(state): State<Arc<AppState>>,
-    Path(order): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<ShipFields>,
-) -> UiResult<Response> {
-    let rt = require(&state, &headers).await?;
-    let (carrier, tracking) = (form.carrier.trim(), form.tracking_number.trim());
-    let (carriers, by_carrier) = carrier_choices(&rt);
-    if !by_carrier && (carrier.is_empty() || tracking.is_empty()) {
-        let problem = "Choose a carrier and enter the tracking number.".to_string();
-        return Ok(page(&ShipForm {
-            order_id: order,
-            problem,
-            carriers,
-            by_carrier,
-            back: form.back,
-        }));
-    }
-    let order = OrderId::from(order);
-    let req = kiln_app::shipping::ShipRequest {
-        carrier: Some(carrier.to_string()),
-        tracking_number: Some(tracking.to_string()),
-        lines: Vec::new(),
-    };
-    Ok(
-        match state.app.ship(rt.brand.slug.as_str(), &order, &req).await {
-            Ok(s) => {
-                // The carrier and service by the names the model gives them.
-                let c = rt
-                    .catalog
-                    .factory
-                    .carriers
-                    .iter()
-                    .find(|c| c.id == s.carrier);
-                let carrier = c.map_or(s.carrier.as_str(), |c| c.name.as_str());
-                let service = s.service.as_deref().map(|id| {
-                    c.and_then(|c| c.services.iter().find(|v| v.id == id))
-                        .map_or(id, |v| v.name.as_str())
-                });
-                back_to(
-                    &serde_urlencoded::to_string([("back", form.back.as_str())])
-                        .unwrap_or_default(),
-                    super::Flash::Notice,
-                    &format!(
-                        "Order …{} shipped with {carrier}{}, tracking number {}.",
-                        tail(order.as_str()),
-                        service.map(|v| format!(" ({v})")).unwrap_or_default(),
-                        s.tracking_number
-                    ),
-                )
-            }
-            Err(AppError::Conflict(m)) => back_with(&m),
-            Err(e) => return Err(e.into()),
-        },
-    )
-}
-
-async fn delivered(
-    State(state): State<Arc<AppState>>,
-    Path(shipment): Path<String>,
-    headers: HeaderMap,
-    body: String,
-) -> UiResult<Response> {
-    let rt = require(&state, &headers).await?;
-    let shipment = ShipmentId::from(shipment);
-    state.app.deliver(rt.brand.slug.as_str(), &shipment).await?;
-    let text = format!("Shipment …{} marked delivered.", tail(shipment.as_str()));
-    Ok(back_to(&body, super::Flash::Notice, &text))
-}
-
-async fn paid(
-    State(state): State<Arc<AppState>>,
-    Path(order): Path<String>,
-    headers: HeaderMap,
-    body: String,
-) -> UiResult<Response> {
-    let rt = require(&state, &headers).await?;
-    let order = OrderId::from(order);
-    state
-        .app
-        .set_payment(rt.brand.slug.as_str(), &order, PaymentStatus::Paid)
-        .await?;
-    let text = format!("Payment recorded for order …{}.", tail(order.as_str()));
-    Ok(back_to(&body, super::Flash::Notice, &text))
-}
-
-/// Receives a suggested purchase into stock.
-async fn receive(
-    State(state): State<Arc<AppState>>,
-    Path(suggestion): Path<String>,
-    headers: HeaderMap,
-) -> UiResult<Response> {
-    let rt = require(&state, &headers).await?;
-    Ok(
-        match state
-            .app
-            .receive_purchase(rt.brand.slug.as_str(), &SuggestionId::from(suggestion))
-            .await
-        {
-            Ok(_) => see_other("/console#purchases"),
-            Err(AppError::Conflict(m) | AppError::NotFound(m)) => back_with(&m),
-            Err(e) => return Err(e.into()),
-        },
-    )
 }

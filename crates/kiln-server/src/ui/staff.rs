@@ -50,7 +50,8 @@ pub(super) async fn staff_of(
 /// it anyway.
 #[derive(Debug, Clone, Copy)]
 pub struct Can {
-    /// Mark down, re-sequence, receive, ship, record payments.
+    /// Mark down, re-sequence, receive or delay purchases, ship, record
+    /// payments.
     pub plan: bool,
     /// Start and complete operations.
     pub operate: bool,
@@ -214,6 +215,7 @@ const PLANNER_WRITES: &[&str] = &[
     "/console/downtimes/*/cancel",
     "/console/resequence",
     "/console/purchase-suggestions/*/receive",
+    "/console/purchase-suggestions/*/delay",
     "/console/demand/purchases",
     "/console/units/*/claims",
     "/console/claims/*/decision",
@@ -314,6 +316,9 @@ mod tests {
         assert!(may(Role::Planner, post, "/console/downtimes"));
         assert!(may(Role::Planner, post, "/console/orders/ord_1/ship"));
         assert!(!may(Role::Planner, post, "/console/catalog"));
+        let late = "/console/purchase-suggestions/pur_1/delay";
+        assert!(may(Role::Planner, post, late));
+        assert!(!may(Role::Operator, post, late) && !may(Role::Analyst, post, late));
         assert!(may(Role::Planner, get, "/console/catalog"));
         assert!(may(Role::ProductManager, post, "/console/catalog"));
         assert!(!may(Role::ProductManager, post, "/console/downtimes"));
