@@ -10,7 +10,7 @@ mod common;
 
 use common::*;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 api_tests!(single_orders_and_a_replan_between_the_steps_of_a_bulk_order);
 
@@ -20,30 +20,6 @@ recipient_name,recipient_line1,recipient_city,recipient_postal_code,recipient_co
 /// Rows of a bulk order: more than two steps' worth (`kiln_app` plots 200
 /// lines a step).
 const ROWS: usize = 450;
-
-/// (work centre, machine, setup start, end, order, line, operation) of every
-/// bar in the next 92 days, sorted.
-fn bars(schedule: &Value) -> Vec<(String, u64, String, String, String, i64, String)> {
-    let mut out = Vec::new();
-    for w in schedule["work_centers"].as_array().unwrap() {
-        for day in w["days"].as_array().unwrap() {
-            for b in day["bars"].as_array().unwrap() {
-                out.push((
-                    w["id"].as_str().unwrap().to_string(),
-                    b["machine"].as_u64().unwrap(),
-                    b["setup_start"].as_str().unwrap().to_string(),
-                    b["end"].as_str().unwrap().to_string(),
-                    b["order_id"].as_str().unwrap().to_string(),
-                    b["line_no"].as_i64().unwrap(),
-                    b["operation"].as_str().unwrap().to_string(),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
 
 async fn single_orders_and_a_replan_between_the_steps_of_a_bulk_order(app: App) {
     let mut csv = String::from(HEADER);
@@ -171,7 +147,7 @@ async fn single_orders_and_a_replan_between_the_steps_of_a_bulk_order(app: App) 
     }
 
     let window = format!("/schedule?from={}&days=92", today_plus(-1));
-    let live = bars(&app.get(&window).await.expect(StatusCode::OK).body);
+    let live = scheduled_operations(&app.get(&window).await.expect(StatusCode::OK).body);
     for id in singles
         .iter()
         .chain([&accepted["order_id"].as_str().unwrap().to_string()])
@@ -183,7 +159,7 @@ async fn single_orders_and_a_replan_between_the_steps_of_a_bulk_order(app: App) 
             assert!(pair[0].3 <= pair[1].2, "overlap on a machine: {pair:?}");
         }
     }
-    let rebuilt = bars(
+    let rebuilt = scheduled_operations(
         &app.restarted()
             .await
             .get(&window)

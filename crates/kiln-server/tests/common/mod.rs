@@ -529,3 +529,29 @@ pub async fn make_work_order(app: &App, wo: &str) {
         }
     }
 }
+
+/// Every operation in a schedule answer, once, as
+/// `(work centre, machine, setup start, end, order, line, operation)`.
+pub fn scheduled_operations(
+    schedule: &Value,
+) -> Vec<(String, u64, String, String, String, i64, String)> {
+    let mut out = Vec::new();
+    for w in schedule["work_centers"].as_array().unwrap() {
+        for day in w["days"].as_array().unwrap() {
+            for b in day["bars"].as_array().unwrap() {
+                out.push((
+                    w["id"].as_str().unwrap().to_string(),
+                    b["machine"].as_u64().unwrap(),
+                    b["setup_start"].as_str().unwrap().to_string(),
+                    b["end"].as_str().unwrap().to_string(),
+                    b["order_id"].as_str().unwrap().to_string(),
+                    b["line_no"].as_i64().unwrap(),
+                    b["operation"].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
