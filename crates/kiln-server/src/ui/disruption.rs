@@ -102,23 +102,7 @@ pub(super) async fn downtime(
             let _ = write!(text, "{n} promises moved: ");
         }
     }
-    let shown: Vec<String> = d
-        .moved
-        .iter()
-        .take(8)
-        .map(|m| {
-            format!(
-                "order …{} from {} to {}",
-                tail(m.order_id.as_str()),
-                long_date(m.previous_date),
-                long_date(m.promised_date)
-            )
-        })
-        .collect();
-    text.push_str(&shown.join("; "));
-    if d.moved.len() > shown.len() {
-        let _ = write!(text, "; and {} more", d.moved.len() - shown.len());
-    }
+    text.push_str(&moved_orders(&d.moved));
     if !d.at_risk.is_empty() {
         let _ = write!(
             text,
@@ -164,4 +148,30 @@ pub(super) async fn cancel_downtime(
             Err(e) => return Err(e.into()),
         },
     )
+}
+
+/// Orders the console names one by one when promises move; the rest are
+/// counted.
+pub(super) const NAMED: usize = 8;
+
+/// "order …a1b2c3 from Mon 7 Dec 2026 to Mon 28 Dec 2026; …; and 3 more":
+/// the promises a replan moved, as the console's notices say them.
+pub(super) fn moved_orders(moved: &[kiln_app::planning::MovedPromise]) -> String {
+    let shown: Vec<String> = moved
+        .iter()
+        .take(NAMED)
+        .map(|m| {
+            format!(
+                "order …{} from {} to {}",
+                tail(m.order_id.as_str()),
+                long_date(m.previous_date),
+                long_date(m.promised_date)
+            )
+        })
+        .collect();
+    let mut text = shown.join("; ");
+    if moved.len() > NAMED {
+        let _ = write!(text, "; and {} more", moved.len() - NAMED);
+    }
+    text
 }

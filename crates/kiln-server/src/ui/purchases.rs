@@ -147,9 +147,6 @@ async fn again(
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
-/// Orders the notice names one by one; the rest are counted.
-const NAMED: usize = 8;
-
 /// "Poplin now arrives Tue 15 Dec 2026: 2 orders moved (…a1b2c3 to …), 1 at risk (…)."
 fn notice(rt: &BrandRuntime, late: &LatePurchase) -> String {
     let p = &late.purchase;
@@ -167,30 +164,14 @@ fn notice(rt: &BrandRuntime, late: &LatePurchase) -> String {
         }
     }
     if !late.moved.is_empty() {
-        let shown: Vec<String> = late
-            .moved
-            .iter()
-            .take(NAMED)
-            .map(|m| {
-                format!(
-                    "order …{} from {} to {}",
-                    tail(m.order_id.as_str()),
-                    long_date(m.previous_date),
-                    long_date(m.promised_date)
-                )
-            })
-            .collect();
-        text.push_str(&shown.join("; "));
-        if late.moved.len() > NAMED {
-            let _ = write!(text, "; and {} more", late.moved.len() - NAMED);
-        }
+        text.push_str(&super::disruption::moved_orders(&late.moved));
         text.push(')');
     }
     if !late.at_risk.is_empty() {
         let ids: Vec<String> = late
             .at_risk
             .iter()
-            .take(NAMED)
+            .take(super::disruption::NAMED)
             .map(|o| format!("…{}", tail(o.as_str())))
             .collect();
         let _ = write!(
