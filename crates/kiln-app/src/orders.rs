@@ -505,18 +505,7 @@ impl App {
         change: flow::PlanChange,
     ) {
         let moved = change.undo(&mut plan);
-        if !moved.is_empty() {
-            // Orders planned since may be queued with rows for the same
-            // operations: they go first, then these.
-            self.orders.flush().await;
-            if let Err(e) = self.store.rebook(&rt.brand.id, &moved).await {
-                tracing::warn!(
-                    error = %Error::from(e).chain(),
-                    "{}: setups after a rolled-back order not stored",
-                    rt.brand.slug
-                );
-            }
-        }
+        rebook_around(self.store.as_ref(), &self.orders, rt, &moved).await;
     }
 
     /// One order, with its lines, timeline, material requirements and shipments.
@@ -549,6 +538,28 @@ impl App {
             .set_payment_status(&brand.id, order, status, time::now())
             .await
             .or_not_found(|| format!("no order `{order}`"))
+    }
+}
+
+/// The stored rows of the operations around an order taken back out of
+/// the plan follow what `moved` says their setups now are. Orders planned
+/// since may be queued with rows for the same operations: they go first.
+pub(crate) async fn rebook_around(
+    store: &dyn kiln_store::Store,
+    writer: &crate::writer::OrderWriter,
+    rt: &BrandRuntime,
+    moved: &[kiln_domain::BookingRow],
+) {
+    if moved.is_empty() {
+        return;
+    }
+    writer.flush().await;
+    if let Err(e) = store.rebook(&rt.brand.id, moved).await {
+        tracing::warn!(
+            error = %Error::from(e).chain(),
+            "{}: setups after an order taken back out not stored",
+            rt.brand.slug
+        );
     }
 }
 

@@ -70,16 +70,7 @@ impl Drop for Steps {
             let moved = change.undo(&mut plan);
             rt.settle(&mut plan);
             drop(plan);
-            if !moved.is_empty() {
-                writer.flush().await;
-                if let Err(e) = store.rebook(&rt.brand.id, &moved).await {
-                    tracing::warn!(
-                        error = %crate::Error::from(e).chain(),
-                        "{}: setups after a bulk order taken back out not stored",
-                        rt.brand.slug
-                    );
-                }
-            }
+            crate::orders::rebook_around(store.as_ref(), &writer, &rt, &moved).await;
         });
     }
 }
