@@ -22,6 +22,7 @@ pub mod bulk;
 pub mod catalog;
 pub mod changes;
 pub mod claims;
+mod cpu;
 pub mod demand;
 pub mod demo;
 pub mod error;

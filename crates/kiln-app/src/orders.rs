@@ -598,6 +598,7 @@ pub(crate) fn new_order(
         promised_date: plotted.promised,
         created_at,
         lines: Vec::new(),
+        staged: None,
         work_orders: Vec::new(),
         bookings: Vec::new(),
         rebooked: Vec::new(),

@@ -247,6 +247,18 @@ impl BrandRuntime {
             }
             down.push((d.work_center, d.from_day, d.to_day));
         }
+        // Rows written ahead of a bulk order never written (the server
+        // stopped part-way): unseen, but swept so they never count.
+        match store.discard_staged(&brand.id, None).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                "{}: swept the rows written ahead of {n} bulk orders never written",
+                brand.slug
+            ),
+            Err(e) => {
+                tracing::warn!(error = %Error::from(e).chain(), "{}: rows written ahead of bulk orders never written not swept yet", brand.slug)
+            }
+        }
         let rows = store.scheduled_bookings(&brand.id).await?;
         // Machines' own downtime not over yet (a day back covers any clock skew).
         let since = crate::time::now() - jiff::SignedDuration::from_hours(24);

@@ -2,9 +2,15 @@
 //! planned, and one task writes whatever has queued up in one transaction.
 //! Under load many orders share a commit; alone, an order is written at once.
 //! After a commit that wrote events, the webhook worker is woken.
+//!
+//! A bulk order's lines and bookings come ahead of it as chunks
+//! ([`OrderWriter::stage`]), each written in its own transaction in its place
+//! in the queue, so orders placed meanwhile are written between them instead
+//! of waiting for one long transaction.
 
 use std::sync::Arc;
 
+use kiln_domain::{BookingRow, BrandId, OrderId, OrderLine};
 use kiln_store::{NewOrder, Placed, Store, StoreError};
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -20,8 +26,17 @@ pub enum WriteError {
 
 type Ack = oneshot::Sender<Result<Placed, WriteError>>;
 
+/// Some of an order's lines and bookings, written ahead of it.
+pub struct Chunk {
+    pub brand: BrandId,
+    pub order: OrderId,
+    pub lines: Vec<OrderLine>,
+    pub bookings: Vec<BookingRow>,
+}
+
 enum Job {
     Order(Box<NewOrder>, Ack),
+    Stage(Box<Chunk>, oneshot::Sender<Result<(), WriteError>>),
     /// Answered once every order queued before it is written.
     Flush(oneshot::Sender<()>),
 }
@@ -44,6 +59,7 @@ impl OrderWriter {
             let mut flushed = Vec::new();
             while let Some(first) = rx.recv().await {
                 let mut next = Some(first);
+                let mut chunk = None;
                 while let Some(job) = next.take() {
                     match job {
                         Job::Order(order, ack) => {
@@ -51,6 +67,12 @@ impl OrderWriter {
                             acks.push(ack);
                         }
                         Job::Flush(done) => flushed.push(done),
+                        // Written after the orders queued before it, and
+                        // before any queued after it.
+                        Job::Stage(c, ack) => {
+                            chunk = Some((c, ack));
+                            break;
+                        }
                     }
                     if orders.len() < MAX_BATCH {
                         next = rx.try_recv().ok();
@@ -65,6 +87,12 @@ impl OrderWriter {
                         // The request may have gone away; the order stands anyway.
                         let _ = ack.send(result.map_err(WriteError::from));
                     }
+                }
+                if let Some((c, ack)) = chunk {
+                    let written = store
+                        .stage_order_rows(&c.brand, &c.order, &c.lines, &c.bookings)
+                        .await;
+                    let _ = ack.send(written.map_err(WriteError::from));
                 }
                 // Flushes queued after orders of this batch are answered
                 // after its commit, so they never overtake an order.
@@ -82,6 +110,19 @@ impl OrderWriter {
         let (ack, done) = oneshot::channel();
         if let Err(mpsc::error::SendError(Job::Order(_, ack))) =
             self.queue.send(Job::Order(Box::new(order), ack))
+        {
+            let _ = ack.send(Err(WriteError::Stopped));
+        }
+        done
+    }
+
+    /// Queues some of an order's rows, to be written ahead of it.
+    /// Synchronous, like [`OrderWriter::enqueue`]: its place in the queue
+    /// is where the caller planned it.
+    pub fn stage(&self, chunk: Chunk) -> oneshot::Receiver<Result<(), WriteError>> {
+        let (ack, done) = oneshot::channel();
+        if let Err(mpsc::error::SendError(Job::Stage(_, ack))) =
+            self.queue.send(Job::Stage(Box::new(chunk), ack))
         {
             let _ = ack.send(Err(WriteError::Stopped));
         }

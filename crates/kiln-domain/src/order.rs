@@ -51,6 +51,11 @@ pub struct NewOrder {
     pub promised_date: Date,
     pub created_at: Timestamp,
     pub lines: Vec<OrderLine>,
+    /// Lines and bookings written ahead of the order, in chunks between
+    /// other orders' commits (a bulk order of thousands of lines): its own
+    /// write checks they are all there and makes them its own, and neither
+    /// `lines` nor `bookings` is written again.
+    pub staged: Option<Staged>,
     pub work_orders: Vec<WorkOrderWrite>,
     pub bookings: Vec<BookingRow>,
     /// Bookings of earlier orders this order moved on their machine (a setup
@@ -60,6 +65,14 @@ pub struct NewOrder {
     pub suggestions: Vec<PurchaseSuggestion>,
     pub timeline: Vec<TimelineEntry>,
     pub payment: Payment,
+}
+
+/// How many rows an order's chunks wrote ahead of it (see
+/// [`NewOrder::staged`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Staged {
+    pub lines: u64,
+    pub bookings: u64,
 }
 
 impl NewOrder {

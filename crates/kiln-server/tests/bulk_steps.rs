@@ -12,7 +12,10 @@ use common::*;
 use reqwest::StatusCode;
 use serde_json::json;
 
-api_tests!(single_orders_and_a_replan_between_the_steps_of_a_bulk_order);
+api_tests!(
+    single_orders_and_a_replan_between_the_steps_of_a_bulk_order,
+    rows_of_a_bulk_order_never_written_are_swept_at_restart
+);
 
 const HEADER: &str = "product,fabric,color,fit,collar,size,neck_cm,chest_cm,monogram,quantity,\
 recipient_name,recipient_line1,recipient_city,recipient_postal_code,recipient_country";
@@ -108,6 +111,15 @@ async fn single_orders_and_a_replan_between_the_steps_of_a_bulk_order(app: App) 
     let bulk = app.order(accepted["order_id"].as_str().unwrap()).await;
     let lines = bulk["lines"].as_array().unwrap();
     assert_eq!(lines.len(), ROWS);
+    // Its lines were written ahead in chunks, all made its own.
+    let brand = app.kiln.brand(&app.slug).await.unwrap().brand.id.clone();
+    assert_eq!(app.store.discard_staged(&brand, None).await.unwrap(), 0);
+    let rows = app.store.bookings(&brand).await.unwrap();
+    let bulk_id = accepted["order_id"].as_str().unwrap();
+    let stored = rows
+        .iter()
+        .filter(|r| r.order_id.as_str() == bulk_id)
+        .count();
     // One batch per SKU, however many steps placed its lines.
     let mut batches: Vec<(&str, &str)> = lines
         .iter()
@@ -154,6 +166,11 @@ async fn single_orders_and_a_replan_between_the_steps_of_a_bulk_order(app: App) 
     {
         assert!(live.iter().any(|b| &b.4 == id), "{id} is on the schedule");
     }
+    assert_eq!(
+        live.iter().filter(|b| b.4 == bulk_id).count(),
+        stored,
+        "every operation of the bulk order is stored once"
+    );
     for pair in live.windows(2) {
         if pair[0].0 == pair[1].0 && pair[0].1 == pair[1].1 {
             assert!(pair[0].3 <= pair[1].2, "overlap on a machine: {pair:?}");
@@ -173,4 +190,51 @@ async fn single_orders_and_a_replan_between_the_steps_of_a_bulk_order(app: App) 
         lost.is_empty() && new.is_empty(),
         "the store holds another schedule than the server ran: {lost:?} became {new:?}"
     );
+}
+
+/// A server stopped while a bulk order was written ahead leaves rows that
+/// belong to no order: unseen, and swept when the brand's plan is next
+/// rebuilt.
+async fn rows_of_a_bulk_order_never_written_are_swept_at_restart(app: App) {
+    let kept = app.place_ok(&mug("kept@example.com")).await;
+    let brand = app.kiln.brand(&app.slug).await.unwrap().brand.id.clone();
+    let before = app.store.bookings(&brand).await.unwrap();
+    // The first chunk of a bulk order: a copy of the mug order's line and
+    // bookings under another order's id, never followed by the order.
+    let order = app
+        .store
+        .order(&brand, &kept.as_str().into())
+        .await
+        .unwrap()
+        .unwrap();
+    let lost = kiln_domain::OrderId::new();
+    let rows: Vec<_> = before
+        .iter()
+        .map(|r| kiln_domain::BookingRow {
+            order_id: lost.clone(),
+            ..r.clone()
+        })
+        .collect();
+    app.store
+        .stage_order_rows(&brand, &lost, &order.lines, &rows)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.store.bookings(&brand).await.unwrap().len(),
+        2 * before.len()
+    );
+    let window = format!("/schedule?from={}&days=30", today_plus(-1));
+    let live = scheduled_operations(&app.get(&window).await.expect(StatusCode::OK).body);
+    assert!(
+        live.iter().all(|b| b.4 != lost.as_str()),
+        "unseen before the sweep"
+    );
+    let restarted = app.restarted().await;
+    let rebuilt = scheduled_operations(&restarted.get(&window).await.expect(StatusCode::OK).body);
+    assert_eq!(rebuilt, live);
+    assert_eq!(app.store.bookings(&brand).await.unwrap(), before);
+    restarted
+        .get(&format!("/orders/{kept}"))
+        .await
+        .expect(StatusCode::OK);
 }

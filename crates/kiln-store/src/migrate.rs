@@ -128,4 +128,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "logistics",
         include_str!("../migrations/0028_logistics.sql"),
     ),
+    (
+        29,
+        "staged_orders",
+        include_str!("../migrations/0029_staged_orders.sql"),
+    ),
 ];

@@ -13,8 +13,8 @@ use kiln_store::prelude::*;
 use kiln_store::{
     AuditAction, BookingRow, Brand, BrandId, Downtime, DowntimeId, FileKind, LineRef,
     OperationStatus, OrderId, OrderStatus, OrderSummary, Placed, Repromise, SaleTime, SalesLine,
-    Scope, ShipmentId, ShipmentStatus, Slug, TimelineEntry, TimelineEntryId, TimelineStatus,
-    WorkOrderStatus,
+    Scope, ShipmentId, ShipmentStatus, Slug, Staged, TimelineEntry, TimelineEntryId,
+    TimelineStatus, WorkOrderStatus,
 };
 
 store_tests!(
@@ -23,6 +23,7 @@ store_tests!(
     seed_materials_keeps_existing_positions,
     place_order_writes_everything_once,
     place_orders_batch_one_result_each,
+    rows_written_ahead_join_their_order_or_are_swept,
     order_reads_lines_timeline_requirements,
     orders_list_filters_by_customer,
     work_orders_batch_by_sku,
@@ -411,6 +412,84 @@ async fn place_orders_batch_one_result_each(store: Arc<dyn Store>) {
         None
     );
     assert!(store.place_orders(&[]).await.is_empty());
+}
+
+/// A bulk order's lines and bookings are written ahead in chunks; its own
+/// write checks they are all there and makes them its own. Rows of an order
+/// never written are swept, and never one of a written order.
+async fn rows_written_ahead_join_their_order_or_are_swept(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let a = brand(store, "alpha").await;
+    let mut big = order(
+        &a,
+        "ord_big",
+        Some("key-big"),
+        "ada@example.com",
+        2,
+        create_wo("wo_big", "MUG-M", 2, 1),
+    );
+    let mut second = big.lines[0].clone();
+    second.line_no = 2;
+    big.lines.push(second);
+    let rows = big.bookings.clone();
+    // Two chunks: the first line with its bookings, then the second.
+    store
+        .stage_order_rows(&a.id, &big.id, &big.lines[..1], &rows)
+        .await
+        .unwrap();
+    store
+        .stage_order_rows(&a.id, &big.id, &big.lines[1..], &[])
+        .await
+        .unwrap();
+    // Not an order yet: nothing reads its rows.
+    assert_eq!(store.order(&a.id, &big.id).await.unwrap(), None);
+    assert!(store.scheduled_bookings(&a.id).await.unwrap().is_empty());
+    // A count that does not match refuses the order, and writes nothing.
+    big.bookings = Vec::new();
+    big.staged = Some(Staged {
+        lines: 3,
+        bookings: rows.len() as u64,
+    });
+    assert!(store.place_order(&big).await.is_err());
+    assert_eq!(store.order(&a.id, &big.id).await.unwrap(), None);
+    big.staged = Some(Staged {
+        lines: 2,
+        bookings: rows.len() as u64,
+    });
+    assert!(matches!(
+        store.place_order(&big).await.unwrap(),
+        Placed::Created { .. }
+    ));
+    let placed = store.order(&a.id, &big.id).await.unwrap().unwrap();
+    assert_eq!(placed.lines.len(), 2);
+    assert_eq!(store.bookings(&a.id).await.unwrap(), rows);
+    // An order staged and never written: swept; the written one stays.
+    let lost = order(
+        &a,
+        "ord_lost",
+        None,
+        "bo@example.com",
+        1,
+        create_wo("wo_lost", "MUG-L", 1, 1),
+    );
+    store
+        .stage_order_rows(&a.id, &lost.id, &lost.lines, &lost.bookings)
+        .await
+        .unwrap();
+    assert_eq!(store.discard_staged(&a.id, None).await.unwrap(), 1);
+    assert_eq!(store.discard_staged(&a.id, None).await.unwrap(), 0);
+    assert_eq!(store.bookings(&a.id).await.unwrap(), rows);
+    let placed_again = store.order(&a.id, &big.id).await.unwrap().unwrap();
+    assert_eq!(placed_again.lines.len(), 2);
+    // Its rows are gone: the same order id can be staged again from scratch.
+    store
+        .stage_order_rows(&a.id, &lost.id, &lost.lines, &lost.bookings)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.discard_staged(&a.id, Some(&lost.id)).await.unwrap(),
+        1
+    );
 }
 
 async fn order_reads_lines_timeline_requirements(store: Arc<dyn Store>) {

@@ -1,11 +1,12 @@
 //! Placing an accepted bulk quote as one order, without holding up the
 //! single orders placed meanwhile.
 //!
-//! An order of ten thousand lines takes about a second to plot. Under one
-//! hold of the brand's plan lock, every order placed meanwhile would wait
-//! that long. So the bulk order is plotted in steps of [`STEP`] lines,
-//! letting go of the lock between them (the lock is fair: orders that
-//! queued for it go first):
+//! An order of ten thousand lines takes about a second to plot and half a
+//! second to write. Under one hold of the brand's plan lock, or in one
+//! transaction of the store's single writer, every order placed meanwhile
+//! would wait that long. So the bulk order is plotted in steps of [`STEP`]
+//! lines, letting go of the lock between them (the lock is fair: orders
+//! that queued for it go first), and written ahead in chunks:
 //!
 //! 1. the first step, taken only when no replan is running
 //!    ([`BrandRuntime::plan_settled`]), takes the material of every line and
@@ -14,71 +15,114 @@
 //! 2. each step places the next lines on the machines; the work orders
 //!    they open stay the order's own (an order placed meanwhile must not
 //!    join a batch the store does not have yet);
-//! 3. the last step reads the order's bookings, and its neighbours', from
-//!    the schedule as it then stands (an order placed between steps may
-//!    have changed a setup), queues the order for the writer and settles
-//!    the plan.
+//! 3. the lines are then written ahead in chunks of [`STEP`], each queued
+//!    for the writer with its bookings as the schedule then stands (an
+//!    order placed meanwhile may have moved a setup: its own write, queued
+//!    after the chunk, updates the row), and waited for before the next, so
+//!    orders placed meanwhile are written between the chunks;
+//! 4. the last step reads the neighbours' rows, gives the order's batches
+//!    to the plan, queues the order (whose transaction checks every chunk
+//!    is there and makes the rows its own) and settles the plan.
 //!
-//! If a step fails, or the request goes away part-way, the lines placed so
-//! far are taken back out ([`Steps`]' drop) and the plan settles.
+//! If a step or a chunk fails, or the request goes away part-way, the lines
+//! placed so far are taken back out, the rows written ahead are deleted
+//! ([`Steps`]' drop) and the plan settles. Rows of a server stopped
+//! part-way are swept before the brand's plan is next rebuilt.
 
 use std::sync::Arc;
 
-use kiln_domain::{Order, OrderId};
+use kiln_domain::{BookingRow, LineRef, Order, OrderId, OrderLine, Staged};
 
 use super::BulkPlacing;
 use crate::error::Result;
 use crate::flow::{PlanChange, Plotting};
+use crate::live::booking_rows;
 use crate::logistics::ShipTo;
 use crate::orders::{new_order, replay};
 use crate::runtime::{BrandRuntime, PlanState};
+use crate::writer::{Chunk, OrderWriter};
 use crate::{App, time};
 
-/// Lines plotted per hold of the plan lock: about 15 ms of work, the
-/// longest a single order waits for a bulk order.
+/// Lines plotted per hold of the plan lock (about 15 ms of work, the
+/// longest a single order waits for a bulk order), and written ahead per
+/// transaction.
 pub const STEP: usize = 200;
 
 /// A bulk order part-way plotted. Dropped before [`Steps::done`] (a step
 /// failed, or the request went away), it takes its lines back out of the
-/// plan and settles it.
+/// plan, deletes what was written ahead of it and settles the plan.
 struct Steps {
     rt: Arc<BrandRuntime>,
     store: Arc<dyn kiln_store::Store>,
-    writer: crate::writer::OrderWriter,
+    writer: OrderWriter,
     change: Option<PlanChange>,
+    /// Set once rows may have been written ahead of the order.
+    staged: Option<OrderId>,
 }
 
 impl Steps {
     /// The order is queued for the store: nothing to take back.
     fn done(mut self) -> Option<PlanChange> {
+        self.staged = None;
         self.change.take()
     }
 }
 
 impl Drop for Steps {
     fn drop(&mut self) {
-        let Some(change) = self.change.take() else {
+        let change = self.change.take();
+        let staged = self.staged.take();
+        if change.is_none() && staged.is_none() {
             return;
-        };
+        }
         let (rt, store, writer) = (self.rt.clone(), self.store.clone(), self.writer.clone());
         // Drop cannot wait for the lock: a task takes the lines back out.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
         runtime.spawn(async move {
-            let mut plan = rt.plan.lock().await;
-            let moved = change.undo(&mut plan);
-            rt.settle(&mut plan);
-            drop(plan);
-            crate::orders::rebook_around(store.as_ref(), &writer, &rt, &moved).await;
+            if let Some(change) = change {
+                let mut plan = rt.plan.lock().await;
+                let moved = change.undo(&mut plan);
+                rt.settle(&mut plan);
+                drop(plan);
+                crate::orders::rebook_around(store.as_ref(), &writer, &rt, &moved).await;
+            }
+            if let Some(order) = staged {
+                discard(store.as_ref(), &writer, &rt, &order).await;
+            }
         });
     }
 }
 
+/// Deletes the rows written ahead of an order that will not be written,
+/// once the chunks still queued are written. If that fails they stay until
+/// the brand's plan is next rebuilt, unseen meanwhile.
+async fn discard(
+    store: &dyn kiln_store::Store,
+    writer: &OrderWriter,
+    rt: &BrandRuntime,
+    order: &OrderId,
+) {
+    writer.flush().await;
+    if let Err(e) = store.discard_staged(&rt.brand.id, Some(order)).await {
+        tracing::warn!(error = %crate::Error::from(e).chain(), "{}: rows written ahead of order {order} left for the next rebuild", rt.brand.slug);
+    }
+}
+
+/// The current rows of `lines` of `order` on the schedule.
+fn current_rows(plan: &PlanState, order: &OrderId, lines: &[OrderLine]) -> Vec<BookingRow> {
+    lines
+        .iter()
+        .filter_map(|l| plan.schedule.order(&LineRef::new(order.clone(), l.line_no)))
+        .flat_map(|placed| booking_rows(&plan.clock, &placed))
+        .collect()
+}
+
 impl App {
     /// Places an accepted quote's lines as one order at the quote's prices,
-    /// plotted in steps (see the module's doc); or returns the order this
-    /// idempotency key placed before.
+    /// plotted in steps and written ahead in chunks (see the module's doc);
+    /// or returns the order this idempotency key placed before.
     pub(crate) async fn place_bulk(
         &self,
         slug: &str,
@@ -95,7 +139,7 @@ impl App {
             {
                 return replay(existing, &request_hash);
             }
-            let lines = placing.priced(&rt)?;
+            let lines = crate::cpu::work(|| placing.priced(&rt))?;
             let who = placing.who();
             let currency = lines[0].configurator.product().currency.clone();
             let order_id = OrderId::new();
@@ -111,6 +155,7 @@ impl App {
                 store: self.store.clone(),
                 writer: self.orders.clone(),
                 change: Some(PlanChange::default()),
+                staged: None,
             };
             let started = Plotting::start(&rt, &mut plan, &order_id, 1, &lines, today, true);
             let mut plotting = match started {
@@ -133,29 +178,77 @@ impl App {
                     plan = rt.plan.lock().await;
                     plotting.change = steps.change.take().unwrap_or_default();
                 }
-                if let Err(e) = plotting.place(&rt, &mut plan, chunk, ship_to) {
+                if let Err(e) = crate::cpu::work(|| plotting.place(&rt, &mut plan, chunk, ship_to))
+                {
                     return Err(self.give_up(&rt, plan, steps, plotting, e).await);
                 }
             }
-            let plotted = match plotting.finish(&rt, &mut plan) {
+            let plotted = match crate::cpu::work(|| plotting.finish(&rt, &mut plan)) {
                 Ok(p) => p,
                 Err(e) => return Err(self.give_up(&rt, plan, steps, plotting, e).await),
             };
-            let order = new_order(
+            drop(plan);
+            let mut order = new_order(
                 &rt,
                 who,
-                order_id,
+                order_id.clone(),
                 (Some(key.clone()), request_hash.clone()),
                 currency,
                 created_at,
                 plotted,
             );
+            // Written ahead, with the rows as they stand at each chunk.
+            order.bookings = Vec::new();
+            steps.change = Some(std::mem::take(&mut plotting.change));
+            steps.staged = Some(order_id.clone());
+            let mut staged = Staged {
+                lines: 0,
+                bookings: 0,
+            };
+            for chunk in order.lines.chunks(STEP) {
+                let plan = rt.plan.lock().await;
+                let bookings = current_rows(&plan, &order_id, chunk);
+                staged.lines += chunk.len() as u64;
+                staged.bookings += bookings.len() as u64;
+                let written = self.orders.stage(Chunk {
+                    brand: rt.brand.id.clone(),
+                    order: order_id.clone(),
+                    lines: chunk.to_vec(),
+                    bookings,
+                });
+                drop(plan);
+                match written.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        let plan = rt.plan.lock().await;
+                        plotting.change = steps.change.take().unwrap_or_default();
+                        let e = match e {
+                            crate::writer::WriteError::Store(e) => crate::Error::from(e),
+                            crate::writer::WriteError::Stopped => crate::Error::Unavailable {
+                                what: "the order writer",
+                                source: None,
+                            },
+                        };
+                        return Err(self.give_up(&rt, plan, steps, plotting, e).await);
+                    }
+                    Err(_) => {
+                        return Err(crate::Error::Unavailable {
+                            what: "the order writer",
+                            source: None,
+                        });
+                    }
+                }
+            }
+            let mut plan = rt.plan.lock().await;
+            plotting.change = steps.change.take().unwrap_or_default();
+            order.rebooked = plotting.claim(&mut plan);
+            order.staged = Some(staged);
             let written = self.orders.enqueue(order.clone());
             // Queued: a replan waiting for the plan flushes the writer first.
             rt.settle(&mut plan);
             let _ = steps.done();
             drop(plan);
-            return self
+            let placed = self
                 .committed(
                     &rt,
                     written,
@@ -165,6 +258,12 @@ impl App {
                     &request_hash,
                 )
                 .await;
+            // Not written (another request with the key may have won):
+            // what was written ahead of it goes.
+            if !placed.as_ref().is_ok_and(|o| o.id == order_id) {
+                discard(self.store.as_ref(), &self.orders, &rt, &order_id).await;
+            }
+            return placed;
         }
         Err(crate::Error::Unavailable {
             what: "the brand's plan (its catalog was being published)",
@@ -172,20 +271,24 @@ impl App {
         })
     }
 
-    /// A step failed: the lines placed so far come back out, the plan
-    /// settles, and `e` is the answer.
+    /// A step failed: the lines placed so far come back out, the rows
+    /// written ahead are deleted, the plan settles, and `e` is the answer.
     async fn give_up(
         &self,
         rt: &BrandRuntime,
         mut plan: tokio::sync::MutexGuard<'_, PlanState>,
-        steps: Steps,
+        mut steps: Steps,
         mut plotting: Plotting,
         e: crate::Error,
     ) -> crate::Error {
+        let staged = steps.staged.take();
         let _ = steps.done();
         rt.settle(&mut plan);
         let change = std::mem::take(&mut plotting.change);
         self.take_back(rt, plan, change).await;
+        if let Some(order) = staged {
+            discard(self.store.as_ref(), &self.orders, rt, &order).await;
+        }
         e
     }
 }
@@ -252,6 +355,30 @@ mod tests {
             ),
             "the bulk order's lines share one batch of its own"
         );
+        // An order placed after its last step, while it is written ahead,
+        // still opens its own.
+        let (meanwhile, _) = flow::plan_order(
+            &rt,
+            &mut plan,
+            &OrderId::new(),
+            &[line()],
+            ShipTo::Estimate,
+            today,
+        )
+        .unwrap();
+        let WorkOrderWrite::Create { id: bulk_batch, .. } = &plotted.work_orders[0] else {
+            unreachable!("checked above")
+        };
+        let joined = |w: &WorkOrderWrite| match w {
+            WorkOrderWrite::Create { id, .. } | WorkOrderWrite::AddQuantity { id, .. } => {
+                id == bulk_batch
+            }
+        };
+        assert!(
+            !meanwhile.work_orders.iter().any(joined),
+            "an order placed while the bulk order is written ahead never joins its batch"
+        );
+        plotting.claim(&mut plan);
         let (later, _) = flow::plan_order(
             &rt,
             &mut plan,

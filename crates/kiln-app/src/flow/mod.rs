@@ -316,6 +316,7 @@ pub fn new_order(
         tax: sales.tax_in(total),
         promised_date: plotted.promised,
         lines: plotted.lines,
+        staged: None,
         work_orders: plotted.work_orders,
         bookings: plotted.bookings,
         rebooked: plotted.rebooked,

@@ -169,6 +169,9 @@ pub struct Plotting {
     work_orders: Vec<WorkOrderWrite>,
     /// SKU -> index in `work_orders` of the batch this order opened.
     new_in_order: HashMap<String, usize>,
+    /// The batches an order with batches of its own opened, (SKU, work
+    /// order), kept by [`Plotting::finish`] for [`Plotting::claim`].
+    opened: Vec<(String, WorkOrderId)>,
     /// Operations next to this order's (line, operation): their setups
     /// may change.
     around: Vec<(LineRef, usize)>,
@@ -212,6 +215,7 @@ impl Plotting {
             line_promised: Vec::with_capacity(lines.len()),
             work_orders: Vec::new(),
             new_in_order: HashMap::new(),
+            opened: Vec::new(),
             around: Vec::new(),
             promised: today,
             total: Decimal::ZERO,
@@ -400,18 +404,21 @@ impl Plotting {
                 bookings.extend(booking_rows(&plan.clock, &placed));
             }
         }
-        let rebooked = neighbour_rows(plan, std::mem::take(&mut self.around), &self.change.lines);
-        if self.own_batches {
-            // Written with the order: later orders may join its batches.
-            for (sku, &at) in &self.new_in_order {
-                if let WorkOrderWrite::Create { id, .. } = &self.work_orders[at]
-                    && !plan.planned.contains_key(sku)
-                {
-                    plan.planned.insert(sku.clone(), id.clone());
-                    self.change.planned.push((sku.clone(), id.clone()));
-                }
-            }
-        }
+        // An order with batches of its own is written later, ahead in
+        // chunks: [`Plotting::claim`] reads its neighbours' rows then.
+        let rebooked = if self.own_batches {
+            self.opened = self
+                .new_in_order
+                .iter()
+                .filter_map(|(sku, &at)| match &self.work_orders[at] {
+                    WorkOrderWrite::Create { id, .. } => Some((sku.clone(), id.clone())),
+                    WorkOrderWrite::AddQuantity { .. } => None,
+                })
+                .collect();
+            Vec::new()
+        } else {
+            neighbour_rows(plan, std::mem::take(&mut self.around), &self.change.lines)
+        };
         // The live material plan: the order's materials are needed the day
         // its production starts, and its purchases arrive on theirs.
         let start = bookings
@@ -451,6 +458,20 @@ impl Plotting {
             promised: self.promised,
             total: self.total,
         })
+    }
+
+    /// The last step of an order with batches of its own, as it is queued
+    /// for the store: its batches become the plan's (later orders may join
+    /// them), and the rows of the operations around its own, as they now
+    /// stand, are returned to be written with it.
+    pub fn claim(&mut self, plan: &mut PlanState) -> Vec<BookingRow> {
+        for (sku, id) in std::mem::take(&mut self.opened) {
+            if !plan.planned.contains_key(&sku) {
+                plan.planned.insert(sku.clone(), id.clone());
+                self.change.planned.push((sku, id));
+            }
+        }
+        neighbour_rows(plan, std::mem::take(&mut self.around), &self.change.lines)
     }
 
     /// What the carriers charge for the lines placed; `None` for a brand

@@ -82,6 +82,38 @@ macro_rules! impl_orders {
             Ok(())
         }
 
+        /// Makes the rows written ahead of order `id` its own: they must all
+        /// be there (a chunk lost, or swept, refuses the order).
+        async fn claim_staged(tx: &mut Tx<'_>, b: &str, id: &str, staged: Staged) -> Result<()> {
+            let lines: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM order_lines WHERE brand_id = $1 AND order_id = $2",
+            )
+            .bind(b)
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
+            let bookings: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM bookings WHERE brand_id = $1 AND order_id = $2",
+            )
+            .bind(b)
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
+            let claimed = sqlx::query("DELETE FROM staged_orders WHERE brand_id = $1 AND order_id = $2")
+                .bind(b)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            if claimed != 1 || lines as u64 != staged.lines || bookings as u64 != staged.bookings {
+                return Err(StoreError::Conflict(format!(
+                    "order {id}: {lines} of its {} lines and {bookings} of its {} bookings were written ahead",
+                    staged.lines, staged.bookings
+                )));
+            }
+            Ok(())
+        }
+
         impl $store {
             /// Writes `orders` in one transaction with multi-row inserts.
             async fn write_batch(&self, orders: &[NewOrder]) -> Result<Vec<Result<Placed>>> {
@@ -142,6 +174,7 @@ macro_rules! impl_orders {
                     (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
                 let (mut reqs, mut sugs, mut timeline) = (Vec::new(), Vec::new(), Vec::new());
                 let (mut payments, mut keys) = (Vec::new(), Vec::new());
+                let mut staged_orders = Vec::new();
                 for o in orders {
                     let b = o.brand_id.as_str();
                     let stored = &customers[&(b, o.customer.email.as_str())];
@@ -162,8 +195,16 @@ macro_rules! impl_orders {
                     if let Some(key) = &o.idempotency_key {
                         keys.push(vec![S(b), S(key), S(o.id.as_str())]);
                     }
-                    for l in &o.lines {
-                        lines.push(line_args(b, o.id.as_str(), l));
+                    match &o.staged {
+                        Some(staged) => staged_orders.push((b, o.id.as_str(), *staged)),
+                        None => {
+                            for l in &o.lines {
+                                lines.push(line_args(b, o.id.as_str(), l));
+                            }
+                            for k in &o.bookings {
+                                bookings.push(booking_args(b, k));
+                            }
+                        }
                     }
                     for w in &o.work_orders {
                         if let WorkOrderWrite::Create {
@@ -179,9 +220,6 @@ macro_rules! impl_orders {
                                 ops.push(operation_args(b, id.as_str(), op));
                             }
                         }
-                    }
-                    for k in &o.bookings {
-                        bookings.push(booking_args(b, k));
                     }
                     for r in &o.requirements {
                         reqs.push(vec![
@@ -231,6 +269,9 @@ macro_rules! impl_orders {
                     add_quantities(&mut tx, b, quantities).await?;
                 }
                 insert_rows(&mut tx, BOOKING_COLUMNS, bookings, "").await?;
+                for (b, id, staged) in staged_orders {
+                    claim_staged(&mut tx, b, id, staged).await?;
+                }
                 // After every insert of the batch: an order may move a booking
                 // of one placed just before it.
                 let mut rebooked: std::collections::BTreeMap<&BrandId, Vec<BookingRow>> =
@@ -326,6 +367,61 @@ macro_rules! impl_orders {
                     });
                 }
                 out
+            }
+
+            async fn stage_order_rows(
+                &self,
+                brand: &BrandId,
+                order: &OrderId,
+                lines: &[OrderLine],
+                bookings: &[BookingRow],
+            ) -> Result<()> {
+                let b = brand.as_str();
+                let mut tx = self.write.begin().await?;
+                fence(&mut tx, self.leases.as_deref(), brand).await?;
+                sqlx::query(
+                    "INSERT INTO staged_orders (brand_id, order_id, started_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (brand_id, order_id) DO NOTHING",
+                )
+                .bind(b)
+                .bind(order.as_str())
+                .bind(Timestamp::now().as_millisecond())
+                .execute(&mut *tx)
+                .await?;
+                let rows = lines.iter().map(|l| line_args(b, order.as_str(), l)).collect();
+                insert_rows(&mut tx, LINE_COLUMNS, rows, "").await?;
+                let rows = bookings.iter().map(|k| booking_args(b, k)).collect();
+                insert_rows(&mut tx, BOOKING_COLUMNS, rows, "").await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn discard_staged(&self, brand: &BrandId, order: Option<&OrderId>) -> Result<u64> {
+                let b = brand.as_str();
+                let mut tx = self.write.begin().await?;
+                fence(&mut tx, self.leases.as_deref(), brand).await?;
+                // Only orders never written: the order's own transaction
+                // deletes its row here.
+                let staged: Vec<String> = sqlx::query_scalar(
+                    "SELECT s.order_id FROM staged_orders s WHERE s.brand_id = $1 \
+                     AND (s.order_id = $2 OR $2 = '') AND NOT EXISTS \
+                     (SELECT 1 FROM orders o WHERE o.brand_id = s.brand_id AND o.id = s.order_id)",
+                )
+                .bind(b)
+                .bind(order.map(|o| o.as_str()).unwrap_or(""))
+                .fetch_all(&mut *tx)
+                .await?;
+                for id in &staged {
+                    for sql in [
+                        "DELETE FROM order_lines WHERE brand_id = $1 AND order_id = $2",
+                        "DELETE FROM bookings WHERE brand_id = $1 AND order_id = $2",
+                        "DELETE FROM staged_orders WHERE brand_id = $1 AND order_id = $2",
+                    ] {
+                        sqlx::query(sql).bind(b).bind(id).execute(&mut *tx).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(staged.len() as u64)
             }
 
             async fn cancel_lines(&self, brand: &BrandId, c: &LineCancellation) -> Result<()> {

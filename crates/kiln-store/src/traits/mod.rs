@@ -115,6 +115,20 @@ pub trait OrderStore: Send + Sync + 'static {
             .unwrap_or_else(|| Err(crate::StoreError::Conflict("nothing was written".into())))
     }
     async fn order(&self, brand: &BrandId, order: &OrderId) -> Result<Option<Order>>;
+    /// Writes some of an order's lines and bookings ahead of the order, in
+    /// a transaction of their own (see [`NewOrder::staged`]). Nothing reads
+    /// them until the order is written.
+    async fn stage_order_rows(
+        &self,
+        brand: &BrandId,
+        order: &OrderId,
+        lines: &[OrderLine],
+        bookings: &[BookingRow],
+    ) -> Result<()>;
+    /// Deletes the rows written ahead of orders that were never written:
+    /// `order`'s, or (`None`) every such order's of the brand. Returns how
+    /// many orders had rows.
+    async fn discard_staged(&self, brand: &BrandId, order: Option<&OrderId>) -> Result<u64>;
     /// Cancels lines of an order, in one transaction: their bookings go,
     /// their work orders shrink, the order is re-priced and its
     /// requirements reduced, the neighbours' bookings follow, with a

@@ -428,6 +428,7 @@ pub fn order(
             recipient: None,
             cancelled_at: None,
         }],
+        staged: None,
         work_orders: vec![wo],
         bookings: vec![booking(id)],
         rebooked: Vec::new(),
