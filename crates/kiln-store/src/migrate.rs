@@ -133,4 +133,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "staged_orders",
         include_str!("../migrations/0029_staged_orders.sql"),
     ),
+    (
+        30,
+        "bookings_by_operation",
+        include_str!("../migrations/0030_bookings_by_operation.sql"),
+    ),
 ];

@@ -59,6 +59,16 @@ macro_rules! impl_orders {
             b: &str,
             quantities: &std::collections::BTreeMap<&str, i64>,
         ) -> Result<()> {
+            if $backend == "sqlite" {
+                // In process a statement costs little, and each finds its
+                // row by the key; one statement over `json_each` let the
+                // planner read every planned work order of the brand (the
+                // status index), thousands after a bulk order.
+                for (id, quantity) in quantities {
+                    add_quantity(tx, b, &WorkOrderId::from(*id), *quantity).await?;
+                }
+                return Ok(());
+            }
             let sql = if $backend == "postgres" {
                 "UPDATE work_orders AS w SET quantity = w.quantity + v.q \
                  FROM (SELECT key AS id, value::BIGINT AS q FROM json_each_text($1::json)) AS v \
