@@ -20,7 +20,7 @@ api_tests!(
 const HEADER: &str = "product,fabric,color,fit,collar,size,neck_cm,chest_cm,monogram,quantity,\
 recipient_name,recipient_line1,recipient_city,recipient_postal_code,recipient_country";
 
-/// Rows of a bulk order: more than two steps' worth (`kiln_app` plots 200
+/// Rows of a bulk order: many steps' worth (`kiln_app` plots 50
 /// lines a step).
 const ROWS: usize = 450;
 
