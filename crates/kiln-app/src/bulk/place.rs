@@ -326,6 +326,19 @@ mod tests {
             recipient: None,
         };
         let today = crate::time::today();
+        // A single order of one shirt, planned at once.
+        let single_order = |plan: &mut crate::runtime::PlanState| {
+            let (plotted, _) = flow::plan_order(
+                &rt,
+                plan,
+                &OrderId::new(),
+                &[line()],
+                ShipTo::Estimate,
+                today,
+            )
+            .unwrap();
+            plotted
+        };
         let mut plan = rt.plan.lock().await;
         let bulk_lines = vec![line(), line()];
         let bulk = OrderId::new();
@@ -335,15 +348,7 @@ mod tests {
             .place(&rt, &mut plan, &bulk_lines[..1], ShipTo::Estimate)
             .unwrap();
         // Between the steps.
-        let (single, _) = flow::plan_order(
-            &rt,
-            &mut plan,
-            &OrderId::new(),
-            &[line()],
-            ShipTo::Estimate,
-            today,
-        )
-        .unwrap();
+        let single = single_order(&mut plan);
         assert!(
             matches!(single.work_orders[..], [WorkOrderWrite::Create { .. }]),
             "the single order opens its own batch"
@@ -361,15 +366,7 @@ mod tests {
         );
         // An order placed after its last step, while it is written ahead,
         // still opens its own.
-        let (meanwhile, _) = flow::plan_order(
-            &rt,
-            &mut plan,
-            &OrderId::new(),
-            &[line()],
-            ShipTo::Estimate,
-            today,
-        )
-        .unwrap();
+        let meanwhile = single_order(&mut plan);
         let WorkOrderWrite::Create { id: bulk_batch, .. } = &plotted.work_orders[0] else {
             unreachable!("checked above")
         };
@@ -383,15 +380,7 @@ mod tests {
             "an order placed while the bulk order is written ahead never joins its batch"
         );
         plotting.claim(&mut plan);
-        let (later, _) = flow::plan_order(
-            &rt,
-            &mut plan,
-            &OrderId::new(),
-            &[line()],
-            ShipTo::Estimate,
-            today,
-        )
-        .unwrap();
+        let later = single_order(&mut plan);
         assert!(
             matches!(later.work_orders[..], [WorkOrderWrite::AddQuantity { .. }]),
             "later orders join a batch again"

@@ -95,20 +95,17 @@ macro_rules! impl_orders {
         /// Makes the rows written ahead of order `id` its own: they must all
         /// be there (a chunk lost, or swept, refuses the order).
         async fn claim_staged(tx: &mut Tx<'_>, b: &str, id: &str, staged: Staged) -> Result<()> {
-            let lines: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM order_lines WHERE brand_id = $1 AND order_id = $2",
-            )
-            .bind(b)
-            .bind(id)
-            .fetch_one(&mut **tx)
-            .await?;
-            let bookings: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM bookings WHERE brand_id = $1 AND order_id = $2",
-            )
-            .bind(b)
-            .bind(id)
-            .fetch_one(&mut **tx)
-            .await?;
+            let mut counts = [0i64; 2];
+            for (count, table) in counts.iter_mut().zip(["order_lines", "bookings"]) {
+                *count = sqlx::query_scalar(&format!(
+                    "SELECT COUNT(*) FROM {table} WHERE brand_id = $1 AND order_id = $2"
+                ))
+                .bind(b)
+                .bind(id)
+                .fetch_one(&mut **tx)
+                .await?;
+            }
+            let [lines, bookings] = counts;
             let claimed = sqlx::query("DELETE FROM staged_orders WHERE brand_id = $1 AND order_id = $2")
                 .bind(b)
                 .bind(id)
