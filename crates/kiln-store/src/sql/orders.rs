@@ -93,8 +93,17 @@ macro_rules! impl_orders {
         }
 
         /// Makes the rows written ahead of order `id` its own: they must all
-        /// be there (a chunk lost, or swept, refuses the order).
+        /// be there (a chunk lost, or swept, refuses the order). Its
+        /// `staged_orders` row goes first: that row's lock orders this
+        /// against a sweep (`discard_staged`) on PostgreSQL, where the
+        /// sweep cannot see this transaction's order yet.
         async fn claim_staged(tx: &mut Tx<'_>, b: &str, id: &str, staged: Staged) -> Result<()> {
+            let claimed = sqlx::query("DELETE FROM staged_orders WHERE brand_id = $1 AND order_id = $2")
+                .bind(b)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
             let mut counts = [0i64; 2];
             for (count, table) in counts.iter_mut().zip(["order_lines", "bookings"]) {
                 *count = sqlx::query_scalar(&format!(
@@ -106,12 +115,6 @@ macro_rules! impl_orders {
                 .await?;
             }
             let [lines, bookings] = counts;
-            let claimed = sqlx::query("DELETE FROM staged_orders WHERE brand_id = $1 AND order_id = $2")
-                .bind(b)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
             if claimed != 1 || lines as u64 != staged.lines || bookings as u64 != staged.bookings {
                 return Err(StoreError::Conflict(format!(
                     "order {id}: {lines} of its {} lines and {bookings} of its {} bookings were written ahead",
@@ -408,11 +411,14 @@ macro_rules! impl_orders {
                 let mut tx = self.write.begin().await?;
                 fence(&mut tx, self.leases.as_deref(), brand).await?;
                 // Only orders never written: the order's own transaction
-                // deletes its row here.
+                // deletes its row here first. Deleting the row before the
+                // rows it names waits, on PostgreSQL, for an order claiming
+                // it right now, and then finds nothing.
                 let staged: Vec<String> = sqlx::query_scalar(
-                    "SELECT s.order_id FROM staged_orders s WHERE s.brand_id = $1 \
+                    "DELETE FROM staged_orders AS s WHERE s.brand_id = $1 \
                      AND (s.order_id = $2 OR $2 = '') AND NOT EXISTS \
-                     (SELECT 1 FROM orders o WHERE o.brand_id = s.brand_id AND o.id = s.order_id)",
+                     (SELECT 1 FROM orders o WHERE o.brand_id = s.brand_id AND o.id = s.order_id) \
+                     RETURNING order_id",
                 )
                 .bind(b)
                 .bind(order.map(|o| o.as_str()).unwrap_or(""))
@@ -422,7 +428,6 @@ macro_rules! impl_orders {
                     for sql in [
                         "DELETE FROM order_lines WHERE brand_id = $1 AND order_id = $2",
                         "DELETE FROM bookings WHERE brand_id = $1 AND order_id = $2",
-                        "DELETE FROM staged_orders WHERE brand_id = $1 AND order_id = $2",
                     ] {
                         sqlx::query(sql).bind(b).bind(id).execute(&mut *tx).await?;
                     }
