@@ -62,12 +62,17 @@ struct Steps {
     change: Option<PlanChange>,
     /// Set once rows may have been written ahead of the order.
     staged: Option<OrderId>,
+    /// Whether the plan still waits to be settled (even if the change is
+    /// out of the guard's hands when it drops: a panic mid-step).
+    unsettled: bool,
 }
 
 impl Steps {
-    /// The order is queued for the store: nothing to take back.
+    /// The order is queued for the store, or the caller took back what
+    /// was done: nothing left to do.
     fn done(mut self) -> Option<PlanChange> {
         self.staged = None;
+        self.unsettled = false;
         self.change.take()
     }
 }
@@ -76,7 +81,7 @@ impl Drop for Steps {
     fn drop(&mut self) {
         let change = self.change.take();
         let staged = self.staged.take();
-        if change.is_none() && staged.is_none() {
+        if change.is_none() && staged.is_none() && !self.unsettled {
             return;
         }
         let (rt, store, writer) = (self.rt.clone(), self.store.clone(), self.writer.clone());
@@ -85,17 +90,29 @@ impl Drop for Steps {
             return;
         };
         runtime.spawn(async move {
-            if let Some(change) = change {
-                let mut plan = rt.plan.lock().await;
-                let moved = change.undo(&mut plan);
-                rt.settle(&mut plan);
-                drop(plan);
-                crate::orders::rebook_around(store.as_ref(), &writer, &rt, &moved).await;
-            }
+            let mut plan = rt.plan.lock().await;
+            let moved = match change {
+                // A plan rebuilt meanwhile has none of it, and its stored
+                // rows are the store's: nothing to take back.
+                Some(change) if !plan.retired => change.undo(&mut plan),
+                _ => Vec::new(),
+            };
+            rt.settle(&mut plan);
+            drop(plan);
+            crate::orders::rebook_around(store.as_ref(), &writer, &rt, &moved).await;
             if let Some(order) = staged {
                 discard(store.as_ref(), &writer, &rt, &order).await;
             }
         });
+    }
+}
+
+/// The brand's plan was rebuilt from the store part-way (a write that
+/// failed elsewhere): this one is stale, and the order is not placed.
+fn rebuilt() -> crate::Error {
+    crate::Error::Unavailable {
+        what: "the brand's plan (it was rebuilt while the order was placed)",
+        source: None,
     }
 }
 
@@ -160,6 +177,7 @@ impl App {
                 writer: self.orders.clone(),
                 change: Some(PlanChange::default()),
                 staged: None,
+                unsettled: true,
             };
             let started = Plotting::start(&rt, &mut plan, &order_id, 1, &lines, today, true);
             let mut plotting = match started {
@@ -181,6 +199,9 @@ impl App {
                     tokio::task::yield_now().await;
                     plan = rt.plan.lock().await;
                     plotting.change = steps.change.take().unwrap_or_default();
+                    if plan.retired {
+                        return Err(self.give_up(&rt, plan, steps, plotting, rebuilt()).await);
+                    }
                 }
                 if let Err(e) = crate::cpu::work(|| plotting.place(&rt, &mut plan, chunk, ship_to))
                 {
@@ -211,6 +232,10 @@ impl App {
             };
             for chunk in order.lines.chunks(STEP) {
                 let plan = rt.plan.lock().await;
+                if plan.retired {
+                    plotting.change = steps.change.take().unwrap_or_default();
+                    return Err(self.give_up(&rt, plan, steps, plotting, rebuilt()).await);
+                }
                 let bookings = current_rows(&plan, &order_id, chunk);
                 staged.lines += chunk.len() as u64;
                 staged.bookings += bookings.len() as u64;
@@ -245,6 +270,9 @@ impl App {
             }
             let mut plan = rt.plan.lock().await;
             plotting.change = steps.change.take().unwrap_or_default();
+            if plan.retired {
+                return Err(self.give_up(&rt, plan, steps, plotting, rebuilt()).await);
+            }
             order.rebooked = plotting.claim(&mut plan);
             order.staged = Some(staged);
             let written = self.orders.enqueue(order.clone());
@@ -289,7 +317,12 @@ impl App {
         let _ = steps.done();
         rt.settle(&mut plan);
         let change = std::mem::take(&mut plotting.change);
-        self.take_back(rt, plan, change).await;
+        if plan.retired {
+            // Rebuilt from the store, which never had the order.
+            drop(plan);
+        } else {
+            self.take_back(rt, plan, change).await;
+        }
         if let Some(order) = staged {
             discard(self.store.as_ref(), &self.orders, rt, &order).await;
         }

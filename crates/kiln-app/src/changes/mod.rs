@@ -32,14 +32,17 @@ impl App {
     /// Cancels the order or one of its lines, if its production has not
     /// started; returns the order as it now stands.
     pub async fn cancel(&self, slug: &str, order_id: &OrderId, what: Cancel) -> Result<Order> {
-        // Orders queued for the writer may be this one: written first.
-        self.orders.flush().await;
         for _ in 0..3 {
             let rt = self.brand(slug).await?;
             let mut plan = rt.plan.lock().await;
             if plan.retired {
                 continue;
             }
+            // What is queued for the writer goes first, under the lock so
+            // nothing joins the queue meanwhile: this order itself, a bulk
+            // order's rows written ahead whose setups this change may move
+            // (it writes directly, not through the queue).
+            self.orders.flush().await;
             let order = self
                 .store
                 .order(&rt.brand.id, order_id)
@@ -109,6 +112,8 @@ impl App {
     ) {
         plan.retired = true;
         drop(plan);
+        // An order queued before is in the rebuilt plan.
+        self.orders.flush().await;
         match BrandRuntime::load(self.store.as_ref(), rt.brand.clone()).await {
             Ok(fresh) => self.runtimes.replace(slug, Arc::new(fresh)).await,
             Err(e) => {

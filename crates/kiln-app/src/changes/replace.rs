@@ -80,13 +80,14 @@ impl App {
         change: &LineChange,
     ) -> Result<Order> {
         change.check()?;
-        self.orders.flush().await;
         for _ in 0..3 {
             let rt = self.brand(slug).await?;
             let mut plan = rt.plan.lock().await;
             if plan.retired {
                 continue;
             }
+            // As `cancel` does: what is queued goes first, under the lock.
+            self.orders.flush().await;
             let order = self
                 .store
                 .order(&rt.brand.id, order_id)
