@@ -505,7 +505,9 @@ impl App {
         change: flow::PlanChange,
     ) {
         let moved = change.undo(&mut plan);
-        rebook_around(self.store.as_ref(), &self.orders, rt, &moved).await;
+        let rebooked = rebook_around(&self.orders, rt, moved);
+        drop(plan);
+        rebooked.await;
     }
 
     /// One order, with its lines, timeline, material requirements and shipments.
@@ -541,24 +543,34 @@ impl App {
     }
 }
 
-/// The stored rows of the operations around an order taken back out of
-/// the plan follow what `moved` says their setups now are. Orders planned
-/// since may be queued with rows for the same operations: they go first.
-pub(crate) async fn rebook_around(
-    store: &dyn kiln_store::Store,
+/// Queues the stored rows of the operations around an order taken back
+/// out of the plan to follow what `moved` says their setups now are. Call
+/// it holding the plan lock: the rows are written after the orders planned
+/// before and before those planned after, which may move them again. The
+/// future it returns waits for the write (and logs a failure); await it
+/// once the lock is let go.
+pub(crate) fn rebook_around(
     writer: &crate::writer::OrderWriter,
     rt: &BrandRuntime,
-    moved: &[kiln_domain::BookingRow],
-) {
-    if moved.is_empty() {
-        return;
-    }
-    writer.flush().await;
-    if let Err(e) = store.rebook(&rt.brand.id, moved).await {
+    moved: Vec<kiln_domain::BookingRow>,
+) -> impl std::future::Future<Output = ()> + use<> {
+    let written = (!moved.is_empty()).then(|| writer.rebook(rt.brand.id.clone(), moved));
+    let slug = rt.brand.slug.clone();
+    async move {
+        let Some(written) = written else {
+            return;
+        };
+        let failed = match written.await {
+            Ok(Ok(())) => return,
+            Ok(Err(WriteError::Store(e))) => Error::from(e),
+            Ok(Err(WriteError::Stopped)) | Err(_) => Error::Unavailable {
+                what: "the order writer",
+                source: None,
+            },
+        };
         tracing::warn!(
-            error = %Error::from(e).chain(),
-            "{}: setups after an order taken back out not stored",
-            rt.brand.slug
+            error = %failed.chain(),
+            "{slug}: setups after an order taken back out not stored"
         );
     }
 }

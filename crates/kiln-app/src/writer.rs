@@ -34,9 +34,20 @@ pub struct Chunk {
     pub bookings: Vec<BookingRow>,
 }
 
+/// A write of its own between the orders queued before and after it.
+enum Side {
+    /// Some of a bulk order's rows, written ahead of it.
+    Stage(Box<Chunk>),
+    /// Booked operations moved in place (their setups changed when an
+    /// order was taken back out of the plan).
+    Rebook(BrandId, Vec<BookingRow>),
+}
+
+type SideAck = oneshot::Sender<Result<(), WriteError>>;
+
 enum Job {
     Order(Box<NewOrder>, Ack),
-    Stage(Box<Chunk>, oneshot::Sender<Result<(), WriteError>>),
+    Side(Side, SideAck),
     /// Answered once every order queued before it is written.
     Flush(oneshot::Sender<()>),
 }
@@ -59,7 +70,7 @@ impl OrderWriter {
             let mut flushed = Vec::new();
             while let Some(first) = rx.recv().await {
                 let mut next = Some(first);
-                let mut chunk = None;
+                let mut side = None;
                 while let Some(job) = next.take() {
                     match job {
                         Job::Order(order, ack) => {
@@ -69,8 +80,8 @@ impl OrderWriter {
                         Job::Flush(done) => flushed.push(done),
                         // Written after the orders queued before it, and
                         // before any queued after it.
-                        Job::Stage(c, ack) => {
-                            chunk = Some((c, ack));
+                        Job::Side(write, ack) => {
+                            side = Some((write, ack));
                             break;
                         }
                     }
@@ -88,10 +99,15 @@ impl OrderWriter {
                         let _ = ack.send(result.map_err(WriteError::from));
                     }
                 }
-                if let Some((c, ack)) = chunk {
-                    let written = store
-                        .stage_order_rows(&c.brand, &c.order, &c.lines, &c.bookings)
-                        .await;
+                if let Some((write, ack)) = side {
+                    let written = match write {
+                        Side::Stage(c) => {
+                            store
+                                .stage_order_rows(&c.brand, &c.order, &c.lines, &c.bookings)
+                                .await
+                        }
+                        Side::Rebook(brand, rows) => store.rebook(&brand, &rows).await,
+                    };
                     let _ = ack.send(written.map_err(WriteError::from));
                 }
                 // Flushes queued after orders of this batch are answered
@@ -120,9 +136,24 @@ impl OrderWriter {
     /// Synchronous, like [`OrderWriter::enqueue`]: its place in the queue
     /// is where the caller planned it.
     pub fn stage(&self, chunk: Chunk) -> oneshot::Receiver<Result<(), WriteError>> {
+        self.side(Side::Stage(Box::new(chunk)))
+    }
+
+    /// Queues booked operations to move in place. Synchronous, like
+    /// [`OrderWriter::enqueue`]: called under the plan lock, the rows land
+    /// after the orders planned before and before those planned after.
+    pub fn rebook(
+        &self,
+        brand: BrandId,
+        rows: Vec<BookingRow>,
+    ) -> oneshot::Receiver<Result<(), WriteError>> {
+        self.side(Side::Rebook(brand, rows))
+    }
+
+    fn side(&self, write: Side) -> oneshot::Receiver<Result<(), WriteError>> {
         let (ack, done) = oneshot::channel();
-        if let Err(mpsc::error::SendError(Job::Stage(_, ack))) =
-            self.queue.send(Job::Stage(Box::new(chunk), ack))
+        if let Err(mpsc::error::SendError(Job::Side(_, ack))) =
+            self.queue.send(Job::Side(write, ack))
         {
             let _ = ack.send(Err(WriteError::Stopped));
         }

@@ -98,8 +98,9 @@ impl Drop for Steps {
                 _ => Vec::new(),
             };
             rt.settle(&mut plan);
+            let rebooked = crate::orders::rebook_around(&writer, &rt, moved);
             drop(plan);
-            crate::orders::rebook_around(store.as_ref(), &writer, &rt, &moved).await;
+            rebooked.await;
             if let Some(order) = staged {
                 discard(store.as_ref(), &writer, &rt, &order).await;
             }
