@@ -223,8 +223,6 @@ impl App {
                 created_at,
                 plotted,
             );
-            // Written ahead, with the rows as they stand at each chunk.
-            order.bookings = Vec::new();
             steps.change = Some(std::mem::take(&mut plotting.change));
             steps.staged = Some(order_id.clone());
             let mut staged = Staged {

@@ -101,6 +101,8 @@ pub struct Plotted {
     /// Each line's delivery date, in line order.
     pub line_promised: Vec<Date>,
     pub work_orders: Vec<WorkOrderWrite>,
+    /// None for an order with batches of its own (a bulk order writes
+    /// them ahead), nor `rebooked` until [`Plotting::claim`].
     pub bookings: Vec<BookingRow>,
     pub rebooked: Vec<BookingRow>,
     pub requirements: Vec<Requirement>,
@@ -398,10 +400,17 @@ impl Plotting {
     /// between steps, may have moved a setup), its needs in the live
     /// material plan, its shipping charged.
     pub fn finish(&mut self, rt: &BrandRuntime, plan: &mut PlanState) -> Result<Plotted> {
+        // An order with batches of its own writes its bookings ahead,
+        // each chunk's as they then stand: here only its first day is read.
         let mut bookings = Vec::new();
+        let mut first_day = None;
         for id in &self.change.lines {
             if let Some(placed) = plan.schedule.order(id) {
-                bookings.extend(booking_rows(&plan.clock, &placed));
+                let rows = booking_rows(&plan.clock, &placed);
+                first_day = rows.iter().filter_map(|b| b.day).chain(first_day).min();
+                if !self.own_batches {
+                    bookings.extend(rows);
+                }
             }
         }
         // An order with batches of its own is written later, ahead in
@@ -421,12 +430,7 @@ impl Plotting {
         };
         // The live material plan: the order's materials are needed the day
         // its production starts, and its purchases arrive on theirs.
-        let start = bookings
-            .iter()
-            .filter_map(|b| b.day)
-            .min()
-            .unwrap_or(self.today)
-            .max(self.today);
+        let start = first_day.unwrap_or(self.today).max(self.today);
         let needs: Vec<(String, Decimal)> = self
             .requirements
             .iter()
