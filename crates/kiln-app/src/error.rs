@@ -138,6 +138,18 @@ impl Error {
     }
 }
 
+impl From<crate::writer::WriteError> for Error {
+    fn from(e: crate::writer::WriteError) -> Error {
+        match e {
+            crate::writer::WriteError::Store(e) => Error::from(e),
+            crate::writer::WriteError::Stopped => Error::Unavailable {
+                what: "the order writer",
+                source: None,
+            },
+        }
+    }
+}
+
 impl From<kiln_store::StoreError> for Error {
     fn from(e: kiln_store::StoreError) -> Error {
         use kiln_store::StoreError;

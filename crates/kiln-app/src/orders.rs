@@ -480,11 +480,7 @@ impl App {
             return replay(existing, request_hash);
         }
         Err(match placed {
-            Err(WriteError::Stopped) => Error::Unavailable {
-                what: "the order writer",
-                source: None,
-            },
-            Err(WriteError::Store(e)) => match Error::from(e) {
+            Err(e) => match Error::from(e) {
                 Error::Conflict(m) => Error::Conflict(format!(
                     "the order could not be stored ({m}); it was not placed, and it is safe to retry"
                 )),
@@ -560,18 +556,12 @@ pub(crate) fn rebook_around(
         let Some(written) = written else {
             return;
         };
-        let failed = match written.await {
-            Ok(Ok(())) => return,
-            Ok(Err(WriteError::Store(e))) => Error::from(e),
-            Ok(Err(WriteError::Stopped)) | Err(_) => Error::Unavailable {
-                what: "the order writer",
-                source: None,
-            },
-        };
-        tracing::warn!(
-            error = %failed.chain(),
-            "{slug}: setups after an order taken back out not stored"
-        );
+        if let Err(e) = written.await {
+            tracing::warn!(
+                error = %Error::from(e).chain(),
+                "{slug}: setups after an order taken back out not stored"
+            );
+        }
     }
 }
 

@@ -135,7 +135,7 @@ impl OrderWriter {
     /// Queues some of an order's rows, to be written ahead of it.
     /// Synchronous, like [`OrderWriter::enqueue`]: its place in the queue
     /// is where the caller planned it.
-    pub fn stage(&self, chunk: Chunk) -> oneshot::Receiver<Result<(), WriteError>> {
+    pub fn stage(&self, chunk: Chunk) -> impl Future<Output = Result<(), WriteError>> + use<> {
         self.side(Side::Stage(Box::new(chunk)))
     }
 
@@ -146,18 +146,19 @@ impl OrderWriter {
         &self,
         brand: BrandId,
         rows: Vec<BookingRow>,
-    ) -> oneshot::Receiver<Result<(), WriteError>> {
+    ) -> impl Future<Output = Result<(), WriteError>> + use<> {
         self.side(Side::Rebook(brand, rows))
     }
 
-    fn side(&self, write: Side) -> oneshot::Receiver<Result<(), WriteError>> {
+    /// Queues `write` now; the future answers once it is written.
+    fn side(&self, write: Side) -> impl Future<Output = Result<(), WriteError>> + use<> {
         let (ack, done) = oneshot::channel();
         if let Err(mpsc::error::SendError(Job::Side(_, ack))) =
             self.queue.send(Job::Side(write, ack))
         {
             let _ = ack.send(Err(WriteError::Stopped));
         }
-        done
+        async move { done.await.unwrap_or(Err(WriteError::Stopped)) }
     }
 
     /// Waits until every order queued so far is written (or has failed).

@@ -31,7 +31,7 @@
 
 use std::sync::Arc;
 
-use kiln_domain::{BookingRow, LineRef, Order, OrderId, OrderLine, Staged};
+use kiln_domain::{BookingRow, LineRef, NewOrder, Order, OrderId, OrderLine, Staged};
 
 use super::BulkPlacing;
 use crate::error::Result;
@@ -62,28 +62,39 @@ struct Steps {
     change: Option<PlanChange>,
     /// Set once rows may have been written ahead of the order.
     staged: Option<OrderId>,
-    /// Whether the plan still waits to be settled (even if the change is
-    /// out of the guard's hands when it drops: a panic mid-step).
-    unsettled: bool,
+    /// The order is queued, or the caller took back what was done: the
+    /// drop has nothing to do. Until then it at least settles the plan,
+    /// even with the change out of its hands (a panic mid-step).
+    finished: bool,
 }
 
 impl Steps {
     /// The order is queued for the store, or the caller took back what
     /// was done: nothing left to do.
     fn done(mut self) -> Option<PlanChange> {
-        self.staged = None;
-        self.unsettled = false;
+        self.finished = true;
         self.change.take()
+    }
+
+    /// The work done so far goes into the guard's hands while the plan
+    /// lock is let go...
+    fn keep(&mut self, plotting: &mut Plotting) {
+        self.change = Some(std::mem::take(&mut plotting.change));
+    }
+
+    /// ...and back once it is taken again.
+    fn hand_back(&mut self, plotting: &mut Plotting) {
+        plotting.change = self.change.take().unwrap_or_default();
     }
 }
 
 impl Drop for Steps {
     fn drop(&mut self) {
-        let change = self.change.take();
-        let staged = self.staged.take();
-        if change.is_none() && staged.is_none() && !self.unsettled {
+        if self.finished {
             return;
         }
+        let change = self.change.take();
+        let staged = self.staged.take();
         let (rt, store, writer) = (self.rt.clone(), self.store.clone(), self.writer.clone());
         // Drop cannot wait for the lock: a task takes the lines back out.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -178,7 +189,7 @@ impl App {
                 writer: self.orders.clone(),
                 change: Some(PlanChange::default()),
                 staged: None,
-                unsettled: true,
+                finished: false,
             };
             let started = Plotting::start(&rt, &mut plan, &order_id, 1, &lines, today, true);
             let mut plotting = match started {
@@ -186,20 +197,20 @@ impl App {
                 Err(e) => {
                     // Nothing was taken: the plan settles as it was.
                     rt.settle(&mut plan);
-                    steps.change = None;
+                    let _ = steps.done();
                     return Err(e);
                 }
             };
             let ship_to = ShipTo::Address(&who.ship_to);
             for (i, chunk) in lines.chunks(STEP).enumerate() {
                 if i > 0 {
-                    // The step's work is in `plotting.change`, which the
-                    // guard takes back out if the request goes away here.
-                    steps.change = Some(std::mem::take(&mut plotting.change));
+                    // The guard takes the work back out if the request
+                    // goes away here.
+                    steps.keep(&mut plotting);
                     drop(plan);
                     tokio::task::yield_now().await;
                     plan = rt.plan.lock().await;
-                    plotting.change = steps.change.take().unwrap_or_default();
+                    steps.hand_back(&mut plotting);
                     if plan.retired {
                         return Err(self.give_up(&rt, plan, steps, plotting, rebuilt()).await);
                     }
@@ -223,55 +234,16 @@ impl App {
                 created_at,
                 plotted,
             );
-            steps.change = Some(std::mem::take(&mut plotting.change));
+            steps.keep(&mut plotting);
             steps.staged = Some(order_id.clone());
-            let mut staged = Staged {
-                lines: 0,
-                bookings: 0,
-            };
-            for chunk in order.lines.chunks(STEP) {
-                let plan = rt.plan.lock().await;
-                if plan.retired {
-                    plotting.change = steps.change.take().unwrap_or_default();
-                    return Err(self.give_up(&rt, plan, steps, plotting, rebuilt()).await);
-                }
-                let bookings = current_rows(&plan, &order_id, chunk);
-                staged.lines += chunk.len() as u64;
-                staged.bookings += bookings.len() as u64;
-                let written = self.orders.stage(Chunk {
-                    brand: rt.brand.id.clone(),
-                    order: order_id.clone(),
-                    lines: chunk.to_vec(),
-                    bookings,
-                });
-                drop(plan);
-                match written.await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => {
-                        let plan = rt.plan.lock().await;
-                        plotting.change = steps.change.take().unwrap_or_default();
-                        let e = match e {
-                            crate::writer::WriteError::Store(e) => crate::Error::from(e),
-                            crate::writer::WriteError::Stopped => crate::Error::Unavailable {
-                                what: "the order writer",
-                                source: None,
-                            },
-                        };
-                        return Err(self.give_up(&rt, plan, steps, plotting, e).await);
-                    }
-                    Err(_) => {
-                        return Err(crate::Error::Unavailable {
-                            what: "the order writer",
-                            source: None,
-                        });
-                    }
-                }
-            }
+            let written_ahead = self.write_ahead(&rt, &order).await;
             let mut plan = rt.plan.lock().await;
-            plotting.change = steps.change.take().unwrap_or_default();
-            if plan.retired {
-                return Err(self.give_up(&rt, plan, steps, plotting, rebuilt()).await);
-            }
+            steps.hand_back(&mut plotting);
+            let staged = match written_ahead {
+                Ok(staged) if !plan.retired => staged,
+                Ok(_) => return Err(self.give_up(&rt, plan, steps, plotting, rebuilt()).await),
+                Err(e) => return Err(self.give_up(&rt, plan, steps, plotting, e).await),
+            };
             order.rebooked = plotting.claim(&mut plan);
             order.staged = Some(staged);
             let written = self.orders.enqueue(order.clone());
@@ -300,6 +272,34 @@ impl App {
             what: "the brand's plan (its catalog was being published)",
             source: None,
         })
+    }
+
+    /// Writes `order`'s lines ahead, [`STEP`] at a time, each chunk with
+    /// its bookings as the schedule stands when it is queued, waiting for
+    /// each before the next. Returns how many rows were written.
+    async fn write_ahead(&self, rt: &BrandRuntime, order: &NewOrder) -> Result<Staged> {
+        let mut staged = Staged {
+            lines: 0,
+            bookings: 0,
+        };
+        for chunk in order.lines.chunks(STEP) {
+            let plan = rt.plan.lock().await;
+            if plan.retired {
+                return Err(rebuilt());
+            }
+            let bookings = current_rows(&plan, &order.id, chunk);
+            staged.lines += chunk.len() as u64;
+            staged.bookings += bookings.len() as u64;
+            let written = self.orders.stage(Chunk {
+                brand: rt.brand.id.clone(),
+                order: order.id.clone(),
+                lines: chunk.to_vec(),
+                bookings,
+            });
+            drop(plan);
+            written.await?;
+        }
+        Ok(staged)
     }
 
     /// A step failed: the lines placed so far come back out, the rows
