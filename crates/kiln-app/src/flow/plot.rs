@@ -101,8 +101,8 @@ pub struct Plotted {
     /// Each line's delivery date, in line order.
     pub line_promised: Vec<Date>,
     pub work_orders: Vec<WorkOrderWrite>,
-    /// None for an order with batches of its own (a bulk order writes
-    /// them ahead), nor `rebooked` until [`Plotting::claim`].
+    /// Empty for an order with batches of its own: a bulk order writes its
+    /// bookings ahead, and gets `rebooked` from [`Plotting::claim`].
     pub bookings: Vec<BookingRow>,
     pub rebooked: Vec<BookingRow>,
     pub requirements: Vec<Requirement>,
