@@ -38,6 +38,12 @@ pub struct BulkArgs {
     /// in; 0: none.
     #[arg(long, default_value_t = 8)]
     clients: usize,
+    /// Place at most this many single orders per second in all (each
+    /// client paced evenly): a shop's steady traffic, which should keep
+    /// its rate through the acceptance, rather than the most the path
+    /// takes (which must share the machine with the bulk order).
+    #[arg(long, value_name = "ORDERS_PER_SECOND")]
+    rate: Option<f64>,
 }
 
 /// Single orders placed by the `clients` while a window lasts.
@@ -46,6 +52,8 @@ struct Load {
     orders: u64,
     /// Each order's time to its answer, ms.
     ms: Vec<f64>,
+    /// Cores the process kept busy meanwhile.
+    cores: f64,
 }
 
 impl Load {
@@ -65,8 +73,13 @@ impl Load {
 async fn single_orders(
     app: Arc<kiln_app::App>,
     clients: usize,
+    rate: Option<f64>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> Load {
+    // Each client's interval between orders, to hold `rate` in all.
+    let pace = rate
+        .filter(|r| *r > 0.0)
+        .map(|r| std::time::Duration::from_secs_f64(clients as f64 / r));
     let request = serde_json::json!({
         "customer": {"name": "Walk In", "email": "walk.in@example.com"},
         "ship_to": {"name": "Walk In", "line1": "1 High Street", "city": "Leeds",
@@ -75,11 +88,17 @@ async fn single_orders(
         "lines": [{"product": "mug", "selections": {"size": "M"}, "quantity": 1}],
     });
     let mut tasks = Vec::new();
-    for _ in 0..clients {
+    for c in 0..clients {
         let (app, stop, request) = (app.clone(), stop.clone(), request.clone());
         tasks.push(tokio::spawn(async move {
             let mut load = Load::default();
+            // Clients start spread over one interval.
+            let mut next = pace.map(|p| Instant::now() + p.mul_f64(c as f64 / clients as f64));
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let (Some(at), Some(p)) = (next.as_mut(), pace) {
+                    tokio::time::sleep_until((*at).into()).await;
+                    *at += p;
+                }
                 let Ok(req) = serde_json::from_value(request.clone()) else {
                     break;
                 };
@@ -106,13 +125,37 @@ async fn single_orders(
     all
 }
 
+/// This process's CPU time so far (user and system, Linux), in seconds: how
+/// many cores a phase kept busy is its CPU time over its wall time.
+fn cpu_s() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // After the command's `(...)`: state is field 3, utime 14, stime 15.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Clock ticks are 1/100 s on Linux (USER_HZ).
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// Single orders alone for `seconds`.
-async fn load_alone(app: &Arc<kiln_app::App>, clients: usize, seconds: f64) -> Load {
+async fn load_alone(
+    app: &Arc<kiln_app::App>,
+    clients: usize,
+    rate: Option<f64>,
+    seconds: f64,
+) -> Load {
+    let cpu = cpu_s();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let load = tokio::spawn(single_orders(app.clone(), clients, stop.clone()));
+    let load = tokio::spawn(single_orders(app.clone(), clients, rate, stop.clone()));
     tokio::time::sleep(std::time::Duration::from_secs_f64(seconds)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    load.await.unwrap_or_default()
+    let mut load = load.await.unwrap_or_default();
+    load.cores = (cpu_s() - cpu) / seconds;
+    load
 }
 
 pub fn run(args: BulkArgs) -> anyhow::Result<ExitCode> {
@@ -190,14 +233,16 @@ async fn bench(args: BulkArgs) -> anyhow::Result<ExitCode> {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut load = None;
         if args.clients > 0 {
-            alone = load_alone(&app, args.clients, 3.0).await;
+            alone = load_alone(&app, args.clients, args.rate, 3.0).await;
             load = Some(tokio::spawn(single_orders(
                 app.clone(),
                 args.clients,
+                args.rate,
                 stop.clone(),
             )));
         }
         let start = Instant::now();
+        let cpu = cpu_s();
         let accepted = app
             .accept_bulk_quote(
                 "demo",
@@ -208,9 +253,12 @@ async fn bench(args: BulkArgs) -> anyhow::Result<ExitCode> {
             )
             .await?;
         let accept_s = start.elapsed().as_secs_f64();
+        during.cores = (cpu_s() - cpu) / accept_s;
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(load) = load {
+            let cores = during.cores;
             during = load.await.unwrap_or_default();
+            during.cores = cores;
         }
         let rss = peak_rss_mib();
         // And once the order is in: a big order must not slow the path
@@ -218,7 +266,7 @@ async fn bench(args: BulkArgs) -> anyhow::Result<ExitCode> {
         // single order 12 times slower).
         let mut after = Load::default();
         if args.clients > 0 {
-            after = load_alone(&app, args.clients, 3.0).await;
+            after = load_alone(&app, args.clients, args.rate, 3.0).await;
         }
         let (alone_per_s, during_per_s) = (alone.per_s(3.0), during.per_s(accept_s));
         let (alone_p99, during_p99) = (alone.p99(), during.p99());
@@ -239,10 +287,13 @@ async fn bench(args: BulkArgs) -> anyhow::Result<ExitCode> {
                     "order_lines": accepted.order.lines.len(), "peak_rss_mib": rss,
                     "peak_rss_after_quote_mib": quote_rss,
                     "promised": quote.promised_date.to_string(), "moved": accepted.moved.len(),
+                    "single_orders_rate_limit": args.rate,
                     "single_orders_per_s_alone": alone_per_s, "single_p99_ms_alone": alone_p99,
                     "single_orders_per_s_during_accept": during_per_s,
                     "single_p99_ms_during_accept": during_p99,
                     "single_orders_per_s_after": after_per_s, "single_p99_ms_after": after_p99,
+                    "cores_busy_alone": alone.cores, "cores_busy_during_accept": during.cores,
+                    "cores_busy_after": after.cores,
                 })
             );
         } else {
@@ -262,10 +313,16 @@ async fn bench(args: BulkArgs) -> anyhow::Result<ExitCode> {
             );
             if args.clients > 0 {
                 println!(
-                    "        single orders ({} clients): {alone_per_s:.0}/s alone (p99 {alone_p99:.1} ms), {during_per_s:.0}/s during the acceptance (p99 {during_p99:.1} ms), {:.2}x; {after_per_s:.0}/s after it (p99 {after_p99:.1} ms), {:.2}x",
+                    "        single orders ({} clients{}): {alone_per_s:.0}/s alone (p99 {alone_p99:.1} ms), {during_per_s:.0}/s during the acceptance (p99 {during_p99:.1} ms), {:.2}x; {after_per_s:.0}/s after it (p99 {after_p99:.1} ms), {:.2}x\n        cores busy: {:.2} alone, {:.2} during the acceptance, {:.2} after it",
                     args.clients,
+                    args.rate
+                        .map(|r| format!(", at most {r:.0}/s"))
+                        .unwrap_or_default(),
                     during_per_s / alone_per_s.max(1e-9),
-                    after_per_s / alone_per_s.max(1e-9)
+                    after_per_s / alone_per_s.max(1e-9),
+                    alone.cores,
+                    during.cores,
+                    after.cores,
                 );
             }
         }
