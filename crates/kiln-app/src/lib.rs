@@ -86,6 +86,8 @@ pub struct App {
     attempts: staff::Attempts,
     /// Events resolved to profiles, one lock per brand.
     profiles: Arc<profiles::ingest::Profiles>,
+    /// Bulk acceptances being placed, by Idempotency-Key: a retry waits.
+    bulk_in_flight: bulk::in_flight::InFlight,
 }
 
 impl App {
@@ -104,6 +106,7 @@ impl App {
             config,
             outbox,
             attempts: staff::Attempts::default(),
+            bulk_in_flight: Default::default(),
         })
     }
 

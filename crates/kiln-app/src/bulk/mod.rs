@@ -10,6 +10,7 @@
 //! the quoted prices, and says which lines' promises moved since.
 
 pub mod business;
+pub(crate) mod in_flight;
 mod place;
 pub mod rows;
 
