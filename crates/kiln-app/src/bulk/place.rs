@@ -223,11 +223,21 @@ impl App {
                     return Err(self.give_up(&rt, plan, steps, plotting, e).await);
                 }
             }
-            let plotted = match crate::cpu::work(|| plotting.finish(&rt, &mut plan)) {
+            let mut plotted = match crate::cpu::work(|| plotting.finish(&rt, &mut plan)) {
                 Ok(p) => p,
                 Err(e) => return Err(self.give_up(&rt, plan, steps, plotting, e).await),
             };
+            steps.keep(&mut plotting);
             drop(plan);
+            // The carriers' charge needs no plan: worked out off the lock.
+            match crate::cpu::work(|| plotting.charge(&rt)) {
+                Ok(charge) => plotted.carrier_shipping = charge,
+                Err(e) => {
+                    let plan = rt.plan.lock().await;
+                    steps.hand_back(&mut plotting);
+                    return Err(self.give_up(&rt, plan, steps, plotting, e).await);
+                }
+            }
             let mut order = new_order(
                 &rt,
                 who,
@@ -237,7 +247,6 @@ impl App {
                 created_at,
                 plotted,
             );
-            steps.keep(&mut plotting);
             steps.staged = Some(order_id.clone());
             let written_ahead = self.write_ahead(&rt, &order).await;
             let mut plan = rt.plan.lock().await;
