@@ -26,25 +26,24 @@ pub(crate) struct InFlight {
 pub(crate) struct Held<'a> {
     in_flight: &'a InFlight,
     key: String,
-    lock: KeyLock,
+    lock: Option<KeyLock>,
     guard: Option<OwnedMutexGuard<()>>,
 }
 
 impl InFlight {
     /// Waits until no other request holds `key`, then holds it.
     pub(crate) async fn hold(&self, key: String) -> Held<'_> {
-        let lock = self
-            .keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(key.clone())
-            .or_default()
-            .clone();
+        let lock = {
+            let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+            // Entries of requests that went away while waiting.
+            keys.retain(|_, l| Arc::strong_count(l) > 1);
+            keys.entry(key.clone()).or_default().clone()
+        };
         let guard = lock.clone().lock_owned().await;
         Held {
             in_flight: self,
             key,
-            lock,
+            lock: Some(lock),
             guard: Some(guard),
         }
     }
@@ -57,15 +56,19 @@ impl InFlight {
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        // Let go first, so the count below is the map's and ours alone
-        // unless someone waits (each waiter holds a clone).
         drop(self.guard.take());
         let mut keys = self
             .in_flight
             .keys
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        if Arc::strong_count(&self.lock) == 2 {
+        // Under the map's lock, where every waiter took its clone: the
+        // map's own is the last one only if no one waits.
+        drop(self.lock.take());
+        if keys
+            .get(&self.key)
+            .is_some_and(|l| Arc::strong_count(l) == 1)
+        {
             keys.remove(&self.key);
         }
     }
@@ -94,5 +97,23 @@ mod tests {
         drop(first);
         waiting.await.unwrap();
         assert_eq!(in_flight.len(), 0, "no key is left behind");
+    }
+
+    #[tokio::test]
+    async fn a_request_gone_while_waiting_leaves_no_key_behind() {
+        let in_flight = Arc::new(InFlight::default());
+        let first = in_flight.hold("k".into()).await;
+        let waiting = {
+            let in_flight = in_flight.clone();
+            tokio::spawn(async move {
+                let _second = in_flight.hold("k".into()).await;
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waiting.abort();
+        let _ = waiting.await;
+        drop(first);
+        let _other = in_flight.hold("other".into()).await;
+        assert_eq!(in_flight.len(), 1, "only the key held now");
     }
 }

@@ -214,6 +214,13 @@ impl App {
         if !errors.is_empty() {
             return Err(Error::invalid_fields(errors));
         }
+        // A retry sent while the first is being accepted waits for it, from
+        // the quote's claim to its order or its release, then finds its
+        // order by the key (`in_flight`).
+        let _held = self
+            .bulk_in_flight
+            .hold(format!("{slug}\n{id}\n{key}"))
+            .await;
         let rt = self.brand(slug).await?;
         // For a business customer, one of its buyers orders.
         if let Some(b) = &acceptance.business_customer {

@@ -163,9 +163,6 @@ impl App {
         request_hash: String,
         placing: &BulkPlacing<'_>,
     ) -> Result<Order> {
-        // A retry sent while the first is placed waits for it, then finds
-        // its order by the key below.
-        let _held = self.bulk_in_flight.hold(format!("{slug}\n{key}")).await;
         for _ in 0..3 {
             let rt = self.brand(slug).await?;
             if let Some(existing) = self

@@ -95,14 +95,21 @@ async fn single_orders(
             // Clients start spread over one interval.
             let mut next = pace.map(|p| Instant::now() + p.mul_f64(c as f64 / clients as f64));
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // Paced, an order's time counts from its slot: one held up
+                // behind a stall waited from then, not from when it was sent.
+                let mut slot = None;
                 if let (Some(at), Some(p)) = (next.as_mut(), pace) {
                     tokio::time::sleep_until((*at).into()).await;
+                    slot = Some(*at);
                     *at += p;
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
                 }
                 let Ok(req) = serde_json::from_value(request.clone()) else {
                     break;
                 };
-                let t = Instant::now();
+                let t = slot.unwrap_or_else(Instant::now);
                 if app
                     .place_order("demo", None, req, kiln_app::orders::Proof::Unproven)
                     .await
