@@ -80,16 +80,19 @@ mod tests {
 
     use super::*;
 
+    /// A second request for key `k`, waiting in a task of its own.
+    fn retry(in_flight: &Arc<InFlight>) -> tokio::task::JoinHandle<()> {
+        let in_flight = in_flight.clone();
+        tokio::spawn(async move {
+            let _second = in_flight.hold("k".into()).await;
+        })
+    }
+
     #[tokio::test]
     async fn a_second_request_with_the_key_waits_for_the_first() {
         let in_flight = Arc::new(InFlight::default());
         let first = in_flight.hold("k".into()).await;
-        let waiting = {
-            let in_flight = in_flight.clone();
-            tokio::spawn(async move {
-                let _second = in_flight.hold("k".into()).await;
-            })
-        };
+        let waiting = retry(&in_flight);
         // Another key does not wait.
         drop(in_flight.hold("other".into()).await);
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -103,12 +106,7 @@ mod tests {
     async fn a_request_gone_while_waiting_leaves_no_key_behind() {
         let in_flight = Arc::new(InFlight::default());
         let first = in_flight.hold("k".into()).await;
-        let waiting = {
-            let in_flight = in_flight.clone();
-            tokio::spawn(async move {
-                let _second = in_flight.hold("k".into()).await;
-            })
-        };
+        let waiting = retry(&in_flight);
         tokio::time::sleep(Duration::from_millis(20)).await;
         waiting.abort();
         let _ = waiting.await;
