@@ -406,33 +406,25 @@ impl Plotting {
     /// lock is let go ([`Plotting::charge`]; 66 ms for 10,000 lines).
     pub fn finish(&mut self, rt: &BrandRuntime, plan: &mut PlanState) -> Result<Plotted> {
         let mut bookings = Vec::new();
-        let first_day = if self.own_batches {
-            // Its first setup's day, without building its rows.
-            self.change
-                .lines
-                .iter()
-                .filter_map(|id| plan.schedule.order(id))
-                .flat_map(|placed| {
-                    placed
-                        .bookings
-                        .iter()
-                        .flatten()
-                        .map(|b| b.setup_start)
-                        .min()
-                })
-                .min()
-                .map(|first| crate::live::day_of(&plan.clock, first))
-        } else {
-            let mut first_day = None;
-            for id in &self.change.lines {
-                if let Some(placed) = plan.schedule.order(id) {
-                    let rows = booking_rows(&plan.clock, &placed);
-                    first_day = rows.iter().filter_map(|b| b.day).chain(first_day).min();
-                    bookings.extend(rows);
+        // The order's first setup (its bookings' earliest day), read from
+        // the schedule; only an order without batches of its own builds
+        // its rows here.
+        let mut first_setup = None;
+        for id in &self.change.lines {
+            if let Some(placed) = plan.schedule.order(id) {
+                first_setup = placed
+                    .bookings
+                    .iter()
+                    .flatten()
+                    .map(|b| b.setup_start)
+                    .chain(first_setup)
+                    .min();
+                if !self.own_batches {
+                    bookings.extend(booking_rows(&plan.clock, &placed));
                 }
             }
-            first_day
-        };
+        }
+        let first_day = first_setup.map(|first| crate::live::day_of(&plan.clock, first));
         // An order with batches of its own is written later, ahead in
         // chunks: [`Plotting::claim`] reads its neighbours' rows then.
         let rebooked = if self.own_batches {
