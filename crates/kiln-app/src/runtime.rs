@@ -311,7 +311,7 @@ impl BrandRuntime {
         plan.mrp = crate::planning::live_mrp::rebuild(
             store,
             &brand.id,
-            &catalog.factory,
+            &catalog,
             &plan,
             crate::time::today(),
         )

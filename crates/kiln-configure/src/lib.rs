@@ -377,6 +377,12 @@ impl Configurator {
         &self.product
     }
 
+    /// Per unit of a complete `config`: the sub-assemblies made for it,
+    /// (assembly, units), the level above the materials in `Outcome::bom`.
+    pub fn assemblies(&self, config: &Selections) -> Vec<(String, Decimal)> {
+        price::assemblies(&self.product, config)
+    }
+
     /// At least one complete valid configuration exists.
     pub fn is_satisfiable(&self) -> bool {
         self.satisfiable

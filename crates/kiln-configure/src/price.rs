@@ -113,6 +113,27 @@ pub(crate) fn bom(product: &Product, config: &Selections) -> Vec<BomRequirement>
     out
 }
 
+/// Per unit: the sub-assemblies the product's BOM lines name (before the
+/// catalog check expanded them into materials and operations), summed per
+/// assembly in first-mention order. Their materials are already in
+/// [`bom`]; this says what is made on the way.
+pub(crate) fn assemblies(product: &Product, config: &Selections) -> Vec<(String, Decimal)> {
+    let mut out: Vec<(String, Decimal)> = Vec::new();
+    for u in &product.assemblies {
+        if !holds(&u.condition, config) {
+            continue;
+        }
+        let Some(qty) = quantity(&u.qty, config) else {
+            continue;
+        };
+        match out.iter_mut().find(|(a, _)| *a == u.assembly) {
+            Some((_, sum)) => *sum += qty,
+            None => out.push((u.assembly.clone(), qty)),
+        }
+    }
+    out
+}
+
 /// The steps of `operations` (a product's routing, or its repair routing)
 /// that hold for `config`, each with its run minutes.
 pub(crate) fn routing(operations: &[Operation], config: &Selections) -> Vec<RoutingStep> {

@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 api_tests!(
     net_change_equals_a_rebuild_after_every_change,
     orders_consume_the_forecast,
-    a_late_purchase_moves_the_orders_waiting_for_it
+    a_late_purchase_moves_the_orders_waiting_for_it,
+    a_sub_assembly_is_a_level_above_its_materials
 );
 
 /// The plan without its timing figures.
@@ -50,6 +51,17 @@ fn gross(plan: &Value, material: &str) -> f64 {
         .filter(|m| m["material"] == material)
         .flat_map(|m| m["days"].as_array().unwrap())
         .map(|d| num(&d["gross"]))
+        .sum()
+}
+
+/// The units of a sub-assembly the plan makes, over its days.
+fn made(plan: &Value, assembly: &str) -> f64 {
+    plan["making"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["assembly"] == assembly)
+        .map(|m| num(&m["qty"]))
         .sum()
 }
 
@@ -322,4 +334,75 @@ async fn a_late_purchase_moves_the_orders_waiting_for_it(app: App) {
     app.post(&path, &json!({ "arrives": today_plus(40) }))
         .await
         .problem(StatusCode::CONFLICT);
+}
+
+async fn a_sub_assembly_is_a_level_above_its_materials(app: App) {
+    let before = same_as_rebuilt(&app, "nothing").await;
+    let mut body = order_body(
+        "soles@example.com",
+        "sneaker",
+        json!({ "size": "40", "sole_material": "foam" }),
+        3,
+    );
+    body["lines"] = json!([
+        {"product": "sneaker", "selections": {"size": "40", "sole_material": "foam"}, "quantity": 3},
+        {"product": "sneaker", "selections": {"size": "42", "sole_material": "rubber"}, "quantity": 2},
+    ]);
+    let id = app.place_ok(&body).await;
+    let placed = same_as_rebuilt(&app, "a sneaker order").await;
+
+    // Each sole unit is made for the order, and its outsole (one pair per
+    // unit) is needed a level below it, as much as when it was flattened.
+    let more =
+        |plan: &Value, f: fn(&Value, &str) -> f64, item: &str| f(plan, item) - f(&before, item);
+    assert!(close(more(&placed, made, "foam-sole"), 3.0), "{placed}");
+    assert!(close(more(&placed, made, "rubber-sole"), 2.0), "{placed}");
+    assert!(close(more(&placed, gross, "foam-outsole"), 3.0), "{placed}");
+    assert!(
+        close(more(&placed, gross, "rubber-outsole"), 2.0),
+        "{placed}"
+    );
+    let record = placed["assemblies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["assembly"] == "foam-sole")
+        .unwrap_or_else(|| panic!("a record of the foam sole unit: {placed}"));
+    assert_eq!(record["unit"], "pair");
+    let needed: f64 = record["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| num(&d["gross"]))
+        .sum();
+    assert!(needed >= 3.0, "{record}");
+
+    // The rubber-soled line cancelled: its sole unit and outsole leave.
+    let path = app
+        .brand_url(&format!("/orders/{id}/lines/2"))
+        .replace(&app.base, "");
+    app.call("DELETE", &path, Some(&app.key), None)
+        .await
+        .expect(StatusCode::OK);
+    let cancelled = same_as_rebuilt(&app, "a cancelled line").await;
+    assert!(
+        close(more(&cancelled, made, "rubber-sole"), 0.0),
+        "{cancelled}"
+    );
+    assert!(
+        close(more(&cancelled, gross, "rubber-outsole"), 0.0),
+        "{cancelled}"
+    );
+    assert!(
+        close(more(&cancelled, made, "foam-sole"), 3.0),
+        "{cancelled}"
+    );
+
+    // Made: its materials are issued and nothing is left to make.
+    for wo in work_orders_of(&app.order(&id).await) {
+        make_work_order(&app, &wo).await;
+    }
+    let done = same_as_rebuilt(&app, "the sneakers made").await;
+    assert!(close(more(&done, made, "foam-sole"), 0.0), "{done}");
+    assert!(close(more(&done, gross, "foam-outsole"), 0.0), "{done}");
 }

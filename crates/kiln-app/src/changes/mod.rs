@@ -79,8 +79,8 @@ impl App {
             change.rebooked = crate::flow::take_out(&mut plan, &ids);
             for (material, gross) in &released {
                 plan.position(material).allocated -= *gross;
-                plan.mrp.reduce(&order.id, material, *gross);
             }
+            take_back(&mut plan, &rt, &order.id, &released, &targets);
             for (wo, left) in &change.work_orders {
                 if *left <= 0 {
                     plan.planned.retain(|_, planned| planned != wo);
@@ -177,6 +177,23 @@ impl App {
         }
         out
     }
+}
+
+/// The live material plan gives back what `lines` of `order` needed: their
+/// materials (`released`, sub-assemblies exploded) and their sub-assemblies.
+pub(crate) fn take_back(
+    plan: &mut crate::runtime::PlanState,
+    rt: &BrandRuntime,
+    order: &kiln_domain::OrderId,
+    released: &BTreeMap<String, Decimal>,
+    lines: &[&OrderLine],
+) {
+    let materials: Vec<(String, Decimal)> = released.iter().map(|(m, q)| (m.clone(), *q)).collect();
+    let assemblies: Vec<(String, Decimal)> = lines
+        .iter()
+        .flat_map(|l| crate::planning::live_mrp::line_assemblies(&rt.catalog, l))
+        .collect();
+    plan.mrp.take_back(order, &materials, &assemblies);
 }
 
 /// What the store writes for cancelling `targets` of `order`: the order

@@ -164,8 +164,8 @@ impl App {
                 flow::take_out(&mut plan, &[LineRef::new(order.id.clone(), line_no)]);
             for (material, gross) in &released {
                 plan.position(material).allocated -= *gross;
-                plan.mrp.reduce(&order.id, material, *gross);
             }
+            super::take_back(&mut plan, &rt, &order.id, &released, &[old]);
             for (wo, left) in &cancelled.work_orders {
                 if *left <= 0 {
                     plan.planned.retain(|_, planned| planned != wo);

@@ -45,6 +45,8 @@ pub struct PlanChange {
 struct MrpTaken {
     order: OrderId,
     needs: Vec<(String, Decimal)>,
+    /// The sub-assemblies its lines make, (assembly, units).
+    assemblies: Vec<(String, Decimal)>,
     purchases: Vec<(String, SuggestionId)>,
 }
 
@@ -65,15 +67,32 @@ impl PlanChange {
             }
         }
         if let Some(taken) = self.mrp {
-            for (material, qty) in taken.needs {
-                plan.mrp.reduce(&taken.order, &material, qty);
-            }
+            plan.mrp
+                .take_back(&taken.order, &taken.needs, &taken.assemblies);
             for (material, id) in taken.purchases {
                 plan.mrp.remove_purchase(&material, &id);
             }
         }
         rows
     }
+}
+
+/// The sub-assemblies `lines` make, (assembly, units), summed.
+fn assemblies_of(lines: &[PricedLine<'_>]) -> Vec<(String, Decimal)> {
+    let mut out: Vec<(String, Decimal)> = Vec::new();
+    for l in lines {
+        let units = Decimal::from(l.quantity);
+        for (a, per) in l.configurator.assemblies(&l.outcome.configuration) {
+            let Some(q) = per.checked_mul(units) else {
+                continue;
+            };
+            match out.iter_mut().find(|(b, _)| *b == a) {
+                Some((_, sum)) => *sum += q,
+                None => out.push((a, q)),
+            }
+        }
+    }
+    out
 }
 
 /// Takes order lines off the live schedule (none of them started). Returns
@@ -165,6 +184,9 @@ pub struct Plotting {
     /// neighbours); a quote keeps only each line's date and the total.
     rows: bool,
     requirements: Vec<Requirement>,
+    /// The sub-assemblies the lines make, (assembly, units): the live
+    /// material plan's level above `requirements`.
+    assemblies: Vec<(String, Decimal)>,
     suggestions: Vec<PurchaseSuggestion>,
     lines: Vec<OrderLine>,
     line_promised: Vec<Date>,
@@ -212,6 +234,7 @@ impl Plotting {
             own_batches,
             rows: true,
             requirements: Vec::new(),
+            assemblies: assemblies_of(lines),
             suggestions: Vec::new(),
             lines: Vec::with_capacity(lines.len()),
             line_promised: Vec::with_capacity(lines.len()),
@@ -448,13 +471,15 @@ impl Plotting {
             .iter()
             .map(|r| (r.material.clone(), r.gross))
             .collect();
-        plan.mrp.add_order(&self.order_id, &needs, start);
+        plan.mrp
+            .add_order(&self.order_id, &needs, &self.assemblies, start);
         for s in &self.suggestions {
             plan.mrp.add_purchase(s);
         }
         self.change.mrp = Some(MrpTaken {
             order: self.order_id.clone(),
             needs,
+            assemblies: self.assemblies.clone(),
             purchases: self
                 .suggestions
                 .iter()

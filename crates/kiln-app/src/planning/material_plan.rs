@@ -46,6 +46,42 @@ pub struct MaterialRecord {
     pub forecast: Vec<ForecastLeft>,
 }
 
+/// One day of a sub-assembly's record.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AssemblyDay {
+    #[schema(value_type = String, format = Date)]
+    pub date: Date,
+    /// Needed by orders whose production starts that day.
+    #[schema(value_type = String)]
+    pub gross: Decimal,
+    /// Made that day, in the orders' jobs.
+    #[schema(value_type = String)]
+    pub planned: Decimal,
+}
+
+/// A sub-assembly (`[assembly.*]` of the factory file): made in the jobs of
+/// the orders that use it, a level above the materials it is made from.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AssemblyRecord {
+    pub assembly: String,
+    pub name: String,
+    pub unit: String,
+    /// Days with something needed, in date order.
+    pub days: Vec<AssemblyDay>,
+}
+
+/// Sub-assemblies the plan makes: their materials are needed on `start`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlannedMaking {
+    pub assembly: String,
+    #[schema(value_type = String)]
+    pub qty: Decimal,
+    #[schema(value_type = String, format = Date)]
+    pub start: Date,
+    #[schema(value_type = String, format = Date)]
+    pub need_by: Date,
+}
+
 /// A purchase the plan needs beyond those on order.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PlannedPurchase {
@@ -79,6 +115,10 @@ pub struct MaterialPlan {
     #[schema(value_type = String, format = Date)]
     pub as_of: Date,
     pub materials: Vec<MaterialRecord>,
+    /// The level above the materials: sub-assemblies made for the orders.
+    pub assemblies: Vec<AssemblyRecord>,
+    /// What the plan makes of them, by day.
+    pub making: Vec<PlannedMaking>,
     pub purchases: Vec<PlannedPurchase>,
     pub shortages: Vec<OrderShortage>,
     pub net_change: NetChangeStats,
@@ -112,14 +152,8 @@ pub async fn material_plan(app: &App, rt: &BrandRuntime) -> Result<MaterialPlan>
     let mut plan = rt.plan.lock().await;
     if plan.mrp.stale || plan.mrp.today() != today {
         let (weeks, forecast) = plan.mrp.forecast_input();
-        let mut fresh = live_mrp::rebuild(
-            app.store.as_ref(),
-            &rt.brand.id,
-            &rt.catalog.factory,
-            &plan,
-            today,
-        )
-        .await?;
+        let mut fresh =
+            live_mrp::rebuild(app.store.as_ref(), &rt.brand.id, &rt.catalog, &plan, today).await?;
         fresh.set_forecast(weeks, &forecast);
         plan.mrp = fresh;
     }
@@ -160,6 +194,38 @@ pub async fn material_plan(app: &App, rt: &BrandRuntime) -> Result<MaterialPlan>
             });
         }
     }
+    let mut assemblies = Vec::new();
+    for a in &factory.assemblies {
+        let days: Vec<AssemblyDay> = mrp
+            .time_phased(&a.id)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|d| !(d.gross.is_zero() && d.planned_receipts.is_zero()))
+            .map(|d| AssemblyDay {
+                date: d.date,
+                gross: d.gross,
+                planned: d.planned_receipts,
+            })
+            .collect();
+        if !days.is_empty() {
+            assemblies.push(AssemblyRecord {
+                assembly: a.id.clone(),
+                name: a.name.clone(),
+                unit: a.unit.clone(),
+                days,
+            });
+        }
+    }
+    let making = mrp
+        .manufacturing_orders()
+        .into_iter()
+        .map(|m| PlannedMaking {
+            assembly: m.item,
+            qty: m.qty,
+            start: m.order_by,
+            need_by: m.need_by,
+        })
+        .collect();
     let purchases = mrp
         .purchase_suggestions()
         .into_iter()
@@ -212,6 +278,8 @@ pub async fn material_plan(app: &App, rt: &BrandRuntime) -> Result<MaterialPlan>
     Ok(MaterialPlan {
         as_of: today,
         materials,
+        assemblies,
+        making,
         purchases,
         shortages,
         net_change,

@@ -18,7 +18,8 @@ use utoipa::ToSchema;
 pub use disruption::{Disruption, MarkDown, MovedPromise};
 pub use late_supply::LatePurchase;
 pub use material_plan::{
-    ForecastLeft, MaterialPlan, MaterialRecord, NetChangeStats, OrderShortage, PlannedPurchase,
+    AssemblyDay, AssemblyRecord, ForecastLeft, MaterialPlan, MaterialRecord, NetChangeStats,
+    OrderShortage, PlannedMaking, PlannedPurchase,
 };
 pub use resequence::{DEFAULT_EVALUATIONS, MAX_EVALUATIONS, Resequenced};
 pub use schedule::{Bar, ScheduleDay, WorkCenterSchedule};

@@ -130,6 +130,29 @@ macro_rules! impl_store {
             })
         }
 
+        /// An order line from the columns of `LINE_SELECT`.
+        fn line_from(r: &DbRow) -> Result<OrderLine> {
+            Ok(OrderLine {
+                line_no: int(r, "line_no")?,
+                product_id: text(r, "product_id")?,
+                selections: json(&text(r, "selections")?)?,
+                sku: text(r, "sku")?,
+                quantity: int(r, "quantity")?,
+                unit_price: dec(&text(r, "unit_price")?)?,
+                work_order_id: WorkOrderId::from(text(r, "work_order_id")?),
+                catalog_version: int(r, "catalog_version")?,
+                promised_date: r
+                    .try_get::<Option<String>, _>("promised_date")?
+                    .map(|d| day(&d))
+                    .transpose()?,
+                recipient: r
+                    .try_get::<Option<String>, _>("recipient")?
+                    .map(|a| json(&a))
+                    .transpose()?,
+                cancelled_at: opt_ts(r.try_get("cancelled_at")?)?,
+            })
+        }
+
         fn requirement_from(row: &DbRow) -> Result<Requirement> {
             Ok(Requirement {
                 material: text(row, "material")?,
@@ -389,25 +412,7 @@ macro_rules! impl_store {
             .fetch_all(&mut *conn)
             .await?
             {
-                lines.push(OrderLine {
-                    line_no: int(&r, "line_no")?,
-                    product_id: text(&r, "product_id")?,
-                    selections: json(&text(&r, "selections")?)?,
-                    sku: text(&r, "sku")?,
-                    quantity: int(&r, "quantity")?,
-                    unit_price: dec(&text(&r, "unit_price")?)?,
-                    work_order_id: WorkOrderId::from(text(&r, "work_order_id")?),
-                    catalog_version: int(&r, "catalog_version")?,
-                    promised_date: r
-                        .try_get::<Option<String>, _>("promised_date")?
-                        .map(|d| day(&d))
-                        .transpose()?,
-                    recipient: r
-                        .try_get::<Option<String>, _>("recipient")?
-                        .map(|a| json(&a))
-                        .transpose()?,
-                    cancelled_at: opt_ts(r.try_get("cancelled_at")?)?,
-                });
+                lines.push(line_from(&r)?);
             }
             let timeline = sqlx::query(
                 "SELECT id, status, note, at FROM order_events \

@@ -150,6 +150,9 @@ pub trait OrderStore: Send + Sync + 'static {
     async fn requirements(&self, brand: &BrandId) -> Result<Vec<Requirement>>;
     /// Material requirements not consumed yet, with their orders.
     async fn open_requirements(&self, brand: &BrandId) -> Result<Vec<(OrderId, Requirement)>>;
+    /// The lines not cancelled of orders with material requirements not
+    /// consumed yet: what the live material plan's sub-assemblies come from.
+    async fn open_lines(&self, brand: &BrandId) -> Result<Vec<(OrderId, OrderLine)>>;
     /// Customers whose email or phone is exactly `query`.
     async fn find_customers(&self, brand: &BrandId, query: &str) -> Result<Vec<Customer>>;
     /// Records that an order's payment arrived (or failed), as its provider
