@@ -17,6 +17,7 @@ api_tests!(
     a_cancelled_downtime_frees_its_capacity_and_nothing_else_moves,
     the_demand_charts_draw_whole_weeks_by_date_in_whole_pieces,
     a_planner_records_a_late_purchase_and_sees_what_moved,
+    the_material_plan_shows_what_to_make_and_buy,
 );
 
 /// A console page's HTML, signed in with `cookie`.
@@ -502,4 +503,44 @@ async fn a_planner_records_a_late_purchase_and_sees_what_moved(app: App) {
         page.contains("Not recorded: this purchase was already received."),
         "{page}"
     );
+}
+
+async fn the_material_plan_shows_what_to_make_and_buy(app: App) {
+    app.kiln
+        .seed_demo_staff(&app.slug)
+        .await
+        .expect("demo staff");
+    let body = order_body(
+        "soles@example.com",
+        "sneaker",
+        json!({ "size": "41", "sole_material": "foam" }),
+        4,
+    );
+    app.place_ok(&body).await;
+    let planner = staff_cookie(&app, "planner").await;
+    let http = no_redirects();
+    let console = html(&app, &http, &planner, "/console").await;
+    assert_eq!(
+        link(&console, "Material plan").as_deref(),
+        Some("/console/material-plan")
+    );
+    let page = html(&app, &http, &planner, "/console/material-plan").await;
+    // The sole unit is made for the order, a level above its outsole.
+    let make = &page[page.find("id=\"make\"").expect("what to make")..];
+    let make = &make[..make.find("id=\"records\"").unwrap()];
+    assert!(make.contains("Foam sole unit"), "{make}");
+    assert!(make.contains("4 pair"), "{make}");
+    let records = &page[page.find("id=\"records\"").unwrap()..];
+    assert!(records.contains("Foam sole unit (pair)"), "{records}");
+    assert!(records.contains("sub-assembly"), "{records}");
+
+    // Operators work the queues; the plan is not theirs.
+    let operator = staff_cookie(&app, "operator").await;
+    let refused = http
+        .get(format!("{}/console/material-plan", app.base))
+        .header(reqwest::header::COOKIE, &operator)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }

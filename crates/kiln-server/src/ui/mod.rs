@@ -13,6 +13,7 @@ mod disruption;
 mod fulfilment;
 mod gantt;
 mod labels;
+mod material_plan;
 mod order_changes;
 mod order_page;
 mod orders;
@@ -60,6 +61,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(claims::routes())
         .merge(labels::routes())
         .merge(analytics::routes())
+        .merge(material_plan::routes())
         .merge(pos::routes())
         .merge(pos_claims::routes())
         .merge(profiles::routes())
