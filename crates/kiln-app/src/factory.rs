@@ -68,12 +68,6 @@ impl App {
             let started_at = at(step.and_then(|o| o.started_at));
             let k = usize::try_from(seq - 1).unwrap_or(usize::MAX);
             let mut moved = Vec::new();
-            let mut made_for: Vec<kiln_domain::OrderId> = Vec::new();
-            for l in &lines {
-                if !made_for.contains(&l.order) {
-                    made_for.push(l.order.clone());
-                }
-            }
             for line in lines {
                 let id = line.clone();
                 let booked = |plan: &crate::runtime::PlanState| {
@@ -126,8 +120,14 @@ impl App {
                 let position = plan.position(material);
                 position.on_hand -= *qty;
                 position.allocated -= *qty;
-                plan.mrp.issue(material, *qty, &made_for);
             }
+            let made: Vec<kiln_domain::OrderId> = change
+                .orders
+                .iter()
+                .filter(|(_, status)| *status == kiln_domain::OrderStatus::Made)
+                .map(|(order, _)| order.clone())
+                .collect();
+            plan.mrp.made(&made, &change.consumed);
         }
         // Its last operation done, the work order's units get their passports.
         // Should that fail, they are issued the next time units are read.

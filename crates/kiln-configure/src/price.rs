@@ -127,7 +127,7 @@ pub(crate) fn assemblies(product: &Product, config: &Selections) -> Vec<(String,
             continue;
         };
         match out.iter_mut().find(|(a, _)| *a == u.assembly) {
-            Some((_, sum)) => *sum += qty,
+            Some((_, sum)) => *sum = sum.checked_add(qty).unwrap_or(*sum),
             None => out.push((u.assembly.clone(), qty)),
         }
     }

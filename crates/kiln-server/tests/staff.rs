@@ -558,6 +558,7 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/console/purchase-suggestions/pur_x/delay", "AP"),
     ("GET", "/console/demand", "AMPY"),
     ("POST", "/console/demand/purchases", "AP"),
+    ("GET", "/console/material-plan", "AMPY"),
     ("GET", "/console/catalog", "AMPY"),
     ("POST", "/console/catalog", "AM"),
     ("GET", "/console/webhooks", "AMPY"),

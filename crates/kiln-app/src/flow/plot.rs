@@ -87,7 +87,7 @@ fn assemblies_of(lines: &[PricedLine<'_>]) -> Vec<(String, Decimal)> {
                 continue;
             };
             match out.iter_mut().find(|(b, _)| *b == a) {
-                Some((_, sum)) => *sum += q,
+                Some((_, sum)) => *sum = sum.checked_add(q).unwrap_or(*sum),
                 None => out.push((a, q)),
             }
         }

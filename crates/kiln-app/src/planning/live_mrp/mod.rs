@@ -19,6 +19,8 @@ mod forecast;
 mod levels;
 mod rebuild;
 mod supply;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -49,8 +51,11 @@ struct Needs {
 }
 
 impl Needs {
+    /// Nothing left to cover: sub-assemblies are only ever made from
+    /// materials still needed (as a rebuild, which starts from the open
+    /// material requirements, sees it).
     fn is_empty(&self) -> bool {
-        self.materials.is_empty() && self.assemblies.is_empty()
+        self.materials.is_empty()
     }
 }
 
@@ -168,12 +173,10 @@ impl LiveMrp {
         };
         // One day's needs per order: the day its production starts.
         let mut orders: HashMap<OrderId, Vec<Needs>> = HashMap::new();
-        let mut days: HashMap<OrderId, Date> = HashMap::new();
         for (order, material, qty, need_by) in demand {
             if !known(&material) || qty <= Decimal::ZERO {
                 continue;
             }
-            days.entry(order.clone()).or_insert(need_by);
             let groups = orders.entry(order).or_default();
             let g = match groups.iter().position(|g| g.need_by == need_by) {
                 Some(i) => &mut groups[i],
@@ -228,13 +231,13 @@ impl LiveMrp {
                 on_hand: stock_in(&on_hand, &m.id),
                 reserved: Decimal::ZERO,
             })
-            .chain(Levels::items(factory))
+            .chain(levels.items(factory))
             .collect();
         // One regeneration with everything, rather than one net change each.
         let plan = MrpPlan::new(&MrpInput {
             today,
             items,
-            bom: Levels::bom(factory),
+            bom: levels.bom(factory),
             purchase_orders,
             demand: lines,
         })?;
@@ -294,7 +297,8 @@ impl LiveMrp {
             .iter()
             .filter(|(a, q)| *q > Decimal::ZERO && self.levels.is_assembly(a))
             .collect();
-        if materials.is_empty() && assemblies.is_empty() {
+        // Sub-assemblies come with their materials or not at all.
+        if materials.is_empty() {
             return self.timed(began);
         }
         let seq = self.new_line();
@@ -339,12 +343,6 @@ impl LiveMrp {
             }
         }
         self.timed(began);
-    }
-
-    /// An order needs `qty` less of `material` (material issued to its
-    /// production, or a line's taken back with [`LiveMrp::take_back`]).
-    pub fn reduce(&mut self, order: &OrderId, material: &str, qty: Decimal) {
-        self.take_back(order, &[(material.to_string(), qty)], &[]);
     }
 
     /// An order needs less: `materials` (sub-assemblies exploded) and the
@@ -403,7 +401,11 @@ impl LiveMrp {
             return;
         };
         for g in groups.iter_mut() {
-            let want = self.levels.level(&g.materials, &g.assemblies);
+            let want = if g.is_empty() {
+                BTreeMap::new()
+            } else {
+                self.levels.level(&g.materials, &g.assemblies)
+            };
             let old = std::mem::take(&mut g.lines);
             for (item, (line, qty)) in old {
                 if want.get(&item) == Some(&qty) {
@@ -435,32 +437,17 @@ impl LiveMrp {
         }
     }
 
-    /// Material issued to production: it leaves stock and the requirements
-    /// of the orders being made, earliest need first.
-    pub fn issue(&mut self, material: &str, qty: Decimal, orders: &[OrderId]) {
-        let mut left = qty;
+    /// Orders made: their materials were issued to production, so they
+    /// leave stock (`consumed`, per material) and the orders' needs leave
+    /// the plan, as the store consumes their requirements.
+    pub fn made(&mut self, orders: &[OrderId], consumed: &[(String, Decimal)]) {
         for order in orders {
-            if left <= Decimal::ZERO {
-                break;
-            }
-            let has: Decimal = self
-                .orders
-                .get(order)
-                .map(|groups| {
-                    groups
-                        .iter()
-                        .filter_map(|g| g.materials.get(material))
-                        .sum()
-                })
-                .unwrap_or_default();
-            let take = has.min(left);
-            if take > Decimal::ZERO {
-                self.reduce(order, material, take);
-                left -= take;
-            }
+            self.remove_order(order);
         }
-        let stock = self.on_hand.get(material).copied().unwrap_or_default() - qty;
-        self.set_on_hand(material, stock);
+        for (material, qty) in consumed {
+            let stock = self.on_hand.get(material).copied().unwrap_or_default() - *qty;
+            self.set_on_hand(material, stock);
+        }
     }
 
     /// Moves every order whose need day is not its day in `starts`.
