@@ -1026,6 +1026,13 @@ await step("roles: the analyst reads but cannot mark a work centre down; the ope
     headers: { Origin: BASE }, maxRedirects: 0,
   });
   check(forced.status() === 403 && /Not for your role/.test(await forced.text()), `the analyst's post was not refused by role (${forced.status()})`);
+  // The live material plan: what to buy and make, and who is short.
+  await a.getByRole("link", { name: "Material plan" }).click();
+  must(await a.getByRole("heading", { name: /material plan$/, level: 1 }).isVisible(), "the material plan page did not open");
+  for (const h of ["Orders short of material", "To buy, beyond what is on order", "Sub-assemblies to make", "Day by day"]) {
+    check(await a.getByRole("heading", { name: h }).count(), `the material plan has no "${h}"`);
+  }
+  await shot(a, "10-material-plan");
   await ctx.close();
   const octx = await newContext({ viewport: { width: 1280, height: 900 } });
   const o = await octx.newPage();
