@@ -14,12 +14,14 @@ mod conflict;
 mod count;
 mod explain;
 mod implied;
+mod outcome;
 mod preview;
 
 pub use preview::escape as xml_escape;
 mod price;
 pub use price::Units;
 mod search;
+mod session;
 mod sku;
 mod table;
 
@@ -27,13 +29,17 @@ use std::collections::BTreeMap;
 
 use kiln_model::{OptionKind, Product};
 use rust_decimal::Decimal;
-use serde::Serialize;
 
 pub use conflict::{
     CheckedCatalog, Conflict, ConflictingRule, RuleKind, check_catalog, check_satisfiable,
 };
 pub use count::CountError;
 pub use num_bigint::BigUint;
+pub use outcome::{
+    BomRequirement, OptionState, Outcome, PriceBreakdown, PriceLine, Reason, RoutingStep, RuleRef,
+    SelectionError, ValueState,
+};
+pub use session::{Available, Domains, State};
 
 use compile::Abstract;
 use explain::Session;
@@ -41,169 +47,6 @@ use search::Engine;
 
 /// Option id -> value text, as the API sends them.
 pub type Selections = BTreeMap<String, String>;
-
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum SelectionError {
-    #[error("unknown option `{option}`")]
-    UnknownOption { option: String },
-    /// One option named twice, by its id and an alias (`1` and `N_100000`).
-    #[error("`{option}` is selected twice (also as `{other}`)")]
-    SelectedTwice { option: String, other: String },
-    #[error("`{value}` is not a value of `{option}` (allowed: {})", allowed.join(", "))]
-    UnknownValue {
-        option: String,
-        value: String,
-        allowed: Vec<String>,
-    },
-    #[error("`{option}` takes at most {max_length} characters")]
-    TextTooLong { option: String, max_length: u32 },
-    /// A character the option does not take: `bad` says which and where,
-    /// `allowed` the option's `characters` when it has them.
-    #[error("`{option}` cannot hold {bad}{}", allowed.as_ref().map(|a| format!(" (it takes {a})")).unwrap_or_default())]
-    TextNotAllowed {
-        option: String,
-        bad: kiln_model::text::BadCharacter,
-        allowed: Option<String>,
-    },
-    #[error("`{value}` is not a number (option `{option}`)")]
-    NotANumber { option: String, value: String },
-    #[error("{value} is outside {min}..{max} (option `{option}`)")]
-    OutOfRange {
-        option: String,
-        value: String,
-        min: Decimal,
-        max: Decimal,
-    },
-}
-
-impl SelectionError {
-    /// The option at fault, so the API can point at `/selections/<option>`.
-    pub fn option(&self) -> &str {
-        match self {
-            SelectionError::UnknownOption { option }
-            | SelectionError::SelectedTwice { option, .. }
-            | SelectionError::UnknownValue { option, .. }
-            | SelectionError::TextTooLong { option, .. }
-            | SelectionError::TextNotAllowed { option, .. }
-            | SelectionError::NotANumber { option, .. }
-            | SelectionError::OutOfRange { option, .. } => option,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Outcome {
-    /// The selections are consistent with the rules.
-    pub valid: bool,
-    /// `valid`, and every option that is not left out has a concrete value in
-    /// `configuration` (a required text without default has none).
-    pub complete: bool,
-    /// When valid: the selections plus, for unselected options, the
-    /// lexicographically first valid completion (defaults first, optional
-    /// options left out when possible). When invalid: the selections as given.
-    pub configuration: Selections,
-    pub options: Vec<OptionState>,
-    /// When invalid: a minimal conflicting subset of the selections.
-    pub conflict: Option<Reason>,
-    /// When complete and valid.
-    pub sku: Option<String>,
-    /// When complete and valid.
-    pub price: Option<PriceBreakdown>,
-    /// Per unit, for the completed configuration; empty when invalid.
-    pub bom: Vec<BomRequirement>,
-    /// For the completed configuration; empty when invalid.
-    pub routing: Vec<RoutingStep>,
-    /// Always drawn from `configuration`.
-    pub preview_svg: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct OptionState {
-    pub id: String,
-    pub name: String,
-    /// `choice`, `color`, `text` or `number`.
-    pub kind: &'static str,
-    pub optional: bool,
-    /// The explicit selection (normalised: colours as declared, numbers canonical).
-    pub selected: Option<String>,
-    /// The effective value in `configuration`.
-    pub value: Option<String>,
-    /// Empty for text and number options.
-    pub values: Vec<ValueState>,
-    /// Optional, and leaving it out still extends to a valid configuration.
-    pub can_be_omitted: bool,
-    pub max_length: Option<u32>,
-    pub min: Option<Decimal>,
-    pub max: Option<Decimal>,
-    pub unit: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ValueState {
-    pub id: String,
-    pub label: String,
-    /// Some complete valid configuration has this value and agrees with the
-    /// explicit selections of every other option.
-    pub available: bool,
-    /// Set exactly when not available.
-    pub reason: Option<Reason>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Reason {
-    /// A minimal subset of the explicit selections, as (option, value).
-    pub selections: Vec<(String, String)>,
-    /// A minimal set of rules that already forbids it given those selections.
-    pub rules: Vec<RuleRef>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct RuleRef {
-    pub id: String,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct PriceBreakdown {
-    pub currency: String,
-    pub base: Decimal,
-    pub lines: Vec<PriceLine>,
-    pub total: Decimal,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct PriceLine {
-    pub label: String,
-    pub amount: Decimal,
-    /// A quantity break's threshold: this line holds from so many units on
-    /// (of the line, or of the product in the whole order).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub from_units: Option<u32>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct BomRequirement {
-    pub material: String,
-    pub qty: Decimal,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct RoutingStep {
-    pub operation: String,
-    pub name: String,
-    pub work_center: String,
-    pub minutes: Decimal,
-    pub setup_minutes: Decimal,
-}
 
 /// One product, compiled for configuring.
 pub struct Configurator {
@@ -223,66 +66,6 @@ pub struct Configurator {
     lit_base: Vec<usize>,
     /// Per option, its number of declared values.
     counts: Vec<usize>,
-}
-
-/// Selections resolved against the product, for a caller that changes them
-/// one at a time (a shopper's session): set, change and clear them in any
-/// order with [`Configurator::set`] and [`Configurator::clear`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct State {
-    /// Per option: the selected abstract value.
-    values: Vec<Option<usize>>,
-    /// Per option: the selection's canonical text.
-    texts: Vec<Option<String>>,
-}
-
-impl State {
-    /// The selections, as the API sends them.
-    pub fn selections(&self, c: &Configurator) -> Selections {
-        c.product
-            .options
-            .iter()
-            .zip(&self.texts)
-            .filter_map(|(o, t)| t.as_ref().map(|t| (o.id.clone(), t.clone())))
-            .collect()
-    }
-}
-
-/// The values still possible after a step, with every selection held: value
-/// `k` of option `i` (in `Product::options` and `kind.values()` order) is
-/// available iff some valid complete configuration extends the selections
-/// with it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Available<'a> {
-    bits: Vec<u64>,
-    base: &'a [usize],
-    counts: &'a [usize],
-}
-
-impl Available<'_> {
-    pub fn contains(&self, option: usize, value: usize) -> bool {
-        if value >= self.counts[option] {
-            return false;
-        }
-        let l = self.base[option] + value;
-        self.bits[l / 64] >> (l % 64) & 1 == 1
-    }
-
-    /// The available values of option `option`, as value indexes.
-    pub fn values(&self, option: usize) -> impl Iterator<Item = usize> + '_ {
-        (0..self.counts[option]).filter(move |&k| self.contains(option, k))
-    }
-}
-
-/// What [`Configurator::domains`] answers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Domains {
-    pub consistent: bool,
-    /// Per choice/colour option (file order): the values still possible.
-    /// Empty when inconsistent.
-    pub domains: Vec<(String, Vec<String>)>,
-    /// When inconsistent: a minimal conflicting subset of the selections.
-    pub conflict: Option<Reason>,
 }
 
 impl Configurator {
@@ -478,94 +261,6 @@ impl Configurator {
             .ok_or_else(|| SelectionError::UnknownOption {
                 option: option.to_owned(),
             })
-    }
-
-    /// Resolves selections once, for [`Configurator::available`] and for
-    /// changing them one at a time.
-    pub fn state(&self, selections: &Selections) -> Result<State, SelectionError> {
-        let (values, texts) = self.resolve(selections)?;
-        Ok(State { values, texts })
-    }
-
-    /// Sets or changes one selection (an empty text clears a text option).
-    pub fn set(&self, state: &mut State, option: &str, value: &str) -> Result<(), SelectionError> {
-        let i = self.option_index(option)?;
-        match self.parse(i, value)? {
-            Some((a, text)) => {
-                state.values[i] = Some(a);
-                state.texts[i] = Some(text);
-            }
-            None => {
-                state.values[i] = None;
-                state.texts[i] = None;
-            }
-        }
-        Ok(())
-    }
-
-    /// Clears one selection.
-    pub fn clear(&self, state: &mut State, option: &str) -> Result<(), SelectionError> {
-        let i = self.option_index(option)?;
-        state.values[i] = None;
-        state.texts[i] = None;
-        Ok(())
-    }
-
-    /// The values still possible with every selection held, or `None` when
-    /// the selections conflict: the engine's answer to a step, without
-    /// naming anything (see [`Configurator::domains`] for names).
-    pub fn available(&self, state: &State) -> Option<Available<'_>> {
-        let bits = self.engine.supported(&state.values)?;
-        Some(Available {
-            bits,
-            base: &self.lit_base,
-            counts: &self.counts,
-        })
-    }
-
-    /// The values of every choice/colour option that extend *all* the
-    /// selections to a complete valid configuration (a selected option keeps
-    /// just its value), or a minimal conflicting subset when there is none.
-    /// Cheaper than [`Configurator::configure`]: no reasons, price or SKU.
-    pub fn domains(&self, selections: &Selections) -> Result<Domains, SelectionError> {
-        let (sel, concrete) = self.resolve(selections)?;
-        let Some(bits) = self.engine.supported(&sel) else {
-            let mut session = Session::new(&self.engine);
-            let n = sel.len();
-            let candidates: Vec<usize> = (0..n).filter(|&j| sel[j].is_some()).collect();
-            let subset = session.minimal_selections(&sel, &[], &candidates);
-            let mut q = vec![None; n];
-            subset.iter().for_each(|&j| q[j] = sel[j]);
-            let rules = session.minimal_rules(&q);
-            return Ok(Domains {
-                consistent: false,
-                domains: Vec::new(),
-                conflict: Some(self.reason(&subset, &concrete, &rules)),
-            });
-        };
-        let domains = self
-            .product
-            .options
-            .iter()
-            .enumerate()
-            .map(|(i, opt)| {
-                let base = self.lit_base[i];
-                let values = opt
-                    .kind
-                    .values()
-                    .iter()
-                    .enumerate()
-                    .filter(|(k, _)| bits[(base + k) / 64] >> ((base + k) % 64) & 1 == 1)
-                    .map(|(_, v)| v.id.clone())
-                    .collect();
-                (opt.id.clone(), values)
-            })
-            .collect();
-        Ok(Domains {
-            consistent: true,
-            domains,
-            conflict: None,
-        })
     }
 
     /// Why `option = value` is not available with these selections (the
