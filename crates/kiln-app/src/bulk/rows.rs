@@ -143,16 +143,29 @@ pub fn read(products: &[&Configurator], csv: &[u8]) -> Rows {
             .map(|p| lines.at(p.byte()))
             .unwrap_or(out.rows + 1);
         if out.rows as usize > MAX_ROWS {
-            out.errors.push(RowError {
-                row,
-                column: None,
-                message: format!("an upload has at most {MAX_ROWS} rows; split the file"),
-            });
-            break;
+            // The whole file or nothing: a quote of its first rows would
+            // be ordered as if it were all of it.
+            return Rows {
+                errors: vec![RowError {
+                    row,
+                    column: None,
+                    message: format!(
+                        "the file has more than {MAX_ROWS} rows (line {row} is row {}): \
+                         split it into uploads of at most {MAX_ROWS} rows",
+                        out.rows
+                    ),
+                }],
+                ..Rows::default()
+            };
         }
         let cell = |i: usize| record.get(i).unwrap_or("");
         if record.iter().all(str::is_empty) {
+            out.rows -= 1;
             continue; // a blank line
+        }
+        if let Some(e) = misshapen(&header, &record, row) {
+            out.errors.push(e);
+            continue;
         }
         let mut filled_unknown = false;
         for (k, &i) in unknown.iter().enumerate() {
@@ -193,8 +206,67 @@ pub fn read(products: &[&Configurator], csv: &[u8]) -> Rows {
             ),
         });
     }
+    if out.rows == 0 && out.errors.is_empty() {
+        out.errors.push(RowError {
+            row: 1,
+            column: None,
+            message: "the file has no rows under its header: one configured line per row".into(),
+        });
+    }
+    for e in &mut out.errors {
+        clip(&mut e.message);
+    }
     out.errors.sort_by_key(|e| e.row);
     out
+}
+
+/// The longest message a row error keeps: a huge cell echoed back would
+/// make the answer as large as the file.
+const MESSAGE_CHARS: usize = 300;
+
+fn clip(message: &mut String) {
+    if let Some((at, _)) = message.char_indices().nth(MESSAGE_CHARS) {
+        message.truncate(at);
+        message.push('…');
+    }
+}
+
+/// A row the header does not fit: more cells than columns (beyond blank
+/// ones a spreadsheet may add), fewer, or a cell over several lines, which
+/// a quote never closed makes of the rest of the file.
+fn misshapen(header: &[String], record: &csv::StringRecord, row: u64) -> Option<RowError> {
+    if let Some((i, cell)) = record
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.contains(['\n', '\r']))
+    {
+        let breaks = cell.matches('\n').count().max(cell.matches('\r').count()) as u64;
+        let column = header.get(i).cloned();
+        return Some(RowError {
+            row,
+            column,
+            message: format!(
+                "this cell runs over {} lines, from line {row} to line {}: is a quote (\") \
+                 not closed? The lines it takes in are not read as rows",
+                breaks + 1,
+                row + breaks
+            ),
+        });
+    }
+    let cells = record.len();
+    let extra_blank = record.iter().skip(header.len()).all(str::is_empty);
+    if cells < header.len() || (cells > header.len() && !extra_blank) {
+        return Some(RowError {
+            row,
+            column: None,
+            message: format!(
+                "the row has {cells} cells and the header {} columns: is a comma missing or \
+                 one too many?",
+                header.len()
+            ),
+        });
+    }
+    None
 }
 
 /// A byte offset's line in the file, the first being 1: a line ends at
@@ -434,6 +506,70 @@ mod tests {
             .records()
             .map(|r| lines.at(r.unwrap().position().unwrap().byte()))
             .collect()
+    }
+
+    fn errors_of(csv: &str) -> Vec<(u64, Option<String>, String)> {
+        read(&[], csv.as_bytes())
+            .errors
+            .into_iter()
+            .map(|e| (e.row, e.column, e.message))
+            .collect()
+    }
+
+    #[test]
+    fn a_quote_never_closed_is_reported_not_swallowed() {
+        let e = errors_of("product,monogram,quantity\nmug,,1\nshirt,\"AB,1\nmug,,2\nmug,,3\n");
+        let (row, column, message) = e.iter().find(|e| e.0 == 3).expect("row 3 reported");
+        assert_eq!(*row, 3);
+        assert_eq!(column.as_deref(), Some("monogram"));
+        assert!(message.contains("from line 3 to line 5"), "{message}");
+        assert!(message.contains("not closed"), "{message}");
+    }
+
+    #[test]
+    fn a_row_the_header_does_not_fit_is_reported() {
+        let e = errors_of("product,quantity\nmug,1,5\nmug\nmug,2,,\n");
+        assert!(
+            e.iter()
+                .any(|e| e.0 == 2 && e.2.contains("3 cells and the header 2")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|e| e.0 == 3 && e.2.contains("1 cells and the header 2")),
+            "{e:?}"
+        );
+        // Blank cells past the header's last column are a spreadsheet's.
+        assert!(
+            !e.iter().any(|e| e.0 == 4 && e.2.contains("cells")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_refused_whole() {
+        let mut csv = String::from("product,quantity\n");
+        for _ in 0..=MAX_ROWS {
+            csv.push_str("mug,1\n");
+        }
+        let read = read(&[], csv.as_bytes());
+        assert!(read.good.is_empty());
+        assert_eq!(read.errors.len(), 1, "{:?}", &read.errors[..3]);
+        assert!(read.errors[0].message.contains("more than 100000 rows"));
+    }
+
+    #[test]
+    fn a_header_alone_says_so_and_long_values_are_not_echoed_whole() {
+        let e = errors_of("product,quantity\n\n");
+        assert_eq!(e.len(), 1);
+        assert!(e[0].2.contains("no rows under its header"), "{e:?}");
+        let long = "x".repeat(10_000);
+        let e = errors_of(&format!("product,quantity\n{long},1\n"));
+        assert!(
+            e[0].2.chars().count() <= MESSAGE_CHARS + 1,
+            "{}",
+            e[0].2.len()
+        );
     }
 
     #[test]
