@@ -170,3 +170,46 @@ fn a_purchase_comes_in_whole_lots_on_the_suppliers_delivery_day() {
     assert_eq!(s.qty, dec("50"), "max(31, 30) in lots of 25");
     assert_eq!(s.arrives, Date::constant(2026, 12, 10));
 }
+
+#[test]
+fn an_order_covered_by_a_purchase_on_order_waits_for_it() {
+    // 4 in stock, 6 of it allocated (2 beyond stock took the first purchase);
+    // purchases of 5 arriving on the 12th and 10 on the 20th.
+    let mut p = position("linen", "4", "6", "15", 10, "0");
+    p.arrivals = vec![
+        (date(2025, 6, 20), dec("10")),
+        (date(2025, 6, 12), dec("5")),
+    ];
+    let need_of_from = |p: &MaterialPosition, qty: &str| {
+        net_requirements(
+            std::slice::from_ref(p),
+            &[need("linen", qty, date(2025, 6, 30))],
+            TODAY,
+        )
+        .unwrap()
+    };
+    let need_of = |qty: &str| need_of_from(&p, qty);
+    // 3 fit in what is left of the first purchase: there on the 12th.
+    let net = need_of("3");
+    assert_eq!(
+        (net[0].allocated_now, net[0].shortage),
+        (dec("3"), dec("0"))
+    );
+    assert_eq!(net[0].ready, date(2025, 6, 12));
+    assert_eq!(material_release(&net, TODAY), date(2025, 6, 12));
+    // 4 takes from the second too: the 20th.
+    assert_eq!(need_of("4")[0].ready, date(2025, 6, 20));
+    // Free stock first: with none allocated, 4 are there today.
+    let mut free = p.clone();
+    free.allocated = dec("0");
+    assert_eq!(need_of_from(&free, "4")[0].ready, TODAY);
+    assert_eq!(need_of_from(&free, "5")[0].ready, date(2025, 6, 12));
+}
+
+#[test]
+fn a_purchase_arrival_day_unknown_counts_as_there_today() {
+    let positions = [position("glaze", "0", "0", "10", 3, "0")];
+    let net =
+        net_requirements(&positions, &[need("glaze", "5", date(2025, 6, 10))], TODAY).unwrap();
+    assert_eq!(net[0].ready, TODAY);
+}

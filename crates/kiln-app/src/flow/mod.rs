@@ -115,6 +115,7 @@ fn positions(
             on_hand: pos.map(|p| p.on_hand).unwrap_or_default(),
             allocated: pos.map(|p| p.allocated).unwrap_or_default(),
             on_order: pos.map(|p| p.on_order).unwrap_or_default(),
+            arrivals: plan.mrp.arrivals(&g.material),
             lead_days: spec.map(|m| m.lead_days).unwrap_or(0),
             moq: spec.map(|m| m.moq).unwrap_or_default(),
         });

@@ -1,6 +1,7 @@
 //! Single-level netting for one order at a time, as the order flow places it: the order's
-//! materials against the live stock position, open purchase orders counted whatever their
-//! arrival date. The multi-level, time-phased plan is [`super::MrpPlan`].
+//! materials against the live stock position, first from free stock, then from the open
+//! purchase orders not yet spoken for, each from the day it arrives. The multi-level,
+//! time-phased plan is [`super::MrpPlan`].
 
 use jiff::civil::Date;
 use rust_decimal::Decimal;
@@ -17,6 +18,9 @@ pub struct MaterialPosition {
     pub allocated: Decimal,
     /// Open purchase orders not yet received.
     pub on_order: Decimal,
+    /// The open purchase orders as (arrival day, quantity); `on_order` is their sum. What
+    /// they do not account for counts as there today.
+    pub arrivals: Vec<(Date, Decimal)>,
     /// Supplier lead time in calendar days.
     pub lead_days: u32,
     /// Minimum order quantity; 0 when the supplier has none.
@@ -44,6 +48,9 @@ pub struct NetRequirement {
     pub available: Decimal,
     /// How much of `gross` the available quantity covers.
     pub allocated_now: Decimal,
+    /// When `allocated_now` is all there: today from free stock, else the day the last
+    /// purchase on order it is taken from arrives (never before today).
+    pub ready: Date,
     pub shortage: Decimal,
     pub suggestion: Option<PurchaseSuggestion>,
 }
@@ -74,8 +81,9 @@ impl PurchaseSuggestion {
 /// Nets `gross` against `positions`, one result per material in first-seen order.
 ///
 /// Lines of the same material are summed and take the earliest `need_by`, because the first
-/// need is the one a purchase must meet. Open purchase orders count as available whatever
-/// their arrival date (single-level simplification).
+/// need is the one a purchase must meet. What is allocated beyond stock has taken the
+/// earliest purchases on order; the order takes free stock first, then the purchases left,
+/// earliest first, and is [`NetRequirement::ready`] when the last of them arrives.
 pub fn net_requirements(
     positions: &[MaterialPosition],
     gross: &[GrossRequirement],
@@ -154,9 +162,35 @@ fn net_one(
         gross,
         available,
         allocated_now,
+        ready: ready(position, allocated_now, today),
         shortage,
         suggestion,
     })
+}
+
+/// When `qty` allocated now is all there: free stock first, then the purchases on order
+/// that earlier allocations beyond stock have not taken, earliest first.
+fn ready(position: &MaterialPosition, qty: Decimal, today: Date) -> Date {
+    let free_stock = (position.on_hand - position.allocated).max(Decimal::ZERO);
+    let mut rest = qty - qty.min(free_stock);
+    // Allocations beyond stock took the earliest purchases.
+    let mut taken = (position.allocated - position.on_hand.max(Decimal::ZERO)).max(Decimal::ZERO);
+    let mut arrivals = position.arrivals.clone();
+    arrivals.sort_by_key(|a| a.0);
+    let mut day = today;
+    for (arrives, q) in arrivals {
+        if rest <= Decimal::ZERO {
+            break;
+        }
+        let spoken = taken.min(q);
+        taken -= spoken;
+        let free = q - spoken;
+        if free > Decimal::ZERO {
+            rest -= free.min(rest);
+            day = day.max(arrives);
+        }
+    }
+    day
 }
 
 /// `day`, or the supplier's next delivery day after it.
@@ -171,11 +205,10 @@ fn delivery_day(day: Date, weekdays: &[u8]) -> Result<Date, PlanError> {
     Ok(d)
 }
 
-/// The earliest day production can start given the shortages: today if none, else the
-/// latest `arrives` among the suggestions.
+/// The earliest day production can start: when every material is there, what is
+/// allocated ([`NetRequirement::ready`]) and what the suggestions buy (their `arrives`).
 pub fn material_release(net: &[NetRequirement], today: Date) -> Date {
     net.iter()
-        .filter_map(|n| n.suggestion.as_ref())
-        .map(|s| s.arrives)
+        .flat_map(|n| std::iter::once(n.ready).chain(n.suggestion.as_ref().map(|s| s.arrives)))
         .fold(today, Date::max)
 }

@@ -8,6 +8,15 @@ use rust_decimal::Decimal;
 use super::{LiveMrp, OnOrder, stock_in};
 
 impl LiveMrp {
+    /// The purchases on order of `material` as (arrival day, quantity): the
+    /// order path takes what earlier orders have not from the earliest.
+    pub fn arrivals(&self, material: &str) -> Vec<(Date, Decimal)> {
+        self.on_order
+            .get(material)
+            .map(|l| l.iter().map(|p| (p.arrives, p.qty)).collect())
+            .unwrap_or_default()
+    }
+
     /// Stock counted, received or seeded.
     pub fn set_on_hand(&mut self, material: &str, on_hand: Decimal) {
         self.on_hand.insert(material.to_string(), on_hand);
