@@ -14,7 +14,8 @@ api_tests!(
     net_change_equals_a_rebuild_after_every_change,
     orders_consume_the_forecast,
     a_late_purchase_moves_the_orders_waiting_for_it,
-    a_sub_assembly_is_a_level_above_its_materials
+    a_sub_assembly_is_a_level_above_its_materials,
+    an_order_taking_a_purchase_on_order_is_not_short_of_it
 );
 
 /// The plan without its timing figures.
@@ -405,4 +406,29 @@ async fn a_sub_assembly_is_a_level_above_its_materials(app: App) {
     let done = same_as_rebuilt(&app, "the sneakers made").await;
     assert!(close(more(&done, made, "foam-sole"), 0.0), "{done}");
     assert!(close(more(&done, gross, "foam-outsole"), 0.0), "{done}");
+}
+
+async fn an_order_taking_a_purchase_on_order_is_not_short_of_it(app: App) {
+    // 160 linen shirts need more linen than the demo holds: a purchase.
+    let body = order_body(
+        "linen@example.com",
+        "shirt",
+        json!({ "fabric": "linen", "size": "L" }),
+        160,
+    );
+    let first = app.place_ok(&body).await;
+    app.post(&format!("/orders/{first}/cancel"), &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    // The purchase stays on order; the next order takes it, and its
+    // production waits for it to arrive instead of starting short.
+    let second = app.place_ok(&body).await;
+    let plan = same_as_rebuilt(&app, "an order on a purchase").await;
+    let short: Vec<&Value> = plan["shortages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["order_id"] == second.as_str())
+        .collect();
+    assert!(short.is_empty(), "the order is planned short: {short:?}");
 }

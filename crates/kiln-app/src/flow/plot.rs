@@ -429,25 +429,25 @@ impl Plotting {
     /// lock is let go ([`Plotting::charge`]; 66 ms for 10,000 lines).
     pub fn finish(&mut self, rt: &BrandRuntime, plan: &mut PlanState) -> Result<Plotted> {
         let mut bookings = Vec::new();
-        // The order's first setup (its bookings' earliest day), read from
-        // the schedule; only an order without batches of its own builds
-        // its rows here.
-        let mut first_setup = None;
+        // When the order's first operation runs (a machine may be set up
+        // before its material is there), read from the schedule; only an
+        // order without batches of its own builds its rows here.
+        let mut first_run = None;
         for id in &self.change.lines {
             if let Some(placed) = plan.schedule.order(id) {
-                first_setup = placed
+                first_run = placed
                     .bookings
                     .iter()
                     .flatten()
-                    .map(|b| b.setup_start)
-                    .chain(first_setup)
+                    .map(|b| b.start)
+                    .chain(first_run)
                     .min();
                 if !self.own_batches {
                     bookings.extend(booking_rows(&plan.clock, &placed));
                 }
             }
         }
-        let first_day = first_setup.map(|first| crate::live::day_of(&plan.clock, first));
+        let first_day = first_run.map(|first| crate::live::day_of(&plan.clock, first));
         // An order with batches of its own is written later, ahead in
         // chunks: [`Plotting::claim`] reads its neighbours' rows then.
         let rebooked = if self.own_batches {

@@ -37,21 +37,16 @@ pub fn follow_schedule(plan: &mut crate::runtime::PlanState, today: Date) {
     plan.mrp.follow(&starts);
 }
 
-/// The day each order's production starts on the live schedule: its
-/// earliest operation, never before today.
+/// The day each order's production starts on the live schedule: when its
+/// first operation runs (its machine may be set up before the material is
+/// there), never before today.
 pub fn production_starts(plan: &crate::runtime::PlanState, today: Date) -> HashMap<OrderId, Date> {
     let mut starts: HashMap<OrderId, Date> = HashMap::new();
     for id in plan.schedule.order_ids() {
         let Some(placed) = plan.schedule.order(id) else {
             continue;
         };
-        if let Some(first) = placed
-            .bookings
-            .iter()
-            .flatten()
-            .map(|b| b.setup_start)
-            .min()
-        {
+        if let Some(first) = placed.bookings.iter().flatten().map(|b| b.start).min() {
             let day = crate::live::day_of(&plan.clock, first).max(today);
             starts
                 .entry(id.order.clone())
