@@ -51,6 +51,29 @@ struct Needs {
 }
 
 impl Needs {
+    /// The needs of `groups` from `need_by`, new (numbered by `seq`) if
+    /// there are none yet.
+    fn on(
+        groups: &mut Vec<Needs>,
+        need_by: Date,
+        seq: impl FnOnce() -> u64,
+    ) -> &mut Needs {
+        let at = match groups.iter().position(|g| g.need_by == need_by) {
+            Some(at) => at,
+            None => {
+                groups.push(Needs {
+                    seq: seq(),
+                    need_by,
+                    materials: BTreeMap::new(),
+                    assemblies: BTreeMap::new(),
+                    lines: BTreeMap::new(),
+                });
+                groups.len() - 1
+            }
+        };
+        &mut groups[at]
+    }
+
     /// Nothing left to cover: sub-assemblies are only ever made from
     /// materials still needed (as a rebuild, which starts from the open
     /// material requirements, sees it).
@@ -66,6 +89,33 @@ fn add_to(map: &mut BTreeMap<String, Decimal>, item: &str, qty: Decimal) {
     if *v <= Decimal::ZERO {
         map.remove(item);
     }
+}
+
+/// Takes up to `qty` of `item` from the `totals` of `groups`, earliest
+/// needs first; (need day, quantity) of what it took.
+fn take_earliest(
+    groups: &mut [Needs],
+    totals: impl Fn(&mut Needs) -> &mut BTreeMap<String, Decimal>,
+    item: &str,
+    qty: Decimal,
+) -> Vec<(Date, Decimal)> {
+    let mut left = qty;
+    let mut took = Vec::new();
+    for g in groups.iter_mut() {
+        if left <= Decimal::ZERO {
+            break;
+        }
+        let day = g.need_by;
+        let map = totals(g);
+        let Some(&has) = map.get(item) else {
+            continue;
+        };
+        let take = left.min(has);
+        left -= take;
+        add_to(map, item, -take);
+        took.push((day, take));
+    }
+    took
 }
 
 /// The forecast of one material in one week, and the orders consuming it.
@@ -177,20 +227,7 @@ impl LiveMrp {
             if !known(&material) || qty <= Decimal::ZERO {
                 continue;
             }
-            let groups = orders.entry(order).or_default();
-            let g = match groups.iter().position(|g| g.need_by == need_by) {
-                Some(i) => &mut groups[i],
-                None => {
-                    groups.push(Needs {
-                        seq: next(),
-                        need_by,
-                        materials: BTreeMap::new(),
-                        assemblies: BTreeMap::new(),
-                        lines: BTreeMap::new(),
-                    });
-                    groups.last_mut().expect("just pushed")
-                }
-            };
+            let g = Needs::on(orders.entry(order).or_default(), need_by, &mut next);
             add_to(&mut g.materials, &material, qty);
         }
         for (order, assembly, units) in assemblies {
@@ -301,22 +338,12 @@ impl LiveMrp {
         if materials.is_empty() {
             return self.timed(began);
         }
-        let seq = self.new_line();
+        let next_line = &mut self.next_line;
         let groups = self.orders.entry(order.clone()).or_default();
-        let at = match groups.iter().position(|g| g.need_by == need_by) {
-            Some(at) => at,
-            None => {
-                groups.push(Needs {
-                    seq,
-                    need_by,
-                    materials: BTreeMap::new(),
-                    assemblies: BTreeMap::new(),
-                    lines: BTreeMap::new(),
-                });
-                groups.len() - 1
-            }
-        };
-        let g = &mut groups[at];
+        let g = Needs::on(groups, need_by, || {
+            *next_line += 1;
+            *next_line
+        });
         for (m, q) in &materials {
             add_to(&mut g.materials, m, *q);
         }
@@ -359,36 +386,15 @@ impl LiveMrp {
         };
         let mut consumed = Vec::new();
         for (material, qty) in materials {
-            let mut left = *qty;
-            for g in groups.iter_mut() {
-                let Some(&has) = g.materials.get(material) else {
-                    continue;
-                };
-                if left <= Decimal::ZERO {
-                    break;
-                }
-                let take = left.min(has);
-                left -= take;
-                add_to(&mut g.materials, material, -take);
-                consumed.push((material.clone(), g.need_by, take));
+            for (day, took) in take_earliest(groups, |g| &mut g.materials, material, *qty) {
+                consumed.push((material, day, took));
             }
         }
         for (assembly, qty) in assemblies {
-            let mut left = *qty;
-            for g in groups.iter_mut() {
-                let Some(&has) = g.assemblies.get(assembly) else {
-                    continue;
-                };
-                if left <= Decimal::ZERO {
-                    break;
-                }
-                let take = left.min(has);
-                left -= take;
-                add_to(&mut g.assemblies, assembly, -take);
-            }
+            take_earliest(groups, |g| &mut g.assemblies, assembly, *qty);
         }
         for (material, day, qty) in consumed {
-            self.consume(&material, day, -qty);
+            self.consume(material, day, -qty);
         }
         self.relevel(order);
     }
@@ -445,8 +451,7 @@ impl LiveMrp {
             self.remove_order(order);
         }
         for (material, qty) in consumed {
-            let stock = self.on_hand.get(material).copied().unwrap_or_default() - *qty;
-            self.set_on_hand(material, stock);
+            self.add_stock(material, -*qty);
         }
     }
 

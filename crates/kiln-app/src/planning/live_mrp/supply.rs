@@ -119,6 +119,11 @@ impl LiveMrp {
         if let Some(list) = self.on_order.get_mut(material) {
             list.retain(|p| &p.id != id);
         }
+        self.add_stock(material, qty);
+    }
+
+    /// Stock changed by `qty` (negative: it left).
+    pub(super) fn add_stock(&mut self, material: &str, qty: Decimal) {
         let stock = self.on_hand.get(material).copied().unwrap_or_default() + qty;
         self.set_on_hand(material, stock);
     }
