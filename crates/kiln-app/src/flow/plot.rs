@@ -77,22 +77,18 @@ impl PlanChange {
     }
 }
 
-/// The sub-assemblies `lines` make, (assembly, units), summed.
+/// The sub-assemblies `lines` make, (assembly, units).
 fn assemblies_of(lines: &[PricedLine<'_>]) -> Vec<(String, Decimal)> {
-    let mut out: Vec<(String, Decimal)> = Vec::new();
-    for l in lines {
-        let units = Decimal::from(l.quantity);
-        for (a, per) in l.configurator.assemblies(&l.outcome.configuration) {
-            let Some(q) = per.checked_mul(units) else {
-                continue;
-            };
-            match out.iter_mut().find(|(b, _)| *b == a) {
-                Some((_, sum)) => *sum = sum.checked_add(q).unwrap_or(*sum),
-                None => out.push((a, q)),
-            }
-        }
-    }
-    out
+    lines
+        .iter()
+        .flat_map(|l| {
+            crate::planning::live_mrp::sub_assemblies(
+                l.configurator,
+                &l.outcome.configuration,
+                Decimal::from(l.quantity),
+            )
+        })
+        .collect()
 }
 
 /// Takes order lines off the live schedule (none of them started). Returns
@@ -435,13 +431,7 @@ impl Plotting {
         let mut first_run = None;
         for id in &self.change.lines {
             if let Some(placed) = plan.schedule.order(id) {
-                first_run = placed
-                    .bookings
-                    .iter()
-                    .flatten()
-                    .map(|b| b.start)
-                    .chain(first_run)
-                    .min();
+                first_run = placed.first_run().into_iter().chain(first_run).min();
                 if !self.own_batches {
                     bookings.extend(booking_rows(&plan.clock, &placed));
                 }

@@ -178,6 +178,14 @@ pub struct OrderPlan<K = String> {
     pub due: Date,
 }
 
+impl<K> OrderPlan<K> {
+    /// When its first operation runs: its machine may be set up before, but
+    /// its material is needed from then.
+    pub fn first_run(&self) -> Option<Minute> {
+        self.bookings.iter().flatten().map(|b| b.start).min()
+    }
+}
+
 /// An order as it was committed and persisted, to put back into a rebuilt schedule with
 /// [`Schedule::restore`].
 #[derive(Debug, Clone, PartialEq, Eq)]

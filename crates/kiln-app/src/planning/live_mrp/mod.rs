@@ -32,7 +32,7 @@ use kiln_plan::mrp::{DemandLine, Item, MrpError, MrpInput, MrpPlan, Source};
 use rust_decimal::Decimal;
 
 use levels::Levels;
-pub use rebuild::{follow_schedule, line_assemblies, production_starts, rebuild};
+pub use rebuild::{follow_schedule, line_assemblies, production_starts, rebuild, sub_assemblies};
 
 /// One open order's needs from one day of production.
 #[derive(Debug, Clone)]
@@ -53,11 +53,7 @@ struct Needs {
 impl Needs {
     /// The needs of `groups` from `need_by`, new (numbered by `seq`) if
     /// there are none yet.
-    fn on(
-        groups: &mut Vec<Needs>,
-        need_by: Date,
-        seq: impl FnOnce() -> u64,
-    ) -> &mut Needs {
+    fn on(groups: &mut Vec<Needs>, need_by: Date, seq: impl FnOnce() -> u64) -> &mut Needs {
         let at = match groups.iter().position(|g| g.need_by == need_by) {
             Some(at) => at,
             None => {

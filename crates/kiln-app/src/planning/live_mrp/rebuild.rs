@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use jiff::civil::Date;
+use kiln_configure::{Configurator, Selections};
 use kiln_domain::{OrderId, OrderLine};
 use rust_decimal::Decimal;
 
@@ -21,9 +22,21 @@ pub fn line_assemblies(catalog: &Catalog, line: &OrderLine) -> Vec<(String, Deci
     let Some(product) = catalog.product(&line.product_id) else {
         return Vec::new();
     };
-    let quantity = Decimal::from(line.quantity.max(0));
+    sub_assemblies(
+        product,
+        &line.selections,
+        Decimal::from(line.quantity.max(0)),
+    )
+}
+
+/// The sub-assemblies `quantity` units of `config` make, (assembly, units).
+pub fn sub_assemblies(
+    product: &Configurator,
+    config: &Selections,
+    quantity: Decimal,
+) -> Vec<(String, Decimal)> {
     product
-        .assemblies(&line.selections)
+        .assemblies(config)
         .into_iter()
         .filter_map(|(a, per)| Some((a, per.checked_mul(quantity)?)))
         .collect()
@@ -46,7 +59,7 @@ pub fn production_starts(plan: &crate::runtime::PlanState, today: Date) -> HashM
         let Some(placed) = plan.schedule.order(id) else {
             continue;
         };
-        if let Some(first) = placed.bookings.iter().flatten().map(|b| b.start).min() {
+        if let Some(first) = placed.first_run() {
             let day = crate::live::day_of(&plan.clock, first).max(today);
             starts
                 .entry(id.order.clone())
