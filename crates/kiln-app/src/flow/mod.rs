@@ -115,7 +115,11 @@ fn positions(
             on_hand: pos.map(|p| p.on_hand).unwrap_or_default(),
             allocated: pos.map(|p| p.allocated).unwrap_or_default(),
             on_order: pos.map(|p| p.on_order).unwrap_or_default(),
-            arrivals: plan.mrp.arrivals(&g.material),
+            // Only an order free stock cannot cover takes from purchases.
+            arrivals: match pos {
+                Some(p) if p.on_hand - p.allocated >= g.qty => Vec::new(),
+                _ => plan.mrp.arrivals(&g.material),
+            },
             lead_days: spec.map(|m| m.lead_days).unwrap_or(0),
             moq: spec.map(|m| m.moq).unwrap_or_default(),
         });

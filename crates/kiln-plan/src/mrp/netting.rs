@@ -173,12 +173,21 @@ fn net_one(
 fn ready(position: &MaterialPosition, qty: Decimal, today: Date) -> Date {
     let free_stock = (position.on_hand - position.allocated).max(Decimal::ZERO);
     let mut rest = qty - qty.min(free_stock);
+    if rest <= Decimal::ZERO {
+        return today;
+    }
     // Allocations beyond stock took the earliest purchases.
     let mut taken = (position.allocated - position.on_hand.max(Decimal::ZERO)).max(Decimal::ZERO);
-    let mut arrivals = position.arrivals.clone();
-    arrivals.sort_by_key(|a| a.0);
+    let arrivals: std::borrow::Cow<'_, [(Date, Decimal)]> =
+        if position.arrivals.is_sorted_by_key(|a| a.0) {
+            (&position.arrivals[..]).into()
+        } else {
+            let mut sorted = position.arrivals.clone();
+            sorted.sort_by_key(|a| a.0);
+            sorted.into()
+        };
     let mut day = today;
-    for (arrives, q) in arrivals {
+    for &(arrives, q) in arrivals.iter() {
         if rest <= Decimal::ZERO {
             break;
         }

@@ -8,13 +8,17 @@ use rust_decimal::Decimal;
 use super::{LiveMrp, OnOrder, stock_in};
 
 impl LiveMrp {
-    /// The purchases on order of `material` as (arrival day, quantity): the
-    /// order path takes what earlier orders have not from the earliest.
+    /// The purchases on order of `material` as (arrival day, quantity),
+    /// earliest first: the order path takes what earlier orders have not
+    /// from the earliest.
     pub fn arrivals(&self, material: &str) -> Vec<(Date, Decimal)> {
-        self.on_order
+        let mut out: Vec<(Date, Decimal)> = self
+            .on_order
             .get(material)
             .map(|l| l.iter().map(|p| (p.arrives, p.qty)).collect())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        out.sort_by_key(|a| a.0);
+        out
     }
 
     /// Stock counted, received or seeded.
