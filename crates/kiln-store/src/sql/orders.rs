@@ -518,42 +518,6 @@ macro_rules! impl_orders {
                 .collect()
             }
 
-            async fn open_requirements(
-                &self,
-                brand: &BrandId,
-            ) -> Result<Vec<(OrderId, Requirement)>> {
-                sqlx::query(
-                    "SELECT order_id, material, gross, allocated, shortage \
-                     FROM material_requirements WHERE brand_id = $1 AND consumed_at IS NULL \
-                     ORDER BY order_id, material",
-                )
-                .bind(brand.as_str())
-                .fetch_all(&self.read)
-                .await?
-                .iter()
-                .map(|r| Ok((OrderId::from(text(r, "order_id")?), requirement_from(r)?)))
-                .collect()
-            }
-
-            async fn open_lines(&self, brand: &BrandId) -> Result<Vec<(OrderId, OrderLine)>> {
-                sqlx::query(
-                    "SELECT l.order_id, l.line_no, l.product_id, l.selections, l.sku, l.quantity, \
-                     l.unit_price, l.work_order_id, l.catalog_version, l.promised_date, \
-                     l.recipient, l.cancelled_at \
-                     FROM order_lines l WHERE l.brand_id = $1 AND l.cancelled_at IS NULL \
-                     AND EXISTS (SELECT 1 FROM material_requirements r \
-                       WHERE r.brand_id = l.brand_id AND r.order_id = l.order_id \
-                       AND r.consumed_at IS NULL) \
-                     ORDER BY l.order_id, l.line_no",
-                )
-                .bind(brand.as_str())
-                .fetch_all(&self.read)
-                .await?
-                .iter()
-                .map(|r| Ok((OrderId::from(text(r, "order_id")?), line_from(r)?)))
-                .collect()
-            }
-
             async fn find_customers(&self, brand: &BrandId, query: &str) -> Result<Vec<Customer>> {
                 let q = crate::search::CustomerQuery::new(query);
                 sqlx::query(

@@ -1,4 +1,5 @@
 //! The live schedule's bookings (one row per operation of an order line),
+//! the open requirements and lines the live material plan is rebuilt from,
 //! downtimes and replans, and the sales history demand sensing reads.
 
 macro_rules! impl_planning {
@@ -52,6 +53,42 @@ macro_rules! impl_planning {
 
         #[async_trait::async_trait]
         impl $crate::PlanningStore for $store {
+            async fn open_requirements(
+                &self,
+                brand: &BrandId,
+            ) -> Result<Vec<(OrderId, Requirement)>> {
+                sqlx::query(
+                    "SELECT order_id, material, gross, allocated, shortage \
+                     FROM material_requirements WHERE brand_id = $1 AND consumed_at IS NULL \
+                     ORDER BY order_id, material",
+                )
+                .bind(brand.as_str())
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| Ok((OrderId::from(text(r, "order_id")?), requirement_from(r)?)))
+                .collect()
+            }
+
+            async fn open_lines(&self, brand: &BrandId) -> Result<Vec<(OrderId, OrderLine)>> {
+                sqlx::query(
+                    "SELECT l.order_id, l.line_no, l.product_id, l.selections, l.sku, l.quantity, \
+                     l.unit_price, l.work_order_id, l.catalog_version, l.promised_date, \
+                     l.recipient, l.cancelled_at \
+                     FROM order_lines l WHERE l.brand_id = $1 AND l.cancelled_at IS NULL \
+                     AND EXISTS (SELECT 1 FROM material_requirements r \
+                       WHERE r.brand_id = l.brand_id AND r.order_id = l.order_id \
+                       AND r.consumed_at IS NULL) \
+                     ORDER BY l.order_id, l.line_no",
+                )
+                .bind(brand.as_str())
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| Ok((OrderId::from(text(r, "order_id")?), line_from(r)?)))
+                .collect()
+            }
+
             async fn bookings(&self, brand: &BrandId) -> Result<Vec<BookingRow>> {
                 sqlx::query(
                     "SELECT order_id, line_no, operation, work_center, day, minutes, seq, \

@@ -148,11 +148,6 @@ pub trait OrderStore: Send + Sync + 'static {
     /// Material requirements not yet consumed: with the open purchase
     /// suggestions, what is allocated and on order.
     async fn requirements(&self, brand: &BrandId) -> Result<Vec<Requirement>>;
-    /// Material requirements not consumed yet, with their orders.
-    async fn open_requirements(&self, brand: &BrandId) -> Result<Vec<(OrderId, Requirement)>>;
-    /// The lines not cancelled of orders with material requirements not
-    /// consumed yet: what the live material plan's sub-assemblies come from.
-    async fn open_lines(&self, brand: &BrandId) -> Result<Vec<(OrderId, OrderLine)>>;
     /// Customers whose email or phone is exactly `query`.
     async fn find_customers(&self, brand: &BrandId, query: &str) -> Result<Vec<Customer>>;
     /// Records that an order's payment arrived (or failed), as its provider
@@ -258,9 +253,15 @@ pub trait FactoryStore: Send + Sync + 'static {
     async fn material_moves(&self, brand: &BrandId, material: &str) -> Result<Vec<StockMove>>;
 }
 
-/// The live schedule's bookings, downtimes and replans, and demand history.
+/// What the live schedule and the live material plan are rebuilt from, the
+/// schedule's downtimes and replans, and demand history.
 #[async_trait]
 pub trait PlanningStore: Send + Sync + 'static {
+    /// Material requirements not consumed yet, with their orders.
+    async fn open_requirements(&self, brand: &BrandId) -> Result<Vec<(OrderId, Requirement)>>;
+    /// The lines not cancelled of orders with material requirements not
+    /// consumed yet: what the live material plan's sub-assemblies come from.
+    async fn open_lines(&self, brand: &BrandId) -> Result<Vec<(OrderId, OrderLine)>>;
     async fn bookings(&self, brand: &BrandId) -> Result<Vec<BookingRow>>;
     /// Bookings of orders not yet shipped, by order, line and routing step,
     /// with their line's SKU and operation status: what the live schedule is
