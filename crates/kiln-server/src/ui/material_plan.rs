@@ -22,9 +22,15 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new().route("/console/material-plan", get(material_plan))
 }
 
-/// An amount as people read it: at most two decimals, no trailing zeros.
+/// An amount as people read it: at most two decimals, no trailing zeros,
+/// and its unit if given.
 fn qty(d: Decimal, unit: &str) -> String {
-    format!("{} {unit}", d.round_dp(2).normalize())
+    let n = d.round_dp(2).normalize();
+    if unit.is_empty() {
+        n.to_string()
+    } else {
+        format!("{n} {unit}")
+    }
 }
 
 struct Buy {
