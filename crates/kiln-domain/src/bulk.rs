@@ -105,8 +105,12 @@ pub struct BulkQuote {
     /// The order placed from this quote, once accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<OrderId>,
-    /// Every bad row, all at once, by row.
+    /// Every bad row, all at once, by row: the first 10,000 problems of a
+    /// file with more (see `errors_omitted`).
     pub errors: Vec<RowError>,
+    /// Problems past the first 10,000, not listed.
+    #[serde(default)]
+    pub errors_omitted: u64,
     /// The good rows by SKU.
     pub skus: Vec<SkuTotal>,
     /// The good rows, in file order.

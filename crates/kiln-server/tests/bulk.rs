@@ -14,6 +14,9 @@ api_tests!(
     a_csv_is_quoted_with_every_bad_row_at_once,
     an_unknown_column_is_named_once_and_its_rows_left_out,
     a_file_without_a_good_row_is_a_problem_naming_each,
+    a_row_the_factory_cannot_plan_is_reported_and_the_rest_quoted,
+    header_names_in_capitals_are_read,
+    a_file_of_many_bad_rows_lists_the_first_ten_thousand,
     an_accepted_quote_is_one_order_at_its_prices,
     the_console_quotes_an_upload_and_places_its_order,
     quantity_breaks_price_lines_orders_and_quotes,
@@ -61,6 +64,15 @@ fn places(quote: &Value) -> Vec<(u64, String)> {
             )
         })
         .collect()
+}
+
+/// A buyer's acceptance: who orders, where to.
+fn acceptance() -> Value {
+    json!({
+        "customer": {"name": "Acme Uniforms", "email": "buyer@acme.example"},
+        "ship_to": {"name": "Acme Uniforms", "line1": "5 Mill Lane", "city": "Leeds",
+                    "postal_code": "LS1 4AP", "country": "GB"},
+    })
 }
 
 async fn a_template_lists_every_column(app: App) {
@@ -231,6 +243,85 @@ async fn a_file_without_a_good_row_is_a_problem_naming_each(app: App) {
         r.problem(StatusCode::UNPROCESSABLE_ENTITY),
         vec!["/rows/1/product"]
     );
+}
+
+async fn a_row_the_factory_cannot_plan_is_reported_and_the_rest_quoted(app: App) {
+    // Rows of ten thousand shirts, more than two years of the sewing
+    // room: the factory cannot plan them all within its horizon.
+    let mut rows = vec!["shirt,,,,,M,,,,2,,,,,"];
+    rows.extend(std::iter::repeat_n("shirt,,,,,L,,,,10000,,,,,", 3));
+    let q = upload(&app, &csv(&rows))
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
+    let errors = q["errors"].as_array().unwrap();
+    assert!(
+        !errors.is_empty(),
+        "every row planned: {}",
+        q["promised_date"]
+    );
+    for e in errors {
+        assert_eq!(e["column"], "quantity", "{e}");
+        let message = e["message"].as_str().unwrap();
+        assert!(message.contains("cannot plan this row"), "{message}");
+    }
+    let lines = q["lines"].as_array().unwrap();
+    assert_eq!(lines[0]["row"], 2);
+    assert_eq!(lines.len() + errors.len(), 4);
+    assert_eq!(q["bad_rows"].as_u64().unwrap() as usize, errors.len());
+    // The quote holds for what it lists: accepted, it is one order of them.
+    let accepted = app
+        .http
+        .post(app.brand_url(&format!(
+            "/bulk-quotes/{}/accept",
+            q["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&app.key)
+        .header("Idempotency-Key", "unplanned-1")
+        .json(&acceptance())
+        .send()
+        .await
+        .unwrap();
+    let accepted = Reply::from(accepted).await.expect(StatusCode::CREATED).body;
+    assert_eq!(
+        accepted["order"]["lines"].as_array().unwrap().len(),
+        lines.len()
+    );
+}
+
+async fn a_file_of_many_bad_rows_lists_the_first_ten_thousand(app: App) {
+    let mut rows = vec!["shirt,,,,,M,,,,2,,,,,"];
+    rows.extend(std::iter::repeat_n("hat,,,,,M,,,,1,,,,,", 10_050));
+    let q = upload(&app, &csv(&rows))
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
+    assert_eq!(q["errors"].as_array().unwrap().len(), 10_000);
+    assert_eq!(q["errors_omitted"], 50);
+    assert_eq!(q["bad_rows"], 10_050);
+    assert_eq!(q["lines"].as_array().unwrap().len(), 1);
+    // No good row: the problem lists as many, and says how many there are.
+    let r = upload(&app, &csv(&rows[1..])).await;
+    let detail = r.body["detail"].as_str().unwrap_or_default().to_string();
+    assert_eq!(r.problem(StatusCode::UNPROCESSABLE_ENTITY).len(), 10_000);
+    assert!(
+        detail.contains("10050 problems, the first 10000 listed"),
+        "{detail}"
+    );
+}
+
+async fn header_names_in_capitals_are_read(app: App) {
+    let body = HEADER
+        .replace("product", "Product")
+        .replace("quantity", "QUANTITY")
+        .replace("size", "Size");
+    let q = upload(&app, &format!("{body}\r\nshirt,,,,,L,,,,3,,,,,\r\n"))
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
+    assert_eq!(q["errors"], json!([]), "{}", q["errors"]);
+    assert_eq!(q["lines"][0]["quantity"], 3);
+    assert_eq!(q["lines"][0]["selections"]["size"], "L");
 }
 
 async fn an_accepted_quote_is_one_order_at_its_prices(app: App) {

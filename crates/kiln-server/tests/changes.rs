@@ -136,6 +136,24 @@ async fn a_cancelled_order_gives_everything_back(app: App) {
     assert!((allocated(&app, "stoneware-clay").await - before).abs() < 1e-9);
     let events = app.get("/events").await.expect(StatusCode::OK).text;
     assert!(events.contains("order.cancelled"), "{events}");
+    // Its lines can no longer change, and it says so.
+    let line = app
+        .brand_url(&format!("/orders/{id}/lines/1"))
+        .replace(&app.base, "");
+    let changed = app
+        .call(
+            "PATCH",
+            &line,
+            Some(&app.key),
+            Some(&json!({"quantity": 3})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::CONFLICT);
+    assert!(
+        changed.text.contains(&format!("order {id} is cancelled")),
+        "{}",
+        changed.text
+    );
     // Without the key that may order: refused.
     let anon = app.call("POST", &path, None, None).await;
     assert_eq!(anon.status, StatusCode::UNAUTHORIZED);

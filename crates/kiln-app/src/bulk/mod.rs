@@ -416,9 +416,10 @@ fn quote_on(rt: &BrandRuntime, csv: &[u8], today: Date, now: Timestamp) -> Resul
     // (tens of thousands of rows are not held twice).
     let flow::Quoted {
         line_promised: promised,
-        total: goods,
         promised: promised_date,
         carrier_shipping,
+        unplanned,
+        ..
     } = flow::quote_order(
         rt,
         &mut scratch,
@@ -428,12 +429,20 @@ fn quote_on(rt: &BrandRuntime, csv: &[u8], today: Date, now: Timestamp) -> Resul
         today,
     )?;
     drop(scratch);
+    if !unplanned.is_empty() {
+        unplanned_rows(unplanned, &mut priced, &mut rows_of, &mut errors);
+        if priced.is_empty() {
+            return Err(no_good_row(errors));
+        }
+    }
+    let mut goods = Decimal::ZERO;
     let mut skus: BTreeMap<String, SkuTotal> = BTreeMap::new();
     let mut lines = Vec::with_capacity(priced.len());
     let mut units = 0u64;
     for (((row, product), p), promised) in rows_of.into_iter().zip(priced).zip(promised) {
         let unit_price = p.unit_price();
         let line_total = unit_price * Decimal::from(p.quantity);
+        goods += line_total;
         units += u64::from(p.quantity);
         let quantity_breaks = quantity_breaks(&p.outcome);
         let mut outcome = p.outcome;
@@ -495,19 +504,74 @@ fn quote_on(rt: &BrandRuntime, csv: &[u8], today: Date, now: Timestamp) -> Resul
         bad_rows,
         units,
         order_id: None,
+        errors_omitted: cap(&mut errors),
         errors,
         skus: skus.into_values().collect(),
         lines,
     })
 }
 
-/// No row can be quoted: every problem, as field errors at
-/// `/rows/{line}/{column}`.
-fn no_good_row(errors: Vec<RowError>) -> Error {
+/// Moves the rows the factory cannot plan from the lines to the errors
+/// (by their quantity: the usual cause is one too large for the horizon)
+/// and prices the rest again: a quantity break over the whole order counts
+/// only the lines quoted.
+fn unplanned_rows(
+    unplanned: Vec<(usize, Error)>,
+    priced: &mut Vec<PricedLine<'_>>,
+    rows_of: &mut Vec<(u64, String)>,
+    errors: &mut Vec<RowError>,
+) {
+    let mut out = vec![false; priced.len()];
+    for (k, e) in unplanned {
+        out[k] = true;
+        let message = match e {
+            Error::Conflict(m) => m.replace("this order", "this row"),
+            other => other.to_string(),
+        };
+        errors.push(RowError {
+            row: rows_of[k].0,
+            column: Some("quantity".into()),
+            message,
+        });
+    }
+    let mut k = 0;
+    priced.retain(|_| {
+        k += 1;
+        !out[k - 1]
+    });
+    let mut k = 0;
+    rows_of.retain(|_| {
+        k += 1;
+        !out[k - 1]
+    });
+    errors.sort_by_key(|e| e.row);
+    crate::flow::price_volumes(priced);
+}
+
+/// The most problems an answer lists: a file of 100,000 bad rows would
+/// otherwise get an answer larger than itself.
+pub const MAX_ERRORS: usize = 10_000;
+
+/// Keeps the first [`MAX_ERRORS`] of `errors`; returns how many went.
+fn cap(errors: &mut Vec<RowError>) -> u64 {
+    let omitted = errors.len().saturating_sub(MAX_ERRORS);
+    errors.truncate(MAX_ERRORS);
+    omitted as u64
+}
+
+/// No row can be quoted: every problem (the first [`MAX_ERRORS`]), as
+/// field errors at `/rows/{line}/{column}`.
+fn no_good_row(mut errors: Vec<RowError>) -> Error {
+    let all = errors.len();
+    let omitted = cap(&mut errors);
     let detail = format!(
-        "no row of the file can be quoted: {} problem{}",
-        errors.len(),
-        if errors.len() == 1 { "" } else { "s" }
+        "no row of the file can be quoted: {all} problem{}{}",
+        if all == 1 { "" } else { "s" },
+        if omitted > 0 {
+            format!(", the first {MAX_ERRORS} listed")
+        } else {
+            String::new()
+        }
     );
     Error::Invalid {
         detail,

@@ -67,6 +67,12 @@ pub fn read(products: &[&Configurator], csv: &[u8]) -> Rows {
             return out;
         }
     };
+    // Option columns: any product's option; anything else is unknown.
+    let known: BTreeSet<&str> = products
+        .iter()
+        .flat_map(|c| c.product().options.iter().map(|o| o.id.as_str()))
+        .collect();
+    let header: Vec<String> = header.into_iter().map(|c| canonical(c, &known)).collect();
     let Some(product_at) = header.iter().position(|c| c == "product") else {
         out.errors.push(RowError {
             row: 1,
@@ -87,11 +93,6 @@ pub fn read(products: &[&Configurator], csv: &[u8]) -> Rows {
     let recipient_at: Vec<Option<usize>> = RECIPIENT
         .iter()
         .map(|r| header.iter().position(|c| c == r))
-        .collect();
-    // Option columns: any product's option; anything else is unknown.
-    let known: BTreeSet<&str> = products
-        .iter()
-        .flat_map(|c| c.product().options.iter().map(|o| o.id.as_str()))
         .collect();
     let mut unknown = Vec::new();
     let mut seen = HashMap::new();
@@ -218,6 +219,25 @@ pub fn read(products: &[&Configurator], csv: &[u8]) -> Rows {
     }
     out.errors.sort_by_key(|e| e.row);
     out
+}
+
+/// A header cell as the column it names: spreadsheets capitalise, so
+/// `Quantity` is `quantity` and `Size` the option `size`, unless an option
+/// is spelled exactly so, or two options differ only in case (then the
+/// cell stays as written, and is unknown unless it is exact).
+fn canonical(cell: String, options: &BTreeSet<&str>) -> String {
+    if options.contains(cell.as_str()) {
+        return cell;
+    }
+    let fixed = ["product", "quantity"].into_iter().chain(RECIPIENT);
+    if let Some(f) = fixed.into_iter().find(|f| f.eq_ignore_ascii_case(&cell)) {
+        return f.to_string();
+    }
+    let mut like = options.iter().filter(|o| o.eq_ignore_ascii_case(&cell));
+    match (like.next(), like.next()) {
+        (Some(o), None) => o.to_string(),
+        _ => cell,
+    }
 }
 
 /// The longest message a row error keeps: a huge cell echoed back would
@@ -570,6 +590,23 @@ mod tests {
             "{}",
             e[0].2.len()
         );
+    }
+
+    #[test]
+    fn header_names_are_read_whatever_their_case() {
+        let options = BTreeSet::from(["size", "Colour", "colour", "name"]);
+        let c = |cell: &str| canonical(cell.to_string(), &options);
+        assert_eq!(c("Product"), "product");
+        assert_eq!(c("QUANTITY"), "quantity");
+        assert_eq!(c("Recipient_Country"), "recipient_country");
+        assert_eq!(c("Size"), "size");
+        // Spelled exactly, or ambiguous: as written.
+        assert_eq!(c("Colour"), "Colour");
+        assert_eq!(c("COLOUR"), "COLOUR");
+        assert_eq!(c("Sleeve"), "Sleeve");
+        // A header in capitals finds its columns.
+        let e = errors_of("Product,Quantity\n\n");
+        assert!(e[0].2.contains("no rows under its header"), "{e:?}");
     }
 
     #[test]

@@ -113,9 +113,7 @@ impl App {
                 if done {
                     return Ok(order);
                 }
-                return Err(Error::Conflict(format!(
-                    "line {line_no} is cancelled; change the line that replaced it"
-                )));
+                return Err(Error::Conflict(cancelled_line(&order, line_no)));
             }
             if old.selections == selections && old.quantity == i64::from(quantity) {
                 return Ok(order);
@@ -285,4 +283,20 @@ fn merged(left: &[Requirement], added: &[Requirement]) -> Vec<Requirement> {
         e.shortage = (e.shortage + r.shortage).normalize();
     }
     out.into_values().filter(|r| !r.gross.is_zero()).collect()
+}
+
+/// Why a cancelled line cannot change: its order is cancelled, or the line
+/// was (by a cancellation, or by a change that ordered it anew as a later
+/// line, which is the one to change).
+fn cancelled_line(order: &Order, line_no: i64) -> String {
+    if order.status == kiln_domain::OrderStatus::Cancelled {
+        return format!(
+            "order {} is cancelled: its lines can no longer change",
+            order.id
+        );
+    }
+    format!(
+        "line {line_no} is cancelled: a changed line is ordered anew as a later line, \
+         which is the one to change; a cancelled line stays cancelled"
+    )
 }

@@ -21,7 +21,7 @@ use kiln_plan::live::Minute;
 use rust_decimal::Decimal;
 
 use super::{PricedLine, release, schedule_error};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::live::{booking_rows, day_of, line_order, neighbour_rows, neighbours};
 use crate::logistics::{self, ShipTo};
 use crate::runtime::{BrandRuntime, PlanState};
@@ -179,6 +179,9 @@ pub struct Plotting {
     /// Whether the rows to write are kept (an order's lines, bookings and
     /// neighbours); a quote keeps only each line's date and the total.
     rows: bool,
+    /// A quote's lines the factory cannot plan, (index in the lines,
+    /// why): a quote goes on without them; an order fails on the first.
+    unplanned: Option<Vec<(usize, Error)>>,
     requirements: Vec<Requirement>,
     /// The sub-assemblies the lines make, (assembly, units): the live
     /// material plan's level above `requirements`.
@@ -229,6 +232,7 @@ impl Plotting {
             release,
             own_batches,
             rows: true,
+            unplanned: None,
             requirements: Vec::new(),
             assemblies: assemblies_of(lines),
             suggestions: Vec::new(),
@@ -284,86 +288,114 @@ impl Plotting {
         let factory = &rt.catalog.factory;
         let by_carrier = logistics::by_carrier(factory);
         plan.tick();
-        for line in lines {
-            let i = self.line_promised.len();
-            let sku = line.sku().to_string();
-            let quantity = i64::from(line.quantity);
-            let work_order_id = self.batch(rt, plan, line, &sku, quantity);
-            let line_no = self.first_line + i as i64;
-            let id = LineRef::new(self.order_id.clone(), line_no);
-            let ship_days = line.configurator.product().ship_days;
-            let order = line_order(
-                id.clone(),
-                &line.outcome,
-                line.quantity,
-                self.release,
-                ship_days,
-            );
-            let mut p = plan
-                .schedule
-                .place(&order)
-                .map_err(|e| schedule_error(e, &line.outcome))?;
-            self.change.lines.push(id.clone());
-            if by_carrier
-                && let Some(units) = logistics::units(
-                    line_no,
-                    line.configurator,
-                    &line.outcome.configuration,
-                    &sku,
-                    line.quantity,
-                )
-            {
-                // Delivered by the cheapest carrier service to where it goes:
-                // the schedule ships it that many days after its finish.
-                let to = logistics::recipient(line.recipient.as_ref(), ship_to, factory);
-                let ready = logistics::ready(factory, &plan.clock, p.finish);
-                if let Some(to) = &to {
-                    let field = if line.recipient.is_some() {
-                        format!("/lines/{i}/recipient")
-                    } else {
-                        "/ship_to".to_string()
-                    };
-                    let planned = logistics::plan(
-                        factory,
-                        std::slice::from_ref(&units),
-                        &to.dest,
-                        ready,
-                        None,
-                        &field,
-                        None,
-                    )?;
-                    let finished = day_of(&plan.clock, p.finish - 1);
-                    let days = (planned.choice.delivery - finished).get_days().max(0);
-                    if let Some(d) = plan.schedule.set_ship_days(&id, days.unsigned_abs()) {
-                        p.delivery = d;
-                    }
-                }
-                self.shipped.push((to, units, ready));
+        for (k, line) in lines.iter().enumerate() {
+            match self.place_line(rt, plan, line, ship_to, by_carrier) {
+                Ok(()) => {}
+                Err(e) => match &mut self.unplanned {
+                    Some(unplanned) => unplanned.push((k, e)),
+                    None => return Err(e),
+                },
             }
-            self.promised = self.promised.max(p.delivery);
-            self.line_promised.push(p.delivery);
-            let unit_price = line.unit_price();
-            self.total += unit_price * Decimal::from(line.quantity);
-            if !self.rows {
-                continue;
-            }
-            // A line placed right before another one's operation may change
-            // that operation's setup: its stored booking must follow.
-            neighbours(&plan.schedule, &p.bookings, &mut self.around);
-            self.lines.push(OrderLine {
-                line_no,
-                product_id: line.configurator.product().id.clone(),
-                selections: line.outcome.configuration.clone(),
-                sku,
-                quantity,
-                unit_price,
-                work_order_id,
-                catalog_version: rt.catalog.version,
-                promised_date: Some(p.delivery),
-                recipient: line.recipient.clone(),
-                cancelled_at: None,
-            });
         }
+        Ok(())
+    }
+
+    /// Places one line; on an error its bars are off the machines (its
+    /// batch's quantity may stay: a quote's plan is a copy).
+    fn place_line(
+        &mut self,
+        rt: &BrandRuntime,
+        plan: &mut PlanState,
+        line: &PricedLine<'_>,
+        ship_to: ShipTo<'_>,
+        by_carrier: bool,
+    ) -> Result<()> {
+        let factory = &rt.catalog.factory;
+        let i = self.line_promised.len();
+        let sku = line.sku().to_string();
+        let quantity = i64::from(line.quantity);
+        let work_order_id = self.batch(rt, plan, line, &sku, quantity);
+        let line_no = self.first_line + i as i64;
+        let id = LineRef::new(self.order_id.clone(), line_no);
+        let ship_days = line.configurator.product().ship_days;
+        let order = line_order(
+            id.clone(),
+            &line.outcome,
+            line.quantity,
+            self.release,
+            ship_days,
+        );
+        let mut p = plan
+            .schedule
+            .place(&order)
+            .map_err(|e| schedule_error(e, &line.outcome))?;
+        self.change.lines.push(id.clone());
+        if by_carrier
+            && let Some(units) = logistics::units(
+                line_no,
+                line.configurator,
+                &line.outcome.configuration,
+                &sku,
+                line.quantity,
+            )
+        {
+            // Delivered by the cheapest carrier service to where it goes:
+            // the schedule ships it that many days after its finish.
+            let to = logistics::recipient(line.recipient.as_ref(), ship_to, factory);
+            let ready = logistics::ready(factory, &plan.clock, p.finish);
+            if let Some(to) = &to {
+                let field = if line.recipient.is_some() {
+                    format!("/lines/{i}/recipient")
+                } else {
+                    "/ship_to".to_string()
+                };
+                let planned = match logistics::plan(
+                    factory,
+                    std::slice::from_ref(&units),
+                    &to.dest,
+                    ready,
+                    None,
+                    &field,
+                    None,
+                ) {
+                    Ok(planned) => planned,
+                    Err(e) => {
+                        let _ = plan.schedule.remove(&id);
+                        self.change.lines.pop();
+                        return Err(e);
+                    }
+                };
+                let finished = day_of(&plan.clock, p.finish - 1);
+                let days = (planned.choice.delivery - finished).get_days().max(0);
+                if let Some(d) = plan.schedule.set_ship_days(&id, days.unsigned_abs()) {
+                    p.delivery = d;
+                }
+            }
+            self.shipped.push((to, units, ready));
+        }
+        self.promised = self.promised.max(p.delivery);
+        self.line_promised.push(p.delivery);
+        let unit_price = line.unit_price();
+        self.total += unit_price * Decimal::from(line.quantity);
+        if !self.rows {
+            return Ok(());
+        }
+        // A line placed right before another one's operation may change
+        // that operation's setup: its stored booking must follow.
+        neighbours(&plan.schedule, &p.bookings, &mut self.around);
+        self.lines.push(OrderLine {
+            line_no,
+            product_id: line.configurator.product().id.clone(),
+            selections: line.outcome.configuration.clone(),
+            sku,
+            quantity,
+            unit_price,
+            work_order_id,
+            catalog_version: rt.catalog.version,
+            promised_date: Some(p.delivery),
+            recipient: line.recipient.clone(),
+            cancelled_at: None,
+        });
         Ok(())
     }
 
@@ -522,12 +554,15 @@ impl Plotting {
 }
 
 /// What a quote keeps of an order planned: each line's date, the latest,
-/// the goods' total and the carriers' charge.
+/// the carriers' charge and the lines it could not plan (the goods' total
+/// is the quote's own: lines it could not plan are not in it).
 pub struct Quoted {
     pub line_promised: Vec<Date>,
     pub promised: Date,
-    pub total: Decimal,
     pub carrier_shipping: Option<Decimal>,
+    /// The lines the factory cannot plan, (index in the lines, why), in
+    /// order: the others are quoted without them.
+    pub unplanned: Vec<(usize, Error)>,
 }
 
 /// Plans `lines` as one order on `plan` (a copy of the live plan: nothing
@@ -544,13 +579,14 @@ pub fn quote_order(
 ) -> Result<Quoted> {
     let mut p = Plotting::start(rt, plan, order_id, 1, lines, today, false)?;
     p.rows = false;
+    p.unplanned = Some(Vec::new());
     p.place(rt, plan, lines, ship_to)?;
     let carrier_shipping = p.charge(rt)?;
     Ok(Quoted {
         line_promised: p.line_promised,
         promised: p.promised,
-        total: p.total,
         carrier_shipping,
+        unplanned: p.unplanned.unwrap_or_default(),
     })
 }
 

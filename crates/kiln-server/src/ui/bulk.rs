@@ -96,6 +96,8 @@ struct QuoteView {
     units: u64,
     /// (row, column, message)
     errors: Vec<(u64, String, String)>,
+    /// Problems past the listed ones.
+    errors_omitted: u64,
     /// (sku, lines, quantity, unit price, amount)
     skus: Vec<(String, u64, u64, String, String)>,
     /// (row, sku, quantity, unit price, promised, recipient)
@@ -120,6 +122,7 @@ fn view_of(q: &BulkQuote) -> QuoteView {
         good_rows: q.good_rows,
         bad_rows: q.bad_rows,
         units: q.units,
+        errors_omitted: q.errors_omitted,
         errors: q
             .errors
             .iter()
