@@ -9,6 +9,7 @@
 //! of waiting for one long transaction.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use kiln_domain::{BookingRow, BrandId, OrderId, OrderLine};
 use kiln_store::{NewOrder, Placed, Store, StoreError};
@@ -58,12 +59,17 @@ const MAX_BATCH: usize = 256;
 #[derive(Clone)]
 pub struct OrderWriter {
     queue: mpsc::UnboundedSender<Job>,
+    /// Orders written so far (or failed): how a bulk order writing ahead
+    /// sees that single orders are coming in, and makes room for them.
+    written: Arc<AtomicU64>,
 }
 
 impl OrderWriter {
     /// Starts the writer task on the current tokio runtime.
     pub fn spawn(store: Arc<dyn Store>, outbox: Arc<Notify>) -> OrderWriter {
         let (queue, mut rx) = mpsc::unbounded_channel::<Job>();
+        let written = Arc::new(AtomicU64::new(0));
+        let count = written.clone();
         tokio::spawn(async move {
             let mut orders = Vec::new();
             let mut acks = Vec::new();
@@ -91,6 +97,7 @@ impl OrderWriter {
                 }
                 if !orders.is_empty() {
                     let results = store.place_orders(&orders).await;
+                    count.fetch_add(orders.len() as u64, Ordering::Relaxed);
                     // Every order written reports itself: wake the deliveries.
                     outbox.notify_one();
                     orders.clear();
@@ -117,7 +124,12 @@ impl OrderWriter {
                 }
             }
         });
-        OrderWriter { queue }
+        OrderWriter { queue, written }
+    }
+
+    /// How many orders the writer has written (or failed) so far.
+    pub fn orders_written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
     }
 
     /// Queues an order. Synchronous, so a caller holding the brand's plan

@@ -19,7 +19,10 @@
 //!    for the writer with its bookings as the schedule then stands (an
 //!    order placed meanwhile may have moved a setup: its own write, queued
 //!    after the chunk, updates the row), and waited for before the next, so
-//!    orders placed meanwhile are written between the chunks;
+//!    orders placed meanwhile are written between the chunks; while single
+//!    orders come in, the next chunk also waits as long as the last one
+//!    took ([`YIELD`]), so the bulk order takes at most about half of the
+//!    store's one writer;
 //! 4. the last step reads the neighbours' rows, gives the order's batches
 //!    to the plan, queues the order (whose transaction checks every chunk
 //!    is there and makes the rows its own) and settles the plan.
@@ -30,6 +33,7 @@
 //! part-way are swept before the brand's plan is next rebuilt.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use kiln_domain::{BookingRow, LineRef, NewOrder, Order, OrderId, OrderLine, Staged};
 
@@ -51,6 +55,18 @@ use crate::{App, time};
 /// of 50 to 0.60–0.82x (p99 40–60 ms); steps of 25 did no better and made
 /// the acceptance take over 5 s.
 pub const STEP: usize = 50;
+
+/// While single orders come in, a bulk order writing ahead waits this many
+/// times as long as its last chunk took before it queues the next: the
+/// store has one writer, and the bulk order takes at most about half of it
+/// (`1 / (1 + YIELD)`), stretching its acceptance instead of the single
+/// orders' waits.
+const YIELD: f64 = 1.0;
+
+/// The longest a bulk order waits between two chunks, and in all: its
+/// acceptance is given at most this much longer for the single orders.
+const MAX_PAUSE: Duration = Duration::from_millis(25);
+const PAUSES: Duration = Duration::from_millis(1000);
 
 /// A bulk order part-way plotted. Dropped before [`Steps::done`] (a step
 /// failed, or the request went away), it takes its lines back out of the
@@ -246,6 +262,9 @@ impl App {
             );
             steps.staged = Some(order_id.clone());
             let written_ahead = self.write_ahead(&rt, &order).await;
+            // The copy for the writer is made off the lock (tens of
+            // milliseconds for 10,000 lines).
+            let mut queued = order.clone();
             let mut plan = rt.plan.lock().await;
             steps.hand_back(&mut plotting);
             let staged = match written_ahead {
@@ -253,13 +272,16 @@ impl App {
                 Ok(_) => return Err(self.give_up(&rt, plan, steps, plotting, rebuilt()).await),
                 Err(e) => return Err(self.give_up(&rt, plan, steps, plotting, e).await),
             };
-            order.rebooked = plotting.claim(&mut plan);
-            order.staged = Some(staged);
-            let written = self.orders.enqueue(order.clone());
+            queued.rebooked = plotting.claim(&mut plan);
+            queued.staged = Some(staged);
+            let rebooked = queued.rebooked.clone();
+            let written = self.orders.enqueue(queued);
             // Queued: a replan waiting for the plan flushes the writer first.
             rt.settle(&mut plan);
             let _ = steps.done();
             drop(plan);
+            order.rebooked = rebooked;
+            order.staged = Some(staged);
             let placed = self
                 .committed(
                     &rt,
@@ -291,7 +313,10 @@ impl App {
             lines: 0,
             bookings: 0,
         };
+        let mut paused = Duration::ZERO;
         for chunk in order.lines.chunks(STEP) {
+            let queued = Instant::now();
+            let orders_before = self.orders.orders_written();
             let plan = rt.plan.lock().await;
             if plan.retired {
                 return Err(rebuilt());
@@ -307,6 +332,18 @@ impl App {
             });
             drop(plan);
             written.await?;
+            // Single orders came in meanwhile: they share the one writer,
+            // so the next chunk waits as long as this one took, and their
+            // batches go first (see `YIELD`).
+            if self.orders.orders_written() != orders_before && paused < PAUSES {
+                let pause = queued
+                    .elapsed()
+                    .mul_f64(YIELD)
+                    .min(MAX_PAUSE)
+                    .min(PAUSES - paused);
+                paused += pause;
+                tokio::time::sleep(pause).await;
+            }
         }
         Ok(staged)
     }
