@@ -20,9 +20,9 @@ use crate::logistics::{self, ShipTo};
 use crate::runtime::{BrandRuntime, PlanState};
 
 mod plot;
-pub use plot::{
-    PlanChange, Plotted, Plotting, Quoted, plan_lines, plan_order, quote_order, take_out,
-};
+mod quote;
+pub use plot::{PlanChange, Plotted, Plotting, plan_lines, plan_order, take_out};
+pub use quote::{Quoted, quote_order};
 
 pub const MAX_QUANTITY: u32 = 10_000;
 pub const MAX_LINES: usize = 1_000;

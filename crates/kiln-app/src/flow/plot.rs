@@ -178,17 +178,17 @@ pub struct Plotting {
     own_batches: bool,
     /// Whether the rows to write are kept (an order's lines, bookings and
     /// neighbours); a quote keeps only each line's date and the total.
-    rows: bool,
+    pub(super) rows: bool,
     /// A quote's lines the factory cannot plan, (index in the lines,
     /// why): a quote goes on without them; an order fails on the first.
-    unplanned: Option<Vec<(usize, Error)>>,
+    pub(super) unplanned: Option<Vec<(usize, Error)>>,
     requirements: Vec<Requirement>,
     /// The sub-assemblies the lines make, (assembly, units): the live
     /// material plan's level above `requirements`.
     assemblies: Vec<(String, Decimal)>,
     suggestions: Vec<PurchaseSuggestion>,
     lines: Vec<OrderLine>,
-    line_promised: Vec<Date>,
+    pub(super) line_promised: Vec<Date>,
     work_orders: Vec<WorkOrderWrite>,
     /// SKU -> index in `work_orders` of the batch this order opened.
     new_in_order: HashMap<String, usize>,
@@ -198,7 +198,7 @@ pub struct Plotting {
     /// Operations next to this order's (line, operation): their setups
     /// may change.
     around: Vec<(LineRef, usize)>,
-    promised: Date,
+    pub(super) promised: Date,
     total: Decimal,
     shipped: Vec<(
         Option<logistics::Recipient>,
@@ -551,43 +551,6 @@ impl Plotting {
             None
         })
     }
-}
-
-/// What a quote keeps of an order planned: each line's date, the latest,
-/// the carriers' charge and the lines it could not plan (the goods' total
-/// is the quote's own: lines it could not plan are not in it).
-pub struct Quoted {
-    pub line_promised: Vec<Date>,
-    pub promised: Date,
-    pub carrier_shipping: Option<Decimal>,
-    /// The lines the factory cannot plan, (index in the lines, why), in
-    /// order: the others are quoted without them.
-    pub unplanned: Vec<(usize, Error)>,
-}
-
-/// Plans `lines` as one order on `plan` (a copy of the live plan: nothing
-/// is taken back out) and keeps only what a quote shows. The rows an order
-/// would write (its lines, bookings, neighbours' rows) are never built: for
-/// 50,000 lines they were most of a quote's memory.
-pub fn quote_order(
-    rt: &BrandRuntime,
-    plan: &mut PlanState,
-    order_id: &OrderId,
-    lines: &[PricedLine<'_>],
-    ship_to: ShipTo<'_>,
-    today: Date,
-) -> Result<Quoted> {
-    let mut p = Plotting::start(rt, plan, order_id, 1, lines, today, false)?;
-    p.rows = false;
-    p.unplanned = Some(Vec::new());
-    p.place(rt, plan, lines, ship_to)?;
-    let carrier_shipping = p.charge(rt)?;
-    Ok(Quoted {
-        line_promised: p.line_promised,
-        promised: p.promised,
-        carrier_shipping,
-        unplanned: p.unplanned.unwrap_or_default(),
-    })
 }
 
 fn operations(outcome: &Outcome) -> Vec<WorkOrderOperation> {
