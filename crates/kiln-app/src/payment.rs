@@ -46,6 +46,26 @@ impl PaymentProvider for Manual {
     }
 }
 
+/// What an open payment's instructions say once its order changed to
+/// `amount` (`cancelled`: the whole order): the manual provider's name the
+/// amount to pay, so they are written again; others' stay as they are.
+pub fn restate(p: &Payment, amount: Decimal, cancelled: bool) -> String {
+    if p.provider != Manual.id() {
+        return p.instructions.clone();
+    }
+    if cancelled {
+        return format!(
+            "Nothing to pay: the order was cancelled. A payment already sent quoting {} is refunded.",
+            p.reference
+        );
+    }
+    format!(
+        "Pay {amount} {} by bank transfer or at the counter, quoting {}. \
+         Production does not wait for it.",
+        p.currency, p.reference
+    )
+}
+
 /// A payment to be filled in once the order's total is known.
 pub fn placeholder() -> Payment {
     Payment {

@@ -161,6 +161,8 @@ pub struct LineCancellation {
     pub tax: Decimal,
     /// The open payment's new amount; none when it is paid already.
     pub payment_amount: Option<Decimal>,
+    /// The open payment's instructions for its new amount, with it.
+    pub payment_instructions: Option<String>,
     /// The order's new status, when every line is cancelled.
     pub status: Option<OrderStatus>,
     /// The timeline's words.

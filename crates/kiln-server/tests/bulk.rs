@@ -227,6 +227,10 @@ async fn an_unknown_column_is_named_once_and_its_rows_left_out(app: App) {
         .map(|l| l["row"].as_u64().unwrap())
         .collect();
     assert_eq!(rows, vec![2, 4]);
+    // The row left out is a bad row, and the message says which it is.
+    assert_eq!(q["bad_rows"], 1);
+    assert_eq!(q["good_rows"], 2);
+    assert!(message.contains("(line 3)"), "{message}");
 }
 
 async fn a_file_without_a_good_row_is_a_problem_naming_each(app: App) {
@@ -248,6 +252,10 @@ async fn a_file_without_a_good_row_is_a_problem_naming_each(app: App) {
 async fn a_row_the_factory_cannot_plan_is_reported_and_the_rest_quoted(app: App) {
     // Rows of ten thousand shirts, more than two years of the sewing
     // room: the factory cannot plan them all within its horizon.
+    let alone = upload(&app, &csv(&["shirt,,,,,M,,,,2,,,,,"]))
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
     let mut rows = vec!["shirt,,,,,M,,,,2,,,,,"];
     rows.extend(std::iter::repeat_n("shirt,,,,,L,,,,10000,,,,,", 3));
     let q = upload(&app, &csv(&rows))
@@ -267,6 +275,12 @@ async fn a_row_the_factory_cannot_plan_is_reported_and_the_rest_quoted(app: App)
     }
     let lines = q["lines"].as_array().unwrap();
     assert_eq!(lines[0]["row"], 2);
+    // The rows left out take nothing from the others: the good row is
+    // promised as it is alone.
+    assert_eq!(
+        lines[0]["promised_date"],
+        alone["lines"][0]["promised_date"]
+    );
     assert_eq!(lines.len() + errors.len(), 4);
     assert_eq!(q["bad_rows"].as_u64().unwrap() as usize, errors.len());
     // The quote holds for what it lists: accepted, it is one order of them.

@@ -132,6 +132,11 @@ async fn a_cancelled_order_gives_everything_back(app: App) {
         .body;
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(cancelled["total"], "0");
+    let instructions = app.order(&id).await["payment"]["instructions"].clone();
+    assert!(
+        instructions.as_str().unwrap().starts_with("Nothing to pay"),
+        "{instructions}"
+    );
     assert!(bars(&app, &id).await.is_empty());
     assert!((allocated(&app, "stoneware-clay").await - before).abs() < 1e-9);
     let events = app.get("/events").await.expect(StatusCode::OK).text;
@@ -205,6 +210,14 @@ async fn a_changed_line_is_priced_checked_and_promised_anew(app: App) {
         .body;
     let lines = changed["lines"].as_array().unwrap();
     assert_eq!(lines.len(), 3, "{changed}");
+    // The open payment asks for the new total, in its instructions too.
+    let stored = app.order(&id).await;
+    assert_eq!(stored["payment"]["amount"], stored["total"], "{stored}");
+    let instructions = stored["payment"]["instructions"].as_str().unwrap();
+    assert!(
+        instructions.contains(&format!("Pay {} ", stored["total"].as_str().unwrap())),
+        "{instructions}"
+    );
     assert!(lines[1]["cancelled_at"].as_str().is_some());
     let new = &lines[2];
     assert_eq!(new["line_no"], 3);

@@ -99,40 +99,49 @@ pub(super) fn quote_on(
         return Err(no_good_row(errors));
     }
     // Planned on a copy of the live plan: orders placed meanwhile are not
-    // held up, and nothing needs taking back out.
-    let mut scratch = {
-        let plan = rt.plan.blocking_lock();
-        if plan.retired {
-            return Err(Error::Conflict(
-                "the brand's catalog was just republished: send the file again".into(),
-            ));
+    // held up, and nothing needs taking back out. Only the promises are
+    // kept (no rows to write are built); the copy goes before the quote's
+    // lines are built (tens of thousands of rows are not held twice). Rows
+    // the factory cannot plan are taken out and the rest planned again on
+    // a fresh copy: the material those rows took must not delay the others.
+    let mut pass = 0;
+    let (promised, promised_date, carrier_shipping) = loop {
+        pass += 1;
+        let mut scratch = {
+            let plan = rt.plan.blocking_lock();
+            if plan.retired {
+                return Err(Error::Conflict(
+                    "the brand's catalog was just republished: send the file again".into(),
+                ));
+            }
+            plan.clone()
+        };
+        let quoted = flow::quote_order(
+            rt,
+            &mut scratch,
+            &OrderId::new(),
+            &priced,
+            crate::logistics::ShipTo::Estimate,
+            today,
+        )?;
+        drop(scratch);
+        let clean = quoted.unplanned.is_empty();
+        if !clean {
+            unplanned_rows(quoted.unplanned, &mut priced, &mut rows_of, &mut errors);
+            if priced.is_empty() {
+                return Err(no_good_row(errors));
+            }
         }
-        plan.clone()
+        // A third pass still short of capacity keeps its promises, which
+        // are those of the rows it placed (a little late, if anything).
+        if clean || pass == PASSES {
+            break (
+                quoted.line_promised,
+                quoted.promised,
+                quoted.carrier_shipping,
+            );
+        }
     };
-    // Only the promises and the total are kept (no rows to write are
-    // built); the copy of the plan goes before the quote's lines are built
-    // (tens of thousands of rows are not held twice).
-    let flow::Quoted {
-        line_promised: promised,
-        promised: promised_date,
-        carrier_shipping,
-        unplanned,
-        ..
-    } = flow::quote_order(
-        rt,
-        &mut scratch,
-        &OrderId::new(),
-        &priced,
-        crate::logistics::ShipTo::Estimate,
-        today,
-    )?;
-    drop(scratch);
-    if !unplanned.is_empty() {
-        unplanned_rows(unplanned, &mut priced, &mut rows_of, &mut errors);
-        if priced.is_empty() {
-            return Err(no_good_row(errors));
-        }
-    }
     let mut goods = Decimal::ZERO;
     let mut skus: BTreeMap<String, SkuTotal> = BTreeMap::new();
     let mut lines = Vec::with_capacity(priced.len());
@@ -184,7 +193,7 @@ pub(super) fn quote_on(
     let bad_rows = {
         let mut bad: Vec<u64> = errors.iter().map(|e| e.row).filter(|&r| r > 1).collect();
         bad.dedup();
-        bad.len() as u64
+        bad.len() as u64 + read.left_out
     };
     Ok(BulkQuote {
         id: QuoteId::new(),
@@ -208,6 +217,10 @@ pub(super) fn quote_on(
         lines,
     })
 }
+
+/// Plans of a quote at most: each after the first leaves out the rows the
+/// one before could not plan.
+const PASSES: u32 = 3;
 
 /// Moves the rows the factory cannot plan from the lines to the errors
 /// (by their quantity: the usual cause is one too large for the horizon)

@@ -277,6 +277,11 @@ pub(crate) fn cancellation(
         shipping,
         tax: sales.tax_in(total),
         payment_amount: (!paid).then_some(total),
+        payment_instructions: order
+            .payment
+            .as_ref()
+            .filter(|_| !paid)
+            .map(|p| crate::payment::restate(p, total, whole)),
         status: if whole {
             Some(OrderStatus::Cancelled)
         } else {

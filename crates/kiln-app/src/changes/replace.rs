@@ -215,6 +215,10 @@ impl App {
             cancelled.tax = sales.tax_in(total);
             if cancelled.payment_amount.is_some() {
                 cancelled.payment_amount = Some(total);
+                cancelled.payment_instructions = order
+                    .payment
+                    .as_ref()
+                    .map(|p| crate::payment::restate(p, total, false));
             }
             cancelled.event = EventType::OrderChanged;
             let promised = kept
@@ -287,7 +291,7 @@ fn merged(left: &[Requirement], added: &[Requirement]) -> Vec<Requirement> {
 
 /// Why a cancelled line cannot change: its order is cancelled, or the line
 /// was (by a cancellation, or by a change that ordered it anew as a later
-/// line, which is the one to change).
+/// line).
 fn cancelled_line(order: &Order, line_no: i64) -> String {
     if order.status == kiln_domain::OrderStatus::Cancelled {
         return format!(
@@ -296,7 +300,7 @@ fn cancelled_line(order: &Order, line_no: i64) -> String {
         );
     }
     format!(
-        "line {line_no} is cancelled: a changed line is ordered anew as a later line, \
-         which is the one to change; a cancelled line stays cancelled"
+        "line {line_no} is cancelled, so it can no longer change: it was cancelled, or changed \
+         into a later line (the order's timeline says which); change a line that is not cancelled"
     )
 }

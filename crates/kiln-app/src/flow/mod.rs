@@ -22,7 +22,7 @@ use crate::runtime::{BrandRuntime, PlanState};
 mod plot;
 mod quote;
 pub use plot::{PlanChange, Plotted, Plotting, plan_lines, plan_order, take_out};
-pub use quote::{Quoted, quote_order};
+pub use quote::quote_order;
 
 pub const MAX_QUANTITY: u32 = 10_000;
 pub const MAX_LINES: usize = 1_000;

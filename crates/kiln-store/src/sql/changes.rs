@@ -85,13 +85,15 @@ macro_rules! impl_changes {
             .await?;
             if let Some(amount) = c.payment_amount {
                 sqlx::query(
-                    "UPDATE payments SET amount = $3, updated_at = $4 \
+                    "UPDATE payments SET amount = $3, updated_at = $4, \
+                         instructions = COALESCE($5, instructions) \
                          WHERE brand_id = $1 AND order_id = $2 AND status <> 'paid'",
                 )
                 .bind(b)
                 .bind(o)
                 .bind(amount.to_string())
                 .bind(c.at.as_millisecond())
+                .bind(c.payment_instructions.as_deref())
                 .execute(&mut **tx)
                 .await?;
             }

@@ -44,6 +44,9 @@ pub struct Rows {
     pub errors: Vec<RowError>,
     /// Data rows read.
     pub rows: u64,
+    /// Rows left out because they fill an unknown column (reported once,
+    /// by the column): bad rows without an error of their own.
+    pub left_out: u64,
 }
 
 /// Reads `csv` against a brand's products (`product` finds one by id).
@@ -114,7 +117,8 @@ pub fn read(products: &[&Configurator], csv: &[u8]) -> Rows {
             unknown.push(i);
         }
     }
-    let mut left_out = vec![0u64; unknown.len()];
+    // Per unknown column, the lines of the rows that fill it.
+    let mut left_out: Vec<Vec<u64>> = vec![Vec::new(); unknown.len()];
     let by_id: HashMap<&str, &Configurator> = products
         .iter()
         .map(|c| (c.product().id.as_str(), *c))
@@ -171,11 +175,12 @@ pub fn read(products: &[&Configurator], csv: &[u8]) -> Rows {
         let mut filled_unknown = false;
         for (k, &i) in unknown.iter().enumerate() {
             if !cell(i).is_empty() {
-                left_out[k] += 1;
+                left_out[k].push(row);
                 filled_unknown = true;
             }
         }
         if filled_unknown {
+            out.left_out += 1;
             continue;
         }
         match read_row(
@@ -194,17 +199,33 @@ pub fn read(products: &[&Configurator], csv: &[u8]) -> Rows {
     }
     for (k, &i) in unknown.iter().enumerate() {
         let name = &header[i];
-        let rows = match left_out[k] {
+        let lines = &left_out[k];
+        let shown: Vec<String> = lines.iter().take(10).map(u64::to_string).collect();
+        let more = if lines.len() > shown.len() {
+            ", …"
+        } else {
+            ""
+        };
+        let rows = match lines.len() {
             0 => "no row fills it".to_string(),
-            1 => "the row that fills it is left out of the quote".to_string(),
-            n => format!("the {n} rows that fill it are left out of the quote"),
+            1 => format!(
+                "the row that fills it (line {}) is left out of the quote",
+                lines[0]
+            ),
+            n => format!(
+                "the {n} rows that fill it (lines {}{more}) are left out of the quote",
+                shown.join(", ")
+            ),
+        };
+        let what = if name.is_empty() {
+            format!("column {} has no name in the header", i + 1)
+        } else {
+            format!("unknown column `{name}`: no product of this brand has such an option")
         };
         out.errors.push(RowError {
             row: 1,
             column: Some(name.clone()),
-            message: format!(
-                "unknown column `{name}`: no product of this brand has such an option; {rows}"
-            ),
+            message: format!("{what}; {rows}"),
         });
     }
     if out.rows == 0 && out.errors.is_empty() {
@@ -309,9 +330,10 @@ impl<'a> LineCounter<'a> {
 
     fn at(&mut self, byte: u64) -> u64 {
         let mut end = (byte as usize).min(self.text.len());
-        // On CRLF files the csv crate starts a record at the `\n` of the
-        // `\r\n` before it.
-        if end > 0 && self.text.get(end) == Some(&b'\n') && self.text[end - 1] == b'\r' {
+        // The csv crate starts a record where the blank lines before it
+        // start (and, on CRLF files, at the `\n` of the `\r\n` before it):
+        // its first line is the first with anything on it.
+        while matches!(self.text.get(end), Some(b'\r' | b'\n')) {
             end += 1;
         }
         if end < self.byte {

@@ -100,4 +100,9 @@ fn rows_are_their_lines_in_the_file_whatever_ends_them() {
     // A quoted cell over two lines: the next row starts a line later.
     assert_eq!(rows_of("a,b\n\"x\ny\",2\n3,4\n"), vec![2, 4]);
     assert_eq!(rows_of("a,b\r\n\"x\r\ny\",2\r\n3,4\r\n"), vec![2, 4]);
+    // Blank lines before a row: it is on the line after them.
+    assert_eq!(rows_of("a,b\n1,2\n\n3,4\n"), vec![2, 4]);
+    assert_eq!(rows_of("a,b\n\n\n1,2\n"), vec![4]);
+    assert_eq!(rows_of("a,b\r\n\r\n1,2\r\n\r\n3,4"), vec![3, 5]);
+    assert_eq!(rows_of("a,b\r\r1,2"), vec![3]);
 }
