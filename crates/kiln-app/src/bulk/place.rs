@@ -314,7 +314,8 @@ impl App {
             bookings: 0,
         };
         let mut paused = Duration::ZERO;
-        for chunk in order.lines.chunks(STEP) {
+        let chunks = order.lines.len().div_ceil(STEP);
+        for (i, chunk) in order.lines.chunks(STEP).enumerate() {
             let queued = Instant::now();
             let orders_before = self.orders.orders_written();
             let plan = rt.plan.lock().await;
@@ -335,7 +336,8 @@ impl App {
             // Single orders came in meanwhile: they share the one writer,
             // so the next chunk waits as long as this one took, and their
             // batches go first (see `YIELD`).
-            if self.orders.orders_written() != orders_before && paused < PAUSES {
+            let last = i + 1 == chunks;
+            if !last && self.orders.orders_written() != orders_before && paused < PAUSES {
                 let pause = queued
                     .elapsed()
                     .mul_f64(YIELD)

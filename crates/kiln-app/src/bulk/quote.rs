@@ -87,7 +87,8 @@ pub(super) fn quote_on(
         .iter()
         .find(|l| l.configurator.product().currency != currency)
     {
-        errors.push(RowError {
+        // First: past the cap on listed problems, it must still show.
+        errors.insert(0, RowError {
             row: 1,
             column: Some("product".into()),
             message: format!(
@@ -235,13 +236,15 @@ fn unplanned_rows(
     let mut out = vec![false; priced.len()];
     for (k, e) in unplanned {
         out[k] = true;
-        let message = match e {
-            Error::Conflict(m) => m.replace("this order", "this row"),
-            other => other.to_string(),
+        // Capacity is about the quantity; anything else (packing, a
+        // carrier's weights) about the row as a whole.
+        let (column, message) = match e {
+            Error::Conflict(m) => (Some("quantity".into()), m.replace("this order", "this row")),
+            other => (None, other.to_string()),
         };
         errors.push(RowError {
             row: rows_of[k].0,
-            column: Some("quantity".into()),
+            column,
             message,
         });
     }

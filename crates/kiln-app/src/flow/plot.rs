@@ -359,11 +359,14 @@ impl Plotting {
                     None,
                 ) {
                     Ok(planned) => planned,
-                    Err(e) => {
+                    // A quote goes on without the line: it comes off now.
+                    // An order's undo takes it off with the rest.
+                    Err(e) if self.unplanned.is_some() => {
                         let _ = plan.schedule.remove(&id);
                         self.change.lines.pop();
                         return Err(e);
                     }
+                    Err(e) => return Err(e),
                 };
                 let finished = day_of(&plan.clock, p.finish - 1);
                 let days = (planned.choice.delivery - finished).get_days().max(0);
