@@ -75,6 +75,21 @@ fn acceptance() -> Value {
     })
 }
 
+/// Accepts quote `q` with `key` and `body` as the API's clients do.
+async fn accept(app: &App, q: &Value, key: &str, body: &Value) -> Reply {
+    let path = app.brand_url(&format!(
+        "/bulk-quotes/{}/accept",
+        q["id"].as_str().unwrap()
+    ));
+    let req = app
+        .http
+        .post(path)
+        .bearer_auth(&app.key)
+        .header("Idempotency-Key", key)
+        .json(body);
+    Reply::from(req.send().await.unwrap()).await
+}
+
 async fn a_template_lists_every_column(app: App) {
     let r = app
         .http
@@ -284,19 +299,10 @@ async fn a_row_the_factory_cannot_plan_is_reported_and_the_rest_quoted(app: App)
     assert_eq!(lines.len() + errors.len(), 4);
     assert_eq!(q["bad_rows"].as_u64().unwrap() as usize, errors.len());
     // The quote holds for what it lists: accepted, it is one order of them.
-    let accepted = app
-        .http
-        .post(app.brand_url(&format!(
-            "/bulk-quotes/{}/accept",
-            q["id"].as_str().unwrap()
-        )))
-        .bearer_auth(&app.key)
-        .header("Idempotency-Key", "unplanned-1")
-        .json(&acceptance())
-        .send()
+    let accepted = accept(&app, &q, "unplanned-1", &acceptance())
         .await
-        .unwrap();
-    let accepted = Reply::from(accepted).await.expect(StatusCode::CREATED).body;
+        .expect(StatusCode::CREATED)
+        .body;
     assert_eq!(
         accepted["order"]["lines"].as_array().unwrap().len(),
         lines.len()
@@ -573,23 +579,10 @@ async fn quantity_breaks_price_lines_orders_and_quotes(app: App) {
         dec(&line["quantity_breaks"][0]["per_unit"]),
         "-2.00".parse().unwrap()
     );
-    let accepted = app
-        .http
-        .post(app.brand_url(&format!(
-            "/bulk-quotes/{}/accept",
-            q["id"].as_str().unwrap()
-        )))
-        .bearer_auth(&app.key)
-        .header("Idempotency-Key", "volume-1")
-        .json(&json!({
-            "customer": {"name": "Acme Uniforms", "email": "buyer@acme.example"},
-            "ship_to": {"name": "Acme Uniforms", "line1": "5 Mill Lane", "city": "Leeds",
-                        "postal_code": "LS1 4AP", "country": "GB"},
-        }))
-        .send()
+    let accepted = accept(&app, &q, "volume-1", &acceptance())
         .await
-        .unwrap();
-    let accepted = Reply::from(accepted).await.expect(StatusCode::CREATED).body;
+        .expect(StatusCode::CREATED)
+        .body;
     let placed = app.order(accepted["order_id"].as_str().unwrap()).await;
     assert_eq!(placed["total"], q["total"]);
 }
@@ -975,28 +968,10 @@ async fn a_complete_order_ships_one_shipment_per_recipient(app: App) {
     .await
     .expect(StatusCode::CREATED)
     .body;
-    let path = app.brand_url(&format!(
-        "/bulk-quotes/{}/accept",
-        q["id"].as_str().unwrap()
-    ));
-    let acceptance = json!({
-        "customer": {"name": "Acme Uniforms", "email": "buyer@acme.example"},
-        "ship_to": {"name": "Acme Uniforms", "line1": "5 Mill Lane", "city": "Leeds",
-                    "postal_code": "LS1 4AP", "country": "GB"},
-    });
-    let placed = Reply::from(
-        app.http
-            .post(&path)
-            .bearer_auth(&app.key)
-            .header("Idempotency-Key", "acme-three")
-            .json(&acceptance)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .expect(StatusCode::CREATED)
-    .body;
+    let placed = accept(&app, &q, "acme-three", &acceptance())
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
     let id = placed["order_id"].as_str().unwrap().to_string();
     let order = app.order(&id).await;
     assert_eq!(order["ship_policy"], "complete");
