@@ -15,6 +15,7 @@ api_tests!(
     an_unknown_column_is_named_once_and_its_rows_left_out,
     a_file_without_a_good_row_is_a_problem_naming_each,
     a_row_the_factory_cannot_plan_is_reported_and_the_rest_quoted,
+    an_acceptance_the_schedule_no_longer_fits_names_its_row,
     header_names_in_capitals_are_read,
     a_file_of_many_bad_rows_lists_the_first_ten_thousand,
     an_accepted_quote_is_one_order_at_its_prices,
@@ -326,6 +327,33 @@ async fn a_file_of_many_bad_rows_lists_the_first_ten_thousand(app: App) {
     assert_eq!(r.problem(StatusCode::UNPROCESSABLE_ENTITY).len(), 10_000);
     assert!(
         detail.contains("10050 problems, the first 10000 listed"),
+        "{detail}"
+    );
+}
+
+async fn an_acceptance_the_schedule_no_longer_fits_names_its_row(app: App) {
+    // Two quotes that each fit the factory alone, not both.
+    let rows = vec!["shirt,,,,,L,,,,3000,,,,,"; 2];
+    let first = upload(&app, &csv(&rows))
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
+    let second = upload(&app, &csv(&rows))
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
+    assert_eq!(first["errors"], json!([]), "{}", first["errors"]);
+    assert_eq!(second["errors"], json!([]), "{}", second["errors"]);
+    accept(&app, &first, "fill-1", &acceptance())
+        .await
+        .expect(StatusCode::CREATED);
+    let refused = accept(&app, &second, "fill-2", &acceptance())
+        .await
+        .expect(StatusCode::CONFLICT)
+        .body;
+    let detail = refused["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("row 2 of the quote") && detail.contains("upload the file again"),
         "{detail}"
     );
 }

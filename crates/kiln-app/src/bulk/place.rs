@@ -233,6 +233,16 @@ impl App {
                 }
                 if let Err(e) = crate::cpu::work(|| plotting.place(&rt, &mut plan, chunk, ship_to))
                 {
+                    // The line that failed is the next after those placed.
+                    let row = placing.quote.lines.get(plotting.placed()).map(|l| l.row);
+                    let e = match (e, row) {
+                        (crate::Error::Conflict(m), Some(row)) => crate::Error::Conflict(format!(
+                            "row {row} of the quote: {}; the factory's schedule filled up since \
+                             the quote: upload the file again for a new quote",
+                            m.replace("this order", "this row")
+                        )),
+                        (e, _) => e,
+                    };
                     return Err(self.give_up(&rt, plan, steps, plotting, e).await);
                 }
             }

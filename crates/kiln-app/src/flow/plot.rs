@@ -300,6 +300,11 @@ impl Plotting {
         Ok(())
     }
 
+    /// How many lines are placed so far.
+    pub fn placed(&self) -> usize {
+        self.line_promised.len()
+    }
+
     /// Places one line; on an error its bars are off the machines (its
     /// batch's quantity may stay: a quote's plan is a copy).
     fn place_line(

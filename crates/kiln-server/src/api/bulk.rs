@@ -50,9 +50,9 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     security(("brand_key" = ["orders:write"])),
     responses((status = 201, body = BulkQuote, description = "the good rows quoted; `errors` lists the bad ones"),
               (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem, description = "the factory cannot plan the lines"),
+              (status = 409, body = Problem, description = "the brand's catalog was republished meanwhile: send the file again"),
               (status = 413, body = Problem), (status = 415, body = Problem, description = "the body is not text/csv"),
-              (status = 422, body = Problem, description = "no row can be quoted")))]
+              (status = 422, body = Problem, description = "no row can be quoted (each problem at its row, rows the factory cannot plan among them)")))]
 async fn quote(
     State(state): State<Arc<AppState>>,
     auth: Authorized<OrdersWrite>,
@@ -95,7 +95,7 @@ async fn get_quote(
     security(("brand_key" = ["orders:write"])),
     responses((status = 201, body = Accepted), (status = 400, body = Problem), (status = 401, body = Problem),
               (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem, description = "accepted with another key, expired, or the catalog changed"),
+              (status = 409, body = Problem, description = "accepted with another key, expired, the catalog changed, or a row (named) no longer fits the factory's schedule"),
               (status = 415, body = Problem), (status = 422, body = Problem)))]
 async fn accept(
     State(state): State<Arc<AppState>>,
