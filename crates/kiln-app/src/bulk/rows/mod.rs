@@ -75,7 +75,18 @@ pub fn read(products: &[&Configurator], csv: &[u8]) -> Rows {
         .iter()
         .flat_map(|c| c.product().options.iter().map(|o| o.id.as_str()))
         .collect();
-    let header: Vec<String> = header.into_iter().map(|c| canonical(c, &known)).collect();
+    // Errors name a column as the file's header writes it.
+    let mut written: HashMap<String, String> = HashMap::new();
+    let header: Vec<String> = header
+        .into_iter()
+        .map(|c| {
+            let name = canonical(c.clone(), &known);
+            if name != c {
+                written.insert(name.clone(), c);
+            }
+            name
+        })
+        .collect();
     let Some(product_at) = header.iter().position(|c| c == "product") else {
         out.errors.push(RowError {
             row: 1,
@@ -237,6 +248,9 @@ pub fn read(products: &[&Configurator], csv: &[u8]) -> Rows {
     }
     for e in &mut out.errors {
         clip(&mut e.message);
+        if let Some(as_written) = e.column.as_ref().and_then(|c| written.get(c)) {
+            e.column = Some(as_written.clone());
+        }
     }
     out.errors.sort_by_key(|e| e.row);
     out

@@ -87,9 +87,15 @@ fn header_names_are_read_whatever_their_case() {
     assert_eq!(c("Colour"), "Colour");
     assert_eq!(c("COLOUR"), "COLOUR");
     assert_eq!(c("Sleeve"), "Sleeve");
-    // A header in capitals finds its columns.
+    // A header in capitals finds its columns, and errors name them as
+    // the file writes them.
     let e = errors_of("Product,Quantity\n\n");
     assert!(e[0].2.contains("no rows under its header"), "{e:?}");
+    let e = errors_of("Product,Quantity\nmug,0\n");
+    assert!(
+        e.iter().any(|e| e.1.as_deref() == Some("Quantity")),
+        "{e:?}"
+    );
 }
 
 #[test]
