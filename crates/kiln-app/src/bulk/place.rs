@@ -237,9 +237,8 @@ impl App {
                     let row = placing.quote.lines.get(plotting.placed()).map(|l| l.row);
                     let e = match (e, row) {
                         (crate::Error::Conflict(m), Some(row)) => crate::Error::Conflict(format!(
-                            "row {row} of the quote: {}; the factory's schedule filled up since \
-                             the quote: upload the file again for a new quote",
-                            m.replace("this order", "this row")
+                            "row {row} of the quote: {m}; the factory's schedule filled up since \
+                             the quote: upload the file again for a new quote"
                         )),
                         (e, _) => e,
                     };

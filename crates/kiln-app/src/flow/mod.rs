@@ -149,8 +149,9 @@ fn plan_error(e: kiln_plan::PlanError) -> Error {
     Error::Conflict(format!("the factory cannot plan this order: {e}"))
 }
 
-/// Why the schedule cannot take a line, in the factory's words.
-fn schedule_error(e: LiveError, outcome: &Outcome) -> Error {
+/// Why the schedule cannot take a line, in the factory's words, about
+/// `what` cannot be planned ("this order"; a quote's "this row").
+fn schedule_error(e: LiveError, outcome: &Outcome, what: &str) -> Error {
     match e {
         LiveError::NoCapacity { operation, .. } => {
             let wc = outcome
@@ -158,11 +159,11 @@ fn schedule_error(e: LiveError, outcome: &Outcome) -> Error {
                 .get(operation)
                 .map_or("?", |s| s.work_center.as_str());
             Error::Conflict(format!(
-                "the factory cannot plan this order: no capacity at work centre `{wc}` \
+                "the factory cannot plan {what}: no capacity at work centre `{wc}` \
                  within {HORIZON_DAYS} days"
             ))
         }
-        other => Error::Conflict(format!("the factory cannot plan this order: {other}")),
+        other => Error::Conflict(format!("the factory cannot plan {what}: {other}")),
     }
 }
 

@@ -289,12 +289,11 @@ impl Plotting {
         let by_carrier = logistics::by_carrier(factory);
         plan.tick();
         for (k, line) in lines.iter().enumerate() {
-            match self.place_line(rt, plan, line, ship_to, by_carrier) {
-                Ok(()) => {}
-                Err(e) => match &mut self.unplanned {
+            if let Err(e) = self.place_line(rt, plan, line, ship_to, by_carrier) {
+                match &mut self.unplanned {
                     Some(unplanned) => unplanned.push((k, e)),
                     None => return Err(e),
-                },
+                }
             }
         }
         Ok(())
@@ -330,10 +329,14 @@ impl Plotting {
             self.release,
             ship_days,
         );
-        let mut p = plan
-            .schedule
-            .place(&order)
-            .map_err(|e| schedule_error(e, &line.outcome))?;
+        let mut p = plan.schedule.place(&order).map_err(|e| {
+            let what = if self.unplanned.is_some() {
+                "this row"
+            } else {
+                "this order"
+            };
+            schedule_error(e, &line.outcome, what)
+        })?;
         self.change.lines.push(id.clone());
         if by_carrier
             && let Some(units) = logistics::units(
