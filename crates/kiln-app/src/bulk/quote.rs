@@ -239,7 +239,7 @@ fn unplanned_rows(
         // Capacity is about the quantity; anything else (packing, a
         // carrier's weights) about the row as a whole.
         let (column, message) = match e {
-            Error::Conflict(m) => (Some("quantity".into()), m.replace("this order", "this row")),
+            Error::Conflict(m) => (Some("quantity".into()), m),
             other => (None, other.to_string()),
         };
         errors.push(RowError {
@@ -248,18 +248,16 @@ fn unplanned_rows(
             message,
         });
     }
-    let mut k = 0;
-    priced.retain(|_| {
-        k += 1;
-        !out[k - 1]
-    });
-    let mut k = 0;
-    rows_of.retain(|_| {
-        k += 1;
-        !out[k - 1]
-    });
+    drop_marked(priced, &out);
+    drop_marked(rows_of, &out);
     errors.sort_by_key(|e| e.row);
     crate::flow::price_volumes(priced);
+}
+
+/// Drops the items whose place in `marked` is true.
+fn drop_marked<T>(items: &mut Vec<T>, marked: &[bool]) {
+    let mut marks = marked.iter();
+    items.retain(|_| !marks.next().copied().unwrap_or(false));
 }
 
 /// The most problems an answer lists: a file of 100,000 bad rows would
