@@ -37,13 +37,18 @@ impl PaymentProvider for Manual {
             status: PaymentStatus::AwaitingPayment,
             amount,
             currency: currency.into(),
-            instructions: format!(
-                "Pay {amount} {currency} by bank transfer or at the counter, quoting {reference}. \
-                 Production does not wait for it."
-            ),
+            instructions: manual_instructions(amount, currency, &reference),
             reference,
         }
     }
+}
+
+/// How to pay `amount` by hand, quoting the payment's reference.
+fn manual_instructions(amount: Decimal, currency: &str, reference: &str) -> String {
+    format!(
+        "Pay {amount} {currency} by bank transfer or at the counter, quoting {reference}. \
+         Production does not wait for it."
+    )
 }
 
 /// What an open payment's instructions say once its order changed to
@@ -59,11 +64,7 @@ pub fn restate(p: &Payment, amount: Decimal, cancelled: bool) -> String {
             p.reference
         );
     }
-    format!(
-        "Pay {amount} {} by bank transfer or at the counter, quoting {}. \
-         Production does not wait for it.",
-        p.currency, p.reference
-    )
+    manual_instructions(amount, &p.currency, &p.reference)
 }
 
 /// A payment to be filled in once the order's total is known.
