@@ -68,9 +68,7 @@ async fn a_cancelled_line_leaves_the_schedule_and_the_bill(app: App) {
     assert_eq!(bars(&app, &id).await, vec![1, 2]);
     assert!(allocated(&app, "poplin").await > before);
     let placed = app.order(&id).await;
-    let path = app
-        .brand_url(&format!("/orders/{id}/lines/2"))
-        .replace(&app.base, "");
+    let path = app.brand_path(&format!("/orders/{id}/lines/2"));
     let changed = app
         .call("DELETE", &path, Some(&app.key), None)
         .await
@@ -101,9 +99,7 @@ async fn a_cancelled_line_leaves_the_schedule_and_the_bill(app: App) {
         .body;
     assert_eq!(again["timeline"].as_array().unwrap().len(), timeline.len());
     // No such line.
-    let none = app
-        .brand_url(&format!("/orders/{id}/lines/9"))
-        .replace(&app.base, "");
+    let none = app.brand_path(&format!("/orders/{id}/lines/9"));
     app.call("DELETE", &none, Some(&app.key), None)
         .await
         .expect(StatusCode::NOT_FOUND);
@@ -122,9 +118,7 @@ async fn a_cancelled_line_leaves_the_schedule_and_the_bill(app: App) {
 async fn a_cancelled_order_gives_everything_back(app: App) {
     let before = allocated(&app, "stoneware-clay").await;
     let id = app.place_ok(&two_lines("all@example.com")).await;
-    let path = app
-        .brand_url(&format!("/orders/{id}/cancel"))
-        .replace(&app.base, "");
+    let path = app.brand_path(&format!("/orders/{id}/cancel"));
     let cancelled = app
         .call("POST", &path, Some(&app.key), None)
         .await
@@ -142,9 +136,7 @@ async fn a_cancelled_order_gives_everything_back(app: App) {
     let events = app.get("/events").await.expect(StatusCode::OK).text;
     assert!(events.contains("order.cancelled"), "{events}");
     // Its lines can no longer change, and it says so.
-    let line = app
-        .brand_url(&format!("/orders/{id}/lines/1"))
-        .replace(&app.base, "");
+    let line = app.brand_path(&format!("/orders/{id}/lines/1"));
     let changed = app
         .call(
             "PATCH",
@@ -174,16 +166,12 @@ async fn production_started_is_refused_with_where(app: App) {
     app.post(&format!("/work-orders/{wo}/operations/1/start"), &json!({}))
         .await
         .expect(StatusCode::OK);
-    let line = app
-        .brand_url(&format!("/orders/{id}/lines/1"))
-        .replace(&app.base, "");
+    let line = app.brand_path(&format!("/orders/{id}/lines/1"));
     let refused = app.call("DELETE", &line, Some(&app.key), None).await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
     assert!(refused.text.contains("has started"), "{}", refused.text);
     // The other line, not started, can go.
-    let other = app
-        .brand_url(&format!("/orders/{id}/lines/2"))
-        .replace(&app.base, "");
+    let other = app.brand_path(&format!("/orders/{id}/lines/2"));
     app.call("DELETE", &other, Some(&app.key), None)
         .await
         .expect(StatusCode::OK);
@@ -198,9 +186,7 @@ async fn a_changed_line_is_priced_checked_and_promised_anew(app: App) {
     let placed = app.order(&id).await;
     let before = allocated(&app, "poplin").await;
     let shirt_wo = placed["lines"][1]["work_order_id"].clone();
-    let path = app
-        .brand_url(&format!("/orders/{id}/lines/2"))
-        .replace(&app.base, "");
+    let path = app.brand_path(&format!("/orders/{id}/lines/2"));
     // Three shirts in XXL instead of one in L.
     let change = json!({"quantity": 3, "selections": {"size": "XXL"}});
     let changed = app
@@ -273,9 +259,7 @@ async fn a_changed_line_is_priced_checked_and_promised_anew(app: App) {
     let restarted = app.restarted().await;
     assert_eq!(bars(&restarted, &id).await, vec![1, 3]);
     // Quantity only, on the new line.
-    let three = app
-        .brand_url(&format!("/orders/{id}/lines/3"))
-        .replace(&app.base, "");
+    let three = app.brand_path(&format!("/orders/{id}/lines/3"));
     let fewer = restarted
         .call(
             "PATCH",
@@ -293,9 +277,7 @@ async fn a_changed_line_is_priced_checked_and_promised_anew(app: App) {
 async fn a_change_that_cannot_be_ordered_changes_nothing(app: App) {
     let id = app.place_ok(&two_lines("nochange@example.com")).await;
     let placed = app.order(&id).await;
-    let path = app
-        .brand_url(&format!("/orders/{id}/lines/1"))
-        .replace(&app.base, "");
+    let path = app.brand_path(&format!("/orders/{id}/lines/1"));
     let patch = |body: Value| {
         let (app, path) = (&app, &path);
         async move { app.call("PATCH", path, Some(&app.key), Some(&body)).await }
@@ -378,9 +360,7 @@ async fn freed_time_reports_which_orders_could_come_earlier(app: App) {
             .any(|l| l["order_id"] == small.as_str()),
         "nothing freed yet: {waiting}"
     );
-    let path = app
-        .brand_url(&format!("/orders/{}/cancel", big[0]))
-        .replace(&app.base, "");
+    let path = app.brand_path(&format!("/orders/{}/cancel", big[0]));
     app.call("POST", &path, Some(&app.key), None)
         .await
         .expect(StatusCode::OK);
@@ -405,9 +385,7 @@ async fn freed_time_reports_which_orders_could_come_earlier(app: App) {
 /// its other lines are.
 async fn an_order_with_a_cancelled_line_is_made_by_its_other_lines(app: App) {
     let id = app.place_ok(&two_lines("made@example.com")).await;
-    let path = app
-        .brand_url(&format!("/orders/{id}/lines/2"))
-        .replace(&app.base, "");
+    let path = app.brand_path(&format!("/orders/{id}/lines/2"));
     app.call("DELETE", &path, Some(&app.key), None)
         .await
         .expect(StatusCode::OK);

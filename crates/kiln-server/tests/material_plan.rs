@@ -379,9 +379,7 @@ async fn a_sub_assembly_is_a_level_above_its_materials(app: App) {
     assert!(needed >= 3.0, "{record}");
 
     // The rubber-soled line cancelled: its sole unit and outsole leave.
-    let path = app
-        .brand_url(&format!("/orders/{id}/lines/2"))
-        .replace(&app.base, "");
+    let path = app.brand_path(&format!("/orders/{id}/lines/2"));
     app.call("DELETE", &path, Some(&app.key), None)
         .await
         .expect(StatusCode::OK);

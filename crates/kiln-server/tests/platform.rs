@@ -562,7 +562,7 @@ async fn a_new_catalog_version_leaves_placed_orders_alone(app: App) {
 }
 
 async fn scoped_keys_are_checked_and_revoked_at_once(app: App) {
-    let b = |path: &str| app.brand_url(path).replace(&app.base, "");
+    let b = |path: &str| app.brand_path(path);
     let issued = app
         .call(
             "POST",
@@ -712,7 +712,7 @@ async fn until(secs: u64, mut done: impl FnMut() -> bool) -> bool {
 }
 
 async fn webhooks_are_signed_and_delivered_at_least_once(app: App) {
-    let b = |path: &str| app.brand_url(path).replace(&app.base, "");
+    let b = |path: &str| app.brand_path(path);
     let rx = receiver().await;
     let made = app
         .call(
@@ -817,7 +817,7 @@ async fn webhooks_are_signed_and_delivered_at_least_once(app: App) {
 async fn webhook_urls_are_checked_against_request_forgery(app: App) {
     // This app allows loopback (the tests' receivers); a server that does not
     // refuses it, and nobody gets link-local (cloud metadata) or private ranges.
-    let b = |path: &str| app.brand_url(path).replace(&app.base, "");
+    let b = |path: &str| app.brand_path(path);
     for url in [
         "http://169.254.169.254/latest/meta-data",
         "http://10.0.0.7/hook",

@@ -269,7 +269,12 @@ impl App {
 
     /// `/api/v1/brands/<slug><path>`.
     pub fn brand_url(&self, path: &str) -> String {
-        format!("{}/api/v1/brands/{}{path}", self.base, self.slug)
+        format!("{}{}", self.base, self.brand_path(path))
+    }
+
+    /// The same path without the server's address, as [`App::call`] takes it.
+    pub fn brand_path(&self, path: &str) -> String {
+        format!("/api/v1/brands/{}{path}", self.slug)
     }
 
     pub async fn get_public(&self, path: &str) -> Reply {
