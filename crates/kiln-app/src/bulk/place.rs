@@ -4,8 +4,8 @@
 //! An order of ten thousand lines takes about a second to plot and half a
 //! second to write. Under one hold of the brand's plan lock, or in one
 //! transaction of the store's single writer, every order placed meanwhile
-//! would wait that long. So the bulk order is plotted in steps of [`STEP`]
-//! lines, letting go of the lock between them (the lock is fair: orders
+//! would wait that long. So the bulk order is plotted in steps of
+//! [`PLOT_STEP`] lines, letting go of the lock between them (the lock is fair: orders
 //! that queued for it go first), and written ahead in chunks:
 //!
 //! 1. the first step, taken only when no replan is running
@@ -15,7 +15,7 @@
 //! 2. each step places the next lines on the machines; the work orders
 //!    they open stay the order's own (an order placed meanwhile must not
 //!    join a batch the store does not have yet);
-//! 3. the lines are then written ahead in chunks of [`STEP`], each queued
+//! 3. the lines are then written ahead in chunks of [`CHUNK`], each queued
 //!    for the writer with its bookings as the schedule then stands (an
 //!    order placed meanwhile may have moved a setup: its own write, queued
 //!    after the chunk, updates the row), and waited for before the next, so
@@ -47,14 +47,22 @@ use crate::runtime::{BrandRuntime, PlanState};
 use crate::writer::{Chunk, OrderWriter};
 use crate::{App, time};
 
-/// Lines plotted per hold of the plan lock (3 to 4 ms of work, the longest
-/// a single order waits for a bulk order there), and written ahead per
-/// transaction (about 250 bookings, 2 to 3 ms of the writer). With 8
-/// clients placing single orders through a 10,000-line acceptance, steps of
-/// 200 kept them to 0.46–0.60x of their rate alone (p99 110–130 ms), steps
-/// of 50 to 0.60–0.82x (p99 40–60 ms); steps of 25 did no better and made
-/// the acceptance take over 5 s.
-pub const STEP: usize = 50;
+/// Lines written ahead per transaction (about 250 bookings, 2 to 3 ms of
+/// the writer). With 8 clients placing single orders through a 10,000-line
+/// acceptance, chunks of 200 kept them to 0.46–0.60x of their rate alone
+/// (p99 110–130 ms), chunks of 50 to 0.60–0.82x (p99 40–60 ms); chunks of 20
+/// and 10 gave no more than 0.84–0.87x while they were written, and made the
+/// acceptance take 3.9 and over 5 s.
+pub const CHUNK: usize = 50;
+
+/// Lines plotted per hold of the plan lock: about 0.3 ms of work, the
+/// longest a single order waits for a bulk order there. So short a step
+/// runs on the async worker itself: handing the worker's other tasks to a
+/// new one first (`cpu::work`) costs more than the step. Steps of 50 lines
+/// through `cpu::work` (3 to 4 ms each) let single orders place ~1,890/s
+/// while the order was plotted, these ~2,190/s (8 clients, 2,750–3,000/s
+/// alone; three runs each, alternated).
+pub const PLOT_STEP: usize = 4;
 
 /// While single orders come in, a bulk order writing ahead waits this many
 /// times as long as its last chunk took before it queues the next: the
@@ -218,7 +226,7 @@ impl App {
                 }
             };
             let ship_to = ShipTo::Address(&who.ship_to);
-            for (i, chunk) in lines.chunks(STEP).enumerate() {
+            for (i, chunk) in lines.chunks(PLOT_STEP).enumerate() {
                 if i > 0 {
                     // The guard takes the work back out if the request
                     // goes away here.
@@ -231,8 +239,7 @@ impl App {
                         return Err(self.give_up(&rt, plan, steps, plotting, rebuilt()).await);
                     }
                 }
-                if let Err(e) = crate::cpu::work(|| plotting.place(&rt, &mut plan, chunk, ship_to))
-                {
+                if let Err(e) = plotting.place(&rt, &mut plan, chunk, ship_to) {
                     // The line that failed is the next after those placed.
                     let row = placing.quote.lines.get(plotting.placed()).map(|l| l.row);
                     let e = match (e, row) {
@@ -314,7 +321,7 @@ impl App {
         })
     }
 
-    /// Writes `order`'s lines ahead, [`STEP`] at a time, each chunk with
+    /// Writes `order`'s lines ahead, [`CHUNK`] at a time, each chunk with
     /// its bookings as the schedule stands when it is queued, waiting for
     /// each before the next. Returns how many rows were written.
     async fn write_ahead(&self, rt: &BrandRuntime, order: &NewOrder) -> Result<Staged> {
@@ -323,8 +330,8 @@ impl App {
             bookings: 0,
         };
         let mut paused = Duration::ZERO;
-        let chunks = order.lines.len().div_ceil(STEP);
-        for (i, chunk) in order.lines.chunks(STEP).enumerate() {
+        let chunks = order.lines.len().div_ceil(CHUNK);
+        for (i, chunk) in order.lines.chunks(CHUNK).enumerate() {
             let queued = Instant::now();
             let orders_before = self.orders.orders_written();
             let plan = rt.plan.lock().await;
