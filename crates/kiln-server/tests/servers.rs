@@ -250,3 +250,103 @@ async fn postgres_two_servers_plan_a_brand_once_and_hand_it_over() {
     b.task.abort();
     drop_database(&admin, &name).await;
 }
+
+/// Two servers keeping the same new person's events at the same moment (a
+/// web shop's calls spread by the load balancer) make one profile of them:
+/// every batch is kept, none is refused, and the person's identities from
+/// both end on one profile with every event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_two_servers_resolve_one_person_once() {
+    let Some((admin, name, url)) = database("one_person").await else {
+        return;
+    };
+    // Two servers on the database (leases on, as `kiln serve` runs them).
+    let open = |name: &'static str| {
+        let url = url.clone();
+        async move {
+            let holder = Holder {
+                id: format!("{name}-{}", uuid::Uuid::new_v4().simple()),
+                address: format!("http://{name}.invalid"),
+            };
+            let store = PostgresStore::open(&url).await.expect("opens");
+            let store: Arc<dyn Store> =
+                Arc::new(store.with_leases(holder, Duration::from_secs(120)));
+            kiln_app::App::new(store, common::config())
+        }
+    };
+    let (a, b) = (open("a").await, open("b").await);
+    let (brand, _) = a.seed_demo().await.expect("the demo seeds");
+    let slug = brand.slug.to_string();
+    let key = a
+        .create_write_key(
+            &slug,
+            &kiln_app::Actor::Cli,
+            kiln_app::profiles::WriteKeyInput {
+                name: "web shop".into(),
+            },
+        )
+        .await
+        .expect("a write key")
+        .write_key;
+    let batch = |user: &str, anonymous: &str, n: usize| {
+        let calls: Vec<_> = (0..n)
+            .map(|i| {
+                json!({"type": "track", "event": "Product Viewed", "userId": user,
+                       "anonymousId": anonymous,
+                       "messageId": format!("{anonymous}-{i}")})
+            })
+            .collect();
+        serde_json::to_vec(&json!({ "batch": calls })).unwrap()
+    };
+    for round in 0..20 {
+        let user = format!("user-{round}");
+        let (on_a, on_b) = (format!("a-{round}"), format!("b-{round}"));
+        let (body_a, body_b) = (batch(&user, &on_a, 5), batch(&user, &on_b, 5));
+        let (kept_a, kept_b) = tokio::join!(
+            a.track(Some(&key), None, &body_a),
+            b.track(Some(&key), None, &body_b),
+        );
+        for (server, kept) in [("a", kept_a), ("b", kept_b)] {
+            let kept = kept.unwrap_or_else(|e| panic!("round {round}: {server} refused: {e}"));
+            assert_eq!(
+                kept.ingested.kept, 5,
+                "round {round}: {server} kept every call"
+            );
+        }
+        let find = |search: kiln_app::profiles::ProfileSearch| {
+            let a = &a;
+            let slug = &slug;
+            async move { a.find_profiles(slug, &search).await.expect("found") }
+        };
+        let by_user = find(kiln_app::profiles::ProfileSearch {
+            user_id: Some(user.clone()),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(by_user.len(), 1, "round {round}: one profile for {user}");
+        let profile = &by_user[0].profile;
+        for anonymous in [&on_a, &on_b] {
+            let found = find(kiln_app::profiles::ProfileSearch {
+                anonymous_id: Some(anonymous.clone()),
+                ..Default::default()
+            })
+            .await;
+            assert_eq!(
+                found.iter().map(|p| &p.profile.id).collect::<Vec<_>>(),
+                [&profile.id],
+                "round {round}: {anonymous} is on {user}'s profile"
+            );
+        }
+        let events = a
+            .profile_events(&slug, &profile.id, None, None)
+            .await
+            .expect("its events");
+        assert_eq!(
+            events.len(),
+            10,
+            "round {round}: every event on the profile"
+        );
+    }
+    drop((a, b));
+    drop_database(&admin, &name).await;
+}

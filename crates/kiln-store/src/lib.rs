@@ -18,6 +18,7 @@
 //! them is reported as [`StoreError::Corrupt`], never guessed at.
 
 pub mod lease;
+pub mod lock;
 mod migrate;
 mod postgres;
 mod search;
@@ -27,6 +28,7 @@ mod traits;
 
 pub use kiln_domain::*;
 pub use lease::{Holder, Lease, Leases};
+pub use lock::{BrandLock, BrandWork};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use traits::*;

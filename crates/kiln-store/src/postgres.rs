@@ -12,6 +12,10 @@ pub struct PostgresStore {
     write: Pool<Postgres>,
     /// Set when several servers share the database: see [`crate::lease`].
     leases: Option<std::sync::Arc<crate::Leases>>,
+    /// The connections holding brand locks ([`crate::lock`]), apart from
+    /// the ones doing the work, so holders never wait on each other for a
+    /// connection. Connected when first needed.
+    locks: Pool<Postgres>,
 }
 
 impl PostgresStore {
@@ -27,12 +31,17 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
+        let locks = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(crate::lock::LOCK_WAIT)
+            .connect_lazy_with(options);
         let store = PostgresStore {
             read: pool.clone(),
             write: pool,
             leases: None,
+            locks,
         };
         store.migrate().await?;
         Ok(store)
@@ -50,6 +59,15 @@ impl PostgresStore {
 }
 
 crate::sql::impl_store!(PostgresStore, Postgres, "postgres", postgres);
+
+/// A brand's lock for some work, across the servers sharing the database.
+async fn lock_brand_on(
+    store: &PostgresStore,
+    brand: &kiln_domain::BrandId,
+    work: crate::BrandWork,
+) -> crate::Result<crate::BrandLock> {
+    crate::lock::lock_on(&store.locks, brand, work).await
+}
 
 /// Multi-row inserts on PostgreSQL: one statement per table whatever the
 /// number of rows, `INSERT INTO t (a, b) SELECT * FROM UNNEST($1::text[],

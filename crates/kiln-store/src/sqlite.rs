@@ -135,6 +135,16 @@ impl SqliteStore {
 
 crate::sql::impl_store!(SqliteStore, Sqlite, "sqlite", sqlite);
 
+/// One process owns an SQLite file (and never has leases): its own locks
+/// are enough.
+async fn lock_brand_on(
+    _store: &SqliteStore,
+    _brand: &kiln_domain::BrandId,
+    _work: crate::BrandWork,
+) -> crate::Result<crate::BrandLock> {
+    Ok(crate::BrandLock::none())
+}
+
 /// Multi-row `INSERT INTO {head} VALUES (...), (...) {tail}`, chunked under
 /// SQLite's limit on bound parameters. (In-process, a statement's text
 /// costs little; the rows share one statement.)

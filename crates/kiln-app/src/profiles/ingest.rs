@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use kiln_domain::{BrandId, CallType, Identity, IdentityKind, Order, ResolutionRules, Timestamp};
-use kiln_store::{NewTrackedEvent, Store};
+use kiln_store::{BrandWork, NewTrackedEvent, Store};
 use sha2::{Digest, Sha256};
 
 use super::resolve::Resolver;
@@ -35,6 +35,14 @@ pub fn suppression_hash(identity: &Identity) -> String {
     h.update(b":");
     h.update(identity.value.as_bytes());
     hex::encode(h.finalize())
+}
+
+/// The brand's profile lock, in this process and across servers.
+pub(crate) struct Held {
+    // Dropped first: the other servers may go on before this process's
+    // next waiter takes the lock again.
+    _servers: kiln_store::BrandLock,
+    _local: tokio::sync::OwnedMutexGuard<()>,
 }
 
 /// A request's calls waiting to be written, and where its answer goes.
@@ -148,9 +156,15 @@ impl Profiles {
     }
 
     /// Holds the brand's profile lock (erasure and unmerge take it, as
-    /// ingest does) until the guard drops.
-    pub(crate) async fn hold(&self, brand: &BrandId) -> tokio::sync::OwnedMutexGuard<()> {
-        self.queue(brand).lock.clone().lock_owned().await
+    /// ingest does) until the guard drops: this process's, then the one
+    /// across the servers sharing the database (see `kiln_store::lock`).
+    pub(crate) async fn hold(&self, brand: &BrandId) -> Result<Held> {
+        let local = self.queue(brand).lock.clone().lock_owned().await;
+        let servers = self.store.lock_brand(brand, BrandWork::Profiles).await?;
+        Ok(Held {
+            _servers: servers,
+            _local: local,
+        })
     }
 
     pub(crate) async fn rules(&self, brand: &BrandId) -> Result<ResolutionRules> {
@@ -182,7 +196,13 @@ impl Profiles {
                 std::mem::take(&mut *queue.pending.lock().unwrap_or_else(|p| p.into_inner()));
             if !group.is_empty() {
                 let (calls, answers): (Vec<_>, Vec<_>) = group.into_iter().unzip();
-                match self.write_group(brand, calls).await {
+                // Other servers resolve this brand's people too: one at a
+                // time, or two would each make a profile for a new person.
+                let written = match self.store.lock_brand(brand, BrandWork::Profiles).await {
+                    Ok(_servers) => self.write_group(brand, calls).await,
+                    Err(e) => Err(e.into()),
+                };
+                match written {
                     Ok(counts) => {
                         for (answer, count) in answers.into_iter().zip(counts) {
                             let _ = answer.send(Ok(count));

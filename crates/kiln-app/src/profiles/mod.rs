@@ -428,7 +428,7 @@ impl App {
         merge: &MergeId,
     ) -> Result<ProfileView> {
         let brand = self.brand_record(slug).await?;
-        let _held = self.profiles.hold(&brand.id).await;
+        let _held = self.profiles.hold(&brand.id).await?;
         let (root, members) = self.root_and_members(&brand, id).await?;
         let merges = self.store.profile_merges(&brand.id, &members).await?;
         let Some(head) = merges
@@ -486,7 +486,7 @@ impl App {
         id: &ProfileId,
     ) -> Result<ErasureReport> {
         let brand = self.brand_record(slug).await?;
-        let _held = self.profiles.hold(&brand.id).await;
+        let _held = self.profiles.hold(&brand.id).await?;
         let (root, members) = self.root_and_members(&brand, id).await?;
         let state = self
             .store

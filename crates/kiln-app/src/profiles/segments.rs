@@ -362,7 +362,7 @@ impl App {
             })
             .collect();
         let candidates = self.store.profiles_with_events(&brand.id, &did).await?;
-        let _held = self.profiles.hold(&brand.id).await;
+        let _held = self.profiles.hold(&brand.id).await?;
         self.profiles
             .refresh_segments(&brand.id, &candidates, Some(std::slice::from_ref(&segment)))
             .await?;

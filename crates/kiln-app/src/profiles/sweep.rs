@@ -61,7 +61,7 @@ impl App {
                     profiles.sort();
                     profiles.dedup();
                 }
-                let _held = self.profiles.hold(&brand.id).await;
+                let _held = self.profiles.hold(&brand.id).await?;
                 self.profiles
                     .refresh_segments(&brand.id, &profiles, Some(std::slice::from_ref(s)))
                     .await?;

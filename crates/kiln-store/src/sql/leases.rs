@@ -150,6 +150,17 @@ macro_rules! impl_leases {
                 .await?;
                 Ok(())
             }
+
+            async fn lock_brand(
+                &self,
+                brand: &BrandId,
+                work: $crate::BrandWork,
+            ) -> Result<$crate::BrandLock> {
+                match self.leases.as_deref() {
+                    None => Ok($crate::BrandLock::none()),
+                    Some(_) => lock_brand_on(self, brand, work).await,
+                }
+            }
         }
     };
 }

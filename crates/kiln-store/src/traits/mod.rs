@@ -526,6 +526,11 @@ pub trait LeaseStore: Send + Sync {
     /// Gives every lease back at once (a clean shutdown), so another server
     /// takes the brands without waiting for them to expire.
     async fn release_leases(&self) -> Result<()>;
+    /// Holds `brand`'s lock for `work` across every server on the database
+    /// until the guard drops (see [`crate::lock`]). Without leases (the
+    /// embedded store, or a database one server uses) the guard is empty.
+    async fn lock_brand(&self, brand: &BrandId, work: crate::BrandWork)
+    -> Result<crate::BrandLock>;
 }
 
 /// The factory floor's events, each machine's state and own downtime.
