@@ -161,6 +161,10 @@ impl From<kiln_store::StoreError> for Error {
                 what: "the database",
                 source: Some(Box::new(e)),
             },
+            StoreError::Busy(_) => Error::Unavailable {
+                what: "the brand's records (another server is changing them)",
+                source: Some(Box::new(e)),
+            },
             other => Error::Internal {
                 context: "the store failed".into(),
                 source: Some(Box::new(other)),

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Reply, database_url, order_body, pg_connect};
-use kiln_store::{Holder, Lease, PostgresStore, Store};
+use kiln_store::{Holder, Lease, LeaseStore, PostgresStore, Store};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -347,6 +347,57 @@ async fn postgres_two_servers_resolve_one_person_once() {
             "round {round}: every event on the profile"
         );
     }
+    drop((a, b));
+    drop_database(&admin, &name).await;
+}
+
+/// A brand's lock across servers: held by one, the other waits; given
+/// back when its guard drops, however the holder ends, a wait that was
+/// given up part-way included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_brand_lock_is_held_by_one_server_and_given_back() {
+    let Some((admin, name, url)) = database("brand_lock").await else {
+        return;
+    };
+    let open = |name: &str| {
+        let (url, name) = (url.clone(), name.to_string());
+        async move {
+            let holder = Holder {
+                id: format!("{name}-{}", uuid::Uuid::new_v4().simple()),
+                address: format!("http://{name}.invalid"),
+            };
+            let store = PostgresStore::open(&url).await.expect("opens");
+            store.with_leases(holder, Duration::from_secs(120))
+        }
+    };
+    let (a, b) = (open("a").await, open("b").await);
+    let brand = kiln_domain::BrandId::new();
+    let work = kiln_store::BrandWork::Profiles;
+    let held = a.lock_brand(&brand, work).await.expect("a takes it");
+    // b waits while a holds it; b's wait is given up part-way.
+    let waited = tokio::time::timeout(Duration::from_millis(300), b.lock_brand(&brand, work)).await;
+    assert!(waited.is_err(), "b waits while a holds the lock");
+    // Another brand's lock is free meanwhile.
+    drop(
+        b.lock_brand(&kiln_domain::BrandId::new(), work)
+            .await
+            .expect("another brand's lock is free"),
+    );
+    drop(held);
+    let taken = tokio::time::timeout(Duration::from_secs(2), b.lock_brand(&brand, work))
+        .await
+        .expect("b takes it once a gives it back")
+        .expect("no error");
+    // And a, whose connection went back to its pool, waits for b in turn.
+    let waited = tokio::time::timeout(Duration::from_millis(300), a.lock_brand(&brand, work)).await;
+    assert!(waited.is_err(), "a waits while b holds the lock");
+    drop(taken);
+    drop(
+        tokio::time::timeout(Duration::from_secs(2), a.lock_brand(&brand, work))
+            .await
+            .expect("a takes it again")
+            .expect("no error"),
+    );
     drop((a, b));
     drop_database(&admin, &name).await;
 }

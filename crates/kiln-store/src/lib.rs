@@ -56,6 +56,11 @@ pub enum StoreError {
     Unavailable(#[source] sqlx::Error),
     #[error("database error")]
     Database(#[source] sqlx::Error),
+    /// Another server held a brand's lock for some work longer than the
+    /// store waits for it ([`lock::LOCK_WAIT`]): nothing was done, and the
+    /// request may succeed later.
+    #[error("{0}")]
+    Busy(String),
     /// This process no longer holds the brand's lease (another server took
     /// it): nothing was written; the brand is served elsewhere.
     #[error("another server now serves this brand")]

@@ -11,16 +11,19 @@
 //!
 //! Such work takes the brand's lock for it ([`crate::LeaseStore::lock_brand`]):
 //! a PostgreSQL **session advisory lock** keyed by the work and the brand,
-//! held on a connection of a small pool of its own (so the holders of four
-//! brands' locks never take the connections their work needs) until the
+//! held on a connection of a pool of its own ([`lock_pool`]: the waiters
+//! and holders never take the connections the work needs) until the
 //! [`BrandLock`] drops.
-//! - Taken with `pg_try_advisory_lock`, tried again every 2 ms for up to
-//!   [`LOCK_WAIT`]; then the store is unavailable for now (503, safe to
-//!   retry). A blocking `pg_advisory_lock` under a timeout could be granted
-//!   after the wait was given up, on a connection back in the pool.
-//! - Given back when the guard drops: a task unlocks it and the connection
-//!   goes back to the pool; if that fails, or there is no runtime to run
-//!   it, the connection is closed, which ends the session and its locks.
+//! - Taken with `pg_try_advisory_lock`, tried again after 2 ms, then twice
+//!   as long each time up to 20 ms, for up to [`LOCK_WAIT`] in all
+//!   (counting the wait for a connection); then [`StoreError::Busy`] (503,
+//!   safe to retry). A blocking `pg_advisory_lock` under a timeout could be
+//!   granted after the wait was given up.
+//! - Given back by the pool: every connection of the lock pool runs
+//!   `pg_advisory_unlock_all()` when it comes back, and is closed if that
+//!   fails (which ends its session and its locks). So the lock is given
+//!   back however its holder ends, a request that went away while a try
+//!   was in flight included, and never stays on an idle connection.
 //! - A server that dies holding it loses its session, and the lock with it.
 //!
 //! The embedded SQLite store and a database only one server uses need no
@@ -55,6 +58,7 @@ impl BrandWork {
 /// A brand's lock for one kind of work, held until dropped.
 #[must_use = "the lock is given back as soon as it is dropped"]
 pub struct BrandLock {
+    /// The connection holding it, and the lock's name.
     held: Option<(PoolConnection<Postgres>, String)>,
 }
 
@@ -67,24 +71,33 @@ impl BrandLock {
 
 impl Drop for BrandLock {
     fn drop(&mut self) {
-        let Some((mut conn, name)) = self.held.take() else {
+        let Some((conn, _)) = self.held.take() else {
             return;
         };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            conn.close_on_drop();
-            return;
-        };
-        runtime.spawn(async move {
-            let unlocked = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
-                .bind(&name)
-                .execute(&mut *conn)
-                .await;
-            if let Err(e) = unlocked {
-                tracing::warn!(error = %e, "{name}: closing the connection to give the lock back");
-                conn.close_on_drop();
-            }
-        });
+        if tokio::runtime::Handle::try_current().is_err() {
+            // No runtime to hand it back to the pool on (sqlx would panic):
+            // closing the connection ends the session and its lock.
+            drop(conn.detach());
+        }
+        // Otherwise the pool takes it back and unlocks it (`lock_pool`).
     }
+}
+
+/// The pool brand locks are held on: it gives every lock of a connection
+/// back as the connection returns (see the module's doc).
+pub(crate) fn lock_pool(options: sqlx::postgres::PgConnectOptions) -> Pool<Postgres> {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(LOCK_WAIT)
+        .after_release(|conn, _| {
+            Box::pin(async move {
+                sqlx::query("SELECT pg_advisory_unlock_all()")
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(true)
+            })
+        })
+        .connect_lazy_with(options)
 }
 
 /// Takes `work`'s lock of `brand` on a connection of `pool`.
@@ -94,8 +107,9 @@ pub(crate) async fn lock_on(
     work: BrandWork,
 ) -> crate::Result<BrandLock> {
     let name = format!("kiln:{}:{}", work.as_str(), brand.as_str());
-    let mut conn = pool.acquire().await?;
     let deadline = Instant::now() + LOCK_WAIT;
+    let mut conn = pool.acquire().await?;
+    let mut pause = Duration::from_millis(2);
     loop {
         let taken: bool =
             sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
@@ -107,12 +121,13 @@ pub(crate) async fn lock_on(
                 held: Some((conn, name)),
             });
         }
-        if Instant::now() >= deadline {
-            return Err(StoreError::Unavailable(sqlx::Error::Protocol(format!(
+        if Instant::now() + pause >= deadline {
+            return Err(StoreError::Busy(format!(
                 "{name}: another server held the lock for {} s",
                 LOCK_WAIT.as_secs()
-            ))));
+            )));
         }
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(20));
     }
 }

@@ -12,9 +12,8 @@ pub struct PostgresStore {
     write: Pool<Postgres>,
     /// Set when several servers share the database: see [`crate::lease`].
     leases: Option<std::sync::Arc<crate::Leases>>,
-    /// The connections holding brand locks ([`crate::lock`]), apart from
-    /// the ones doing the work, so holders never wait on each other for a
-    /// connection. Connected when first needed.
+    /// The connections brand locks are taken and held on ([`crate::lock`]),
+    /// apart from the ones doing the work. Connected when first needed.
     locks: Pool<Postgres>,
 }
 
@@ -33,10 +32,7 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone())
             .await?;
-        let locks = PgPoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(crate::lock::LOCK_WAIT)
-            .connect_lazy_with(options);
+        let locks = crate::lock::lock_pool(options);
         let store = PostgresStore {
             read: pool.clone(),
             write: pool,

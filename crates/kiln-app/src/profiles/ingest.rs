@@ -39,8 +39,7 @@ pub fn suppression_hash(identity: &Identity) -> String {
 
 /// The brand's profile lock, in this process and across servers.
 pub(crate) struct Held {
-    // Dropped first: the other servers may go on before this process's
-    // next waiter takes the lock again.
+    // Given back first (its connection unlocks on its way back to the pool).
     _servers: kiln_store::BrandLock,
     _local: tokio::sync::OwnedMutexGuard<()>,
 }
@@ -88,8 +87,19 @@ impl Profiles {
     ) {
         let (profiles, brand) = (self.clone(), brand.clone());
         tokio::spawn(async move {
-            if let Err(e) = profiles.ingest(&brand.id, vec![call]).await {
-                tracing::warn!(error = %e.chain(), "{}: {what} was not kept", brand.slug);
+            // A passing failure (the database, another server busy with the
+            // brand's profiles) is tried again twice, 1 s and 2 s later.
+            for wait in [1, 2, 0] {
+                match profiles.ingest(&brand.id, vec![call.clone()]).await {
+                    Ok(_) => return,
+                    Err(Error::Unavailable { .. }) if wait > 0 => {
+                        tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e.chain(), "{}: {what} was not kept", brand.slug);
+                        return;
+                    }
+                }
             }
         });
     }

@@ -61,7 +61,16 @@ impl App {
                     profiles.sort();
                     profiles.dedup();
                 }
-                let _held = self.profiles.hold(&brand.id).await?;
+                let _held = match self.profiles.hold(&brand.id).await {
+                    Ok(held) => held,
+                    // Another server is busy with this brand's profiles for
+                    // long: its segments wait for the next sweep, the other
+                    // brands' do not.
+                    Err(e) => {
+                        tracing::warn!(error = %e.chain(), "{}: segments not swept", brand.slug);
+                        break;
+                    }
+                };
                 self.profiles
                     .refresh_segments(&brand.id, &profiles, Some(std::slice::from_ref(s)))
                     .await?;
