@@ -401,3 +401,43 @@ async fn postgres_a_brand_lock_is_held_by_one_server_and_given_back() {
     drop((a, b));
     drop_database(&admin, &name).await;
 }
+
+/// The segment sweep, which every server runs each minute, sweeps each
+/// brand once per minute across them: the first server to claim the
+/// brand's minute sweeps it, the others skip it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_servers_sweep_a_brand_once_a_minute() {
+    let Some((admin, name, url)) = database("sweep_once").await else {
+        return;
+    };
+    let open = |name: &'static str| {
+        let url = url.clone();
+        async move {
+            let holder = Holder {
+                id: format!("{name}-{}", uuid::Uuid::new_v4().simple()),
+                address: format!("http://{name}.invalid"),
+            };
+            let store = PostgresStore::open(&url).await.expect("opens");
+            let store: Arc<dyn Store> =
+                Arc::new(store.with_leases(holder, Duration::from_secs(120)));
+            kiln_app::App::new(store, common::config())
+        }
+    };
+    let (a, b) = (open("a").await, open("b").await);
+    a.seed_demo().await.expect("the demo seeds");
+    let (on_a, on_b) = tokio::join!(a.sweep_due_segments(), b.sweep_due_segments());
+    let (on_a, on_b) = (on_a.expect("a sweeps"), on_b.expect("b sweeps"));
+    assert_eq!(
+        on_a + on_b,
+        1,
+        "the demo brand swept once: a {on_a}, b {on_b}"
+    );
+    let (on_a, on_b) = tokio::join!(a.sweep_due_segments(), b.sweep_due_segments());
+    assert_eq!(
+        (on_a.unwrap(), on_b.unwrap()),
+        (0, 0),
+        "not again within the minute"
+    );
+    drop((a, b));
+    drop_database(&admin, &name).await;
+}

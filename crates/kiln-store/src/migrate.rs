@@ -138,4 +138,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "bookings_by_operation",
         include_str!("../migrations/0030_bookings_by_operation.sql"),
     ),
+    (
+        31,
+        "brand_jobs",
+        include_str!("../migrations/0031_brand_jobs.sql"),
+    ),
 ];

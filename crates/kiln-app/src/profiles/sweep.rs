@@ -3,7 +3,7 @@
 //! leaves), and once an hour looks for profiles entering one because a
 //! window ran out ("bought a mug, and nothing in the 90 days since").
 
-use kiln_domain::{BrandId, ProfileId, Segment, SegmentRule, Timestamp};
+use kiln_domain::{Brand, BrandId, ProfileId, Segment, SegmentRule, Timestamp};
 
 use crate::error::Result;
 use crate::{App, time};
@@ -13,68 +13,112 @@ use crate::{App, time};
 const ENTRY_SWEEP: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
 const FIRST_ENTRY_SWEEP: jiff::SignedDuration = jiff::SignedDuration::from_hours(24 * 7);
 
+/// The periodic jobs the sweep claims per brand, and how long a claim of
+/// the minute's sweep holds: a little under the sweeper's minute, so the
+/// server that swept last claims its next minute even when its tick comes a
+/// little early, and another takes over within a minute and a half of it
+/// stopping.
+const SWEEP_JOB: &str = "segments.sweep";
+const ENTRY_JOB: &str = "segments.entries";
+const SWEEP_CLAIM: std::time::Duration = std::time::Duration::from_secs(50);
+
 impl App {
-    /// Re-checks the members of every brand's segments with a time window:
-    /// who no longer meets "in the last 7 days" leaves.
+    /// Re-checks the members of every brand's segments with a time window,
+    /// now: who no longer meets "in the last 7 days" leaves; and, once an
+    /// hour in this process, who enters one as a window runs out.
     pub async fn sweep_segments(&self) -> Result<()> {
-        for brand in self.store.brands().await? {
-            let segments: Vec<Segment> = self
-                .store
-                .segments(&brand.id)
-                .await?
-                .into_iter()
-                .filter(|s| {
-                    s.rules.iter().any(|r| {
-                        matches!(
-                            r,
-                            SegmentRule::Did {
-                                within_days: Some(_),
-                                ..
-                            } | SegmentRule::DidNot {
-                                within_days: Some(_),
-                                ..
-                            }
-                        )
-                    })
-                })
-                .collect();
-            let now = time::now();
-            // Entering by the passage of time is looked for once an hour.
-            let since = {
-                let mut last = self
-                    .profiles
-                    .entries_swept
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
-                match *last {
-                    Some(t) if now.duration_since(t) < ENTRY_SWEEP => None,
-                    earlier => {
-                        *last = Some(now);
-                        Some(earlier.unwrap_or(now - FIRST_ENTRY_SWEEP))
-                    }
+        let now = time::now();
+        // Entering by the passage of time is looked for once an hour, for
+        // every brand in the same sweep.
+        let since = {
+            let mut last = self
+                .profiles
+                .entries_swept
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            match *last {
+                Some(t) if now.duration_since(t) < ENTRY_SWEEP => None,
+                earlier => {
+                    *last = Some(now);
+                    Some(earlier.unwrap_or(now - FIRST_ENTRY_SWEEP))
                 }
-            };
-            for s in &segments {
-                let mut profiles = self.store.segment_members(&brand.id, &s.id).await?;
-                if let Some(since) = since {
-                    profiles.extend(self.entering_by_time(&brand.id, s, since, now).await?);
-                    profiles.sort();
-                    profiles.dedup();
-                }
-                let _held = match self.profiles.hold(&brand.id).await {
-                    Ok(held) => held,
-                    // Another server is busy with this brand's profiles for
-                    // long: its segments wait for the next sweep, the other
-                    // brands' do not.
-                    Err(e) => {
-                        tracing::warn!(error = %e.chain(), "{}: segments not swept", brand.slug);
-                        break;
-                    }
-                };
-                self.profiles
-                    .refresh_segments(&brand.id, &profiles, Some(std::slice::from_ref(s)))
-                    .await?;
             }
+        };
+        for brand in self.store.brands().await? {
+            self.sweep_brand_segments(&brand, since, now).await?;
+        }
+        Ok(())
+    }
+
+    /// The sweeper's minute: each brand's segments swept by one of the
+    /// servers sharing the database, whichever claims the minute first
+    /// (`claim_brand_job`), and its hourly look for entries likewise.
+    /// Returns how many brands this server swept.
+    pub async fn sweep_due_segments(&self) -> Result<usize> {
+        let mut swept = 0;
+        for brand in self.store.brands().await? {
+            let now = time::now();
+            let claimed = self
+                .store
+                .claim_brand_job(&brand.id, SWEEP_JOB, SWEEP_CLAIM, now)
+                .await?;
+            if claimed.is_none() {
+                continue;
+            }
+            let since = self
+                .store
+                .claim_brand_job(&brand.id, ENTRY_JOB, ENTRY_SWEEP.unsigned_abs(), now)
+                .await?
+                .map(|c| c.previous.unwrap_or(now - FIRST_ENTRY_SWEEP));
+            if let Err(e) = self.sweep_brand_segments(&brand, since, now).await {
+                // The others are swept all the same.
+                tracing::warn!(error = %e.chain(), "{}: segments not swept", brand.slug);
+                continue;
+            }
+            swept += 1;
+        }
+        Ok(swept)
+    }
+
+    /// One brand's sweep: every segment with a time window re-checked, and
+    /// profiles that may have entered one since `since`, if given.
+    async fn sweep_brand_segments(
+        &self,
+        brand: &Brand,
+        since: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let segments: Vec<Segment> = self
+            .store
+            .segments(&brand.id)
+            .await?
+            .into_iter()
+            .filter(|s| {
+                s.rules.iter().any(|r| {
+                    matches!(
+                        r,
+                        SegmentRule::Did {
+                            within_days: Some(_),
+                            ..
+                        } | SegmentRule::DidNot {
+                            within_days: Some(_),
+                            ..
+                        }
+                    )
+                })
+            })
+            .collect();
+        for s in &segments {
+            let mut profiles = self.store.segment_members(&brand.id, &s.id).await?;
+            if let Some(since) = since {
+                profiles.extend(self.entering_by_time(&brand.id, s, since, now).await?);
+                profiles.sort();
+                profiles.dedup();
+            }
+            let _held = self.profiles.hold(&brand.id).await?;
+            self.profiles
+                .refresh_segments(&brand.id, &profiles, Some(std::slice::from_ref(s)))
+                .await?;
         }
         Ok(())
     }
@@ -113,14 +157,15 @@ impl App {
         Ok(out)
     }
 
-    /// Sweeps segments once a minute, for the life of the process.
+    /// Sweeps segments once a minute, for the life of the process; with
+    /// other servers on the database, each brand's minute is swept by one.
     pub fn start_segment_sweeper(self: &std::sync::Arc<App>) {
         let app = self.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {
                 every.tick().await;
-                if let Err(e) = app.sweep_segments().await {
+                if let Err(e) = app.sweep_due_segments().await {
                     tracing::warn!(error = %e.chain(), "segments were not swept");
                 }
             }

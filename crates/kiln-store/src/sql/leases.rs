@@ -151,6 +151,55 @@ macro_rules! impl_leases {
                 Ok(())
             }
 
+            async fn claim_brand_job(
+                &self,
+                brand: &BrandId,
+                job: &str,
+                every: std::time::Duration,
+                now: Timestamp,
+            ) -> Result<Option<$crate::JobClaim>> {
+                let b = brand.as_str();
+                sqlx::query(
+                    "INSERT INTO brand_jobs (brand_id, job, last_run_at) VALUES ($1, $2, 0) \
+                     ON CONFLICT (brand_id, job) DO NOTHING",
+                )
+                .bind(b)
+                .bind(job)
+                .execute(&self.write)
+                .await?;
+                let last: i64 = sqlx::query_scalar(
+                    "SELECT last_run_at FROM brand_jobs WHERE brand_id = $1 AND job = $2",
+                )
+                .bind(b)
+                .bind(job)
+                .fetch_one(&self.write)
+                .await?;
+                let now_ms = now.as_millisecond();
+                let every_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
+                if last != 0 && now_ms.saturating_sub(last) < every_ms {
+                    return Ok(None);
+                }
+                let claimed = sqlx::query(
+                    "UPDATE brand_jobs SET last_run_at = $3 \
+                     WHERE brand_id = $1 AND job = $2 AND last_run_at = $4",
+                )
+                .bind(b)
+                .bind(job)
+                .bind(now_ms)
+                .bind(last)
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+                if claimed != 1 {
+                    return Ok(None);
+                }
+                let previous = match last {
+                    0 => None,
+                    ms => Some($crate::sql::ts(ms)?),
+                };
+                Ok(Some($crate::JobClaim { previous }))
+            }
+
             async fn lock_brand(
                 &self,
                 brand: &BrandId,

@@ -531,6 +531,24 @@ pub trait LeaseStore: Send + Sync {
     /// embedded store, or a database one server uses) the guard is empty.
     async fn lock_brand(&self, brand: &BrandId, work: crate::BrandWork)
     -> Result<crate::BrandLock>;
+    /// Claims this period of `brand`'s periodic `job` for this server: its
+    /// last run (`None`: never) when the last was `every` or longer before
+    /// `now` and no other server claimed it first; `None` otherwise. The
+    /// claim is a compare-and-set of the run's time, so one server wins.
+    async fn claim_brand_job(
+        &self,
+        brand: &BrandId,
+        job: &str,
+        every: std::time::Duration,
+        now: Timestamp,
+    ) -> Result<Option<crate::JobClaim>>;
+}
+
+/// A period of a brand's periodic job, claimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobClaim {
+    /// When the job last ran, on any server; `None`: never.
+    pub previous: Option<Timestamp>,
 }
 
 /// The factory floor's events, each machine's state and own downtime.
