@@ -46,6 +46,34 @@ async fn a_periodic_job_is_claimed_once_per_period(store: Arc<dyn Store>) {
         }),
         "the next period, with the last run"
     );
+    // A claim given back (its job failed): the period is due again, from
+    // the run before it; one given back after another claim changes nothing.
+    store
+        .return_brand_job(&a.id, "sweep", at(60), Some(at(0)))
+        .await
+        .expect("given back");
+    assert_eq!(
+        claim(&a.id, "sweep", 61).await,
+        Some(JobClaim {
+            previous: Some(at(0))
+        }),
+        "due again after the claim was given back"
+    );
+    store
+        .return_brand_job(&a.id, "sweep", at(60), Some(at(0)))
+        .await
+        .expect("no error");
+    assert_eq!(
+        claim(&a.id, "sweep", 62).await,
+        None,
+        "the later claim stands"
+    );
+    // A last run stamped by a clock ahead of this one is due, not waited for.
+    assert!(claim(&b.id, "ahead", 500).await.is_some());
+    assert!(
+        claim(&b.id, "ahead", 100).await.is_some(),
+        "a clock behind still claims"
+    );
     // Servers claiming one period at once: exactly one wins.
     let racing: Vec<_> = (0..8)
         .map(|_| tokio::spawn(claim(&a.id, "sweep", 200)))

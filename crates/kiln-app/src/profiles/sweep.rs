@@ -16,8 +16,7 @@ const FIRST_ENTRY_SWEEP: jiff::SignedDuration = jiff::SignedDuration::from_hours
 /// The periodic jobs the sweep claims per brand, and how long a claim of
 /// the minute's sweep holds: a little under the sweeper's minute, so the
 /// server that swept last claims its next minute even when its tick comes a
-/// little early, and another takes over within a minute and a half of it
-/// stopping.
+/// little early, and another takes over within two minutes of it stopping.
 const SWEEP_JOB: &str = "segments.sweep";
 const ENTRY_JOB: &str = "segments.entries";
 const SWEEP_CLAIM: std::time::Duration = std::time::Duration::from_secs(50);
@@ -44,10 +43,16 @@ impl App {
                 }
             }
         };
+        let mut failed = None;
         for brand in self.store.brands().await? {
-            self.sweep_brand_segments(&brand, since, now).await?;
+            // One brand's failure (another server busy with its profiles
+            // for long) leaves the others swept all the same.
+            if let Err(e) = self.sweep_brand_segments(&brand, since, now).await {
+                tracing::warn!(error = %e.chain(), "{}: segments not swept", brand.slug);
+                failed = Some(e);
+            }
         }
-        Ok(())
+        failed.map_or(Ok(()), Err)
     }
 
     /// The sweeper's minute: each brand's segments swept by one of the
@@ -57,27 +62,47 @@ impl App {
     pub async fn sweep_due_segments(&self) -> Result<usize> {
         let mut swept = 0;
         for brand in self.store.brands().await? {
-            let now = time::now();
-            let claimed = self
-                .store
-                .claim_brand_job(&brand.id, SWEEP_JOB, SWEEP_CLAIM, now)
-                .await?;
-            if claimed.is_none() {
-                continue;
-            }
-            let since = self
-                .store
-                .claim_brand_job(&brand.id, ENTRY_JOB, ENTRY_SWEEP.unsigned_abs(), now)
-                .await?
-                .map(|c| c.previous.unwrap_or(now - FIRST_ENTRY_SWEEP));
-            if let Err(e) = self.sweep_brand_segments(&brand, since, now).await {
+            match self.sweep_due_brand(&brand).await {
+                Ok(true) => swept += 1,
+                Ok(false) => {}
                 // The others are swept all the same.
-                tracing::warn!(error = %e.chain(), "{}: segments not swept", brand.slug);
-                continue;
+                Err(e) => {
+                    tracing::warn!(error = %e.chain(), "{}: segments not swept", brand.slug);
+                }
             }
-            swept += 1;
         }
         Ok(swept)
+    }
+
+    /// Sweeps `brand`'s segments if this server claims the minute; false if
+    /// another did. A failed sweep gives its claim of the hour's look for
+    /// entries back, so the next sweep looks from where this one would have.
+    async fn sweep_due_brand(&self, brand: &Brand) -> Result<bool> {
+        let now = time::now();
+        let store = &self.store;
+        if store
+            .claim_brand_job(&brand.id, SWEEP_JOB, SWEEP_CLAIM, now)
+            .await?
+            .is_none()
+        {
+            return Ok(false);
+        }
+        let entries = store
+            .claim_brand_job(&brand.id, ENTRY_JOB, ENTRY_SWEEP.unsigned_abs(), now)
+            .await?;
+        let since = entries.map(|c| c.previous.unwrap_or(now - FIRST_ENTRY_SWEEP));
+        if let Err(e) = self.sweep_brand_segments(brand, since, now).await {
+            if let Some(claim) = entries {
+                let returned = store
+                    .return_brand_job(&brand.id, ENTRY_JOB, now, claim.previous)
+                    .await;
+                if let Err(r) = returned {
+                    tracing::warn!(error = %crate::Error::from(r).chain(), "{}: the hour's look for segment entries was not given back", brand.slug);
+                }
+            }
+            return Err(e);
+        }
+        Ok(true)
     }
 
     /// One brand's sweep: every segment with a time window re-checked, and

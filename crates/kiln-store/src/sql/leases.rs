@@ -176,7 +176,9 @@ macro_rules! impl_leases {
                 .await?;
                 let now_ms = now.as_millisecond();
                 let every_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
-                if last != 0 && now_ms.saturating_sub(last) < every_ms {
+                // A last run after `now` was stamped by a clock ahead of
+                // this one: due, or the job would wait for that clock.
+                if last != 0 && last <= now_ms && now_ms - last < every_ms {
                     return Ok(None);
                 }
                 let claimed = sqlx::query(
@@ -198,6 +200,26 @@ macro_rules! impl_leases {
                     ms => Some($crate::sql::ts(ms)?),
                 };
                 Ok(Some($crate::JobClaim { previous }))
+            }
+
+            async fn return_brand_job(
+                &self,
+                brand: &BrandId,
+                job: &str,
+                claimed: Timestamp,
+                previous: Option<Timestamp>,
+            ) -> Result<()> {
+                sqlx::query(
+                    "UPDATE brand_jobs SET last_run_at = $3 \
+                     WHERE brand_id = $1 AND job = $2 AND last_run_at = $4",
+                )
+                .bind(brand.as_str())
+                .bind(job)
+                .bind(previous.map_or(0, |t| t.as_millisecond()))
+                .bind(claimed.as_millisecond())
+                .execute(&self.write)
+                .await?;
+                Ok(())
             }
 
             async fn lock_brand(

@@ -533,8 +533,9 @@ pub trait LeaseStore: Send + Sync {
     -> Result<crate::BrandLock>;
     /// Claims this period of `brand`'s periodic `job` for this server: its
     /// last run (`None`: never) when the last was `every` or longer before
-    /// `now` and no other server claimed it first; `None` otherwise. The
-    /// claim is a compare-and-set of the run's time, so one server wins.
+    /// `now` (or is after `now`: a server whose clock ran ahead) and no other
+    /// server claimed it first; `None` otherwise. The claim is a
+    /// compare-and-set of the run's time, so one server wins.
     async fn claim_brand_job(
         &self,
         brand: &BrandId,
@@ -542,6 +543,15 @@ pub trait LeaseStore: Send + Sync {
         every: std::time::Duration,
         now: Timestamp,
     ) -> Result<Option<crate::JobClaim>>;
+    /// Gives back the claim made at `claimed` (the job did not run), putting
+    /// its last run back to `previous`, unless another claim came since.
+    async fn return_brand_job(
+        &self,
+        brand: &BrandId,
+        job: &str,
+        claimed: Timestamp,
+        previous: Option<Timestamp>,
+    ) -> Result<()>;
 }
 
 /// A period of a brand's periodic job, claimed.
