@@ -251,6 +251,23 @@ async fn postgres_two_servers_plan_a_brand_once_and_hand_it_over() {
     drop_database(&admin, &name).await;
 }
 
+/// A server's store on `url`, with leases as `kiln serve` runs it on
+/// PostgreSQL, for tests that need no HTTP.
+async fn store_on(url: &str, name: &str) -> PostgresStore {
+    let holder = Holder {
+        id: format!("{name}-{}", uuid::Uuid::new_v4().simple()),
+        address: format!("http://{name}.invalid"),
+    };
+    let store = PostgresStore::open(url).await.expect("PostgreSQL opens");
+    store.with_leases(holder, Duration::from_secs(120))
+}
+
+/// A server's application on `url` (see [`store_on`]).
+async fn app_on(url: &str, name: &str) -> Arc<kiln_app::App> {
+    let store: Arc<dyn Store> = Arc::new(store_on(url, name).await);
+    kiln_app::App::new(store, common::config())
+}
+
 /// Two servers keeping the same new person's events at the same moment (a
 /// web shop's calls spread by the load balancer) make one profile of them:
 /// every batch is kept, none is refused, and the person's identities from
@@ -260,21 +277,7 @@ async fn postgres_two_servers_resolve_one_person_once() {
     let Some((admin, name, url)) = database("one_person").await else {
         return;
     };
-    // Two servers on the database (leases on, as `kiln serve` runs them).
-    let open = |name: &'static str| {
-        let url = url.clone();
-        async move {
-            let holder = Holder {
-                id: format!("{name}-{}", uuid::Uuid::new_v4().simple()),
-                address: format!("http://{name}.invalid"),
-            };
-            let store = PostgresStore::open(&url).await.expect("opens");
-            let store: Arc<dyn Store> =
-                Arc::new(store.with_leases(holder, Duration::from_secs(120)));
-            kiln_app::App::new(store, common::config())
-        }
-    };
-    let (a, b) = (open("a").await, open("b").await);
+    let (a, b) = (app_on(&url, "a").await, app_on(&url, "b").await);
     let (brand, _) = a.seed_demo().await.expect("the demo seeds");
     let slug = brand.slug.to_string();
     let key = a
@@ -359,18 +362,7 @@ async fn postgres_a_brand_lock_is_held_by_one_server_and_given_back() {
     let Some((admin, name, url)) = database("brand_lock").await else {
         return;
     };
-    let open = |name: &str| {
-        let (url, name) = (url.clone(), name.to_string());
-        async move {
-            let holder = Holder {
-                id: format!("{name}-{}", uuid::Uuid::new_v4().simple()),
-                address: format!("http://{name}.invalid"),
-            };
-            let store = PostgresStore::open(&url).await.expect("opens");
-            store.with_leases(holder, Duration::from_secs(120))
-        }
-    };
-    let (a, b) = (open("a").await, open("b").await);
+    let (a, b) = (store_on(&url, "a").await, store_on(&url, "b").await);
     let brand = kiln_domain::BrandId::new();
     let work = kiln_store::BrandWork::Profiles;
     let held = a.lock_brand(&brand, work).await.expect("a takes it");
@@ -410,20 +402,7 @@ async fn postgres_two_servers_sweep_a_brand_once_a_minute() {
     let Some((admin, name, url)) = database("sweep_once").await else {
         return;
     };
-    let open = |name: &'static str| {
-        let url = url.clone();
-        async move {
-            let holder = Holder {
-                id: format!("{name}-{}", uuid::Uuid::new_v4().simple()),
-                address: format!("http://{name}.invalid"),
-            };
-            let store = PostgresStore::open(&url).await.expect("opens");
-            let store: Arc<dyn Store> =
-                Arc::new(store.with_leases(holder, Duration::from_secs(120)));
-            kiln_app::App::new(store, common::config())
-        }
-    };
-    let (a, b) = (open("a").await, open("b").await);
+    let (a, b) = (app_on(&url, "a").await, app_on(&url, "b").await);
     a.seed_demo().await.expect("the demo seeds");
     let (on_a, on_b) = tokio::join!(a.sweep_due_segments(), b.sweep_due_segments());
     let (on_a, on_b) = (on_a.expect("a sweeps"), on_b.expect("b sweeps"));
