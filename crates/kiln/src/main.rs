@@ -66,6 +66,11 @@ enum EdgeCommand {
     Simulate(edge::simulate::SimulateArgs),
 }
 
+/// mimalloc instead of the system's malloc: see docs/decisions.md, "The
+/// allocator".
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
