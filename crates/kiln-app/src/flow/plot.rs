@@ -176,11 +176,9 @@ pub struct Plotting {
     /// plotted in steps): an order placed meanwhile must not join a batch
     /// the store does not have yet.
     own_batches: bool,
-    /// Whether the rows to write are kept (an order's lines, bookings and
-    /// neighbours); a quote keeps only each line's date and the total.
-    pub(super) rows: bool,
-    /// A quote's lines the factory cannot plan, (index in the lines,
-    /// why): a quote goes on without them; an order fails on the first.
+    /// Set for a quote (see [`Plotting::quoting`]): the lines the factory
+    /// cannot plan, (index in the lines, why); a quote goes on without
+    /// them, an order fails on the first.
     pub(super) unplanned: Option<Vec<(usize, Error)>>,
     requirements: Vec<Requirement>,
     /// The sub-assemblies the lines make, (assembly, units): the live
@@ -231,7 +229,6 @@ impl Plotting {
             today,
             release,
             own_batches,
-            rows: true,
             unplanned: None,
             requirements: Vec::new(),
             assemblies: assemblies_of(lines),
@@ -299,6 +296,13 @@ impl Plotting {
         Ok(())
     }
 
+    /// Whether this plots a quote: it keeps only each line's date and the
+    /// total (no rows to write: lines, bookings, neighbours), and goes on
+    /// without the lines the factory cannot plan.
+    fn quoting(&self) -> bool {
+        self.unplanned.is_some()
+    }
+
     /// How many lines are placed so far.
     pub fn placed(&self) -> usize {
         self.line_promised.len()
@@ -330,7 +334,7 @@ impl Plotting {
             ship_days,
         );
         let mut p = plan.schedule.place(&order).map_err(|e| {
-            let what = if self.unplanned.is_some() {
+            let what = if self.quoting() {
                 "this row"
             } else {
                 "this order"
@@ -369,7 +373,7 @@ impl Plotting {
                     Ok(planned) => planned,
                     // A quote goes on without the line: it comes off now.
                     // An order's undo takes it off with the rest.
-                    Err(e) if self.unplanned.is_some() => {
+                    Err(e) if self.quoting() => {
                         let _ = plan.schedule.remove(&id);
                         self.change.lines.pop();
                         return Err(e);
@@ -388,7 +392,7 @@ impl Plotting {
         self.line_promised.push(p.delivery);
         let unit_price = line.unit_price();
         self.total += unit_price * Decimal::from(line.quantity);
-        if !self.rows {
+        if self.quoting() {
             return Ok(());
         }
         // A line placed right before another one's operation may change

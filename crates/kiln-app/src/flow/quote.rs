@@ -33,7 +33,6 @@ pub fn quote_order(
     today: Date,
 ) -> Result<Quoted> {
     let mut p = Plotting::start(rt, plan, order_id, 1, lines, today, false)?;
-    p.rows = false;
     p.unplanned = Some(Vec::new());
     p.place(rt, plan, lines, ship_to)?;
     let carrier_shipping = p.charge(rt)?;
