@@ -11,6 +11,17 @@ pub trait PaymentProvider: Send + Sync {
     /// Starts the payment for an order; called before the order is written,
     /// so the payment is stored with it in the same transaction.
     fn open(&self, order_id: &str, amount: Decimal, currency: &str) -> Payment;
+    /// What open payment `p`'s instructions say once its order changed to
+    /// `amount` (`cancelled`: the whole order). By default they stay as
+    /// they are.
+    fn restate(&self, p: &Payment, _amount: Decimal, _cancelled: bool) -> String {
+        p.instructions.clone()
+    }
+}
+
+/// The provider a stored payment went through, if Kiln has it.
+fn provider(id: &str) -> Option<&'static dyn PaymentProvider> {
+    (id == Manual.id()).then_some(&Manual as &'static dyn PaymentProvider)
 }
 
 /// Offline payment: bank transfer or at the counter.
@@ -41,6 +52,17 @@ impl PaymentProvider for Manual {
             reference,
         }
     }
+
+    /// The instructions name the amount to pay, so they are written again.
+    fn restate(&self, p: &Payment, amount: Decimal, cancelled: bool) -> String {
+        if cancelled {
+            return format!(
+                "Nothing to pay: the order was cancelled. A payment already sent quoting {} is refunded.",
+                p.reference
+            );
+        }
+        manual_instructions(amount, &p.currency, &p.reference)
+    }
 }
 
 /// How to pay `amount` by hand, quoting the payment's reference.
@@ -52,19 +74,12 @@ fn manual_instructions(amount: Decimal, currency: &str, reference: &str) -> Stri
 }
 
 /// What an open payment's instructions say once its order changed to
-/// `amount` (`cancelled`: the whole order): the manual provider's name the
-/// amount to pay, so they are written again; others' stay as they are.
+/// `amount` (`cancelled`: the whole order), in its provider's words.
 pub fn restate(p: &Payment, amount: Decimal, cancelled: bool) -> String {
-    if p.provider != Manual.id() {
-        return p.instructions.clone();
+    match provider(&p.provider) {
+        Some(provider) => provider.restate(p, amount, cancelled),
+        None => p.instructions.clone(),
     }
-    if cancelled {
-        return format!(
-            "Nothing to pay: the order was cancelled. A payment already sent quoting {} is refunded.",
-            p.reference
-        );
-    }
-    manual_instructions(amount, &p.currency, &p.reference)
 }
 
 /// A payment to be filled in once the order's total is known.
