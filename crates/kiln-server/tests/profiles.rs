@@ -876,7 +876,7 @@ async fn time_passing_brings_a_profile_into_a_segment(app: App) {
         .await
         .unwrap();
     assert_eq!(app.get("/segments").await.body["segments"][0]["members"], 0);
-    app.kiln.sweep_segments().await.unwrap();
+    app.kiln.sweep_due_segments().await.unwrap();
     assert_eq!(app.get("/segments").await.body["segments"][0]["members"], 1);
     assert_eq!(
         one(&app, "user_id=lapsed").await["segments"],

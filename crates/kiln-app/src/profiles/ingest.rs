@@ -62,8 +62,6 @@ pub(crate) struct Profiles {
     outbox: Arc<tokio::sync::Notify>,
     /// Wakes the mail worker when segment mail was written.
     pub(crate) mail: Arc<tokio::sync::Notify>,
-    /// When the sweep last looked for profiles entering segments by time.
-    pub(crate) entries_swept: Mutex<Option<Timestamp>>,
 }
 
 impl Profiles {
@@ -71,7 +69,6 @@ impl Profiles {
         Profiles {
             outbox,
             mail: Arc::new(tokio::sync::Notify::new()),
-            entries_swept: Mutex::new(None),
             store,
             queues: Mutex::new(HashMap::new()),
         }

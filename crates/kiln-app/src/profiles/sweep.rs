@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::{App, time};
 
 /// How often the sweep looks for profiles entering a segment as time
-/// passes, and how far back it looks the first time after a start.
+/// passes, and how far back it looks the first time for a brand.
 const ENTRY_SWEEP: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
 const FIRST_ENTRY_SWEEP: jiff::SignedDuration = jiff::SignedDuration::from_hours(24 * 7);
 
@@ -22,42 +22,10 @@ const ENTRY_JOB: &str = "segments.entries";
 const SWEEP_CLAIM: std::time::Duration = std::time::Duration::from_secs(50);
 
 impl App {
-    /// Re-checks the members of every brand's segments with a time window,
-    /// now: who no longer meets "in the last 7 days" leaves; and, once an
-    /// hour in this process, who enters one as a window runs out.
-    pub async fn sweep_segments(&self) -> Result<()> {
-        let now = time::now();
-        // Entering by the passage of time is looked for once an hour, for
-        // every brand in the same sweep.
-        let since = {
-            let mut last = self
-                .profiles
-                .entries_swept
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            match *last {
-                Some(t) if now.duration_since(t) < ENTRY_SWEEP => None,
-                earlier => {
-                    *last = Some(now);
-                    Some(earlier.unwrap_or(now - FIRST_ENTRY_SWEEP))
-                }
-            }
-        };
-        let mut failed = None;
-        for brand in self.store.brands().await? {
-            // One brand's failure (another server busy with its profiles
-            // for long) leaves the others swept all the same.
-            if let Err(e) = self.sweep_brand_segments(&brand, since, now).await {
-                tracing::warn!(error = %e.chain(), "{}: segments not swept", brand.slug);
-                failed = Some(e);
-            }
-        }
-        failed.map_or(Ok(()), Err)
-    }
-
-    /// The sweeper's minute: each brand's segments swept by one of the
-    /// servers sharing the database, whichever claims the minute first
-    /// (`claim_brand_job`), and its hourly look for entries likewise.
+    /// The sweeper's minute: each brand's segments with a time window
+    /// re-checked (who no longer did it "in the last 7 days" leaves) by one
+    /// of the servers sharing the database, whichever claims the minute
+    /// first (`claim_brand_job`), and its hourly look for entries likewise.
     /// Returns how many brands this server swept.
     pub async fn sweep_due_segments(&self) -> Result<usize> {
         let mut swept = 0;
