@@ -58,8 +58,8 @@ impl BrandWork {
 /// A brand's lock for one kind of work, held until dropped.
 #[must_use = "the lock is given back as soon as it is dropped"]
 pub struct BrandLock {
-    /// The connection holding it, and the lock's name.
-    held: Option<(PoolConnection<Postgres>, String)>,
+    /// The connection holding it.
+    held: Option<PoolConnection<Postgres>>,
 }
 
 impl BrandLock {
@@ -71,7 +71,7 @@ impl BrandLock {
 
 impl Drop for BrandLock {
     fn drop(&mut self) {
-        let Some((conn, _)) = self.held.take() else {
+        let Some(conn) = self.held.take() else {
             return;
         };
         if tokio::runtime::Handle::try_current().is_err() {
@@ -117,9 +117,7 @@ pub(crate) async fn lock_on(
                 .fetch_one(&mut *conn)
                 .await?;
         if taken {
-            return Ok(BrandLock {
-                held: Some((conn, name)),
-            });
+            return Ok(BrandLock { held: Some(conn) });
         }
         if Instant::now() + pause >= deadline {
             return Err(StoreError::Busy(format!(
