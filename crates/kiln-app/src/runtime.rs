@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::live::Schedule;
 use kiln_configure::Configurator;
-use kiln_domain::{Brand, WorkOrderId};
+use kiln_domain::{Brand, LineRef, WorkOrderId};
 use kiln_model::Factory;
 use kiln_plan::WorkCenterCalendar;
 use kiln_store::Store;
@@ -130,6 +130,10 @@ pub struct PlanState {
     /// nothing that rewrites other orders' promises may run (see
     /// [`BrandRuntime::plan_settled`]).
     pub bulk_in_steps: bool,
+    /// Shipped lines waiting to leave the schedule (see [`PlanState::ship`]).
+    pub shipped: Vec<LineRef>,
+    /// How many of them stayed at the last retirement.
+    pub shipped_staying: usize,
 }
 
 impl PlanState {
@@ -142,6 +146,20 @@ impl PlanState {
             .materials
             .iter()
             .map(|m| (m, self.materials.get(&m.id).unwrap_or(&Position::ZERO)))
+    }
+
+    /// Takes shipped lines off the schedule, as a restart would not restore
+    /// them, so that a server's memory holds its open work and not all it
+    /// ever made. In batches: each retirement makes a pass over the whole
+    /// schedule. A line whose bar planned work after it is set up from
+    /// stays until that work starts ([`Schedule::retire`]).
+    pub fn ship(&mut self, lines: impl IntoIterator<Item = LineRef>) {
+        self.shipped.extend(lines);
+        let batch = (self.schedule.order_count() / 16).max(64);
+        if self.shipped.len() >= self.shipped_staying + batch {
+            self.shipped = self.schedule.retire(&self.shipped);
+            self.shipped_staying = self.shipped.len();
+        }
     }
 
     /// Moves the schedule's clock to now: nothing new is placed in the past.
@@ -281,6 +299,8 @@ impl BrandRuntime {
             mrp: crate::planning::live_mrp::LiveMrp::empty(crate::time::today()),
             retired: false,
             bulk_in_steps: false,
+            shipped: Vec::new(),
+            shipped_staying: 0,
         };
         if !unplaced.is_empty() {
             replace_unplaced(store, &brand, &mut plan, &rows, unplaced).await?;

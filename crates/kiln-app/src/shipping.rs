@@ -10,7 +10,7 @@
 //! Without carriers, the carrier and tracking number are typed by hand.
 
 use kiln_domain::{
-    OrderId, OrderLine, ParcelContent, ShipPolicy, Shipment, ShipmentId, ShipmentParcel,
+    LineRef, OrderId, OrderLine, ParcelContent, ShipPolicy, Shipment, ShipmentId, ShipmentParcel,
     ShipmentStatus, Timestamp, TrackingEvent, TrackingStatus, WorkOrderStatus,
 };
 
@@ -150,6 +150,12 @@ impl App {
             .create_shipment(&rt.brand.id, &shipment)
             .await
             .or_not_found(|| format!("no order `{order}`"))?;
+        let shipped = o
+            .lines
+            .iter()
+            .filter(|l| stored.lines.is_empty() || stored.lines.contains(&l.line_no))
+            .map(|l| LineRef::new(o.id.clone(), l.line_no));
+        rt.plan.lock().await.ship(shipped);
         self.outbox.notify_one();
         Ok(stored)
     }

@@ -1254,6 +1254,79 @@ proptest! {
         }
     }
 
+    /// Retiring finished orders leaves the schedule a restart restoring only the others
+    /// would build: the same plan, and the same promise for new work.
+    #[test]
+    fn retiring_done_orders_is_a_rebuild_without_them(
+        (centres, orders) in arb_instance(),
+        finish in prop::collection::vec(any::<bool>(), 7),
+        ask in prop::collection::vec(any::<bool>(), 7),
+        now in 0i64..3 * DAY,
+    ) {
+        let mut s = Schedule::new(ORIGIN, HORIZON, centres.clone()).unwrap();
+        let mut committed = Vec::new();
+        for o in &orders {
+            if let Ok(q) = s.insert(o) {
+                s.commit(q).unwrap();
+                committed.push(o.clone());
+            }
+        }
+        s.set_now(now).unwrap();
+        for (i, o) in committed.iter().enumerate().filter(|(i, _)| finish[*i]) {
+            let ops = o.operations.len();
+            for k in 0..ops {
+                s.start_operation(&o.id, k).unwrap();
+                s.complete_operation(&o.id, k).unwrap();
+            }
+            // Half of them finished early, their bars cut short.
+            if i % 2 == 0 {
+                let _ = s.complete_operation_at(&o.id, ops - 1, now);
+            }
+        }
+        let asked: Vec<String> = committed
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| ask[*i])
+            .map(|(_, o)| o.id.clone())
+            .collect();
+        // Expected: a fresh schedule with only the orders that stay, restored as they are.
+        // A finished order stays while planned work after one of its bars is set up from it.
+        let gantt = s.gantt();
+        let followed_by_plan = |id: &str| {
+            gantt.iter().flat_map(|g| &g.machines).any(|bars| {
+                bars.windows(2)
+                    .any(|w| w[0].order == id && w[1].status == OperationStatus::Planned)
+            })
+        };
+        let goes = |i: usize| ask[i] && finish[i] && !followed_by_plan(&committed[i].id);
+        let mut expected = Schedule::new(ORIGIN, HORIZON, centres.clone()).unwrap();
+        expected.set_now(now).unwrap();
+        for (_, o) in committed.iter().enumerate().filter(|(i, _)| !goes(*i)) {
+            expected.restore(s.order(&o.id).unwrap().into()).unwrap();
+        }
+        let left = s.retire(&asked);
+        let stay: Vec<String> = committed
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| ask[*i] && !goes(*i))
+            .map(|(_, o)| o.id.clone())
+            .collect();
+        prop_assert_eq!(left, stay);
+        assert_same(&s, &expected);
+        let kept: Vec<Order> = committed
+            .iter()
+            .filter(|o| expected.order(&o.id).is_some())
+            .cloned()
+            .collect();
+        check(&s, &centres, &kept);
+        let mut extra = orders[0].clone();
+        extra.id = "extra".into();
+        match (s.insert(&extra), expected.insert(&extra)) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(promised(&a), promised(&b)),
+            (a, b) => prop_assert_eq!(a.err(), b.err()),
+        }
+    }
+
     #[test]
     fn insert_is_feasible_never_moves_committed_work_and_is_earliest_for_one_operation(
         (centres, orders) in arb_instance(),

@@ -1,7 +1,8 @@
 //! Shipping by carrier over HTTP, on the demo brand (its factory declares
 //! packaging and carriers): the delivery date and shipping cost of an order,
 //! a shipment Kiln packs and routes, its label with a barcode, and a
-//! carrier's tracking events to a late delivery.
+//! carrier's tracking events to a late delivery; shipped orders leaving the
+//! running schedule.
 
 mod common;
 
@@ -12,6 +13,7 @@ use serde_json::json;
 api_tests!(
     an_order_is_priced_and_promised_by_its_carrier,
     kiln_packs_ships_labels_and_follows_a_shipment,
+    shipped_orders_leave_the_running_schedule_as_a_restart_would,
 );
 
 async fn an_order_is_priced_and_promised_by_its_carrier(app: App) {
@@ -180,4 +182,65 @@ async fn kiln_packs_ships_labels_and_follows_a_shipment(app: App) {
     app.get("/shipments/shp_nope")
         .await
         .problem(StatusCode::NOT_FOUND);
+}
+
+async fn shipped_orders_leave_the_running_schedule_as_a_restart_would(app: App) {
+    // More orders than one retirement batch (64), made and shipped.
+    let mut ids = Vec::new();
+    for n in 0..70 {
+        let body = order_body(&format!("b{n}@example.com"), "shirt", json!({}), 1);
+        ids.push(app.place_ok(&body).await);
+    }
+    let open = app.place_ok(&mug("open@example.com")).await;
+    let mut made: Vec<String> = Vec::new();
+    for id in &ids {
+        for wo in work_orders_of(&app.order(id).await) {
+            if !made.contains(&wo) {
+                make_work_order(&app, &wo).await;
+                made.push(wo);
+            }
+        }
+    }
+    let window = format!("/schedule?from={}&days=92", today_plus(-1));
+    let before = scheduled_operations(&app.get(&window).await.expect(StatusCode::OK).body);
+    for id in &ids {
+        assert!(
+            before.iter().any(|o| &o.4 == id),
+            "{id} made, on the schedule"
+        );
+        app.post(&format!("/orders/{id}/shipments"), &json!({}))
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    let live = app.get(&window).await.expect(StatusCode::OK).body;
+    let ops = scheduled_operations(&live);
+    assert!(ops.iter().any(|o| o.4 == open), "open work stays");
+    let left = ids
+        .iter()
+        .filter(|id| ops.iter().any(|o| &o.4 == *id))
+        .count();
+    assert!(
+        left <= 6,
+        "{left} of 70 shipped orders still on the schedule"
+    );
+    // A restart restores open orders only: with every shipped order gone
+    // from both, the two are one schedule.
+    let again = app.restarted().await;
+    let rebuilt = scheduled_operations(&again.get(&window).await.expect(StatusCode::OK).body);
+    let open_ops = |ops: &[(String, u64, String, String, String, i64, String)]| {
+        ops.iter()
+            .filter(|o| !ids.contains(&o.4))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(open_ops(&ops), open_ops(&rebuilt));
+    // New work goes on the running schedule around what is left.
+    let next = app.place_ok(&mug("next@example.com")).await;
+    let ops = scheduled_operations(&app.get(&window).await.expect(StatusCode::OK).body);
+    assert!(ops.iter().any(|o| o.4 == next));
+    for pair in ops.windows(2) {
+        if pair[0].0 == pair[1].0 && pair[0].1 == pair[1].1 {
+            assert!(pair[0].3 <= pair[1].2, "overlap on a machine: {pair:?}");
+        }
+    }
 }

@@ -24,6 +24,7 @@
 //!   operations it hits (see `disrupt.rs`).
 //! - [`Schedule::restore`] puts persisted orders back after a restart, exactly as they were;
 //!   [`Schedule::remove`] takes an order off (a failed commit's rollback, a cancellation);
+//!   [`Schedule::retire`] takes finished orders off (they shipped);
 //!   [`Schedule::complete_operation_at`] frees the rest of an operation finished early.
 //!
 //! Each machine's timeline is a `BTreeMap` of busy intervals keyed by start, so finding the
@@ -36,6 +37,7 @@ mod insert;
 mod optimize;
 mod progress;
 mod restore;
+mod retire;
 mod timeline;
 
 use std::borrow::Borrow;
@@ -480,6 +482,11 @@ impl<K: OrderKey> Schedule<K> {
     }
 
     /// The keys of the orders on the schedule, in the order they were added.
+    /// How many orders the schedule holds.
+    pub fn order_count(&self) -> usize {
+        self.orders.len()
+    }
+
     pub fn order_ids(&self) -> impl Iterator<Item = &K> {
         self.orders.iter().map(|o| &o.order.id)
     }

@@ -84,6 +84,11 @@ impl Timeline {
         self.bars.values()
     }
 
+    /// Every bar, to change what is not its times (those keep the room index exact).
+    pub(crate) fn bars_mut(&mut self) -> btree_map::ValuesMut<'_, Minute, Bar> {
+        self.bars.values_mut()
+    }
+
     pub(crate) fn insert(&mut self, key: Minute, bar: Bar) -> Option<Bar> {
         let prev = self.end_before(key);
         let end = bar.end;
