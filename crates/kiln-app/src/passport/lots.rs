@@ -4,7 +4,9 @@
 //! material takes the next stretch of that sequence, so the lots it drew
 //! follow from the moves alone, with no lot picked by hand.
 //!
-//! [`drawn`] is pure; the passport lists its lots per material.
+//! [`Ledger`] is pure; the passport lists its lots per material.
+
+use std::collections::HashMap;
 
 use kiln_domain::{Decimal, StockMove, StockMoveKind, Timestamp};
 
@@ -26,26 +28,38 @@ pub struct Lot {
     pub qty: Decimal,
 }
 
-/// The lots `order`'s use of one material drew. `moves` are that
-/// material's moves, oldest first; `opening` its seeded stock. The order's
-/// consumption is its move (referenced by the order id); an order not
-/// consumed yet is taken to use `pending` after everything consumed so far.
-pub fn drawn(opening: Decimal, moves: &[StockMove], order: &str, pending: Decimal) -> Vec<Lot> {
-    let mut before = Decimal::ZERO;
-    let mut qty = pending;
-    for m in moves
-        .iter()
-        .filter(|m| m.kind == StockMoveKind::Consumption)
-    {
-        if m.reference == order {
-            qty = -m.qty;
-            break;
+/// One material's moves, read once, to tell the lots of many orders: each
+/// order's stretch of the consumption sequence and where each supply starts
+/// in it. Telling an order's lots is then a lookup and a binary search,
+/// not a pass over the material's whole history.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    /// Each order's first consumption: how much was consumed before it,
+    /// and how much it took.
+    consumed: HashMap<String, (Decimal, Decimal)>,
+    /// All consumption so far: where an order not consumed yet begins.
+    total_consumed: Decimal,
+    /// The supply in the order it came: opening stock, then receipts, each
+    /// with where it starts in the sequence.
+    supply: Vec<(LotSource, Decimal, Decimal)>,
+}
+
+impl Ledger {
+    /// `moves` are the material's moves, oldest first; `opening` its
+    /// seeded stock.
+    pub fn of(opening: Decimal, moves: &[StockMove]) -> Ledger {
+        let mut consumed = HashMap::new();
+        let mut total_consumed = Decimal::ZERO;
+        for m in moves
+            .iter()
+            .filter(|m| m.kind == StockMoveKind::Consumption)
+        {
+            consumed
+                .entry(m.reference.clone())
+                .or_insert((total_consumed, -m.qty));
+            total_consumed += -m.qty;
         }
-        before += -m.qty;
-    }
-    let (from, to) = (before, before + qty.max(Decimal::ZERO));
-    let supply = std::iter::once((LotSource::OpeningStock, opening.max(Decimal::ZERO))).chain(
-        moves
+        let receipts = moves
             .iter()
             .filter(|m| m.kind == StockMoveKind::Receipt && m.qty > Decimal::ZERO)
             .map(|m| {
@@ -56,38 +70,130 @@ pub fn drawn(opening: Decimal, moves: &[StockMove], order: &str, pending: Decima
                     },
                     m.qty,
                 )
-            }),
-    );
-    let mut lots = Vec::new();
-    let mut start = Decimal::ZERO;
-    for (source, len) in supply {
-        let end = start + len;
-        let overlap = end.min(to) - start.max(from);
-        if overlap > Decimal::ZERO {
+            });
+        let mut supply = Vec::new();
+        let mut start = Decimal::ZERO;
+        for (source, len) in
+            std::iter::once((LotSource::OpeningStock, opening.max(Decimal::ZERO))).chain(receipts)
+        {
+            supply.push((source, start, start + len));
+            start += len;
+        }
+        Ledger {
+            consumed,
+            total_consumed,
+            supply,
+        }
+    }
+
+    /// The lots `order`'s use of the material drew. The order's consumption
+    /// is its move (referenced by the order id); an order not consumed yet
+    /// is taken to use `pending` after everything consumed so far.
+    pub fn drawn(&self, order: &str, pending: Decimal) -> Vec<Lot> {
+        let (from, qty) = self
+            .consumed
+            .get(order)
+            .copied()
+            .unwrap_or((self.total_consumed, pending));
+        let to = from + qty.max(Decimal::ZERO);
+        let first = self.supply.partition_point(|(_, _, end)| *end <= from);
+        let mut lots = Vec::new();
+        for (source, start, end) in &self.supply[first..] {
+            if *start >= to {
+                break;
+            }
+            let overlap = (*end).min(to) - (*start).max(from);
+            if overlap > Decimal::ZERO {
+                lots.push(Lot {
+                    source: source.clone(),
+                    qty: overlap,
+                });
+            }
+        }
+        let supplied = self.supply.last().map_or(Decimal::ZERO, |s| s.2);
+        let short = to - supplied.max(from);
+        if short > Decimal::ZERO {
             lots.push(Lot {
-                source,
-                qty: overlap,
+                source: LotSource::NotReceived,
+                qty: short,
             });
         }
-        start = end;
-        if start >= to {
-            break;
-        }
+        lots
     }
-    let short = to - start.max(from);
-    if short > Decimal::ZERO {
-        lots.push(Lot {
-            source: LotSource::NotReceived,
-            qty: short,
-        });
-    }
-    lots
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The lots as first written: a pass over all the moves per order, the
+    /// reference the ledger is held to. `moves` are that
+    /// material's moves, oldest first; `opening` its seeded stock. The order's
+    /// consumption is its move (referenced by the order id); an order not
+    /// consumed yet is taken to use `pending` after everything consumed so far.
+    fn drawn_by_scan(
+        opening: Decimal,
+        moves: &[StockMove],
+        order: &str,
+        pending: Decimal,
+    ) -> Vec<Lot> {
+        let mut before = Decimal::ZERO;
+        let mut qty = pending;
+        for m in moves
+            .iter()
+            .filter(|m| m.kind == StockMoveKind::Consumption)
+        {
+            if m.reference == order {
+                qty = -m.qty;
+                break;
+            }
+            before += -m.qty;
+        }
+        let (from, to) = (before, before + qty.max(Decimal::ZERO));
+        let supply = std::iter::once((LotSource::OpeningStock, opening.max(Decimal::ZERO))).chain(
+            moves
+                .iter()
+                .filter(|m| m.kind == StockMoveKind::Receipt && m.qty > Decimal::ZERO)
+                .map(|m| {
+                    (
+                        LotSource::Purchase {
+                            id: m.reference.clone(),
+                            received_at: m.at,
+                        },
+                        m.qty,
+                    )
+                }),
+        );
+        let mut lots = Vec::new();
+        let mut start = Decimal::ZERO;
+        for (source, len) in supply {
+            let end = start + len;
+            let overlap = end.min(to) - start.max(from);
+            if overlap > Decimal::ZERO {
+                lots.push(Lot {
+                    source,
+                    qty: overlap,
+                });
+            }
+            start = end;
+            if start >= to {
+                break;
+            }
+        }
+        let short = to - start.max(from);
+        if short > Decimal::ZERO {
+            lots.push(Lot {
+                source: LotSource::NotReceived,
+                qty: short,
+            });
+        }
+        lots
+    }
+
+    fn drawn(opening: Decimal, moves: &[StockMove], order: &str, pending: Decimal) -> Vec<Lot> {
+        Ledger::of(opening, moves).drawn(order, pending)
+    }
 
     fn mv(kind: StockMoveKind, qty: i64, reference: &str, at: i64) -> StockMove {
         StockMove {
@@ -150,6 +256,9 @@ mod tests {
                 .cloned()
                 .unwrap_or(("ord_new".into(), pending));
             let lots = drawn(Decimal::from(opening), &moves, &order, Decimal::from(pending));
+            let scanned =
+                drawn_by_scan(Decimal::from(opening), &moves, &order, Decimal::from(pending));
+            prop_assert_eq!(&lots, &scanned);
             let total: Decimal = lots.iter().map(|l| l.qty).sum();
             prop_assert_eq!(total, Decimal::from(used));
             prop_assert!(lots.iter().all(|l| l.qty > Decimal::ZERO));

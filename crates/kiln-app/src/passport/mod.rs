@@ -21,6 +21,14 @@ pub use jose::{Signer, VerifyError, find_jws, verify};
 pub(crate) use payload::payload_of;
 use payload::{LotsOf, Source, payload, view};
 
+/// Materials' ledgers read while issuing one work order's passports.
+#[derive(Default)]
+struct Ledgers {
+    /// The materials as first declared, with their opening stock.
+    seeded: Option<Vec<kiln_store::MaterialRow>>,
+    by_material: HashMap<String, lots::Ledger>,
+}
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -247,6 +255,7 @@ impl App {
             .unwrap_or_else(time::now);
         let mut units = Vec::new();
         let mut catalogs: HashMap<i64, Option<Arc<Catalog>>> = HashMap::new();
+        let mut ledgers = Ledgers::default();
         for (line_ref, machines) in lines.iter().zip(machines) {
             let Some(order) = self.store.order(b, &line_ref.order).await? else {
                 continue;
@@ -254,7 +263,7 @@ impl App {
             let Some(line) = order.lines.iter().find(|l| l.line_no == line_ref.line_no) else {
                 continue;
             };
-            let lots = self.lots(rt, &order).await?;
+            let lots = self.lots(rt, &order, &mut ledgers).await?;
             let catalog = match catalogs.get(&line.catalog_version) {
                 Some(c) => c.clone(),
                 None => {
@@ -291,19 +300,35 @@ impl App {
     }
 
     /// The lots `order` drew of each material it needs, first in first out
-    /// (see `lots`).
-    async fn lots(&self, rt: &BrandRuntime, order: &Order) -> Result<LotsOf> {
-        let seeded = self.store.materials(&rt.brand.id).await?;
+    /// (see `lots`). `ledgers` keeps each material's moves read once for all
+    /// the orders of a work order, so a work order of many lines reads the
+    /// material's history once, not once per line.
+    async fn lots(
+        &self,
+        rt: &BrandRuntime,
+        order: &Order,
+        ledgers: &mut Ledgers,
+    ) -> Result<LotsOf> {
         let mut out = LotsOf::new();
         for r in &order.requirements {
-            let opening = seeded
-                .iter()
-                .find(|m| m.id == r.material)
-                .map_or(Decimal::ZERO, |m| m.on_hand);
-            let moves = self.store.material_moves(&rt.brand.id, &r.material).await?;
+            if !ledgers.by_material.contains_key(&r.material) {
+                if ledgers.seeded.is_none() {
+                    ledgers.seeded = Some(self.store.materials(&rt.brand.id).await?);
+                }
+                let opening = ledgers
+                    .seeded
+                    .iter()
+                    .flatten()
+                    .find(|m| m.id == r.material)
+                    .map_or(Decimal::ZERO, |m| m.on_hand);
+                let moves = self.store.material_moves(&rt.brand.id, &r.material).await?;
+                ledgers
+                    .by_material
+                    .insert(r.material.clone(), lots::Ledger::of(opening, &moves));
+            }
             out.insert(
                 r.material.clone(),
-                lots::drawn(opening, &moves, order.id.as_str(), r.gross),
+                ledgers.by_material[&r.material].drawn(order.id.as_str(), r.gross),
             );
         }
         Ok(out)
