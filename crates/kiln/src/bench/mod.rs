@@ -4,6 +4,7 @@
 mod bulk;
 mod configurator;
 mod events;
+mod factory;
 mod forecast;
 mod hook;
 mod mrp;

@@ -53,6 +53,12 @@ pub struct OrdersArgs {
     /// (Linux, `/proc/PID/status`).
     #[arg(long, requires = "every")]
     server_pid: Option<u32>,
+    /// Play the factory too (needs `--key` with factory and operations
+    /// rights): each order, once this many seconds old, has its work orders
+    /// made and ships, so open work stays bounded, as in a factory keeping
+    /// pace. For a soak: memory should follow the open work.
+    #[arg(long, value_name = "SECONDS", requires = "key")]
+    make_after: Option<f64>,
 }
 
 pub fn run(args: OrdersArgs) -> anyhow::Result<ExitCode> {
@@ -127,6 +133,16 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
         (Some(every), Some(pid)) => Some(tokio::spawn(sample_memory(pid, every, deadline))),
         _ => None,
     };
+    let factory = args.make_after.map(|after| {
+        super::factory::start(
+            client.clone(),
+            format!("{base}/api/v1/brands/{}", args.brand),
+            args.key.clone().unwrap_or_default(),
+            Duration::from_secs_f64(after.max(0.0)),
+            deadline,
+        )
+    });
+    let to_factory = factory.as_ref().map(|(tx, _)| tx.clone());
     let clients = args.concurrency.max(1);
     // Each client's interval between orders, to hold `--rate` in all.
     let pace = args
@@ -135,12 +151,13 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
         .map(|r| Duration::from_secs_f64(clients as f64 / r));
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let (client, url, ids, counter, key) = (
+        let (client, url, ids, counter, key, to_factory) = (
             client.clone(),
             url.clone(),
             ids.clone(),
             counter.clone(),
             args.key.clone(),
+            to_factory.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally::default();
@@ -165,8 +182,14 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
                 let result = req.send().await;
                 match result {
                     Ok(r) if r.status().as_u16() == 201 => {
-                        let _ = r.bytes().await;
+                        let body = r.bytes().await;
                         tally.latencies_us.push(t.elapsed().as_micros() as u64);
+                        if let (Some(tx), Ok(body)) = (&to_factory, body)
+                            && let Ok(order) = serde_json::from_slice(&body)
+                            && let Some(placed) = super::factory::Placed::of(t, &order)
+                        {
+                            let _ = tx.send(placed);
+                        }
                         tally.done_ms.push(started.elapsed().as_millis() as u64);
                     }
                     Ok(r) => {
@@ -210,6 +233,14 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
+    drop(to_factory);
+    let made = match factory {
+        Some((tx, task)) => {
+            drop(tx);
+            Some(task.await?)
+        }
+        None => None,
+    };
     let windows = match args.every {
         Some(every) => {
             let memory = match memory {
@@ -266,6 +297,11 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
         "concurrency": args.concurrency,
         "refusals": all.refusals,
         "windows": windows,
+        "factory": made.as_ref().map(|m| json!({
+            "shipped": m.shipped,
+            "work_orders_made": m.work_orders,
+            "failed": m.failed,
+        })),
     });
     if args.json {
         println!("{report}");
@@ -290,6 +326,18 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
                 n["p99_us"].as_f64().unwrap_or(0.0) / 1000.0,
                 n["max_us"].as_f64().unwrap_or(0.0) / 1000.0
             );
+        }
+        if let Some(m) = &made {
+            println!(
+                "factory: {} orders made and shipped ({} work orders), {} still open, {} failed",
+                m.shipped,
+                m.work_orders,
+                ok as u64 - m.shipped.min(ok as u64),
+                m.failed
+            );
+            if let Some(f) = &m.first_failure {
+                eprintln!("factory's first failure: {f}");
+            }
         }
         if let Some(w) = &windows {
             print_windows(w, args.seconds);
