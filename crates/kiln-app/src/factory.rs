@@ -46,6 +46,9 @@ impl App {
         action: OperationAction,
     ) -> Result<OperationResult> {
         let rt = self.brand(slug).await?;
+        if action == OperationAction::Start {
+            self.close_batch(&rt, work_order).await;
+        }
         // Read first: once the store has recorded the step, the schedule must follow.
         let lines = self.store.order_lines_of(&rt.brand.id, work_order).await?;
         let change = self
@@ -142,6 +145,17 @@ impl App {
             work_order: change.work_order,
             orders: change.orders,
         })
+    }
+
+    /// Before a work order starts: new lines of its SKU go to a new batch,
+    /// and the orders queued to the writer that joined this one are written
+    /// first. Otherwise an order placed just before the start is refused
+    /// (its work order is no longer planned when its write comes).
+    async fn close_batch(&self, rt: &crate::runtime::BrandRuntime, work_order: &WorkOrderId) {
+        let mut plan = rt.plan.lock().await;
+        plan.planned.retain(|_, w| w != work_order);
+        drop(plan);
+        self.orders.flush().await;
     }
 
     /// Purchase suggestions from material planning, not yet received.
