@@ -45,10 +45,10 @@ impl App {
         seq: i64,
         action: OperationAction,
     ) -> Result<OperationResult> {
-        let rt = self.brand(slug).await?;
         if action == OperationAction::Start {
-            self.close_batch(&rt, work_order).await;
+            self.close_batch(slug, work_order).await?;
         }
+        let rt = self.brand(slug).await?;
         // Read first: once the store has recorded the step, the schedule must follow.
         let lines = self.store.order_lines_of(&rt.brand.id, work_order).await?;
         let change = self
@@ -151,11 +151,20 @@ impl App {
     /// and the orders queued to the writer that joined this one are written
     /// first. Otherwise an order placed just before the start is refused
     /// (its work order is no longer planned when its write comes).
-    async fn close_batch(&self, rt: &crate::runtime::BrandRuntime, work_order: &WorkOrderId) {
-        let mut plan = rt.plan.lock().await;
-        plan.planned.retain(|_, w| w != work_order);
-        drop(plan);
+    async fn close_batch(&self, slug: &str, work_order: &WorkOrderId) -> Result<()> {
+        loop {
+            let rt = self.brand(slug).await?;
+            let mut plan = rt.plan.lock().await;
+            // A plan replaced meanwhile (a catalog published) reloaded its
+            // batches from the store: close the batch on the new one.
+            if plan.retired {
+                continue;
+            }
+            plan.planned.retain(|_, w| w != work_order);
+            break;
+        }
         self.orders.flush().await;
+        Ok(())
     }
 
     /// Purchase suggestions from material planning, not yet received.

@@ -481,12 +481,12 @@ impl<K: OrderKey> Schedule<K> {
             .sum()
     }
 
-    /// The keys of the orders on the schedule, in the order they were added.
     /// How many orders the schedule holds.
     pub fn order_count(&self) -> usize {
         self.orders.len()
     }
 
+    /// The keys of the orders on the schedule, in the order they were added.
     pub fn order_ids(&self) -> impl Iterator<Item = &K> {
         self.orders.iter().map(|o| &o.order.id)
     }

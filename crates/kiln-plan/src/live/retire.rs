@@ -20,6 +20,7 @@ impl<K: OrderKey> Schedule<K> {
     pub fn retire(&mut self, ids: &[K]) -> Vec<K> {
         let mut gone = vec![false; self.orders.len()];
         let mut left = Vec::new();
+        let mut staying = std::collections::HashSet::new();
         for id in ids {
             let Some(&o) = self.order_ix.get(id) else {
                 continue;
@@ -28,7 +29,7 @@ impl<K: OrderKey> Schedule<K> {
             let done = ops.iter().all(|op| op.status == OperationStatus::Done);
             if done && !ops.iter().any(|op| self.sets_up_planned_work(op)) {
                 gone[o as usize] = true;
-            } else if !left.contains(id) {
+            } else if staying.insert(o) {
                 left.push(id.clone());
             }
         }
