@@ -59,23 +59,9 @@ impl Ledger {
                 .or_insert((total_consumed, -m.qty));
             total_consumed += -m.qty;
         }
-        let receipts = moves
-            .iter()
-            .filter(|m| m.kind == StockMoveKind::Receipt && m.qty > Decimal::ZERO)
-            .map(|m| {
-                (
-                    LotSource::Purchase {
-                        id: m.reference.clone(),
-                        received_at: m.at,
-                    },
-                    m.qty,
-                )
-            });
         let mut supply = Vec::new();
         let mut start = Decimal::ZERO;
-        for (source, len) in
-            std::iter::once((LotSource::OpeningStock, opening.max(Decimal::ZERO))).chain(receipts)
-        {
+        for (source, len) in sources(opening, moves) {
             supply.push((source, start, start + len));
             start += len;
         }
@@ -122,6 +108,27 @@ impl Ledger {
     }
 }
 
+/// Where stock came from, in the order it came, with how much each gave:
+/// the opening stock, then each purchase received.
+fn sources(
+    opening: Decimal,
+    moves: &[StockMove],
+) -> impl Iterator<Item = (LotSource, Decimal)> + '_ {
+    let receipts = moves
+        .iter()
+        .filter(|m| m.kind == StockMoveKind::Receipt && m.qty > Decimal::ZERO)
+        .map(|m| {
+            (
+                LotSource::Purchase {
+                    id: m.reference.clone(),
+                    received_at: m.at,
+                },
+                m.qty,
+            )
+        });
+    std::iter::once((LotSource::OpeningStock, opening.max(Decimal::ZERO))).chain(receipts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,20 +158,7 @@ mod tests {
             before += -m.qty;
         }
         let (from, to) = (before, before + qty.max(Decimal::ZERO));
-        let supply = std::iter::once((LotSource::OpeningStock, opening.max(Decimal::ZERO))).chain(
-            moves
-                .iter()
-                .filter(|m| m.kind == StockMoveKind::Receipt && m.qty > Decimal::ZERO)
-                .map(|m| {
-                    (
-                        LotSource::Purchase {
-                            id: m.reference.clone(),
-                            received_at: m.at,
-                        },
-                        m.qty,
-                    )
-                }),
-        );
+        let supply = sources(opening, moves);
         let mut lots = Vec::new();
         let mut start = Decimal::ZERO;
         for (source, len) in supply {
