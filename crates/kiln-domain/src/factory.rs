@@ -152,6 +152,33 @@ pub struct StockMove {
     pub at: Timestamp,
 }
 
+/// A move placed in its material's first-in-first-out sequence: a receipt
+/// in the supply (after the opening stock), a consumption in what has been
+/// consumed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedMove {
+    /// The purchase (suggestion id) received, or the order consumed for.
+    pub reference: String,
+    pub at: Timestamp,
+    /// How much came (or went) before it in its sequence.
+    pub position: Decimal,
+    /// How much it brought (or took), positive.
+    pub qty: Decimal,
+}
+
+/// What tracing units to their material's lots needs, read without the
+/// material's whole history: how much has been consumed so far, every
+/// receipt, and the consumption of the orders asked about.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MaterialLedger {
+    /// Everything consumed so far.
+    pub consumed: Decimal,
+    /// Every receipt, in the order it came.
+    pub receipts: Vec<PlacedMove>,
+    /// The asked orders' consumption (an order not consumed yet has none).
+    pub consumption: Vec<PlacedMove>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Shipment {

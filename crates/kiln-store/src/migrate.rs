@@ -143,4 +143,14 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "brand_jobs",
         include_str!("../migrations/0031_brand_jobs.sql"),
     ),
+    (
+        32,
+        "material_ledgers",
+        include_str!("../migrations/0032_material_ledgers.sql"),
+    ),
 ];
+
+/// The migration after which existing stock moves are given their
+/// positions (`material_ledgers`), by Rust in the same transaction: the
+/// quantities are decimals, which SQLite would sum as floats.
+pub(crate) const MATERIAL_LEDGERS: i64 = 32;

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use kiln_domain::{Decimal, StockMove, StockMoveKind, Timestamp};
+use kiln_domain::{Decimal, MaterialLedger, PlacedMove, Timestamp};
 
 /// Where material came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub struct Lot {
     pub qty: Decimal,
 }
 
-/// One material's moves, read once, to tell the lots of many orders: each
+/// One material's ledger, read once, to tell the lots of many orders: each
 /// order's stretch of the consumption sequence and where each supply starts
 /// in it. Telling an order's lots is then a lookup and a binary search,
 /// not a pass over the material's whole history.
@@ -45,29 +45,34 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// `moves` are the material's moves, oldest first; `opening` its
-    /// seeded stock.
-    pub fn of(opening: Decimal, moves: &[StockMove]) -> Ledger {
+    /// A material's ledger as the store keeps it (see
+    /// [`MaterialLedger`]); `opening` is its seeded stock, the first supply.
+    pub fn new(opening: Decimal, ledger: &MaterialLedger) -> Ledger {
         let mut consumed = HashMap::new();
-        let mut total_consumed = Decimal::ZERO;
-        for m in moves
-            .iter()
-            .filter(|m| m.kind == StockMoveKind::Consumption)
-        {
+        for m in &ledger.consumption {
             consumed
                 .entry(m.reference.clone())
-                .or_insert((total_consumed, -m.qty));
-            total_consumed += -m.qty;
+                .or_insert((m.position, m.qty));
         }
-        let mut supply = Vec::new();
-        let mut start = Decimal::ZERO;
-        for (source, len) in sources(opening, moves) {
-            supply.push((source, start, start + len));
-            start += len;
+        let mut receipts: Vec<&PlacedMove> = ledger
+            .receipts
+            .iter()
+            .filter(|m| m.qty > Decimal::ZERO)
+            .collect();
+        receipts.sort_by_key(|m| m.position);
+        let opening = opening.max(Decimal::ZERO);
+        let mut supply = vec![(LotSource::OpeningStock, Decimal::ZERO, opening)];
+        for m in receipts {
+            let start = opening + m.position;
+            let source = LotSource::Purchase {
+                id: m.reference.clone(),
+                received_at: m.at,
+            };
+            supply.push((source, start, start + m.qty));
         }
         Ledger {
             consumed,
-            total_consumed,
+            total_consumed: ledger.consumed,
             supply,
         }
     }
@@ -108,30 +113,10 @@ impl Ledger {
     }
 }
 
-/// Where stock came from, in the order it came, with how much each gave:
-/// the opening stock, then each purchase received.
-fn sources(
-    opening: Decimal,
-    moves: &[StockMove],
-) -> impl Iterator<Item = (LotSource, Decimal)> + '_ {
-    let receipts = moves
-        .iter()
-        .filter(|m| m.kind == StockMoveKind::Receipt && m.qty > Decimal::ZERO)
-        .map(|m| {
-            (
-                LotSource::Purchase {
-                    id: m.reference.clone(),
-                    received_at: m.at,
-                },
-                m.qty,
-            )
-        });
-    std::iter::once((LotSource::OpeningStock, opening.max(Decimal::ZERO))).chain(receipts)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kiln_domain::{StockMove, StockMoveKind};
     use proptest::prelude::*;
 
     /// The lots as first written: a pass over all the moves per order, the
@@ -185,8 +170,57 @@ mod tests {
         lots
     }
 
+    /// Where stock came from, in the order it came, with how much each
+    /// gave: the opening stock, then each purchase received.
+    fn sources(
+        opening: Decimal,
+        moves: &[StockMove],
+    ) -> impl Iterator<Item = (LotSource, Decimal)> + '_ {
+        let receipts = moves
+            .iter()
+            .filter(|m| m.kind == StockMoveKind::Receipt && m.qty > Decimal::ZERO)
+            .map(|m| {
+                (
+                    LotSource::Purchase {
+                        id: m.reference.clone(),
+                        received_at: m.at,
+                    },
+                    m.qty,
+                )
+            });
+        std::iter::once((LotSource::OpeningStock, opening.max(Decimal::ZERO))).chain(receipts)
+    }
+
+    /// The ledger the store keeps for `moves` in this order: each move
+    /// placed after those before it of its kind. Receipts are handed over
+    /// newest first, as a store may list them.
+    fn ledger_of(moves: &[StockMove]) -> MaterialLedger {
+        let mut ledger = MaterialLedger::default();
+        let mut supplied = Decimal::ZERO;
+        for m in moves {
+            let placed = |position, qty| PlacedMove {
+                reference: m.reference.clone(),
+                at: m.at,
+                position,
+                qty,
+            };
+            match m.kind {
+                StockMoveKind::Consumption => {
+                    ledger.consumption.push(placed(ledger.consumed, -m.qty));
+                    ledger.consumed += -m.qty;
+                }
+                StockMoveKind::Receipt => {
+                    ledger.receipts.push(placed(supplied, m.qty));
+                    supplied += m.qty.max(Decimal::ZERO);
+                }
+            }
+        }
+        ledger.receipts.reverse();
+        ledger
+    }
+
     fn drawn(opening: Decimal, moves: &[StockMove], order: &str, pending: Decimal) -> Vec<Lot> {
-        Ledger::of(opening, moves).drawn(order, pending)
+        Ledger::new(opening, &ledger_of(moves)).drawn(order, pending)
     }
 
     fn mv(kind: StockMoveKind, qty: i64, reference: &str, at: i64) -> StockMove {

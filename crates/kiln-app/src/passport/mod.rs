@@ -24,6 +24,8 @@ use payload::{LotsOf, Source, payload, view};
 /// Materials' ledgers read while issuing one work order's passports.
 #[derive(Default)]
 struct Ledgers {
+    /// The work order's orders: whose consumption each ledger reads.
+    orders: Vec<OrderId>,
     /// The materials as first declared, with their opening stock.
     seeded: Option<Vec<kiln_store::MaterialRow>>,
     by_material: HashMap<String, lots::Ledger>,
@@ -255,7 +257,13 @@ impl App {
             .unwrap_or_else(time::now);
         let mut units = Vec::new();
         let mut catalogs: HashMap<i64, Option<Arc<Catalog>>> = HashMap::new();
-        let mut ledgers = Ledgers::default();
+        let mut orders: Vec<OrderId> = lines.iter().map(|l| l.order.clone()).collect();
+        orders.sort_unstable();
+        orders.dedup();
+        let mut ledgers = Ledgers {
+            orders,
+            ..Ledgers::default()
+        };
         for (line_ref, machines) in lines.iter().zip(machines) {
             let Some(order) = self.store.order(b, &line_ref.order).await? else {
                 continue;
@@ -300,9 +308,9 @@ impl App {
     }
 
     /// The lots `order` drew of each material it needs, first in first out
-    /// (see `lots`). `ledgers` keeps each material's moves read once for all
-    /// the orders of a work order, so a work order of many lines reads the
-    /// material's history once, not once per line.
+    /// (see `lots`). `ledgers` keeps each material's ledger, read once for
+    /// all the orders of a work order: its receipts and those orders'
+    /// consumption, never the material's whole history.
     async fn lots(
         &self,
         rt: &BrandRuntime,
@@ -321,10 +329,14 @@ impl App {
                     .flatten()
                     .find(|m| m.id == r.material)
                     .map_or(Decimal::ZERO, |m| m.on_hand);
-                let moves = self.store.material_moves(&rt.brand.id, &r.material).await?;
+                let orders: Vec<&OrderId> = ledgers.orders.iter().collect();
+                let ledger = self
+                    .store
+                    .material_ledger(&rt.brand.id, &r.material, &orders)
+                    .await?;
                 ledgers
                     .by_material
-                    .insert(r.material.clone(), lots::Ledger::of(opening, &moves));
+                    .insert(r.material.clone(), lots::Ledger::new(opening, &ledger));
             }
             out.insert(
                 r.material.clone(),

@@ -15,53 +15,6 @@ macro_rules! impl_factory {
             ]
         }
 
-        /// A made order's materials leave stock: one consumption move per
-        /// requirement not consumed yet, which then stops counting as allocated.
-        async fn consume(
-            tx: &mut Tx<'_>,
-            brand: &BrandId,
-            order: &OrderId,
-            at: Timestamp,
-        ) -> Result<Vec<(String, Decimal)>> {
-            let rows = sqlx::query(
-                "SELECT material, gross FROM material_requirements \
-                 WHERE brand_id = $1 AND order_id = $2 AND consumed_at IS NULL ORDER BY material",
-            )
-            .bind(brand.as_str())
-            .bind(order.as_str())
-            .fetch_all(&mut **tx)
-            .await?;
-            let mut out = Vec::new();
-            for r in rows {
-                let material = text(&r, "material")?;
-                let gross = dec(&text(&r, "gross")?)?;
-                sqlx::query(
-                    "INSERT INTO stock_moves (brand_id, id, material, qty, kind, reference, at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(brand.as_str())
-                .bind(format!("mov_{order}_{material}"))
-                .bind(&material)
-                .bind((-gross).to_string())
-                .bind(StockMoveKind::Consumption.as_str())
-                .bind(order.as_str())
-                .bind(at.as_millisecond())
-                .execute(&mut **tx)
-                .await?;
-                out.push((material, gross));
-            }
-            sqlx::query(
-                "UPDATE material_requirements SET consumed_at = $1 \
-                 WHERE brand_id = $2 AND order_id = $3 AND consumed_at IS NULL",
-            )
-            .bind(at.as_millisecond())
-            .bind(brand.as_str())
-            .bind(order.as_str())
-            .execute(&mut **tx)
-            .await?;
-            Ok(out)
-        }
-
         /// Work orders matching `filter` (`$2` is `key`), with operations and orders.
         async fn load_work_orders(
             conn: &mut Conn,
@@ -280,7 +233,7 @@ macro_rules! impl_factory {
                 .fetch_all(&mut *tx)
                 .await?;
                 let mut moved = Vec::new();
-                let mut consumed = Vec::new();
+                let mut made = Vec::new();
                 for row in affected {
                     let order_id = OrderId::from(text(&row, "id")?);
                     let order_status: OrderStatus = parsed(&text(&row, "status")?)?;
@@ -309,10 +262,12 @@ macro_rules! impl_factory {
                             .await?;
                         moved.push((order_id.clone(), new_status));
                         if new_status == OrderStatus::Made {
-                            consumed.extend(consume(&mut tx, brand, &order_id, at).await?);
+                            made.push(order_id.clone());
                         }
                     }
                 }
+                let made: Vec<&OrderId> = made.iter().collect();
+                let consumed = consume_orders(&mut tx, brand, &made, at).await?;
                 let work_order = load_work_orders(&mut *tx, brand, "id = $2", wo)
                     .await?
                     .pop()
@@ -418,19 +373,7 @@ macro_rules! impl_factory {
                         "this purchase was already received".into(),
                     ));
                 }
-                sqlx::query(
-                    "INSERT INTO stock_moves (brand_id, id, material, qty, kind, reference, at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(brand.as_str())
-                .bind(format!("mov_{suggestion}"))
-                .bind(&s.material)
-                .bind(s.qty.to_string())
-                .bind(StockMoveKind::Receipt.as_str())
-                .bind(suggestion.as_str())
-                .bind(at.as_millisecond())
-                .execute(&mut *tx)
-                .await?;
+                receive_into_stock(&mut tx, brand, &s, at).await?;
                 tx.commit().await?;
                 Ok(s)
             }
@@ -451,41 +394,28 @@ macro_rules! impl_factory {
                 Ok(())
             }
 
-            async fn material_moves(
+            async fn material_ledger(
                 &self,
                 brand: &BrandId,
                 material: &str,
-            ) -> Result<Vec<StockMove>> {
-                sqlx::query(
-                    "SELECT material, qty, kind, reference, at FROM stock_moves \
-                     WHERE brand_id = $1 AND material = $2 ORDER BY at, id",
-                )
-                .bind(brand.as_str())
-                .bind(material)
-                .fetch_all(&self.read)
-                .await?
-                .iter()
-                .map(|r| {
-                    Ok(StockMove {
-                        material: text(r, "material")?,
-                        qty: dec(&text(r, "qty")?)?,
-                        kind: parsed(&text(r, "kind")?)?,
-                        reference: text(r, "reference")?,
-                        at: ts(int(r, "at")?)?,
-                    })
-                })
-                .collect()
+                orders: &[&OrderId],
+            ) -> Result<MaterialLedger> {
+                read_ledger(&self.read, brand, material, orders).await
             }
 
             async fn stock_moves(&self, brand: &BrandId) -> Result<Vec<(String, Decimal)>> {
                 sqlx::query(
-                    "SELECT material, qty FROM stock_moves WHERE brand_id = $1 ORDER BY at, id",
+                    "SELECT material, consumed, supplied FROM material_ledgers \
+                     WHERE brand_id = $1 ORDER BY material",
                 )
                 .bind(brand.as_str())
                 .fetch_all(&self.read)
                 .await?
                 .iter()
-                .map(|r| Ok((text(r, "material")?, dec(&text(r, "qty")?)?)))
+                .map(|r| {
+                    let supplied = dec(&text(r, "supplied")?)?;
+                    Ok((text(r, "material")?, supplied - dec(&text(r, "consumed")?)?))
+                })
                 .collect()
             }
         }

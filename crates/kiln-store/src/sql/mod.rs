@@ -12,6 +12,7 @@ pub(crate) mod changes;
 pub(crate) mod factory;
 pub(crate) mod floor;
 pub(crate) mod leases;
+pub(crate) mod ledgers;
 pub(crate) mod orders;
 pub(crate) mod passports;
 pub(crate) mod planning;
@@ -636,6 +637,9 @@ macro_rules! impl_store {
                     }
                     let mut tx = self.write.begin().await?;
                     sqlx::raw_sql(sql).execute(&mut *tx).await?;
+                    if *version == $crate::migrate::MATERIAL_LEDGERS {
+                        backfill_ledgers(&mut tx).await?;
+                    }
                     sqlx::query("INSERT INTO kiln_migrations (version, name) VALUES ($1, $2)")
                         .bind(*version)
                         .bind(*name)
@@ -674,6 +678,7 @@ macro_rules! impl_store {
         $crate::sql::orders::impl_orders!($store, $db, $backend);
         $crate::sql::changes::impl_changes!($store, $db);
         $crate::sql::factory::impl_factory!($store, $db);
+        $crate::sql::ledgers::impl_ledgers!($store, $db, $backend);
         $crate::sql::shipping::impl_shipping!($store, $db);
         $crate::sql::planning::impl_planning!($store, $db);
         $crate::sql::webhooks::impl_webhooks!($store, $db);

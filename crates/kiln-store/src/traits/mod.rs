@@ -246,11 +246,18 @@ pub trait FactoryStore: Send + Sync + 'static {
         brand: &BrandId,
         suggestions: &[PurchaseSuggestion],
     ) -> Result<()>;
-    /// Every stock move as `(material, signed quantity)`, oldest first.
+    /// What stock has moved per material, `(material, signed quantity)`:
+    /// all received less all consumed.
     async fn stock_moves(&self, brand: &BrandId) -> Result<Vec<(String, Decimal)>>;
-    /// One material's moves, oldest first (by time, then id): its receipts
-    /// and consumptions, for tracing what a unit was made from.
-    async fn material_moves(&self, brand: &BrandId, material: &str) -> Result<Vec<StockMove>>;
+    /// One material's first-in-first-out ledger, for tracing what a unit
+    /// was made from: consumed so far, every receipt, and the consumption
+    /// of `orders`.
+    async fn material_ledger(
+        &self,
+        brand: &BrandId,
+        material: &str,
+        orders: &[&OrderId],
+    ) -> Result<MaterialLedger>;
 }
 
 /// What the live schedule and the live material plan are rebuilt from, the
