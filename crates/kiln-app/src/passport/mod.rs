@@ -264,14 +264,22 @@ impl App {
             orders,
             ..Ledgers::default()
         };
+        let asked: Vec<&OrderId> = ledgers.orders.iter().collect();
+        let orders: HashMap<OrderId, Order> = self
+            .store
+            .orders_by_id(b, &asked)
+            .await?
+            .into_iter()
+            .map(|o| (o.id.clone(), o))
+            .collect();
         for (line_ref, machines) in lines.iter().zip(machines) {
-            let Some(order) = self.store.order(b, &line_ref.order).await? else {
+            let Some(order) = orders.get(&line_ref.order) else {
                 continue;
             };
             let Some(line) = order.lines.iter().find(|l| l.line_no == line_ref.line_no) else {
                 continue;
             };
-            let lots = self.lots(rt, &order, &mut ledgers).await?;
+            let lots = self.lots(rt, order, &mut ledgers).await?;
             let catalog = match catalogs.get(&line.catalog_version) {
                 Some(c) => c.clone(),
                 None => {

@@ -232,42 +232,13 @@ macro_rules! impl_factory {
                 .bind(wo)
                 .fetch_all(&mut *tx)
                 .await?;
-                let mut moved = Vec::new();
-                let mut made = Vec::new();
-                for row in affected {
-                    let order_id = OrderId::from(text(&row, "id")?);
-                    let order_status: OrderStatus = parsed(&text(&row, "status")?)?;
-                    let unfinished: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM order_lines l JOIN work_orders w \
-                         ON w.brand_id = l.brand_id AND w.id = l.work_order_id \
-                         WHERE l.brand_id = $1 AND l.order_id = $2 AND w.status <> $3 \
-                         AND l.cancelled_at IS NULL",
-                    )
-                    .bind(b)
-                    .bind(order_id.as_str())
-                    .bind(WorkOrderStatus::Done.as_str())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    let mut steps = Vec::new();
-                    if order_status == OrderStatus::Planned {
-                        steps.push((OrderStatus::InProduction, "production started"));
-                    }
-                    if unfinished == 0
-                        && matches!(order_status, OrderStatus::Planned | OrderStatus::InProduction)
-                    {
-                        steps.push((OrderStatus::Made, "all items made; ready to ship"));
-                    }
-                    for (new_status, note) in steps {
-                        set_order_status(&mut tx, brand, &order_id, new_status, note.into(), at)
-                            .await?;
-                        moved.push((order_id.clone(), new_status));
-                        if new_status == OrderStatus::Made {
-                            made.push(order_id.clone());
-                        }
-                    }
-                }
-                let made: Vec<&OrderId> = made.iter().collect();
-                let consumed = consume_orders(&mut tx, brand, &made, at).await?;
+                let affected = affected
+                    .iter()
+                    .map(|row| {
+                        Ok((OrderId::from(text(row, "id")?), parsed(&text(row, "status")?)?))
+                    })
+                    .collect::<Result<Vec<(OrderId, OrderStatus)>>>()?;
+                let (moved, consumed) = roll_up(&mut tx, brand, &affected, at).await?;
                 let work_order = load_work_orders(&mut *tx, brand, "id = $2", wo)
                     .await?
                     .pop()

@@ -18,6 +18,7 @@ pub(crate) mod passports;
 pub(crate) mod planning;
 pub(crate) mod platform;
 pub(crate) mod profiles;
+pub(crate) mod rollup;
 pub(crate) mod segments;
 pub(crate) mod shipping;
 pub(crate) mod staff;
@@ -456,40 +457,59 @@ macro_rules! impl_store {
             .bind(id.as_str())
             .fetch_optional(&mut *conn)
             .await?
-            .map(|r| -> Result<Payment> {
-                Ok(Payment {
-                    provider: text(&r, "provider")?,
-                    status: parsed(&text(&r, "status")?)?,
-                    amount: dec(&text(&r, "amount")?)?,
-                    currency: text(&r, "currency")?,
-                    reference: text(&r, "reference")?,
-                    instructions: text(&r, "instructions")?,
-                })
-            })
+            .map(|r| payment_from(&r))
             .transpose()?;
-            Ok(Some(Order {
+            let parts = OrderParts { lines, timeline, requirements, shipments, payment };
+            Ok(Some(order_from(&row, id, parts)?))
+        }
+
+        /// An order's rows other than its head, as they are read.
+        #[derive(Default)]
+        struct OrderParts {
+            lines: Vec<OrderLine>,
+            timeline: Vec<TimelineEntry>,
+            requirements: Vec<Requirement>,
+            shipments: Vec<Shipment>,
+            payment: Option<Payment>,
+        }
+
+        fn payment_from(r: &DbRow) -> Result<Payment> {
+            Ok(Payment {
+                provider: text(r, "provider")?,
+                status: parsed(&text(r, "status")?)?,
+                amount: dec(&text(r, "amount")?)?,
+                currency: text(r, "currency")?,
+                reference: text(r, "reference")?,
+                instructions: text(r, "instructions")?,
+            })
+        }
+
+        /// An order from its head (the columns of `ORDER_COLUMNS`) and parts.
+        fn order_from(row: &DbRow, id: OrderId, parts: OrderParts) -> Result<Order> {
+            let OrderParts { lines, timeline, requirements, shipments, payment } = parts;
+            Ok(Order {
                 payment,
-                customer: customer_from(&row)?,
-                customer_verified: int(&row, "customer_verified")? != 0,
-                ship_policy: parsed(&text(&row, "ship_policy")?)?,
+                customer: customer_from(row)?,
+                customer_verified: int(row, "customer_verified")? != 0,
+                ship_policy: parsed(&text(row, "ship_policy")?)?,
                 id,
-                channel: parsed(&text(&row, "channel")?)?,
+                channel: parsed(&text(row, "channel")?)?,
                 store_id: row.try_get("store_id")?,
-                ship_to: json(&text(&row, "ship_to")?)?,
-                status: parsed(&text(&row, "status")?)?,
-                currency: text(&row, "currency")?,
-                total: dec(&text(&row, "total")?)?,
-                shipping: dec(&text(&row, "shipping")?)?,
-                tax: dec(&text(&row, "tax")?)?,
-                promised_date: day(&text(&row, "promised_date")?)?,
-                created_at: ts(int(&row, "created_at")?)?,
-                request_hash: text(&row, "request_hash")?,
-                access_token: text(&row, "access_token")?,
+                ship_to: json(&text(row, "ship_to")?)?,
+                status: parsed(&text(row, "status")?)?,
+                currency: text(row, "currency")?,
+                total: dec(&text(row, "total")?)?,
+                shipping: dec(&text(row, "shipping")?)?,
+                tax: dec(&text(row, "tax")?)?,
+                promised_date: day(&text(row, "promised_date")?)?,
+                created_at: ts(int(row, "created_at")?)?,
+                request_hash: text(row, "request_hash")?,
+                access_token: text(row, "access_token")?,
                 lines,
                 timeline,
                 requirements,
                 shipments,
-            }))
+            })
         }
 
         async fn insert_timeline(
@@ -679,6 +699,7 @@ macro_rules! impl_store {
         $crate::sql::changes::impl_changes!($store, $db);
         $crate::sql::factory::impl_factory!($store, $db);
         $crate::sql::ledgers::impl_ledgers!($store, $db, $backend);
+        $crate::sql::rollup::impl_rollup!($store, $db, $backend);
         $crate::sql::shipping::impl_shipping!($store, $db);
         $crate::sql::planning::impl_planning!($store, $db);
         $crate::sql::webhooks::impl_webhooks!($store, $db);

@@ -453,6 +453,11 @@ macro_rules! impl_orders {
                 self.load_order(brand, "o.id", order.as_str()).await
             }
 
+            async fn orders_by_id(&self, brand: &BrandId, orders: &[&OrderId]) -> Result<Vec<Order>> {
+                let mut conn = self.read.acquire().await?;
+                load_orders_in(&mut conn, brand, orders).await
+            }
+
             async fn orders(
                 &self,
                 brand: &BrandId,

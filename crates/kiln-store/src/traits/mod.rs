@@ -115,6 +115,9 @@ pub trait OrderStore: Send + Sync + 'static {
             .unwrap_or_else(|| Err(crate::StoreError::Conflict("nothing was written".into())))
     }
     async fn order(&self, brand: &BrandId, order: &OrderId) -> Result<Option<Order>>;
+    /// Several orders, as [`OrderStore::order`] reads each, in the order
+    /// asked (an id not found is left out), in one query per table.
+    async fn orders_by_id(&self, brand: &BrandId, orders: &[&OrderId]) -> Result<Vec<Order>>;
     /// Writes some of an order's lines and bookings ahead of the order, in
     /// a transaction of their own (see [`NewOrder::staged`]). Nothing reads
     /// them until the order is written.
