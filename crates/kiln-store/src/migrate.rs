@@ -148,6 +148,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "material_ledgers",
         include_str!("../migrations/0032_material_ledgers.sql"),
     ),
+    (
+        33,
+        "work_order_indexes",
+        include_str!("../migrations/0033_work_order_indexes.sql"),
+    ),
 ];
 
 /// The migration after which existing stock moves are given their
