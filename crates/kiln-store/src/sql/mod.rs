@@ -18,6 +18,7 @@ pub(crate) mod passports;
 pub(crate) mod planning;
 pub(crate) mod platform;
 pub(crate) mod profiles;
+pub(crate) mod reading;
 pub(crate) mod rollup;
 pub(crate) mod segments;
 pub(crate) mod shipping;
@@ -373,145 +374,6 @@ macro_rules! impl_store {
             Ok(n)
         }
 
-        const ORDER_COLUMNS: &str = "o.id, o.customer_id, c.email, \
-            COALESCE(o.customer_name, c.name) AS customer_name, \
-            CASE WHEN o.customer_verified = 0 THEN o.customer_phone ELSE c.phone END AS phone, \
-            o.customer_verified, o.ship_policy, o.channel, o.store_id, o.ship_to, o.status, o.currency, o.total, \
-            o.shipping, o.tax, o.promised_date, o.created_at, o.request_hash, o.access_token";
-
-        /// One order with everything that hangs off it, on `conn` (a pool's
-        /// connection, or a transaction's so an event can show its own change).
-        async fn load_order_in(
-            conn: &mut Conn,
-            brand_id: &BrandId,
-            where_clause: &str,
-            key: &str,
-        ) -> Result<Option<Order>> {
-            let sql = format!(
-                "SELECT {ORDER_COLUMNS} FROM orders o JOIN customers c \
-                 ON c.brand_id = o.brand_id AND c.id = o.customer_id \
-                 WHERE o.brand_id = $1 AND {where_clause} = $2"
-            );
-            let Some(row) = sqlx::query(&sql)
-                .bind(brand_id.as_str())
-                .bind(key)
-                .fetch_optional(&mut *conn)
-                .await?
-            else {
-                return Ok(None);
-            };
-            let id = OrderId::from(text(&row, "id")?);
-            let b = brand_id.as_str();
-            let mut lines = Vec::new();
-            for r in sqlx::query(
-                "SELECT line_no, product_id, selections, sku, quantity, unit_price, \
-                 work_order_id, catalog_version, promised_date, recipient, cancelled_at \
-                 FROM order_lines \
-                 WHERE brand_id = $1 AND order_id = $2 ORDER BY line_no",
-            )
-            .bind(b)
-            .bind(id.as_str())
-            .fetch_all(&mut *conn)
-            .await?
-            {
-                lines.push(line_from(&r)?);
-            }
-            let timeline = sqlx::query(
-                "SELECT id, status, note, at FROM order_events \
-                 WHERE brand_id = $1 AND order_id = $2 ORDER BY at, id",
-            )
-            .bind(b)
-            .bind(id.as_str())
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(timeline_from)
-            .collect::<Result<Vec<_>>>()?;
-            let requirements = sqlx::query(
-                "SELECT material, gross, allocated, shortage FROM material_requirements \
-                 WHERE brand_id = $1 AND order_id = $2 ORDER BY material",
-            )
-            .bind(b)
-            .bind(id.as_str())
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(requirement_from)
-            .collect::<Result<Vec<_>>>()?;
-            let shipments = sqlx::query(
-                "SELECT * FROM shipments WHERE brand_id = $1 AND order_id = $2 \
-                 ORDER BY created_at, id",
-            )
-            .bind(b)
-            .bind(id.as_str())
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(shipment_from)
-            .collect::<Result<Vec<_>>>()?;
-            let payment = sqlx::query(
-                "SELECT provider, status, amount, currency, reference, instructions \
-                 FROM payments WHERE brand_id = $1 AND order_id = $2",
-            )
-            .bind(b)
-            .bind(id.as_str())
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|r| payment_from(&r))
-            .transpose()?;
-            let parts = OrderParts { lines, timeline, requirements, shipments, payment };
-            Ok(Some(order_from(&row, id, parts)?))
-        }
-
-        /// An order's rows other than its head, as they are read.
-        #[derive(Default)]
-        struct OrderParts {
-            lines: Vec<OrderLine>,
-            timeline: Vec<TimelineEntry>,
-            requirements: Vec<Requirement>,
-            shipments: Vec<Shipment>,
-            payment: Option<Payment>,
-        }
-
-        fn payment_from(r: &DbRow) -> Result<Payment> {
-            Ok(Payment {
-                provider: text(r, "provider")?,
-                status: parsed(&text(r, "status")?)?,
-                amount: dec(&text(r, "amount")?)?,
-                currency: text(r, "currency")?,
-                reference: text(r, "reference")?,
-                instructions: text(r, "instructions")?,
-            })
-        }
-
-        /// An order from its head (the columns of `ORDER_COLUMNS`) and parts.
-        fn order_from(row: &DbRow, id: OrderId, parts: OrderParts) -> Result<Order> {
-            let OrderParts { lines, timeline, requirements, shipments, payment } = parts;
-            Ok(Order {
-                payment,
-                customer: customer_from(row)?,
-                customer_verified: int(row, "customer_verified")? != 0,
-                ship_policy: parsed(&text(row, "ship_policy")?)?,
-                id,
-                channel: parsed(&text(row, "channel")?)?,
-                store_id: row.try_get("store_id")?,
-                ship_to: json(&text(row, "ship_to")?)?,
-                status: parsed(&text(row, "status")?)?,
-                currency: text(row, "currency")?,
-                total: dec(&text(row, "total")?)?,
-                shipping: dec(&text(row, "shipping")?)?,
-                tax: dec(&text(row, "tax")?)?,
-                promised_date: day(&text(row, "promised_date")?)?,
-                created_at: ts(int(row, "created_at")?)?,
-                request_hash: text(row, "request_hash")?,
-                access_token: text(row, "access_token")?,
-                lines,
-                timeline,
-                requirements,
-                shipments,
-            })
-        }
-
         async fn insert_timeline(
             tx: &mut Tx<'_>,
             brand_id: &BrandId,
@@ -534,7 +396,8 @@ macro_rules! impl_store {
         }
 
         /// Moves an order to `status` with a timeline entry, and reports it
-        /// (`order.status_changed`, the order as it now stands).
+        /// (`order.status_changed`, the order as it now stands): the one-order
+        /// case of `set_orders_status`.
         async fn set_order_status(
             tx: &mut Tx<'_>,
             brand_id: &BrandId,
@@ -543,20 +406,7 @@ macro_rules! impl_store {
             note: String,
             at: Timestamp,
         ) -> Result<()> {
-            sqlx::query("UPDATE orders SET status = $1 WHERE brand_id = $2 AND id = $3")
-                .bind(status.as_str())
-                .bind(brand_id.as_str())
-                .bind(order_id.as_str())
-                .execute(&mut **tx)
-                .await?;
-            let entry = TimelineEntry {
-                id: TimelineEntryId::new(),
-                status: status.timeline_status(),
-                note,
-                at,
-            };
-            insert_timeline(tx, brand_id, order_id, &entry).await?;
-            report_order(tx, brand_id, order_id, EventType::OrderStatusChanged, at).await
+            set_orders_status(tx, brand_id, &[order_id], status, &note, at).await
         }
 
         /// An event about an order, showing the order as this transaction
@@ -699,6 +549,7 @@ macro_rules! impl_store {
         $crate::sql::changes::impl_changes!($store, $db);
         $crate::sql::factory::impl_factory!($store, $db);
         $crate::sql::ledgers::impl_ledgers!($store, $db, $backend);
+        $crate::sql::reading::impl_reading!($store, $db, $backend);
         $crate::sql::rollup::impl_rollup!($store, $db, $backend);
         $crate::sql::shipping::impl_shipping!($store, $db);
         $crate::sql::planning::impl_planning!($store, $db);

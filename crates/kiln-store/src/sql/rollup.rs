@@ -1,120 +1,11 @@
 //! Many orders at once, as a work order's step rolls up into every order it
-//! serves: read in one query per table, and moved to a status with their
-//! timeline entries and events in a few statements, whatever their number.
+//! serves: moved to a status with their timeline entries and events in a
+//! few statements, whatever their number (read back by `reading.rs`).
 //! A work order of hundreds of lines used to hold the single writer for
 //! some twenty statements per order.
 
 macro_rules! impl_rollup {
     ($store:ty, $db:ty, $backend:literal) => {
-        /// Rows of `sql` (`$1` the brand, `$2` a JSON list of order ids)
-        /// grouped by their `order_id` column, in the query's order.
-        async fn rows_by_order(
-            conn: &mut Conn,
-            sql: &str,
-            brand: &str,
-            ids: &str,
-        ) -> Result<std::collections::HashMap<String, Vec<DbRow>>> {
-            let mut out: std::collections::HashMap<String, Vec<DbRow>> = Default::default();
-            for row in sqlx::query(sql).bind(brand).bind(ids).fetch_all(&mut *conn).await? {
-                out.entry(text(&row, "order_id")?).or_default().push(row);
-            }
-            Ok(out)
-        }
-
-        /// The orders `ids` of a brand, as `load_order_in` reads one, in the
-        /// order of `ids` (an id not found is left out).
-        async fn load_orders_in(
-            conn: &mut Conn,
-            brand_id: &BrandId,
-            ids: &[&OrderId],
-        ) -> Result<Vec<Order>> {
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            let b = brand_id.as_str();
-            let list = $crate::sql::to_json(&ids.iter().map(|i| i.as_str()).collect::<Vec<_>>());
-            let of = |table: &str, columns: &str, order: &str| {
-                format!(
-                    "SELECT order_id, {columns} FROM {table} WHERE brand_id = $1 \
-                     AND order_id {} ORDER BY order_id, {order}",
-                    $crate::sql::in_json($backend, 2)
-                )
-            };
-            let heads = rows_by_order(
-                conn,
-                &format!(
-                    "SELECT o.id AS order_id, {ORDER_COLUMNS} FROM orders o JOIN customers c \
-                     ON c.brand_id = o.brand_id AND c.id = o.customer_id \
-                     WHERE o.brand_id = $1 AND o.id {}",
-                    $crate::sql::in_json($backend, 2)
-                ),
-                b,
-                &list,
-            )
-            .await?;
-            let mut lines = rows_by_order(
-                conn,
-                &of(
-                    "order_lines",
-                    "line_no, product_id, selections, sku, quantity, unit_price, \
-                     work_order_id, catalog_version, promised_date, recipient, cancelled_at",
-                    "line_no",
-                ),
-                b,
-                &list,
-            )
-            .await?;
-            let mut timeline =
-                rows_by_order(conn, &of("order_events", "id, status, note, at", "at, id"), b, &list)
-                    .await?;
-            let mut requirements = rows_by_order(
-                conn,
-                &of("material_requirements", "material, gross, allocated, shortage", "material"),
-                b,
-                &list,
-            )
-            .await?;
-            let mut shipments = rows_by_order(
-                conn,
-                &format!(
-                    "SELECT * FROM shipments WHERE brand_id = $1 AND order_id {} \
-                     ORDER BY order_id, created_at, id",
-                    $crate::sql::in_json($backend, 2)
-                ),
-                b,
-                &list,
-            )
-            .await?;
-            let mut payments = rows_by_order(
-                conn,
-                &of("payments", "provider, status, amount, currency, reference, instructions", "provider"),
-                b,
-                &list,
-            )
-            .await?;
-            let mut orders = Vec::with_capacity(ids.len());
-            for id in ids {
-                let Some(head) = heads.get(id.as_str()).and_then(|h| h.first()) else {
-                    continue;
-                };
-                let take = |rows: &mut std::collections::HashMap<String, Vec<DbRow>>| {
-                    rows.remove(id.as_str()).unwrap_or_default()
-                };
-                let parts = OrderParts {
-                    lines: take(&mut lines).iter().map(line_from).collect::<Result<_>>()?,
-                    timeline: take(&mut timeline).iter().map(timeline_from).collect::<Result<_>>()?,
-                    requirements: take(&mut requirements)
-                        .iter()
-                        .map(requirement_from)
-                        .collect::<Result<_>>()?,
-                    shipments: take(&mut shipments).iter().map(shipment_from).collect::<Result<_>>()?,
-                    payment: take(&mut payments).first().map(payment_from).transpose()?,
-                };
-                orders.push(order_from(head, (*id).clone(), parts)?);
-            }
-            Ok(orders)
-        }
-
         /// Moves `orders` to `status`, each with a timeline entry, and
         /// reports each (`order.status_changed`, the order as it now stands),
         /// as `set_order_status` does for one.
@@ -155,8 +46,13 @@ macro_rules! impl_rollup {
                     ]
                 })
                 .collect();
-            insert_rows(tx, "order_events (brand_id, order_id, id, status, note, at)", entries, "")
-                .await?;
+            insert_rows(
+                tx,
+                "order_events (brand_id, order_id, id, status, note, at)",
+                entries,
+                "",
+            )
+            .await?;
             let events: Vec<PlatformEvent> = load_orders_in(&mut **tx, brand_id, orders)
                 .await?
                 .iter()
@@ -212,7 +108,15 @@ macro_rules! impl_rollup {
                 }
             }
             let started_note = "production started";
-            set_orders_status(tx, brand, &started, OrderStatus::InProduction, started_note, at).await?;
+            set_orders_status(
+                tx,
+                brand,
+                &started,
+                OrderStatus::InProduction,
+                started_note,
+                at,
+            )
+            .await?;
             let made_note = "all items made; ready to ship";
             set_orders_status(tx, brand, &made, OrderStatus::Made, made_note, at).await?;
             let consumed = consume_orders(tx, brand, &made, at).await?;
