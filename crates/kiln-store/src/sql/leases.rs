@@ -176,9 +176,12 @@ macro_rules! impl_leases {
                 .await?;
                 let now_ms = now.as_millisecond();
                 let every_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
-                // A last run after `now` was stamped by a clock ahead of
-                // this one: due, or the job would wait for that clock.
-                if last != 0 && last <= now_ms && now_ms - last < every_ms {
+                // Within a period of `now`, either side, is taken: a run
+                // just after `now` is another server's claim made while this
+                // one's `now` was read. A last run more than a period ahead
+                // was stamped by a clock ahead of this one: due, or the job
+                // would wait for that clock.
+                if last != 0 && now_ms.abs_diff(last) < every_ms.unsigned_abs() {
                     return Ok(None);
                 }
                 let claimed = sqlx::query(
