@@ -167,6 +167,7 @@ impl App {
             ),
         );
         self.store.add_api_key(&key, &entry).await?;
+        self.keys.clear();
         Ok(IssuedKey {
             key: key.key,
             api_key: secret,
@@ -186,10 +187,13 @@ impl App {
             id.as_str(),
             format!("key {id} revoked"),
         );
-        self.store
+        let revoked = self
+            .store
             .revoke_api_key(&brand.id, id, time::now(), &entry)
             .await
-            .or_not_found(|| format!("no API key `{id}`"))
+            .or_not_found(|| format!("no API key `{id}`"));
+        self.keys.clear();
+        revoked
     }
 
     /// Issues a new key with the same label and scopes; the old one keeps
@@ -233,7 +237,9 @@ impl App {
             .store
             .rotate_api_key(id, expires, &key, &entry)
             .await
-            .or_not_found(|| format!("no API key `{id}`"))?;
+            .or_not_found(|| format!("no API key `{id}`"));
+        self.keys.clear();
+        let old = old?;
         Ok((
             IssuedKey {
                 key: key.key,

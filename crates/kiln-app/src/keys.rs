@@ -3,8 +3,14 @@
 //! A key is shown once, when it is issued; the store keeps only its SHA-256
 //! hash, so a leaked database does not leak working keys. Brand keys carry
 //! scopes ([`Scope`]); platform admin keys create brands and read every
-//! audit log. A revoked key is refused at once (every request looks its key
-//! up); a rotated key keeps working until its overlap ends.
+//! audit log. A revoked key is refused from the next request on by the
+//! server that revoked it, and by the other servers sharing the database
+//! within [`KEY_CACHE_TTL`] ([`KeyCache`]); a rotated key keeps working until
+//! its overlap ends.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use kiln_domain::{AdminKey, ApiKey, ApiKeyId, Brand, Scope, Timestamp};
 use sha2::{Digest, Sha256};
@@ -107,6 +113,61 @@ impl std::fmt::Display for Actor {
     }
 }
 
+/// How long a key checked against the store is trusted without reading it
+/// again. Every request of a busy client used to read its key: a round trip
+/// to PostgreSQL per request, most of the work of a cheap one.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
+/// At most this many keys are remembered; the cache starts afresh when full.
+const KEY_CACHE_MAX: usize = 4096;
+
+/// The keys this server checked in the last [`KEY_CACHE_TTL`], by hash: the
+/// record as the store had it, so expiry is still judged at each request.
+/// Only keys found are kept (an unknown secret is looked up every time).
+/// Any change to a key made through this server empties it.
+#[derive(Default)]
+pub(crate) struct KeyCache {
+    entries: Mutex<HashMap<String, (Instant, Caller)>>,
+}
+
+impl KeyCache {
+    fn get(&self, hash: &str) -> Option<Caller> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(hash)
+            .filter(|(at, _)| at.elapsed() < KEY_CACHE_TTL)
+            .map(|(_, caller)| caller.clone())
+    }
+
+    fn put(&self, hash: String, caller: Caller) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= KEY_CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(hash, (Instant::now(), caller));
+    }
+
+    /// Forgets every key: one was revoked, rotated or issued.
+    pub(crate) fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+}
+
+/// Whether a key read from the store (or remembered) still lets its holder in.
+fn admitted(caller: Caller) -> Result<Caller> {
+    let open = match &caller {
+        Caller::Admin(key) => key.revoked_at.is_none(),
+        Caller::Brand { key, .. } => key.active(time::now()),
+    };
+    if open {
+        Ok(caller)
+    } else {
+        Err(Error::Unauthorized)
+    }
+}
+
 impl App {
     /// The caller behind a secret: a brand key still active, or a platform
     /// admin key not revoked.
@@ -116,16 +177,20 @@ impl App {
             return Err(Error::Unauthorized);
         }
         let h = hash(secret);
-        if secret.starts_with("kiln_admin_") {
-            return match self.store.admin_key_by_hash(&h).await? {
-                Some(key) if key.revoked_at.is_none() => Ok(Caller::Admin(key)),
-                _ => Err(Error::Unauthorized),
-            };
+        if let Some(caller) = self.keys.get(&h) {
+            return admitted(caller);
         }
-        match self.store.api_key_by_hash(&h).await? {
-            Some((key, brand)) if key.active(time::now()) => Ok(Caller::Brand { key, brand }),
-            _ => Err(Error::Unauthorized),
-        }
+        let found = if secret.starts_with("kiln_admin_") {
+            self.store.admin_key_by_hash(&h).await?.map(Caller::Admin)
+        } else {
+            self.store
+                .api_key_by_hash(&h)
+                .await?
+                .map(|(key, brand)| Caller::Brand { key, brand })
+        };
+        let caller = found.ok_or(Error::Unauthorized)?;
+        self.keys.put(h, caller.clone());
+        admitted(caller)
     }
 
     /// Mints a platform admin key, shown once.

@@ -88,6 +88,8 @@ pub struct App {
     profiles: Arc<profiles::ingest::Profiles>,
     /// Bulk acceptances being placed, by Idempotency-Key: a retry waits.
     bulk_in_flight: bulk::in_flight::InFlight,
+    /// API keys checked in the last second (see [`keys::KeyCache`]).
+    keys: keys::KeyCache,
 }
 
 impl App {
@@ -107,6 +109,7 @@ impl App {
             outbox,
             attempts: staff::Attempts::default(),
             bulk_in_flight: Default::default(),
+            keys: Default::default(),
         })
     }
 
@@ -167,6 +170,19 @@ impl App {
             .brand_by_slug(slug)
             .await?
             .ok_or_else(|| Error::NotFound(format!("no brand `{slug}`")))
+    }
+
+    /// The brand's id: from the plan this server holds, else from the store.
+    pub(crate) async fn brand_id_here_or_stored(&self, slug: &str) -> Result<kiln_domain::BrandId> {
+        if let Some(rt) = self.runtimes.peek(slug).await
+            && self
+                .store
+                .leases()
+                .is_none_or(|leases| leases.valid(&rt.brand.id))
+        {
+            return Ok(rt.brand.id.clone());
+        }
+        Ok(self.brand_record(slug).await?.id)
     }
 
     /// Renews this server's brand leases every quarter of their time to

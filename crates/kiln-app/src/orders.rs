@@ -380,8 +380,8 @@ impl App {
         if self.shares_database()
             && let Some(key) = &key
         {
-            let brand = self.brand_record(slug).await?;
-            if let Some(existing) = self.store.order_by_idempotency_key(&brand.id, key).await? {
+            let brand = self.brand_id_here_or_stored(slug).await?;
+            if let Some(existing) = self.store.order_by_idempotency_key(&brand, key).await? {
                 return replay(existing, &request_hash);
             }
             looked_up = true;
@@ -415,7 +415,11 @@ impl App {
             let currency = lines[0].configurator.product().currency.clone();
             let order_id = OrderId::new();
             let created_at = time::now();
+            let waited = std::time::Instant::now();
             let mut plan = rt.plan.lock().await;
+            let held = std::time::Instant::now();
+            metrics::histogram!("kiln_plan_lock_wait_seconds")
+                .record((held - waited).as_secs_f64());
             if plan.retired {
                 continue;
             }
@@ -438,6 +442,7 @@ impl App {
             // can plan.
             let written = self.orders.enqueue(order.clone());
             drop(plan);
+            metrics::histogram!("kiln_plan_lock_held_seconds").record(held.elapsed().as_secs_f64());
             return self
                 .committed(&rt, written, order, change, key.as_deref(), &request_hash)
                 .await;

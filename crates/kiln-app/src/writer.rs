@@ -96,7 +96,11 @@ impl OrderWriter {
                     }
                 }
                 if !orders.is_empty() {
+                    let started = std::time::Instant::now();
                     let results = store.place_orders(&orders).await;
+                    metrics::histogram!("kiln_order_batch_orders").record(orders.len() as f64);
+                    metrics::histogram!("kiln_order_batch_seconds")
+                        .record(started.elapsed().as_secs_f64());
                     count.fetch_add(orders.len() as u64, Ordering::Relaxed);
                     // Every order written reports itself: wake the deliveries.
                     outbox.notify_one();

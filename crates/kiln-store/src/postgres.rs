@@ -27,8 +27,13 @@ impl PostgresStore {
         // back; our transactions never wait on the client that long.
         let options = PgConnectOptions::from_str(url)?
             .options([("idle_in_transaction_session_timeout", "5s")]);
+        // sqlx pings a connection when it goes back to the pool, and by
+        // default again when it is taken out: a second round trip per query
+        // that finds nothing the first would not have (a connection that
+        // died idle fails its query, which answers 503, and is dropped).
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone())
             .await?;

@@ -103,8 +103,11 @@ impl SqliteStore {
         };
         // The WAL is checkpointed in the background (see [`Checkpointer`]);
         // the writer checkpoints itself only if that falls far behind.
+        // No ping before a connection is taken (sqlx's default): an SQLite
+        // connection does not die idle, and each ping is a trip to its thread.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             // A write connection still in a transaction when it is taken
             // again (a COMMIT that failed, on a full disk, and a ROLLBACK that
             // could not end it) would turn every later transaction into a
@@ -134,6 +137,7 @@ impl SqliteStore {
         };
         let read = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .connect_with(options.pragma("cache_size", READER_CACHE).read_only(true))
             .await?;
         let store = SqliteStore {
