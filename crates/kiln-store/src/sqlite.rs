@@ -197,31 +197,82 @@ pub(crate) async fn insert_many(
     Ok(affected)
 }
 
-/// Moves booked operations in place, one `UPDATE` per row: in process a
-/// statement costs little, and later rows overwrite earlier ones in order.
+/// Moves booked operations in place, in one statement whatever their
+/// number: each statement is a trip to SQLite's thread and back, and the
+/// order writer's batch, which moves a few bookings per order it writes,
+/// waited for one per row. A row named twice takes its last version.
+///
+/// The rows go in as JSON: the operations' keys as a list, which finds the
+/// bookings by their index (`IN`, never a scan of the brand's bookings),
+/// and their new times as an object under `order|line|step`, which each
+/// booking's `SET` looks up (SQLite parses the object once per statement).
 pub(crate) async fn move_bookings(
     conn: &mut sqlx::SqliteConnection,
     brand: &str,
     rows: &[kiln_domain::BookingRow],
 ) -> crate::Result<()> {
+    let mut last: std::collections::BTreeMap<String, &kiln_domain::BookingRow> =
+        std::collections::BTreeMap::new();
     for r in rows {
-        sqlx::query(
-            "UPDATE bookings SET day = $1, machine = $2, setup_start = $3, \
-             start_at = $4, end_at = $5, setup_minutes = $6 \
-             WHERE brand_id = $7 AND order_id = $8 AND line_no = $9 AND seq = $10",
-        )
-        .bind(r.day.map(|d| d.to_string()).unwrap_or_default())
-        .bind(r.machine)
-        .bind(r.setup_start)
-        .bind(r.start_at)
-        .bind(r.end_at)
-        .bind(r.setup_minutes)
+        last.insert(format!("{}|{}|{}", r.order_id.as_str(), r.line_no, r.seq), r);
+    }
+    let last: Vec<(String, &kiln_domain::BookingRow)> = last.into_iter().collect();
+    // A booking's look-up in the object is linear in its entries: a few
+    // hundred per statement keep a large move from growing as its square.
+    for chunk in last.chunks(MOVES_PER_STATEMENT) {
+        move_some(conn, brand, chunk).await?;
+    }
+    Ok(())
+}
+
+/// Most bookings [`move_bookings`] moves in one statement.
+const MOVES_PER_STATEMENT: usize = 256;
+
+async fn move_some(
+    conn: &mut sqlx::SqliteConnection,
+    brand: &str,
+    rows: &[(String, &kiln_domain::BookingRow)],
+) -> crate::Result<()> {
+    let keys: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|(_, r)| serde_json::json!([r.order_id.as_str(), r.line_no, r.seq]))
+        .collect();
+    let times: serde_json::Map<String, serde_json::Value> = rows
+        .iter()
+        .map(|(key, r)| {
+            let times = serde_json::json!([
+                r.day.map(|d| d.to_string()).unwrap_or_default(),
+                r.machine,
+                r.setup_start,
+                r.start_at,
+                r.end_at,
+                r.setup_minutes,
+            ]);
+            (key.clone(), times)
+        })
+        .collect();
+    // The booking's entry in the object: `$."order|line|step"` (order ids are
+    // ours, letters, digits and dashes, never a quote).
+    let at = |i: usize| {
+        format!("json_extract($1, '$.\"' || order_id || '|' || line_no || '|' || seq || '\"[{i}]')")
+    };
+    let sql = format!(
+        "UPDATE bookings SET day = {}, machine = {}, setup_start = {}, start_at = {}, \
+         end_at = {}, setup_minutes = {} \
+         WHERE (brand_id, order_id, line_no, seq) IN \
+               (SELECT $2, value ->> 0, value ->> 1, value ->> 2 FROM json_each($3))",
+        at(0),
+        at(1),
+        at(2),
+        at(3),
+        at(4),
+        at(5)
+    );
+    sqlx::query(&sql)
+        .bind(serde_json::Value::Object(times).to_string())
         .bind(brand)
-        .bind(r.order_id.as_str())
-        .bind(r.line_no)
-        .bind(r.seq)
+        .bind(serde_json::Value::Array(keys).to_string())
         .execute(&mut *conn)
         .await?;
-    }
     Ok(())
 }
