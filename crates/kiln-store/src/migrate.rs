@@ -153,6 +153,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "work_order_indexes",
         include_str!("../migrations/0033_work_order_indexes.sql"),
     ),
+    (
+        34,
+        "open_work_indexes",
+        include_str!("../migrations/0034_open_work_indexes.sql"),
+    ),
 ];
 
 /// The migration after which existing stock moves are given their

@@ -67,12 +67,16 @@ async fn a_batch_moves_hundreds_of_bookings_each_to_its_last_place(store: Arc<dy
             BOOKINGS => booking("ord_1"),
             seq => moved(seq, 1),
         };
-        let want = BookingRow {
-            seq: r.seq,
-            ..want
-        };
+        let want = BookingRow { seq: r.seq, ..want };
         assert_eq!(
-            (r.machine, r.setup_start, r.start_at, r.end_at, r.setup_minutes, r.day),
+            (
+                r.machine,
+                r.setup_start,
+                r.start_at,
+                r.end_at,
+                r.setup_minutes,
+                r.day
+            ),
             (
                 want.machine,
                 want.setup_start,

@@ -75,10 +75,10 @@ macro_rules! impl_planning {
                     "SELECT l.order_id, l.line_no, l.product_id, l.selections, l.sku, l.quantity, \
                      l.unit_price, l.work_order_id, l.catalog_version, l.promised_date, \
                      l.recipient, l.cancelled_at \
-                     FROM order_lines l WHERE l.brand_id = $1 AND l.cancelled_at IS NULL \
-                     AND EXISTS (SELECT 1 FROM material_requirements r \
-                       WHERE r.brand_id = l.brand_id AND r.order_id = l.order_id \
-                       AND r.consumed_at IS NULL) \
+                     FROM (SELECT DISTINCT order_id FROM material_requirements \
+                           WHERE brand_id = $1 AND consumed_at IS NULL) AS r \
+                     CROSS JOIN order_lines l \
+                     WHERE l.brand_id = $1 AND l.order_id = r.order_id AND l.cancelled_at IS NULL \
                      ORDER BY l.order_id, l.line_no",
                 )
                 .bind(brand.as_str())
@@ -111,19 +111,16 @@ macro_rules! impl_planning {
                      b.changeover, b.release_at, b.due_day, l.sku, l.product_id, \
                      COALESCE(w.status, 'pending') AS op_status, w.completed_at, \
                      o.promised_date \
-                     FROM bookings b \
-                     JOIN orders o ON o.brand_id = b.brand_id AND o.id = b.order_id \
-                     JOIN order_lines l ON l.brand_id = b.brand_id AND l.order_id = b.order_id \
-                       AND l.line_no = b.line_no \
+                     FROM orders o CROSS JOIN bookings b CROSS JOIN order_lines l \
                      LEFT JOIN work_order_operations w ON w.brand_id = b.brand_id \
                        AND w.work_order_id = l.work_order_id AND w.seq = b.seq \
-                     WHERE b.brand_id = $1 AND o.status IN ($2, $3, $4) \
+                     WHERE o.brand_id = $1 AND o.status IN ('planned', 'in_production', 'made') \
+                       AND b.brand_id = o.brand_id AND b.order_id = o.id \
+                       AND l.brand_id = b.brand_id AND l.order_id = b.order_id \
+                       AND l.line_no = b.line_no \
                      ORDER BY b.order_id, b.line_no, b.seq, b.day",
                 )
                 .bind(brand.as_str())
-                .bind(OrderStatus::Planned.as_str())
-                .bind(OrderStatus::InProduction.as_str())
-                .bind(OrderStatus::Made.as_str())
                 .fetch_all(&self.read)
                 .await?
                 .iter()
