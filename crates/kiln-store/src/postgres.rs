@@ -81,50 +81,143 @@ pub(crate) async fn insert_many(
     rows: Vec<Vec<crate::sql::Arg<'_>>>,
     tail: &str,
 ) -> crate::Result<u64> {
+    let mut script = Script::default();
+    script.insert(head, rows, tail);
+    script.run(conn).await
+}
+
+/// Statements run in the caller's transaction, in the order given. Inserts
+/// that follow each other go in one statement, each a data-modifying `WITH`
+/// of it (PostgreSQL runs every one to completion, and checks foreign keys
+/// at the statement's end): the order writer's batch was a round trip per
+/// table, each waited for by the whole batch. (On SQLite, where a statement
+/// costs no round trip, `Script` runs them one by one.)
+#[derive(Default)]
+pub(crate) struct Script<'a> {
+    steps: Vec<Step<'a>>,
+}
+
+enum Step<'a> {
+    Insert(String, Vec<Vec<crate::sql::Arg<'a>>>, String),
+    Statement(String, Vec<crate::sql::Arg<'a>>),
+}
+
+impl<'a> Script<'a> {
+    /// Adds a multi-row insert (nothing when there are no rows).
+    pub(crate) fn insert(&mut self, head: &str, rows: Vec<Vec<crate::sql::Arg<'a>>>, tail: &str) {
+        if !rows.is_empty() {
+            self.steps
+                .push(Step::Insert(head.to_string(), rows, tail.to_string()));
+        }
+    }
+
+    /// Adds a statement whose parameters are `$1`, `$2`... in `args`' order.
+    pub(crate) fn statement(&mut self, sql: &str, args: Vec<crate::sql::Arg<'a>>) {
+        self.steps.push(Step::Statement(sql.to_string(), args));
+    }
+
+    /// Runs the statements; the rows the last of each run of inserts and
+    /// every other statement changed.
+    pub(crate) async fn run(self, conn: &mut sqlx::PgConnection) -> crate::Result<u64> {
+        let mut affected = 0;
+        let mut inserts = Vec::new();
+        for step in self.steps {
+            match step {
+                Step::Insert(head, rows, tail) => inserts.push((head, rows, tail)),
+                Step::Statement(sql, args) => {
+                    affected += insert_together(conn, std::mem::take(&mut inserts)).await?;
+                    let mut query = sqlx::query(&sql);
+                    for arg in args {
+                        query = bind_one(query, arg);
+                    }
+                    affected += query.execute(&mut *conn).await?.rows_affected();
+                }
+            }
+        }
+        affected += insert_together(conn, inserts).await?;
+        Ok(affected)
+    }
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+fn bind_one<'q>(query: PgQuery<'q>, arg: crate::sql::Arg<'q>) -> PgQuery<'q> {
     use crate::sql::Arg;
-    let Some(first) = rows.first() else {
+    match arg {
+        Arg::S(v) => query.bind(v),
+        Arg::O(v) => query.bind(v),
+        Arg::OptS(v) => query.bind(v),
+        Arg::OptO(v) => query.bind(v),
+        Arg::I(v) => query.bind(v),
+        Arg::OptI(v) => query.bind(v),
+    }
+}
+
+/// Inserts (none, one, or several in one statement: `WITH i0 AS (INSERT
+/// ...), i1 AS (INSERT ...) INSERT ...`); the rows the last inserted.
+async fn insert_together(
+    conn: &mut sqlx::PgConnection,
+    inserts: Vec<(String, Vec<Vec<crate::sql::Arg<'_>>>, String)>,
+) -> crate::Result<u64> {
+    use crate::sql::Arg;
+    use std::fmt::Write;
+    let Some(last) = inserts.len().checked_sub(1) else {
         return Ok(0);
     };
-    let width = first.len();
-    let mut sql = format!("INSERT INTO {head} SELECT * FROM UNNEST(");
-    for (i, arg) in first.iter().enumerate() {
-        if i > 0 {
-            sql.push_str(", ");
+    let mut sql = String::new();
+    let mut n = 0;
+    for (i, (head, rows, tail)) in inserts.iter().enumerate() {
+        if i == 0 && last > 0 {
+            sql.push_str("WITH ");
         }
-        let kind = match arg {
-            Arg::I(_) | Arg::OptI(_) => "int8",
-            _ => "text",
-        };
-        sql.push_str(&format!("${}::{kind}[]", i + 1));
+        if i < last {
+            let _ = write!(sql, "{}i{i} AS (", if i > 0 { ", " } else { "" });
+        } else if last > 0 {
+            sql.push(' ');
+        }
+        let _ = write!(sql, "INSERT INTO {head} SELECT * FROM UNNEST(");
+        for (j, arg) in rows[0].iter().enumerate() {
+            n += 1;
+            let kind = match arg {
+                Arg::I(_) | Arg::OptI(_) => "int8",
+                _ => "text",
+            };
+            let _ = write!(sql, "{}${n}::{kind}[]", if j > 0 { ", " } else { "" });
+        }
+        sql.push(')');
+        sql.push_str(tail);
+        if i < last {
+            sql.push(')');
+        }
     }
-    sql.push(')');
-    sql.push_str(tail);
     let mut query = sqlx::query(&sql);
-    for column in 0..width {
-        match &first[column] {
-            Arg::I(_) | Arg::OptI(_) => {
-                let values: Vec<Option<i64>> = rows
-                    .iter()
-                    .map(|r| match &r[column] {
-                        Arg::I(v) => Some(*v),
-                        Arg::OptI(v) => *v,
-                        _ => None,
-                    })
-                    .collect();
-                query = query.bind(values);
-            }
-            _ => {
-                let values: Vec<Option<String>> = rows
-                    .iter()
-                    .map(|r| match &r[column] {
-                        Arg::S(v) => Some((*v).to_string()),
-                        Arg::O(v) => Some(v.clone()),
-                        Arg::OptS(v) => v.map(str::to_string),
-                        Arg::OptO(v) => v.clone(),
-                        _ => None,
-                    })
-                    .collect();
-                query = query.bind(values);
+    for (_, rows, _) in &inserts {
+        for column in 0..rows[0].len() {
+            match &rows[0][column] {
+                Arg::I(_) | Arg::OptI(_) => {
+                    let values: Vec<Option<i64>> = rows
+                        .iter()
+                        .map(|r| match &r[column] {
+                            Arg::I(v) => Some(*v),
+                            Arg::OptI(v) => *v,
+                            _ => None,
+                        })
+                        .collect();
+                    query = query.bind(values);
+                }
+                _ => {
+                    let values: Vec<Option<String>> = rows
+                        .iter()
+                        .map(|r| match &r[column] {
+                            Arg::S(v) => Some((*v).to_string()),
+                            Arg::O(v) => Some(v.clone()),
+                            Arg::OptS(v) => v.map(str::to_string),
+                            Arg::OptO(v) => v.clone(),
+                            _ => None,
+                        })
+                        .collect();
+                    query = query.bind(values);
+                }
             }
         }
     }

@@ -428,9 +428,17 @@ macro_rules! impl_store {
         /// Writes events into the outbox and fans each out to the webhook
         /// endpoints subscribed to its type, in the caller's transaction.
         async fn outbox(tx: &mut Tx<'_>, events: &[PlatformEvent]) -> Result<()> {
-            use Arg::{I, S};
+            let mut script = Script::default();
+            outbox_script(&mut script, events);
+            script.run(&mut **tx).await?;
+            Ok(())
+        }
+
+        /// [`outbox`]'s statements, added to a script of the caller's.
+        fn outbox_script<'a>(script: &mut Script<'a>, events: &'a [PlatformEvent]) {
+            use Arg::{I, O, S};
             if events.is_empty() {
-                return Ok(());
+                return;
             }
             let rows = events
                 .iter()
@@ -444,31 +452,24 @@ macro_rules! impl_store {
                     ]
                 })
                 .collect();
-            insert_rows(
-                tx,
-                "events (id, brand_id, type, payload, created_at)",
-                rows,
-                "",
-            )
-            .await?;
+            script.insert("events (id, brand_id, type, payload, created_at)", rows, "");
             // One delivery per subscribed, enabled endpoint: `{event}.{endpoint}`,
             // in one statement of one text whatever the number of events.
             let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
-            sqlx::query(&format!(
-                "INSERT INTO webhook_deliveries (id, brand_id, endpoint_id, event_id, \
-                 event_type, state, attempts, next_attempt_at, created_at, updated_at) \
-                 SELECT e.id || '.' || s.endpoint_id, e.brand_id, s.endpoint_id, e.id, \
-                 e.type, 'pending', 0, e.created_at, e.created_at, e.created_at \
-                 FROM events e JOIN webhook_subscriptions s \
-                 ON s.brand_id = e.brand_id AND s.event_type = e.type \
-                 JOIN webhook_endpoints w ON w.id = s.endpoint_id \
-                 WHERE w.enabled = 1 AND e.id {}",
-                $crate::sql::in_json($backend, 1)
-            ))
-            .bind($crate::sql::to_json(&ids))
-            .execute(&mut **tx)
-            .await?;
-            Ok(())
+            script.statement(
+                &format!(
+                    "INSERT INTO webhook_deliveries (id, brand_id, endpoint_id, event_id, \
+                     event_type, state, attempts, next_attempt_at, created_at, updated_at) \
+                     SELECT e.id || '.' || s.endpoint_id, e.brand_id, s.endpoint_id, e.id, \
+                     e.type, 'pending', 0, e.created_at, e.created_at, e.created_at \
+                     FROM events e JOIN webhook_subscriptions s \
+                     ON s.brand_id = e.brand_id AND s.event_type = e.type \
+                     JOIN webhook_endpoints w ON w.id = s.endpoint_id \
+                     WHERE w.enabled = 1 AND e.id {}",
+                    $crate::sql::in_json($backend, 1)
+                ),
+                vec![O($crate::sql::to_json(&ids))],
+            );
         }
 
         async fn audit(tx: &mut Tx<'_>, entry: &AuditEntry) -> Result<()> {

@@ -253,52 +253,6 @@ macro_rules! impl_orders {
                         ]);
                     }
                 }
-                insert_rows(&mut tx, "orders (brand_id, id, idempotency_key, request_hash, \
-                    customer_id, channel, store_id, ship_to, status, currency, total, \
-                    shipping, tax, promised_date, created_at, access_token, customer_name, \
-                    customer_phone, customer_verified, ship_policy)", heads, "").await?;
-                insert_rows(&mut tx, "order_keys (brand_id, idempotency_key, order_id)", keys, "")
-                    .await?;
-                insert_rows(&mut tx, LINE_COLUMNS, lines, "").await?;
-                insert_rows(&mut tx, "work_orders (brand_id, id, sku, product_id, quantity, \
-                    status, created_at, catalog_version)", wos, "").await?;
-                insert_rows(&mut tx, OPERATION_COLUMNS, ops, "").await?;
-                // Quantities added to planned work orders (created earlier in
-                // this batch or before), one statement per brand.
-                let mut added: std::collections::BTreeMap<&str, std::collections::BTreeMap<&str, i64>> =
-                    Default::default();
-                for o in orders {
-                    for w in &o.work_orders {
-                        if let WorkOrderWrite::AddQuantity { id, quantity } = w {
-                            *added.entry(o.brand_id.as_str()).or_default().entry(id.as_str()).or_default() +=
-                                *quantity;
-                        }
-                    }
-                }
-                for (b, quantities) in &added {
-                    add_quantities(&mut tx, b, quantities).await?;
-                }
-                insert_rows(&mut tx, BOOKING_COLUMNS, bookings, "").await?;
-                for (b, id, staged) in staged_orders {
-                    claim_staged(&mut tx, b, id, staged).await?;
-                }
-                // After every insert of the batch: an order may move a booking
-                // of one placed just before it.
-                let mut rebooked: std::collections::BTreeMap<&BrandId, Vec<BookingRow>> =
-                    Default::default();
-                for o in orders {
-                    rebooked.entry(&o.brand_id).or_default().extend(o.rebooked.iter().cloned());
-                }
-                for (brand, rows) in &rebooked {
-                    update_bookings(&mut tx, brand, rows).await?;
-                }
-                insert_rows(&mut tx, "material_requirements (brand_id, order_id, material, \
-                    gross, allocated, shortage)", reqs, "").await?;
-                insert_rows(&mut tx, SUGGESTION_COLUMNS, sugs, "").await?;
-                insert_rows(&mut tx, "payments (brand_id, order_id, provider, status, amount, \
-                    currency, reference, instructions, updated_at)", payments, "").await?;
-                insert_rows(&mut tx, "order_events (brand_id, order_id, id, status, note, at)",
-                    timeline, "").await?;
                 // Each order reports itself as it now stands: as `order` reads
                 // it back, with the stored customer and rows in its order.
                 let events: Vec<PlatformEvent> = orders
@@ -314,7 +268,57 @@ macro_rules! impl_orders {
                         PlatformEvent::new(&o.brand_id, EventType::OrderCreated, o.created_at, &order)
                     })
                     .collect();
-                outbox(&mut tx, &events).await?;
+                // Every insert of the batch in one script: on PostgreSQL one
+                // statement (and round trip) instead of one per table.
+                let mut script = Script::default();
+                script.insert("orders (brand_id, id, idempotency_key, request_hash, \
+                    customer_id, channel, store_id, ship_to, status, currency, total, \
+                    shipping, tax, promised_date, created_at, access_token, customer_name, \
+                    customer_phone, customer_verified, ship_policy)", heads, "");
+                script.insert("order_keys (brand_id, idempotency_key, order_id)", keys, "");
+                script.insert(LINE_COLUMNS, lines, "");
+                script.insert("work_orders (brand_id, id, sku, product_id, quantity, \
+                    status, created_at, catalog_version)", wos, "");
+                script.insert(OPERATION_COLUMNS, ops, "");
+                script.insert(BOOKING_COLUMNS, bookings, "");
+                script.insert("material_requirements (brand_id, order_id, material, \
+                    gross, allocated, shortage)", reqs, "");
+                script.insert(SUGGESTION_COLUMNS, sugs, "");
+                script.insert("payments (brand_id, order_id, provider, status, amount, \
+                    currency, reference, instructions, updated_at)", payments, "");
+                script.insert("order_events (brand_id, order_id, id, status, note, at)",
+                    timeline, "");
+                outbox_script(&mut script, &events);
+                script.run(&mut *tx).await?;
+                // Then what changes rows already there, or just inserted.
+                // Quantities added to planned work orders (created earlier in
+                // this batch or before), one statement per brand.
+                let mut added: std::collections::BTreeMap<&str, std::collections::BTreeMap<&str, i64>> =
+                    Default::default();
+                for o in orders {
+                    for w in &o.work_orders {
+                        if let WorkOrderWrite::AddQuantity { id, quantity } = w {
+                            *added.entry(o.brand_id.as_str()).or_default().entry(id.as_str()).or_default() +=
+                                *quantity;
+                        }
+                    }
+                }
+                for (b, quantities) in &added {
+                    add_quantities(&mut tx, b, quantities).await?;
+                }
+                for (b, id, staged) in staged_orders {
+                    claim_staged(&mut tx, b, id, staged).await?;
+                }
+                // After every insert of the batch: an order may move a booking
+                // of one placed just before it.
+                let mut rebooked: std::collections::BTreeMap<&BrandId, Vec<BookingRow>> =
+                    Default::default();
+                for o in orders {
+                    rebooked.entry(&o.brand_id).or_default().extend(o.rebooked.iter().cloned());
+                }
+                for (brand, rows) in &rebooked {
+                    update_bookings(&mut tx, brand, rows).await?;
+                }
                 tx.commit().await?;
                 Ok(orders
                     .iter()
