@@ -81,62 +81,39 @@ pub(crate) async fn insert_many(
     rows: Vec<Vec<crate::sql::Arg<'_>>>,
     tail: &str,
 ) -> crate::Result<u64> {
-    let mut script = Script::default();
+    let mut script = crate::sql::Script::default();
     script.insert(head, rows, tail);
-    script.run(conn).await
+    run_script(conn, script).await
 }
 
-/// Statements run in the caller's transaction, in the order given. Inserts
-/// that follow each other go in one statement, each a data-modifying `WITH`
-/// of it (PostgreSQL runs every one to completion, and checks foreign keys
-/// at the statement's end): the order writer's batch was a round trip per
-/// table, each waited for by the whole batch. (On SQLite, where a statement
-/// costs no round trip, `Script` runs them one by one.)
-#[derive(Default)]
-pub(crate) struct Script<'a> {
-    steps: Vec<Step<'a>>,
-}
-
-enum Step<'a> {
-    Insert(String, Vec<Vec<crate::sql::Arg<'a>>>, String),
-    Statement(String, Vec<crate::sql::Arg<'a>>),
-}
-
-impl<'a> Script<'a> {
-    /// Adds a multi-row insert (nothing when there are no rows).
-    pub(crate) fn insert(&mut self, head: &str, rows: Vec<Vec<crate::sql::Arg<'a>>>, tail: &str) {
-        if !rows.is_empty() {
-            self.steps
-                .push(Step::Insert(head.to_string(), rows, tail.to_string()));
-        }
-    }
-
-    /// Adds a statement whose parameters are `$1`, `$2`... in `args`' order.
-    pub(crate) fn statement(&mut self, sql: &str, args: Vec<crate::sql::Arg<'a>>) {
-        self.steps.push(Step::Statement(sql.to_string(), args));
-    }
-
-    /// Runs the statements; the rows the last of each run of inserts and
-    /// every other statement changed.
-    pub(crate) async fn run(self, conn: &mut sqlx::PgConnection) -> crate::Result<u64> {
-        let mut affected = 0;
-        let mut inserts = Vec::new();
-        for step in self.steps {
-            match step {
-                Step::Insert(head, rows, tail) => inserts.push((head, rows, tail)),
-                Step::Statement(sql, args) => {
-                    affected += insert_together(conn, std::mem::take(&mut inserts)).await?;
-                    let mut query = sqlx::query(&sql);
-                    for arg in args {
-                        query = bind_one(query, arg);
-                    }
-                    affected += query.execute(&mut *conn).await?.rows_affected();
+/// Runs `script` in the caller's transaction, in order. Inserts that follow
+/// each other go in one statement, each a data-modifying `WITH` of it
+/// (PostgreSQL runs every one to completion, and checks foreign keys at the
+/// statement's end): the order writer's batch was a round trip per table,
+/// each waited for by the whole batch. The rows the last of each run of
+/// inserts and every other statement changed.
+pub(crate) async fn run_script(
+    conn: &mut sqlx::PgConnection,
+    script: crate::sql::Script<'_>,
+) -> crate::Result<u64> {
+    use crate::sql::Step;
+    let mut affected = 0;
+    let mut inserts = Vec::new();
+    for step in script.steps {
+        match step {
+            Step::Insert(head, rows, tail) => inserts.push((head, rows, tail)),
+            Step::Statement(sql, args) => {
+                affected += insert_together(conn, std::mem::take(&mut inserts)).await?;
+                let mut query = sqlx::query(&sql);
+                for arg in args {
+                    query = bind_one(query, arg);
                 }
+                affected += query.execute(&mut *conn).await?.rows_affected();
             }
         }
-        affected += insert_together(conn, inserts).await?;
-        Ok(affected)
     }
+    affected += insert_together(conn, inserts).await?;
+    Ok(affected)
 }
 
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;

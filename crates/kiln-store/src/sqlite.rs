@@ -197,61 +197,36 @@ pub(crate) async fn insert_many(
     Ok(affected)
 }
 
-/// Statements run in the caller's transaction one by one, in the order
-/// given: in process a statement costs no round trip. (On PostgreSQL,
-/// `Script` sends inserts that follow each other as one statement; sending
-/// SQLite a script of several was slower, as each batch's text differed.)
-#[derive(Default)]
-pub(crate) struct Script<'a> {
-    steps: Vec<Step<'a>>,
-}
-
-enum Step<'a> {
-    Insert(String, Vec<Vec<crate::sql::Arg<'a>>>, String),
-    Statement(String, Vec<crate::sql::Arg<'a>>),
-}
-
-impl<'a> Script<'a> {
-    /// Adds a multi-row insert (nothing when there are no rows).
-    pub(crate) fn insert(&mut self, head: &str, rows: Vec<Vec<crate::sql::Arg<'a>>>, tail: &str) {
-        if !rows.is_empty() {
-            self.steps
-                .push(Step::Insert(head.to_string(), rows, tail.to_string()));
-        }
-    }
-
-    /// Adds a statement whose parameters are `$1`, `$2`... in `args`' order.
-    pub(crate) fn statement(&mut self, sql: &str, args: Vec<crate::sql::Arg<'a>>) {
-        self.steps.push(Step::Statement(sql.to_string(), args));
-    }
-
-    /// Runs the statements; the rows they changed, in all.
-    pub(crate) async fn run(self, conn: &mut sqlx::SqliteConnection) -> crate::Result<u64> {
-        use crate::sql::Arg;
-        let mut affected = 0;
-        for step in self.steps {
-            affected += match step {
-                Step::Insert(head, rows, tail) => {
-                    insert_many(&mut *conn, &head, rows, &tail).await?
+/// Runs `script` in the caller's transaction, one statement at a time: in
+/// process a statement costs no round trip. (Sending SQLite a script of
+/// several was slower: each batch's text differed, and was prepared anew.)
+/// The rows its statements changed, in all.
+pub(crate) async fn run_script(
+    conn: &mut sqlx::SqliteConnection,
+    script: crate::sql::Script<'_>,
+) -> crate::Result<u64> {
+    use crate::sql::{Arg, Step};
+    let mut affected = 0;
+    for step in script.steps {
+        affected += match step {
+            Step::Insert(head, rows, tail) => insert_many(&mut *conn, &head, rows, &tail).await?,
+            Step::Statement(sql, args) => {
+                let mut query = sqlx::query(&sql);
+                for arg in args {
+                    query = match arg {
+                        Arg::S(v) => query.bind(v),
+                        Arg::O(v) => query.bind(v),
+                        Arg::OptS(v) => query.bind(v),
+                        Arg::OptO(v) => query.bind(v),
+                        Arg::I(v) => query.bind(v),
+                        Arg::OptI(v) => query.bind(v),
+                    };
                 }
-                Step::Statement(sql, args) => {
-                    let mut query = sqlx::query(&sql);
-                    for arg in args {
-                        query = match arg {
-                            Arg::S(v) => query.bind(v),
-                            Arg::O(v) => query.bind(v),
-                            Arg::OptS(v) => query.bind(v),
-                            Arg::OptO(v) => query.bind(v),
-                            Arg::I(v) => query.bind(v),
-                            Arg::OptI(v) => query.bind(v),
-                        };
-                    }
-                    query.execute(&mut *conn).await?.rows_affected()
-                }
-            };
-        }
-        Ok(affected)
+                query.execute(&mut *conn).await?.rows_affected()
+            }
+        };
     }
+    Ok(affected)
 }
 
 /// Moves booked operations in place, in one statement whatever their

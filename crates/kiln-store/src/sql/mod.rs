@@ -91,6 +91,37 @@ pub(crate) enum Arg<'a> {
     OptI(Option<i64>),
 }
 
+/// Statements for one transaction, in the order given; each backend runs
+/// them its way (`run_script`): PostgreSQL sends inserts that follow each
+/// other as one statement, SQLite, where a statement costs no round trip,
+/// runs them one by one.
+#[derive(Default)]
+pub(crate) struct Script<'a> {
+    pub(crate) steps: Vec<Step<'a>>,
+}
+
+pub(crate) enum Step<'a> {
+    /// A multi-row insert: `INSERT INTO {head} ... {tail}`.
+    Insert(String, Vec<Vec<Arg<'a>>>, String),
+    /// A statement whose parameters are `$1`, `$2`... in the arguments' order.
+    Statement(String, Vec<Arg<'a>>),
+}
+
+impl<'a> Script<'a> {
+    /// Adds a multi-row insert (nothing when there are no rows).
+    pub(crate) fn insert(&mut self, head: &str, rows: Vec<Vec<Arg<'a>>>, tail: &str) {
+        if !rows.is_empty() {
+            self.steps
+                .push(Step::Insert(head.to_string(), rows, tail.to_string()));
+        }
+    }
+
+    /// Adds a statement whose parameters are `$1`, `$2`... in `args`' order.
+    pub(crate) fn statement(&mut self, sql: &str, args: Vec<Arg<'a>>) {
+        self.steps.push(Step::Statement(sql.to_string(), args));
+    }
+}
+
 /// `= ANY` of a JSON array of texts bound as one parameter `${n}`: one
 /// statement text whatever the list's length, on each backend. (The order
 /// writer uses it; `where_in` below still binds each value, a new text per
@@ -428,14 +459,14 @@ macro_rules! impl_store {
         /// Writes events into the outbox and fans each out to the webhook
         /// endpoints subscribed to its type, in the caller's transaction.
         async fn outbox(tx: &mut Tx<'_>, events: &[PlatformEvent]) -> Result<()> {
-            let mut script = Script::default();
+            let mut script = $crate::sql::Script::default();
             outbox_script(&mut script, events);
-            script.run(&mut **tx).await?;
+            run_script(&mut **tx, script).await?;
             Ok(())
         }
 
         /// [`outbox`]'s statements, added to a script of the caller's.
-        fn outbox_script<'a>(script: &mut Script<'a>, events: &'a [PlatformEvent]) {
+        fn outbox_script<'a>(script: &mut $crate::sql::Script<'a>, events: &'a [PlatformEvent]) {
             use Arg::{I, O, S};
             if events.is_empty() {
                 return;

@@ -270,7 +270,7 @@ macro_rules! impl_orders {
                     .collect();
                 // Every insert of the batch in one script: on PostgreSQL one
                 // statement (and round trip) instead of one per table.
-                let mut script = Script::default();
+                let mut script = $crate::sql::Script::default();
                 script.insert("orders (brand_id, id, idempotency_key, request_hash, \
                     customer_id, channel, store_id, ship_to, status, currency, total, \
                     shipping, tax, promised_date, created_at, access_token, customer_name, \
@@ -289,7 +289,7 @@ macro_rules! impl_orders {
                 script.insert("order_events (brand_id, order_id, id, status, note, at)",
                     timeline, "");
                 outbox_script(&mut script, &events);
-                script.run(&mut *tx).await?;
+                run_script(&mut *tx, script).await?;
                 // Then what changes rows already there, or just inserted.
                 // Quantities added to planned work orders (created earlier in
                 // this batch or before), one statement per brand.
