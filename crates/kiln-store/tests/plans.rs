@@ -7,16 +7,33 @@
 use kiln_store::SqliteStore;
 use sqlx::Connection;
 
-#[tokio::test]
-async fn a_work_orders_lines_and_units_are_found_by_its_index() {
+/// A store opened and migrated as the server opens it, and a connection to it.
+async fn fresh_store() -> (tempfile::TempDir, sqlx::SqliteConnection) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     SqliteStore::open_dir(dir.path())
         .await
         .expect("SQLite opens and migrates");
     let url = format!("sqlite://{}", dir.path().join("kiln.db").display());
-    let mut conn = sqlx::SqliteConnection::connect(&url)
+    let conn = sqlx::SqliteConnection::connect(&url)
         .await
         .expect("connects");
+    (dir, conn)
+}
+
+/// The steps of `sql`'s plan, its parameters bound to a brand and a work order.
+async fn plan_of(conn: &mut sqlx::SqliteConnection, sql: &str) -> Vec<String> {
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .bind("brd_a")
+        .bind("wo_a")
+        .fetch_all(conn)
+        .await
+        .expect("a plan");
+    plan.into_iter().map(|p| p.3).collect()
+}
+
+#[tokio::test]
+async fn a_work_orders_lines_and_units_are_found_by_its_index() {
+    let (_dir, mut conn) = fresh_store().await;
     for sql in [
         "SELECT order_id, line_no FROM order_lines WHERE brand_id = $1 AND work_order_id = $2 \
          AND cancelled_at IS NULL ORDER BY order_id, line_no",
@@ -25,14 +42,8 @@ async fn a_work_orders_lines_and_units_are_found_by_its_index() {
         "SELECT serial, order_id FROM units WHERE brand_id = $1 AND work_order_id = $2 \
          ORDER BY serial",
     ] {
-        let plan: Vec<(i64, i64, i64, String)> =
-            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .bind("brd_a")
-                .bind("wo_a")
-                .fetch_all(&mut conn)
-                .await
-                .expect("a plan");
-        let steps: Vec<&str> = plan.iter().map(|p| p.3.as_str()).collect();
+        let plan = plan_of(&mut conn, sql).await;
+        let steps: Vec<&str> = plan.iter().map(String::as_str).collect();
         assert!(
             steps
                 .iter()
@@ -48,14 +59,7 @@ async fn a_work_orders_lines_and_units_are_found_by_its_index() {
 /// the brand alone through every order, booking, line or requirement it had.
 #[tokio::test]
 async fn a_rebuild_reads_the_open_work_by_its_indexes() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    SqliteStore::open_dir(dir.path())
-        .await
-        .expect("SQLite opens and migrates");
-    let url = format!("sqlite://{}", dir.path().join("kiln.db").display());
-    let mut conn = sqlx::SqliteConnection::connect(&url)
-        .await
-        .expect("connects");
+    let (_dir, mut conn) = fresh_store().await;
     for (sql, first) in [
         (
             "SELECT b.order_id FROM orders o CROSS JOIN bookings b CROSS JOIN order_lines l \
@@ -87,13 +91,8 @@ async fn a_rebuild_reads_the_open_work_by_its_indexes() {
             "material_requirements_open",
         ),
     ] {
-        let plan: Vec<(i64, i64, i64, String)> =
-            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .bind("brd_a")
-                .fetch_all(&mut conn)
-                .await
-                .expect("a plan");
-        let steps: Vec<&str> = plan.iter().map(|p| p.3.as_str()).collect();
+        let plan = plan_of(&mut conn, sql).await;
+        let steps: Vec<&str> = plan.iter().map(String::as_str).collect();
         let searches: Vec<&&str> = steps.iter().filter(|s| s.contains("USING")).collect();
         assert!(
             searches.first().is_some_and(|s| s.contains(first)),
