@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use kiln_domain::{AdminKey, ApiKey, ApiKeyId, Brand, Scope, Timestamp};
@@ -123,10 +124,19 @@ const KEY_CACHE_MAX: usize = 4096;
 /// The keys this server checked in the last [`KEY_CACHE_TTL`], by hash: the
 /// record as the store had it, so expiry is still judged at each request.
 /// Only keys found are kept (an unknown secret is looked up every time).
-/// Any change to a key made through this server empties it.
+/// Any change to a key made through this server empties it, and a read that
+/// began before the change is not kept ([`KeyCache::reading`]).
 #[derive(Default)]
 pub(crate) struct KeyCache {
     entries: Mutex<HashMap<String, (Instant, Caller)>>,
+    /// Moves on at every [`KeyCache::clear`].
+    generation: AtomicU64,
+}
+
+/// When a read of the store for a key began, for [`KeyCache::put`].
+pub(crate) struct Reading {
+    at: Instant,
+    generation: u64,
 }
 
 impl KeyCache {
@@ -138,20 +148,32 @@ impl KeyCache {
             .map(|(_, caller)| caller.clone())
     }
 
-    fn put(&self, hash: String, caller: Caller) {
+    /// Marks the start of a read of the store, before it is sent.
+    fn reading(&self) -> Reading {
+        Reading {
+            at: Instant::now(),
+            generation: self.generation.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Keeps what a read found, as of when it began; not if a key changed
+    /// meanwhile (the read may predate a revocation).
+    fn put(&self, hash: String, caller: Caller, read: Reading) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if self.generation.load(Ordering::SeqCst) != read.generation {
+            return;
+        }
         if entries.len() >= KEY_CACHE_MAX {
             entries.clear();
         }
-        entries.insert(hash, (Instant::now(), caller));
+        entries.insert(hash, (read.at, caller));
     }
 
     /// Forgets every key: one was revoked, rotated or issued.
     pub(crate) fn clear(&self) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        entries.clear();
     }
 }
 
@@ -180,6 +202,7 @@ impl App {
         if let Some(caller) = self.keys.get(&h) {
             return admitted(caller);
         }
+        let read = self.keys.reading();
         let found = if secret.starts_with("kiln_admin_") {
             self.store.admin_key_by_hash(&h).await?.map(Caller::Admin)
         } else {
@@ -189,7 +212,7 @@ impl App {
                 .map(|(key, brand)| Caller::Brand { key, brand })
         };
         let caller = found.ok_or(Error::Unauthorized)?;
-        self.keys.put(h, caller.clone());
+        self.keys.put(h, caller.clone(), read);
         admitted(caller)
     }
 
@@ -216,4 +239,40 @@ pub const MAX_OVERLAP_SECONDS: i64 = 30 * 24 * 3600;
 pub fn after(now: Timestamp, seconds: i64) -> Timestamp {
     now.checked_add(jiff::SignedDuration::from_secs(seconds))
         .unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admin() -> Caller {
+        Caller::Admin(AdminKey {
+            id: ApiKeyId::new(),
+            label: "ops".into(),
+            created_at: Timestamp::now(),
+            revoked_at: None,
+        })
+    }
+
+    #[test]
+    fn a_key_read_is_kept_for_its_second() {
+        let cache = KeyCache::default();
+        let read = cache.reading();
+        cache.put("h".into(), admin(), read);
+        assert!(cache.get("h").is_some());
+        assert!(cache.get("other").is_none());
+        cache.clear();
+        assert!(cache.get("h").is_none());
+    }
+
+    /// A read that began before a key changed (it may have found the key
+    /// still active) is not kept: the change's `clear` came between.
+    #[test]
+    fn a_read_overtaken_by_a_change_is_not_kept() {
+        let cache = KeyCache::default();
+        let read = cache.reading();
+        cache.clear();
+        cache.put("h".into(), admin(), read);
+        assert!(cache.get("h").is_none());
+    }
 }

@@ -81,39 +81,38 @@ pub(crate) async fn insert_many(
     rows: Vec<Vec<crate::sql::Arg<'_>>>,
     tail: &str,
 ) -> crate::Result<u64> {
-    let mut script = crate::sql::Script::default();
-    script.insert(head, rows, tail);
-    run_script(conn, script).await
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    insert_together(conn, vec![(head.to_string(), rows, tail.to_string())]).await
 }
 
 /// Runs `script` in the caller's transaction, in order. Inserts that follow
 /// each other go in one statement, each a data-modifying `WITH` of it
 /// (PostgreSQL runs every one to completion, and checks foreign keys at the
 /// statement's end): the order writer's batch was a round trip per table,
-/// each waited for by the whole batch. The rows the last of each run of
-/// inserts and every other statement changed.
+/// each waited for by the whole batch.
 pub(crate) async fn run_script(
     conn: &mut sqlx::PgConnection,
     script: crate::sql::Script<'_>,
-) -> crate::Result<u64> {
+) -> crate::Result<()> {
     use crate::sql::Step;
-    let mut affected = 0;
     let mut inserts = Vec::new();
     for step in script.steps {
         match step {
             Step::Insert(head, rows, tail) => inserts.push((head, rows, tail)),
             Step::Statement(sql, args) => {
-                affected += insert_together(conn, std::mem::take(&mut inserts)).await?;
+                insert_together(conn, std::mem::take(&mut inserts)).await?;
                 let mut query = sqlx::query(&sql);
                 for arg in args {
                     query = bind_one(query, arg);
                 }
-                affected += query.execute(&mut *conn).await?.rows_affected();
+                query.execute(&mut *conn).await?;
             }
         }
     }
-    affected += insert_together(conn, inserts).await?;
-    Ok(affected)
+    insert_together(conn, inserts).await?;
+    Ok(())
 }
 
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;

@@ -200,16 +200,16 @@ pub(crate) async fn insert_many(
 /// Runs `script` in the caller's transaction, one statement at a time: in
 /// process a statement costs no round trip. (Sending SQLite a script of
 /// several was slower: each batch's text differed, and was prepared anew.)
-/// The rows its statements changed, in all.
 pub(crate) async fn run_script(
     conn: &mut sqlx::SqliteConnection,
     script: crate::sql::Script<'_>,
-) -> crate::Result<u64> {
+) -> crate::Result<()> {
     use crate::sql::{Arg, Step};
-    let mut affected = 0;
     for step in script.steps {
-        affected += match step {
-            Step::Insert(head, rows, tail) => insert_many(&mut *conn, &head, rows, &tail).await?,
+        match step {
+            Step::Insert(head, rows, tail) => {
+                insert_many(&mut *conn, &head, rows, &tail).await?;
+            }
             Step::Statement(sql, args) => {
                 let mut query = sqlx::query(&sql);
                 for arg in args {
@@ -222,11 +222,11 @@ pub(crate) async fn run_script(
                         Arg::OptI(v) => query.bind(v),
                     };
                 }
-                query.execute(&mut *conn).await?.rows_affected()
+                query.execute(&mut *conn).await?;
             }
-        };
+        }
     }
-    Ok(affected)
+    Ok(())
 }
 
 /// Moves booked operations in place, in one statement whatever their
@@ -252,11 +252,47 @@ pub(crate) async fn move_bookings(
         );
     }
     let last: Vec<(String, &kiln_domain::BookingRow)> = last.into_iter().collect();
+    // The look-up below names each booking by a JSON path built from its
+    // order's id. Ids minted here never hold a quote or a bar; one read back
+    // from elsewhere that does is moved on its own, by its key.
+    let (plain, odd): (Vec<_>, Vec<_>) = last
+        .into_iter()
+        .partition(|(_, r)| !r.order_id.as_str().contains(['"', '|', '\\']));
+    for (_, r) in odd {
+        move_one(conn, brand, r).await?;
+    }
+    let last = plain;
     // A booking's look-up in the object is linear in its entries: a few
     // hundred per statement keep a large move from growing as its square.
     for chunk in last.chunks(MOVES_PER_STATEMENT) {
         move_some(conn, brand, chunk).await?;
     }
+    Ok(())
+}
+
+/// Moves one booked operation in place, found by its key.
+async fn move_one(
+    conn: &mut sqlx::SqliteConnection,
+    brand: &str,
+    r: &kiln_domain::BookingRow,
+) -> crate::Result<()> {
+    sqlx::query(
+        "UPDATE bookings SET day = $1, machine = $2, setup_start = $3, \
+         start_at = $4, end_at = $5, setup_minutes = $6 \
+         WHERE brand_id = $7 AND order_id = $8 AND line_no = $9 AND seq = $10",
+    )
+    .bind(r.day.map(|d| d.to_string()).unwrap_or_default())
+    .bind(r.machine)
+    .bind(r.setup_start)
+    .bind(r.start_at)
+    .bind(r.end_at)
+    .bind(r.setup_minutes)
+    .bind(brand)
+    .bind(r.order_id.as_str())
+    .bind(r.line_no)
+    .bind(r.seq)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -286,8 +322,8 @@ async fn move_some(
             (key.clone(), times)
         })
         .collect();
-    // The booking's entry in the object: `$."order|line|step"` (order ids are
-    // ours, letters, digits and dashes, never a quote).
+    // The booking's entry in the object: `$."order|line|step"` (no id here
+    // holds a quote, a bar or a backslash: see `move_bookings`).
     let at = |i: usize| {
         format!("json_extract($1, '$.\"' || order_id || '|' || line_no || '|' || seq || '\"[{i}]')")
     };

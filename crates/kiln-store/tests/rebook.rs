@@ -1,7 +1,8 @@
 //! Booked operations moved in place by the order writer's batch, on both
 //! backends, whatever their number: more than one statement's worth (SQLite
 //! moves them a few hundred per statement), a booking moved twice keeping
-//! its last move, a day cleared, and the bookings not moved left alone.
+//! its last move, a day cleared, and the bookings not moved left alone; an
+//! order id no JSON path could name (a quote, a bar) moved all the same.
 
 #[macro_use]
 mod common;
@@ -56,7 +57,34 @@ async fn a_batch_moves_hundreds_of_bookings_each_to_its_last_place(store: Arc<dy
     });
     store.place_order(&second).await.unwrap();
 
+    // An order whose id holds a quote and a bar, moved in a batch with others.
+    let odd_id = "ord_\"odd|1";
+    let mut odd = order(&a, odd_id, None, "cy@example.com", 1, add_to("wo_1", 1));
+    odd.bookings = vec![booking(odd_id)];
+    store.place_order(&odd).await.unwrap();
+    let mut third = order(&a, "ord_3", None, "di@example.com", 1, add_to("wo_1", 1));
+    third.bookings = vec![];
+    third.rebooked = vec![
+        BookingRow {
+            machine: 3,
+            ..booking(odd_id)
+        },
+        BookingRow {
+            setup_start: 29_470_080 + 2,
+            ..moved(2, 1)
+        },
+    ];
+    store.place_order(&third).await.unwrap();
+
     let rows = store.bookings(&a.id).await.unwrap();
+    let (odd_rows, rows): (Vec<_>, Vec<_>) = rows
+        .into_iter()
+        .partition(|r| r.order_id.as_str() == odd_id);
+    assert_eq!(
+        odd_rows.iter().map(|r| r.machine).collect::<Vec<_>>(),
+        [3],
+        "the odd order's booking moved"
+    );
     assert_eq!(rows.len() as i64, BOOKINGS);
     for r in &rows {
         let want = match r.seq {
