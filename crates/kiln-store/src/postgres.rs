@@ -105,7 +105,7 @@ pub(crate) async fn run_script(
                 insert_together(conn, std::mem::take(&mut inserts)).await?;
                 let mut query = sqlx::query(&sql);
                 for arg in args {
-                    query = bind_one(query, arg);
+                    query = crate::sql::bind_arg!(query, arg);
                 }
                 query.execute(&mut *conn).await?;
             }
@@ -113,20 +113,6 @@ pub(crate) async fn run_script(
     }
     insert_together(conn, inserts).await?;
     Ok(())
-}
-
-type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
-
-fn bind_one<'q>(query: PgQuery<'q>, arg: crate::sql::Arg<'q>) -> PgQuery<'q> {
-    use crate::sql::Arg;
-    match arg {
-        Arg::S(v) => query.bind(v),
-        Arg::O(v) => query.bind(v),
-        Arg::OptS(v) => query.bind(v),
-        Arg::OptO(v) => query.bind(v),
-        Arg::I(v) => query.bind(v),
-        Arg::OptI(v) => query.bind(v),
-    }
 }
 
 /// Inserts (none, one, or several in one statement: `WITH i0 AS (INSERT

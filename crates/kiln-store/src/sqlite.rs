@@ -204,7 +204,7 @@ pub(crate) async fn run_script(
     conn: &mut sqlx::SqliteConnection,
     script: crate::sql::Script<'_>,
 ) -> crate::Result<()> {
-    use crate::sql::{Arg, Step};
+    use crate::sql::Step;
     for step in script.steps {
         match step {
             Step::Insert(head, rows, tail) => {
@@ -213,14 +213,7 @@ pub(crate) async fn run_script(
             Step::Statement(sql, args) => {
                 let mut query = sqlx::query(&sql);
                 for arg in args {
-                    query = match arg {
-                        Arg::S(v) => query.bind(v),
-                        Arg::O(v) => query.bind(v),
-                        Arg::OptS(v) => query.bind(v),
-                        Arg::OptO(v) => query.bind(v),
-                        Arg::I(v) => query.bind(v),
-                        Arg::OptI(v) => query.bind(v),
-                    };
+                    query = crate::sql::bind_arg!(query, arg);
                 }
                 query.execute(&mut *conn).await?;
             }
@@ -243,25 +236,21 @@ pub(crate) async fn move_bookings(
     brand: &str,
     rows: &[kiln_domain::BookingRow],
 ) -> crate::Result<()> {
-    let mut last: std::collections::BTreeMap<String, &kiln_domain::BookingRow> =
+    // The last version of each operation's row, by its key.
+    let mut last: std::collections::BTreeMap<(&str, i64, i64), &kiln_domain::BookingRow> =
         std::collections::BTreeMap::new();
     for r in rows {
-        last.insert(
-            format!("{}|{}|{}", r.order_id.as_str(), r.line_no, r.seq),
-            r,
-        );
+        last.insert((r.order_id.as_str(), r.line_no, r.seq), r);
     }
-    let last: Vec<(String, &kiln_domain::BookingRow)> = last.into_iter().collect();
     // The look-up below names each booking by a JSON path built from its
     // order's id. Ids minted here never hold a quote or a bar; one read back
     // from elsewhere that does is moved on its own, by its key.
-    let (plain, odd): (Vec<_>, Vec<_>) = last
-        .into_iter()
-        .partition(|(_, r)| !r.order_id.as_str().contains(['"', '|', '\\']));
-    for (_, r) in odd {
+    let (last, odd): (Vec<_>, Vec<_>) = last
+        .into_values()
+        .partition(|r| !r.order_id.as_str().contains(['"', '|', '\\']));
+    for r in odd {
         move_one(conn, brand, r).await?;
     }
-    let last = plain;
     // A booking's look-up in the object is linear in its entries: a few
     // hundred per statement keep a large move from growing as its square.
     for chunk in last.chunks(MOVES_PER_STATEMENT) {
@@ -302,15 +291,15 @@ const MOVES_PER_STATEMENT: usize = 256;
 async fn move_some(
     conn: &mut sqlx::SqliteConnection,
     brand: &str,
-    rows: &[(String, &kiln_domain::BookingRow)],
+    rows: &[&kiln_domain::BookingRow],
 ) -> crate::Result<()> {
     let keys: Vec<serde_json::Value> = rows
         .iter()
-        .map(|(_, r)| serde_json::json!([r.order_id.as_str(), r.line_no, r.seq]))
+        .map(|r| serde_json::json!([r.order_id.as_str(), r.line_no, r.seq]))
         .collect();
     let times: serde_json::Map<String, serde_json::Value> = rows
         .iter()
-        .map(|(key, r)| {
+        .map(|r| {
             let times = serde_json::json!([
                 r.day.map(|d| d.to_string()).unwrap_or_default(),
                 r.machine,
@@ -319,7 +308,8 @@ async fn move_some(
                 r.end_at,
                 r.setup_minutes,
             ]);
-            (key.clone(), times)
+            let key = format!("{}|{}|{}", r.order_id.as_str(), r.line_no, r.seq);
+            (key, times)
         })
         .collect();
     // The booking's entry in the object: `$."order|line|step"` (no id here

@@ -91,6 +91,21 @@ pub(crate) enum Arg<'a> {
     OptI(Option<i64>),
 }
 
+/// Binds an [`Arg`] to a query of either backend.
+macro_rules! bind_arg {
+    ($query:expr, $arg:expr) => {
+        match $arg {
+            $crate::sql::Arg::S(v) => $query.bind(v),
+            $crate::sql::Arg::O(v) => $query.bind(v),
+            $crate::sql::Arg::OptS(v) => $query.bind(v),
+            $crate::sql::Arg::OptO(v) => $query.bind(v),
+            $crate::sql::Arg::I(v) => $query.bind(v),
+            $crate::sql::Arg::OptI(v) => $query.bind(v),
+        }
+    };
+}
+pub(crate) use bind_arg;
+
 /// Statements for one transaction, in the order given; each backend runs
 /// them its way (`run_script`): PostgreSQL sends inserts that follow each
 /// other as one statement, SQLite, where a statement costs no round trip,
