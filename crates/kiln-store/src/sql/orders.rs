@@ -124,6 +124,108 @@ macro_rules! impl_orders {
             Ok(())
         }
 
+        /// The batch's new customers stored, and every customer of the
+        /// batch read back, keyed by brand and email: an insert, then one
+        /// query per brand.
+        async fn upsert_customers<'a>(
+            tx: &mut Tx<'_>,
+            seen: &std::collections::HashSet<(&'a str, &'a str)>,
+            orders: &'a [NewOrder],
+        ) -> Result<std::collections::HashMap<(&'a str, &'a str), Customer>> {
+            use Arg::{I, OptS, S};
+            let mut rows: Vec<Vec<Arg<'_>>> = Vec::new();
+            let mut taken = std::collections::HashSet::new();
+            for o in orders {
+                let c = &o.customer;
+                if taken.insert((o.brand_id.as_str(), c.email.as_str())) {
+                    rows.push(vec![
+                        S(o.brand_id.as_str()), S(c.id.as_str()), S(&c.email), S(&c.name),
+                        OptS(c.phone.as_deref()), I(o.created_at.as_millisecond()),
+                    ]);
+                }
+            }
+            insert_rows(
+                tx,
+                "customers (brand_id, id, email, name, phone, created_at)",
+                rows,
+                " ON CONFLICT (brand_id, email) DO NOTHING",
+            )
+            .await?;
+            let mut by_brand: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+            for (brand, email) in seen {
+                by_brand.entry(*brand).or_default().push(*email);
+            }
+            let mut customers = std::collections::HashMap::new();
+            for (brand, emails) in &by_brand {
+                let rows = sqlx::query(&format!(
+                    "SELECT id AS customer_id, email, name AS customer_name, phone \
+                     FROM customers WHERE brand_id = $1 AND email {}",
+                    $crate::sql::in_json($backend, 2)
+                ))
+                .bind(*brand)
+                .bind($crate::sql::to_json(emails))
+                .fetch_all(&mut **tx)
+                .await?;
+                for row in &rows {
+                    let c = customer_from(row)?;
+                    if let Some(email) = emails.iter().find(|e| **e == c.email) {
+                        customers.insert((*brand, *email), c);
+                    }
+                }
+            }
+            Ok(customers)
+        }
+
+        /// [`upsert_customers`] in one statement (PostgreSQL): the rows
+        /// inserted come back from the insert, those there before from a
+        /// join in the same statement, whose snapshot precedes the insert.
+        /// A customer another transaction stored meanwhile is in neither:
+        /// the batch then fails as a conflict, and each order is retried.
+        async fn upsert_customers_in_one<'a>(
+            tx: &mut Tx<'_>,
+            seen: &std::collections::HashSet<(&'a str, &'a str)>,
+            orders: &'a [NewOrder],
+        ) -> Result<std::collections::HashMap<(&'a str, &'a str), Customer>> {
+            let mut rows = Vec::new();
+            let mut taken = std::collections::HashSet::new();
+            for o in orders {
+                let c = &o.customer;
+                if taken.insert((o.brand_id.as_str(), c.email.as_str())) {
+                    rows.push(serde_json::json!({
+                        "brand_id": o.brand_id.as_str(), "id": c.id.as_str(), "email": c.email,
+                        "name": c.name, "phone": c.phone, "created_at": o.created_at.as_millisecond(),
+                    }));
+                }
+            }
+            let found = sqlx::query(
+                "WITH v AS (SELECT * FROM json_to_recordset($1::json) AS v(brand_id text, \
+                   id text, email text, name text, phone text, created_at int8)), \
+                 ins AS (INSERT INTO customers (brand_id, id, email, name, phone, created_at) \
+                   SELECT brand_id, id, email, name, phone, created_at FROM v \
+                   ON CONFLICT (brand_id, email) DO NOTHING \
+                   RETURNING brand_id, id, email, name, phone) \
+                 SELECT brand_id, id AS customer_id, email, name AS customer_name, phone FROM ins \
+                 UNION ALL \
+                 SELECT c.brand_id, c.id, c.email, c.name, c.phone FROM v \
+                 CROSS JOIN LATERAL (SELECT * FROM customers AS c \
+                   WHERE c.brand_id = v.brand_id AND c.email = v.email) AS c",
+            )
+            .bind(serde_json::Value::Array(rows).to_string())
+            .fetch_all(&mut **tx)
+            .await?;
+            let mut customers = std::collections::HashMap::new();
+            for row in &found {
+                let brand = text(row, "brand_id")?;
+                let c = customer_from(row)?;
+                // A batch holds at most a few hundred customers.
+                let key = seen.iter().find(|(b, e)| *b == brand && *e == c.email).copied();
+                if let Some(key) = key {
+                    customers.insert(key, c);
+                }
+            }
+            Ok(customers)
+        }
+
         impl $store {
             /// Writes `orders` in one transaction with multi-row inserts.
             async fn write_batch(&self, orders: &[NewOrder]) -> Result<Vec<Result<Placed>>> {
@@ -135,48 +237,17 @@ macro_rules! impl_orders {
                 for brand in brands {
                     fence(&mut tx, self.leases.as_deref(), brand).await?;
                 }
-                let mut customers: Vec<Vec<Arg<'_>>> = Vec::new();
-                let mut seen = std::collections::HashSet::new();
-                for o in orders {
-                    let c = &o.customer;
-                    if seen.insert((o.brand_id.as_str(), c.email.as_str())) {
-                        customers.push(vec![
-                            S(o.brand_id.as_str()), S(c.id.as_str()), S(&c.email), S(&c.name),
-                            OptS(c.phone.as_deref()), I(o.created_at.as_millisecond()),
-                        ]);
-                    }
-                }
-                insert_rows(
-                    &mut tx,
-                    "customers (brand_id, id, email, name, phone, created_at)",
-                    customers,
-                    " ON CONFLICT (brand_id, email) DO NOTHING",
-                )
-                .await?;
+                let seen: std::collections::HashSet<(&str, &str)> = orders
+                    .iter()
+                    .map(|o| (o.brand_id.as_str(), o.customer.email.as_str()))
+                    .collect();
                 // The customers as stored: an email seen before keeps its
-                // customer. One query per brand, whatever the batch's size.
-                let mut by_brand: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-                for (brand, email) in &seen {
-                    by_brand.entry(*brand).or_default().push(*email);
-                }
-                let mut customers = std::collections::HashMap::new();
-                for (brand, emails) in &by_brand {
-                    let rows = sqlx::query(&format!(
-                        "SELECT id AS customer_id, email, name AS customer_name, phone \
-                         FROM customers WHERE brand_id = $1 AND email {}",
-                        $crate::sql::in_json($backend, 2)
-                    ))
-                    .bind(*brand)
-                    .bind($crate::sql::to_json(emails))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    for row in &rows {
-                        let c = customer_from(row)?;
-                        if let Some(email) = emails.iter().find(|e| **e == c.email) {
-                            customers.insert((*brand, *email), c);
-                        }
-                    }
-                }
+                // customer.
+                let customers = if $backend == "postgres" {
+                    upsert_customers_in_one(&mut tx, &seen, orders).await?
+                } else {
+                    upsert_customers(&mut tx, &seen, orders).await?
+                };
                 if customers.len() != seen.len() {
                     return Err(StoreError::Conflict("a customer of the batch was not stored".into()));
                 }
