@@ -44,6 +44,14 @@ pub(crate) struct Held {
     _local: tokio::sync::OwnedMutexGuard<()>,
 }
 
+/// How long a group of Kiln's own calls waits for more to join it (see
+/// [`Profiles::ingest_within`]).
+const LINGER: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// How long a lingering call waits for the group it joined to be written
+/// before it writes what is pending itself.
+const FOLLOW: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A request's calls waiting to be written, and where its answer goes.
 type Waiting = (Vec<Call>, tokio::sync::oneshot::Sender<Result<Ingested>>);
 
@@ -87,7 +95,10 @@ impl Profiles {
             // A passing failure (the database, another server busy with the
             // brand's profiles) is tried again twice, 1 s and 2 s later.
             for wait in [1, 2, 0] {
-                match profiles.ingest(&brand.id, vec![call.clone()]).await {
+                match profiles
+                    .ingest_within(&brand.id, vec![call.clone()], LINGER)
+                    .await
+                {
                     Ok(_) => return,
                     Err(Error::Unavailable { .. }) if wait > 0 => {
                         tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
@@ -187,16 +198,47 @@ impl Profiles {
     /// to get it resolves and writes them all in one transaction (group
     /// commit): under load a transaction carries many requests' calls.
     pub(crate) async fn ingest(&self, brand: &BrandId, calls: Vec<Call>) -> Result<Ingested> {
+        self.ingest_within(brand, calls, std::time::Duration::ZERO)
+            .await
+    }
+
+    /// [`Profiles::ingest`], for calls nobody waits for: the call that finds
+    /// nothing pending waits `linger`, then writes every call that came
+    /// meanwhile in one group. Kiln's own events (an order placed) come one
+    /// per order; under load, groups of a few orders each cost a
+    /// transaction of some ten statements.
+    async fn ingest_within(
+        &self,
+        brand: &BrandId,
+        calls: Vec<Call>,
+        linger: std::time::Duration,
+    ) -> Result<Ingested> {
         if calls.is_empty() {
             return Ok(Ingested::default());
         }
-        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
         let queue = self.queue(brand);
-        queue
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((calls, tx));
+        let first = {
+            let mut pending = queue.pending.lock().unwrap_or_else(|p| p.into_inner());
+            pending.push((calls, tx));
+            pending.len() == 1
+        };
+        if !linger.is_zero() {
+            if first {
+                // This call opens a group: it waits for more to join, then
+                // writes them all. Not under the lock: a request's calls
+                // (which do not linger) are written meanwhile, and take the
+                // waiting ones along.
+                tokio::time::sleep(linger).await;
+            } else if let Ok(told) = tokio::time::timeout(linger + FOLLOW, &mut rx).await {
+                // Another call opened the group and wrote it; should it
+                // not have (its request dropped first), this one writes.
+                return told.unwrap_or(Err(Error::Unavailable {
+                    what: "the event store",
+                    source: None,
+                }));
+            }
+        }
         {
             let _held = queue.lock.lock().await;
             let group =
