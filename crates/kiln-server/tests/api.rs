@@ -21,6 +21,7 @@ api_tests!(
     configure_errors_are_problems,
     place_order_is_idempotent,
     concurrent_retries_make_one_order,
+    retries_of_many_orders_at_once_each_get_their_own,
     order_errors_name_the_field,
     same_configuration_batches_into_one_work_order,
     reading_an_order_needs_the_brand_key,
@@ -266,6 +267,48 @@ async fn concurrent_retries_make_one_order(app: App) {
         .await
         .expect(StatusCode::OK);
     assert_eq!(wo.body["quantity"], 2, "{}", wo.text);
+}
+
+/// Many orders placed at once, then retried at once: each retry gets the
+/// order its own key placed, and nothing more is written.
+async fn retries_of_many_orders_at_once_each_get_their_own(app: App) {
+    let app = Arc::new(app);
+    let send = |round: &'static str| {
+        let tasks: Vec<_> = (0..12)
+            .map(|i| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let body = mug(&format!("buyer{i}@example.com"));
+                    let reply = app.place(Some(&format!("bulk-{i}")), &body).await;
+                    assert_eq!(
+                        reply.status,
+                        StatusCode::CREATED,
+                        "{round} {i}: {}",
+                        reply.text
+                    );
+                    reply.body["id"].as_str().expect("an id").to_string()
+                })
+            })
+            .collect();
+        async move {
+            let mut ids = Vec::new();
+            for t in tasks {
+                ids.push(t.await.unwrap());
+            }
+            ids
+        }
+    };
+    let first = send("first").await;
+    let again = send("retry").await;
+    assert_eq!(first, again, "each key answers with its own order");
+    assert_eq!(first.iter().collect::<BTreeSet<_>>().len(), 12);
+    let list = app.get("/orders").await.expect(StatusCode::OK);
+    assert_eq!(
+        list.body["orders"].as_array().unwrap().len(),
+        12,
+        "{}",
+        list.text
+    );
 }
 
 async fn order_errors_name_the_field(app: App) {
