@@ -24,6 +24,7 @@ pub(crate) mod segments;
 pub(crate) mod shipping;
 pub(crate) mod staff;
 pub(crate) mod webhooks;
+pub(crate) mod writing;
 
 use kiln_domain::{Date, Decimal, ParseError, Timestamp};
 
@@ -593,6 +594,7 @@ macro_rules! impl_store {
         $crate::sql::platform::impl_platform!($store, $db);
         $crate::sql::catalog::impl_catalog!($store, $db);
         $crate::sql::orders::impl_orders!($store, $db, $backend);
+        $crate::sql::writing::impl_writing!($store, $db, $backend);
         $crate::sql::changes::impl_changes!($store, $db);
         $crate::sql::factory::impl_factory!($store, $db);
         $crate::sql::ledgers::impl_ledgers!($store, $db, $backend);
