@@ -3,14 +3,12 @@
 //! Finding where a new operation fits walks the gaps after its ready time. On a machine
 //! with thousands of operations queued back to back (a factory taking orders faster than
 //! it makes them) nearly every gap is too short, and walking them made each promise linear
-//! in the queue. So for every clock day the timeline keeps the most working time a new
-//! operation could get after a bar ending that day: up to the next bar's start (a new
-//! operation of that bar's SKU takes its setup time too; unbounded after the last bar). A
-//! search skips whole days where that is shorter than the processing time, then checks
-//! the bars of a remaining day exactly (idle time up to the next bar's setup, or up to its
-//! start when the SKU is the same). Working time, not clock time: the night between two
-//! shifts is no room. The index is kept exact on every change, each change rescanning
-//! only the bars of the one or two days it touches.
+//! in the queue. So for every clock day the timeline keeps what room a new operation could
+//! get after a bar ending that day ([`Room`]). A search skips whole days without room for
+//! the processing time, then checks the bars of a remaining day exactly (idle time up to
+//! the next bar's setup, or up to its start when the SKU is the same). Working time, not
+//! clock time: the night between two shifts is no room. The index is kept exact on every
+//! change, each change rescanning only the bars of the one or two days it touches.
 
 use std::collections::BTreeMap;
 use std::collections::btree_map;
@@ -20,14 +18,79 @@ use std::sync::Arc;
 use super::calendar::Working;
 use super::{Bar, DAY, Minute};
 
+/// The room after the bars ending on one clock day, in working minutes.
+///
+/// An operation fits after a bar `b` if the idle time up to the next bar's setup (or up to
+/// its start, taking the setup's place, when the next bar is of its SKU) holds its
+/// processing and its own setup (none after a bar of its SKU). Each of those four cases
+/// keeps its own most room, and the three that need a SKU keep which SKUs, as bits of
+/// `sku % 64`: a day may be searched in vain, never skipped wrongly. One number, the most up
+/// to the next bar's start, had let most days of a full machine through to a scan of their
+/// bars: between runs of two SKUs back to back it counts the next run's setup as room,
+/// which only an operation of that SKU that needs no setup of its own can use.
+#[derive(Debug, Clone, Copy, Default)]
+struct Room {
+    /// The most idle time up to the next bar's setup (`u32::MAX` after the last bar): room
+    /// for an operation of any SKU with its setup.
+    any: u32,
+    /// The same after bars of `prev_skus`: room for those SKUs without a setup.
+    prev: u32,
+    prev_skus: u64,
+    /// The most up to the next bar's start, before bars of `next_skus`: room for those
+    /// SKUs with their setup.
+    next: u32,
+    next_skus: u64,
+    /// The same between two bars of one SKU, of `same_skus`: room for those without a
+    /// setup.
+    same: u32,
+    same_skus: u64,
+}
+
+impl Room {
+    /// Whether an operation of `sku` needing `len` minutes of processing, and
+    /// `changeover` more after another SKU, might fit after a bar ending this day.
+    fn may_fit(&self, len: Minute, sku: u32, changeover: u32) -> bool {
+        let bit = 1u64 << (sku % 64);
+        let with_setup = len + Minute::from(changeover);
+        Minute::from(self.any) >= with_setup
+            || (Minute::from(self.prev) >= len && self.prev_skus & bit != 0)
+            || (Minute::from(self.next) >= with_setup && self.next_skus & bit != 0)
+            || (Minute::from(self.same) >= len && self.same_skus & bit != 0)
+    }
+
+    /// Counts the room after bar `b`: `to_setup` working minutes up to the next bar's
+    /// setup and `to_start` up to its start, whose SKU is `next_sku` (none after the last
+    /// bar).
+    fn add(&mut self, b: &Bar, to_setup: u32, to_start: u32, next_sku: Option<u32>) {
+        self.any = self.any.max(to_setup);
+        if to_setup > 0 {
+            self.prev = self.prev.max(to_setup);
+            self.prev_skus |= 1 << (b.sku % 64);
+        }
+        if let Some(sku) = next_sku
+            && to_start > 0
+        {
+            self.next = self.next.max(to_start);
+            self.next_skus |= 1 << (sku % 64);
+            if sku == b.sku {
+                self.same = self.same.max(to_start);
+                self.same_skus |= 1 << (sku % 64);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.any == 0 && self.next == 0
+    }
+}
+
 /// Busy intervals of one machine keyed by `setup_start` (spans are disjoint and non-empty).
 #[derive(Debug, Clone)]
 pub(crate) struct Timeline {
     bars: BTreeMap<Minute, Bar>,
-    /// Per clock day since the origin, the most working minutes after a bar ending that
-    /// day up to the next bar's start (`u32::MAX` after the last bar); 0 where no bar
-    /// ends. Grows on demand.
-    room: Vec<u32>,
+    /// Per clock day since the origin, the room after the bars ending that day (none
+    /// where no bar ends). Grows on demand.
+    room: Vec<Room>,
     /// The machine's working time (its work centre's calendar less its own
     /// downtime), which the room is measured in.
     working: Arc<Working>,
@@ -151,7 +214,7 @@ impl Timeline {
         let mut day = bar.end.div_euclid(DAY).max(0);
         loop {
             let d = usize::try_from(day).ok()?;
-            if Minute::from(*self.room.get(d)?) >= len {
+            if self.room.get(d)?.may_fit(len, sku, changeover) {
                 // Bars ending this day, from the first candidate on.
                 let (lo, hi) = (day * DAY, day * DAY + DAY);
                 let start = self
@@ -187,27 +250,32 @@ impl Timeline {
         let Ok(d) = usize::try_from(day) else { return };
         let (lo, hi) = (day * DAY, day * DAY + DAY);
         let from = self.bars.range(..lo).next_back().map_or(lo, |(k, _)| *k);
-        let mut best: Minute = 0;
+        let clip = |m: Minute| u32::try_from(m.max(0)).unwrap_or(u32::MAX);
+        let mut room = Room::default();
         let mut it = self.bars.range(from..).peekable();
         while let Some((_, b)) = it.next() {
             if b.setup_start >= hi {
                 break;
             }
             if b.end >= lo && b.end < hi {
-                let room = it
-                    .peek()
-                    .map_or(Minute::MAX, |(_, n)| self.working.work(b.end, n.start));
-                best = best.max(room);
+                match it.peek() {
+                    None => room.add(b, u32::MAX, u32::MAX, None),
+                    Some((_, n)) => room.add(
+                        b,
+                        clip(self.working.work(b.end, n.setup_start)),
+                        clip(self.working.work(b.end, n.start)),
+                        Some(n.sku),
+                    ),
+                }
             }
         }
-        let best = u32::try_from(best.max(0)).unwrap_or(u32::MAX);
         if d >= self.room.len() {
-            if best == 0 {
+            if room.is_empty() {
                 return;
             }
-            self.room.resize(d + 1, 0);
+            self.room.resize(d + 1, Room::default());
         }
-        self.room[d] = best;
+        self.room[d] = room;
     }
 }
 
