@@ -126,26 +126,24 @@ macro_rules! impl_writing {
             Ok(())
         }
 
-        /// The batch's new customers stored, and every customer of the
-        /// batch read back, keyed by brand and email: an insert, then one
-        /// query per brand.
+        /// The customers of `firsts` (the first order of each in the batch)
+        /// stored if new, and each read back, keyed by brand and email: an
+        /// insert, then one query per brand.
         async fn upsert_customers<'a>(
             tx: &mut Tx<'_>,
-            seen: &std::collections::HashSet<(&'a str, &'a str)>,
-            orders: &'a [NewOrder],
+            firsts: &[&'a NewOrder],
         ) -> Result<std::collections::HashMap<(&'a str, &'a str), Customer>> {
             use Arg::{I, OptS, S};
-            let mut rows: Vec<Vec<Arg<'_>>> = Vec::new();
-            let mut taken = std::collections::HashSet::new();
-            for o in orders {
-                let c = &o.customer;
-                if taken.insert((o.brand_id.as_str(), c.email.as_str())) {
-                    rows.push(vec![
+            let rows = firsts
+                .iter()
+                .map(|o| {
+                    let c = &o.customer;
+                    vec![
                         S(o.brand_id.as_str()), S(c.id.as_str()), S(&c.email), S(&c.name),
                         OptS(c.phone.as_deref()), I(o.created_at.as_millisecond()),
-                    ]);
-                }
-            }
+                    ]
+                })
+                .collect();
             insert_rows(
                 tx,
                 "customers (brand_id, id, email, name, phone, created_at)",
@@ -154,8 +152,8 @@ macro_rules! impl_writing {
             )
             .await?;
             let mut by_brand: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-            for (brand, email) in seen {
-                by_brand.entry(*brand).or_default().push(*email);
+            for o in firsts {
+                by_brand.entry(o.brand_id.as_str()).or_default().push(o.customer.email.as_str());
             }
             let mut customers = std::collections::HashMap::new();
             for (brand, emails) in &by_brand {
@@ -185,20 +183,18 @@ macro_rules! impl_writing {
         /// the batch then fails as a conflict, and each order is retried.
         async fn upsert_customers_in_one<'a>(
             tx: &mut Tx<'_>,
-            seen: &std::collections::HashSet<(&'a str, &'a str)>,
-            orders: &'a [NewOrder],
+            firsts: &[&'a NewOrder],
         ) -> Result<std::collections::HashMap<(&'a str, &'a str), Customer>> {
-            let mut rows = Vec::new();
-            let mut taken = std::collections::HashSet::new();
-            for o in orders {
-                let c = &o.customer;
-                if taken.insert((o.brand_id.as_str(), c.email.as_str())) {
-                    rows.push(serde_json::json!({
+            let rows: Vec<serde_json::Value> = firsts
+                .iter()
+                .map(|o| {
+                    let c = &o.customer;
+                    serde_json::json!({
                         "brand_id": o.brand_id.as_str(), "id": c.id.as_str(), "email": c.email,
                         "name": c.name, "phone": c.phone, "created_at": o.created_at.as_millisecond(),
-                    }));
-                }
-            }
+                    })
+                })
+                .collect();
             let found = sqlx::query(
                 "WITH v AS (SELECT * FROM json_to_recordset($1::json) AS v(brand_id text, \
                    id text, email text, name text, phone text, created_at int8)), \
@@ -220,9 +216,11 @@ macro_rules! impl_writing {
                 let brand = text(row, "brand_id")?;
                 let c = customer_from(row)?;
                 // A batch holds at most a few hundred customers.
-                let key = seen.iter().find(|(b, e)| *b == brand && *e == c.email).copied();
-                if let Some(key) = key {
-                    customers.insert(key, c);
+                if let Some(o) = firsts
+                    .iter()
+                    .find(|o| o.brand_id.as_str() == brand && o.customer.email == c.email)
+                {
+                    customers.insert((o.brand_id.as_str(), o.customer.email.as_str()), c);
                 }
             }
             Ok(customers)
@@ -239,18 +237,21 @@ macro_rules! impl_writing {
                 for brand in brands {
                     fence(&mut tx, self.leases.as_deref(), brand).await?;
                 }
-                let seen: std::collections::HashSet<(&str, &str)> = orders
+                // The first order of each customer (brand and email): a new
+                // customer is stored as it gives them.
+                let mut seen = std::collections::HashSet::new();
+                let firsts: Vec<&NewOrder> = orders
                     .iter()
-                    .map(|o| (o.brand_id.as_str(), o.customer.email.as_str()))
+                    .filter(|o| seen.insert((o.brand_id.as_str(), o.customer.email.as_str())))
                     .collect();
                 // The customers as stored: an email seen before keeps its
                 // customer.
                 let customers = if $backend == "postgres" {
-                    upsert_customers_in_one(&mut tx, &seen, orders).await?
+                    upsert_customers_in_one(&mut tx, &firsts).await?
                 } else {
-                    upsert_customers(&mut tx, &seen, orders).await?
+                    upsert_customers(&mut tx, &firsts).await?
                 };
-                if customers.len() != seen.len() {
+                if customers.len() != firsts.len() {
                     return Err(StoreError::Conflict("a customer of the batch was not stored".into()));
                 }
                 let (mut heads, mut lines, mut wos, mut ops, mut bookings) =
