@@ -113,10 +113,8 @@ impl App {
                 }
             }
             // A started work order no longer takes new lines.
-            if action == OperationAction::Start
-                && plan.planned.get(&change.work_order.sku) == Some(&change.work_order.id)
-            {
-                plan.planned.remove(&change.work_order.sku);
+            if action == OperationAction::Start {
+                plan.close_batch(&change.work_order.id);
             }
             // A made order's materials leave stock and stop being allocated.
             for (material, qty) in &change.consumed {
@@ -160,7 +158,7 @@ impl App {
             if plan.retired {
                 continue;
             }
-            plan.planned.retain(|_, w| w != work_order);
+            plan.close_batch(work_order);
             break;
         }
         self.orders.flush().await;

@@ -119,7 +119,7 @@ pub struct PlanState {
     pub clock: Clock,
     pub materials: BTreeMap<String, Position>,
     /// SKU -> the planned (not yet started) work order new lines batch into.
-    pub planned: HashMap<String, WorkOrderId>,
+    pub planned: HashMap<String, OpenBatch>,
     /// The multi-level material plan, kept current by net change.
     pub mrp: crate::planning::live_mrp::LiveMrp,
     /// Set when a newer runtime replaced this one (a catalog was published):
@@ -136,7 +136,38 @@ pub struct PlanState {
     pub shipped_staying: usize,
 }
 
+/// A planned work order that new lines of its SKU join, with the units it
+/// holds, so that a factory's `max_batch_units` can close it when full.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenBatch {
+    pub id: WorkOrderId,
+    pub units: i64,
+}
+
 impl PlanState {
+    /// The open batch of `sku` if a line of `units` may join it: the
+    /// factory's `max_batch_units` allows it (or there is none).
+    pub fn batch_to_join(&self, sku: &str, units: i64, limit: Option<u32>) -> Option<&OpenBatch> {
+        self.planned
+            .get(sku)
+            .filter(|b| limit.is_none_or(|limit| b.units + units <= i64::from(limit)))
+    }
+
+    /// The work order no longer takes new lines (it started, or emptied).
+    pub fn close_batch(&mut self, work_order: &WorkOrderId) {
+        self.planned.retain(|_, b| &b.id != work_order);
+    }
+
+    /// A work order holds `left` units after a line left it or changed: an
+    /// open batch follows, and closes once empty.
+    pub fn batch_left(&mut self, work_order: &WorkOrderId, left: i64) {
+        if left <= 0 {
+            self.close_batch(work_order);
+        } else if let Some(b) = self.planned.values_mut().find(|b| &b.id == work_order) {
+            b.units = left;
+        }
+    }
+
     /// Every material of the factory with its position, zero if untouched.
     pub fn positions<'a>(
         &'a self,
@@ -322,11 +353,14 @@ impl BrandRuntime {
         for s in store.suggestions(&brand.id).await? {
             plan.position(&s.material).on_order += s.qty;
         }
-        for (sku, work_order) in store
+        for (sku, id, units) in store
             .planned_work_orders(&brand.id, catalog.version)
             .await?
         {
-            plan.planned.insert(sku, work_order);
+            // Lines join the batch with the most room (the newest of equals).
+            if plan.planned.get(&sku).is_none_or(|b| units <= b.units) {
+                plan.planned.insert(sku, OpenBatch { id, units });
+            }
         }
         plan.mrp = crate::planning::live_mrp::rebuild(
             store,

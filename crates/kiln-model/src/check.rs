@@ -146,6 +146,9 @@ pub fn check(files: &[(String, String)]) -> CheckReport {
             if f.packing_minutes > 0 {
                 report.factory.packing_minutes = f.packing_minutes;
             }
+            if f.max_batch_units.is_some() {
+                report.factory.max_batch_units = f.max_batch_units;
+            }
             for b in f.packaging {
                 if report.factory.packaging.is_empty() {
                     logistics_files.packaging = name.clone();

@@ -28,7 +28,12 @@ pub(crate) fn factory(ctx: &mut Ctx, root: &Table) -> Factory {
     {
         ctx.keys(
             t,
-            &["name", "delivery_weekdays", "packing_minutes"],
+            &[
+                "name",
+                "delivery_weekdays",
+                "packing_minutes",
+                "max_batch_units",
+            ],
             "[factory]",
         );
         let _ = ctx.opt_string(t, "name");
@@ -39,6 +44,15 @@ pub(crate) fn factory(ctx: &mut Ctx, root: &Table) -> Factory {
                 ctx.err(v.span.start, "`packing_minutes` is at most a week (10080)");
             }
             f.packing_minutes = m;
+        }
+        if let Some(v) = get(t, "max_batch_units")
+            && let Some(n) = ctx.u32(v, "max_batch_units")
+        {
+            if n == 0 {
+                ctx.err(v.span.start, "`max_batch_units` is at least 1");
+            } else {
+                f.max_batch_units = Some(n);
+            }
         }
         if let Some(v) = get(t, "delivery_weekdays") {
             f.delivery_weekdays = weekdays(ctx, v, "no delivery could ever be promised");

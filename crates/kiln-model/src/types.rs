@@ -44,6 +44,11 @@ pub struct Factory {
     /// `[factory] packing_minutes`: from the end of production until a
     /// parcel is packed and ready for its carrier.
     pub packing_minutes: u32,
+    /// `[factory] max_batch_units`: the most units a work order takes. A
+    /// line of a SKU whose open work order would pass it starts another
+    /// (a line larger than the limit gets a work order of its own). None:
+    /// a work order takes every line of its SKU until it starts.
+    pub max_batch_units: Option<u32>,
     /// `[packaging.*]`: what parcels are packed into.
     pub packaging: Vec<crate::Packaging>,
     /// `[carrier.*]`: who takes them. None: the flat `[sales] shipping` and

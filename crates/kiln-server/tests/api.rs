@@ -24,6 +24,7 @@ api_tests!(
     retries_of_many_orders_at_once_each_get_their_own,
     order_errors_name_the_field,
     same_configuration_batches_into_one_work_order,
+    a_full_work_order_takes_no_more_lines,
     reading_an_order_needs_the_brand_key,
     order_loop_to_delivery,
     operations_run_in_order,
@@ -427,6 +428,59 @@ async fn same_configuration_batches_into_one_work_order(app: App) {
     let third = app.place_ok(&mug("dee@example.com")).await;
     let wo_third = work_orders_of(&app.order(&third).await);
     assert_ne!(wo_third, wo_first);
+}
+
+/// The demo factory's `max_batch_units` is 50: a work order takes lines of
+/// its SKU until the next would pass 50 units, and keeps its count across a
+/// restart and a cancellation.
+async fn a_full_work_order_takes_no_more_lines(app: App) {
+    let tall = |email: &str, quantity| {
+        let selections = json!({ "size": "L", "shape": "tall", "glaze": "#1d3557" });
+        order_body(email, "mug", selections, quantity)
+    };
+    let batch_of = |order: Value| {
+        let wo = work_orders_of(&order);
+        assert_eq!(wo.len(), 1, "{order}");
+        wo[0].clone()
+    };
+    let first = app.place_ok(&tall("ada@example.com", 48)).await;
+    let full = batch_of(app.order(&first).await);
+    let second = app.place_ok(&tall("bob@example.com", 2)).await;
+    assert_eq!(batch_of(app.order(&second).await), full, "48 + 2 fit in 50");
+    let third = app.place_ok(&tall("cy@example.com", 1)).await;
+    let open = batch_of(app.order(&third).await);
+    assert_ne!(open, full, "a full batch takes no more lines");
+    assert_eq!(quantity(&app, &full).await, 50);
+
+    // A line larger than the limit is a work order of its own, and the
+    // batch with room stays open for the lines after it.
+    let large = app.place_ok(&tall("dee@example.com", 60)).await;
+    let own = batch_of(app.order(&large).await);
+    assert!(own != open && own != full);
+    assert_eq!(quantity(&app, &own).await, 60);
+
+    // After a restart the open batch is found again, with its units.
+    let app = app.restarted().await;
+    let fourth = app.place_ok(&tall("eve@example.com", 49)).await;
+    assert_eq!(batch_of(app.order(&fourth).await), open, "1 + 49 fit in 50");
+    // A cancelled line gives its units back to its batch.
+    let path = app.brand_path(&format!("/orders/{fourth}/cancel"));
+    app.call("POST", &path, Some(&app.key), None)
+        .await
+        .expect(StatusCode::OK);
+    let fifth = app.place_ok(&tall("fay@example.com", 49)).await;
+    assert_eq!(batch_of(app.order(&fifth).await), open);
+    assert_eq!(quantity(&app, &open).await, 50);
+    let sixth = app.place_ok(&tall("gus@example.com", 1)).await;
+    assert_ne!(batch_of(app.order(&sixth).await), open);
+}
+
+async fn quantity(app: &App, work_order: &str) -> i64 {
+    let w = app
+        .get(&format!("/work-orders/{work_order}"))
+        .await
+        .expect(StatusCode::OK);
+    w.body["quantity"].as_i64().expect("a quantity")
 }
 
 async fn reading_an_order_needs_the_brand_key(app: App) {

@@ -206,7 +206,7 @@ async fn place_order_writes_everything_once(store: Arc<dyn Store>) {
     assert_eq!(store.requirements(&a.id).await.unwrap().len(), 2);
     assert_eq!(
         store.planned_work_orders(&a.id, 1).await.unwrap(),
-        vec![("MUG-M".to_string(), wo("wo_1"))]
+        vec![("MUG-M".to_string(), wo("wo_1"), 2)]
     );
     // Work orders batch only lines of their own catalog version.
     assert!(
@@ -612,7 +612,7 @@ async fn work_orders_batch_by_sku(store: Arc<dyn Store>) {
     assert_eq!(store.work_orders(&a.id, true).await.unwrap().len(), 1);
     assert_eq!(
         store.planned_work_orders(&a.id, 1).await.unwrap(),
-        vec![("MUG-M".to_string(), wo("wo_1"))]
+        vec![("MUG-M".to_string(), wo("wo_1"), 5)]
     );
     let o2 = store.order(&a.id, &ord("ord_2")).await.unwrap().unwrap();
     assert_eq!(o2.lines[0].work_order_id, wo("wo_1"));

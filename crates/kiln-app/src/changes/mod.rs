@@ -82,9 +82,7 @@ impl App {
             }
             take_back(&mut plan, &rt, &order.id, &released, &targets);
             for (wo, left) in &change.work_orders {
-                if *left <= 0 {
-                    plan.planned.retain(|_, planned| planned != wo);
-                }
+                plan.batch_left(wo, *left);
             }
             if let Err(e) = self.store.cancel_lines(&rt.brand.id, &change).await {
                 self.rebuild_plan(slug, &rt, plan).await;

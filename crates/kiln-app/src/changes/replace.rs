@@ -165,9 +165,7 @@ impl App {
             }
             super::take_back(&mut plan, &rt, &order.id, &released, &[old]);
             for (wo, left) in &cancelled.work_orders {
-                if *left <= 0 {
-                    plan.planned.retain(|_, planned| planned != wo);
-                }
+                plan.batch_left(wo, *left);
             }
             let next = order.lines.iter().map(|l| l.line_no).max().unwrap_or(0) + 1;
             let planned = flow::plan_lines(

@@ -10,6 +10,7 @@
 //! orders are not held up; see `crate::bulk::place`.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use jiff::civil::Date;
 use kiln_configure::Outcome;
@@ -24,7 +25,7 @@ use super::{PricedLine, release, schedule_error};
 use crate::error::{Error, Result};
 use crate::live::{booking_rows, day_of, line_order, neighbour_rows, neighbours};
 use crate::logistics::{self, ShipTo};
-use crate::runtime::{BrandRuntime, PlanState};
+use crate::runtime::{BrandRuntime, OpenBatch, PlanState};
 
 /// What placing an order changed in the live plan, so that a failed write
 /// can be undone even after later orders were planned on top.
@@ -36,6 +37,8 @@ pub struct PlanChange {
     materials: Vec<(String, Decimal, Decimal)>,
     /// (SKU, work order) batches this order opened.
     planned: Vec<(String, WorkOrderId)>,
+    /// (work order, units) this order's lines added to open batches.
+    joined: Vec<(WorkOrderId, i64)>,
     /// What the live material plan took in.
     mrp: Option<MrpTaken>,
 }
@@ -61,9 +64,12 @@ impl PlanChange {
             pos.allocated -= allocated;
             pos.on_order -= ordered;
         }
-        for (sku, work_order) in self.planned {
-            if plan.planned.get(&sku) == Some(&work_order) {
-                plan.planned.remove(&sku);
+        for (_, work_order) in self.planned {
+            plan.close_batch(&work_order);
+        }
+        for (work_order, units) in self.joined {
+            if let Some(b) = plan.planned.values_mut().find(|b| b.id == work_order) {
+                b.units -= units;
             }
         }
         if let Some(taken) = self.mrp {
@@ -192,7 +198,7 @@ pub struct Plotting {
     new_in_order: HashMap<String, usize>,
     /// The batches an order with batches of its own opened, (SKU, work
     /// order), kept by [`Plotting::finish`] for [`Plotting::claim`].
-    opened: Vec<(String, WorkOrderId)>,
+    opened: Vec<(String, OpenBatch)>,
     /// Operations next to this order's (line, operation): their setups
     /// may change.
     around: Vec<(LineRef, usize)>,
@@ -415,7 +421,8 @@ impl Plotting {
     }
 
     /// The work order a line of `sku` joins: the batch this order opened
-    /// for it, or the plan's open batch, or a new one.
+    /// for it, or the plan's open batch, or a new one; a batch joins no
+    /// line that would take it past the factory's `max_batch_units`.
     fn batch(
         &mut self,
         rt: &BrandRuntime,
@@ -424,24 +431,35 @@ impl Plotting {
         sku: &str,
         quantity: i64,
     ) -> WorkOrderId {
-        if let Some(&at) = self.new_in_order.get(sku) {
-            if let WorkOrderWrite::Create {
+        let limit = rt.catalog.factory.max_batch_units;
+        let fits = |units: i64| limit.is_none_or(|limit| units + quantity <= i64::from(limit));
+        if let Some(&at) = self.new_in_order.get(sku)
+            && let WorkOrderWrite::Create {
                 id, quantity: q, ..
             } = &mut self.work_orders[at]
+            && fits(*q)
+        {
+            *q += quantity;
+            if let Some(b) = plan.planned.get_mut(sku)
+                && b.id == *id
             {
-                *q += quantity;
-                return id.clone();
+                b.units += quantity;
             }
-            unreachable!("new_in_order only points at created work orders")
+            return id.clone();
         }
         if !self.own_batches
-            && let Some(id) = plan.planned.get(sku)
+            && let Some(batch) = plan.batch_to_join(sku, quantity, limit)
         {
+            let id = batch.id.clone();
+            if let Some(b) = plan.planned.get_mut(sku) {
+                b.units += quantity;
+            }
+            self.change.joined.push((id.clone(), quantity));
             self.work_orders.push(WorkOrderWrite::AddQuantity {
                 id: id.clone(),
                 quantity,
             });
-            return id.clone();
+            return id;
         }
         let id = WorkOrderId::new();
         self.new_in_order
@@ -454,8 +472,15 @@ impl Plotting {
             catalog_version: rt.catalog.version,
             operations: operations(&line.outcome),
         });
-        if !self.own_batches {
-            plan.planned.insert(sku.to_string(), id.clone());
+        // The SKU's open batch is the one with more room: a line too large
+        // for the open batch's room does not close it if it leaves less.
+        let keep_open = plan.planned.get(sku).is_some_and(|b| b.units <= quantity);
+        if !self.own_batches && !keep_open {
+            let batch = OpenBatch {
+                id: id.clone(),
+                units: quantity,
+            };
+            plan.planned.insert(sku.to_string(), batch);
             self.change.planned.push((sku.to_string(), id.clone()));
         }
         id
@@ -492,7 +517,13 @@ impl Plotting {
                 .new_in_order
                 .iter()
                 .filter_map(|(sku, &at)| match &self.work_orders[at] {
-                    WorkOrderWrite::Create { id, .. } => Some((sku.clone(), id.clone())),
+                    WorkOrderWrite::Create { id, quantity, .. } => Some((
+                        sku.clone(),
+                        OpenBatch {
+                            id: id.clone(),
+                            units: *quantity,
+                        },
+                    )),
                     WorkOrderWrite::AddQuantity { .. } => None,
                 })
                 .collect();
@@ -547,10 +578,12 @@ impl Plotting {
     /// them), and the rows of the operations around its own, as they now
     /// stand, are returned to be written with it.
     pub fn claim(&mut self, plan: &mut PlanState) -> Vec<BookingRow> {
-        for (sku, id) in std::mem::take(&mut self.opened) {
-            if !plan.planned.contains_key(&sku) {
-                plan.planned.insert(sku.clone(), id.clone());
-                self.change.planned.push((sku, id));
+        for (sku, batch) in std::mem::take(&mut self.opened) {
+            if let Entry::Vacant(e) = plan.planned.entry(sku) {
+                self.change
+                    .planned
+                    .push((e.key().clone(), batch.id.clone()));
+                e.insert(batch);
             }
         }
         neighbour_rows(plan, std::mem::take(&mut self.around), &self.change.lines)

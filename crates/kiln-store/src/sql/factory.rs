@@ -92,9 +92,9 @@ macro_rules! impl_factory {
                 &self,
                 brand: &BrandId,
                 catalog_version: i64,
-            ) -> Result<Vec<(String, WorkOrderId)>> {
+            ) -> Result<Vec<(String, WorkOrderId, i64)>> {
                 sqlx::query(
-                    "SELECT w.sku, w.id FROM work_orders w WHERE w.brand_id = $1 AND w.status = $2 \
+                    "SELECT w.sku, w.id, w.quantity FROM work_orders w WHERE w.brand_id = $1 AND w.status = $2 \
                      AND w.catalog_version = $3 AND NOT EXISTS (SELECT 1 FROM claims c \
                      WHERE c.brand_id = w.brand_id AND c.work_order_id = w.id) \
                      ORDER BY w.created_at",
@@ -105,7 +105,13 @@ macro_rules! impl_factory {
                 .fetch_all(&self.read)
                 .await?
                 .iter()
-                .map(|r| Ok((text(r, "sku")?, WorkOrderId::from(text(r, "id")?))))
+                .map(|r| {
+                    Ok((
+                        text(r, "sku")?,
+                        WorkOrderId::from(text(r, "id")?),
+                        r.try_get::<i64, _>("quantity")?,
+                    ))
+                })
                 .collect()
             }
 

@@ -185,13 +185,13 @@ pub trait OrderStore: Send + Sync + 'static {
 pub trait FactoryStore: Send + Sync + 'static {
     async fn work_orders(&self, brand: &BrandId, open_only: bool) -> Result<Vec<WorkOrder>>;
     async fn work_order(&self, brand: &BrandId, id: &WorkOrderId) -> Result<Option<WorkOrder>>;
-    /// Planned work orders of a catalog version by SKU: new lines of the
-    /// same SKU and version batch into them.
+    /// Planned work orders of a catalog version, (SKU, id, units), oldest
+    /// first: new lines of the same SKU and version batch into the last.
     async fn planned_work_orders(
         &self,
         brand: &BrandId,
         catalog_version: i64,
-    ) -> Result<Vec<(String, WorkOrderId)>>;
+    ) -> Result<Vec<(String, WorkOrderId, i64)>>;
     /// The order lines a work order makes (cancelled lines are no longer made).
     async fn order_lines_of(
         &self,
