@@ -130,12 +130,10 @@ impl App {
     /// where the brand is served ([`Error::Elsewhere`]).
     pub async fn brand(&self, slug: &str) -> Result<Arc<BrandRuntime>> {
         let store = self.store.as_ref();
-        let Some(leases) = store.leases() else {
+        if store.leases().is_none() {
             return self.runtimes.get(store, slug).await;
-        };
-        if let Some(rt) = self.runtimes.peek(slug).await
-            && leases.valid(&rt.brand.id)
-        {
+        }
+        if let Some(rt) = self.held_here(slug).await {
             return Ok(rt);
         }
         let brand = store
@@ -174,15 +172,20 @@ impl App {
 
     /// The brand's id: from the plan this server holds, else from the store.
     pub(crate) async fn brand_id_here_or_stored(&self, slug: &str) -> Result<kiln_domain::BrandId> {
-        if let Some(rt) = self.runtimes.peek(slug).await
-            && self
-                .store
-                .leases()
-                .is_none_or(|leases| leases.valid(&rt.brand.id))
-        {
+        if let Some(rt) = self.held_here(slug).await {
             return Ok(rt.brand.id.clone());
         }
         Ok(self.brand_record(slug).await?.id)
+    }
+
+    /// The brand's runtime if this server has it loaded and may serve it:
+    /// its lease is still valid here (or the store has no leases).
+    async fn held_here(&self, slug: &str) -> Option<Arc<BrandRuntime>> {
+        let rt = self.runtimes.peek(slug).await?;
+        let leases = self.store.leases();
+        leases
+            .is_none_or(|leases| leases.valid(&rt.brand.id))
+            .then_some(rt)
     }
 
     /// Renews this server's brand leases every quarter of their time to

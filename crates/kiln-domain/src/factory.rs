@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::{
-    Date, Decimal, OperationStatus, OrderId, OrderStatus, ShipmentId, ShipmentStatus,
-    StockMoveKind, SuggestionId, Timestamp, TrackingStatus, WorkOrderId, WorkOrderStatus,
+    Date, Decimal, OperationStatus, OrderId, OrderStatus, ShipmentId, ShipmentStatus, SuggestionId,
+    Timestamp, TrackingStatus, WorkOrderId, WorkOrderStatus,
 };
 
 /// A new work order, or more quantity for a planned one of the same SKU.
@@ -138,18 +138,6 @@ pub struct TrackingEvent {
     pub location: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-}
-
-/// One movement of a material in or out of stock.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StockMove {
-    pub material: String,
-    /// Positive in, negative out.
-    pub qty: Decimal,
-    pub kind: StockMoveKind,
-    /// The purchase (suggestion id) received, or the order consumed for.
-    pub reference: String,
-    pub at: Timestamp,
 }
 
 /// A move placed in its material's first-in-first-out sequence: a receipt

@@ -116,8 +116,20 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kiln_domain::{StockMove, StockMoveKind};
+    use kiln_domain::StockMoveKind;
     use proptest::prelude::*;
+
+    /// One movement of a material in or out of stock, as the reference
+    /// model below replays them.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct StockMove {
+        /// Positive in, negative out.
+        qty: Decimal,
+        kind: StockMoveKind,
+        /// The purchase (suggestion id) received, or the order consumed for.
+        reference: String,
+        at: Timestamp,
+    }
 
     /// The lots as first written: a pass over all the moves per order, the
     /// reference the ledger is held to. `moves` are that
@@ -225,7 +237,6 @@ mod tests {
 
     fn mv(kind: StockMoveKind, qty: i64, reference: &str, at: i64) -> StockMove {
         StockMove {
-            material: "clay".into(),
             qty: Decimal::from(qty),
             kind,
             reference: reference.into(),
