@@ -83,7 +83,6 @@ pub struct App {
     /// Wakes the webhook worker when a commit wrote events.
     outbox: Arc<tokio::sync::Notify>,
     /// Recent failed sign-ins, by account and address.
-    attempts: staff::Attempts,
     /// Events resolved to profiles, one lock per brand.
     profiles: Arc<profiles::ingest::Profiles>,
     /// Bulk acceptances being placed, by Idempotency-Key: a retry waits.
@@ -107,7 +106,6 @@ impl App {
             runtimes: runtime::Runtimes::default(),
             config,
             outbox,
-            attempts: staff::Attempts::default(),
             bulk_in_flight: Default::default(),
             keys: Default::default(),
         })

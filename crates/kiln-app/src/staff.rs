@@ -14,9 +14,7 @@
 //!   its SHA-256. It ends when signed out, when its member is removed, after
 //!   30 minutes unused, or 12 hours after it began.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -33,9 +31,9 @@ use crate::error::{Error, Found, Result};
 use crate::{Actor, App, time};
 
 /// Failures an account may have within [`WINDOW`].
-const PER_ACCOUNT: usize = 5;
+const PER_ACCOUNT: u64 = 5;
 /// Failures an address may have within [`WINDOW`].
-const PER_ADDRESS: usize = 20;
+const PER_ADDRESS: u64 = 20;
 const WINDOW: SignedDuration = SignedDuration::from_mins(15);
 /// A session unused this long is over.
 pub const IDLE: SignedDuration = SignedDuration::from_mins(30);
@@ -47,32 +45,6 @@ pub const DEMO_PASSWORD: &str = "kiln-demo-staff-only";
 
 /// Passwords people pick first; refused whatever their length.
 const COMMON: &str = include_str!("common_passwords.txt");
-
-/// Failed sign-ins, by account and by address: the times of the recent ones.
-#[derive(Default)]
-pub struct Attempts(Mutex<HashMap<String, Vec<Timestamp>>>);
-
-impl Attempts {
-    fn recent(&self, key: &str, now: Timestamp) -> usize {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let list = map.entry(key.to_string()).or_default();
-        list.retain(|t| now.duration_since(*t) < WINDOW);
-        list.len()
-    }
-
-    fn fail(&self, key: String, now: Timestamp) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(key).or_default().push(now);
-        // Keep the map from growing without bound under a spray of addresses.
-        if map.len() > 100_000 {
-            map.retain(|_, l| l.iter().any(|t| now.duration_since(*t) < WINDOW));
-        }
-    }
-
-    fn clear(&self, key: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
-    }
-}
 
 /// A new staff account, as an admin adds it.
 #[derive(Debug, Clone)]
@@ -265,10 +237,14 @@ impl App {
         let now = time::now();
         let account = format!("account:{email}");
         let from = address.map(|a| format!("address:{a}"));
-        let limited = self.attempts.recent(&account, now) >= PER_ACCOUNT
-            || from
-                .as_ref()
-                .is_some_and(|f| self.attempts.recent(f, now) >= PER_ADDRESS);
+        // Failures are counted in the store, so the limit holds across
+        // every server sharing it.
+        let since = now - WINDOW;
+        let limited = self.store.sign_in_failures(&account, since).await? >= PER_ACCOUNT
+            || match &from {
+                Some(f) => self.store.sign_in_failures(f, since).await? >= PER_ADDRESS,
+                None => false,
+            };
         if limited {
             return Err(Error::RateLimited(
                 "too many failed sign-ins: wait 15 minutes, or reset the password".into(),
@@ -288,13 +264,13 @@ impl App {
             }
         };
         let Some(member) = member.filter(|_| ok) else {
-            self.attempts.fail(account, now);
-            if let Some(f) = from {
-                self.attempts.fail(f, now);
-            }
+            let keys: Vec<&str> = std::iter::once(account.as_str())
+                .chain(from.as_deref())
+                .collect();
+            self.store.record_sign_in_failure(&keys, now, since).await?;
             return Err(Error::Unauthorized);
         };
-        self.attempts.clear(&account);
+        self.store.clear_sign_in_failures(&account).await?;
         let token = URL_SAFE_NO_PAD.encode(random(32)?);
         self.store
             .add_session(&StaffSession {
@@ -460,16 +436,5 @@ mod tests {
         assert!(verify_password("correct horse battery", &h));
         assert!(!verify_password("correct horse battery!", &h));
         assert!(!verify_password("x", "not a hash"));
-    }
-
-    #[test]
-    fn failures_count_within_the_window_only() {
-        let a = Attempts::default();
-        let t0 = Timestamp::from_second(1_000_000).unwrap();
-        for _ in 0..3 {
-            a.fail("k".into(), t0);
-        }
-        assert_eq!(a.recent("k", t0), 3);
-        assert_eq!(a.recent("k", t0 + SignedDuration::from_mins(16)), 0);
     }
 }

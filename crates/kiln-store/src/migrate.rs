@@ -158,6 +158,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "open_work_indexes",
         include_str!("../migrations/0034_open_work_indexes.sql"),
     ),
+    (
+        35,
+        "sign_in_failures",
+        include_str!("../migrations/0035_sign_in_failures.sql"),
+    ),
 ];
 
 /// The migration after which existing stock moves are given their

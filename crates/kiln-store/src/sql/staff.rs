@@ -219,6 +219,49 @@ macro_rules! impl_staff {
                 .rows_affected())
             }
 
+            async fn sign_in_failures(&self, key: &str, since: Timestamp) -> Result<u64> {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM sign_in_failures WHERE key = $1 AND at >= $2",
+                )
+                .bind(key)
+                .bind(since.as_millisecond())
+                .fetch_one(&self.read)
+                .await?;
+                Ok(n.max(0) as u64)
+            }
+
+            async fn record_sign_in_failure(
+                &self,
+                keys: &[&str],
+                at: Timestamp,
+                forget_before: Timestamp,
+            ) -> Result<()> {
+                let mut tx = self.write.begin().await?;
+                // Each row is deleted once, so forgetting costs what was
+                // recorded, however many addresses a spray of guesses used.
+                sqlx::query("DELETE FROM sign_in_failures WHERE at < $1")
+                    .bind(forget_before.as_millisecond())
+                    .execute(&mut *tx)
+                    .await?;
+                for key in keys {
+                    sqlx::query("INSERT INTO sign_in_failures (key, at) VALUES ($1, $2)")
+                        .bind(*key)
+                        .bind(at.as_millisecond())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn clear_sign_in_failures(&self, key: &str) -> Result<()> {
+                sqlx::query("DELETE FROM sign_in_failures WHERE key = $1")
+                    .bind(key)
+                    .execute(&self.write)
+                    .await?;
+                Ok(())
+            }
+
             async fn add_staff_token(&self, t: &StaffToken) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO staff_tokens (token_hash, brand_id, staff_id, purpose, \

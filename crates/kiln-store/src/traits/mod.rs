@@ -478,6 +478,19 @@ pub trait StaffStore: Send + Sync + 'static {
     async fn revoke_session(&self, token_hash: &str, at: Timestamp) -> Result<()>;
     /// Revokes every session of an account ("sign out everywhere").
     async fn revoke_sessions(&self, brand: &BrandId, id: &StaffId, at: Timestamp) -> Result<u64>;
+    /// Failed sign-ins recorded for `key` (an account or an address) at
+    /// or after `since`.
+    async fn sign_in_failures(&self, key: &str, since: Timestamp) -> Result<u64>;
+    /// Records a failed sign-in at `at` against each key, and forgets every
+    /// failure before `forget_before` (no longer counted by anyone).
+    async fn record_sign_in_failure(
+        &self,
+        keys: &[&str],
+        at: Timestamp,
+        forget_before: Timestamp,
+    ) -> Result<()>;
+    /// Forgets the failures of `key` (its account signed in).
+    async fn clear_sign_in_failures(&self, key: &str) -> Result<()>;
     async fn add_staff_token(&self, token: &StaffToken) -> Result<()>;
     async fn staff_token(&self, token_hash: &str) -> Result<Option<StaffToken>>;
     /// Uses a one-time link: marks it used (if unused and unexpired at
