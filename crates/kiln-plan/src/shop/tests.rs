@@ -276,16 +276,18 @@ fn tiny_instance_from(shortest: u64) -> impl Strategy<Value = Instance> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
-    // Operations take at least one unit, as in every benchmark file: with
-    // zero-length operations the critical-block neighbourhood is not connected
-    // and the search may stop one unit above the optimum (a CI proptest found
-    // 16 for 15), so those are held to valid schedules only, below.
+    // A local search is not complete: its neighbourhood (critical blocks) is
+    // not connected, and from some starts it stops one unit above the optimum
+    // (CI proptests found 16 for 15, with and without zero-length
+    // operations). So random cases are held to valid schedules no better than
+    // the optimum; how often the optimum is reached is measured on a fixed
+    // set (`tiny_instances_mostly_reach_the_optimum`).
     #[test]
-    fn tiny_instances_match_brute_force(inst in tiny_instance_from(1), seed in any::<u64>()) {
+    fn tiny_instances_give_valid_schedules(inst in tiny_instance_from(1), seed in any::<u64>()) {
         let opt = brute_force(&inst);
         let solved = solve_iters(&inst, 3_000, seed, 1);
         let ms = check(&inst, &solved.schedule).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert_eq!(ms, opt);
+        prop_assert!(ms >= opt);
     }
 
     #[test]
@@ -315,4 +317,27 @@ proptest! {
             }
         }
     }
+}
+
+/// On a fixed set of 400 tiny instances (proptest's deterministic runner), the
+/// search reaches the brute-force optimum nearly always, and never goes below.
+#[test]
+fn tiny_instances_mostly_reach_the_optimum() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = tiny_instance_from(1);
+    let (mut optimal, mut total) = (0, 0);
+    for seed in 0..400u64 {
+        let inst = strategy.new_tree(&mut runner).unwrap().current();
+        let opt = brute_force(&inst);
+        let ms = check(&inst, &solve_iters(&inst, 3_000, seed, 1).schedule).unwrap();
+        assert!(ms >= opt, "{ms} below the optimum {opt}: {inst:?}");
+        optimal += usize::from(ms == opt);
+        total += 1;
+    }
+    assert!(
+        optimal * 100 >= total * 98,
+        "optimal in {optimal} of {total}"
+    );
 }
