@@ -89,9 +89,12 @@ impl App {
                     // The store is the record; the schedule only plans around it.
                     tracing::warn!("schedule of {}: {id} operation {seq}: {e}", rt.brand.slug);
                 }
-                // Work started ahead of plan moved to when it began.
-                if action == OperationAction::Start
-                    && before != booked(&plan)
+                // Work started ahead of plan moved to when it began; work done
+                // before its slot began may have left its machine (stored as a
+                // booking without one, so a rebuilt plan agrees).
+                let after = booked(&plan);
+                let left = before.is_some() && after.is_none();
+                if (action == OperationAction::Start && before != after || left)
                     && let Some(placed) = plan.schedule.order(&id)
                 {
                     moved.extend(

@@ -335,8 +335,12 @@ fn restored_line(
     let head = &line[0];
     // A carrier's transit was the days from the line's finish to its
     // promise when it was placed: keep them, not the product's own.
-    let ship_days = match line.iter().map(|r| clock.minute(r.booking.end_at)).max() {
-        Some(finish) if by_carrier && line.iter().all(|r| r.booking.machine >= 0) => {
+    // An operation done ahead of plan is off the machines (no machine).
+    let off = |r: &ScheduledBooking| r.booking.machine < 0;
+    let done = |r: &ScheduledBooking| r.status == kiln_domain::OperationStatus::Done;
+    let on_machines = line.iter().filter(|r| !off(r));
+    let ship_days = match on_machines.map(|r| clock.minute(r.booking.end_at)).max() {
+        Some(finish) if by_carrier && line.iter().all(|r| !off(r) || done(r)) => {
             let days = (head.promised_date - day_of(clock, finish - 1)).get_days();
             u32::try_from(days).unwrap_or(ship_days)
         }

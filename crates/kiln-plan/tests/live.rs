@@ -132,7 +132,11 @@ fn check(s: &Schedule, centres: &[WorkCentre], orders: &[Order]) {
         let mut ready = order.release;
         for (k, booking) in plan.bookings.iter().enumerate() {
             let Some(b) = booking else {
-                // Only a suffix of an order can be off the plan.
+                // Off the plan: an operation done ahead of it (off its machine), or a
+                // suffix of the order not placed.
+                if plan.status[k] == OperationStatus::Done {
+                    continue;
+                }
                 assert!(plan.bookings[k..].iter().all(Option::is_none));
                 break;
             };
@@ -988,14 +992,65 @@ fn an_early_completion_frees_the_rest_of_its_slot() {
     s.start_operation("a", 1).unwrap();
     s.complete_operation_at("a", 1, at(0, 12, 20)).unwrap();
     assert_eq!(s.order("a").unwrap().finish, Some(at(0, 12, 20)));
-    // Done at (or before) its start: one minute is kept. Done late: nothing changes.
+    // Done before its slot began, with nothing after it set up from it: its bar leaves the
+    // machine. Done late: nothing changes.
     s.start_operation("b", 0).unwrap();
     s.complete_operation_at("b", 0, at(0, 9, 0)).unwrap();
-    let bb = s.order("b").unwrap().bookings[0].clone().unwrap();
-    assert_eq!((bb.start, bb.end), (at(0, 13, 0), at(0, 13, 1)));
+    let pb = s.order("b").unwrap();
+    assert_eq!(pb.bookings, vec![None]);
+    assert_eq!(pb.status, vec![OperationStatus::Done]);
+    s.complete_operation_at("b", 0, at(0, 9, 5)).unwrap();
     s.complete_operation_at("c", 0, at(0, 15, 0)).unwrap();
     assert_eq!(s.order("c").unwrap().finish, Some(at(0, 11, 30)));
     check(&s, &wcs, &[a, b, c]);
+    assert_same(&s, &rebuilt(&s));
+}
+
+/// Work done before its slot began gives the whole slot back, unless the planned work
+/// after it is set up from its SKU and would need a setup without it: then one minute stays.
+#[test]
+fn work_done_ahead_of_plan_leaves_its_machine_unless_a_setup_rests_on_it() {
+    let wcs = vec![centre("kiln", 1, 30, day_shift())];
+    let mut s = Schedule::new(ORIGIN, HORIZON, wcs.clone()).unwrap();
+    let fire = |id: &str, sku: &str| order(id, sku, 0, vec![op("fire", 60, &["kiln"])]);
+    let orders = [
+        fire("p", "X"),
+        fire("q", "Y"),
+        fire("r", "Y"),
+        fire("t", "Y"),
+    ];
+    for o in &orders {
+        commit(&mut s, o);
+    }
+    let bar = |s: &Schedule, id: &str| s.order(id).unwrap().bookings[0].clone();
+    let (r, t) = (bar(&s, "r").unwrap(), bar(&s, "t").unwrap());
+    assert_eq!(
+        (r.setup_minutes, t.setup_minutes),
+        (0, 0),
+        "q, r and t batch"
+    );
+    let done_now = |s: &mut Schedule, id: &str| {
+        s.start_operation(id, 0).unwrap();
+        s.complete_operation_at(id, 0, 0).unwrap();
+    };
+    // r sits between q and t, all Y: t is set up from q just as well.
+    done_now(&mut s, "r");
+    assert_eq!(bar(&s, "r"), None);
+    assert_eq!(bar(&s, "t"), Some(t.clone()), "t keeps its times and setup");
+    // q follows p (X) and t needs no setup only after a Y: one minute of q stays.
+    let q = bar(&s, "q").unwrap();
+    done_now(&mut s, "q");
+    let stub = bar(&s, "q").unwrap();
+    assert_eq!(
+        (stub.setup_start, stub.start, stub.end),
+        (q.setup_start, q.start, q.start + 1)
+    );
+    // The freed hour takes new work of q's SKU, batched after the minute kept.
+    let u = fire("u", "Y");
+    assert_eq!(commit(&mut s, &u).start, q.start + 1);
+    let mut all = orders.to_vec();
+    all.push(u);
+    check(&s, &wcs, &all);
     assert_same(&s, &rebuilt(&s));
 }
 

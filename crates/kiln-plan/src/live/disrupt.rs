@@ -471,13 +471,21 @@ impl<K: OrderKey> Schedule<K> {
         let state = &self.orders[o as usize];
         let mut ready = state.order.release.max(self.now);
         if k > 0 {
-            let end = self.op_end(o, k - 1)?;
-            ready = ready.max(end);
+            match self.op_end(o, k - 1) {
+                Some(end) => ready = ready.max(end),
+                // Done ahead of plan, off its machine: nothing to wait for.
+                None if state.ops[k - 1].status == OperationStatus::Done => {}
+                None => return None,
+            }
         }
         for j in k..self.orders[o as usize].ops.len() {
             let op = &self.orders[o as usize].ops[j];
             if op.status != OperationStatus::Planned && op.at.is_some() {
                 ready = ready.max(self.op_end(o, j)?);
+                continue;
+            }
+            // Done ahead of plan, off its machine: nothing to place or wait for.
+            if op.status == OperationStatus::Done {
                 continue;
             }
             match self.place_operation(o, j, ready, undo.as_deref_mut()) {

@@ -674,11 +674,18 @@ impl<K: OrderKey> Schedule<K> {
         }
     }
 
-    /// Finish of an order's last placed operation, if every operation is placed.
+    /// Finish of an order's last placed operation, if every operation is placed (or done
+    /// ahead of plan, off its machine).
     fn order_finish(&self, o: u32) -> Option<Minute> {
         let mut finish = None;
         for op in &self.orders[o as usize].ops {
-            let (wc, m, key) = op.at?;
+            let Some((wc, m, key)) = op.at else {
+                // Done ahead of plan and off its machine: it holds nothing up.
+                if op.status == OperationStatus::Done {
+                    continue;
+                }
+                return None;
+            };
             let end = self.centres[usize::from(wc)].machines[usize::from(m)][&key].end;
             finish = Some(finish.map_or(end, |f: Minute| f.max(end)));
         }

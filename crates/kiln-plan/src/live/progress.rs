@@ -86,8 +86,12 @@ impl<K: OrderKey> Schedule<K> {
     /// Records that an operation is done at minute `at`. If that is before its planned end,
     /// its bar ends at `at` (its setup and start stay), so the rest of its slot is free for
     /// new work; the bar keeps at least one minute of processing (ends no earlier than
-    /// `start + 1`), as a bar is never empty. A completion at or after the planned end
-    /// changes no times. The order's finish follows; its promised date is kept (the
+    /// `start + 1`), as a bar is never empty. Done before its slot began (`at` at or before
+    /// the bar's setup start), the bar leaves its machine altogether when the work after it
+    /// needs no setup it lacks without it (see `may_leave`): a minute kept in the slot would
+    /// leave the rest one minute short of the same operation, in pieces nothing fits. Its
+    /// booking is then `None`, and its status `Done`. A completion at or after the planned
+    /// end changes no times. The order's finish follows; its promised date is kept (the
     /// customer was told). Same routing-order rule as [`Schedule::complete_operation`].
     pub fn complete_operation_at<Q>(
         &mut self,
@@ -106,8 +110,13 @@ impl<K: OrderKey> Schedule<K> {
         if let Some((wc, m, key)) = self.orders[o as usize].ops[operation].at {
             let tl = &mut self.centres[usize::from(wc)].machines[usize::from(m)];
             if let Some(bar) = tl.get(&key) {
-                let end = bar.end.min(at.max(bar.start.saturating_add(1)));
-                tl.set_end(&key, end);
+                if at <= bar.setup_start && may_leave(tl, key) {
+                    tl.remove(&key);
+                    self.orders[o as usize].ops[operation].at = None;
+                } else {
+                    let end = bar.end.min(at.max(bar.start.saturating_add(1)));
+                    tl.set_end(&key, end);
+                }
             }
         }
         self.orders[o as usize].finish = self.order_finish(o);
@@ -174,10 +183,16 @@ impl<K: OrderKey> Schedule<K> {
                 order: order.to_owned(),
                 operation,
             })?;
-        let (wc, m, key) = op.at.ok_or_else(|| LiveError::NotPlaced {
-            order: order.to_owned(),
-            operation,
-        })?;
+        let Some((wc, m, key)) = op.at else {
+            // Done ahead of plan, it left its machine: done again is no change.
+            if op.status == OperationStatus::Done && status == OperationStatus::Done {
+                return Ok(());
+            }
+            return Err(LiveError::NotPlaced {
+                order: order.to_owned(),
+                operation,
+            });
+        };
         op.status = status;
         let fixed = status != OperationStatus::Planned;
         if let Some(bar) = self.centres[usize::from(wc)].machines[usize::from(m)].get_mut(&key) {
@@ -186,4 +201,23 @@ impl<K: OrderKey> Schedule<K> {
         self.version += 1;
         Ok(())
     }
+}
+
+/// Whether the bar at `key` may leave its machine without the work after it needing a
+/// setup it lacks: the next bar is none, fixed, or already set up for whatever comes before
+/// the one leaving (the same SKU, or a setup of its own as long as its changeover).
+fn may_leave(tl: &super::timeline::Timeline, key: Minute) -> bool {
+    let Some((_, next)) = tl.range(key + 1..).next() else {
+        return true;
+    };
+    if next.fixed {
+        return true;
+    }
+    let before = tl.range(..key).next_back().map(|(_, p)| p);
+    let needs = if before.is_some_and(|p| p.sku == next.sku) {
+        0
+    } else {
+        next.changeover
+    };
+    next.setup >= needs
 }

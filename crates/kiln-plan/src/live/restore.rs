@@ -13,8 +13,8 @@ impl<K: OrderKey> Schedule<K> {
     /// there is one booking and one status per operation, that each booking names its
     /// operation, one of the operation's work centres and an existing machine, that
     /// `0 <= setup_start <= start < end`, that only a suffix of the routing is unplaced and
-    /// only a prefix started or done (started and done operations must be placed), and that
-    /// no bar overlaps another on its machine. Errors leave the schedule unchanged.
+    /// only a prefix started or done (started operations must be placed; a done one may be
+    /// off the machines, done ahead of plan), and that no bar overlaps another on its machine. Errors leave the schedule unchanged.
     ///
     /// Calendars are not checked: the placement was valid when made, and downtime recorded
     /// since may overlap started work. Started and done operations become fixed. Bookings
@@ -58,12 +58,13 @@ impl<K: OrderKey> Schedule<K> {
                 )));
             }
             let Some(b) = booking else {
-                if st != OperationStatus::Planned {
+                // Done ahead of plan, it left its machine; started work is on one.
+                if st == OperationStatus::Started {
                     return Err(bad(format!("operation {k} is {st:?} but not placed")));
                 }
                 continue;
             };
-            if k > 0 && bookings[k - 1].is_none() {
+            if k > 0 && bookings[k - 1].is_none() && status[k - 1] != OperationStatus::Done {
                 return Err(bad(format!(
                     "operation {k} is placed but operation {} is not",
                     k - 1
