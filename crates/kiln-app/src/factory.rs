@@ -94,6 +94,10 @@ impl App {
                 // booking without one, so a rebuilt plan agrees).
                 let after = booked(&plan);
                 let left = before.is_some() && after.is_none();
+                if left && let Some(b) = &before {
+                    let on = format!("{} #{}", b.work_centre, b.machine + 1);
+                    plan.made_on.entry(id.clone()).or_default().push((k, on));
+                }
                 if (action == OperationAction::Start && before != after || left)
                     && let Some(placed) = plan.schedule.order(&id)
                 {

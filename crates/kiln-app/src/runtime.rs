@@ -134,6 +134,11 @@ pub struct PlanState {
     pub shipped: Vec<LineRef>,
     /// How many of them stayed at the last retirement.
     pub shipped_staying: usize,
+    /// The machines of operations done ahead of plan, which left their
+    /// machines (`Schedule::complete_operation_at`): line -> (operation,
+    /// "work centre #n"), for the passports issued when the work order is
+    /// done. Forgotten when the line ships.
+    pub made_on: HashMap<LineRef, Vec<(usize, String)>>,
 }
 
 /// A planned work order that new lines of its SKU join, with the units it
@@ -185,7 +190,11 @@ impl PlanState {
     /// schedule. A line whose bar planned work after it is set up from
     /// stays until that work starts ([`Schedule::retire`]).
     pub fn ship(&mut self, lines: impl IntoIterator<Item = LineRef>) {
+        let start = self.shipped.len();
         self.shipped.extend(lines);
+        for line in &self.shipped[start..] {
+            self.made_on.remove(line);
+        }
         let batch = (self.schedule.order_count() / 16).max(64);
         if self.shipped.len() >= self.shipped_staying + batch {
             self.shipped = self.schedule.retire(&self.shipped);
@@ -332,6 +341,7 @@ impl BrandRuntime {
             bulk_in_steps: false,
             shipped: Vec::new(),
             shipped_staying: 0,
+            made_on: HashMap::new(),
         };
         if !unplaced.is_empty() {
             replace_unplaced(store, &brand, &mut plan, &rows, unplaced).await?;

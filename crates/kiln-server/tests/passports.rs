@@ -115,9 +115,13 @@ async fn made_units_carry_signed_passports_anyone_verifies(app: App) {
         for material in ["stoneware-clay", "glaze", "pattern-decal"] {
             assert!(text.contains(material), "{material} missing: {text}");
         }
+        // Made at once, ahead of plan: each operation still names the
+        // machine it was planned on.
         for op in p["operations"].as_array().unwrap() {
             assert!(
-                op["work_center"].is_string() && op["completed_at"].is_string(),
+                op["work_center"].is_string()
+                    && op["completed_at"].is_string()
+                    && op["machine"].is_string(),
                 "{op}"
             );
         }

@@ -393,14 +393,23 @@ impl App {
         lines
             .iter()
             .map(|l| {
+                // Work done ahead of plan left its machine: the one it had.
+                let left = |k: usize| {
+                    plan.made_on
+                        .get(l)
+                        .and_then(|ops| ops.iter().find(|(op, _)| *op == k))
+                        .map(|(_, on)| on.clone())
+                };
                 plan.schedule
                     .order(l)
                     .map(|p| {
                         p.bookings
                             .iter()
-                            .map(|b| {
+                            .enumerate()
+                            .map(|(k, b)| {
                                 b.as_ref()
                                     .map(|b| format!("{} #{}", b.work_centre, b.machine + 1))
+                                    .or_else(|| left(k))
                             })
                             .collect()
                     })
