@@ -542,11 +542,7 @@ pub(super) fn remove_bar<K>(
         return (removed, None);
     }
     let prev = tl.range(..nkey).next_back().map(|(_, p)| p);
-    let setup = if prev.is_some_and(|p| p.sku == n.sku) {
-        0
-    } else {
-        n.changeover
-    };
+    let setup = n.setup_after(prev);
     let lower = prev.map_or(now.min(nkey), |p| p.end);
     match tl.working().retreat(n.start, Minute::from(setup)) {
         Some(ns) if ns >= lower && (ns >= now || ns >= nkey) => {

@@ -292,6 +292,24 @@ pub(crate) struct Bar {
     fixed: bool,
 }
 
+impl Bar {
+    /// The setup this bar needs after `prev` on its machine: none after a bar of its SKU,
+    /// else its changeover (the first bar of a machine pays it too: its state is unknown).
+    fn setup_after(&self, prev: Option<&Bar>) -> u32 {
+        if prev.is_some_and(|p| p.sku == self.sku) {
+            0
+        } else {
+            self.changeover
+        }
+    }
+
+    /// Whether the bar is set up to follow `prev`: it started (its setup is history), or
+    /// its setup is at least the one needed.
+    fn is_set_up_after(&self, prev: Option<&Bar>) -> bool {
+        self.fixed || self.setup >= self.setup_after(prev)
+    }
+}
+
 pub(crate) use timeline::Timeline;
 
 #[derive(Debug, Clone)]

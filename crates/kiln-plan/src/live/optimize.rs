@@ -479,13 +479,7 @@ impl<K: OrderKey> Schedule<K> {
         let Some(bar) = tl.get(&key) else {
             return true;
         };
-        let prev = tl.range(..key).next_back().map(|(_, p)| p);
-        let needs = if prev.is_some_and(|p| p.sku == bar.sku) {
-            0
-        } else {
-            bar.changeover
-        };
-        bar.fixed || bar.setup >= needs
+        bar.is_set_up_after(tl.range(..key).next_back().map(|(_, p)| p))
     }
 
     /// Delivery for finishing at `finish`, and the weighted days it is past the due date.

@@ -207,17 +207,7 @@ impl<K: OrderKey> Schedule<K> {
 /// setup it lacks: the next bar is none, fixed, or already set up for whatever comes before
 /// the one leaving (the same SKU, or a setup of its own as long as its changeover).
 fn may_leave(tl: &super::timeline::Timeline, key: Minute) -> bool {
-    let Some((_, next)) = tl.range(key + 1..).next() else {
-        return true;
-    };
-    if next.fixed {
-        return true;
-    }
-    let before = tl.range(..key).next_back().map(|(_, p)| p);
-    let needs = if before.is_some_and(|p| p.sku == next.sku) {
-        0
-    } else {
-        next.changeover
-    };
-    next.setup >= needs
+    tl.range(key + 1..)
+        .next()
+        .is_none_or(|(_, next)| next.is_set_up_after(tl.range(..key).next_back().map(|(_, p)| p)))
 }
