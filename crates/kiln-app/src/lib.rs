@@ -82,7 +82,6 @@ pub struct App {
     config: Config,
     /// Wakes the webhook worker when a commit wrote events.
     outbox: Arc<tokio::sync::Notify>,
-    /// Recent failed sign-ins, by account and address.
     /// Events resolved to profiles, one lock per brand.
     profiles: Arc<profiles::ingest::Profiles>,
     /// Bulk acceptances being placed, by Idempotency-Key: a retry waits.

@@ -149,13 +149,27 @@ pub struct OpenBatch {
     pub units: i64,
 }
 
+/// Whether a batch of `units` is within the factory's `max_batch_units`
+/// (always, without one).
+pub fn within_batch_limit(units: i64, limit: Option<u32>) -> bool {
+    limit.is_none_or(|limit| units <= i64::from(limit))
+}
+
 impl PlanState {
-    /// The open batch of `sku` if a line of `units` may join it: the
-    /// factory's `max_batch_units` allows it (or there is none).
-    pub fn batch_to_join(&self, sku: &str, units: i64, limit: Option<u32>) -> Option<&OpenBatch> {
-        self.planned
-            .get(sku)
-            .filter(|b| limit.is_none_or(|limit| b.units + units <= i64::from(limit)))
+    /// A line of `units` joins the open batch of `sku` if the factory's
+    /// `max_batch_units` allows it (or there is none): its work order.
+    pub fn join_batch(&mut self, sku: &str, units: i64, limit: Option<u32>) -> Option<WorkOrderId> {
+        let batch = self
+            .planned
+            .get_mut(sku)
+            .filter(|b| within_batch_limit(b.units + units, limit))?;
+        batch.units += units;
+        Some(batch.id.clone())
+    }
+
+    /// The open batch that is `work_order`, if it is one.
+    pub fn open_batch_mut(&mut self, work_order: &WorkOrderId) -> Option<&mut OpenBatch> {
+        self.planned.values_mut().find(|b| &b.id == work_order)
     }
 
     /// The work order no longer takes new lines (it started, or emptied).
@@ -168,7 +182,7 @@ impl PlanState {
     pub fn batch_left(&mut self, work_order: &WorkOrderId, left: i64) {
         if left <= 0 {
             self.close_batch(work_order);
-        } else if let Some(b) = self.planned.values_mut().find(|b| &b.id == work_order) {
+        } else if let Some(b) = self.open_batch_mut(work_order) {
             b.units = left;
         }
     }

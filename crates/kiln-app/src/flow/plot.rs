@@ -70,7 +70,7 @@ impl PlanChange {
             plan.close_batch(&work_order);
         }
         for (work_order, units) in self.joined {
-            if let Some(b) = plan.planned.values_mut().find(|b| b.id == work_order) {
+            if let Some(b) = plan.open_batch_mut(&work_order) {
                 b.units -= units;
             }
         }

@@ -9,7 +9,7 @@ use kiln_domain::{OperationStatus, WorkOrderId, WorkOrderOperation, WorkOrderWri
 
 use super::Plotting;
 use crate::flow::PricedLine;
-use crate::runtime::{BrandRuntime, OpenBatch, PlanState};
+use crate::runtime::{BrandRuntime, OpenBatch, PlanState, within_batch_limit};
 
 impl Plotting {
     /// The work order a line of `sku` joins: the batch this order opened
@@ -24,12 +24,11 @@ impl Plotting {
         quantity: i64,
     ) -> WorkOrderId {
         let limit = rt.catalog.factory.max_batch_units;
-        let fits = |units: i64| limit.is_none_or(|limit| units + quantity <= i64::from(limit));
         if let Some(&at) = self.new_in_order.get(sku)
             && let WorkOrderWrite::Create {
                 id, quantity: q, ..
             } = &mut self.work_orders[at]
-            && fits(*q)
+            && within_batch_limit(*q + quantity, limit)
         {
             *q += quantity;
             if let Some(b) = plan.planned.get_mut(sku)
@@ -40,12 +39,8 @@ impl Plotting {
             return id.clone();
         }
         if !self.own_batches
-            && let Some(batch) = plan.batch_to_join(sku, quantity, limit)
+            && let Some(id) = plan.join_batch(sku, quantity, limit)
         {
-            let id = batch.id.clone();
-            if let Some(b) = plan.planned.get_mut(sku) {
-                b.units += quantity;
-            }
             self.change.joined.push((id.clone(), quantity));
             self.work_orders.push(WorkOrderWrite::AddQuantity {
                 id: id.clone(),
