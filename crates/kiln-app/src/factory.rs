@@ -95,7 +95,7 @@ impl App {
                 let after = booked(&plan);
                 let left = before.is_some() && after.is_none();
                 if left && let Some(b) = &before {
-                    let on = format!("{} #{}", b.work_centre, b.machine + 1);
+                    let on = crate::passport::machine_label(b);
                     plan.made_on.entry(id.clone()).or_default().push((k, on));
                 }
                 if (action == OperationAction::Start && before != after || left)

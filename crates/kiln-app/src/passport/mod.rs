@@ -406,17 +406,18 @@ impl App {
                         p.bookings
                             .iter()
                             .enumerate()
-                            .map(|(k, b)| {
-                                b.as_ref()
-                                    .map(|b| format!("{} #{}", b.work_centre, b.machine + 1))
-                                    .or_else(|| left(k))
-                            })
+                            .map(|(k, b)| b.as_ref().map(machine_label).or_else(|| left(k)))
                             .collect()
                     })
                     .unwrap_or_default()
             })
             .collect()
     }
+}
+
+/// How a passport names the machine an operation was booked on: "kiln #1".
+pub(crate) fn machine_label(b: &kiln_plan::live::Booking) -> String {
+    format!("{} #{}", b.work_centre, b.machine + 1)
 }
 
 impl App {
