@@ -14,7 +14,8 @@ impl<K: OrderKey> Schedule<K> {
     /// operation, one of the operation's work centres and an existing machine, that
     /// `0 <= setup_start <= start < end`, that only a suffix of the routing is unplaced and
     /// only a prefix started or done (started operations must be placed; a done one may be
-    /// off the machines, done ahead of plan), and that no bar overlaps another on its machine. Errors leave the schedule unchanged.
+    /// off the machines, done ahead of plan), and that no bar overlaps another on its
+    /// machine. Errors leave the schedule unchanged.
     ///
     /// Calendars are not checked: the placement was valid when made, and downtime recorded
     /// since may overlap started work. Started and done operations become fixed. Bookings
