@@ -3,7 +3,7 @@
 //! Under load many orders share a commit; alone, an order is written at once.
 //! After a commit that wrote events, the webhook worker is woken.
 //!
-//! A bulk order's lines and bookings come ahead of it as chunks
+//! A bulk order's lines, bookings and new work orders come ahead of it as chunks
 //! ([`OrderWriter::stage`]), each written in its own transaction in its place
 //! in the queue, so orders placed meanwhile are written between them instead
 //! of waiting for one long transaction.
@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use kiln_domain::{BookingRow, BrandId, OrderId, OrderLine};
+use kiln_domain::{BookingRow, BrandId, OrderId, OrderLine, WorkOrderWrite};
 use kiln_store::{NewOrder, Placed, Store, StoreError};
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -27,12 +27,14 @@ pub enum WriteError {
 
 type Ack = oneshot::Sender<Result<Placed, WriteError>>;
 
-/// Some of an order's lines and bookings, written ahead of it.
+/// Some of an order's lines and bookings, and the new work orders they
+/// are the first lines of, written ahead of it.
 pub struct Chunk {
     pub brand: BrandId,
     pub order: OrderId,
     pub lines: Vec<OrderLine>,
     pub bookings: Vec<BookingRow>,
+    pub work_orders: Vec<WorkOrderWrite>,
 }
 
 /// A write of its own between the orders queued before and after it.
@@ -114,7 +116,13 @@ impl OrderWriter {
                     let written = match write {
                         Side::Stage(c) => {
                             store
-                                .stage_order_rows(&c.brand, &c.order, &c.lines, &c.bookings)
+                                .stage_order_rows(
+                                    &c.brand,
+                                    &c.order,
+                                    &c.lines,
+                                    &c.bookings,
+                                    &c.work_orders,
+                                )
                                 .await
                         }
                         Side::Rebook(brand, rows) => store.rebook(&brand, &rows).await,

@@ -1,6 +1,9 @@
 //! Orders: what a customer bought, its lines, its timeline, its payment.
 
+use std::sync::Arc;
+
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::{
     Address, BookingRow, BrandId, Channel, CustomerId, Date, Decimal, OrderId, OrderStatus,
@@ -51,10 +54,11 @@ pub struct NewOrder {
     pub promised_date: Date,
     pub created_at: Timestamp,
     pub lines: Vec<OrderLine>,
-    /// Lines and bookings written ahead of the order, in chunks between
-    /// other orders' commits (a bulk order of thousands of lines): its own
-    /// write checks they are all there and makes them its own, and neither
-    /// `lines` nor `bookings` is written again.
+    /// Lines, bookings and new work orders written ahead of the order, in
+    /// chunks between other orders' commits (a bulk order of thousands of
+    /// lines): its own write checks they are all there and makes them its
+    /// own, and neither `lines` nor `bookings` is written again;
+    /// `work_orders` holds only what was not written ahead.
     pub staged: Option<Staged>,
     pub work_orders: Vec<WorkOrderWrite>,
     pub bookings: Vec<BookingRow>,
@@ -68,11 +72,48 @@ pub struct NewOrder {
 }
 
 /// How many rows an order's chunks wrote ahead of it (see
-/// [`NewOrder::staged`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// [`NewOrder::staged`]), and its lines as its event carries them.
+#[derive(Debug, Clone)]
 pub struct Staged {
     pub lines: u64,
     pub bookings: u64,
+    /// New work orders: those of [`NewOrder::work_orders`] are the rest.
+    pub work_orders: u64,
+    /// [`NewOrder::lines`] as JSON, written ahead of the order's own
+    /// transaction: the event it writes there ([`OrderWithLines`]) then
+    /// serializes only the order's head. Ten thousand lines are 4 MB of
+    /// JSON, 60 ms of the writer every order waits for.
+    pub lines_json: Option<Arc<RawValue>>,
+}
+
+/// An order as the API returns it, its lines given already as JSON (see
+/// [`Staged::lines_json`]): `head` is the order without them, whose `lines`
+/// are left out for these.
+pub struct OrderWithLines<'a> {
+    pub head: &'a Order,
+    pub lines: &'a RawValue,
+}
+
+impl Serialize for OrderWithLines<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeMap as _};
+        // The head is small: through a tree, so its fields keep their names
+        // and forms as `Order` writes them, whatever they become.
+        let serde_json::Value::Object(head) =
+            serde_json::to_value(self.head).map_err(S::Error::custom)?
+        else {
+            return Err(S::Error::custom("an order is written as an object"));
+        };
+        let mut map = serializer.serialize_map(Some(head.len()))?;
+        for (field, value) in &head {
+            if field == "lines" {
+                map.serialize_entry(field, self.lines)?;
+            } else {
+                map.serialize_entry(field, value)?;
+            }
+        }
+        map.end()
+    }
 }
 
 impl NewOrder {
@@ -85,6 +126,15 @@ impl NewOrder {
     /// The order as it stands once written, its customer being the one
     /// stored under its email (which may predate it).
     pub fn placed(&self, customer_id: CustomerId) -> Order {
+        Order {
+            lines: self.lines.clone(),
+            ..self.placed_head(customer_id)
+        }
+    }
+
+    /// [`NewOrder::placed`] without its lines: what [`OrderWithLines`]
+    /// needs, with no copy of ten thousand lines.
+    pub fn placed_head(&self, customer_id: CustomerId) -> Order {
         let customer_verified = self.counts_as(&customer_id);
         Order {
             id: self.id.clone(),
@@ -106,7 +156,7 @@ impl NewOrder {
             created_at: self.created_at,
             request_hash: self.request_hash.clone(),
             access_token: self.access_token.clone(),
-            lines: self.lines.clone(),
+            lines: Vec::new(),
             timeline: self.timeline.clone(),
             requirements: self.requirements.clone(),
             shipments: Vec::new(),
@@ -312,4 +362,92 @@ pub struct OrderSummary {
     pub promised_date: Date,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(name: &str) -> Address {
+        Address {
+            name: name.into(),
+            line1: "1 High Street".into(),
+            line2: None,
+            city: "Leeds".into(),
+            postal_code: "LS1 1AA".into(),
+            region: None,
+            country: "GB".into(),
+        }
+    }
+
+    fn order(lines: usize) -> Order {
+        let now = Timestamp::now();
+        let line = |n: usize| OrderLine {
+            line_no: n as i64 + 1,
+            product_id: "shirt".into(),
+            selections: [("size".to_string(), "M".to_string())].into(),
+            sku: format!("SHIRT-M-{n}"),
+            quantity: 2,
+            unit_price: Decimal::new(2950, 2),
+            work_order_id: WorkOrderId::new(),
+            catalog_version: 3,
+            promised_date: Some(Date::constant(2027, 5, 10)),
+            recipient: n.is_multiple_of(2).then(|| address("Row")),
+            cancelled_at: None,
+        };
+        Order {
+            id: OrderId::new(),
+            status: OrderStatus::Planned,
+            promised_date: Date::constant(2027, 5, 10),
+            channel: Channel::B2b,
+            store_id: None,
+            customer: Customer {
+                id: CustomerId::new(),
+                email: "buyer@example.com".into(),
+                name: "Buyer".into(),
+                phone: None,
+            },
+            customer_verified: true,
+            ship_to: address("Buyer"),
+            ship_policy: ShipPolicy::Complete,
+            currency: "GBP".into(),
+            total: Decimal::new(59000, 2),
+            shipping: Decimal::ZERO,
+            tax: Decimal::new(9833, 2),
+            created_at: now,
+            request_hash: "hash".into(),
+            access_token: "token".into(),
+            lines: (0..lines).map(line).collect(),
+            timeline: vec![TimelineEntry {
+                id: TimelineEntryId::new(),
+                status: TimelineStatus::Ordered,
+                note: "placed".into(),
+                at: now,
+            }],
+            requirements: Vec::new(),
+            shipments: Vec::new(),
+            payment: None,
+        }
+    }
+
+    /// The head and the lines written apart make the same JSON as the
+    /// order written whole, whatever the number of lines.
+    #[test]
+    fn an_order_with_its_lines_written_ahead_reads_as_the_order() {
+        for n in [0, 1, 7] {
+            let whole = order(n);
+            let lines = serde_json::value::to_raw_value(&whole.lines).unwrap();
+            let head = Order {
+                lines: Vec::new(),
+                ..whole.clone()
+            };
+            let apart = serde_json::to_string(&OrderWithLines {
+                head: &head,
+                lines: &lines,
+            })
+            .unwrap();
+            let apart: serde_json::Value = serde_json::from_str(&apart).unwrap();
+            assert_eq!(apart, serde_json::to_value(&whole).unwrap(), "{n} lines");
+        }
+    }
 }

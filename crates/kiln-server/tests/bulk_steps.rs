@@ -218,14 +218,41 @@ async fn rows_of_a_bulk_order_never_written_are_swept_at_restart(app: App) {
             ..r.clone()
         })
         .collect();
+    // And a new work order for its line, as the mug's.
+    let batch = app
+        .store
+        .work_order(&brand, &order.lines[0].work_order_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let new_batch = kiln_domain::WorkOrderId::new();
+    let lines: Vec<_> = order
+        .lines
+        .iter()
+        .map(|l| kiln_domain::OrderLine {
+            work_order_id: new_batch.clone(),
+            ..l.clone()
+        })
+        .collect();
+    let created = kiln_domain::WorkOrderWrite::Create {
+        id: new_batch.clone(),
+        sku: batch.sku.clone(),
+        product_id: batch.product_id.clone(),
+        quantity: 1,
+        catalog_version: lines[0].catalog_version,
+        operations: batch.operations.clone(),
+    };
     app.store
-        .stage_order_rows(&brand, &lost, &order.lines, &rows)
+        .stage_order_rows(&brand, &lost, &lines, &rows, &[created])
         .await
         .unwrap();
     assert_eq!(
         app.store.bookings(&brand).await.unwrap().len(),
         2 * before.len()
     );
+    app.get(&format!("/work-orders/{new_batch}"))
+        .await
+        .expect(StatusCode::NOT_FOUND);
     let window = format!("/schedule?from={}&days=30", today_plus(-1));
     let live = scheduled_operations(&app.get(&window).await.expect(StatusCode::OK).body);
     assert!(
@@ -236,6 +263,10 @@ async fn rows_of_a_bulk_order_never_written_are_swept_at_restart(app: App) {
     let rebuilt = scheduled_operations(&restarted.get(&window).await.expect(StatusCode::OK).body);
     assert_eq!(rebuilt, live);
     assert_eq!(app.store.bookings(&brand).await.unwrap(), before);
+    assert_eq!(
+        app.store.work_order(&brand, &new_batch).await.unwrap(),
+        None
+    );
     restarted
         .get(&format!("/orders/{kept}"))
         .await

@@ -163,6 +163,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sign_in_failures",
         include_str!("../migrations/0035_sign_in_failures.sql"),
     ),
+    (
+        36,
+        "staged_work_orders",
+        include_str!("../migrations/0036_staged_work_orders.sql"),
+    ),
 ];
 
 /// The migration after which existing stock moves are given their

@@ -13,7 +13,7 @@ use kiln_store::prelude::*;
 use kiln_store::{
     AuditAction, BookingRow, Brand, BrandId, Downtime, DowntimeId, FileKind, LineRef,
     OperationStatus, OrderId, OrderStatus, OrderSummary, Placed, Repromise, SaleTime, SalesLine,
-    Scope, ShipmentId, ShipmentStatus, Slug, Staged, TimelineEntry, TimelineEntryId,
+    Scope, ShipmentId, ShipmentStatus, Slug, Staged, StoreError, TimelineEntry, TimelineEntryId,
     TimelineStatus, WorkOrderStatus,
 };
 
@@ -414,9 +414,10 @@ async fn place_orders_batch_one_result_each(store: Arc<dyn Store>) {
     assert!(store.place_orders(&[]).await.is_empty());
 }
 
-/// A bulk order's lines and bookings are written ahead in chunks; its own
-/// write checks they are all there and makes them its own. Rows of an order
-/// never written are swept, and never one of a written order.
+/// A bulk order's lines, bookings and new work orders are written ahead in
+/// chunks; its own write checks they are all there and makes them its own.
+/// Rows of an order never written are swept, and never one of a written
+/// order.
 async fn rows_written_ahead_join_their_order_or_are_swept(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let a = brand(store, "alpha").await;
@@ -432,29 +433,52 @@ async fn rows_written_ahead_join_their_order_or_are_swept(store: Arc<dyn Store>)
     second.line_no = 2;
     big.lines.push(second);
     let rows = big.bookings.clone();
-    // Two chunks: the first line with its bookings, then the second.
+    // Quantity for a work order already stored is the order's own write.
+    assert!(matches!(
+        store
+            .stage_order_rows(
+                &a.id,
+                &big.id,
+                &big.lines[..1],
+                &rows,
+                &[add_to("wo_big", 1)]
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Two chunks: the first line with its bookings and its new work order,
+    // then the second.
+    let work_orders = std::mem::take(&mut big.work_orders);
     store
-        .stage_order_rows(&a.id, &big.id, &big.lines[..1], &rows)
+        .stage_order_rows(&a.id, &big.id, &big.lines[..1], &rows, &work_orders)
         .await
         .unwrap();
     store
-        .stage_order_rows(&a.id, &big.id, &big.lines[1..], &[])
+        .stage_order_rows(&a.id, &big.id, &big.lines[1..], &[], &[])
         .await
         .unwrap();
     // Not an order yet: nothing reads its rows.
     assert_eq!(store.order(&a.id, &big.id).await.unwrap(), None);
     assert!(store.scheduled_bookings(&a.id).await.unwrap().is_empty());
+    assert!(store.work_orders(&a.id, false).await.unwrap().is_empty());
+    assert_eq!(store.work_order(&a.id, &wo("wo_big")).await.unwrap(), None);
     // A count that does not match refuses the order, and writes nothing.
     big.bookings = Vec::new();
-    big.staged = Some(Staged {
-        lines: 3,
-        bookings: rows.len() as u64,
-    });
-    assert!(store.place_order(&big).await.is_err());
-    assert_eq!(store.order(&a.id, &big.id).await.unwrap(), None);
+    for wrong in [(3, 1), (2, 0)] {
+        big.staged = Some(Staged {
+            lines: wrong.0,
+            bookings: rows.len() as u64,
+            work_orders: wrong.1,
+            lines_json: None,
+        });
+        assert!(store.place_order(&big).await.is_err());
+        assert_eq!(store.order(&a.id, &big.id).await.unwrap(), None);
+    }
     big.staged = Some(Staged {
         lines: 2,
         bookings: rows.len() as u64,
+        work_orders: 1,
+        lines_json: Some(serde_json::value::to_raw_value(&big.lines).unwrap().into()),
     });
     assert!(matches!(
         store.place_order(&big).await.unwrap(),
@@ -462,9 +486,26 @@ async fn rows_written_ahead_join_their_order_or_are_swept(store: Arc<dyn Store>)
     ));
     let placed = store.order(&a.id, &big.id).await.unwrap().unwrap();
     assert_eq!(placed.lines.len(), 2);
+    // Its event, with the lines written as JSON ahead of it, is the order
+    // as read back.
+    let events = store.events(&a.id, 10).await.unwrap();
+    let [created] = &events[..] else {
+        panic!("one event: {events:?}")
+    };
+    let body: serde_json::Value = serde_json::from_str(&created.payload).unwrap();
+    assert_eq!(body["type"], "order.created");
+    assert_eq!(body["data"], serde_json::to_value(&placed).unwrap());
     assert_eq!(store.bookings(&a.id).await.unwrap(), rows);
+    // The work order is there with the order, as if written with it.
+    let batch = store
+        .work_order(&a.id, &wo("wo_big"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((batch.quantity, batch.operations.len()), (2, 1));
+    assert_eq!(batch.order_ids, vec![big.id.clone()]);
     // An order staged and never written: swept; the written one stays.
-    let lost = order(
+    let mut lost = order(
         &a,
         "ord_lost",
         None,
@@ -472,20 +513,30 @@ async fn rows_written_ahead_join_their_order_or_are_swept(store: Arc<dyn Store>)
         1,
         create_wo("wo_lost", "MUG-L", 1, 1),
     );
-    store
-        .stage_order_rows(&a.id, &lost.id, &lost.lines, &lost.bookings)
-        .await
-        .unwrap();
+    let lost_work_orders = std::mem::take(&mut lost.work_orders);
+    let stage_lost = || {
+        store.stage_order_rows(
+            &a.id,
+            &lost.id,
+            &lost.lines,
+            &lost.bookings,
+            &lost_work_orders,
+        )
+    };
+    stage_lost().await.unwrap();
     assert_eq!(store.discard_staged(&a.id, None).await.unwrap(), 1);
     assert_eq!(store.discard_staged(&a.id, None).await.unwrap(), 0);
     assert_eq!(store.bookings(&a.id).await.unwrap(), rows);
     let placed_again = store.order(&a.id, &big.id).await.unwrap().unwrap();
     assert_eq!(placed_again.lines.len(), 2);
-    // Its rows are gone: the same order id can be staged again from scratch.
-    store
-        .stage_order_rows(&a.id, &lost.id, &lost.lines, &lost.bookings)
-        .await
-        .unwrap();
+    let left: Vec<_> = store.work_orders(&a.id, false).await.unwrap();
+    assert_eq!(
+        left.iter().map(|w| w.id.as_str()).collect::<Vec<_>>(),
+        ["wo_big"]
+    );
+    // Its rows are gone, work order and operations too: the same order can
+    // be staged again from scratch.
+    stage_lost().await.unwrap();
     assert_eq!(
         store.discard_staged(&a.id, Some(&lost.id)).await.unwrap(),
         1

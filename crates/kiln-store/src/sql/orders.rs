@@ -62,8 +62,21 @@ macro_rules! impl_orders {
                 order: &OrderId,
                 lines: &[OrderLine],
                 bookings: &[BookingRow],
+                work_orders: &[WorkOrderWrite],
             ) -> Result<()> {
                 let b = brand.as_str();
+                // Checked before anything is written.
+                let created = work_orders
+                    .iter()
+                    .map(|w| match w {
+                        WorkOrderWrite::Create { id, sku, product_id, quantity, catalog_version, operations } => {
+                            Ok((id, sku, product_id, *quantity, *catalog_version, operations))
+                        }
+                        WorkOrderWrite::AddQuantity { id, .. } => Err(StoreError::Conflict(format!(
+                            "work order {id} is already stored: quantity added to it is written with the order"
+                        ))),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
                 let mut tx = self.write.begin().await?;
                 fence(&mut tx, self.leases.as_deref(), brand).await?;
                 sqlx::query(
@@ -79,6 +92,22 @@ macro_rules! impl_orders {
                 insert_rows(&mut tx, LINE_COLUMNS, rows, "").await?;
                 let rows = bookings.iter().map(|k| booking_args(b, k)).collect();
                 insert_rows(&mut tx, BOOKING_COLUMNS, rows, "").await?;
+                let started = Timestamp::now().as_millisecond();
+                let (mut wos, mut ops) = (Vec::new(), Vec::new());
+                for (id, sku, product_id, quantity, catalog_version, operations) in created {
+                    use Arg::{I, S};
+                    wos.push(vec![
+                        S(b), S(id.as_str()), S(sku), S(product_id), I(quantity),
+                        S(WorkOrderStatus::Planned.as_str()), I(started), I(catalog_version),
+                        S(order.as_str()),
+                    ]);
+                    for op in operations {
+                        ops.push(operation_args(b, id.as_str(), op));
+                    }
+                }
+                insert_rows(&mut tx, "work_orders (brand_id, id, sku, product_id, quantity, \
+                    status, created_at, catalog_version, staged_order_id)", wos, "").await?;
+                insert_rows(&mut tx, OPERATION_COLUMNS, ops, "").await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -105,6 +134,10 @@ macro_rules! impl_orders {
                     for sql in [
                         "DELETE FROM order_lines WHERE brand_id = $1 AND order_id = $2",
                         "DELETE FROM bookings WHERE brand_id = $1 AND order_id = $2",
+                        "DELETE FROM work_order_operations AS o WHERE o.brand_id = $1 AND \
+                         o.work_order_id IN (SELECT w.id FROM work_orders w \
+                         WHERE w.brand_id = $1 AND w.staged_order_id = $2)",
+                        "DELETE FROM work_orders WHERE brand_id = $1 AND staged_order_id = $2",
                     ] {
                         sqlx::query(sql).bind(b).bind(id).execute(&mut *tx).await?;
                     }

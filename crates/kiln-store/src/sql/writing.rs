@@ -99,28 +99,37 @@ macro_rules! impl_writing {
         /// `staged_orders` row goes first: that row's lock orders this
         /// against a sweep (`discard_staged`) on PostgreSQL, where the
         /// sweep cannot see this transaction's order yet.
-        async fn claim_staged(tx: &mut Tx<'_>, b: &str, id: &str, staged: Staged) -> Result<()> {
+        async fn claim_staged(tx: &mut Tx<'_>, b: &str, id: &str, staged: &Staged) -> Result<()> {
             let claimed = sqlx::query("DELETE FROM staged_orders WHERE brand_id = $1 AND order_id = $2")
                 .bind(b)
                 .bind(id)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected();
-            let mut counts = [0i64; 2];
-            for (count, table) in counts.iter_mut().zip(["order_lines", "bookings"]) {
+            let mut counts = [0i64; 3];
+            for (count, (table, column)) in counts.iter_mut().zip([
+                ("order_lines", "order_id"),
+                ("bookings", "order_id"),
+                ("work_orders", "staged_order_id"),
+            ]) {
                 *count = sqlx::query_scalar(&format!(
-                    "SELECT COUNT(*) FROM {table} WHERE brand_id = $1 AND order_id = $2"
+                    "SELECT COUNT(*) FROM {table} WHERE brand_id = $1 AND {column} = $2"
                 ))
                 .bind(b)
                 .bind(id)
                 .fetch_one(&mut **tx)
                 .await?;
             }
-            let [lines, bookings] = counts;
-            if claimed != 1 || lines as u64 != staged.lines || bookings as u64 != staged.bookings {
+            let [lines, bookings, work_orders] = counts;
+            if claimed != 1
+                || lines as u64 != staged.lines
+                || bookings as u64 != staged.bookings
+                || work_orders as u64 != staged.work_orders
+            {
                 return Err(StoreError::Conflict(format!(
-                    "order {id}: {lines} of its {} lines and {bookings} of its {} bookings were written ahead",
-                    staged.lines, staged.bookings
+                    "order {id}: {lines} of its {} lines, {bookings} of its {} bookings and \
+                     {work_orders} of its {} new work orders were written ahead",
+                    staged.lines, staged.bookings, staged.work_orders
                 )));
             }
             Ok(())
@@ -280,7 +289,7 @@ macro_rules! impl_writing {
                         keys.push(vec![S(b), S(key), S(o.id.as_str())]);
                     }
                     match &o.staged {
-                        Some(staged) => staged_orders.push((b, o.id.as_str(), *staged)),
+                        Some(staged) => staged_orders.push((b, o.id.as_str(), staged)),
                         None => {
                             for l in &o.lines {
                                 lines.push(line_args(b, o.id.as_str(), l));
@@ -333,13 +342,24 @@ macro_rules! impl_writing {
                     .iter()
                     .map(|o| {
                         let customer = &customers[&(o.brand_id.as_str(), o.customer.email.as_str())];
-                        let mut order = o.placed(customer.id.clone());
+                        // Lines written ahead as JSON are not written again.
+                        let lines = o.staged.as_ref().and_then(|s| s.lines_json.as_deref());
+                        let mut order = match lines {
+                            Some(_) => o.placed_head(customer.id.clone()),
+                            None => o.placed(customer.id.clone()),
+                        };
                         if order.customer_verified {
                             order.customer = customer.clone();
                         }
                         order.timeline.sort_by(|x, y| (x.at, &x.id).cmp(&(y.at, &y.id)));
                         order.requirements.sort_by(|x, y| x.material.cmp(&y.material));
-                        PlatformEvent::new(&o.brand_id, EventType::OrderCreated, o.created_at, &order)
+                        let (kind, at) = (EventType::OrderCreated, o.created_at);
+                        match lines {
+                            Some(lines) => PlatformEvent::new(
+                                &o.brand_id, kind, at, &OrderWithLines { head: &order, lines },
+                            ),
+                            None => PlatformEvent::new(&o.brand_id, kind, at, &order),
+                        }
                     })
                     .collect();
                 // Every insert of the batch in one script: on PostgreSQL one

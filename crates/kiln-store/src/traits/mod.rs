@@ -118,15 +118,19 @@ pub trait OrderStore: Send + Sync + 'static {
     /// Several orders, as [`OrderStore::order`] reads each, in the order
     /// asked (an id not found is left out), in one query per table.
     async fn orders_by_id(&self, brand: &BrandId, orders: &[&OrderId]) -> Result<Vec<Order>>;
-    /// Writes some of an order's lines and bookings ahead of the order, in
-    /// a transaction of their own (see [`NewOrder::staged`]). Nothing reads
-    /// them until the order is written.
+    /// Writes some of an order's lines, bookings and new work orders (with
+    /// their operations) ahead of the order, in a transaction of their own
+    /// (see [`NewOrder::staged`]). Nothing reads them until the order is
+    /// written. Only new work orders are written ahead: quantity added to
+    /// a work order already there is a conflict (it is the order's own
+    /// write).
     async fn stage_order_rows(
         &self,
         brand: &BrandId,
         order: &OrderId,
         lines: &[OrderLine],
         bookings: &[BookingRow],
+        work_orders: &[WorkOrderWrite],
     ) -> Result<()>;
     /// Deletes the rows written ahead of orders that were never written:
     /// `order`'s, or (`None`) every such order's of the brand. Returns how
