@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use kiln_domain::{BookingRow, BrandId, OrderId, OrderLine, WorkOrderWrite};
+use kiln_domain::{BookingRow, BrandId, OrderId, OrderLine, Timestamp, WorkOrderWrite};
 use kiln_store::{NewOrder, Placed, Store, StoreError};
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -35,6 +35,8 @@ pub struct Chunk {
     pub lines: Vec<OrderLine>,
     pub bookings: Vec<BookingRow>,
     pub work_orders: Vec<WorkOrderWrite>,
+    /// The order's: its work orders are created with it.
+    pub created_at: Timestamp,
 }
 
 /// A write of its own between the orders queued before and after it.
@@ -122,6 +124,7 @@ impl OrderWriter {
                                     &c.lines,
                                     &c.bookings,
                                     &c.work_orders,
+                                    c.created_at,
                                 )
                                 .await
                         }

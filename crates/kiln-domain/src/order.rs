@@ -88,7 +88,9 @@ pub struct Staged {
 
 /// An order as the API returns it, its lines given already as JSON (see
 /// [`Staged::lines_json`]): `head` is the order without them, whose `lines`
-/// are left out for these.
+/// are left out for these. The same JSON as the order written whole but for
+/// the order of the head's keys (alphabetical here; a JSON object's keys
+/// are unordered).
 pub struct OrderWithLines<'a> {
     pub head: &'a Order,
     pub lines: &'a RawValue,

@@ -243,7 +243,7 @@ async fn rows_of_a_bulk_order_never_written_are_swept_at_restart(app: App) {
         operations: batch.operations.clone(),
     };
     app.store
-        .stage_order_rows(&brand, &lost, &lines, &rows, &[created])
+        .stage_order_rows(&brand, &lost, &lines, &rows, &[created], order.created_at)
         .await
         .unwrap();
     assert_eq!(

@@ -441,7 +441,8 @@ async fn rows_written_ahead_join_their_order_or_are_swept(store: Arc<dyn Store>)
                 &big.id,
                 &big.lines[..1],
                 &rows,
-                &[add_to("wo_big", 1)]
+                &[add_to("wo_big", 1)],
+                big.created_at,
             )
             .await,
         Err(StoreError::Conflict(_))
@@ -450,11 +451,18 @@ async fn rows_written_ahead_join_their_order_or_are_swept(store: Arc<dyn Store>)
     // then the second.
     let work_orders = std::mem::take(&mut big.work_orders);
     store
-        .stage_order_rows(&a.id, &big.id, &big.lines[..1], &rows, &work_orders)
+        .stage_order_rows(
+            &a.id,
+            &big.id,
+            &big.lines[..1],
+            &rows,
+            &work_orders,
+            big.created_at,
+        )
         .await
         .unwrap();
     store
-        .stage_order_rows(&a.id, &big.id, &big.lines[1..], &[], &[])
+        .stage_order_rows(&a.id, &big.id, &big.lines[1..], &[], &[], big.created_at)
         .await
         .unwrap();
     // Not an order yet: nothing reads its rows.
@@ -462,6 +470,19 @@ async fn rows_written_ahead_join_their_order_or_are_swept(store: Arc<dyn Store>)
     assert!(store.scheduled_bookings(&a.id).await.unwrap().is_empty());
     assert!(store.work_orders(&a.id, false).await.unwrap().is_empty());
     assert_eq!(store.work_order(&a.id, &wo("wo_big")).await.unwrap(), None);
+    // Nor does an order join its new work order before it is written (if
+    // it never is, the work order is swept).
+    let mut joining = order(
+        &a,
+        "ord_join",
+        None,
+        "cy@example.com",
+        1,
+        add_to("wo_big", 1),
+    );
+    joining.bookings = Vec::new();
+    assert!(store.place_order(&joining).await.is_err());
+    assert_eq!(store.order(&a.id, &joining.id).await.unwrap(), None);
     // A count that does not match refuses the order, and writes nothing.
     big.bookings = Vec::new();
     for wrong in [(3, 1), (2, 0)] {
@@ -480,19 +501,26 @@ async fn rows_written_ahead_join_their_order_or_are_swept(store: Arc<dyn Store>)
         work_orders: 1,
         lines_json: Some(serde_json::value::to_raw_value(&big.lines).unwrap().into()),
     });
-    assert!(matches!(
-        store.place_order(&big).await.unwrap(),
-        Placed::Created { .. }
-    ));
+    // An order written after it in the same batch joins it.
+    for placed in store.place_orders(&[big.clone(), joining.clone()]).await {
+        assert!(matches!(placed.unwrap(), Placed::Created { .. }));
+    }
     let placed = store.order(&a.id, &big.id).await.unwrap().unwrap();
     assert_eq!(placed.lines.len(), 2);
     // Its event, with the lines written as JSON ahead of it, is the order
     // as read back.
     let events = store.events(&a.id, 10).await.unwrap();
-    let [created] = &events[..] else {
-        panic!("one event: {events:?}")
+    let bodies: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| serde_json::from_str(&e.payload).unwrap())
+        .collect();
+    let [body] = &bodies
+        .iter()
+        .filter(|b| b["data"]["id"] == big.id.as_str())
+        .collect::<Vec<_>>()[..]
+    else {
+        panic!("one event of the order: {events:?}")
     };
-    let body: serde_json::Value = serde_json::from_str(&created.payload).unwrap();
     assert_eq!(body["type"], "order.created");
     assert_eq!(body["data"], serde_json::to_value(&placed).unwrap());
     assert_eq!(store.bookings(&a.id).await.unwrap(), rows);
@@ -502,8 +530,8 @@ async fn rows_written_ahead_join_their_order_or_are_swept(store: Arc<dyn Store>)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((batch.quantity, batch.operations.len()), (2, 1));
-    assert_eq!(batch.order_ids, vec![big.id.clone()]);
+    assert_eq!((batch.quantity, batch.operations.len()), (3, 1));
+    assert_eq!(batch.order_ids, vec![big.id.clone(), joining.id.clone()]);
     // An order staged and never written: swept; the written one stays.
     let mut lost = order(
         &a,
@@ -521,6 +549,7 @@ async fn rows_written_ahead_join_their_order_or_are_swept(store: Arc<dyn Store>)
             &lost.lines,
             &lost.bookings,
             &lost_work_orders,
+            lost.created_at,
         )
     };
     stage_lost().await.unwrap();

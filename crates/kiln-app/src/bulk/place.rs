@@ -390,6 +390,7 @@ impl App {
                 lines: chunk.to_vec(),
                 bookings,
                 work_orders,
+                created_at: order.created_at,
             });
             drop(plan);
             written.await?;

@@ -4,11 +4,6 @@
 
 macro_rules! impl_factory {
     ($store:ty, $db:ty) => {
-        /// Whether work order `w` is there for readers: not written ahead of
-        /// an order not written yet (migration 0036).
-        const VISIBLE: &str = "(w.staged_order_id IS NULL OR NOT EXISTS (SELECT 1 FROM \
-            staged_orders s WHERE s.brand_id = w.brand_id AND s.order_id = w.staged_order_id))";
-
         const SUGGESTION_COLUMNS: &str = "purchase_suggestions (brand_id, id, order_id, \
             material, qty, order_by, arrives, need_by)";
 
@@ -29,7 +24,8 @@ macro_rules! impl_factory {
         ) -> Result<Vec<WorkOrder>> {
             let sql = format!(
                 "SELECT id, sku, product_id, quantity, status, created_at FROM work_orders w \
-                 WHERE brand_id = $1 AND {filter} AND {VISIBLE} ORDER BY created_at, id"
+                 WHERE brand_id = $1 AND {filter} AND {} ORDER BY created_at, id",
+                $crate::sql::VISIBLE_WORK_ORDER
             );
             let rows = sqlx::query(&sql)
                 .bind(brand.as_str())
@@ -101,8 +97,9 @@ macro_rules! impl_factory {
                 sqlx::query(&format!(
                     "SELECT w.sku, w.id, w.quantity FROM work_orders w WHERE w.brand_id = $1 AND w.status = $2 \
                      AND w.catalog_version = $3 AND NOT EXISTS (SELECT 1 FROM claims c \
-                     WHERE c.brand_id = w.brand_id AND c.work_order_id = w.id) AND {VISIBLE} \
+                     WHERE c.brand_id = w.brand_id AND c.work_order_id = w.id) AND {} \
                      ORDER BY w.created_at",
+                    $crate::sql::VISIBLE_WORK_ORDER
                 ))
                 .bind(brand.as_str())
                 .bind(WorkOrderStatus::Planned.as_str())

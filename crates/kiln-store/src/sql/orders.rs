@@ -63,6 +63,7 @@ macro_rules! impl_orders {
                 lines: &[OrderLine],
                 bookings: &[BookingRow],
                 work_orders: &[WorkOrderWrite],
+                created_at: Timestamp,
             ) -> Result<()> {
                 let b = brand.as_str();
                 // Checked before anything is written.
@@ -92,13 +93,12 @@ macro_rules! impl_orders {
                 insert_rows(&mut tx, LINE_COLUMNS, rows, "").await?;
                 let rows = bookings.iter().map(|k| booking_args(b, k)).collect();
                 insert_rows(&mut tx, BOOKING_COLUMNS, rows, "").await?;
-                let started = Timestamp::now().as_millisecond();
                 let (mut wos, mut ops) = (Vec::new(), Vec::new());
                 for (id, sku, product_id, quantity, catalog_version, operations) in created {
                     use Arg::{I, S};
                     wos.push(vec![
                         S(b), S(id.as_str()), S(sku), S(product_id), I(quantity),
-                        S(WorkOrderStatus::Planned.as_str()), I(started), I(catalog_version),
+                        S(WorkOrderStatus::Planned.as_str()), I(created_at.as_millisecond()), I(catalog_version),
                         S(order.as_str()),
                     ]);
                     for op in operations {

@@ -36,12 +36,15 @@ macro_rules! impl_writing {
         }
 
         /// More units for a planned work order (a line joining its batch);
-        /// a work order started meanwhile is a conflict.
+        /// a work order started meanwhile is a conflict, and so is one
+        /// written ahead of an order not written (it joined a bulk order's
+        /// batch, and the bulk order failed: its batch is swept).
         async fn add_quantity(tx: &mut Tx<'_>, b: &str, id: &WorkOrderId, quantity: i64) -> Result<()> {
-            let done = sqlx::query(
-                "UPDATE work_orders SET quantity = quantity + $1 \
-                 WHERE brand_id = $2 AND id = $3 AND status = $4",
-            )
+            let done = sqlx::query(&format!(
+                "UPDATE work_orders AS w SET quantity = w.quantity + $1 \
+                 WHERE w.brand_id = $2 AND w.id = $3 AND w.status = $4 AND {}",
+                $crate::sql::VISIBLE_WORK_ORDER
+            ))
             .bind(quantity)
             .bind(b)
             .bind(id.as_str())
@@ -74,13 +77,14 @@ macro_rules! impl_writing {
             let sql = if $backend == "postgres" {
                 "UPDATE work_orders AS w SET quantity = w.quantity + v.q \
                  FROM (SELECT key AS id, value::BIGINT AS q FROM json_each_text($1::json)) AS v \
-                 WHERE w.brand_id = $2 AND w.id = v.id AND w.status = $3"
+                 WHERE w.brand_id = $2 AND w.id = v.id AND w.status = $3 AND "
             } else {
-                "UPDATE work_orders SET quantity = quantity + \
-                 (SELECT CAST(value AS INTEGER) FROM json_each($1) WHERE key = work_orders.id) \
-                 WHERE brand_id = $2 AND id IN (SELECT key FROM json_each($1)) AND status = $3"
+                "UPDATE work_orders AS w SET quantity = w.quantity + \
+                 (SELECT CAST(value AS INTEGER) FROM json_each($1) WHERE key = w.id) \
+                 WHERE w.brand_id = $2 AND w.id IN (SELECT key FROM json_each($1)) AND w.status = $3 AND "
             };
-            let done = sqlx::query(sql)
+            let sql = format!("{sql}{}", $crate::sql::VISIBLE_WORK_ORDER);
+            let done = sqlx::query(&sql)
                 .bind($crate::sql::to_json(quantities))
                 .bind(b)
                 .bind(WorkOrderStatus::Planned.as_str())
@@ -385,6 +389,12 @@ macro_rules! impl_writing {
                 outbox_script(&mut script, &events);
                 run_script(&mut *tx, script).await?;
                 // Then what changes rows already there, or just inserted.
+                // Rows written ahead become the orders' own first: an order
+                // of this batch may join a work order written ahead of one
+                // before it.
+                for (b, id, staged) in staged_orders {
+                    claim_staged(&mut tx, b, id, staged).await?;
+                }
                 // Quantities added to planned work orders (created earlier in
                 // this batch or before), one statement per brand.
                 let mut added: std::collections::BTreeMap<&str, std::collections::BTreeMap<&str, i64>> =
@@ -399,9 +409,6 @@ macro_rules! impl_writing {
                 }
                 for (b, quantities) in &added {
                     add_quantities(&mut tx, b, quantities).await?;
-                }
-                for (b, id, staged) in staged_orders {
-                    claim_staged(&mut tx, b, id, staged).await?;
                 }
                 // After every insert of the batch: an order may move a booking
                 // of one placed just before it.

@@ -121,9 +121,9 @@ pub trait OrderStore: Send + Sync + 'static {
     /// Writes some of an order's lines, bookings and new work orders (with
     /// their operations) ahead of the order, in a transaction of their own
     /// (see [`NewOrder::staged`]). Nothing reads them until the order is
-    /// written. Only new work orders are written ahead: quantity added to
-    /// a work order already there is a conflict (it is the order's own
-    /// write).
+    /// written. Only new work orders are written ahead (created at the
+    /// order's `created_at`): quantity added to a work order already there
+    /// is a conflict (it is the order's own write).
     async fn stage_order_rows(
         &self,
         brand: &BrandId,
@@ -131,6 +131,7 @@ pub trait OrderStore: Send + Sync + 'static {
         lines: &[OrderLine],
         bookings: &[BookingRow],
         work_orders: &[WorkOrderWrite],
+        created_at: Timestamp,
     ) -> Result<()>;
     /// Deletes the rows written ahead of orders that were never written:
     /// `order`'s, or (`None`) every such order's of the brand. Returns how
