@@ -8,7 +8,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::{Error, Found, NamedNotFound, Result};
-use crate::live::booking_rows;
 use crate::{App, time};
 
 /// What recording an operation changed.
@@ -95,17 +94,17 @@ impl App {
                 let after = booked(&plan);
                 let left = before.is_some() && after.is_none();
                 if left && let Some(b) = &before {
-                    let on = crate::passport::machine_label(b);
-                    plan.made_on.entry(id.clone()).or_default().push((k, on));
+                    let made = crate::runtime::MadeOn {
+                        op: k,
+                        work_centre: b.work_centre.clone(),
+                        machine: b.machine,
+                    };
+                    plan.made_on.entry(id.clone()).or_default().push(made);
                 }
                 if (action == OperationAction::Start && before != after || left)
                     && let Some(placed) = plan.schedule.order(&id)
                 {
-                    moved.extend(
-                        booking_rows(&plan.clock, &placed)
-                            .into_iter()
-                            .filter(|r| r.seq == seq),
-                    );
+                    moved.extend(plan.rows_of(&placed).into_iter().filter(|r| r.seq == seq));
                 }
             }
             if !moved.is_empty() {

@@ -231,6 +231,7 @@ pub fn booking_rows(clock: &Clock, plan: &OrderPlan) -> Vec<BookingRow> {
                 changeover: i64::from(op.setup_minutes.unwrap_or_default()),
                 release_at: clock.epoch(plan.order.release),
                 due_day: Some(plan.due),
+                made_on: None,
             }
         })
         .collect()
@@ -495,7 +496,7 @@ pub fn neighbour_rows(
         .filter(|n| seen.insert(n.clone()))
         .filter_map(|(id, op)| {
             let placed = plan.schedule.order(&id)?;
-            booking_rows(&plan.clock, &placed)
+            plan.rows_of(&placed)
                 .into_iter()
                 .find(|r| r.seq == op as i64 + 1)
         })
@@ -549,7 +550,7 @@ pub fn on_schedule(plan: &PlanState, order: &kiln_domain::Order) -> OrderOnSched
             }
             _ => out.lost = true,
         }
-        out.bookings.extend(booking_rows(&plan.clock, &placed));
+        out.bookings.extend(plan.rows_of(&placed));
     }
     out
 }
@@ -588,6 +589,7 @@ mod tests {
                 changeover: 10,
                 release_at: (today - 3) * live::DAY,
                 due_day: add_days(crate::time::today(), 9),
+                made_on: None,
             },
             sku: "SNEAKER-X".into(),
             product_id: "sneaker".into(),

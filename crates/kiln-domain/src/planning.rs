@@ -34,6 +34,9 @@ pub struct BookingRow {
     pub release_at: i64,
     /// The date the factory must keep for the line (first promise or requested date).
     pub due_day: Option<Date>,
+    /// For an operation done ahead of plan that left its machine (`machine`
+    /// -1): the machine it was booked on, which its unit's passport names.
+    pub made_on: Option<i64>,
 }
 
 /// A booking of an order still in the factory, with what a rebuilt schedule

@@ -16,11 +16,81 @@ use serde_json::{Value, json};
 api_tests!(
     made_units_carry_signed_passports_anyone_verifies,
     a_passport_survives_a_restart_and_the_key_stays_the_same,
+    a_passport_after_a_restart_names_the_machines_work_done_ahead_left,
     the_label_leads_to_the_passport_page_and_carries_a_signed_summary,
     a_repair_or_remake_is_an_after_sales_order_on_the_schedule,
     a_rotated_key_keeps_old_passports_valid_and_a_revoked_one_does_not,
     the_offline_check_page_carries_the_brands_keys_and_its_service_worker,
 );
+
+/// Starts and completes operation `seq` of work order `wo` on `app`.
+async fn work(app: &App, wo: &str, seq: i64) {
+    for act in ["start", "complete"] {
+        app.post(
+            &format!("/work-orders/{wo}/operations/{seq}/{act}"),
+            &json!({}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    }
+}
+
+/// Work done ahead of plan leaves its machine; a server restarted before
+/// the work order is done still names that machine on the unit's passport.
+async fn a_passport_after_a_restart_names_the_machines_work_done_ahead_left(app: App) {
+    let body = order_body(
+        "octavia@example.com",
+        "mug",
+        json!({ "size": "L", "shape": "tall", "glaze": "#1d3557", "pattern": "stripes" }),
+        1,
+    );
+    let order = app.place_ok(&body).await;
+    let wo = work_orders_of(&app.order(&order).await)[0].clone();
+    let w = app
+        .get(&format!("/work-orders/{wo}"))
+        .await
+        .expect(StatusCode::OK);
+    let seqs: Vec<i64> = w.body["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| op["seq"].as_i64().unwrap())
+        .collect();
+    let (last, ahead) = seqs.split_last().expect("operations");
+    for seq in ahead {
+        work(&app, &wo, *seq).await;
+    }
+    // Done at once, ahead of their slots: they left their machines, and
+    // the rows keep which.
+    let brand = app.kiln.brand(&app.slug).await.unwrap().brand.id.clone();
+    let rows = app.store.bookings(&brand).await.unwrap();
+    assert!(
+        rows.iter().any(|r| r.machine < 0 && r.made_on.is_some()),
+        "{rows:?}"
+    );
+    let restarted = app.restarted().await;
+    work(&restarted, &wo, *last).await;
+    let units = restarted
+        .get(&format!("/orders/{order}/units"))
+        .await
+        .expect(StatusCode::OK);
+    let serial = units.body["units"][0]["serial"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let passport = restarted
+        .get_public(&format!("/units/{serial}/passport"))
+        .await
+        .expect(StatusCode::OK);
+    let operations = passport.body["payload"]["operations"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(operations.len(), seqs.len());
+    for op in &operations {
+        assert!(op["machine"].is_string(), "{op}");
+    }
+}
 
 /// Makes `order` by starting and completing every operation of its work orders.
 async fn make(app: &App, order: &str) {

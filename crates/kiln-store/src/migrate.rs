@@ -168,6 +168,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "staged_work_orders",
         include_str!("../migrations/0036_staged_work_orders.sql"),
     ),
+    (
+        37,
+        "made_on_machine",
+        include_str!("../migrations/0037_made_on_machine.sql"),
+    ),
 ];
 
 /// The migration after which existing stock moves are given their

@@ -210,10 +210,11 @@ pub(crate) async fn move_bookings(
     sqlx::query(
         "UPDATE bookings AS b SET day = v.day, machine = v.machine, \
          setup_start = v.setup_start, start_at = v.start_at, end_at = v.end_at, \
-         setup_minutes = v.setup_minutes \
+         setup_minutes = v.setup_minutes, made_on_machine = v.made_on \
          FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], \
-                     $6::int8[], $7::text[], $8::int8[], $9::int8[]) \
-           AS v(day, machine, setup_start, start_at, end_at, setup_minutes, order_id, line_no, seq) \
+                     $6::int8[], $7::text[], $8::int8[], $9::int8[], $11::int8[]) \
+           AS v(day, machine, setup_start, start_at, end_at, setup_minutes, order_id, line_no, seq, \
+                made_on) \
          WHERE b.brand_id = $10 AND b.order_id = v.order_id AND b.line_no = v.line_no \
            AND b.seq = v.seq",
     )
@@ -231,6 +232,7 @@ pub(crate) async fn move_bookings(
     .bind(ints(|r| r.line_no))
     .bind(ints(|r| r.seq))
     .bind(brand)
+    .bind(rows.iter().map(|r| r.made_on).collect::<Vec<Option<i64>>>())
     // Planned for its arguments every time, never cached generic: planned
     // before the table had statistics (a new database, the first minute of
     // a load), the cached plan scanned every booking of the brand.

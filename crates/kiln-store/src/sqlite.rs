@@ -267,7 +267,7 @@ async fn move_one(
 ) -> crate::Result<()> {
     sqlx::query(
         "UPDATE bookings SET day = $1, machine = $2, setup_start = $3, \
-         start_at = $4, end_at = $5, setup_minutes = $6 \
+         start_at = $4, end_at = $5, setup_minutes = $6, made_on_machine = $11 \
          WHERE brand_id = $7 AND order_id = $8 AND line_no = $9 AND seq = $10",
     )
     .bind(r.day.map(|d| d.to_string()).unwrap_or_default())
@@ -280,6 +280,7 @@ async fn move_one(
     .bind(r.order_id.as_str())
     .bind(r.line_no)
     .bind(r.seq)
+    .bind(r.made_on)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -307,6 +308,7 @@ async fn move_some(
                 r.start_at,
                 r.end_at,
                 r.setup_minutes,
+                r.made_on,
             ]);
             let key = format!("{}|{}|{}", r.order_id.as_str(), r.line_no, r.seq);
             (key, times)
@@ -319,7 +321,7 @@ async fn move_some(
     };
     let sql = format!(
         "UPDATE bookings SET day = {}, machine = {}, setup_start = {}, start_at = {}, \
-         end_at = {}, setup_minutes = {} \
+         end_at = {}, setup_minutes = {}, made_on_machine = {} \
          WHERE (brand_id, order_id, line_no, seq) IN \
                (SELECT $2, value ->> 0, value ->> 1, value ->> 2 FROM json_each($3))",
         at(0),
@@ -327,7 +329,8 @@ async fn move_some(
         at(2),
         at(3),
         at(4),
-        at(5)
+        at(5),
+        at(6)
     );
     sqlx::query(&sql)
         .bind(serde_json::Value::Object(times).to_string())

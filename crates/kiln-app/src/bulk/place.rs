@@ -54,7 +54,6 @@ use kiln_domain::{
 use super::BulkPlacing;
 use crate::error::Result;
 use crate::flow::{PlanChange, Plotting};
-use crate::live::booking_rows;
 use crate::logistics::ShipTo;
 use crate::orders::{new_order, replay};
 use crate::runtime::{BrandRuntime, PlanState};
@@ -186,7 +185,7 @@ fn current_rows(plan: &PlanState, order: &OrderId, lines: &[OrderLine]) -> Vec<B
     lines
         .iter()
         .filter_map(|l| plan.schedule.order(&LineRef::new(order.clone(), l.line_no)))
-        .flat_map(|placed| booking_rows(&plan.clock, &placed))
+        .flat_map(|placed| plan.rows_of(&placed))
         .collect()
 }
 

@@ -25,7 +25,7 @@ use rust_decimal::Decimal;
 
 use super::{PricedLine, release, schedule_error};
 use crate::error::{Error, Result};
-use crate::live::{booking_rows, day_of, line_order, neighbour_rows, neighbours};
+use crate::live::{day_of, line_order, neighbour_rows, neighbours};
 use crate::logistics::{self, ShipTo};
 use crate::runtime::{BrandRuntime, OpenBatch, PlanState};
 
@@ -441,7 +441,7 @@ impl Plotting {
             if let Some(placed) = plan.schedule.order(id) {
                 first_run = placed.first_run().into_iter().chain(first_run).min();
                 if !self.own_batches {
-                    bookings.extend(booking_rows(&plan.clock, &placed));
+                    bookings.extend(plan.rows_of(&placed));
                 }
             }
         }

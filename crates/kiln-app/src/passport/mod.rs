@@ -397,8 +397,8 @@ impl App {
                 let left = |k: usize| {
                     plan.made_on
                         .get(l)
-                        .and_then(|ops| ops.iter().find(|(op, _)| *op == k))
-                        .map(|(_, on)| on.clone())
+                        .and_then(|ops| ops.iter().find(|m| m.op == k))
+                        .map(|m| machine_name(&m.work_centre, m.machine))
                 };
                 plan.schedule
                     .order(l)
@@ -416,8 +416,13 @@ impl App {
 }
 
 /// How a passport names the machine an operation was booked on: "kiln #1".
-pub(crate) fn machine_label(b: &kiln_plan::live::Booking) -> String {
-    format!("{} #{}", b.work_centre, b.machine + 1)
+fn machine_label(b: &kiln_plan::live::Booking) -> String {
+    machine_name(&b.work_centre, b.machine)
+}
+
+/// Machine `machine` (0-based) of `work_centre`, as a passport names it.
+fn machine_name(work_centre: &str, machine: u16) -> String {
+    format!("{work_centre} #{}", u32::from(machine) + 1)
 }
 
 impl App {

@@ -236,6 +236,7 @@ macro_rules! impl_store {
                 changeover: int(r, "changeover")?,
                 release_at: int(r, "release_at")?,
                 due_day: opt_day(&text(r, "due_day")?)?,
+                made_on: r.try_get("made_on_machine")?,
             })
         }
 

@@ -6,16 +6,16 @@ macro_rules! impl_planning {
     ($store:ty, $db:ty) => {
         const BOOKING_COLUMNS: &str = "bookings (brand_id, order_id, line_no, operation, \
             work_center, day, minutes, seq, machine, setup_start, start_at, end_at, \
-            setup_minutes, changeover, release_at, due_day)";
+            setup_minutes, changeover, release_at, due_day, made_on_machine)";
 
         fn booking_args<'a>(brand: &'a str, k: &'a BookingRow) -> Vec<Arg<'a>> {
-            use Arg::{I, O, S};
+            use Arg::{I, O, OptI, S};
             let day = |d: Option<Date>| d.map(|d| d.to_string()).unwrap_or_default();
             vec![
                 S(brand), S(k.order_id.as_str()), I(k.line_no), S(&k.operation),
                 S(&k.work_center), O(day(k.day)), I(k.minutes), I(k.seq), I(k.machine),
                 I(k.setup_start), I(k.start_at), I(k.end_at), I(k.setup_minutes),
-                I(k.changeover), I(k.release_at), O(day(k.due_day)),
+                I(k.changeover), I(k.release_at), O(day(k.due_day)), OptI(k.made_on),
             ]
         }
 
@@ -93,7 +93,7 @@ macro_rules! impl_planning {
                 sqlx::query(
                     "SELECT order_id, line_no, operation, work_center, day, minutes, seq, \
                      machine, setup_start, start_at, end_at, setup_minutes, changeover, \
-                     release_at, due_day FROM bookings WHERE brand_id = $1 \
+                     release_at, due_day, made_on_machine FROM bookings WHERE brand_id = $1 \
                      ORDER BY order_id, line_no, seq, day",
                 )
                 .bind(brand.as_str())
@@ -108,7 +108,7 @@ macro_rules! impl_planning {
                 sqlx::query(
                     "SELECT b.order_id, b.line_no, b.operation, b.work_center, b.day, b.minutes, \
                      b.seq, b.machine, b.setup_start, b.start_at, b.end_at, b.setup_minutes, \
-                     b.changeover, b.release_at, b.due_day, l.sku, l.product_id, \
+                     b.changeover, b.release_at, b.due_day, b.made_on_machine, l.sku, l.product_id, \
                      COALESCE(w.status, 'pending') AS op_status, w.completed_at, \
                      o.promised_date \
                      FROM orders o CROSS JOIN bookings b CROSS JOIN order_lines l \

@@ -369,6 +369,7 @@ pub fn booking(id: &str) -> BookingRow {
         changeover: 10,
         release_at: 29_469_600,
         due_day: Some(day("2026-01-15")),
+        made_on: None,
     }
 }
 

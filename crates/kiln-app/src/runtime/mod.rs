@@ -4,6 +4,8 @@
 //! the store at first use, so a restarted server carries on where it stopped,
 //! and rebuilt again when the brand publishes a new catalog version.
 
+mod made_on;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -15,6 +17,8 @@ use kiln_plan::WorkCenterCalendar;
 use kiln_store::Store;
 use rust_decimal::Decimal;
 use tokio::sync::{Mutex, OnceCell, RwLock};
+
+pub use made_on::MadeOn;
 
 use crate::error::{Error, Result};
 use crate::live::Clock;
@@ -135,10 +139,11 @@ pub struct PlanState {
     /// How many of them stayed at the last retirement.
     pub shipped_staying: usize,
     /// The machines of operations done ahead of plan, which left their
-    /// machines (`Schedule::complete_operation_at`): line -> (operation,
-    /// "work centre #n"), for the passports issued when the work order is
-    /// done. Forgotten when the line ships.
-    pub made_on: HashMap<LineRef, Vec<(usize, String)>>,
+    /// machines (`Schedule::complete_operation_at`), by line, for the
+    /// passports issued when the work order is done. Stored with their
+    /// bookings ([`PlanState::rows_of`]), so a rebuilt plan has them too;
+    /// forgotten when the line ships.
+    pub made_on: HashMap<LineRef, Vec<MadeOn>>,
 }
 
 /// A planned work order that new lines of its SKU join, with the units it
@@ -355,7 +360,7 @@ impl BrandRuntime {
             bulk_in_steps: false,
             shipped: Vec::new(),
             shipped_staying: 0,
-            made_on: HashMap::new(),
+            made_on: PlanState::made_on_from(&rows),
         };
         if !unplaced.is_empty() {
             replace_unplaced(store, &brand, &mut plan, &rows, unplaced).await?;
@@ -478,7 +483,7 @@ async fn replace_unplaced(
                 plan.schedule
                     .order(&kiln_domain::LineRef::new(order_id.clone(), l))
             })
-            .flat_map(|p| crate::live::booking_rows(&plan.clock, &p))
+            .flat_map(|p| plan.rows_of(&p))
             .collect();
         if let Some(order) = store.order(&brand.id, &order_id).await? {
             repromises.push(kiln_store::Repromise {
