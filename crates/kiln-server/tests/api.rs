@@ -1241,14 +1241,7 @@ async fn live_schedule_is_rebuilt_after_a_restart(app: App) {
         .await
         .expect(StatusCode::OK);
     let wo = &work_orders_of(&app.order(&mugs).await)[0];
-    for action in ["start", "complete"] {
-        app.post(
-            &format!("/work-orders/{wo}/operations/1/{action}"),
-            &json!({}),
-        )
-        .await
-        .expect(StatusCode::OK);
-    }
+    work_operation(&app, wo, 1).await;
     app.post(
         "/work-centers/kiln/downtimes",
         &json!({ "from": today_plus(2), "to": today_plus(4), "reason": "relining" }),

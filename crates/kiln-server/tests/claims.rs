@@ -23,18 +23,7 @@ api_tests!(
 /// Makes `order` by starting and completing every operation of its work orders.
 async fn make(app: &App, order: &str) {
     for wo in work_orders_of(&app.order(order).await) {
-        let w = app.get(&format!("/work-orders/{wo}")).await.body;
-        for op in w["operations"].as_array().unwrap() {
-            let seq = op["seq"].as_i64().unwrap();
-            for act in ["start", "complete"] {
-                app.post(
-                    &format!("/work-orders/{wo}/operations/{seq}/{act}"),
-                    &json!({}),
-                )
-                .await
-                .expect(StatusCode::OK);
-            }
-        }
+        make_work_order(app, &wo).await;
     }
 }
 

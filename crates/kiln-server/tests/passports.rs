@@ -23,18 +23,6 @@ api_tests!(
     the_offline_check_page_carries_the_brands_keys_and_its_service_worker,
 );
 
-/// Starts and completes operation `seq` of work order `wo` on `app`.
-async fn work(app: &App, wo: &str, seq: i64) {
-    for act in ["start", "complete"] {
-        app.post(
-            &format!("/work-orders/{wo}/operations/{seq}/{act}"),
-            &json!({}),
-        )
-        .await
-        .expect(StatusCode::OK);
-    }
-}
-
 /// Work done ahead of plan leaves its machine; a server restarted before
 /// the work order is done still names that machine on the unit's passport.
 async fn a_passport_after_a_restart_names_the_machines_work_done_ahead_left(app: App) {
@@ -58,7 +46,7 @@ async fn a_passport_after_a_restart_names_the_machines_work_done_ahead_left(app:
         .collect();
     let (last, ahead) = seqs.split_last().expect("operations");
     for seq in ahead {
-        work(&app, &wo, *seq).await;
+        work_operation(&app, &wo, *seq).await;
     }
     // Done at once, ahead of their slots: they left their machines, and
     // the rows keep which.
@@ -69,7 +57,7 @@ async fn a_passport_after_a_restart_names_the_machines_work_done_ahead_left(app:
         "{rows:?}"
     );
     let restarted = app.restarted().await;
-    work(&restarted, &wo, *last).await;
+    work_operation(&restarted, &wo, *last).await;
     let units = restarted
         .get(&format!("/orders/{order}/units"))
         .await

@@ -523,15 +523,19 @@ pub async fn make_work_order(app: &App, wo: &str) {
         .await
         .expect(StatusCode::OK);
     for op in w.body["operations"].as_array().expect("operations") {
-        let seq = op["seq"].as_i64().expect("a seq");
-        for act in ["start", "complete"] {
-            app.post(
-                &format!("/work-orders/{wo}/operations/{seq}/{act}"),
-                &json!({}),
-            )
-            .await
-            .expect(StatusCode::OK);
-        }
+        work_operation(app, wo, op["seq"].as_i64().expect("a seq")).await;
+    }
+}
+
+/// Starts and completes operation `seq` of work order `wo`.
+pub async fn work_operation(app: &App, wo: &str, seq: i64) {
+    for act in ["start", "complete"] {
+        app.post(
+            &format!("/work-orders/{wo}/operations/{seq}/{act}"),
+            &json!({}),
+        )
+        .await
+        .expect(StatusCode::OK);
     }
 }
 
