@@ -25,7 +25,7 @@ macro_rules! impl_factory {
             let sql = format!(
                 "SELECT id, sku, product_id, quantity, status, created_at FROM work_orders w \
                  WHERE brand_id = $1 AND {filter} AND {} ORDER BY created_at, id",
-                $crate::sql::VISIBLE_WORK_ORDER
+                $crate::sql::visible_work_order!()
             );
             let rows = sqlx::query(&sql)
                 .bind(brand.as_str())
@@ -94,12 +94,12 @@ macro_rules! impl_factory {
                 brand: &BrandId,
                 catalog_version: i64,
             ) -> Result<Vec<(String, WorkOrderId, i64)>> {
-                sqlx::query(&format!(
+                sqlx::query(concat!(
                     "SELECT w.sku, w.id, w.quantity FROM work_orders w WHERE w.brand_id = $1 AND w.status = $2 \
                      AND w.catalog_version = $3 AND NOT EXISTS (SELECT 1 FROM claims c \
-                     WHERE c.brand_id = w.brand_id AND c.work_order_id = w.id) AND {} \
-                     ORDER BY w.created_at",
-                    $crate::sql::VISIBLE_WORK_ORDER
+                     WHERE c.brand_id = w.brand_id AND c.work_order_id = w.id) AND ",
+                    $crate::sql::visible_work_order!(),
+                    " ORDER BY w.created_at"
                 ))
                 .bind(brand.as_str())
                 .bind(WorkOrderStatus::Planned.as_str())

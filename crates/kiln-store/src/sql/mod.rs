@@ -32,10 +32,15 @@ use crate::Result;
 
 /// Whether work order `w` is there for readers and writers: not written
 /// ahead of an order that is not written yet (migration 0036), so nothing
-/// sees it, or adds to it, before its order exists.
-pub(crate) const VISIBLE_WORK_ORDER: &str = "(w.staged_order_id IS NULL OR NOT EXISTS \
-    (SELECT 1 FROM staged_orders s WHERE s.brand_id = w.brand_id \
-    AND s.order_id = w.staged_order_id))";
+/// sees it, or adds to it, before its order exists. A literal, for
+/// `concat!`: the order write's statements stay `&'static str`, built once.
+macro_rules! visible_work_order {
+    () => {
+        "(w.staged_order_id IS NULL OR NOT EXISTS (SELECT 1 FROM staged_orders s \
+         WHERE s.brand_id = w.brand_id AND s.order_id = w.staged_order_id))"
+    };
+}
+pub(crate) use visible_work_order;
 
 /// Text from a row, parsed into a word enum, a date or a decimal.
 pub(crate) fn parsed<T: std::str::FromStr<Err = ParseError>>(text: &str) -> Result<T> {

@@ -40,10 +40,10 @@ macro_rules! impl_writing {
         /// written ahead of an order not written (it joined a bulk order's
         /// batch, and the bulk order failed: its batch is swept).
         async fn add_quantity(tx: &mut Tx<'_>, b: &str, id: &WorkOrderId, quantity: i64) -> Result<()> {
-            let done = sqlx::query(&format!(
+            let done = sqlx::query(concat!(
                 "UPDATE work_orders AS w SET quantity = w.quantity + $1 \
-                 WHERE w.brand_id = $2 AND w.id = $3 AND w.status = $4 AND {}",
-                $crate::sql::VISIBLE_WORK_ORDER
+                 WHERE w.brand_id = $2 AND w.id = $3 AND w.status = $4 AND ",
+                $crate::sql::visible_work_order!()
             ))
             .bind(quantity)
             .bind(b)
@@ -75,16 +75,21 @@ macro_rules! impl_writing {
                 return Ok(());
             }
             let sql = if $backend == "postgres" {
-                "UPDATE work_orders AS w SET quantity = w.quantity + v.q \
-                 FROM (SELECT key AS id, value::BIGINT AS q FROM json_each_text($1::json)) AS v \
-                 WHERE w.brand_id = $2 AND w.id = v.id AND w.status = $3 AND "
+                concat!(
+                    "UPDATE work_orders AS w SET quantity = w.quantity + v.q \
+                     FROM (SELECT key AS id, value::BIGINT AS q FROM json_each_text($1::json)) AS v \
+                     WHERE w.brand_id = $2 AND w.id = v.id AND w.status = $3 AND ",
+                    $crate::sql::visible_work_order!()
+                )
             } else {
-                "UPDATE work_orders AS w SET quantity = w.quantity + \
-                 (SELECT CAST(value AS INTEGER) FROM json_each($1) WHERE key = w.id) \
-                 WHERE w.brand_id = $2 AND w.id IN (SELECT key FROM json_each($1)) AND w.status = $3 AND "
+                concat!(
+                    "UPDATE work_orders AS w SET quantity = w.quantity + \
+                     (SELECT CAST(value AS INTEGER) FROM json_each($1) WHERE key = w.id) \
+                     WHERE w.brand_id = $2 AND w.id IN (SELECT key FROM json_each($1)) AND w.status = $3 AND ",
+                    $crate::sql::visible_work_order!()
+                )
             };
-            let sql = format!("{sql}{}", $crate::sql::VISIBLE_WORK_ORDER);
-            let done = sqlx::query(&sql)
+            let done = sqlx::query(sql)
                 .bind($crate::sql::to_json(quantities))
                 .bind(b)
                 .bind(WorkOrderStatus::Planned.as_str())
@@ -346,23 +351,22 @@ macro_rules! impl_writing {
                     .iter()
                     .map(|o| {
                         let customer = &customers[&(o.brand_id.as_str(), o.customer.email.as_str())];
-                        // Lines written ahead as JSON are not written again.
-                        let lines = o.staged.as_ref().and_then(|s| s.lines_json.as_deref());
-                        let mut order = match lines {
-                            Some(_) => o.placed_head(customer.id.clone()),
-                            None => o.placed(customer.id.clone()),
-                        };
+                        let mut order = o.placed_head(customer.id.clone());
                         if order.customer_verified {
                             order.customer = customer.clone();
                         }
                         order.timeline.sort_by(|x, y| (x.at, &x.id).cmp(&(y.at, &y.id)));
                         order.requirements.sort_by(|x, y| x.material.cmp(&y.material));
                         let (kind, at) = (EventType::OrderCreated, o.created_at);
-                        match lines {
+                        // Lines written ahead as JSON are not written again.
+                        match o.staged.as_ref().and_then(|s| s.lines_json.as_deref()) {
                             Some(lines) => PlatformEvent::new(
                                 &o.brand_id, kind, at, &OrderWithLines { head: &order, lines },
                             ),
-                            None => PlatformEvent::new(&o.brand_id, kind, at, &order),
+                            None => {
+                                order.lines = o.lines.clone();
+                                PlatformEvent::new(&o.brand_id, kind, at, &order)
+                            }
                         }
                     })
                     .collect();
