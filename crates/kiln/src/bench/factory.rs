@@ -3,17 +3,56 @@
 //! operation started and completed) and is shipped, as a factory keeping pace
 //! with its orders would. Open work then stays bounded, so the server's
 //! memory shows whether it follows the open work or grows with all it made.
+//!
+//! The factory keeps pace by holding the clients back ([`Pace`]): a client
+//! places its next order only while the factory is less than [`BEHIND`]
+//! late. Without that, clients placing as fast as the server answers outran
+//! a factory that makes each order with more requests than placing it took,
+//! the open work grew by hundreds of orders a second, and the demo's book
+//! filled in two minutes: the soak then measured a full book, not a steady
+//! shop.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, OnceCell, Semaphore, mpsc};
 
-/// Orders and work orders in the making at once.
-const AT_ONCE: usize = 8;
+/// Requests the factory has in flight at once.
+const AT_ONCE: usize = 16;
+
+/// How late the factory may fall behind its orders before clients wait.
+const BEHIND: Duration = Duration::from_secs(1);
+
+/// How late the factory is: clients wait on it before each order.
+#[derive(Default)]
+pub struct Pace {
+    /// How late the factory began shipping the order it shipped last, in
+    /// milliseconds (0 once nothing is left in the making).
+    late_ms: AtomicU64,
+    /// Orders due and not yet shipped.
+    in_making: AtomicU64,
+}
+
+impl Pace {
+    /// Waits while the factory is more than [`BEHIND`] late, or until
+    /// `deadline`.
+    pub async fn keep(&self, deadline: Instant) {
+        while self.late_ms.load(Ordering::Relaxed) > BEHIND.as_millis() as u64
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    fn set(&self, late: Duration) {
+        self.late_ms
+            .store(late.as_millis() as u64, Ordering::Relaxed);
+    }
+}
 
 /// An order the server acknowledged.
 pub struct Placed {
@@ -59,17 +98,23 @@ struct Shop {
     /// Each work order is made once, however many orders wait for it.
     making: Mutex<HashMap<String, Making>>,
     made: Mutex<Made>,
+    /// Requests in flight: an order waiting for its work order holds none.
+    requests: Semaphore,
 }
 
 /// Starts the factory: it takes orders from the returned sender until it is
-/// dropped or `deadline` passes.
+/// dropped or `deadline` passes; clients keep to its [`Pace`].
 pub fn start(
     http: reqwest::Client,
     brand_url: String,
     key: String,
     after: Duration,
     deadline: Instant,
-) -> (mpsc::UnboundedSender<Placed>, tokio::task::JoinHandle<Made>) {
+) -> (
+    mpsc::UnboundedSender<Placed>,
+    Arc<Pace>,
+    tokio::task::JoinHandle<Made>,
+) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Placed>();
     let shop = Arc::new(Shop {
         http,
@@ -77,42 +122,47 @@ pub fn start(
         key,
         making: Mutex::new(HashMap::new()),
         made: Mutex::new(Made::default()),
+        requests: Semaphore::new(AT_ONCE),
     });
-    let task = tokio::spawn(async move {
-        let slots = Arc::new(Semaphore::new(AT_ONCE));
-        let mut jobs = tokio::task::JoinSet::new();
-        while let Some(p) = rx.recv().await {
-            let due = p.at + after;
-            if due >= deadline {
-                continue;
-            }
-            tokio::time::sleep_until(due.into()).await;
-            let Ok(slot) = slots.clone().acquire_owned().await else {
-                break;
-            };
-            let shop = shop.clone();
-            jobs.spawn(async move {
-                let result = shop.make_and_ship(&p).await;
-                let mut made = shop.made.lock().await;
-                match result {
-                    Ok(()) => made.shipped += 1,
-                    Err(e) => {
-                        made.failed += 1;
-                        made.first_failure.get_or_insert(format!("{e:#}"));
-                    }
+    let pace = Arc::new(Pace::default());
+    let task = {
+        let pace = pace.clone();
+        tokio::spawn(async move {
+            let mut jobs = tokio::task::JoinSet::new();
+            while let Some(p) = rx.recv().await {
+                let due = p.at + after;
+                if due >= deadline {
+                    continue;
                 }
-                drop(slot);
-            });
-            while jobs.try_join_next().is_some() {}
-        }
-        while jobs.join_next().await.is_some() {}
-        std::mem::take(&mut *shop.made.lock().await)
-    });
-    (tx, task)
+                tokio::time::sleep_until(due.into()).await;
+                pace.in_making.fetch_add(1, Ordering::Relaxed);
+                let (shop, pace) = (shop.clone(), pace.clone());
+                jobs.spawn(async move {
+                    let result = shop.make_and_ship(&p, due, &pace).await;
+                    let mut made = shop.made.lock().await;
+                    match result {
+                        Ok(()) => made.shipped += 1,
+                        Err(e) => {
+                            made.failed += 1;
+                            made.first_failure.get_or_insert(format!("{e:#}"));
+                        }
+                    }
+                    // Nothing left in the making: the factory is not late.
+                    if pace.in_making.fetch_sub(1, Ordering::Relaxed) == 1 {
+                        pace.set(Duration::ZERO);
+                    }
+                });
+                while jobs.try_join_next().is_some() {}
+            }
+            while jobs.join_next().await.is_some() {}
+            std::mem::take(&mut *shop.made.lock().await)
+        })
+    };
+    (tx, pace, task)
 }
 
 impl Shop {
-    async fn make_and_ship(&self, p: &Placed) -> anyhow::Result<()> {
+    async fn make_and_ship(&self, p: &Placed, due: Instant, pace: &Pace) -> anyhow::Result<()> {
         for wo in &p.work_orders {
             let cell = self
                 .making
@@ -132,6 +182,7 @@ impl Shop {
             .clone()
             .map_err(|e| anyhow::anyhow!("work order {wo}: {e}"))?;
         }
+        pace.set(due.elapsed());
         let tracking = format!("SOAK{}", p.order.trim_start_matches("ord_"));
         self.post(
             &format!("/orders/{}/shipments", p.order),
@@ -144,6 +195,7 @@ impl Shop {
 
     /// Starts and completes every operation of a work order.
     async fn make(&self, wo: &str) -> anyhow::Result<()> {
+        let slot = self.requests.acquire().await?;
         let w: Value = self
             .http
             .get(format!("{}/work-orders/{wo}", self.brand))
@@ -153,6 +205,7 @@ impl Shop {
             .error_for_status()?
             .json()
             .await?;
+        drop(slot);
         let ops = w["operations"].as_array().context("no operations")?;
         for op in ops {
             let seq = op["seq"].as_i64().context("an operation without seq")?;
@@ -168,6 +221,7 @@ impl Shop {
     }
 
     async fn post(&self, path: &str, body: &Value) -> anyhow::Result<()> {
+        let _slot = self.requests.acquire().await?;
         let r = self
             .http
             .post(format!("{}{path}", self.brand))

@@ -56,7 +56,8 @@ pub struct OrdersArgs {
     /// Play the factory too (needs `--key` with factory and operations
     /// rights): each order, once this many seconds old, has its work orders
     /// made and ships, so open work stays bounded, as in a factory keeping
-    /// pace. For a soak: memory should follow the open work.
+    /// pace: clients wait while the factory is more than a second late. For
+    /// a soak: memory should follow the open work.
     #[arg(long, value_name = "SECONDS", requires = "key")]
     make_after: Option<f64>,
 }
@@ -142,7 +143,9 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
             deadline,
         )
     });
-    let to_factory = factory.as_ref().map(|(tx, _)| tx.clone());
+    let to_factory = factory
+        .as_ref()
+        .map(|(tx, pace, _)| (tx.clone(), pace.clone()));
     let clients = args.concurrency.max(1);
     // Each client's interval between orders, to hold `--rate` in all.
     let pace = args
@@ -168,6 +171,13 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
                     tokio::time::sleep_until((*at).into()).await;
                     *at += p;
                 }
+                // A factory that has fallen behind holds the clients back.
+                if let Some((_, pace)) = &to_factory {
+                    pace.keep(deadline).await;
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                }
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 let product = &ids[n as usize % ids.len()];
                 let body = super::hook::order(n, product, "buyer");
@@ -184,7 +194,7 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
                     Ok(r) if r.status().as_u16() == 201 => {
                         let body = r.bytes().await;
                         tally.latencies_us.push(t.elapsed().as_micros() as u64);
-                        if let (Some(tx), Ok(body)) = (&to_factory, body)
+                        if let (Some((tx, _)), Ok(body)) = (&to_factory, body)
                             && let Ok(order) = serde_json::from_slice(&body)
                             && let Some(placed) = super::factory::Placed::of(t, &order)
                         {
@@ -235,7 +245,7 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
     let elapsed = started.elapsed().as_secs_f64();
     drop(to_factory);
     let made = match factory {
-        Some((tx, task)) => {
+        Some((tx, _, task)) => {
             drop(tx);
             Some(task.await?)
         }
@@ -299,6 +309,7 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
         "windows": windows,
         "factory": made.as_ref().map(|m| json!({
             "shipped": m.shipped,
+            "open": ok as u64 - m.shipped.min(ok as u64),
             "work_orders_made": m.work_orders,
             "failed": m.failed,
         })),
