@@ -5,8 +5,8 @@
 //! memory shows whether it follows the open work or grows with all it made.
 //!
 //! The factory keeps pace by holding the clients back ([`Pace`]): a client
-//! places its next order only while the factory is less than [`BEHIND`]
-//! late. Without that, clients placing as fast as the server answers outran
+//! places its next order only while every order due to be made came due
+//! less than [`BEHIND`] ago or has shipped. Without that, clients placing as fast as the server answers outran
 //! a factory that makes each order with more requests than placing it took,
 //! the open work grew by hundreds of orders a second, and the demo's book
 //! filled in two minutes: the soak then measured a full book, not a steady
@@ -21,8 +21,10 @@ use anyhow::Context;
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, OnceCell, Semaphore, mpsc};
 
-/// Requests the factory has in flight at once.
-const AT_ONCE: usize = 16;
+/// Requests the factory has in flight at once, for making work orders and,
+/// apart, for shipping orders: a work order's steps, one after another,
+/// never queue behind the shipments of the orders waiting for it.
+const AT_ONCE: usize = 8;
 
 /// How late the factory may fall behind its orders before clients wait.
 const BEHIND: Duration = Duration::from_secs(1);
@@ -30,27 +32,54 @@ const BEHIND: Duration = Duration::from_secs(1);
 /// How late the factory is: clients wait on it before each order.
 #[derive(Default)]
 pub struct Pace {
-    /// How late the factory began shipping the order it shipped last, in
-    /// milliseconds (0 once nothing is left in the making).
-    late_ms: AtomicU64,
-    /// Orders due and not yet shipped.
-    in_making: AtomicU64,
+    /// When each order due and not yet shipped (or failed) came due, by
+    /// the order it came due in: the first is the oldest.
+    making: std::sync::Mutex<std::collections::BTreeMap<u64, Instant>>,
+    /// The most the oldest order in the making was late when a client
+    /// looked, in milliseconds.
+    most_late_ms: AtomicU64,
 }
 
 impl Pace {
-    /// Waits while the factory is more than [`BEHIND`] late, or until
-    /// `deadline`.
+    /// Waits while the oldest order in the making came due [`BEHIND`] ago
+    /// or more, or until `deadline`.
     pub async fn keep(&self, deadline: Instant) {
-        while self.late_ms.load(Ordering::Relaxed) > BEHIND.as_millis() as u64
-            && Instant::now() < deadline
-        {
+        while self.late() >= BEHIND && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 
-    fn set(&self, late: Duration) {
-        self.late_ms
-            .store(late.as_millis() as u64, Ordering::Relaxed);
+    /// How late the oldest order in the making is (none: not late).
+    fn late(&self) -> Duration {
+        let late = self
+            .making
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .next()
+            .map_or(Duration::ZERO, |due| due.elapsed());
+        self.most_late_ms
+            .fetch_max(late.as_millis() as u64, Ordering::Relaxed);
+        late
+    }
+
+    /// The most the factory was late when a client looked.
+    pub fn most_late(&self) -> Duration {
+        Duration::from_millis(self.most_late_ms.load(Ordering::Relaxed))
+    }
+
+    fn due(&self, n: u64, due: Instant) {
+        self.making
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(n, due);
+    }
+
+    fn done(&self, n: u64) {
+        self.making
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&n);
     }
 }
 
@@ -86,6 +115,8 @@ pub struct Made {
     pub work_orders: u64,
     pub failed: u64,
     pub first_failure: Option<String>,
+    /// Orders not due before the run's end, left unmade.
+    pub not_due: u64,
 }
 
 /// A work order being made, once: its outcome, shared by the orders on it.
@@ -99,7 +130,8 @@ struct Shop {
     making: Mutex<HashMap<String, Making>>,
     made: Mutex<Made>,
     /// Requests in flight: an order waiting for its work order holds none.
-    requests: Semaphore,
+    making_requests: Semaphore,
+    shipping_requests: Semaphore,
 }
 
 /// Starts the factory: it takes orders from the returned sender until it is
@@ -122,23 +154,28 @@ pub fn start(
         key,
         making: Mutex::new(HashMap::new()),
         made: Mutex::new(Made::default()),
-        requests: Semaphore::new(AT_ONCE),
+        making_requests: Semaphore::new(AT_ONCE),
+        shipping_requests: Semaphore::new(AT_ONCE),
     });
     let pace = Arc::new(Pace::default());
     let task = {
         let pace = pace.clone();
         tokio::spawn(async move {
             let mut jobs = tokio::task::JoinSet::new();
+            let mut n = 0u64;
             while let Some(p) = rx.recv().await {
                 let due = p.at + after;
                 if due >= deadline {
+                    shop.made.lock().await.not_due += 1;
                     continue;
                 }
                 tokio::time::sleep_until(due.into()).await;
-                pace.in_making.fetch_add(1, Ordering::Relaxed);
+                n += 1;
+                pace.due(n, due);
                 let (shop, pace) = (shop.clone(), pace.clone());
                 jobs.spawn(async move {
-                    let result = shop.make_and_ship(&p, due, &pace).await;
+                    let result = shop.make_and_ship(&p).await;
+                    pace.done(n);
                     let mut made = shop.made.lock().await;
                     match result {
                         Ok(()) => made.shipped += 1,
@@ -146,10 +183,6 @@ pub fn start(
                             made.failed += 1;
                             made.first_failure.get_or_insert(format!("{e:#}"));
                         }
-                    }
-                    // Nothing left in the making: the factory is not late.
-                    if pace.in_making.fetch_sub(1, Ordering::Relaxed) == 1 {
-                        pace.set(Duration::ZERO);
                     }
                 });
                 while jobs.try_join_next().is_some() {}
@@ -162,7 +195,7 @@ pub fn start(
 }
 
 impl Shop {
-    async fn make_and_ship(&self, p: &Placed, due: Instant, pace: &Pace) -> anyhow::Result<()> {
+    async fn make_and_ship(&self, p: &Placed) -> anyhow::Result<()> {
         for wo in &p.work_orders {
             let cell = self
                 .making
@@ -182,9 +215,9 @@ impl Shop {
             .clone()
             .map_err(|e| anyhow::anyhow!("work order {wo}: {e}"))?;
         }
-        pace.set(due.elapsed());
         let tracking = format!("SOAK{}", p.order.trim_start_matches("ord_"));
         self.post(
+            &self.shipping_requests,
             &format!("/orders/{}/shipments", p.order),
             &json!({ "carrier": "soak", "tracking_number": tracking }),
         )
@@ -195,7 +228,7 @@ impl Shop {
 
     /// Starts and completes every operation of a work order.
     async fn make(&self, wo: &str) -> anyhow::Result<()> {
-        let slot = self.requests.acquire().await?;
+        let slot = self.making_requests.acquire().await?;
         let w: Value = self
             .http
             .get(format!("{}/work-orders/{wo}", self.brand))
@@ -211,6 +244,7 @@ impl Shop {
             let seq = op["seq"].as_i64().context("an operation without seq")?;
             for act in ["start", "complete"] {
                 self.post(
+                    &self.making_requests,
                     &format!("/work-orders/{wo}/operations/{seq}/{act}"),
                     &json!({}),
                 )
@@ -220,8 +254,8 @@ impl Shop {
         Ok(())
     }
 
-    async fn post(&self, path: &str, body: &Value) -> anyhow::Result<()> {
-        let _slot = self.requests.acquire().await?;
+    async fn post(&self, slots: &Semaphore, path: &str, body: &Value) -> anyhow::Result<()> {
+        let _slot = slots.acquire().await?;
         let r = self
             .http
             .post(format!("{}{path}", self.brand))

@@ -56,7 +56,7 @@ pub struct OrdersArgs {
     /// Play the factory too (needs `--key` with factory and operations
     /// rights): each order, once this many seconds old, has its work orders
     /// made and ships, so open work stays bounded, as in a factory keeping
-    /// pace: clients wait while the factory is more than a second late. For
+    /// pace: clients wait while an order due a second ago is not shipped. For
     /// a soak: memory should follow the open work.
     #[arg(long, value_name = "SECONDS", requires = "key")]
     make_after: Option<f64>,
@@ -245,9 +245,9 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
     let elapsed = started.elapsed().as_secs_f64();
     drop(to_factory);
     let made = match factory {
-        Some((tx, _, task)) => {
+        Some((tx, pace, task)) => {
             drop(tx);
-            Some(task.await?)
+            Some((task.await?, pace.most_late()))
         }
         None => None,
     };
@@ -307,11 +307,13 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
         "concurrency": args.concurrency,
         "refusals": all.refusals,
         "windows": windows,
-        "factory": made.as_ref().map(|m| json!({
+        "factory": made.as_ref().map(|(m, late)| json!({
             "shipped": m.shipped,
-            "open": ok as u64 - m.shipped.min(ok as u64),
+            "not_due": m.not_due,
+            "open": open(ok as u64, m),
             "work_orders_made": m.work_orders,
             "failed": m.failed,
+            "most_late_ms": late.as_millis() as u64,
         })),
     });
     if args.json {
@@ -338,13 +340,15 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
                 n["max_us"].as_f64().unwrap_or(0.0) / 1000.0
             );
         }
-        if let Some(m) = &made {
+        if let Some((m, late)) = &made {
             println!(
-                "factory: {} orders made and shipped ({} work orders), {} still open, {} failed",
+                "factory: {} orders made and shipped ({} work orders), {} not due before the end, {} still open, {} failed; at most {:.1} s late",
                 m.shipped,
                 m.work_orders,
-                ok as u64 - m.shipped.min(ok as u64),
-                m.failed
+                m.not_due,
+                open(ok as u64, m),
+                m.failed,
+                late.as_secs_f64()
             );
             if let Some(f) = &m.first_failure {
                 eprintln!("factory's first failure: {f}");
@@ -393,6 +397,12 @@ struct Window {
     p99_ms: f64,
     /// The server's resident memory at the window's end, when watched.
     rss_mib: Option<f64>,
+}
+
+/// Acknowledged orders the factory should have made and did not (neither
+/// shipped, nor failed, nor due after the end).
+fn open(acknowledged: u64, m: &super::factory::Made) -> u64 {
+    acknowledged.saturating_sub(m.shipped + m.failed + m.not_due)
 }
 
 /// The run cut into windows of `every` seconds by completion time.
