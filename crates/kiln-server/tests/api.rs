@@ -556,16 +556,7 @@ async fn order_loop_to_delivery(app: App) {
 
     // The operator works through every operation of every work order.
     for wo in work_orders_of(&order) {
-        let work_order = app
-            .get(&format!("/work-orders/{wo}"))
-            .await
-            .expect(StatusCode::OK);
-        let seqs: Vec<i64> = work_order.body["operations"]
-            .as_array()
-            .expect("operations")
-            .iter()
-            .map(|op| op["seq"].as_i64().unwrap())
-            .collect();
+        let seqs = operation_seqs(&app, &wo).await;
         assert!(!seqs.is_empty());
         for seq in seqs {
             let started = app
@@ -1334,21 +1325,7 @@ async fn live_schedule_is_rebuilt_after_a_restart(app: App) {
 
 async fn work_everything(app: &App, order: &Value) {
     for wo in work_orders_of(order) {
-        let work_order = app
-            .get(&format!("/work-orders/{wo}"))
-            .await
-            .expect(StatusCode::OK);
-        for op in work_order.body["operations"].as_array().unwrap() {
-            let seq = op["seq"].as_i64().unwrap();
-            for action in ["start", "complete"] {
-                app.post(
-                    &format!("/work-orders/{wo}/operations/{seq}/{action}"),
-                    &json!({}),
-                )
-                .await
-                .expect(StatusCode::OK);
-            }
-        }
+        make_work_order(app, &wo).await;
     }
 }
 

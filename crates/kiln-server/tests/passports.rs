@@ -34,16 +34,7 @@ async fn a_passport_after_a_restart_names_the_machines_work_done_ahead_left(app:
     );
     let order = app.place_ok(&body).await;
     let wo = work_orders_of(&app.order(&order).await)[0].clone();
-    let w = app
-        .get(&format!("/work-orders/{wo}"))
-        .await
-        .expect(StatusCode::OK);
-    let seqs: Vec<i64> = w.body["operations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|op| op["seq"].as_i64().unwrap())
-        .collect();
+    let seqs = operation_seqs(&app, &wo).await;
     let (last, ahead) = seqs.split_last().expect("operations");
     for seq in ahead {
         work_operation(&app, &wo, *seq).await;

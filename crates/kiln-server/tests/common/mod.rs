@@ -518,13 +518,23 @@ macro_rules! api_tests {
 
 /// Starts and completes every operation of work order `wo`, through the API.
 pub async fn make_work_order(app: &App, wo: &str) {
+    for seq in operation_seqs(app, wo).await {
+        work_operation(app, wo, seq).await;
+    }
+}
+
+/// The operation numbers of work order `wo`, in routing order.
+pub async fn operation_seqs(app: &App, wo: &str) -> Vec<i64> {
     let w = app
         .get(&format!("/work-orders/{wo}"))
         .await
         .expect(StatusCode::OK);
-    for op in w.body["operations"].as_array().expect("operations") {
-        work_operation(app, wo, op["seq"].as_i64().expect("a seq")).await;
-    }
+    w.body["operations"]
+        .as_array()
+        .expect("operations")
+        .iter()
+        .map(|op| op["seq"].as_i64().expect("a seq"))
+        .collect()
 }
 
 /// Starts and completes operation `seq` of work order `wo`.

@@ -6,11 +6,11 @@
 //!
 //! The factory keeps pace by holding the clients back ([`Pace`]): a client
 //! places its next order only while every order due to be made came due
-//! less than [`BEHIND`] ago or has shipped. Without that, clients placing as fast as the server answers outran
-//! a factory that makes each order with more requests than placing it took,
-//! the open work grew by hundreds of orders a second, and the demo's book
-//! filled in two minutes: the soak then measured a full book, not a steady
-//! shop.
+//! less than [`BEHIND`] ago or has shipped. Without that, clients placing as
+//! fast as the server answers outran a factory that makes each order with
+//! more requests than placing it took, the open work grew by hundreds of
+//! orders a second, and the demo's book filled in two minutes: the soak then
+//! measured a full book, not a steady shop.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -52,9 +52,7 @@ impl Pace {
     /// How late the oldest order in the making is (none: not late).
     fn late(&self) -> Duration {
         let late = self
-            .making
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .making()
             .values()
             .next()
             .map_or(Duration::ZERO, |due| due.elapsed());
@@ -63,23 +61,9 @@ impl Pace {
         late
     }
 
-    /// The most the factory was late when a client looked.
-    pub fn most_late(&self) -> Duration {
-        Duration::from_millis(self.most_late_ms.load(Ordering::Relaxed))
-    }
-
-    fn due(&self, n: u64, due: Instant) {
-        self.making
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(n, due);
-    }
-
-    fn done(&self, n: u64) {
-        self.making
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&n);
+    /// The orders in the making (a panic elsewhere leaves them usable).
+    fn making(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<u64, Instant>> {
+        self.making.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -117,6 +101,16 @@ pub struct Made {
     pub first_failure: Option<String>,
     /// Orders not due before the run's end, left unmade.
     pub not_due: u64,
+    /// The most the factory was late when a client looked.
+    pub most_late: Duration,
+}
+
+impl Made {
+    /// Of `acknowledged` orders, those the factory should have made and did
+    /// not (neither shipped, nor failed, nor due after the end).
+    pub fn open(&self, acknowledged: u64) -> u64 {
+        acknowledged.saturating_sub(self.shipped + self.failed + self.not_due)
+    }
 }
 
 /// A work order being made, once: its outcome, shared by the orders on it.
@@ -171,11 +165,11 @@ pub fn start(
                 }
                 tokio::time::sleep_until(due.into()).await;
                 n += 1;
-                pace.due(n, due);
+                pace.making().insert(n, due);
                 let (shop, pace) = (shop.clone(), pace.clone());
                 jobs.spawn(async move {
                     let result = shop.make_and_ship(&p).await;
-                    pace.done(n);
+                    pace.making().remove(&n);
                     let mut made = shop.made.lock().await;
                     match result {
                         Ok(()) => made.shipped += 1,
@@ -188,7 +182,9 @@ pub fn start(
                 while jobs.try_join_next().is_some() {}
             }
             while jobs.join_next().await.is_some() {}
-            std::mem::take(&mut *shop.made.lock().await)
+            let mut made = std::mem::take(&mut *shop.made.lock().await);
+            made.most_late = Duration::from_millis(pace.most_late_ms.load(Ordering::Relaxed));
+            made
         })
     };
     (tx, pace, task)

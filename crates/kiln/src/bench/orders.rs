@@ -245,9 +245,9 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
     let elapsed = started.elapsed().as_secs_f64();
     drop(to_factory);
     let made = match factory {
-        Some((tx, pace, task)) => {
+        Some((tx, _, task)) => {
             drop(tx);
-            Some((task.await?, pace.most_late()))
+            Some(task.await?)
         }
         None => None,
     };
@@ -307,13 +307,13 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
         "concurrency": args.concurrency,
         "refusals": all.refusals,
         "windows": windows,
-        "factory": made.as_ref().map(|(m, late)| json!({
+        "factory": made.as_ref().map(|m| json!({
             "shipped": m.shipped,
             "not_due": m.not_due,
-            "open": open(ok as u64, m),
+            "open": m.open(ok as u64),
             "work_orders_made": m.work_orders,
             "failed": m.failed,
-            "most_late_ms": late.as_millis() as u64,
+            "most_late_ms": m.most_late.as_millis() as u64,
         })),
     });
     if args.json {
@@ -340,15 +340,15 @@ async fn bench(args: OrdersArgs) -> anyhow::Result<ExitCode> {
                 n["max_us"].as_f64().unwrap_or(0.0) / 1000.0
             );
         }
-        if let Some((m, late)) = &made {
+        if let Some(m) = &made {
             println!(
                 "factory: {} orders made and shipped ({} work orders), {} not due before the end, {} still open, {} failed; at most {:.1} s late",
                 m.shipped,
                 m.work_orders,
                 m.not_due,
-                open(ok as u64, m),
+                m.open(ok as u64),
                 m.failed,
-                late.as_secs_f64()
+                m.most_late.as_secs_f64()
             );
             if let Some(f) = &m.first_failure {
                 eprintln!("factory's first failure: {f}");
@@ -397,12 +397,6 @@ struct Window {
     p99_ms: f64,
     /// The server's resident memory at the window's end, when watched.
     rss_mib: Option<f64>,
-}
-
-/// Acknowledged orders the factory should have made and did not (neither
-/// shipped, nor failed, nor due after the end).
-fn open(acknowledged: u64, m: &super::factory::Made) -> u64 {
-    acknowledged.saturating_sub(m.shipped + m.failed + m.not_due)
 }
 
 /// The run cut into windows of `every` seconds by completion time.
