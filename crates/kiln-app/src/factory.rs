@@ -7,7 +7,7 @@ use kiln_domain::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{Error, Found, NamedNotFound, Result};
+use crate::error::{Found, NamedNotFound, Result};
 use crate::{App, time};
 
 /// What recording an operation changed.
@@ -55,7 +55,7 @@ impl App {
             .record_operation(&rt.brand.id, work_order, seq, action, time::now())
             .await
             .or_not_found(|| format!("no operation {seq} in work order `{work_order}`"))?;
-        {
+        let rebooked = {
             let mut plan = rt.plan.lock().await;
             plan.tick();
             // The store's times, so a rebuilt schedule places the bar the same way.
@@ -107,17 +107,16 @@ impl App {
                     moved.extend(plan.rows_of(&placed).into_iter().filter(|r| r.seq == seq));
                 }
             }
-            if !moved.is_empty() {
-                // Orders queued before may carry rows for the same operation.
-                self.orders.flush().await;
-                if let Err(e) = self.store.rebook(&rt.brand.id, &moved).await {
-                    tracing::warn!(
-                        error = %Error::from(e).chain(),
-                        "{}: a started operation's new times not stored",
-                        rt.brand.slug
-                    );
-                }
-            }
+            // Queued to the writer under the lock: after the orders queued
+            // before, which may carry rows for the same operation, and
+            // before any planned after. Orders wait on the lock, not on
+            // this write.
+            let rebooked = crate::orders::rebook_around(
+                &self.orders,
+                &rt,
+                moved,
+                "a started operation's new times",
+            );
             // A started work order no longer takes new lines.
             if action == OperationAction::Start {
                 plan.close_batch(&change.work_order.id);
@@ -135,7 +134,9 @@ impl App {
                 .map(|(order, _)| order.clone())
                 .collect();
             plan.mrp.made(&made, &change.consumed);
-        }
+            rebooked
+        };
+        rebooked.await;
         // Its last operation done, the work order's units get their passports.
         // Should that fail, they are issued the next time units are read.
         if change.work_order.status == kiln_domain::WorkOrderStatus::Done

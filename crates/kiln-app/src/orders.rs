@@ -506,7 +506,12 @@ impl App {
         change: flow::PlanChange,
     ) {
         let moved = change.undo(&mut plan);
-        let rebooked = rebook_around(&self.orders, rt, moved);
+        let rebooked = rebook_around(
+            &self.orders,
+            rt,
+            moved,
+            "setups after an order taken back out",
+        );
         drop(plan);
         rebooked.await;
     }
@@ -544,16 +549,18 @@ impl App {
     }
 }
 
-/// Queues the stored rows of the operations around an order taken back
-/// out of the plan to follow what `moved` says their setups now are. Call
-/// it holding the plan lock: the rows are written after the orders planned
-/// before and before those planned after, which may move them again. The
-/// future it returns waits for the write (and logs a failure); await it
-/// once the lock is let go.
+/// Queues the stored rows of booked operations to follow what `moved`
+/// says they now are (setups changed around an order taken back out of
+/// the plan, an operation started before its slot). Call it holding the
+/// plan lock: the rows are written after the orders planned before and
+/// before those planned after, which may move them again. The future it
+/// returns waits for the write (and logs a failure naming `what`); await
+/// it once the lock is let go.
 pub(crate) fn rebook_around(
     writer: &crate::writer::OrderWriter,
     rt: &BrandRuntime,
     moved: Vec<kiln_domain::BookingRow>,
+    what: &'static str,
 ) -> impl std::future::Future<Output = ()> + use<> {
     let written = (!moved.is_empty()).then(|| writer.rebook(rt.brand.id.clone(), moved));
     let slug = rt.brand.slug.clone();
@@ -564,7 +571,7 @@ pub(crate) fn rebook_around(
         if let Err(e) = written.await {
             tracing::warn!(
                 error = %Error::from(e).chain(),
-                "{slug}: setups after an order taken back out not stored"
+                "{slug}: {what} not stored"
             );
         }
     }

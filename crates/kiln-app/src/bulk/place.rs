@@ -146,7 +146,12 @@ impl Drop for Steps {
                 _ => Vec::new(),
             };
             rt.settle(&mut plan);
-            let rebooked = crate::orders::rebook_around(&writer, &rt, moved);
+            let rebooked = crate::orders::rebook_around(
+                &writer,
+                &rt,
+                moved,
+                "setups after an order taken back out",
+            );
             drop(plan);
             rebooked.await;
             if let Some(order) = staged {
