@@ -4,13 +4,16 @@
 //! with its orders would. Open work then stays bounded, so the server's
 //! memory shows whether it follows the open work or grows with all it made.
 //!
-//! The factory keeps pace by holding the clients back ([`Pace`]): a client
-//! places its next order only while every order due to be made came due
-//! less than [`BEHIND`] ago or has shipped. Without that, clients placing as
-//! fast as the server answers outran a factory that makes each order with
-//! more requests than placing it took, the open work grew by hundreds of
-//! orders a second, and the demo's book filled in two minutes: the soak then
-//! measured a full book, not a steady shop.
+//! The factory keeps pace by holding the clients back ([`Pace`]): before
+//! each order a client waits in proportion to how late the factory is
+//! beyond [`BEHIND`]. Without that, clients placing as fast as the server
+//! answers outran a factory that makes each order with more requests than
+//! placing it took, the open work grew by hundreds of orders a second, and
+//! the demo's book filled in two minutes: the soak then measured a full
+//! book, not a steady shop. Waiting in proportion, rather than stopping
+//! every client while the factory is late and starting them all together
+//! when it has caught up, holds the clients near the rate the factory
+//! keeps instead of swinging between bursts and pauses.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,6 +32,15 @@ const AT_ONCE: usize = 8;
 /// How late the factory may fall behind its orders before clients wait.
 const BEHIND: Duration = Duration::from_secs(1);
 
+/// How long a client waits before each order for every second the factory
+/// is late beyond [`BEHIND`]. Small, so the clients settle at the
+/// factory's rate a few seconds late rather than overshoot: orders placed
+/// now reach the factory only `--make-after` seconds later.
+const WAIT_PER_SECOND_LATE: f64 = 0.01;
+
+/// The longest a client waits before one order, however late the factory.
+const LONGEST_WAIT: Duration = Duration::from_secs(1);
+
 /// How late the factory is: clients wait on it before each order.
 #[derive(Default)]
 pub struct Pace {
@@ -41,12 +53,20 @@ pub struct Pace {
 }
 
 impl Pace {
-    /// Waits while the oldest order in the making came due [`BEHIND`] ago
-    /// or more, or until `deadline`.
+    /// Waits in proportion to how long ago beyond [`BEHIND`] the oldest
+    /// order in the making came due, at most until `deadline`.
     pub async fn keep(&self, deadline: Instant) {
-        while self.late() >= BEHIND && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        let wait = Self::wait(self.late());
+        if !wait.is_zero() {
+            tokio::time::sleep_until((Instant::now() + wait).min(deadline).into()).await;
         }
+    }
+
+    /// How long a client waits before an order when the factory is `late`.
+    fn wait(late: Duration) -> Duration {
+        late.saturating_sub(BEHIND)
+            .mul_f64(WAIT_PER_SECOND_LATE)
+            .min(LONGEST_WAIT)
     }
 
     /// How late the oldest order in the making is (none: not late).
@@ -265,5 +285,21 @@ impl Shop {
             anyhow::bail!("POST {path}: {status}: {text}");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_wait_in_proportion_to_how_late_the_factory_is() {
+        assert_eq!(Pace::wait(Duration::ZERO), Duration::ZERO);
+        assert_eq!(Pace::wait(BEHIND), Duration::ZERO, "a second late: no wait");
+        assert_eq!(
+            Pace::wait(Duration::from_secs(11)),
+            Duration::from_millis(100)
+        );
+        assert_eq!(Pace::wait(Duration::from_secs(3600)), LONGEST_WAIT);
     }
 }

@@ -56,8 +56,9 @@ pub struct OrdersArgs {
     /// Play the factory too (needs `--key` with factory and operations
     /// rights): each order, once this many seconds old, has its work orders
     /// made and ships, so open work stays bounded, as in a factory keeping
-    /// pace: clients wait while an order due a second ago is not shipped. For
-    /// a soak: memory should follow the open work.
+    /// pace: before each order a client waits 10 ms for every second the
+    /// factory is late beyond one. For a soak: memory should follow the
+    /// open work.
     #[arg(long, value_name = "SECONDS", requires = "key")]
     make_after: Option<f64>,
 }
