@@ -111,12 +111,8 @@ impl App {
             // before, which may carry rows for the same operation, and
             // before any planned after. Orders wait on the lock, not on
             // this write.
-            let rebooked = crate::orders::rebook_around(
-                &self.orders,
-                &rt,
-                moved,
-                "a started operation's new times",
-            );
+            let rebooked =
+                crate::orders::rebook_around(&self.orders, &rt, moved, "an operation's new times");
             // A started work order no longer takes new lines.
             if action == OperationAction::Start {
                 plan.close_batch(&change.work_order.id);

@@ -551,7 +551,8 @@ impl App {
 
 /// Queues the stored rows of booked operations to follow what `moved`
 /// says they now are (setups changed around an order taken back out of
-/// the plan, an operation started before its slot). Call it holding the
+/// the plan, an operation started before its slot or completed before it
+/// began). Call it holding the
 /// plan lock: the rows are written after the orders planned before and
 /// before those planned after, which may move them again. The future it
 /// returns waits for the write (and logs a failure naming `what`); await

@@ -43,8 +43,9 @@ pub struct Chunk {
 enum Side {
     /// Some of a bulk order's rows, written ahead of it.
     Stage(Box<Chunk>),
-    /// Booked operations moved in place (their setups changed when an
-    /// order was taken back out of the plan).
+    /// Booked operations moved in place: their setups changed when an
+    /// order was taken back out of the plan, or an operation started or
+    /// was completed before its slot.
     Rebook(BrandId, Vec<BookingRow>),
 }
 

@@ -152,7 +152,7 @@ impl<'a> Script<'a> {
 
 /// `= ANY` of a JSON array of texts bound as one parameter `${n}`: one
 /// statement text whatever the list's length, on each backend (the order
-/// writer, and every look-up by many values: `texts_in`, `exec_in`).
+/// writer, reads and roll-ups by many ids, `texts_in` and `exec_in`).
 pub(crate) fn in_json(backend: &str, n: usize) -> String {
     if backend == "postgres" {
         format!("= ANY(ARRAY(SELECT json_array_elements_text(${n}::json)))")
@@ -373,9 +373,10 @@ macro_rules! impl_store {
         }
 
         /// Values per bound `IN (...)` list where one is still built: the
-        /// identities' owners (on PostgreSQL, `= ANY` of an array it cannot
-        /// see into planned them as a filter over every identity of the
-        /// kind, 6 times slower), a profile's events, an erasure's customers.
+        /// identities' owners, chunked (on PostgreSQL, `= ANY` of an array
+        /// it cannot see into planned them as a filter over every identity
+        /// of the kind, 6 times slower), and an erasure's customers; a
+        /// profile's events take the first this many members.
         const IN_CHUNK: usize = 500;
 
         /// `SELECT {select} WHERE brand_id = $1 AND {column} = any of

@@ -614,18 +614,20 @@ macro_rules! impl_profiles {
                     if values.is_empty() {
                         continue;
                     }
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT id FROM customers WHERE brand_id = ",
-                    );
-                    qb.push_bind(b.to_string());
-                    qb.push(format!(" AND {column} IN ("));
-                    let mut list = qb.separated(", ");
-                    for v in values.iter().take(IN_CHUNK) {
-                        list.push_bind(v.clone());
-                    }
-                    qb.push(")");
-                    for r in qb.build().fetch_all(&mut *tx).await? {
-                        customers.push(text(&r, "id")?);
+                    for chunk in values.chunks(IN_CHUNK) {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new(
+                            "SELECT id FROM customers WHERE brand_id = ",
+                        );
+                        qb.push_bind(b.to_string());
+                        qb.push(format!(" AND {column} IN ("));
+                        let mut list = qb.separated(", ");
+                        for v in chunk {
+                            list.push_bind(v.clone());
+                        }
+                        qb.push(")");
+                        for r in qb.build().fetch_all(&mut *tx).await? {
+                            customers.push(text(&r, "id")?);
+                        }
                     }
                 }
                 customers.sort();

@@ -57,8 +57,9 @@ pub struct OrdersArgs {
     /// rights): each order, once this many seconds old, has its work orders
     /// made and ships, so open work stays bounded, as in a factory keeping
     /// pace: before each order a client waits 10 ms for every second the
-    /// factory is late beyond one. For a soak: memory should follow the
-    /// open work.
+    /// factory is late beyond one, at most 1 s (so a factory slower than
+    /// one order a second per client still falls behind). For a soak:
+    /// memory should follow the open work.
     #[arg(long, value_name = "SECONDS", requires = "key")]
     make_after: Option<f64>,
 }
