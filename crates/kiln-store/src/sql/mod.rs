@@ -151,8 +151,9 @@ impl<'a> Script<'a> {
 }
 
 /// `= ANY` of a JSON array of texts bound as one parameter `${n}`: one
-/// statement text whatever the list's length, on each backend (the order
-/// writer, reads and roll-ups by many ids, `texts_in` and `exec_in`).
+/// statement text whatever the list's length, on each backend. (The order
+/// writer uses it; `where_in` below still binds each value, a new text per
+/// length: moving it here is the next step.)
 pub(crate) fn in_json(backend: &str, n: usize) -> String {
     if backend == "postgres" {
         format!("= ANY(ARRAY(SELECT json_array_elements_text(${n}::json)))")
@@ -372,17 +373,28 @@ macro_rules! impl_store {
             .map(drop)
         }
 
-        /// Values per bound `IN (...)` list where one is still built: the
-        /// identities' owners, chunked (on PostgreSQL, `= ANY` of an array
-        /// it cannot see into planned them as a filter over every identity
-        /// of the kind, 6 times slower), and an erasure's customers; a
-        /// profile's events take the first this many members.
+        /// Values per `IN (...)` list.
         const IN_CHUNK: usize = 500;
 
-        /// `SELECT {select} WHERE brand_id = $1 AND {column} = any of
-        /// values`: one statement text whatever the number of values, so
-        /// each connection prepares it once (a bound `IN (...)` list was a
-        /// new text, parsed and planned again, for every length).
+        /// ` WHERE brand_id = $1 AND {column} IN (values)`.
+        fn where_in(
+            qb: &mut sqlx::QueryBuilder<'_, $db>,
+            brand: &BrandId,
+            column: &str,
+            values: &[&str],
+        ) {
+            qb.push(" WHERE brand_id = ");
+            qb.push_bind(brand.as_str().to_string());
+            qb.push(format!(" AND {column} IN ("));
+            let mut list = qb.separated(", ");
+            for v in values {
+                list.push_bind(v.to_string());
+            }
+            qb.push(")");
+        }
+
+        /// `SELECT {select} WHERE brand_id = $1 AND {column} IN (values)`,
+        /// chunked; one column of text per row.
         async fn texts_in(
             pool: &sqlx::Pool<$db>,
             select: &str,
@@ -390,23 +402,18 @@ macro_rules! impl_store {
             column: &str,
             values: &[&str],
         ) -> Result<Vec<DbRow>> {
-            if values.is_empty() {
-                return Ok(Vec::new());
+            let mut out = Vec::new();
+            for chunk in values.chunks(IN_CHUNK) {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(select);
+                where_in(&mut qb, brand, column, chunk);
+                out.extend(qb.build().fetch_all(pool).await?);
             }
-            let sql = format!(
-                "{select} WHERE brand_id = $1 AND {column} {}",
-                $crate::sql::in_json($backend, 2)
-            );
-            Ok(sqlx::query(&sql)
-                .bind(brand.as_str())
-                .bind($crate::sql::to_json(&values))
-                .fetch_all(pool)
-                .await?)
+            Ok(out)
         }
 
-        /// `{head} [set] WHERE brand_id = .. AND {column} = any of values` in
-        /// a transaction, one statement text like [`texts_in`]; the rows it
-        /// touched. `set` is bound right after `head` (`UPDATE t SET c = `).
+        /// `{head} [set] WHERE brand_id = $1 AND {column} IN (values)` in a
+        /// transaction, chunked; the rows it touched. `set` is bound right
+        /// after `head` (`UPDATE t SET c = `).
         async fn exec_in(
             tx: &mut Tx<'_>,
             head: &str,
@@ -415,24 +422,16 @@ macro_rules! impl_store {
             column: &str,
             values: &[&str],
         ) -> Result<u64> {
-            if values.is_empty() {
-                return Ok(0);
+            let mut n = 0;
+            for chunk in values.chunks(IN_CHUNK) {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(head);
+                if let Some(set) = set {
+                    qb.push_bind(set.to_string());
+                }
+                where_in(&mut qb, brand, column, chunk);
+                n += qb.build().execute(&mut **tx).await?.rows_affected();
             }
-            let (set_sql, first) = if set.is_some() { ("$1", 2) } else { ("", 1) };
-            let sql = format!(
-                "{head}{set_sql} WHERE brand_id = ${first} AND {column} {}",
-                $crate::sql::in_json($backend, first + 1)
-            );
-            let mut query = sqlx::query(&sql);
-            if let Some(set) = set {
-                query = query.bind(set);
-            }
-            Ok(query
-                .bind(brand.as_str())
-                .bind($crate::sql::to_json(&values))
-                .execute(&mut **tx)
-                .await?
-                .rows_affected())
+            Ok(n)
         }
 
         async fn insert_timeline(
