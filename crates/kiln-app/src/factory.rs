@@ -112,7 +112,7 @@ impl App {
             // before any planned after. Orders wait on the lock, not on
             // this write.
             let rebooked =
-                crate::orders::rebook_around(&self.orders, &rt, moved, "an operation's new times");
+                crate::orders::queue_rebook(&self.orders, &rt, moved, "an operation's new times");
             // A started work order no longer takes new lines.
             if action == OperationAction::Start {
                 plan.close_batch(&change.work_order.id);

@@ -506,7 +506,7 @@ impl App {
         change: flow::PlanChange,
     ) {
         let moved = change.undo(&mut plan);
-        let rebooked = rebook_around(
+        let rebooked = queue_rebook(
             &self.orders,
             rt,
             moved,
@@ -557,7 +557,7 @@ impl App {
 /// before those planned after, which may move them again. The future it
 /// returns waits for the write (and logs a failure naming `what`); await
 /// it once the lock is let go.
-pub(crate) fn rebook_around(
+pub(crate) fn queue_rebook(
     writer: &crate::writer::OrderWriter,
     rt: &BrandRuntime,
     moved: Vec<kiln_domain::BookingRow>,

@@ -5,7 +5,7 @@
 //! (every string literal of `src/` that starts a statement) and the tables
 //! the migrations make, and fails on a statement that touches a table with a
 //! `brand_id` column without naming `brand_id`, unless it goes through a
-//! helper that adds the brand (`texts_in`, `exec_in`) or is listed below
+//! helper that adds the brand (`texts_in`, `texts_in_on`, `exec_in`) or is listed below
 //! with the reason it must cross brands.
 
 use std::collections::BTreeSet;
@@ -77,7 +77,7 @@ const CROSS_BRAND: &[(&str, &str, &str)] = &[
 ];
 
 /// Helpers that add `brand_id = ...` to the statement they are given.
-const BRAND_HELPERS: &[&str] = &["texts_in(", "exec_in("];
+const BRAND_HELPERS: &[&str] = &["texts_in(", "texts_in_on(", "exec_in("];
 
 #[test]
 fn every_query_on_a_brand_table_names_the_brand() {

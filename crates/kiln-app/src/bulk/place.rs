@@ -146,7 +146,7 @@ impl Drop for Steps {
                 _ => Vec::new(),
             };
             rt.settle(&mut plan);
-            let rebooked = crate::orders::rebook_around(
+            let rebooked = crate::orders::queue_rebook(
                 &writer,
                 &rt,
                 moved,

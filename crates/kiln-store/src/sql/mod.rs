@@ -394,9 +394,20 @@ macro_rules! impl_store {
         }
 
         /// `SELECT {select} WHERE brand_id = $1 AND {column} IN (values)`,
-        /// chunked; one column of text per row.
+        /// chunked, on a connection of `pool`.
         async fn texts_in(
             pool: &sqlx::Pool<$db>,
+            select: &str,
+            brand: &BrandId,
+            column: &str,
+            values: &[&str],
+        ) -> Result<Vec<DbRow>> {
+            texts_in_on(&mut *pool.acquire().await?, select, brand, column, values).await
+        }
+
+        /// [`texts_in`] on `conn`, such as an open transaction's.
+        async fn texts_in_on(
+            conn: &mut <$db as sqlx::Database>::Connection,
             select: &str,
             brand: &BrandId,
             column: &str,
@@ -406,7 +417,7 @@ macro_rules! impl_store {
             for chunk in values.chunks(IN_CHUNK) {
                 let mut qb = sqlx::QueryBuilder::<$db>::new(select);
                 where_in(&mut qb, brand, column, chunk);
-                out.extend(qb.build().fetch_all(pool).await?);
+                out.extend(qb.build().fetch_all(&mut *conn).await?);
             }
             Ok(out)
         }

@@ -611,23 +611,11 @@ macro_rules! impl_profiles {
                 // need (lines, prices, tax, country) and lose who they are.
                 let mut customers: Vec<String> = Vec::new();
                 for (column, values) in [("email", &e.emails), ("phone", &e.phones)] {
-                    if values.is_empty() {
-                        continue;
-                    }
-                    for chunk in values.chunks(IN_CHUNK) {
-                        let mut qb = sqlx::QueryBuilder::<$db>::new(
-                            "SELECT id FROM customers WHERE brand_id = ",
-                        );
-                        qb.push_bind(b.to_string());
-                        qb.push(format!(" AND {column} IN ("));
-                        let mut list = qb.separated(", ");
-                        for v in chunk {
-                            list.push_bind(v.clone());
-                        }
-                        qb.push(")");
-                        for r in qb.build().fetch_all(&mut *tx).await? {
-                            customers.push(text(&r, "id")?);
-                        }
+                    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+                    let rows = texts_in_on(&mut *tx, "SELECT id FROM customers", brand, column, &values)
+                        .await?;
+                    for r in rows {
+                        customers.push(text(&r, "id")?);
                     }
                 }
                 customers.sort();
