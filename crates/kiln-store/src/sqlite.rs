@@ -2,7 +2,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
@@ -26,6 +26,12 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// The writer's own checkpoints, as a fallback if the checkpointer falls
 /// behind: 64 MiB of WAL.
 const FALLBACK_CHECKPOINT_PAGES: &str = "16384";
+
+/// `kiln_sqlite_write_held_seconds` (on `/metrics`): how long each use
+/// (a transaction, or a statement alone) held the one write connection,
+/// from taking it to giving it back. Its sum over a window is how busy the
+/// single writer was: every write of every brand waits for it.
+const WRITE_HELD: &str = "kiln_sqlite_write_held_seconds";
 
 /// The writer's page cache: 32 MiB (SQLite's default is 2). Its pages stay
 /// valid from one transaction to the next (no one else writes), so the
@@ -101,6 +107,10 @@ impl SqliteStore {
             Some(n) => options.pragma("max_page_count", n.to_string()),
             None => options,
         };
+        // How long each use holds the one write connection (see
+        // [`WRITE_HELD`]); the pool has one, so uses never overlap.
+        let taken = std::sync::Arc::new(std::sync::Mutex::new(None::<Instant>));
+        let held = taken.clone();
         // The WAL is checkpointed in the background (see [`Checkpointer`]);
         // the writer checkpoints itself only if that falls far behind.
         // No ping before a connection is taken (sqlx's default): an SQLite
@@ -114,11 +124,20 @@ impl SqliteStore {
             // savepoint of one that never commits: acknowledged, never
             // written. It is closed instead (which rolls it back), and the
             // pool opens a fresh one.
-            .before_acquire(|conn, _| {
+            .before_acquire(move |conn, _| {
+                let taken = taken.clone();
                 Box::pin(async move {
                     use sqlx::Connection;
+                    *taken.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
                     Ok(!conn.is_in_transaction())
                 })
+            })
+            .after_release(move |_, _| {
+                let since = held.lock().unwrap_or_else(|e| e.into_inner()).take();
+                if let Some(since) = since {
+                    metrics::histogram!(WRITE_HELD).record(since.elapsed().as_secs_f64());
+                }
+                Box::pin(async { Ok(true) })
             })
             .connect_with(
                 options
