@@ -109,8 +109,8 @@ impl SqliteStore {
         };
         // How long each use holds the one write connection (see
         // [`WRITE_HELD`]); the pool has one, so uses never overlap.
-        let taken = std::sync::Arc::new(std::sync::Mutex::new(None::<Instant>));
-        let held = taken.clone();
+        let taken_at = std::sync::Arc::new(std::sync::Mutex::new(None::<Instant>));
+        let released = taken_at.clone();
         // The WAL is checkpointed in the background (see [`Checkpointer`]);
         // the writer checkpoints itself only if that falls far behind.
         // No ping before a connection is taken (sqlx's default): an SQLite
@@ -125,15 +125,15 @@ impl SqliteStore {
             // written. It is closed instead (which rolls it back), and the
             // pool opens a fresh one.
             .before_acquire(move |conn, _| {
-                let taken = taken.clone();
+                let taken_at = taken_at.clone();
                 Box::pin(async move {
                     use sqlx::Connection;
-                    *taken.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+                    *taken_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
                     Ok(!conn.is_in_transaction())
                 })
             })
             .after_release(move |_, _| {
-                let since = held.lock().unwrap_or_else(|e| e.into_inner()).take();
+                let since = released.lock().unwrap_or_else(|e| e.into_inner()).take();
                 if let Some(since) = since {
                     metrics::histogram!(WRITE_HELD).record(since.elapsed().as_secs_f64());
                 }
